@@ -1,0 +1,38 @@
+# Compiler settings shared by every target: language level, warnings, sanitizers.
+set(CMAKE_CXX_STANDARD 23)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_CXX_EXTENSIONS OFF)
+set(CMAKE_EXPORT_COMPILE_COMMANDS ON)
+set(CMAKE_CXX_FLAGS_RELEASE "-O2 -DNDEBUG")
+set(CMAKE_CXX_FLAGS_RELWITHDEBINFO "-O2 -g -DNDEBUG")
+
+find_program(RSI_CCACHE ccache)
+if(RSI_CCACHE)
+  set(CMAKE_CXX_COMPILER_LAUNCHER "${RSI_CCACHE}")
+endif()
+
+add_library(rsi_warnings INTERFACE)
+target_compile_options(rsi_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough)
+
+if(RSI_SANITIZE AND RSI_TSAN)
+  message(FATAL_ERROR "RSI_SANITIZE and RSI_TSAN cannot be combined")
+endif()
+if(RSI_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(RSI_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+
+# rsi_add_library(<concern> SOURCES ... DEPS ...): one static library per src/ folder,
+# named rsi_<concern>, with src/ as its include root.
+function(rsi_add_library concern)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(rsi_${concern} STATIC ${ARG_SOURCES})
+  target_include_directories(rsi_${concern} PUBLIC "${PROJECT_SOURCE_DIR}/src")
+  target_link_libraries(rsi_${concern} PUBLIC ${ARG_DEPS} PRIVATE rsi_warnings ${ARG_PRIVATE_DEPS})
+endfunction()

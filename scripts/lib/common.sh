@@ -1,0 +1,17 @@
+# Shared by the scripts: repository root, build directories, logging.
+# shellcheck shell=bash
+RSI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+RSI_BUILD_DIR="${RSI_BUILD_DIR:-$RSI_ROOT/build}"
+RSI_JOBS="${RSI_JOBS:-2}"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Configure (once) and build one build tree: rsi_build DIR [cmake options...]
+rsi_build() {
+  local dir="$1"; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    cmake -S "$RSI_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >&2
+  fi
+  cmake --build "$dir" -j "$RSI_JOBS" >&2
+}

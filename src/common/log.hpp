@@ -1,0 +1,61 @@
+#pragma once
+
+#include <source_location>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace rsi::log {
+
+enum class Level { debug, info, warn, error };
+
+struct Config {
+  Level level = Level::info;
+  std::string env = "local"; // Deployment name written into every line ("env").
+};
+
+// Configure the process-wide logger. Call once at the top of a run_*() function;
+// until then lines go to stderr at info level.
+void init(const Config& config);
+
+// Parses "debug", "info", "warn"/"warning", "error"; nullopt-like false on anything else.
+bool parse_level(std::string_view text, Level& level);
+
+bool enabled(Level level);
+
+// One JSON object per line on stderr: level, msg, time, caller, host, pid, env, plus
+// `fields` (an object; "error" by convention for an Error's message). Thread-safe.
+void write(Level level, std::string_view msg, const nlohmann::json& fields = nlohmann::json::object(),
+           std::source_location where = std::source_location::current());
+
+inline void debug(std::string_view msg, const nlohmann::json& fields = nlohmann::json::object(),
+                  std::source_location where = std::source_location::current()) {
+  write(Level::debug, msg, fields, where);
+}
+inline void info(std::string_view msg, const nlohmann::json& fields = nlohmann::json::object(),
+                 std::source_location where = std::source_location::current()) {
+  write(Level::info, msg, fields, where);
+}
+inline void warn(std::string_view msg, const nlohmann::json& fields = nlohmann::json::object(),
+                 std::source_location where = std::source_location::current()) {
+  write(Level::warn, msg, fields, where);
+}
+inline void error(std::string_view msg, const nlohmann::json& fields = nlohmann::json::object(),
+                  std::source_location where = std::source_location::current()) {
+  write(Level::error, msg, fields, where);
+}
+
+} // namespace rsi::log
+
+// Formatted one-liners for messages without structured fields.
+#define RSI_LOG_DEBUG(...)                                                                         \
+  do {                                                                                             \
+    if (::rsi::log::enabled(::rsi::log::Level::debug)) {                                           \
+      ::rsi::log::debug(::fmt::format(__VA_ARGS__));                                               \
+    }                                                                                              \
+  } while (false)
+#define RSI_LOG_INFO(...) ::rsi::log::info(::fmt::format(__VA_ARGS__))
+#define RSI_LOG_WARN(...) ::rsi::log::warn(::fmt::format(__VA_ARGS__))
+#define RSI_LOG_ERROR(...) ::rsi::log::error(::fmt::format(__VA_ARGS__))

@@ -1,0 +1,187 @@
+#include "pg/connection.hpp"
+
+#include <charconv>
+#include <cstdlib>
+
+#include "common/log.hpp"
+
+namespace rsi::pg {
+namespace {
+
+void drop_notice(void* /*arg*/, const char* message) {
+  // Notices ("relation already exists, skipping") are expected during migrations.
+  RSI_LOG_DEBUG("postgres notice: {}", message);
+}
+
+std::string trim_trailing_newline(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.remove_suffix(1);
+  }
+  return std::string(text);
+}
+
+} // namespace
+
+std::string_view Rows::get(int row, int column) const {
+  const char* value = PQgetvalue(m_result.get(), row, column);
+  const int length = PQgetlength(m_result.get(), row, column);
+  return {value, static_cast<std::size_t>(length)};
+}
+
+std::int64_t Rows::integer(int row, int column) const {
+  const std::string_view text = get(row, column);
+  std::int64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+std::int64_t Rows::affected() const {
+  const char* tuples = PQcmdTuples(m_result.get());
+  return tuples == nullptr ? 0 : std::atoll(tuples);
+}
+
+ErrorKind classify_sqlstate(std::string_view sqlstate) {
+  if (sqlstate == "23505") { // unique_violation
+    return ErrorKind::conflict;
+  }
+  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
+    return ErrorKind::transient; // serialization failure, deadlock, lock not available
+  }
+  if (sqlstate.starts_with("08") || sqlstate.starts_with("53") || sqlstate.starts_with("57") ||
+      sqlstate.starts_with("58")) {
+    return ErrorKind::transient; // connection, resources, operator intervention, system error
+  }
+  return ErrorKind::permanent;
+}
+
+std::string summarize(std::string_view sql) {
+  std::size_t start = sql.find_first_not_of(" \n\t");
+  if (start == std::string_view::npos) {
+    return {};
+  }
+  sql.remove_prefix(start);
+  std::string line(sql.substr(0, sql.find('\n')));
+  constexpr std::size_t k_max_length = 80;
+  if (line.size() > k_max_length) {
+    line.resize(k_max_length);
+    line += "...";
+  }
+  return line;
+}
+
+Result<Connection> Connection::connect(const std::string& conninfo) {
+  // Defaults first: the expanded `dbname` (the caller's conninfo) overrides them.
+  const char* keywords[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
+                            "dbname", nullptr};
+  const char* values[] = {"10", "rs_ingester", "1", "30", conninfo.c_str(), nullptr};
+  ConnHandle conn(PQconnectdbParams(keywords, values, 1));
+  if (!conn) {
+    return fail(ErrorKind::transient, "connect to postgres: out of memory");
+  }
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    return fail(ErrorKind::transient,
+                fmt::format("connect to postgres: {}", trim_trailing_newline(PQerrorMessage(conn.get()))));
+  }
+  PQsetNoticeProcessor(conn.get(), &drop_notice, nullptr);
+  return Connection(std::move(conn));
+}
+
+Result<Rows> Connection::check(ResultHandle result, std::string_view sql) {
+  if (!result) {
+    return fail(ErrorKind::transient,
+                fmt::format("{}: {}", summarize(sql), trim_trailing_newline(PQerrorMessage(m_conn.get()))));
+  }
+  switch (PQresultStatus(result.get())) {
+  case PGRES_COMMAND_OK:
+  case PGRES_TUPLES_OK:
+  case PGRES_COPY_IN:
+    return Rows(std::move(result));
+  default: {
+    const char* sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+    // No SQLSTATE: the failure happened client-side, e.g. the socket broke.
+    const ErrorKind kind = sqlstate != nullptr ? classify_sqlstate(sqlstate) : ErrorKind::transient;
+    return fail(kind, fmt::format("{}: {}", summarize(sql),
+                                  trim_trailing_newline(PQresultErrorMessage(result.get()))));
+  }
+  }
+}
+
+Result<Rows> Connection::exec(std::string_view sql, const std::vector<Param>& params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& param : params) {
+    values.push_back(param ? param->c_str() : nullptr);
+  }
+  const std::string statement(sql); // libpq wants a NUL-terminated string.
+  ResultHandle result(PQexecParams(m_conn.get(), statement.c_str(), static_cast<int>(values.size()),
+                                   nullptr, values.data(), nullptr, nullptr, 0));
+  return check(std::move(result), sql);
+}
+
+Result<void> Connection::exec_script(std::string_view sql) {
+  const std::string statement(sql);
+  ResultHandle result(PQexec(m_conn.get(), statement.c_str()));
+  RSI_TRY(check(std::move(result), sql));
+  return {};
+}
+
+Result<void> Connection::copy_in(std::string_view sql) {
+  const std::string statement(sql);
+  ResultHandle result(PQexec(m_conn.get(), statement.c_str()));
+  RSI_TRY_ASSIGN(const Rows rows, check(std::move(result), sql));
+  (void)rows;
+  return {};
+}
+
+Result<void> Connection::put_copy_data(std::string_view data) {
+  if (PQputCopyData(m_conn.get(), data.data(), static_cast<int>(data.size())) != 1) {
+    return fail(ErrorKind::transient,
+                fmt::format("COPY data: {}", trim_trailing_newline(PQerrorMessage(m_conn.get()))));
+  }
+  return {};
+}
+
+Result<std::int64_t> Connection::end_copy() {
+  if (PQputCopyEnd(m_conn.get(), nullptr) != 1) {
+    return fail(ErrorKind::transient,
+                fmt::format("COPY end: {}", trim_trailing_newline(PQerrorMessage(m_conn.get()))));
+  }
+  ResultHandle result(PQgetResult(m_conn.get()));
+  RSI_TRY_ASSIGN(const Rows rows, check(std::move(result), "COPY"));
+  // Drain: libpq returns NULL after the last result of the command.
+  while (ResultHandle extra{PQgetResult(m_conn.get())}) {
+  }
+  return rows.affected();
+}
+
+Result<void> Connection::abort_copy(std::string_view reason) {
+  const std::string message(reason);
+  PQputCopyEnd(m_conn.get(), message.c_str());
+  while (ResultHandle extra{PQgetResult(m_conn.get())}) {
+  }
+  return {};
+}
+
+Result<std::string> Connection::quote_identifier(std::string_view name) const {
+  char* quoted = PQescapeIdentifier(m_conn.get(), name.data(), name.size());
+  if (quoted == nullptr) {
+    return fail(ErrorKind::permanent, fmt::format("quote identifier: {}",
+                                                  trim_trailing_newline(PQerrorMessage(m_conn.get()))));
+  }
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
+}
+
+Result<std::string> Connection::quote_literal(std::string_view value) const {
+  char* quoted = PQescapeLiteral(m_conn.get(), value.data(), value.size());
+  if (quoted == nullptr) {
+    return fail(ErrorKind::permanent, fmt::format("quote literal: {}",
+                                                  trim_trailing_newline(PQerrorMessage(m_conn.get()))));
+  }
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
+}
+
+} // namespace rsi::pg

@@ -69,6 +69,69 @@ stop_postgres() {
   fi
 }
 
+RSI_EMULATORS="$RSI_ROOT/tests/emulators"
+
+# Wait (bounded) for a line matching PATTERN in FILE; print the first match's last word.
+wait_for_line() {
+  local file="$1" pattern="$2" what="$3" pid="$4" line
+  for _ in $(seq 1 150); do
+    line="$(grep -m1 -E "$pattern" "$file" 2>/dev/null || true)"
+    if [ -n "$line" ]; then
+      printf '%s' "${line##*[ :]}"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || { cat "$file" >&2; die "$what exited during start"; }
+    sleep 0.1
+  done
+  cat "$file" >&2
+  die "$what did not start within 15 s"
+}
+
+# S3: s3rver on a port of its choosing; the access key must be S3RVER (any secret).
+RSI_S3RVER_PID=""
+start_s3rver() {
+  local base port
+  base="$(services_dir)/s3"
+  mkdir -p "$base/data"
+  [ -f "$RSI_EMULATORS/node_modules/s3rver/bin/s3rver.js" ] || die "s3rver missing: run scripts/setup"
+  node --openssl-legacy-provider "$RSI_EMULATORS/node_modules/s3rver/bin/s3rver.js" \
+    -d "$base/data" -a 127.0.0.1 -p 0 --silent >"$base/log" 2>&1 &
+  RSI_S3RVER_PID=$!
+  port="$(wait_for_line "$base/log" 'listening on' s3rver "$RSI_S3RVER_PID")"
+  export RSI_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+  say "s3rver on $RSI_TEST_S3_ENDPOINT"
+}
+
+stop_s3rver() {
+  if [ -n "$RSI_S3RVER_PID" ]; then
+    kill "$RSI_S3RVER_PID" 2>/dev/null || true
+    wait "$RSI_S3RVER_PID" 2>/dev/null || true
+    RSI_S3RVER_PID=""
+  fi
+}
+
+# SQS: fauxqs (AWS JSON 1.0 protocol) through a loopback-only wrapper.
+RSI_FAUXQS_PID=""
+start_fauxqs() {
+  local base port
+  base="$(services_dir)/sqs"
+  mkdir -p "$base"
+  [ -d "$RSI_EMULATORS/node_modules/fauxqs" ] || die "fauxqs missing: run scripts/setup"
+  node "$RSI_EMULATORS/fauxqs.mjs" 0 >"$base/log" 2>&1 &
+  RSI_FAUXQS_PID=$!
+  port="$(wait_for_line "$base/log" '^ready [0-9]+' fauxqs "$RSI_FAUXQS_PID")"
+  export RSI_TEST_SQS_ENDPOINT="http://127.0.0.1:$port"
+  say "fauxqs on $RSI_TEST_SQS_ENDPOINT"
+}
+
+stop_fauxqs() {
+  if [ -n "$RSI_FAUXQS_PID" ]; then
+    kill "$RSI_FAUXQS_PID" 2>/dev/null || true
+    wait "$RSI_FAUXQS_PID" 2>/dev/null || true
+    RSI_FAUXQS_PID=""
+  fi
+}
+
 # Every start_* above registers its stop here, in reverse order of starting.
 RSI_STOPS=()
 start_service() {

@@ -14,7 +14,9 @@ endif()
 add_library(rsi_warnings INTERFACE)
 target_compile_options(rsi_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough)
+  -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough
+  # Designated initializers that name only some fields are the house style.
+  -Wno-missing-field-initializers)
 
 if(RSI_SANITIZE AND RSI_TSAN)
   message(FATAL_ERROR "RSI_SANITIZE and RSI_TSAN cannot be combined")

@@ -1,0 +1,85 @@
+#include "metadata/claim_selection.hpp"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+namespace rsi::metadata {
+
+std::string_view to_string(PendingKind kind) {
+  switch (kind) {
+  case PendingKind::in_queue:
+    return "in_queue";
+  case PendingKind::stale:
+    return "stale";
+  case PendingKind::pending_migration:
+    return "pending_migration";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(RecordOutcome outcome) {
+  switch (outcome) {
+  case RecordOutcome::recorded:
+    return "recorded";
+  case RecordOutcome::already_pending:
+    return "already_pending";
+  case RecordOutcome::recently_loaded:
+    return "recently_loaded";
+  }
+  return "unknown";
+}
+
+bool is_eligible(const GroupCandidate& group, const ClaimPolicy& policy, TimePoint now) {
+  return group.forced || group.count > policy.count_trigger || group.oldest < now - policy.age_trigger;
+}
+
+ClaimOrder order_candidates(std::vector<GroupCandidate> groups, const VersionMap& versions,
+                            const ClaimPolicy& policy, TimePoint now) {
+  std::erase_if(groups, [&](const GroupCandidate& group) { return !is_eligible(group, policy, now); });
+  std::stable_sort(groups.begin(), groups.end(), [](const GroupCandidate& a, const GroupCandidate& b) {
+    return std::tie(b.forced, a.oldest) < std::tie(a.forced, b.oldest);
+  });
+  ClaimOrder order;
+  for (auto& group : groups) {
+    const auto current = versions.find(group.table);
+    if (current == versions.end() || group.version > current->second) {
+      continue; // No table yet, or a newer version: waits for the migrator.
+    }
+    if (group.version < current->second) {
+      order.outdated.push_back({group.table, group.version});
+      continue;
+    }
+    order.loadable.push_back(std::move(group));
+  }
+  return order;
+}
+
+std::vector<PendingStat> classify_pending(const std::vector<PendingGroup>& groups,
+                                          const VersionMap& versions) {
+  std::map<std::pair<PendingKind, std::string>, PendingStat> merged;
+  for (const auto& group : groups) {
+    PendingKind kind = PendingKind::in_queue;
+    if (group.stale) {
+      kind = PendingKind::stale;
+    } else if (const auto current = versions.find(group.table);
+               current != versions.end() && group.version > current->second) {
+      kind = PendingKind::pending_migration;
+    }
+    auto [entry, inserted] = merged.try_emplace({kind, group.table});
+    PendingStat& stat = entry->second;
+    if (inserted) {
+      stat = PendingStat{.kind = kind, .table = group.table, .count = 0, .oldest = group.oldest};
+    }
+    stat.count += group.count;
+    stat.oldest = std::min(stat.oldest, group.oldest);
+  }
+  std::vector<PendingStat> stats;
+  stats.reserve(merged.size());
+  for (auto& [key, stat] : merged) {
+    stats.push_back(std::move(stat));
+  }
+  return stats;
+}
+
+} // namespace rsi::metadata

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "metadata/metadata_store.hpp"
+
+// Backend-independent parts of claiming and reporting, so that PostgreSQL and SQLite decide
+// alike: which groups are eligible, in which order, and how pending files are classified.
+namespace rsi::metadata {
+
+// A (table, version) group of unclaimed files, as a backend found it.
+struct GroupCandidate {
+  std::string table;
+  int version = 0;
+  std::int64_t count = 0;
+  TimePoint oldest;
+  bool forced = false; // An unstarted force load exists for the table.
+};
+
+// Whether `group` triggers a load (count, age or force load).
+bool is_eligible(const GroupCandidate& group, const ClaimPolicy& policy, TimePoint now);
+
+// The eligible groups that can load now, in claim order (force loads first, then oldest),
+// and the eligible groups whose version is older than the warehouse's (`outdated`).
+struct ClaimOrder {
+  std::vector<GroupCandidate> loadable;
+  std::vector<TableVersion> outdated;
+};
+ClaimOrder order_candidates(std::vector<GroupCandidate> groups, const VersionMap& versions,
+                            const ClaimPolicy& policy, TimePoint now);
+
+// Pending files grouped by (table, version, stale?), as a backend counted them.
+struct PendingGroup {
+  std::string table;
+  int version = 0;
+  bool stale = false;
+  std::int64_t count = 0;
+  TimePoint oldest;
+};
+
+// Stats per (kind, table): stale files; files newer than the warehouse version (pending
+// migration); everything else in queue.
+std::vector<PendingStat> classify_pending(const std::vector<PendingGroup>& groups,
+                                          const VersionMap& versions);
+
+} // namespace rsi::metadata

@@ -1,0 +1,169 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "core/file_pointer.hpp"
+
+namespace rsi::metadata {
+
+// Warehouse table → its current schema version (the migrator's cache). A table that is
+// missing has no warehouse table yet, so its files wait.
+using VersionMap = std::map<std::string, int, std::less<>>;
+
+enum class RecordOutcome {
+  recorded,        // New pending file.
+  already_pending, // The key is pending or in a batch being loaded: not recorded again.
+  recently_loaded, // The key was loaded within the history window: not recorded again.
+};
+
+// When a (table, version) group of pending files becomes a batch (ARCHITECTURE §4).
+struct ClaimPolicy {
+  std::int64_t count_trigger = 5;         // Eligible when the group holds more files than this,
+  std::chrono::seconds age_trigger{1800}; // or its oldest file is older than this,
+                                          // or an unstarted force load exists for the table.
+  std::chrono::seconds lease{3600};       // A claimed batch whose lease ran out is orphaned.
+  std::size_t max_files = 0;              // Files per batch; 0 = the whole group (the original).
+};
+
+// A claimed set of files of one (table, version), named by its manifest uuid.
+struct Batch {
+  std::string manifest;
+  std::string table;
+  int version = 0;
+  std::vector<std::string> keys; // KeyNames, "bucket/key".
+  int retry_count = 0;
+  std::optional<std::string> last_error;
+  std::optional<TimePoint> retry_at;
+  std::optional<TimePoint> oldest_file; // When the oldest file of the batch was received.
+  bool forced = false;                  // Claimed because of a force load request.
+};
+
+struct TableVersion {
+  std::string table;
+  int version = 0;
+  friend bool operator==(const TableVersion&, const TableVersion&) = default;
+};
+
+struct ClaimResult {
+  std::optional<Batch> batch;
+  // Eligible groups whose version is older than the warehouse's: an error to report.
+  std::vector<TableVersion> outdated;
+};
+
+enum class PendingKind { in_queue, stale, pending_migration };
+
+// Pending files of one table in one category (the reporter's gauges).
+struct PendingStat {
+  PendingKind kind = PendingKind::in_queue;
+  std::string table;
+  std::int64_t count = 0;
+  TimePoint oldest;
+};
+
+struct RejectedMessage {
+  std::string message_id;
+  std::string reason;
+  std::string body; // Raw bytes as received.
+  TimePoint received_at;
+};
+
+struct StoredRejection {
+  std::int64_t id = 0;
+  RejectedMessage message;
+};
+
+struct StoreOptions {
+  // How long loaded keys are remembered to recognise redelivered pointers.
+  std::chrono::hours loaded_key_history{24 * 7};
+};
+
+// The ingester database: pending file pointers, claimed batches (manifests), force loads,
+// last loads, remembered loaded keys and rejected messages. Every backend is thread-safe.
+// Errors: `transient` when the database is unreachable or busy (retry; the backend
+// reconnects by itself), `permanent` for anything retrying cannot fix.
+class MetadataStore {
+public:
+  virtual ~MetadataStore() = default;
+
+  // Record `file`, received at `received_at`. A key that is pending, in a batch, or was loaded
+  // within the history window is not recorded again; the outcome says which. Idempotent.
+  [[nodiscard]] virtual Result<RecordOutcome> record_file(const core::FilePointer& file,
+                                                          TimePoint received_at) = 0;
+
+  // Claim the next eligible batch: force loads first, then the oldest group; only groups whose
+  // version equals `versions[table]`; never a table that has a batch in flight. Atomically
+  // creates the manifest, attaches the files and marks the force load started. Concurrent
+  // claimers (threads or processes) never share a file. No batch is a value, not an error.
+  [[nodiscard]] virtual Result<ClaimResult> claim_batch(const VersionMap& versions,
+                                                        const ClaimPolicy& policy, TimePoint now) = 0;
+
+  // Extend the lease of an in-flight batch. false: the batch is no longer in flight.
+  [[nodiscard]] virtual Result<bool> renew_lease(const std::string& manifest, TimePoint until) = 0;
+
+  // The batch was loaded: its files and manifest are deleted, its keys remembered and
+  // `last_load` of its table set to `now`. false: no such batch (already completed).
+  [[nodiscard]] virtual Result<bool> complete_batch(const std::string& manifest, TimePoint now) = 0;
+
+  // The load failed: retry it at `retry_at`, keep `error` as its last error.
+  // false: no such batch.
+  [[nodiscard]] virtual Result<bool> fail_batch(const std::string& manifest, const std::string& error,
+                                                TimePoint retry_at) = 0;
+
+  // Claim a failed batch whose retry time came and whose retry_count < `max_retries`: increments
+  // retry_count and puts it back in flight with a lease. Skips tables with a batch in flight.
+  [[nodiscard]] virtual Result<std::optional<Batch>> claim_retryable_batch(int max_retries,
+                                                                           std::chrono::seconds lease,
+                                                                           TimePoint now) = 0;
+
+  // In-flight batches whose lease ran out (or that a loader of the original left behind):
+  // their loader died. Not claimed; the caller resolves each (complete or fail).
+  [[nodiscard]] virtual Result<std::vector<Batch>> orphaned_batches(TimePoint now) = 0;
+
+  // Failed batches that exhausted their retries.
+  [[nodiscard]] virtual Result<std::vector<Batch>> stale_batches(int max_retries) = 0;
+
+  // Highest version among pending files, per table.
+  [[nodiscard]] virtual Result<VersionMap> pending_versions() = 0;
+
+  // Whether any pending (or claimed) file of `table` has `version`.
+  [[nodiscard]] virtual Result<bool> has_files(const std::string& table, int version) = 0;
+
+  // Request a force load. true: a new request; false: one is already waiting (idempotent).
+  [[nodiscard]] virtual Result<bool> request_force_load(const std::string& table,
+                                                        const std::string& requester, TimePoint now) = 0;
+
+  // Whether an unstarted force load exists for `table`.
+  [[nodiscard]] virtual Result<bool> force_load_requested(const std::string& table) = 0;
+
+  // Pending files per table and category, given the warehouse versions.
+  [[nodiscard]] virtual Result<std::vector<PendingStat>> pending_stats(const VersionMap& versions,
+                                                                       int max_retries) = 0;
+
+  // When each table was last loaded.
+  [[nodiscard]] virtual Result<std::map<std::string, TimePoint>> last_loads() = 0;
+
+  // Keep a message that cannot be processed, with its reason and raw body.
+  [[nodiscard]] virtual Result<void> reject_message(const RejectedMessage& message) = 0;
+
+  // The most recent rejected messages, newest first.
+  [[nodiscard]] virtual Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) = 0;
+
+  // Forget loaded keys older than `cutoff`; returns how many.
+  [[nodiscard]] virtual Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) = 0;
+
+  // Whether the database answers.
+  [[nodiscard]] virtual Result<void> ping() = 0;
+};
+
+std::string_view to_string(PendingKind kind);
+std::string_view to_string(RecordOutcome outcome);
+
+} // namespace rsi::metadata

@@ -1,0 +1,525 @@
+// PostgreSQL ingester database, shared by many metadatastorer and rsloadmanager processes.
+//
+// Tables (sql/postgres/*.sql): the original's tsv (pending files; manifest_uuid set once
+// claimed), manifest (a claimed batch: retry_ts NULL while in flight, set when it failed),
+// force_load (started NULL until a claim honours it) and last_load; plus loaded_key (keys
+// loaded recently) and rejected_message.
+//
+// Claims take no table locks: a transaction-level advisory lock per table name serialises
+// claimers of one table (so a table never has two batches in flight), and the files are
+// locked with FOR UPDATE SKIP LOCKED, so claimers of other tables never wait.
+#include "metadata/postgres_metadata_store.hpp"
+
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/utf8.hpp"
+#include "common/uuid.hpp"
+#include "metadata/claim_selection.hpp"
+#include "metadata/migrations.hpp"
+#include "pg/pool.hpp"
+#include "pg/transaction.hpp"
+
+namespace rsi::metadata {
+namespace {
+
+// Advisory lock namespaces (first key of the two-key form).
+constexpr int k_migration_lock = 0x52534930; // "RSI0": schema migrations
+constexpr int k_claim_lock = 0x52534931;     // "RSI1": claims, per table name
+
+// SQL TIMESTAMP → microseconds since the epoch (the column holds UTC).
+#define RSI_MICROS(column) "(EXTRACT(EPOCH FROM " column ") * 1000000)::bigint"
+
+std::string ts(TimePoint time) { return to_sql_timestamp(time); }
+
+std::string bytea_hex(std::string_view bytes) {
+  static constexpr char k_digits[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (const char byte : bytes) {
+    const auto value = static_cast<unsigned char>(byte);
+    out.push_back(k_digits[value >> 4U]);
+    out.push_back(k_digits[value & 0x0FU]);
+  }
+  return out;
+}
+
+std::string from_bytea_hex(std::string_view text) {
+  std::string out;
+  if (!text.starts_with("\\x")) {
+    return std::string(text);
+  }
+  text.remove_prefix(2);
+  out.reserve(text.size() / 2);
+  auto nibble = [](char digit) {
+    return digit <= '9' ? digit - '0' : (digit | 0x20) - 'a' + 10;
+  };
+  for (std::size_t index = 0; index + 1 < text.size(); index += 2) {
+    out.push_back(static_cast<char>((nibble(text[index]) << 4) | nibble(text[index + 1])));
+  }
+  return out;
+}
+
+std::string array_literal(const std::vector<std::int64_t>& ids) {
+  return fmt::format("{{{}}}", fmt::join(ids, ","));
+}
+
+Result<std::vector<std::string>> batch_keys(pg::Connection& conn, const std::string& manifest) {
+  RSI_TRY_ASSIGN(const auto rows, conn.exec("SELECT keyname FROM tsv WHERE manifest_uuid = $1 ORDER BY id",
+                                            {manifest}));
+  std::vector<std::string> keys;
+  keys.reserve(static_cast<std::size_t>(rows.size()));
+  for (int row = 0; row < rows.size(); ++row) {
+    keys.push_back(rows.text(row, 0));
+  }
+  return keys;
+}
+
+// Manifest columns read by every query that returns batches, in this order.
+constexpr auto k_manifest_columns =
+    "m.uuid, COALESCE(m.tablename, ''), COALESCE(m.tableversion, 0), COALESCE(m.retry_count, 0), "
+    "m.last_error, " RSI_MICROS("m.retry_ts");
+
+Batch batch_from_row(const pg::Rows& rows, int row) {
+  Batch batch;
+  batch.manifest = rows.text(row, 0);
+  batch.table = rows.text(row, 1);
+  batch.version = static_cast<int>(rows.integer(row, 2));
+  batch.retry_count = static_cast<int>(rows.integer(row, 3));
+  if (!rows.is_null(row, 4)) {
+    batch.last_error = rows.text(row, 4);
+  }
+  if (!rows.is_null(row, 5)) {
+    batch.retry_at = from_epoch_micros(rows.integer(row, 5));
+  }
+  return batch;
+}
+
+Result<bool> try_table_lock(pg::Transaction& tx, const std::string& table) {
+  RSI_TRY_ASSIGN(const auto locked,
+                 tx.exec("SELECT pg_try_advisory_xact_lock($1, hashtext($2))",
+                         {std::to_string(k_claim_lock), table}));
+  return locked.boolean(0, 0);
+}
+
+Result<bool> has_batch_in_flight(pg::Transaction& tx, const std::string& table) {
+  RSI_TRY_ASSIGN(const auto rows,
+                 tx.exec("SELECT 1 FROM manifest WHERE tablename = $1 AND retry_ts IS NULL LIMIT 1",
+                         {table}));
+  return !rows.empty();
+}
+
+class PostgresMetadataStore final : public MetadataStore {
+public:
+  PostgresMetadataStore(const PostgresConfig& config)
+      : m_pool(config.conninfo, config.max_connections), m_options(config.options) {}
+
+  Result<void> migrate() {
+    return m_pool.run([](pg::Connection& conn) -> Result<void> {
+      RSI_TRY(conn.exec("SELECT pg_advisory_lock($1)", {std::to_string(k_migration_lock)}));
+      auto applied = apply_migrations(conn);
+      auto unlocked = conn.exec("SELECT pg_advisory_unlock($1)", {std::to_string(k_migration_lock)});
+      RSI_TRY(applied);
+      RSI_TRY(unlocked);
+      return {};
+    });
+  }
+
+  // MetadataStore
+  Result<RecordOutcome> record_file(const core::FilePointer& file, TimePoint received_at) override {
+    const TimePoint history_start = received_at - m_options.loaded_key_history;
+    return m_pool.run([&](pg::Connection& conn) -> Result<RecordOutcome> {
+      // One statement: insert unless loaded recently; a pending duplicate hits the unique key.
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
+        WITH recent AS (SELECT 1 FROM loaded_key WHERE keyname = $2 AND loaded_at >= $5),
+             inserted AS (
+               INSERT INTO tsv (tablename, keyname, tableversion, ts)
+               SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM recent)
+               ON CONFLICT (keyname) DO NOTHING
+               RETURNING 1)
+        SELECT EXISTS (SELECT 1 FROM inserted), EXISTS (SELECT 1 FROM recent))sql",
+                                                {file.table, file.key_name, std::to_string(file.version),
+                                                 ts(received_at), ts(history_start)}));
+      if (rows.boolean(0, 0)) {
+        return RecordOutcome::recorded;
+      }
+      return rows.boolean(0, 1) ? RecordOutcome::recently_loaded : RecordOutcome::already_pending;
+    });
+  }
+
+  Result<ClaimResult> claim_batch(const VersionMap& versions, const ClaimPolicy& policy,
+                                  TimePoint now) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<ClaimResult> {
+      RSI_TRY_ASSIGN(auto candidates, find_candidates(conn, policy, now));
+      ClaimOrder order = order_candidates(std::move(candidates), versions, policy, now);
+      ClaimResult result;
+      result.outdated = std::move(order.outdated);
+      for (const auto& group : order.loadable) {
+        RSI_TRY_ASSIGN(result.batch, try_claim(conn, group, policy, now));
+        if (result.batch) {
+          break;
+        }
+      }
+      return result;
+    });
+  }
+
+  Result<bool> renew_lease(const std::string& manifest, TimePoint until) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("UPDATE manifest SET lease_until = $2 WHERE uuid = $1 AND retry_ts IS NULL",
+                               {manifest, ts(until)}));
+      return rows.affected() == 1;
+    });
+  }
+
+  Result<bool> complete_batch(const std::string& manifest, TimePoint now) override {
+    if (!is_uuid(manifest)) {
+      return false;
+    }
+    return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+      RSI_TRY_ASSIGN(const auto found,
+                     tx.exec("SELECT COALESCE(tablename, (SELECT tablename FROM tsv WHERE manifest_uuid = $1 "
+                             "LIMIT 1)) FROM manifest WHERE uuid = $1 FOR UPDATE",
+                             {manifest}));
+      if (found.empty()) {
+        return false;
+      }
+      const pg::Param table = found.is_null(0, 0) ? pg::Param{} : pg::Param{found.text(0, 0)};
+      RSI_TRY(tx.exec(R"sql(
+        INSERT INTO loaded_key (keyname, tablename, manifest_uuid, loaded_at)
+        SELECT keyname, COALESCE(tablename, ''), manifest_uuid, $2 FROM tsv
+         WHERE manifest_uuid = $1 AND keyname IS NOT NULL
+        ON CONFLICT (keyname) DO UPDATE
+          SET tablename = excluded.tablename, manifest_uuid = excluded.manifest_uuid,
+              loaded_at = excluded.loaded_at)sql",
+                      {manifest, ts(now)}));
+      RSI_TRY_ASSIGN(const auto deleted, tx.exec("DELETE FROM tsv WHERE manifest_uuid = $1", {manifest}));
+      RSI_TRY(tx.exec("DELETE FROM manifest WHERE uuid = $1", {manifest}));
+      if (deleted.affected() > 0 && table) {
+        RSI_TRY(tx.exec(R"sql(
+          INSERT INTO last_load (tablename, last_loaded) VALUES ($1, $2)
+          ON CONFLICT (tablename) DO UPDATE SET last_loaded = GREATEST(last_load.last_loaded, excluded.last_loaded))sql",
+                        {table, ts(now)}));
+      }
+      RSI_TRY(tx.commit());
+      return true;
+    });
+  }
+
+  Result<bool> fail_batch(const std::string& manifest, const std::string& error, TimePoint retry_at) override {
+    if (!is_uuid(manifest)) {
+      return false;
+    }
+    return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("UPDATE manifest SET retry_ts = $2, last_error = $3, lease_until = NULL "
+                               "WHERE uuid = $1",
+                               {manifest, ts(retry_at), replace_invalid_utf8(error)}));
+      return rows.affected() == 1;
+    });
+  }
+
+  Result<std::optional<Batch>> claim_retryable_batch(int max_retries, std::chrono::seconds lease,
+                                                     TimePoint now) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::optional<Batch>> {
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+      RSI_TRY_ASSIGN(const auto due, tx.exec(fmt::format(R"sql(
+        SELECT {} FROM manifest m
+         WHERE m.retry_ts IS NOT NULL AND m.retry_ts < $1 AND COALESCE(m.retry_count, 0) < $2
+         ORDER BY m.retry_ts
+         LIMIT 20
+         FOR UPDATE SKIP LOCKED)sql", k_manifest_columns),
+                                             {ts(now), std::to_string(max_retries)}));
+      for (int row = 0; row < due.size(); ++row) {
+        Batch batch = batch_from_row(due, row);
+        RSI_TRY_ASSIGN(const bool locked, try_table_lock(tx, batch.table));
+        if (!locked) {
+          continue;
+        }
+        RSI_TRY_ASSIGN(const bool busy, has_batch_in_flight(tx, batch.table));
+        if (busy) {
+          continue;
+        }
+        RSI_TRY(tx.exec("UPDATE manifest SET retry_ts = NULL, retry_count = COALESCE(retry_count, 0) + 1, "
+                        "lease_until = $2 WHERE uuid = $1",
+                        {batch.manifest, ts(now + lease)}));
+        RSI_TRY_ASSIGN(batch.keys, batch_keys(conn, batch.manifest));
+        RSI_TRY(tx.commit());
+        batch.retry_count += 1;
+        batch.retry_at.reset();
+        return std::optional<Batch>(std::move(batch));
+      }
+      return std::optional<Batch>();
+    });
+  }
+
+  Result<std::vector<Batch>> orphaned_batches(TimePoint now) override {
+    return select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NULL AND "
+                                      "(m.lease_until IS NULL OR m.lease_until < $1) ORDER BY m.created_ts",
+                                      k_manifest_columns),
+                          {ts(now)});
+  }
+
+  Result<std::vector<Batch>> stale_batches(int max_retries) override {
+    return select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NOT NULL AND "
+                                      "COALESCE(m.retry_count, 0) >= $1 ORDER BY m.retry_ts",
+                                      k_manifest_columns),
+                          {std::to_string(max_retries)});
+  }
+
+  Result<VersionMap> pending_versions() override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<VersionMap> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("SELECT tablename, MAX(tableversion) FROM tsv WHERE tablename IS NOT NULL "
+                               "GROUP BY tablename"));
+      VersionMap versions;
+      for (int row = 0; row < rows.size(); ++row) {
+        versions[rows.text(row, 0)] = static_cast<int>(rows.integer(row, 1));
+      }
+      return versions;
+    });
+  }
+
+  Result<bool> has_files(const std::string& table, int version) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("SELECT EXISTS (SELECT 1 FROM tsv WHERE tablename = $1 AND tableversion = $2)",
+                               {table, std::to_string(version)}));
+      return rows.boolean(0, 0);
+    });
+  }
+
+  Result<bool> request_force_load(const std::string& table, const std::string& requester,
+                                  TimePoint now) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("INSERT INTO force_load (tablename, requester, ts) VALUES ($1, $2, $3) "
+                               "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING",
+                               {table, requester, ts(now)}));
+      return rows.affected() == 1;
+    });
+  }
+
+  Result<bool> force_load_requested(const std::string& table) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("SELECT EXISTS (SELECT 1 FROM force_load WHERE tablename = $1 AND started IS NULL)",
+                               {table}));
+      return rows.boolean(0, 0);
+    });
+  }
+
+  Result<std::vector<PendingStat>> pending_stats(const VersionMap& versions, int max_retries) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<PendingStat>> {
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
+        SELECT t.tablename, t.tableversion,
+               COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= $1, false) AS stale,
+               count(*), )sql" RSI_MICROS("min(t.ts)") R"sql(
+          FROM tsv t LEFT JOIN manifest m ON t.manifest_uuid = m.uuid
+         WHERE t.tablename IS NOT NULL
+         GROUP BY 1, 2, 3)sql",
+                                                {std::to_string(max_retries)}));
+      std::vector<PendingGroup> groups;
+      groups.reserve(static_cast<std::size_t>(rows.size()));
+      for (int row = 0; row < rows.size(); ++row) {
+        groups.push_back({.table = rows.text(row, 0),
+                          .version = static_cast<int>(rows.integer(row, 1)),
+                          .stale = rows.boolean(row, 2),
+                          .count = rows.integer(row, 3),
+                          .oldest = from_epoch_micros(rows.integer(row, 4))});
+      }
+      return classify_pending(groups, versions);
+    });
+  }
+
+  Result<std::map<std::string, TimePoint>> last_loads() override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::map<std::string, TimePoint>> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("SELECT tablename, " RSI_MICROS("last_loaded") " FROM last_load "
+                               "WHERE tablename IS NOT NULL AND last_loaded IS NOT NULL"));
+      std::map<std::string, TimePoint> loads;
+      for (int row = 0; row < rows.size(); ++row) {
+        loads[rows.text(row, 0)] = from_epoch_micros(rows.integer(row, 1));
+      }
+      return loads;
+    });
+  }
+
+  Result<void> reject_message(const RejectedMessage& message) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<void> {
+      RSI_TRY(conn.exec("INSERT INTO rejected_message (message_id, reason, body, received_at) "
+                        "VALUES ($1, $2, $3::bytea, $4)",
+                        {replace_invalid_utf8(message.message_id), replace_invalid_utf8(message.reason),
+                         bytea_hex(message.body), ts(message.received_at)}));
+      return {};
+    });
+  }
+
+  Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<StoredRejection>> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("SELECT id, message_id, reason, body, " RSI_MICROS("received_at")
+                               " FROM rejected_message ORDER BY id DESC LIMIT $1",
+                               {std::to_string(limit)}));
+      std::vector<StoredRejection> rejections;
+      for (int row = 0; row < rows.size(); ++row) {
+        rejections.push_back({.id = rows.integer(row, 0),
+                              .message = {.message_id = rows.text(row, 1),
+                                          .reason = rows.text(row, 2),
+                                          .body = from_bytea_hex(rows.get(row, 3)),
+                                          .received_at = from_epoch_micros(rows.integer(row, 4))}});
+      }
+      return rejections;
+    });
+  }
+
+  Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::int64_t> {
+      RSI_TRY_ASSIGN(const auto rows, conn.exec("DELETE FROM loaded_key WHERE loaded_at < $1", {ts(cutoff)}));
+      return rows.affected();
+    });
+  }
+
+  Result<void> ping() override {
+    return m_pool.run([](pg::Connection& conn) -> Result<void> {
+      RSI_TRY(conn.exec("SELECT 1"));
+      return {};
+    });
+  }
+
+private:
+  static Result<void> apply_migrations(pg::Connection& conn) {
+    RSI_TRY(conn.exec_script("CREATE TABLE IF NOT EXISTS rsi_schema_migrations ("
+                             "version INT PRIMARY KEY, name VARCHAR NOT NULL, "
+                             "applied_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))"));
+    RSI_TRY_ASSIGN(const auto done, conn.exec("SELECT COALESCE(MAX(version), 0) FROM rsi_schema_migrations"));
+    const std::int64_t current = done.integer(0, 0);
+    for (const auto& migration : k_postgres_migrations) {
+      if (migration.version <= current) {
+        continue;
+      }
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+      if (auto applied = conn.exec_script(migration.sql); !applied) {
+        return fail(applied.error().wrap(fmt::format("schema migration {} ({})", migration.version, migration.name)));
+      }
+      RSI_TRY(tx.exec("INSERT INTO rsi_schema_migrations (version, name) VALUES ($1, $2)",
+                      {std::to_string(migration.version), std::string(migration.name)}));
+      RSI_TRY(tx.commit());
+      log::info("applied ingester database migration",
+                {{"version", migration.version}, {"name", std::string(migration.name)}});
+    }
+    return {};
+  }
+
+  static Result<std::vector<GroupCandidate>> find_candidates(pg::Connection& conn, const ClaimPolicy& policy,
+                                                             TimePoint now) {
+    // Eligible groups of tables with no batch in flight, best first (the original's search).
+    RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
+      SELECT t.tablename, t.tableversion, count(*), )sql" RSI_MICROS("min(t.ts)") R"sql(,
+             EXISTS (SELECT 1 FROM force_load f WHERE f.tablename = t.tablename AND f.started IS NULL) AS forced
+        FROM tsv t
+       WHERE t.manifest_uuid IS NULL AND t.tablename IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM manifest m WHERE m.tablename = t.tablename AND m.retry_ts IS NULL)
+       GROUP BY t.tablename, t.tableversion
+      HAVING count(*) > $1 OR min(t.ts) < $2
+          OR EXISTS (SELECT 1 FROM force_load f WHERE f.tablename = t.tablename AND f.started IS NULL)
+       ORDER BY forced DESC, min(t.ts)
+       LIMIT 50)sql",
+                                              {std::to_string(policy.count_trigger), ts(now - policy.age_trigger)}));
+    std::vector<GroupCandidate> groups;
+    groups.reserve(static_cast<std::size_t>(rows.size()));
+    for (int row = 0; row < rows.size(); ++row) {
+      groups.push_back({.table = rows.text(row, 0),
+                        .version = static_cast<int>(rows.integer(row, 1)),
+                        .count = rows.integer(row, 2),
+                        .oldest = from_epoch_micros(rows.integer(row, 3)),
+                        .forced = rows.boolean(row, 4)});
+    }
+    return groups;
+  }
+
+  static Result<std::optional<Batch>> try_claim(pg::Connection& conn, const GroupCandidate& group,
+                                                const ClaimPolicy& policy, TimePoint now) {
+    RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+    RSI_TRY_ASSIGN(const bool locked, try_table_lock(tx, group.table));
+    if (!locked) {
+      return std::optional<Batch>(); // Another claimer is on this table right now.
+    }
+    RSI_TRY_ASSIGN(const bool busy, has_batch_in_flight(tx, group.table));
+    if (busy) {
+      return std::optional<Batch>();
+    }
+    const std::string limit = policy.max_files > 0 ? fmt::format(" LIMIT {}", policy.max_files) : "";
+    RSI_TRY_ASSIGN(const auto files,
+                   tx.exec("SELECT id, keyname, " RSI_MICROS("ts") " FROM tsv WHERE tablename = $1 AND "
+                           "tableversion = $2 AND manifest_uuid IS NULL ORDER BY ts, id" + limit +
+                               " FOR UPDATE SKIP LOCKED",
+                           {group.table, std::to_string(group.version)}));
+    if (files.empty()) {
+      return std::optional<Batch>();
+    }
+    RSI_TRY_ASSIGN(const auto force,
+                   tx.exec("SELECT id FROM force_load WHERE tablename = $1 AND started IS NULL FOR UPDATE",
+                           {group.table}));
+    GroupCandidate locked_group{.table = group.table, .version = group.version, .count = files.size(),
+                                .oldest = from_epoch_micros(files.integer(0, 2)), .forced = !force.empty()};
+    const bool full = policy.max_files > 0 && static_cast<std::size_t>(files.size()) == policy.max_files;
+    if (!full && !is_eligible(locked_group, policy, now)) {
+      return std::optional<Batch>(); // Someone claimed part of it since the search.
+    }
+    Batch batch{.manifest = new_uuid(), .table = group.table, .version = group.version,
+                .oldest_file = locked_group.oldest, .forced = locked_group.forced};
+    std::vector<std::int64_t> ids;
+    ids.reserve(static_cast<std::size_t>(files.size()));
+    batch.keys.reserve(static_cast<std::size_t>(files.size()));
+    for (int row = 0; row < files.size(); ++row) {
+      ids.push_back(files.integer(row, 0));
+      batch.keys.push_back(files.text(row, 1));
+    }
+    RSI_TRY(tx.exec("INSERT INTO manifest (uuid, tablename, tableversion, created_ts, lease_until, retry_count) "
+                    "VALUES ($1, $2, $3, $4, $5, 0)",
+                    {batch.manifest, batch.table, std::to_string(batch.version), ts(now), ts(now + policy.lease)}));
+    RSI_TRY(tx.exec("UPDATE tsv SET manifest_uuid = $1 WHERE id = ANY($2::bigint[])",
+                    {batch.manifest, array_literal(ids)}));
+    if (batch.forced) {
+      RSI_TRY(tx.exec("UPDATE force_load SET started = $2 WHERE tablename = $1 AND started IS NULL",
+                      {batch.table, ts(now)}));
+    }
+    RSI_TRY(tx.commit());
+    return std::optional<Batch>(std::move(batch));
+  }
+
+  Result<std::vector<Batch>> select_batches(const std::string& sql, const std::vector<pg::Param>& params) {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<Batch>> {
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(sql, params));
+      std::vector<Batch> batches;
+      for (int row = 0; row < rows.size(); ++row) {
+        Batch batch = batch_from_row(rows, row);
+        RSI_TRY_ASSIGN(batch.keys, batch_keys(conn, batch.manifest));
+        batches.push_back(std::move(batch));
+      }
+      return batches;
+    });
+  }
+
+  pg::Pool m_pool;
+  StoreOptions m_options;
+};
+
+#undef RSI_MICROS
+
+} // namespace
+
+Result<std::unique_ptr<MetadataStore>> make_postgres_metadata_store(const PostgresConfig& config) {
+  auto store = std::make_unique<PostgresMetadataStore>(config);
+  if (auto migrated = store->migrate(); !migrated) {
+    return fail(migrated.error().wrap("prepare ingester database"));
+  }
+  return std::unique_ptr<MetadataStore>(std::move(store));
+}
+
+} // namespace rsi::metadata

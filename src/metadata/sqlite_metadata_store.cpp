@@ -1,0 +1,403 @@
+// SQLite ingester database for the embedded default: one process, one connection guarded by
+// a mutex (SQLite serialises writers anyway). The tables mirror PostgreSQL's
+// (sql/sqlite/*.sql) with times as microseconds since the epoch. Claims run in one
+// BEGIN IMMEDIATE transaction, so no other writer can interleave.
+#include "metadata/sqlite_metadata_store.hpp"
+
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/utf8.hpp"
+#include "common/uuid.hpp"
+#include "metadata/claim_selection.hpp"
+#include "metadata/migrations.hpp"
+#include "sqlite/database.hpp"
+
+namespace rsi::metadata {
+namespace {
+
+std::int64_t us(TimePoint time) { return to_epoch_micros(time); }
+
+constexpr auto k_manifest_columns = "uuid, tablename, tableversion, retry_count, last_error, retry_ts";
+
+Batch batch_from_row(const sqlite::Statement& stmt) {
+  Batch batch;
+  batch.manifest = std::string(stmt.text(0));
+  batch.table = std::string(stmt.text(1));
+  batch.version = static_cast<int>(stmt.integer(2));
+  batch.retry_count = static_cast<int>(stmt.integer(3));
+  if (!stmt.is_null(4)) {
+    batch.last_error = std::string(stmt.text(4));
+  }
+  if (!stmt.is_null(5)) {
+    batch.retry_at = from_epoch_micros(stmt.integer(5));
+  }
+  return batch;
+}
+
+class SqliteMetadataStore final : public MetadataStore {
+public:
+  SqliteMetadataStore(sqlite::Database db, StoreOptions options) : m_db(std::move(db)), m_options(options) {}
+
+  Result<void> migrate() {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY(m_db.exec_script("CREATE TABLE IF NOT EXISTS rsi_schema_migrations (version INTEGER PRIMARY KEY, "
+                             "name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
+    RSI_TRY_ASSIGN(auto* current, m_db.cached("SELECT COALESCE(MAX(version), 0) FROM rsi_schema_migrations"));
+    RSI_TRY(current->step());
+    const std::int64_t applied_version = current->integer(0);
+    current->reset();
+    for (const auto& migration : k_sqlite_migrations) {
+      if (migration.version <= applied_version) {
+        continue;
+      }
+      RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+      if (auto applied = m_db.exec_script(migration.sql); !applied) {
+        return fail(applied.error().wrap(fmt::format("schema migration {} ({})", migration.version, migration.name)));
+      }
+      RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO rsi_schema_migrations (version, name, applied_at) "
+                                               "VALUES (?, ?, strftime('%s','now') * 1000000)"));
+      RSI_TRY(insert->bind(1, migration.version).bind(2, migration.name).run());
+      RSI_TRY(tx.commit());
+      log::info("applied ingester database migration",
+                {{"version", migration.version}, {"name", std::string(migration.name)}});
+    }
+    return {};
+  }
+
+  // MetadataStore
+  Result<RecordOutcome> record_file(const core::FilePointer& file, TimePoint received_at) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* recent, m_db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
+    RSI_TRY_ASSIGN(const bool loaded,
+                   recent->bind(1, file.key_name).bind(2, us(received_at - m_options.loaded_key_history)).step());
+    recent->reset();
+    if (loaded) {
+      return RecordOutcome::recently_loaded;
+    }
+    RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
+                                             "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
+    RSI_TRY_ASSIGN(const auto changed,
+                   insert->bind(1, file.table).bind(2, file.key_name).bind(3, file.version).bind(4, us(received_at)).run());
+    return changed == 1 ? RecordOutcome::recorded : RecordOutcome::already_pending;
+  }
+
+  Result<ClaimResult> claim_batch(const VersionMap& versions, const ClaimPolicy& policy, TimePoint now) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(auto* search, m_db.cached(R"sql(
+      SELECT t.tablename, t.tableversion, count(*), min(t.ts),
+             EXISTS (SELECT 1 FROM force_load f WHERE f.tablename = t.tablename AND f.started IS NULL)
+        FROM tsv t
+       WHERE t.manifest_uuid IS NULL
+         AND NOT EXISTS (SELECT 1 FROM manifest m WHERE m.tablename = t.tablename AND m.retry_ts IS NULL)
+       GROUP BY t.tablename, t.tableversion)sql"));
+    std::vector<GroupCandidate> groups;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, search->step());
+      if (!row) {
+        break;
+      }
+      groups.push_back({.table = std::string(search->text(0)),
+                        .version = static_cast<int>(search->integer(1)),
+                        .count = search->integer(2),
+                        .oldest = from_epoch_micros(search->integer(3)),
+                        .forced = search->integer(4) != 0});
+    }
+    search->reset();
+    ClaimOrder order = order_candidates(std::move(groups), versions, policy, now);
+    ClaimResult result;
+    result.outdated = std::move(order.outdated);
+    if (order.loadable.empty()) {
+      return result;
+    }
+    const GroupCandidate& group = order.loadable.front();
+    Batch batch{.manifest = new_uuid(), .table = group.table, .version = group.version,
+                .oldest_file = group.oldest, .forced = group.forced};
+    RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO manifest (uuid, tablename, tableversion, created_ts, "
+                                             "lease_until, retry_count) VALUES (?, ?, ?, ?, ?, 0)"));
+    RSI_TRY(insert->bind(1, batch.manifest).bind(2, batch.table).bind(3, batch.version).bind(4, us(now))
+                .bind(5, us(now + policy.lease)).run());
+    const std::string limit = policy.max_files > 0 ? fmt::format(" LIMIT {}", policy.max_files) : "";
+    RSI_TRY_ASSIGN(auto* attach, m_db.cached("UPDATE tsv SET manifest_uuid = ? WHERE id IN (SELECT id FROM tsv "
+                                             "WHERE tablename = ? AND tableversion = ? AND manifest_uuid IS NULL "
+                                             "ORDER BY ts, id" + limit + ")"));
+    RSI_TRY(attach->bind(1, batch.manifest).bind(2, batch.table).bind(3, batch.version).run());
+    if (batch.forced) {
+      RSI_TRY_ASSIGN(auto* start, m_db.cached("UPDATE force_load SET started = ? WHERE tablename = ? AND started IS NULL"));
+      RSI_TRY(start->bind(1, us(now)).bind(2, batch.table).run());
+    }
+    RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
+    RSI_TRY(tx.commit());
+    result.batch = std::move(batch);
+    return result;
+  }
+
+  Result<bool> renew_lease(const std::string& manifest, TimePoint until) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET lease_until = ? WHERE uuid = ? AND retry_ts IS NULL"));
+    RSI_TRY_ASSIGN(const auto changed, update->bind(1, us(until)).bind(2, manifest).run());
+    return changed == 1;
+  }
+
+  Result<bool> complete_batch(const std::string& manifest, TimePoint now) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(auto* find, m_db.cached("SELECT tablename FROM manifest WHERE uuid = ?"));
+    RSI_TRY_ASSIGN(const bool found, find->bind(1, manifest).step());
+    const std::string table = found ? std::string(find->text(0)) : std::string();
+    find->reset();
+    if (!found) {
+      return false;
+    }
+    RSI_TRY_ASSIGN(auto* remember, m_db.cached(R"sql(
+      INSERT INTO loaded_key (keyname, tablename, manifest_uuid, loaded_at)
+      SELECT keyname, tablename, manifest_uuid, ? FROM tsv WHERE manifest_uuid = ?
+      ON CONFLICT (keyname) DO UPDATE SET tablename = excluded.tablename,
+        manifest_uuid = excluded.manifest_uuid, loaded_at = excluded.loaded_at)sql"));
+    RSI_TRY(remember->bind(1, us(now)).bind(2, manifest).run());
+    RSI_TRY_ASSIGN(auto* drop_files, m_db.cached("DELETE FROM tsv WHERE manifest_uuid = ?"));
+    RSI_TRY_ASSIGN(const auto deleted, drop_files->bind(1, manifest).run());
+    RSI_TRY_ASSIGN(auto* drop_manifest, m_db.cached("DELETE FROM manifest WHERE uuid = ?"));
+    RSI_TRY(drop_manifest->bind(1, manifest).run());
+    if (deleted > 0) {
+      RSI_TRY_ASSIGN(auto* last, m_db.cached("INSERT INTO last_load (tablename, last_loaded) VALUES (?, ?) "
+                                             "ON CONFLICT (tablename) DO UPDATE SET "
+                                             "last_loaded = max(last_loaded, excluded.last_loaded)"));
+      RSI_TRY(last->bind(1, table).bind(2, us(now)).run());
+    }
+    RSI_TRY(tx.commit());
+    return true;
+  }
+
+  Result<bool> fail_batch(const std::string& manifest, const std::string& error, TimePoint retry_at) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_ts = ?, last_error = ?, lease_until = NULL "
+                                             "WHERE uuid = ?"));
+    RSI_TRY_ASSIGN(const auto changed,
+                   update->bind(1, us(retry_at)).bind(2, replace_invalid_utf8(error)).bind(3, manifest).run());
+    return changed == 1;
+  }
+
+  Result<std::optional<Batch>> claim_retryable_batch(int max_retries, std::chrono::seconds lease,
+                                                     TimePoint now) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(auto* due, m_db.cached(fmt::format(R"sql(
+      SELECT {} FROM manifest m
+       WHERE retry_ts IS NOT NULL AND retry_ts < ? AND retry_count < ?
+         AND NOT EXISTS (SELECT 1 FROM manifest o WHERE o.tablename = m.tablename AND o.retry_ts IS NULL)
+       ORDER BY retry_ts LIMIT 1)sql", k_manifest_columns)));
+    RSI_TRY_ASSIGN(const bool found, due->bind(1, us(now)).bind(2, max_retries).step());
+    if (!found) {
+      due->reset();
+      return std::optional<Batch>();
+    }
+    Batch batch = batch_from_row(*due);
+    due->reset();
+    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_ts = NULL, retry_count = retry_count + 1, "
+                                             "lease_until = ? WHERE uuid = ?"));
+    RSI_TRY(update->bind(1, us(now + lease)).bind(2, batch.manifest).run());
+    RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
+    RSI_TRY(tx.commit());
+    batch.retry_count += 1;
+    batch.retry_at.reset();
+    return std::optional<Batch>(std::move(batch));
+  }
+
+  Result<std::vector<Batch>> orphaned_batches(TimePoint now) override {
+    const std::lock_guard lock(m_mutex);
+    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND "
+                                      "(lease_until IS NULL OR lease_until < ?1) ORDER BY created_ts",
+                                      k_manifest_columns),
+                          us(now));
+  }
+
+  Result<std::vector<Batch>> stale_batches(int max_retries) override {
+    const std::lock_guard lock(m_mutex);
+    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NOT NULL AND retry_count >= ?1 "
+                                      "ORDER BY retry_ts",
+                                      k_manifest_columns),
+                          max_retries);
+  }
+
+  Result<VersionMap> pending_versions() override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT tablename, MAX(tableversion) FROM tsv GROUP BY tablename"));
+    VersionMap versions;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, query->step());
+      if (!row) {
+        break;
+      }
+      versions[std::string(query->text(0))] = static_cast<int>(query->integer(1));
+    }
+    query->reset();
+    return versions;
+  }
+
+  Result<bool> has_files(const std::string& table, int version) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT 1 FROM tsv WHERE tablename = ? AND tableversion = ? LIMIT 1"));
+    RSI_TRY_ASSIGN(const bool found, query->bind(1, table).bind(2, version).step());
+    query->reset();
+    return found;
+  }
+
+  Result<bool> request_force_load(const std::string& table, const std::string& requester, TimePoint now) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO force_load (tablename, requester, ts) VALUES (?, ?, ?) "
+                                             "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING"));
+    RSI_TRY_ASSIGN(const auto changed, insert->bind(1, table).bind(2, requester).bind(3, us(now)).run());
+    return changed == 1;
+  }
+
+  Result<bool> force_load_requested(const std::string& table) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT 1 FROM force_load WHERE tablename = ? AND started IS NULL"));
+    RSI_TRY_ASSIGN(const bool found, query->bind(1, table).step());
+    query->reset();
+    return found;
+  }
+
+  Result<std::vector<PendingStat>> pending_stats(const VersionMap& versions, int max_retries) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query, m_db.cached(R"sql(
+      SELECT t.tablename, t.tableversion,
+             COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= ?, 0), count(*), min(t.ts)
+        FROM tsv t LEFT JOIN manifest m ON t.manifest_uuid = m.uuid
+       GROUP BY 1, 2, 3)sql"));
+    query->bind(1, max_retries);
+    std::vector<PendingGroup> groups;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, query->step());
+      if (!row) {
+        break;
+      }
+      groups.push_back({.table = std::string(query->text(0)),
+                        .version = static_cast<int>(query->integer(1)),
+                        .stale = query->integer(2) != 0,
+                        .count = query->integer(3),
+                        .oldest = from_epoch_micros(query->integer(4))});
+    }
+    query->reset();
+    return classify_pending(groups, versions);
+  }
+
+  Result<std::map<std::string, TimePoint>> last_loads() override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT tablename, last_loaded FROM last_load"));
+    std::map<std::string, TimePoint> loads;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, query->step());
+      if (!row) {
+        break;
+      }
+      loads[std::string(query->text(0))] = from_epoch_micros(query->integer(1));
+    }
+    query->reset();
+    return loads;
+  }
+
+  Result<void> reject_message(const RejectedMessage& message) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO rejected_message (message_id, reason, body, received_at) "
+                                             "VALUES (?, ?, ?, ?)"));
+    insert->bind(1, replace_invalid_utf8(message.message_id)).bind(2, replace_invalid_utf8(message.reason));
+    insert->bind_blob(3, message.body).bind(4, us(message.received_at));
+    RSI_TRY(insert->run());
+    return {};
+  }
+
+  Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT id, message_id, reason, body, received_at FROM rejected_message "
+                                            "ORDER BY id DESC LIMIT ?"));
+    query->bind(1, static_cast<std::int64_t>(limit));
+    std::vector<StoredRejection> rejections;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, query->step());
+      if (!row) {
+        break;
+      }
+      const auto* blob = static_cast<const char*>(sqlite3_column_blob(query->raw(), 3));
+      const auto blob_size = static_cast<std::size_t>(sqlite3_column_bytes(query->raw(), 3));
+      rejections.push_back({.id = query->integer(0),
+                            .message = {.message_id = std::string(query->text(1)),
+                                        .reason = std::string(query->text(2)),
+                                        .body = blob == nullptr ? std::string() : std::string(blob, blob_size),
+                                        .received_at = from_epoch_micros(query->integer(4))}});
+    }
+    query->reset();
+    return rejections;
+  }
+
+  Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* remove, m_db.cached("DELETE FROM loaded_key WHERE loaded_at < ?"));
+    return remove->bind(1, us(cutoff)).run();
+  }
+
+  Result<void> ping() override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT 1"));
+    RSI_TRY(query->step());
+    query->reset();
+    return {};
+  }
+
+private:
+  // Callers hold m_mutex.
+  Result<std::vector<std::string>> batch_keys(const std::string& manifest) {
+    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT keyname FROM tsv WHERE manifest_uuid = ? ORDER BY id"));
+    query->bind(1, manifest);
+    std::vector<std::string> keys;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, query->step());
+      if (!row) {
+        break;
+      }
+      keys.emplace_back(query->text(0));
+    }
+    query->reset();
+    return keys;
+  }
+
+  template <class Value>
+  Result<std::vector<Batch>> select_batches(const std::string& sql, Value parameter) {
+    RSI_TRY_ASSIGN(auto* query, m_db.cached(sql));
+    query->bind(1, parameter);
+    std::vector<Batch> batches;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, query->step());
+      if (!row) {
+        break;
+      }
+      batches.push_back(batch_from_row(*query));
+    }
+    query->reset();
+    for (auto& batch : batches) {
+      RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
+    }
+    return batches;
+  }
+
+  std::mutex m_mutex;
+  sqlite::Database m_db;
+  StoreOptions m_options;
+};
+
+} // namespace
+
+Result<std::unique_ptr<MetadataStore>> make_sqlite_metadata_store(const SqliteConfig& config) {
+  RSI_TRY_ASSIGN(auto db, sqlite::Database::open(config.path));
+  auto store = std::make_unique<SqliteMetadataStore>(std::move(db), config.options);
+  if (auto migrated = store->migrate(); !migrated) {
+    return fail(migrated.error().wrap("prepare ingester database"));
+  }
+  return std::unique_ptr<MetadataStore>(std::move(store));
+}
+
+} // namespace rsi::metadata

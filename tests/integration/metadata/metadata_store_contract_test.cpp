@@ -1,0 +1,334 @@
+// Behaviour every MetadataStore backend shares (ARCHITECTURE §4, §6). Runs against SQLite
+// always and against PostgreSQL when scripts/test started one (CI requires it).
+#include <algorithm>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "integration/metadata/store_fixture.hpp"
+#include "support/fake_clock.hpp"
+
+namespace rsi::metadata {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::StoreTest;
+
+core::FilePointer file(const std::string& table, int index, int version = 0) {
+  return {.key_name = fmt::format("spade-bucket/{}/v{}/file-{:04}.gz", table, version, index),
+          .table = table,
+          .version = version};
+}
+
+class MetadataStoreContract : public StoreTest {
+protected:
+  // Record `count` files of `table`, one second apart, starting now.
+  void record(const std::string& table, int count, int version = 0, int first_index = 0) {
+    for (int index = first_index; index < first_index + count; ++index) {
+      auto outcome = m_store->record_file(file(table, index, version), m_clock.now());
+      ASSERT_TRUE(outcome) << outcome.error().message;
+      ASSERT_EQ(*outcome, RecordOutcome::recorded);
+      m_clock.advance(1s);
+    }
+  }
+
+  std::optional<Batch> claim(const VersionMap& versions) {
+    auto claimed = m_store->claim_batch(versions, m_policy, m_clock.now());
+    EXPECT_TRUE(claimed) << claimed.error().message;
+    return claimed ? claimed->batch : std::nullopt;
+  }
+
+  test::FakeClock m_clock;
+  ClaimPolicy m_policy{.count_trigger = 5, .age_trigger = 1800s, .lease = 600s};
+};
+
+TEST_P(MetadataStoreContract, RecordsAKeyOnceAndSaysWhy) {
+  const auto pointer = file("minute-watched", 1);
+  EXPECT_EQ(m_store->record_file(pointer, m_clock.now()).value(), RecordOutcome::recorded);
+  EXPECT_EQ(m_store->record_file(pointer, m_clock.now()).value(), RecordOutcome::already_pending);
+  // The same key announced for another table or version is still the same file.
+  auto other = pointer;
+  other.version = 3;
+  EXPECT_EQ(m_store->record_file(other, m_clock.now()).value(), RecordOutcome::already_pending);
+}
+
+TEST_P(MetadataStoreContract, CountTriggerNeedsMoreFilesThanTheTrigger) {
+  record("t", 5);
+  EXPECT_FALSE(claim({{"t", 0}}));
+  record("t", 1, 0, 5);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->table, "t");
+  EXPECT_EQ(batch->version, 0);
+  EXPECT_EQ(batch->keys.size(), 6U);
+  EXPECT_FALSE(batch->forced);
+}
+
+TEST_P(MetadataStoreContract, AgeTriggerFiresOnceTheOldestFileIsOlderThanTheTrigger) {
+  record("t", 1);
+  m_clock.advance(1798s); // The file is 1799 s old.
+  EXPECT_FALSE(claim({{"t", 0}}));
+  m_clock.advance(2s);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->keys, std::vector<std::string>{file("t", 0).key_name});
+}
+
+TEST_P(MetadataStoreContract, ForceLoadsJumpTheQueueAndAreMarkedStarted) {
+  record("old", 1);
+  record("forced", 1);
+  m_clock.advance(3600s); // Both are old enough; "old" is older.
+  EXPECT_TRUE(m_store->request_force_load("forced", "operator", m_clock.now()).value());
+  EXPECT_FALSE(m_store->request_force_load("forced", "blueprint", m_clock.now()).value()) << "idempotent";
+  EXPECT_TRUE(m_store->force_load_requested("forced").value());
+
+  const auto first = claim({{"old", 0}, {"forced", 0}});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->table, "forced");
+  EXPECT_TRUE(first->forced);
+  EXPECT_FALSE(m_store->force_load_requested("forced").value());
+
+  const auto second = claim({{"old", 0}, {"forced", 0}});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->table, "old");
+  // A new request after the first started is a new request.
+  EXPECT_TRUE(m_store->request_force_load("forced", "operator", m_clock.now()).value());
+}
+
+TEST_P(MetadataStoreContract, ForceLoadMakesASmallGroupEligible) {
+  record("t", 1);
+  EXPECT_FALSE(claim({{"t", 0}}));
+  ASSERT_TRUE(m_store->request_force_load("t", "operator", m_clock.now()));
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  EXPECT_TRUE(batch->forced);
+}
+
+TEST_P(MetadataStoreContract, OldestGroupFirst) {
+  record("second", 6);
+  m_clock.advance(-100s);
+  record("first", 6, 0, 10);
+  const auto batch = claim({{"first", 0}, {"second", 0}});
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->table, "first");
+}
+
+TEST_P(MetadataStoreContract, OnlyTheWarehouseVersionLoadsAndOlderVersionsAreReported) {
+  record("t", 6, 1);
+  EXPECT_FALSE(claim({})) << "no warehouse table yet";
+  EXPECT_FALSE(claim({{"t", 0}})) << "newer than the warehouse: waits for the migrator";
+
+  auto claimed = m_store->claim_batch({{"t", 2}}, m_policy, m_clock.now());
+  ASSERT_TRUE(claimed);
+  EXPECT_FALSE(claimed->batch);
+  EXPECT_EQ(claimed->outdated, (std::vector<TableVersion>{{"t", 1}}));
+
+  const auto batch = claim({{"t", 1}});
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->version, 1);
+}
+
+TEST_P(MetadataStoreContract, ATableNeverHasTwoBatchesInFlight) {
+  record("t", 6);
+  const auto first = claim({{"t", 0}});
+  ASSERT_TRUE(first);
+  record("t", 6, 0, 100);
+  EXPECT_FALSE(claim({{"t", 0}})) << "the first batch is still loading";
+  ASSERT_TRUE(m_store->complete_batch(first->manifest, m_clock.now()).value());
+  const auto second = claim({{"t", 0}});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->keys.size(), 6U);
+}
+
+TEST_P(MetadataStoreContract, MaxFilesCapsABatch) {
+  record("t", 10);
+  m_policy.max_files = 4;
+  const auto first = claim({{"t", 0}});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->keys.size(), 4U);
+  EXPECT_EQ(first->keys.front(), file("t", 0).key_name) << "oldest files first";
+}
+
+TEST_P(MetadataStoreContract, CompletingABatchClearsItRemembersItsKeysAndSetsLastLoad) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  const TimePoint done_at = m_clock.now();
+  ASSERT_TRUE(m_store->complete_batch(batch->manifest, done_at).value());
+  EXPECT_FALSE(m_store->complete_batch(batch->manifest, done_at).value()) << "already completed";
+
+  EXPECT_TRUE(m_store->pending_versions().value().empty());
+  EXPECT_FALSE(m_store->has_files("t", 0).value());
+  const auto loads = m_store->last_loads().value();
+  ASSERT_EQ(loads.count("t"), 1U);
+  EXPECT_EQ(loads.at("t"), done_at);
+
+  // A redelivered pointer of a loaded file is recognised...
+  EXPECT_EQ(m_store->record_file(file("t", 2), m_clock.now()).value(), RecordOutcome::recently_loaded);
+  // ...until the history window has passed.
+  m_clock.advance(std::chrono::hours(24 * 7) + 1s);
+  EXPECT_EQ(m_store->record_file(file("t", 2), m_clock.now()).value(), RecordOutcome::recorded);
+}
+
+TEST_P(MetadataStoreContract, PruningForgetsOldLoadedKeys) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(m_store->complete_batch(batch->manifest, m_clock.now()));
+  EXPECT_EQ(m_store->prune_loaded_keys(m_clock.now() - 1s).value(), 0);
+  EXPECT_EQ(m_store->prune_loaded_keys(m_clock.now() + 1s).value(), 6);
+  EXPECT_EQ(m_store->record_file(file("t", 0), m_clock.now()).value(), RecordOutcome::recorded);
+}
+
+TEST_P(MetadataStoreContract, FailedBatchesAreRetriedWhenTheirTimeComesUpToMaxRetries) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  const TimePoint retry_at = m_clock.now() + 900s;
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "COPY failed: line 3", retry_at).value());
+  EXPECT_FALSE(m_store->fail_batch("00000000-0000-4000-8000-000000000000", "x", retry_at).value());
+
+  EXPECT_FALSE(m_store->claim_retryable_batch(2, 600s, m_clock.now()).value()) << "not yet";
+  m_clock.advance(901s);
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    const auto retry = m_store->claim_retryable_batch(2, 600s, m_clock.now()).value();
+    ASSERT_TRUE(retry) << "attempt " << attempt;
+    EXPECT_EQ(retry->manifest, batch->manifest);
+    EXPECT_EQ(retry->retry_count, attempt);
+    EXPECT_EQ(retry->last_error.value_or(""), "COPY failed: line 3");
+    EXPECT_EQ(retry->keys, batch->keys);
+    EXPECT_FALSE(m_store->claim_retryable_batch(2, 600s, m_clock.now()).value()) << "in flight";
+    ASSERT_TRUE(m_store->fail_batch(batch->manifest, "COPY failed: line 3", m_clock.now() - 1s));
+  }
+  EXPECT_FALSE(m_store->claim_retryable_batch(2, 600s, m_clock.now()).value()) << "retries exhausted";
+  const auto stale = m_store->stale_batches(2).value();
+  ASSERT_EQ(stale.size(), 1U);
+  EXPECT_EQ(stale[0].manifest, batch->manifest);
+  EXPECT_EQ(stale[0].table, "t");
+  EXPECT_EQ(stale[0].retry_count, 2);
+  EXPECT_EQ(stale[0].keys.size(), 6U);
+}
+
+TEST_P(MetadataStoreContract, AFailedBatchDoesNotBlockNewBatchesButARetryWaitsForTheTable) {
+  record("t", 6);
+  const auto failed = claim({{"t", 0}});
+  ASSERT_TRUE(failed);
+  ASSERT_TRUE(m_store->fail_batch(failed->manifest, "boom", m_clock.now()));
+  record("t", 6, 0, 100);
+  const auto fresh = claim({{"t", 0}});
+  ASSERT_TRUE(fresh) << "a failed batch is not in flight";
+  m_clock.advance(1s);
+  EXPECT_FALSE(m_store->claim_retryable_batch(5, 600s, m_clock.now()).value()) << "the table is busy";
+  ASSERT_TRUE(m_store->complete_batch(fresh->manifest, m_clock.now()));
+  EXPECT_TRUE(m_store->claim_retryable_batch(5, 600s, m_clock.now()).value());
+}
+
+TEST_P(MetadataStoreContract, BatchesWhoseLeaseRanOutAreOrphans) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}}); // Lease 600 s.
+  ASSERT_TRUE(batch);
+  m_clock.advance(599s);
+  EXPECT_TRUE(m_store->orphaned_batches(m_clock.now()).value().empty());
+  ASSERT_TRUE(m_store->renew_lease(batch->manifest, m_clock.now() + 600s).value());
+  m_clock.advance(599s);
+  EXPECT_TRUE(m_store->orphaned_batches(m_clock.now()).value().empty());
+  m_clock.advance(2s);
+  const auto orphans = m_store->orphaned_batches(m_clock.now()).value();
+  ASSERT_EQ(orphans.size(), 1U);
+  EXPECT_EQ(orphans[0].manifest, batch->manifest);
+  EXPECT_EQ(orphans[0].keys, batch->keys);
+
+  // Failing it puts it on the retry path; a failed batch has no lease to renew.
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "orphaned", m_clock.now()));
+  EXPECT_FALSE(m_store->renew_lease(batch->manifest, m_clock.now() + 600s).value());
+  EXPECT_TRUE(m_store->orphaned_batches(m_clock.now()).value().empty());
+}
+
+TEST_P(MetadataStoreContract, PendingVersionsAndFiles) {
+  record("a", 2, 0);
+  record("a", 1, 3, 10);
+  record("b", 1, 1);
+  const auto versions = m_store->pending_versions().value();
+  EXPECT_EQ(versions, (VersionMap{{"a", 3}, {"b", 1}}));
+  EXPECT_TRUE(m_store->has_files("a", 0).value());
+  EXPECT_TRUE(m_store->has_files("a", 3).value());
+  EXPECT_FALSE(m_store->has_files("a", 1).value());
+  EXPECT_FALSE(m_store->has_files("c", 0).value());
+}
+
+TEST_P(MetadataStoreContract, PendingStatsSplitQueueStaleAndMigration) {
+  record("queued", 2);
+  const TimePoint queued_oldest = m_clock.now() - 2s;
+  record("newer", 3, 2);
+  record("stuck", 6);
+  const auto batch = claim({{"stuck", 0}});
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "bad file", m_clock.now()));
+  // One retry allowed and used: the batch is stale.
+  m_clock.advance(1s);
+  ASSERT_TRUE(m_store->claim_retryable_batch(1, 60s, m_clock.now()).value());
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "bad file", m_clock.now()));
+
+  const auto stats = m_store->pending_stats({{"queued", 0}, {"newer", 1}, {"stuck", 0}}, 1).value();
+  auto find = [&](PendingKind kind, const std::string& table) -> const PendingStat* {
+    const auto found = std::find_if(stats.begin(), stats.end(), [&](const PendingStat& stat) {
+      return stat.kind == kind && stat.table == table;
+    });
+    return found == stats.end() ? nullptr : &*found;
+  };
+  ASSERT_EQ(stats.size(), 3U);
+  ASSERT_TRUE(find(PendingKind::in_queue, "queued"));
+  EXPECT_EQ(find(PendingKind::in_queue, "queued")->count, 2);
+  EXPECT_EQ(find(PendingKind::in_queue, "queued")->oldest, queued_oldest);
+  ASSERT_TRUE(find(PendingKind::pending_migration, "newer"));
+  EXPECT_EQ(find(PendingKind::pending_migration, "newer")->count, 3);
+  ASSERT_TRUE(find(PendingKind::stale, "stuck"));
+  EXPECT_EQ(find(PendingKind::stale, "stuck")->count, 6);
+}
+
+TEST_P(MetadataStoreContract, RejectedMessagesKeepTheirReasonAndExactBody) {
+  const std::string body("{\"KeyName\":\x00\xff}", 15);
+  ASSERT_TRUE(m_store->reject_message(
+      {.message_id = "m-1", .reason = "parse queue message: not JSON", .body = body, .received_at = m_clock.now()}));
+  m_clock.advance(1s);
+  ASSERT_TRUE(m_store->reject_message({.message_id = "m-2",
+                                       .reason = "table \"x\xff\" is not in the event metadata",
+                                       .body = "{}",
+                                       .received_at = m_clock.now()}));
+  const auto rejected = m_store->rejected_messages(10).value();
+  ASSERT_EQ(rejected.size(), 2U);
+  EXPECT_EQ(rejected[0].message.message_id, "m-2") << "newest first";
+  EXPECT_EQ(rejected[0].message.reason, "table \"x?\" is not in the event metadata");
+  EXPECT_EQ(rejected[1].message.body, body);
+  EXPECT_EQ(rejected[1].message.received_at, m_clock.now() - 1s);
+  EXPECT_EQ(m_store->rejected_messages(1).value().size(), 1U);
+}
+
+TEST_P(MetadataStoreContract, OpeningAgainKeepsEverything) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  auto reopened = open();
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  m_clock.advance(3600s);
+  const auto orphans = (*reopened)->orphaned_batches(m_clock.now()).value();
+  ASSERT_EQ(orphans.size(), 1U);
+  EXPECT_EQ(orphans[0].manifest, batch->manifest);
+  EXPECT_TRUE((*reopened)->ping());
+}
+
+TEST_P(MetadataStoreContract, HostileTableNamesAreJustValues) {
+  const std::string hostile = "t\"; DROP TABLE tsv; --";
+  record(hostile, 6);
+  const auto batch = claim({{hostile, 0}});
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->table, hostile);
+  ASSERT_TRUE(m_store->complete_batch(batch->manifest, m_clock.now()).value());
+  EXPECT_EQ(m_store->last_loads().value().count(hostile), 1U);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreContract,
+                         ::testing::Values(testing::k_sqlite, testing::k_postgres), testing::backend_name);
+
+} // namespace
+} // namespace rsi::metadata

@@ -13,14 +13,28 @@ UPDATE manifest m
           FROM tsv WHERE manifest_uuid IS NOT NULL ORDER BY manifest_uuid, id) t
  WHERE m.uuid = t.manifest_uuid AND m.tablename IS NULL;
 
--- The original recorded a redelivered message twice. Keep one row per key, preferring a row
--- already in a manifest, then the oldest, so that a key can be made unique.
-DELETE FROM tsv
- WHERE id IN (SELECT id
-                FROM (SELECT id, row_number() OVER (PARTITION BY keyname
-                                                    ORDER BY manifest_uuid IS NULL, id) AS rn
-                        FROM tsv) ranked
-               WHERE rn > 1);
+-- The original recorded a redelivered message twice, and loaded the file twice. Keep one row
+-- per key (a row already in a manifest first, then the oldest) and move the others, unchanged,
+-- into tsv_duplicate for the record, so that a key can be made unique.
+CREATE TABLE IF NOT EXISTS tsv_duplicate (
+    id            BIGINT PRIMARY KEY,
+    tablename     VARCHAR,
+    keyname       VARCHAR,
+    tableversion  INT,
+    ts            TIMESTAMP,
+    manifest_uuid UUID,
+    moved_at      TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
+);
+WITH duplicates AS (
+    DELETE FROM tsv
+     WHERE id IN (SELECT id
+                    FROM (SELECT id, row_number() OVER (PARTITION BY keyname
+                                                        ORDER BY manifest_uuid IS NULL, id) AS rn
+                            FROM tsv WHERE keyname IS NOT NULL) ranked
+                   WHERE rn > 1)
+    RETURNING id, tablename, keyname, tableversion, ts, manifest_uuid)
+INSERT INTO tsv_duplicate (id, tablename, keyname, tableversion, ts, manifest_uuid)
+SELECT id, tablename, keyname, tableversion, ts, manifest_uuid FROM duplicates;
 CREATE UNIQUE INDEX IF NOT EXISTS tsv_keyname_key ON tsv (keyname);
 
 -- The claim path: unclaimed files by group, files by manifest, in-flight manifests by table.
@@ -33,8 +47,10 @@ CREATE INDEX IF NOT EXISTS manifest_in_flight_idx ON manifest (tablename)
 CREATE INDEX IF NOT EXISTS manifest_retry_idx ON manifest (retry_ts)
     WHERE retry_ts IS NOT NULL;
 
--- At most one unstarted force load per table.
-DELETE FROM force_load f
+-- At most one unstarted force load per table: later duplicates are merged into the earliest
+-- (marked started), not deleted.
+UPDATE force_load f
+   SET started = COALESCE(f.ts, now() AT TIME ZONE 'UTC')
  WHERE f.started IS NULL
    AND EXISTS (SELECT 1 FROM force_load g
                 WHERE g.tablename = f.tablename AND g.started IS NULL AND g.id < f.id);

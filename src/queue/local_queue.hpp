@@ -1,0 +1,34 @@
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "queue/queue.hpp"
+
+namespace rsi::queue {
+
+// A queue kept in a local inbox directory (`dir:///path`): each file whose name does not start
+// with '.' is one message, its name the message id and its content the body.
+struct LocalConfig {
+  std::filesystem::path inbox; // Created, with its in-flight folder, when missing.
+  std::chrono::seconds visibility_timeout{300};
+  // How often a long poll rechecks for expired deliveries; new files wake it at once.
+  std::chrono::milliseconds poll_interval{100};
+};
+
+// Deadlines are read from `clock`, which must outlive the queue. Fails `permanent` when the
+// inbox cannot be created.
+[[nodiscard]] Result<std::unique_ptr<Queue>> make_local_queue(const LocalConfig& config,
+                                                              const Clock& clock);
+
+// Producer side: write `body` into `inbox` atomically (a hidden temporary file, synced, then
+// renamed into place) and return the new message's id (its file name). Names sort by time.
+[[nodiscard]] Result<std::string> publish_local_message(const std::filesystem::path& inbox,
+                                                        std::string_view body);
+
+} // namespace rsi::queue

@@ -55,6 +55,46 @@ ClaimOrder order_candidates(std::vector<GroupCandidate> groups, const VersionMap
   return order;
 }
 
+bool CandidateCache::stale(const ClaimPolicy& policy, TimePoint now) const {
+  const std::lock_guard lock(m_mutex);
+  return m_groups.empty() || now < m_fetched_at || now - m_fetched_at >= m_ttl ||
+         policy.count_trigger != m_policy.count_trigger || policy.age_trigger != m_policy.age_trigger;
+}
+
+void CandidateCache::replace(std::vector<GroupCandidate> groups, const ClaimPolicy& policy, TimePoint now) {
+  const std::lock_guard lock(m_mutex);
+  m_groups = std::move(groups);
+  m_policy = policy;
+  m_fetched_at = now;
+}
+
+std::optional<GroupCandidate> CandidateCache::next(const VersionMap& versions, const ClaimPolicy& policy,
+                                                   TimePoint now, std::vector<TableVersion>& outdated) {
+  const std::lock_guard lock(m_mutex);
+  ClaimOrder order = order_candidates(m_groups, versions, policy, now);
+  auto forget = [&](const std::string& table, int version) {
+    std::erase_if(m_groups, [&](const GroupCandidate& group) {
+      return group.table == table && group.version == version;
+    });
+  };
+  for (const auto& old : order.outdated) {
+    forget(old.table, old.version);
+    if (std::find(outdated.begin(), outdated.end(), old) == outdated.end()) {
+      outdated.push_back(old);
+    }
+  }
+  if (order.loadable.empty()) {
+    return std::nullopt;
+  }
+  forget(order.loadable.front().table, order.loadable.front().version);
+  return std::move(order.loadable.front());
+}
+
+void CandidateCache::expire() {
+  const std::lock_guard lock(m_mutex);
+  m_groups.clear();
+}
+
 std::vector<PendingStat> classify_pending(const std::vector<PendingGroup>& groups,
                                           const VersionMap& versions) {
   std::map<std::pair<PendingKind, std::string>, PendingStat> merged;

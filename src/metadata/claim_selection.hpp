@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +33,30 @@ struct ClaimOrder {
 };
 ClaimOrder order_candidates(std::vector<GroupCandidate> groups, const VersionMap& versions,
                             const ClaimPolicy& policy, TimePoint now);
+
+// Groups found by one search, handed out one at a time to the claimers of this process, so
+// that one search serves many claims. A claim re-checks its group under locks, so a stale
+// entry costs a failed attempt, never a wrong batch. Thread-safe.
+class CandidateCache {
+public:
+  explicit CandidateCache(std::chrono::milliseconds ttl) : m_ttl(ttl) {}
+
+  // True when a new search is due: nothing cached, older than the TTL, or another policy.
+  [[nodiscard]] bool stale(const ClaimPolicy& policy, TimePoint now) const;
+  void replace(std::vector<GroupCandidate> groups, const ClaimPolicy& policy, TimePoint now);
+  // Remove and return the best group that can load now; eligible groups whose version is older
+  // than the warehouse's are removed and appended to `outdated`.
+  std::optional<GroupCandidate> next(const VersionMap& versions, const ClaimPolicy& policy, TimePoint now,
+                                     std::vector<TableVersion>& outdated);
+  void expire();
+
+private:
+  mutable std::mutex m_mutex;
+  std::chrono::milliseconds m_ttl;
+  std::vector<GroupCandidate> m_groups;
+  TimePoint m_fetched_at;
+  ClaimPolicy m_policy;
+};
 
 // Pending files grouped by (table, version, stale?), as a backend counted them.
 struct PendingGroup {

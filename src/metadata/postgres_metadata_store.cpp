@@ -28,6 +28,7 @@ namespace {
 // Advisory lock namespaces (first key of the two-key form).
 constexpr int k_migration_lock = 0x52534930; // "RSI0": schema migrations
 constexpr int k_claim_lock = 0x52534931;     // "RSI1": claims, per table name
+constexpr int k_candidate_batch = 100;       // Groups fetched by one search.
 
 // SQL TIMESTAMP → microseconds since the epoch (the column holds UTC).
 #define RSI_MICROS(column) "(EXTRACT(EPOCH FROM " column ") * 1000000)::bigint"
@@ -113,8 +114,9 @@ Result<bool> has_batch_in_flight(pg::Transaction& tx, const std::string& table) 
 
 class PostgresMetadataStore final : public MetadataStore {
 public:
-  PostgresMetadataStore(const PostgresConfig& config)
-      : m_pool(config.conninfo, config.max_connections), m_options(config.options) {}
+  explicit PostgresMetadataStore(const PostgresConfig& config)
+      : m_pool(config.conninfo, config.max_connections), m_options(config.options),
+        m_candidates(config.candidate_ttl) {}
 
   Result<void> migrate() {
     return m_pool.run([](pg::Connection& conn) -> Result<void> {
@@ -152,17 +154,25 @@ public:
   Result<ClaimResult> claim_batch(const VersionMap& versions, const ClaimPolicy& policy,
                                   TimePoint now) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<ClaimResult> {
-      RSI_TRY_ASSIGN(auto candidates, find_candidates(conn, policy, now));
-      ClaimOrder order = order_candidates(std::move(candidates), versions, policy, now);
       ClaimResult result;
-      result.outdated = std::move(order.outdated);
-      for (const auto& group : order.loadable) {
-        RSI_TRY_ASSIGN(result.batch, try_claim(conn, group, policy, now));
-        if (result.batch) {
-          break;
+      bool fetched = false;
+      while (true) {
+        if (!fetched && m_candidates.stale(policy, now)) {
+          RSI_TRY_ASSIGN(auto groups, find_candidates(conn, policy, now));
+          m_candidates.replace(std::move(groups), policy, now);
+          fetched = true;
         }
+        while (auto group = m_candidates.next(versions, policy, now, result.outdated)) {
+          RSI_TRY_ASSIGN(result.batch, try_claim(conn, *group, policy, now));
+          if (result.batch) {
+            return result;
+          }
+        }
+        if (fetched) {
+          return result; // A fresh search found nothing claimable.
+        }
+        m_candidates.expire(); // The cached groups are used up: search again once.
       }
-      return result;
     });
   }
 
@@ -180,33 +190,27 @@ public:
       return false;
     }
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-      RSI_TRY_ASSIGN(const auto found,
-                     tx.exec("SELECT COALESCE(tablename, (SELECT tablename FROM tsv WHERE manifest_uuid = $1 "
-                             "LIMIT 1)) FROM manifest WHERE uuid = $1 FOR UPDATE",
-                             {manifest}));
-      if (found.empty()) {
-        return false;
-      }
-      const pg::Param table = found.is_null(0, 0) ? pg::Param{} : pg::Param{found.text(0, 0)};
-      RSI_TRY(tx.exec(R"sql(
-        INSERT INTO loaded_key (keyname, tablename, manifest_uuid, loaded_at)
-        SELECT keyname, COALESCE(tablename, ''), manifest_uuid, $2 FROM tsv
-         WHERE manifest_uuid = $1 AND keyname IS NOT NULL
-        ON CONFLICT (keyname) DO UPDATE
-          SET tablename = excluded.tablename, manifest_uuid = excluded.manifest_uuid,
-              loaded_at = excluded.loaded_at)sql",
-                      {manifest, ts(now)}));
-      RSI_TRY_ASSIGN(const auto deleted, tx.exec("DELETE FROM tsv WHERE manifest_uuid = $1", {manifest}));
-      RSI_TRY(tx.exec("DELETE FROM manifest WHERE uuid = $1", {manifest}));
-      if (deleted.affected() > 0 && table) {
-        RSI_TRY(tx.exec(R"sql(
-          INSERT INTO last_load (tablename, last_loaded) VALUES ($1, $2)
-          ON CONFLICT (tablename) DO UPDATE SET last_loaded = GREATEST(last_load.last_loaded, excluded.last_loaded))sql",
-                        {table, ts(now)}));
-      }
-      RSI_TRY(tx.commit());
-      return true;
+      // One statement, so one transaction: the manifest's row lock makes a concurrent
+      // completion of the same batch find nothing. Foreign keys are checked at its end.
+      RSI_TRY_ASSIGN(const auto done, conn.exec(R"sql(
+        WITH batch AS (DELETE FROM manifest WHERE uuid = $1 RETURNING tablename),
+             files AS (DELETE FROM tsv WHERE manifest_uuid = $1 RETURNING keyname, tablename),
+             remembered AS (
+               INSERT INTO loaded_key (keyname, tablename, manifest_uuid, loaded_at)
+               SELECT keyname, COALESCE(tablename, ''), $1, $2 FROM files WHERE keyname IS NOT NULL
+               ON CONFLICT (keyname) DO UPDATE
+                 SET tablename = excluded.tablename, manifest_uuid = excluded.manifest_uuid,
+                     loaded_at = excluded.loaded_at),
+             loaded AS (
+               INSERT INTO last_load (tablename, last_loaded)
+               SELECT DISTINCT COALESCE(batch.tablename, files.tablename), $2::timestamp
+                 FROM batch, files
+                WHERE COALESCE(batch.tablename, files.tablename) IS NOT NULL
+               ON CONFLICT (tablename) DO UPDATE
+                 SET last_loaded = GREATEST(last_load.last_loaded, excluded.last_loaded))
+        SELECT EXISTS (SELECT 1 FROM batch))sql",
+                                                {manifest, ts(now)}));
+      return done.boolean(0, 0);
     });
   }
 
@@ -300,6 +304,7 @@ public:
                      conn.exec("INSERT INTO force_load (tablename, requester, ts) VALUES ($1, $2, $3) "
                                "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING",
                                {table, requester, ts(now)}));
+      m_candidates.expire(); // Let the force load jump the queue at once in this process.
       return rows.affected() == 1;
     });
   }
@@ -417,19 +422,21 @@ private:
 
   static Result<std::vector<GroupCandidate>> find_candidates(pg::Connection& conn, const ClaimPolicy& policy,
                                                              TimePoint now) {
-    // Eligible groups of tables with no batch in flight, best first (the original's search).
+    // Eligible groups of tables with no batch in flight, best first (the original's search,
+    // with the per-table filters applied to groups rather than to files).
     RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
-      SELECT t.tablename, t.tableversion, count(*), )sql" RSI_MICROS("min(t.ts)") R"sql(,
-             EXISTS (SELECT 1 FROM force_load f WHERE f.tablename = t.tablename AND f.started IS NULL) AS forced
-        FROM tsv t
-       WHERE t.manifest_uuid IS NULL AND t.tablename IS NOT NULL
-         AND NOT EXISTS (SELECT 1 FROM manifest m WHERE m.tablename = t.tablename AND m.retry_ts IS NULL)
-       GROUP BY t.tablename, t.tableversion
-      HAVING count(*) > $1 OR min(t.ts) < $2
-          OR EXISTS (SELECT 1 FROM force_load f WHERE f.tablename = t.tablename AND f.started IS NULL)
-       ORDER BY forced DESC, min(t.ts)
-       LIMIT 50)sql",
-                                              {std::to_string(policy.count_trigger), ts(now - policy.age_trigger)}));
+      SELECT g.tablename, g.tableversion, g.files, )sql" RSI_MICROS("g.oldest") R"sql(, f.tablename IS NOT NULL
+        FROM (SELECT tablename, tableversion, count(*) AS files, min(ts) AS oldest
+                FROM tsv WHERE manifest_uuid IS NULL AND tablename IS NOT NULL
+               GROUP BY tablename, tableversion) g
+        LEFT JOIN (SELECT DISTINCT tablename FROM force_load WHERE started IS NULL) f
+               ON f.tablename = g.tablename
+       WHERE (g.files > $1 OR g.oldest < $2 OR f.tablename IS NOT NULL)
+         AND NOT EXISTS (SELECT 1 FROM manifest m WHERE m.tablename = g.tablename AND m.retry_ts IS NULL)
+       ORDER BY f.tablename IS NULL, g.oldest
+       LIMIT $3)sql",
+                                              {std::to_string(policy.count_trigger), ts(now - policy.age_trigger),
+                                               std::to_string(k_candidate_batch)}));
     std::vector<GroupCandidate> groups;
     groups.reserve(static_cast<std::size_t>(rows.size()));
     for (int row = 0; row < rows.size(); ++row) {
@@ -449,24 +456,25 @@ private:
     if (!locked) {
       return std::optional<Batch>(); // Another claimer is on this table right now.
     }
-    RSI_TRY_ASSIGN(const bool busy, has_batch_in_flight(tx, group.table));
-    if (busy) {
-      return std::optional<Batch>();
-    }
-    const std::string limit = policy.max_files > 0 ? fmt::format(" LIMIT {}", policy.max_files) : "";
-    RSI_TRY_ASSIGN(const auto files,
-                   tx.exec("SELECT id, keyname, " RSI_MICROS("ts") " FROM tsv WHERE tablename = $1 AND "
-                           "tableversion = $2 AND manifest_uuid IS NULL ORDER BY ts, id" + limit +
-                               " FOR UPDATE SKIP LOCKED",
-                           {group.table, std::to_string(group.version)}));
+    // Under the table lock: nothing in flight for the table, then lock its files.
+    const std::string limit = policy.max_files > 0 ? fmt::format("LIMIT {}", policy.max_files) : "";
+    RSI_TRY_ASSIGN(const auto files, tx.exec(fmt::format(R"sql(
+      WITH files AS (
+        SELECT id, keyname, ts FROM tsv
+         WHERE tablename = $1 AND tableversion = $2 AND manifest_uuid IS NULL
+           AND NOT EXISTS (SELECT 1 FROM manifest WHERE tablename = $1 AND retry_ts IS NULL)
+         ORDER BY ts, id {}
+         FOR UPDATE SKIP LOCKED)
+      SELECT id, keyname, )sql" RSI_MICROS("ts") R"sql(,
+             EXISTS (SELECT 1 FROM force_load WHERE tablename = $1 AND started IS NULL)
+        FROM files ORDER BY ts, id)sql", limit),
+                                             {group.table, std::to_string(group.version)}));
     if (files.empty()) {
       return std::optional<Batch>();
     }
-    RSI_TRY_ASSIGN(const auto force,
-                   tx.exec("SELECT id FROM force_load WHERE tablename = $1 AND started IS NULL FOR UPDATE",
-                           {group.table}));
-    GroupCandidate locked_group{.table = group.table, .version = group.version, .count = files.size(),
-                                .oldest = from_epoch_micros(files.integer(0, 2)), .forced = !force.empty()};
+    const GroupCandidate locked_group{.table = group.table, .version = group.version, .count = files.size(),
+                                      .oldest = from_epoch_micros(files.integer(0, 2)),
+                                      .forced = files.boolean(0, 3)};
     const bool full = policy.max_files > 0 && static_cast<std::size_t>(files.size()) == policy.max_files;
     if (!full && !is_eligible(locked_group, policy, now)) {
       return std::optional<Batch>(); // Someone claimed part of it since the search.
@@ -480,15 +488,15 @@ private:
       ids.push_back(files.integer(row, 0));
       batch.keys.push_back(files.text(row, 1));
     }
-    RSI_TRY(tx.exec("INSERT INTO manifest (uuid, tablename, tableversion, created_ts, lease_until, retry_count) "
-                    "VALUES ($1, $2, $3, $4, $5, 0)",
-                    {batch.manifest, batch.table, std::to_string(batch.version), ts(now), ts(now + policy.lease)}));
-    RSI_TRY(tx.exec("UPDATE tsv SET manifest_uuid = $1 WHERE id = ANY($2::bigint[])",
-                    {batch.manifest, array_literal(ids)}));
-    if (batch.forced) {
-      RSI_TRY(tx.exec("UPDATE force_load SET started = $2 WHERE tablename = $1 AND started IS NULL",
-                      {batch.table, ts(now)}));
-    }
+    RSI_TRY(tx.exec(R"sql(
+      WITH batch AS (
+             INSERT INTO manifest (uuid, tablename, tableversion, created_ts, lease_until, retry_count)
+             VALUES ($1, $2, $3, $4, $5, 0)),
+           started AS (
+             UPDATE force_load SET started = $4 WHERE tablename = $2 AND started IS NULL AND $7)
+      UPDATE tsv SET manifest_uuid = $1 WHERE id = ANY($6::bigint[]))sql",
+                    {batch.manifest, batch.table, std::to_string(batch.version), ts(now), ts(now + policy.lease),
+                     array_literal(ids), batch.forced ? "true" : "false"}));
     RSI_TRY(tx.commit());
     return std::optional<Batch>(std::move(batch));
   }
@@ -508,6 +516,7 @@ private:
 
   pg::Pool m_pool;
   StoreOptions m_options;
+  CandidateCache m_candidates;
 };
 
 #undef RSI_MICROS

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -12,6 +13,8 @@ namespace rsi::metadata {
 struct PostgresConfig {
   std::string conninfo;            // libpq URI or key=value string (-databaseURL).
   std::size_t max_connections = 5; // -maxDBConnections.
+  // How long one search for eligible groups serves further claims of this process.
+  std::chrono::milliseconds candidate_ttl{1000};
   StoreOptions options;
 };
 

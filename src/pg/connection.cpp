@@ -106,6 +106,21 @@ Result<Rows> Connection::check(ResultHandle result, std::string_view sql) {
   }
 }
 
+Result<std::optional<std::string>> Connection::prepared(const std::string& sql, int param_count) {
+  constexpr std::size_t k_max_prepared = 256;
+  if (const auto found = m_prepared.find(sql); found != m_prepared.end()) {
+    return std::optional<std::string>(found->second);
+  }
+  if (m_prepared.size() >= k_max_prepared) {
+    return std::optional<std::string>();
+  }
+  std::string name = fmt::format("rsi_{}", m_prepared.size());
+  ResultHandle result(PQprepare(m_conn.get(), name.c_str(), sql.c_str(), param_count, nullptr));
+  RSI_TRY(check(std::move(result), sql));
+  m_prepared.emplace(sql, name);
+  return std::optional<std::string>(std::move(name));
+}
+
 Result<Rows> Connection::exec(std::string_view sql, const std::vector<Param>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
@@ -113,8 +128,16 @@ Result<Rows> Connection::exec(std::string_view sql, const std::vector<Param>& pa
     values.push_back(param ? param->c_str() : nullptr);
   }
   const std::string statement(sql); // libpq wants a NUL-terminated string.
-  ResultHandle result(PQexecParams(m_conn.get(), statement.c_str(), static_cast<int>(values.size()),
-                                   nullptr, values.data(), nullptr, nullptr, 0));
+  const int count = static_cast<int>(values.size());
+  if (params.empty()) {
+    // Transaction control and one-off statements: nothing to gain from preparing.
+    ResultHandle result(PQexecParams(m_conn.get(), statement.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0));
+    return check(std::move(result), sql);
+  }
+  RSI_TRY_ASSIGN(const auto name, prepared(statement, count));
+  ResultHandle result(name ? PQexecPrepared(m_conn.get(), name->c_str(), count, values.data(), nullptr, nullptr, 0)
+                           : PQexecParams(m_conn.get(), statement.c_str(), count, nullptr, values.data(),
+                                          nullptr, nullptr, 0));
   return check(std::move(result), sql);
 }
 

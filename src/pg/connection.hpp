@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/error.hpp"
@@ -53,7 +54,8 @@ public:
   Connection& operator=(Connection&&) noexcept = default;
   ~Connection() = default;
 
-  // One parameterised statement ($1, $2, ...). Parameters are always sent out of band.
+  // One parameterised statement ($1, $2, ...). Parameters are always sent out of band. The
+  // statement is prepared once per connection and reused (a bounded cache keyed by its text).
   [[nodiscard]] Result<Rows> exec(std::string_view sql, const std::vector<Param>& params = {});
   // Several statements without parameters (schema scripts); simple-query protocol.
   [[nodiscard]] Result<void> exec_script(std::string_view sql);
@@ -77,8 +79,12 @@ public:
 private:
   explicit Connection(ConnHandle conn) : m_conn(std::move(conn)) {}
   [[nodiscard]] Result<Rows> check(ResultHandle result, std::string_view sql);
+  // The name of `sql` prepared on this connection, preparing it first; nullopt when the
+  // cache is full (the statement then runs unprepared).
+  [[nodiscard]] Result<std::optional<std::string>> prepared(const std::string& sql, int param_count);
 
   ConnHandle m_conn;
+  std::unordered_map<std::string, std::string> m_prepared; // SQL text → statement name.
 };
 
 // The first line of a statement, shortened, for error messages.

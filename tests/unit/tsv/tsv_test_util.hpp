@@ -2,11 +2,25 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <ostream>
 #include <span>
 #include <string>
 #include <string_view>
 
 #include "tsv/byte_source.hpp"
+#include "tsv/reader.hpp"
+
+namespace rsi::tsv {
+
+// Readable LoadCounts in GoogleTest failures.
+inline void PrintTo(const LoadCounts& counts, std::ostream* out) {
+  *out << "{rows=" << counts.rows << " truncated_values=" << counts.truncated_values
+       << " replaced_characters=" << counts.replaced_characters
+       << " rows_with_replacements=" << counts.rows_with_replacements << " bytes=" << counts.bytes
+       << "}";
+}
+
+} // namespace rsi::tsv
 
 namespace rsi::tsv::test {
 

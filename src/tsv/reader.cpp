@@ -1,0 +1,195 @@
+// Record framing and row assembly. The data is decompressed into one buffer; a record ends at
+// the first newline that an odd run of backslashes does not escape (ESCAPE makes an escaped
+// newline part of the value), or at the end of the data. Fields are split and unescaped in
+// place in that buffer, and converted values point into it (or into a small per-column
+// scratch area), so a row costs no allocation. FILLRECORD: columns missing at the end of a
+// record are NULL.
+
+#include "tsv/reader.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "tsv/gzip_source.hpp"
+
+namespace rsi::tsv {
+namespace {
+
+constexpr std::size_t k_initial_buffer_bytes = 1U << 20U;
+constexpr std::size_t k_min_read_bytes = 64U << 10U;
+
+} // namespace
+
+LoadCounts& LoadCounts::operator+=(const LoadCounts& other) {
+  rows += other.rows;
+  truncated_values += other.truncated_values;
+  replaced_characters += other.replaced_characters;
+  rows_with_replacements += other.rows_with_replacements;
+  bytes += other.bytes;
+  return *this;
+}
+
+Result<Reader> Reader::open(ByteSource& source, std::vector<Column> columns,
+                            ReaderOptions options) {
+  if (columns.empty()) {
+    return fail(ErrorKind::permanent, fmt::format("read {}: table has no columns", options.name));
+  }
+  for (const Column& column : columns) {
+    if (auto valid = validate(column.type); !valid) {
+      return fail(
+          valid.error().wrap(fmt::format("read {}: column \"{}\"", options.name, column.name)));
+    }
+  }
+  return Reader(source, std::move(columns), std::move(options));
+}
+
+Reader::Reader(ByteSource& source, std::vector<Column> columns, ReaderOptions options)
+    : m_source(&source), m_columns(std::move(columns)), m_options(std::move(options)),
+      m_buffer(std::min(k_initial_buffer_bytes, m_options.max_record_bytes + k_min_read_bytes)),
+      m_raw(m_columns.size()), m_fields(m_columns.size()),
+      m_scratch(m_columns.size() * k_converted_text_bytes) {
+  if (m_options.compression == Compression::gzip) {
+    m_gzip = make_gzip_source(source, m_options.name);
+    m_source = m_gzip.get();
+  }
+}
+
+// Moving keeps every heap block (buffer, decompressor), so m_source stays valid.
+Reader::Reader(Reader&&) noexcept = default;
+Reader& Reader::operator=(Reader&&) noexcept = default;
+Reader::~Reader() = default;
+
+Result<bool> Reader::next() {
+  Record record;
+  RSI_TRY_ASSIGN(const bool found, find_record(record));
+  if (!found) {
+    return false;
+  }
+  m_row_line = m_next_line;
+  m_next_line += record.lines;
+  RSI_TRY(convert(record));
+  ++m_counts.rows;
+  return true;
+}
+
+Result<bool> Reader::find_record(Record& record) {
+  std::size_t scan = m_begin;
+  record.lines = 1;
+  while (true) {
+    const auto* found =
+        static_cast<const char*>(std::memchr(m_buffer.data() + scan, '\n', m_end - scan));
+    if (found != nullptr) {
+      const auto newline = static_cast<std::size_t>(found - m_buffer.data());
+      std::size_t backslashes = 0;
+      while (newline - backslashes > m_begin && m_buffer[newline - backslashes - 1] == '\\') {
+        ++backslashes;
+      }
+      if (backslashes % 2 == 1) { // Escaped: the newline belongs to the value.
+        ++record.lines;
+        scan = newline + 1;
+        continue;
+      }
+      record.begin = m_begin;
+      record.end = newline;
+      m_begin = newline + 1;
+      return true;
+    }
+    if (m_end - m_begin > m_options.max_record_bytes) {
+      return fail(ErrorKind::permanent,
+                  fmt::format("{} line {}: record longer than {} bytes", m_options.name,
+                              m_next_line, m_options.max_record_bytes));
+    }
+    if (m_eof) {
+      if (m_begin == m_end) {
+        return false;
+      }
+      record.begin = m_begin;
+      record.end = m_end; // The last line has no newline.
+      m_begin = m_end;
+      return true;
+    }
+    const std::size_t shift = m_begin; // fill() moves the unread data to the front.
+    scan = m_end;
+    RSI_TRY(fill());
+    scan -= shift;
+  }
+}
+
+// Moves the unread tail to the front, grows the buffer when one record fills it, and reads
+// more data behind it.
+Result<bool> Reader::fill() {
+  if (m_begin > 0) {
+    std::memmove(m_buffer.data(), m_buffer.data() + m_begin, m_end - m_begin);
+    m_end -= m_begin;
+    m_begin = 0;
+  }
+  if (m_buffer.size() - m_end < k_min_read_bytes) {
+    m_buffer.resize(std::max(m_buffer.size() * 2, m_end + k_min_read_bytes));
+  }
+  const std::span<char> room(m_buffer.data() + m_end, m_buffer.size() - m_end);
+  RSI_TRY_ASSIGN(const std::size_t got, m_source->read(room));
+  m_end += got;
+  m_counts.bytes += got;
+  m_eof = got == 0;
+  return got > 0;
+}
+
+Result<void> Reader::convert(const Record& record) {
+  const std::span<char> text(m_buffer.data() + record.begin, record.end - record.begin);
+  const SplitResult split = split_record(text, m_raw);
+  if (split.error != RecordError::none) {
+    return record_error(split);
+  }
+  ConversionCounts conversions;
+  for (std::size_t index = 0; index < m_columns.size(); ++index) {
+    const RawField& raw = m_raw[index];
+    if (index >= split.field_count || raw.null_marker) {
+      m_fields[index] = Field{}; // FILLRECORD, or the NULL AS string.
+      continue;
+    }
+    const std::span<char, k_converted_text_bytes> scratch(
+        m_scratch.data() + index * k_converted_text_bytes, k_converted_text_bytes);
+    auto field = convert_field(m_columns[index].type, raw.bytes(), scratch, conversions);
+    if (!field) {
+      return fail(ErrorKind::permanent,
+                  fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
+                              index + 1, m_columns[index].name, field.error().message));
+    }
+    m_fields[index] = *field;
+  }
+  m_counts.truncated_values += conversions.truncated_values;
+  m_counts.replaced_characters += conversions.replaced_characters;
+  m_counts.rows_with_replacements += conversions.replaced_characters > 0 ? 1 : 0;
+  return {};
+}
+
+std::unexpected<Error> Reader::record_error(const SplitResult& split) const {
+  if (split.error == RecordError::extra_columns) {
+    return fail(ErrorKind::permanent,
+                fmt::format("{} line {}: extra column(s) found: more than {} fields",
+                            m_options.name, m_row_line, m_columns.size()));
+  }
+  std::string_view cause;
+  switch (split.error) {
+  case RecordError::unterminated_quote:
+    cause = "quoted value has no closing quotation mark";
+    break;
+  case RecordError::escape_at_end:
+    cause = "escape character at the end of the data";
+    break;
+  case RecordError::nul_byte:
+    cause = "NUL byte (0x00) in the data";
+    break;
+  default:
+    cause = "malformed record";
+    break;
+  }
+  return fail(ErrorKind::permanent,
+              fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
+                          split.error_field + 1, m_columns[split.error_field].name, cause));
+}
+
+} // namespace rsi::tsv

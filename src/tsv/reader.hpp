@@ -1,0 +1,107 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "tsv/byte_source.hpp"
+#include "tsv/column.hpp"
+#include "tsv/field.hpp"
+#include "tsv/field_converter.hpp"
+#include "tsv/field_parser.hpp"
+
+namespace rsi::tsv {
+
+enum class Compression {
+  gzip, // Spade files: gzip, possibly several concatenated members.
+  none, // Already decompressed text.
+};
+
+struct ReaderOptions {
+  std::string name; // The file in messages: "minute-watched/v0/x.gz".
+  Compression compression = Compression::gzip;
+  std::size_t max_record_bytes = 4U << 20U; // "The maximum size of a single input row from any
+                                            // source is 4 MB" (COPY data sources); also the
+                                            // reader's memory bound.
+};
+
+// What a file (or, summed, a load) produced, for the load report.
+struct LoadCounts {
+  std::uint64_t rows = 0;
+  std::uint64_t truncated_values = 0;       // TRUNCATECOLUMNS cut a value to its column width.
+  std::uint64_t replaced_characters = 0;    // ACCEPTINVCHARS replaced an invalid character.
+  std::uint64_t rows_with_replacements = 0; // What Redshift's COPY reports for ACCEPTINVCHARS.
+  std::uint64_t bytes = 0;                  // Uncompressed bytes read.
+
+  LoadCounts& operator+=(const LoadCounts& other);
+  friend bool operator==(const LoadCounts&, const LoadCounts&) = default;
+};
+
+// Reads a Spade TSV file as the rows Redshift's COPY with rs_ingester's options would load into
+// a table of `columns` (rules: field_parser.cpp and field_converter.cpp). Streams with bounded
+// memory (a buffer of at most about `max_record_bytes` plus the decompressor's fixed state).
+// Not thread-safe; one reader per file.
+class Reader {
+public:
+  // Fails with ErrorKind::permanent when `columns` is empty or holds a type outside Redshift's
+  // limits. `source` (compressed as `options.compression` says) must outlive the reader.
+  [[nodiscard]] static Result<Reader> open(ByteSource& source, std::vector<Column> columns,
+                                           ReaderOptions options);
+
+  Reader(Reader&&) noexcept;
+  Reader& operator=(Reader&&) noexcept;
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+  ~Reader();
+
+  // Advances to the next row: true when there is one (see row()), false at the end of the
+  // data. A value or record COPY would reject fails the whole file with ErrorKind::permanent,
+  // e.g. `x.gz line 17 column 4 ("time"): invalid timestamp "2016-13-01 00:00:00"`; errors of
+  // the source (truncated gzip, a dropped download) pass through with their kind. After an
+  // error the reader must not be used again.
+  [[nodiscard]] Result<bool> next();
+
+  // The current row: one field per column, valid until the next call to next().
+  [[nodiscard]] std::span<const Field> row() const { return m_fields; }
+  // The line of the file on which the current row starts (1-based).
+  [[nodiscard]] std::uint64_t line() const { return m_row_line; }
+  [[nodiscard]] const std::vector<Column>& columns() const { return m_columns; }
+  [[nodiscard]] const LoadCounts& counts() const { return m_counts; }
+
+private:
+  Reader(ByteSource& source, std::vector<Column> columns, ReaderOptions options);
+
+  struct Record {
+    std::size_t begin = 0;   // Offsets into m_buffer.
+    std::size_t end = 0;     // Excludes the terminating newline.
+    std::uint64_t lines = 1; // Physical lines the record spans (escaped newlines add some).
+  };
+
+  [[nodiscard]] Result<bool> find_record(Record& record);
+  [[nodiscard]] Result<bool> fill();
+  [[nodiscard]] Result<void> convert(const Record& record);
+  [[nodiscard]] std::unexpected<Error> record_error(const SplitResult& split) const;
+
+  std::unique_ptr<ByteSource> m_gzip; // Set when the input is compressed.
+  ByteSource* m_source;               // m_gzip, or the caller's source.
+  std::vector<Column> m_columns;
+  ReaderOptions m_options;
+
+  std::vector<char> m_buffer;
+  std::size_t m_begin = 0; // Start of the unread data in m_buffer.
+  std::size_t m_end = 0;   // End of the data in m_buffer.
+  bool m_eof = false;
+
+  std::vector<RawField> m_raw;
+  std::vector<Field> m_fields;
+  std::vector<char> m_scratch; // k_converted_text_bytes per column.
+  LoadCounts m_counts;
+  std::uint64_t m_next_line = 1;
+  std::uint64_t m_row_line = 0;
+};
+
+} // namespace rsi::tsv

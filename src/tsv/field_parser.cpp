@@ -51,8 +51,9 @@
 
 #include "tsv/field_parser.hpp"
 
-#include <array>
 #include <cstring>
+
+#include "tsv/byte_scan.hpp"
 
 namespace rsi::tsv {
 namespace {
@@ -60,23 +61,12 @@ namespace {
 constexpr char k_escape = '\\';
 constexpr char k_delimiter = '\t';
 
-// Bytes that stop the scan of an unquoted / quoted field.
-constexpr std::array<bool, 256> make_table(std::initializer_list<char> specials) {
-  std::array<bool, 256> table{};
-  for (const char special : specials) {
-    table[static_cast<unsigned char>(special)] = true;
-  }
-  return table;
+// Scans [p, end) for the bytes that end an unquoted field or need a look in a quoted one.
+char* scan_unquoted_stop(char* p, char* end) {
+  return find_first_of4(p, end, k_delimiter, k_escape, '\0', '\0');
 }
-constexpr auto k_unquoted_stops = make_table({k_delimiter, k_escape, '\0'});
-constexpr auto k_quoted_stops = make_table({'"', '\'', k_escape, '\0'});
-
-// Scans [p, end) for the first byte in `stops`.
-char* scan(char* p, char* end, const std::array<bool, 256>& stops) {
-  while (p < end && !stops[static_cast<unsigned char>(*p)]) {
-    ++p;
-  }
-  return p;
+char* scan_quoted_stop(char* p, char* end) {
+  return find_first_of4(p, end, '"', '\'', k_escape, '\0');
 }
 
 // Copies [from, to) down to `write` when escapes already shifted the field; returns the new
@@ -109,7 +99,7 @@ FieldScan scan_unquoted(char* p, char* end, RawField& field) {
   bool escaped = false;
   FieldScan result;
   while (true) {
-    char* stop = scan(p, end, k_unquoted_stops);
+    char* stop = scan_unquoted_stop(p, end);
     write = keep(write, p, stop);
     p = stop;
     if (p == end) {
@@ -155,7 +145,7 @@ FieldScan scan_quoted(char* p, char* end, RawField& field) {
   bool escaped = false;
   FieldScan result;
   while (true) {
-    char* stop = scan(p, end, k_quoted_stops);
+    char* stop = scan_quoted_stop(p, end);
     write = keep(write, p, stop);
     p = stop;
     if (p == end) {

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <stop_token>
+#include <string>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/retry.hpp"
+#include "metadata/metadata_store.hpp"
+#include "queue/queue.hpp"
+#include "registry/event_metadata.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace rsi::storer {
+
+struct StorerConfig {
+  std::size_t batch_size = queue::k_max_batch; // Messages per receive.
+  std::chrono::seconds wait{20};               // Long-poll wait per receive.
+  bool keep_rejected_in_queue = false;         // Leave rejected messages to the queue's redrive policy.
+  // Back-off after transient failures (database or queue down): deferred messages come back
+  // after the same delay.
+  BackoffPolicy backoff{.initial_delay = std::chrono::milliseconds(500),
+                        .max_delay = std::chrono::seconds(30),
+                        .max_attempts = 0};
+};
+
+// What became of one message.
+enum class Disposition {
+  recorded,  // New file pointer recorded.
+  duplicate, // Already pending or recently loaded: nothing recorded, message deleted.
+  skipped,   // Its table does not load into the warehouse ("ace"): counted, deleted.
+  rejected,  // Bad input: kept in rejected_message with its reason, deleted (or left).
+  deferred,  // A transient failure: left in the queue to come back.
+};
+
+std::string_view to_string(Disposition disposition);
+
+struct PollSummary {
+  std::size_t received = 0;
+  std::size_t recorded = 0;
+  std::size_t duplicate = 0;
+  std::size_t skipped = 0;
+  std::size_t rejected = 0;
+  std::size_t deferred = 0;
+};
+
+// One metadatastorer listener: queue messages become file pointers in the ingester database.
+// Per message: unwrap/parse → event metadata check → record → delete, the delete only after
+// the record committed, so a crash at any point loses nothing (the message comes back and is
+// recognised as a duplicate). Uses its own Queue (not thread-safe); the store, the directory
+// and the metrics are shared.
+class Storer {
+public:
+  Storer(queue::Queue& queue, metadata::MetadataStore& store, registry::TableDirectory& tables, const Clock& clock,
+         telemetry::Metrics& metrics, StorerConfig config);
+
+  // One receive and the processing of what it brought. Fails only when the receive failed.
+  [[nodiscard]] Result<PollSummary> poll_once(std::chrono::seconds wait);
+
+  // Poll until `stop` is requested, backing off after transient failures. Received messages
+  // are always finished or released before it returns.
+  void run(std::stop_token stop);
+
+private:
+  Disposition handle(const queue::Message& message);
+  Disposition reject(const queue::Message& message, const std::string& reason, std::string_view kind);
+  void settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred);
+
+  queue::Queue& m_queue;
+  metadata::MetadataStore& m_store;
+  registry::TableDirectory& m_tables;
+  const Clock& m_clock;
+  telemetry::Metrics& m_metrics;
+  StorerConfig m_config;
+  int m_failures = 0; // Consecutive polls with a transient failure.
+};
+
+} // namespace rsi::storer

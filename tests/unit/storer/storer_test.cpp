@@ -1,0 +1,286 @@
+// The storer's per-message decisions, against a scripted queue, a real SQLite ingester
+// database and a scripted table directory.
+#include "storer/storer.hpp"
+
+#include <deque>
+#include <set>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/file_pointer.hpp"
+#include "metadata/sqlite_metadata_store.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
+
+namespace rsi::storer {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ScriptedQueue final : public queue::Queue {
+public:
+  void push(std::string body) {
+    const std::string id = fmt::format("m{}", ++m_next);
+    m_pending.push_back({.id = id, .receipt = "r-" + id, .body = std::move(body)});
+  }
+
+  Result<std::vector<queue::Message>> receive(std::size_t max_messages, std::chrono::seconds /*wait*/) override {
+    if (fail_receive) {
+      return fail(ErrorKind::transient, "receive: connection refused");
+    }
+    std::vector<queue::Message> out;
+    while (!m_pending.empty() && out.size() < max_messages) {
+      out.push_back(m_pending.front());
+      m_pending.pop_front();
+    }
+    return out;
+  }
+  Result<queue::BatchOutcome> remove(std::span<const queue::Message> messages) override {
+    for (const auto& message : messages) {
+      removed.insert(message.id);
+    }
+    return queue::BatchOutcome{};
+  }
+  Result<queue::BatchOutcome> change_visibility(std::span<const queue::Message> messages,
+                                                std::chrono::seconds timeout) override {
+    for (const auto& message : messages) {
+      postponed[message.id] = timeout;
+    }
+    return queue::BatchOutcome{};
+  }
+
+  bool fail_receive = false;
+  std::set<std::string> removed;
+  std::map<std::string, std::chrono::seconds> postponed;
+
+private:
+  int m_next = 0;
+  std::deque<queue::Message> m_pending;
+};
+
+class ScriptedTables final : public registry::TableDirectory {
+public:
+  Result<core::AceMembership> membership(std::string_view table) override {
+    if (unavailable) {
+      return fail(ErrorKind::transient, "event metadata: not loaded yet");
+    }
+    if (table == "skipped_event") {
+      return core::AceMembership::not_in_ace;
+    }
+    if (table == "unknown_event") {
+      return core::AceMembership::unknown_table;
+    }
+    return core::AceMembership::in_ace;
+  }
+  bool unavailable = false;
+};
+
+// Delegates to a real store, failing record_file on demand.
+class FlakyStore final : public metadata::MetadataStore {
+public:
+  explicit FlakyStore(metadata::MetadataStore& real) : m_real(real) {}
+  std::optional<Error> record_error;
+
+  Result<metadata::RecordOutcome> record_file(const core::FilePointer& file, TimePoint at) override {
+    if (record_error) {
+      return fail(*record_error);
+    }
+    return m_real.record_file(file, at);
+  }
+  Result<metadata::ClaimResult> claim_batch(const metadata::VersionMap& v, const metadata::ClaimPolicy& p,
+                                            TimePoint n) override {
+    return m_real.claim_batch(v, p, n);
+  }
+  Result<bool> renew_lease(const std::string& m, TimePoint u) override { return m_real.renew_lease(m, u); }
+  Result<bool> complete_batch(const std::string& m, TimePoint n) override { return m_real.complete_batch(m, n); }
+  Result<bool> fail_batch(const std::string& m, const std::string& e, TimePoint r) override {
+    return m_real.fail_batch(m, e, r);
+  }
+  Result<std::optional<metadata::Batch>> claim_retryable_batch(int m, std::chrono::seconds l, TimePoint n) override {
+    return m_real.claim_retryable_batch(m, l, n);
+  }
+  Result<std::vector<metadata::Batch>> orphaned_batches(TimePoint n) override { return m_real.orphaned_batches(n); }
+  Result<std::vector<metadata::Batch>> stale_batches(int m) override { return m_real.stale_batches(m); }
+  Result<metadata::VersionMap> pending_versions() override { return m_real.pending_versions(); }
+  Result<bool> has_files(const std::string& t, int v) override { return m_real.has_files(t, v); }
+  Result<bool> request_force_load(const std::string& t, const std::string& r, TimePoint n) override {
+    return m_real.request_force_load(t, r, n);
+  }
+  Result<bool> force_load_requested(const std::string& t) override { return m_real.force_load_requested(t); }
+  Result<std::vector<metadata::PendingStat>> pending_stats(const metadata::VersionMap& v, int m) override {
+    return m_real.pending_stats(v, m);
+  }
+  Result<std::map<std::string, TimePoint>> last_loads() override { return m_real.last_loads(); }
+  Result<void> reject_message(const metadata::RejectedMessage& m) override { return m_real.reject_message(m); }
+  Result<std::vector<metadata::StoredRejection>> rejected_messages(std::size_t l) override {
+    return m_real.rejected_messages(l);
+  }
+  Result<std::int64_t> prune_loaded_keys(TimePoint c) override { return m_real.prune_loaded_keys(c); }
+  Result<void> ping() override { return m_real.ping(); }
+
+private:
+  metadata::MetadataStore& m_real;
+};
+
+std::string pointer(const std::string& table, const std::string& key, int version = 0) {
+  return core::encode_file_pointer({.key_name = "bucket/" + key, .table = table, .version = version});
+}
+
+class StorerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto store = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
+    ASSERT_TRUE(store) << store.error().message;
+    m_real = std::move(*store);
+    m_store = std::make_unique<FlakyStore>(*m_real);
+    m_storer = std::make_unique<Storer>(m_queue, *m_store, m_tables, m_clock, m_metrics, m_config);
+  }
+
+  PollSummary poll() {
+    auto summary = m_storer->poll_once(0s);
+    EXPECT_TRUE(summary) << summary.error().message;
+    return summary.value_or(PollSummary{});
+  }
+
+  std::size_t pending_files() {
+    std::size_t count = 0;
+    const auto stats = m_real->pending_stats({}, 5).value();
+    for (const auto& stat : stats) {
+      count += static_cast<std::size_t>(stat.count);
+    }
+    return count;
+  }
+
+  test::TempDir m_dir;
+  test::FakeClock m_clock;
+  telemetry::Metrics m_metrics{"metadatastorer"};
+  StorerConfig m_config;
+  ScriptedQueue m_queue;
+  ScriptedTables m_tables;
+  std::unique_ptr<metadata::MetadataStore> m_real;
+  std::unique_ptr<FlakyStore> m_store;
+  std::unique_ptr<Storer> m_storer;
+};
+
+TEST_F(StorerTest, RecordsThenDeletes) {
+  m_queue.push(pointer("minute-watched", "a.gz"));
+  const auto summary = poll();
+  EXPECT_EQ(summary.recorded, 1U);
+  EXPECT_EQ(m_queue.removed, std::set<std::string>{"m1"});
+  EXPECT_EQ(pending_files(), 1U);
+}
+
+TEST_F(StorerTest, AnSnsEnvelopeIsUnwrapped) {
+  const nlohmann::json envelope{{"Type", "Notification"}, {"MessageId", "x"}, {"Message", pointer("t", "sns.gz")}};
+  m_queue.push(envelope.dump());
+  EXPECT_EQ(poll().recorded, 1U);
+  EXPECT_EQ(m_real->pending_versions().value(), (metadata::VersionMap{{"t", 0}}));
+}
+
+TEST_F(StorerTest, TheSameKeyTwiceIsRecordedOnceAndBothMessagesAreDeleted) {
+  m_queue.push(pointer("t", "a.gz"));
+  m_queue.push(pointer("t", "a.gz"));
+  const auto summary = poll();
+  EXPECT_EQ(summary.recorded, 1U);
+  EXPECT_EQ(summary.duplicate, 1U);
+  EXPECT_EQ(m_queue.removed.size(), 2U);
+  EXPECT_EQ(pending_files(), 1U);
+}
+
+TEST_F(StorerTest, BadInputIsRejectedWithItsReasonAndDeleted) {
+  const std::vector<std::string> bodies{
+      "not json",
+      R"({"KeyName":"bucket/k.gz","TableName":"t"})",
+      R"({"KeyName":"bucket/k.gz","TableName":"t","TableVersion":"1"})",
+      R"({"KeyName":"bucket/k.gz","TableName":"t\"; DROP TABLE tsv; --","TableVersion":1})",
+      R"({"KeyName":"bucket/k.gz","TableName":"t","TableVersion":99999999})",
+      pointer("unknown_event", "u.gz"),
+  };
+  for (const auto& body : bodies) {
+    m_queue.push(body);
+  }
+  m_queue.push(pointer("t", "good.gz"));
+  const auto summary = poll();
+  EXPECT_EQ(summary.rejected, bodies.size());
+  EXPECT_EQ(summary.recorded, 1U) << "one bad message never blocks the others";
+  EXPECT_EQ(m_queue.removed.size(), bodies.size() + 1);
+
+  const auto rejected = m_real->rejected_messages(100).value();
+  ASSERT_EQ(rejected.size(), bodies.size());
+  for (const auto& rejection : rejected) {
+    EXPECT_FALSE(rejection.message.reason.empty());
+    EXPECT_NE(std::find(bodies.begin(), bodies.end(), rejection.message.body), bodies.end());
+  }
+  EXPECT_NE(rejected.front().message.reason.find("unknown_event"), std::string::npos);
+  EXPECT_NE(rejected.back().message.reason.find("parse queue message"), std::string::npos);
+}
+
+TEST_F(StorerTest, RejectedMessagesCanBeLeftToTheRedrivePolicy) {
+  m_config.keep_rejected_in_queue = true;
+  m_storer = std::make_unique<Storer>(m_queue, *m_store, m_tables, m_clock, m_metrics, m_config);
+  m_queue.push("{");
+  EXPECT_EQ(poll().rejected, 1U);
+  EXPECT_TRUE(m_queue.removed.empty());
+  EXPECT_EQ(m_real->rejected_messages(10).value().size(), 1U);
+}
+
+TEST_F(StorerTest, TablesOutsideAceAreSkippedAndDeleted) {
+  m_queue.push(pointer("skipped_event", "s.gz"));
+  EXPECT_EQ(poll().skipped, 1U);
+  EXPECT_EQ(m_queue.removed.size(), 1U);
+  EXPECT_EQ(pending_files(), 0U);
+  EXPECT_NE(m_metrics.prometheus_text().find("rsi_tsv_files_skipped_total{table=\"skipped_event\""),
+            std::string::npos);
+}
+
+TEST_F(StorerTest, WithoutEventMetadataMessagesWaitInTheQueue) {
+  m_tables.unavailable = true;
+  m_queue.push(pointer("t", "a.gz"));
+  EXPECT_EQ(poll().deferred, 1U);
+  EXPECT_TRUE(m_queue.removed.empty());
+  EXPECT_EQ(m_queue.postponed.count("m1"), 1U);
+  EXPECT_EQ(pending_files(), 0U);
+}
+
+TEST_F(StorerTest, ADatabaseOutageDefersWithoutDeletingAndRecoversOnRedelivery) {
+  m_store->record_error = Error{ErrorKind::transient, "connect to postgres: connection refused"};
+  m_queue.push(pointer("t", "a.gz"));
+  EXPECT_EQ(poll().deferred, 1U);
+  EXPECT_TRUE(m_queue.removed.empty());
+  EXPECT_GE(m_queue.postponed.at("m1"), 1s);
+
+  m_store->record_error.reset();
+  m_queue.push(pointer("t", "a.gz")); // The redelivery.
+  EXPECT_EQ(poll().recorded, 1U);
+  EXPECT_EQ(m_queue.removed.size(), 1U);
+}
+
+TEST_F(StorerTest, APermanentRecordErrorRejectsTheMessage) {
+  m_store->record_error = Error{ErrorKind::permanent, "value too long for type character varying(512)"};
+  m_queue.push(pointer("t", "a.gz"));
+  EXPECT_EQ(poll().rejected, 1U);
+  EXPECT_EQ(m_queue.removed.size(), 1U);
+}
+
+TEST_F(StorerTest, ReceiveFailuresSurfaceAsErrors) {
+  m_queue.fail_receive = true;
+  const auto failed = m_storer->poll_once(0s);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().kind, ErrorKind::transient);
+}
+
+TEST_F(StorerTest, RunStopsWhenAsked) {
+  std::stop_source stop;
+  m_queue.push(pointer("t", "a.gz"));
+  std::thread runner([&] { m_storer->run(stop.get_token()); });
+  for (int attempt = 0; attempt < 500 && m_queue.removed.empty(); ++attempt) {
+    std::this_thread::sleep_for(10ms);
+  }
+  stop.request_stop();
+  runner.join();
+  EXPECT_EQ(m_queue.removed.size(), 1U);
+}
+
+} // namespace
+} // namespace rsi::storer

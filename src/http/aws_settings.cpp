@@ -1,0 +1,183 @@
+#include "http/aws_settings.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+
+#include <fmt/format.h>
+
+extern char** environ; // POSIX; declared by no standard C++ header.
+
+namespace rsi::http {
+namespace {
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char byte) { return static_cast<char>(std::toupper(byte)); });
+  return out;
+}
+
+bool is_true(const std::optional<std::string>& value) {
+  if (!value) {
+    return false;
+  }
+  std::string lowered(*value);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](unsigned char byte) { return static_cast<char>(std::tolower(byte)); });
+  return lowered == "true";
+}
+
+std::optional<std::filesystem::path> shared_file(const Environment& env, std::string_view variable,
+                                                 std::string_view file_name) {
+  if (auto path = env_value(env, variable)) {
+    return std::filesystem::path(*path);
+  }
+  if (auto home = env_value(env, "HOME")) {
+    return std::filesystem::path(*home) / ".aws" / std::string(file_name);
+  }
+  return std::nullopt;
+}
+
+std::string aws_domain(std::string_view region) {
+  return region.starts_with("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
+}
+
+} // namespace
+
+Environment process_environment() {
+  Environment env;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    const std::string_view text(*entry);
+    if (const auto equals = text.find('='); equals != std::string_view::npos) {
+      env.emplace(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));
+    }
+  }
+  return env;
+}
+
+std::optional<std::string> env_value(const Environment& env, std::string_view name) {
+  if (auto found = env.find(name); found != env.end() && !found->second.empty()) {
+    return found->second;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::map<std::string, std::string>>
+read_profile(const std::filesystem::path& file, std::string_view profile, bool config_file) {
+  std::ifstream input(file);
+  if (!input) {
+    return std::nullopt;
+  }
+  const std::string wanted = (config_file && profile != "default")
+                                 ? fmt::format("profile {}", profile)
+                                 : std::string(profile);
+  std::optional<std::map<std::string, std::string>> values;
+  bool in_section = false;
+  std::string line;
+  while (std::getline(input, line)) {
+    const std::string_view text = trim(line);
+    if (text.empty() || text.front() == '#' || text.front() == ';') {
+      continue;
+    }
+    if (text.front() == '[' && text.back() == ']') {
+      // "[profile  name]" with extra blanks is accepted by the SDKs too.
+      std::string section(trim(text.substr(1, text.size() - 2)));
+      if (section.starts_with("profile ")) {
+        section = "profile " + std::string(trim(std::string_view(section).substr(8)));
+      }
+      in_section = section == wanted;
+      if (in_section && !values) {
+        values.emplace();
+      }
+      continue;
+    }
+    // Indented lines continue a nested setting (e.g. "s3 =\n  addressing_style = path").
+    if (!in_section || std::isspace(static_cast<unsigned char>(line.front()))) {
+      continue;
+    }
+    if (const auto equals = text.find('='); equals != std::string_view::npos) {
+      (*values)[std::string(trim(text.substr(0, equals)))] = std::string(trim(text.substr(equals + 1)));
+    }
+  }
+  return values;
+}
+
+std::optional<std::filesystem::path> shared_credentials_file(const Environment& env) {
+  return shared_file(env, "AWS_SHARED_CREDENTIALS_FILE", "credentials");
+}
+
+std::optional<std::filesystem::path> shared_config_file(const Environment& env) {
+  return shared_file(env, "AWS_CONFIG_FILE", "config");
+}
+
+std::string resolve_profile(const Environment& env, const AwsConfig& config) {
+  if (!config.profile.empty()) {
+    return config.profile;
+  }
+  return env_value(env, "AWS_PROFILE").value_or("default");
+}
+
+Result<std::string> resolve_region(const Environment& env, const AwsConfig& config) {
+  if (!config.region.empty()) {
+    return config.region;
+  }
+  for (const auto* variable : {"AWS_REGION", "AWS_DEFAULT_REGION"}) {
+    if (auto region = env_value(env, variable)) {
+      return *region;
+    }
+  }
+  const std::string profile = resolve_profile(env, config);
+  if (auto file = shared_config_file(env)) {
+    if (auto values = read_profile(*file, profile, true)) {
+      if (auto region = values->find("region"); region != values->end() && !region->second.empty()) {
+        return region->second;
+      }
+    }
+  }
+  return fail(ErrorKind::permanent,
+              fmt::format("resolve AWS region: none configured (set the region option, AWS_REGION, "
+                          "AWS_DEFAULT_REGION or region in profile {})",
+                          profile));
+}
+
+Result<ServiceEndpoint> resolve_service_endpoint(const Environment& env, std::string_view service,
+                                                 const AwsConfig& config) {
+  RSI_TRY_ASSIGN(const std::string region, resolve_region(env, config));
+  std::optional<std::string> endpoint;
+  if (!config.endpoint.empty()) {
+    endpoint = config.endpoint;
+  } else if (!is_true(env_value(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) {
+    endpoint = env_value(env, fmt::format("AWS_ENDPOINT_URL_{}", upper(service)));
+    if (!endpoint) {
+      endpoint = env_value(env, "AWS_ENDPOINT_URL");
+    }
+  }
+  ServiceEndpoint resolved;
+  resolved.region = region;
+  if (endpoint) {
+    auto url = parse_url(*endpoint);
+    if (!url) {
+      return fail(url.error().wrap(fmt::format("resolve {} endpoint", service)));
+    }
+    resolved.url = std::move(*url);
+    resolved.overridden = true;
+    resolved.path_style = true;
+    return resolved;
+  }
+  resolved.url.scheme = "https";
+  resolved.url.host = fmt::format("{}.{}.{}", service, region, aws_domain(region));
+  return resolved;
+}
+
+} // namespace rsi::http

@@ -1,0 +1,77 @@
+#include "config/metadatastorer_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include "config/go_flags.hpp"
+
+namespace rsi::config {
+namespace {
+
+using namespace std::chrono_literals;
+
+MetadatastorerConfig load(std::vector<const char*> args, http::Environment env = {}) {
+  std::vector<const char*> argv{"metadatastorer"};
+  argv.reserve(args.size() + 1);
+  for (const char* arg : args) {
+    argv.push_back(arg);
+  }
+  return load_metadatastorer(static_cast<int>(argv.size()), argv.data(), std::move(env));
+}
+
+TEST(MetadatastorerConfigTest, TheOriginalFlagsKeepTheirMeaningAndDefaults) {
+  const auto config = load({"-databaseURL", "postgres://u@db/ingester", "-sqsQueueName", "spade-files",
+                            "-bpConfigsBucket", "bp-configs", "-bpMetadataConfigsKey", "metadata.json.gz"},
+                           {{"STATSD_HOSTPORT", "127.0.0.1:8125"}});
+  EXPECT_EQ(config.database_url, "postgres://u@db/ingester");
+  EXPECT_EQ(config.queue_url, "sqs://spade-files");
+  EXPECT_EQ(config.event_metadata_url, "s3://bp-configs/metadata.json.gz");
+  EXPECT_EQ(config.listener_count, 1);
+  EXPECT_EQ(config.max_db_connections, 5U);
+  EXPECT_EQ(config.poll_wait, 30s);
+  EXPECT_EQ(config.stats_prefix, "metadatastorer");
+  EXPECT_EQ(config.metadata_reload, 5min);
+  EXPECT_EQ(config.statsd_address.value_or(""), "127.0.0.1:8125");
+  EXPECT_FALSE(config.keep_rejected_in_queue);
+}
+
+TEST(MetadatastorerConfigTest, NewFlagsSelectTheEmbeddedBackends) {
+  const auto config = load({"--databaseURL=sqlite:///data/ingester.db", "--queue-url=dir:///data/inbox",
+                            "--event-metadata-url", "file:///data/metadata.json", "-listenerCount=4",
+                            "--keep-rejected-in-queue", "-bpMetadataReloadFrequency", "30s", "--log-level", "debug"});
+  EXPECT_EQ(config.queue_url, "dir:///data/inbox");
+  EXPECT_EQ(config.listener_count, 4);
+  EXPECT_TRUE(config.keep_rejected_in_queue);
+  EXPECT_EQ(config.metadata_reload, 30s);
+  EXPECT_EQ(config.log.level, log::Level::debug);
+}
+
+TEST(MetadatastorerConfigTest, BadSettingsAreNamed) {
+  const std::vector<std::pair<std::vector<const char*>, std::string>> cases{
+      {{"-sqsQueueName", "q", "--event-metadata-url", "file:///m"}, "-databaseURL is required"},
+      {{"-databaseURL", "x", "--event-metadata-url", "file:///m"}, "a queue is required"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q"}, "event metadata is required"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "-bpConfigsBucket", "b"}, "go together"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "-sqsPollWait", "soon"},
+       "-sqsPollWait: invalid duration \"soon\""},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "-listenerCount", "0"},
+       "listenerCount"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "-noSuchFlag", "1"},
+       "noSuchFlag"},
+  };
+  for (const auto& [args, expected] : cases) {
+    try {
+      (void)load(args);
+      ADD_FAILURE() << "accepted: " << expected;
+    } catch (const ConfigError& error) {
+      EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
+    }
+  }
+}
+
+TEST(MetadatastorerConfigTest, HelpIsNotAnError) {
+  EXPECT_THROW((void)load({"--help"}), HelpRequested);
+  EXPECT_THROW((void)load({"-help"}), HelpRequested);
+}
+
+} // namespace
+} // namespace rsi::config

@@ -16,8 +16,8 @@ class ByteSource {
 public:
   virtual ~ByteSource() = default;
 
-  // Copy up to `buffer.size()` next bytes into `buffer` and return how many were copied; 0 means
-  // the end of the stream (and only then). The error kind comes from the underlying medium
+  // Copy up to `buffer.size()` (> 0) next bytes into `buffer` and return how many were copied;
+  // 0 means the end of the stream (and only then). The error kind comes from the underlying medium
   // (a dropped connection is transient, corrupt data permanent); a failed source is not read
   // again.
   [[nodiscard]] virtual Result<std::size_t> read(std::span<char> buffer) = 0;

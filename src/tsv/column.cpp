@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <optional>
 #include <utility>
 
@@ -17,6 +18,8 @@ constexpr std::uint32_t k_max_varchar_width = 65535;
 constexpr std::uint32_t k_max_char_width = 4096;
 constexpr std::uint32_t k_max_decimal_precision = 38;
 constexpr std::uint32_t k_max_decimal_scale = 37;
+// Stands for the MAX keyword in varchar(max)/char(max) until the type is known.
+constexpr std::uint32_t k_max_keyword = std::numeric_limits<std::uint32_t>::max();
 
 std::string normalized(std::string_view text) {
   std::string out;
@@ -80,7 +83,7 @@ Parts split(std::string_view type) {
       parts.ok = false;
       break;
     }
-    parts.args[parts.arg_count] = parse_number(arg);
+    parts.args[parts.arg_count] = arg == "max" ? std::optional(k_max_keyword) : parse_number(arg);
     parts.ok = parts.args[parts.arg_count].has_value();
     ++parts.arg_count;
     if (comma == std::string_view::npos) {
@@ -118,12 +121,14 @@ Result<ColumnType> parse_column_type(std::string_view sql_type) {
     if (parts.arg_count > (name == "text" ? 0U : 1U)) {
       return invalid();
     }
-    type = ColumnType::varchar(arg(0, 256));
+    const std::uint32_t width = arg(0, 256);
+    type = ColumnType::varchar(width == k_max_keyword ? k_max_varchar_width : width);
   } else if (one_of(name, {"char", "character", "nchar", "bpchar"})) {
     if (parts.arg_count > 1) {
       return invalid();
     }
-    type = ColumnType::character(arg(0, name == "bpchar" ? 256 : 1));
+    const std::uint32_t width = arg(0, name == "bpchar" ? 256 : 1);
+    type = ColumnType::character(width == k_max_keyword ? k_max_char_width : width);
   } else if (one_of(name, {"decimal", "numeric"})) {
     type = ColumnType::decimal(arg(0, 18), arg(1, 0));
   } else {

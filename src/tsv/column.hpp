@@ -52,8 +52,8 @@ struct Column {
 // varying(8)`, `char(2)`, `smallint`, `int`, `int4`, `bigint`, `real`, `float4`, `float`,
 // `double precision`, `decimal(10,2)`, `numeric`, `bool`, `boolean`, `timestamp`, `datetime`,
 // `timestamp without time zone`, `date`. Case-insensitive; a missing width means 256 for
-// varchar and 1 for char, as in Redshift. Fails with ErrorKind::permanent on anything else,
-// including widths out of Redshift's ranges.
+// varchar and 1 for char, and MAX means 65535 and 4096, as in Redshift. Fails with
+// ErrorKind::permanent on anything else, including widths out of Redshift's ranges.
 [[nodiscard]] Result<ColumnType> parse_column_type(std::string_view sql_type);
 
 // The canonical SQL spelling: "varchar(32)", "char(2)", "decimal(10,2)", "double precision".

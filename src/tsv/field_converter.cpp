@@ -36,8 +36,10 @@
 //                   copied" (Numeric types), and DECIMAL of precision <= 19 holds at most
 //                   9223372036854775807 unscaled. Exponents are not accepted (choice).
 //  integers         SMALLINT/INTEGER/BIGINT: [+-]digits within the type's range, else error.
-//  REAL, DOUBLE     Decimal or scientific notation, NaN, Infinity; a magnitude outside the
-//                   type's range (overflow, or underflow reported by the parser) is an error.
+//  REAL, DOUBLE     "standard floating-point format, such as 12.123, or an exponential
+//                   format, such as 1.0E4" ("Preparing your input data"), plus NaN and
+//                   Infinity; a magnitude outside the type's range (overflow, or underflow
+//                   reported by the parser) is an error.
 //  BOOLEAN          "Valid literal values": true 't' 'true' 'y' 'yes' '1', false 'f' 'false' 'n'
 //                   'no' '0' (Boolean type); matched case-insensitively (choice: PostgreSQL's
 //                   rule for the same literals).

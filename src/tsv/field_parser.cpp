@@ -40,12 +40,13 @@
 //
 // Where the documentation is silent, this library chooses (and the tests pin down):
 //  - A quoted field opens with ' or " as its first byte and closes at the same quotation mark
-//    when a tab or the end of the record follows it; other quotation marks inside are
-//    retained (the documented examples keep inner quotes). An unescaped newline inside quotes
-//    ends the record like anywhere else, so the quote is unterminated: an error.
+//    when a tab or the end of the record follows it; other quotation marks inside are data.
+//    An unescaped newline inside quotes ends the record like anywhere else, so the quote is
+//    unterminated: an error.
 //  - A quotation mark that does not open the field is an ordinary character.
-//  - More fields than the table has columns is an error ("Extra column(s) found" in
-//    STL_LOAD_ERRORS); an empty line is one empty field, so with FILLRECORD a row of NULLs.
+//  - More fields than the table has columns is an error (TRUNCATECOLUMNS shortens values, not
+//    records, and dropping fields would lose data); an empty line is one empty field, so with
+//    FILLRECORD a row of NULLs.
 //  - A backslash as the very last byte of the data escapes nothing: an error.
 //  - A carriage return is data (the guide asks to escape it or strip it with dos2unix).
 

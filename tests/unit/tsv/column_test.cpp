@@ -16,6 +16,8 @@ TEST(ColumnTypeTest, ParsesRedshiftSpellings) {
       {"character varying(8)", ColumnType::varchar(8)},
       {"varchar", ColumnType::varchar(256)},
       {"text", ColumnType::varchar(256)},
+      {"varchar(max)", ColumnType::varchar(65535)},
+      {"char(MAX)", ColumnType::character(4096)},
       {"char(2)", ColumnType::character(2)},
       {"char", ColumnType::character(1)},
       {"smallint", ColumnType::of(TypeKind::smallint)},

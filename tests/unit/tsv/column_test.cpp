@@ -9,7 +9,7 @@
 namespace rsi::tsv {
 namespace {
 
-TEST(ColumnTypeTest, ParsesRedshiftSpellings) {
+TEST(TsvColumnTypeTest, ParsesRedshiftSpellings) {
   const std::vector<std::pair<std::string, ColumnType>> cases = {
       {"varchar(32)", ColumnType::varchar(32)},
       {"VARCHAR (15)", ColumnType::varchar(15)},
@@ -42,7 +42,7 @@ TEST(ColumnTypeTest, ParsesRedshiftSpellings) {
   }
 }
 
-TEST(ColumnTypeTest, RejectsUnknownTypesAndOutOfRangeWidths) {
+TEST(TsvColumnTypeTest, RejectsUnknownTypesAndOutOfRangeWidths) {
   for (const std::string text :
        {"varchar(0)", "varchar(65536)", "char(4097)", "decimal(39,0)", "decimal(5,6)",
         "timestamptz", "int(4)", "varchar(1,2)", "varchar(x)", "varchar(3", ""}) {
@@ -53,7 +53,7 @@ TEST(ColumnTypeTest, RejectsUnknownTypesAndOutOfRangeWidths) {
   }
 }
 
-TEST(ColumnTypeTest, PrintsCanonicalSql) {
+TEST(TsvColumnTypeTest, PrintsCanonicalSql) {
   EXPECT_EQ(to_string(ColumnType::varchar(32)), "varchar(32)");
   EXPECT_EQ(to_string(ColumnType::character(2)), "char(2)");
   EXPECT_EQ(to_string(ColumnType::decimal(10, 2)), "decimal(10,2)");

@@ -221,9 +221,9 @@ const std::vector<ConvertCase> k_cases = {
     fails("DateTrailingText", k_date, "2017-01-30x", "invalid date \"2017-01-30x\""),
 };
 
-class ConvertFieldTest : public ::testing::TestWithParam<ConvertCase> {};
+class TsvConvertFieldTest : public ::testing::TestWithParam<ConvertCase> {};
 
-TEST_P(ConvertFieldTest, LoadsWhatCopyLoads) {
+TEST_P(TsvConvertFieldTest, LoadsWhatCopyLoads) {
   const ConvertCase& convert_case = GetParam();
   std::string raw = convert_case.input;
   std::array<char, k_converted_text_bytes> scratch{};
@@ -244,7 +244,7 @@ TEST_P(ConvertFieldTest, LoadsWhatCopyLoads) {
   EXPECT_EQ(counts.replaced_characters, convert_case.replaced);
 }
 
-INSTANTIATE_TEST_SUITE_P(CopyRules, ConvertFieldTest, ::testing::ValuesIn(k_cases),
+INSTANTIATE_TEST_SUITE_P(CopyRules, TsvConvertFieldTest, ::testing::ValuesIn(k_cases),
                          [](const auto& param_info) { return param_info.param.name; });
 
 Field convert(ColumnType type, std::string input) {
@@ -255,20 +255,20 @@ Field convert(ColumnType type, std::string input) {
   return field.value_or(Field{});
 }
 
-TEST(ConvertFieldValuesTest, IntegersAndBooleansCarryTheirValue) {
+TEST(TsvConvertFieldValuesTest, IntegersAndBooleansCarryTheirValue) {
   EXPECT_EQ(convert(k_bigint, "-9223372036854775808").integer, INT64_MIN);
   EXPECT_EQ(convert(k_smallint, "+0042").integer, 42);
   EXPECT_EQ(convert(k_boolean, "yes").integer, 1);
   EXPECT_EQ(convert(k_boolean, "no").integer, 0);
 }
 
-TEST(ConvertFieldValuesTest, FloatsCarryTheirValue) {
+TEST(TsvConvertFieldValuesTest, FloatsCarryTheirValue) {
   EXPECT_DOUBLE_EQ(convert(k_double, "2678.179").real, 2678.179);
   EXPECT_FLOAT_EQ(static_cast<float>(convert(k_real, "0.1").real), 0.1F);
   EXPECT_TRUE(std::isnan(convert(k_double, "nan").real));
 }
 
-TEST(QuoteForMessageTest, EscapesAndShortensValues) {
+TEST(TsvQuoteForMessageTest, EscapesAndShortensValues) {
   EXPECT_EQ(quote_for_message("a\"b\\c\x01\xff"), "\"a\\\"b\\\\c\\x01\\xff\"");
   EXPECT_EQ(quote_for_message(std::string(150, 'x')),
             "\"" + std::string(100, 'x') + "\" (first 100 of 150 bytes)");

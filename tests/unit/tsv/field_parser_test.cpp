@@ -71,9 +71,9 @@ const std::vector<SplitCase> k_cases = {
     {"FewerFieldsThanColumnsIsFine", "a", {"a"}, RecordError::none, 0, 3},
 };
 
-class SplitRecordTest : public ::testing::TestWithParam<SplitCase> {};
+class TsvSplitRecordTest : public ::testing::TestWithParam<SplitCase> {};
 
-TEST_P(SplitRecordTest, SplitsLikeCopy) {
+TEST_P(TsvSplitRecordTest, SplitsLikeCopy) {
   const SplitCase& split_case = GetParam();
   std::string record = split_case.record;
   std::array<RawField, k_capacity> storage{};
@@ -94,7 +94,7 @@ TEST_P(SplitRecordTest, SplitsLikeCopy) {
   EXPECT_EQ(fields, split_case.fields);
 }
 
-INSTANTIATE_TEST_SUITE_P(CopyRules, SplitRecordTest, ::testing::ValuesIn(k_cases),
+INSTANTIATE_TEST_SUITE_P(CopyRules, TsvSplitRecordTest, ::testing::ValuesIn(k_cases),
                          [](const auto& param_info) { return param_info.param.name; });
 
 } // namespace

@@ -39,7 +39,7 @@ std::string sample_text(std::size_t lines) {
   return text;
 }
 
-TEST(GzipSourceTest, InflatesOneMember) {
+TEST(TsvGzipSourceTest, InflatesOneMember) {
   const std::string text = sample_text(1000);
 
   const auto inflated = gunzip(test::gzip(text));
@@ -48,7 +48,7 @@ TEST(GzipSourceTest, InflatesOneMember) {
   EXPECT_EQ(*inflated, text);
 }
 
-TEST(GzipSourceTest, ConcatenatedMembersReadAsTheirConcatenation) {
+TEST(TsvGzipSourceTest, ConcatenatedMembersReadAsTheirConcatenation) {
   const std::string first = sample_text(500);
   const std::string second = "second member\n";
   const std::string third = sample_text(20);
@@ -60,7 +60,7 @@ TEST(GzipSourceTest, ConcatenatedMembersReadAsTheirConcatenation) {
   EXPECT_EQ(*inflated, first + second + third);
 }
 
-TEST(GzipSourceTest, CopesWithTinyReadsAndTinyInputChunks) {
+TEST(TsvGzipSourceTest, CopesWithTinyReadsAndTinyInputChunks) {
   const std::string text = sample_text(300);
 
   const auto inflated = gunzip(test::gzip(text) + test::gzip(text), 7, 3);
@@ -69,7 +69,7 @@ TEST(GzipSourceTest, CopesWithTinyReadsAndTinyInputChunks) {
   EXPECT_EQ(*inflated, text + text);
 }
 
-TEST(GzipSourceTest, TruncatedStreamIsAnError) {
+TEST(TsvGzipSourceTest, TruncatedStreamIsAnError) {
   const std::string compressed = test::gzip(sample_text(1000));
 
   for (const std::size_t keep :
@@ -83,7 +83,7 @@ TEST(GzipSourceTest, TruncatedStreamIsAnError) {
   }
 }
 
-TEST(GzipSourceTest, TruncatedSecondMemberIsAnError) {
+TEST(TsvGzipSourceTest, TruncatedSecondMemberIsAnError) {
   const std::string second = test::gzip(sample_text(10));
 
   const auto inflated = gunzip(test::gzip("first\n") + second.substr(0, second.size() - 3));
@@ -92,7 +92,7 @@ TEST(GzipSourceTest, TruncatedSecondMemberIsAnError) {
   EXPECT_EQ(inflated.error().message, "read x.gz: unexpected end of gzip stream");
 }
 
-TEST(GzipSourceTest, BadCrcIsAnError) {
+TEST(TsvGzipSourceTest, BadCrcIsAnError) {
   std::string compressed = test::gzip(sample_text(100));
   compressed[compressed.size() - 8] ^= 0x01; // First byte of the CRC-32 in the trailer.
 
@@ -103,7 +103,7 @@ TEST(GzipSourceTest, BadCrcIsAnError) {
   EXPECT_EQ(inflated.error().message, "read x.gz: gzip member 1: CRC-32 or length mismatch");
 }
 
-TEST(GzipSourceTest, BadLengthIsAnError) {
+TEST(TsvGzipSourceTest, BadLengthIsAnError) {
   std::string compressed = test::gzip(sample_text(100));
   compressed[compressed.size() - 4] ^= 0x01; // ISIZE in the trailer.
 
@@ -113,21 +113,21 @@ TEST(GzipSourceTest, BadLengthIsAnError) {
   EXPECT_EQ(inflated.error().message, "read x.gz: gzip member 1: CRC-32 or length mismatch");
 }
 
-TEST(GzipSourceTest, GarbageAfterAMemberIsAnError) {
+TEST(TsvGzipSourceTest, GarbageAfterAMemberIsAnError) {
   const auto inflated = gunzip(test::gzip("data\n") + "this is not gzip at all");
 
   ASSERT_FALSE(inflated);
   EXPECT_EQ(inflated.error().message, "read x.gz: data after gzip member 1 is not gzip");
 }
 
-TEST(GzipSourceTest, PlainTextIsAnError) {
+TEST(TsvGzipSourceTest, PlainTextIsAnError) {
   const auto inflated = gunzip("\"2017-01-30\"\t\"x\"\n");
 
   ASSERT_FALSE(inflated);
   EXPECT_EQ(inflated.error().message, "read x.gz: gzip member 1: invalid gzip header");
 }
 
-TEST(GzipSourceTest, CorruptDeflateDataIsAnError) {
+TEST(TsvGzipSourceTest, CorruptDeflateDataIsAnError) {
   std::string compressed = test::gzip(sample_text(100));
   for (std::size_t index = 12; index < 40; ++index) {
     compressed[index] = static_cast<char>(0xFF);
@@ -139,7 +139,7 @@ TEST(GzipSourceTest, CorruptDeflateDataIsAnError) {
   EXPECT_EQ(inflated.error().kind, ErrorKind::permanent);
 }
 
-TEST(GzipSourceTest, ErrorsAreSticky) {
+TEST(TsvGzipSourceTest, ErrorsAreSticky) {
   test::TrickleSource compressed("not gzip", 100);
   auto source = make_gzip_source(compressed, "x.gz");
   std::array<char, 16> buffer{};
@@ -152,7 +152,7 @@ TEST(GzipSourceTest, ErrorsAreSticky) {
   EXPECT_EQ(first.error().message, second.error().message);
 }
 
-TEST(GzipSourceTest, TruncatedSpadeFileIsAnError) {
+TEST(TsvGzipSourceTest, TruncatedSpadeFileIsAnError) {
   RSI_REQUIRE_TESTDATA(path, rsi::test::testdata_file("spade-minute-watched.v0.truncated.tsv.gz"));
   auto file = open_file_source(path);
   ASSERT_TRUE(file) << file.error().message;
@@ -165,7 +165,7 @@ TEST(GzipSourceTest, TruncatedSpadeFileIsAnError) {
             "read minute-watched/v0.truncated.tsv.gz: unexpected end of gzip stream");
 }
 
-TEST(FileSourceTest, MissingFileIsAPermanentError) {
+TEST(TsvFileSourceTest, MissingFileIsAPermanentError) {
   const auto file = open_file_source("/nonexistent/file.gz");
 
   ASSERT_FALSE(file);

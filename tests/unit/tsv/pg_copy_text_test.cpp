@@ -8,7 +8,7 @@
 namespace rsi::tsv {
 namespace {
 
-TEST(PgCopyTextTest, WritesTabSeparatedLineWithNullMarker) {
+TEST(TsvPgCopyTextTest, WritesTabSeparatedLineWithNullMarker) {
   const std::vector<Field> row = {Field{.text = "a"}, Field{}, Field{.text = ""}};
   std::string out = "prefix\n";
 
@@ -17,7 +17,7 @@ TEST(PgCopyTextTest, WritesTabSeparatedLineWithNullMarker) {
   EXPECT_EQ(out, "prefix\na\t\\N\t\n");
 }
 
-TEST(PgCopyTextTest, EscapesBackslashTabNewlineAndCarriageReturn) {
+TEST(TsvPgCopyTextTest, EscapesBackslashTabNewlineAndCarriageReturn) {
   const std::vector<Field> row = {Field{.text = "a\\b\tc\nd\re"}, Field{.text = "\\N"}};
   std::string out;
 
@@ -26,7 +26,7 @@ TEST(PgCopyTextTest, EscapesBackslashTabNewlineAndCarriageReturn) {
   EXPECT_EQ(out, "a\\\\b\\tc\\nd\\re\t\\\\N\n");
 }
 
-TEST(PgCopyTextTest, KeepsMultibyteTextAndQuotes) {
+TEST(TsvPgCopyTextTest, KeepsMultibyteTextAndQuotes) {
   const std::vector<Field> row = {Field{.text = "\"caf\xc3\xa9\" 'x'"}};
   std::string out;
 

@@ -66,7 +66,7 @@ ReadOutcome read_text(const std::string& text, const std::vector<Column>& column
       {.name = "t.tsv", .compression = Compression::none, .max_record_bytes = max_record_bytes});
 }
 
-TEST(ReaderTest, ReadsTypedRows) {
+TEST(TsvReaderTest, ReadsTypedRows) {
   const auto outcome = read_text("\"abc\"\t\"+12\"\t\"2017-01-30 16:26:23\"\n"
                                  "\"\"\t\"\"\t\"\"\n");
 
@@ -77,7 +77,7 @@ TEST(ReaderTest, ReadsTypedRows) {
   EXPECT_EQ(outcome.counts.rows, 2U);
 }
 
-TEST(ReaderTest, FillRecordMakesMissingTrailingColumnsNull) {
+TEST(TsvReaderTest, FillRecordMakesMissingTrailingColumnsNull) {
   const auto outcome = read_text("\"abc\"\t\"1\"\nxyz\n");
 
   ASSERT_FALSE(outcome.error) << outcome.error->message;
@@ -85,7 +85,7 @@ TEST(ReaderTest, FillRecordMakesMissingTrailingColumnsNull) {
             (std::vector<Values>{{"abc", "1", std::nullopt}, {"xyz", std::nullopt, std::nullopt}}));
 }
 
-TEST(ReaderTest, EmptyLineIsARowOfNulls) {
+TEST(TsvReaderTest, EmptyLineIsARowOfNulls) {
   const auto outcome = read_text("a\t1\n\nb\t2\n");
 
   ASSERT_FALSE(outcome.error) << outcome.error->message;
@@ -93,13 +93,13 @@ TEST(ReaderTest, EmptyLineIsARowOfNulls) {
   EXPECT_EQ(outcome.rows[1], (Values{std::nullopt, std::nullopt, std::nullopt}));
 }
 
-TEST(ReaderTest, LastLineWithoutNewlineIsARowAndTrailingNewlineIsNot) {
+TEST(TsvReaderTest, LastLineWithoutNewlineIsARowAndTrailingNewlineIsNot) {
   EXPECT_EQ(read_text("a\nb").rows.size(), 2U);
   EXPECT_EQ(read_text("a\nb\n").rows.size(), 2U);
   EXPECT_EQ(read_text("").rows.size(), 0U);
 }
 
-TEST(ReaderTest, ExtraColumnsFailTheLoad) {
+TEST(TsvReaderTest, ExtraColumnsFailTheLoad) {
   const auto outcome = read_text("a\t1\nb\t2\t2017-01-30 16:26:23\textra\n");
 
   ASSERT_TRUE(outcome.error);
@@ -107,7 +107,7 @@ TEST(ReaderTest, ExtraColumnsFailTheLoad) {
   EXPECT_EQ(outcome.error->message, "t.tsv line 2: extra column(s) found: more than 3 fields");
 }
 
-TEST(ReaderTest, BadValueNamesFileLineColumnAndValue) {
+TEST(TsvReaderTest, BadValueNamesFileLineColumnAndValue) {
   const auto outcome = read_text("a\t1\t2017-01-30 16:26:23\n"
                                  "b\t2\t\"2016-13-01 00:00:00\"\n");
 
@@ -118,7 +118,7 @@ TEST(ReaderTest, BadValueNamesFileLineColumnAndValue) {
   EXPECT_EQ(outcome.rows.size(), 1U);
 }
 
-TEST(ReaderTest, UnterminatedQuoteNamesTheColumn) {
+TEST(TsvReaderTest, UnterminatedQuoteNamesTheColumn) {
   const auto outcome = read_text("\"abc\t1\n");
 
   ASSERT_TRUE(outcome.error);
@@ -126,7 +126,7 @@ TEST(ReaderTest, UnterminatedQuoteNamesTheColumn) {
             "t.tsv line 1 column 1 (\"name\"): quoted value has no closing quotation mark");
 }
 
-TEST(ReaderTest, NulByteFailsTheLoad) {
+TEST(TsvReaderTest, NulByteFailsTheLoad) {
   const auto outcome = read_text(std::string("a\t1\x00\n", 5));
 
   ASSERT_TRUE(outcome.error);
@@ -134,7 +134,7 @@ TEST(ReaderTest, NulByteFailsTheLoad) {
             "t.tsv line 1 column 2 (\"count\"): NUL byte (0x00) in the data");
 }
 
-TEST(ReaderTest, EscapedNewlinesJoinLinesAndCountAsLines) {
+TEST(TsvReaderTest, EscapedNewlinesJoinLinesAndCountAsLines) {
   const auto outcome = read_text("\"a\\\nb\"\t1\n"
                                  "\"c\\\\\"\t2\n" // An escaped backslash, then a real newline.
                                  "d\\\n\\\ne\t3\n"
@@ -148,7 +148,7 @@ TEST(ReaderTest, EscapedNewlinesJoinLinesAndCountAsLines) {
   EXPECT_EQ(outcome.error->message, "t.tsv line 7 column 2 (\"count\"): invalid bigint \"x\"");
 }
 
-TEST(ReaderTest, RecordsSplitAcrossReadsAreReassembled) {
+TEST(TsvReaderTest, RecordsSplitAcrossReadsAreReassembled) {
   std::string text;
   for (int line = 0; line < 500; ++line) {
     text += "\"n" + std::to_string(line) + "\\\tx\"\t\"" + std::to_string(line) +
@@ -166,7 +166,7 @@ TEST(ReaderTest, RecordsSplitAcrossReadsAreReassembled) {
   EXPECT_EQ(whole.rows[499], (Values{"n499\tx", "499", "2017-01-30 16:26:23.5"}));
 }
 
-TEST(ReaderTest, RecordLongerThanTheLimitFails) {
+TEST(TsvReaderTest, RecordLongerThanTheLimitFails) {
   const std::string text = "short\t1\n" + std::string(300, 'x') + "\t2\n";
 
   const auto outcome = read_text(text, k_event_columns, 16, 100);
@@ -176,7 +176,7 @@ TEST(ReaderTest, RecordLongerThanTheLimitFails) {
   EXPECT_EQ(outcome.rows.size(), 1U);
 }
 
-TEST(ReaderTest, CountsTruncationsAndReplacements) {
+TEST(TsvReaderTest, CountsTruncationsAndReplacements) {
   const auto outcome = read_text("\"abcdefghij\"\t1\n"
                                  "\"a\xff\xfe\"\t2\n"
                                  "\"ok\"\t3\n"
@@ -193,7 +193,7 @@ TEST(ReaderTest, CountsTruncationsAndReplacements) {
                                         .bytes = 45}));
 }
 
-TEST(ReaderTest, GzipMembersSplitInsideARecordReadAsOneStream) {
+TEST(TsvReaderTest, GzipMembersSplitInsideARecordReadAsOneStream) {
   const std::string compressed =
       test::gzip("a\t1\t2017-01-30 16:") + test::gzip("26:23\nb\t") + test::gzip("2\n");
   test::TrickleSource source(compressed, 5);
@@ -205,7 +205,7 @@ TEST(ReaderTest, GzipMembersSplitInsideARecordReadAsOneStream) {
             (std::vector<Values>{{"a", "1", "2017-01-30 16:26:23"}, {"b", "2", std::nullopt}}));
 }
 
-TEST(ReaderTest, TruncatedGzipFailsAfterTheCompleteRows) {
+TEST(TsvReaderTest, TruncatedGzipFailsAfterTheCompleteRows) {
   const std::string compressed = test::gzip("a\t1\nb\t2\n");
   test::TrickleSource source(compressed.substr(0, compressed.size() - 6), 1U << 20U);
 
@@ -215,7 +215,7 @@ TEST(ReaderTest, TruncatedGzipFailsAfterTheCompleteRows) {
   EXPECT_EQ(outcome.error->message, "read t.gz: unexpected end of gzip stream");
 }
 
-TEST(ReaderTest, OpenRejectsTablesWithoutColumnsOrWithBadTypes) {
+TEST(TsvReaderTest, OpenRejectsTablesWithoutColumnsOrWithBadTypes) {
   test::TrickleSource source("", 1);
 
   const auto no_columns = Reader::open(source, {}, {.name = "t.gz"});
@@ -228,7 +228,7 @@ TEST(ReaderTest, OpenRejectsTablesWithoutColumnsOrWithBadTypes) {
             "read t.gz: column \"d\": column type decimal(40,2): outside Redshift's limits");
 }
 
-TEST(ReaderTest, RowViewsSurviveMovingTheReader) {
+TEST(TsvReaderTest, RowViewsSurviveMovingTheReader) {
   test::TrickleSource source("abc\t1\n", 100);
   auto opened =
       Reader::open(source, k_event_columns, {.name = "t", .compression = Compression::none});

@@ -55,7 +55,7 @@ std::string text_or_null(const Field& field) {
   return field.text ? std::string(*field.text) : "NULL";
 }
 
-class SpadeFileTest : public ::testing::Test {
+class TsvSpadeFileTest : public ::testing::Test {
 protected:
   void open(std::size_t chunk) {
     RSI_REQUIRE_TESTDATA(path, rsi::test::testdata_file("spade-minute-watched.v0.tsv.gz"));
@@ -83,7 +83,7 @@ protected:
   std::optional<Reader> m_reader;
 };
 
-TEST_F(SpadeFileTest, LoadsEveryRowWithCopySemantics) {
+TEST_F(TsvSpadeFileTest, LoadsEveryRowWithCopySemantics) {
   open(1U << 20U);
   if (!m_reader) {
     return; // Skipped: no shared test data.
@@ -164,7 +164,7 @@ TEST_F(SpadeFileTest, LoadsEveryRowWithCopySemantics) {
             "\\N\t\\N\n");
 }
 
-TEST_F(SpadeFileTest, SmallReadsGiveTheSameRows) {
+TEST_F(TsvSpadeFileTest, SmallReadsGiveTheSameRows) {
   open(997);
   if (!m_reader) {
     return;
@@ -185,7 +185,7 @@ TEST_F(SpadeFileTest, SmallReadsGiveTheSameRows) {
   EXPECT_EQ(last_time, "2017-01-30 16:26:28");
 }
 
-TEST(SpadeTruncatedFileTest, FailsWithUnexpectedEndOfGzipStream) {
+TEST(TsvSpadeTruncatedFileTest, FailsWithUnexpectedEndOfGzipStream) {
   RSI_REQUIRE_TESTDATA(path, rsi::test::testdata_file("spade-minute-watched.v0.truncated.tsv.gz"));
   auto file = open_file_source(path);
   ASSERT_TRUE(file) << file.error().message;

@@ -77,6 +77,7 @@ struct Transfer {
   std::size_t memory_offset = 0;
   bool stream_read = false;    // A StreamBody was read from: it must rewind before a retry.
   std::uint64_t delivered = 0; // Bytes handed to Request::on_body.
+  bool head_seen = false;      // Request::on_head ran.
   std::optional<Error> callback_error;
 };
 
@@ -97,6 +98,16 @@ extern "C" size_t on_write(char* data, size_t size, size_t count, void* user) no
     long status = 0;
     curl_easy_getinfo(transfer->curl, CURLINFO_RESPONSE_CODE, &status);
     if (status / 100 == 2 && transfer->request->on_body) {
+      if (!transfer->head_seen) {
+        transfer->head_seen = true;
+        transfer->response.status = status;
+        if (transfer->request->on_head) {
+          if (auto accepted = transfer->request->on_head(transfer->response); !accepted) {
+            transfer->callback_error = std::move(accepted.error());
+            return 0;
+          }
+        }
+      }
       if (auto sunk = transfer->request->on_body(std::string_view(data, bytes)); !sunk) {
         transfer->callback_error = std::move(sunk.error());
         return 0;

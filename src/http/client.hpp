@@ -82,6 +82,15 @@ enum class PayloadHash {
                     // in-memory body itself).
 };
 
+struct Response {
+  long status = 0;
+  Headers headers; // As received (of the final response).
+  std::string body;
+
+  // The first header named `name` (case-insensitive), or nullopt.
+  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+};
+
 struct Request {
   std::string method = "GET";
   std::string url; // Absolute and already encoded; sent exactly as given.
@@ -89,6 +98,10 @@ struct Request {
   Headers headers;
   Body body;
   BodySink on_body; // Null: the body is collected in Response::body.
+  // With `on_body`: called once per attempt with the status and headers of a 2xx response
+  // before its first body chunk (e.g. to check Content-Range or remember the ETag). An error
+  // aborts the transfer and is returned as is.
+  std::function<Result<void>(const Response& head)> on_head;
   // Non-2xx statuses returned as a Response rather than an error (e.g. 404 for a HEAD).
   std::vector<long> expected_statuses;
   // Whole exchange; nullopt → ClientConfig::timeout; zero → no limit (use for large streams,
@@ -99,15 +112,6 @@ struct Request {
   bool normalize_path = false;
   // Requesting a stop aborts the transfer and any backoff wait (ErrorKind::transient).
   std::stop_token stop;
-};
-
-struct Response {
-  long status = 0;
-  Headers headers; // As received (of the final response).
-  std::string body;
-
-  // The first header named `name` (case-insensitive), or nullopt.
-  [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
 };
 
 struct SigningConfig {

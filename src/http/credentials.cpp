@@ -5,8 +5,6 @@
 
 #include "http/credentials.hpp"
 
-#include <charconv>
-#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -16,6 +14,7 @@
 
 #include "common/log.hpp"
 #include "http/client.hpp"
+#include "http/time_format.hpp"
 
 namespace rsi::http {
 namespace {
@@ -284,15 +283,6 @@ private:
   std::optional<Credentials> m_cached;  // Guarded by m_mutex.
 };
 
-bool parse_digits(std::string_view text, std::size_t offset, std::size_t count, int& value) {
-  if (offset + count > text.size()) {
-    return false;
-  }
-  const char* begin = text.data() + offset;
-  const auto [end, ec] = std::from_chars(begin, begin + count, value);
-  return ec == std::errc{} && end == begin + count;
-}
-
 } // namespace
 
 std::shared_ptr<CredentialsProvider> make_static_credentials_provider(Credentials credentials) {
@@ -303,47 +293,6 @@ std::shared_ptr<CredentialsProvider>
 make_default_credentials_provider(Environment env, const Clock& clock,
                                   CredentialsChainOptions options) {
   return std::make_shared<DefaultChain>(std::move(env), clock, std::move(options));
-}
-
-std::optional<TimePoint> parse_iso8601(std::string_view text) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
-  std::tm tm{};
-  if (!parse_digits(text, 0, 4, tm.tm_year) || text.size() < 20 || text[4] != '-' ||
-      !parse_digits(text, 5, 2, tm.tm_mon) || text[7] != '-' ||
-      !parse_digits(text, 8, 2, tm.tm_mday) || (text[10] != 'T' && text[10] != ' ') ||
-      !parse_digits(text, 11, 2, tm.tm_hour) || text[13] != ':' ||
-      !parse_digits(text, 14, 2, tm.tm_min) || text[16] != ':' ||
-      !parse_digits(text, 17, 2, tm.tm_sec)) {
-    return std::nullopt;
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  std::size_t pos = 19;
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos])) != 0) {
-      ++pos; // Credentials expire on whole seconds; the fraction does not matter.
-    }
-  }
-  int offset_seconds = 0;
-  const std::string_view zone = text.substr(pos);
-  if (zone == "Z" || zone == "z") {
-    offset_seconds = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
-    int hours = 0;
-    int minutes = 0;
-    if (!parse_digits(zone, 1, 2, hours) || !parse_digits(zone, 4, 2, minutes)) {
-      return std::nullopt;
-    }
-    offset_seconds = (hours * 3600 + minutes * 60) * (zone[0] == '+' ? 1 : -1);
-  } else {
-    return std::nullopt;
-  }
-  const std::time_t seconds = timegm(&tm);
-  if (seconds == static_cast<std::time_t>(-1)) {
-    return std::nullopt;
-  }
-  return TimePoint(std::chrono::seconds(seconds - offset_seconds));
 }
 
 } // namespace rsi::http

@@ -62,8 +62,4 @@ std::shared_ptr<CredentialsProvider>
 make_default_credentials_provider(Environment env, const Clock& clock,
                                   CredentialsChainOptions options = {});
 
-// Parse "2024-05-01T12:00:00Z" (also with fractional seconds or a numeric offset) as the
-// credential endpoints write expirations.
-std::optional<TimePoint> parse_iso8601(std::string_view text);
-
 } // namespace rsi::http

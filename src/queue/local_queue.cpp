@@ -517,6 +517,10 @@ Result<std::unique_ptr<Queue>> make_local_queue(const LocalConfig& config, const
                             config.inbox.string(), k_max_visibility_timeout.count(),
                             config.visibility_timeout.count()));
   }
+  if (config.poll_interval <= std::chrono::milliseconds(0)) {
+    return fail(ErrorKind::permanent, fmt::format("local queue {}: poll interval must be positive",
+                                                  config.inbox.string()));
+  }
   std::error_code error;
   fs::create_directories(config.inbox / k_inflight_dir, error);
   if (error) {

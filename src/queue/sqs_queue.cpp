@@ -1,0 +1,128 @@
+// Amazon SQS queue over the AWS JSON 1.0 protocol (POST / with X-Amz-Target: AmazonSQS.<Action>).
+//
+// receive is one ReceiveMessage long poll (WaitTimeSeconds, MaxNumberOfMessages, the
+// ApproximateReceiveCount and SentTimestamp system attributes, optionally VisibilityTimeout);
+// remove and change_visibility are one DeleteMessageBatch / ChangeMessageVisibilityBatch each,
+// whose entry ids are the indexes of the messages in the call. Every call goes through one
+// http::Client (kept-alive connection, SigV4, retries); the attempt timeout of a receive is its
+// wait plus SqsConfig::request_timeout, so a long poll is never cut short.
+
+#include "queue/sqs_queue.hpp"
+
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "queue/sqs_protocol.hpp"
+
+namespace rsi::queue {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+Result<void> validate_batch(std::size_t size, std::string_view operation) {
+  if (size > k_max_batch) {
+    return fail(ErrorKind::permanent, fmt::format("{}: at most {} messages per batch, got {}",
+                                                  operation, k_max_batch, size));
+  }
+  return {};
+}
+
+class SqsQueue final : public Queue {
+public:
+  SqsQueue(sqs::Api api, std::string url, SqsConfig config)
+      : m_api(std::move(api)), m_url(std::move(url)), m_config(std::move(config)) {}
+
+  // Queue
+  Result<std::vector<Message>> receive(std::size_t max_messages,
+                                       std::chrono::seconds wait) override {
+    if (max_messages == 0 || max_messages > k_max_batch || wait < 0s || wait > k_max_wait) {
+      return fail(ErrorKind::permanent,
+                  fmt::format("receive {}: max_messages must be 1..{} and wait 0..{}s, got {} "
+                              "and {}s",
+                              m_api.target().queue_name, k_max_batch, k_max_wait.count(),
+                              max_messages, wait.count()));
+    }
+    // AttributeNames is the older spelling of MessageSystemAttributeNames; servers that know
+    // only one of them (older emulators) still return the attributes.
+    const json attributes = json::array({"ApproximateReceiveCount", "SentTimestamp"});
+    json input = {{"QueueUrl", m_url},
+                  {"MaxNumberOfMessages", max_messages},
+                  {"WaitTimeSeconds", wait.count()},
+                  {"MessageSystemAttributeNames", attributes},
+                  {"AttributeNames", attributes}};
+    if (m_config.visibility_timeout) {
+      input["VisibilityTimeout"] = m_config.visibility_timeout->count();
+    }
+    RSI_TRY_ASSIGN(const json output,
+                   m_api.call("ReceiveMessage", input, wait + m_config.request_timeout));
+    auto messages = sqs::parse_receive(output);
+    if (!messages) {
+      return fail(messages.error().wrap(fmt::format("receive {}", m_api.target().queue_name)));
+    }
+    return messages;
+  }
+
+  Result<BatchOutcome> remove(std::span<const Message> messages) override {
+    RSI_TRY(validate_batch(messages.size(), "remove"));
+    return batch("DeleteMessageBatch", "remove", messages, std::nullopt);
+  }
+
+  Result<BatchOutcome> change_visibility(std::span<const Message> messages,
+                                         std::chrono::seconds timeout) override {
+    RSI_TRY(validate_batch(messages.size(), "change_visibility"));
+    if (timeout < 0s || timeout > sqs::k_max_visibility_timeout) {
+      return fail(ErrorKind::permanent,
+                  fmt::format("change_visibility {}: timeout must be 0..{}s, got {}s",
+                              m_api.target().queue_name, sqs::k_max_visibility_timeout.count(),
+                              timeout.count()));
+    }
+    return batch("ChangeMessageVisibilityBatch", "change_visibility", messages, timeout);
+  }
+
+private:
+  Result<BatchOutcome> batch(std::string_view action, std::string_view operation,
+                             std::span<const Message> messages,
+                             std::optional<std::chrono::seconds> visibility) {
+    if (messages.empty()) {
+      return BatchOutcome{}; // SQS rejects an empty batch (EmptyBatchRequest).
+    }
+    json entries = json::array();
+    for (std::size_t index = 0; index < messages.size(); ++index) {
+      json entry = {{"Id", std::to_string(index)}, {"ReceiptHandle", messages[index].receipt}};
+      if (visibility) {
+        entry["VisibilityTimeout"] = visibility->count();
+      }
+      entries.push_back(std::move(entry));
+    }
+    RSI_TRY_ASSIGN(const json output,
+                   m_api.call(action, {{"QueueUrl", m_url}, {"Entries", std::move(entries)}},
+                              m_config.request_timeout));
+    return sqs::parse_batch(output, messages, operation);
+  }
+
+  sqs::Api m_api;
+  std::string m_url;
+  SqsConfig m_config;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Queue>>
+make_sqs_queue(const SqsConfig& config, const http::Environment& env,
+               std::shared_ptr<http::CredentialsProvider> credentials) {
+  if (config.visibility_timeout && (*config.visibility_timeout < 0s ||
+                                    *config.visibility_timeout > sqs::k_max_visibility_timeout)) {
+    return fail(ErrorKind::permanent,
+                fmt::format("SQS queue {}: visibility timeout must be 0..{}s, got {}s",
+                            config.queue, sqs::k_max_visibility_timeout.count(),
+                            config.visibility_timeout->count()));
+  }
+  RSI_TRY_ASSIGN(const sqs::Target target, sqs::resolve_target(config, env));
+  RSI_TRY_ASSIGN(auto api, sqs::Api::create(target, config, std::move(credentials)));
+  RSI_TRY_ASSIGN(std::string url, sqs::queue_url(api, config.request_timeout));
+  return std::make_unique<SqsQueue>(std::move(api), std::move(url), config);
+}
+
+} // namespace rsi::queue

@@ -1,0 +1,353 @@
+// Local-directory object store.
+//
+// Each object is a regular file at root/<key>. A put writes root/<dir>/.rsi-partial-<name>-<rand>
+// in the object's own directory, fsyncs it and renames it over the final name, so readers
+// see the old or the new object and a crash leaves at most a partial file that listings
+// skip. The etag is derived from size and modification time (no content hash: cheap, and
+// it changes whenever the file is replaced). Directories are created on demand and never
+// removed.
+
+#include "objectstore/local_object_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+#include <system_error>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace rsi::objectstore {
+namespace {
+
+constexpr std::string_view k_partial_prefix = ".rsi-partial-";
+constexpr std::size_t k_chunk_bytes = 256 * 1024;
+
+// An open file descriptor, closed on destruction.
+class Fd {
+public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  [[nodiscard]] int get() const { return m_fd; }
+  [[nodiscard]] bool valid() const { return m_fd >= 0; }
+  // Close now, reporting the error close() may be the first to see.
+  int close() { return ::close(std::exchange(m_fd, -1)); }
+
+private:
+  int m_fd;
+};
+
+std::string errno_text(int error) { return std::generic_category().message(error); }
+
+std::string etag_of(const struct stat& status) {
+  const auto mtime_ns = static_cast<std::uint64_t>(status.st_mtim.tv_sec) * 1'000'000'000ULL +
+                        static_cast<std::uint64_t>(status.st_mtim.tv_nsec);
+  return fmt::format("\"{:x}-{:x}\"", static_cast<std::uint64_t>(status.st_size), mtime_ns);
+}
+
+ObjectInfo info_of(std::string_view key, const struct stat& status) {
+  return ObjectInfo{
+      .key = std::string(key),
+      .size_bytes = static_cast<std::uint64_t>(status.st_size),
+      .etag = etag_of(status),
+      .last_modified = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+          std::chrono::seconds(status.st_mtim.tv_sec) +
+          std::chrono::nanoseconds(status.st_mtim.tv_nsec)))};
+}
+
+class LocalObjectStore final : public ObjectStore {
+public:
+  explicit LocalObjectStore(std::filesystem::path root) : m_root(std::move(root)) {}
+
+  // ObjectStore
+  Result<std::optional<ObjectInfo>> get(std::string_view key, const ChunkSink& sink,
+                                        ByteRange range) override {
+    RSI_TRY(check_key(key));
+    const auto path = m_root / key;
+    Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file.valid()) {
+      return missing_or_error("get", key, errno);
+    }
+    struct stat status {};
+    if (::fstat(file.get(), &status) != 0) {
+      return fail(ErrorKind::transient, fmt::format("get {}: {}", describe_key(key), errno_text(errno)));
+    }
+    if (!S_ISREG(status.st_mode)) {
+      return std::optional<ObjectInfo>(); // A "directory" of other keys is no object.
+    }
+    const auto size = static_cast<std::uint64_t>(status.st_size);
+    if (range.offset > 0 && range.offset >= size) {
+      return fail(ErrorKind::permanent,
+                  fmt::format("get {}: range starts at {} past the end ({} bytes)",
+                              describe_key(key), range.offset, size));
+    }
+    std::uint64_t left = range.length ? std::min(*range.length, size - range.offset)
+                                      : size - range.offset;
+    auto offset = static_cast<off_t>(range.offset);
+    std::vector<char> buffer(std::min<std::uint64_t>(k_chunk_bytes, std::max<std::uint64_t>(left, 1)));
+    while (left > 0) {
+      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), left));
+      const ssize_t got = ::pread(file.get(), buffer.data(), want, offset);
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got <= 0) {
+        return fail(ErrorKind::transient,
+                    fmt::format("get {}: read failed: {}", describe_key(key),
+                                got == 0 ? "file shrank while reading" : errno_text(errno)));
+      }
+      RSI_TRY(sink(std::string_view(buffer.data(), static_cast<std::size_t>(got))));
+      offset += got;
+      left -= static_cast<std::uint64_t>(got);
+    }
+    return std::optional<ObjectInfo>(info_of(key, status));
+  }
+
+  Result<void> put(std::string_view key, std::string_view data) override {
+    std::size_t offset = 0;
+    return write_atomically(key, [&](std::span<char> buffer) -> Result<std::size_t> {
+      const std::size_t chunk = std::min(buffer.size(), data.size() - offset);
+      std::memcpy(buffer.data(), data.data() + offset, chunk);
+      offset += chunk;
+      return chunk;
+    });
+  }
+
+  Result<void> put_stream(std::string_view key, const ChunkSource& source) override {
+    return write_atomically(key, source);
+  }
+
+  Result<void> put_file(std::string_view key, const std::filesystem::path& path) override {
+    Fd input(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!input.valid()) {
+      return fail(ErrorKind::permanent,
+                  fmt::format("put {} from {}: {}", describe_key(key), path.string(), errno_text(errno)));
+    }
+    return write_atomically(key, [&](std::span<char> buffer) -> Result<std::size_t> {
+      while (true) {
+        const ssize_t got = ::read(input.get(), buffer.data(), buffer.size());
+        if (got >= 0) {
+          return static_cast<std::size_t>(got);
+        }
+        if (errno != EINTR) {
+          return fail(ErrorKind::transient,
+                      fmt::format("read {}: {}", path.string(), errno_text(errno)));
+        }
+      }
+    });
+  }
+
+  Result<std::optional<ObjectInfo>> head(std::string_view key) override {
+    RSI_TRY(check_key(key));
+    struct stat status {};
+    if (::stat((m_root / key).c_str(), &status) != 0) {
+      return missing_or_error("head", key, errno);
+    }
+    if (!S_ISREG(status.st_mode)) {
+      return std::optional<ObjectInfo>();
+    }
+    return std::optional<ObjectInfo>(info_of(key, status));
+  }
+
+  Result<void> remove(std::string_view key) override {
+    RSI_TRY(check_key(key));
+    if (::unlink((m_root / key).c_str()) != 0) {
+      const int error = errno;
+      if (error == ENOENT || error == ENOTDIR) {
+        RSI_TRY(check_root("delete"));
+        return {};
+      }
+      if (error == EISDIR || error == EPERM) {
+        return {}; // A "directory" of other keys: there is no object to delete.
+      }
+      return fail(ErrorKind::transient,
+                  fmt::format("delete {}: {}", describe_key(key), errno_text(error)));
+    }
+    return {};
+  }
+
+  Result<ListPage> list(std::string_view prefix, const std::optional<std::string>& token,
+                        std::size_t max_keys) override {
+    RSI_TRY(check_root("list"));
+    // Walk only the deepest directory the prefix names.
+    const auto slash = prefix.rfind('/');
+    const std::filesystem::path start =
+        slash == std::string_view::npos ? m_root : m_root / prefix.substr(0, slash);
+    std::vector<ObjectInfo> matches;
+    std::error_code error;
+    auto walker = std::filesystem::recursive_directory_iterator(
+        start, std::filesystem::directory_options::skip_permission_denied, error);
+    if (error) {
+      if (error == std::errc::no_such_file_or_directory || error == std::errc::not_a_directory) {
+        return ListPage{};
+      }
+      return fail(ErrorKind::transient, fmt::format("list {}: {}", describe(), error.message()));
+    }
+    for (auto entry = std::filesystem::begin(walker); entry != std::filesystem::end(walker);
+         entry.increment(error)) {
+      if (error) {
+        return fail(ErrorKind::transient, fmt::format("list {}: {}", describe(), error.message()));
+      }
+      if (!entry->is_regular_file(error) ||
+          entry->path().filename().string().starts_with(k_partial_prefix)) {
+        continue;
+      }
+      std::string key = entry->path().lexically_relative(m_root).generic_string();
+      if (!key.starts_with(prefix) || (token && key <= *token)) {
+        continue;
+      }
+      struct stat status {};
+      if (::stat(entry->path().c_str(), &status) != 0) {
+        continue; // Deleted while listing.
+      }
+      matches.push_back(info_of(key, status));
+    }
+    std::sort(matches.begin(), matches.end(),
+              [](const ObjectInfo& left, const ObjectInfo& right) { return left.key < right.key; });
+    ListPage page;
+    const std::size_t limit = std::max<std::size_t>(max_keys, 1);
+    if (matches.size() > limit) {
+      matches.resize(limit);
+      page.next_token = matches.back().key;
+    }
+    page.objects = std::move(matches);
+    return page;
+  }
+
+  std::string describe() const override { return fmt::format("file://{}", m_root.string()); }
+
+private:
+  std::string describe_key(std::string_view key) const {
+    return fmt::format("file://{}", (m_root / key).string());
+  }
+
+  Result<void> check_key(std::string_view key) const {
+    RSI_TRY(validate_key(key));
+    const auto name = key.substr(key.rfind('/') + 1);
+    if (name.starts_with(k_partial_prefix)) {
+      return fail(ErrorKind::permanent,
+                  fmt::format("object key {:?}: names starting with {} are reserved", key,
+                              k_partial_prefix));
+    }
+    return {};
+  }
+
+  Result<void> check_root(std::string_view operation) const {
+    std::error_code error;
+    if (!std::filesystem::is_directory(m_root, error)) {
+      return fail(ErrorKind::permanent, fmt::format("{} {}: root directory {} does not exist",
+                                                    operation, describe(), m_root.string()));
+    }
+    return {};
+  }
+
+  Result<std::optional<ObjectInfo>> missing_or_error(std::string_view operation,
+                                                     std::string_view key, int error) const {
+    if (error == ENOENT || error == ENOTDIR) {
+      RSI_TRY(check_root(operation));
+      return std::optional<ObjectInfo>();
+    }
+    return fail(error == EACCES ? ErrorKind::permanent : ErrorKind::transient,
+                fmt::format("{} {}: {}", operation, describe_key(key), errno_text(error)));
+  }
+
+  Result<void> write_atomically(std::string_view key, const ChunkSource& source) {
+    RSI_TRY(check_key(key));
+    RSI_TRY(check_root("put"));
+    const auto path = m_root / key;
+    const auto target = describe_key(key);
+    std::error_code error;
+    std::filesystem::create_directories(path.parent_path(), error);
+    if (error) {
+      return fail(error == std::errc::not_a_directory || error == std::errc::file_exists
+                      ? ErrorKind::permanent
+                      : ErrorKind::transient,
+                  fmt::format("put {}: create directory: {} (a key cannot be both an object and "
+                              "a prefix of other keys here)",
+                              target, error.message()));
+    }
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const auto temp = path.parent_path() / fmt::format("{}{}-{:016x}", k_partial_prefix,
+                                                       path.filename().string(), rng());
+    Fd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!file.valid()) {
+      return fail(ErrorKind::transient, fmt::format("put {}: {}", target, errno_text(errno)));
+    }
+    auto written = copy_into(file, source, target);
+    if (written && ::fsync(file.get()) != 0) {
+      written = fail(ErrorKind::transient, fmt::format("put {}: fsync: {}", target, errno_text(errno)));
+    }
+    if (written && file.close() != 0) {
+      written = fail(ErrorKind::transient, fmt::format("put {}: close: {}", target, errno_text(errno)));
+    }
+    if (written && ::rename(temp.c_str(), path.c_str()) != 0) {
+      const int rename_error = errno;
+      written = fail(rename_error == EISDIR ? ErrorKind::permanent : ErrorKind::transient,
+                     fmt::format("put {}: rename: {}", target, errno_text(rename_error)));
+    }
+    if (!written) {
+      ::unlink(temp.c_str());
+    }
+    return written;
+  }
+
+  static Result<void> copy_into(const Fd& file, const ChunkSource& source,
+                                const std::string& target) {
+    std::vector<char> buffer(k_chunk_bytes);
+    while (true) {
+      RSI_TRY_ASSIGN(const std::size_t got, source(std::span<char>(buffer)));
+      if (got == 0) {
+        return {};
+      }
+      std::size_t done = 0;
+      while (done < got) {
+        const ssize_t wrote = ::write(file.get(), buffer.data() + done, got - done);
+        if (wrote < 0 && errno == EINTR) {
+          continue;
+        }
+        if (wrote < 0) {
+          return fail(ErrorKind::transient,
+                      fmt::format("put {}: write: {}", target, errno_text(errno)));
+        }
+        done += static_cast<std::size_t>(wrote);
+      }
+    }
+  }
+
+  std::filesystem::path m_root;
+};
+
+} // namespace
+
+Result<std::unique_ptr<ObjectStore>> make_local_object_store(const LocalConfig& config) {
+  if (config.root.empty()) {
+    return fail(ErrorKind::permanent, "local object store: no root directory given");
+  }
+  auto root = std::filesystem::absolute(config.root).lexically_normal();
+  if (!root.has_filename() && root.has_parent_path() && root != root.root_path()) {
+    root = root.parent_path(); // "/data/objects/" → "/data/objects".
+  }
+  std::error_code error;
+  if (config.create_root) {
+    std::filesystem::create_directories(root, error);
+  }
+  if (error || !std::filesystem::is_directory(root, error)) {
+    return fail(ErrorKind::permanent,
+                fmt::format("local object store: root directory {} does not exist{}", root.string(),
+                            error ? fmt::format(" ({})", error.message()) : std::string()));
+  }
+  return std::make_unique<LocalObjectStore>(root);
+}
+
+} // namespace rsi::objectstore

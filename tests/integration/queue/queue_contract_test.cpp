@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -111,6 +112,9 @@ struct Backend {
   // Builds the harness, or sets `skip_reason` when the backend's service is missing.
   std::function<Result<std::unique_ptr<Harness>>(std::string& skip_reason)> make;
 };
+
+// Names the parameter in test listings instead of its bytes.
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 
 class QueueContract : public ::testing::TestWithParam<Backend> {
 protected:

@@ -248,8 +248,15 @@ public:
     const auto give_up = std::chrono::steady_clock::now() + wait;
     while (true) {
       std::vector<Message> messages;
-      RSI_TRY(redeliver_expired(max_messages, messages));
-      RSI_TRY(claim_new(max_messages, messages));
+      auto scanned = redeliver_expired(max_messages, messages);
+      if (scanned) {
+        scanned = claim_new(max_messages, messages);
+      }
+      // After a failure part-way, hand out what is already claimed rather than strand it in
+      // flight; a lasting fault shows again on the next call.
+      if (!scanned && messages.empty()) {
+        return fail(std::move(scanned.error()));
+      }
       const auto now = std::chrono::steady_clock::now();
       if (!messages.empty() || now >= give_up) {
         return messages;

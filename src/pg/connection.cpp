@@ -86,6 +86,18 @@ Result<Connection> Connection::connect(const std::string& conninfo) {
   return Connection(std::move(conn));
 }
 
+Result<Connection> Connection::detached() {
+  // An invalid option value makes libpq give up before opening a socket, but it still hands
+  // back a PGconn, which is all the escaping functions need.
+  const char* keywords[] = {"sslmode", nullptr};
+  const char* values[] = {"rsi-detached", nullptr};
+  ConnHandle conn(PQconnectStartParams(keywords, values, 0));
+  if (!conn) {
+    return fail(ErrorKind::transient, "detached postgres connection: out of memory");
+  }
+  return Connection(std::move(conn));
+}
+
 Result<Rows> Connection::check(ResultHandle result, std::string_view sql) {
   if (!result) {
     return fail(ErrorKind::transient,

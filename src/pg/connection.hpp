@@ -49,6 +49,10 @@ public:
   // `conninfo` is a libpq URI (postgres://...) or key=value string. Adds a connect timeout,
   // TCP keepalives and an application name unless `conninfo` sets them.
   static Result<Connection> connect(const std::string& conninfo);
+  // A connection object that never connects: only quote_identifier and quote_literal work on
+  // it (libpq escaping with client encoding SQL_ASCII, so bytes pass through and only quotes
+  // are doubled). For SQL text built without a server, such as golden tests of Redshift SQL.
+  static Result<Connection> detached();
 
   Connection(Connection&&) noexcept = default;
   Connection& operator=(Connection&&) noexcept = default;

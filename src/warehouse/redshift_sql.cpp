@@ -1,0 +1,90 @@
+#include "warehouse/redshift_sql.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace rsi::warehouse::redshift {
+namespace {
+
+// The original's manifestImportOptions, joined by spaces.
+constexpr std::string_view k_copy_options =
+    "removequotes delimiter '\\t' gzip escape truncatecolumns roundec fillrecord compupdate on "
+    "emptyasnull acceptinvchars '?' manifest trimblanks;";
+
+// A part of the credentials string: ';' separates its fields, and quotes, backslashes and
+// control characters have no business in an AWS key.
+bool fits_credentials(std::string_view value) {
+  return std::none_of(value.begin(), value.end(), [](char ch) {
+    const auto byte = static_cast<unsigned char>(ch);
+    return ch == ';' || ch == '\'' || ch == '\\' || ch == '"' || byte < 0x20 || byte == 0x7f;
+  });
+}
+
+void replace_all(std::string& text, std::string_view secret) {
+  if (secret.empty()) {
+    return;
+  }
+  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
+    text.replace(at, secret.size(), "<redacted>");
+  }
+}
+
+} // namespace
+
+std::string manifest_json(std::span<const std::string> urls) {
+  nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+  for (const auto& url : urls) {
+    entries.push_back(nlohmann::ordered_json{{"url", url}, {"mandatory", true}});
+  }
+  return nlohmann::ordered_json{{"entries", std::move(entries)}}.dump();
+}
+
+std::string manifest_url(std::string_view bucket, std::string_view uuid) {
+  return fmt::format("s3://{}/{}.json", bucket, uuid);
+}
+
+Result<std::string> copy_statement(const SqlNames& names, const QuoteFn& quote_literal,
+                                   std::string_view table, std::string_view manifest_url,
+                                   const CopyAuthorization& authorization) {
+  RSI_TRY(check_table_name(table, Dialect::redshift));
+  RSI_TRY_ASSIGN(const std::string target, names.table(table));
+  RSI_TRY_ASSIGN(const std::string source, quote_literal(manifest_url));
+  if (!authorization.iam_role.empty()) {
+    if (!fits_credentials(authorization.iam_role)) {
+      return fail(ErrorKind::permanent, "COPY authorization: the IAM role holds characters COPY cannot take");
+    }
+    RSI_TRY_ASSIGN(const std::string role, quote_literal(authorization.iam_role));
+    return fmt::format("COPY {} FROM {} IAM_ROLE {} {}", target, source, role, k_copy_options);
+  }
+  if (authorization.access_key_id.empty() || authorization.secret_access_key.empty()) {
+    return fail(ErrorKind::permanent, "COPY authorization: neither an IAM role nor access keys are configured");
+  }
+  if (!fits_credentials(authorization.access_key_id) || !fits_credentials(authorization.secret_access_key) ||
+      !fits_credentials(authorization.session_token)) {
+    return fail(ErrorKind::permanent, "COPY authorization: the credentials hold characters COPY cannot take");
+  }
+  std::string credentials = fmt::format("aws_access_key_id={};aws_secret_access_key={}",
+                                        authorization.access_key_id, authorization.secret_access_key);
+  if (!authorization.session_token.empty()) {
+    credentials += ";token=" + authorization.session_token;
+  }
+  RSI_TRY_ASSIGN(const std::string quoted_credentials, quote_literal(credentials));
+  return fmt::format("COPY {} FROM {} WITH CREDENTIALS {} {}", target, source, quoted_credentials,
+                     k_copy_options);
+}
+
+std::string redact(std::string_view message, const CopyAuthorization& authorization) {
+  std::string out(message);
+  replace_all(out, authorization.secret_access_key);
+  replace_all(out, authorization.session_token);
+  replace_all(out, authorization.access_key_id);
+  return out;
+}
+
+std::string copy_search_pattern(std::string_view manifest_url) {
+  return fmt::format("COPY % FROM '{}' %", manifest_url);
+}
+
+} // namespace rsi::warehouse::redshift

@@ -1,0 +1,264 @@
+// The DDL of every Blueprint operation kind, per dialect. The Redshift plans are golden text:
+// the statements the original sent (../shared/spec/README.md), with the two deliberate changes
+// docs/warehouse.md lists (DROP VIEW IF EXISTS for the view too; SET LOCAL).
+
+#include "warehouse/migration_plan.hpp"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "sqlite/database.hpp"
+#include "warehouse_test_util.hpp"
+
+namespace rsi::warehouse {
+namespace {
+
+using Statements = std::vector<std::string>;
+
+core::Operation add(std::string name, std::string type, std::string options = "", int version = 0) {
+  return {.action = core::Action::add, .name = std::move(name), .version = version, .inbound = "x",
+          .column_type = std::move(type), .column_options = std::move(options)};
+}
+
+core::Operation remove(std::string name, int version) {
+  return {.action = core::Action::delete_column, .name = std::move(name), .version = version};
+}
+
+core::Operation rename(std::string from, std::string to, int version) {
+  return {.action = core::Action::rename, .name = std::move(from), .version = version, .new_outbound = std::move(to)};
+}
+
+core::Operation event(core::Action action, int version) {
+  return {.action = action, .version = version, .reason = "testing"};
+}
+
+Layout spec_layout() {
+  return {.physical_schema = "logs", .view_schema = "views", .view_column = "time", .full_view_schema = "fullviews"};
+}
+
+SqlNames redshift_names(Layout layout = spec_layout()) {
+  return SqlNames(Dialect::redshift, test::libpq_quoter(), std::move(layout));
+}
+
+SqlNames postgres_names(Layout layout = spec_layout()) {
+  return SqlNames(Dialect::postgres, test::libpq_quoter(), std::move(layout));
+}
+
+SqlNames sqlite_names(Layout layout = spec_layout()) {
+  return SqlNames(Dialect::sqlite,
+                  [](std::string_view name) -> Result<std::string> { return sqlite::Database::quote_identifier(name); },
+                  std::move(layout));
+}
+
+const std::vector<core::Operation> k_create_pg_event = {
+    add("time", "f@timestamp@unix"), add("country", "ipCountry"), add("n", "bigint"), add("s", "varchar", "(10)")};
+
+TEST(RedshiftPlanTest, CreateIsTheOriginalsStatement) {
+  const auto plan = plan_migration(redshift_names(), "pg_event", 0, k_create_pg_event, std::nullopt);
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_TRUE(plan->creates_table);
+  EXPECT_EQ(plan->statements,
+            (Statements{R"(CREATE TABLE "logs"."pg_event"("time" datetime,"country" varchar(2),"n" bigint,"s" varchar(10));)",
+                        R"(CREATE VIEW "views"."pg_event" AS SELECT * FROM "logs"."pg_event" ;)"}));
+  EXPECT_EQ(plan->columns, (Statements{"time", "country", "n", "s"}));
+}
+
+TEST(RedshiftPlanTest, AddDropsAndRecreatesTheViews) {
+  const std::vector<core::Operation> ops = {add("city", "ipCity", "", 1)};
+
+  const auto plan = plan_migration(redshift_names(), "pg_event", 1, ops, Statements{"time", "country", "n", "s"});
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_FALSE(plan->creates_table);
+  EXPECT_EQ(plan->statements, (Statements{
+                                  R"(DROP VIEW IF EXISTS "views"."pg_event" CASCADE)",
+                                  R"(DROP VIEW IF EXISTS "fullviews"."pg_event" CASCADE)",
+                                  R"(ALTER TABLE "logs"."pg_event" ADD COLUMN "city" varchar(64))",
+                                  R"(CREATE VIEW "views"."pg_event" AS SELECT * FROM "logs"."pg_event" ;)",
+                              }));
+}
+
+TEST(RedshiftPlanTest, EveryOperationKindInOneVersion) {
+  // Blueprint's order within a version: deletes, adds, renames.
+  const std::vector<core::Operation> ops = {
+      remove("device_id", 1),
+      add("platform", "varchar", "(16) encode zstd", 1),
+      add("bytes", "bigint", "", 1),
+      rename("channel", "channel_name", 1),
+      event(core::Action::request_drop_event, 1),
+      event(core::Action::cancel_drop_event, 1),
+  };
+
+  const auto plan = plan_migration(redshift_names(), "minute_watched", 1, ops,
+                                   Statements{"time", "channel", "device_id", "minutes_logged", "country"});
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->statements,
+            (Statements{
+                R"(DROP VIEW IF EXISTS "views"."minute_watched" CASCADE)",
+                R"(DROP VIEW IF EXISTS "fullviews"."minute_watched" CASCADE)",
+                R"(ALTER TABLE "logs"."minute_watched" DROP COLUMN "device_id" CASCADE)",
+                R"(ALTER TABLE "logs"."minute_watched" ADD COLUMN "platform" varchar(16) encode zstd)",
+                R"(ALTER TABLE "logs"."minute_watched" ADD COLUMN "bytes" bigint)",
+                R"(ALTER TABLE "logs"."minute_watched" RENAME COLUMN "channel" TO "channel_name")",
+                R"(CREATE VIEW "views"."minute_watched" AS SELECT * FROM "logs"."minute_watched" ;)",
+            }));
+  EXPECT_EQ(plan->columns, (Statements{"time", "channel_name", "minutes_logged", "country", "platform", "bytes"}));
+}
+
+TEST(RedshiftPlanTest, CreateWithDropEventCreatesNothing) {
+  const std::vector<core::Operation> ops = {add("time", "f@timestamp@unix", " sortkey", 3),
+                                            event(core::Action::drop_event, 3)};
+
+  const auto plan = plan_migration(redshift_names(), "video_play", 3, ops, std::nullopt);
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_FALSE(plan->creates_table);
+  EXPECT_TRUE(plan->statements.empty());
+}
+
+TEST(RedshiftPlanTest, DropEventsOnAnExistingTableRunNoDdl) {
+  for (const auto action :
+       {core::Action::drop_event, core::Action::request_drop_event, core::Action::cancel_drop_event}) {
+    const std::vector<core::Operation> ops = {event(action, 1)};
+
+    const auto plan = plan_migration(redshift_names(), "video_play", 1, ops, Statements{"time", "login"});
+
+    ASSERT_TRUE(plan) << plan.error().message;
+    EXPECT_TRUE(plan->statements.empty()) << core::to_string(action);
+    EXPECT_EQ(plan->columns, (Statements{"time", "login"}));
+  }
+}
+
+TEST(RedshiftPlanTest, ViewFilterAndFullViewReplacements) {
+  Layout layout = spec_layout();
+  layout.view_filter = "WHERE \"time\" > GETDATE() - interval '90 days'";
+  layout.full_view_replacements = {{"ip", "NULL::varchar(15)"}, {"not_here", "1"}};
+
+  const auto plan = plan_migration(redshift_names(layout), "t", 0,
+                                   std::vector{add("time", "f@timestamp@unix", " sortkey"), add("ip", "varchar", "(15)")},
+                                   std::nullopt);
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->statements,
+            (Statements{
+                R"(CREATE TABLE "logs"."t"("time" datetime sortkey,"ip" varchar(15));)",
+                R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)",
+                R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS "ip" FROM "logs"."t";)",
+            }));
+}
+
+TEST(RedshiftPlanTest, NoViewWithoutTheViewColumn) {
+  const auto plan =
+      plan_migration(redshift_names(), "t", 0, std::vector{add("login", "varchar", "(8)")}, std::nullopt);
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->statements, (Statements{R"(CREATE TABLE "logs"."t"("login" varchar(8));)"}));
+}
+
+TEST(PostgresPlanTest, TranslatesTypesAndTurnsSortkeyIntoBrin) {
+  const std::vector<core::Operation> ops = {add("time", "f@timestamp@unix", " sortkey"),
+                                            add("device", "varchar", "(32) distkey encode zstd"),
+                                            add("n", "int", " not null default 0")};
+
+  const auto plan = plan_migration(postgres_names(), "t", 0, ops, std::nullopt);
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->statements,
+            (Statements{
+                R"(CREATE TABLE "logs"."t"("time" timestamp,"device" varchar(32),"n" integer NOT NULL DEFAULT 0);)",
+                R"(CREATE INDEX ON "logs"."t" USING brin ("time"))",
+                R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" ;)",
+            }));
+}
+
+TEST(SqlitePlanTest, NamesViewsBySchemaAndDropsWithoutCascade) {
+  const std::vector<core::Operation> ops = {remove("n", 1), rename("s", "S2", 1)};
+
+  const auto plan = plan_migration(sqlite_names(), "t", 1, ops, Statements{"time", "n", "s"});
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->statements, (Statements{
+                                  R"(DROP VIEW IF EXISTS "views.t")",
+                                  R"(DROP VIEW IF EXISTS "fullviews.t")",
+                                  R"(ALTER TABLE "t" DROP COLUMN "n")",
+                                  R"(ALTER TABLE "t" RENAME COLUMN "s" TO "S2")",
+                                  R"(CREATE VIEW "views.t" AS SELECT * FROM "t" ;)",
+                              }));
+}
+
+TEST(PlanTest, HostileColumnNamesAreQuotedByTheLibrary) {
+  const std::vector<core::Operation> ops = {add("it's", "bigint"), add("a;b", "bigint"), add("drop table x; --", "bigint"),
+                                            add("naïve ☃", "bigint"), add("back\\slash", "bigint")};
+
+  const auto redshift = plan_migration(redshift_names({}), "t", 0, ops, std::nullopt);
+  const auto sqlite = plan_migration(sqlite_names({}), "t", 0, ops, std::nullopt);
+
+  ASSERT_TRUE(redshift) << redshift.error().message;
+  EXPECT_EQ(redshift->statements.at(0),
+            R"(CREATE TABLE "logs"."t"("it's" bigint,"a;b" bigint,"drop table x; --" bigint,"naïve ☃" bigint,"back\slash" bigint);)");
+  ASSERT_TRUE(sqlite) << sqlite.error().message;
+  EXPECT_EQ(sqlite->statements.at(0),
+            R"(CREATE TABLE "t"("it's" bigint,"a;b" bigint,"drop table x; --" bigint,"naïve ☃" bigint,"back\slash" bigint);)");
+}
+
+struct BadPlan {
+  std::string name;
+  std::vector<core::Operation> operations;
+  std::optional<Statements> columns;
+  std::string message_part;
+};
+
+TEST(PlanTest, RejectsBadMigrationsNamingTableVersionAndColumn) {
+  const std::vector<BadPlan> cases = {
+      {"add existing", {add("n", "bigint", "", 2)}, Statements{"n"}, "migration t v2: add \"n\": the column exists already"},
+      {"add existing other case", {add("N", "bigint", "", 2)}, Statements{"n"}, "the column exists already"},
+      {"delete missing", {remove("gone", 2)}, Statements{"n"}, "migration t v2: delete \"gone\": no such column"},
+      {"rename missing", {rename("gone", "x", 2)}, Statements{"n"}, "no such column"},
+      {"rename onto existing", {rename("a", "b", 2)}, Statements{"a", "b"}, "column \"b\" exists already"},
+      {"delete in create", {add("a", "bigint", "", 2), remove("a", 2)}, std::nullopt,
+       "can only be created from add steps"},
+      {"create without columns", {event(core::Action::request_drop_event, 2)}, std::nullopt, "no columns"},
+      {"add twice", {add("a", "bigint", "", 2), add("a", "int", "", 2)}, std::nullopt, "added twice"},
+      {"step of another version", {add("a", "bigint", "", 1)}, Statements{"n"}, "belongs to version 1"},
+      {"bad options", {add("a", "varchar", "(8); drop table t", 2)}, Statements{"n"},
+       "migration t v2: column \"a\": unexpected"},
+      {"quote in name", {add("a\"b", "bigint", "", 2)}, Statements{"n"}, "migration t v2: add"},
+      {"128-byte name", {add(std::string(128, 'c'), "bigint", "", 2)}, Statements{"n"}, "migration t v2: add"},
+      {"bad rename target", {rename("n", std::string("x\ny"), 2)}, Statements{"n"}, "control character"},
+  };
+  for (const auto& bad : cases) {
+    SCOPED_TRACE(bad.name);
+
+    const auto plan = plan_migration(redshift_names(), "t", 2, bad.operations, bad.columns);
+
+    ASSERT_FALSE(plan);
+    EXPECT_EQ(plan.error().kind, ErrorKind::permanent);
+    EXPECT_NE(plan.error().message.find(bad.message_part), std::string::npos) << plan.error().message;
+  }
+}
+
+TEST(PlanTest, PostgresRejectsColumnsItWouldTruncate) {
+  const std::vector<core::Operation> ops = {add(std::string(64, 'c'), "bigint")};
+
+  const auto postgres = plan_migration(postgres_names(), "t", 0, ops, std::nullopt);
+  const auto redshift = plan_migration(redshift_names(), "t", 0, ops, std::nullopt);
+
+  ASSERT_FALSE(postgres);
+  EXPECT_NE(postgres.error().message.find("at most 63"), std::string::npos) << postgres.error().message;
+  EXPECT_TRUE(redshift);
+}
+
+TEST(PlanTest, RejectsBadTableNamesAndLayouts) {
+  EXPECT_FALSE(plan_migration(redshift_names(), "t\"; drop", 0, k_create_pg_event, std::nullopt));
+  EXPECT_FALSE(plan_migration(redshift_names(), std::string(128, 't'), 0, k_create_pg_event, std::nullopt));
+  Layout layout = spec_layout();
+  layout.view_schema = std::string("v\0w", 3);
+  EXPECT_FALSE(plan_migration(redshift_names(layout), "t", 0, k_create_pg_event, std::nullopt));
+}
+
+} // namespace
+} // namespace rsi::warehouse

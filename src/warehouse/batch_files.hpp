@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.hpp"
+#include "core/file_pointer.hpp"
+#include "objectstore/object_store.hpp"
+#include "tsv/byte_source.hpp"
+#include "tsv/column.hpp"
+#include "tsv/field.hpp"
+#include "tsv/reader.hpp"
+
+namespace rsi::warehouse {
+
+// An object in a store: where a batch file ("s3://bucket/key") is read from.
+struct ObjectRef {
+  objectstore::ObjectStore* store = nullptr;
+  std::string key;
+};
+
+// Finds the object of a batch file. Fails permanent for a bucket it does not serve.
+using FileLocator = std::function<Result<ObjectRef>(const core::ObjectLocation&)>;
+
+// Key "bucket/key" in `store`: a store whose root holds one folder per bucket (the embedded
+// default, file:///data/objects). `store` must outlive the locator.
+FileLocator locate_in_bucket_folders(objectstore::ObjectStore& store);
+
+// Key "key" in `store` for files of `bucket` (an S3 store of that bucket); other buckets fail.
+FileLocator locate_in_bucket(objectstore::ObjectStore& store, std::string bucket);
+
+// The bytes of one object, downloaded by a thread of its own while the caller reads (so the
+// download overlaps parsing), with at most `max_buffered_bytes` waiting in memory. `name`
+// (the file's URL) goes into errors: "s3://b/k: no such object". Destroying the source stops
+// the download. `store` must outlive it.
+std::unique_ptr<tsv::ByteSource> open_object_source(objectstore::ObjectStore& store, std::string key,
+                                                    std::string name,
+                                                    std::size_t max_buffered_bytes = 4U << 20U);
+
+struct BatchReadOptions {
+  std::size_t max_buffered_bytes = 4U << 20U; // Per download; the next file is fetched early.
+};
+
+// Reads the files of a batch in order with the COPY rules (tsv::Reader) for a table of
+// `columns`, calling `on_row` with each row. The next file's download starts while the
+// current one is read. Stops at the first error, which names the file (and for bad data its
+// line and column): errors of `on_row` pass through unchanged. Returns the summed counts.
+[[nodiscard]] Result<tsv::LoadCounts>
+read_batch(std::span<const std::string> urls, const FileLocator& locate,
+           const std::vector<tsv::Column>& columns,
+           const std::function<Result<void>(std::span<const tsv::Field>)>& on_row,
+           BatchReadOptions options = {});
+
+} // namespace rsi::warehouse

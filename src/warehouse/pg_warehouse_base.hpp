@@ -1,0 +1,80 @@
+#pragma once
+
+// Shared by the Redshift and PostgreSQL backends (both speak the PostgreSQL protocol); not
+// part of the warehouse interface. Include only from those backends.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "pg/connection.hpp"
+#include "pg/transaction.hpp"
+#include "warehouse/ddl.hpp"
+#include "warehouse/warehouse.hpp"
+
+namespace rsi::warehouse::detail {
+
+// The statements in which Redshift and PostgreSQL differ.
+struct PgFlavor {
+  Dialect dialect = Dialect::postgres;
+  std::string_view insert_version; // $1 name, $2 version.
+  // Serialises version changes; "" for none (Redshift: a LOCK would block readers of
+  // infra.table_version for the whole migration; its serializable isolation aborts the
+  // second of two racing migrations instead).
+  std::string_view lock_versions;
+};
+
+// Versions, table checks and migrations over one lazily (re)opened connection.
+class PgWarehouseBase : public Warehouse {
+public:
+  // Warehouse
+  [[nodiscard]] Result<TableVersions> table_versions() override;
+  [[nodiscard]] Result<bool> table_exists(std::string_view table) override;
+  [[nodiscard]] Result<void> apply_migration(std::string_view table, int target_version,
+                                             std::span<const core::Operation> operations,
+                                             std::chrono::milliseconds statement_timeout) override;
+  [[nodiscard]] Result<int> increment_version(std::string_view table) override;
+  [[nodiscard]] Result<void> ping() override;
+
+protected:
+  // `quoter` is a detached connection: identifiers are quoted by libpq without a server.
+  PgWarehouseBase(std::string conninfo, PgFlavor flavor, Layout layout, pg::Connection quoter);
+
+  // Runs `work(pg::Connection&)` on the connection, opening it first when needed; a transient
+  // failure or a broken connection drops it, so the next call connects again.
+  template <class Work>
+  auto with_connection(Work&& work) -> std::invoke_result_t<Work, pg::Connection&> {
+    RSI_TRY_ASSIGN(pg::Connection * conn, connection());
+    auto result = std::forward<Work>(work)(*conn);
+    if (!result && (result.error().kind == ErrorKind::transient || !conn->healthy())) {
+      m_conn.reset();
+    }
+    return result;
+  }
+
+  // The open connection, connecting first when there is none or it broke.
+  [[nodiscard]] Result<pg::Connection*> connection();
+
+  [[nodiscard]] const SqlNames& names() const { return m_names; }
+  [[nodiscard]] Dialect dialect() const { return m_flavor.dialect; }
+
+  // The table's version, or nullopt when infra.table_version has none.
+  [[nodiscard]] static Result<std::optional<int>> read_version(pg::Connection& conn, std::string_view table);
+  // The table's columns in order, or nullopt when it does not exist.
+  [[nodiscard]] Result<std::optional<std::vector<std::string>>> read_columns(pg::Connection& conn,
+                                                                             std::string_view table) const;
+  // Conflict unless `current` is `expected` (-1: no version at all).
+  [[nodiscard]] static Result<void> expect_version(std::string_view what, std::string_view table,
+                                                   std::optional<int> current, int expected);
+
+private:
+  std::string m_conninfo;
+  PgFlavor m_flavor;
+  pg::Connection m_quoter;
+  SqlNames m_names;
+  std::optional<pg::Connection> m_conn;
+};
+
+} // namespace rsi::warehouse::detail

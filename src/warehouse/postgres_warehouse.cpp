@@ -1,0 +1,224 @@
+// PostgreSQL warehouse.
+//
+// Tables: the event tables in the physical schema (views beside them), infra.table_version
+// (versions, as in Redshift) and infra.load_manifest (the ledger: one row per committed
+// batch, primary key uuid). A load runs in one transaction: a transaction-level advisory lock
+// on the uuid (so check_load can tell a load in progress), the ledger row (a second load of the
+// uuid fails on the primary key), ROW EXCLUSIVE on the table (so the version check cannot race
+// a migration, whose ALTER takes ACCESS EXCLUSIVE), the version check, then COPY FROM STDIN of
+// every file, converted by tsv::Reader while it streams in from the object store.
+#include "warehouse/postgres_warehouse.hpp"
+
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/uuid.hpp"
+#include "tsv/pg_copy_text.hpp"
+#include "warehouse/pg_warehouse_base.hpp"
+#include "warehouse/redshift_sql.hpp"
+
+namespace rsi::warehouse {
+namespace {
+
+constexpr int k_bootstrap_lock = 0x52534933; // "RSI3": creating schemas and infra tables
+constexpr int k_ledger_lock = 0x52534932;    // "RSI2": per manifest uuid, held while loading
+
+constexpr std::string_view k_insert_version =
+    "INSERT INTO infra.table_version (name, version, ts) VALUES ($1, $2, now())";
+constexpr std::string_view k_lock_versions = "LOCK TABLE infra.table_version IN SHARE ROW EXCLUSIVE MODE";
+constexpr std::string_view k_create_infra = R"sql(
+  CREATE SCHEMA IF NOT EXISTS infra;
+  CREATE TABLE IF NOT EXISTS infra.table_version (
+    name character varying(256), version integer, ts timestamp without time zone DEFAULT now());
+  CREATE TABLE IF NOT EXISTS infra.load_manifest (
+    uuid char(36) PRIMARY KEY, table_name varchar(127) NOT NULL, table_version integer NOT NULL,
+    file_count integer NOT NULL, row_count bigint NOT NULL, loaded_at timestamp NOT NULL))sql";
+constexpr std::string_view k_ledger_lock_sql = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
+constexpr std::string_view k_ledger_try_lock_sql = "SELECT pg_try_advisory_xact_lock($1, hashtext($2))";
+constexpr std::string_view k_ledger_insert =
+    "INSERT INTO infra.load_manifest (uuid, table_name, table_version, file_count, row_count, loaded_at) "
+    "VALUES ($1, $2, $3, $4, 0, now())";
+constexpr std::string_view k_ledger_set_rows = "UPDATE infra.load_manifest SET row_count = $2 WHERE uuid = $1";
+constexpr std::string_view k_table_columns_typed =
+    "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped "
+    "ORDER BY a.attnum";
+constexpr std::string_view k_table_locked =
+    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE l.locktype = 'relation' "
+    "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
+    "AND l.pid <> pg_backend_pid() AND n.nspname = $1 AND c.relname = $2)";
+
+class PostgresWarehouse final : public detail::PgWarehouseBase {
+public:
+  PostgresWarehouse(const PostgresConfig& config, pg::Connection quoter)
+      : PgWarehouseBase(config.conninfo,
+                        {.dialect = Dialect::postgres, .insert_version = k_insert_version,
+                         .lock_versions = k_lock_versions},
+                        config.layout, std::move(quoter)),
+        m_files(config.files), m_read(config.read),
+        m_copy_chunk_bytes(std::max<std::size_t>(config.copy_chunk_bytes, 4096)) {}
+
+  Result<void> bootstrap() {
+    RSI_TRY(names().check_layout());
+    return with_connection([&](pg::Connection& conn) -> Result<void> {
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+      RSI_TRY(tx.exec("SELECT pg_advisory_xact_lock($1)", {std::to_string(k_bootstrap_lock)}));
+      RSI_TRY(conn.exec_script(k_create_infra));
+      const Layout& layout = names().layout();
+      for (const std::string* schema : {&layout.physical_schema, &layout.view_schema, &layout.full_view_schema}) {
+        if (!schema->empty()) {
+          RSI_TRY_ASSIGN(const std::string quoted, names().quote(*schema));
+          RSI_TRY(tx.exec(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", quoted)));
+        }
+      }
+      return tx.commit();
+    });
+  }
+
+  // Warehouse
+  Result<bool> table_locked(std::string_view table) override {
+    RSI_TRY(check_table_name(table, dialect()));
+    return with_connection([&](pg::Connection& conn) -> Result<bool> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec(k_table_locked, {names().layout().physical_schema, std::string(table)}));
+      return rows.boolean(0, 0);
+    });
+  }
+
+  Result<core::LoadStatus> check_load(std::string_view uuid) override {
+    if (!is_uuid(uuid)) {
+      return fail(ErrorKind::permanent, fmt::format("check load {}: not a uuid", uuid));
+    }
+    return with_connection([&](pg::Connection& conn) -> Result<core::LoadStatus> {
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+      // A load holds this lock from before its ledger row until it commits or rolls back.
+      RSI_TRY_ASSIGN(const auto free,
+                     tx.exec(k_ledger_try_lock_sql, {std::to_string(k_ledger_lock), std::string(uuid)}));
+      if (!free.boolean(0, 0)) {
+        return core::LoadStatus::in_progress;
+      }
+      RSI_TRY_ASSIGN(const auto found, tx.exec(redshift::k_ledger_has, {std::string(uuid)}));
+      RSI_TRY(tx.commit());
+      return found.integer(0, 0) > 0 ? core::LoadStatus::complete : core::LoadStatus::not_found;
+    });
+  }
+
+  Result<LoadResult> load_batch(const LoadRequest& request) override {
+    RSI_TRY(check_load_request(request, dialect()));
+    const std::string context = fmt::format("load {} into {}", request.manifest, request.table);
+    auto loaded = with_connection([&](pg::Connection& conn) { return load(conn, request); });
+    if (!loaded) {
+      return fail(loaded.error().wrap(context));
+    }
+    log::info("loaded batch", {{"manifest", request.manifest},
+                               {"table", request.table},
+                               {"files", loaded->files},
+                               {"rows", loaded->rows},
+                               {"bytes", loaded->bytes},
+                               {"truncated_values", loaded->truncated_values},
+                               {"replaced_characters", loaded->replaced_characters}});
+    return loaded;
+  }
+
+private:
+  Result<std::vector<tsv::Column>> typed_columns(pg::Connection& conn, std::string_view table) {
+    RSI_TRY_ASSIGN(const auto rows,
+                   conn.exec(k_table_columns_typed, {names().layout().physical_schema, std::string(table)}));
+    std::vector<tsv::Column> columns;
+    for (int row = 0; row < rows.size(); ++row) {
+      auto type = tsv::parse_column_type(rows.get(row, 1));
+      if (!type) {
+        return fail(type.error().wrap(fmt::format("column {}", rows.get(row, 0))));
+      }
+      columns.push_back({rows.text(row, 0), *type});
+    }
+    return columns;
+  }
+
+  Result<LoadResult> load(pg::Connection& conn, const LoadRequest& request) {
+    RSI_TRY_ASSIGN(const std::string table, names().table(request.table));
+    RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+    RSI_TRY(tx.exec(k_ledger_lock_sql, {std::to_string(k_ledger_lock), request.manifest}));
+    if (auto inserted = tx.exec(k_ledger_insert, {request.manifest, request.table, std::to_string(request.version),
+                                                 std::to_string(request.files.size())});
+        !inserted) {
+      if (inserted.error().kind == ErrorKind::conflict) {
+        return fail(ErrorKind::conflict, "the manifest is in the ledger already: it was loaded");
+      }
+      return fail(inserted.error());
+    }
+    RSI_TRY(tx.exec(fmt::format("LOCK TABLE {} IN ROW EXCLUSIVE MODE", table)));
+    RSI_TRY_ASSIGN(const auto version, read_version(conn, request.table));
+    RSI_TRY(expect_version("load into", request.table, version, request.version));
+    RSI_TRY_ASSIGN(const auto columns, typed_columns(conn, request.table));
+
+    std::vector<std::string> quoted;
+    for (const auto& column : columns) {
+      RSI_TRY_ASSIGN(std::string name, names().quote(column.name));
+      quoted.push_back(std::move(name));
+    }
+    RSI_TRY(conn.copy_in(fmt::format("COPY {} ({}) FROM STDIN", table, fmt::join(quoted, ", "))));
+    std::string buffer;
+    buffer.reserve(m_copy_chunk_bytes + (64U << 10U));
+    bool send_failed = false;
+    const auto send = [&]() -> Result<void> {
+      auto sent = conn.put_copy_data(buffer);
+      buffer.clear();
+      send_failed = !sent;
+      return sent;
+    };
+    auto counts = read_batch(
+        request.files, m_files, columns,
+        [&](std::span<const tsv::Field> row) -> Result<void> {
+          tsv::append_pg_copy_row(buffer, row);
+          if (buffer.size() >= m_copy_chunk_bytes) {
+            RSI_TRY(send());
+          }
+          return {};
+        },
+        m_read);
+    if (counts && !buffer.empty()) {
+      if (auto sent = send(); !sent) {
+        counts = fail(sent.error());
+      }
+    }
+    if (!counts) {
+      if (send_failed) {
+        // The server stopped the COPY (or the connection broke): its own error says why.
+        auto ended = conn.end_copy();
+        return fail(ended ? counts.error() : ended.error());
+      }
+      // Ends the COPY with an error, so the server discards what it received.
+      (void)conn.abort_copy(counts.error().message);
+      return fail(counts.error());
+    }
+    RSI_TRY_ASSIGN(const std::int64_t rows, conn.end_copy());
+    RSI_TRY(tx.exec(k_ledger_set_rows, {request.manifest, std::to_string(rows)}));
+    RSI_TRY(tx.commit());
+    return LoadResult{.rows = static_cast<std::uint64_t>(rows),
+                      .files = request.files.size(),
+                      .bytes = counts->bytes,
+                      .truncated_values = counts->truncated_values,
+                      .replaced_characters = counts->replaced_characters};
+  }
+
+  FileLocator m_files;
+  BatchReadOptions m_read;
+  std::size_t m_copy_chunk_bytes;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Warehouse>> make_postgres_warehouse(const PostgresConfig& config) {
+  if (!config.files) {
+    return fail(ErrorKind::permanent, "postgres warehouse: no object store to read batch files from");
+  }
+  RSI_TRY_ASSIGN(auto quoter, pg::Connection::detached());
+  auto warehouse = std::make_unique<PostgresWarehouse>(config, std::move(quoter));
+  RSI_TRY(warehouse->bootstrap());
+  return std::unique_ptr<Warehouse>(std::move(warehouse));
+}
+
+} // namespace rsi::warehouse

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "common/error.hpp"
+#include "warehouse/batch_files.hpp"
+#include "warehouse/warehouse.hpp"
+
+namespace rsi::warehouse {
+
+// PostgreSQL as the warehouse: it cannot read S3, so batches are streamed from the object
+// store, converted with Redshift's COPY rules and sent with COPY ... FROM STDIN.
+struct PostgresConfig {
+  std::string conninfo; // libpq URI or key=value string.
+  Layout layout;
+  FileLocator files; // Where the batch files are read from.
+  BatchReadOptions read;
+  std::size_t copy_chunk_bytes = 1U << 20U; // COPY data sent per PQputCopyData call.
+};
+
+// Connects, creates what is missing (the schemas of `layout`, infra.table_version,
+// infra.load_manifest; serialised across processes) and returns the warehouse. Fails
+// transient when the server cannot be reached, permanent for a layout PostgreSQL cannot hold
+// (such as a schema name over 63 bytes).
+[[nodiscard]] Result<std::unique_ptr<Warehouse>> make_postgres_warehouse(const PostgresConfig& config);
+
+} // namespace rsi::warehouse

@@ -1,0 +1,338 @@
+// SQLite warehouse (one file, any number of processes; writers take turns).
+//
+// Tables: event tables under their own names, with their declared types kept as the loaders
+// read them back ("varchar(32)", "timestamp", "decimal(10,2)": SQLite stores the declared
+// type verbatim, so TRUNCATECOLUMNS still knows each width); views "<schema>.<table>";
+// "infra.table_version" and "infra.load_manifest" (uuid PRIMARY KEY) as in the other
+// warehouses. Every write runs in a BEGIN IMMEDIATE transaction, so the version check and
+// the ledger row cannot race another process.
+#include "warehouse/sqlite_warehouse.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/uuid.hpp"
+#include "core/file_pointer.hpp"
+#include "sqlite/database.hpp"
+#include "warehouse/ddl.hpp"
+#include "warehouse/migration_plan.hpp"
+
+namespace rsi::warehouse {
+namespace {
+
+constexpr std::string_view k_schema = R"sql(
+  CREATE TABLE IF NOT EXISTS "infra.table_version" (
+    name TEXT NOT NULL, version INTEGER NOT NULL, ts TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS "infra.load_manifest" (
+    uuid TEXT PRIMARY KEY, table_name TEXT NOT NULL, table_version INTEGER NOT NULL,
+    file_count INTEGER NOT NULL, row_count INTEGER NOT NULL, loaded_at TEXT NOT NULL);)sql";
+constexpr std::string_view k_now = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
+
+Result<std::string> quote(std::string_view name) { return sqlite::Database::quote_identifier(name); }
+
+// Binds one converted value the way its column type stores it best in SQLite.
+void bind_field(sqlite::Statement& insert, int index, const tsv::Field& field, const tsv::ColumnType& type,
+                std::string& scratch) {
+  if (!field.text) {
+    insert.bind_null(index);
+    return;
+  }
+  const std::string_view text = *field.text;
+  switch (type.kind) {
+  case tsv::TypeKind::smallint:
+  case tsv::TypeKind::integer:
+  case tsv::TypeKind::bigint:
+  case tsv::TypeKind::boolean:
+    insert.bind(index, field.integer);
+    return;
+  case tsv::TypeKind::double_precision:
+  case tsv::TypeKind::real: {
+    if (text == "NaN") {
+      insert.bind(index, text); // SQLite would store a NaN double as NULL.
+      return;
+    }
+    // A real's shortest text read as a double is what SQLite would make of the text; a double
+    // precision value is exact as is.
+    double value = field.real;
+    if (type.kind == tsv::TypeKind::real && text.find("Infinity") == std::string_view::npos) {
+      std::from_chars(text.data(), text.data() + text.size(), value);
+    }
+    insert.bind(index, value);
+    return;
+  }
+  case tsv::TypeKind::character:
+    // CHAR(n) keeps trailing blanks up to its width, as Redshift and PostgreSQL store it.
+    scratch.assign(text);
+    if (scratch.size() < type.width) {
+      scratch.append(type.width - scratch.size(), ' ');
+    }
+    insert.bind(index, scratch);
+    return;
+  default:
+    insert.bind(index, text);
+    return;
+  }
+}
+
+class SqliteWarehouse final : public Warehouse {
+public:
+  SqliteWarehouse(sqlite::Database db, const SqliteConfig& config)
+      : m_db(std::move(db)), m_names(Dialect::sqlite, &quote, config.layout), m_files(config.files),
+        m_read(config.read) {}
+
+  // Warehouse
+  Result<TableVersions> table_versions() override {
+    RSI_TRY_ASSIGN(auto* select, m_db.cached(R"(SELECT name, MAX(version) FROM "infra.table_version" GROUP BY name)"));
+    TableVersions versions;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, select->step());
+      if (!row) {
+        break;
+      }
+      versions[std::string(select->text(0))] = static_cast<int>(select->integer(1));
+    }
+    return versions;
+  }
+
+  Result<bool> table_exists(std::string_view table) override {
+    RSI_TRY(check_table_name(table, Dialect::sqlite));
+    return exists(table);
+  }
+
+  Result<bool> table_locked(std::string_view table) override {
+    RSI_TRY(check_table_name(table, Dialect::sqlite));
+    return false; // One writer at a time: an ALTER never waits behind a reader's lock.
+  }
+
+  Result<void> apply_migration(std::string_view table, int target_version,
+                               std::span<const core::Operation> operations,
+                               std::chrono::milliseconds /*statement_timeout*/) override {
+    RSI_TRY(check_table_name(table, Dialect::sqlite));
+    if (target_version < 0 || target_version > core::k_max_table_version) {
+      return fail(ErrorKind::permanent, fmt::format("migration {} v{}: version out of range", table, target_version));
+    }
+    const std::string context = fmt::format("migration {} v{}", table, target_version);
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(const auto current, read_version(table));
+    RSI_TRY(expect_version("migration of", table, current, target_version - 1));
+    std::optional<std::vector<std::string>> columns;
+    RSI_TRY_ASSIGN(const bool table_there, exists(table));
+    if (table_there) {
+      RSI_TRY_ASSIGN(const auto typed, typed_columns(table, false));
+      columns.emplace();
+      for (const auto& column : typed) {
+        columns->push_back(column.name);
+      }
+    }
+    RSI_TRY_ASSIGN(const MigrationPlan plan, plan_migration(m_names, table, target_version, operations, columns));
+    for (const auto& statement : plan.statements) {
+      if (auto done = m_db.exec_script(statement); !done) {
+        return fail(done.error().wrap(context));
+      }
+    }
+    RSI_TRY(insert_version(table, target_version));
+    RSI_TRY(tx.commit());
+    log::info("applied migration", {{"table", table},
+                                    {"version", target_version},
+                                    {"created", plan.creates_table},
+                                    {"statements", plan.statements.size()}});
+    return {};
+  }
+
+  Result<int> increment_version(std::string_view table) override {
+    RSI_TRY(check_table_name(table, Dialect::sqlite));
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(const bool table_there, exists(table));
+    if (table_there) {
+      return fail(ErrorKind::conflict,
+                  fmt::format("increment version of {}: the table exists; only a table without one can "
+                              "change version without DDL", table));
+    }
+    RSI_TRY_ASSIGN(const auto current, read_version(table));
+    const int next = current ? *current + 1 : 0;
+    RSI_TRY(insert_version(table, next));
+    RSI_TRY(tx.commit());
+    return next;
+  }
+
+  Result<LoadResult> load_batch(const LoadRequest& request) override {
+    RSI_TRY(check_load_request(request, Dialect::sqlite));
+    auto loaded = load(request);
+    if (!loaded) {
+      return fail(loaded.error().wrap(fmt::format("load {} into {}", request.manifest, request.table)));
+    }
+    log::info("loaded batch", {{"manifest", request.manifest},
+                               {"table", request.table},
+                               {"files", loaded->files},
+                               {"rows", loaded->rows},
+                               {"bytes", loaded->bytes},
+                               {"truncated_values", loaded->truncated_values},
+                               {"replaced_characters", loaded->replaced_characters}});
+    return loaded;
+  }
+
+  Result<core::LoadStatus> check_load(std::string_view uuid) override {
+    if (!is_uuid(uuid)) {
+      return fail(ErrorKind::permanent, fmt::format("check load {}: not a uuid", uuid));
+    }
+    // A load in progress in another process is invisible here (its transaction has not
+    // committed): not_found is still safe, since retrying it fails on the ledger's key.
+    RSI_TRY_ASSIGN(auto* select, m_db.cached(R"(SELECT count(*) FROM "infra.load_manifest" WHERE uuid = ?)"));
+    select->bind(1, uuid);
+    RSI_TRY(select->step());
+    const bool found = select->integer(0) > 0;
+    select->reset(); // A statement left on a row would keep its read snapshot open.
+    return found ? core::LoadStatus::complete : core::LoadStatus::not_found;
+  }
+
+  Result<void> ping() override {
+    RSI_TRY_ASSIGN(auto* select, m_db.cached("SELECT 1"));
+    RSI_TRY(select->step());
+    select->reset();
+    return {};
+  }
+
+private:
+  Result<bool> exists(std::string_view table) {
+    RSI_TRY_ASSIGN(auto* select,
+                   m_db.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE"));
+    select->bind(1, table);
+    RSI_TRY_ASSIGN(const bool found, select->step());
+    select->reset();
+    return found;
+  }
+
+  Result<std::optional<int>> read_version(std::string_view table) {
+    RSI_TRY_ASSIGN(auto* select, m_db.cached(R"(SELECT MAX(version) FROM "infra.table_version" WHERE name = ?)"));
+    select->bind(1, table);
+    RSI_TRY(select->step());
+    std::optional<int> version;
+    if (!select->is_null(0)) {
+      version = static_cast<int>(select->integer(0));
+    }
+    select->reset();
+    return version;
+  }
+
+  static Result<void> expect_version(std::string_view what, std::string_view table, std::optional<int> current,
+                                     int expected) {
+    if (current.value_or(-1) == expected) {
+      return {};
+    }
+    const std::string held = current ? fmt::format("version {}", *current) : "no version";
+    const std::string wanted = expected < 0 ? "none" : fmt::format("{}", expected);
+    return fail(ErrorKind::conflict,
+                fmt::format("{} {}: the warehouse holds {} (expected {})", what, table, held, wanted));
+  }
+
+  Result<void> insert_version(std::string_view table, int version) {
+    RSI_TRY_ASSIGN(auto* insert,
+                   m_db.cached(fmt::format(R"(INSERT INTO "infra.table_version" (name, version, ts) VALUES (?, ?, {}))",
+                                           k_now)));
+    insert->bind(1, table).bind(2, version);
+    RSI_TRY(insert->run());
+    return {};
+  }
+
+  // The table's columns with the types they were declared with; `typed` parses the types.
+  Result<std::vector<tsv::Column>> typed_columns(std::string_view table, bool typed) {
+    RSI_TRY_ASSIGN(auto* select, m_db.cached("SELECT name, type FROM pragma_table_info(?)"));
+    select->bind(1, table);
+    std::vector<tsv::Column> columns;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, select->step());
+      if (!row) {
+        break;
+      }
+      tsv::Column column{std::string(select->text(0)), {}};
+      if (typed) {
+        auto type = tsv::parse_column_type(select->text(1));
+        if (!type) {
+          return fail(type.error().wrap(fmt::format("column {}", column.name)));
+        }
+        column.type = *type;
+      }
+      columns.push_back(std::move(column));
+    }
+    return columns;
+  }
+
+  Result<LoadResult> load(const LoadRequest& request) {
+    RSI_TRY_ASSIGN(const std::string table, m_names.table(request.table));
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(auto* ledger, m_db.cached(fmt::format(
+                                     R"(INSERT INTO "infra.load_manifest" (uuid, table_name, table_version, )"
+                                     R"(file_count, row_count, loaded_at) VALUES (?, ?, ?, ?, 0, {}))",
+                                     k_now)));
+    ledger->bind(1, request.manifest).bind(2, request.table).bind(3, request.version);
+    ledger->bind(4, static_cast<std::int64_t>(request.files.size()));
+    if (auto inserted = ledger->run(); !inserted) {
+      if (inserted.error().kind == ErrorKind::conflict) {
+        return fail(ErrorKind::conflict, "the manifest is in the ledger already: it was loaded");
+      }
+      return fail(inserted.error());
+    }
+    RSI_TRY_ASSIGN(const auto version, read_version(request.table));
+    RSI_TRY(expect_version("load into", request.table, version, request.version));
+    RSI_TRY_ASSIGN(const bool table_there, exists(request.table));
+    if (!table_there) {
+      return fail(ErrorKind::permanent, "the table does not exist");
+    }
+    RSI_TRY_ASSIGN(const auto columns, typed_columns(request.table, true));
+
+    std::vector<std::string> quoted;
+    std::vector<std::string> placeholders;
+    for (const auto& column : columns) {
+      quoted.push_back(sqlite::Database::quote_identifier(column.name));
+      placeholders.emplace_back("?");
+    }
+    RSI_TRY_ASSIGN(auto insert, m_db.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({})", table,
+                                                         fmt::join(quoted, ", "), fmt::join(placeholders, ", "))));
+    std::uint64_t rows = 0;
+    std::string scratch;
+    RSI_TRY_ASSIGN(const tsv::LoadCounts counts,
+                   read_batch(
+                       request.files, m_files, columns,
+                       [&](std::span<const tsv::Field> row) -> Result<void> {
+                         for (std::size_t index = 0; index < row.size(); ++index) {
+                           bind_field(insert, static_cast<int>(index + 1), row[index], columns[index].type, scratch);
+                         }
+                         RSI_TRY(insert.run());
+                         insert.reset();
+                         ++rows;
+                         return {};
+                       },
+                       m_read));
+    RSI_TRY_ASSIGN(auto* set_rows, m_db.cached(R"(UPDATE "infra.load_manifest" SET row_count = ? WHERE uuid = ?)"));
+    set_rows->bind(1, static_cast<std::int64_t>(rows)).bind(2, request.manifest);
+    RSI_TRY(set_rows->run());
+    RSI_TRY(tx.commit());
+    return LoadResult{.rows = rows,
+                      .files = request.files.size(),
+                      .bytes = counts.bytes,
+                      .truncated_values = counts.truncated_values,
+                      .replaced_characters = counts.replaced_characters};
+  }
+
+  sqlite::Database m_db;
+  SqlNames m_names;
+  FileLocator m_files;
+  BatchReadOptions m_read;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Warehouse>> make_sqlite_warehouse(const SqliteConfig& config) {
+  if (!config.files) {
+    return fail(ErrorKind::permanent, "sqlite warehouse: no object store to read batch files from");
+  }
+  SqlNames names(Dialect::sqlite, &quote, config.layout);
+  RSI_TRY(names.check_layout());
+  RSI_TRY_ASSIGN(auto db, sqlite::Database::open(config.path));
+  RSI_TRY(db.exec_script(k_schema));
+  return std::unique_ptr<Warehouse>(std::make_unique<SqliteWarehouse>(std::move(db), config));
+}
+
+} // namespace rsi::warehouse

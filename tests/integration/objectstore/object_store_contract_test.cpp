@@ -32,6 +32,9 @@ struct Backend {
   std::string missing_name;
 };
 
+// Names the backend in test output (the default prints its bytes).
+void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
+
 // Deterministic bytes that differ at every offset of a part (catches misplaced chunks).
 std::string pattern(std::size_t size, unsigned seed = 1) {
   std::string data(size, '\0');

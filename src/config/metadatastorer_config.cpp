@@ -49,6 +49,10 @@ MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http
   app.add_option("--bpMetadataRetryDelay", retry_delay, "Delay between attempts to load the event metadata");
   app.add_flag("--keep-rejected-in-queue", config.keep_rejected_in_queue,
                "Leave rejected messages in the queue for its redrive policy (they are recorded either way)");
+  std::string visibility;
+  app.add_option("--visibility-timeout", visibility,
+                 "How long a received message stays hidden before it is delivered again (Go duration; "
+                 "default: the SQS queue's setting, 5m for a local inbox)");
   app.add_option("--loaded-key-history", history_hours,
                  "Hours a loaded file's key is remembered, so a redelivered pointer is not loaded twice")
       ->check(CLI::Range(1, 24 * 365));
@@ -76,6 +80,13 @@ MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http
   config.metadata_reload = duration_or_throw("bpMetadataReloadFrequency", reload);
   config.metadata_retry_delay = duration_or_throw("bpMetadataRetryDelay", retry_delay);
   config.loaded_key_history = std::chrono::hours(history_hours);
+  if (!visibility.empty()) {
+    const auto parsed = duration_or_throw("visibility-timeout", visibility);
+    if (parsed < std::chrono::seconds(1) || parsed > std::chrono::hours(12)) {
+      throw ConfigError("--visibility-timeout must be between 1s and 12h (SQS's range)");
+    }
+    config.visibility_timeout = std::chrono::duration_cast<std::chrono::seconds>(parsed);
+  }
   if (config.database_url.empty()) {
     throw ConfigError("-databaseURL is required (postgres://… or sqlite:///path/file.db)");
   }

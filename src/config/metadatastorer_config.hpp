@@ -24,6 +24,7 @@ struct MetadatastorerConfig {
   std::chrono::milliseconds metadata_reload{std::chrono::minutes(5)}; // -bpMetadataReloadFrequency
   std::chrono::milliseconds metadata_retry_delay{2'000};            // -bpMetadataRetryDelay
   bool keep_rejected_in_queue = false;         // --keep-rejected-in-queue
+  std::optional<std::chrono::seconds> visibility_timeout; // --visibility-timeout (else the queue's)
   std::chrono::hours loaded_key_history{24 * 7}; // --loaded-key-history
   std::string health_addr = "127.0.0.1:7767";  // --health-addr host:port ("" disables)
   log::Config log;                             // --log-level, --env

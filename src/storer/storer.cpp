@@ -1,13 +1,11 @@
 #include "storer/storer.hpp"
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
 #include <fmt/format.h>
 
 #include "common/log.hpp"
+#include "common/sleep.hpp"
 #include "core/file_pointer.hpp"
 #include "telemetry/names.hpp"
 
@@ -15,14 +13,6 @@ namespace rsi::storer {
 namespace {
 
 namespace names = telemetry::names;
-
-// Sleep up to `delay`, waking early when `stop` is requested.
-void pause(std::stop_token stop, std::chrono::milliseconds delay) {
-  std::mutex mutex;
-  std::condition_variable_any woken;
-  std::unique_lock lock(mutex);
-  woken.wait_for(lock, stop, delay, [] { return false; });
-}
 
 std::chrono::seconds whole_seconds_at_least_one(std::chrono::milliseconds delay) {
   return std::max(std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(delay));
@@ -172,6 +162,7 @@ Result<PollSummary> Storer::poll_once(std::chrono::seconds wait) {
 void Storer::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     auto polled = poll_once(m_config.wait);
+    m_queue_reachable = polled.has_value();
     if (!polled) {
       ++m_failures;
       log::warn("queue receive failed", {{"error", polled.error().message}, {"attempt", m_failures}});
@@ -181,7 +172,7 @@ void Storer::run(std::stop_token stop) {
       }
     }
     if (m_failures > 0) {
-      pause(stop, m_config.backoff.delay(m_failures - 1, jitter_rng()));
+      sleep_unless_stopped(stop, m_config.backoff.delay(m_failures - 1, jitter_rng()));
     }
   }
 }

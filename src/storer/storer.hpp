@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <stop_token>
@@ -63,6 +64,9 @@ public:
   // are always finished or released before it returns.
   void run(std::stop_token stop);
 
+  // Whether the last receive succeeded (for /health). Thread-safe.
+  [[nodiscard]] bool queue_reachable() const { return m_queue_reachable.load(); }
+
 private:
   Disposition handle(const queue::Message& message);
   Disposition reject(const queue::Message& message, const std::string& reason, std::string_view kind);
@@ -75,6 +79,7 @@ private:
   telemetry::Metrics& m_metrics;
   StorerConfig m_config;
   int m_failures = 0; // Consecutive polls with a transient failure.
+  std::atomic<bool> m_queue_reachable{true};
 };
 
 } // namespace rsi::storer

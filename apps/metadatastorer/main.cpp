@@ -1,0 +1,3 @@
+#include "app/metadatastorer.hpp"
+
+int main(int argc, char** argv) { return rsi::app::run_metadatastorer(argc, argv); }

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/retry.hpp"
+#include "common/sleep.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace rsi::app {
+
+inline constexpr int k_exit_startup_error = 1;
+inline constexpr int k_exit_config_error = 2;
+
+// Open a backend, retrying transient failures with backoff (logged) until it opens or a stop
+// is requested; a permanent failure ends the wait at once. nullopt when it did not open.
+template <class Backend>
+std::optional<std::unique_ptr<Backend>>
+open_with_retry(const std::string& what, const std::function<Result<std::unique_ptr<Backend>>()>& open,
+                std::stop_token stop) {
+  const BackoffPolicy backoff{.initial_delay = std::chrono::milliseconds(500),
+                              .max_delay = std::chrono::seconds(30),
+                              .max_attempts = 0};
+  for (int attempt = 0; !stop.stop_requested(); ++attempt) {
+    auto opened = open();
+    if (opened) {
+      if (attempt > 0) {
+        log::info("connected after retries", {{"backend", what}, {"attempts", attempt + 1}});
+      }
+      return std::move(*opened);
+    }
+    if (opened.error().kind == ErrorKind::permanent) {
+      log::error("cannot open backend", {{"backend", what}, {"error", opened.error().message}});
+      return std::nullopt;
+    }
+    const auto delay = backoff.delay(attempt, jitter_rng());
+    log::warn("backend unavailable; retrying",
+              {{"backend", what}, {"error", opened.error().message}, {"attempt", attempt + 1},
+               {"retry_in_ms", delay.count()}});
+    sleep_unless_stopped(stop, delay);
+  }
+  return std::nullopt;
+}
+
+// Metrics with a statsd sink when `statsd_address` is set.
+Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,
+                                                         const std::optional<std::string>& statsd_address);
+
+} // namespace rsi::app

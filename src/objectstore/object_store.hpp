@@ -67,7 +67,7 @@ public:
   [[nodiscard]] virtual Result<void> put(std::string_view key, std::string_view data) = 0;
 
   // Store everything `source` yields as `key`. Large objects go up in parts (multipart upload
-  // above the backend's threshold), holding at most one part in memory; on failure the
+  // above the backend's threshold), holding at most two parts in memory; on failure the
   // partial upload is aborted and no object appears.
   [[nodiscard]] virtual Result<void> put_stream(std::string_view key,
                                                 const ChunkSource& source) = 0;

@@ -12,9 +12,10 @@
 // resumes with Range from the next byte and If-Match on the first response's ETag, so a
 // replaced object fails instead of splicing two versions.
 //
-// PUT: up to one part → one PutObject. Larger → CreateMultipartUpload, UploadPart 1..n (one
-// part buffered at a time, or read from the file), CompleteMultipartUpload (which can fail
-// inside a 200 response); AbortMultipartUpload on any failure.
+// PUT: up to one part → one PutObject. Larger → CreateMultipartUpload, UploadPart 1..n,
+// CompleteMultipartUpload (which can fail inside a 200 response); AbortMultipartUpload on any
+// failure. Parts go up one at a time while a helper thread reads (and, for signed payloads,
+// hashes) the next one: from the file, or from the stream into the second of two buffers.
 
 #include "objectstore/s3_object_store.hpp"
 
@@ -23,8 +24,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
+#include <future>
 #include <mutex>
 #include <system_error>
 #include <vector>
@@ -170,6 +173,25 @@ ObjectInfo info_from_headers(std::string_view key, const http::Response& respons
   return info;
 }
 
+// One part of a multipart upload.
+struct Part {
+  http::Body body;
+  std::string sha256_hex; // Of an in-memory body when payloads are signed; else empty.
+};
+// Yields the parts in order, nullopt after the last. Never called twice at the same time.
+using PartSupplier = std::function<Result<std::optional<Part>>()>;
+
+// `next_part()` on a helper thread (or right here when no thread can be started).
+std::future<Result<std::optional<Part>>> prefetch(const PartSupplier& next_part) {
+  try {
+    return std::async(std::launch::async, next_part);
+  } catch (const std::system_error&) {
+    std::promise<Result<std::optional<Part>>> done;
+    done.set_value(next_part());
+    return done.get_future();
+  }
+}
+
 const Clock& system_clock() {
   static const SystemClock clock;
   return clock;
@@ -283,25 +305,26 @@ public:
       return put_single(key, data);
     }
     std::size_t offset = 0;
-    return multipart(key, [&]() -> Result<std::optional<http::Body>> {
+    return multipart(key, [&]() -> Result<std::optional<Part>> {
       if (offset >= data.size()) {
-        return std::optional<http::Body>();
+        return std::optional<Part>();
       }
       const auto part = data.substr(offset, static_cast<std::size_t>(m_config.part_size_bytes));
       offset += part.size();
-      return std::optional<http::Body>(part);
+      return std::optional<Part>(Part{part, m_sign_payload ? http::sha256_hex(part) : ""});
     });
   }
 
   Result<void> put_stream(std::string_view key, const ChunkSource& source) override {
     RSI_TRY(validate_key(key));
     const auto part_size = static_cast<std::size_t>(m_config.part_size_bytes);
-    auto buffer = std::make_unique_for_overwrite<char[]>(part_size);
-    const auto fill = [&]() -> Result<std::size_t> {
+    // Two buffers: the next part is read (and hashed) into one while the other uploads.
+    std::array<std::unique_ptr<char[]>, 2> buffers = {
+        std::make_unique_for_overwrite<char[]>(part_size), nullptr};
+    const auto fill = [&](char* buffer) -> Result<std::size_t> {
       std::size_t filled = 0;
       while (filled < part_size) {
-        RSI_TRY_ASSIGN(const std::size_t got,
-                       source(std::span<char>(buffer.get() + filled, part_size - filled)));
+        RSI_TRY_ASSIGN(const std::size_t got, source(std::span<char>(buffer + filled, part_size - filled)));
         if (got == 0) {
           break;
         }
@@ -309,21 +332,24 @@ public:
       }
       return filled;
     };
-    RSI_TRY_ASSIGN(const std::size_t first, fill());
+    RSI_TRY_ASSIGN(const std::size_t first, fill(buffers[0].get()));
     if (first < part_size) {
-      return put_single(key, std::string_view(buffer.get(), first));
+      return put_single(key, std::string_view(buffers[0].get(), first));
     }
-    bool first_taken = false;
-    return multipart(key, [&]() -> Result<std::optional<http::Body>> {
+    buffers[1] = std::make_unique_for_overwrite<char[]>(part_size);
+    std::size_t parts = 0;
+    return multipart(key, [&]() -> Result<std::optional<Part>> {
+      char* buffer = buffers[parts % 2].get();
       std::size_t filled = first;
-      if (first_taken) {
-        RSI_TRY_ASSIGN(filled, fill());
+      if (parts > 0) {
+        RSI_TRY_ASSIGN(filled, fill(buffer));
       }
-      first_taken = true;
+      ++parts;
       if (filled == 0) {
-        return std::optional<http::Body>();
+        return std::optional<Part>();
       }
-      return std::optional<http::Body>(std::string_view(buffer.get(), filled));
+      const std::string_view part(buffer, filled);
+      return std::optional<Part>(Part{part, m_sign_payload ? http::sha256_hex(part) : ""});
     });
   }
 
@@ -341,14 +367,14 @@ public:
       return put_single(key, std::move(body));
     }
     std::uint64_t offset = 0;
-    return multipart(key, [&]() -> Result<std::optional<http::Body>> {
+    return multipart(key, [&]() -> Result<std::optional<Part>> {
       if (offset >= size) {
-        return std::optional<http::Body>();
+        return std::optional<Part>();
       }
       const std::uint64_t part = std::min(m_config.part_size_bytes, size - offset);
       RSI_TRY_ASSIGN(auto body, file_range_body(file, offset, part, m_sign_payload));
       offset += part;
-      return std::optional<http::Body>(std::move(body));
+      return std::optional<Part>(Part{std::move(body), ""}); // The body carries its hash.
     });
   }
 
@@ -454,7 +480,8 @@ private:
     return {};
   }
 
-  http::Request upload_request(std::string url, http::Body body) const {
+  // A PUT of `body`; `sha256_hex` (if known) saves the client hashing it again.
+  http::Request upload_request(std::string url, http::Body body, const std::string& sha256_hex = {}) const {
     http::Request request{.method = "PUT",
                           .url = std::move(url),
                           .body = std::move(body),
@@ -462,6 +489,8 @@ private:
                           .timeout = 0ms};
     if (!m_sign_payload) {
       request.payload_hash = http::PayloadHash::unsigned_payload;
+    } else if (!sha256_hex.empty()) {
+      request.headers.push_back({"x-amz-content-sha256", sha256_hex});
     }
     return request;
   }
@@ -480,8 +509,7 @@ private:
   }
 
   // Upload the parts `next_part` yields (nullopt: no more) as one multipart upload.
-  Result<void> multipart(std::string_view key,
-                         const std::function<Result<std::optional<http::Body>>()>& next_part) {
+  Result<void> multipart(std::string_view key, const PartSupplier& next_part) {
     RSI_TRY_ASSIGN(auto client, m_pool.take());
     auto created = client->request({.method = "POST",
                                     .url = object_url(key, "uploads="),
@@ -512,17 +540,22 @@ private:
 
   Result<void> upload_parts(http::Client& client, std::string_view key,
                             const std::string& upload_id,
-                            const std::function<Result<std::optional<http::Body>>()>& next_part) {
+                            const PartSupplier& next_part) {
     std::vector<std::string> etags;
+    auto upcoming = prefetch(next_part);
     while (true) {
-      RSI_TRY_ASSIGN(auto part, next_part());
+      RSI_TRY_ASSIGN(auto part, upcoming.get());
       if (!part) {
         break;
       }
+      // Read and hash part n+1 while part n travels. (On an early return the future's
+      // destructor waits for it.)
+      upcoming = prefetch(next_part);
       const int number = static_cast<int>(etags.size()) + 1;
       const std::string query = http::canonical_query(
           {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}});
-      RSI_TRY_ASSIGN(auto response, client.request(upload_request(object_url(key, query), std::move(*part))));
+      RSI_TRY_ASSIGN(auto response, client.request(upload_request(object_url(key, query),
+                                                                  std::move(part->body), part->sha256_hex)));
       auto etag = response.header("ETag");
       if (response.status == 404 || !etag) {
         return fail(ErrorKind::transient,

@@ -236,8 +236,8 @@ public:
         m_inotify(std::move(inotify)), m_rng(std::random_device{}()) {}
 
   // Queue
-  Result<std::vector<Message>> receive(std::size_t max_messages,
-                                       std::chrono::seconds wait) override {
+  Result<std::vector<Message>> receive(std::size_t max_messages, std::chrono::seconds wait,
+                                       std::stop_token stop) override {
     if (max_messages == 0 || max_messages > k_max_batch || wait < 0s || wait > k_max_wait) {
       return fail(ErrorKind::permanent,
                   fmt::format("receive {}: max_messages must be 1..{} and wait 0..{}s, got {} "
@@ -258,7 +258,7 @@ public:
         return fail(std::move(scanned.error()));
       }
       const auto now = std::chrono::steady_clock::now();
-      if (!messages.empty() || now >= give_up) {
+      if (!messages.empty() || now >= give_up || stop.stop_requested()) {
         return messages;
       }
       wait_for_change(std::min<std::chrono::milliseconds>(

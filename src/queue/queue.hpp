@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -57,10 +58,12 @@ public:
 
   // Wait up to `wait` (at most k_max_wait) for messages and return 1 to `max_messages` (at
   // most k_max_batch) of them, hidden from other consumers for the visibility timeout. An
-  // empty vector means the wait elapsed; that is not an error. Fails `transient` on a
-  // network or server fault and `permanent` when the queue does not exist or is not allowed.
+  // empty vector means the wait elapsed, or `stop` was requested; neither is an error. Fails
+  // `transient` on a network or server fault and `permanent` when the queue does not exist or
+  // is not allowed.
   [[nodiscard]] virtual Result<std::vector<Message>> receive(std::size_t max_messages,
-                                                             std::chrono::seconds wait) = 0;
+                                                             std::chrono::seconds wait,
+                                                             std::stop_token stop = {}) = 0;
 
   // Delete the deliveries of `messages` (at most k_max_batch; none is a no-op). Entries that
   // fail are listed in the outcome (a stale receipt is a `conflict`); the call itself fails

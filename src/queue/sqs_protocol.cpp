@@ -253,7 +253,7 @@ Result<Api> Api::create(const Target& target, const SqsConfig& config,
 }
 
 Result<json> Api::call(std::string_view action, const json& input,
-                       std::chrono::milliseconds timeout) {
+                       std::chrono::milliseconds timeout, std::stop_token stop) {
   const std::string body = input.dump();
   auto response = m_client.request({
       .method = "POST",
@@ -263,6 +263,7 @@ Result<json> Api::call(std::string_view action, const json& input,
       .body = std::string_view(body),
       .timeout = timeout,
       .payload_hash = http::PayloadHash::omit,
+      .stop = stop,
   });
   const auto context = [&] { return fmt::format("SQS {} {}", action, m_target.queue_name); };
   if (!response) {

@@ -35,8 +35,8 @@ public:
       : m_api(std::move(api)), m_url(std::move(url)), m_config(std::move(config)) {}
 
   // Queue
-  Result<std::vector<Message>> receive(std::size_t max_messages,
-                                       std::chrono::seconds wait) override {
+  Result<std::vector<Message>> receive(std::size_t max_messages, std::chrono::seconds wait,
+                                       std::stop_token stop) override {
     if (max_messages == 0 || max_messages > k_max_batch || wait < 0s || wait > k_max_wait) {
       return fail(ErrorKind::permanent,
                   fmt::format("receive {}: max_messages must be 1..{} and wait 0..{}s, got {} "
@@ -55,9 +55,13 @@ public:
     if (m_config.visibility_timeout) {
       input["VisibilityTimeout"] = m_config.visibility_timeout->count();
     }
-    RSI_TRY_ASSIGN(const json output,
-                   m_api.call("ReceiveMessage", input, wait + m_config.request_timeout));
-    auto messages = sqs::parse_receive(output);
+    auto output = m_api.call("ReceiveMessage", input, wait + m_config.request_timeout, stop);
+    if (!output && stop.stop_requested()) {
+      // Messages SQS picked for the aborted poll reappear after their visibility timeout.
+      return std::vector<Message>{};
+    }
+    RSI_TRY(output);
+    auto messages = sqs::parse_receive(*output);
     if (!messages) {
       return fail(messages.error().wrap(fmt::format("receive {}", m_api.target().queue_name)));
     }

@@ -123,8 +123,8 @@ void Storer::settle(const std::vector<queue::Message>& done, const std::vector<q
   }
 }
 
-Result<PollSummary> Storer::poll_once(std::chrono::seconds wait) {
-  RSI_TRY_ASSIGN(const auto messages, m_queue.receive(m_config.batch_size, wait));
+Result<PollSummary> Storer::poll_once(std::chrono::seconds wait, std::stop_token stop) {
+  RSI_TRY_ASSIGN(const auto messages, m_queue.receive(m_config.batch_size, wait, stop));
   PollSummary summary;
   summary.received = messages.size();
   std::vector<queue::Message> done;
@@ -161,7 +161,7 @@ Result<PollSummary> Storer::poll_once(std::chrono::seconds wait) {
 
 void Storer::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
-    auto polled = poll_once(m_config.wait);
+    auto polled = poll_once(m_config.wait, stop);
     m_queue_reachable = polled.has_value();
     if (!polled) {
       ++m_failures;

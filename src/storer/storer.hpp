@@ -58,7 +58,8 @@ public:
          telemetry::Metrics& metrics, StorerConfig config);
 
   // One receive and the processing of what it brought. Fails only when the receive failed.
-  [[nodiscard]] Result<PollSummary> poll_once(std::chrono::seconds wait);
+  // A stop request ends the receive's wait early.
+  [[nodiscard]] Result<PollSummary> poll_once(std::chrono::seconds wait, std::stop_token stop = {});
 
   // Poll until `stop` is requested, backing off after transient failures. Received messages
   // are always finished or released before it returns.

@@ -274,7 +274,7 @@ protected:
   std::unique_ptr<test::Process> start_daemon(int run) {
     auto args = m_pipeline->daemon_args();
     for (const char* extra : {"--listenerCount", "4", "--health-addr", "", "--visibility-timeout", "5s",
-                              "--sqsPollWait", "1s", "--log-level", "error"}) {
+                              "--log-level", "error"}) {
       args.emplace_back(extra);
     }
     return std::make_unique<test::Process>(RSI_METADATASTORER_BIN, args,

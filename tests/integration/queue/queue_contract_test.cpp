@@ -192,6 +192,24 @@ TEST_P(QueueContract, EmptyReceiveReturnsAfterTheWait) {
   EXPECT_LT(waited, 5s);
 }
 
+TEST_P(QueueContract, AStopRequestEndsALongPollEarly) {
+  auto queue = consumer();
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(300ms);
+    stop.request_stop();
+  });
+
+  const auto start = SteadyClock::now();
+  auto received = queue->receive(k_max_batch, k_max_wait, stop.get_token());
+  const auto waited = SteadyClock::now() - start;
+  stopper.join();
+
+  ASSERT_TRUE(received) << received.error().message;
+  EXPECT_TRUE(received->empty());
+  EXPECT_LT(waited, 5s) << "a 20 s long poll must not hold up a shutdown";
+}
+
 TEST_P(QueueContract, ReceiveReturnsAtMostMaxMessages) {
   auto queue = consumer();
   send({"a", "b", "c", "d", "e"});

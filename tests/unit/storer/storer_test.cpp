@@ -25,7 +25,8 @@ public:
     m_pending.push_back({.id = id, .receipt = "r-" + id, .body = std::move(body)});
   }
 
-  Result<std::vector<queue::Message>> receive(std::size_t max_messages, std::chrono::seconds /*wait*/) override {
+  Result<std::vector<queue::Message>> receive(std::size_t max_messages, std::chrono::seconds /*wait*/,
+                                              std::stop_token /*stop*/) override {
     if (fail_receive) {
       return fail(ErrorKind::transient, "receive: connection refused");
     }

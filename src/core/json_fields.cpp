@@ -82,8 +82,9 @@ Result<std::int64_t> integer_value(const nlohmann::json& value, std::string_view
 Result<nlohmann::json> parse_json(std::string_view body) {
   try {
     return nlohmann::json::parse(body);
-  } catch (const nlohmann::json::parse_error& error) {
-    // The reason already says where: "parse error at line 1, column 5: ...".
+  } catch (const nlohmann::json::exception& error) {
+    // Syntax errors (parse_error) already say where: "parse error at line 1, column 5: ...".
+    // A number too large for a double (1e999) is an out_of_range (406): refused the same way.
     return fail(ErrorKind::permanent,
                 fmt::format("malformed JSON: {}", parse_error_reason(error.what())));
   }

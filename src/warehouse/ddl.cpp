@@ -97,14 +97,15 @@ public:
     return "(" + inner + ")";
   }
 
-  // A DEFAULT literal: a signed decimal number, true/false, or a simple quoted string.
+  // A DEFAULT literal: a signed decimal number, true/false, or a quoted string of printable
+  // ASCII without quotes or backslashes (whose meaning differs between the warehouses).
   std::string_view literal() {
     std::size_t length = 0;
     if (peek('\'')) {
       length = 1;
       while (length < m_rest.size() && m_rest[length] != '\'') {
         const char ch = m_rest[length];
-        if (ch == '\\' || ch < 0x20 || ch > 0x7e) {
+        if (ch == '\\' || ch == '"' || ch < 0x20 || ch > 0x7e) {
           return {};
         }
         ++length;

@@ -57,7 +57,7 @@ struct ColumnSpec {
 //   options   := [ width ] { space attribute }
 //   width     := "(" n ")" | "(" n "," n ")" | "(max)"
 //   attribute := sortkey | distkey | null | not null | encode <codec> | default <literal>
-//   literal   := a signed decimal number | true | false | '<printable ASCII without ' or \>'
+//   literal   := a signed decimal number | true | false | '<printable ASCII without ', " or \>'
 // (keywords in any case, blanks around), a type the loaders can read (tsv::parse_column_type)
 // within Redshift's limits. Anything else fails permanent, naming the column and the
 // offending text.

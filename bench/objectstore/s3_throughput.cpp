@@ -94,14 +94,16 @@ double curl_multipart_seconds(const std::string& auth, const std::string& object
   double seconds = created.seconds;
   std::string complete = "<CompleteMultipartUpload>";
   for (std::size_t idx = 0; idx < part_files.size(); ++idx) {
-    const CurlRun part = curl_run(fmt::format("{} -T {} -o /dev/null '{}?partNumber={}&uploadId={}'",
-                                              auth, part_files[idx], object_url, idx + 1, upload_id));
+    const CurlRun part =
+        curl_run(fmt::format("{} -T {} -o /dev/null '{}?partNumber={}&uploadId={}'", auth,
+                             part_files[idx], object_url, idx + 1, upload_id));
     seconds += part.seconds;
-    complete += fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", idx + 1, part.etag);
+    complete +=
+        fmt::format("<Part><PartNumber>{}</PartNumber><ETag>{}</ETag></Part>", idx + 1, part.etag);
   }
   complete += "</CompleteMultipartUpload>";
-  seconds += curl_run(fmt::format("{} -X POST --data-binary '{}' -o /dev/null '{}?uploadId={}'", auth,
-                                  complete, object_url, upload_id))
+  seconds += curl_run(fmt::format("{} -X POST --data-binary '{}' -o /dev/null '{}?uploadId={}'",
+                                  auth, complete, object_url, upload_id))
                  .seconds;
   return seconds;
 }
@@ -114,15 +116,16 @@ double timed(const std::function<Result<void>()>& action) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::unique_ptr<rsi::objectstore::ObjectStore> make_store(const std::string& endpoint,
-                                                          const std::string& bucket,
-                                                          std::uint64_t part_size,
-                                                          rsi::objectstore::PayloadSigning signing) {
+std::unique_ptr<rsi::objectstore::ObjectStore>
+make_store(const std::string& endpoint, const std::string& bucket, std::uint64_t part_size,
+           rsi::objectstore::PayloadSigning signing) {
   rsi::objectstore::S3Config config;
   config.bucket = bucket;
   config.aws = {.region = "us-east-1", .endpoint = endpoint, .profile = ""};
-  config.credentials = rsi::http::make_static_credentials_provider(
-      {.access_key_id = "S3RVER", .secret_access_key = "S3RVER", .session_token = "", .expiration = std::nullopt});
+  config.credentials = rsi::http::make_static_credentials_provider({.access_key_id = "S3RVER",
+                                                                    .secret_access_key = "S3RVER",
+                                                                    .session_token = "",
+                                                                    .expiration = std::nullopt});
   config.part_size_bytes = part_size;
   config.payload_signing = signing;
   auto store = rsi::objectstore::make_s3_object_store(config);
@@ -144,7 +147,8 @@ int main(int argc, char** argv) {
   const int runs = argc > 2 ? std::atoi(argv[2]) : 5;
   const char* endpoint_env = std::getenv("RSI_TEST_S3_ENDPOINT");
   if (endpoint_env == nullptr || mib == 0 || runs <= 0) {
-    die("set RSI_TEST_S3_ENDPOINT (scripts/lib/services.sh start_service s3rver); args: [MiB] [runs]");
+    die("set RSI_TEST_S3_ENDPOINT (scripts/lib/services.sh start_service s3rver); args: [MiB] "
+        "[runs]");
   }
   const std::string endpoint = endpoint_env;
   const rsi::http::CurlGlobal curl_global;
@@ -185,7 +189,8 @@ int main(int argc, char** argv) {
   auto single_store = make_store(endpoint, bucket, size, PayloadSigning::unsigned_payload);
   const auto null_get = [&](rsi::objectstore::ObjectStore& store) {
     return [&store]() -> Result<void> {
-      RSI_TRY_ASSIGN(auto info, store.get("object", [](std::string_view) -> Result<void> { return {}; }));
+      RSI_TRY_ASSIGN(auto info,
+                     store.get("object", [](std::string_view) -> Result<void> { return {}; }));
       if (!info) {
         return rsi::fail(rsi::ErrorKind::permanent, "object missing");
       }
@@ -206,14 +211,20 @@ int main(int argc, char** argv) {
   for (int run = 0; run < runs; ++run) {
     curl_get.seconds.push_back(curl_seconds(fmt::format("{} -o /dev/null {}/object", auth, url)));
     our_get.seconds.push_back(timed(null_get(*default_store)));
-    curl_put.seconds.push_back(curl_seconds(fmt::format("{} -T {} -o /dev/null {}/curl-put", auth, file, url)));
-    curl_multipart.seconds.push_back(curl_multipart_seconds(auth, url + "/curl-multipart", part_files));
-    our_put_default.seconds.push_back(timed([&] { return default_store->put_file("put-default", file); }));
-    our_put_unsigned.seconds.push_back(timed([&] { return unsigned_store->put_file("put-unsigned", file); }));
-    our_put_single.seconds.push_back(timed([&] { return single_store->put_file("put-single", file); }));
+    curl_put.seconds.push_back(
+        curl_seconds(fmt::format("{} -T {} -o /dev/null {}/curl-put", auth, file, url)));
+    curl_multipart.seconds.push_back(
+        curl_multipart_seconds(auth, url + "/curl-multipart", part_files));
+    our_put_default.seconds.push_back(
+        timed([&] { return default_store->put_file("put-default", file); }));
+    our_put_unsigned.seconds.push_back(
+        timed([&] { return unsigned_store->put_file("put-unsigned", file); }));
+    our_put_single.seconds.push_back(
+        timed([&] { return single_store->put_file("put-single", file); }));
     std::fprintf(stderr, "run %d/%d done\n", run + 1, runs);
   }
-  for (const auto* key : {"object", "curl-put", "curl-multipart", "put-default", "put-unsigned", "put-single"}) {
+  for (const auto* key :
+       {"object", "curl-put", "curl-multipart", "put-default", "put-unsigned", "put-single"}) {
     (void)default_store->remove(key);
   }
   std::remove(file.c_str());
@@ -221,11 +232,14 @@ int main(int argc, char** argv) {
     std::remove(part.c_str());
   }
 
-  const auto rate = [&](const Series& series) { return static_cast<double>(mib) / median(series.seconds); };
+  const auto rate = [&](const Series& series) {
+    return static_cast<double>(mib) / median(series.seconds);
+  };
   std::printf("object %llu MiB, %d runs, medians\n\n", static_cast<unsigned long long>(mib), runs);
   std::printf("| transfer | MiB/s | vs curl |\n|---|---:|---:|\n");
   std::printf("| %s | %.0f | 1.00 |\n", curl_get.name.c_str(), rate(curl_get));
-  std::printf("| %s | %.0f | %.2f |\n", our_get.name.c_str(), rate(our_get), rate(our_get) / rate(curl_get));
+  std::printf("| %s | %.0f | %.2f |\n", our_get.name.c_str(), rate(our_get),
+              rate(our_get) / rate(curl_get));
   std::printf("| %s | %.0f | 1.00 |\n", curl_put.name.c_str(), rate(curl_put));
   std::printf("| %s | %.0f | %.2f |\n", our_put_single.name.c_str(), rate(our_put_single),
               rate(our_put_single) / rate(curl_put));
@@ -234,6 +248,7 @@ int main(int argc, char** argv) {
     std::printf("| %s | %.0f | %.2f |\n", series->name.c_str(), rate(*series),
                 rate(*series) / rate(curl_multipart));
   }
-  std::printf("\nours PUT default vs curl single PUT: %.2f\n", rate(our_put_default) / rate(curl_put));
+  std::printf("\nours PUT default vs curl single PUT: %.2f\n",
+              rate(our_put_default) / rate(curl_put));
   return 0;
 }

@@ -19,8 +19,9 @@ bool local_name_is(const pugi::xml_node& node, std::string_view name) {
 }
 
 pugi::xml_node find_element(const pugi::xml_node& root, std::string_view name) {
-  return root.find_node(
-      [&](const pugi::xml_node& node) { return node.type() == pugi::node_element && local_name_is(node, name); });
+  return root.find_node([&](const pugi::xml_node& node) {
+    return node.type() == pugi::node_element && local_name_is(node, name);
+  });
 }
 
 std::string json_string(const nlohmann::json& object, std::initializer_list<const char*> keys) {

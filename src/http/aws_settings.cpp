@@ -107,7 +107,8 @@ read_profile(const std::filesystem::path& file, std::string_view profile, bool c
       continue;
     }
     if (const auto equals = text.find('='); equals != std::string_view::npos) {
-      (*values)[std::string(trim(text.substr(0, equals)))] = std::string(trim(text.substr(equals + 1)));
+      (*values)[std::string(trim(text.substr(0, equals)))] =
+          std::string(trim(text.substr(equals + 1)));
     }
   }
   return values;
@@ -140,7 +141,8 @@ Result<std::string> resolve_region(const Environment& env, const AwsConfig& conf
   const std::string profile = resolve_profile(env, config);
   if (auto file = shared_config_file(env)) {
     if (auto values = read_profile(*file, profile, true)) {
-      if (auto region = values->find("region"); region != values->end() && !region->second.empty()) {
+      if (auto region = values->find("region");
+          region != values->end() && !region->second.empty()) {
         return region->second;
       }
     }

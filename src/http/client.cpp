@@ -117,7 +117,8 @@ extern "C" size_t on_write(char* data, size_t size, size_t count, void* user) no
     }
     std::string& body = transfer->response.body;
     if (status / 100 == 2 || body.size() < k_max_error_body) {
-      body.append(data, status / 100 == 2 ? bytes : std::min(bytes, k_max_error_body - body.size()));
+      body.append(data,
+                  status / 100 == 2 ? bytes : std::min(bytes, k_max_error_body - body.size()));
     }
     return bytes;
   } catch (...) {
@@ -295,7 +296,8 @@ Result<void> Client::State::set_options(const Request& request, Transfer& transf
   curl_easy_setopt(curl, CURLOPT_USERAGENT, config.user_agent.c_str());
   curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, k_receive_buffer);
   curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, k_upload_buffer);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(config.connect_timeout.count()));
   const auto timeout = request.timeout.value_or(config.timeout);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   if (config.stall_timeout.count() > 0) {
@@ -317,8 +319,7 @@ Result<void> Client::State::set_options(const Request& request, Transfer& transf
     curl_easy_setopt(curl, CURLOPT_USERNAME, credentials.access_key_id.c_str());
     curl_easy_setopt(curl, CURLOPT_PASSWORD, credentials.secret_access_key.c_str());
     // libcurl 7.88 neither adds x-amz-content-sha256 (S3 requires it) nor the session token.
-    if (request.payload_hash != PayloadHash::omit &&
-        !has_header(headers, "x-amz-content-sha256")) {
+    if (request.payload_hash != PayloadHash::omit && !has_header(headers, "x-amz-content-sha256")) {
       headers.push_back({"x-amz-content-sha256", payload_hash(request)});
     }
     if (!credentials.session_token.empty() && !has_header(headers, "x-amz-security-token")) {
@@ -327,8 +328,8 @@ Result<void> Client::State::set_options(const Request& request, Transfer& transf
   }
   for (const auto& header : headers) {
     // "Name;" is libcurl's way to send a header with an empty value.
-    const std::string line = header.value.empty() ? header.name + ";"
-                                                  : fmt::format("{}: {}", header.name, header.value);
+    const std::string line =
+        header.value.empty() ? header.name + ";" : fmt::format("{}: {}", header.name, header.value);
     curl_slist* appended = curl_slist_append(header_list.get(), line.c_str());
     if (appended == nullptr) {
       return fail(ErrorKind::transient, "build request headers: out of memory");
@@ -351,10 +352,10 @@ Result<void> Client::State::set_options(const Request& request, Transfer& transf
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (request.method == "POST" && !std::holds_alternative<StreamBody>(request.body)) {
     // As POSTFIELDS, libcurl's own SigV4 payload hash (PayloadHash::omit) is right too.
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_size.value_or(0)));
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, transfer.memory_body.data() != nullptr
-                                                   ? transfer.memory_body.data()
-                                                   : "");
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(body_size.value_or(0)));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS,
+                     transfer.memory_body.data() != nullptr ? transfer.memory_body.data() : "");
   } else if (request.method == "POST") {
     curl_easy_setopt(curl, CURLOPT_POST, 1L);
     curl_easy_setopt(curl, CURLOPT_READFUNCTION, &on_read);
@@ -441,8 +442,8 @@ Result<Response> Client::request(const Request& request) {
     if (!verdict.error) {
       return std::move(transfer.response);
     }
-    const bool replayable = transfer.delivered == 0 &&
-                            (stream == nullptr || !transfer.stream_read || stream->rewind);
+    const bool replayable =
+        transfer.delivered == 0 && (stream == nullptr || !transfer.stream_read || stream->rewind);
     if (!verdict.retry || !replayable || policy.exhausted(attempt + 1)) {
       if (verdict.retry && attempt > 0) {
         verdict.error->message += fmt::format(" (gave up after {} attempts)", attempt + 1);

@@ -86,8 +86,8 @@ public:
   Result<Credentials> get() override {
     std::lock_guard lock(m_mutex);
     const TimePoint now = m_clock.now();
-    if (m_cached && (!m_cached->expiration ||
-                     now + m_options.refresh_before_expiry < *m_cached->expiration)) {
+    if (m_cached &&
+        (!m_cached->expiration || now + m_options.refresh_before_expiry < *m_cached->expiration)) {
       return *m_cached;
     }
     auto fetched = m_source ? fetch(*m_source) : discover();
@@ -279,8 +279,8 @@ private:
   const Clock& m_clock;
   const CredentialsChainOptions m_options;
   std::mutex m_mutex;
-  std::optional<Source> m_source;       // Guarded by m_mutex.
-  std::optional<Credentials> m_cached;  // Guarded by m_mutex.
+  std::optional<Source> m_source;      // Guarded by m_mutex.
+  std::optional<Credentials> m_cached; // Guarded by m_mutex.
 };
 
 } // namespace

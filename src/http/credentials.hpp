@@ -49,7 +49,7 @@ public:
 std::shared_ptr<CredentialsProvider> make_static_credentials_provider(Credentials credentials);
 
 struct CredentialsChainOptions {
-  std::string container_host = "http://169.254.170.2"; // Base of the RELATIVE_URI form.
+  std::string container_host = "http://169.254.170.2";  // Base of the RELATIVE_URI form.
   std::string imds_endpoint = "http://169.254.169.254"; // Unless the environment overrides it.
   std::chrono::seconds refresh_before_expiry{300};
   std::chrono::milliseconds metadata_timeout{1000}; // Per request to a metadata endpoint.

@@ -161,8 +161,6 @@ Result<Url> parse_url(std::string_view text) {
   return url;
 }
 
-std::string strip_query(std::string_view url) {
-  return std::string(url.substr(0, url.find('?')));
-}
+std::string strip_query(std::string_view url) { return std::string(url.substr(0, url.find('?'))); }
 
 } // namespace rsi::http

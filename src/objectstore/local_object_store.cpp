@@ -57,13 +57,12 @@ std::string etag_of(const struct stat& status) {
 }
 
 ObjectInfo info_of(std::string_view key, const struct stat& status) {
-  return ObjectInfo{
-      .key = std::string(key),
-      .size_bytes = static_cast<std::uint64_t>(status.st_size),
-      .etag = etag_of(status),
-      .last_modified = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
-          std::chrono::seconds(status.st_mtim.tv_sec) +
-          std::chrono::nanoseconds(status.st_mtim.tv_nsec)))};
+  return ObjectInfo{.key = std::string(key),
+                    .size_bytes = static_cast<std::uint64_t>(status.st_size),
+                    .etag = etag_of(status),
+                    .last_modified = TimePoint(std::chrono::duration_cast<TimePoint::duration>(
+                        std::chrono::seconds(status.st_mtim.tv_sec) +
+                        std::chrono::nanoseconds(status.st_mtim.tv_nsec)))};
 }
 
 class LocalObjectStore final : public ObjectStore {
@@ -81,7 +80,8 @@ public:
     }
     struct stat status {};
     if (::fstat(file.get(), &status) != 0) {
-      return fail(ErrorKind::transient, fmt::format("get {}: {}", describe_key(key), errno_text(errno)));
+      return fail(ErrorKind::transient,
+                  fmt::format("get {}: {}", describe_key(key), errno_text(errno)));
     }
     if (!S_ISREG(status.st_mode)) {
       return std::optional<ObjectInfo>(); // A "directory" of other keys is no object.
@@ -92,10 +92,11 @@ public:
                   fmt::format("get {}: range starts at {} past the end ({} bytes)",
                               describe_key(key), range.offset, size));
     }
-    std::uint64_t left = range.length ? std::min(*range.length, size - range.offset)
-                                      : size - range.offset;
+    std::uint64_t left =
+        range.length ? std::min(*range.length, size - range.offset) : size - range.offset;
     auto offset = static_cast<off_t>(range.offset);
-    std::vector<char> buffer(std::min<std::uint64_t>(k_chunk_bytes, std::max<std::uint64_t>(left, 1)));
+    std::vector<char> buffer(
+        std::min<std::uint64_t>(k_chunk_bytes, std::max<std::uint64_t>(left, 1)));
     while (left > 0) {
       const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), left));
       const ssize_t got = ::pread(file.get(), buffer.data(), want, offset);
@@ -131,8 +132,8 @@ public:
   Result<void> put_file(std::string_view key, const std::filesystem::path& path) override {
     Fd input(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!input.valid()) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("put {} from {}: {}", describe_key(key), path.string(), errno_text(errno)));
+      return fail(ErrorKind::permanent, fmt::format("put {} from {}: {}", describe_key(key),
+                                                    path.string(), errno_text(errno)));
     }
     return write_atomically(key, [&](std::span<char> buffer) -> Result<std::size_t> {
       while (true) {
@@ -286,10 +287,12 @@ private:
     }
     auto written = copy_into(file, source, target);
     if (written && ::fsync(file.get()) != 0) {
-      written = fail(ErrorKind::transient, fmt::format("put {}: fsync: {}", target, errno_text(errno)));
+      written =
+          fail(ErrorKind::transient, fmt::format("put {}: fsync: {}", target, errno_text(errno)));
     }
     if (written && file.close() != 0) {
-      written = fail(ErrorKind::transient, fmt::format("put {}: close: {}", target, errno_text(errno)));
+      written =
+          fail(ErrorKind::transient, fmt::format("put {}: close: {}", target, errno_text(errno)));
     }
     if (written && ::rename(temp.c_str(), path.c_str()) != 0) {
       const int rename_error = errno;

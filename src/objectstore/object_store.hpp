@@ -58,9 +58,8 @@ public:
   // nullopt when there is no such object (nothing reached `sink` then). A range starting
   // past the end fails permanent. A download interrupted midway is resumed where it stopped,
   // and fails permanent if the object changed meanwhile.
-  [[nodiscard]] virtual Result<std::optional<ObjectInfo>> get(std::string_view key,
-                                                              const ChunkSink& sink,
-                                                              ByteRange range = {}) = 0;
+  [[nodiscard]] virtual Result<std::optional<ObjectInfo>>
+  get(std::string_view key, const ChunkSink& sink, ByteRange range = {}) = 0;
 
   // Store `data` as `key`, replacing any object there. Readers see the old or the new
   // object, never a part. Idempotent.

@@ -99,9 +99,11 @@ private:
 
 std::string errno_text(int error) { return std::generic_category().message(error); }
 
-Result<std::size_t> pread_some(const InputFile& file, std::span<char> buffer, std::uint64_t offset) {
+Result<std::size_t> pread_some(const InputFile& file, std::span<char> buffer,
+                               std::uint64_t offset) {
   while (true) {
-    const ssize_t got = ::pread(file.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
+    const ssize_t got =
+        ::pread(file.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
     if (got >= 0) {
       return static_cast<std::size_t>(got);
     }
@@ -120,7 +122,8 @@ Result<http::StreamBody> file_range_body(const InputFile& file, std::uint64_t of
     http::Sha256 hash;
     std::vector<char> buffer(1024 * 1024);
     for (std::uint64_t done = 0; done < size;) {
-      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - done));
+      const auto want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - done));
       RSI_TRY_ASSIGN(const std::size_t got,
                      pread_some(file, std::span<char>(buffer.data(), want), offset + done));
       if (got == 0) {
@@ -133,7 +136,8 @@ Result<http::StreamBody> file_range_body(const InputFile& file, std::uint64_t of
   }
   auto position = std::make_shared<std::uint64_t>(0);
   body.read = [&file, offset, size, position](std::span<char> buffer) -> Result<std::size_t> {
-    const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - *position));
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), size - *position));
     if (want == 0) {
       return std::size_t{0};
     }
@@ -161,7 +165,8 @@ ObjectInfo info_from_headers(std::string_view key, const http::Response& respons
   ObjectInfo info;
   info.key = std::string(key);
   // A ranged answer's Content-Range ("bytes 0-99/1234") carries the whole object's size.
-  if (auto range = response.header("Content-Range"); range && range->find('/') != std::string_view::npos) {
+  if (auto range = response.header("Content-Range");
+      range && range->find('/') != std::string_view::npos) {
     info.size_bytes = parse_u64(range->substr(range->find('/') + 1));
   } else if (auto length = response.header("Content-Length")) {
     info.size_bytes = parse_u64(*length);
@@ -235,7 +240,8 @@ public:
       const bool ranged = offset > 0 || left.has_value();
       std::uint64_t delivered = 0;
       bool sink_failed = false;
-      http::Request request{.url = object_url(key), .expected_statuses = {404, 412}, .timeout = 0ms};
+      http::Request request{
+          .url = object_url(key), .expected_statuses = {404, 412}, .timeout = 0ms};
       if (ranged) {
         request.headers.push_back(
             {"Range", left ? fmt::format("bytes={}-{}", offset, offset + *left - 1)
@@ -324,7 +330,8 @@ public:
     const auto fill = [&](char* buffer) -> Result<std::size_t> {
       std::size_t filled = 0;
       while (filled < part_size) {
-        RSI_TRY_ASSIGN(const std::size_t got, source(std::span<char>(buffer + filled, part_size - filled)));
+        RSI_TRY_ASSIGN(const std::size_t got,
+                       source(std::span<char>(buffer + filled, part_size - filled)));
         if (got == 0) {
           break;
         }
@@ -358,8 +365,8 @@ public:
     InputFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat status {};
     if (file.get() < 0 || ::fstat(file.get(), &status) != 0) {
-      return fail(ErrorKind::permanent, fmt::format("put {} from {}: {}", target(key),
-                                                    path.string(), errno_text(errno)));
+      return fail(ErrorKind::permanent,
+                  fmt::format("put {} from {}: {}", target(key), path.string(), errno_text(errno)));
     }
     const auto size = static_cast<std::uint64_t>(status.st_size);
     if (size <= m_config.part_size_bytes) {
@@ -381,8 +388,8 @@ public:
   Result<std::optional<ObjectInfo>> head(std::string_view key) override {
     RSI_TRY(validate_key(key));
     RSI_TRY_ASSIGN(auto client, m_pool.take());
-    auto response = client->request(
-        {.method = "HEAD", .url = object_url(key), .expected_statuses = {404}});
+    auto response =
+        client->request({.method = "HEAD", .url = object_url(key), .expected_statuses = {404}});
     if (!response) {
       return fail(response.error().wrap(fmt::format("head {}", target(key))));
     }
@@ -390,7 +397,8 @@ public:
       return std::optional<ObjectInfo>(info_from_headers(key, *response));
     }
     // A HEAD 404 has no body to tell a missing key from a missing bucket: ask the bucket.
-    auto bucket = client->request({.method = "HEAD", .url = m_bucket_base, .expected_statuses = {404}});
+    auto bucket =
+        client->request({.method = "HEAD", .url = m_bucket_base, .expected_statuses = {404}});
     if (!bucket) {
       return fail(bucket.error().wrap(fmt::format("head {}", target(key))));
     }
@@ -403,8 +411,8 @@ public:
   Result<void> remove(std::string_view key) override {
     RSI_TRY(validate_key(key));
     RSI_TRY_ASSIGN(auto client, m_pool.take());
-    auto response = client->request(
-        {.method = "DELETE", .url = object_url(key), .expected_statuses = {404}});
+    auto response =
+        client->request({.method = "DELETE", .url = object_url(key), .expected_statuses = {404}});
     if (!response) {
       return fail(response.error().wrap(fmt::format("delete {}", target(key))));
     }
@@ -421,9 +429,9 @@ public:
       params.push_back({"continuation-token", *token});
     }
     RSI_TRY_ASSIGN(auto client, m_pool.take());
-    auto response = client->request(
-        {.url = m_bucket_base + "?" + http::canonical_query(std::move(params)),
-         .expected_statuses = {404}});
+    auto response =
+        client->request({.url = m_bucket_base + "?" + http::canonical_query(std::move(params)),
+                         .expected_statuses = {404}});
     if (!response) {
       return fail(response.error().wrap(fmt::format("list {}", describe())));
     }
@@ -466,9 +474,8 @@ private:
   }
 
   Error bucket_missing(std::string_view operation, std::string_view key) const {
-    return Error{ErrorKind::permanent,
-                 fmt::format("{} {}: bucket {} does not exist (NoSuchBucket)", operation,
-                             target(key), m_config.bucket)};
+    return Error{ErrorKind::permanent, fmt::format("{} {}: bucket {} does not exist (NoSuchBucket)",
+                                                   operation, target(key), m_config.bucket)};
   }
 
   // A 404 naming the bucket becomes a permanent error; other 404s are the caller's to read.
@@ -481,7 +488,8 @@ private:
   }
 
   // A PUT of `body`; `sha256_hex` (if known) saves the client hashing it again.
-  http::Request upload_request(std::string url, http::Body body, const std::string& sha256_hex = {}) const {
+  http::Request upload_request(std::string url, http::Body body,
+                               const std::string& sha256_hex = {}) const {
     http::Request request{.method = "PUT",
                           .url = std::move(url),
                           .body = std::move(body),
@@ -516,7 +524,8 @@ private:
                                     .body = std::string_view(),
                                     .expected_statuses = {404}});
     if (!created) {
-      return fail(created.error().wrap(fmt::format("put {}: create multipart upload", target(key))));
+      return fail(
+          created.error().wrap(fmt::format("put {}: create multipart upload", target(key))));
     }
     RSI_TRY(check_bucket("put", key, *created));
     auto upload_id = s3::parse_upload_id(created->body);
@@ -539,8 +548,7 @@ private:
   }
 
   Result<void> upload_parts(http::Client& client, std::string_view key,
-                            const std::string& upload_id,
-                            const PartSupplier& next_part) {
+                            const std::string& upload_id, const PartSupplier& next_part) {
     std::vector<std::string> etags;
     auto upcoming = prefetch(next_part);
     while (true) {
@@ -552,10 +560,11 @@ private:
       // destructor waits for it.)
       upcoming = prefetch(next_part);
       const int number = static_cast<int>(etags.size()) + 1;
-      const std::string query = http::canonical_query(
-          {{"partNumber", std::to_string(number)}, {"uploadId", upload_id}});
-      RSI_TRY_ASSIGN(auto response, client.request(upload_request(object_url(key, query),
-                                                                  std::move(part->body), part->sha256_hex)));
+      const std::string query =
+          http::canonical_query({{"partNumber", std::to_string(number)}, {"uploadId", upload_id}});
+      RSI_TRY_ASSIGN(auto response,
+                     client.request(upload_request(object_url(key, query), std::move(part->body),
+                                                   part->sha256_hex)));
       auto etag = response.header("ETag");
       if (response.status == 404 || !etag) {
         return fail(ErrorKind::transient,
@@ -564,11 +573,12 @@ private:
       etags.emplace_back(*etag);
     }
     const std::string body = s3::complete_multipart_body(etags);
-    RSI_TRY_ASSIGN(auto completed,
-                   client.request({.method = "POST",
-                                   .url = object_url(key, http::canonical_query({{"uploadId", upload_id}})),
-                                   .body = std::string_view(body),
-                                   .timeout = 0ms}));
+    RSI_TRY_ASSIGN(
+        auto completed,
+        client.request({.method = "POST",
+                        .url = object_url(key, http::canonical_query({{"uploadId", upload_id}})),
+                        .body = std::string_view(body),
+                        .timeout = 0ms}));
     // CompleteMultipartUpload may report failure inside a 200 response.
     if (const auto error = http::parse_error_body(completed.body); !error.code.empty()) {
       return fail(http::is_retryable_error_code(error.code) ? ErrorKind::transient
@@ -595,18 +605,21 @@ Result<std::unique_ptr<ObjectStore>> make_s3_object_store(const S3Config& config
   if (config.part_size_bytes == 0) {
     return fail(ErrorKind::permanent, "S3 object store: part size must be positive");
   }
-  RSI_TRY_ASSIGN(auto endpoint, http::resolve_service_endpoint(config.environment, "s3", config.aws));
-  auto credentials = config.credentials
-                         ? config.credentials
-                         : http::make_default_credentials_provider(config.environment, system_clock());
-  http::ClientConfig client_config{
-      .signing = http::SigningConfig{.service = "s3", .region = endpoint.region, .credentials = credentials},
-      .retry = config.retry,
-      .connect_timeout = config.connect_timeout,
-      .timeout = config.request_timeout,
-      .stall_timeout = config.stall_timeout,
-      .parse_error = {},
-      .user_agent = "rs_ingester"};
+  RSI_TRY_ASSIGN(auto endpoint,
+                 http::resolve_service_endpoint(config.environment, "s3", config.aws));
+  auto credentials =
+      config.credentials
+          ? config.credentials
+          : http::make_default_credentials_provider(config.environment, system_clock());
+  http::ClientConfig client_config{.signing = http::SigningConfig{.service = "s3",
+                                                                  .region = endpoint.region,
+                                                                  .credentials = credentials},
+                                   .retry = config.retry,
+                                   .connect_timeout = config.connect_timeout,
+                                   .timeout = config.request_timeout,
+                                   .stall_timeout = config.stall_timeout,
+                                   .parse_error = {},
+                                   .user_agent = "rs_ingester"};
   return std::make_unique<S3ObjectStore>(config, std::move(endpoint), std::move(client_config));
 }
 

@@ -24,8 +24,8 @@ enum class PayloadSigning {
 // An S3 bucket (or an S3-compatible server), optionally under a key prefix.
 struct S3Config {
   std::string bucket;
-  std::string prefix;           // Put in front of every key as is ("logs/" → "logs/<key>").
-  http::AwsConfig aws;          // Region, endpoint override, profile (see aws_settings.hpp).
+  std::string prefix;            // Put in front of every key as is ("logs/" → "logs/<key>").
+  http::AwsConfig aws;           // Region, endpoint override, profile (see aws_settings.hpp).
   http::Environment environment; // Snapshot for the settings and the default credential chain.
   // Shared credentials; null → the default chain over `environment`.
   std::shared_ptr<http::CredentialsProvider> credentials;

@@ -69,8 +69,9 @@ TEST_F(ClientTest, RetriesS3SlowDownSqsThrottlingAnd429) {
   serve([](int call, const httplib::Request&, httplib::Response& response) {
     if (call == 1) {
       response.status = 503;
-      response.set_content("<Error><Code>SlowDown</Code><Message>Reduce your rate</Message></Error>",
-                           "application/xml");
+      response.set_content(
+          "<Error><Code>SlowDown</Code><Message>Reduce your rate</Message></Error>",
+          "application/xml");
     } else if (call == 2) {
       response.status = 400;
       response.set_content(R"({"__type":"com.amazon.coral.availability#ThrottlingException"})",
@@ -83,7 +84,8 @@ TEST_F(ClientTest, RetriesS3SlowDownSqsThrottlingAnd429) {
   });
   Client client = make_client(fast_retries(4));
 
-  auto response = client.request({.method = "POST", .url = m_server.url("/"), .body = std::string_view("{}")});
+  auto response =
+      client.request({.method = "POST", .url = m_server.url("/"), .body = std::string_view("{}")});
 
   ASSERT_TRUE(response) << response.error().message;
   EXPECT_EQ(response->body, "done");
@@ -120,7 +122,8 @@ TEST_F(ClientTest, ClientErrorsArePermanentWithCodeMessageAndNoCredentials) {
                                                        .session_token = "session-token-value",
                                                        .expiration = std::nullopt});
   ClientConfig config = fast_retries();
-  config.signing = SigningConfig{.service = "s3", .region = "us-east-1", .credentials = credentials};
+  config.signing =
+      SigningConfig{.service = "s3", .region = "us-east-1", .credentials = credentials};
   Client client = make_client(config);
 
   auto response = client.request({.url = m_server.url("/bucket/key")});
@@ -128,7 +131,8 @@ TEST_F(ClientTest, ClientErrorsArePermanentWithCodeMessageAndNoCredentials) {
   ASSERT_FALSE(response);
   const std::string& message = response.error().message;
   EXPECT_EQ(response.error().kind, ErrorKind::permanent);
-  EXPECT_NE(message.find("HTTP 403 InvalidAccessKeyId: The AWS Access Key Id"), std::string::npos) << message;
+  EXPECT_NE(message.find("HTTP 403 InvalidAccessKeyId: The AWS Access Key Id"), std::string::npos)
+      << message;
   EXPECT_NE(message.find("request id REQ123"), std::string::npos) << message;
   EXPECT_EQ(message.find("very-secret-key"), std::string::npos);
   EXPECT_EQ(message.find("session-token-value"), std::string::npos);
@@ -142,7 +146,8 @@ TEST_F(ClientTest, ErrorParserHookClassifiesServiceErrors) {
   });
   ClientConfig config = fast_retries();
   config.parse_error = [](const Response& raw) {
-    return ServiceError{.code = raw.body.substr(5), .message = "custom", .kind = ErrorKind::conflict};
+    return ServiceError{
+        .code = raw.body.substr(5), .message = "custom", .kind = ErrorKind::conflict};
   };
   Client client = make_client(config);
 
@@ -177,7 +182,8 @@ TEST_F(ClientTest, RepeatedHeaderNamesAreSentOnceJoined) {
   });
   Client client = make_client();
 
-  auto response = client.request({.url = m_server.url("/"), .headers = {{"X-Multi", "b"}, {"x-multi", "a"}}});
+  auto response =
+      client.request({.url = m_server.url("/"), .headers = {{"X-Multi", "b"}, {"x-multi", "a"}}});
 
   ASSERT_TRUE(response) << response.error().message;
   std::lock_guard lock(mutex);
@@ -199,7 +205,9 @@ void half_then_drop(int call, httplib::Response& response) {
 }
 
 TEST_F(ClientTest, DroppedConnectionMidBodyIsRetriedWhenTheBodyIsCollected) {
-  serve([](int call, const httplib::Request&, httplib::Response& response) { half_then_drop(call, response); });
+  serve([](int call, const httplib::Request&, httplib::Response& response) {
+    half_then_drop(call, response);
+  });
   Client client = make_client();
 
   auto response = client.request({.url = m_server.url("/object")});
@@ -210,19 +218,22 @@ TEST_F(ClientTest, DroppedConnectionMidBodyIsRetriedWhenTheBodyIsCollected) {
 }
 
 TEST_F(ClientTest, DroppedConnectionAfterTheSinkGotBytesIsNotRetried) {
-  serve([](int call, const httplib::Request&, httplib::Response& response) { half_then_drop(call, response); });
+  serve([](int call, const httplib::Request&, httplib::Response& response) {
+    half_then_drop(call, response);
+  });
   Client client = make_client();
   std::size_t received = 0;
 
-  auto response = client.request({.url = m_server.url("/object"),
-                                  .on_body = [&](std::string_view chunk) -> Result<void> {
-                                    received += chunk.size();
-                                    return {};
-                                  }});
+  auto response = client.request(
+      {.url = m_server.url("/object"), .on_body = [&](std::string_view chunk) -> Result<void> {
+         received += chunk.size();
+         return {};
+       }});
 
   ASSERT_FALSE(response);
   EXPECT_EQ(response.error().kind, ErrorKind::transient);
-  EXPECT_NE(response.error().message.find("not retried"), std::string::npos) << response.error().message;
+  EXPECT_NE(response.error().message.find("not retried"), std::string::npos)
+      << response.error().message;
   EXPECT_GT(received, 0U);
   EXPECT_LT(received, k_body.size());
   EXPECT_EQ(m_calls, 1);
@@ -286,20 +297,20 @@ TEST(ClientConnectionTest, MalformedUrlIsPermanent) {
 
 // A body handed out in small pieces, counting rewinds.
 StreamBody counting_stream(const std::string& data, std::size_t& offset, int& rewinds) {
-  return StreamBody{.read = [&data, &offset](std::span<char> buffer) -> Result<std::size_t> {
-                      const std::size_t size = std::min({buffer.size(), data.size() - offset,
-                                                         std::size_t{7000}});
-                      std::copy_n(data.data() + offset, size, buffer.data());
-                      offset += size;
-                      return size;
-                    },
-                    .size = data.size(),
-                    .rewind = [&offset, &rewinds]() -> Result<void> {
-                      offset = 0;
-                      ++rewinds;
-                      return {};
-                    },
-                    .sha256_hex = ""};
+  return StreamBody{
+      .read = [&data, &offset](std::span<char> buffer) -> Result<std::size_t> {
+        const std::size_t size = std::min({buffer.size(), data.size() - offset, std::size_t{7000}});
+        std::copy_n(data.data() + offset, size, buffer.data());
+        offset += size;
+        return size;
+      },
+      .size = data.size(),
+      .rewind = [&offset, &rewinds]() -> Result<void> {
+        offset = 0;
+        ++rewinds;
+        return {};
+      },
+      .sha256_hex = ""};
 }
 
 TEST_F(ClientTest, StreamedUploadRewindsForARetry) {
@@ -314,8 +325,9 @@ TEST_F(ClientTest, StreamedUploadRewindsForARetry) {
   std::size_t offset = 0;
   int rewinds = 0;
 
-  auto response = client.request(
-      {.method = "PUT", .url = m_server.url("/upload"), .body = counting_stream(k_body, offset, rewinds)});
+  auto response = client.request({.method = "PUT",
+                                  .url = m_server.url("/upload"),
+                                  .body = counting_stream(k_body, offset, rewinds)});
 
   ASSERT_TRUE(response) << response.error().message;
   EXPECT_EQ(rewinds, 1);
@@ -344,15 +356,15 @@ TEST_F(ClientTest, SourceErrorAbortsTheUploadAndIsReturnedAsIs) {
   serve([](int, const httplib::Request&, httplib::Response&) {});
   Client client = make_client();
 
-  auto response = client.request(
-      {.method = "PUT",
-       .url = m_server.url("/upload"),
-       .body = StreamBody{.read = [](std::span<char>) -> Result<std::size_t> {
-                            return fail(ErrorKind::conflict, "source gave up");
-                          },
-                          .size = 10,
-                          .rewind = nullptr,
-                          .sha256_hex = ""}});
+  auto response =
+      client.request({.method = "PUT",
+                      .url = m_server.url("/upload"),
+                      .body = StreamBody{.read = [](std::span<char>) -> Result<std::size_t> {
+                                           return fail(ErrorKind::conflict, "source gave up");
+                                         },
+                                         .size = 10,
+                                         .rewind = nullptr,
+                                         .sha256_hex = ""}});
 
   ASSERT_FALSE(response);
   EXPECT_EQ(response.error().kind, ErrorKind::conflict);

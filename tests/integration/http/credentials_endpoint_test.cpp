@@ -20,7 +20,8 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string iso8601(TimePoint time) {
-  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
   const auto as_time_t = static_cast<std::time_t>(seconds);
   std::tm tm{};
   gmtime_r(&as_time_t, &tm);
@@ -59,11 +60,12 @@ protected:
 };
 
 TEST_F(CredentialsEndpointTest, ContainerFullUriWithAuthorizationToken) {
-  m_server.server().Get("/creds", [this](const httplib::Request& request, httplib::Response& response) {
-    std::lock_guard lock(m_mutex);
-    m_authorization = request.get_header_value("Authorization");
-    response.set_content(credentials_json(), "application/json");
-  });
+  m_server.server().Get("/creds",
+                        [this](const httplib::Request& request, httplib::Response& response) {
+                          std::lock_guard lock(m_mutex);
+                          m_authorization = request.get_header_value("Authorization");
+                          response.set_content(credentials_json(), "application/json");
+                        });
   m_server.start();
   Environment environment = env();
   environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = m_server.url("/creds");
@@ -81,11 +83,12 @@ TEST_F(CredentialsEndpointTest, ContainerFullUriWithAuthorizationToken) {
 }
 
 TEST_F(CredentialsEndpointTest, ContainerRelativeUriWithTokenFile) {
-  m_server.server().Get("/v2/credentials/id", [this](const httplib::Request& request, httplib::Response& response) {
-    std::lock_guard lock(m_mutex);
-    m_authorization = request.get_header_value("Authorization");
-    response.set_content(credentials_json(), "application/json");
-  });
+  m_server.server().Get("/v2/credentials/id",
+                        [this](const httplib::Request& request, httplib::Response& response) {
+                          std::lock_guard lock(m_mutex);
+                          m_authorization = request.get_header_value("Authorization");
+                          response.set_content(credentials_json(), "application/json");
+                        });
   m_server.start();
   std::ofstream(m_dir.path("token")) << "file-token\n";
   Environment environment = env();
@@ -101,13 +104,14 @@ TEST_F(CredentialsEndpointTest, ContainerRelativeUriWithTokenFile) {
 }
 
 TEST_F(CredentialsEndpointTest, InstanceMetadataV2TokenThenRoleThenCredentials) {
-  m_server.server().Put("/latest/api/token", [](const httplib::Request& request, httplib::Response& response) {
-    if (request.get_header_value("X-aws-ec2-metadata-token-ttl-seconds").empty()) {
-      response.status = 400;
-      return;
-    }
-    response.set_content("imds-token", "text/plain");
-  });
+  m_server.server().Put(
+      "/latest/api/token", [](const httplib::Request& request, httplib::Response& response) {
+        if (request.get_header_value("X-aws-ec2-metadata-token-ttl-seconds").empty()) {
+          response.status = 400;
+          return;
+        }
+        response.set_content("imds-token", "text/plain");
+      });
   const auto needs_token = [](const httplib::Request& request, httplib::Response& response) {
     if (request.get_header_value("X-aws-ec2-metadata-token") != "imds-token") {
       response.status = 401;

@@ -85,9 +85,9 @@ std::string verify(const httplib::Request& request) {
     return "bad credential scope " + scope;
   }
   const auto question = request.target.find('?');
-  std::string canonical = request.method + "\n" + request.target.substr(0, question) + "\n" +
-                          (question == std::string::npos ? "" : request.target.substr(question + 1)) +
-                          "\n";
+  std::string canonical =
+      request.method + "\n" + request.target.substr(0, question) + "\n" +
+      (question == std::string::npos ? "" : request.target.substr(question + 1)) + "\n";
   std::istringstream names(signed_headers);
   for (std::string name; std::getline(names, name, ';');) {
     if (!request.has_header(name.c_str())) {
@@ -122,14 +122,14 @@ protected:
   }
 
   Client make_client(const std::string& service, std::string token = "") {
-    auto client = Client::create(
-        {.signing = SigningConfig{.service = service,
-                                  .region = "eu-west-1",
-                                  .credentials = make_static_credentials_provider(
-                                      {.access_key_id = "AKIDEXAMPLE",
-                                       .secret_access_key = std::string(k_secret),
-                                       .session_token = std::move(token),
-                                       .expiration = std::nullopt})}});
+    auto client =
+        Client::create({.signing = SigningConfig{.service = service,
+                                                 .region = "eu-west-1",
+                                                 .credentials = make_static_credentials_provider(
+                                                     {.access_key_id = "AKIDEXAMPLE",
+                                                      .secret_access_key = std::string(k_secret),
+                                                      .session_token = std::move(token),
+                                                      .expiration = std::nullopt})}});
     EXPECT_TRUE(client) << client.error().message;
     return std::move(*client);
   }
@@ -176,7 +176,8 @@ TEST_F(RequestSigningTest, S3InMemoryPutSignsTheBodyHashAndSessionToken) {
   Client client = make_client("s3", "the-session-token");
   const std::string data = "hello object";
 
-  auto response = client.request({.method = "PUT", .url = m_server.url("/bucket/key"), .body = std::string_view(data)});
+  auto response = client.request(
+      {.method = "PUT", .url = m_server.url("/bucket/key"), .body = std::string_view(data)});
 
   ASSERT_TRUE(response) << response.error().message;
   const Captured captured = last();
@@ -214,9 +215,10 @@ TEST_F(RequestSigningTest, S3StreamWithKnownHashSignsIt) {
 TEST_F(RequestSigningTest, S3CreateMultipartAndListUseCanonicalQueries) {
   Client client = make_client("s3");
 
-  auto created = client.request({.method = "POST",
-                                 .url = m_server.url("/bucket/key?" + canonical_query({{"uploads", ""}})),
-                                 .body = std::string_view()});
+  auto created =
+      client.request({.method = "POST",
+                      .url = m_server.url("/bucket/key?" + canonical_query({{"uploads", ""}})),
+                      .body = std::string_view()});
   ASSERT_TRUE(created) << created.error().message;
   const Captured create = last();
   auto listed = client.request(
@@ -237,7 +239,8 @@ TEST_F(RequestSigningTest, S3CreateMultipartAndListUseCanonicalQueries) {
 
 TEST_F(RequestSigningTest, SqsJsonRequestCarriesBodyHashAndVerifies) {
   Client client = make_client("sqs");
-  const std::string json = R"({"QueueUrl":"https://sqs.eu-west-1.amazonaws.com/1/q","MaxNumberOfMessages":10})";
+  const std::string json =
+      R"({"QueueUrl":"https://sqs.eu-west-1.amazonaws.com/1/q","MaxNumberOfMessages":10})";
 
   auto response = client.request({.method = "POST",
                                   .url = m_server.url("/"),
@@ -248,20 +251,21 @@ TEST_F(RequestSigningTest, SqsJsonRequestCarriesBodyHashAndVerifies) {
   ASSERT_TRUE(response) << response.error().message;
   const Captured captured = last();
   EXPECT_EQ(captured.request.get_header_value("x-amz-content-sha256"), sha256_hex(json));
-  EXPECT_NE(captured.request.get_header_value("Authorization").find("x-amz-target"), std::string::npos);
+  EXPECT_NE(captured.request.get_header_value("Authorization").find("x-amz-target"),
+            std::string::npos);
   EXPECT_EQ(captured.request.body, json);
   EXPECT_EQ(captured.problem, "");
 }
 
 TEST_F(RequestSigningTest, WrongSecretIsDetectedByTheVerifier) {
-  auto client = Client::create(
-      {.signing = SigningConfig{.service = "s3",
-                                .region = "eu-west-1",
-                                .credentials = make_static_credentials_provider(
-                                    {.access_key_id = "AKIDEXAMPLE",
-                                     .secret_access_key = "not-the-secret",
-                                     .session_token = "",
-                                     .expiration = std::nullopt})}});
+  auto client =
+      Client::create({.signing = SigningConfig{.service = "s3",
+                                               .region = "eu-west-1",
+                                               .credentials = make_static_credentials_provider(
+                                                   {.access_key_id = "AKIDEXAMPLE",
+                                                    .secret_access_key = "not-the-secret",
+                                                    .session_token = "",
+                                                    .expiration = std::nullopt})}});
   ASSERT_TRUE(client);
 
   ASSERT_TRUE(client->request({.url = m_server.url("/bucket/key")}));

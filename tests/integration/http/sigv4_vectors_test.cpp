@@ -202,7 +202,8 @@ const auto k_vector_name = [](const auto& param_info) {
   return name;
 };
 
-INSTANTIATE_TEST_SUITE_P(AwsSuite, SigV4Vector, ::testing::ValuesIn(vector_names(false)), k_vector_name);
+INSTANTIATE_TEST_SUITE_P(AwsSuite, SigV4Vector, ::testing::ValuesIn(vector_names(false)),
+                         k_vector_name);
 INSTANTIATE_TEST_SUITE_P(AwsSuite, SigV4ExcludedVector, ::testing::ValuesIn(vector_names(true)),
                          k_vector_name);
 

@@ -68,7 +68,9 @@ protected:
     m_store = std::move(*store);
   }
 
-  Result<std::optional<std::string>> read(std::string_view key) { return get_string(*m_store, key); }
+  Result<std::optional<std::string>> read(std::string_view key) {
+    return get_string(*m_store, key);
+  }
 
   std::vector<std::string> keys(std::string_view prefix) {
     auto objects = list_all(*m_store, prefix);
@@ -89,10 +91,11 @@ TEST_P(ObjectStoreContract, PutThenGetReturnsTheSameBytesAndInfo) {
 
   ASSERT_TRUE(m_store->put("2016/07/29/table/v0/file.log.gz", data));
   std::string read_back;
-  auto info = m_store->get("2016/07/29/table/v0/file.log.gz", [&](std::string_view chunk) -> Result<void> {
-    read_back.append(chunk);
-    return {};
-  });
+  auto info =
+      m_store->get("2016/07/29/table/v0/file.log.gz", [&](std::string_view chunk) -> Result<void> {
+        read_back.append(chunk);
+        return {};
+      });
 
   ASSERT_TRUE(info) << info.error().message;
   ASSERT_TRUE(info->has_value());
@@ -149,14 +152,18 @@ TEST_P(ObjectStoreContract, RangedGetReturnsOnlyTheRange) {
   std::string middle;
   std::string tail;
 
-  auto first = m_store->get("ranged", [&](std::string_view chunk) -> Result<void> {
-    middle.append(chunk);
-    return {};
-  }, {.offset = 100, .length = 250});
-  auto second = m_store->get("ranged", [&](std::string_view chunk) -> Result<void> {
-    tail.append(chunk);
-    return {};
-  }, {.offset = 9'990, .length = std::nullopt});
+  auto first = m_store->get("ranged",
+                            [&](std::string_view chunk) -> Result<void> {
+                              middle.append(chunk);
+                              return {};
+                            },
+                            {.offset = 100, .length = 250});
+  auto second = m_store->get("ranged",
+                             [&](std::string_view chunk) -> Result<void> {
+                               tail.append(chunk);
+                               return {};
+                             },
+                             {.offset = 9'990, .length = std::nullopt});
 
   ASSERT_TRUE(first && second) << (first ? second.error().message : first.error().message);
   EXPECT_EQ(middle, data.substr(100, 250));
@@ -281,15 +288,16 @@ TEST_P(ObjectStoreContract, FailingSourceLeavesNoObjectAndReturnsItsError) {
   const std::string data = pattern(k_part_bytes + 10, 5);
   std::size_t handed_out = 0;
 
-  auto put = m_store->put_stream("broken/upload", [&](std::span<char> buffer) -> Result<std::size_t> {
-    if (handed_out >= k_part_bytes + 5) {
-      return fail(ErrorKind::transient, "source broke");
-    }
-    const std::size_t size = std::min(buffer.size(), data.size() - handed_out);
-    std::copy_n(data.data() + handed_out, size, buffer.data());
-    handed_out += size;
-    return size;
-  });
+  auto put =
+      m_store->put_stream("broken/upload", [&](std::span<char> buffer) -> Result<std::size_t> {
+        if (handed_out >= k_part_bytes + 5) {
+          return fail(ErrorKind::transient, "source broke");
+        }
+        const std::size_t size = std::min(buffer.size(), data.size() - handed_out);
+        std::copy_n(data.data() + handed_out, size, buffer.data());
+        handed_out += size;
+        return size;
+      });
 
   ASSERT_FALSE(put);
   EXPECT_NE(put.error().message.find("source broke"), std::string::npos) << put.error().message;
@@ -341,27 +349,33 @@ TEST_P(ObjectStoreContract, MissingBucketOrRootIsAPermanentErrorNamingIt) {
 
 std::vector<Backend> backends() {
   return {
-      Backend{.name = "local",
-              .needs_s3 = false,
-              .make = [](const test::TempDir& dir) {
+      Backend{
+          .name = "local",
+          .needs_s3 = false,
+          .make =
+              [](const test::TempDir& dir) {
                 return make_local_object_store({.root = dir.path("objects"), .create_root = true});
               },
-              .make_missing = [](const test::TempDir& dir) {
-                auto store = make_local_object_store({.root = dir.path("vanishing"), .create_root = true});
+          .make_missing =
+              [](const test::TempDir& dir) {
+                auto store =
+                    make_local_object_store({.root = dir.path("vanishing"), .create_root = true});
                 std::filesystem::remove_all(dir.path("vanishing"));
                 return store;
               },
-              .missing_name = "vanishing"},
+          .missing_name = "vanishing"},
       Backend{.name = "s3",
               .needs_s3 = true,
-              .make = [](const test::TempDir&) {
-                return make_s3_object_store(
-                    test::s3_test_config(test::shared_test_bucket(), k_part_bytes));
-              },
-              .make_missing = [](const test::TempDir&) {
-                return make_s3_object_store(
-                    test::s3_test_config("rsi-no-such-bucket-4711", k_part_bytes));
-              },
+              .make =
+                  [](const test::TempDir&) {
+                    return make_s3_object_store(
+                        test::s3_test_config(test::shared_test_bucket(), k_part_bytes));
+                  },
+              .make_missing =
+                  [](const test::TempDir&) {
+                    return make_s3_object_store(
+                        test::s3_test_config("rsi-no-such-bucket-4711", k_part_bytes));
+                  },
               .missing_name = "rsi-no-such-bucket-4711"},
   };
 }

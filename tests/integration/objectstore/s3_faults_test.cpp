@@ -22,7 +22,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
-enum class Fault { none, slow_down, server_error, drop_midway, stall_midway, delay, forbidden, bad_request };
+enum class Fault {
+  none,
+  slow_down,
+  server_error,
+  drop_midway,
+  stall_midway,
+  delay,
+  forbidden,
+  bad_request
+};
 
 struct Seen {
   std::string method;
@@ -35,10 +44,14 @@ class FakeS3 {
 public:
   FakeS3() {
     auto& server = m_server.server();
-    server.Get("/bucket/(.*)", [this](const auto& request, auto& response) { get(request, response); });
-    server.Put("/bucket/(.*)", [this](const auto& request, auto& response) { put(request, response); });
-    server.Post("/bucket/(.*)", [this](const auto& request, auto& response) { post(request, response); });
-    server.Delete("/bucket/(.*)", [this](const auto& request, auto& response) { remove(request, response); });
+    server.Get("/bucket/(.*)",
+               [this](const auto& request, auto& response) { get(request, response); });
+    server.Put("/bucket/(.*)",
+               [this](const auto& request, auto& response) { put(request, response); });
+    server.Post("/bucket/(.*)",
+                [this](const auto& request, auto& response) { post(request, response); });
+    server.Delete("/bucket/(.*)",
+                  [this](const auto& request, auto& response) { remove(request, response); });
     m_server.start();
   }
 
@@ -78,7 +91,8 @@ public:
 
 private:
   // The next scripted fault, applied; true when it produced the whole response.
-  bool apply_fault(const httplib::Request& request, httplib::Response& response, std::string_view body) {
+  bool apply_fault(const httplib::Request& request, httplib::Response& response,
+                   std::string_view body) {
     Fault fault = Fault::none;
     {
       std::lock_guard lock(m_mutex);
@@ -91,8 +105,9 @@ private:
     }
     const auto error = [&](int status, std::string_view code) {
       response.status = status;
-      response.set_content(fmt::format("<Error><Code>{}</Code><Message>injected</Message></Error>", code),
-                           "application/xml");
+      response.set_content(
+          fmt::format("<Error><Code>{}</Code><Message>injected</Message></Error>", code),
+          "application/xml");
     };
     switch (fault) {
     case Fault::none:
@@ -168,9 +183,11 @@ private:
     if (apply_fault(request, response, "")) {
       return;
     }
-    if (request.has_param("partNumber") && std::stoi(request.get_param_value("partNumber")) == m_failing_part) {
+    if (request.has_param("partNumber") &&
+        std::stoi(request.get_param_value("partNumber")) == m_failing_part) {
       response.status = 400;
-      response.set_content("<Error><Code>InvalidPart</Code><Message>no</Message></Error>", "application/xml");
+      response.set_content("<Error><Code>InvalidPart</Code><Message>no</Message></Error>",
+                           "application/xml");
       return;
     }
     std::lock_guard lock(m_mutex);
@@ -183,7 +200,8 @@ private:
       return;
     }
     if (request.has_param("uploads")) {
-      response.set_content("<InitiateMultipartUploadResult><UploadId>up-1</UploadId></InitiateMultipartUploadResult>",
+      response.set_content("<InitiateMultipartUploadResult><UploadId>up-1</UploadId></"
+                           "InitiateMultipartUploadResult>",
                            "application/xml");
     } else if (m_complete_error) {
       response.set_content("<Error><Code>InternalError</Code><Message>try again</Message></Error>",
@@ -308,7 +326,8 @@ TEST_F(S3FaultsTest, ObjectReplacedDuringResumeIsAPermanentError) {
 
 TEST_F(S3FaultsTest, PersistentThrottlingFailsTransientAfterTheBudget) {
   m_s3.set_object(m_data, "\"v1\"");
-  m_s3.queue({Fault::slow_down, Fault::slow_down, Fault::slow_down, Fault::slow_down, Fault::slow_down});
+  m_s3.queue(
+      {Fault::slow_down, Fault::slow_down, Fault::slow_down, Fault::slow_down, Fault::slow_down});
   auto store = make(m_s3.config());
   std::string got;
 

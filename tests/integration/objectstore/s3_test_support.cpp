@@ -29,10 +29,11 @@ std::shared_ptr<http::CredentialsProvider> s3_test_credentials() {
 }
 
 Result<void> create_bucket(const std::string& endpoint, const std::string& bucket) {
-  RSI_TRY_ASSIGN(auto client, http::Client::create({.signing = http::SigningConfig{
-                                                         .service = "s3",
-                                                         .region = "us-east-1",
-                                                         .credentials = s3_test_credentials()}}));
+  RSI_TRY_ASSIGN(
+      auto client,
+      http::Client::create({.signing = http::SigningConfig{.service = "s3",
+                                                           .region = "us-east-1",
+                                                           .credentials = s3_test_credentials()}}));
   auto response = client.request({.method = "PUT",
                                   .url = fmt::format("{}/{}", endpoint, bucket),
                                   .body = std::string_view(),

@@ -24,7 +24,8 @@ public:
   explicit Generator(std::uint64_t size) : m_left(size) {}
 
   Result<std::size_t> read(std::span<char> buffer) {
-    const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), m_left));
+    const std::size_t size =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), m_left));
     for (std::size_t idx = 0; idx < size; ++idx) {
       if ((m_produced & 7) == 0) {
         m_state = m_state * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -43,7 +44,8 @@ private:
 };
 
 int usage() {
-  std::fprintf(stderr, "usage: objectstore_stream_tool put|get <endpoint> <bucket> <key> <bytes>\n");
+  std::fprintf(stderr,
+               "usage: objectstore_stream_tool put|get <endpoint> <bucket> <key> <bytes>\n");
   return 2;
 }
 
@@ -62,8 +64,10 @@ int main(int argc, char** argv) {
   rsi::objectstore::S3Config config;
   config.bucket = argv[3];
   config.aws = {.region = "us-east-1", .endpoint = argv[2], .profile = ""};
-  config.credentials = rsi::http::make_static_credentials_provider(
-      {.access_key_id = "S3RVER", .secret_access_key = "S3RVER", .session_token = "", .expiration = std::nullopt});
+  config.credentials = rsi::http::make_static_credentials_provider({.access_key_id = "S3RVER",
+                                                                    .secret_access_key = "S3RVER",
+                                                                    .session_token = "",
+                                                                    .expiration = std::nullopt});
   auto store = rsi::objectstore::make_s3_object_store(config);
   if (!store) {
     std::fprintf(stderr, "%s\n", store.error().message.c_str());
@@ -96,6 +100,7 @@ int main(int argc, char** argv) {
   } else {
     return usage();
   }
-  std::printf("bytes=%llu sha256=%s\n", static_cast<unsigned long long>(bytes), hash.finish_hex().c_str());
+  std::printf("bytes=%llu sha256=%s\n", static_cast<unsigned long long>(bytes),
+              hash.finish_hex().c_str());
   return 0;
 }

@@ -26,9 +26,9 @@ constexpr long k_rss_limit_kb = 64 * 1024;
 
 struct ToolRun {
   int exit_code = -1;
-  std::string output;    // The tool's stdout.
-  std::string errors;    // Its stderr and time's report.
-  long max_rss_kb = -1;  // From "Maximum resident set size (kbytes)".
+  std::string output;   // The tool's stdout.
+  std::string errors;   // Its stderr and time's report.
+  long max_rss_kb = -1; // From "Maximum resident set size (kbytes)".
 };
 
 std::string read_file(const std::filesystem::path& path) {
@@ -41,15 +41,16 @@ std::string read_file(const std::filesystem::path& path) {
 ToolRun timed(const test::TempDir& dir, const std::string& arguments) {
   const auto out = dir.path("out.txt");
   const auto err = dir.path("err.txt");
-  const std::string command = fmt::format("/usr/bin/time -v {} {} >{} 2>{}", RSI_STREAM_TOOL, arguments,
-                                          out.string(), err.string());
+  const std::string command = fmt::format("/usr/bin/time -v {} {} >{} 2>{}", RSI_STREAM_TOOL,
+                                          arguments, out.string(), err.string());
   const int status = std::system(command.c_str());
   ToolRun run;
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   run.output = read_file(out);
   run.errors = read_file(err);
   std::smatch match;
-  if (std::regex_search(run.errors, match, std::regex(R"(Maximum resident set size \(kbytes\): (\d+))"))) {
+  if (std::regex_search(run.errors, match,
+                        std::regex(R"(Maximum resident set size \(kbytes\): (\d+))"))) {
     run.max_rss_kb = std::stol(match[1]);
   }
   return run;
@@ -57,7 +58,8 @@ ToolRun timed(const test::TempDir& dir, const std::string& arguments) {
 
 TEST(StreamingMemoryTest, OneGibibyteObjectUpAndDownUnder64MiBResident) {
   RSI_REQUIRE_SERVICE(test::s3_endpoint(), "S3 emulator (RSI_TEST_S3_ENDPOINT)");
-  ASSERT_TRUE(std::filesystem::exists("/usr/bin/time")) << "install the `time` package (scripts/setup)";
+  ASSERT_TRUE(std::filesystem::exists("/usr/bin/time"))
+      << "install the `time` package (scripts/setup)";
   const char* override_bytes = std::getenv("RSI_TEST_STREAM_BYTES");
   const std::string bytes = override_bytes != nullptr ? override_bytes : "1073741824";
   const std::string& bucket = test::shared_test_bucket();

@@ -23,7 +23,8 @@ TEST(AwsSettingsTest, RegionPrefersConfigThenAwsRegionThenDefaultRegion) {
 
 TEST(AwsSettingsTest, RegionFallsBackToTheProfileInTheConfigFile) {
   test::TempDir dir;
-  write_file(dir.path("config"), "[default]\nregion = us-east-2\n[profile ops]\nregion=eu-north-1\n");
+  write_file(dir.path("config"),
+             "[default]\nregion = us-east-2\n[profile ops]\nregion=eu-north-1\n");
   const Environment env = {{"AWS_CONFIG_FILE", dir.path("config").string()}};
 
   EXPECT_EQ(resolve_region(env, {}).value(), "us-east-2");
@@ -54,7 +55,8 @@ TEST(AwsSettingsTest, ServiceEndpointOverrideBeatsGlobalOverride) {
 }
 
 TEST(AwsSettingsTest, ConfiguredEndpointBeatsTheEnvironment) {
-  const Environment env = {{"AWS_REGION", "us-east-1"}, {"AWS_ENDPOINT_URL_S3", "http://127.0.0.1:2"}};
+  const Environment env = {{"AWS_REGION", "us-east-1"},
+                           {"AWS_ENDPOINT_URL_S3", "http://127.0.0.1:2"}};
 
   auto s3 = resolve_service_endpoint(env, "s3", {.endpoint = "http://localhost:9000"});
 
@@ -85,7 +87,8 @@ TEST(AwsSettingsTest, IgnoreConfiguredEndpointUrlsDisablesTheEnvironmentOverride
 }
 
 TEST(AwsSettingsTest, MalformedEndpointIsPermanent) {
-  auto s3 = resolve_service_endpoint({{"AWS_REGION", "us-east-1"}}, "s3", {.endpoint = "localhost"});
+  auto s3 =
+      resolve_service_endpoint({{"AWS_REGION", "us-east-1"}}, "s3", {.endpoint = "localhost"});
 
   ASSERT_FALSE(s3);
   EXPECT_EQ(s3.error().kind, ErrorKind::permanent);

@@ -54,7 +54,8 @@ TEST_F(LocalObjectStoreTest, FailedSourceLeavesNoPartialFileBehind) {
 
   ASSERT_FALSE(put);
   std::size_t files = 0;
-  for ([[maybe_unused]] const auto& entry : std::filesystem::recursive_directory_iterator(m_dir.path("root"))) {
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::recursive_directory_iterator(m_dir.path("root"))) {
     files += entry.is_regular_file() ? 1 : 0;
   }
   EXPECT_EQ(files, 0U);

@@ -11,14 +11,15 @@ namespace rsi::objectstore {
 namespace {
 
 TEST(ValidateKeyTest, AcceptsOrdinaryKeys) {
-  for (const auto* key : {"a", "2016/07/29/t/v0/file.log.gz", "dir/a b+c%d", ".hidden", "a/..b", "a/.b/c"}) {
+  for (const auto* key :
+       {"a", "2016/07/29/t/v0/file.log.gz", "dir/a b+c%d", ".hidden", "a/..b", "a/.b/c"}) {
     EXPECT_TRUE(validate_key(key)) << key;
   }
 }
 
 TEST(ValidateKeyTest, RejectsPathTricksWithAPermanentErrorNamingTheKey) {
-  const std::vector<std::string> keys = {"", "/a", "a//b", "a/", "..", "../a", "a/../b", "./a", "a/.",
-                                         std::string("a\0b", 3)};
+  const std::vector<std::string> keys = {"",     "/a",     "a//b", "a/",  "..",
+                                         "../a", "a/../b", "./a",  "a/.", std::string("a\0b", 3)};
   for (const auto& key : keys) {
     auto valid = validate_key(key);
 
@@ -55,7 +56,8 @@ TEST(FactoryTest, FileUrlGivesTheDirectory) {
 }
 
 TEST(FactoryTest, OtherUrlsArePermanentErrors) {
-  for (const auto* url : {"s3://", "s3:///prefix", "file://relative/dir", "http://host/", "/plain/path"}) {
+  for (const auto* url :
+       {"s3://", "s3:///prefix", "file://relative/dir", "http://host/", "/plain/path"}) {
     auto config = config_from_url(url);
 
     ASSERT_FALSE(config) << url;
@@ -74,7 +76,8 @@ TEST(FactoryTest, S3StoreWithoutRegionFailsAtCreation) {
 }
 
 TEST(FactoryTest, DescribesTheStore) {
-  auto store = make_object_store(config_from_url("s3://bucket/pre/", {{"AWS_REGION", "us-east-1"}}).value());
+  auto store =
+      make_object_store(config_from_url("s3://bucket/pre/", {{"AWS_REGION", "us-east-1"}}).value());
 
   ASSERT_TRUE(store) << store.error().message;
   EXPECT_EQ((*store)->describe(), "s3://bucket/pre/");

@@ -44,7 +44,8 @@ TEST(S3XmlTest, ParsesListResultsInAnEmulatorNamespaceOrPrefixed) {
 TEST(S3XmlTest, RejectsGarbageAndTruncationWithoutToken) {
   EXPECT_FALSE(parse_list_result("not xml"));
   EXPECT_FALSE(parse_list_result("<Error><Code>X</Code></Error>"));
-  EXPECT_FALSE(parse_list_result("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"));
+  EXPECT_FALSE(
+      parse_list_result("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"));
 }
 
 TEST(S3XmlTest, ReadsUploadId) {

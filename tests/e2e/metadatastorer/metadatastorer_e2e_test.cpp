@@ -9,6 +9,8 @@
 #include <random>
 #include <set>
 
+#include <httplib.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -23,6 +25,7 @@
 #include "sqlite/database.hpp"
 #include "sqs_test_queue.hpp"
 #include "support/private_postgres.hpp"
+#include "support/net.hpp"
 #include "support/process.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
@@ -273,13 +276,30 @@ protected:
 
   std::unique_ptr<test::Process> start_daemon(int run) {
     auto args = m_pipeline->daemon_args();
-    for (const char* extra : {"--listenerCount", "4", "--health-addr", "", "--visibility-timeout", "5s",
-                              "--log-level", "error"}) {
-      args.emplace_back(extra);
+    m_health_port = test::free_tcp_port();
+    for (const std::string& extra : {std::string("--listenerCount"), std::string("4"), std::string("--health-addr"),
+                                     fmt::format("127.0.0.1:{}", m_health_port), std::string("--visibility-timeout"),
+                                     std::string("5s"), std::string("--log-level"), std::string("error")}) {
+      args.push_back(extra);
     }
+    auto env = m_pipeline->daemon_env();
+    env["STATSD_HOSTPORT"] = fmt::format("127.0.0.1:{}", m_statsd.port());
     return std::make_unique<test::Process>(RSI_METADATASTORER_BIN, args,
-                                           m_dir.path(fmt::format("metadatastorer-{}.log", run)),
-                                           m_pipeline->daemon_env());
+                                           m_dir.path(fmt::format("metadatastorer-{}.log", run)), env);
+  }
+
+  // The /health status code, or 0 when nothing answers.
+  int health() {
+    httplib::Client client("127.0.0.1", m_health_port);
+    client.set_connection_timeout(2);
+    client.set_read_timeout(5);
+    auto response = client.Get("/health");
+    return response ? response->status : 0;
+  }
+
+  bool sent_datagram(const std::string& datagram) {
+    const auto all = m_statsd.datagrams();
+    return std::find(all.begin(), all.end(), datagram) != all.end();
   }
 
   std::string progress() {
@@ -323,6 +343,8 @@ protected:
   }
 
   test::TempDir m_dir;
+  test::UdpListener m_statsd;
+  int m_health_port = 0;
   Scenario m_scenario;
   std::unique_ptr<test::PrivatePostgres> m_postgres;
   std::unique_ptr<Pipeline> m_pipeline;
@@ -333,8 +355,17 @@ TEST_P(MetadatastorerE2E, RecordsExactlyTheValidDistinctKeys) {
   auto daemon = start_daemon(0);
   ASSERT_TRUE(test::eventually(180s, [&] { return done() || !daemon->running(); })) << progress() << "\n" << tail(daemon->log_text());
   ASSERT_TRUE(daemon->running()) << progress() << "\n" << tail(daemon->log_text());
+  EXPECT_EQ(health(), 200) << tail(daemon->log_text());
   stop_gracefully(*daemon);
   expect_end_state();
+  // The original's statsd names reach a statsd server.
+  for (const char* datagram : {"metadatastorer.tsv_files.event_00.received:1|c", "metadatastorer.tsv_files.event_00.queued:1|c",
+                               "metadatastorer.tsv_files.total.queued:1|c",
+                               "metadatastorer.tsv_files.not_ace_event.skipped.ace:1|c",
+                               "metadatastorer.messages.rejected.malformed:1|c"}) {
+    EXPECT_TRUE(sent_datagram(datagram)) << datagram << " among " << m_statsd.datagrams().size() << " datagrams, e.g. "
+                                         << (m_statsd.datagrams().empty() ? "" : m_statsd.datagrams().front());
+  }
 }
 
 TEST_P(MetadatastorerE2E, KillNineAtRandomMomentsLosesAndDoublesNothing) {

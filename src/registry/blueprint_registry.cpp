@@ -31,15 +31,6 @@ bool iequals(std::string_view left, std::string_view right) {
          });
 }
 
-// Blueprint's error bodies are {"Error":"…"}; anything else leaves the message empty.
-http::ServiceError parse_blueprint_error_body(const http::Response& response) {
-  http::ServiceError error;
-  if (auto message = core::parse_blueprint_error(response.body)) {
-    error.message = std::move(*message);
-  }
-  return error;
-}
-
 // The response body, inflated when Blueprint sent it gzip-encoded.
 Result<std::string> decoded_body(const http::Response& response) {
   const auto encoding = response.header("Content-Encoding");
@@ -50,6 +41,18 @@ Result<std::string> decoded_body(const http::Response& response) {
     return gunzip(response.body);
   }
   return fail(ErrorKind::permanent, fmt::format("unsupported Content-Encoding \"{}\"", *encoding));
+}
+
+// Blueprint's error bodies (of 5xx answers too) are {"Error":"…"}, gzip-encoded like every
+// other body; anything else leaves the message empty.
+http::ServiceError parse_blueprint_error_body(const http::Response& response) {
+  http::ServiceError error;
+  if (auto body = decoded_body(response)) {
+    if (auto message = core::parse_blueprint_error(*body)) {
+      error.message = std::move(*message);
+    }
+  }
+  return error;
 }
 
 // A 400 answer as an error: Blueprint's own message when the body carries one.

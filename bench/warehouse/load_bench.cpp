@@ -1,0 +1,328 @@
+// Load rate into PostgreSQL: our PostgreSQL warehouse (stream gzip Spade TSV from the object
+// store, apply Redshift's COPY rules, COPY FROM STDIN with the ledger row, one transaction per
+// batch) against `psql \copy` of the same rows already converted to PostgreSQL's text format
+// and uncompressed, with the same number of connections, in the same run, alternating. Also the
+// peak RSS of our loader for batches and files of different sizes. bench/warehouse/README.md has
+// the method and figures.
+//
+//   load_bench [--dir DIR] [--files N] [--file-mib M] [--runs R] [--workers 1,2]  (RSI_TEST_PG)
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/uuid.hpp"
+#include "objectstore/local_object_store.hpp"
+#include "pg/connection.hpp"
+#include "spade_generator.hpp"
+#include "tsv/byte_source.hpp"
+#include "tsv/pg_copy_text.hpp"
+#include "tsv/reader.hpp"
+#include "warehouse/ddl.hpp"
+#include "warehouse/postgres_warehouse.hpp"
+
+namespace rsi::bench {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+struct Options {
+  fs::path dir = "build-bench-warehouse";
+  int files = 16;
+  std::uint64_t file_mib = 64;
+  int runs = 3;
+  std::vector<int> workers{1, 2};
+};
+
+[[noreturn]] void die(const std::string& message) {
+  std::fprintf(stderr, "load_bench: %s\n", message.c_str());
+  std::exit(1);
+}
+
+template <class T>
+T value_or_die(Result<T> result) {
+  if (!result) {
+    die(result.error().message);
+  }
+  return std::move(*result);
+}
+
+Options parse_options(int argc, char** argv) {
+  Options options;
+  for (int index = 1; index + 1 < argc; index += 2) {
+    const std::string flag = argv[index];
+    const std::string value = argv[index + 1];
+    if (flag == "--dir") {
+      options.dir = value;
+    } else if (flag == "--files") {
+      options.files = std::stoi(value);
+    } else if (flag == "--file-mib") {
+      options.file_mib = std::stoull(value);
+    } else if (flag == "--runs") {
+      options.runs = std::stoi(value);
+    } else if (flag == "--workers") {
+      options.workers.clear();
+      for (std::size_t start = 0; start < value.size();) {
+        const auto comma = value.find(',', start);
+        options.workers.push_back(std::stoi(value.substr(start, comma - start)));
+        start = comma == std::string::npos ? value.size() : comma + 1;
+      }
+    } else {
+      die("unknown flag " + flag);
+    }
+  }
+  return options;
+}
+
+std::vector<tsv::Column> bench_columns() {
+  std::vector<tsv::Column> columns;
+  for (const auto& op : bench_table_operations()) {
+    columns.push_back({op.name, value_or_die(warehouse::column_spec(op.name, op.column_type, op.column_options)).type});
+  }
+  return columns;
+}
+
+// The baseline's input: the same rows in PostgreSQL's COPY text format, uncompressed.
+fs::path convert_to_copy_text(const GeneratedFile& file, const fs::path& dir) {
+  const fs::path out_path = dir / (file.path.stem().string() + ".txt");
+  const fs::path done = fs::path(out_path.string() + ".done");
+  if (fs::exists(done) && fs::last_write_time(done) >= fs::last_write_time(file.path)) {
+    return out_path;
+  }
+  auto source = value_or_die(tsv::open_file_source(file.path));
+  auto reader = value_or_die(tsv::Reader::open(*source, bench_columns(), {.name = file.path.string()}));
+  std::ofstream out(out_path, std::ios::binary);
+  std::string buffer;
+  while (value_or_die(reader.next())) {
+    tsv::append_pg_copy_row(buffer, reader.row());
+    if (buffer.size() >= (1U << 20U)) {
+      out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      buffer.clear();
+    }
+  }
+  out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  std::ofstream{done} << "ok\n";
+  return out_path;
+}
+
+struct Measurement {
+  double seconds = 0;
+  long max_rss_kib = 0;
+};
+
+// Runs `body` in a child process (so its peak RSS is its own) and measures its wall time.
+template <class Body>
+Measurement in_child(Body body) {
+  const auto started = SteadyClock::now();
+  const pid_t child = fork();
+  if (child == 0) {
+    _exit(body() ? 0 : 1);
+  }
+  int status = 0;
+  rusage usage{};
+  if (wait4(child, &status, 0, &usage) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    die("a measured run failed");
+  }
+  return {std::chrono::duration<double>(SteadyClock::now() - started).count(), usage.ru_maxrss};
+}
+
+// Our loader: `workers` threads, each with its own warehouse (connection) loading its share of
+// `urls` as one batch.
+Measurement load_ours(const std::string& conninfo, objectstore::ObjectStore& store,
+                      const std::vector<std::string>& urls, int workers) {
+  return in_child([&] {
+    std::vector<std::vector<std::string>> shares(static_cast<std::size_t>(workers));
+    for (std::size_t index = 0; index < urls.size(); ++index) {
+      shares[index % shares.size()].push_back(urls[index]);
+    }
+    std::vector<std::unique_ptr<warehouse::Warehouse>> warehouses;
+    for (int worker = 0; worker < workers; ++worker) {
+      warehouses.push_back(value_or_die(warehouse::make_postgres_warehouse(
+          {.conninfo = conninfo, .layout = {}, .files = warehouse::locate_in_bucket_folders(store)})));
+    }
+    std::vector<std::thread> threads;
+    std::vector<int> failed(static_cast<std::size_t>(workers), 0);
+    for (int worker = 0; worker < workers; ++worker) {
+      threads.emplace_back([&, worker] {
+        const auto loaded = warehouses[static_cast<std::size_t>(worker)]->load_batch(
+            {.manifest = new_uuid(), .table = "bench_events", .version = 0,
+             .files = shares[static_cast<std::size_t>(worker)]});
+        if (!loaded) {
+          std::fprintf(stderr, "load_bench: %s\n", loaded.error().message.c_str());
+          failed[static_cast<std::size_t>(worker)] = 1;
+        }
+      });
+    }
+    for (auto& thread : threads) {
+      thread.join();
+    }
+    return std::count(failed.begin(), failed.end(), 1) == 0;
+  });
+}
+
+// The baseline: `workers` psql processes, each running \copy for its share of the text files
+// over one connection.
+Measurement load_psql(const std::string& conninfo, const std::vector<fs::path>& texts, int workers,
+                      const fs::path& dir) {
+  std::vector<fs::path> scripts;
+  for (int worker = 0; worker < workers; ++worker) {
+    const fs::path script = dir / fmt::format("copy-{}-of-{}.sql", worker, workers);
+    std::ofstream out(script);
+    for (std::size_t index = static_cast<std::size_t>(worker); index < texts.size(); index += workers) {
+      out << "\\copy logs.bench_events FROM '" << fs::absolute(texts[index]).string() << "'\n";
+    }
+    scripts.push_back(script);
+  }
+  return in_child([&] {
+    std::vector<pid_t> children;
+    for (const auto& script : scripts) {
+      const pid_t child = fork();
+      if (child == 0) {
+        execlp("psql", "psql", conninfo.c_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f", script.c_str(), nullptr);
+        _exit(127);
+      }
+      children.push_back(child);
+    }
+    bool ok = true;
+    for (const pid_t child : children) {
+      int status = 0;
+      ok = waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0 && ok;
+    }
+    return ok;
+  });
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+} // namespace
+} // namespace rsi::bench
+
+int main(int argc, char** argv) {
+  using namespace rsi;
+  using namespace rsi::bench;
+  log::init({.level = log::Level::warn});
+  const Options options = parse_options(argc, argv);
+  const char* base = std::getenv("RSI_TEST_PG");
+  if (base == nullptr) {
+    die("set RSI_TEST_PG (scripts/bench starts a server)");
+  }
+  const fs::path objects = options.dir / "objects";
+  const fs::path texts_dir = options.dir / "text";
+  fs::create_directories(texts_dir);
+
+  auto started = SteadyClock::now();
+  const auto files = generate_spade_files(objects / "spade" / "bench", options.files, options.file_mib << 20U);
+  std::uint64_t total_bytes = 0;
+  std::uint64_t total_rows = 0;
+  std::uint64_t compressed_bytes = 0;
+  std::vector<std::string> urls;
+  std::vector<fs::path> texts;
+  for (const auto& file : files) {
+    total_bytes += file.uncompressed_bytes;
+    total_rows += file.rows;
+    compressed_bytes += fs::file_size(file.path);
+    urls.push_back("s3://spade/bench/" + file.path.filename().string());
+    texts.push_back(convert_to_copy_text(file, texts_dir));
+  }
+  // One big file for the RSS check: the gzip members of four files, concatenated.
+  const fs::path big = objects / "spade" / "bench-big" / "four-in-one.gz";
+  if (!fs::exists(big)) {
+    fs::create_directories(big.parent_path());
+    std::ofstream out(big, std::ios::binary);
+    for (int index = 0; index < std::min(4, options.files); ++index) {
+      out << std::ifstream(files[static_cast<std::size_t>(index)].path, std::ios::binary).rdbuf();
+    }
+  }
+  std::uint64_t text_bytes = 0;
+  for (const auto& text : texts) {
+    text_bytes += fs::file_size(text);
+  }
+  std::printf("data: %zu files, %.0f MiB Spade TSV (%.0f MiB gzip, %.0f MiB as COPY text), %llu rows; ready in %.0f s\n",
+              files.size(), static_cast<double>(total_bytes) / (1 << 20), static_cast<double>(compressed_bytes) / (1 << 20),
+              static_cast<double>(text_bytes) / (1 << 20), static_cast<unsigned long long>(total_rows),
+              std::chrono::duration<double>(SteadyClock::now() - started).count());
+
+  const std::string database = fmt::format("load_bench_{}", getpid());
+  auto admin = value_or_die(pg::Connection::connect(base));
+  value_or_die(admin.exec(fmt::format("CREATE DATABASE {}", database)));
+  const std::string conninfo = fmt::format("{} dbname={}", base, database);
+  auto store = value_or_die(objectstore::make_local_object_store({.root = objects}));
+  {
+    auto setup = value_or_die(warehouse::make_postgres_warehouse(
+        {.conninfo = conninfo, .layout = {}, .files = warehouse::locate_in_bucket_folders(*store)}));
+    if (auto created = setup->apply_migration("bench_events", 0, bench_table_operations(), std::chrono::minutes(1));
+        !created) {
+      die(created.error().message);
+    }
+  }
+  auto conn = value_or_die(pg::Connection::connect(conninfo));
+  const auto reset = [&] {
+    value_or_die(conn.exec("TRUNCATE logs.bench_events"));
+    value_or_die(conn.exec("CHECKPOINT"));
+  };
+  const auto check_rows = [&](const char* who) {
+    const auto rows = value_or_die(conn.exec("SELECT count(*) FROM logs.bench_events")).integer(0, 0);
+    if (rows != static_cast<std::int64_t>(total_rows)) {
+      die(fmt::format("{} loaded {} rows, expected {}", who, rows, total_rows));
+    }
+  };
+
+  const double mib = static_cast<double>(total_bytes) / (1 << 20);
+  std::printf("\n%-8s %-4s %-6s %10s %12s %10s\n", "workers", "run", "loader", "seconds", "MiB/s (TSV)", "peak RSS");
+  for (const int workers : options.workers) {
+    std::vector<double> ours;
+    std::vector<double> baseline;
+    for (int run = 0; run < options.runs; ++run) {
+      // Alternate which goes first, so drift on the shared machine hits both alike.
+      for (int turn = 0; turn < 2; ++turn) {
+        const bool ours_now = (turn == 0) == (run % 2 == 0);
+        reset();
+        const Measurement measured =
+            ours_now ? load_ours(conninfo, *store, urls, workers) : load_psql(conninfo, texts, workers, options.dir);
+        check_rows(ours_now ? "ours" : "psql");
+        (ours_now ? ours : baseline).push_back(mib / measured.seconds);
+        const std::string rss = ours_now ? fmt::format("{} MiB", measured.max_rss_kib / 1024) : "-";
+        std::printf("%-8d %-4d %-6s %10.2f %12.1f %10s\n", workers, run, ours_now ? "ours" : "psql", measured.seconds,
+                    mib / measured.seconds, rss.c_str());
+        std::fflush(stdout);
+      }
+    }
+    std::printf("workers %d: median ours %.1f MiB/s (%.0f rows/s), psql \\copy %.1f MiB/s: %.0f%% of psql\n\n", workers,
+                median(ours), median(ours) / mib * static_cast<double>(total_rows), median(baseline),
+                100.0 * median(ours) / median(baseline));
+  }
+
+  // Peak RSS of one worker for batches and files of different sizes.
+  std::printf("peak RSS of one loader (own process):\n");
+  const auto file_mib = static_cast<double>(files.front().uncompressed_bytes) / (1 << 20);
+  const std::vector<std::pair<std::string, std::vector<std::string>>> batches = {
+      {fmt::format("1 file of {:.0f} MiB", file_mib), {urls.front()}},
+      {fmt::format("{} files, {:.0f} MiB", urls.size(), mib), urls},
+      {fmt::format("1 file of {:.0f} MiB", file_mib * std::min(4, options.files)),
+       {"s3://spade/bench-big/four-in-one.gz"}},
+  };
+  for (const auto& [what, batch] : batches) {
+    reset();
+    const Measurement measured = load_ours(conninfo, *store, batch, 1);
+    std::printf("  %-26s %7ld MiB\n", what.c_str(), measured.max_rss_kib / 1024);
+  }
+  reset();
+  (void)admin.exec(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", database));
+  return 0;
+}

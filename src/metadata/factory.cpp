@@ -29,4 +29,11 @@ Result<std::unique_ptr<MetadataStore>> make_metadata_store(const Config& config)
   return make_sqlite_metadata_store(std::get<SqliteConfig>(config.backend));
 }
 
+Result<std::unique_ptr<MigratorLock>> make_migrator_lock(const Config& config) {
+  if (const auto* postgres = std::get_if<PostgresConfig>(&config.backend)) {
+    return make_postgres_migrator_lock(*postgres);
+  }
+  return make_sqlite_migrator_lock(std::get<SqliteConfig>(config.backend));
+}
+
 } // namespace rsi::metadata

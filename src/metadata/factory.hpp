@@ -6,6 +6,7 @@
 
 #include "common/error.hpp"
 #include "metadata/metadata_store.hpp"
+#include "metadata/migrator_lock.hpp"
 #include "metadata/postgres_metadata_store.hpp"
 #include "metadata/sqlite_metadata_store.hpp"
 
@@ -21,5 +22,8 @@ Result<Config> config_from_url(const std::string& url, std::size_t max_connectio
                                StoreOptions options = {});
 
 Result<std::unique_ptr<MetadataStore>> make_metadata_store(const Config& config);
+
+// The lock that keeps one migrator per ingester database (migrator_lock.hpp).
+Result<std::unique_ptr<MigratorLock>> make_migrator_lock(const Config& config);
 
 } // namespace rsi::metadata

@@ -129,6 +129,18 @@ Result<void> PgWarehouseBase::apply_migration(std::string_view table, int target
   });
 }
 
+Result<std::vector<std::string>> PgWarehouseBase::migration_statements(std::string_view table, int target_version,
+                                                                     std::span<const core::Operation> operations) {
+  RSI_TRY(check_table_name(table, dialect()));
+  return with_connection([&](pg::Connection& conn) -> Result<std::vector<std::string>> {
+    RSI_TRY_ASSIGN(const auto current, read_version(conn, table));
+    RSI_TRY(expect_version("migration of", table, current, target_version - 1));
+    RSI_TRY_ASSIGN(const auto columns, read_columns(conn, table));
+    RSI_TRY_ASSIGN(MigrationPlan plan, plan_migration(m_names, table, target_version, operations, columns));
+    return std::move(plan.statements);
+  });
+}
+
 Result<int> PgWarehouseBase::increment_version(std::string_view table) {
   RSI_TRY(check_table_name(table, dialect()));
   return with_connection([&](pg::Connection& conn) -> Result<int> {

@@ -35,6 +35,9 @@ public:
   [[nodiscard]] Result<void> apply_migration(std::string_view table, int target_version,
                                              std::span<const core::Operation> operations,
                                              std::chrono::milliseconds statement_timeout) override;
+  [[nodiscard]] Result<std::vector<std::string>>
+  migration_statements(std::string_view table, int target_version,
+                       std::span<const core::Operation> operations) override;
   [[nodiscard]] Result<int> increment_version(std::string_view table) override;
   [[nodiscard]] Result<void> ping() override;
 

@@ -115,18 +115,7 @@ public:
     }
     const std::string context = fmt::format("migration {} v{}", table, target_version);
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
-    RSI_TRY_ASSIGN(const auto current, read_version(table));
-    RSI_TRY(expect_version("migration of", table, current, target_version - 1));
-    std::optional<std::vector<std::string>> columns;
-    RSI_TRY_ASSIGN(const bool table_there, exists(table));
-    if (table_there) {
-      RSI_TRY_ASSIGN(const auto typed, typed_columns(table, false));
-      columns.emplace();
-      for (const auto& column : typed) {
-        columns->push_back(column.name);
-      }
-    }
-    RSI_TRY_ASSIGN(const MigrationPlan plan, plan_migration(m_names, table, target_version, operations, columns));
+    RSI_TRY_ASSIGN(const MigrationPlan plan, plan_now(table, target_version, operations));
     for (const auto& statement : plan.statements) {
       if (auto done = m_db.exec_script(statement); !done) {
         return fail(done.error().wrap(context));
@@ -139,6 +128,13 @@ public:
                                     {"created", plan.creates_table},
                                     {"statements", plan.statements.size()}});
     return {};
+  }
+
+  Result<std::vector<std::string>> migration_statements(std::string_view table, int target_version,
+                                                        std::span<const core::Operation> operations) override {
+    RSI_TRY(check_table_name(table, Dialect::sqlite));
+    RSI_TRY_ASSIGN(MigrationPlan plan, plan_now(table, target_version, operations));
+    return std::move(plan.statements);
   }
 
   Result<int> increment_version(std::string_view table) override {
@@ -195,6 +191,24 @@ public:
   }
 
 private:
+  // The DDL that takes `table` from the version and columns it has now to `target_version`;
+  // conflict when it does not hold `target_version - 1`.
+  Result<MigrationPlan> plan_now(std::string_view table, int target_version,
+                                 std::span<const core::Operation> operations) {
+    RSI_TRY_ASSIGN(const auto current, read_version(table));
+    RSI_TRY(expect_version("migration of", table, current, target_version - 1));
+    std::optional<std::vector<std::string>> columns;
+    RSI_TRY_ASSIGN(const bool table_there, exists(table));
+    if (table_there) {
+      RSI_TRY_ASSIGN(const auto typed, typed_columns(table, false));
+      columns.emplace();
+      for (const auto& column : typed) {
+        columns->push_back(column.name);
+      }
+    }
+    return plan_migration(m_names, table, target_version, operations, columns);
+  }
+
   Result<bool> exists(std::string_view table) {
     RSI_TRY_ASSIGN(auto* select,
                    m_db.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE"));

@@ -117,8 +117,13 @@ public:
   [[nodiscard]] virtual Result<bool> fail_batch(const std::string& manifest, const std::string& error,
                                                 TimePoint retry_at) = 0;
 
+  // Put an in-flight batch back for a retry at `retry_at` without spending one of its retries
+  // (its loader stops, or the warehouse had a transient fault). false: not in flight.
+  [[nodiscard]] virtual Result<bool> release_batch(const std::string& manifest, TimePoint retry_at) = 0;
+
   // Claim a failed batch whose retry time came and whose retry_count < `max_retries`: increments
-  // retry_count and puts it back in flight with a lease. Skips tables with a batch in flight.
+  // retry_count (unless it was released) and puts it back in flight with a lease. Skips tables
+  // with a batch in flight.
   [[nodiscard]] virtual Result<std::optional<Batch>> claim_retryable_batch(int max_retries,
                                                                            std::chrono::seconds lease,
                                                                            TimePoint now) = 0;
@@ -129,6 +134,22 @@ public:
 
   // Failed batches that exhausted their retries.
   [[nodiscard]] virtual Result<std::vector<Batch>> stale_batches(int max_retries) = 0;
+
+  // Batches being loaded now (in flight, lease not run out).
+  [[nodiscard]] virtual Result<std::vector<Batch>> in_flight_batches(TimePoint now) = 0;
+
+  // One batch by manifest uuid, or nullopt.
+  [[nodiscard]] virtual Result<std::optional<Batch>> find_batch(const std::string& manifest) = 0;
+
+  // Give a failed batch its retries back and make it due at `now`. false: no such batch, or it
+  // is in flight.
+  [[nodiscard]] virtual Result<bool> retry_batch(const std::string& manifest, TimePoint now) = 0;
+
+  // Drop a failed batch without loading it: its files and manifest leave the pending tables
+  // and are kept in skipped_batch with `skipped_by`. The skipped batch, or nullopt when there
+  // is no such batch or it is in flight.
+  [[nodiscard]] virtual Result<std::optional<Batch>> skip_batch(const std::string& manifest,
+                                                                const std::string& skipped_by, TimePoint now) = 0;
 
   // Highest version among pending files, per table.
   [[nodiscard]] virtual Result<VersionMap> pending_versions() = 0;

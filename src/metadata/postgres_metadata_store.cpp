@@ -227,6 +227,80 @@ public:
     });
   }
 
+  Result<bool> release_batch(const std::string& manifest, TimePoint retry_at) override {
+    if (!is_uuid(manifest)) {
+      return false;
+    }
+    return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("UPDATE manifest SET retry_ts = $2, lease_until = NULL, released = true "
+                               "WHERE uuid = $1 AND retry_ts IS NULL",
+                               {manifest, ts(retry_at)}));
+      return rows.affected() == 1;
+    });
+  }
+
+  Result<std::vector<Batch>> in_flight_batches(TimePoint now) override {
+    return select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NULL AND "
+                                      "m.lease_until >= $1 ORDER BY m.created_ts",
+                                      k_manifest_columns),
+                          {ts(now)});
+  }
+
+  Result<std::optional<Batch>> find_batch(const std::string& manifest) override {
+    if (!is_uuid(manifest)) {
+      return std::optional<Batch>();
+    }
+    RSI_TRY_ASSIGN(auto found,
+                   select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.uuid = $1", k_manifest_columns),
+                                  {manifest}));
+    return found.empty() ? std::optional<Batch>() : std::optional<Batch>(std::move(found.front()));
+  }
+
+  Result<bool> retry_batch(const std::string& manifest, TimePoint now) override {
+    if (!is_uuid(manifest)) {
+      return false;
+    }
+    return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("UPDATE manifest SET retry_count = 0, released = true, retry_ts = $2 "
+                               "WHERE uuid = $1 AND retry_ts IS NOT NULL",
+                               {manifest, ts(now)}));
+      return rows.affected() == 1;
+    });
+  }
+
+  Result<std::optional<Batch>> skip_batch(const std::string& manifest, const std::string& skipped_by,
+                                          TimePoint now) override {
+    if (!is_uuid(manifest)) {
+      return std::optional<Batch>();
+    }
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::optional<Batch>> {
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+      RSI_TRY_ASSIGN(const auto found,
+                     tx.exec(fmt::format("SELECT {} FROM manifest m WHERE m.uuid = $1 AND m.retry_ts IS NOT NULL "
+                                         "FOR UPDATE",
+                                         k_manifest_columns),
+                             {manifest}));
+      if (found.empty()) {
+        return std::optional<Batch>();
+      }
+      Batch batch = batch_from_row(found, 0);
+      RSI_TRY_ASSIGN(batch.keys, batch_keys(conn, manifest));
+      RSI_TRY(tx.exec(R"sql(
+        INSERT INTO skipped_batch (manifest_uuid, tablename, tableversion, keynames, retry_count, last_error,
+                                   skipped_by, skipped_at)
+        SELECT uuid, tablename, tableversion,
+               ARRAY(SELECT keyname FROM tsv WHERE manifest_uuid = $1 ORDER BY id), retry_count, last_error, $2, $3
+          FROM manifest WHERE uuid = $1)sql",
+                      {manifest, skipped_by, ts(now)}));
+      RSI_TRY(tx.exec("DELETE FROM tsv WHERE manifest_uuid = $1", {manifest}));
+      RSI_TRY(tx.exec("DELETE FROM manifest WHERE uuid = $1", {manifest}));
+      RSI_TRY(tx.commit());
+      return std::optional<Batch>(std::move(batch));
+    });
+  }
+
   Result<std::optional<Batch>> claim_retryable_batch(int max_retries, std::chrono::seconds lease,
                                                      TimePoint now) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::optional<Batch>> {
@@ -248,12 +322,14 @@ public:
         if (busy) {
           continue;
         }
-        RSI_TRY(tx.exec("UPDATE manifest SET retry_ts = NULL, retry_count = COALESCE(retry_count, 0) + 1, "
-                        "lease_until = $2 WHERE uuid = $1",
-                        {batch.manifest, ts(now + lease)}));
+        RSI_TRY_ASSIGN(const auto updated,
+                       tx.exec("UPDATE manifest SET retry_ts = NULL, lease_until = $2, released = false, "
+                               "retry_count = COALESCE(retry_count, 0) + CASE WHEN released THEN 0 ELSE 1 END "
+                               "WHERE uuid = $1 RETURNING retry_count",
+                               {batch.manifest, ts(now + lease)}));
+        batch.retry_count = static_cast<int>(updated.integer(0, 0));
         RSI_TRY_ASSIGN(batch.keys, batch_keys(conn, batch.manifest));
         RSI_TRY(tx.commit());
-        batch.retry_count += 1;
         batch.retry_at.reset();
         return std::optional<Batch>(std::move(batch));
       }

@@ -181,6 +181,64 @@ public:
     return changed == 1;
   }
 
+  Result<bool> release_batch(const std::string& manifest, TimePoint retry_at) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_ts = ?, lease_until = NULL, released = 1 "
+                                             "WHERE uuid = ? AND retry_ts IS NULL"));
+    RSI_TRY_ASSIGN(const auto changed, update->bind(1, us(retry_at)).bind(2, manifest).run());
+    return changed == 1;
+  }
+
+  Result<std::vector<Batch>> in_flight_batches(TimePoint now) override {
+    const std::lock_guard lock(m_mutex);
+    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND lease_until >= ?1 "
+                                      "ORDER BY created_ts",
+                                      k_manifest_columns),
+                          us(now));
+  }
+
+  Result<std::optional<Batch>> find_batch(const std::string& manifest) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto found,
+                   select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1", k_manifest_columns), manifest));
+    return found.empty() ? std::optional<Batch>() : std::optional<Batch>(std::move(found.front()));
+  }
+
+  Result<bool> retry_batch(const std::string& manifest, TimePoint now) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_count = 0, released = 1, retry_ts = ? "
+                                             "WHERE uuid = ? AND retry_ts IS NOT NULL"));
+    RSI_TRY_ASSIGN(const auto changed, update->bind(1, us(now)).bind(2, manifest).run());
+    return changed == 1;
+  }
+
+  Result<std::optional<Batch>> skip_batch(const std::string& manifest, const std::string& skipped_by,
+                                          TimePoint now) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(auto found, select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1 AND "
+                                                          "retry_ts IS NOT NULL",
+                                                          k_manifest_columns),
+                                              manifest));
+    if (found.empty()) {
+      return std::optional<Batch>();
+    }
+    RSI_TRY_ASSIGN(auto* audit, m_db.cached(R"sql(
+      INSERT INTO skipped_batch (manifest_uuid, tablename, tableversion, keynames, retry_count, last_error,
+                                 skipped_by, skipped_at)
+      SELECT uuid, tablename, tableversion,
+             (SELECT json_group_array(keyname) FROM (SELECT keyname FROM tsv WHERE manifest_uuid = ?1 ORDER BY id)),
+             retry_count, last_error, ?2, ?3
+        FROM manifest WHERE uuid = ?1)sql"));
+    RSI_TRY(audit->bind(1, manifest).bind(2, skipped_by).bind(3, us(now)).run());
+    RSI_TRY_ASSIGN(auto* drop_files, m_db.cached("DELETE FROM tsv WHERE manifest_uuid = ?"));
+    RSI_TRY(drop_files->bind(1, manifest).run());
+    RSI_TRY_ASSIGN(auto* drop_manifest, m_db.cached("DELETE FROM manifest WHERE uuid = ?"));
+    RSI_TRY(drop_manifest->bind(1, manifest).run());
+    RSI_TRY(tx.commit());
+    return std::optional<Batch>(std::move(found.front()));
+  }
+
   Result<std::optional<Batch>> claim_retryable_batch(int max_retries, std::chrono::seconds lease,
                                                      TimePoint now) override {
     const std::lock_guard lock(m_mutex);
@@ -197,12 +255,14 @@ public:
     }
     Batch batch = batch_from_row(*due);
     due->reset();
-    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_ts = NULL, retry_count = retry_count + 1, "
-                                             "lease_until = ? WHERE uuid = ?"));
-    RSI_TRY(update->bind(1, us(now + lease)).bind(2, batch.manifest).run());
+    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_ts = NULL, lease_until = ?, released = 0, "
+                                             "retry_count = retry_count + CASE WHEN released THEN 0 ELSE 1 END "
+                                             "WHERE uuid = ? RETURNING retry_count"));
+    RSI_TRY(update->bind(1, us(now + lease)).bind(2, batch.manifest).step());
+    batch.retry_count = static_cast<int>(update->integer(0));
+    update->reset();
     RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
     RSI_TRY(tx.commit());
-    batch.retry_count += 1;
     batch.retry_at.reset();
     return std::optional<Batch>(std::move(batch));
   }

@@ -327,6 +327,68 @@ TEST_P(MetadataStoreContract, HostileTableNamesAreJustValues) {
   EXPECT_EQ(m_store->last_loads().value().count(hostile), 1U);
 }
 
+TEST_P(MetadataStoreContract, AReleasedBatchIsRetriedWithoutSpendingARetry) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(m_store->release_batch(batch->manifest, m_clock.now()).value());
+  EXPECT_FALSE(m_store->release_batch(batch->manifest, m_clock.now()).value()) << "no longer in flight";
+  m_clock.advance(1s);
+  const auto again = m_store->claim_retryable_batch(1, 60s, m_clock.now()).value();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->retry_count, 0) << "a release spends no retry";
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "bad value", m_clock.now()));
+  m_clock.advance(1s);
+  const auto retried = m_store->claim_retryable_batch(1, 60s, m_clock.now()).value();
+  ASSERT_TRUE(retried);
+  EXPECT_EQ(retried->retry_count, 1);
+}
+
+TEST_P(MetadataStoreContract, StaleBatchesCanBeRetriedOrSkippedWithAnAuditRecord) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  EXPECT_FALSE(m_store->retry_batch(batch->manifest, m_clock.now()).value()) << "in flight";
+  EXPECT_FALSE(m_store->skip_batch(batch->manifest, "operator", m_clock.now()).value()) << "in flight";
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "line 3: bad", m_clock.now() - 1s));
+  ASSERT_TRUE(m_store->claim_retryable_batch(1, 60s, m_clock.now()).value());
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "line 3: bad", m_clock.now() - 1s));
+  ASSERT_EQ(m_store->stale_batches(1).value().size(), 1U);
+
+  ASSERT_TRUE(m_store->retry_batch(batch->manifest, m_clock.now()).value());
+  EXPECT_TRUE(m_store->stale_batches(1).value().empty());
+  m_clock.advance(1s);
+  const auto retried = m_store->claim_retryable_batch(1, 60s, m_clock.now()).value();
+  ASSERT_TRUE(retried);
+  EXPECT_EQ(retried->retry_count, 0);
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "line 3: bad", m_clock.now()));
+
+  const auto found = m_store->find_batch(batch->manifest).value();
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->keys.size(), 6U);
+  EXPECT_FALSE(m_store->find_batch("00000000-0000-4000-8000-000000000000").value());
+  EXPECT_FALSE(m_store->find_batch("not a uuid").value());
+
+  const auto skipped = m_store->skip_batch(batch->manifest, "oncall@example", m_clock.now()).value();
+  ASSERT_TRUE(skipped);
+  EXPECT_EQ(skipped->keys.size(), 6U);
+  EXPECT_EQ(skipped->last_error.value_or(""), "line 3: bad");
+  EXPECT_FALSE(m_store->find_batch(batch->manifest).value());
+  EXPECT_FALSE(m_store->has_files("t", 0).value());
+  EXPECT_FALSE(m_store->skip_batch(batch->manifest, "oncall@example", m_clock.now()).value()) << "gone";
+}
+
+TEST_P(MetadataStoreContract, InFlightBatchesAreListedUntilTheirLeaseRunsOut) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  const auto in_flight = m_store->in_flight_batches(m_clock.now()).value();
+  ASSERT_EQ(in_flight.size(), 1U);
+  EXPECT_EQ(in_flight[0].manifest, batch->manifest);
+  m_clock.advance(m_policy.lease + 1s);
+  EXPECT_TRUE(m_store->in_flight_batches(m_clock.now()).value().empty());
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreContract,
                          ::testing::Values(testing::k_sqlite, testing::k_postgres), testing::backend_name);
 

@@ -11,6 +11,7 @@
 #include "core/file_pointer.hpp"
 #include "metadata/sqlite_metadata_store.hpp"
 #include "support/fake_clock.hpp"
+#include "support/forwarding_metadata_store.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rsi::storer {
@@ -78,9 +79,9 @@ public:
 };
 
 // Delegates to a real store, failing record_file on demand.
-class FlakyStore final : public metadata::MetadataStore {
+class FlakyStore final : public test::ForwardingMetadataStore {
 public:
-  explicit FlakyStore(metadata::MetadataStore& real) : m_real(real) {}
+  using ForwardingMetadataStore::ForwardingMetadataStore;
   std::optional<Error> record_error;
 
   Result<metadata::RecordOutcome> record_file(const core::FilePointer& file, TimePoint at) override {
@@ -89,39 +90,6 @@ public:
     }
     return m_real.record_file(file, at);
   }
-  Result<metadata::ClaimResult> claim_batch(const metadata::VersionMap& v, const metadata::ClaimPolicy& p,
-                                            TimePoint n) override {
-    return m_real.claim_batch(v, p, n);
-  }
-  Result<bool> renew_lease(const std::string& m, TimePoint u) override { return m_real.renew_lease(m, u); }
-  Result<bool> complete_batch(const std::string& m, TimePoint n) override { return m_real.complete_batch(m, n); }
-  Result<bool> fail_batch(const std::string& m, const std::string& e, TimePoint r) override {
-    return m_real.fail_batch(m, e, r);
-  }
-  Result<std::optional<metadata::Batch>> claim_retryable_batch(int m, std::chrono::seconds l, TimePoint n) override {
-    return m_real.claim_retryable_batch(m, l, n);
-  }
-  Result<std::vector<metadata::Batch>> orphaned_batches(TimePoint n) override { return m_real.orphaned_batches(n); }
-  Result<std::vector<metadata::Batch>> stale_batches(int m) override { return m_real.stale_batches(m); }
-  Result<metadata::VersionMap> pending_versions() override { return m_real.pending_versions(); }
-  Result<bool> has_files(const std::string& t, int v) override { return m_real.has_files(t, v); }
-  Result<bool> request_force_load(const std::string& t, const std::string& r, TimePoint n) override {
-    return m_real.request_force_load(t, r, n);
-  }
-  Result<bool> force_load_requested(const std::string& t) override { return m_real.force_load_requested(t); }
-  Result<std::vector<metadata::PendingStat>> pending_stats(const metadata::VersionMap& v, int m) override {
-    return m_real.pending_stats(v, m);
-  }
-  Result<std::map<std::string, TimePoint>> last_loads() override { return m_real.last_loads(); }
-  Result<void> reject_message(const metadata::RejectedMessage& m) override { return m_real.reject_message(m); }
-  Result<std::vector<metadata::StoredRejection>> rejected_messages(std::size_t l) override {
-    return m_real.rejected_messages(l);
-  }
-  Result<std::int64_t> prune_loaded_keys(TimePoint c) override { return m_real.prune_loaded_keys(c); }
-  Result<void> ping() override { return m_real.ping(); }
-
-private:
-  metadata::MetadataStore& m_real;
 };
 
 std::string pointer(const std::string& table, const std::string& key, int version = 0) {

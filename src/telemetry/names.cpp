@@ -53,6 +53,11 @@ MetricId force_load(const std::string& table) {
   return {fmt::format("force_load.{}", table), "force_loads_total", table_label(table)};
 }
 
+MetricId migrations(const std::string& table, std::string_view result) {
+  return {fmt::format("migration.{}.{}", table, result), "migrations_total",
+          {{"table", table}, {"result", std::string(result)}}};
+}
+
 MetricId pending_count(std::string_view kind, const std::string& table) {
   return {fmt::format("tsv_files.{}.{}_count", table, kind), "pending_files",
           {{"table", table}, {"kind", std::string(kind)}}};
@@ -87,6 +92,7 @@ std::string_view help_text(std::string_view family) {
       {"load_retries_total", "Failed batches retried, per table."},
       {"notification_to_commit_seconds", "From a file's notification to the commit of its load, per table."},
       {"force_loads_total", "Force loads requested, per table."},
+      {"migrations_total", "Schema migrations applied or failed (retried next poll), per table."},
       {"pending_files", "Files waiting, per table and kind (in_queue, stale, pending_migration)."},
       {"pending_oldest_age_seconds", "Age of the oldest waiting file, per table and kind."},
   };

@@ -31,6 +31,7 @@ MetricId bytes_loaded(const std::string& table);         // Prometheus only
 MetricId load_retries(const std::string& table);         // manifest_load.retries
 MetricId commit_latency(const std::string& table);       // Notification to commit (Prometheus only)
 MetricId force_load(const std::string& table);           // force_load.<table>
+MetricId migrations(const std::string& table, std::string_view result); // migration.<table>.<applied|failed>
 
 // Reporter gauges: kind is in_queue, stale or pending_migration.
 MetricId pending_count(std::string_view kind, const std::string& table);      // tsv_files.<table>.<kind>_count

@@ -14,6 +14,7 @@
 #include "common/log.hpp"
 #include "common/uuid.hpp"
 #include "tsv/pg_copy_text.hpp"
+#include "warehouse/pg_copy_binary.hpp"
 #include "warehouse/pg_warehouse_base.hpp"
 #include "warehouse/redshift_sql.hpp"
 
@@ -58,7 +59,7 @@ public:
                          .lock_versions = k_lock_versions},
                         config.layout, std::move(quoter)),
         m_files(config.files), m_read(config.read),
-        m_copy_chunk_bytes(std::max<std::size_t>(config.copy_chunk_bytes, 4096)) {}
+        m_copy_chunk_bytes(std::max<std::size_t>(config.copy_chunk_bytes, 4096)), m_binary(config.copy_format == CopyFormat::binary) {}
 
   Result<void> bootstrap() {
     RSI_TRY(names().check_layout());
@@ -159,9 +160,13 @@ private:
       RSI_TRY_ASSIGN(std::string name, names().quote(column.name));
       quoted.push_back(std::move(name));
     }
-    RSI_TRY(conn.copy_in(fmt::format("COPY {} ({}) FROM STDIN", table, fmt::join(quoted, ", "))));
+    RSI_TRY(conn.copy_in(fmt::format("COPY {} ({}) FROM STDIN{}", table, fmt::join(quoted, ", "),
+                                     m_binary ? " (FORMAT binary)" : "")));
     std::string buffer;
     buffer.reserve(m_copy_chunk_bytes + (64U << 10U));
+    if (m_binary) {
+      buffer.append(pg_binary_header());
+    }
     bool send_failed = false;
     const auto send = [&]() -> Result<void> {
       auto sent = conn.put_copy_data(buffer);
@@ -172,13 +177,20 @@ private:
     auto counts = read_batch(
         request.files, m_files, columns,
         [&](std::span<const tsv::Field> row) -> Result<void> {
-          tsv::append_pg_copy_row(buffer, row);
+          if (m_binary) {
+            append_pg_binary_row(buffer, row, columns);
+          } else {
+            tsv::append_pg_copy_row(buffer, row);
+          }
           if (buffer.size() >= m_copy_chunk_bytes) {
             RSI_TRY(send());
           }
           return {};
         },
         m_read);
+    if (counts && m_binary) {
+      buffer.append(k_pg_binary_trailer);
+    }
     if (counts && !buffer.empty()) {
       if (auto sent = send(); !sent) {
         counts = fail(sent.error());
@@ -207,6 +219,7 @@ private:
   FileLocator m_files;
   BatchReadOptions m_read;
   std::size_t m_copy_chunk_bytes;
+  bool m_binary = true;
 };
 
 } // namespace

@@ -10,6 +10,10 @@
 
 namespace rsi::warehouse {
 
+// How rows travel to the server. Binary spares the server the parsing of text, its main cost
+// in a COPY (bench/warehouse/README.md); text is PostgreSQL's default format.
+enum class CopyFormat { binary, text };
+
 // PostgreSQL as the warehouse: it cannot read S3, so batches are streamed from the object
 // store, converted with Redshift's COPY rules and sent with COPY ... FROM STDIN.
 struct PostgresConfig {
@@ -18,6 +22,7 @@ struct PostgresConfig {
   FileLocator files; // Where the batch files are read from.
   BatchReadOptions read;
   std::size_t copy_chunk_bytes = 1U << 20U; // COPY data sent per PQputCopyData call.
+  CopyFormat copy_format = CopyFormat::binary;
 };
 
 // Connects, creates what is missing (the schemas of `layout`, infra.table_version,

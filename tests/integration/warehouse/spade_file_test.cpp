@@ -246,3 +246,42 @@ TEST(SpadeFileBothWarehousesTest, PostgresAndSqliteHoldIdenticalRows) {
 
 } // namespace
 } // namespace rsi::warehouse::testing
+
+namespace rsi::warehouse::testing {
+namespace {
+
+// The two COPY formats of the PostgreSQL backend store exactly the same values.
+TEST(SpadeFileCopyFormatsTest, BinaryAndTextCopyStoreTheSameRows) {
+  RSI_REQUIRE_TESTDATA(path, rsi::test::testdata_file("spade-minute-watched.v0.tsv.gz"));
+  const auto base = test::postgres_conninfo();
+  RSI_REQUIRE_SERVICE(base.has_value(), "PostgreSQL (RSI_TEST_PG)");
+  test::TempDir dir;
+  test::PostgresDatabase database(*base);
+  auto store = objectstore::make_local_object_store({.root = dir.path("objects")}).value();
+  std::ifstream file(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << file.rdbuf();
+  ASSERT_TRUE(store->put("spade/mw/v0/file.gz", bytes.str()));
+  for (const auto& [table, format] : {std::pair{"by_binary", CopyFormat::binary}, std::pair{"by_text", CopyFormat::text}}) {
+    auto warehouse = make_postgres_warehouse({.conninfo = database.conninfo(),
+                                              .layout = {},
+                                              .files = locate_in_bucket_folders(*store),
+                                              .copy_format = format})
+                         .value();
+    ASSERT_TRUE(warehouse->apply_migration(table, 0, minute_watched_v0(), std::chrono::seconds(60)));
+    const auto loaded = warehouse->load_batch(
+        {.manifest = new_uuid(), .table = table, .version = 0, .files = {"s3://spade/mw/v0/file.gz"}});
+    ASSERT_TRUE(loaded) << loaded.error().message;
+    EXPECT_EQ(loaded->rows, k_rows);
+  }
+
+  auto conn = pg::Connection::connect(database.conninfo()).value();
+  const auto differences = conn.exec("SELECT (SELECT count(*) FROM (SELECT * FROM logs.by_binary EXCEPT ALL "
+                                     "SELECT * FROM logs.by_text) d) + (SELECT count(*) FROM (SELECT * FROM "
+                                     "logs.by_text EXCEPT ALL SELECT * FROM logs.by_binary) d)")
+                               .value();
+  EXPECT_EQ(differences.integer(0, 0), 0);
+}
+
+} // namespace
+} // namespace rsi::warehouse::testing

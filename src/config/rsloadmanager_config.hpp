@@ -1,0 +1,44 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "common/log.hpp"
+#include "http/aws_settings.hpp"
+#include "loader/loader.hpp"
+#include "migrator/migrator.hpp"
+#include "warehouse/warehouse.hpp"
+
+namespace rsi::config {
+
+// Everything rsloadmanager needs, from flags (the original's names and defaults plus new
+// ones), the -config JSON file and the environment. docs/configuration.md describes each.
+struct RsloadmanagerConfig {
+  std::string database_url;            // -databaseURL
+  std::size_t max_db_connections = 5;  // -maxDBConnections
+  std::string warehouse_url;           // -config's redshift.url, -rsURL or --warehouse-url
+  warehouse::Layout layout;            // -config's redshift object
+  std::string manifest_bucket;         // -manifestBucket (Redshift COPY manifests)
+  std::string iam_role;                // --iam-role: COPY with IAM_ROLE instead of keys
+  std::string objects_url;             // --objects-url file:///dir: batch files in bucket folders
+  std::string registry_url;            // -blueprint_host or --registry-url (file:///schemas)
+  int workers = 5;                     // -n_workers (0: no loads)
+  loader::LoaderConfig loader;         // -loadCountTrigger, -loadAgeSeconds, -no_work_delay, …
+  migrator::MigratorConfig migrator;   // -migratorPollPeriod, -waitProcessorPeriod, offpeak, timeouts
+  std::chrono::milliseconds reporter_period{std::chrono::minutes(1)}; // -reporterPollPeriod
+  int max_db_retry = 10;               // -max_db_retry (accepted; retries are by backoff now)
+  std::string stats_prefix = "ingester";
+  std::optional<std::string> statsd_address; // STATSD_HOSTPORT
+  std::string control_addr = "localhost:8080"; // --control-addr ("" disables)
+  std::optional<std::string> control_token;    // --control-token or RSI_CONTROL_TOKEN
+  log::Config log;
+  http::AwsConfig aws;
+  http::Environment env;
+};
+
+// Parse and validate; throws ConfigError (naming the setting) or HelpRequested.
+RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::Environment env);
+
+} // namespace rsi::config

@@ -1,0 +1,299 @@
+// Handlers are plain functions from a request to a response over ControlBackend; the server
+// (http/server.hpp) does routing, 404 and 405.
+#include "control/control_api.hpp"
+
+#include <memory>
+#include <variant>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/log.hpp"
+#include "core/table_name.hpp"
+#include "telemetry/names.hpp"
+
+namespace rsi::control {
+namespace {
+
+using http::ServerRequest;
+using http::ServerResponse;
+using nlohmann::json;
+
+
+ServerResponse error(int status, std::string_view message) {
+  return {.status = status, .body = http::error_body(message)};
+}
+
+ServerResponse json_response(const json& body, int status = 200) {
+  return {.status = status, .body = body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+ServerResponse no_content() { return {.status = 204, .content_type = "", .body = ""}; }
+
+// A backend failure: 503 when retrying may help, 500 otherwise; logged here, once.
+ServerResponse backend_error(std::string_view what, const Error& failure) {
+  log::error("control API request failed", {{"request", std::string(what)}, {"error", failure.message}});
+  return error(failure.kind == ErrorKind::transient ? 503 : 500, failure.message);
+}
+
+double epoch_seconds(TimePoint time) {
+  return static_cast<double>(to_epoch_micros(time)) / 1e6;
+}
+
+bool same_secret(std::string_view given, std::string_view expected) {
+  // Compare in time independent of where they differ.
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t index = 0; index < given.size(); ++index) {
+    difference |= static_cast<unsigned char>(given[index] ^ expected[index % std::max<std::size_t>(expected.size(), 1)]);
+  }
+  return difference == 0 && !expected.empty();
+}
+
+json batch_json(const metadata::Batch& batch) {
+  json out{{"Manifest", batch.manifest}, {"Table", batch.table}, {"Version", batch.version},
+           {"Files", batch.keys.size()}, {"RetryCount", batch.retry_count}};
+  out["LastError"] = batch.last_error ? json(*batch.last_error) : json(nullptr);
+  if (batch.retry_at) {
+    out["RetryAt"] = to_iso8601(*batch.retry_at);
+  }
+  return out;
+}
+
+class Api {
+public:
+  explicit Api(ControlBackend backend) : m_backend(std::move(backend)) {}
+
+  // Wraps a handler with the bearer-token check.
+  http::Handler guarded(std::function<ServerResponse(const ServerRequest&)> handler) const {
+    return [this, handler = std::move(handler)](const ServerRequest& request) {
+      if (m_backend.token) {
+        const auto found = request.headers.find("authorization");
+        const std::string_view given = found == request.headers.end() ? std::string_view() : found->second;
+        if (!given.starts_with("Bearer ") || !same_secret(given.substr(7), *m_backend.token)) {
+          return error(401, "missing or wrong bearer token");
+        }
+      }
+      return handler(request);
+    };
+  }
+
+  ServerResponse health(const ServerRequest&) const {
+    json body{{"IngesterDBConnError", nullptr}, {"WarehouseConnError", nullptr}};
+    int status = 200;
+    if (auto ping = m_backend.store->ping(); !ping) {
+      body["IngesterDBConnError"] = ping.error().message;
+      status = 503;
+    }
+    if (auto ping = m_backend.warehouse_ping(); !ping) {
+      body["WarehouseConnError"] = ping.error().message;
+      status = 503;
+    }
+    return json_response(body, status);
+  }
+
+  ServerResponse force_load(const ServerRequest& request) const {
+    const json body = json::parse(request.body, nullptr, false);
+    if (!body.is_object() || (body.contains("Table") && !body["Table"].is_string()) ||
+        (body.contains("Requester") && !body["Requester"].is_string())) {
+      return error(400, "Problem decoding JSON POST data.");
+    }
+    const std::string table = body.value("Table", "");
+    const std::string requester = body.value("Requester", "");
+    if (table.empty()) {
+      return error(400, "Table name empty.");
+    }
+    if (auto valid = core::validate_table_name(table); !valid) {
+      return error(400, valid.error().message);
+    }
+    auto requested = m_backend.store->request_force_load(table, requester, m_backend.clock->now());
+    if (!requested) {
+      return backend_error("force_load", requested.error());
+    }
+    m_backend.metrics->count(telemetry::names::force_load(table));
+    log::info("force load requested", {{"table", table}, {"requester", requester}, {"new", *requested}});
+    m_backend.wake_loaders();
+    return no_content();
+  }
+
+  ServerResponse increment_version(const ServerRequest& request) const {
+    const std::string& table = request.captures.at(0);
+    if (auto valid = core::validate_table_name(table); !valid) {
+      return error(400, valid.error().message);
+    }
+    auto incremented = m_backend.increment_version(table);
+    if (!incremented) {
+      if (incremented.error().kind == ErrorKind::conflict) {
+        return error(409, incremented.error().message);
+      }
+      return backend_error("increment_version", incremented.error());
+    }
+    log::info("table version incremented without DDL", {{"table", table}, {"version", *incremented}});
+    return no_content();
+  }
+
+  ServerResponse table_exists(const ServerRequest& request) const {
+    const std::string& table = request.captures.at(0);
+    if (auto valid = core::validate_table_name(table); !valid) {
+      return error(400, valid.error().message);
+    }
+    auto exists = m_backend.table_exists(table);
+    if (!exists) {
+      return backend_error("table_exists", exists.error());
+    }
+    return json_response({{"Exists", *exists}});
+  }
+
+  ServerResponse last_load(const ServerRequest&) const {
+    auto loads = m_backend.store->last_loads();
+    if (!loads) {
+      return backend_error("last_load", loads.error());
+    }
+    json body = json::object();
+    for (const auto& [table, time] : *loads) {
+      body[table] = to_epoch_micros(time) / 1'000'000;
+    }
+    return json_response(body);
+  }
+
+  ServerResponse status(const ServerRequest&) const {
+    const TimePoint now = m_backend.clock->now();
+    const auto versions = m_backend.versions();
+    auto stats = m_backend.store->pending_stats(versions, m_backend.max_load_retry);
+    auto pending_versions = m_backend.store->pending_versions();
+    auto in_flight = m_backend.store->in_flight_batches(now);
+    auto stale = m_backend.store->stale_batches(m_backend.max_load_retry);
+    for (const Error* failure : {stats ? nullptr : &stats.error(), pending_versions ? nullptr : &pending_versions.error(),
+                                 in_flight ? nullptr : &in_flight.error(), stale ? nullptr : &stale.error()}) {
+      if (failure != nullptr) {
+        return backend_error("status", *failure);
+      }
+    }
+    std::map<std::string, json> tables;
+    auto entry = [&](const std::string& table) -> json& {
+      auto [found, inserted] = tables.try_emplace(table);
+      if (inserted) {
+        found->second = {{"Table", table},           {"CurrentVersion", nullptr}, {"PendingVersion", nullptr},
+                         {"PendingFiles", 0},        {"OldestAgeSeconds", nullptr}, {"InQueueFiles", 0},
+                         {"StaleFiles", 0},          {"PendingMigrationFiles", 0}, {"InFlight", json::array()},
+                         {"Stale", json::array()}};
+        if (const auto current = versions.find(table); current != versions.end()) {
+          found->second["CurrentVersion"] = current->second;
+        }
+      }
+      return found->second;
+    };
+    for (const auto& stat : *stats) {
+      json& table = entry(stat.table);
+      const char* field = stat.kind == metadata::PendingKind::in_queue ? "InQueueFiles"
+                          : stat.kind == metadata::PendingKind::stale  ? "StaleFiles"
+                                                                       : "PendingMigrationFiles";
+      table[field] = table[field].get<std::int64_t>() + stat.count;
+      table["PendingFiles"] = table["PendingFiles"].get<std::int64_t>() + stat.count;
+      const double age = epoch_seconds(now) - epoch_seconds(stat.oldest);
+      if (table["OldestAgeSeconds"].is_null() || table["OldestAgeSeconds"].get<double>() < age) {
+        table["OldestAgeSeconds"] = age;
+      }
+    }
+    for (const auto& [table, version] : *pending_versions) {
+      entry(table)["PendingVersion"] = version;
+    }
+    for (const auto& batch : *in_flight) {
+      entry(batch.table)["InFlight"].push_back(batch_json(batch));
+    }
+    for (const auto& batch : *stale) {
+      entry(batch.table)["Stale"].push_back(batch_json(batch));
+    }
+    json list = json::array();
+    for (auto& [name, table] : tables) {
+      list.push_back(std::move(table));
+    }
+    return json_response({{"Tables", std::move(list)}, {"MaxLoadRetry", m_backend.max_load_retry}});
+  }
+
+  // The stale batch `manifest`, or the response that explains why there is none.
+  std::variant<metadata::Batch, ServerResponse> stale_batch(const std::string& manifest) const {
+    auto found = m_backend.store->find_batch(manifest);
+    if (!found) {
+      return backend_error("find batch", found.error());
+    }
+    if (!*found) {
+      return error(404, fmt::format("no batch with manifest {}", manifest));
+    }
+    if (!(*found)->retry_at || (*found)->retry_count < m_backend.max_load_retry) {
+      return error(409, fmt::format("batch {} is not stale (retry {} of {}, {})", manifest, (*found)->retry_count,
+                                    m_backend.max_load_retry, (*found)->retry_at ? "waiting" : "in flight"));
+    }
+    return std::move(**found);
+  }
+
+  ServerResponse retry(const ServerRequest& request) const {
+    auto batch = stale_batch(request.captures.at(0));
+    if (auto* response = std::get_if<ServerResponse>(&batch)) {
+      return *response;
+    }
+    auto retried = m_backend.store->retry_batch(request.captures.at(0), m_backend.clock->now());
+    if (!retried) {
+      return backend_error("retry", retried.error());
+    }
+    if (!*retried) {
+      return error(409, "the batch changed meanwhile; look at /control/status");
+    }
+    log::info("stale batch retried by operator", batch_json(std::get<metadata::Batch>(batch)));
+    m_backend.wake_loaders();
+    return no_content();
+  }
+
+  ServerResponse skip(const ServerRequest& request) const {
+    std::string requester = "control-api";
+    if (!request.body.empty()) {
+      const json body = json::parse(request.body, nullptr, false);
+      if (!body.is_object() || (body.contains("Requester") && !body["Requester"].is_string())) {
+        return error(400, "Problem decoding JSON POST data.");
+      }
+      requester = body.value("Requester", requester);
+    }
+    auto batch = stale_batch(request.captures.at(0));
+    if (auto* response = std::get_if<ServerResponse>(&batch)) {
+      return *response;
+    }
+    auto skipped = m_backend.store->skip_batch(request.captures.at(0), requester, m_backend.clock->now());
+    if (!skipped) {
+      return backend_error("skip", skipped.error());
+    }
+    if (!*skipped) {
+      return error(409, "the batch changed meanwhile; look at /control/status");
+    }
+    json body = batch_json(**skipped);
+    body["SkippedBy"] = requester;
+    log::warn("stale batch skipped by operator; its files are not loaded", body);
+    return json_response(body);
+  }
+
+  ServerResponse metrics(const ServerRequest&) const {
+    return {.content_type = "text/plain; version=0.0.4", .body = m_backend.metrics->prometheus_text()};
+  }
+
+private:
+  ControlBackend m_backend;
+};
+
+} // namespace
+
+void install(http::Server& server, ControlBackend backend) {
+  // The server keeps the handlers, and the handlers keep the API alive.
+  auto api = std::make_shared<const Api>(std::move(backend));
+  auto bind = [api](ServerResponse (Api::*method)(const ServerRequest&) const) {
+    return [api, method](const ServerRequest& request) { return ((*api).*method)(request); };
+  };
+  server.route("GET", "/health", bind(&Api::health));
+  server.route("POST", "/control/force_load", api->guarded(bind(&Api::force_load)));
+  server.route("POST", "/control/increment_version/([^/]+)", api->guarded(bind(&Api::increment_version)));
+  server.route("GET", "/control/table_exists/([^/]+)", api->guarded(bind(&Api::table_exists)));
+  server.route("GET", "/control/last_load", api->guarded(bind(&Api::last_load)));
+  server.route("GET", "/control/status", api->guarded(bind(&Api::status)));
+  server.route("POST", "/control/retry/([^/]+)", api->guarded(bind(&Api::retry)));
+  server.route("POST", "/control/skip/([^/]+)", api->guarded(bind(&Api::skip)));
+  server.route("GET", "/metrics", api->guarded(bind(&Api::metrics)));
+}
+
+} // namespace rsi::control

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "http/server.hpp"
+#include "metadata/metadata_store.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace rsi::control {
+
+// What the control API acts on. The functions hide the warehouse and the migrator, which the
+// API reaches only through them (each serialises access to its own connection).
+struct ControlBackend {
+  metadata::MetadataStore* store = nullptr;
+  telemetry::Metrics* metrics = nullptr;
+  const Clock* clock = nullptr;
+  std::function<Result<bool>(std::string_view table)> table_exists;
+  // Bump a table's version without DDL, serialised with migrations; conflict when it exists.
+  std::function<Result<int>(std::string_view table)> increment_version;
+  std::function<metadata::VersionMap()> versions; // The migrator's committed versions.
+  std::function<Result<void>()> warehouse_ping;
+  std::function<void()> wake_loaders; // Work may have appeared.
+  int max_load_retry = 5;
+  std::optional<std::string> token; // Bearer token every endpoint but /health requires.
+};
+
+// The original's endpoints with their exact shapes, plus status, retry/skip of stale batches
+// and metrics (docs/control-api.md):
+//   GET  /health                         200 / 503 {"IngesterDBConnError":…,"WarehouseConnError":…}
+//   POST /control/force_load             {"Table":"t","Requester":"who"} → 204
+//   POST /control/increment_version/<t>  → 204 (409 when the table exists)
+//   GET  /control/table_exists/<t>       → {"Exists":bool}
+//   GET  /control/last_load              → {"<table>":epoch_seconds,…}
+//   GET  /control/status                 → per table: pending files, oldest age, versions, batches
+//   POST /control/retry/<manifest>       stale batch → retried now (204)
+//   POST /control/skip/<manifest>        stale batch → dropped, kept in skipped_batch (200)
+//   GET  /metrics                        Prometheus text
+// Errors answer {"Error":"…"} with 400 (bad input), 401 (token), 404 (unknown), 405 (method),
+// 409 (state does not allow it), 500/503 (backend failure).
+void install(http::Server& server, ControlBackend backend);
+
+} // namespace rsi::control

@@ -1,0 +1,278 @@
+#include "loader/loader.hpp"
+
+#include <fmt/format.h>
+
+#include "common/log.hpp"
+#include "common/sleep.hpp"
+#include "core/file_pointer.hpp"
+#include "telemetry/names.hpp"
+
+namespace rsi::loader {
+namespace {
+
+namespace names = telemetry::names;
+
+std::vector<std::string> file_urls(const metadata::Batch& batch) {
+  std::vector<std::string> urls;
+  urls.reserve(batch.keys.size());
+  for (const auto& key : batch.keys) {
+    urls.push_back(core::s3_url(core::FilePointer{.key_name = key}));
+  }
+  return urls;
+}
+
+nlohmann::json describe(const metadata::Batch& batch) {
+  return {{"manifest", batch.manifest}, {"table", batch.table}, {"version", batch.version},
+          {"files", batch.keys.size()}, {"retry_count", batch.retry_count}};
+}
+
+} // namespace
+
+Loader::Loader(metadata::MetadataStore& store, VersionSource versions, const Clock& clock, telemetry::Metrics& metrics,
+               LoaderConfig config)
+    : m_store(store), m_versions(std::move(versions)), m_clock(clock), m_metrics(metrics), m_config(config) {}
+
+void Loader::wake() {
+  {
+    const std::lock_guard lock(m_mutex);
+    ++m_wake_generation;
+  }
+  m_wake.notify_all();
+}
+
+void Loader::hold(const std::string& manifest) {
+  const std::lock_guard lock(m_mutex);
+  m_held.insert(manifest);
+}
+
+void Loader::unhold(const std::string& manifest) {
+  const std::lock_guard lock(m_mutex);
+  m_held.erase(manifest);
+}
+
+void Loader::report_outdated(const std::vector<metadata::TableVersion>& outdated) {
+  for (const auto& group : outdated) {
+    bool first = false;
+    {
+      const std::lock_guard lock(m_mutex);
+      first = m_reported_outdated.emplace(group.table, group.version).second;
+    }
+    if (first) {
+      log::error("files of an outdated version wait: the warehouse table is newer; they are not loaded",
+                 {{"table", group.table}, {"version", group.version}});
+    }
+  }
+}
+
+Result<int> Loader::resolve_orphans(warehouse::Warehouse& warehouse) {
+  const TimePoint now = m_clock.now();
+  RSI_TRY_ASSIGN(const auto orphans, m_store.orphaned_batches(now));
+  int resolved = 0;
+  for (const auto& batch : orphans) {
+    RSI_TRY_ASSIGN(const auto status, warehouse.check_load(batch.manifest));
+    if (status == core::LoadStatus::in_progress) {
+      log::info("orphaned batch still loading; left alone", describe(batch));
+      continue;
+    }
+    if (status == core::LoadStatus::complete) {
+      RSI_TRY(m_store.complete_batch(batch.manifest, now));
+      log::info("orphaned batch had committed; marked done", describe(batch));
+    } else {
+      RSI_TRY(m_store.release_batch(batch.manifest, now));
+      log::info("orphaned batch had not committed; released for a retry", describe(batch));
+    }
+    ++resolved;
+  }
+  return resolved;
+}
+
+std::optional<metadata::Batch> Loader::next_batch(bool& is_retry) {
+  const TimePoint now = m_clock.now();
+  is_retry = false;
+  bool check_failed = false;
+  {
+    const std::lock_guard lock(m_mutex);
+    check_failed = !m_last_failed_check || now - *m_last_failed_check >= m_config.failed_load_check_interval;
+  }
+  if (check_failed) {
+    auto retry = m_store.claim_retryable_batch(m_config.max_load_retry,
+                                               std::chrono::duration_cast<std::chrono::seconds>(m_config.policy.lease),
+                                               now);
+    if (!retry) {
+      log::warn("cannot look for failed batches", {{"error", retry.error().message}});
+    } else if (*retry) {
+      is_retry = true;
+      return std::move(*retry); // More may be due: look again next time.
+    } else {
+      const std::lock_guard lock(m_mutex);
+      m_last_failed_check = now;
+    }
+  }
+  auto claimed = m_store.claim_batch(m_versions(), m_config.policy, now);
+  if (!claimed) {
+    log::warn("cannot claim a batch", {{"error", claimed.error().message}});
+    return std::nullopt;
+  }
+  report_outdated(claimed->outdated);
+  return std::move(claimed->batch);
+}
+
+Result<bool> Loader::work_once(warehouse::Warehouse& warehouse, std::stop_token stop) {
+  bool check_orphans = false;
+  {
+    const std::lock_guard lock(m_mutex);
+    check_orphans = !m_last_failed_check ||
+                    m_clock.now() - *m_last_failed_check >= m_config.failed_load_check_interval;
+  }
+  if (check_orphans) {
+    if (auto resolved = resolve_orphans(warehouse); !resolved) {
+      log::warn("cannot resolve orphaned batches", {{"error", resolved.error().message}});
+    }
+  }
+  bool is_retry = false;
+  auto batch = next_batch(is_retry);
+  if (!batch) {
+    return false;
+  }
+  hold(batch->manifest);
+  const Step step = load(warehouse, *batch, is_retry, stop);
+  unhold(batch->manifest);
+  (void)step;
+  return true;
+}
+
+Loader::Step Loader::load(warehouse::Warehouse& warehouse, const metadata::Batch& batch, bool is_retry,
+                          std::stop_token stop) {
+  if (is_retry) {
+    m_metrics.count(names::load_retries(batch.table));
+    // A batch that failed may have committed after all (the error came after COMMIT).
+    auto status = warehouse.check_load(batch.manifest);
+    if (status && *status == core::LoadStatus::complete) {
+      log::warn("failed batch had committed; marked done", describe(batch));
+      finish(batch, {}, stop);
+      return Step::done;
+    }
+  }
+  log::info("loading batch", describe(batch));
+  const warehouse::LoadRequest request{.manifest = batch.manifest, .table = batch.table, .version = batch.version,
+                                       .files = file_urls(batch)};
+  for (int attempt = 0;; ++attempt) {
+    const auto started = std::chrono::steady_clock::now();
+    auto loaded = warehouse.load_batch(request);
+    if (loaded) {
+      m_metrics.timing(names::load_duration(batch.table), std::chrono::duration_cast<std::chrono::microseconds>(
+                                                              std::chrono::steady_clock::now() - started));
+      finish(batch, *loaded, stop);
+      return Step::done;
+    }
+    const Error& error = loaded.error();
+    if (error.kind == ErrorKind::conflict) {
+      // The ledger already has this uuid (a previous attempt committed), or the table's version
+      // moved under the batch.
+      auto status = warehouse.check_load(batch.manifest);
+      if (status && *status == core::LoadStatus::complete) {
+        finish(batch, {}, stop);
+        return Step::done;
+      }
+    }
+    if (error.kind == ErrorKind::transient) {
+      const auto delay = m_config.transient_backoff.delay(attempt, jitter_rng());
+      log::warn("batch load hit a transient fault; retrying without spending a retry",
+                {{"manifest", batch.manifest}, {"table", batch.table}, {"error", error.message},
+                 {"attempt", attempt + 1}, {"retry_in_ms", delay.count()}});
+      if (sleep_unless_stopped(stop, delay)) {
+        continue;
+      }
+      // Stopping: hand the batch back at once for whoever runs next.
+      if (auto released = m_store.release_batch(batch.manifest, m_clock.now()); !released) {
+        log::warn("cannot release batch; it becomes an orphan when its lease runs out",
+                  {{"manifest", batch.manifest}, {"error", released.error().message}});
+      }
+      return Step::released;
+    }
+    m_metrics.count(names::manifest_load_failures());
+    const TimePoint retry_at = m_clock.now() + m_config.error_retry_delay;
+    log::error("batch load failed", {{"manifest", batch.manifest}, {"table", batch.table},
+                                     {"retry_count", batch.retry_count}, {"error", error.message},
+                                     {"stale", batch.retry_count + 1 >= m_config.max_load_retry}});
+    for (int store_attempt = 0;; ++store_attempt) {
+      auto failed = m_store.fail_batch(batch.manifest, error.message, retry_at);
+      if (failed || stop.stop_requested()) {
+        break;
+      }
+      log::warn("cannot record the failure; retrying", {{"manifest", batch.manifest}, {"error", failed.error().message}});
+      sleep_unless_stopped(stop, m_config.transient_backoff.delay(store_attempt, jitter_rng()));
+    }
+    return Step::failed;
+  }
+}
+
+void Loader::finish(const metadata::Batch& batch, const warehouse::LoadResult& result, std::stop_token stop) {
+  const TimePoint now = m_clock.now();
+  // The load committed: mark it done until the store takes it. Should the process die first,
+  // the ledger tells the orphan check it committed.
+  for (int attempt = 0;; ++attempt) {
+    auto done = m_store.complete_batch(batch.manifest, now);
+    if (done) {
+      break;
+    }
+    if (stop.stop_requested()) {
+      log::warn("stopping before the batch was marked done; the ledger resolves it at the next start",
+                {{"manifest", batch.manifest}});
+      return;
+    }
+    log::warn("cannot mark batch done; retrying", {{"manifest", batch.manifest}, {"error", done.error().message}});
+    sleep_unless_stopped(stop, m_config.transient_backoff.delay(attempt, jitter_rng()));
+  }
+  const auto files = static_cast<std::int64_t>(batch.keys.size());
+  m_metrics.count(names::manifest_loads());
+  m_metrics.count(names::files_loaded(batch.table), files);
+  m_metrics.count(names::files_loaded_total(), files);
+  m_metrics.count(names::rows_loaded(batch.table), static_cast<std::int64_t>(result.rows));
+  m_metrics.count(names::bytes_loaded(batch.table), static_cast<std::int64_t>(result.bytes));
+  if (batch.oldest_file) {
+    m_metrics.timing(names::commit_latency(batch.table),
+                     std::chrono::duration_cast<std::chrono::microseconds>(now - *batch.oldest_file));
+  }
+  log::info("batch loaded", {{"manifest", batch.manifest}, {"table", batch.table}, {"files", files},
+                             {"rows", result.rows}, {"truncated_values", result.truncated_values},
+                             {"replaced_characters", result.replaced_characters}});
+}
+
+void Loader::run_worker(warehouse::Warehouse& warehouse, std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    std::uint64_t generation = 0;
+    {
+      const std::lock_guard lock(m_mutex);
+      generation = m_wake_generation;
+    }
+    auto worked = work_once(warehouse, stop);
+    if (worked && *worked) {
+      continue;
+    }
+    std::unique_lock lock(m_mutex);
+    m_wake.wait_for(lock, stop, m_config.no_work_delay, [&] { return m_wake_generation != generation; });
+  }
+}
+
+void Loader::run_lease_keeper(std::stop_token stop) {
+  const auto period = std::max<std::chrono::milliseconds>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(m_config.policy.lease) / 4, std::chrono::milliseconds(100));
+  while (sleep_unless_stopped(stop, period)) {
+    std::set<std::string> held;
+    {
+      const std::lock_guard lock(m_mutex);
+      held = m_held;
+    }
+    for (const auto& manifest : held) {
+      auto renewed = m_store.renew_lease(manifest, m_clock.now() + m_config.policy.lease);
+      if (!renewed) {
+        log::warn("cannot renew a batch lease", {{"manifest", manifest}, {"error", renewed.error().message}});
+      } else if (!*renewed) {
+        log::warn("batch no longer in flight while loading (its lease ran out?)", {{"manifest", manifest}});
+      }
+    }
+  }
+}
+
+} // namespace rsi::loader

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/retry.hpp"
+#include "metadata/metadata_store.hpp"
+#include "telemetry/metrics.hpp"
+#include "warehouse/warehouse.hpp"
+
+namespace rsi::loader {
+
+struct LoaderConfig {
+  metadata::ClaimPolicy policy{.count_trigger = 5,                        // -loadCountTrigger
+                               .age_trigger = std::chrono::seconds(1800), // -loadAgeSeconds
+                               .lease = std::chrono::seconds(120)};       // --batch-lease
+  std::chrono::milliseconds no_work_delay{std::chrono::minutes(1)};      // -no_work_delay
+  int max_load_retry = 5;                                                // -max_load_retry
+  std::chrono::milliseconds error_retry_delay{std::chrono::minutes(15)}; // -error_retry_delay
+  std::chrono::milliseconds failed_load_check_interval{std::chrono::minutes(1)}; // -failed_load_check_interval
+  // Between attempts after a transient fault (warehouse or store unreachable); no retry is spent.
+  BackoffPolicy transient_backoff{.initial_delay = std::chrono::seconds(1),
+                                  .max_delay = std::chrono::seconds(30),
+                                  .max_attempts = 0};
+};
+
+// The warehouse versions the migrator has committed (its cache).
+using VersionSource = std::function<metadata::VersionMap()>;
+
+// rsloadmanager's load workers: claim a batch, load it (files + ledger row in one warehouse
+// transaction), mark it done; on failure record the error and the retry time. Shared by the
+// worker threads; each worker brings its own Warehouse (connection). Thread-safe.
+//
+// Policy by error kind: a transient fault (warehouse or object store unreachable) keeps the
+// batch and retries the load after a back-off without spending a retry; bad data fails the
+// batch with the file and line in last_error, retried after error_retry_delay up to
+// max_load_retry times, then it is stale. Before a failed or orphaned batch is loaded again,
+// the warehouse's ledger is asked whether it committed after all.
+class Loader {
+public:
+  Loader(metadata::MetadataStore& store, VersionSource versions, const Clock& clock, telemetry::Metrics& metrics,
+         LoaderConfig config);
+
+  // Resolve batches whose loader died (lease run out, or left by the original): complete the
+  // ones the ledger has, release the others for a retry. Returns how many were resolved.
+  [[nodiscard]] Result<int> resolve_orphans(warehouse::Warehouse& warehouse);
+
+  // One step of a worker: a due failed batch, else the next eligible batch, loaded to the end.
+  // false when there was nothing to do.
+  [[nodiscard]] Result<bool> work_once(warehouse::Warehouse& warehouse, std::stop_token stop);
+
+  // A worker's loop until `stop`: work, or wait no_work_delay (or until wake()).
+  void run_worker(warehouse::Warehouse& warehouse, std::stop_token stop);
+
+  // Renew the leases of the batches being loaded in this process until `stop`.
+  void run_lease_keeper(std::stop_token stop);
+
+  // Work may have appeared (a force load): idle workers look now.
+  void wake();
+
+private:
+  enum class Step { done, failed, released };
+
+  std::optional<metadata::Batch> next_batch(bool& is_retry);
+  Step load(warehouse::Warehouse& warehouse, const metadata::Batch& batch, bool is_retry, std::stop_token stop);
+  void finish(const metadata::Batch& batch, const warehouse::LoadResult& result, std::stop_token stop);
+  void hold(const std::string& manifest);
+  void unhold(const std::string& manifest);
+  void report_outdated(const std::vector<metadata::TableVersion>& outdated);
+
+  metadata::MetadataStore& m_store;
+  VersionSource m_versions;
+  const Clock& m_clock;
+  telemetry::Metrics& m_metrics;
+  LoaderConfig m_config;
+
+  std::mutex m_mutex;
+  std::condition_variable_any m_wake;
+  std::uint64_t m_wake_generation = 0;
+  std::optional<TimePoint> m_last_failed_check; // Guarded by m_mutex.
+  std::set<std::string> m_held;                 // Manifests being loaded here.
+  std::set<std::pair<std::string, int>> m_reported_outdated;
+};
+
+} // namespace rsi::loader

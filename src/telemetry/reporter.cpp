@@ -1,0 +1,52 @@
+#include "telemetry/reporter.hpp"
+
+#include <algorithm>
+
+#include "common/log.hpp"
+#include "common/sleep.hpp"
+#include "telemetry/names.hpp"
+
+namespace rsi::telemetry {
+
+Reporter::Reporter(metadata::MetadataStore& store, std::function<metadata::VersionMap()> versions, Metrics& metrics,
+                   const Clock& clock, int max_load_retry)
+    : m_store(store), m_versions(std::move(versions)), m_metrics(metrics), m_clock(clock),
+      m_max_load_retry(max_load_retry) {}
+
+Result<void> Reporter::report_once() {
+  RSI_TRY_ASSIGN(const auto stats, m_store.pending_stats(m_versions(), m_max_load_retry));
+  const TimePoint now = m_clock.now();
+  m_metrics.clear_gauges("pending_files");
+  m_metrics.clear_gauges("pending_oldest_age_seconds");
+  for (const auto kind : {metadata::PendingKind::in_queue, metadata::PendingKind::stale,
+                          metadata::PendingKind::pending_migration}) {
+    const std::string_view kind_name = metadata::to_string(kind);
+    std::int64_t total = 0;
+    std::int64_t max_age_ms = 0;
+    for (const auto& stat : stats) {
+      if (stat.kind != kind) {
+        continue;
+      }
+      const auto age_ms = std::max<std::int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(now - stat.oldest).count());
+      m_metrics.gauge(names::pending_count(kind_name, stat.table), static_cast<double>(stat.count));
+      m_metrics.gauge(names::pending_age_ms(kind_name, stat.table), static_cast<double>(age_ms));
+      m_metrics.gauge(names::pending_age_seconds(kind_name, stat.table), static_cast<double>(age_ms) / 1000.0);
+      total += stat.count;
+      max_age_ms = std::max(max_age_ms, age_ms);
+    }
+    m_metrics.gauge(names::pending_total_count(kind_name), static_cast<double>(total));
+    m_metrics.gauge(names::pending_max_age_ms(kind_name), static_cast<double>(max_age_ms));
+  }
+  return {};
+}
+
+void Reporter::run(std::stop_token stop, std::chrono::milliseconds period) {
+  do {
+    if (auto reported = report_once(); !reported) {
+      log::warn("reporter cannot read pending files", {{"error", reported.error().message}});
+    }
+  } while (sleep_unless_stopped(stop, period));
+}
+
+} // namespace rsi::telemetry

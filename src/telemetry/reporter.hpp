@@ -1,0 +1,34 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <stop_token>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "metadata/metadata_store.hpp"
+#include "telemetry/metrics.hpp"
+
+namespace rsi::telemetry {
+
+// Gauges of waiting files, every -reporterPollPeriod: per table and kind (in_queue, stale,
+// pending_migration) the count and the oldest file's age, and per kind the totals
+// (the original's tsv_files.<table>.<kind>_count|_age_in_ms, tsv_files.<kind>_total_count|
+// _max_age_in_ms).
+class Reporter {
+public:
+  Reporter(metadata::MetadataStore& store, std::function<metadata::VersionMap()> versions, Metrics& metrics,
+           const Clock& clock, int max_load_retry);
+
+  [[nodiscard]] Result<void> report_once();
+  void run(std::stop_token stop, std::chrono::milliseconds period);
+
+private:
+  metadata::MetadataStore& m_store;
+  std::function<metadata::VersionMap()> m_versions;
+  Metrics& m_metrics;
+  const Clock& m_clock;
+  int m_max_load_retry;
+};
+
+} // namespace rsi::telemetry

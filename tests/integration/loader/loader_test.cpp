@@ -1,0 +1,269 @@
+// Load workers against the embedded backends (SQLite ingester database and warehouse, a local
+// object store) with an injected clock: triggers, the failure policy by error kind, orphans
+// resolved through the ledger, and retries that never load a batch twice.
+#include "loader/loader.hpp"
+
+#include <gtest/gtest.h>
+
+#include "common/gzip.hpp"
+#include "metadata/sqlite_metadata_store.hpp"
+#include "objectstore/local_object_store.hpp"
+#include "sqlite/database.hpp"
+#include "support/fake_clock.hpp"
+#include "support/temp_dir.hpp"
+#include "telemetry/names.hpp"
+#include "warehouse/sqlite_warehouse.hpp"
+
+namespace rsi::loader {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Forwards to a real warehouse; load_batch can be made to fail transiently a number of times.
+class FlakyWarehouse final : public warehouse::Warehouse {
+public:
+  explicit FlakyWarehouse(warehouse::Warehouse& real) : m_real(real) {}
+  int transient_failures = 0;
+  int loads = 0;
+
+  Result<warehouse::TableVersions> table_versions() override { return m_real.table_versions(); }
+  Result<bool> table_exists(std::string_view table) override { return m_real.table_exists(table); }
+  Result<bool> table_locked(std::string_view table) override { return m_real.table_locked(table); }
+  Result<void> apply_migration(std::string_view table, int target, std::span<const core::Operation> operations,
+                               std::chrono::milliseconds timeout) override {
+    return m_real.apply_migration(table, target, operations, timeout);
+  }
+  Result<std::vector<std::string>> migration_statements(std::string_view table, int target,
+                                                        std::span<const core::Operation> operations) override {
+    return m_real.migration_statements(table, target, operations);
+  }
+  Result<int> increment_version(std::string_view table) override { return m_real.increment_version(table); }
+  Result<warehouse::LoadResult> load_batch(const warehouse::LoadRequest& request) override {
+    ++loads;
+    if (transient_failures > 0) {
+      --transient_failures;
+      return fail(ErrorKind::transient, "connect to warehouse: connection refused");
+    }
+    return m_real.load_batch(request);
+  }
+  Result<core::LoadStatus> check_load(std::string_view uuid) override { return m_real.check_load(uuid); }
+  Result<void> ping() override { return m_real.ping(); }
+
+private:
+  warehouse::Warehouse& m_real;
+};
+
+core::Operation add(std::string name, std::string type, std::string options = "") {
+  return {.action = core::Action::add, .name = std::move(name), .inbound = "", .column_type = std::move(type),
+          .column_options = std::move(options)};
+}
+
+class LoaderTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto objects = objectstore::make_local_object_store({.root = m_dir.path("objects")});
+    ASSERT_TRUE(objects) << objects.error().message;
+    m_objects = std::move(*objects);
+    auto store = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
+    ASSERT_TRUE(store) << store.error().message;
+    m_store = std::move(*store);
+    auto warehouse = warehouse::make_sqlite_warehouse(
+        {.path = m_dir.path("warehouse.db"), .files = warehouse::locate_in_bucket_folders(*m_objects)});
+    ASSERT_TRUE(warehouse) << warehouse.error().message;
+    m_real_warehouse = std::move(*warehouse);
+    m_warehouse = std::make_unique<FlakyWarehouse>(*m_real_warehouse);
+    for (const char* table : {"events", "other"}) {
+      const std::vector<core::Operation> columns{add("time", "f@timestamp@unix"), add("name", "varchar", "(16)"),
+                                                 add("n", "bigint")};
+      ASSERT_TRUE(m_real_warehouse->apply_migration(table, 0, columns, 1min));
+    }
+    m_config.transient_backoff = {.initial_delay = 1ms, .max_delay = 5ms, .max_attempts = 0};
+    m_loader = make_loader();
+  }
+
+  std::unique_ptr<Loader> make_loader() {
+    return std::make_unique<Loader>(
+        *m_store, [this] { return m_real_warehouse->table_versions().value_or(warehouse::TableVersions{}); }, m_clock,
+        m_metrics, m_config);
+  }
+
+  // A gzip file of `rows` rows at bucket/<table>/<name>, announced to the ingester database.
+  void add_file(const std::string& table, const std::string& name, int rows, const std::string& bad_line = "") {
+    std::string text;
+    for (int row = 0; row < rows; ++row) {
+      text += fmt::format("2016-07-29 22:52:{:02}\t{}-{}\t{}\n", row % 60, name, row, row);
+    }
+    text += bad_line;
+    const std::string key = fmt::format("bucket/{}/{}.gz", table, name);
+    ASSERT_TRUE(m_objects->put(key, gzip(text).value()));
+    const auto recorded = m_store->record_file({.key_name = key, .table = table, .version = 0}, m_clock.now());
+    ASSERT_TRUE(recorded) << recorded.error().message;
+  }
+
+  std::int64_t rows(const std::string& table) {
+    auto db = sqlite::Database::open(m_dir.path("warehouse.db"));
+    auto stmt = db->prepare(fmt::format("SELECT count(*) FROM {}", sqlite::Database::quote_identifier(table)));
+    EXPECT_TRUE(stmt && stmt->step().value_or(false));
+    return stmt ? stmt->integer(0) : -1;
+  }
+
+  bool work() {
+    auto worked = m_loader->work_once(*m_warehouse, {});
+    EXPECT_TRUE(worked) << worked.error().message;
+    return worked.value_or(false);
+  }
+
+  test::TempDir m_dir;
+  test::FakeClock m_clock;
+  telemetry::Metrics m_metrics{"ingester"};
+  LoaderConfig m_config;
+  std::unique_ptr<objectstore::ObjectStore> m_objects;
+  std::unique_ptr<metadata::MetadataStore> m_store;
+  std::unique_ptr<warehouse::Warehouse> m_real_warehouse;
+  std::unique_ptr<FlakyWarehouse> m_warehouse;
+  std::unique_ptr<Loader> m_loader;
+};
+
+TEST_F(LoaderTest, LoadsAnEligibleBatchOnceAndMarksItDone) {
+  for (int file = 0; file < 6; ++file) {
+    add_file("events", fmt::format("f{}", file), 10);
+  }
+  EXPECT_TRUE(work());
+  EXPECT_EQ(rows("events"), 60);
+  EXPECT_TRUE(m_store->pending_versions().value().empty());
+  EXPECT_EQ(m_store->last_loads().value().count("events"), 1U);
+  EXPECT_FALSE(work()) << "nothing left";
+  EXPECT_EQ(rows("events"), 60);
+  EXPECT_NE(m_metrics.prometheus_text().find("rsi_tsv_files_loaded_total{table=\"events\"} 6"), std::string::npos);
+}
+
+TEST_F(LoaderTest, CountAgeAndForceLoadTriggers) {
+  add_file("events", "a", 1);
+  EXPECT_FALSE(work()) << "one file, young: not eligible";
+  m_clock.advance(1801s);
+  EXPECT_TRUE(work()) << "old enough";
+  add_file("other", "b", 1);
+  add_file("events", "c", 1);
+  ASSERT_TRUE(m_store->request_force_load("events", "test", m_clock.now()));
+  EXPECT_TRUE(work());
+  EXPECT_EQ(rows("events"), 2) << "the force load went first";
+  EXPECT_EQ(rows("other"), 0);
+}
+
+TEST_F(LoaderTest, BadDataFailsTheWholeBatchNamingFileAndLineAndOthersKeepLoading) {
+  m_config.max_load_retry = 2;
+  m_config.error_retry_delay = 600s;
+  m_loader = make_loader();
+  add_file("events", "good1", 5);
+  add_file("events", "good2", 5);
+  add_file("events", "bad", 3, "2016-07-29 22:52:00\tname\tnot-a-number\n");
+  ASSERT_TRUE(m_store->request_force_load("events", "test", m_clock.now()));
+  EXPECT_TRUE(work());
+  EXPECT_EQ(rows("events"), 0) << "all or nothing";
+  const auto failed = m_store->find_batch(m_store->stale_batches(0).value().at(0).manifest).value();
+  ASSERT_TRUE(failed);
+  const std::string error = failed->last_error.value_or("");
+  EXPECT_NE(error.find("bucket/events/bad.gz"), std::string::npos) << error;
+  EXPECT_NE(error.find("line 4"), std::string::npos) << error;
+
+  add_file("other", "fine", 2);
+  ASSERT_TRUE(m_store->request_force_load("other", "test", m_clock.now()));
+  EXPECT_TRUE(work());
+  EXPECT_EQ(rows("other"), 2) << "another table keeps loading";
+
+  // Retried after error_retry_delay, up to max_load_retry, then stale.
+  for (int retry = 1; retry <= 2; ++retry) {
+    m_clock.advance(601s);
+    EXPECT_TRUE(work()) << "retry " << retry;
+  }
+  m_clock.advance(601s);
+  EXPECT_FALSE(work()) << "stale: not retried";
+  ASSERT_EQ(m_store->stale_batches(2).value().size(), 1U);
+  EXPECT_NE(m_metrics.prometheus_text().find("rsi_manifest_load_failures_total 3"), std::string::npos);
+
+  // The operator fixes the file and retries the stale batch: it loads, once.
+  std::string fixed;
+  for (int row = 0; row < 3; ++row) {
+    fixed += fmt::format("2016-07-29 22:52:00\tfixed\t{}\n", row);
+  }
+  ASSERT_TRUE(m_objects->put("bucket/events/bad.gz", gzip(fixed).value()));
+  ASSERT_TRUE(m_store->retry_batch(failed->manifest, m_clock.now()).value());
+  m_clock.advance(61s);
+  EXPECT_TRUE(work());
+  EXPECT_EQ(rows("events"), 13);
+  EXPECT_TRUE(m_store->stale_batches(2).value().empty());
+}
+
+TEST_F(LoaderTest, TransientWarehouseFaultsAreRetriedWithoutSpendingARetry) {
+  add_file("events", "a", 4);
+  ASSERT_TRUE(m_store->request_force_load("events", "test", m_clock.now()));
+  m_warehouse->transient_failures = 3;
+  EXPECT_TRUE(work());
+  EXPECT_EQ(m_warehouse->loads, 4);
+  EXPECT_EQ(rows("events"), 4);
+  EXPECT_TRUE(m_store->stale_batches(0).value().empty()) << "no failure was recorded";
+}
+
+TEST_F(LoaderTest, AStopDuringAnOutageReleasesTheBatchForTheNextRun) {
+  add_file("events", "a", 4);
+  ASSERT_TRUE(m_store->request_force_load("events", "test", m_clock.now()));
+  m_warehouse->transient_failures = 1'000'000;
+  std::stop_source stop;
+  stop.request_stop();
+  auto worked = m_loader->work_once(*m_warehouse, stop.get_token());
+  ASSERT_TRUE(worked && *worked);
+  m_warehouse->transient_failures = 0;
+  m_clock.advance(61s);
+  EXPECT_TRUE(work());
+  EXPECT_EQ(rows("events"), 4);
+  EXPECT_TRUE(m_store->stale_batches(0).value().empty());
+}
+
+TEST_F(LoaderTest, OrphansAreResolvedThroughTheLedgerNeverLoadedTwice) {
+  add_file("events", "a", 3);
+  add_file("other", "b", 2);
+  ASSERT_TRUE(m_store->request_force_load("events", "dead loader", m_clock.now()));
+  ASSERT_TRUE(m_store->request_force_load("other", "dead loader", m_clock.now()));
+  const metadata::ClaimPolicy policy{.lease = 120s};
+  const auto versions = m_real_warehouse->table_versions().value();
+  // A loader claims both, commits "events", then dies before marking anything done.
+  const auto committed = m_store->claim_batch(versions, policy, m_clock.now()).value().batch.value();
+  const auto lost = m_store->claim_batch(versions, policy, m_clock.now()).value().batch.value();
+  std::vector<std::string> urls;
+  for (const auto& key : committed.keys) {
+    urls.push_back("s3://" + key);
+  }
+  ASSERT_TRUE(m_real_warehouse->load_batch(
+      {.manifest = committed.manifest, .table = committed.table, .version = 0, .files = urls}));
+
+  EXPECT_EQ(m_loader->resolve_orphans(*m_warehouse).value(), 0) << "their leases still run";
+  m_clock.advance(121s);
+  EXPECT_EQ(m_loader->resolve_orphans(*m_warehouse).value(), 2);
+  EXPECT_FALSE(m_store->find_batch(committed.manifest).value()) << "the committed one is done";
+  EXPECT_TRUE(m_store->find_batch(lost.manifest).value()) << "the other waits for a retry";
+  m_clock.advance(61s);
+  EXPECT_TRUE(work());
+  EXPECT_EQ(rows(committed.table), 3);
+  EXPECT_EQ(rows(lost.table), 2);
+  EXPECT_FALSE(work());
+}
+
+TEST_F(LoaderTest, AFailedBatchThatCommittedAfterAllIsMarkedDoneNotReloaded) {
+  add_file("events", "a", 3);
+  ASSERT_TRUE(m_store->request_force_load("events", "test", m_clock.now()));
+  const auto batch =
+      m_store->claim_batch(m_real_warehouse->table_versions().value(), {.lease = 120s}, m_clock.now()).value().batch.value();
+  ASSERT_TRUE(m_real_warehouse->load_batch(
+      {.manifest = batch.manifest, .table = batch.table, .version = 0, .files = {"s3://" + batch.keys.at(0)}}));
+  // The COMMIT went through but the loader saw an error (a connection lost after COMMIT).
+  ASSERT_TRUE(m_store->fail_batch(batch.manifest, "server closed the connection unexpectedly", m_clock.now()));
+  m_clock.advance(61s);
+  const int loads_before = m_warehouse->loads;
+  EXPECT_TRUE(work());
+  EXPECT_EQ(m_warehouse->loads, loads_before) << "not loaded again";
+  EXPECT_EQ(rows("events"), 3);
+  EXPECT_FALSE(m_store->find_batch(batch.manifest).value());
+}
+
+} // namespace
+} // namespace rsi::loader

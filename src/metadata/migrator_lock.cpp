@@ -51,8 +51,9 @@ public:
       m_conn.reset();
     }
     RSI_TRY_ASSIGN(pg::Connection conn, pg::Connection::connect(m_conninfo));
-    auto taken = conn.exec("SELECT pg_try_advisory_lock($1, hashtext(COALESCE(current_schema(), '')))",
-                           {std::to_string(k_migrator_lock)});
+    auto taken =
+        conn.exec("SELECT pg_try_advisory_lock($1, hashtext(COALESCE(current_schema(), '')))",
+                  {std::to_string(k_migrator_lock)});
     if (!taken) {
       return fail(taken.error().wrap("take the migrator lock"));
     }
@@ -69,8 +70,9 @@ public:
       return;
     }
     // Closing the session would release the lock too; unlocking first says so explicitly.
-    if (auto unlocked = m_conn->exec("SELECT pg_advisory_unlock($1, hashtext(COALESCE(current_schema(), '')))",
-                                     {std::to_string(k_migrator_lock)});
+    if (auto unlocked =
+            m_conn->exec("SELECT pg_advisory_unlock($1, hashtext(COALESCE(current_schema(), '')))",
+                         {std::to_string(k_migrator_lock)});
         !unlocked) {
       log::warn("release the migrator lock", {{"error", unlocked.error().message}});
     }

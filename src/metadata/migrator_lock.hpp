@@ -29,9 +29,11 @@ public:
 
 // PostgreSQL: pg_try_advisory_lock on the key (0x52534932, hashtext(current_schema())), so
 // ingester databases in different schemas of one server do not contend.
-[[nodiscard]] Result<std::unique_ptr<MigratorLock>> make_postgres_migrator_lock(const PostgresConfig& config);
+[[nodiscard]] Result<std::unique_ptr<MigratorLock>>
+make_postgres_migrator_lock(const PostgresConfig& config);
 
 // SQLite: an exclusive flock on the file "<config.path>.migrator-lock" (created when missing).
-[[nodiscard]] Result<std::unique_ptr<MigratorLock>> make_sqlite_migrator_lock(const SqliteConfig& config);
+[[nodiscard]] Result<std::unique_ptr<MigratorLock>>
+make_sqlite_migrator_lock(const SqliteConfig& config);
 
 } // namespace rsi::metadata

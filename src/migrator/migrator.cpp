@@ -54,11 +54,12 @@ std::string_view to_string(StepOutcome outcome) {
   return "unknown";
 }
 
-Migrator::Migrator(warehouse::Warehouse& warehouse, metadata::MetadataStore& store, registry::SchemaRegistry& registry,
-                   metadata::MigratorLock& lock, VersionCache& versions, const Clock& clock,
-                   telemetry::Metrics& metrics, MigratorConfig config)
-    : m_warehouse(warehouse), m_store(store), m_registry(registry), m_lock(lock), m_versions(versions),
-      m_clock(clock), m_metrics(metrics), m_config(std::move(config)) {}
+Migrator::Migrator(warehouse::Warehouse& warehouse, metadata::MetadataStore& store,
+                   registry::SchemaRegistry& registry, metadata::MigratorLock& lock,
+                   VersionCache& versions, const Clock& clock, telemetry::Metrics& metrics,
+                   MigratorConfig config)
+    : m_warehouse(warehouse), m_store(store), m_registry(registry), m_lock(lock),
+      m_versions(versions), m_clock(clock), m_metrics(metrics), m_config(std::move(config)) {}
 
 Result<PollReport> Migrator::poll_once(TimePoint now) {
   PollReport report;
@@ -177,7 +178,8 @@ Result<StepOutcome> Migrator::advance(const std::string& table, int target, Time
     }
     RSI_TRY_ASSIGN(const bool old_files, m_store.has_files(table, target - 1));
     if (old_files) {
-      RSI_TRY_ASSIGN(const bool requested, m_store.request_force_load(table, m_config.requester, now));
+      RSI_TRY_ASSIGN(const bool requested,
+                     m_store.request_force_load(table, m_config.requester, now));
       if (requested) {
         m_metrics.count(names::force_load(table));
         log::info("waiting for the old version's files to load; force load requested",
@@ -192,9 +194,13 @@ Result<StepOutcome> Migrator::advance(const std::string& table, int target, Time
       }
     }
   }
-  RSI_TRY_ASSIGN(const std::vector<core::Operation> operations, m_registry.migration(table, target));
-  const std::chrono::milliseconds timeout = offpeak ? m_config.offpeak_timeout : m_config.onpeak_timeout;
-  log::info("migrating table", {{"table", table}, {"version", target}, {"operations", operations.size()},
+  RSI_TRY_ASSIGN(const std::vector<core::Operation> operations,
+                 m_registry.migration(table, target));
+  const std::chrono::milliseconds timeout =
+      offpeak ? m_config.offpeak_timeout : m_config.onpeak_timeout;
+  log::info("migrating table", {{"table", table},
+                                {"version", target},
+                                {"operations", operations.size()},
                                 {"statement_timeout_ms", timeout.count()}});
   RSI_TRY(m_warehouse.apply_migration(table, target, operations, timeout));
   m_versions.raise(table, target);
@@ -208,16 +214,16 @@ Result<StepOutcome> Migrator::plan(const std::string& table, int target, bool of
   if (m_planned.contains(key)) {
     return StepOutcome::planned;
   }
-  RSI_TRY_ASSIGN(const std::vector<core::Operation> operations, m_registry.migration(table, target));
+  RSI_TRY_ASSIGN(const std::vector<core::Operation> operations,
+                 m_registry.migration(table, target));
   RSI_TRY_ASSIGN(const std::vector<std::string> statements,
                  m_warehouse.migration_statements(table, target, operations));
   const auto timeout = offpeak ? m_config.offpeak_timeout : m_config.onpeak_timeout;
-  log::info("dry run: migration not applied",
-            {{"table", table},
-             {"version", target},
-             {"statement_timeout_ms", timeout.count()},
-             {"allowed_now", target == 0 || offpeak},
-             {"sql", statements}});
+  log::info("dry run: migration not applied", {{"table", table},
+                                               {"version", target},
+                                               {"statement_timeout_ms", timeout.count()},
+                                               {"allowed_now", target == 0 || offpeak},
+                                               {"sql", statements}});
   m_planned.insert(key);
   return StepOutcome::planned;
 }
@@ -225,7 +231,8 @@ Result<StepOutcome> Migrator::plan(const std::string& table, int target, bool of
 void Migrator::report_failure(const TableStep& step) {
   const Error& error = *step.error;
   m_metrics.count(names::migrations(step.table, "failed"));
-  const nlohmann::json fields = {{"table", step.table}, {"version", step.target_version}, {"error", error.message}};
+  const nlohmann::json fields = {
+      {"table", step.table}, {"version", step.target_version}, {"error", error.message}};
   switch (error.kind) {
   case ErrorKind::permanent:
     log::error("migration failed; retrying next poll", fields);

@@ -26,10 +26,10 @@ namespace rsi::migrator {
 struct MigratorConfig {
   std::chrono::milliseconds poll_period{std::chrono::minutes(1)};           // -migratorPollPeriod
   std::chrono::milliseconds wait_processor_period{std::chrono::minutes(3)}; // -waitProcessorPeriod
-  OffpeakWindow offpeak;                                    // -offpeakStartHour, -offpeakDurationHours
-  std::chrono::milliseconds onpeak_timeout{600'000};        // -onpeakMigrationTimeoutMs
-  std::chrono::milliseconds offpeak_timeout{10'800'000};    // -offpeakMigrationTimeoutMs
-  bool dry_run = false;                                     // --dry-run-migrations
+  OffpeakWindow offpeak;                                 // -offpeakStartHour, -offpeakDurationHours
+  std::chrono::milliseconds onpeak_timeout{600'000};     // -onpeakMigrationTimeoutMs
+  std::chrono::milliseconds offpeak_timeout{10'800'000}; // -offpeakMigrationTimeoutMs
+  bool dry_run = false;                                  // --dry-run-migrations
   std::string requester = "migrator"; // Who the force loads that drain an old version are from.
 };
 
@@ -82,9 +82,9 @@ struct PollReport {
 // dependencies may be shared.
 class Migrator {
 public:
-  Migrator(warehouse::Warehouse& warehouse, metadata::MetadataStore& store, registry::SchemaRegistry& registry,
-           metadata::MigratorLock& lock, VersionCache& versions, const Clock& clock, telemetry::Metrics& metrics,
-           MigratorConfig config);
+  Migrator(warehouse::Warehouse& warehouse, metadata::MetadataStore& store,
+           registry::SchemaRegistry& registry, metadata::MigratorLock& lock, VersionCache& versions,
+           const Clock& clock, telemetry::Metrics& metrics, MigratorConfig config);
 
   // One poll at `now`. Fails (nothing migrated) when the lock, the warehouse's versions or the
   // pending versions cannot be read; per-table failures are in the report instead.

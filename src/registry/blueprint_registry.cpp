@@ -27,7 +27,8 @@ constexpr long k_not_found = 404;
 bool iequals(std::string_view left, std::string_view right) {
   return left.size() == right.size() &&
          std::equal(left.begin(), left.end(), right.begin(), [](char lhs, char rhs) {
-           return std::tolower(static_cast<unsigned char>(lhs)) == std::tolower(static_cast<unsigned char>(rhs));
+           return std::tolower(static_cast<unsigned char>(lhs)) ==
+                  std::tolower(static_cast<unsigned char>(rhs));
          });
 }
 
@@ -112,7 +113,8 @@ private:
 
   Result<std::optional<core::TableSchema>> fetch_schema(std::string_view table, int version) {
     RSI_TRY(check_request(table, version));
-    RSI_TRY_ASSIGN(const http::Response response, get(fmt::format("/schema/{}?version={}", table, version)));
+    RSI_TRY_ASSIGN(const http::Response response,
+                   get(fmt::format("/schema/{}?version={}", table, version)));
     if (response.status == k_not_found) {
       return std::optional<core::TableSchema>(); // Dropped or unknown: normal after a drop.
     }
@@ -122,7 +124,8 @@ private:
     }
     RSI_TRY_ASSIGN(core::TableSchema schema, core::parse_schema(body));
     if (schema.event_name != table || schema.version != version) {
-      return fail(ErrorKind::permanent, fmt::format("blueprint answered with {} v{}", schema.event_name, schema.version));
+      return fail(ErrorKind::permanent,
+                  fmt::format("blueprint answered with {} v{}", schema.event_name, schema.version));
     }
     if (schema.dropped) {
       return std::optional<core::TableSchema>();
@@ -140,11 +143,12 @@ private:
 
   Result<http::Response> get(const std::string& path_and_query) {
     const std::lock_guard lock(m_mutex);
-    return m_client.request({.method = "GET",
-                             .url = m_base_url + path_and_query,
-                             .headers = {{"Accept-Encoding", "gzip"}, {"Accept", "application/json"}},
-                             .expected_statuses = {k_bad_request, k_not_found},
-                             .timeout = m_timeout});
+    return m_client.request(
+        {.method = "GET",
+         .url = m_base_url + path_and_query,
+         .headers = {{"Accept-Encoding", "gzip"}, {"Accept", "application/json"}},
+         .expected_statuses = {k_bad_request, k_not_found},
+         .timeout = m_timeout});
   }
 
   std::string m_base_url;
@@ -167,21 +171,24 @@ Result<std::string> blueprint_base_url(const std::string& host) {
     url = "http://" + url; // The original's -blueprint_host is "host:port".
   }
   if (auto parsed = http::parse_url(url); !parsed || !parsed->query.empty()) {
-    return fail(ErrorKind::permanent,
-                fmt::format("blueprint host {}: expected host[:port] or an http(s):// URL without a query",
-                            http::strip_query(host)));
+    return fail(
+        ErrorKind::permanent,
+        fmt::format("blueprint host {}: expected host[:port] or an http(s):// URL without a query",
+                    http::strip_query(host)));
   }
   return url;
 }
 
 Result<std::unique_ptr<SchemaRegistry>> make_blueprint_registry(const BlueprintConfig& config) {
   RSI_TRY_ASSIGN(std::string base_url, blueprint_base_url(config.host));
-  RSI_TRY_ASSIGN(http::Client client, http::Client::create({.retry = config.retry,
-                                                            .connect_timeout = config.connect_timeout,
-                                                            .timeout = config.timeout,
-                                                            .parse_error = parse_blueprint_error_body,
-                                                            .user_agent = "rs_ingester migrator"}));
-  return std::make_unique<BlueprintRegistry>(std::move(base_url), std::move(client), config.timeout);
+  RSI_TRY_ASSIGN(http::Client client,
+                 http::Client::create({.retry = config.retry,
+                                       .connect_timeout = config.connect_timeout,
+                                       .timeout = config.timeout,
+                                       .parse_error = parse_blueprint_error_body,
+                                       .user_agent = "rs_ingester migrator"}));
+  return std::make_unique<BlueprintRegistry>(std::move(base_url), std::move(client),
+                                             config.timeout);
 }
 
 } // namespace rsi::registry

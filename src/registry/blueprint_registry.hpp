@@ -29,6 +29,7 @@ struct BlueprintConfig {
 
 // Blueprint over HTTP (libcurl through http::Client), asking for gzip bodies. Needs a live
 // http::CurlGlobal. Fails permanent for a host blueprint_base_url rejects.
-[[nodiscard]] Result<std::unique_ptr<SchemaRegistry>> make_blueprint_registry(const BlueprintConfig& config);
+[[nodiscard]] Result<std::unique_ptr<SchemaRegistry>>
+make_blueprint_registry(const BlueprintConfig& config);
 
 } // namespace rsi::registry

@@ -26,21 +26,24 @@ Result<std::optional<std::string>> read_file(const std::filesystem::path& path) 
     return std::optional<std::string>();
   }
   if (error) {
-    return fail(ErrorKind::permanent, fmt::format("read schema {}: {}", path.string(), error.message()));
+    return fail(ErrorKind::permanent,
+                fmt::format("read schema {}: {}", path.string(), error.message()));
   }
   if (!std::filesystem::is_regular_file(status)) {
-    return fail(ErrorKind::permanent, fmt::format("read schema {}: not a regular file", path.string()));
+    return fail(ErrorKind::permanent,
+                fmt::format("read schema {}: not a regular file", path.string()));
   }
   const auto size = std::filesystem::file_size(path, error);
   if (error || size > k_max_file_bytes) {
-    return fail(ErrorKind::permanent,
-                fmt::format("read schema {}: {}", path.string(), error ? error.message() : "larger than 16 MiB"));
+    return fail(ErrorKind::permanent, fmt::format("read schema {}: {}", path.string(),
+                                                  error ? error.message() : "larger than 16 MiB"));
   }
   std::ifstream file(path, std::ios::binary);
   std::ostringstream contents;
   contents << file.rdbuf();
   if (!file) {
-    return fail(ErrorKind::permanent, fmt::format("read schema {}: cannot read the file", path.string()));
+    return fail(ErrorKind::permanent,
+                fmt::format("read schema {}: cannot read the file", path.string()));
   }
   return std::optional<std::string>(contents.str());
 }
@@ -54,25 +57,29 @@ public:
     RSI_TRY(check_request("migration", table, to_version));
     RSI_TRY_ASSIGN(const auto next, load(table, to_version));
     if (!next) {
-      return fail(ErrorKind::permanent, fmt::format("No migration for table '{}' to v{} (no file {})", table,
-                                                    to_version, path_of(table, to_version).string()));
+      return fail(ErrorKind::permanent,
+                  fmt::format("No migration for table '{}' to v{} (no file {})", table, to_version,
+                              path_of(table, to_version).string()));
     }
     std::optional<LocalSchema> previous;
     if (to_version > 0) {
       RSI_TRY_ASSIGN(previous, load(table, to_version - 1));
       if (!previous) {
-        return fail(ErrorKind::permanent,
-                    fmt::format("migration {} v{}: no file {}: versions are numbered from v0 without gaps", table,
-                                to_version, path_of(table, to_version - 1).string()));
+        return fail(
+            ErrorKind::permanent,
+            fmt::format("migration {} v{}: no file {}: versions are numbered from v0 without gaps",
+                        table, to_version, path_of(table, to_version - 1).string()));
       }
     }
     auto steps = derive_migration(previous, *next);
     if (!steps) {
-      return fail(steps.error().wrap(fmt::format("read schema {}", path_of(table, to_version).string())));
+      return fail(
+          steps.error().wrap(fmt::format("read schema {}", path_of(table, to_version).string())));
     }
     // The same checks as a Blueprint answer gets: what passes here, the migrator can trust.
     if (auto checked = core::parse_migration(core::encode_migration(*steps)); !checked) {
-      return fail(checked.error().wrap(fmt::format("read schema {}", path_of(table, to_version).string())));
+      return fail(
+          checked.error().wrap(fmt::format("read schema {}", path_of(table, to_version).string())));
     }
     return steps;
   }
@@ -93,7 +100,8 @@ private:
       return fail(valid.error().wrap(fmt::format("{} v{}", what, version)));
     }
     if (version < 0) {
-      return fail(ErrorKind::permanent, fmt::format("{} {} v{}: the version must not be negative", what, table, version));
+      return fail(ErrorKind::permanent,
+                  fmt::format("{} {} v{}: the version must not be negative", what, table, version));
     }
     return {};
   }

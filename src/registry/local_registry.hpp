@@ -18,6 +18,7 @@ struct LocalConfig {
 // N is derived from the files of versions N-1 and N (local_schema.hpp), so tables evolve by
 // adding files, without Blueprint. Files are read on every call, so a new version is seen at
 // once. Fails permanent when `root` is not a directory.
-[[nodiscard]] Result<std::unique_ptr<SchemaRegistry>> make_local_registry(const LocalConfig& config);
+[[nodiscard]] Result<std::unique_ptr<SchemaRegistry>>
+make_local_registry(const LocalConfig& config);
 
 } // namespace rsi::registry

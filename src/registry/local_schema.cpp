@@ -16,17 +16,19 @@ namespace rsi::registry {
 namespace {
 
 constexpr std::array<std::string_view, 10> k_schema_fields{
-    "EventName", "Version", "Columns", "Renames", "Dropped", "DropRequested", "Reason", "CreatedTS", "TS", "UserName"};
-constexpr std::array<std::string_view, 5> k_column_fields{"InboundName", "OutboundName", "Transformer",
-                                                          "ColumnCreationOptions", "SupportingColumns"};
+    "EventName",     "Version", "Columns",   "Renames", "Dropped",
+    "DropRequested", "Reason",  "CreatedTS", "TS",      "UserName"};
+constexpr std::array<std::string_view, 5> k_column_fields{
+    "InboundName", "OutboundName", "Transformer", "ColumnCreationOptions", "SupportingColumns"};
 
 template <std::size_t N>
-Result<void> reject_unknown_fields(const nlohmann::json& object, const std::array<std::string_view, N>& known) {
+Result<void> reject_unknown_fields(const nlohmann::json& object,
+                                   const std::array<std::string_view, N>& known) {
   for (const auto& [key, value] : object.items()) {
     if (std::find(known.begin(), known.end(), key) == known.end()) {
       return fail(ErrorKind::permanent,
-                  fmt::format("field {}: unknown field (expected one of {})", core::quote_for_message(key),
-                              fmt::join(known, ", ")));
+                  fmt::format("field {}: unknown field (expected one of {})",
+                              core::quote_for_message(key), fmt::join(known, ", ")));
     }
   }
   return {};
@@ -42,17 +44,21 @@ Result<core::ColumnDefinition> decode_column(const nlohmann::json& item) {
   if (auto valid = core::validate_column_name(column.outbound_name); !valid) {
     return fail(core::field_error("OutboundName", valid.error()));
   }
-  RSI_TRY_ASSIGN(column.inbound_name, core::optional_string(item, "InboundName", column.outbound_name));
+  RSI_TRY_ASSIGN(column.inbound_name,
+                 core::optional_string(item, "InboundName", column.outbound_name));
   RSI_TRY_ASSIGN(column.transformer, core::require_string(item, "Transformer"));
   if (column.transformer.empty()) {
-    return fail(ErrorKind::permanent, "field \"Transformer\": empty (the column type, e.g. \"varchar\")");
+    return fail(ErrorKind::permanent,
+                "field \"Transformer\": empty (the column type, e.g. \"varchar\")");
   }
-  RSI_TRY_ASSIGN(column.column_creation_options, core::optional_string(item, "ColumnCreationOptions"));
+  RSI_TRY_ASSIGN(column.column_creation_options,
+                 core::optional_string(item, "ColumnCreationOptions"));
   RSI_TRY_ASSIGN(column.supporting_columns, core::optional_string(item, "SupportingColumns"));
   return column;
 }
 
-Result<std::vector<core::ColumnDefinition>> decode_columns(const nlohmann::json& document, bool dropped) {
+Result<std::vector<core::ColumnDefinition>> decode_columns(const nlohmann::json& document,
+                                                           bool dropped) {
   std::vector<core::ColumnDefinition> columns;
   const nlohmann::json* field = core::find_field(document, "Columns");
   if (field == nullptr || field->is_null()) {
@@ -72,19 +78,22 @@ Result<std::vector<core::ColumnDefinition>> decode_columns(const nlohmann::json&
       return fail(column.error().wrap(fmt::format("column {}", index)));
     }
     if (!names.insert(column->outbound_name).second) {
-      return fail(ErrorKind::permanent, fmt::format("column {}: field \"OutboundName\": duplicate column {}", index,
-                                                    quote_name(column->outbound_name)));
+      return fail(ErrorKind::permanent,
+                  fmt::format("column {}: field \"OutboundName\": duplicate column {}", index,
+                              quote_name(column->outbound_name)));
     }
     columns.push_back(std::move(*column));
     ++index;
   }
   if (columns.empty() && !dropped) {
-    return fail(ErrorKind::permanent, "field \"Columns\": a schema that is not dropped needs at least one column");
+    return fail(ErrorKind::permanent,
+                "field \"Columns\": a schema that is not dropped needs at least one column");
   }
   return columns;
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> decode_renames(const nlohmann::json& document) {
+Result<std::vector<std::pair<std::string, std::string>>>
+decode_renames(const nlohmann::json& document) {
   std::vector<std::pair<std::string, std::string>> renames;
   const nlohmann::json* field = core::find_field(document, "Renames");
   if (field == nullptr || field->is_null()) {
@@ -95,8 +104,10 @@ Result<std::vector<std::pair<std::string, std::string>>> decode_renames(const nl
   }
   for (const auto& [from, to] : field->items()) {
     if (!to.is_string()) {
-      return fail(ErrorKind::permanent, fmt::format("field \"Renames\": {}: expected the new column name as a string, got {}",
-                                                    quote_name(from), core::describe_json(to)));
+      return fail(
+          ErrorKind::permanent,
+          fmt::format("field \"Renames\": {}: expected the new column name as a string, got {}",
+                      quote_name(from), core::describe_json(to)));
     }
     for (const std::string& name : {from, to.get<std::string>()}) {
       if (auto valid = core::validate_column_name(name); !valid) {
@@ -108,12 +119,15 @@ Result<std::vector<std::pair<std::string, std::string>>> decode_renames(const nl
   return renames;
 }
 
-Result<LocalSchema> decode_local_schema(const nlohmann::json& parsed, std::string_view table, int version) {
+Result<LocalSchema> decode_local_schema(const nlohmann::json& parsed, std::string_view table,
+                                        int version) {
   const nlohmann::json* document = &parsed;
   if (parsed.is_array()) { // Blueprint's GET /schema answer, saved as is.
     if (parsed.size() != 1) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("expected one schema object (or an array holding one), got an array of {}", parsed.size()));
+      return fail(
+          ErrorKind::permanent,
+          fmt::format("expected one schema object (or an array holding one), got an array of {}",
+                      parsed.size()));
     }
     document = &parsed.front();
   }
@@ -121,15 +135,19 @@ Result<LocalSchema> decode_local_schema(const nlohmann::json& parsed, std::strin
   RSI_TRY(reject_unknown_fields(*document, k_schema_fields));
   LocalSchema local;
   core::TableSchema& schema = local.schema;
-  RSI_TRY_ASSIGN(schema.event_name, core::optional_string(*document, "EventName", std::string(table)));
+  RSI_TRY_ASSIGN(schema.event_name,
+                 core::optional_string(*document, "EventName", std::string(table)));
   if (schema.event_name != table) {
-    return fail(ErrorKind::permanent, fmt::format("field \"EventName\": {} does not match the folder name {}",
-                                                  quote_name(schema.event_name), quote_name(table)));
+    return fail(ErrorKind::permanent,
+                fmt::format("field \"EventName\": {} does not match the folder name {}",
+                            quote_name(schema.event_name), quote_name(table)));
   }
-  RSI_TRY_ASSIGN(const auto declared, core::optional_integer(*document, "Version", 0, core::k_max_table_version, version));
+  RSI_TRY_ASSIGN(const auto declared, core::optional_integer(*document, "Version", 0,
+                                                             core::k_max_table_version, version));
   if (declared != version) {
     return fail(ErrorKind::permanent,
-                fmt::format("field \"Version\": {} does not match the file name v{}.json", declared, version));
+                fmt::format("field \"Version\": {} does not match the file name v{}.json", declared,
+                            version));
   }
   schema.version = version;
   RSI_TRY_ASSIGN(schema.dropped, core::optional_bool(*document, "Dropped", false));
@@ -146,8 +164,10 @@ Result<LocalSchema> decode_local_schema(const nlohmann::json& parsed, std::strin
 using Columns = std::vector<core::ColumnDefinition>;
 
 const core::ColumnDefinition* find_column(const Columns& columns, std::string_view name) {
-  const auto found = std::find_if(columns.begin(), columns.end(),
-                                  [&](const core::ColumnDefinition& column) { return column.outbound_name == name; });
+  const auto found =
+      std::find_if(columns.begin(), columns.end(), [&](const core::ColumnDefinition& column) {
+        return column.outbound_name == name;
+      });
   return found == columns.end() ? nullptr : &*found;
 }
 
@@ -162,18 +182,22 @@ core::Operation add_step(const core::ColumnDefinition& column) {
 
 // The warehouse type of a column is its Transformer with its ColumnCreationOptions; neither
 // can change while the column lives.
-Result<void> check_same_type(const core::ColumnDefinition& before, const core::ColumnDefinition& after) {
+Result<void> check_same_type(const core::ColumnDefinition& before,
+                             const core::ColumnDefinition& after) {
   const auto changed = [&](std::string_view field, std::string_view from, std::string_view to) {
-    return fail(ErrorKind::permanent,
-                fmt::format("column {}: field \"{}\": changes from {} to {}; the warehouse cannot change a column's "
-                            "type (add a column under a new name, and delete the old one if needed)",
-                            quote_name(after.outbound_name), field, quote_name(from), quote_name(to)));
+    return fail(
+        ErrorKind::permanent,
+        fmt::format("column {}: field \"{}\": changes from {} to {}; the warehouse cannot change a "
+                    "column's "
+                    "type (add a column under a new name, and delete the old one if needed)",
+                    quote_name(after.outbound_name), field, quote_name(from), quote_name(to)));
   };
   if (before.transformer != after.transformer) {
     return changed("Transformer", before.transformer, after.transformer);
   }
   if (before.column_creation_options != after.column_creation_options) {
-    return changed("ColumnCreationOptions", before.column_creation_options, after.column_creation_options);
+    return changed("ColumnCreationOptions", before.column_creation_options,
+                   after.column_creation_options);
   }
   return {};
 }
@@ -183,24 +207,29 @@ Result<void> check_renames(const LocalSchema& previous, const LocalSchema& next)
   const Columns& after = next.schema.columns;
   std::set<std::string, std::less<>> targets;
   for (const auto& [from, to] : next.renames) {
-    const std::string what = fmt::format("field \"Renames\": {} to {}", quote_name(from), quote_name(to));
+    const std::string what =
+        fmt::format("field \"Renames\": {} to {}", quote_name(from), quote_name(to));
     const core::ColumnDefinition* old_column = find_column(before, from);
     if (old_column == nullptr) {
-      return fail(ErrorKind::permanent, fmt::format("{}: v{} has no column {}", what, previous.schema.version, quote_name(from)));
+      return fail(ErrorKind::permanent, fmt::format("{}: v{} has no column {}", what,
+                                                    previous.schema.version, quote_name(from)));
     }
     if (find_column(after, from) != nullptr) {
-      return fail(ErrorKind::permanent, fmt::format("{}: this version still has a column {}", what, quote_name(from)));
+      return fail(ErrorKind::permanent,
+                  fmt::format("{}: this version still has a column {}", what, quote_name(from)));
     }
     const core::ColumnDefinition* new_column = find_column(after, to);
     if (new_column == nullptr) {
-      return fail(ErrorKind::permanent, fmt::format("{}: \"Columns\" has no column {}", what, quote_name(to)));
+      return fail(ErrorKind::permanent,
+                  fmt::format("{}: \"Columns\" has no column {}", what, quote_name(to)));
     }
     if (find_column(before, to) != nullptr) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("{}: v{} has a column {} already", what, previous.schema.version, quote_name(to)));
+      return fail(ErrorKind::permanent, fmt::format("{}: v{} has a column {} already", what,
+                                                    previous.schema.version, quote_name(to)));
     }
     if (!targets.insert(to).second) {
-      return fail(ErrorKind::permanent, fmt::format("{}: two columns are renamed to {}", what, quote_name(to)));
+      return fail(ErrorKind::permanent,
+                  fmt::format("{}: two columns are renamed to {}", what, quote_name(to)));
     }
     RSI_TRY(check_same_type(*old_column, *new_column));
   }
@@ -215,19 +244,23 @@ std::vector<core::Operation> create_steps(const LocalSchema& next) {
   return steps;
 }
 
-Result<std::vector<core::Operation>> alter_steps(const LocalSchema& previous, const LocalSchema& next) {
+Result<std::vector<core::Operation>> alter_steps(const LocalSchema& previous,
+                                                 const LocalSchema& next) {
   RSI_TRY(check_renames(previous, next));
   const Columns& before = previous.schema.columns;
   const Columns& after = next.schema.columns;
   const auto renamed_from = [&](std::string_view name) {
-    return std::any_of(next.renames.begin(), next.renames.end(), [&](const auto& rename) { return rename.first == name; });
+    return std::any_of(next.renames.begin(), next.renames.end(),
+                       [&](const auto& rename) { return rename.first == name; });
   };
   const auto renamed_to = [&](std::string_view name) {
-    return std::any_of(next.renames.begin(), next.renames.end(), [&](const auto& rename) { return rename.second == name; });
+    return std::any_of(next.renames.begin(), next.renames.end(),
+                       [&](const auto& rename) { return rename.second == name; });
   };
   std::vector<core::Operation> steps;
   for (const auto& column : before) {
-    if (find_column(after, column.outbound_name) == nullptr && !renamed_from(column.outbound_name)) {
+    if (find_column(after, column.outbound_name) == nullptr &&
+        !renamed_from(column.outbound_name)) {
       steps.push_back({.action = core::Action::delete_column, .name = column.outbound_name});
     }
   }
@@ -264,7 +297,8 @@ Result<std::vector<core::Operation>> derive_migration(const std::optional<LocalS
   if (next.schema.dropped) {
     if (previous && previous->schema.dropped) {
       return fail(ErrorKind::permanent,
-                  fmt::format("field \"Dropped\": the event was dropped in v{} already", previous->schema.version));
+                  fmt::format("field \"Dropped\": the event was dropped in v{} already",
+                              previous->schema.version));
     }
     if (!next.renames.empty()) {
       return fail(ErrorKind::permanent, "field \"Renames\": a dropped event renames nothing");
@@ -274,7 +308,8 @@ Result<std::vector<core::Operation>> derive_migration(const std::optional<LocalS
     if (!next.renames.empty()) {
       return fail(ErrorKind::permanent,
                   fmt::format("field \"Renames\": nothing to rename: {}",
-                              previous ? fmt::format("the event was dropped in v{}", previous->schema.version)
+                              previous ? fmt::format("the event was dropped in v{}",
+                                                     previous->schema.version)
                                        : std::string("this version creates the table")));
     }
     steps = create_steps(next);

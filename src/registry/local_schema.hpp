@@ -31,7 +31,8 @@ struct LocalSchema {
 // Unknown fields, wrong types, invalid or duplicate column names, and a schema without
 // columns that is not dropped fail permanent, naming the field:
 // `column 2: field "Transformer": missing`. The caller puts the file's path in front.
-[[nodiscard]] Result<LocalSchema> parse_local_schema(std::string_view body, std::string_view table, int version);
+[[nodiscard]] Result<LocalSchema> parse_local_schema(std::string_view body, std::string_view table,
+                                                     int version);
 
 // The steps from `previous` (nullopt: version N-1 does not exist, or N is 0) to `next`, in
 // Blueprint's order: deletes, adds, renames (in the order of the new columns), then
@@ -40,7 +41,7 @@ struct LocalSchema {
 // Fails permanent, naming the field, for a rename that does not fit the two schemas and for a
 // column whose Transformer or ColumnCreationOptions changed (the warehouse cannot change a
 // column's type; add a column under a new name instead).
-[[nodiscard]] Result<std::vector<core::Operation>> derive_migration(const std::optional<LocalSchema>& previous,
-                                                                    const LocalSchema& next);
+[[nodiscard]] Result<std::vector<core::Operation>>
+derive_migration(const std::optional<LocalSchema>& previous, const LocalSchema& next);
 
 } // namespace rsi::registry

@@ -57,30 +57,40 @@ constexpr auto k_v2_columns = R"json([
 
 } // namespace
 
-std::string param_name(const ::testing::TestParamInfo<HistoryParam>& param) { return param.param.name; }
+std::string param_name(const ::testing::TestParamInfo<HistoryParam>& param) {
+  return param.param.name;
+}
 
 void script_blueprint(test::FakeBlueprint& blueprint, const std::filesystem::path& recordings) {
   blueprint.load_recordings(recordings);
   core::Operation city = test::add_step("city", "ipCity", "", 2, 1);
   city.inbound = "ip";
   blueprint.set_migration("minute_watched", 2,
-                          {test::delete_step("bytes", 2, 0), city, test::rename_step("minutes_logged", "minutes", 2, 2)});
-  blueprint.set_migration("minute_watched", 3, {test::event_step(core::Action::request_drop_event, "unused", 3, 0)});
-  blueprint.set_migration("minute_watched", 4, {test::event_step(core::Action::drop_event, "retired", 4, 0)});
+                          {test::delete_step("bytes", 2, 0), city,
+                           test::rename_step("minutes_logged", "minutes", 2, 2)});
+  blueprint.set_migration("minute_watched", 3,
+                          {test::event_step(core::Action::request_drop_event, "unused", 3, 0)});
+  blueprint.set_migration("minute_watched", 4,
+                          {test::event_step(core::Action::drop_event, "retired", 4, 0)});
   blueprint.set_migration("minute_watched", 5,
                           {test::add_step("time", "f@timestamp@unix", " sortkey", 5, 0),
-                           test::add_step("channel", "varchar", "(64)", 5, 1), test::add_step("viewers", "int", "", 5, 2)});
+                           test::add_step("channel", "varchar", "(64)", 5, 1),
+                           test::add_step("viewers", "int", "", 5, 2)});
 }
 
-void write_local_schemas(const std::filesystem::path& root, const std::filesystem::path& recordings) {
+void write_local_schemas(const std::filesystem::path& root,
+                         const std::filesystem::path& recordings) {
   const auto dir = root / "minute_watched";
   write_file(dir / "v0.json", recorded_body(recordings / "schema_minute_watched_version_0.http"));
   std::string v1 = recorded_body(recordings / "schema_minute_watched_version_1.http");
   v1.insert(v1.rfind('}'), R"(,"Renames":{"channel":"channel_name"})");
   write_file(dir / "v1.json", v1);
-  write_file(dir / "v2.json",
-             fmt::format(R"({{"Columns":{},"Renames":{{"minutes_logged":"minutes"}}}})", k_v2_columns));
-  write_file(dir / "v3.json", fmt::format(R"({{"Columns":{},"DropRequested":true,"Reason":"unused"}})", k_v2_columns));
+  write_file(
+      dir / "v2.json",
+      fmt::format(R"({{"Columns":{},"Renames":{{"minutes_logged":"minutes"}}}})", k_v2_columns));
+  write_file(
+      dir / "v3.json",
+      fmt::format(R"({{"Columns":{},"DropRequested":true,"Reason":"unused"}})", k_v2_columns));
   write_file(dir / "v4.json", R"({"Dropped":true,"Reason":"retired"})");
   write_file(dir / "v5.json", R"json({"Columns":[
     {"OutboundName":"time","Transformer":"f@timestamp@unix","ColumnCreationOptions":" sortkey"},
@@ -99,28 +109,33 @@ void MigratorHistoryTest::SetUp() {
   ASSERT_TRUE(objects) << objects.error().message;
   m_objects = std::move(*objects);
   for (auto* target : {&m_warehouse, &m_loader_warehouse}) {
-    auto made = is_postgres()
-                    ? warehouse::make_postgres_warehouse({.conninfo = m_warehouse_database->conninfo(),
-                                                          .layout = layout(),
-                                                          .files = warehouse::locate_in_bucket_folders(*m_objects)})
-                    : warehouse::make_sqlite_warehouse({.path = m_dir.path("warehouse.db"),
-                                                        .layout = layout(),
-                                                        .files = warehouse::locate_in_bucket_folders(*m_objects)});
+    auto made = is_postgres() ? warehouse::make_postgres_warehouse(
+                                    {.conninfo = m_warehouse_database->conninfo(),
+                                     .layout = layout(),
+                                     .files = warehouse::locate_in_bucket_folders(*m_objects)})
+                              : warehouse::make_sqlite_warehouse(
+                                    {.path = m_dir.path("warehouse.db"),
+                                     .layout = layout(),
+                                     .files = warehouse::locate_in_bucket_folders(*m_objects)});
     ASSERT_TRUE(made) << made.error().message;
     *target = std::move(*made);
   }
-  auto store = is_postgres() ? metadata::make_postgres_metadata_store({.conninfo = m_ingester_schema->conninfo()})
-                             : metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
+  auto store =
+      is_postgres()
+          ? metadata::make_postgres_metadata_store({.conninfo = m_ingester_schema->conninfo()})
+          : metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
   ASSERT_TRUE(store) << store.error().message;
   m_store = std::move(*store);
-  auto lock = is_postgres() ? metadata::make_postgres_migrator_lock({.conninfo = m_ingester_schema->conninfo()})
-                            : metadata::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")});
+  auto lock =
+      is_postgres()
+          ? metadata::make_postgres_migrator_lock({.conninfo = m_ingester_schema->conninfo()})
+          : metadata::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")});
   ASSERT_TRUE(lock) << lock.error().message;
   m_lock = std::move(*lock);
   ASSERT_NO_FATAL_FAILURE(make_registry());
   m_clock.set(k_start);
-  m_migrator = std::make_unique<Migrator>(*m_warehouse, *m_store, *m_registry, *m_lock, m_versions, m_clock,
-                                          m_metrics, MigratorConfig{});
+  m_migrator = std::make_unique<Migrator>(*m_warehouse, *m_store, *m_registry, *m_lock, m_versions,
+                                          m_clock, m_metrics, MigratorConfig{});
 }
 
 void MigratorHistoryTest::make_registry() {
@@ -143,7 +158,8 @@ void MigratorHistoryTest::arrive(const std::string& table, int version, const st
                                  const std::string& tsv) {
   const std::string key = fmt::format("spade/{}/v{}/{}.gz", table, version, name);
   ASSERT_TRUE(m_objects->put(key, gzip(tsv).value()));
-  const auto recorded = m_store->record_file({.key_name = key, .table = table, .version = version}, m_clock.now());
+  const auto recorded =
+      m_store->record_file({.key_name = key, .table = table, .version = version}, m_clock.now());
   ASSERT_TRUE(recorded) << recorded.error().message;
 }
 
@@ -174,8 +190,10 @@ std::vector<std::pair<std::string, int>> MigratorHistoryTest::load_eligible() {
     }
     EXPECT_TRUE(claimed->outdated.empty());
     const metadata::Batch& batch = *claimed->batch;
-    EXPECT_EQ(versions.at(batch.table), batch.version) << "a batch of another version than the table's";
-    warehouse::LoadRequest request{.manifest = batch.manifest, .table = batch.table, .version = batch.version};
+    EXPECT_EQ(versions.at(batch.table), batch.version)
+        << "a batch of another version than the table's";
+    warehouse::LoadRequest request{
+        .manifest = batch.manifest, .table = batch.table, .version = batch.version};
     for (const auto& key : batch.keys) {
       request.files.push_back("s3://" + key);
     }
@@ -200,7 +218,8 @@ std::vector<Row> MigratorHistoryTest::query(const std::string& sql, int column_c
     for (int row = 0; result && row < result->size(); ++row) {
       Row values;
       for (int column = 0; column < column_count; ++column) {
-        values.push_back(result->is_null(row, column) ? std::nullopt : std::optional(result->text(row, column)));
+        values.push_back(result->is_null(row, column) ? std::nullopt
+                                                      : std::optional(result->text(row, column)));
       }
       rows.push_back(std::move(values));
     }
@@ -213,7 +232,9 @@ std::vector<Row> MigratorHistoryTest::query(const std::string& sql, int column_c
   while (statement && statement->step().value_or(false)) {
     Row values;
     for (int column = 0; column < column_count; ++column) {
-      values.push_back(statement->is_null(column) ? std::nullopt : std::optional(std::string(statement->text(column))));
+      values.push_back(statement->is_null(column)
+                           ? std::nullopt
+                           : std::optional(std::string(statement->text(column))));
     }
     rows.push_back(std::move(values));
   }
@@ -223,11 +244,14 @@ std::vector<Row> MigratorHistoryTest::query(const std::string& sql, int column_c
 Columns MigratorHistoryTest::columns(const std::string& table) {
   const std::string sql =
       is_postgres()
-          ? fmt::format("SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-                        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-                        "WHERE n.nspname = 'logs' AND c.relname = '{}' AND a.attnum > 0 AND NOT a.attisdropped "
-                        "ORDER BY a.attnum",
-                        table)
+          ? fmt::format(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = "
+                "c.relnamespace "
+                "WHERE n.nspname = 'logs' AND c.relname = '{}' AND a.attnum > 0 AND NOT "
+                "a.attisdropped "
+                "ORDER BY a.attnum",
+                table)
           : fmt::format("SELECT name, type FROM pragma_table_info('{}')", table);
   Columns out;
   for (const auto& row : query(sql, 2)) {
@@ -241,27 +265,37 @@ std::string MigratorHistoryTest::table_ref(const std::string& table) const {
 }
 
 std::string MigratorHistoryTest::view_ref(const std::string& table) const {
-  return is_postgres() ? fmt::format("\"views\".\"{}\"", table) : fmt::format("\"views.{}\"", table);
+  return is_postgres() ? fmt::format("\"views\".\"{}\"", table)
+                       : fmt::format("\"views.{}\"", table);
 }
 
 bool MigratorHistoryTest::has_view(const std::string& table) {
   const std::string sql =
-      is_postgres() ? fmt::format("SELECT 1 FROM pg_views WHERE schemaname = 'views' AND viewname = '{}'", table)
-                    : fmt::format("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'views.{}'", table);
+      is_postgres()
+          ? fmt::format("SELECT 1 FROM pg_views WHERE schemaname = 'views' AND viewname = '{}'",
+                        table)
+          : fmt::format("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'views.{}'",
+                        table);
   return !query(sql, 1).empty();
 }
 
 bool MigratorHistoryTest::has_full_view(const std::string& table) {
   const std::string sql =
-      is_postgres() ? fmt::format("SELECT 1 FROM pg_views WHERE schemaname = 'fullviews' AND viewname = '{}'", table)
-                    : fmt::format("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'fullviews.{}'", table);
+      is_postgres()
+          ? fmt::format("SELECT 1 FROM pg_views WHERE schemaname = 'fullviews' AND viewname = '{}'",
+                        table)
+          : fmt::format("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'fullviews.{}'",
+                        table);
   return !query(sql, 1).empty();
 }
 
 std::vector<int> MigratorHistoryTest::version_history(const std::string& table) {
   const std::string relation = is_postgres() ? "infra.table_version" : "\"infra.table_version\"";
   std::vector<int> versions;
-  for (const auto& row : query(fmt::format("SELECT version FROM {} WHERE name = '{}' ORDER BY version", relation, table), 1)) {
+  for (const auto& row :
+       query(fmt::format("SELECT version FROM {} WHERE name = '{}' ORDER BY version", relation,
+                         table),
+             1)) {
     versions.push_back(std::stoi(row.at(0).value_or("-1")));
   }
   return versions;
@@ -269,10 +303,11 @@ std::vector<int> MigratorHistoryTest::version_history(const std::string& table) 
 
 void MigratorHistoryTest::drop_by_hand(const std::string& table) {
   const std::string script =
-      is_postgres() ? fmt::format("DROP TABLE \"logs\".\"{}\" CASCADE", table)
-                    : fmt::format("DROP VIEW IF EXISTS \"views.{0}\"; DROP VIEW IF EXISTS \"fullviews.{0}\"; "
-                                  "DROP TABLE \"{0}\"",
-                                  table);
+      is_postgres()
+          ? fmt::format("DROP TABLE \"logs\".\"{}\" CASCADE", table)
+          : fmt::format("DROP VIEW IF EXISTS \"views.{0}\"; DROP VIEW IF EXISTS \"fullviews.{0}\"; "
+                        "DROP TABLE \"{0}\"",
+                        table);
   if (is_postgres()) {
     auto conn = pg::Connection::connect(m_warehouse_database->conninfo());
     ASSERT_TRUE(conn) << conn.error().message;

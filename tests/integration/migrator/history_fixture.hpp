@@ -7,8 +7,8 @@
 // complete) plays the loaders' part, since src/loader does not exist yet.
 
 #include <memory>
-#include <ostream>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -50,7 +50,8 @@ protected:
   [[nodiscard]] bool is_postgres() const { return GetParam().postgres; }
 
   // Store `tsv` gzip-compressed as spade/<table>/v<version>/<name>.gz and record its pointer.
-  void arrive(const std::string& table, int version, const std::string& name, const std::string& tsv);
+  void arrive(const std::string& table, int version, const std::string& name,
+              const std::string& tsv);
 
   // One poll at the clock's time; the outcome of `table`'s step (failed when it took none).
   StepOutcome poll(const std::string& table);
@@ -100,6 +101,7 @@ void script_blueprint(test::FakeBlueprint& blueprint, const std::filesystem::pat
 
 // The same history as local schema files under `root` (docs/schema-registry.md): v0 and v1 are
 // Blueprint's recorded schemas saved as files (v1 with its rename added).
-void write_local_schemas(const std::filesystem::path& root, const std::filesystem::path& recordings);
+void write_local_schemas(const std::filesystem::path& root,
+                         const std::filesystem::path& recordings);
 
 } // namespace rsi::migrator::testing

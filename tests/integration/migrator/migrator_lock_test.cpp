@@ -25,7 +25,9 @@ struct Backend {
   bool needs_postgres = false;
 };
 
-std::string backend_name(const ::testing::TestParamInfo<Backend>& param) { return param.param.name; }
+std::string backend_name(const ::testing::TestParamInfo<Backend>& param) {
+  return param.param.name;
+}
 
 class MigratorLockContract : public ::testing::TestWithParam<Backend> {
 protected:
@@ -124,10 +126,10 @@ TEST(PostgresMigratorLockTest, ALostConnectionLosesTheLock) {
   ASSERT_TRUE(admin) << admin.error().message;
 
   // The server ends the holder's session, as a failover or an idle timeout would.
-  const auto killed = admin->exec(
-      "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1381189938 AND "
-      "objid = hashtext($1)::oid",
-      {schema.name()});
+  const auto killed = admin->exec("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = "
+                                  "'advisory' AND classid = 1381189938 AND "
+                                  "objid = hashtext($1)::oid",
+                                  {schema.name()});
   ASSERT_TRUE(killed) << killed.error().message;
   ASSERT_EQ(killed->size(), 1);
 

@@ -28,9 +28,12 @@ constexpr auto k_table = "minute_watched";
 class ScriptedHistory : public MigratorHistoryTest {
 protected:
   // The catalog's name of each type, per warehouse.
-  [[nodiscard]] std::string timestamp() const { return is_postgres() ? "timestamp without time zone" : "timestamp"; }
+  [[nodiscard]] std::string timestamp() const {
+    return is_postgres() ? "timestamp without time zone" : "timestamp";
+  }
   [[nodiscard]] std::string varchar(int width) const {
-    return is_postgres() ? fmt::format("character varying({})", width) : fmt::format("varchar({})", width);
+    return is_postgres() ? fmt::format("character varying({})", width)
+                         : fmt::format("varchar({})", width);
   }
   [[nodiscard]] std::string integer() const { return is_postgres() ? "integer" : "INTEGER"; }
   [[nodiscard]] std::string bigint() const { return "bigint"; }
@@ -59,7 +62,8 @@ protected:
   }
 
   std::vector<Row> rows(const std::string& columns, int count) {
-    return query(fmt::format("SELECT {} FROM {} ORDER BY time", columns, table_ref(k_table)), count);
+    return query(fmt::format("SELECT {} FROM {} ORDER BY time", columns, table_ref(k_table)),
+                 count);
   }
 };
 
@@ -82,8 +86,9 @@ TEST_P(ScriptedHistory, EveryStepLeavesTheExpectedSchema) {
   ASSERT_EQ(load_eligible(), (Loaded{{k_table, 0}}));
 
   // v1 (recorded): delete device_id, add platform and bytes, rename channel → channel_name.
-  ASSERT_NO_FATAL_FAILURE(alter_with_late_files(1, "2026-11-27 03:01:00\tchan-b\tdevice-b\t2\tDE\n",
-                                                "2026-11-27 03:02:00\tchan-c\t3\tFR\tios\t12345\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      alter_with_late_files(1, "2026-11-27 03:01:00\tchan-b\tdevice-b\t2\tDE\n",
+                            "2026-11-27 03:02:00\tchan-c\t3\tFR\tios\t12345\n"));
   EXPECT_EQ(columns(k_table), (Columns{{"time", timestamp()},
                                        {"channel_name", varchar(25)},
                                        {"minutes_logged", integer()},
@@ -98,8 +103,9 @@ TEST_P(ScriptedHistory, EveryStepLeavesTheExpectedSchema) {
                               {v("chan-c"), v("3"), v("ios"), v("12345")}}));
 
   // v2 (scripted): delete bytes, add city, rename minutes_logged → minutes.
-  ASSERT_NO_FATAL_FAILURE(alter_with_late_files(2, "2026-11-27 03:03:00\tchan-d\t4\tUS\tweb\t99\n",
-                                                "2026-11-27 03:04:00\tchan-e\t5\tUS\tweb\tBerlin\n"));
+  ASSERT_NO_FATAL_FAILURE(
+      alter_with_late_files(2, "2026-11-27 03:03:00\tchan-d\t4\tUS\tweb\t99\n",
+                            "2026-11-27 03:04:00\tchan-e\t5\tUS\tweb\tBerlin\n"));
   EXPECT_EQ(columns(k_table), (Columns{{"time", timestamp()},
                                        {"channel_name", varchar(25)},
                                        {"minutes", integer()},
@@ -107,7 +113,9 @@ TEST_P(ScriptedHistory, EveryStepLeavesTheExpectedSchema) {
                                        {"platform", varchar(16)},
                                        {"city", varchar(64)}}));
   EXPECT_EQ(version_history(k_table), (std::vector<int>{0, 1, 2}));
-  EXPECT_EQ(query(fmt::format("SELECT channel_name, minutes, city FROM {} ORDER BY time", view_ref(k_table)), 3),
+  EXPECT_EQ(query(fmt::format("SELECT channel_name, minutes, city FROM {} ORDER BY time",
+                              view_ref(k_table)),
+                  3),
             (std::vector<Row>{{v("chan-a"), v("1"), k_null},
                               {v("chan-b"), v("2"), k_null},
                               {v("chan-c"), v("3"), k_null},
@@ -115,7 +123,8 @@ TEST_P(ScriptedHistory, EveryStepLeavesTheExpectedSchema) {
                               {v("chan-e"), v("5"), v("Berlin")}}));
 
   // v3 (scripted): request_drop_event changes no column.
-  ASSERT_NO_FATAL_FAILURE(alter_with_late_files(3, "2026-11-27 03:05:00\tchan-f\t6\tUS\tweb\tParis\n",
+  ASSERT_NO_FATAL_FAILURE(alter_with_late_files(3,
+                                                "2026-11-27 03:05:00\tchan-f\t6\tUS\tweb\tParis\n",
                                                 "2026-11-27 03:06:00\tchan-g\t7\tUS\tweb\tRome\n"));
   EXPECT_EQ(columns(k_table).size(), 6U);
   EXPECT_EQ(version_history(k_table), (std::vector<int>{0, 1, 2, 3}));
@@ -137,7 +146,8 @@ TEST_P(ScriptedHistory, EveryStepLeavesTheExpectedSchema) {
   EXPECT_EQ(poll(k_table), StepOutcome::waiting_processor);
   m_clock.advance(3min);
   ASSERT_EQ(poll(k_table), StepOutcome::migrated);
-  EXPECT_EQ(columns(k_table), (Columns{{"time", timestamp()}, {"channel", varchar(64)}, {"viewers", integer()}}));
+  EXPECT_EQ(columns(k_table),
+            (Columns{{"time", timestamp()}, {"channel", varchar(64)}, {"viewers", integer()}}));
   EXPECT_TRUE(has_view(k_table));
   EXPECT_FALSE(has_full_view(k_table)); // No "country" any more.
   EXPECT_EQ(version_history(k_table), (std::vector<int>{0, 1, 2, 3, 4, 5}));
@@ -145,7 +155,8 @@ TEST_P(ScriptedHistory, EveryStepLeavesTheExpectedSchema) {
   EXPECT_EQ(load_eligible(), (Loaded{{k_table, 5}}));
   EXPECT_EQ(rows("channel, viewers", 2), (std::vector<Row>{{v("chan-h"), v("42")}}));
   EXPECT_TRUE(m_store->pending_versions().value().empty());
-  EXPECT_NE(m_metrics.prometheus_text().find("rsi_migrations_total{table=\"minute_watched\",result=\"applied\"} 6"),
+  EXPECT_NE(m_metrics.prometheus_text().find(
+                "rsi_migrations_total{table=\"minute_watched\",result=\"applied\"} 6"),
             std::string::npos);
 }
 
@@ -160,7 +171,8 @@ TEST_P(ScriptedHistory, ARegistryThatFailsMidHistoryIsRetried) {
   EXPECT_EQ(report->steps[0].table, k_table);
   EXPECT_EQ(report->steps[0].outcome, StepOutcome::migrated);
   EXPECT_EQ(report->steps[1].outcome, StepOutcome::failed);
-  EXPECT_NE(report->steps[1].error->message.find("No migration for table 'nosuch' to v0"), std::string::npos)
+  EXPECT_NE(report->steps[1].error->message.find("No migration for table 'nosuch' to v0"),
+            std::string::npos)
       << report->steps[1].error->message;
   EXPECT_EQ(version_history("nosuch"), std::vector<int>{});
 }
@@ -184,9 +196,9 @@ TEST_P(ScriptedHistory, ADryRunLogsTheSqlAndChangesNothing) {
   EXPECT_EQ(columns(k_table), before);
   EXPECT_EQ(version_history(k_table), (std::vector<int>{0}));
   EXPECT_FALSE(m_store->force_load_requested(k_table).value());
-  const std::string alter = is_postgres()
-                                ? R"(ALTER TABLE "logs"."minute_watched" DROP COLUMN "device_id" CASCADE)"
-                                : R"(ALTER TABLE "minute_watched" DROP COLUMN "device_id")";
+  const std::string alter =
+      is_postgres() ? R"(ALTER TABLE "logs"."minute_watched" DROP COLUMN "device_id" CASCADE)"
+                    : R"(ALTER TABLE "minute_watched" DROP COLUMN "device_id")";
   nlohmann::json sql;
   std::istringstream lines(logged);
   for (std::string line; std::getline(lines, line);) {
@@ -203,12 +215,13 @@ TEST_P(ScriptedHistory, ADryRunLogsTheSqlAndChangesNothing) {
   EXPECT_EQ(stale.error().kind, ErrorKind::conflict);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ScriptedHistory,
-                         ::testing::Values(HistoryParam{"sqlite_blueprint", false, RegistryKind::blueprint},
-                                           HistoryParam{"sqlite_local", false, RegistryKind::local},
-                                           HistoryParam{"postgres_blueprint", true, RegistryKind::blueprint},
-                                           HistoryParam{"postgres_local", true, RegistryKind::local}),
-                         param_name);
+INSTANTIATE_TEST_SUITE_P(
+    Backends, ScriptedHistory,
+    ::testing::Values(HistoryParam{"sqlite_blueprint", false, RegistryKind::blueprint},
+                      HistoryParam{"sqlite_local", false, RegistryKind::local},
+                      HistoryParam{"postgres_blueprint", true, RegistryKind::blueprint},
+                      HistoryParam{"postgres_local", true, RegistryKind::local}),
+    param_name);
 
 // Both registries describe the scripted history with exactly the same steps.
 TEST(ScriptedHistoryRegistries, TheLocalDirectoryDerivesBlueprintsSteps) {
@@ -226,7 +239,8 @@ TEST(ScriptedHistoryRegistries, TheLocalDirectoryDerivesBlueprintsSteps) {
 
     ASSERT_TRUE(from_blueprint) << from_blueprint.error().message;
     ASSERT_TRUE(from_files) << from_files.error().message;
-    EXPECT_EQ(core::encode_migration(*from_files), core::encode_migration(*from_blueprint)) << "v" << version;
+    EXPECT_EQ(core::encode_migration(*from_files), core::encode_migration(*from_blueprint))
+        << "v" << version;
   }
 }
 

@@ -42,7 +42,8 @@ protected:
     m_recordings = recordings;
     ASSERT_GE(m_blueprint.load_recordings(recordings), 10U);
     // The original's -blueprint_host form: host:port without a scheme.
-    auto registry = make_blueprint_registry(fast_config(fmt::format("127.0.0.1:{}", m_blueprint.port())));
+    auto registry =
+        make_blueprint_registry(fast_config(fmt::format("127.0.0.1:{}", m_blueprint.port())));
     ASSERT_TRUE(registry) << registry.error().message;
     m_registry = std::move(*registry);
   }
@@ -58,11 +59,14 @@ TEST_F(BlueprintRegistryTest, RecordedMigrationsArriveGzippedAndDecoded) {
 
   ASSERT_TRUE(v0) << v0.error().message;
   ASSERT_TRUE(v1) << v1.error().message;
-  EXPECT_EQ(core::encode_migration(*v0), recorded_body(m_recordings / "migration_minute_watched_to_version_0.http"));
-  EXPECT_EQ(core::encode_migration(*v1), recorded_body(m_recordings / "migration_minute_watched_to_version_1.http"));
+  EXPECT_EQ(core::encode_migration(*v0),
+            recorded_body(m_recordings / "migration_minute_watched_to_version_0.http"));
+  EXPECT_EQ(core::encode_migration(*v1),
+            recorded_body(m_recordings / "migration_minute_watched_to_version_1.http"));
   EXPECT_EQ(m_blueprint.gzip_requests(), 2);
   EXPECT_EQ(m_blueprint.requests(),
-            (std::vector<std::string>{"/migration/minute_watched?to_version=0", "/migration/minute_watched?to_version=1"}));
+            (std::vector<std::string>{"/migration/minute_watched?to_version=0",
+                                      "/migration/minute_watched?to_version=1"}));
 }
 
 TEST_F(BlueprintRegistryTest, BlueprintsErrorBodiesArePermanentWithTheirMessage) {
@@ -71,10 +75,11 @@ TEST_F(BlueprintRegistryTest, BlueprintsErrorBodiesArePermanentWithTheirMessage)
 
   ASSERT_FALSE(beyond);
   EXPECT_EQ(beyond.error().kind, ErrorKind::permanent);
-  EXPECT_EQ(beyond.error().message,
-            "fetch migration minute_watched v2: blueprint: No migration for table 'minute_watched' to v2.");
+  EXPECT_EQ(beyond.error().message, "fetch migration minute_watched v2: blueprint: No migration "
+                                    "for table 'minute_watched' to v2.");
   ASSERT_FALSE(unknown);
-  EXPECT_EQ(unknown.error().message, "fetch migration nosuch v0: blueprint: No migration for table 'nosuch' to v0.");
+  EXPECT_EQ(unknown.error().message,
+            "fetch migration nosuch v0: blueprint: No migration for table 'nosuch' to v0.");
 }
 
 TEST_F(BlueprintRegistryTest, DropEventComesThrough) {
@@ -93,7 +98,9 @@ TEST_F(BlueprintRegistryTest, SchemasAndThe404OfADroppedVersion) {
 
   ASSERT_TRUE(v0) << v0.error().message;
   ASSERT_TRUE(v0->has_value());
-  EXPECT_EQ(**v0, core::parse_schema(recorded_body(m_recordings / "schema_minute_watched_version_0.http")).value());
+  EXPECT_EQ(**v0,
+            core::parse_schema(recorded_body(m_recordings / "schema_minute_watched_version_0.http"))
+                .value());
   ASSERT_TRUE(dropped) << dropped.error().message;
   EXPECT_FALSE(dropped->has_value());
   ASSERT_TRUE(unknown) << unknown.error().message;
@@ -118,7 +125,8 @@ TEST_F(BlueprintRegistryTest, AnUnavailableBlueprintIsTransientAfterRetries) {
 
   ASSERT_FALSE(migration);
   EXPECT_EQ(migration.error().kind, ErrorKind::transient);
-  EXPECT_NE(migration.error().message.find("HTTP 503: unavailable"), std::string::npos) << migration.error().message;
+  EXPECT_NE(migration.error().message.find("HTTP 503: unavailable"), std::string::npos)
+      << migration.error().message;
   ASSERT_FALSE(schema);
   EXPECT_EQ(schema.error().kind, ErrorKind::transient);
   EXPECT_EQ(m_blueprint.requests().size(), 6U); // Three attempts each.
@@ -131,7 +139,8 @@ TEST_F(BlueprintRegistryTest, AStepOfAnotherVersionIsRefused) {
 
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().kind, ErrorKind::permanent);
-  EXPECT_EQ(wrong.error().message, "fetch migration t v3: blueprint sent a step of version 2 (add x)");
+  EXPECT_EQ(wrong.error().message,
+            "fetch migration t v3: blueprint sent a step of version 2 (add x)");
 }
 
 TEST_F(BlueprintRegistryTest, AnUndecodableAnswerIsPermanent) {
@@ -141,7 +150,8 @@ TEST_F(BlueprintRegistryTest, AnUndecodableAnswerIsPermanent) {
 
   ASSERT_FALSE(broken);
   EXPECT_EQ(broken.error().kind, ErrorKind::permanent);
-  EXPECT_EQ(broken.error().message.rfind("fetch migration t v0: parse migration: operation 0", 0), 0U)
+  EXPECT_EQ(broken.error().message.rfind("fetch migration t v0: parse migration: operation 0", 0),
+            0U)
       << broken.error().message;
 }
 
@@ -155,9 +165,11 @@ TEST_F(BlueprintRegistryTest, InvalidTableNamesNeverReachTheServer) {
 
 TEST(BlueprintRegistryNetworkTest, GzipBodiesAreInflated) {
   test::LocalServer server;
-  server.server().Get(R"(/schema/([^/]+))", [](const httplib::Request& request, httplib::Response& response) {
-    const core::TableSchema schema{.event_name = "t",
-                                   .columns = {{.inbound_name = "a", .outbound_name = "a", .transformer = "int"}}};
+  server.server().Get(R"(/schema/([^/]+))", [](const httplib::Request& request,
+                                               httplib::Response& response) {
+    const core::TableSchema schema{
+        .event_name = "t",
+        .columns = {{.inbound_name = "a", .outbound_name = "a", .transformer = "int"}}};
     EXPECT_EQ(request.get_header_value("Accept-Encoding"), "gzip");
     // Compressed by hand, under a type cpp-httplib would not compress again.
     response.set_header("Content-Encoding", "gzip");
@@ -191,10 +203,11 @@ TEST(BlueprintRegistryNetworkTest, ARefusedConnectionIsTransient) {
 
 TEST(BlueprintRegistryNetworkTest, ASlowServerTimesOut) {
   test::LocalServer slow;
-  slow.server().Get(R"(/migration/([^/]+))", [](const httplib::Request&, httplib::Response& response) {
-    std::this_thread::sleep_for(800ms); // Longer than the client's whole-request timeout.
-    response.set_content("[]", "application/json");
-  });
+  slow.server().Get(
+      R"(/migration/([^/]+))", [](const httplib::Request&, httplib::Response& response) {
+        std::this_thread::sleep_for(800ms); // Longer than the client's whole-request timeout.
+        response.set_content("[]", "application/json");
+      });
   slow.start();
   BlueprintConfig config = fast_config(slow.url());
   config.timeout = 150ms;

@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-
 namespace rsi::test {
 namespace {
 
@@ -29,7 +28,8 @@ FakeResponse read_recording(const std::filesystem::path& path) {
   constexpr std::string_view k_type = "Content-Type: ";
   if (const auto type_at = head.find(k_type); type_at != std::string_view::npos) {
     const auto line_end = std::min(head.find("\r\n", type_at), head.size());
-    response.content_type = std::string(head.substr(type_at + k_type.size(), line_end - type_at - k_type.size()));
+    response.content_type =
+        std::string(head.substr(type_at + k_type.size(), line_end - type_at - k_type.size()));
   }
   return response;
 }
@@ -58,7 +58,8 @@ std::string route_of(std::string name) {
     if (!to_version.empty()) {
       params.push_back("to_version=" + to_version);
     }
-    return fmt::format("/migration/{}{}{}", table, params.empty() ? "" : "?", fmt::join(params, "&"));
+    return fmt::format("/migration/{}{}{}", table, params.empty() ? "" : "?",
+                       fmt::join(params, "&"));
   }
   if (name.starts_with("schema_")) {
     std::string table = name.substr(7);
@@ -84,7 +85,8 @@ FakeBlueprint::FakeBlueprint() {
   const auto handler = [this](const std::string& kind) {
     return [this, kind](const httplib::Request& request, httplib::Response& response) {
       const std::string key = route_key(request);
-      const std::string version = request.get_param_value(kind == "migration" ? "to_version" : "version");
+      const std::string version =
+          request.get_param_value(kind == "migration" ? "to_version" : "version");
       const FakeResponse answered = answer(kind, key, request.matches[1].str(), version);
       response.status = answered.status;
       // cpp-httplib compresses JSON and text bodies itself when the request accepts gzip.
@@ -116,12 +118,16 @@ std::size_t FakeBlueprint::load_recordings(const std::filesystem::path& dir) {
   return loaded;
 }
 
-void FakeBlueprint::set_migration(const std::string& table, int version, const std::vector<core::Operation>& operations) {
-  set_response(fmt::format("/migration/{}?to_version={}", table, version), {.body = core::encode_migration(operations)});
+void FakeBlueprint::set_migration(const std::string& table, int version,
+                                  const std::vector<core::Operation>& operations) {
+  set_response(fmt::format("/migration/{}?to_version={}", table, version),
+               {.body = core::encode_migration(operations)});
 }
 
-void FakeBlueprint::set_schema(const std::string& table, int version, const core::TableSchema& schema) {
-  set_response(fmt::format("/schema/{}?version={}", table, version), {.body = core::encode_schema(schema)});
+void FakeBlueprint::set_schema(const std::string& table, int version,
+                               const core::TableSchema& schema) {
+  set_response(fmt::format("/schema/{}?version={}", table, version),
+               {.body = core::encode_schema(schema)});
 }
 
 void FakeBlueprint::set_response(const std::string& path_and_query, FakeResponse response) {
@@ -134,8 +140,8 @@ std::vector<std::string> FakeBlueprint::requests() const {
   return m_requests;
 }
 
-FakeResponse FakeBlueprint::answer(const std::string& kind, const std::string& key, const std::string& table,
-                                   const std::string& version) {
+FakeResponse FakeBlueprint::answer(const std::string& kind, const std::string& key,
+                                   const std::string& table, const std::string& version) {
   const std::lock_guard lock(m_mutex);
   m_requests.push_back(key);
   if (m_down) {
@@ -146,23 +152,36 @@ FakeResponse FakeBlueprint::answer(const std::string& kind, const std::string& k
   }
   if (kind == "migration") {
     return {.status = 400,
-            .body = core::encode_blueprint_error(fmt::format("No migration for table '{}' to v{}.", table, version))};
+            .body = core::encode_blueprint_error(
+                fmt::format("No migration for table '{}' to v{}.", table, version))};
   }
   return {.status = 404, .content_type = "text/plain; charset=utf-8", .body = "Not Found\n"};
 }
 
-core::Operation add_step(std::string name, std::string type, std::string options, int version, int ordering) {
+core::Operation add_step(std::string name, std::string type, std::string options, int version,
+                         int ordering) {
   std::string inbound = name;
-  return {.action = core::Action::add, .name = std::move(name), .version = version, .ordering = ordering,
-          .inbound = std::move(inbound), .column_type = std::move(type), .column_options = std::move(options)};
+  return {.action = core::Action::add,
+          .name = std::move(name),
+          .version = version,
+          .ordering = ordering,
+          .inbound = std::move(inbound),
+          .column_type = std::move(type),
+          .column_options = std::move(options)};
 }
 
 core::Operation delete_step(std::string name, int version, int ordering) {
-  return {.action = core::Action::delete_column, .name = std::move(name), .version = version, .ordering = ordering};
+  return {.action = core::Action::delete_column,
+          .name = std::move(name),
+          .version = version,
+          .ordering = ordering};
 }
 
 core::Operation rename_step(std::string from, std::string to, int version, int ordering) {
-  return {.action = core::Action::rename, .name = std::move(from), .version = version, .ordering = ordering,
+  return {.action = core::Action::rename,
+          .name = std::move(from),
+          .version = version,
+          .ordering = ordering,
           .new_outbound = std::move(to)};
 }
 

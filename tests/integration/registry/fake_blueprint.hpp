@@ -39,7 +39,8 @@ public:
 
   // Scripted answers for GET /migration/<table>?to_version=<version> and
   // GET /schema/<table>?version=<version>.
-  void set_migration(const std::string& table, int version, const std::vector<core::Operation>& operations);
+  void set_migration(const std::string& table, int version,
+                     const std::vector<core::Operation>& operations);
   void set_schema(const std::string& table, int version, const core::TableSchema& schema);
   void set_response(const std::string& path_and_query, FakeResponse response);
 
@@ -67,7 +68,8 @@ private:
 };
 
 // Steps as Blueprint would send them.
-core::Operation add_step(std::string name, std::string type, std::string options, int version, int ordering);
+core::Operation add_step(std::string name, std::string type, std::string options, int version,
+                         int ordering);
 core::Operation delete_step(std::string name, int version, int ordering);
 core::Operation rename_step(std::string from, std::string to, int version, int ordering);
 core::Operation event_step(core::Action action, std::string reason, int version, int ordering);

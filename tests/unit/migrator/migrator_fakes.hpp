@@ -36,12 +36,14 @@ public:
   Result<std::vector<core::Operation>> migration(std::string_view table, int to_version) override {
     ++calls;
     if (down) {
-      return fail(ErrorKind::transient, fmt::format("fetch migration {} v{}: HTTP 503", table, to_version));
+      return fail(ErrorKind::transient,
+                  fmt::format("fetch migration {} v{}: HTTP 503", table, to_version));
     }
     const std::lock_guard lock(m_mutex);
     const auto found = m_migrations.find({std::string(table), to_version});
     if (found == m_migrations.end()) {
-      return fail(ErrorKind::permanent, fmt::format("No migration for table '{}' to v{}.", table, to_version));
+      return fail(ErrorKind::permanent,
+                  fmt::format("No migration for table '{}' to v{}.", table, to_version));
     }
     return found->second;
   }
@@ -56,8 +58,8 @@ private:
 
 class FakeLock final : public metadata::MigratorLock {
 public:
-  std::atomic<bool> available{true};       // false: another process holds it.
-  std::atomic<bool> unreachable{false};    // The ingester database is down.
+  std::atomic<bool> available{true};    // false: another process holds it.
+  std::atomic<bool> unreachable{false}; // The ingester database is down.
   std::atomic<int> tries{0};
 
   Result<bool> try_acquire() override {
@@ -85,7 +87,8 @@ public:
     RSI_TRY(m_real.table_locked(table));
     return locked.load();
   }
-  Result<void> apply_migration(std::string_view table, int target_version, std::span<const core::Operation> operations,
+  Result<void> apply_migration(std::string_view table, int target_version,
+                               std::span<const core::Operation> operations,
                                std::chrono::milliseconds statement_timeout) override {
     ++applies;
     timeouts.push_back(statement_timeout);
@@ -94,15 +97,20 @@ public:
     }
     return m_real.apply_migration(table, target_version, operations, statement_timeout);
   }
-  Result<std::vector<std::string>> migration_statements(std::string_view table, int target_version,
-                                                        std::span<const core::Operation> operations) override {
+  Result<std::vector<std::string>>
+  migration_statements(std::string_view table, int target_version,
+                       std::span<const core::Operation> operations) override {
     return m_real.migration_statements(table, target_version, operations);
   }
-  Result<int> increment_version(std::string_view table) override { return m_real.increment_version(table); }
+  Result<int> increment_version(std::string_view table) override {
+    return m_real.increment_version(table);
+  }
   Result<warehouse::LoadResult> load_batch(const warehouse::LoadRequest& request) override {
     return m_real.load_batch(request);
   }
-  Result<core::LoadStatus> check_load(std::string_view uuid) override { return m_real.check_load(uuid); }
+  Result<core::LoadStatus> check_load(std::string_view uuid) override {
+    return m_real.check_load(uuid);
+  }
   Result<void> ping() override { return m_real.ping(); }
 
 private:

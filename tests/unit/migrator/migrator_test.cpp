@@ -29,16 +29,21 @@ const TimePoint k_offpeak = std::chrono::sys_days{std::chrono::year{2026} / 11 /
 const TimePoint k_onpeak = std::chrono::sys_days{std::chrono::year{2026} / 11 / 27} + 14h;
 
 core::Operation add(std::string name, std::string type, int version, int ordering) {
-  return {.action = core::Action::add, .name = std::move(name), .version = version, .ordering = ordering,
-          .inbound = "in", .column_type = std::move(type)};
+  return {.action = core::Action::add,
+          .name = std::move(name),
+          .version = version,
+          .ordering = ordering,
+          .inbound = "in",
+          .column_type = std::move(type)};
 }
 
 class MigratorTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    auto real = warehouse::make_sqlite_warehouse({.path = m_dir.path("warehouse.db"),
-                                                  .layout = {.physical_schema = "logs", .view_schema = "views"},
-                                                  .files = testing::no_files});
+    auto real = warehouse::make_sqlite_warehouse(
+        {.path = m_dir.path("warehouse.db"),
+         .layout = {.physical_schema = "logs", .view_schema = "views"},
+         .files = testing::no_files});
     ASSERT_TRUE(real) << real.error().message;
     m_real_warehouse = std::move(*real);
     m_warehouse = std::make_unique<ScriptedWarehouse>(*m_real_warehouse);
@@ -54,13 +59,13 @@ protected:
   }
 
   void rebuild() {
-    m_migrator = std::make_unique<Migrator>(*m_warehouse, *m_store, m_registry, m_lock, m_versions, m_clock,
-                                            m_metrics, m_config);
+    m_migrator = std::make_unique<Migrator>(*m_warehouse, *m_store, m_registry, m_lock, m_versions,
+                                            m_clock, m_metrics, m_config);
   }
 
   void record(const std::string& table, int version, const std::string& key) {
-    const auto recorded = m_store->record_file({.key_name = "spade/" + key, .table = table, .version = version},
-                                               m_clock.now());
+    const auto recorded = m_store->record_file(
+        {.key_name = "spade/" + key, .table = table, .version = version}, m_clock.now());
     ASSERT_TRUE(recorded) << recorded.error().message;
   }
 
@@ -85,7 +90,8 @@ protected:
   // What a loader does: claim with the cache's versions and complete each batch.
   void load_everything_loadable() {
     while (true) {
-      auto claimed = m_store->claim_batch(m_versions.snapshot(), {.count_trigger = 0}, m_clock.now());
+      auto claimed =
+          m_store->claim_batch(m_versions.snapshot(), {.count_trigger = 0}, m_clock.now());
       ASSERT_TRUE(claimed) << claimed.error().message;
       if (!claimed->batch) {
         return;
@@ -118,8 +124,9 @@ TEST_F(MigratorTest, CreatesATableOnPeakWithoutWaiting) {
   EXPECT_EQ(m_versions.get("t"), 0);
   EXPECT_EQ(m_real_warehouse->table_versions().value(), (warehouse::TableVersions{{"t", 0}}));
   EXPECT_EQ(m_warehouse->timeouts, (std::vector<std::chrono::milliseconds>{600'000ms}));
-  EXPECT_NE(m_metrics.prometheus_text().find("rsi_migrations_total{table=\"t\",result=\"applied\"} 1"),
-            std::string::npos)
+  EXPECT_NE(
+      m_metrics.prometheus_text().find("rsi_migrations_total{table=\"t\",result=\"applied\"} 1"),
+      std::string::npos)
       << m_metrics.prometheus_text();
 }
 
@@ -222,8 +229,9 @@ TEST_F(MigratorTest, AFailingTableIsCountedRetriedAndBlocksNoOther) {
   EXPECT_EQ(report.steps[0].error->kind, ErrorKind::permanent);
   EXPECT_EQ(report.steps[1].outcome, StepOutcome::migrated);
   EXPECT_FALSE(m_versions.get("t").has_value());
-  EXPECT_NE(m_metrics.prometheus_text().find("rsi_migrations_total{table=\"t\",result=\"failed\"} 1"),
-            std::string::npos);
+  EXPECT_NE(
+      m_metrics.prometheus_text().find("rsi_migrations_total{table=\"t\",result=\"failed\"} 1"),
+      std::string::npos);
 
   m_registry.set("t", 0, {add("time", "f@timestamp@unix", 0, 0)});
   EXPECT_EQ(poll_outcome("t"), StepOutcome::migrated);
@@ -255,10 +263,12 @@ TEST_F(MigratorTest, TheCacheMovesOnlyAfterACommit) {
 
 TEST_F(MigratorTest, ALostRaceIsSettledByReReadingTheWarehouse) {
   record("t", 0, "t/v0/a.gz");
-  m_warehouse->apply_error = Error{ErrorKind::conflict, "migration of t: the warehouse holds version 0"};
+  m_warehouse->apply_error =
+      Error{ErrorKind::conflict, "migration of t: the warehouse holds version 0"};
   ASSERT_EQ(poll_outcome("t"), StepOutcome::failed);
   // Meanwhile another process did create it.
-  ASSERT_TRUE(m_real_warehouse->apply_migration("t", 0, std::vector{add("time", "f@timestamp@unix", 0, 0)}, 1min));
+  ASSERT_TRUE(m_real_warehouse->apply_migration(
+      "t", 0, std::vector{add("time", "f@timestamp@unix", 0, 0)}, 1min));
 
   const PollReport report = poll();
 
@@ -339,7 +349,8 @@ TEST_F(MigratorTest, IncrementVersionIsSerialisedWithMigrationsAndRaisesTheCache
 TEST_F(MigratorTest, ADryRunLogsTheSqlOnceAndChangesNothing) {
   m_config.dry_run = true;
   rebuild();
-  ASSERT_TRUE(m_real_warehouse->apply_migration("t", 0, std::vector{add("time", "f@timestamp@unix", 0, 0)}, 1min));
+  ASSERT_TRUE(m_real_warehouse->apply_migration(
+      "t", 0, std::vector{add("time", "f@timestamp@unix", 0, 0)}, 1min));
   record("t", 0, "t/v0/old.gz");
   record("t", 1, "t/v1/a.gz");
   record("u", 0, "u/v0/a.gz");
@@ -371,9 +382,9 @@ TEST_F(MigratorTest, ADryRunLogsTheSqlOnceAndChangesNothing) {
   EXPECT_EQ(plans[0]["table"], "t");
   EXPECT_EQ(plans[0]["version"], 1);
   EXPECT_EQ(plans[0]["allowed_now"], false);
-  EXPECT_EQ(plans[0]["sql"],
-            (nlohmann::json{"DROP VIEW IF EXISTS \"views.t\"", "ALTER TABLE \"t\" ADD COLUMN \"b\" bigint",
-                            "CREATE VIEW \"views.t\" AS SELECT * FROM \"t\" ;"}));
+  EXPECT_EQ(plans[0]["sql"], (nlohmann::json{"DROP VIEW IF EXISTS \"views.t\"",
+                                             "ALTER TABLE \"t\" ADD COLUMN \"b\" bigint",
+                                             "CREATE VIEW \"views.t\" AS SELECT * FROM \"t\" ;"}));
   EXPECT_EQ(plans[1]["table"], "u");
   EXPECT_EQ(plans[1]["allowed_now"], true);
 }

@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 
 const auto k_day = std::chrono::sys_days{std::chrono::year{2026} / 12 / 31};
 
-TimePoint at(std::chrono::hours hour, std::chrono::minutes minute = 0min, std::chrono::days day = std::chrono::days(0)) {
+TimePoint at(std::chrono::hours hour, std::chrono::minutes minute = 0min,
+             std::chrono::days day = std::chrono::days(0)) {
   return k_day + day + hour + minute;
 }
 
@@ -48,8 +49,10 @@ TEST(OffpeakWindowTest, EdgeDurations) {
   EXPECT_FALSE((OffpeakWindow{.start_hour = 5, .duration_hours = 0}.contains(at(5h))));
   EXPECT_TRUE((OffpeakWindow{.start_hour = 5, .duration_hours = 24}.contains(at(4h, 59min))));
   EXPECT_TRUE((OffpeakWindow{.start_hour = 23, .duration_hours = 1}.contains(at(23h, 30min))));
-  EXPECT_FALSE((OffpeakWindow{.start_hour = 23, .duration_hours = 1}.contains(at(0h, 0min, std::chrono::days(1)))));
-  EXPECT_TRUE((OffpeakWindow{.start_hour = 0, .duration_hours = 1}.contains(at(0h, 0min, std::chrono::days(1)))));
+  EXPECT_FALSE((OffpeakWindow{.start_hour = 23, .duration_hours = 1}.contains(
+      at(0h, 0min, std::chrono::days(1)))));
+  EXPECT_TRUE((OffpeakWindow{.start_hour = 0, .duration_hours = 1}.contains(
+      at(0h, 0min, std::chrono::days(1)))));
 }
 
 TEST(OffpeakWindowTest, ChecksItsSettings) {
@@ -65,13 +68,18 @@ TEST(OffpeakWindowTest, ChecksItsSettings) {
 // until the next night.
 TEST(OffpeakMigratorTest, AnAlterIsHeldUntilTheWindowAcrossMidnight) {
   test::TempDir dir;
-  auto real = warehouse::make_sqlite_warehouse({.path = dir.path("warehouse.db"), .files = testing::no_files}).value();
+  auto real = warehouse::make_sqlite_warehouse(
+                  {.path = dir.path("warehouse.db"), .files = testing::no_files})
+                  .value();
   testing::ScriptedWarehouse warehouse(*real);
   auto store = metadata::make_sqlite_metadata_store({.path = dir.path("ingester.db")}).value();
   testing::ScriptedRegistry registry;
   const auto add = [](std::string name, int version) {
-    return core::Operation{.action = core::Action::add, .name = std::move(name), .version = version,
-                           .inbound = "in", .column_type = "int"};
+    return core::Operation{.action = core::Action::add,
+                           .name = std::move(name),
+                           .version = version,
+                           .inbound = "in",
+                           .column_type = "int"};
   };
   registry.set("t", 1, {add("b", 1)});
   registry.set("t", 2, {add("c", 2)});
@@ -79,10 +87,12 @@ TEST(OffpeakMigratorTest, AnAlterIsHeldUntilTheWindowAcrossMidnight) {
   VersionCache versions;
   test::FakeClock clock(at(21h));
   telemetry::Metrics metrics{"ingester"};
-  Migrator migrator(warehouse, *store, registry, lock, versions, clock, metrics,
-                    {.wait_processor_period = 30min, .offpeak = {.start_hour = 22, .duration_hours = 8}});
+  Migrator migrator(
+      warehouse, *store, registry, lock, versions, clock, metrics,
+      {.wait_processor_period = 30min, .offpeak = {.start_hour = 22, .duration_hours = 8}});
   ASSERT_TRUE(real->apply_migration("t", 0, std::vector{add("a", 0)}, 1min));
-  ASSERT_TRUE(store->record_file({.key_name = "b/t/v1/x.gz", .table = "t", .version = 1}, clock.now()));
+  ASSERT_TRUE(
+      store->record_file({.key_name = "b/t/v1/x.gz", .table = "t", .version = 1}, clock.now()));
   const auto outcome = [&] {
     auto report = migrator.poll_once(clock.now());
     EXPECT_TRUE(report && report->steps.size() == 1);
@@ -104,7 +114,8 @@ TEST(OffpeakMigratorTest, AnAlterIsHeldUntilTheWindowAcrossMidnight) {
   const auto claimed = store->claim_batch(versions.snapshot(), {.count_trigger = 0}, clock.now());
   ASSERT_TRUE(claimed && claimed->batch);
   ASSERT_TRUE(store->complete_batch(claimed->batch->manifest, clock.now()));
-  ASSERT_TRUE(store->record_file({.key_name = "b/t/v2/x.gz", .table = "t", .version = 2}, clock.now()));
+  ASSERT_TRUE(
+      store->record_file({.key_name = "b/t/v2/x.gz", .table = "t", .version = 2}, clock.now()));
   clock.set(at(5h, 58min, std::chrono::days(1)));
   EXPECT_EQ(outcome(), StepOutcome::waiting_processor);
   clock.set(at(6h, 28min, std::chrono::days(1)));

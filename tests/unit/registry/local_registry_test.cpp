@@ -28,7 +28,8 @@ protected:
     m_registry = std::move(*registry);
   }
 
-  std::filesystem::path write(const std::string& table, const std::string& file, const std::string& text) {
+  std::filesystem::path write(const std::string& table, const std::string& file,
+                              const std::string& text) {
     std::filesystem::create_directories(m_dir.path(table));
     const auto path = m_dir.path(table + "/" + file);
     std::ofstream(path, std::ios::binary) << text;
@@ -68,7 +69,8 @@ TEST_F(LocalRegistryTest, AMissingVersionIsNoMigration) {
             std::string::npos)
       << missing.error().message;
   ASSERT_FALSE(unknown);
-  EXPECT_NE(unknown.error().message.find("No migration for table 'nosuch' to v0"), std::string::npos);
+  EXPECT_NE(unknown.error().message.find("No migration for table 'nosuch' to v0"),
+            std::string::npos);
 }
 
 TEST_F(LocalRegistryTest, AGapInTheVersionsNamesTheMissingFile) {
@@ -78,13 +80,15 @@ TEST_F(LocalRegistryTest, AGapInTheVersionsNamesTheMissingFile) {
   const auto skipped = m_registry->migration("minute_watched", 2);
 
   ASSERT_FALSE(skipped);
-  EXPECT_NE(skipped.error().message.find("v1.json: versions are numbered from v0 without gaps"), std::string::npos)
+  EXPECT_NE(skipped.error().message.find("v1.json: versions are numbered from v0 without gaps"),
+            std::string::npos)
       << skipped.error().message;
 }
 
 TEST_F(LocalRegistryTest, AnInvalidFileIsNamedWithItsField) {
   write("minute_watched", "v0.json", k_v0);
-  const auto path = write("minute_watched", "v1.json", R"js({"Columns":[{"OutboundName":"time"}]})js");
+  const auto path =
+      write("minute_watched", "v1.json", R"js({"Columns":[{"OutboundName":"time"}]})js");
 
   const auto broken = m_registry->migration("minute_watched", 1);
 
@@ -96,13 +100,16 @@ TEST_F(LocalRegistryTest, AnInvalidFileIsNamedWithItsField) {
 
 TEST_F(LocalRegistryTest, ABadRenameNamesTheFileOfTheNewVersion) {
   write("t", "v0.json", k_v0);
-  const auto path = write("t", "v1.json", R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix"},
+  const auto path = write("t", "v1.json",
+                          R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix"},
       {"OutboundName":"channel","Transformer":"varchar","ColumnCreationOptions":"(25)"}],"Renames":{"x":"y"}})js");
 
   const auto broken = m_registry->migration("t", 1);
 
   ASSERT_FALSE(broken);
-  EXPECT_EQ(broken.error().message.rfind("read schema " + path.string() + ": field \"Renames\": \"x\" to \"y\"", 0), 0U)
+  EXPECT_EQ(broken.error().message.rfind(
+                "read schema " + path.string() + ": field \"Renames\": \"x\" to \"y\"", 0),
+            0U)
       << broken.error().message;
 }
 
@@ -159,7 +166,8 @@ TEST(RegistryFactoryTest, UrlsSelectTheBackend) {
 TEST(BlueprintBaseUrlTest, AcceptsTheOriginalsHostFlagAndUrls) {
   EXPECT_EQ(blueprint_base_url("localhost:8080").value(), "http://localhost:8080");
   EXPECT_EQ(blueprint_base_url("http://bp:80/").value(), "http://bp:80");
-  EXPECT_EQ(blueprint_base_url("https://bp.example.com/prefix").value(), "https://bp.example.com/prefix");
+  EXPECT_EQ(blueprint_base_url("https://bp.example.com/prefix").value(),
+            "https://bp.example.com/prefix");
   EXPECT_FALSE(blueprint_base_url(""));
   EXPECT_FALSE(blueprint_base_url("ftp://bp"));
   EXPECT_FALSE(blueprint_base_url("http://bp/?x=1"));

@@ -61,10 +61,14 @@ constexpr auto k_v0 = R"js({"Columns":[
   {"InboundName":"ip","OutboundName":"country","Transformer":"ipCountry"}]})js";
 
 TEST(LocalSchemaTest, RecordedBlueprintSchemasDeriveTheRecordedMigrations) {
-  RSI_REQUIRE_TESTDATA(schema_v0, test::spec_file("blueprint/schema_minute_watched_version_0.http"));
-  RSI_REQUIRE_TESTDATA(schema_v1, test::spec_file("blueprint/schema_minute_watched_version_1.http"));
-  RSI_REQUIRE_TESTDATA(migration_v0, test::spec_file("blueprint/migration_minute_watched_to_version_0.http"));
-  RSI_REQUIRE_TESTDATA(migration_v1, test::spec_file("blueprint/migration_minute_watched_to_version_1.http"));
+  RSI_REQUIRE_TESTDATA(schema_v0,
+                       test::spec_file("blueprint/schema_minute_watched_version_0.http"));
+  RSI_REQUIRE_TESTDATA(schema_v1,
+                       test::spec_file("blueprint/schema_minute_watched_version_1.http"));
+  RSI_REQUIRE_TESTDATA(migration_v0,
+                       test::spec_file("blueprint/migration_minute_watched_to_version_0.http"));
+  RSI_REQUIRE_TESTDATA(migration_v1,
+                       test::spec_file("blueprint/migration_minute_watched_to_version_1.http"));
   const LocalSchema v0 = parse(recorded_body(schema_v0), 0, "minute_watched");
   // Blueprint's schema answer saved as a file, plus the one thing a schema cannot say.
   std::string v1_body = recorded_body(schema_v1);
@@ -91,35 +95,48 @@ TEST(LocalSchemaTest, DefaultsFillTheOptionalColumnFields) {
 }
 
 TEST(LocalSchemaTest, InvalidFilesNameTheField) {
-  EXPECT_EQ(error_of(R"js({"Columns":[{"OutboundName":"a"}]})js"), "column 0: field \"Transformer\": missing");
-  EXPECT_EQ(error_of(R"js({"Colums":[]})js"),
-            "field \"Colums\": unknown field (expected one of EventName, Version, Columns, Renames, Dropped, "
-            "DropRequested, Reason, CreatedTS, TS, UserName)");
+  EXPECT_EQ(error_of(R"js({"Columns":[{"OutboundName":"a"}]})js"),
+            "column 0: field \"Transformer\": missing");
+  EXPECT_EQ(error_of(R"js({"Colums":[]})js"), "field \"Colums\": unknown field (expected one of "
+                                              "EventName, Version, Columns, Renames, Dropped, "
+                                              "DropRequested, Reason, CreatedTS, TS, UserName)");
   EXPECT_NE(error_of(R"js({"Columns":[{"OutboundName":"a","Transformer":"int","Size":4}]})js")
                 .find("column 0: field \"Size\": unknown field"),
             std::string::npos);
-  EXPECT_EQ(error_of(R"js({"Columns":[{"OutboundName":"a","Transformer":"int"},{"OutboundName":"a","Transformer":"int"}]})js"),
-            "column 1: field \"OutboundName\": duplicate column \"a\"");
-  EXPECT_EQ(error_of(R"js({"Columns":[]})js"), "field \"Columns\": a schema that is not dropped needs at least one column");
+  EXPECT_EQ(
+      error_of(
+          R"js({"Columns":[{"OutboundName":"a","Transformer":"int"},{"OutboundName":"a","Transformer":"int"}]})js"),
+      "column 1: field \"OutboundName\": duplicate column \"a\"");
+  EXPECT_EQ(error_of(R"js({"Columns":[]})js"),
+            "field \"Columns\": a schema that is not dropped needs at least one column");
   EXPECT_EQ(error_of(R"js({})js"), "field \"Columns\": missing");
   EXPECT_EQ(error_of(R"js({"Columns":[{"OutboundName":"a","Transformer":""}]})js"),
             "column 0: field \"Transformer\": empty (the column type, e.g. \"varchar\")");
-  EXPECT_NE(error_of(R"js({"Columns":[{"OutboundName":"a\"b","Transformer":"int"}]})js").find("column 0: field \"OutboundName\""),
+  EXPECT_NE(error_of(R"js({"Columns":[{"OutboundName":"a\"b","Transformer":"int"}]})js")
+                .find("column 0: field \"OutboundName\""),
             std::string::npos);
-  EXPECT_NE(error_of(R"js({"Columns":{}})js").find("field \"Columns\": expected a JSON array"), std::string::npos);
-  EXPECT_NE(error_of(R"js({"Columns":[{"OutboundName":"a","Transformer":"int"}],"Dropped":"yes"})js").find("field \"Dropped\""),
+  EXPECT_NE(error_of(R"js({"Columns":{}})js").find("field \"Columns\": expected a JSON array"),
             std::string::npos);
-  EXPECT_NE(error_of(R"js({"Columns":[{"OutboundName":"a","Transformer":"int"}],"Renames":{"a":1}})js").find("field \"Renames\""),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(R"js({"Columns":[{"OutboundName":"a","Transformer":"int"}],"Dropped":"yes"})js")
+          .find("field \"Dropped\""),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(R"js({"Columns":[{"OutboundName":"a","Transformer":"int"}],"Renames":{"a":1}})js")
+          .find("field \"Renames\""),
+      std::string::npos);
   EXPECT_NE(error_of("{\"Columns\":[").find("JSON"), std::string::npos);
-  EXPECT_EQ(error_of("[]"), "expected one schema object (or an array holding one), got an array of 0");
+  EXPECT_EQ(error_of("[]"),
+            "expected one schema object (or an array holding one), got an array of 0");
 }
 
 TEST(LocalSchemaTest, EventNameAndVersionMustMatchThePath) {
-  EXPECT_EQ(error_of(R"js({"EventName":"other","Columns":[{"OutboundName":"a","Transformer":"int"}]})js"),
-            "field \"EventName\": \"other\" does not match the folder name \"t\"");
-  EXPECT_EQ(error_of(R"js({"Version":3,"Columns":[{"OutboundName":"a","Transformer":"int"}]})js", 2),
-            "field \"Version\": 3 does not match the file name v2.json");
+  EXPECT_EQ(
+      error_of(R"js({"EventName":"other","Columns":[{"OutboundName":"a","Transformer":"int"}]})js"),
+      "field \"EventName\": \"other\" does not match the folder name \"t\"");
+  EXPECT_EQ(
+      error_of(R"js({"Version":3,"Columns":[{"OutboundName":"a","Transformer":"int"}]})js", 2),
+      "field \"Version\": 3 does not match the file name v2.json");
 }
 
 TEST(LocalSchemaTest, DeletesAddsAndRenamesComeInBlueprintsOrder) {
@@ -154,9 +171,10 @@ TEST(LocalSchemaTest, DeletesAddsAndRenamesComeInBlueprintsOrder) {
 TEST(LocalSchemaTest, DropThenRecreate) {
   const LocalSchema v0 = parse(k_v0, 0);
   const LocalSchema v1 = parse(R"js({"Dropped":true,"Reason":"retired"})js", 1);
-  const LocalSchema v2 = parse(R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix"},
+  const LocalSchema v2 =
+      parse(R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix"},
                                              {"OutboundName":"viewers","Transformer":"int"}]})js",
-                               2);
+            2);
 
   const Steps drop = derive(v0, v1);
   const Steps recreate = derive(v1, v2);
@@ -169,7 +187,8 @@ TEST(LocalSchemaTest, DropThenRecreate) {
   EXPECT_EQ(recreate[0].action, core::Action::add);
   EXPECT_EQ(recreate[0].name, "time");
   EXPECT_EQ(recreate[1].name, "viewers");
-  EXPECT_EQ(derive_error(v1, parse(R"js({"Dropped":true})js", 2)), "field \"Dropped\": the event was dropped in v1 already");
+  EXPECT_EQ(derive_error(v1, parse(R"js({"Dropped":true})js", 2)),
+            "field \"Dropped\": the event was dropped in v1 already");
 }
 
 TEST(LocalSchemaTest, DropRequestsAndCancellations) {
@@ -189,25 +208,32 @@ TEST(LocalSchemaTest, DropRequestsAndCancellations) {
   EXPECT_EQ(request[0].reason, "unused");
   ASSERT_EQ(cancel.size(), 1U);
   EXPECT_EQ(cancel[0].action, core::Action::cancel_drop_event);
-  EXPECT_TRUE(derive(v0, LocalSchema{.schema = {.event_name = "t", .columns = v0.schema.columns, .version = 1}}).empty());
+  EXPECT_TRUE(
+      derive(v0,
+             LocalSchema{.schema = {.event_name = "t", .columns = v0.schema.columns, .version = 1}})
+          .empty());
 }
 
 TEST(LocalSchemaTest, RenamesMustFitBothVersions) {
   const LocalSchema v0 = parse(k_v0, 0);
   const auto with_renames = [&](const std::string& renames, const std::string& extra_column = "") {
-    return parse(std::string(R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix","ColumnCreationOptions":" sortkey"},
+    return parse(
+        std::string(
+            R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix","ColumnCreationOptions":" sortkey"},
       {"OutboundName":"channel_name","Transformer":"varchar","ColumnCreationOptions":"(25)"},
       {"OutboundName":"country","Transformer":"ipCountry"})js") +
-                     extra_column + "],\"Renames\":" + renames + "}",
-                 1);
+            extra_column + "],\"Renames\":" + renames + "}",
+        1);
   };
 
   EXPECT_EQ(derive_error(v0, with_renames(R"js({"chanel":"channel_name"})js")),
             "field \"Renames\": \"chanel\" to \"channel_name\": v0 has no column \"chanel\"");
   EXPECT_EQ(derive_error(v0, with_renames(R"js({"channel":"channel_nam"})js")),
-            "field \"Renames\": \"channel\" to \"channel_nam\": \"Columns\" has no column \"channel_nam\"");
+            "field \"Renames\": \"channel\" to \"channel_nam\": \"Columns\" has no column "
+            "\"channel_nam\"");
   EXPECT_EQ(derive_error(v0, with_renames(R"js({"country":"channel_name"})js")),
-            "field \"Renames\": \"country\" to \"channel_name\": this version still has a column \"country\"");
+            "field \"Renames\": \"country\" to \"channel_name\": this version still has a column "
+            "\"country\"");
   EXPECT_EQ(derive_error(v0, with_renames(R"js({"channel":"time"})js")),
             "field \"Renames\": \"channel\" to \"time\": v0 has a column \"time\" already");
   EXPECT_EQ(derive_error(std::nullopt, with_renames(R"js({"channel":"channel_name"})js")),
@@ -228,10 +254,13 @@ TEST(LocalSchemaTest, AColumnCannotChangeItsType) {
     {"InboundName":"ip","OutboundName":"country","Transformer":"ipCountry"}],"Renames":{"channel":"channel_id"}})js",
                                     1);
 
-  EXPECT_EQ(derive_error(v0, wider),
-            "column \"channel\": field \"ColumnCreationOptions\": changes from \"(25)\" to \"(64)\"; the warehouse "
-            "cannot change a column's type (add a column under a new name, and delete the old one if needed)");
-  EXPECT_NE(derive_error(v0, retyped).find("column \"channel_id\": field \"Transformer\": changes from \"varchar\" to \"bigint\""),
+  EXPECT_EQ(derive_error(v0, wider), "column \"channel\": field \"ColumnCreationOptions\": changes "
+                                     "from \"(25)\" to \"(64)\"; the warehouse "
+                                     "cannot change a column's type (add a column under a new "
+                                     "name, and delete the old one if needed)");
+  EXPECT_NE(derive_error(v0, retyped)
+                .find("column \"channel_id\": field \"Transformer\": changes from \"varchar\" to "
+                      "\"bigint\""),
             std::string::npos);
 }
 

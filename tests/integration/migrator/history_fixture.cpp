@@ -136,6 +136,9 @@ void MigratorHistoryTest::SetUp() {
   m_clock.set(k_start);
   m_migrator = std::make_unique<Migrator>(*m_warehouse, *m_store, *m_registry, *m_lock, m_versions,
                                           m_clock, m_metrics, MigratorConfig{});
+  m_loader = std::make_unique<loader::Loader>(
+      *m_store, [this] { return m_versions.snapshot(); }, m_clock, m_metrics,
+      loader::LoaderConfig{});
 }
 
 void MigratorHistoryTest::make_registry() {
@@ -180,28 +183,23 @@ StepOutcome MigratorHistoryTest::poll(const std::string& table) {
 }
 
 std::vector<std::pair<std::string, int>> MigratorHistoryTest::load_eligible() {
-  std::vector<std::pair<std::string, int>> loaded;
   while (true) {
-    const metadata::VersionMap versions = m_versions.snapshot();
-    auto claimed = m_store->claim_batch(versions, {}, m_clock.now());
-    EXPECT_TRUE(claimed) << claimed.error().message;
-    if (!claimed || !claimed->batch) {
-      return loaded;
+    const auto worked = m_loader->work_once(*m_loader_warehouse, std::stop_token());
+    EXPECT_TRUE(worked) << worked.error().message;
+    if (!worked || !*worked) {
+      break;
     }
-    EXPECT_TRUE(claimed->outdated.empty());
-    const metadata::Batch& batch = *claimed->batch;
-    EXPECT_EQ(versions.at(batch.table), batch.version)
-        << "a batch of another version than the table's";
-    warehouse::LoadRequest request{
-        .manifest = batch.manifest, .table = batch.table, .version = batch.version};
-    for (const auto& key : batch.keys) {
-      request.files.push_back("s3://" + key);
-    }
-    const auto result = m_loader_warehouse->load_batch(request);
-    EXPECT_TRUE(result) << result.error().message;
-    EXPECT_TRUE(m_store->complete_batch(batch.manifest, m_clock.now()).value_or(false));
-    loaded.emplace_back(batch.table, batch.version);
   }
+  const std::string ledger = is_postgres() ? "infra.load_manifest" : "\"infra.load_manifest\"";
+  std::vector<std::pair<std::string, int>> loaded;
+  const std::string sql = fmt::format(
+      "SELECT uuid, table_name, table_version FROM {} ORDER BY loaded_at, uuid", ledger);
+  for (const auto& row : query(sql, 3)) {
+    if (m_loaded_manifests.insert(row.at(0).value_or("")).second) {
+      loaded.emplace_back(row.at(1).value_or(""), std::stoi(row.at(2).value_or("-1")));
+    }
+  }
+  return loaded;
 }
 
 bool MigratorHistoryTest::pending(const std::string& table, int version) {

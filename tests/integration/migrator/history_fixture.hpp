@@ -3,12 +3,13 @@
 // The migrator against real backends: a warehouse (SQLite, or PostgreSQL in a database of its
 // own), an ingester database of the same kind, and a schema registry (a fake Blueprint over
 // HTTP, or the local schema directory), with a fake clock. Files are gzip TSV objects in a local
-// object store. A small stand-in for the loader (claim with the cache's versions → load_batch →
-// complete) plays the loaders' part, since src/loader does not exist yet.
+// object store, loaded by the real loaders (src/loader) with their default claim policy, reading
+// their versions from the migrator's cache as rsloadmanager wires them.
 
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "fake_blueprint.hpp"
+#include "loader/loader.hpp"
 #include "metadata/metadata_store.hpp"
 #include "metadata/migrator_lock.hpp"
 #include "migrator/migrator.hpp"
@@ -56,8 +58,8 @@ protected:
   // One poll at the clock's time; the outcome of `table`'s step (failed when it took none).
   StepOutcome poll(const std::string& table);
 
-  // The loaders' part: claim every eligible batch with the cache's versions, load it, complete
-  // it. Returns the (table, version) of each batch loaded.
+  // Let the loaders work until nothing is eligible. Returns the (table, version) of each batch
+  // they loaded, from the warehouse's load ledger.
   std::vector<std::pair<std::string, int>> load_eligible();
 
   // Pending files of `table` at `version`.
@@ -80,7 +82,7 @@ protected:
   std::optional<test::PostgresDatabase> m_warehouse_database;
   std::unique_ptr<objectstore::ObjectStore> m_objects;
   std::unique_ptr<warehouse::Warehouse> m_warehouse;        // The migrator's.
-  std::unique_ptr<warehouse::Warehouse> m_loader_warehouse; // The stand-in loader's.
+  std::unique_ptr<warehouse::Warehouse> m_loader_warehouse; // The loaders'.
   std::unique_ptr<metadata::MetadataStore> m_store;
   std::unique_ptr<metadata::MigratorLock> m_lock;
   std::optional<test::FakeBlueprint> m_blueprint;
@@ -89,6 +91,8 @@ protected:
   test::FakeClock m_clock;
   telemetry::Metrics m_metrics{"ingester"};
   std::unique_ptr<Migrator> m_migrator;
+  std::unique_ptr<loader::Loader> m_loader;
+  std::set<std::string> m_loaded_manifests;
 
 private:
   void make_registry();

@@ -3,7 +3,7 @@
 // responses, or from the local schema directory, against SQLite and PostgreSQL warehouses.
 // After each step: the table's columns and types, its views, and infra.table_version. Each
 // alter meets files of the old version still pending: the migrator waits for them, requests a
-// force load, and only then migrates; the stand-in loader never loads a file of the new version
+// force load, and only then migrates; the loaders never load a file of the new version
 // before the migration, leaves none of the old one behind, and loads each into its own schema.
 
 #include <algorithm>

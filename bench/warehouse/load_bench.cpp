@@ -5,7 +5,8 @@
 // peak RSS of our loader for batches and files of different sizes. bench/warehouse/README.md has
 // the method and figures.
 //
-//   load_bench [--dir DIR] [--files N] [--file-mib M] [--runs R] [--workers 1,2]  (RSI_TEST_PG)
+//   load_bench [--dir DIR] [--files N] [--file-mib M] [--runs R] [--workers 1,2] [--text 1]
+//   (RSI_TEST_PG = server; --text 1 adds our loader with COPY's text format to the rotation)
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +47,7 @@ struct Options {
   std::uint64_t file_mib = 64;
   int runs = 3;
   std::vector<int> workers{1, 2};
+  bool text = false; // Also measure our loader sending COPY text instead of binary.
 };
 
 [[noreturn]] void die(const std::string& message) {
@@ -52,8 +55,7 @@ struct Options {
   std::exit(1);
 }
 
-template <class T>
-T value_or_die(Result<T> result) {
+template <class T> T value_or_die(Result<T> result) {
   if (!result) {
     die(result.error().message);
   }
@@ -73,6 +75,8 @@ Options parse_options(int argc, char** argv) {
       options.file_mib = std::stoull(value);
     } else if (flag == "--runs") {
       options.runs = std::stoi(value);
+    } else if (flag == "--text") {
+      options.text = value == "1";
     } else if (flag == "--workers") {
       options.workers.clear();
       for (std::size_t start = 0; start < value.size();) {
@@ -90,7 +94,9 @@ Options parse_options(int argc, char** argv) {
 std::vector<tsv::Column> bench_columns() {
   std::vector<tsv::Column> columns;
   for (const auto& op : bench_table_operations()) {
-    columns.push_back({op.name, value_or_die(warehouse::column_spec(op.name, op.column_type, op.column_options)).type});
+    columns.push_back(
+        {op.name,
+         value_or_die(warehouse::column_spec(op.name, op.column_type, op.column_options)).type});
   }
   return columns;
 }
@@ -103,7 +109,8 @@ fs::path convert_to_copy_text(const GeneratedFile& file, const fs::path& dir) {
     return out_path;
   }
   auto source = value_or_die(tsv::open_file_source(file.path));
-  auto reader = value_or_die(tsv::Reader::open(*source, bench_columns(), {.name = file.path.string()}));
+  auto reader =
+      value_or_die(tsv::Reader::open(*source, bench_columns(), {.name = file.path.string()}));
   std::ofstream out(out_path, std::ios::binary);
   std::string buffer;
   while (value_or_die(reader.next())) {
@@ -120,12 +127,12 @@ fs::path convert_to_copy_text(const GeneratedFile& file, const fs::path& dir) {
 
 struct Measurement {
   double seconds = 0;
+  double cpu_seconds = 0; // User + system time of the client process(es), not the server's.
   long max_rss_kib = 0;
 };
 
 // Runs `body` in a child process (so its peak RSS is its own) and measures its wall time.
-template <class Body>
-Measurement in_child(Body body) {
+template <class Body> Measurement in_child(Body body) {
   const auto started = SteadyClock::now();
   const pid_t child = fork();
   if (child == 0) {
@@ -136,13 +143,18 @@ Measurement in_child(Body body) {
   if (wait4(child, &status, 0, &usage) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     die("a measured run failed");
   }
-  return {std::chrono::duration<double>(SteadyClock::now() - started).count(), usage.ru_maxrss};
+  const auto seconds = [](const timeval& time) {
+    return static_cast<double>(time.tv_sec) + time.tv_usec / 1e6;
+  };
+  return {std::chrono::duration<double>(SteadyClock::now() - started).count(),
+          seconds(usage.ru_utime) + seconds(usage.ru_stime), usage.ru_maxrss};
 }
 
 // Our loader: `workers` threads, each with its own warehouse (connection) loading its share of
 // `urls` as one batch.
 Measurement load_ours(const std::string& conninfo, objectstore::ObjectStore& store,
-                      const std::vector<std::string>& urls, int workers) {
+                      const std::vector<std::string>& urls, int workers,
+                      warehouse::CopyFormat format = warehouse::CopyFormat::binary) {
   return in_child([&] {
     std::vector<std::vector<std::string>> shares(static_cast<std::size_t>(workers));
     for (std::size_t index = 0; index < urls.size(); ++index) {
@@ -150,15 +162,20 @@ Measurement load_ours(const std::string& conninfo, objectstore::ObjectStore& sto
     }
     std::vector<std::unique_ptr<warehouse::Warehouse>> warehouses;
     for (int worker = 0; worker < workers; ++worker) {
-      warehouses.push_back(value_or_die(warehouse::make_postgres_warehouse(
-          {.conninfo = conninfo, .layout = {}, .files = warehouse::locate_in_bucket_folders(store)})));
+      warehouses.push_back(value_or_die(
+          warehouse::make_postgres_warehouse({.conninfo = conninfo,
+                                              .layout = {},
+                                              .files = warehouse::locate_in_bucket_folders(store),
+                                              .copy_format = format})));
     }
     std::vector<std::thread> threads;
     std::vector<int> failed(static_cast<std::size_t>(workers), 0);
     for (int worker = 0; worker < workers; ++worker) {
       threads.emplace_back([&, worker] {
         const auto loaded = warehouses[static_cast<std::size_t>(worker)]->load_batch(
-            {.manifest = new_uuid(), .table = "bench_events", .version = 0,
+            {.manifest = new_uuid(),
+             .table = "bench_events",
+             .version = 0,
              .files = shares[static_cast<std::size_t>(worker)]});
         if (!loaded) {
           std::fprintf(stderr, "load_bench: %s\n", loaded.error().message.c_str());
@@ -181,7 +198,8 @@ Measurement load_psql(const std::string& conninfo, const std::vector<fs::path>& 
   for (int worker = 0; worker < workers; ++worker) {
     const fs::path script = dir / fmt::format("copy-{}-of-{}.sql", worker, workers);
     std::ofstream out(script);
-    for (std::size_t index = static_cast<std::size_t>(worker); index < texts.size(); index += workers) {
+    for (std::size_t index = static_cast<std::size_t>(worker); index < texts.size();
+         index += workers) {
       out << "\\copy logs.bench_events FROM '" << fs::absolute(texts[index]).string() << "'\n";
     }
     scripts.push_back(script);
@@ -191,7 +209,8 @@ Measurement load_psql(const std::string& conninfo, const std::vector<fs::path>& 
     for (const auto& script : scripts) {
       const pid_t child = fork();
       if (child == 0) {
-        execlp("psql", "psql", conninfo.c_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f", script.c_str(), nullptr);
+        execlp("psql", "psql", conninfo.c_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f",
+               script.c_str(), nullptr);
         _exit(127);
       }
       children.push_back(child);
@@ -199,7 +218,8 @@ Measurement load_psql(const std::string& conninfo, const std::vector<fs::path>& 
     bool ok = true;
     for (const pid_t child : children) {
       int status = 0;
-      ok = waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0 && ok;
+      ok = waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+           ok;
     }
     return ok;
   });
@@ -227,7 +247,8 @@ int main(int argc, char** argv) {
   fs::create_directories(texts_dir);
 
   auto started = SteadyClock::now();
-  const auto files = generate_spade_files(objects / "spade" / "bench", options.files, options.file_mib << 20U);
+  const auto files =
+      generate_spade_files(objects / "spade" / "bench", options.files, options.file_mib << 20U);
   std::uint64_t total_bytes = 0;
   std::uint64_t total_rows = 0;
   std::uint64_t compressed_bytes = 0;
@@ -253,9 +274,12 @@ int main(int argc, char** argv) {
   for (const auto& text : texts) {
     text_bytes += fs::file_size(text);
   }
-  std::printf("data: %zu files, %.0f MiB Spade TSV (%.0f MiB gzip, %.0f MiB as COPY text), %llu rows; ready in %.0f s\n",
-              files.size(), static_cast<double>(total_bytes) / (1 << 20), static_cast<double>(compressed_bytes) / (1 << 20),
-              static_cast<double>(text_bytes) / (1 << 20), static_cast<unsigned long long>(total_rows),
+  std::printf("data: %zu files, %.0f MiB Spade TSV (%.0f MiB gzip, %.0f MiB as COPY text), %llu "
+              "rows; ready in %.0f s\n",
+              files.size(), static_cast<double>(total_bytes) / (1 << 20),
+              static_cast<double>(compressed_bytes) / (1 << 20),
+              static_cast<double>(text_bytes) / (1 << 20),
+              static_cast<unsigned long long>(total_rows),
               std::chrono::duration<double>(SteadyClock::now() - started).count());
 
   const std::string database = fmt::format("load_bench_{}", getpid());
@@ -264,9 +288,12 @@ int main(int argc, char** argv) {
   const std::string conninfo = fmt::format("{} dbname={}", base, database);
   auto store = value_or_die(objectstore::make_local_object_store({.root = objects}));
   {
-    auto setup = value_or_die(warehouse::make_postgres_warehouse(
-        {.conninfo = conninfo, .layout = {}, .files = warehouse::locate_in_bucket_folders(*store)}));
-    if (auto created = setup->apply_migration("bench_events", 0, bench_table_operations(), std::chrono::minutes(1));
+    auto setup = value_or_die(
+        warehouse::make_postgres_warehouse({.conninfo = conninfo,
+                                            .layout = {},
+                                            .files = warehouse::locate_in_bucket_folders(*store)}));
+    if (auto created = setup->apply_migration("bench_events", 0, bench_table_operations(),
+                                              std::chrono::minutes(1));
         !created) {
       die(created.error().message);
     }
@@ -277,35 +304,51 @@ int main(int argc, char** argv) {
     value_or_die(conn.exec("CHECKPOINT"));
   };
   const auto check_rows = [&](const char* who) {
-    const auto rows = value_or_die(conn.exec("SELECT count(*) FROM logs.bench_events")).integer(0, 0);
+    const auto rows =
+        value_or_die(conn.exec("SELECT count(*) FROM logs.bench_events")).integer(0, 0);
     if (rows != static_cast<std::int64_t>(total_rows)) {
       die(fmt::format("{} loaded {} rows, expected {}", who, rows, total_rows));
     }
   };
 
   const double mib = static_cast<double>(total_bytes) / (1 << 20);
-  std::printf("\n%-8s %-4s %-6s %10s %12s %10s\n", "workers", "run", "loader", "seconds", "MiB/s (TSV)", "peak RSS");
+  std::printf("\n%-8s %-4s %-9s %10s %12s %12s %10s\n", "workers", "run", "loader", "seconds",
+              "MiB/s (TSV)", "client CPU s", "peak RSS");
+  const std::vector<std::string> loaders =
+      options.text ? std::vector<std::string>{"ours", "psql", "ours-text"}
+                   : std::vector<std::string>{"ours", "psql"};
   for (const int workers : options.workers) {
-    std::vector<double> ours;
-    std::vector<double> baseline;
+    std::map<std::string, std::vector<double>> rates;
     for (int run = 0; run < options.runs; ++run) {
-      // Alternate which goes first, so drift on the shared machine hits both alike.
-      for (int turn = 0; turn < 2; ++turn) {
-        const bool ours_now = (turn == 0) == (run % 2 == 0);
+      // Rotate which goes first, so drift on the shared machine hits all alike.
+      for (std::size_t turn = 0; turn < loaders.size(); ++turn) {
+        const std::string& loader =
+            loaders[(turn + static_cast<std::size_t>(run)) % loaders.size()];
         reset();
         const Measurement measured =
-            ours_now ? load_ours(conninfo, *store, urls, workers) : load_psql(conninfo, texts, workers, options.dir);
-        check_rows(ours_now ? "ours" : "psql");
-        (ours_now ? ours : baseline).push_back(mib / measured.seconds);
-        const std::string rss = ours_now ? fmt::format("{} MiB", measured.max_rss_kib / 1024) : "-";
-        std::printf("%-8d %-4d %-6s %10.2f %12.1f %10s\n", workers, run, ours_now ? "ours" : "psql", measured.seconds,
-                    mib / measured.seconds, rss.c_str());
+            loader == "psql" ? load_psql(conninfo, texts, workers, options.dir)
+                             : load_ours(conninfo, *store, urls, workers,
+                                         loader == "ours" ? warehouse::CopyFormat::binary
+                                                          : warehouse::CopyFormat::text);
+        check_rows(loader.c_str());
+        rates[loader].push_back(mib / measured.seconds);
+        const std::string rss =
+            loader != "psql" ? fmt::format("{} MiB", measured.max_rss_kib / 1024) : "-";
+        std::printf("%-8d %-4d %-9s %10.2f %12.1f %12.2f %10s\n", workers, run, loader.c_str(),
+                    measured.seconds, mib / measured.seconds, measured.cpu_seconds, rss.c_str());
         std::fflush(stdout);
       }
     }
-    std::printf("workers %d: median ours %.1f MiB/s (%.0f rows/s), psql \\copy %.1f MiB/s: %.0f%% of psql\n\n", workers,
-                median(ours), median(ours) / mib * static_cast<double>(total_rows), median(baseline),
-                100.0 * median(ours) / median(baseline));
+    std::printf(
+        "workers %d: median ours %.1f MiB/s (%.0f rows/s), psql \\copy %.1f MiB/s: %.0f%% of psql",
+        workers, median(rates["ours"]),
+        median(rates["ours"]) / mib * static_cast<double>(total_rows), median(rates["psql"]),
+        100.0 * median(rates["ours"]) / median(rates["psql"]));
+    if (options.text) {
+      std::printf("; ours with COPY text %.1f MiB/s: %.0f%%", median(rates["ours-text"]),
+                  100.0 * median(rates["ours-text"]) / median(rates["psql"]));
+    }
+    std::printf("\n\n");
   }
 
   // Peak RSS of one worker for batches and files of different sizes.

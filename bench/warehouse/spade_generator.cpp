@@ -13,31 +13,41 @@ namespace rsi::bench {
 namespace {
 
 core::Operation add(std::string name, std::string type, std::string options = "") {
-  return {.action = core::Action::add, .name = name, .version = 0, .inbound = std::move(name),
-          .column_type = std::move(type), .column_options = std::move(options)};
+  return {.action = core::Action::add,
+          .name = name,
+          .version = 0,
+          .inbound = std::move(name),
+          .column_type = std::move(type),
+          .column_options = std::move(options)};
 }
 
 constexpr std::array<std::string_view, 5> k_browsers = {
-    "5.0 (Windows NT 6.3; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/50.0.2661.102 Safari/537.36",
-    "5.0 (Macintosh; Intel Mac OS X 10_11_4) AppleWebKit/601.5.17 (KHTML, like Gecko) Version/9.1 Safari/601.5.17",
+    "5.0 (Windows NT 6.3; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/50.0.2661.102 "
+    "Safari/537.36",
+    "5.0 (Macintosh; Intel Mac OS X 10_11_4) AppleWebKit/601.5.17 (KHTML, like Gecko) Version/9.1 "
+    "Safari/601.5.17",
     "5.0 (X11; Linux x86_64; rv:45.0) Gecko/20100101 Firefox/45.0",
-    "5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.79 Safari/537.36 "
-    "Edge/14.14393 with a very long tail of extension identifiers that no column is wide enough for",
-    "5.0 (iPhone; CPU iPhone OS 9_3_2 like Mac OS X) AppleWebKit/601.1.46 (KHTML, like Gecko) Mobile/13F69",
+    "5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/51.0.2704.79 "
+    "Safari/537.36 "
+    "Edge/14.14393 with a very long tail of extension identifiers that no column is wide enough "
+    "for",
+    "5.0 (iPhone; CPU iPhone OS 9_3_2 like Mac OS X) AppleWebKit/601.1.46 (KHTML, like Gecko) "
+    "Mobile/13F69",
 };
-constexpr std::array<std::string_view, 6> k_channels = {"kazimirtv", "stiannorway", "some_streamer", "", "a",
-                                                        "channel_with_a_name_longer_than_twenty_five"};
-constexpr std::array<std::string_view, 6> k_games = {"Who Wants To Be A Millionaire?", "Fallout 4", "Tera",
-                                                     "The \\\"Quoted\\\" Game", "Caf\xc3\xa9 Simulator",
-                                                     "Broken \xff Bytes"};
+constexpr std::array<std::string_view, 6> k_channels = {
+    "kazimirtv", "stiannorway", "some_streamer",
+    "",          "a",           "channel_with_a_name_longer_than_twenty_five"};
+constexpr std::array<std::string_view, 6> k_games = {
+    "Who Wants To Be A Millionaire?", "Fallout 4",        "Tera", "The \\\"Quoted\\\" Game",
+    "Caf\xc3\xa9 Simulator",          "Broken \xff Bytes"};
 constexpr std::array<std::string_view, 4> k_platforms = {"xboxone", "playstation", "web", ""};
 constexpr std::array<std::string_view, 4> k_modes = {"other", "live", "", "vod"};
 constexpr std::array<std::string_view, 3> k_vod_types = {"highlight", "archive", ""};
-constexpr std::array<std::string_view, 5> k_cities = {"Berlin", "San Francisco", "S\xc3\xa3o Paulo", "", "Oslo"};
+constexpr std::array<std::string_view, 5> k_cities = {"Berlin", "San Francisco", "S\xc3\xa3o Paulo",
+                                                      "", "Oslo"};
 constexpr std::array<std::string_view, 5> k_countries = {"US", "DE", "BR", "NO", ""};
 
-template <class Pool>
-std::string_view pick(const Pool& pool, std::mt19937_64& rng) {
+template <class Pool> std::string_view pick(const Pool& pool, std::mt19937_64& rng) {
   return pool[rng() % pool.size()];
 }
 
@@ -48,7 +58,8 @@ void append_row(std::string& out, std::mt19937_64& rng, std::uint64_t row) {
     out += "\"\t";
   };
   const unsigned second = static_cast<unsigned>(row % 86400);
-  const std::string time = fmt::format("2017-01-30 {:02}:{:02}:{:02}", second / 3600, second / 60 % 60, second % 60);
+  const std::string time =
+      fmt::format("2017-01-30 {:02}:{:02}:{:02}", second / 3600, second / 60 % 60, second % 60);
   quoted(time);
   quoted(time);
   quoted(rng() % 3 == 0 ? "true" : "false");
@@ -83,7 +94,8 @@ void append_row(std::string& out, std::mt19937_64& rng, std::uint64_t row) {
 class GzipWriter {
 public:
   explicit GzipWriter(const std::filesystem::path& path) : m_file(std::fopen(path.c_str(), "wb")) {
-    if (m_file == nullptr || deflateInit2(&m_stream, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (m_file == nullptr ||
+        deflateInit2(&m_stream, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
       throw std::runtime_error("cannot write " + path.string());
     }
   }
@@ -153,8 +165,8 @@ std::vector<GeneratedFile> generate_spade_files(const std::filesystem::path& dir
     GeneratedFile file{.path = dir / fmt::format("part-{:02}.gz", index)};
     const auto meta = std::filesystem::path(file.path.string() + ".meta");
     std::uint64_t target = 0;
-    if (std::ifstream in(meta); in >> target >> file.uncompressed_bytes >> file.rows && target == bytes_per_file &&
-                                std::filesystem::exists(file.path)) {
+    if (std::ifstream in(meta); in >> target >> file.uncompressed_bytes >> file.rows &&
+                                target == bytes_per_file && std::filesystem::exists(file.path)) {
       files.push_back(file);
       continue;
     }
@@ -172,7 +184,8 @@ std::vector<GeneratedFile> generate_spade_files(const std::filesystem::path& dir
     }
     file.uncompressed_bytes += chunk.size();
     writer.write(chunk, true);
-    std::ofstream(meta) << bytes_per_file << ' ' << file.uncompressed_bytes << ' ' << file.rows << '\n';
+    std::ofstream(meta) << bytes_per_file << ' ' << file.uncompressed_bytes << ' ' << file.rows
+                        << '\n';
     files.push_back(file);
   }
   return files;

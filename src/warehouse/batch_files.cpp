@@ -22,7 +22,8 @@ constexpr std::size_t k_coalesce_bytes = 256U << 10U;
 // sink) and the reader.
 class ObjectSource final : public tsv::ByteSource {
 public:
-  ObjectSource(objectstore::ObjectStore& store, std::string key, std::string name, std::size_t max_buffered)
+  ObjectSource(objectstore::ObjectStore& store, std::string key, std::string name,
+               std::size_t max_buffered)
       : m_store(store), m_key(std::move(key)), m_name(std::move(name)),
         m_max_buffered(std::max<std::size_t>(max_buffered, 1)) {
     m_thread = std::thread([this] { download(); });
@@ -96,7 +97,8 @@ private:
         error = Error{ErrorKind::permanent, fmt::format("{}: no such object", m_name)};
       }
     } catch (const std::exception& exception) {
-      error = Error{ErrorKind::transient, fmt::format("{}: download failed: {}", m_name, exception.what())};
+      error = Error{ErrorKind::transient,
+                    fmt::format("{}: download failed: {}", m_name, exception.what())};
     }
     {
       const std::lock_guard lock(m_mutex);
@@ -131,25 +133,28 @@ FileLocator locate_in_bucket_folders(objectstore::ObjectStore& store) {
 }
 
 FileLocator locate_in_bucket(objectstore::ObjectStore& store, std::string bucket) {
-  return [&store, bucket = std::move(bucket)](const core::ObjectLocation& location) -> Result<ObjectRef> {
+  return [&store,
+          bucket = std::move(bucket)](const core::ObjectLocation& location) -> Result<ObjectRef> {
     if (location.bucket != bucket) {
       return fail(ErrorKind::permanent,
-                  fmt::format("s3://{}/{}: no object store is configured for bucket {}", location.bucket,
-                              location.key, location.bucket));
+                  fmt::format("s3://{}/{}: no object store is configured for bucket {}",
+                              location.bucket, location.key, location.bucket));
     }
     return ObjectRef{&store, location.key};
   };
 }
 
-std::unique_ptr<tsv::ByteSource> open_object_source(objectstore::ObjectStore& store, std::string key,
-                                                    std::string name, std::size_t max_buffered_bytes) {
+std::unique_ptr<tsv::ByteSource> open_object_source(objectstore::ObjectStore& store,
+                                                    std::string key, std::string name,
+                                                    std::size_t max_buffered_bytes) {
   return std::make_unique<ObjectSource>(store, std::move(key), std::move(name), max_buffered_bytes);
 }
 
-Result<tsv::LoadCounts> read_batch(std::span<const std::string> urls, const FileLocator& locate,
-                                   const std::vector<tsv::Column>& columns,
-                                   const std::function<Result<void>(std::span<const tsv::Field>)>& on_row,
-                                   BatchReadOptions options) {
+Result<tsv::LoadCounts>
+read_batch(std::span<const std::string> urls, const FileLocator& locate,
+           const std::vector<tsv::Column>& columns,
+           const std::function<Result<void>(std::span<const tsv::Field>)>& on_row,
+           BatchReadOptions options) {
   // Every file is located before the first byte is read, so a bad URL costs no download.
   std::vector<ObjectRef> refs;
   refs.reserve(urls.size());
@@ -162,7 +167,8 @@ Result<tsv::LoadCounts> read_batch(std::span<const std::string> urls, const File
     if (index >= refs.size()) {
       return nullptr;
     }
-    return open_object_source(*refs[index].store, refs[index].key, urls[index], options.max_buffered_bytes);
+    return open_object_source(*refs[index].store, refs[index].key, urls[index],
+                              options.max_buffered_bytes);
   };
 
   tsv::LoadCounts counts;

@@ -38,8 +38,8 @@ FileLocator locate_in_bucket(objectstore::ObjectStore& store, std::string bucket
 // download overlaps parsing), with at most `max_buffered_bytes` waiting in memory. `name`
 // (the file's URL) goes into errors: "s3://b/k: no such object". Destroying the source stops
 // the download. `store` must outlive it.
-std::unique_ptr<tsv::ByteSource> open_object_source(objectstore::ObjectStore& store, std::string key,
-                                                    std::string name,
+std::unique_ptr<tsv::ByteSource> open_object_source(objectstore::ObjectStore& store,
+                                                    std::string key, std::string name,
                                                     std::size_t max_buffered_bytes = 4U << 20U);
 
 struct BatchReadOptions {

@@ -30,15 +30,16 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 7> k_transfo
 
 // Redshift's column compression encodings ("Compression encodings").
 constexpr std::array<std::string_view, 13> k_encodings{
-    "raw",      "az64",      "bytedict", "delta",   "delta32k", "lzo",  "mostly8",
-    "mostly16", "mostly32",  "runlength", "text255", "text32k", "zstd"};
+    "raw",      "az64",     "bytedict",  "delta",   "delta32k", "lzo", "mostly8",
+    "mostly16", "mostly32", "runlength", "text255", "text32k",  "zstd"};
 
 bool is_blank(char ch) { return ch == ' ' || ch == '\t'; }
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char ch) { return static_cast<char>(std::tolower(static_cast<unsigned char>(ch))); });
+  std::transform(out.begin(), out.end(), out.begin(), [](char ch) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  });
   return out;
 }
 
@@ -66,7 +67,8 @@ public:
   // A word of letters and digits (keywords, codecs), or "" when none starts here.
   std::string_view word() {
     std::size_t length = 0;
-    while (length < m_rest.size() && std::isalnum(static_cast<unsigned char>(m_rest[length])) != 0) {
+    while (length < m_rest.size() &&
+           std::isalnum(static_cast<unsigned char>(m_rest[length])) != 0) {
       ++length;
     }
     const std::string_view out = m_rest.substr(0, length);
@@ -131,7 +133,8 @@ public:
         ++length;
       }
       if (!seen_digit) {
-        const std::string keyword = lower(m_rest.substr(0, std::min<std::size_t>(5, m_rest.size())));
+        const std::string keyword =
+            lower(m_rest.substr(0, std::min<std::size_t>(5, m_rest.size())));
         length = keyword.starts_with("true") ? 4 : keyword.starts_with("false") ? 5 : 0;
         if (length != 0 && length < m_rest.size() &&
             std::isalnum(static_cast<unsigned char>(m_rest[length])) != 0) {
@@ -156,18 +159,19 @@ Result<std::string> base_type(std::string_view column_type) {
     if (column_type.substr(0, last_at) == "f@timestamp") {
       return std::string("datetime");
     }
-    return fail(ErrorKind::permanent, fmt::format("unknown transformer {}",
-                                                  core::quote_for_message(column_type)));
+    return fail(ErrorKind::permanent,
+                fmt::format("unknown transformer {}", core::quote_for_message(column_type)));
   }
   for (const auto& [transformer, type] : k_transformer_types) {
     if (column_type == transformer) {
       return std::string(type);
     }
   }
-  const bool plain = !column_type.empty() && std::all_of(column_type.begin(), column_type.end(), [](char ch) {
-    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == ' ' || ch == '(' ||
-           ch == ')' || ch == ',';
-  });
+  const bool plain =
+      !column_type.empty() && std::all_of(column_type.begin(), column_type.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == ' ' || ch == '(' ||
+               ch == ')' || ch == ',';
+      });
   if (!plain) {
     return fail(ErrorKind::permanent,
                 fmt::format("column_type {} is not a type", core::quote_for_message(column_type)));
@@ -208,8 +212,8 @@ Result<void> parse_attributes(OptionParser& parser, ColumnSpec& spec) {
       parser.skip_blanks();
       const std::string codec = lower(parser.word());
       if (std::find(k_encodings.begin(), k_encodings.end(), codec) == k_encodings.end()) {
-        return fail(ErrorKind::permanent,
-                    fmt::format("unknown encoding {} in column_options", core::quote_for_message(codec)));
+        return fail(ErrorKind::permanent, fmt::format("unknown encoding {} in column_options",
+                                                      core::quote_for_message(codec)));
       }
       spec.encode = codec;
     } else if (keyword == "default") {
@@ -269,7 +273,9 @@ Result<void> check_table_name(std::string_view table, Dialect dialect) {
 }
 
 Result<void> check_load_request(const LoadRequest& request, Dialect dialect) {
-  const auto context = [&] { return fmt::format("load {}", core::quote_for_message(request.manifest)); };
+  const auto context = [&] {
+    return fmt::format("load {}", core::quote_for_message(request.manifest));
+  };
   if (!is_uuid(request.manifest)) {
     return fail(ErrorKind::permanent, fmt::format("{}: the manifest is not a uuid", context()));
   }
@@ -277,7 +283,8 @@ Result<void> check_load_request(const LoadRequest& request, Dialect dialect) {
     return fail(checked.error().wrap(context()));
   }
   if (request.version < 0 || request.version > core::k_max_table_version) {
-    return fail(ErrorKind::permanent, fmt::format("{}: version {} out of range", context(), request.version));
+    return fail(ErrorKind::permanent,
+                fmt::format("{}: version {} out of range", context(), request.version));
   }
   if (request.files.empty()) {
     return fail(ErrorKind::permanent, fmt::format("{}: no files", context()));
@@ -313,8 +320,8 @@ Result<ColumnSpec> column_spec(std::string_view name, std::string_view column_ty
     parser.skip_blanks();
     const std::string width = parser.width();
     if (width.empty()) {
-      return wrap(Error{ErrorKind::permanent,
-                        fmt::format("bad width {} in column_options", core::quote_for_message(parser.rest()))});
+      return wrap(Error{ErrorKind::permanent, fmt::format("bad width {} in column_options",
+                                                          core::quote_for_message(parser.rest()))});
     }
     type_text += width;
   }
@@ -329,7 +336,8 @@ Result<ColumnSpec> column_spec(std::string_view name, std::string_view column_ty
   return spec;
 }
 
-Result<std::string> column_definition(const ColumnSpec& column, Dialect dialect, const QuoteFn& quote) {
+Result<std::string> column_definition(const ColumnSpec& column, Dialect dialect,
+                                      const QuoteFn& quote) {
   RSI_TRY_ASSIGN(const std::string name, quote(column.name));
   if (dialect == Dialect::redshift) {
     return fmt::format("{} {}{}", name, column.redshift_type, column.options);
@@ -355,7 +363,8 @@ Result<std::string> SqlNames::qualified(std::string_view schema, std::string_vie
 
 Result<std::string> SqlNames::table(std::string_view name) const {
   // SQLite keeps tables in its main schema: the database file is the physical schema.
-  return qualified(m_dialect == Dialect::sqlite ? std::string_view() : m_layout.physical_schema, name);
+  return qualified(m_dialect == Dialect::sqlite ? std::string_view() : m_layout.physical_schema,
+                   name);
 }
 
 Result<std::string> SqlNames::view(std::string_view name) const {

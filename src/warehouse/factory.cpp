@@ -8,7 +8,9 @@
 namespace rsi::warehouse {
 
 Result<RedshiftSection> parse_redshift_section(std::string_view json_object) {
-  const auto wrap = [](const Error& error) { return fail(error.wrap("parse redshift configuration")); };
+  const auto wrap = [](const Error& error) {
+    return fail(error.wrap("parse redshift configuration"));
+  };
   auto parsed = core::parse_json(json_object);
   if (!parsed) {
     return wrap(parsed.error());
@@ -42,9 +44,10 @@ Result<RedshiftSection> parse_redshift_section(std::string_view json_object) {
     }
     for (const auto& [column, expression] : replacements->items()) {
       if (!expression.is_string()) {
-        return wrap(Error{ErrorKind::permanent,
-                          fmt::format("field \"fullViewReplacements\": column {}: expected a string, got {}",
-                                      column, core::describe_json(expression))});
+        return wrap(Error{
+            ErrorKind::permanent,
+            fmt::format("field \"fullViewReplacements\": column {}: expected a string, got {}",
+                        column, core::describe_json(expression))});
       }
       section.layout.full_view_replacements[column] = expression.get<std::string>();
     }
@@ -56,28 +59,32 @@ Result<Config> config_from_url(std::string_view url, Layout layout, Dependencies
   constexpr std::string_view k_redshift = "redshift://";
   constexpr std::string_view k_sqlite = "sqlite://";
   if (url.starts_with(k_redshift)) {
-    return Config{RedshiftConfig{.conninfo = fmt::format("postgresql://{}", url.substr(k_redshift.size())),
-                                 .layout = std::move(layout),
-                                 .manifests = dependencies.manifests,
-                                 .manifest_bucket = std::move(dependencies.manifest_bucket),
-                                 .iam_role = std::move(dependencies.iam_role),
-                                 .credentials = std::move(dependencies.credentials)}};
+    return Config{
+        RedshiftConfig{.conninfo = fmt::format("postgresql://{}", url.substr(k_redshift.size())),
+                       .layout = std::move(layout),
+                       .manifests = dependencies.manifests,
+                       .manifest_bucket = std::move(dependencies.manifest_bucket),
+                       .iam_role = std::move(dependencies.iam_role),
+                       .credentials = std::move(dependencies.credentials)}};
   }
   if (url.starts_with(k_sqlite)) {
     const std::string_view path = url.substr(k_sqlite.size());
     if (path.empty() || path.front() != '/') {
       return fail(ErrorKind::permanent, "warehouse URL: expected sqlite:///absolute/path.db");
     }
-    return Config{SqliteConfig{.path = std::string(path), .layout = std::move(layout),
+    return Config{SqliteConfig{.path = std::string(path),
+                               .layout = std::move(layout),
                                .files = std::move(dependencies.files)}};
   }
-  if (url.starts_with("postgres://") || url.starts_with("postgresql://") || url.find('=') != std::string_view::npos) {
-    return Config{PostgresConfig{.conninfo = std::string(url), .layout = std::move(layout),
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://") ||
+      url.find('=') != std::string_view::npos) {
+    return Config{PostgresConfig{.conninfo = std::string(url),
+                                 .layout = std::move(layout),
                                  .files = std::move(dependencies.files)}};
   }
   // The URL may hold a password: name only what was expected.
-  return fail(ErrorKind::permanent,
-              "warehouse URL: expected redshift://…, postgres://… or sqlite:///path (got a different scheme)");
+  return fail(ErrorKind::permanent, "warehouse URL: expected redshift://…, postgres://… or "
+                                    "sqlite:///path (got a different scheme)");
 }
 
 Result<std::unique_ptr<Warehouse>> make_warehouse(const Config& config) {

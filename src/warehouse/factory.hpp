@@ -42,7 +42,8 @@ struct Dependencies {
 // The backend a URL names: redshift://user@host:5439/db (PostgreSQL protocol, Redshift dialect),
 // postgres://… or postgresql://… (or a libpq key=value string), sqlite:///absolute/path.db.
 // Fails permanent on anything else.
-[[nodiscard]] Result<Config> config_from_url(std::string_view url, Layout layout, Dependencies dependencies);
+[[nodiscard]] Result<Config> config_from_url(std::string_view url, Layout layout,
+                                             Dependencies dependencies);
 
 [[nodiscard]] Result<std::unique_ptr<Warehouse>> make_warehouse(const Config& config);
 

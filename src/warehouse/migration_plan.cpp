@@ -18,7 +18,8 @@ bool same_column(std::string_view left, std::string_view right, Dialect dialect)
   }
   return left.size() == right.size() &&
          std::equal(left.begin(), left.end(), right.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+           return std::tolower(static_cast<unsigned char>(a)) ==
+                  std::tolower(static_cast<unsigned char>(b));
          });
 }
 
@@ -38,7 +39,8 @@ public:
     std::vector<std::string> definitions;
     for (const auto& op : operations) {
       RSI_TRY(check_version(op));
-      if (op.action == core::Action::request_drop_event || op.action == core::Action::cancel_drop_event) {
+      if (op.action == core::Action::request_drop_event ||
+          op.action == core::Action::cancel_drop_event) {
         continue;
       }
       if (op.action != core::Action::add) {
@@ -48,23 +50,28 @@ public:
       if (find(plan.columns, op.name) != plan.columns.end()) {
         return fail(error(op, "the column is added twice"));
       }
-      RSI_TRY_ASSIGN(std::string definition, column_definition(spec, m_names.dialect(), m_names.quote_fn()));
+      RSI_TRY_ASSIGN(std::string definition,
+                     column_definition(spec, m_names.dialect(), m_names.quote_fn()));
       definitions.push_back(std::move(definition));
       plan.columns.push_back(op.name);
       RSI_TRY(add_sortkey_index(spec, m_index_statements));
     }
     if (plan.columns.empty()) {
-      return fail(ErrorKind::permanent, fmt::format("{}: no columns to create the table with", context()));
+      return fail(ErrorKind::permanent,
+                  fmt::format("{}: no columns to create the table with", context()));
     }
     RSI_TRY_ASSIGN(const std::string table, m_names.table(m_table));
     plan.creates_table = true;
-    plan.statements.push_back(fmt::format("CREATE TABLE {}({});", table, fmt::join(definitions, ",")));
-    plan.statements.insert(plan.statements.end(), m_index_statements.begin(), m_index_statements.end());
+    plan.statements.push_back(
+        fmt::format("CREATE TABLE {}({});", table, fmt::join(definitions, ",")));
+    plan.statements.insert(plan.statements.end(), m_index_statements.begin(),
+                           m_index_statements.end());
     RSI_TRY(append_views(plan.columns, plan.statements));
     return plan;
   }
 
-  Result<MigrationPlan> alter(std::span<const core::Operation> operations, std::vector<std::string> columns) {
+  Result<MigrationPlan> alter(std::span<const core::Operation> operations,
+                              std::vector<std::string> columns) {
     RSI_TRY_ASSIGN(const std::string table, m_names.table(m_table));
     const bool cascade = m_names.dialect() != Dialect::sqlite;
     std::vector<std::string> ddl;
@@ -90,7 +97,8 @@ public:
           return fail(error(op, "no such column"));
         }
         RSI_TRY_ASSIGN(const std::string column, m_names.quote(op.name));
-        ddl.push_back(fmt::format("ALTER TABLE {} DROP COLUMN {}{}", table, column, cascade ? " CASCADE" : ""));
+        ddl.push_back(fmt::format("ALTER TABLE {} DROP COLUMN {}{}", table, column,
+                                  cascade ? " CASCADE" : ""));
         columns.erase(found);
         break;
       }
@@ -103,7 +111,8 @@ public:
         }
         const auto taken = find(columns, op.new_outbound);
         if (taken != columns.end() && taken != found) {
-          return fail(error(op, fmt::format("column {} exists already", core::quote_for_message(op.new_outbound))));
+          return fail(error(op, fmt::format("column {} exists already",
+                                            core::quote_for_message(op.new_outbound))));
         }
         RSI_TRY_ASSIGN(const std::string from, m_names.quote(op.name));
         RSI_TRY_ASSIGN(const std::string to, m_names.quote(op.new_outbound));
@@ -129,7 +138,9 @@ public:
   }
 
 private:
-  [[nodiscard]] std::string context() const { return fmt::format("migration {} v{}", m_table, m_version); }
+  [[nodiscard]] std::string context() const {
+    return fmt::format("migration {} v{}", m_table, m_version);
+  }
 
   [[nodiscard]] Error error(const core::Operation& op, std::string_view message) const {
     std::string subject = std::string(core::to_string(op.action));
@@ -157,15 +168,17 @@ private:
     RSI_TRY(check_name(op, op.name));
     auto spec = column_spec(op.name, op.column_type, op.column_options);
     if (!spec) {
-      return fail(Error{ErrorKind::permanent, fmt::format("{}: {}", context(), spec.error().message)});
+      return fail(
+          Error{ErrorKind::permanent, fmt::format("{}: {}", context(), spec.error().message)});
     }
     return spec;
   }
 
   template <class Columns>
   auto find(Columns& columns, std::string_view name) const -> decltype(columns.begin()) {
-    return std::find_if(columns.begin(), columns.end(),
-                        [&](const std::string& column) { return same_column(column, name, m_names.dialect()); });
+    return std::find_if(columns.begin(), columns.end(), [&](const std::string& column) {
+      return same_column(column, name, m_names.dialect());
+    });
   }
 
   Result<void> add_sortkey_index(const ColumnSpec& spec, std::vector<std::string>& out) const {
@@ -201,12 +214,14 @@ private:
     return {};
   }
 
-  Result<void> append_views(const std::vector<std::string>& columns, std::vector<std::string>& out) const {
+  Result<void> append_views(const std::vector<std::string>& columns,
+                            std::vector<std::string>& out) const {
     const Layout& layout = m_names.layout();
     RSI_TRY_ASSIGN(const std::string table, m_names.table(m_table));
     if (has_view(columns)) {
       RSI_TRY_ASSIGN(const std::string view, m_names.view(m_table));
-      out.push_back(fmt::format("CREATE VIEW {} AS SELECT * FROM {} {};", view, table, layout.view_filter));
+      out.push_back(
+          fmt::format("CREATE VIEW {} AS SELECT * FROM {} {};", view, table, layout.view_filter));
     }
     if (layout.full_view_schema.empty()) {
       return {};
@@ -215,9 +230,9 @@ private:
     bool replaced = false;
     for (const auto& column : columns) {
       RSI_TRY_ASSIGN(const std::string quoted, m_names.quote(column));
-      const auto replacement =
-          std::find_if(layout.full_view_replacements.begin(), layout.full_view_replacements.end(),
-                       [&](const auto& entry) { return same_column(entry.first, column, m_names.dialect()); });
+      const auto replacement = std::find_if(
+          layout.full_view_replacements.begin(), layout.full_view_replacements.end(),
+          [&](const auto& entry) { return same_column(entry.first, column, m_names.dialect()); });
       if (replacement == layout.full_view_replacements.end()) {
         select.push_back(quoted);
       } else {
@@ -227,7 +242,8 @@ private:
     }
     if (replaced) {
       RSI_TRY_ASSIGN(const std::string full_view, m_names.full_view(m_table));
-      out.push_back(fmt::format("CREATE VIEW {} AS SELECT {} FROM {};", full_view, fmt::join(select, ", "), table));
+      out.push_back(fmt::format("CREATE VIEW {} AS SELECT {} FROM {};", full_view,
+                                fmt::join(select, ", "), table));
     }
     return {};
   }
@@ -240,9 +256,10 @@ private:
 
 } // namespace
 
-Result<MigrationPlan> plan_migration(const SqlNames& names, std::string_view table, int target_version,
-                                     std::span<const core::Operation> operations,
-                                     const std::optional<std::vector<std::string>>& current_columns) {
+Result<MigrationPlan>
+plan_migration(const SqlNames& names, std::string_view table, int target_version,
+               std::span<const core::Operation> operations,
+               const std::optional<std::vector<std::string>>& current_columns) {
   RSI_TRY(check_table_name(table, names.dialect()));
   RSI_TRY(names.check_layout());
   Planner planner(names, table, target_version);

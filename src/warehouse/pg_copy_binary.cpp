@@ -12,8 +12,7 @@ namespace {
 constexpr std::int64_t k_micros_per_day = 86'400'000'000;
 constexpr std::uint16_t k_numeric_negative = 0x4000;
 
-template <class Integer>
-void put(std::string& out, Integer value) {
+template <class Integer> void put(std::string& out, Integer value) {
   using Unsigned = std::make_unsigned_t<Integer>;
   auto bits = static_cast<Unsigned>(value);
   std::array<char, sizeof(Integer)> bytes{};
@@ -75,7 +74,8 @@ void put_numeric(std::string& out, std::string_view text, std::uint32_t scale) {
   }
   const auto point = text.find('.');
   std::string_view integer = text.substr(0, point);
-  const std::string_view fraction = point == std::string_view::npos ? std::string_view() : text.substr(point + 1);
+  const std::string_view fraction =
+      point == std::string_view::npos ? std::string_view() : text.substr(point + 1);
   integer.remove_prefix(std::min(integer.find_first_not_of('0'), integer.size()));
 
   std::array<std::int16_t, 16> groups{}; // 38 digits make at most 11 groups.
@@ -117,12 +117,13 @@ void put_sized_field(std::string& out, std::size_t length_at) {
 } // namespace
 
 std::string_view pg_binary_header() {
-  static constexpr std::array<char, 19> k_header{'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\xff', '\r', '\n', '\0',
-                                                 0,   0,   0,   0,   0,   0,   0,    0};
+  static constexpr std::array<char, 19> k_header{
+      'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\xff', '\r', '\n', '\0', 0, 0, 0, 0, 0, 0, 0, 0};
   return {k_header.data(), k_header.size()};
 }
 
-void append_pg_binary_row(std::string& out, std::span<const tsv::Field> row, std::span<const tsv::Column> columns) {
+void append_pg_binary_row(std::string& out, std::span<const tsv::Field> row,
+                          std::span<const tsv::Column> columns) {
   put(out, static_cast<std::int16_t>(row.size()));
   for (std::size_t index = 0; index < row.size(); ++index) {
     const tsv::Field& field = row[index];

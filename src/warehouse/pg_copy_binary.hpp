@@ -29,6 +29,7 @@ inline constexpr std::string_view k_pg_binary_trailer{"\xff\xff", 2};
 // produced for `columns` (canonical text); the types map to PostgreSQL's as parse_column_type
 // reads them (smallint int2, integer int4, bigint int8, real float4, double precision float8,
 // decimal numeric, boolean bool, timestamp timestamp, date date, varchar/char text bytes).
-void append_pg_binary_row(std::string& out, std::span<const tsv::Field> row, std::span<const tsv::Column> columns);
+void append_pg_binary_row(std::string& out, std::span<const tsv::Field> row,
+                          std::span<const tsv::Column> columns);
 
 } // namespace rsi::warehouse

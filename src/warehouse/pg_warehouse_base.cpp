@@ -15,10 +15,12 @@
 
 namespace rsi::warehouse::detail {
 
-PgWarehouseBase::PgWarehouseBase(std::string conninfo, PgFlavor flavor, Layout layout, pg::Connection quoter)
+PgWarehouseBase::PgWarehouseBase(std::string conninfo, PgFlavor flavor, Layout layout,
+                                 pg::Connection quoter)
     : m_conninfo(std::move(conninfo)), m_flavor(flavor), m_quoter(std::move(quoter)),
-      m_names(flavor.dialect, [this](std::string_view name) { return m_quoter.quote_identifier(name); },
-              std::move(layout)) {}
+      m_names(
+          flavor.dialect, [this](std::string_view name) { return m_quoter.quote_identifier(name); },
+          std::move(layout)) {}
 
 Result<pg::Connection*> PgWarehouseBase::connection() {
   if (m_conn && m_conn->healthy()) {
@@ -46,8 +48,9 @@ Result<TableVersions> PgWarehouseBase::table_versions() {
 Result<bool> PgWarehouseBase::table_exists(std::string_view table) {
   RSI_TRY(check_table_name(table, dialect()));
   return with_connection([&](pg::Connection& conn) -> Result<bool> {
-    RSI_TRY_ASSIGN(const auto rows, conn.exec(redshift::k_table_exists,
-                                              {m_names.layout().physical_schema, std::string(table)}));
+    RSI_TRY_ASSIGN(const auto rows,
+                   conn.exec(redshift::k_table_exists,
+                             {m_names.layout().physical_schema, std::string(table)}));
     return rows.boolean(0, 0);
   });
 }
@@ -59,7 +62,8 @@ Result<void> PgWarehouseBase::ping() {
   });
 }
 
-Result<std::optional<int>> PgWarehouseBase::read_version(pg::Connection& conn, std::string_view table) {
+Result<std::optional<int>> PgWarehouseBase::read_version(pg::Connection& conn,
+                                                         std::string_view table) {
   RSI_TRY_ASSIGN(const auto rows, conn.exec(redshift::k_select_version, {std::string(table)}));
   if (rows.empty() || rows.is_null(0, 0)) {
     return std::optional<int>();
@@ -67,8 +71,8 @@ Result<std::optional<int>> PgWarehouseBase::read_version(pg::Connection& conn, s
   return std::optional<int>(static_cast<int>(rows.integer(0, 0)));
 }
 
-Result<std::optional<std::vector<std::string>>> PgWarehouseBase::read_columns(pg::Connection& conn,
-                                                                               std::string_view table) const {
+Result<std::optional<std::vector<std::string>>>
+PgWarehouseBase::read_columns(pg::Connection& conn, std::string_view table) const {
   const std::vector<pg::Param> params{m_names.layout().physical_schema, std::string(table)};
   RSI_TRY_ASSIGN(const auto exists, conn.exec(redshift::k_table_exists, params));
   if (!exists.boolean(0, 0)) {
@@ -90,8 +94,8 @@ Result<void> PgWarehouseBase::expect_version(std::string_view what, std::string_
   }
   const std::string held = current ? fmt::format("version {}", *current) : "no version";
   const std::string wanted = expected < 0 ? "none" : fmt::format("{}", expected);
-  return fail(ErrorKind::conflict,
-              fmt::format("{} {}: the warehouse holds {} (expected {})", what, table, held, wanted));
+  return fail(ErrorKind::conflict, fmt::format("{} {}: the warehouse holds {} (expected {})", what,
+                                               table, held, wanted));
 }
 
 Result<void> PgWarehouseBase::apply_migration(std::string_view table, int target_version,
@@ -99,19 +103,22 @@ Result<void> PgWarehouseBase::apply_migration(std::string_view table, int target
                                               std::chrono::milliseconds statement_timeout) {
   RSI_TRY(check_table_name(table, dialect()));
   if (target_version < 0 || target_version > core::k_max_table_version) {
-    return fail(ErrorKind::permanent, fmt::format("migration {} v{}: version out of range", table, target_version));
+    return fail(ErrorKind::permanent,
+                fmt::format("migration {} v{}: version out of range", table, target_version));
   }
   const std::string context = fmt::format("migration {} v{}", table, target_version);
   return with_connection([&](pg::Connection& conn) -> Result<void> {
     RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-    RSI_TRY(tx.exec(fmt::format("SET LOCAL statement_timeout TO {}", std::max<std::int64_t>(0, statement_timeout.count()))));
+    RSI_TRY(tx.exec(fmt::format("SET LOCAL statement_timeout TO {}",
+                                std::max<std::int64_t>(0, statement_timeout.count()))));
     if (!m_flavor.lock_versions.empty()) {
       RSI_TRY(tx.exec(m_flavor.lock_versions));
     }
     RSI_TRY_ASSIGN(const auto current, read_version(conn, table));
     RSI_TRY(expect_version("migration of", table, current, target_version - 1));
     RSI_TRY_ASSIGN(const auto columns, read_columns(conn, table));
-    RSI_TRY_ASSIGN(const MigrationPlan plan, plan_migration(m_names, table, target_version, operations, columns));
+    RSI_TRY_ASSIGN(const MigrationPlan plan,
+                   plan_migration(m_names, table, target_version, operations, columns));
     for (const auto& statement : plan.statements) {
       if (auto done = tx.exec(statement); !done) {
         return fail(done.error().wrap(context));
@@ -129,14 +136,16 @@ Result<void> PgWarehouseBase::apply_migration(std::string_view table, int target
   });
 }
 
-Result<std::vector<std::string>> PgWarehouseBase::migration_statements(std::string_view table, int target_version,
-                                                                     std::span<const core::Operation> operations) {
+Result<std::vector<std::string>>
+PgWarehouseBase::migration_statements(std::string_view table, int target_version,
+                                      std::span<const core::Operation> operations) {
   RSI_TRY(check_table_name(table, dialect()));
   return with_connection([&](pg::Connection& conn) -> Result<std::vector<std::string>> {
     RSI_TRY_ASSIGN(const auto current, read_version(conn, table));
     RSI_TRY(expect_version("migration of", table, current, target_version - 1));
     RSI_TRY_ASSIGN(const auto columns, read_columns(conn, table));
-    RSI_TRY_ASSIGN(MigrationPlan plan, plan_migration(m_names, table, target_version, operations, columns));
+    RSI_TRY_ASSIGN(MigrationPlan plan,
+                   plan_migration(m_names, table, target_version, operations, columns));
     return std::move(plan.statements);
   });
 }
@@ -148,17 +157,21 @@ Result<int> PgWarehouseBase::increment_version(std::string_view table) {
     if (!m_flavor.lock_versions.empty()) {
       RSI_TRY(tx.exec(m_flavor.lock_versions));
     }
-    RSI_TRY_ASSIGN(const auto exists, conn.exec(redshift::k_table_exists,
-                                                {m_names.layout().physical_schema, std::string(table)}));
+    RSI_TRY_ASSIGN(const auto exists,
+                   conn.exec(redshift::k_table_exists,
+                             {m_names.layout().physical_schema, std::string(table)}));
     if (exists.boolean(0, 0)) {
-      return fail(ErrorKind::conflict,
-                  fmt::format("increment version of {}: the table exists; only a table without one can "
-                              "change version without DDL", table));
+      return fail(
+          ErrorKind::conflict,
+          fmt::format("increment version of {}: the table exists; only a table without one can "
+                      "change version without DDL",
+                      table));
     }
     RSI_TRY_ASSIGN(const auto current, read_version(conn, table));
     const int next = current ? *current + 1 : 0;
     if (next > core::k_max_table_version) {
-      return fail(ErrorKind::permanent, fmt::format("increment version of {}: version {} out of range", table, next));
+      return fail(ErrorKind::permanent,
+                  fmt::format("increment version of {}: version {} out of range", table, next));
     }
     RSI_TRY(tx.exec(m_flavor.insert_version, {std::string(table), std::to_string(next)}));
     RSI_TRY(tx.commit());

@@ -64,10 +64,11 @@ protected:
   [[nodiscard]] Dialect dialect() const { return m_flavor.dialect; }
 
   // The table's version, or nullopt when infra.table_version has none.
-  [[nodiscard]] static Result<std::optional<int>> read_version(pg::Connection& conn, std::string_view table);
+  [[nodiscard]] static Result<std::optional<int>> read_version(pg::Connection& conn,
+                                                               std::string_view table);
   // The table's columns in order, or nullopt when it does not exist.
-  [[nodiscard]] Result<std::optional<std::vector<std::string>>> read_columns(pg::Connection& conn,
-                                                                             std::string_view table) const;
+  [[nodiscard]] Result<std::optional<std::vector<std::string>>>
+  read_columns(pg::Connection& conn, std::string_view table) const;
   // Conflict unless `current` is `expected` (-1: no version at all).
   [[nodiscard]] static Result<void> expect_version(std::string_view what, std::string_view table,
                                                    std::optional<int> current, int expected);

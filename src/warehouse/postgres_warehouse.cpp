@@ -26,7 +26,8 @@ constexpr int k_ledger_lock = 0x52534932;    // "RSI2": per manifest uuid, held 
 
 constexpr std::string_view k_insert_version =
     "INSERT INTO infra.table_version (name, version, ts) VALUES ($1, $2, now())";
-constexpr std::string_view k_lock_versions = "LOCK TABLE infra.table_version IN SHARE ROW EXCLUSIVE MODE";
+constexpr std::string_view k_lock_versions =
+    "LOCK TABLE infra.table_version IN SHARE ROW EXCLUSIVE MODE";
 constexpr std::string_view k_create_infra = R"sql(
   CREATE SCHEMA IF NOT EXISTS infra;
   CREATE TABLE IF NOT EXISTS infra.table_version (
@@ -35,18 +36,24 @@ constexpr std::string_view k_create_infra = R"sql(
     uuid char(36) PRIMARY KEY, table_name varchar(127) NOT NULL, table_version integer NOT NULL,
     file_count integer NOT NULL, row_count bigint NOT NULL, loaded_at timestamp NOT NULL))sql";
 constexpr std::string_view k_ledger_lock_sql = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
-constexpr std::string_view k_ledger_try_lock_sql = "SELECT pg_try_advisory_xact_lock($1, hashtext($2))";
-constexpr std::string_view k_ledger_insert =
-    "INSERT INTO infra.load_manifest (uuid, table_name, table_version, file_count, row_count, loaded_at) "
-    "VALUES ($1, $2, $3, $4, 0, now())";
-constexpr std::string_view k_ledger_set_rows = "UPDATE infra.load_manifest SET row_count = $2 WHERE uuid = $1";
+constexpr std::string_view k_ledger_try_lock_sql =
+    "SELECT pg_try_advisory_xact_lock($1, hashtext($2))";
+constexpr std::string_view k_ledger_insert = "INSERT INTO infra.load_manifest (uuid, table_name, "
+                                             "table_version, file_count, row_count, loaded_at) "
+                                             "VALUES ($1, $2, $3, $4, 0, now())";
+constexpr std::string_view k_ledger_set_rows =
+    "UPDATE infra.load_manifest SET row_count = $2 WHERE uuid = $1";
 constexpr std::string_view k_table_columns_typed =
-    "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "
-    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped "
+    "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) FROM "
+    "pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = "
+    "c.relnamespace "
+    "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'r' AND a.attnum > 0 AND NOT "
+    "a.attisdropped "
     "ORDER BY a.attnum";
 constexpr std::string_view k_table_locked =
-    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_class c ON c.oid = "
+    "l.relation "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE l.locktype = 'relation' "
     "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()) "
     "AND l.pid <> pg_backend_pid() AND n.nspname = $1 AND c.relname = $2)";
@@ -55,11 +62,13 @@ class PostgresWarehouse final : public detail::PgWarehouseBase {
 public:
   PostgresWarehouse(const PostgresConfig& config, pg::Connection quoter)
       : PgWarehouseBase(config.conninfo,
-                        {.dialect = Dialect::postgres, .insert_version = k_insert_version,
+                        {.dialect = Dialect::postgres,
+                         .insert_version = k_insert_version,
                          .lock_versions = k_lock_versions},
                         config.layout, std::move(quoter)),
         m_files(config.files), m_read(config.read),
-        m_copy_chunk_bytes(std::max<std::size_t>(config.copy_chunk_bytes, 4096)), m_binary(config.copy_format == CopyFormat::binary) {}
+        m_copy_chunk_bytes(std::max<std::size_t>(config.copy_chunk_bytes, 4096)),
+        m_binary(config.copy_format == CopyFormat::binary) {}
 
   Result<void> bootstrap() {
     RSI_TRY(names().check_layout());
@@ -68,7 +77,8 @@ public:
       RSI_TRY(tx.exec("SELECT pg_advisory_xact_lock($1)", {std::to_string(k_bootstrap_lock)}));
       RSI_TRY(conn.exec_script(k_create_infra));
       const Layout& layout = names().layout();
-      for (const std::string* schema : {&layout.physical_schema, &layout.view_schema, &layout.full_view_schema}) {
+      for (const std::string* schema :
+           {&layout.physical_schema, &layout.view_schema, &layout.full_view_schema}) {
         if (!schema->empty()) {
           RSI_TRY_ASSIGN(const std::string quoted, names().quote(*schema));
           RSI_TRY(tx.exec(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", quoted)));
@@ -82,8 +92,8 @@ public:
   Result<bool> table_locked(std::string_view table) override {
     RSI_TRY(check_table_name(table, dialect()));
     return with_connection([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec(k_table_locked, {names().layout().physical_schema, std::string(table)}));
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(k_table_locked, {names().layout().physical_schema,
+                                                                 std::string(table)}));
       return rows.boolean(0, 0);
     });
   }
@@ -95,8 +105,8 @@ public:
     return with_connection([&](pg::Connection& conn) -> Result<core::LoadStatus> {
       RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
       // A load holds this lock from before its ledger row until it commits or rolls back.
-      RSI_TRY_ASSIGN(const auto free,
-                     tx.exec(k_ledger_try_lock_sql, {std::to_string(k_ledger_lock), std::string(uuid)}));
+      RSI_TRY_ASSIGN(const auto free, tx.exec(k_ledger_try_lock_sql,
+                                              {std::to_string(k_ledger_lock), std::string(uuid)}));
       if (!free.boolean(0, 0)) {
         return core::LoadStatus::in_progress;
       }
@@ -125,8 +135,9 @@ public:
 
 private:
   Result<std::vector<tsv::Column>> typed_columns(pg::Connection& conn, std::string_view table) {
-    RSI_TRY_ASSIGN(const auto rows,
-                   conn.exec(k_table_columns_typed, {names().layout().physical_schema, std::string(table)}));
+    RSI_TRY_ASSIGN(
+        const auto rows,
+        conn.exec(k_table_columns_typed, {names().layout().physical_schema, std::string(table)}));
     std::vector<tsv::Column> columns;
     for (int row = 0; row < rows.size(); ++row) {
       auto type = tsv::parse_column_type(rows.get(row, 1));
@@ -142,8 +153,9 @@ private:
     RSI_TRY_ASSIGN(const std::string table, names().table(request.table));
     RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
     RSI_TRY(tx.exec(k_ledger_lock_sql, {std::to_string(k_ledger_lock), request.manifest}));
-    if (auto inserted = tx.exec(k_ledger_insert, {request.manifest, request.table, std::to_string(request.version),
-                                                 std::to_string(request.files.size())});
+    if (auto inserted = tx.exec(k_ledger_insert,
+                                {request.manifest, request.table, std::to_string(request.version),
+                                 std::to_string(request.files.size())});
         !inserted) {
       if (inserted.error().kind == ErrorKind::conflict) {
         return fail(ErrorKind::conflict, "the manifest is in the ledger already: it was loaded");
@@ -226,7 +238,8 @@ private:
 
 Result<std::unique_ptr<Warehouse>> make_postgres_warehouse(const PostgresConfig& config) {
   if (!config.files) {
-    return fail(ErrorKind::permanent, "postgres warehouse: no object store to read batch files from");
+    return fail(ErrorKind::permanent,
+                "postgres warehouse: no object store to read batch files from");
   }
   RSI_TRY_ASSIGN(auto quoter, pg::Connection::detached());
   auto warehouse = std::make_unique<PostgresWarehouse>(config, std::move(quoter));

@@ -29,6 +29,7 @@ struct PostgresConfig {
 // infra.load_manifest; serialised across processes) and returns the warehouse. Fails
 // transient when the server cannot be reached, permanent for a layout PostgreSQL cannot hold
 // (such as a schema name over 63 bytes).
-[[nodiscard]] Result<std::unique_ptr<Warehouse>> make_postgres_warehouse(const PostgresConfig& config);
+[[nodiscard]] Result<std::unique_ptr<Warehouse>>
+make_postgres_warehouse(const PostgresConfig& config);
 
 } // namespace rsi::warehouse

@@ -53,20 +53,25 @@ Result<std::string> copy_statement(const SqlNames& names, const QuoteFn& quote_l
   RSI_TRY_ASSIGN(const std::string source, quote_literal(manifest_url));
   if (!authorization.iam_role.empty()) {
     if (!fits_credentials(authorization.iam_role)) {
-      return fail(ErrorKind::permanent, "COPY authorization: the IAM role holds characters COPY cannot take");
+      return fail(ErrorKind::permanent,
+                  "COPY authorization: the IAM role holds characters COPY cannot take");
     }
     RSI_TRY_ASSIGN(const std::string role, quote_literal(authorization.iam_role));
     return fmt::format("COPY {} FROM {} IAM_ROLE {} {}", target, source, role, k_copy_options);
   }
   if (authorization.access_key_id.empty() || authorization.secret_access_key.empty()) {
-    return fail(ErrorKind::permanent, "COPY authorization: neither an IAM role nor access keys are configured");
+    return fail(ErrorKind::permanent,
+                "COPY authorization: neither an IAM role nor access keys are configured");
   }
-  if (!fits_credentials(authorization.access_key_id) || !fits_credentials(authorization.secret_access_key) ||
+  if (!fits_credentials(authorization.access_key_id) ||
+      !fits_credentials(authorization.secret_access_key) ||
       !fits_credentials(authorization.session_token)) {
-    return fail(ErrorKind::permanent, "COPY authorization: the credentials hold characters COPY cannot take");
+    return fail(ErrorKind::permanent,
+                "COPY authorization: the credentials hold characters COPY cannot take");
   }
-  std::string credentials = fmt::format("aws_access_key_id={};aws_secret_access_key={}",
-                                        authorization.access_key_id, authorization.secret_access_key);
+  std::string credentials =
+      fmt::format("aws_access_key_id={};aws_secret_access_key={}", authorization.access_key_id,
+                  authorization.secret_access_key);
   if (!authorization.session_token.empty()) {
     credentials += ";token=" + authorization.session_token;
   }

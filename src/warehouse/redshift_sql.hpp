@@ -33,9 +33,9 @@ std::string manifest_url(std::string_view bucket, std::string_view uuid);
 // `quote_literal` (PQescapeLiteral). Fails permanent when the authorization is missing or holds
 // characters the credentials string cannot carry (';', quotes, backslashes, controls); the
 // message never shows a secret.
-[[nodiscard]] Result<std::string> copy_statement(const SqlNames& names, const QuoteFn& quote_literal,
-                                                 std::string_view table, std::string_view manifest_url,
-                                                 const CopyAuthorization& authorization);
+[[nodiscard]] Result<std::string>
+copy_statement(const SqlNames& names, const QuoteFn& quote_literal, std::string_view table,
+               std::string_view manifest_url, const CopyAuthorization& authorization);
 
 // `message` with every secret of `authorization` replaced by "<redacted>".
 std::string redact(std::string_view message, const CopyAuthorization& authorization);
@@ -54,20 +54,25 @@ inline constexpr std::string_view k_table_exists =
     "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'r')";
 // $1 schema, $2 table: the table's columns in order.
 inline constexpr std::string_view k_table_columns =
-    "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
-    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 "
+    "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = "
+    "a.attrelid "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = "
+    "$2 "
     "AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
 // $1 schema, $2 table: another session holds or waits for a lock on the table.
 inline constexpr std::string_view k_table_locked =
-    "SELECT EXISTS (SELECT 1 FROM svv_transactions t JOIN pg_catalog.pg_class c ON c.oid = t.relation "
-    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.lockable_object_type = 'relation' "
+    "SELECT EXISTS (SELECT 1 FROM svv_transactions t JOIN pg_catalog.pg_class c ON c.oid = "
+    "t.relation "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.lockable_object_type = "
+    "'relation' "
     "AND t.pid <> pg_backend_pid() AND n.nspname = $1 AND c.relname = $2)";
 // $1 manifest uuid.
 inline constexpr std::string_view k_ledger_has =
     "SELECT count(*) FROM infra.load_manifest WHERE uuid = $1";
 // $1 uuid, $2 table, $3 version, $4 files, $5 rows.
 inline constexpr std::string_view k_ledger_insert =
-    "INSERT INTO infra.load_manifest (uuid, table_name, table_version, file_count, row_count, loaded_at) "
+    "INSERT INTO infra.load_manifest (uuid, table_name, table_version, file_count, row_count, "
+    "loaded_at) "
     "VALUES ($1, $2, $3, $4, $5, GETDATE())";
 inline constexpr std::string_view k_last_copy_count = "SELECT pg_last_copy_count()";
 
@@ -79,7 +84,8 @@ inline constexpr std::string_view k_create_table_version =
     "ts timestamp without time zone default GETDATE())";
 inline constexpr std::string_view k_create_load_manifest =
     "CREATE TABLE IF NOT EXISTS infra.load_manifest (uuid char(36) NOT NULL PRIMARY KEY, "
-    "table_name varchar(127) NOT NULL, table_version integer NOT NULL, file_count integer NOT NULL, "
+    "table_name varchar(127) NOT NULL, table_version integer NOT NULL, file_count integer NOT "
+    "NULL, "
     "row_count bigint NOT NULL, loaded_at timestamp NOT NULL)";
 
 // The system-table check of the original, for loads it started (no ledger row): $1 is
@@ -89,7 +95,8 @@ inline constexpr std::string_view k_copy_running =
 inline constexpr std::string_view k_copy_committed =
     "SELECT count(*) FROM stl_query q JOIN stl_utilitytext u ON u.xid = q.xid "
     "WHERE q.querytxt ILIKE $1 AND u.text = 'COMMIT'";
-inline constexpr std::string_view k_copy_attempted = "SELECT count(*) FROM stl_query WHERE querytxt ILIKE $1";
+inline constexpr std::string_view k_copy_attempted =
+    "SELECT count(*) FROM stl_query WHERE querytxt ILIKE $1";
 
 // "COPY % FROM 's3://…/uuid.json' %": the original's pattern for its COPY in the query logs.
 std::string copy_search_pattern(std::string_view manifest_url);

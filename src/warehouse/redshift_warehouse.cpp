@@ -28,8 +28,10 @@ constexpr std::string_view k_infra_exists =
 class RedshiftWarehouse final : public detail::PgWarehouseBase {
 public:
   RedshiftWarehouse(const RedshiftConfig& config, pg::Connection quoter)
-      : PgWarehouseBase(config.conninfo, {.dialect = Dialect::redshift, .insert_version = redshift::k_insert_version},
-                        config.layout, std::move(quoter)),
+      : PgWarehouseBase(
+            config.conninfo,
+            {.dialect = Dialect::redshift, .insert_version = redshift::k_insert_version},
+            config.layout, std::move(quoter)),
         m_config(config) {}
 
   Result<void> bootstrap() {
@@ -50,7 +52,8 @@ public:
     RSI_TRY(check_table_name(table, dialect()));
     return with_connection([&](pg::Connection& conn) -> Result<bool> {
       RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec(redshift::k_table_locked, {names().layout().physical_schema, std::string(table)}));
+                     conn.exec(redshift::k_table_locked,
+                               {names().layout().physical_schema, std::string(table)}));
       return rows.boolean(0, 0);
     });
   }
@@ -108,7 +111,8 @@ private:
       return authorization;
     }
     if (!m_config.credentials) {
-      return fail(ErrorKind::permanent, "redshift COPY: neither an IAM role nor credentials are configured");
+      return fail(ErrorKind::permanent,
+                  "redshift COPY: neither an IAM role nor credentials are configured");
     }
     RSI_TRY_ASSIGN(const http::Credentials credentials, m_config.credentials->get());
     authorization.access_key_id = credentials.access_key_id;
@@ -117,7 +121,8 @@ private:
     return authorization;
   }
 
-  Result<LoadResult> load(const LoadRequest& request, const redshift::CopyAuthorization& authorization) {
+  Result<LoadResult> load(const LoadRequest& request,
+                          const redshift::CopyAuthorization& authorization) {
     const std::string url = redshift::manifest_url(m_config.manifest_bucket, request.manifest);
     return with_connection([&](pg::Connection& conn) -> Result<LoadResult> {
       RSI_TRY_ASSIGN(const auto ledger, conn.exec(redshift::k_ledger_has, {request.manifest}));
@@ -127,8 +132,9 @@ private:
       RSI_TRY_ASSIGN(const auto version, read_version(conn, request.table));
       RSI_TRY(expect_version("load into", request.table, version, request.version));
       RSI_TRY_ASSIGN(const std::string copy,
-                     redshift::copy_statement(names(), [&](std::string_view text) { return conn.quote_literal(text); },
-                                              request.table, url, authorization));
+                     redshift::copy_statement(
+                         names(), [&](std::string_view text) { return conn.quote_literal(text); },
+                         request.table, url, authorization));
       // Written before the transaction: an unused manifest object is harmless, and COPY must
       // find it.
       RSI_TRY(m_config.manifests->put(fmt::format("{}.json", request.manifest),
@@ -137,8 +143,9 @@ private:
       RSI_TRY(tx.exec(copy));
       RSI_TRY_ASSIGN(const auto count, tx.exec(redshift::k_last_copy_count));
       const std::int64_t rows = count.integer(0, 0);
-      RSI_TRY(tx.exec(redshift::k_ledger_insert, {request.manifest, request.table, std::to_string(request.version),
-                                                  std::to_string(request.files.size()), std::to_string(rows)}));
+      RSI_TRY(tx.exec(redshift::k_ledger_insert,
+                      {request.manifest, request.table, std::to_string(request.version),
+                       std::to_string(request.files.size()), std::to_string(rows)}));
       RSI_TRY(tx.commit());
       return LoadResult{.rows = static_cast<std::uint64_t>(rows), .files = request.files.size()};
     });
@@ -154,7 +161,8 @@ Result<std::unique_ptr<Warehouse>> make_redshift_warehouse(const RedshiftConfig&
     return fail(ErrorKind::permanent, "redshift warehouse: no manifest bucket configured");
   }
   if (config.iam_role.empty() && !config.credentials) {
-    return fail(ErrorKind::permanent, "redshift warehouse: COPY needs an IAM role or AWS credentials");
+    return fail(ErrorKind::permanent,
+                "redshift warehouse: COPY needs an IAM role or AWS credentials");
   }
   RSI_TRY_ASSIGN(auto quoter, pg::Connection::detached());
   auto warehouse = std::make_unique<RedshiftWarehouse>(config, std::move(quoter));

@@ -30,6 +30,7 @@ struct RedshiftConfig {
 
 // Connects and creates infra.load_manifest (and infra.table_version) when missing. Fails
 // transient when the cluster cannot be reached, permanent when the configuration is incomplete.
-[[nodiscard]] Result<std::unique_ptr<Warehouse>> make_redshift_warehouse(const RedshiftConfig& config);
+[[nodiscard]] Result<std::unique_ptr<Warehouse>>
+make_redshift_warehouse(const RedshiftConfig& config);
 
 } // namespace rsi::warehouse

@@ -30,11 +30,13 @@ constexpr std::string_view k_schema = R"sql(
     file_count INTEGER NOT NULL, row_count INTEGER NOT NULL, loaded_at TEXT NOT NULL);)sql";
 constexpr std::string_view k_now = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 
-Result<std::string> quote(std::string_view name) { return sqlite::Database::quote_identifier(name); }
+Result<std::string> quote(std::string_view name) {
+  return sqlite::Database::quote_identifier(name);
+}
 
 // Binds one converted value the way its column type stores it best in SQLite.
-void bind_field(sqlite::Statement& insert, int index, const tsv::Field& field, const tsv::ColumnType& type,
-                std::string& scratch) {
+void bind_field(sqlite::Statement& insert, int index, const tsv::Field& field,
+                const tsv::ColumnType& type, std::string& scratch) {
   if (!field.text) {
     insert.bind_null(index);
     return;
@@ -84,7 +86,9 @@ public:
 
   // Warehouse
   Result<TableVersions> table_versions() override {
-    RSI_TRY_ASSIGN(auto* select, m_db.cached(R"(SELECT name, MAX(version) FROM "infra.table_version" GROUP BY name)"));
+    RSI_TRY_ASSIGN(
+        auto* select,
+        m_db.cached(R"(SELECT name, MAX(version) FROM "infra.table_version" GROUP BY name)"));
     TableVersions versions;
     while (true) {
       RSI_TRY_ASSIGN(const bool row, select->step());
@@ -111,7 +115,8 @@ public:
                                std::chrono::milliseconds /*statement_timeout*/) override {
     RSI_TRY(check_table_name(table, Dialect::sqlite));
     if (target_version < 0 || target_version > core::k_max_table_version) {
-      return fail(ErrorKind::permanent, fmt::format("migration {} v{}: version out of range", table, target_version));
+      return fail(ErrorKind::permanent,
+                  fmt::format("migration {} v{}: version out of range", table, target_version));
     }
     const std::string context = fmt::format("migration {} v{}", table, target_version);
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
@@ -130,8 +135,9 @@ public:
     return {};
   }
 
-  Result<std::vector<std::string>> migration_statements(std::string_view table, int target_version,
-                                                        std::span<const core::Operation> operations) override {
+  Result<std::vector<std::string>>
+  migration_statements(std::string_view table, int target_version,
+                       std::span<const core::Operation> operations) override {
     RSI_TRY(check_table_name(table, Dialect::sqlite));
     RSI_TRY_ASSIGN(MigrationPlan plan, plan_now(table, target_version, operations));
     return std::move(plan.statements);
@@ -142,9 +148,11 @@ public:
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
     RSI_TRY_ASSIGN(const bool table_there, exists(table));
     if (table_there) {
-      return fail(ErrorKind::conflict,
-                  fmt::format("increment version of {}: the table exists; only a table without one can "
-                              "change version without DDL", table));
+      return fail(
+          ErrorKind::conflict,
+          fmt::format("increment version of {}: the table exists; only a table without one can "
+                      "change version without DDL",
+                      table));
     }
     RSI_TRY_ASSIGN(const auto current, read_version(table));
     const int next = current ? *current + 1 : 0;
@@ -157,7 +165,8 @@ public:
     RSI_TRY(check_load_request(request, Dialect::sqlite));
     auto loaded = load(request);
     if (!loaded) {
-      return fail(loaded.error().wrap(fmt::format("load {} into {}", request.manifest, request.table)));
+      return fail(
+          loaded.error().wrap(fmt::format("load {} into {}", request.manifest, request.table)));
     }
     log::info("loaded batch", {{"manifest", request.manifest},
                                {"table", request.table},
@@ -175,7 +184,8 @@ public:
     }
     // A load in progress in another process is invisible here (its transaction has not
     // committed): not_found is still safe, since retrying it fails on the ledger's key.
-    RSI_TRY_ASSIGN(auto* select, m_db.cached(R"(SELECT count(*) FROM "infra.load_manifest" WHERE uuid = ?)"));
+    RSI_TRY_ASSIGN(auto* select,
+                   m_db.cached(R"(SELECT count(*) FROM "infra.load_manifest" WHERE uuid = ?)"));
     select->bind(1, uuid);
     RSI_TRY(select->step());
     const bool found = select->integer(0) > 0;
@@ -210,8 +220,10 @@ private:
   }
 
   Result<bool> exists(std::string_view table) {
-    RSI_TRY_ASSIGN(auto* select,
-                   m_db.cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE"));
+    RSI_TRY_ASSIGN(
+        auto* select,
+        m_db.cached(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? COLLATE NOCASE"));
     select->bind(1, table);
     RSI_TRY_ASSIGN(const bool found, select->step());
     select->reset();
@@ -219,7 +231,8 @@ private:
   }
 
   Result<std::optional<int>> read_version(std::string_view table) {
-    RSI_TRY_ASSIGN(auto* select, m_db.cached(R"(SELECT MAX(version) FROM "infra.table_version" WHERE name = ?)"));
+    RSI_TRY_ASSIGN(auto* select,
+                   m_db.cached(R"(SELECT MAX(version) FROM "infra.table_version" WHERE name = ?)"));
     select->bind(1, table);
     RSI_TRY(select->step());
     std::optional<int> version;
@@ -230,21 +243,22 @@ private:
     return version;
   }
 
-  static Result<void> expect_version(std::string_view what, std::string_view table, std::optional<int> current,
-                                     int expected) {
+  static Result<void> expect_version(std::string_view what, std::string_view table,
+                                     std::optional<int> current, int expected) {
     if (current.value_or(-1) == expected) {
       return {};
     }
     const std::string held = current ? fmt::format("version {}", *current) : "no version";
     const std::string wanted = expected < 0 ? "none" : fmt::format("{}", expected);
-    return fail(ErrorKind::conflict,
-                fmt::format("{} {}: the warehouse holds {} (expected {})", what, table, held, wanted));
+    return fail(ErrorKind::conflict, fmt::format("{} {}: the warehouse holds {} (expected {})",
+                                                 what, table, held, wanted));
   }
 
   Result<void> insert_version(std::string_view table, int version) {
-    RSI_TRY_ASSIGN(auto* insert,
-                   m_db.cached(fmt::format(R"(INSERT INTO "infra.table_version" (name, version, ts) VALUES (?, ?, {}))",
-                                           k_now)));
+    RSI_TRY_ASSIGN(
+        auto* insert,
+        m_db.cached(fmt::format(
+            R"(INSERT INTO "infra.table_version" (name, version, ts) VALUES (?, ?, {}))", k_now)));
     insert->bind(1, table).bind(2, version);
     RSI_TRY(insert->run());
     return {};
@@ -276,10 +290,11 @@ private:
   Result<LoadResult> load(const LoadRequest& request) {
     RSI_TRY_ASSIGN(const std::string table, m_names.table(request.table));
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
-    RSI_TRY_ASSIGN(auto* ledger, m_db.cached(fmt::format(
-                                     R"(INSERT INTO "infra.load_manifest" (uuid, table_name, table_version, )"
-                                     R"(file_count, row_count, loaded_at) VALUES (?, ?, ?, ?, 0, {}))",
-                                     k_now)));
+    RSI_TRY_ASSIGN(auto* ledger,
+                   m_db.cached(fmt::format(
+                       R"(INSERT INTO "infra.load_manifest" (uuid, table_name, table_version, )"
+                       R"(file_count, row_count, loaded_at) VALUES (?, ?, ?, ?, 0, {}))",
+                       k_now)));
     ledger->bind(1, request.manifest).bind(2, request.table).bind(3, request.version);
     ledger->bind(4, static_cast<std::int64_t>(request.files.size()));
     if (auto inserted = ledger->run(); !inserted) {
@@ -303,7 +318,8 @@ private:
       placeholders.emplace_back("?");
     }
     RSI_TRY_ASSIGN(auto insert, m_db.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({})", table,
-                                                         fmt::join(quoted, ", "), fmt::join(placeholders, ", "))));
+                                                         fmt::join(quoted, ", "),
+                                                         fmt::join(placeholders, ", "))));
     std::uint64_t rows = 0;
     std::string scratch;
     RSI_TRY_ASSIGN(const tsv::LoadCounts counts,
@@ -311,7 +327,8 @@ private:
                        request.files, m_files, columns,
                        [&](std::span<const tsv::Field> row) -> Result<void> {
                          for (std::size_t index = 0; index < row.size(); ++index) {
-                           bind_field(insert, static_cast<int>(index + 1), row[index], columns[index].type, scratch);
+                           bind_field(insert, static_cast<int>(index + 1), row[index],
+                                      columns[index].type, scratch);
                          }
                          RSI_TRY(insert.run());
                          insert.reset();
@@ -319,7 +336,8 @@ private:
                          return {};
                        },
                        m_read));
-    RSI_TRY_ASSIGN(auto* set_rows, m_db.cached(R"(UPDATE "infra.load_manifest" SET row_count = ? WHERE uuid = ?)"));
+    RSI_TRY_ASSIGN(auto* set_rows,
+                   m_db.cached(R"(UPDATE "infra.load_manifest" SET row_count = ? WHERE uuid = ?)"));
     set_rows->bind(1, static_cast<std::int64_t>(rows)).bind(2, request.manifest);
     RSI_TRY(set_rows->run());
     RSI_TRY(tx.commit());

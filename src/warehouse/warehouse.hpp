@@ -84,9 +84,10 @@ public:
   // after ALTERs. `statement_timeout` bounds each statement (ignored by SQLite). Operations
   // that fail validation (names, column types and options; see ddl.hpp) fail permanent with
   // the table, version and column in the message, before anything is sent.
-  [[nodiscard]] virtual Result<void> apply_migration(std::string_view table, int target_version,
-                                                     std::span<const core::Operation> operations,
-                                                     std::chrono::milliseconds statement_timeout) = 0;
+  [[nodiscard]] virtual Result<void>
+  apply_migration(std::string_view table, int target_version,
+                  std::span<const core::Operation> operations,
+                  std::chrono::milliseconds statement_timeout) = 0;
 
   // The DDL statements apply_migration(`table`, `target_version`, `operations`) would run now,
   // given the table's current columns, without running or changing anything (for a dry run;
@@ -94,7 +95,8 @@ public:
   // as apply_migration would before sending DDL: conflict when the warehouse does not hold
   // `target_version - 1`, permanent for operations that fail validation.
   [[nodiscard]] virtual Result<std::vector<std::string>>
-  migration_statements(std::string_view table, int target_version, std::span<const core::Operation> operations) = 0;
+  migration_statements(std::string_view table, int target_version,
+                       std::span<const core::Operation> operations) = 0;
 
   // Record the next version of `table` (0 when it has none) without DDL, and return it: how
   // Blueprint retires an event that never had a warehouse table. Fails with

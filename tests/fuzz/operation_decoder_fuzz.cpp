@@ -28,7 +28,9 @@ void check(bool condition) {
 
 const rsi::warehouse::QuoteFn& quoter() {
   static rsi::pg::Connection conn = rsi::pg::Connection::detached().value();
-  static const rsi::warehouse::QuoteFn quote = [](std::string_view name) { return conn.quote_identifier(name); };
+  static const rsi::warehouse::QuoteFn quote = [](std::string_view name) {
+    return conn.quote_identifier(name);
+  };
   return quote;
 }
 
@@ -55,7 +57,8 @@ void check_plan(const std::vector<rsi::core::Operation>& operations, std::uint8_
   for (const auto dialect : {rsi::warehouse::Dialect::redshift, rsi::warehouse::Dialect::postgres,
                              rsi::warehouse::Dialect::sqlite}) {
     const rsi::warehouse::SqlNames names(dialect, quoter(), layout);
-    const auto plan = rsi::warehouse::plan_migration(names, "fuzz_table", version, operations, current_columns(selector));
+    const auto plan = rsi::warehouse::plan_migration(names, "fuzz_table", version, operations,
+                                                     current_columns(selector));
     if (!plan) {
       check(plan.error().kind == rsi::ErrorKind::permanent);
       check(!plan.error().message.empty());

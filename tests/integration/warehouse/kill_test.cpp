@@ -30,9 +30,10 @@ std::string file_text(int file) {
   std::string text;
   text.reserve(static_cast<std::size_t>(k_rows_per_file) * 120);
   for (int row = 0; row < k_rows_per_file; ++row) {
-    text += fmt::format("\"2016-07-29 22:{:02}:{:02}\"\t\"device-{}-{}\"\t\"{}\"\t\"true\"\t\"{}.25\"\t\"some "
-                        "longer text to make the rows heavier {}\"\n",
-                        row / 60 % 60, row % 60, file, row, row, row % 1000, row);
+    text += fmt::format(
+        "\"2016-07-29 22:{:02}:{:02}\"\t\"device-{}-{}\"\t\"{}\"\t\"true\"\t\"{}.25\"\t\"some "
+        "longer text to make the rows heavier {}\"\n",
+        row / 60 % 60, row % 60, file, row, row, row % 1000, row);
   }
   return text;
 }
@@ -44,9 +45,10 @@ protected:
     if (!m_warehouse) {
       return;
     }
-    create("events", {add_column("time", "f@timestamp@unix", "", 0), add_column("device", "varchar", "(32)", 0),
-                      add_column("n", "bigint", "", 0), add_column("flag", "bool", "", 0),
-                      add_column("ratio", "float", "", 0), add_column("note", "varchar", "(64)", 0)});
+    create("events", {add_column("time", "f@timestamp@unix", "", 0),
+                      add_column("device", "varchar", "(32)", 0), add_column("n", "bigint", "", 0),
+                      add_column("flag", "bool", "", 0), add_column("ratio", "float", "", 0),
+                      add_column("note", "varchar", "(64)", 0)});
     for (int file = 0; file < k_files; ++file) {
       m_files.push_back(put_file(fmt::format("batch/{}.gz", file), file_text(file)));
     }
@@ -62,7 +64,9 @@ protected:
       if (!warehouse) {
         _exit(2);
       }
-      const auto loaded = (*warehouse)->load_batch({.manifest = uuid, .table = "events", .version = 0, .files = m_files});
+      const auto loaded =
+          (*warehouse)
+              ->load_batch({.manifest = uuid, .table = "events", .version = 0, .files = m_files});
       _exit(loaded ? 0 : 1);
     }
     return pid;
@@ -96,8 +100,10 @@ TEST_P(KillDuringLoadTest, EveryKilledLoadCommittedCompletelyOrNotAtAll) {
     const std::string uuid = new_uuid();
     const pid_t child = spawn_load(uuid);
     ASSERT_EQ(waitpid(child, &exit_status, 0), child);
-    ASSERT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0) << "an undisturbed load failed";
-    duration = std::max(duration, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started));
+    ASSERT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 0)
+        << "an undisturbed load failed";
+    duration = std::max(
+        duration, std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started));
     ASSERT_EQ(m_warehouse->check_load(uuid).value(), core::LoadStatus::complete);
   }
   std::int64_t expected_rows = 2 * batch_rows;
@@ -128,14 +134,16 @@ TEST_P(KillDuringLoadTest, EveryKilledLoadCommittedCompletelyOrNotAtAll) {
       ++committed;
       expected_rows += batch_rows;
       EXPECT_EQ(rows, expected_rows) << "committed, but the batch is not there exactly once";
-      const auto retry = m_warehouse->load_batch({.manifest = uuid, .table = "events", .files = m_files});
+      const auto retry =
+          m_warehouse->load_batch({.manifest = uuid, .table = "events", .files = m_files});
       ASSERT_FALSE(retry);
       EXPECT_EQ(retry.error().kind, ErrorKind::conflict);
     } else {
       ++rolled_back;
       EXPECT_EQ(status, core::LoadStatus::not_found);
       EXPECT_EQ(rows, expected_rows) << "not committed, but rows of the batch are there";
-      const auto retry = m_warehouse->load_batch({.manifest = uuid, .table = "events", .files = m_files});
+      const auto retry =
+          m_warehouse->load_batch({.manifest = uuid, .table = "events", .files = m_files});
       ASSERT_TRUE(retry) << retry.error().message;
       expected_rows += batch_rows;
       EXPECT_EQ(m_warehouse->check_load(uuid).value(), core::LoadStatus::complete);
@@ -144,14 +152,16 @@ TEST_P(KillDuringLoadTest, EveryKilledLoadCommittedCompletelyOrNotAtAll) {
   }
 
   EXPECT_EQ(count(table_ref("events")), (k_runs + 2) * batch_rows);
-  std::printf("%s: load %.0f ms; %d kills: %d committed (%d had exited), %d rolled back; in_progress answers %d\n",
-              GetParam().name.c_str(), static_cast<double>(duration.count()) / 1000.0, k_runs, committed,
-              finished_before_kill, rolled_back, m_in_progress_seen);
+  std::printf("%s: load %.0f ms; %d kills: %d committed (%d had exited), %d rolled back; "
+              "in_progress answers %d\n",
+              GetParam().name.c_str(), static_cast<double>(duration.count()) / 1000.0, k_runs,
+              committed, finished_before_kill, rolled_back, m_in_progress_seen);
   // Kills that land mid-load are the point: many runs must catch one.
   EXPECT_GE(rolled_back, k_runs / 4);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, KillDuringLoadTest, ::testing::Values(k_sqlite, k_postgres), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, KillDuringLoadTest, ::testing::Values(k_sqlite, k_postgres),
+                         backend_name);
 
 } // namespace
 } // namespace rsi::warehouse::testing

@@ -45,7 +45,9 @@ TEST_P(MigrationContract, CreateMakesTableViewsAndVersion) {
 TEST_P(MigrationContract, EveryOperationKindAltersTheTableAndItsViews) {
   create("minute_watched", k_v0);
   const auto loaded = m_warehouse->load_batch(
-      {.manifest = "00000000-0000-4000-8000-000000000001", .table = "minute_watched", .version = 0,
+      {.manifest = "00000000-0000-4000-8000-000000000001",
+       .table = "minute_watched",
+       .version = 0,
        .files = {put_file("v0.gz", "2016-07-29 22:00:00\t10.0.0.1\tUS\tsomeone\t7\n")}});
   ASSERT_TRUE(loaded) << loaded.error().message;
   const std::vector<core::Operation> v1 = {
@@ -60,7 +62,8 @@ TEST_P(MigrationContract, EveryOperationKindAltersTheTableAndItsViews) {
 
   ASSERT_TRUE(altered) << altered.error().message;
   EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"minute_watched", 1}}));
-  EXPECT_EQ(columns_of("minute_watched"), (Strings{"time", "ip", "channel_name", "minutes", "platform", "city"}));
+  EXPECT_EQ(columns_of("minute_watched"),
+            (Strings{"time", "ip", "channel_name", "minutes", "platform", "city"}));
   // The views were dropped and made again, so they show the new columns.
   EXPECT_EQ(query("SELECT channel_name, platform, city FROM " + view_ref("minute_watched"), 3),
             (std::vector<Row>{{Value("someone"), Value(), Value()}}));
@@ -71,12 +74,14 @@ TEST_P(MigrationContract, EveryOperationKindAltersTheTableAndItsViews) {
 TEST_P(MigrationContract, TheExpectedVersionMustStillHold) {
   create("t", k_v0);
 
-  const auto skipped = m_warehouse->apply_migration("t", 2, std::vector{add_column("x", "bigint", "", 2)}, 60s);
+  const auto skipped =
+      m_warehouse->apply_migration("t", 2, std::vector{add_column("x", "bigint", "", 2)}, 60s);
   const auto again = m_warehouse->apply_migration("t", 0, k_v0, 60s);
 
   ASSERT_FALSE(skipped);
   EXPECT_EQ(skipped.error().kind, ErrorKind::conflict);
-  EXPECT_NE(skipped.error().message.find("holds version 0 (expected 1)"), std::string::npos) << skipped.error().message;
+  EXPECT_NE(skipped.error().message.find("holds version 0 (expected 1)"), std::string::npos)
+      << skipped.error().message;
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().kind, ErrorKind::conflict);
   EXPECT_EQ(columns_of("t").size(), k_v0.size());
@@ -94,10 +99,11 @@ TEST_P(MigrationContract, CreateWithDropEventCreatesNothingButRecordsTheVersion)
 TEST_P(MigrationContract, DropEventOnATableKeepsItAndBumpsTheVersion) {
   create("video_play", k_v0);
 
-  for (const auto& [version, action] : {std::pair{1, core::Action::request_drop_event},
-                                        std::pair{2, core::Action::cancel_drop_event},
-                                        std::pair{3, core::Action::drop_event}}) {
-    const auto applied = m_warehouse->apply_migration("video_play", version, std::vector{event_step(action, version)}, 60s);
+  for (const auto& [version, action] :
+       {std::pair{1, core::Action::request_drop_event},
+        std::pair{2, core::Action::cancel_drop_event}, std::pair{3, core::Action::drop_event}}) {
+    const auto applied = m_warehouse->apply_migration(
+        "video_play", version, std::vector{event_step(action, version)}, 60s);
     ASSERT_TRUE(applied) << applied.error().message;
   }
 
@@ -110,7 +116,8 @@ TEST_P(MigrationContract, IncrementVersionOnlyForATableThatDoesNotExist) {
   EXPECT_EQ(m_warehouse->increment_version("retired").value(), 0);
   EXPECT_EQ(m_warehouse->increment_version("retired").value(), 1);
   // Blueprint then records drop_event at the next version.
-  EXPECT_TRUE(m_warehouse->apply_migration("retired", 2, std::vector{event_step(core::Action::drop_event, 2)}, 60s));
+  EXPECT_TRUE(m_warehouse->apply_migration(
+      "retired", 2, std::vector{event_step(core::Action::drop_event, 2)}, 60s));
   create("live", k_v0);
 
   const auto refused = m_warehouse->increment_version("live");
@@ -123,8 +130,8 @@ TEST_P(MigrationContract, IncrementVersionOnlyForATableThatDoesNotExist) {
 TEST_P(MigrationContract, ATableWithVersionsButNoTableIsCreatedAtItsNextVersion) {
   ASSERT_EQ(m_warehouse->increment_version("reborn").value(), 0);
 
-  const auto created =
-      m_warehouse->apply_migration("reborn", 1, std::vector{add_column("time", "f@timestamp@unix", "", 1)}, 60s);
+  const auto created = m_warehouse->apply_migration(
+      "reborn", 1, std::vector{add_column("time", "f@timestamp@unix", "", 1)}, 60s);
 
   ASSERT_TRUE(created) << created.error().message;
   EXPECT_EQ(columns_of("reborn"), (Strings{"time"}));
@@ -136,11 +143,13 @@ TEST_P(MigrationContract, AFailedMigrationLeavesNoTrace) {
   broken.view_filter = "WHERE (";
   reopen(broken);
 
-  const auto failed = m_warehouse->apply_migration("t", 1, std::vector{add_column("extra", "bigint", "", 1)}, 60s);
+  const auto failed =
+      m_warehouse->apply_migration("t", 1, std::vector{add_column("extra", "bigint", "", 1)}, 60s);
 
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().kind, ErrorKind::permanent);
-  EXPECT_NE(failed.error().message.find("migration t v1"), std::string::npos) << failed.error().message;
+  EXPECT_NE(failed.error().message.find("migration t v1"), std::string::npos)
+      << failed.error().message;
   EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"t", 0}}));
   EXPECT_EQ(columns_of("t").size(), k_v0.size());
   EXPECT_TRUE(relation_exists(view_ref("t"))); // The dropped view came back with the rollback.
@@ -149,15 +158,21 @@ TEST_P(MigrationContract, AFailedMigrationLeavesNoTrace) {
 TEST_P(MigrationContract, InvalidOperationsFailBeforeAnyDdl) {
   create("t", k_v0);
 
-  const auto bad_type = m_warehouse->apply_migration(
-      "t", 1, std::vector{add_column("ok", "bigint", "", 1), add_column("x", "varchar", "(8); DROP TABLE t", 1)}, 60s);
-  const auto missing = m_warehouse->apply_migration("t", 1, std::vector{delete_column("nope", 1)}, 60s);
+  const auto bad_type =
+      m_warehouse->apply_migration("t", 1,
+                                   std::vector{add_column("ok", "bigint", "", 1),
+                                               add_column("x", "varchar", "(8); DROP TABLE t", 1)},
+                                   60s);
+  const auto missing =
+      m_warehouse->apply_migration("t", 1, std::vector{delete_column("nope", 1)}, 60s);
 
   ASSERT_FALSE(bad_type);
   EXPECT_EQ(bad_type.error().kind, ErrorKind::permanent);
-  EXPECT_NE(bad_type.error().message.find("migration t v1: column \"x\""), std::string::npos) << bad_type.error().message;
+  EXPECT_NE(bad_type.error().message.find("migration t v1: column \"x\""), std::string::npos)
+      << bad_type.error().message;
   ASSERT_FALSE(missing);
-  EXPECT_NE(missing.error().message.find("delete \"nope\": no such column"), std::string::npos) << missing.error().message;
+  EXPECT_NE(missing.error().message.find("delete \"nope\": no such column"), std::string::npos)
+      << missing.error().message;
   EXPECT_EQ(columns_of("t").size(), k_v0.size());
   EXPECT_TRUE(m_warehouse->table_exists("t").value());
 }
@@ -167,9 +182,12 @@ TEST_P(MigrationContract, ViewFilterApplies) {
   layout.view_filter = "WHERE \"minutes\" > 5";
   reopen(layout);
   create("t", k_v0);
-  ASSERT_TRUE(m_warehouse->load_batch({.manifest = "00000000-0000-4000-8000-000000000002", .table = "t", .version = 0,
-                                       .files = {put_file("f.gz", "2016-07-29 22:00:00\t\t\t\t3\n"
-                                                                  "2016-07-29 22:00:01\t\t\t\t9\n")}}));
+  ASSERT_TRUE(
+      m_warehouse->load_batch({.manifest = "00000000-0000-4000-8000-000000000002",
+                               .table = "t",
+                               .version = 0,
+                               .files = {put_file("f.gz", "2016-07-29 22:00:00\t\t\t\t3\n"
+                                                          "2016-07-29 22:00:01\t\t\t\t9\n")}}));
 
   EXPECT_EQ(count(table_ref("t")), 2);
   EXPECT_EQ(count(view_ref("t")), 1);
@@ -184,8 +202,9 @@ TEST_P(MigrationContract, NoViewForATableWithoutTheViewColumn) {
 }
 
 TEST_P(MigrationContract, HostileColumnNamesNeverBreakAStatement) {
-  const Strings hostile = {"it's", "a;b", "Robert'); DROP TABLE students;--", "naïve ☃ ü", "back\\slash", "a b",
-                           "$1", "--comment", "x/*y*/"};
+  const Strings hostile = {"it's",      "a;b",         "Robert'); DROP TABLE students;--",
+                           "naïve ☃ ü", "back\\slash", "a b",
+                           "$1",        "--comment",   "x/*y*/"};
   std::vector<core::Operation> ops = {add_column("time", "f@timestamp@unix", "", 0)};
   for (const auto& name : hostile) {
     ops.push_back(add_column(name, "varchar", "(16)", 0));
@@ -195,9 +214,12 @@ TEST_P(MigrationContract, HostileColumnNamesNeverBreakAStatement) {
   for (std::size_t index = 0; index < hostile.size(); ++index) {
     line += "\tv" + std::to_string(index);
   }
-  ASSERT_TRUE(m_warehouse->load_batch({.manifest = "00000000-0000-4000-8000-000000000003", .table = "hostile",
-                                       .version = 0, .files = {put_file("h.gz", line + "\n")}}));
-  const std::vector<core::Operation> v1 = {rename_column("it's", "it''s \"renamed\"", 1), delete_column("a;b", 1),
+  ASSERT_TRUE(m_warehouse->load_batch({.manifest = "00000000-0000-4000-8000-000000000003",
+                                       .table = "hostile",
+                                       .version = 0,
+                                       .files = {put_file("h.gz", line + "\n")}}));
+  const std::vector<core::Operation> v1 = {rename_column("it's", "it''s \"renamed\"", 1),
+                                           delete_column("a;b", 1),
                                            add_column("new ☃;", "bigint", "", 1)};
 
   const auto altered = m_warehouse->apply_migration("hostile", 1, v1, 60s);
@@ -205,7 +227,8 @@ TEST_P(MigrationContract, HostileColumnNamesNeverBreakAStatement) {
   // A double quote is not allowed in a column name: the whole migration is refused.
   ASSERT_FALSE(altered);
   EXPECT_EQ(altered.error().kind, ErrorKind::permanent);
-  const std::vector<core::Operation> v1_ok = {rename_column("it's", "it''s renamed", 1), delete_column("a;b", 1),
+  const std::vector<core::Operation> v1_ok = {rename_column("it's", "it''s renamed", 1),
+                                              delete_column("a;b", 1),
                                               add_column("new ☃;", "bigint", "", 1)};
   const auto altered_ok = m_warehouse->apply_migration("hostile", 1, v1_ok, 60s);
   ASSERT_TRUE(altered_ok) << altered_ok.error().message;
@@ -213,21 +236,25 @@ TEST_P(MigrationContract, HostileColumnNamesNeverBreakAStatement) {
   expected.insert(expected.end(), hostile.begin() + 2, hostile.end());
   expected.push_back("new ☃;");
   EXPECT_EQ(columns_of("hostile"), expected);
-  const auto rows = query("SELECT \"it''s renamed\", \"Robert'); DROP TABLE students;--\", \"naïve ☃ ü\" FROM " +
-                              view_ref("hostile"),
-                          3);
+  const auto rows =
+      query("SELECT \"it''s renamed\", \"Robert'); DROP TABLE students;--\", \"naïve ☃ ü\" FROM " +
+                view_ref("hostile"),
+            3);
   EXPECT_EQ(rows, (std::vector<Row>{{Value("v0"), Value("v2"), Value("v3")}}));
 }
 
 TEST_P(MigrationContract, HostileTableNamesAreRefusedEverywhere) {
-  for (const std::string& table : {std::string("t\"; DROP TABLE x; --"), std::string("a;b"), std::string("t'x"),
-                                  std::string("naïve"), std::string(128, 't'), std::string("t\0x", 3)}) {
+  for (const std::string& table :
+       {std::string("t\"; DROP TABLE x; --"), std::string("a;b"), std::string("t'x"),
+        std::string("naïve"), std::string(128, 't'), std::string("t\0x", 3)}) {
     EXPECT_EQ(m_warehouse->table_exists(table).error().kind, ErrorKind::permanent);
     EXPECT_EQ(m_warehouse->table_locked(table).error().kind, ErrorKind::permanent);
     EXPECT_EQ(m_warehouse->increment_version(table).error().kind, ErrorKind::permanent);
     EXPECT_EQ(m_warehouse->apply_migration(table, 0, k_v0, 60s).error().kind, ErrorKind::permanent);
-    EXPECT_EQ(m_warehouse->load_batch({.manifest = "00000000-0000-4000-8000-000000000004", .table = table,
-                                       .files = {"s3://b/k.gz"}})
+    EXPECT_EQ(m_warehouse
+                  ->load_batch({.manifest = "00000000-0000-4000-8000-000000000004",
+                                .table = table,
+                                .files = {"s3://b/k.gz"}})
                   .error()
                   .kind,
               ErrorKind::permanent);
@@ -239,7 +266,8 @@ TEST_P(MigrationContract, LongNamesFollowTheWarehousesLimit) {
   const std::string name_64(64, 'c');
   const std::string name_127(127, 'c');
 
-  const auto long_column = m_warehouse->apply_migration("t", 0, std::vector{add_column(name_64, "bigint", "", 0)}, 60s);
+  const auto long_column =
+      m_warehouse->apply_migration("t", 0, std::vector{add_column(name_64, "bigint", "", 0)}, 60s);
   const auto too_long = m_warehouse->apply_migration(
       "u", 0, std::vector{add_column(std::string(128, 'c'), "bigint", "", 0)}, 60s);
   const auto long_table = m_warehouse->apply_migration(name_127, 0, k_v0, 60s);
@@ -248,7 +276,8 @@ TEST_P(MigrationContract, LongNamesFollowTheWarehousesLimit) {
   if (is_postgres()) {
     // PostgreSQL would cut these to 63 bytes: refused instead, with the reason.
     ASSERT_FALSE(long_column);
-    EXPECT_NE(long_column.error().message.find("at most 63"), std::string::npos) << long_column.error().message;
+    EXPECT_NE(long_column.error().message.find("at most 63"), std::string::npos)
+        << long_column.error().message;
     ASSERT_FALSE(long_table);
     EXPECT_EQ(long_table.error().kind, ErrorKind::permanent);
   } else {
@@ -268,7 +297,8 @@ TEST_P(MigrationContract, ASecondWorkerSeesTheSameVersions) {
   EXPECT_EQ(racing.error().kind, ErrorKind::conflict);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, MigrationContract, ::testing::Values(k_sqlite, k_postgres), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, MigrationContract, ::testing::Values(k_sqlite, k_postgres),
+                         backend_name);
 
 } // namespace
 } // namespace rsi::warehouse::testing

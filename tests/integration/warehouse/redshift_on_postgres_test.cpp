@@ -81,36 +81,42 @@ protected:
   std::unique_ptr<Warehouse> m_warehouse;
 };
 
-const std::vector<core::Operation> k_pg_event = {add_column("time", "f@timestamp@unix", "", 0),
-                                                 add_column("country", "ipCountry", "", 0),
-                                                 add_column("n", "bigint", "", 0), add_column("s", "varchar", "(10)", 0)};
+const std::vector<core::Operation> k_pg_event = {
+    add_column("time", "f@timestamp@unix", "", 0), add_column("country", "ipCountry", "", 0),
+    add_column("n", "bigint", "", 0), add_column("s", "varchar", "(10)", 0)};
 
 TEST_F(RedshiftOnPostgresTest, BootstrapKeepsAnExistingDeploymentsTables) {
-  ASSERT_TRUE(m_admin->exec("INSERT INTO infra.table_version (name, version) VALUES ('old_table', 4)"));
+  ASSERT_TRUE(
+      m_admin->exec("INSERT INTO infra.table_version (name, version) VALUES ('old_table', 4)"));
 
   open(true); // A restart runs the bootstrap again.
 
   EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"old_table", 4}}));
-  EXPECT_NE(scalar("SELECT ts FROM infra.table_version WHERE name = 'old_table'"), "NULL"); // GETDATE() default.
+  EXPECT_NE(scalar("SELECT ts FROM infra.table_version WHERE name = 'old_table'"),
+            "NULL"); // GETDATE() default.
 }
 
 TEST_F(RedshiftOnPostgresTest, MigrationsRunWithViewsAndVersions) {
   const auto created = m_warehouse->apply_migration("pg_event", 0, k_pg_event, 600000ms);
   ASSERT_TRUE(created) << created.error().message;
-  const std::vector<core::Operation> v1 = {delete_column("n", 1), add_column("city", "ipCity", "", 1),
-                                           rename_column("s", "label", 1)};
+  const std::vector<core::Operation> v1 = {
+      delete_column("n", 1), add_column("city", "ipCity", "", 1), rename_column("s", "label", 1)};
 
   const auto altered = m_warehouse->apply_migration("pg_event", 1, v1, 10800000ms);
 
   ASSERT_TRUE(altered) << altered.error().message;
   EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"pg_event", 1}}));
-  EXPECT_EQ(scalar("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM information_schema.columns "
+  EXPECT_EQ(scalar("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                   "information_schema.columns "
                    "WHERE table_schema = 'views' AND table_name = 'pg_event'"),
             "time,country,label,city");
-  EXPECT_EQ(scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'logs.pg_event'::regclass "
+  EXPECT_EQ(scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                   "'logs.pg_event'::regclass "
                    "AND attname = 'time'"),
             "datetime");
-  EXPECT_EQ(scalar("SELECT count(*) FROM infra.table_version WHERE name = 'pg_event' AND ts IS NOT NULL"), "2");
+  EXPECT_EQ(
+      scalar("SELECT count(*) FROM infra.table_version WHERE name = 'pg_event' AND ts IS NOT NULL"),
+      "2");
   EXPECT_EQ(m_warehouse->increment_version("pg_event").error().kind, ErrorKind::conflict);
   EXPECT_EQ(m_warehouse->increment_version("gone").value(), 0);
 }
@@ -129,7 +135,9 @@ TEST_F(RedshiftOnPostgresTest, TableLockedSeesAnotherSessionsLock) {
 
 TEST_F(RedshiftOnPostgresTest, LoadWritesTheManifestAndAFailedCopyLeavesNoLedgerRowNorSecret) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
-  const LoadRequest batch{.manifest = new_uuid(), .table = "pg_event", .version = 0,
+  const LoadRequest batch{.manifest = new_uuid(),
+                          .table = "pg_event",
+                          .version = 0,
                           .files = {"s3://spade/a/1.gz", "s3://spade/a/2.gz"}};
 
   const auto loaded = m_warehouse->load_batch(batch);
@@ -137,11 +145,13 @@ TEST_F(RedshiftOnPostgresTest, LoadWritesTheManifestAndAFailedCopyLeavesNoLedger
   // PostgreSQL cannot run Redshift's COPY FROM S3: the statement fails, permanently.
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().kind, ErrorKind::permanent);
-  EXPECT_NE(loaded.error().message.find("load " + batch.manifest + " into pg_event"), std::string::npos)
+  EXPECT_NE(loaded.error().message.find("load " + batch.manifest + " into pg_event"),
+            std::string::npos)
       << loaded.error().message;
   EXPECT_EQ(loaded.error().message.find(k_secret), std::string::npos);
-  EXPECT_EQ(objectstore::get_string(*m_manifests, batch.manifest + ".json").value(),
-            R"({"entries":[{"url":"s3://spade/a/1.gz","mandatory":true},{"url":"s3://spade/a/2.gz","mandatory":true}]})");
+  EXPECT_EQ(
+      objectstore::get_string(*m_manifests, batch.manifest + ".json").value(),
+      R"({"entries":[{"url":"s3://spade/a/1.gz","mandatory":true},{"url":"s3://spade/a/2.gz","mandatory":true}]})");
   EXPECT_EQ(scalar("SELECT count(*) FROM infra.load_manifest"), "0");
   EXPECT_EQ(m_warehouse->check_load(batch.manifest).value(), core::LoadStatus::not_found);
 }
@@ -149,9 +159,11 @@ TEST_F(RedshiftOnPostgresTest, LoadWritesTheManifestAndAFailedCopyLeavesNoLedger
 TEST_F(RedshiftOnPostgresTest, AManifestInTheLedgerIsNotLoadedAgain) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
   const std::string uuid = new_uuid();
-  ASSERT_TRUE(m_admin->exec("INSERT INTO infra.load_manifest VALUES ($1, 'pg_event', 0, 1, 10, now())", {uuid}));
+  ASSERT_TRUE(m_admin->exec(
+      "INSERT INTO infra.load_manifest VALUES ($1, 'pg_event', 0, 1, 10, now())", {uuid}));
 
-  const auto loaded = m_warehouse->load_batch({.manifest = uuid, .table = "pg_event", .files = {"s3://spade/a.gz"}});
+  const auto loaded = m_warehouse->load_batch(
+      {.manifest = uuid, .table = "pg_event", .files = {"s3://spade/a.gz"}});
 
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().kind, ErrorKind::conflict);
@@ -162,8 +174,8 @@ TEST_F(RedshiftOnPostgresTest, AManifestInTheLedgerIsNotLoadedAgain) {
 TEST_F(RedshiftOnPostgresTest, AnotherVersionIsAConflictBeforeAnythingRuns) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
 
-  const auto loaded =
-      m_warehouse->load_batch({.manifest = new_uuid(), .table = "pg_event", .version = 1, .files = {"s3://spade/a.gz"}});
+  const auto loaded = m_warehouse->load_batch(
+      {.manifest = new_uuid(), .table = "pg_event", .version = 1, .files = {"s3://spade/a.gz"}});
 
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().kind, ErrorKind::conflict);
@@ -175,10 +187,14 @@ TEST_F(RedshiftOnPostgresTest, LoadsOfTheOriginalAreFoundInTheQueryLogs) {
   const std::string aborted = new_uuid();
   const std::string never = new_uuid();
   const auto copy_text = [](const std::string& uuid) {
-    return fmt::format("COPY \"logs\".\"t\" FROM 's3://manifests/{}.json' WITH CREDENTIALS '' removequotes ...", uuid);
+    return fmt::format(
+        "COPY \"logs\".\"t\" FROM 's3://manifests/{}.json' WITH CREDENTIALS '' removequotes ...",
+        uuid);
   };
-  ASSERT_TRUE(m_admin->exec("INSERT INTO stv_recents VALUES ($1, 'Running')", {copy_text(running)}));
-  ASSERT_TRUE(m_admin->exec("INSERT INTO stl_query VALUES (7, $1, 0), (8, $2, 1)", {copy_text(committed), copy_text(aborted)}));
+  ASSERT_TRUE(
+      m_admin->exec("INSERT INTO stv_recents VALUES ($1, 'Running')", {copy_text(running)}));
+  ASSERT_TRUE(m_admin->exec("INSERT INTO stl_query VALUES (7, $1, 0), (8, $2, 1)",
+                            {copy_text(committed), copy_text(aborted)}));
   ASSERT_TRUE(m_admin->exec("INSERT INTO stl_utilitytext VALUES (7, 'COMMIT'), (8, 'ROLLBACK')"));
 
   EXPECT_EQ(m_warehouse->check_load(running).value(), core::LoadStatus::in_progress);

@@ -59,7 +59,8 @@ std::vector<core::Operation> minute_watched_v0() {
 std::vector<tsv::Column> load_columns(const std::vector<core::Operation>& operations) {
   std::vector<tsv::Column> columns;
   for (const auto& op : operations) {
-    columns.push_back({op.name, column_spec(op.name, op.column_type, op.column_options).value().type});
+    columns.push_back(
+        {op.name, column_spec(op.name, op.column_type, op.column_options).value().type});
   }
   return columns;
 }
@@ -101,7 +102,8 @@ std::string normalized(const Value& value, const tsv::ColumnType& type) {
   }
 }
 
-std::vector<std::string> normalized_rows(const std::vector<Row>& rows, const std::vector<tsv::Column>& columns) {
+std::vector<std::string> normalized_rows(const std::vector<Row>& rows,
+                                         const std::vector<tsv::Column>& columns) {
   std::vector<std::string> out;
   out.reserve(rows.size());
   for (const auto& row : rows) {
@@ -146,17 +148,20 @@ TEST_P(SpadeFileLoadTest, LoadsWhatTheCopyRulesSayValueByValue) {
     expected_rows.push_back(std::move(row));
   }
   const auto expected = normalized_rows(expected_rows, columns);
-  const auto actual = normalized_rows(query("SELECT * FROM " + table_ref("minute_watched"), 23), columns);
+  const auto actual =
+      normalized_rows(query("SELECT * FROM " + table_ref("minute_watched"), 23), columns);
   ASSERT_EQ(actual.size(), k_rows);
   for (std::size_t index = 0; index < k_rows; ++index) {
     ASSERT_EQ(actual[index], expected[index]) << "row " << index << " (sorted)";
   }
-  const auto device_ids =
-      query("SELECT count(*) FROM " + table_ref("minute_watched") + " WHERE device_id = 'x00x00x00x00x00'", 1);
+  const auto device_ids = query("SELECT count(*) FROM " + table_ref("minute_watched") +
+                                    " WHERE device_id = 'x00x00x00x00x00'",
+                                1);
   EXPECT_GT(std::stoll(device_ids.at(0).at(0).value()), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, SpadeFileLoadTest, ::testing::Values(k_sqlite, k_postgres), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, SpadeFileLoadTest, ::testing::Values(k_sqlite, k_postgres),
+                         backend_name);
 
 // Both warehouses side by side: the same rows, value for value.
 TEST(SpadeFileBothWarehousesTest, PostgresAndSqliteHoldIdenticalRows) {
@@ -172,13 +177,16 @@ TEST(SpadeFileBothWarehousesTest, PostgresAndSqliteHoldIdenticalRows) {
   ASSERT_TRUE(store->put("spade/mw/v0/file.gz", bytes.str()));
   const auto ops = minute_watched_v0();
   const auto columns = load_columns(ops);
-  auto postgres = make_postgres_warehouse(
-                      {.conninfo = database.conninfo(), .layout = {}, .files = locate_in_bucket_folders(*store)})
+  auto postgres = make_postgres_warehouse({.conninfo = database.conninfo(),
+                                           .layout = {},
+                                           .files = locate_in_bucket_folders(*store)})
                       .value();
-  auto sqlite = make_sqlite_warehouse(
-                    {.path = dir.path("warehouse.db"), .layout = {}, .files = locate_in_bucket_folders(*store)})
+  auto sqlite = make_sqlite_warehouse({.path = dir.path("warehouse.db"),
+                                       .layout = {},
+                                       .files = locate_in_bucket_folders(*store)})
                     .value();
-  const LoadRequest batch{.manifest = new_uuid(), .table = "mw", .version = 0, .files = {"s3://spade/mw/v0/file.gz"}};
+  const LoadRequest batch{
+      .manifest = new_uuid(), .table = "mw", .version = 0, .files = {"s3://spade/mw/v0/file.gz"}};
   for (Warehouse* warehouse : {postgres.get(), sqlite.get()}) {
     ASSERT_TRUE(warehouse->apply_migration("mw", 0, ops, std::chrono::seconds(60)));
   }
@@ -235,7 +243,8 @@ TEST(SpadeFileBothWarehousesTest, PostgresAndSqliteHoldIdenticalRows) {
   std::size_t differing = 0;
   for (std::size_t index = 0; index < k_rows; ++index) {
     if (from_postgres[index] != from_sqlite[index]) {
-      ADD_FAILURE() << "row " << index << "\n postgres: " << from_postgres[index] << "\n sqlite:   " << from_sqlite[index];
+      ADD_FAILURE() << "row " << index << "\n postgres: " << from_postgres[index]
+                    << "\n sqlite:   " << from_sqlite[index];
       if (++differing == 5) {
         break;
       }
@@ -262,24 +271,29 @@ TEST(SpadeFileCopyFormatsTest, BinaryAndTextCopyStoreTheSameRows) {
   std::stringstream bytes;
   bytes << file.rdbuf();
   ASSERT_TRUE(store->put("spade/mw/v0/file.gz", bytes.str()));
-  for (const auto& [table, format] : {std::pair{"by_binary", CopyFormat::binary}, std::pair{"by_text", CopyFormat::text}}) {
+  for (const auto& [table, format] :
+       {std::pair{"by_binary", CopyFormat::binary}, std::pair{"by_text", CopyFormat::text}}) {
     auto warehouse = make_postgres_warehouse({.conninfo = database.conninfo(),
                                               .layout = {},
                                               .files = locate_in_bucket_folders(*store),
                                               .copy_format = format})
                          .value();
-    ASSERT_TRUE(warehouse->apply_migration(table, 0, minute_watched_v0(), std::chrono::seconds(60)));
-    const auto loaded = warehouse->load_batch(
-        {.manifest = new_uuid(), .table = table, .version = 0, .files = {"s3://spade/mw/v0/file.gz"}});
+    ASSERT_TRUE(
+        warehouse->apply_migration(table, 0, minute_watched_v0(), std::chrono::seconds(60)));
+    const auto loaded = warehouse->load_batch({.manifest = new_uuid(),
+                                               .table = table,
+                                               .version = 0,
+                                               .files = {"s3://spade/mw/v0/file.gz"}});
     ASSERT_TRUE(loaded) << loaded.error().message;
     EXPECT_EQ(loaded->rows, k_rows);
   }
 
   auto conn = pg::Connection::connect(database.conninfo()).value();
-  const auto differences = conn.exec("SELECT (SELECT count(*) FROM (SELECT * FROM logs.by_binary EXCEPT ALL "
-                                     "SELECT * FROM logs.by_text) d) + (SELECT count(*) FROM (SELECT * FROM "
-                                     "logs.by_text EXCEPT ALL SELECT * FROM logs.by_binary) d)")
-                               .value();
+  const auto differences =
+      conn.exec("SELECT (SELECT count(*) FROM (SELECT * FROM logs.by_binary EXCEPT ALL "
+                "SELECT * FROM logs.by_text) d) + (SELECT count(*) FROM (SELECT * FROM "
+                "logs.by_text EXCEPT ALL SELECT * FROM logs.by_binary) d)")
+          .value();
   EXPECT_EQ(differences.integer(0, 0), 0);
 }
 

@@ -20,8 +20,12 @@ Layout default_layout() {
 }
 
 core::Operation add_column(std::string name, std::string type, std::string options, int version) {
-  return {.action = core::Action::add, .name = std::move(name), .version = version, .inbound = "in",
-          .column_type = std::move(type), .column_options = std::move(options)};
+  return {.action = core::Action::add,
+          .name = std::move(name),
+          .version = version,
+          .inbound = "in",
+          .column_type = std::move(type),
+          .column_options = std::move(options)};
 }
 
 core::Operation delete_column(std::string name, int version) {
@@ -29,10 +33,15 @@ core::Operation delete_column(std::string name, int version) {
 }
 
 core::Operation rename_column(std::string from, std::string to, int version) {
-  return {.action = core::Action::rename, .name = std::move(from), .version = version, .new_outbound = std::move(to)};
+  return {.action = core::Action::rename,
+          .name = std::move(from),
+          .version = version,
+          .new_outbound = std::move(to)};
 }
 
-core::Operation event_step(core::Action action, int version) { return {.action = action, .version = version}; }
+core::Operation event_step(core::Action action, int version) {
+  return {.action = action, .version = version};
+}
 
 void WarehouseTest::SetUp() {
   if (is_postgres()) {
@@ -48,11 +57,13 @@ void WarehouseTest::SetUp() {
 
 Result<std::unique_ptr<Warehouse>> WarehouseTest::make(const Layout& layout) {
   if (is_postgres()) {
-    return make_postgres_warehouse(
-        {.conninfo = m_database->conninfo(), .layout = layout, .files = locate_in_bucket_folders(*m_store)});
+    return make_postgres_warehouse({.conninfo = m_database->conninfo(),
+                                    .layout = layout,
+                                    .files = locate_in_bucket_folders(*m_store)});
   }
-  return make_sqlite_warehouse(
-      {.path = m_dir.path("warehouse.db"), .layout = layout, .files = locate_in_bucket_folders(*m_store)});
+  return make_sqlite_warehouse({.path = m_dir.path("warehouse.db"),
+                                .layout = layout,
+                                .files = locate_in_bucket_folders(*m_store)});
 }
 
 void WarehouseTest::reopen(const Layout& layout) {
@@ -61,13 +72,15 @@ void WarehouseTest::reopen(const Layout& layout) {
   m_warehouse = std::move(*warehouse);
 }
 
-std::string WarehouseTest::put_raw(const std::string& name, const std::string& bytes, const std::string& bucket) {
+std::string WarehouseTest::put_raw(const std::string& name, const std::string& bytes,
+                                   const std::string& bucket) {
   const auto stored = m_store->put(bucket + "/" + name, bytes);
   EXPECT_TRUE(stored) << stored.error().message;
   return fmt::format("s3://{}/{}", bucket, name);
 }
 
-std::string WarehouseTest::put_file(const std::string& name, const std::string& text, const std::string& bucket) {
+std::string WarehouseTest::put_file(const std::string& name, const std::string& text,
+                                    const std::string& bucket) {
   return put_raw(name, gzip(text).value(), bucket);
 }
 
@@ -76,11 +89,13 @@ std::string WarehouseTest::table_ref(const std::string& table) const {
 }
 
 std::string WarehouseTest::view_ref(const std::string& table) const {
-  return is_postgres() ? fmt::format("\"views\".\"{}\"", table) : fmt::format("\"views.{}\"", table);
+  return is_postgres() ? fmt::format("\"views\".\"{}\"", table)
+                       : fmt::format("\"views.{}\"", table);
 }
 
 std::string WarehouseTest::full_view_ref(const std::string& table) const {
-  return is_postgres() ? fmt::format("\"fullviews\".\"{}\"", table) : fmt::format("\"fullviews.{}\"", table);
+  return is_postgres() ? fmt::format("\"fullviews\".\"{}\"", table)
+                       : fmt::format("\"fullviews.{}\"", table);
 }
 
 std::vector<Row> WarehouseTest::query(const std::string& sql, int columns) {
@@ -147,12 +162,12 @@ std::int64_t WarehouseTest::count(const std::string& relation) {
 }
 
 std::vector<std::string> WarehouseTest::columns_of(const std::string& table) {
-  const std::string sql =
-      is_postgres()
-          ? fmt::format("SELECT column_name FROM information_schema.columns WHERE table_schema = 'logs' AND "
-                        "table_name = '{}' ORDER BY ordinal_position",
-                        table)
-          : fmt::format("SELECT name FROM pragma_table_info('{}')", table);
+  const std::string sql = is_postgres()
+                              ? fmt::format("SELECT column_name FROM information_schema.columns "
+                                            "WHERE table_schema = 'logs' AND "
+                                            "table_name = '{}' ORDER BY ordinal_position",
+                                            table)
+                              : fmt::format("SELECT name FROM pragma_table_info('{}')", table);
   std::vector<std::string> names;
   for (const auto& row : query(sql, 1)) {
     names.push_back(row.at(0).value_or("NULL"));
@@ -169,7 +184,8 @@ bool WarehouseTest::relation_exists(const std::string& ref) {
   return db && db->prepare(fmt::format("SELECT 1 FROM {} LIMIT 0", ref)).has_value();
 }
 
-void WarehouseTest::create(const std::string& table, const std::vector<core::Operation>& operations) {
+void WarehouseTest::create(const std::string& table,
+                           const std::vector<core::Operation>& operations) {
   const auto created = m_warehouse->apply_migration(table, 0, operations, std::chrono::seconds(60));
   ASSERT_TRUE(created) << created.error().message;
 }

@@ -28,7 +28,9 @@ struct Backend {
 inline const Backend k_sqlite{"sqlite", Dialect::sqlite};
 inline const Backend k_postgres{"postgres", Dialect::postgres};
 
-inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param.name;
+}
 
 // A value read back from the warehouse: nullopt is NULL. SQLite numbers come as text in their
 // shortest round-trip form.
@@ -56,9 +58,11 @@ protected:
   void reopen(const Layout& layout);
 
   // Stores `text` gzip-compressed as s3://<bucket>/<name>; returns the URL.
-  std::string put_file(const std::string& name, const std::string& text, const std::string& bucket = "spade");
+  std::string put_file(const std::string& name, const std::string& text,
+                       const std::string& bucket = "spade");
   // Stores raw bytes as s3://<bucket>/<name>; returns the URL.
-  std::string put_raw(const std::string& name, const std::string& bytes, const std::string& bucket = "spade");
+  std::string put_raw(const std::string& name, const std::string& bytes,
+                      const std::string& bucket = "spade");
 
   // How the test refers to the table, its view and its full view in SQL.
   [[nodiscard]] std::string table_ref(const std::string& table) const;

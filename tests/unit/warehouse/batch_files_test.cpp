@@ -25,7 +25,8 @@ public:
   std::optional<std::size_t> fail_after_bytes;
   std::atomic<std::size_t> max_chunks_delivered_ahead{0};
 
-  Result<std::optional<objectstore::ObjectInfo>> get(std::string_view key, const objectstore::ChunkSink& sink,
+  Result<std::optional<objectstore::ObjectInfo>> get(std::string_view key,
+                                                     const objectstore::ChunkSink& sink,
                                                      objectstore::ByteRange /*range*/) override {
     const auto found = objects.find(key);
     if (found == objects.end()) {
@@ -38,7 +39,8 @@ public:
       }
       RSI_TRY(sink(std::string_view(data).substr(offset, chunk_bytes)));
     }
-    return std::optional<objectstore::ObjectInfo>(objectstore::ObjectInfo{.key = std::string(key), .size_bytes = data.size()});
+    return std::optional<objectstore::ObjectInfo>(
+        objectstore::ObjectInfo{.key = std::string(key), .size_bytes = data.size()});
   }
   Result<void> put(std::string_view key, std::string_view data) override {
     objects[std::string(key)] = std::string(data);
@@ -46,9 +48,12 @@ public:
   }
   Result<void> put_stream(std::string_view, const objectstore::ChunkSource&) override { return {}; }
   Result<void> put_file(std::string_view, const std::filesystem::path&) override { return {}; }
-  Result<std::optional<objectstore::ObjectInfo>> head(std::string_view) override { return std::nullopt; }
+  Result<std::optional<objectstore::ObjectInfo>> head(std::string_view) override {
+    return std::nullopt;
+  }
   Result<void> remove(std::string_view) override { return {}; }
-  Result<objectstore::ListPage> list(std::string_view, const std::optional<std::string>&, std::size_t) override {
+  Result<objectstore::ListPage> list(std::string_view, const std::optional<std::string>&,
+                                     std::size_t) override {
     return objectstore::ListPage{};
   }
   [[nodiscard]] std::string describe() const override { return "fake://"; }
@@ -61,12 +66,14 @@ const std::vector<tsv::Column> k_columns = {{"n", tsv::ColumnType::of(tsv::TypeK
 
 class BatchFilesTest : public ::testing::Test {
 protected:
-  Result<tsv::LoadCounts> read(const std::vector<std::string>& urls, BatchReadOptions options = {}) {
+  Result<tsv::LoadCounts> read(const std::vector<std::string>& urls,
+                               BatchReadOptions options = {}) {
     m_rows.clear();
     return read_batch(
         urls, locate_in_bucket_folders(m_store), k_columns,
         [&](std::span<const tsv::Field> row) -> Result<void> {
-          m_rows.push_back(std::string(row[0].text.value_or("NULL")) + "|" + std::string(row[1].text.value_or("NULL")));
+          m_rows.push_back(std::string(row[0].text.value_or("NULL")) + "|" +
+                           std::string(row[1].text.value_or("NULL")));
           return {};
         },
         options);
@@ -135,7 +142,8 @@ TEST_F(BatchFilesTest, CorruptGzipIsNamed) {
 
   ASSERT_FALSE(counts);
   EXPECT_EQ(counts.error().kind, ErrorKind::permanent);
-  EXPECT_NE(counts.error().message.find("s3://b/broken.gz"), std::string::npos) << counts.error().message;
+  EXPECT_NE(counts.error().message.find("s3://b/broken.gz"), std::string::npos)
+      << counts.error().message;
 }
 
 TEST_F(BatchFilesTest, DownloadErrorsKeepTheirKind) {
@@ -165,15 +173,16 @@ TEST_F(BatchFilesTest, AnErrorOfTheConsumerStopsTheDownloads) {
   m_store.chunk_bytes = 16;
 
   int seen = 0;
-  const auto counts = read_batch(
-      std::vector<std::string>{"s3://b/a.gz", "s3://b/b.gz"}, locate_in_bucket_folders(m_store), k_columns,
-      [&](std::span<const tsv::Field>) -> Result<void> {
-        if (++seen == 10) {
-          return fail(ErrorKind::transient, "COPY data: server closed the connection");
-        }
-        return {};
-      },
-      {.max_buffered_bytes = 64});
+  const auto counts =
+      read_batch(std::vector<std::string>{"s3://b/a.gz", "s3://b/b.gz"},
+                 locate_in_bucket_folders(m_store), k_columns,
+                 [&](std::span<const tsv::Field>) -> Result<void> {
+                   if (++seen == 10) {
+                     return fail(ErrorKind::transient, "COPY data: server closed the connection");
+                   }
+                   return {};
+                 },
+                 {.max_buffered_bytes = 64});
 
   ASSERT_FALSE(counts);
   EXPECT_EQ(counts.error().message, "COPY data: server closed the connection");
@@ -186,7 +195,8 @@ TEST_F(BatchFilesTest, LocatorsMapBucketsToKeys) {
   const auto other = in_bucket({.bucket = "elsewhere", .key = "a/b.gz"});
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().kind, ErrorKind::permanent);
-  EXPECT_EQ(locate_in_bucket_folders(m_store)({.bucket = "spade", .key = "a/b.gz"}).value().key, "spade/a/b.gz");
+  EXPECT_EQ(locate_in_bucket_folders(m_store)({.bucket = "spade", .key = "a/b.gz"}).value().key,
+            "spade/a/b.gz");
 }
 
 TEST_F(BatchFilesTest, RejectsUrlsThatAreNotS3) {

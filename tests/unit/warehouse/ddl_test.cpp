@@ -17,9 +17,9 @@ namespace {
 struct Accepted {
   std::string column_type;
   std::string column_options;
-  std::string redshift;   // Definition of column "c" for Redshift.
-  std::string postgres;   // ... for PostgreSQL.
-  std::string sqlite;     // ... for SQLite.
+  std::string redshift; // Definition of column "c" for Redshift.
+  std::string postgres; // ... for PostgreSQL.
+  std::string sqlite;   // ... for SQLite.
 };
 
 const std::vector<Accepted> k_accepted = {
@@ -29,31 +29,35 @@ const std::vector<Accepted> k_accepted = {
     {"ipRegion", "", R"("c" varchar(64))", R"("c" varchar(64))", R"("c" varchar(64))"},
     {"ipAsn", "", R"("c" varchar(128))", R"("c" varchar(128))", R"("c" varchar(128))"},
     {"ipAsnInteger", "", R"("c" int)", R"("c" integer)", R"("c" integer)"},
-    {"f@timestamp@unix", " sortkey", R"("c" datetime sortkey)", R"("c" timestamp)", R"("c" timestamp)"},
+    {"f@timestamp@unix", " sortkey", R"("c" datetime sortkey)", R"("c" timestamp)",
+     R"("c" timestamp)"},
     {"f@timestamp@unix-utc", "", R"("c" datetime)", R"("c" timestamp)", R"("c" timestamp)"},
     {"userIDWithMapping", "", R"("c" bigint)", R"("c" bigint)", R"("c" bigint)"},
     // Plain types with widths and Redshift attributes.
     {"varchar", "(25)", R"("c" varchar(25))", R"("c" varchar(25))", R"("c" varchar(25))"},
-    {"varchar", "(32) distkey", R"("c" varchar(32) distkey)", R"("c" varchar(32))", R"("c" varchar(32))"},
+    {"varchar", "(32) distkey", R"("c" varchar(32) distkey)", R"("c" varchar(32))",
+     R"("c" varchar(32))"},
     {"varchar", "", R"("c" varchar)", R"("c" varchar(256))", R"("c" varchar(256))"},
     {"varchar", "(max)", R"("c" varchar(max))", R"("c" varchar(65535))", R"("c" varchar(65535))"},
     {"varchar", " (16)  ENCODE zstd ", R"("c" varchar (16)  ENCODE zstd )", R"("c" varchar(16))",
      R"("c" varchar(16))"},
-    {"bigint", " encode az64 not null", R"("c" bigint encode az64 not null)", R"("c" bigint NOT NULL)",
-     R"("c" bigint NOT NULL)"},
-    {"int", " default -12", R"("c" int default -12)", R"("c" integer DEFAULT -12)", R"("c" integer DEFAULT -12)"},
+    {"bigint", " encode az64 not null", R"("c" bigint encode az64 not null)",
+     R"("c" bigint NOT NULL)", R"("c" bigint NOT NULL)"},
+    {"int", " default -12", R"("c" int default -12)", R"("c" integer DEFAULT -12)",
+     R"("c" integer DEFAULT -12)"},
     {"float", " default 1.5", R"("c" float default 1.5)", R"("c" double precision DEFAULT 1.5)",
      R"("c" double precision DEFAULT 1.5)"},
     {"bool", " default false", R"("c" bool default false)", R"("c" boolean DEFAULT false)",
      R"("c" boolean DEFAULT false)"},
-    {"varchar", "(8) default 'n/a' null", R"("c" varchar(8) default 'n/a' null)", R"("c" varchar(8) DEFAULT 'n/a')",
-     R"("c" varchar(8) DEFAULT 'n/a')"},
+    {"varchar", "(8) default 'n/a' null", R"("c" varchar(8) default 'n/a' null)",
+     R"("c" varchar(8) DEFAULT 'n/a')", R"("c" varchar(8) DEFAULT 'n/a')"},
     {"decimal", "(10,2)", R"("c" decimal(10,2))", R"("c" decimal(10,2))", R"("c" decimal(10,2))"},
     {"char", "(2)", R"("c" char(2))", R"("c" char(2))", R"("c" char(2))"},
     {"date", "", R"("c" date)", R"("c" date)", R"("c" date)"},
     {"smallint", "", R"("c" smallint)", R"("c" smallint)", R"("c" smallint)"},
     {"real", "", R"("c" real)", R"("c" real)", R"("c" real)"},
-    {"double precision", "", R"("c" double precision)", R"("c" double precision)", R"("c" double precision)"},
+    {"double precision", "", R"("c" double precision)", R"("c" double precision)",
+     R"("c" double precision)"},
     // One byte of options is dropped, as the original dropped it.
     {"bigint", " ", R"("c" bigint)", R"("c" bigint)", R"("c" bigint)"},
 };
@@ -111,7 +115,8 @@ TEST(ColumnSpecTest, AcceptsTheAllowListAndRendersEveryDialect) {
 }
 
 TEST(ColumnSpecTest, ReadsTheRedshiftAttributes) {
-  const auto spec = column_spec("c", "varchar", "(32) DISTKEY sortkey encode LZO not null default 'x'");
+  const auto spec =
+      column_spec("c", "varchar", "(32) DISTKEY sortkey encode LZO not null default 'x'");
 
   ASSERT_TRUE(spec) << spec.error().message;
   EXPECT_TRUE(spec->distkey);
@@ -130,8 +135,10 @@ TEST(ColumnSpecTest, RejectsEverythingElseNamingTheColumn) {
 
     ASSERT_FALSE(spec);
     EXPECT_EQ(spec.error().kind, ErrorKind::permanent);
-    EXPECT_NE(spec.error().message.find("column \"the_column\""), std::string::npos) << spec.error().message;
-    EXPECT_NE(spec.error().message.find(vector.message_part), std::string::npos) << spec.error().message;
+    EXPECT_NE(spec.error().message.find("column \"the_column\""), std::string::npos)
+        << spec.error().message;
+    EXPECT_NE(spec.error().message.find(vector.message_part), std::string::npos)
+        << spec.error().message;
   }
 }
 
@@ -152,7 +159,7 @@ TEST(IdentifierTest, PostgresRejectsNamesItWouldCutAt63Bytes) {
 
 TEST(IdentifierTest, RejectsWhatQuotingCannotCarry) {
   for (const std::string& name : {std::string("a\0b", 3), std::string("a\"b"), std::string("a\nb"),
-                                 std::string("\xff"), std::string()}) {
+                                  std::string("\xff"), std::string()}) {
     EXPECT_FALSE(check_identifier(name, Dialect::redshift, "column")) << name;
   }
 }

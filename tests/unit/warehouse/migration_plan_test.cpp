@@ -18,8 +18,12 @@ namespace {
 using Statements = std::vector<std::string>;
 
 core::Operation add(std::string name, std::string type, std::string options = "", int version = 0) {
-  return {.action = core::Action::add, .name = std::move(name), .version = version, .inbound = "x",
-          .column_type = std::move(type), .column_options = std::move(options)};
+  return {.action = core::Action::add,
+          .name = std::move(name),
+          .version = version,
+          .inbound = "x",
+          .column_type = std::move(type),
+          .column_options = std::move(options)};
 }
 
 core::Operation remove(std::string name, int version) {
@@ -27,7 +31,10 @@ core::Operation remove(std::string name, int version) {
 }
 
 core::Operation rename(std::string from, std::string to, int version) {
-  return {.action = core::Action::rename, .name = std::move(from), .version = version, .new_outbound = std::move(to)};
+  return {.action = core::Action::rename,
+          .name = std::move(from),
+          .version = version,
+          .new_outbound = std::move(to)};
 }
 
 core::Operation event(core::Action action, int version) {
@@ -35,7 +42,10 @@ core::Operation event(core::Action action, int version) {
 }
 
 Layout spec_layout() {
-  return {.physical_schema = "logs", .view_schema = "views", .view_column = "time", .full_view_schema = "fullviews"};
+  return {.physical_schema = "logs",
+          .view_schema = "views",
+          .view_column = "time",
+          .full_view_schema = "fullviews"};
 }
 
 SqlNames redshift_names(Layout layout = spec_layout()) {
@@ -47,38 +57,47 @@ SqlNames postgres_names(Layout layout = spec_layout()) {
 }
 
 SqlNames sqlite_names(Layout layout = spec_layout()) {
-  return SqlNames(Dialect::sqlite,
-                  [](std::string_view name) -> Result<std::string> { return sqlite::Database::quote_identifier(name); },
-                  std::move(layout));
+  return SqlNames(
+      Dialect::sqlite,
+      [](std::string_view name) -> Result<std::string> {
+        return sqlite::Database::quote_identifier(name);
+      },
+      std::move(layout));
 }
 
 const std::vector<core::Operation> k_create_pg_event = {
-    add("time", "f@timestamp@unix"), add("country", "ipCountry"), add("n", "bigint"), add("s", "varchar", "(10)")};
+    add("time", "f@timestamp@unix"), add("country", "ipCountry"), add("n", "bigint"),
+    add("s", "varchar", "(10)")};
 
 TEST(RedshiftPlanTest, CreateIsTheOriginalsStatement) {
-  const auto plan = plan_migration(redshift_names(), "pg_event", 0, k_create_pg_event, std::nullopt);
+  const auto plan =
+      plan_migration(redshift_names(), "pg_event", 0, k_create_pg_event, std::nullopt);
 
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_TRUE(plan->creates_table);
-  EXPECT_EQ(plan->statements,
-            (Statements{R"(CREATE TABLE "logs"."pg_event"("time" datetime,"country" varchar(2),"n" bigint,"s" varchar(10));)",
-                        R"(CREATE VIEW "views"."pg_event" AS SELECT * FROM "logs"."pg_event" ;)"}));
+  EXPECT_EQ(
+      plan->statements,
+      (Statements{
+          R"(CREATE TABLE "logs"."pg_event"("time" datetime,"country" varchar(2),"n" bigint,"s" varchar(10));)",
+          R"(CREATE VIEW "views"."pg_event" AS SELECT * FROM "logs"."pg_event" ;)"}));
   EXPECT_EQ(plan->columns, (Statements{"time", "country", "n", "s"}));
 }
 
 TEST(RedshiftPlanTest, AddDropsAndRecreatesTheViews) {
   const std::vector<core::Operation> ops = {add("city", "ipCity", "", 1)};
 
-  const auto plan = plan_migration(redshift_names(), "pg_event", 1, ops, Statements{"time", "country", "n", "s"});
+  const auto plan =
+      plan_migration(redshift_names(), "pg_event", 1, ops, Statements{"time", "country", "n", "s"});
 
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_FALSE(plan->creates_table);
-  EXPECT_EQ(plan->statements, (Statements{
-                                  R"(DROP VIEW IF EXISTS "views"."pg_event" CASCADE)",
-                                  R"(DROP VIEW IF EXISTS "fullviews"."pg_event" CASCADE)",
-                                  R"(ALTER TABLE "logs"."pg_event" ADD COLUMN "city" varchar(64))",
-                                  R"(CREATE VIEW "views"."pg_event" AS SELECT * FROM "logs"."pg_event" ;)",
-                              }));
+  EXPECT_EQ(plan->statements,
+            (Statements{
+                R"(DROP VIEW IF EXISTS "views"."pg_event" CASCADE)",
+                R"(DROP VIEW IF EXISTS "fullviews"."pg_event" CASCADE)",
+                R"(ALTER TABLE "logs"."pg_event" ADD COLUMN "city" varchar(64))",
+                R"(CREATE VIEW "views"."pg_event" AS SELECT * FROM "logs"."pg_event" ;)",
+            }));
 }
 
 TEST(RedshiftPlanTest, EveryOperationKindInOneVersion) {
@@ -92,21 +111,24 @@ TEST(RedshiftPlanTest, EveryOperationKindInOneVersion) {
       event(core::Action::cancel_drop_event, 1),
   };
 
-  const auto plan = plan_migration(redshift_names(), "minute_watched", 1, ops,
-                                   Statements{"time", "channel", "device_id", "minutes_logged", "country"});
+  const auto plan =
+      plan_migration(redshift_names(), "minute_watched", 1, ops,
+                     Statements{"time", "channel", "device_id", "minutes_logged", "country"});
 
   ASSERT_TRUE(plan) << plan.error().message;
-  EXPECT_EQ(plan->statements,
-            (Statements{
-                R"(DROP VIEW IF EXISTS "views"."minute_watched" CASCADE)",
-                R"(DROP VIEW IF EXISTS "fullviews"."minute_watched" CASCADE)",
-                R"(ALTER TABLE "logs"."minute_watched" DROP COLUMN "device_id" CASCADE)",
-                R"(ALTER TABLE "logs"."minute_watched" ADD COLUMN "platform" varchar(16) encode zstd)",
-                R"(ALTER TABLE "logs"."minute_watched" ADD COLUMN "bytes" bigint)",
-                R"(ALTER TABLE "logs"."minute_watched" RENAME COLUMN "channel" TO "channel_name")",
-                R"(CREATE VIEW "views"."minute_watched" AS SELECT * FROM "logs"."minute_watched" ;)",
-            }));
-  EXPECT_EQ(plan->columns, (Statements{"time", "channel_name", "minutes_logged", "country", "platform", "bytes"}));
+  EXPECT_EQ(
+      plan->statements,
+      (Statements{
+          R"(DROP VIEW IF EXISTS "views"."minute_watched" CASCADE)",
+          R"(DROP VIEW IF EXISTS "fullviews"."minute_watched" CASCADE)",
+          R"(ALTER TABLE "logs"."minute_watched" DROP COLUMN "device_id" CASCADE)",
+          R"(ALTER TABLE "logs"."minute_watched" ADD COLUMN "platform" varchar(16) encode zstd)",
+          R"(ALTER TABLE "logs"."minute_watched" ADD COLUMN "bytes" bigint)",
+          R"(ALTER TABLE "logs"."minute_watched" RENAME COLUMN "channel" TO "channel_name")",
+          R"(CREATE VIEW "views"."minute_watched" AS SELECT * FROM "logs"."minute_watched" ;)",
+      }));
+  EXPECT_EQ(plan->columns,
+            (Statements{"time", "channel_name", "minutes_logged", "country", "platform", "bytes"}));
 }
 
 TEST(RedshiftPlanTest, CreateWithDropEventCreatesNothing) {
@@ -121,11 +143,12 @@ TEST(RedshiftPlanTest, CreateWithDropEventCreatesNothing) {
 }
 
 TEST(RedshiftPlanTest, DropEventsOnAnExistingTableRunNoDdl) {
-  for (const auto action :
-       {core::Action::drop_event, core::Action::request_drop_event, core::Action::cancel_drop_event}) {
+  for (const auto action : {core::Action::drop_event, core::Action::request_drop_event,
+                            core::Action::cancel_drop_event}) {
     const std::vector<core::Operation> ops = {event(action, 1)};
 
-    const auto plan = plan_migration(redshift_names(), "video_play", 1, ops, Statements{"time", "login"});
+    const auto plan =
+        plan_migration(redshift_names(), "video_play", 1, ops, Statements{"time", "login"});
 
     ASSERT_TRUE(plan) << plan.error().message;
     EXPECT_TRUE(plan->statements.empty()) << core::to_string(action);
@@ -138,22 +161,24 @@ TEST(RedshiftPlanTest, ViewFilterAndFullViewReplacements) {
   layout.view_filter = "WHERE \"time\" > GETDATE() - interval '90 days'";
   layout.full_view_replacements = {{"ip", "NULL::varchar(15)"}, {"not_here", "1"}};
 
-  const auto plan = plan_migration(redshift_names(layout), "t", 0,
-                                   std::vector{add("time", "f@timestamp@unix", " sortkey"), add("ip", "varchar", "(15)")},
-                                   std::nullopt);
+  const auto plan = plan_migration(
+      redshift_names(layout), "t", 0,
+      std::vector{add("time", "f@timestamp@unix", " sortkey"), add("ip", "varchar", "(15)")},
+      std::nullopt);
 
   ASSERT_TRUE(plan) << plan.error().message;
-  EXPECT_EQ(plan->statements,
-            (Statements{
-                R"(CREATE TABLE "logs"."t"("time" datetime sortkey,"ip" varchar(15));)",
-                R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)",
-                R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS "ip" FROM "logs"."t";)",
-            }));
+  EXPECT_EQ(
+      plan->statements,
+      (Statements{
+          R"(CREATE TABLE "logs"."t"("time" datetime sortkey,"ip" varchar(15));)",
+          R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)",
+          R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS "ip" FROM "logs"."t";)",
+      }));
 }
 
 TEST(RedshiftPlanTest, NoViewWithoutTheViewColumn) {
-  const auto plan =
-      plan_migration(redshift_names(), "t", 0, std::vector{add("login", "varchar", "(8)")}, std::nullopt);
+  const auto plan = plan_migration(redshift_names(), "t", 0,
+                                   std::vector{add("login", "varchar", "(8)")}, std::nullopt);
 
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(plan->statements, (Statements{R"(CREATE TABLE "logs"."t"("login" varchar(8));)"}));
@@ -167,12 +192,13 @@ TEST(PostgresPlanTest, TranslatesTypesAndTurnsSortkeyIntoBrin) {
   const auto plan = plan_migration(postgres_names(), "t", 0, ops, std::nullopt);
 
   ASSERT_TRUE(plan) << plan.error().message;
-  EXPECT_EQ(plan->statements,
-            (Statements{
-                R"(CREATE TABLE "logs"."t"("time" timestamp,"device" varchar(32),"n" integer NOT NULL DEFAULT 0);)",
-                R"(CREATE INDEX ON "logs"."t" USING brin ("time"))",
-                R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" ;)",
-            }));
+  EXPECT_EQ(
+      plan->statements,
+      (Statements{
+          R"(CREATE TABLE "logs"."t"("time" timestamp,"device" varchar(32),"n" integer NOT NULL DEFAULT 0);)",
+          R"(CREATE INDEX ON "logs"."t" USING brin ("time"))",
+          R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" ;)",
+      }));
 }
 
 TEST(SqlitePlanTest, NamesViewsBySchemaAndDropsWithoutCascade) {
@@ -191,18 +217,21 @@ TEST(SqlitePlanTest, NamesViewsBySchemaAndDropsWithoutCascade) {
 }
 
 TEST(PlanTest, HostileColumnNamesAreQuotedByTheLibrary) {
-  const std::vector<core::Operation> ops = {add("it's", "bigint"), add("a;b", "bigint"), add("drop table x; --", "bigint"),
+  const std::vector<core::Operation> ops = {add("it's", "bigint"), add("a;b", "bigint"),
+                                            add("drop table x; --", "bigint"),
                                             add("naïve ☃", "bigint"), add("back\\slash", "bigint")};
 
   const auto redshift = plan_migration(redshift_names({}), "t", 0, ops, std::nullopt);
   const auto sqlite = plan_migration(sqlite_names({}), "t", 0, ops, std::nullopt);
 
   ASSERT_TRUE(redshift) << redshift.error().message;
-  EXPECT_EQ(redshift->statements.at(0),
-            R"(CREATE TABLE "logs"."t"("it's" bigint,"a;b" bigint,"drop table x; --" bigint,"naïve ☃" bigint,"back\slash" bigint);)");
+  EXPECT_EQ(
+      redshift->statements.at(0),
+      R"(CREATE TABLE "logs"."t"("it's" bigint,"a;b" bigint,"drop table x; --" bigint,"naïve ☃" bigint,"back\slash" bigint);)");
   ASSERT_TRUE(sqlite) << sqlite.error().message;
-  EXPECT_EQ(sqlite->statements.at(0),
-            R"(CREATE TABLE "t"("it's" bigint,"a;b" bigint,"drop table x; --" bigint,"naïve ☃" bigint,"back\slash" bigint);)");
+  EXPECT_EQ(
+      sqlite->statements.at(0),
+      R"(CREATE TABLE "t"("it's" bigint,"a;b" bigint,"drop table x; --" bigint,"naïve ☃" bigint,"back\slash" bigint);)");
 }
 
 struct BadPlan {
@@ -214,21 +243,52 @@ struct BadPlan {
 
 TEST(PlanTest, RejectsBadMigrationsNamingTableVersionAndColumn) {
   const std::vector<BadPlan> cases = {
-      {"add existing", {add("n", "bigint", "", 2)}, Statements{"n"}, "migration t v2: add \"n\": the column exists already"},
-      {"add existing other case", {add("N", "bigint", "", 2)}, Statements{"n"}, "the column exists already"},
-      {"delete missing", {remove("gone", 2)}, Statements{"n"}, "migration t v2: delete \"gone\": no such column"},
+      {"add existing",
+       {add("n", "bigint", "", 2)},
+       Statements{"n"},
+       "migration t v2: add \"n\": the column exists already"},
+      {"add existing other case",
+       {add("N", "bigint", "", 2)},
+       Statements{"n"},
+       "the column exists already"},
+      {"delete missing",
+       {remove("gone", 2)},
+       Statements{"n"},
+       "migration t v2: delete \"gone\": no such column"},
       {"rename missing", {rename("gone", "x", 2)}, Statements{"n"}, "no such column"},
-      {"rename onto existing", {rename("a", "b", 2)}, Statements{"a", "b"}, "column \"b\" exists already"},
-      {"delete in create", {add("a", "bigint", "", 2), remove("a", 2)}, std::nullopt,
+      {"rename onto existing",
+       {rename("a", "b", 2)},
+       Statements{"a", "b"},
+       "column \"b\" exists already"},
+      {"delete in create",
+       {add("a", "bigint", "", 2), remove("a", 2)},
+       std::nullopt,
        "can only be created from add steps"},
-      {"create without columns", {event(core::Action::request_drop_event, 2)}, std::nullopt, "no columns"},
-      {"add twice", {add("a", "bigint", "", 2), add("a", "int", "", 2)}, std::nullopt, "added twice"},
-      {"step of another version", {add("a", "bigint", "", 1)}, Statements{"n"}, "belongs to version 1"},
-      {"bad options", {add("a", "varchar", "(8); drop table t", 2)}, Statements{"n"},
+      {"create without columns",
+       {event(core::Action::request_drop_event, 2)},
+       std::nullopt,
+       "no columns"},
+      {"add twice",
+       {add("a", "bigint", "", 2), add("a", "int", "", 2)},
+       std::nullopt,
+       "added twice"},
+      {"step of another version",
+       {add("a", "bigint", "", 1)},
+       Statements{"n"},
+       "belongs to version 1"},
+      {"bad options",
+       {add("a", "varchar", "(8); drop table t", 2)},
+       Statements{"n"},
        "migration t v2: column \"a\": unexpected"},
       {"quote in name", {add("a\"b", "bigint", "", 2)}, Statements{"n"}, "migration t v2: add"},
-      {"128-byte name", {add(std::string(128, 'c'), "bigint", "", 2)}, Statements{"n"}, "migration t v2: add"},
-      {"bad rename target", {rename("n", std::string("x\ny"), 2)}, Statements{"n"}, "control character"},
+      {"128-byte name",
+       {add(std::string(128, 'c'), "bigint", "", 2)},
+       Statements{"n"},
+       "migration t v2: add"},
+      {"bad rename target",
+       {rename("n", std::string("x\ny"), 2)},
+       Statements{"n"},
+       "control character"},
   };
   for (const auto& bad : cases) {
     SCOPED_TRACE(bad.name);
@@ -237,7 +297,8 @@ TEST(PlanTest, RejectsBadMigrationsNamingTableVersionAndColumn) {
 
     ASSERT_FALSE(plan);
     EXPECT_EQ(plan.error().kind, ErrorKind::permanent);
-    EXPECT_NE(plan.error().message.find(bad.message_part), std::string::npos) << plan.error().message;
+    EXPECT_NE(plan.error().message.find(bad.message_part), std::string::npos)
+        << plan.error().message;
   }
 }
 
@@ -248,13 +309,15 @@ TEST(PlanTest, PostgresRejectsColumnsItWouldTruncate) {
   const auto redshift = plan_migration(redshift_names(), "t", 0, ops, std::nullopt);
 
   ASSERT_FALSE(postgres);
-  EXPECT_NE(postgres.error().message.find("at most 63"), std::string::npos) << postgres.error().message;
+  EXPECT_NE(postgres.error().message.find("at most 63"), std::string::npos)
+      << postgres.error().message;
   EXPECT_TRUE(redshift);
 }
 
 TEST(PlanTest, RejectsBadTableNamesAndLayouts) {
   EXPECT_FALSE(plan_migration(redshift_names(), "t\"; drop", 0, k_create_pg_event, std::nullopt));
-  EXPECT_FALSE(plan_migration(redshift_names(), std::string(128, 't'), 0, k_create_pg_event, std::nullopt));
+  EXPECT_FALSE(
+      plan_migration(redshift_names(), std::string(128, 't'), 0, k_create_pg_event, std::nullopt));
   Layout layout = spec_layout();
   layout.view_schema = std::string("v\0w", 3);
   EXPECT_FALSE(plan_migration(redshift_names(layout), "t", 0, k_create_pg_event, std::nullopt));

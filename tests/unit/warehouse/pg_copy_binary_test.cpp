@@ -24,9 +24,9 @@ std::string hex(std::string_view bytes) {
 }
 
 // One field of `type` holding `text` (and `integer`, `real` as the reader would set them),
-// without the row's field count.
-std::string encode(tsv::ColumnType type, std::optional<std::string_view> text, std::int64_t integer = 0,
-                   double real = 0) {
+// without the row's field count, in hexadecimal.
+std::string encode(tsv::ColumnType type, std::optional<std::string_view> text,
+                   std::int64_t integer = 0, double real = 0) {
   const std::vector<tsv::Field> row{{.text = text, .integer = integer, .real = real}};
   const std::vector<tsv::Column> columns{{"c", type}};
   std::string out;
@@ -35,53 +35,72 @@ std::string encode(tsv::ColumnType type, std::optional<std::string_view> text, s
   return hex(out.substr(2));
 }
 
+// `spaced` without its spaces: expectations are written as "length value".
+std::string bytes(std::string_view spaced) {
+  std::string out;
+  for (const char ch : spaced) {
+    if (ch != ' ') {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
 TEST(PgCopyBinaryTest, HeaderAndTrailer) {
-  EXPECT_EQ(hex(pg_binary_header()), "5047434f50590aff0d0a00" "00000000" "00000000");
+  EXPECT_EQ(hex(pg_binary_header()), bytes("5047434f50590aff0d0a00 00000000 00000000"));
   EXPECT_EQ(hex(k_pg_binary_trailer), "ffff");
 }
 
 TEST(PgCopyBinaryTest, NullIsLengthMinusOne) {
-  EXPECT_EQ(encode(tsv::ColumnType::varchar(4), std::nullopt), "ffffffff");
+  EXPECT_EQ(encode(tsv::ColumnType::varchar(4), std::nullopt), bytes("ffffffff"));
 }
 
 TEST(PgCopyBinaryTest, IntegersBooleansAndFloats) {
   using tsv::ColumnType;
   using tsv::TypeKind;
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::smallint), "-2", -2), "00000002" "fffe");
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::integer), "258", 258), "00000004" "00000102");
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::bigint), "-1", -1), "00000008" "ffffffffffffffff");
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::boolean), "t", 1), "00000001" "01");
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::boolean), "f", 0), "00000001" "00");
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::double_precision), "1.5", 0, 1.5), "00000008" "3ff8000000000000");
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::real), "0.1"), "00000004" "3dcccccd");
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::real), "-Infinity"), "00000004" "ff800000");
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::smallint), "-2", -2), bytes("00000002 fffe"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::integer), "258", 258), bytes("00000004 00000102"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::bigint), "-1", -1), bytes("00000008 ffffffffffffffff"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::boolean), "t", 1), bytes("00000001 01"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::boolean), "f", 0), bytes("00000001 00"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::double_precision), "1.5", 0, 1.5),
+            bytes("00000008 3ff8000000000000"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::real), "0.1"), bytes("00000004 3dcccccd"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::real), "-Infinity"), bytes("00000004 ff800000"));
 }
 
 TEST(PgCopyBinaryTest, TimestampsAndDatesCountFrom2000) {
   using tsv::ColumnType;
   using tsv::TypeKind;
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::timestamp), "2000-01-01 00:00:00"), "00000008" "0000000000000000");
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::timestamp), "2000-01-01 00:00:00"),
+            bytes("00000008 0000000000000000"));
   EXPECT_EQ(encode(ColumnType::of(TypeKind::timestamp), "2000-01-02 00:00:00.5"),
-            "00000008" "000000141ddf0120"); // 86,400,000,000 + 500,000
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::timestamp), "1999-12-31 23:59:59.999999"), "00000008" "ffffffffffffffff");
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::date), "2000-01-01"), "00000004" "00000000");
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::date), "1970-01-01"), "00000004" "ffffd533"); // -10957
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::date), "2017-01-30"), "00000004" "0000185f"); // 6239
+            bytes("00000008 000000141ddf0120")); // 86,400,000,000 + 500,000
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::timestamp), "1999-12-31 23:59:59.999999"),
+            bytes("00000008 ffffffffffffffff"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::date), "2000-01-01"), bytes("00000004 00000000"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::date), "1970-01-01"),
+            bytes("00000004 ffffd533")); // -10957
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::date), "2017-01-30"),
+            bytes("00000004 0000185f")); // 6239
 }
 
 TEST(PgCopyBinaryTest, DecimalsAsBase10000Groups) {
-  // ndigits, weight, sign, dscale, digits.
-  EXPECT_EQ(encode(tsv::ColumnType::decimal(10, 2), "4.46"), "0000000c" "0002" "0000" "0000" "0002" "0004" "11f8");
-  EXPECT_EQ(encode(tsv::ColumnType::decimal(10, 2), "0.50"), "0000000a" "0001" "ffff" "0000" "0002" "1388");
-  EXPECT_EQ(encode(tsv::ColumnType::decimal(10, 1), "-12345.6"),
-            "0000000e" "0003" "0001" "4000" "0001" "0001" "0929" "1770");
-  EXPECT_EQ(encode(tsv::ColumnType::decimal(10, 2), "0.00"), "0000000a" "0001" "ffff" "0000" "0002" "0000");
-  EXPECT_EQ(encode(tsv::ColumnType::decimal(18, 0), "10000"), "0000000c" "0002" "0001" "0000" "0000" "0001" "0000");
+  using tsv::ColumnType;
+  // Length; ndigits, weight, sign, dscale; digits.
+  EXPECT_EQ(encode(ColumnType::decimal(10, 2), "4.46"),
+            bytes("0000000c 0002 0000 0000 0002 0004 11f8"));
+  EXPECT_EQ(encode(ColumnType::decimal(10, 2), "0.50"), bytes("0000000a 0001 ffff 0000 0002 1388"));
+  EXPECT_EQ(encode(ColumnType::decimal(10, 1), "-12345.6"),
+            bytes("0000000e 0003 0001 4000 0001 0001 0929 1770"));
+  EXPECT_EQ(encode(ColumnType::decimal(10, 2), "0.00"), bytes("0000000a 0001 ffff 0000 0002 0000"));
+  EXPECT_EQ(encode(ColumnType::decimal(18, 0), "10000"),
+            bytes("0000000c 0002 0001 0000 0000 0001 0000"));
 }
 
 TEST(PgCopyBinaryTest, CharacterTypesAreTheirBytes) {
-  EXPECT_EQ(encode(tsv::ColumnType::varchar(8), "x00\xc3\xa9"), "00000005" "783030c3a9");
-  EXPECT_EQ(encode(tsv::ColumnType::character(2), "US"), "00000002" "5553");
+  EXPECT_EQ(encode(tsv::ColumnType::varchar(8), "x00\xc3\xa9"), bytes("00000005 783030c3a9"));
+  EXPECT_EQ(encode(tsv::ColumnType::character(2), "US"), bytes("00000002 5553"));
 }
 
 } // namespace

@@ -14,7 +14,9 @@
 namespace rsi::warehouse::redshift {
 namespace {
 
-SqlNames names() { return SqlNames(Dialect::redshift, test::libpq_quoter(), Layout{.physical_schema = "logs"}); }
+SqlNames names() {
+  return SqlNames(Dialect::redshift, test::libpq_quoter(), Layout{.physical_schema = "logs"});
+}
 
 constexpr std::string_view k_url = "s3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json";
 
@@ -24,28 +26,34 @@ TEST(RedshiftCopyTest, KeyCredentials) {
   const auto copy = copy_statement(names(), test::libpq_literal_quoter(), "pg_event", k_url, keys);
 
   ASSERT_TRUE(copy) << copy.error().message;
-  EXPECT_EQ(*copy,
-            R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' WITH CREDENTIALS 'aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=s3cr3t/KEY+x' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks;)");
+  EXPECT_EQ(
+      *copy,
+      R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' WITH CREDENTIALS 'aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=s3cr3t/KEY+x' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks;)");
 }
 
 TEST(RedshiftCopyTest, KeyCredentialsWithSessionToken) {
-  const CopyAuthorization keys{.access_key_id = "ASIAEXAMPLE", .secret_access_key = "secret", .session_token = "tok/en=="};
+  const CopyAuthorization keys{
+      .access_key_id = "ASIAEXAMPLE", .secret_access_key = "secret", .session_token = "tok/en=="};
 
-  const auto copy = copy_statement(names(), test::libpq_literal_quoter(), "minute-watched", k_url, keys);
+  const auto copy =
+      copy_statement(names(), test::libpq_literal_quoter(), "minute-watched", k_url, keys);
 
   ASSERT_TRUE(copy) << copy.error().message;
-  EXPECT_EQ(*copy,
-            R"(COPY "logs"."minute-watched" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' WITH CREDENTIALS 'aws_access_key_id=ASIAEXAMPLE;aws_secret_access_key=secret;token=tok/en==' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks;)");
+  EXPECT_EQ(
+      *copy,
+      R"(COPY "logs"."minute-watched" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' WITH CREDENTIALS 'aws_access_key_id=ASIAEXAMPLE;aws_secret_access_key=secret;token=tok/en==' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks;)");
 }
 
 TEST(RedshiftCopyTest, IamRole) {
-  const CopyAuthorization role{.iam_role = "arn:aws:iam::123456789012:role/ingester", .secret_access_key = "unused"};
+  const CopyAuthorization role{.iam_role = "arn:aws:iam::123456789012:role/ingester",
+                               .secret_access_key = "unused"};
 
   const auto copy = copy_statement(names(), test::libpq_literal_quoter(), "pg_event", k_url, role);
 
   ASSERT_TRUE(copy) << copy.error().message;
-  EXPECT_EQ(*copy,
-            R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' IAM_ROLE 'arn:aws:iam::123456789012:role/ingester' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks;)");
+  EXPECT_EQ(
+      *copy,
+      R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' IAM_ROLE 'arn:aws:iam::123456789012:role/ingester' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks;)");
 }
 
 TEST(RedshiftCopyTest, RefusesCredentialsThatWouldBreakTheStringWithoutShowingThem) {
@@ -59,7 +67,8 @@ TEST(RedshiftCopyTest, RefusesCredentialsThatWouldBreakTheStringWithoutShowingTh
       {},
   };
   for (const auto& authorization : bad) {
-    const auto copy = copy_statement(names(), test::libpq_literal_quoter(), "t", k_url, authorization);
+    const auto copy =
+        copy_statement(names(), test::libpq_literal_quoter(), "t", k_url, authorization);
 
     ASSERT_FALSE(copy);
     EXPECT_EQ(copy.error().kind, ErrorKind::permanent);
@@ -70,17 +79,24 @@ TEST(RedshiftCopyTest, RefusesCredentialsThatWouldBreakTheStringWithoutShowingTh
 }
 
 TEST(RedshiftCopyTest, RedactRemovesEverySecret) {
-  const CopyAuthorization keys{
-      .access_key_id = "AKIAEXAMPLE", .secret_access_key = "s3cr3t", .session_token = "FQoGZXIvYXdzEXAMPLE"};
+  const CopyAuthorization keys{.access_key_id = "AKIAEXAMPLE",
+                               .secret_access_key = "s3cr3t",
+                               .session_token = "FQoGZXIvYXdzEXAMPLE"};
 
-  const std::string message = redact(
-      "COPY ... 'aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=s3cr3t;token=FQoGZXIvYXdzEXAMPLE': denied", keys);
+  const std::string message = redact("COPY ... "
+                                     "'aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=s3cr3t;"
+                                     "token=FQoGZXIvYXdzEXAMPLE': denied",
+                                     keys);
 
-  EXPECT_EQ(message, "COPY ... 'aws_access_key_id=<redacted>;aws_secret_access_key=<redacted>;token=<redacted>': denied");
+  EXPECT_EQ(
+      message,
+      "COPY ... 'aws_access_key_id=<redacted>;aws_secret_access_key=<redacted>;token=<redacted>': "
+      "denied");
 }
 
 TEST(RedshiftManifestTest, IsTheOriginalsJson) {
-  const std::vector<std::string> urls = {"s3://spade-compacter-local/path/file.gz", "s3://b/k/2.gz"};
+  const std::vector<std::string> urls = {"s3://spade-compacter-local/path/file.gz",
+                                         "s3://b/k/2.gz"};
 
   EXPECT_EQ(manifest_json(urls),
             R"({"entries":[{"url":"s3://spade-compacter-local/path/file.gz","mandatory":true},)"
@@ -89,16 +105,21 @@ TEST(RedshiftManifestTest, IsTheOriginalsJson) {
 }
 
 TEST(RedshiftLoadCheckTest, SearchesTheQueryLogsForTheOriginalsCopy) {
-  EXPECT_EQ(copy_search_pattern(k_url), "COPY % FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' %");
-  EXPECT_EQ(k_copy_running, "SELECT count(*) FROM stv_recents WHERE query ILIKE $1 AND status != 'Done'");
-  EXPECT_EQ(k_copy_committed, "SELECT count(*) FROM stl_query q JOIN stl_utilitytext u ON u.xid = q.xid "
-                              "WHERE q.querytxt ILIKE $1 AND u.text = 'COMMIT'");
+  EXPECT_EQ(copy_search_pattern(k_url),
+            "COPY % FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' %");
+  EXPECT_EQ(k_copy_running,
+            "SELECT count(*) FROM stv_recents WHERE query ILIKE $1 AND status != 'Done'");
+  EXPECT_EQ(k_copy_committed,
+            "SELECT count(*) FROM stl_query q JOIN stl_utilitytext u ON u.xid = q.xid "
+            "WHERE q.querytxt ILIKE $1 AND u.text = 'COMMIT'");
   EXPECT_EQ(k_copy_attempted, "SELECT count(*) FROM stl_query WHERE querytxt ILIKE $1");
 }
 
 TEST(RedshiftBookkeepingTest, VersionStatementsAreTheOriginals) {
-  EXPECT_EQ(k_select_version, "SELECT MAX(version) FROM infra.table_version WHERE name = $1 GROUP BY name");
-  EXPECT_EQ(k_insert_version, "INSERT INTO infra.table_version (name, version, ts) VALUES ($1, $2, GETDATE())");
+  EXPECT_EQ(k_select_version,
+            "SELECT MAX(version) FROM infra.table_version WHERE name = $1 GROUP BY name");
+  EXPECT_EQ(k_insert_version,
+            "INSERT INTO infra.table_version (name, version, ts) VALUES ($1, $2, GETDATE())");
   EXPECT_EQ(k_select_versions, "SELECT name, MAX(version) FROM infra.table_version GROUP BY name");
 }
 

@@ -65,19 +65,22 @@ Result<PollReport> Migrator::poll_once(TimePoint now) {
   PollReport report;
   if (!m_config.dry_run) {
     auto held = m_lock.try_acquire();
-    const bool was_holder = std::exchange(m_holder, held.value_or(false));
-    if (was_holder != m_holder) {
-      log::info(m_holder ? "this process runs the migrator" : "another process runs the migrator");
+    const bool holder = held.value_or(false);
+    if (m_holder != holder) { // Also logs the first poll's answer.
+      log::info(holder ? "this process runs the migrator"
+                : held ? "another process runs the migrator"
+                       : "migrator lock unknown (ingester database unreachable); not migrating");
       const std::lock_guard lock(m_mutex);
       m_waits.clear();
     }
+    m_holder = holder;
     if (!held) {
       return fail(held.error().wrap("migrator lock"));
     }
-    report.holds_lock = m_holder;
+    report.holds_lock = holder;
   }
   RSI_TRY(refresh_versions());
-  if (!m_holder && !m_config.dry_run) {
+  if (!report.holds_lock && !m_config.dry_run) {
     return report; // The cache is fresh for this process's loaders; the holder migrates.
   }
   RSI_TRY_ASSIGN(const metadata::VersionMap pending, m_store.pending_versions());

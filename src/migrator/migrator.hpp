@@ -124,8 +124,8 @@ private:
 
   std::mutex m_mutex; // One migration or increment_version at a time; guards what follows.
   std::map<Key, Wait> m_waits;
-  std::set<Key> m_planned; // Dry run: steps whose SQL was logged.
-  bool m_holder = false;
+  std::set<Key> m_planned;      // Dry run: steps whose SQL was logged.
+  std::optional<bool> m_holder; // The lock's answer at the last poll; nullopt before the first.
 };
 
 } // namespace rsi::migrator

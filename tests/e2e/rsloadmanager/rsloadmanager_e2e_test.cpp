@@ -1,0 +1,246 @@
+// rsloadmanager as a process, end to end: 30 tables × 40 files recorded in a PostgreSQL
+// ingester database, files in s3rver, a PostgreSQL warehouse, a local schema directory.
+// Every file must be loaded exactly once (row counts and a checksum per table), the ingester
+// tables left empty and last_load set, with the original's statsd names at a statsd listener —
+// also across kill -9 at random moments, a 15 s warehouse outage, and two processes sharing
+// the ingester database.
+#include <csignal>
+#include <fstream>
+#include <random>
+
+#include <httplib.h>
+
+#include <gtest/gtest.h>
+
+#include "common/gzip.hpp"
+#include "metadata/postgres_metadata_store.hpp"
+#include "objectstore/s3_object_store.hpp"
+#include "pg/connection.hpp"
+#include "support/net.hpp"
+#include "support/private_postgres.hpp"
+#include "support/process.hpp"
+#include "support/services.hpp"
+#include "support/temp_dir.hpp"
+
+namespace rsi {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int k_tables = 30;
+constexpr int k_files = 40;
+constexpr int k_rows = 20;
+const std::string k_bucket = "rsi-e2e-loader";
+
+std::string table_name(int table) { return fmt::format("t{:02}", table); }
+std::string key_of(int table, int file) { return fmt::format("{}/{}/{:03}.gz", k_bucket, table_name(table), file); }
+
+std::optional<std::string> s3_endpoint() {
+  const char* value = std::getenv("RSI_TEST_S3_ENDPOINT");
+  return value == nullptr || *value == '\0' ? std::nullopt : std::optional<std::string>(value);
+}
+
+http::Environment aws_env() {
+  return {{"AWS_ENDPOINT_URL_S3", s3_endpoint().value_or("")},
+          {"AWS_ACCESS_KEY_ID", "S3RVER"},
+          {"AWS_SECRET_ACCESS_KEY", "S3RVER"},
+          {"AWS_REGION", "us-east-1"}};
+}
+
+// Row `row` of file `file`: n = file * 1000 + row, so sum(n) per table is known.
+std::string file_body(int table, int file) {
+  std::string text;
+  for (int row = 0; row < k_rows; ++row) {
+    text += fmt::format("2016-07-29 22:{:02}:{:02}\t{}-{}-{}\t{}\n", file % 60, row, table, file, row, file * 1000 + row);
+  }
+  return text;
+}
+
+std::int64_t expected_sum() {
+  std::int64_t sum = 0;
+  for (int file = 0; file < k_files; ++file) {
+    for (int row = 0; row < k_rows; ++row) {
+      sum += file * 1000 + row;
+    }
+  }
+  return sum;
+}
+
+class RsloadmanagerE2E : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    if (!s3_endpoint()) {
+      return;
+    }
+    // The files, once for every test: each test has its own ingester database and warehouse.
+    http::Environment env = aws_env();
+    auto store = objectstore::make_s3_object_store({.bucket = k_bucket, .environment = env});
+    ASSERT_TRUE(store) << store.error().message;
+    if (auto there = (*store)->head(key_of(k_tables - 1, k_files - 1).substr(k_bucket.size() + 1));
+        there && *there) {
+      return;
+    }
+    httplib::Client client(s3_endpoint()->substr(std::string("http://").size()));
+    auto created = client.Put("/" + k_bucket, "", "application/octet-stream");
+    ASSERT_TRUE(created);
+    for (int table = 0; table < k_tables; ++table) {
+      for (int file = 0; file < k_files; ++file) {
+        const auto put = (*store)->put(key_of(table, file).substr(k_bucket.size() + 1), gzip(file_body(table, file)).value());
+        ASSERT_TRUE(put) << put.error().message;
+      }
+    }
+  }
+
+  void SetUp() override {
+    const auto base = test::postgres_conninfo();
+    RSI_REQUIRE_SERVICE(base && s3_endpoint() && test::PrivatePostgres::binaries(), "PostgreSQL and s3rver");
+    m_ingester.emplace(*base);
+    m_warehouse = std::make_unique<test::PrivatePostgres>();
+    for (int table = 0; table < k_tables; ++table) {
+      std::filesystem::create_directories(m_dir.path("schemas") / table_name(table));
+      std::ofstream(m_dir.path("schemas") / table_name(table) / "v0.json")
+          << R"json({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix"},)json"
+          << R"json({"OutboundName":"name","Transformer":"varchar","ColumnCreationOptions":"(32)"},)json"
+          << R"json({"OutboundName":"n","Transformer":"bigint"}]})json";
+    }
+    auto store = metadata::make_postgres_metadata_store({.conninfo = m_ingester->conninfo()});
+    ASSERT_TRUE(store) << store.error().message;
+    for (int table = 0; table < k_tables; ++table) {
+      for (int file = 0; file < k_files; ++file) {
+        ASSERT_TRUE((*store)->record_file({.key_name = key_of(table, file), .table = table_name(table)},
+                                          std::chrono::system_clock::now()));
+      }
+    }
+  }
+
+  std::unique_ptr<test::Process> start(const std::string& name, int workers = 4, const std::string& log_level = "warn") {
+    m_control_port = test::free_tcp_port();
+    auto env = aws_env();
+    std::map<std::string, std::string> process_env(env.begin(), env.end());
+    process_env["STATSD_HOSTPORT"] = fmt::format("127.0.0.1:{}", m_statsd.port());
+    return std::make_unique<test::Process>(
+        RSI_RSLOADMANAGER_BIN,
+        std::vector<std::string>{"-databaseURL", m_ingester->conninfo(), "--warehouse-url",
+                                 m_warehouse->conninfo(), "--registry-url", "file://" + m_dir.path("schemas").string(),
+                                 "-n_workers", std::to_string(workers), "-no_work_delay", "1s",
+                                 "-migratorPollPeriod", "1s", "-waitProcessorPeriod", "1s",
+                                 "-offpeakDurationHours", "24", "-failed_load_check_interval", "1s",
+                                 "-reporterPollPeriod", "1s", "--batch-lease", "3s", "--control-addr",
+                                 fmt::format("127.0.0.1:{}", m_control_port), "--log-level", log_level},
+        m_dir.path(name + ".log"), process_env);
+  }
+
+  std::int64_t scalar(const std::string& conninfo, const std::string& sql) {
+    auto conn = pg::Connection::connect(conninfo);
+    if (!conn) {
+      return -1;
+    }
+    auto rows = conn->exec(sql);
+    return rows && rows->size() == 1 && !rows->is_null(0, 0) ? rows->integer(0, 0) : -1;
+  }
+
+  bool all_loaded() { return scalar(m_ingester->conninfo(), "SELECT count(*) FROM tsv") == 0; }
+
+  void expect_exact() {
+    for (int table = 0; table < k_tables; ++table) {
+      const std::string name = fmt::format("logs.\"{}\"", table_name(table));
+      EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT count(*) FROM " + name), k_files * k_rows) << name;
+      EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT sum(n) FROM " + name), expected_sum()) << name;
+      EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT count(DISTINCT name) FROM " + name), k_files * k_rows) << name;
+    }
+    EXPECT_EQ(scalar(m_ingester->conninfo(), "SELECT count(*) FROM tsv"), 0);
+    EXPECT_EQ(scalar(m_ingester->conninfo(), "SELECT count(*) FROM manifest"), 0);
+    EXPECT_EQ(scalar(m_ingester->conninfo(), "SELECT count(*) FROM last_load"), k_tables);
+    EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT count(DISTINCT uuid) FROM infra.load_manifest"),
+              scalar(m_warehouse->conninfo(), "SELECT count(*) FROM infra.load_manifest"));
+  }
+
+  void stop(test::Process& daemon) {
+    daemon.signal(SIGTERM);
+    const auto status = daemon.wait(30s);
+    ASSERT_TRUE(status.has_value()) << "did not stop\n" << tail(daemon.log_text());
+    EXPECT_EQ(*status, 0) << tail(daemon.log_text());
+  }
+
+  static std::string tail(const std::string& text) {
+    return text.size() > 4000 ? text.substr(text.size() - 4000) : text;
+  }
+
+  bool sent(const std::string& prefix) {
+    for (const auto& datagram : m_statsd.datagrams()) {
+      if (datagram.starts_with(prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  test::TempDir m_dir;
+  test::UdpListener m_statsd;
+  std::optional<test::PostgresSchema> m_ingester;
+  std::unique_ptr<test::PrivatePostgres> m_warehouse;
+  int m_control_port = 0;
+};
+
+TEST_F(RsloadmanagerE2E, LoadsEveryFileExactlyOnce) {
+  auto daemon = start("run");
+  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); })) << tail(daemon->log_text());
+  ASSERT_TRUE(daemon->running()) << tail(daemon->log_text());
+  httplib::Client control("127.0.0.1", m_control_port);
+  auto health = control.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200) << health->body;
+  std::this_thread::sleep_for(1500ms); // One more reporter period.
+  stop(*daemon);
+  expect_exact();
+  for (const char* prefix : {"ingester.tsv_files.t00.loaded:", "ingester.tsv_files.total.loaded:",
+                             "ingester.manifest_load.count:1|c", "ingester.t00:", "ingester.tsv_files.in_queue_total_count:",
+                             "ingester.tsv_files.stale_max_age_in_ms:"}) {
+    EXPECT_TRUE(sent(prefix)) << prefix;
+  }
+  EXPECT_FALSE(sent("ingester.manifest_load.failures")) << "no load failed";
+}
+
+TEST_F(RsloadmanagerE2E, KillNineAtRandomMomentsNeitherLosesNorDoubles) {
+  std::mt19937 rng(42);
+  for (int run = 0; run < 10; ++run) {
+    auto daemon = start(fmt::format("killed-{}", run));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1200));
+    daemon->kill_hard();
+    daemon->wait(10s);
+  }
+  auto daemon = start("final");
+  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); })) << tail(daemon->log_text());
+  stop(*daemon);
+  expect_exact();
+}
+
+TEST_F(RsloadmanagerE2E, AWarehouseOutageResumesByItselfWithoutSpendingRetries) {
+  auto daemon = start("outage");
+  ASSERT_TRUE(test::eventually(120s, [&] {
+    return scalar(m_warehouse->conninfo(), "SELECT count(*) FROM infra.load_manifest") >= 3;
+  })) << tail(daemon->log_text());
+  m_warehouse->stop();
+  std::this_thread::sleep_for(15s);
+  ASSERT_TRUE(daemon->running()) << "the outage must not crash it\n" << tail(daemon->log_text());
+  m_warehouse->start();
+  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); })) << tail(daemon->log_text());
+  stop(*daemon);
+  expect_exact();
+  EXPECT_FALSE(sent("ingester.manifest_load.failures")) << "transient faults spend no retry";
+}
+
+TEST_F(RsloadmanagerE2E, TwoProcessesShareTheWork) {
+  auto first = start("first", 2, "info");
+  auto second = start("second", 2, "info");
+  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !first->running() || !second->running(); }))
+      << tail(first->log_text()) << tail(second->log_text());
+  stop(*first);
+  stop(*second);
+  expect_exact();
+  EXPECT_NE(first->log_text().find("\"msg\":\"batch loaded\""), std::string::npos) << "the first loaded some";
+  EXPECT_NE(second->log_text().find("\"msg\":\"batch loaded\""), std::string::npos) << "the second loaded some";
+}
+
+} // namespace
+} // namespace rsi

@@ -1,11 +1,17 @@
 // The migrator's poll. State kept between polls (under m_mutex): when each (table, target)
 // was first seen, for the wait of waitProcessorPeriod, and whether it was admitted on-peak.
-// It is forgotten when the table moved past the target, no longer has pending files, or this
+// Also the tables for which the migrator itself requested a force load (to drain the old
+// version): such a request does not admit an alter on-peak, an operator's does. (The store
+// does not say who asked: an operator's request made before a poll saw the migrator's own one
+// taken counts as the migrator's, which errs on the side of waiting for off-peak.) All of it is
+// forgotten when the table moved past the target, no longer has pending files, or this
 // process lost the migrator lock (another holder may have moved on), so a regained lock starts
 // every wait afresh. The lock is confirmed at the start of each poll; should it be lost
 // during one, the warehouse's expected-version check still keeps a version from being
 // applied twice.
 #include "migrator/migrator.hpp"
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -155,6 +161,10 @@ Result<StepOutcome> Migrator::advance(const std::string& table, int target, Time
     if (!offpeak && !on_peak) {
       RSI_TRY_ASSIGN(const bool forced, m_store.force_load_requested(table));
       if (!forced) {
+        m_own_force_loads.erase(table); // A loader took it.
+      }
+      // The migrator's own drain request is no operator asking for the table on-peak.
+      if (!forced || m_own_force_loads.contains(table)) {
         return StepOutcome::waiting_offpeak;
       }
       RSI_TRY_ASSIGN(const bool locked, m_warehouse.table_locked(table));
@@ -184,6 +194,7 @@ Result<StepOutcome> Migrator::advance(const std::string& table, int target, Time
       RSI_TRY_ASSIGN(const bool requested,
                      m_store.request_force_load(table, m_config.requester, now));
       if (requested) {
+        m_own_force_loads.insert(table);
         m_metrics.count(names::force_load(table));
         log::info("waiting for the old version's files to load; force load requested",
                   {{"table", table}, {"version", target - 1}, {"requester", m_config.requester}});
@@ -259,6 +270,10 @@ void Migrator::forget_settled(const metadata::VersionMap& pending) {
   };
   std::erase_if(m_waits, [&](const auto& entry) { return settled(entry.first); });
   std::erase_if(m_planned, [&](const Key& key) { return settled(key); });
+  std::erase_if(m_own_force_loads, [&](const std::string& table) {
+    return std::none_of(m_waits.begin(), m_waits.end(),
+                        [&](const auto& entry) { return entry.first.first == table; });
+  });
 }
 
 } // namespace rsi::migrator

@@ -67,7 +67,8 @@ struct PollReport {
 // (0 when unknown):
 //   - creating (target 0) is allowed at any time and waits for nothing;
 //   - altering waits for the off-peak window, or on-peak for a force load requested for the
-//     table while the table holds no locks (an on-peak start stays admitted until it is done);
+//     table (not by the migrator itself) while the table holds no locks (an on-peak start stays
+//     admitted until it is done);
 //   - the first sight of (table, target) starts a wait of wait_processor_period (files of the
 //     old version may still be on their way), then the old version's pending files must
 //     drain: while any remain, a force load by `requester` is requested;
@@ -124,7 +125,8 @@ private:
 
   std::mutex m_mutex; // One migration or increment_version at a time; guards what follows.
   std::map<Key, Wait> m_waits;
-  std::set<Key> m_planned;      // Dry run: steps whose SQL was logged.
+  std::set<Key> m_planned;                              // Dry run: steps whose SQL was logged.
+  std::set<std::string, std::less<>> m_own_force_loads; // Requested by the migrator, not taken.
   std::optional<bool> m_holder; // The lock's answer at the last poll; nullopt before the first.
 };
 

@@ -215,6 +215,27 @@ TEST_F(MigratorTest, OnPeakLocksThatAppearDuringTheWaitHoldTheAlterBack) {
   EXPECT_EQ(m_versions.get("t"), 0);
 }
 
+TEST_F(MigratorTest, ItsOwnDrainRequestDoesNotAdmitAnAlterOnPeak) {
+  record("t", 0, "t/v0/a.gz");
+  ASSERT_EQ(poll_outcome("t"), StepOutcome::migrated);
+  record("t", 0, "t/v0/b.gz");
+  record("t", 1, "t/v1/a.gz");
+  ASSERT_EQ(poll_outcome("t"), StepOutcome::waiting_processor);
+  m_clock.advance(3min);
+  ASSERT_EQ(poll_outcome("t"), StepOutcome::waiting_drain); // Requested a force load itself.
+  m_clock.set(k_onpeak);                                    // The window closed meanwhile.
+
+  const StepOutcome own_request = poll_outcome("t");
+  load_everything_loadable(); // A loader takes the migrator's force load,
+  ASSERT_EQ(poll_outcome("t"), StepOutcome::waiting_offpeak); // which the next poll notices.
+  ASSERT_TRUE(m_store->request_force_load("t", "operator", m_clock.now()));
+  const StepOutcome operators_request = poll_outcome("t");
+
+  EXPECT_EQ(own_request, StepOutcome::waiting_offpeak);
+  EXPECT_EQ(operators_request, StepOutcome::migrated); // It had waited and drained already.
+  EXPECT_EQ(m_warehouse->timeouts.back(), 600'000ms);
+}
+
 TEST_F(MigratorTest, AFailingTableIsCountedRetriedAndBlocksNoOther) {
   m_registry.set("t", 0, {add("time", "no_such_type", 0, 0)});
   record("t", 0, "t/v0/a.gz");

@@ -384,9 +384,14 @@ Result<std::string> SqlNames::infra(std::string_view name) const {
 }
 
 Result<void> SqlNames::check_layout() const {
+  // Operator-written SQL fragments go into CREATE VIEW as written; they must stay one
+  // statement (sqlite would run a second one, libpq would refuse it).
   const auto check_sql = [](std::string_view text, std::string_view what) -> Result<void> {
     if (text.find('\0') != std::string_view::npos) {
       return fail(ErrorKind::permanent, fmt::format("{} contains a NUL byte", what));
+    }
+    if (text.find(';') != std::string_view::npos) {
+      return fail(ErrorKind::permanent, fmt::format("{} contains ';'", what));
     }
     return {};
   };

@@ -321,6 +321,12 @@ TEST(PlanTest, RejectsBadTableNamesAndLayouts) {
   Layout layout = spec_layout();
   layout.view_schema = std::string("v\0w", 3);
   EXPECT_FALSE(plan_migration(redshift_names(layout), "t", 0, k_create_pg_event, std::nullopt));
+  layout = spec_layout();
+  layout.view_filter = "WHERE true; DROP TABLE logs.t";
+  EXPECT_FALSE(plan_migration(redshift_names(layout), "t", 0, k_create_pg_event, std::nullopt));
+  layout = spec_layout();
+  layout.full_view_replacements = {{"s", "NULL; DROP TABLE logs.t"}};
+  EXPECT_FALSE(plan_migration(redshift_names(layout), "t", 0, k_create_pg_event, std::nullopt));
 }
 
 } // namespace

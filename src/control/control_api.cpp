@@ -2,7 +2,10 @@
 // (http/server.hpp) does routing, 404 and 405.
 #include "control/control_api.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
+#include <optional>
 #include <variant>
 
 #include <fmt/format.h>
@@ -41,12 +44,56 @@ double epoch_seconds(TimePoint time) {
 }
 
 bool same_secret(std::string_view given, std::string_view expected) {
+  if (expected.empty()) {
+    return false; // No token can match an empty one (and expected[0] below needs a byte).
+  }
   // Compare in time independent of where they differ.
   unsigned char difference = given.size() == expected.size() ? 0 : 1;
   for (std::size_t index = 0; index < given.size(); ++index) {
-    difference |= static_cast<unsigned char>(given[index] ^ expected[index % std::max<std::size_t>(expected.size(), 1)]);
+    difference |= static_cast<unsigned char>(given[index] ^ expected[index % expected.size()]);
   }
-  return difference == 0 && !expected.empty();
+  return difference == 0;
+}
+
+bool equals_ignoring_case(std::string_view left, std::string_view right) {
+  return std::ranges::equal(left, right, [](unsigned char a, unsigned char b) {
+    return std::tolower(a) == std::tolower(b);
+  });
+}
+
+// The token of an "Authorization: Bearer <token>" header; the scheme is case-insensitive
+// (RFC 7235), so "bearer" works too.
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  constexpr std::string_view k_scheme = "bearer ";
+  if (authorization.size() < k_scheme.size() ||
+      !equals_ignoring_case(authorization.substr(0, k_scheme.size()), k_scheme)) {
+    return std::nullopt;
+  }
+  return authorization.substr(k_scheme.size());
+}
+
+// A string field of a request body as the original's Go decoding read it: the name matches
+// exactly or, failing that, case-insensitively; a missing field or null is empty. nullopt
+// when the field holds another type (the original's "Problem decoding JSON POST data.").
+std::optional<std::string> go_string_field(const json& object, std::string_view name) {
+  const json* field = nullptr;
+  if (const auto exact = object.find(name); exact != object.end()) {
+    field = &*exact;
+  } else {
+    for (const auto& [key, value] : object.items()) {
+      if (equals_ignoring_case(key, name)) {
+        field = &value;
+        break;
+      }
+    }
+  }
+  if (field == nullptr || field->is_null()) {
+    return std::string();
+  }
+  if (!field->is_string()) {
+    return std::nullopt;
+  }
+  return field->get<std::string>();
 }
 
 json batch_json(const metadata::Batch& batch) {
@@ -68,9 +115,11 @@ public:
     return [this, handler = std::move(handler)](const ServerRequest& request) {
       if (m_backend.token) {
         const auto found = request.headers.find("authorization");
-        const std::string_view given = found == request.headers.end() ? std::string_view() : found->second;
-        if (!given.starts_with("Bearer ") || !same_secret(given.substr(7), *m_backend.token)) {
-          return error(401, "missing or wrong bearer token");
+        const auto given = bearer_token(found == request.headers.end() ? std::string_view() : found->second);
+        if (!given || !same_secret(*given, *m_backend.token)) {
+          ServerResponse refused = error(401, "missing or wrong bearer token");
+          refused.headers["WWW-Authenticate"] = "Bearer";
+          return refused;
         }
       }
       return handler(request);
@@ -93,12 +142,13 @@ public:
 
   ServerResponse force_load(const ServerRequest& request) const {
     const json body = json::parse(request.body, nullptr, false);
-    if (!body.is_object() || (body.contains("Table") && !body["Table"].is_string()) ||
-        (body.contains("Requester") && !body["Requester"].is_string())) {
+    const auto table_field = body.is_object() ? go_string_field(body, "Table") : std::nullopt;
+    const auto requester_field = body.is_object() ? go_string_field(body, "Requester") : std::nullopt;
+    if (!table_field || !requester_field) {
       return error(400, "Problem decoding JSON POST data.");
     }
-    const std::string table = body.value("Table", "");
-    const std::string requester = body.value("Requester", "");
+    const std::string& table = *table_field;
+    const std::string& requester = *requester_field;
     if (table.empty()) {
       return error(400, "Table name empty.");
     }
@@ -161,9 +211,12 @@ public:
     auto stats = m_backend.store->pending_stats(versions, m_backend.max_load_retry);
     auto pending_versions = m_backend.store->pending_versions();
     auto in_flight = m_backend.store->in_flight_batches(now);
-    auto stale = m_backend.store->stale_batches(m_backend.max_load_retry);
+    auto orphaned = m_backend.store->orphaned_batches(now);
+    // Every failed batch (at least 0 retries spent): the stale ones and those awaiting a retry.
+    auto failed = m_backend.store->stale_batches(0);
     for (const Error* failure : {stats ? nullptr : &stats.error(), pending_versions ? nullptr : &pending_versions.error(),
-                                 in_flight ? nullptr : &in_flight.error(), stale ? nullptr : &stale.error()}) {
+                                 in_flight ? nullptr : &in_flight.error(), orphaned ? nullptr : &orphaned.error(),
+                                 failed ? nullptr : &failed.error()}) {
       if (failure != nullptr) {
         return backend_error("status", *failure);
       }
@@ -175,7 +228,7 @@ public:
         found->second = {{"Table", table},           {"CurrentVersion", nullptr}, {"PendingVersion", nullptr},
                          {"PendingFiles", 0},        {"OldestAgeSeconds", nullptr}, {"InQueueFiles", 0},
                          {"StaleFiles", 0},          {"PendingMigrationFiles", 0}, {"InFlight", json::array()},
-                         {"Stale", json::array()}};
+                         {"Orphaned", json::array()}, {"Retrying", json::array()}, {"Stale", json::array()}};
         if (const auto current = versions.find(table); current != versions.end()) {
           found->second["CurrentVersion"] = current->second;
         }
@@ -200,8 +253,12 @@ public:
     for (const auto& batch : *in_flight) {
       entry(batch.table)["InFlight"].push_back(batch_json(batch));
     }
-    for (const auto& batch : *stale) {
-      entry(batch.table)["Stale"].push_back(batch_json(batch));
+    for (const auto& batch : *orphaned) {
+      entry(batch.table)["Orphaned"].push_back(batch_json(batch));
+    }
+    for (const auto& batch : *failed) {
+      entry(batch.table)[batch.retry_count >= m_backend.max_load_retry ? "Stale" : "Retrying"].push_back(
+          batch_json(batch));
     }
     json list = json::array();
     for (auto& [name, table] : tables) {
@@ -247,10 +304,13 @@ public:
     std::string requester = "control-api";
     if (!request.body.empty()) {
       const json body = json::parse(request.body, nullptr, false);
-      if (!body.is_object() || (body.contains("Requester") && !body["Requester"].is_string())) {
+      const auto given = body.is_object() ? go_string_field(body, "Requester") : std::nullopt;
+      if (!given) {
         return error(400, "Problem decoding JSON POST data.");
       }
-      requester = body.value("Requester", requester);
+      if (!given->empty()) {
+        requester = *given;
+      }
     }
     auto batch = stale_batch(request.captures.at(0));
     if (auto* response = std::get_if<ServerResponse>(&batch)) {

@@ -37,6 +37,7 @@ struct ControlBackend {
 //   GET  /control/table_exists/<t>       → {"Exists":bool}
 //   GET  /control/last_load              → {"<table>":epoch_seconds,…}
 //   GET  /control/status                 → per table: pending files, oldest age, versions, batches
+//                                          (in flight, orphaned, awaiting a retry, stale)
 //   POST /control/retry/<manifest>       stale batch → retried now (204)
 //   POST /control/skip/<manifest>        stale batch → dropped, kept in skipped_batch (200)
 //   GET  /metrics                        Prometheus text

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "history_fixture.hpp"
+#include "metadata/postgres_metadata_store.hpp"
+#include "metadata/sqlite_metadata_store.hpp"
 #include "registry/blueprint_registry.hpp"
 #include "registry/local_registry.hpp"
 #include "support/testdata.hpp"
@@ -213,6 +215,34 @@ TEST_P(ScriptedHistory, ADryRunLogsTheSqlAndChangesNothing) {
   const auto stale = m_warehouse->migration_statements(k_table, 3, std::vector<core::Operation>{});
   ASSERT_FALSE(stale);
   EXPECT_EQ(stale.error().kind, ErrorKind::conflict);
+}
+
+TEST_P(ScriptedHistory, ASecondProcessTakesOverWhenTheMigratorDies) {
+  arrive(k_table, 0, "first0", "2026-11-27 03:00:00\tchan-a\tdevice-a\t1\tUS\n");
+  ASSERT_EQ(poll(k_table), StepOutcome::migrated);
+  auto second_lock =
+      is_postgres()
+          ? metadata::make_postgres_migrator_lock({.conninfo = m_ingester_schema->conninfo()})
+          : metadata::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")});
+  ASSERT_TRUE(second_lock) << second_lock.error().message;
+  VersionCache second_versions;
+  Migrator second(*m_loader_warehouse, *m_store, *m_registry, **second_lock, second_versions,
+                  m_clock, m_metrics, {});
+  arrive(k_table, 1, "first1", "2026-11-27 03:02:00\tchan-c\t3\tFR\tios\t12345\n");
+
+  const auto standby = second.poll_once(m_clock.now());
+  m_migrator.reset();
+  m_lock.reset(); // The holder goes (migrator_lock_test SIGKILLs a real one).
+  const auto took_over = second.poll_once(m_clock.now());
+
+  ASSERT_TRUE(standby) << standby.error().message;
+  EXPECT_FALSE(standby->holds_lock);
+  EXPECT_TRUE(standby->steps.empty());
+  EXPECT_EQ(second_versions.get(k_table), 0); // Its loaders know the table all the same.
+  ASSERT_TRUE(took_over) << took_over.error().message;
+  EXPECT_TRUE(took_over->holds_lock);
+  ASSERT_EQ(took_over->steps.size(), 1U);
+  EXPECT_EQ(took_over->steps[0].outcome, StepOutcome::waiting_processor);
 }
 
 INSTANTIATE_TEST_SUITE_P(

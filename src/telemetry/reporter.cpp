@@ -1,6 +1,9 @@
 #include "telemetry/reporter.hpp"
 
 #include <algorithm>
+#include <set>
+#include <string>
+#include <utility>
 
 #include "common/log.hpp"
 #include "common/sleep.hpp"
@@ -18,6 +21,7 @@ Result<void> Reporter::report_once() {
   const TimePoint now = m_clock.now();
   m_metrics.clear_gauges("pending_files");
   m_metrics.clear_gauges("pending_oldest_age_seconds");
+  std::set<std::pair<std::string, std::string>> reported; // (kind, table)
   for (const auto kind : {metadata::PendingKind::in_queue, metadata::PendingKind::stale,
                           metadata::PendingKind::pending_migration}) {
     const std::string_view kind_name = metadata::to_string(kind);
@@ -27,6 +31,7 @@ Result<void> Reporter::report_once() {
       if (stat.kind != kind) {
         continue;
       }
+      reported.emplace(std::string(kind_name), stat.table);
       const auto age_ms = std::max<std::int64_t>(
           0, std::chrono::duration_cast<std::chrono::milliseconds>(now - stat.oldest).count());
       m_metrics.gauge(names::pending_count(kind_name, stat.table), static_cast<double>(stat.count));
@@ -38,6 +43,19 @@ Result<void> Reporter::report_once() {
     m_metrics.gauge(names::pending_total_count(kind_name), static_cast<double>(total));
     m_metrics.gauge(names::pending_max_age_ms(kind_name), static_cast<double>(max_age_ms));
   }
+  // A statsd server keeps sending a gauge's last value, so a table that drained since the last
+  // report would show its old count forever: zero it once. (Its Prometheus series are gone.)
+  for (const auto& [kind_name, table] : m_reported) {
+    if (reported.contains({kind_name, table})) {
+      continue;
+    }
+    MetricId count = names::pending_count(kind_name, table);
+    count.family.clear();
+    count.labels.clear();
+    m_metrics.gauge(count, 0);
+    m_metrics.gauge(names::pending_age_ms(kind_name, table), 0);
+  }
+  m_reported = std::move(reported);
   return {};
 }
 

@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <stop_token>
+#include <string>
+#include <utility>
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
@@ -14,7 +17,8 @@ namespace rsi::telemetry {
 // Gauges of waiting files, every -reporterPollPeriod: per table and kind (in_queue, stale,
 // pending_migration) the count and the oldest file's age, and per kind the totals
 // (the original's tsv_files.<table>.<kind>_count|_age_in_ms, tsv_files.<kind>_total_count|
-// _max_age_in_ms).
+// _max_age_in_ms). A table that drained gets its statsd gauges zeroed once and loses its
+// Prometheus series. One thread reports (not thread-safe).
 class Reporter {
 public:
   Reporter(metadata::MetadataStore& store, std::function<metadata::VersionMap()> versions, Metrics& metrics,
@@ -29,6 +33,7 @@ private:
   Metrics& m_metrics;
   const Clock& m_clock;
   int m_max_load_retry;
+  std::set<std::pair<std::string, std::string>> m_reported; // (kind, table) of the last report.
 };
 
 } // namespace rsi::telemetry

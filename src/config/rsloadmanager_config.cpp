@@ -2,6 +2,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -24,6 +26,18 @@ std::chrono::milliseconds duration_or_throw(const std::string& flag, const std::
   return *parsed;
 }
 
+// The original spoke only to Redshift, through Go's lib/pq, so the URL of its -config file (and
+// of -rsURL) is a postgres:// URL that names a Redshift cluster: it selects the Redshift backend.
+// (--warehouse-url postgres://… selects a PostgreSQL warehouse.)
+std::string original_warehouse_url(const std::string& url) {
+  for (const std::string_view scheme : {"postgres://", "postgresql://"}) {
+    if (url.starts_with(scheme)) {
+      return "redshift://" + url.substr(scheme.size());
+    }
+  }
+  return url;
+}
+
 // The original's -config file: {"redshift": {"url": …, "physicalSchema": …, …}}.
 void read_config_file(const std::string& path, RsloadmanagerConfig& config) {
   std::ifstream in(path);
@@ -43,7 +57,7 @@ void read_config_file(const std::string& path, RsloadmanagerConfig& config) {
   if (!section) {
     throw ConfigError(fmt::format("-config {}: {}", path, section.error().message));
   }
-  config.warehouse_url = section->url;
+  config.warehouse_url = original_warehouse_url(section->url);
   config.layout = section->layout;
 }
 
@@ -78,8 +92,10 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   app.add_option("--databaseURL", config.database_url, "Ingester database: postgres://… or sqlite:///path/file.db");
   app.add_option("--maxDBConnections", config.max_db_connections, "Ingester database connections")
       ->check(CLI::Range(1, 1000));
-  app.add_option("--config", config_file, "JSON file with a \"redshift\" object (url, physicalSchema, viewSchema, …)");
-  app.add_option("--rsURL", rs_url, "Warehouse URL (the original's older flag)");
+  app.add_option("--config", config_file,
+                 "JSON file with a \"redshift\" object (url, physicalSchema, viewSchema, …); a postgres:// url "
+                 "names a Redshift cluster, as in the original");
+  app.add_option("--rsURL", rs_url, "Redshift URL (the original's older flag; postgres:// names Redshift)");
   app.add_option("--warehouse-url", warehouse_url,
                  "Warehouse: redshift://…, postgres://… or sqlite:///path (overrides the -config url)");
   app.add_option("--manifestBucket", config.manifest_bucket, "S3 bucket for Redshift COPY manifests");
@@ -139,7 +155,7 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
     read_config_file(config_file, config);
   }
   if (!rs_url.empty()) {
-    config.warehouse_url = rs_url;
+    config.warehouse_url = original_warehouse_url(rs_url);
   }
   if (!warehouse_url.empty()) {
     config.warehouse_url = warehouse_url;

@@ -6,7 +6,6 @@
 #include "app/metadatastorer.hpp"
 
 #include <cstdio>
-#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -14,6 +13,7 @@
 
 #include "app/event_metadata_source.hpp"
 #include "app/signals.hpp"
+#include "app/storer_service.hpp"
 #include "app/startup.hpp"
 #include "common/log.hpp"
 #include "common/sleep.hpp"
@@ -23,33 +23,12 @@
 #include "http/server.hpp"
 #include "metadata/factory.hpp"
 #include "queue/factory.hpp"
-#include "storer/storer.hpp"
 #include "telemetry/names.hpp"
 
 namespace rsi::app {
 namespace {
 
 using namespace std::chrono_literals;
-
-// Load the event metadata, retrying with a growing delay until it loads or a stop comes.
-bool load_event_metadata(registry::EventMetadataCache& cache, const config::MetadatastorerConfig& config,
-                         telemetry::Metrics& metrics, std::stop_token stop) {
-  for (int attempt = 1; !stop.stop_requested(); ++attempt) {
-    auto loaded = cache.reload();
-    metrics.count(telemetry::names::metadata_reload(loaded.has_value()));
-    if (loaded) {
-      return true;
-    }
-    const auto delay = std::min<std::chrono::milliseconds>(config.metadata_retry_delay * attempt, 60s);
-    log::error("event metadata unavailable; messages wait in the queue until it loads",
-               {{"url", config.event_metadata_url},
-                {"error", loaded.error().message},
-                {"attempt", attempt},
-                {"retry_in_ms", delay.count()}});
-    sleep_unless_stopped(stop, delay);
-  }
-  return false;
-}
 
 } // namespace
 
@@ -103,23 +82,22 @@ int run_metadatastorer(int argc, char** argv) {
   }
 
   registry::EventMetadataCache tables(*fetcher, clock, {.reload_every = config.metadata_reload});
-  std::vector<std::unique_ptr<storer::Storer>> storers(static_cast<std::size_t>(config.listener_count));
-  std::vector<std::unique_ptr<queue::Queue>> queues(storers.size());
+  StorerService service(**store, tables, **metrics, clock,
+                        {.queue = *queue_config,
+                         .listeners = config.listener_count,
+                         .storer = {.wait = std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::clamp<std::chrono::milliseconds>(config.poll_wait, 0ms, queue::k_max_wait)),
+                                    .keep_rejected_in_queue = config.keep_rejected_in_queue},
+                         .metadata_retry_delay = config.metadata_retry_delay,
+                         .env = config.env,
+                         .credentials = credentials});
 
   http::Server health;
   if (!config.health_addr.empty()) {
     health.route("GET", "/health", [&](const http::ServerRequest&) {
-      std::vector<std::string> problems;
-      if (!tables.loaded()) {
-        problems.push_back("event metadata not loaded");
-      }
+      std::vector<std::string> problems = service.problems();
       if (auto ping = (*store)->ping(); !ping) {
         problems.push_back("ingester database: " + ping.error().message);
-      }
-      for (std::size_t index = 0; index < storers.size(); ++index) {
-        if (!storers[index] || !storers[index]->queue_reachable()) {
-          problems.push_back(fmt::format("queue listener {}: not receiving", index));
-        }
       }
       if (problems.empty()) {
         return http::ServerResponse{.body = R"({"Status":"ok"})"};
@@ -129,48 +107,20 @@ int run_metadatastorer(int argc, char** argv) {
     health.route("GET", "/metrics", [&](const http::ServerRequest&) {
       return http::ServerResponse{.content_type = "text/plain; version=0.0.4", .body = (*metrics)->prometheus_text()};
     });
-    auto address = http::split_host_port(config.health_addr);
-    auto started = address ? health.start(address->first, address->second) : Result<void>(fail(address.error()));
-    if (!started) {
+    if (auto started = start_server(health, config.health_addr); !started) {
       log::error("cannot serve /health", {{"address", config.health_addr}, {"error", started.error().message}});
       return k_exit_startup_error;
     }
-    log::info("health endpoint listening", {{"address", config.health_addr}, {"port", health.port()}});
   }
 
-  if (!load_event_metadata(tables, config, **metrics, stop)) {
-    return 0; // Stopped while waiting.
-  }
-
-  const storer::StorerConfig storer_config{
-      .wait = std::chrono::duration_cast<std::chrono::seconds>(std::clamp<std::chrono::milliseconds>(
-          config.poll_wait, 0ms, queue::k_max_wait)),
-      .keep_rejected_in_queue = config.keep_rejected_in_queue};
-  std::vector<std::jthread> listeners;
-  for (std::size_t index = 0; index < storers.size(); ++index) {
-    listeners.emplace_back([&, index] {
-      auto queue = open_with_retry<queue::Queue>(
-          "queue", [&] { return queue::make_queue(*queue_config, clock, config.env, credentials); }, stop);
-      if (!queue) {
-        return;
-      }
-      queues[index] = std::move(*queue);
-      storers[index] = std::make_unique<storer::Storer>(*queues[index], **store, tables, clock, **metrics,
-                                                        storer_config);
-      storers[index]->run(stop);
-    });
+  if (!service.start(stop)) {
+    return 0; // Stopped while waiting for the event metadata.
   }
   log::info("metadatastorer started",
             {{"listeners", config.listener_count}, {"queue", config.queue_url}, {"event_metadata", config.event_metadata_url}});
-
-  // The main thread reloads the event metadata on schedule until a stop is requested.
-  while (sleep_unless_stopped(stop, std::min<std::chrono::milliseconds>(config.metadata_reload, 1s))) {
-    if (auto reloaded = tables.reload_if_due(); !reloaded) {
-      (*metrics)->count(telemetry::names::metadata_reload(false));
-      log::error("event metadata reload failed; keeping the last good one", {{"error", reloaded.error().message}});
-    }
+  while (sleep_unless_stopped(stop, 1s)) {
   }
-  listeners.clear(); // Joins: each listener finishes its batch first.
+  service.join(); // Each listener finishes its batch first.
   health.stop();
   log::info("metadatastorer stopped");
   return 0;

@@ -2,6 +2,16 @@
 
 namespace rsi::app {
 
+Result<void> start_server(http::Server& server, const std::string& address) {
+  RSI_TRY_ASSIGN(auto host_port, http::split_host_port(address));
+  if (host_port.first == "localhost") {
+    host_port.first = "127.0.0.1";
+  }
+  RSI_TRY(server.start(host_port.first, host_port.second));
+  log::info("HTTP endpoint listening", {{"address", address}, {"port", server.port()}});
+  return {};
+}
+
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,
                                                          const std::optional<std::string>& statsd_address) {
   std::unique_ptr<telemetry::StatsdSink> sink;

@@ -11,6 +11,7 @@
 #include "common/log.hpp"
 #include "common/retry.hpp"
 #include "common/sleep.hpp"
+#include "http/server.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace rsi::app {
@@ -47,6 +48,9 @@ open_with_retry(const std::string& what, const std::function<Result<std::unique_
   }
   return std::nullopt;
 }
+
+// Start `server` on "host:port" ("localhost" means 127.0.0.1; port 0 picks one) and log it.
+[[nodiscard]] Result<void> start_server(http::Server& server, const std::string& address);
 
 // Metrics with a statsd sink when `statsd_address` is set.
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <thread>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "http/server.hpp"
+#include "loader/loader.hpp"
+#include "metadata/metadata_store.hpp"
+#include "metadata/migrator_lock.hpp"
+#include "migrator/migrator.hpp"
+#include "migrator/version_cache.hpp"
+#include "registry/schema_registry.hpp"
+#include "telemetry/metrics.hpp"
+#include "telemetry/reporter.hpp"
+#include "warehouse/warehouse.hpp"
+
+namespace rsi::app {
+
+struct LoadManagerOptions {
+  int workers = 5;
+  loader::LoaderConfig loader;
+  migrator::MigratorConfig migrator;
+  std::chrono::milliseconds reporter_period{std::chrono::minutes(1)};
+};
+
+using WarehouseFactory = std::function<Result<std::unique_ptr<warehouse::Warehouse>>()>;
+
+// rsloadmanager's activities: the migrator, the load workers (one warehouse connection each),
+// the lease keeper, the reporter, and the control API's backend. Used by the rsloadmanager
+// daemon and the all-in-one rs_ingester.
+class LoadManagerService {
+public:
+  LoadManagerService(metadata::MetadataStore& store, registry::SchemaRegistry& registry, metadata::MigratorLock& lock,
+                     WarehouseFactory open_warehouse, telemetry::Metrics& metrics, const Clock& clock,
+                     LoadManagerOptions options);
+  ~LoadManagerService(); // Joins the threads.
+  LoadManagerService(const LoadManagerService&) = delete;
+  LoadManagerService& operator=(const LoadManagerService&) = delete;
+
+  // Open the migrator's and the control API's warehouse connections (retrying until they open
+  // or a stop), load the version cache (a first migrator poll) and resolve orphaned batches
+  // before any claim. false: stopped first, or a permanent failure (logged).
+  bool prepare(std::stop_token stop);
+  // The control API on `server` (before the server starts).
+  void install_control(http::Server& server, std::optional<std::string> token);
+  // Start the migrator, reporter, lease keeper and workers.
+  void start(std::stop_token stop);
+  void join();
+
+  [[nodiscard]] migrator::VersionCache& versions() { return m_versions; }
+
+private:
+  template <class Work>
+  auto with_control_warehouse(Work&& work) {
+    const std::lock_guard lock(m_control_mutex);
+    return std::forward<Work>(work)(*m_control_warehouse);
+  }
+
+  metadata::MetadataStore& m_store;
+  registry::SchemaRegistry& m_registry;
+  metadata::MigratorLock& m_lock;
+  WarehouseFactory m_open_warehouse;
+  telemetry::Metrics& m_metrics;
+  const Clock& m_clock;
+  LoadManagerOptions m_options;
+  migrator::VersionCache m_versions;
+  std::unique_ptr<warehouse::Warehouse> m_migrator_warehouse;
+  std::mutex m_control_mutex;
+  std::unique_ptr<warehouse::Warehouse> m_control_warehouse;
+  std::unique_ptr<migrator::Migrator> m_migrator;
+  std::unique_ptr<loader::Loader> m_loader;
+  std::unique_ptr<telemetry::Reporter> m_reporter;
+  std::vector<std::jthread> m_threads;
+};
+
+} // namespace rsi::app

@@ -125,6 +125,13 @@ Result<void> Server::start(const std::string& host, int port) {
   server.Delete(".*", serve);
   server.Patch(".*", serve);
   server.set_payload_max_length(1U << 20U);
+  // Errors httplib answers itself (413, 400, unknown methods) carry our JSON body too.
+  server.set_error_handler([](const httplib::Request& raw, httplib::Response& out) {
+    if (out.body.empty()) {
+      out.set_content(error_body(fmt::format("HTTP {} for {} {}", out.status, raw.method, raw.path)),
+                      "application/json");
+    }
+  });
   server.set_read_timeout(10, 0);
   server.set_write_timeout(10, 0);
   const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
@@ -133,6 +140,10 @@ Result<void> Server::start(const std::string& host, int port) {
   }
   m_state->port = bound;
   m_state->thread = std::thread([state = m_state.get()] { state->server.listen_after_bind(); });
+  // stop() is ignored until the listener runs, so a stop right after start would hang.
+  for (int waited = 0; !server.is_running() && waited < 5000; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return {};
 }
 

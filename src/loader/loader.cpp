@@ -36,6 +36,7 @@ void Loader::wake() {
   {
     const std::lock_guard lock(m_mutex);
     ++m_wake_generation;
+    m_last_failed_check.reset(); // An operator retry is due at once, not at the next check.
   }
   m_wake.notify_all();
 }

@@ -121,9 +121,9 @@ public:
   // (its loader stops, or the warehouse had a transient fault). false: not in flight.
   [[nodiscard]] virtual Result<bool> release_batch(const std::string& manifest, TimePoint retry_at) = 0;
 
-  // Claim a failed batch whose retry time came and whose retry_count < `max_retries`: increments
-  // retry_count (unless it was released) and puts it back in flight with a lease. Skips tables
-  // with a batch in flight.
+  // Claim a failed batch whose retry time came and whose retry_count < `max_retries` (or that
+  // was released: a release never makes a batch stale): increments retry_count (unless it was
+  // released) and puts it back in flight with a lease. Skips tables with a batch in flight.
   [[nodiscard]] virtual Result<std::optional<Batch>> claim_retryable_batch(int max_retries,
                                                                            std::chrono::seconds lease,
                                                                            TimePoint now) = 0;
@@ -132,7 +132,7 @@ public:
   // their loader died. Not claimed; the caller resolves each (complete or fail).
   [[nodiscard]] virtual Result<std::vector<Batch>> orphaned_batches(TimePoint now) = 0;
 
-  // Failed batches that exhausted their retries.
+  // Failed batches that exhausted their retries (a released batch never counts).
   [[nodiscard]] virtual Result<std::vector<Batch>> stale_batches(int max_retries) = 0;
 
   // Batches being loaded now (in flight, lease not run out).

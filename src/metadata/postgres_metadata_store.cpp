@@ -307,7 +307,7 @@ public:
       RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
       RSI_TRY_ASSIGN(const auto due, tx.exec(fmt::format(R"sql(
         SELECT {} FROM manifest m
-         WHERE m.retry_ts IS NOT NULL AND m.retry_ts < $1 AND COALESCE(m.retry_count, 0) < $2
+         WHERE m.retry_ts IS NOT NULL AND m.retry_ts < $1 AND (COALESCE(m.retry_count, 0) < $2 OR m.released)
          ORDER BY m.retry_ts
          LIMIT 20
          FOR UPDATE SKIP LOCKED)sql", k_manifest_columns),
@@ -346,7 +346,7 @@ public:
 
   Result<std::vector<Batch>> stale_batches(int max_retries) override {
     return select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NOT NULL AND "
-                                      "COALESCE(m.retry_count, 0) >= $1 ORDER BY m.retry_ts",
+                                      "COALESCE(m.retry_count, 0) >= $1 AND NOT m.released ORDER BY m.retry_ts",
                                       k_manifest_columns),
                           {std::to_string(max_retries)});
   }
@@ -398,7 +398,7 @@ public:
     return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<PendingStat>> {
       RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
         SELECT t.tablename, t.tableversion,
-               COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= $1, false) AS stale,
+               COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= $1 AND NOT m.released, false) AS stale,
                count(*), )sql" RSI_MICROS("min(t.ts)") R"sql(
           FROM tsv t LEFT JOIN manifest m ON t.manifest_uuid = m.uuid
          WHERE t.tablename IS NOT NULL

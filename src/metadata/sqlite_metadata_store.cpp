@@ -245,7 +245,7 @@ public:
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
     RSI_TRY_ASSIGN(auto* due, m_db.cached(fmt::format(R"sql(
       SELECT {} FROM manifest m
-       WHERE retry_ts IS NOT NULL AND retry_ts < ? AND retry_count < ?
+       WHERE retry_ts IS NOT NULL AND retry_ts < ? AND (retry_count < ? OR released)
          AND NOT EXISTS (SELECT 1 FROM manifest o WHERE o.tablename = m.tablename AND o.retry_ts IS NULL)
        ORDER BY retry_ts LIMIT 1)sql", k_manifest_columns)));
     RSI_TRY_ASSIGN(const bool found, due->bind(1, us(now)).bind(2, max_retries).step());
@@ -277,7 +277,7 @@ public:
 
   Result<std::vector<Batch>> stale_batches(int max_retries) override {
     const std::lock_guard lock(m_mutex);
-    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NOT NULL AND retry_count >= ?1 "
+    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NOT NULL AND retry_count >= ?1 AND NOT released "
                                       "ORDER BY retry_ts",
                                       k_manifest_columns),
                           max_retries);
@@ -326,7 +326,7 @@ public:
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto* query, m_db.cached(R"sql(
       SELECT t.tablename, t.tableversion,
-             COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= ?, 0), count(*), min(t.ts)
+             COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= ? AND NOT m.released, 0), count(*), min(t.ts)
         FROM tsv t LEFT JOIN manifest m ON t.manifest_uuid = m.uuid
        GROUP BY 1, 2, 3)sql"));
     query->bind(1, max_retries);

@@ -49,6 +49,23 @@ TEST_F(ServerTest, UnknownPathsWrongMethodsAndThrowingHandlersAnswerJsonErrors) 
   EXPECT_EQ(boom->body, R"({"Error":"internal error"})");
 }
 
+TEST(ServerLifetimeTest, StopsRightAfterStarting) {
+  for (int round = 0; round < 20; ++round) {
+    Server server;
+    server.route("GET", "/health", [](const ServerRequest&) { return ServerResponse{}; });
+    ASSERT_TRUE(server.start("127.0.0.1", 0));
+    server.stop(); // Must not hang.
+  }
+}
+
+TEST_F(ServerTest, ErrorsHttplibAnswersItselfAreJsonToo) {
+  httplib::Client client("127.0.0.1", m_server.port());
+  auto too_big = client.Post("/boom", std::string(2U << 20U, 'x'), "application/json");
+  ASSERT_TRUE(too_big);
+  EXPECT_EQ(too_big->status, 413);
+  EXPECT_NE(too_big->body.find("\"Error\""), std::string::npos) << too_big->body;
+}
+
 TEST(ServerAddressTest, SplitsHostAndPort) {
   EXPECT_EQ(split_host_port("127.0.0.1:8080").value(), (std::pair<std::string, int>{"127.0.0.1", 8080}));
   EXPECT_EQ(split_host_port("[::1]:0").value(), (std::pair<std::string, int>{"::1", 0}));

@@ -344,6 +344,24 @@ TEST_P(MetadataStoreContract, AReleasedBatchIsRetriedWithoutSpendingARetry) {
   EXPECT_EQ(retried->retry_count, 1);
 }
 
+TEST_P(MetadataStoreContract, AReleaseDuringTheLastRetryDoesNotMakeTheBatchStale) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "bad value", m_clock.now()));
+  m_clock.advance(1s);
+  const auto last_retry = m_store->claim_retryable_batch(1, 60s, m_clock.now()).value();
+  ASSERT_TRUE(last_retry);
+  EXPECT_EQ(last_retry->retry_count, 1);
+  // The last retry hits a transient fault (or its loader stops): released, not failed.
+  ASSERT_TRUE(m_store->release_batch(batch->manifest, m_clock.now()));
+  EXPECT_TRUE(m_store->stale_batches(1).value().empty());
+  m_clock.advance(1s);
+  const auto again = m_store->claim_retryable_batch(1, 60s, m_clock.now()).value();
+  ASSERT_TRUE(again) << "a released batch is retried even at its last attempt";
+  EXPECT_EQ(again->retry_count, 1);
+}
+
 TEST_P(MetadataStoreContract, StaleBatchesCanBeRetriedOrSkippedWithAnAuditRecord) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});

@@ -8,10 +8,16 @@ say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Configure (once) and build one build tree: rsi_build DIR [cmake options...]
+# RSI_BUILD_TARGETS (space-separated) limits the build to those targets.
 rsi_build() {
   local dir="$1"; shift
   if [ ! -f "$dir/build.ninja" ]; then
     cmake -S "$RSI_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >&2
   fi
-  cmake --build "$dir" -j "$RSI_JOBS" >&2
+  local targets=()
+  if [ -n "${RSI_BUILD_TARGETS:-}" ]; then
+    read -r -a targets <<<"$RSI_BUILD_TARGETS"
+    targets=(--target "${targets[@]}")
+  fi
+  cmake --build "$dir" -j "$RSI_JOBS" "${targets[@]}" >&2
 }

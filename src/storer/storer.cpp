@@ -97,7 +97,8 @@ Disposition Storer::handle(const queue::Message& message) {
   return Disposition::recorded;
 }
 
-void Storer::settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred) {
+void Storer::settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred,
+                    bool stopping) {
   for (std::size_t start = 0; start < done.size(); start += queue::k_max_batch) {
     const auto chunk = std::span(done).subspan(start, std::min(queue::k_max_batch, done.size() - start));
     auto removed = m_queue.remove(chunk);
@@ -113,7 +114,8 @@ void Storer::settle(const std::vector<queue::Message>& done, const std::vector<q
   if (deferred.empty()) {
     return;
   }
-  const auto delay = whole_seconds_at_least_one(m_config.backoff.ceiling(m_failures));
+  // Stopping: hand deferred messages back at once to whoever runs next.
+  const auto delay = stopping ? std::chrono::seconds(0) : whole_seconds_at_least_one(m_config.backoff.ceiling(m_failures));
   for (std::size_t start = 0; start < deferred.size(); start += queue::k_max_batch) {
     const auto chunk = std::span(deferred).subspan(start, std::min(queue::k_max_batch, deferred.size() - start));
     if (auto hidden = m_queue.change_visibility(chunk, delay); !hidden) {
@@ -155,7 +157,7 @@ Result<PollSummary> Storer::poll_once(std::chrono::seconds wait, std::stop_token
     }
   }
   m_failures = summary.deferred > 0 ? m_failures + 1 : 0;
-  settle(done, deferred);
+  settle(done, deferred, stop.stop_requested());
   return summary;
 }
 

@@ -71,7 +71,7 @@ public:
 private:
   Disposition handle(const queue::Message& message);
   Disposition reject(const queue::Message& message, const std::string& reason, std::string_view kind);
-  void settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred);
+  void settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred, bool stopping);
 
   queue::Queue& m_queue;
   metadata::MetadataStore& m_store;

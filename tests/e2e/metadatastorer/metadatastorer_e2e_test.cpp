@@ -407,6 +407,34 @@ TEST_P(MetadatastorerE2E, ADatabaseOutageOfTenSecondsLosesNothing) {
 
 std::string backend_name(const ::testing::TestParamInfo<std::string>& param) { return param.param; }
 
+TEST_P(MetadatastorerE2E, MissingEventMetadataAtStartIsRetriedWhileMessagesWait) {
+  if (GetParam() != "embedded") {
+    GTEST_SKIP() << "the embedded variant covers the start-up path for both";
+  }
+  const auto metadata = m_dir.path("metadata.json");
+  auto args = m_pipeline->daemon_args();
+  const auto url = std::find(args.begin(), args.end(), "--event-metadata-url");
+  ASSERT_NE(url, args.end());
+  *(url + 1) = "file://" + metadata.string(); // Not there yet.
+  m_pipeline->publish({m_scenario.bodies.begin(), m_scenario.bodies.begin() + 100});
+  m_health_port = test::free_tcp_port();
+  for (const std::string& extra : {std::string("--health-addr"), fmt::format("127.0.0.1:{}", m_health_port),
+                                   std::string("-bpMetadataRetryDelay"), std::string("100ms")}) {
+    args.push_back(extra);
+  }
+  test::Process daemon(RSI_METADATASTORER_BIN, args, m_dir.path("no-metadata.log"));
+  ASSERT_TRUE(test::eventually(10s, [&] { return health() == 503; })) << tail(daemon.log_text());
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(daemon.running()) << "a missing metadata object must not crash it";
+  EXPECT_TRUE(m_pipeline->recorded_keys().empty()) << "messages wait in the queue";
+  EXPECT_NE(daemon.log_text().find("event metadata unavailable"), std::string::npos);
+  std::ofstream(metadata) << m_scenario.metadata_json;
+  EXPECT_TRUE(test::eventually(30s, [&] { return health() == 200 && m_pipeline->queue_empty(); }))
+      << progress() << tail(daemon.log_text());
+  EXPECT_FALSE(m_pipeline->recorded_keys().empty());
+  stop_gracefully(daemon);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MetadatastorerE2E, ::testing::Values("embedded", "aws"), backend_name);
 
 } // namespace

@@ -124,7 +124,9 @@ TEST_F(RedshiftOnPostgresTest, MigrationsRunWithViewsAndVersions) {
 TEST_F(RedshiftOnPostgresTest, TableLockedSeesAnotherSessionsLock) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
   EXPECT_FALSE(m_warehouse->table_locked("pg_event").value());
-  auto other = pg::Connection::connect(m_database->conninfo()).value();
+  auto connected = pg::Connection::connect(m_database->conninfo());
+  ASSERT_TRUE(connected) << connected.error().message;
+  pg::Connection& other = *connected;
   ASSERT_TRUE(other.exec("BEGIN"));
   ASSERT_TRUE(other.exec("LOCK TABLE logs.pg_event IN ACCESS SHARE MODE"));
 

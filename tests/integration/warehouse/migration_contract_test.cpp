@@ -297,6 +297,22 @@ TEST_P(MigrationContract, ASecondWorkerSeesTheSameVersions) {
   EXPECT_EQ(racing.error().kind, ErrorKind::conflict);
 }
 
+TEST_P(MigrationContract, MigrationStatementsListTheDdlWithoutRunningIt) {
+  create("t", k_v0);
+  const std::vector<core::Operation> v1 = {add_column("extra", "bigint", "", 1)};
+
+  const auto listed = m_warehouse->migration_statements("t", 1, v1);
+  const auto stale = m_warehouse->migration_statements("t", 3, v1);
+
+  ASSERT_TRUE(listed) << listed.error().message;
+  ASSERT_EQ(listed->size(), 5U); // Both views dropped, the ALTER, both views made again.
+  EXPECT_NE(listed->at(2).find("ADD COLUMN \"extra\" bigint"), std::string::npos) << listed->at(2);
+  EXPECT_EQ(columns_of("t").size(), k_v0.size());
+  EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"t", 0}}));
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().kind, ErrorKind::conflict);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MigrationContract, ::testing::Values(k_sqlite, k_postgres),
                          backend_name);
 

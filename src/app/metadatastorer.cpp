@@ -36,16 +36,12 @@ int run_metadatastorer(int argc, char** argv) {
   StopOnSignals signals; // Before any thread starts.
   http::CurlGlobal curl;
 
-  config::MetadatastorerConfig config;
-  try {
-    config = config::load_metadatastorer(argc, argv, http::process_environment());
-  } catch (const config::HelpRequested& help) {
-    std::fputs(help.what(), stdout);
-    return 0;
-  } catch (const config::ConfigError& error) {
-    std::fprintf(stderr, "metadatastorer: %s\n", error.what());
-    return k_exit_config_error;
+  int exit_code = 0;
+  const auto loaded = load_config<config::MetadatastorerConfig>("metadatastorer", config::load_metadatastorer, argc, argv, exit_code);
+  if (!loaded) {
+    return exit_code;
   }
+  const config::MetadatastorerConfig& config = *loaded;
   log::init(config.log);
   const std::stop_token stop = signals.token();
   SystemClock clock;

@@ -27,16 +27,12 @@ int run_rsloadmanager(int argc, char** argv) {
   StopOnSignals signals; // Before any thread starts.
   http::CurlGlobal curl;
 
-  config::RsloadmanagerConfig config;
-  try {
-    config = config::load_rsloadmanager(argc, argv, http::process_environment());
-  } catch (const config::HelpRequested& help) {
-    std::fputs(help.what(), stdout);
-    return 0;
-  } catch (const config::ConfigError& error) {
-    std::fprintf(stderr, "rsloadmanager: %s\n", error.what());
-    return k_exit_config_error;
+  int exit_code = 0;
+  const auto loaded = load_config<config::RsloadmanagerConfig>("rsloadmanager", config::load_rsloadmanager, argc, argv, exit_code);
+  if (!loaded) {
+    return exit_code;
   }
+  const config::RsloadmanagerConfig& config = *loaded;
   log::init(config.log);
   const std::stop_token stop = signals.token();
   SystemClock clock;

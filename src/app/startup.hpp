@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -11,6 +12,8 @@
 #include "common/log.hpp"
 #include "common/retry.hpp"
 #include "common/sleep.hpp"
+#include "config/go_flags.hpp"
+#include "http/aws_settings.hpp"
 #include "http/server.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -51,6 +54,23 @@ open_with_retry(const std::string& what, const std::function<Result<std::unique_
 
 // Start `server` on "host:port" ("localhost" means 127.0.0.1; port 0 picks one) and log it.
 [[nodiscard]] Result<void> start_server(http::Server& server, const std::string& address);
+
+// A daemon's configuration from its flags and the environment, or nullopt after printing the
+// help (exit 0) or the configuration error (exit 2) — `exit_code` says which.
+template <class Config>
+std::optional<Config> load_config(const char* daemon, Config (*load)(int, const char* const*, http::Environment),
+                                  int argc, char** argv, int& exit_code) {
+  try {
+    return load(argc, argv, http::process_environment());
+  } catch (const config::HelpRequested& help) {
+    std::fputs(help.what(), stdout);
+    exit_code = 0;
+  } catch (const config::ConfigError& error) {
+    std::fprintf(stderr, "%s: %s\n", daemon, error.what());
+    exit_code = k_exit_config_error;
+  }
+  return std::nullopt;
+}
 
 // Metrics with a statsd sink when `statsd_address` is set.
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,

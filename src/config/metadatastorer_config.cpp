@@ -3,21 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "config/cli.hpp"
 #include "config/go_flags.hpp"
 
 namespace rsi::config {
-namespace {
-
-std::chrono::milliseconds duration_or_throw(const std::string& flag, const std::string& text) {
-  auto parsed = parse_go_duration(text);
-  if (!parsed) {
-    throw ConfigError(fmt::format("-{}: {}", flag, parsed.error().message));
-  }
-  return *parsed;
-}
-
-} // namespace
-
 MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http::Environment env) {
   MetadatastorerConfig config;
   std::string sqs_queue_name;
@@ -63,25 +52,17 @@ MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http
   app.add_option("--aws-endpoint", config.aws.endpoint,
                  "Endpoint override for S3 and SQS (else AWS_ENDPOINT_URL_S3/_SQS, AWS_ENDPOINT_URL)");
 
-  std::vector<std::string> args = normalize_go_flags(argc, argv);
-  std::reverse(args.begin(), args.end()); // CLI11 takes a reversed vector.
-  try {
-    app.parse(args);
-  } catch (const CLI::CallForHelp&) {
-    throw HelpRequested(app.help());
-  } catch (const CLI::ParseError& error) {
-    throw ConfigError(error.what());
-  }
+  parse_go_style(app, argc, argv);
 
   if (!log::parse_level(log_level, config.log.level)) {
     throw ConfigError(fmt::format("--log-level: unknown level \"{}\"", log_level));
   }
-  config.poll_wait = duration_or_throw("sqsPollWait", poll_wait);
-  config.metadata_reload = duration_or_throw("bpMetadataReloadFrequency", reload);
-  config.metadata_retry_delay = duration_or_throw("bpMetadataRetryDelay", retry_delay);
+  config.poll_wait = go_duration("sqsPollWait", poll_wait);
+  config.metadata_reload = go_duration("bpMetadataReloadFrequency", reload);
+  config.metadata_retry_delay = go_duration("bpMetadataRetryDelay", retry_delay);
   config.loaded_key_history = std::chrono::hours(history_hours);
   if (!visibility.empty()) {
-    const auto parsed = duration_or_throw("visibility-timeout", visibility);
+    const auto parsed = go_duration("visibility-timeout", visibility);
     if (parsed < std::chrono::seconds(1) || parsed > std::chrono::hours(12)) {
       throw ConfigError("--visibility-timeout must be between 1s and 12h (SQS's range)");
     }

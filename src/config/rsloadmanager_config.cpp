@@ -9,22 +9,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "config/cli.hpp"
 #include "config/go_flags.hpp"
 #include "warehouse/factory.hpp"
 
 namespace rsi::config {
 namespace {
-
-std::chrono::milliseconds duration_or_throw(const std::string& flag, const std::string& text) {
-  auto parsed = parse_go_duration(text);
-  if (!parsed) {
-    throw ConfigError(fmt::format("-{}: {}", flag, parsed.error().message));
-  }
-  if (parsed->count() <= 0) {
-    throw ConfigError(fmt::format("-{}: must be positive, got \"{}\"", flag, text));
-  }
-  return *parsed;
-}
 
 // The original spoke only to Redshift, through Go's lib/pq, so the URL of its -config file (and
 // of -rsURL) is a postgres:// URL that names a Redshift cluster: it selects the Redshift backend.
@@ -138,15 +128,7 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   app.add_option("--aws-region", config.aws.region, "AWS region");
   app.add_option("--aws-endpoint", config.aws.endpoint, "Endpoint override for S3");
 
-  std::vector<std::string> args = normalize_go_flags(argc, argv);
-  std::reverse(args.begin(), args.end());
-  try {
-    app.parse(args);
-  } catch (const CLI::CallForHelp&) {
-    throw HelpRequested(app.help());
-  } catch (const CLI::ParseError& error) {
-    throw ConfigError(error.what());
-  }
+  parse_go_style(app, argc, argv);
 
   if (!log::parse_level(log_level, config.log.level)) {
     throw ConfigError(fmt::format("--log-level: unknown level \"{}\"", log_level));
@@ -179,18 +161,18 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   config.loader.policy.count_trigger = load_count_trigger;
   config.loader.policy.age_trigger = std::chrono::seconds(load_age_seconds);
   config.loader.policy.max_files = max_batch_files;
-  config.loader.policy.lease = std::chrono::duration_cast<std::chrono::seconds>(duration_or_throw("batch-lease", batch_lease));
+  config.loader.policy.lease = std::chrono::duration_cast<std::chrono::seconds>(positive_duration("batch-lease", batch_lease));
   if (config.loader.policy.lease < std::chrono::seconds(2)) {
     throw ConfigError("--batch-lease must be at least 2s");
   }
-  config.loader.no_work_delay = duration_or_throw("no_work_delay", no_work_delay);
-  config.loader.error_retry_delay = duration_or_throw("error_retry_delay", error_retry_delay);
-  config.loader.failed_load_check_interval = duration_or_throw("failed_load_check_interval", failed_check);
-  config.migrator.poll_period = duration_or_throw("migratorPollPeriod", migrator_poll);
-  config.migrator.wait_processor_period = duration_or_throw("waitProcessorPeriod", wait_processor);
+  config.loader.no_work_delay = positive_duration("no_work_delay", no_work_delay);
+  config.loader.error_retry_delay = positive_duration("error_retry_delay", error_retry_delay);
+  config.loader.failed_load_check_interval = positive_duration("failed_load_check_interval", failed_check);
+  config.migrator.poll_period = positive_duration("migratorPollPeriod", migrator_poll);
+  config.migrator.wait_processor_period = positive_duration("waitProcessorPeriod", wait_processor);
   config.migrator.onpeak_timeout = std::chrono::milliseconds(onpeak_ms);
   config.migrator.offpeak_timeout = std::chrono::milliseconds(offpeak_ms);
-  config.reporter_period = duration_or_throw("reporterPollPeriod", reporter_poll);
+  config.reporter_period = positive_duration("reporterPollPeriod", reporter_poll);
   if (!control_token.empty()) {
     config.control_token = control_token;
   } else if (auto from_env = http::env_value(env, "RSI_CONTROL_TOKEN")) {

@@ -334,6 +334,8 @@ protected:
   }
 
   void stop_gracefully(test::Process& daemon) {
+    // Past start-up (it answers /health, whatever it says), so SIGTERM is handled.
+    ASSERT_TRUE(test::eventually(60s, [&] { return health() != 0 || !daemon.running(); })) << tail(daemon.log_text());
     const auto asked = std::chrono::steady_clock::now();
     daemon.signal(SIGTERM);
     const auto status = daemon.wait(10s);

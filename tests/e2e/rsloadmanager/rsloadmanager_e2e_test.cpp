@@ -155,7 +155,16 @@ protected:
               scalar(m_warehouse->conninfo(), "SELECT count(*) FROM infra.load_manifest"));
   }
 
+  // The control API answers: the daemon is past start-up (and handles SIGTERM).
+  bool ready() {
+    httplib::Client control("127.0.0.1", m_control_port);
+    control.set_connection_timeout(1);
+    auto health = control.Get("/health");
+    return health && health->status == 200;
+  }
+
   void stop(test::Process& daemon) {
+    ASSERT_TRUE(test::eventually(60s, [&] { return ready() || !daemon.running(); })) << tail(daemon.log_text());
     daemon.signal(SIGTERM);
     const auto status = daemon.wait(30s);
     ASSERT_TRUE(status.has_value()) << "did not stop\n" << tail(daemon.log_text());

@@ -7,7 +7,9 @@
 //
 // Claims take no table locks: a transaction-level advisory lock per table name serialises
 // claimers of one table (so a table never has two batches in flight), and the files are
-// locked with FOR UPDATE SKIP LOCKED, so claimers of other tables never wait.
+// locked with FOR UPDATE SKIP LOCKED, so claimers of other tables never wait. Advisory locks
+// belong to the whole database, so the key includes the schema: ingester databases in two
+// schemas of one database never hold each other's claims back.
 #include "metadata/postgres_metadata_store.hpp"
 
 #include <mutex>
@@ -27,7 +29,6 @@ namespace {
 
 // Advisory lock namespaces (first key of the two-key form).
 constexpr int k_migration_lock = 0x52534930; // "RSI0": schema migrations
-constexpr int k_claim_lock = 0x52534931;     // "RSI1": claims, per table name
 constexpr int k_candidate_batch = 100;       // Groups fetched by one search.
 
 // SQL TIMESTAMP → microseconds since the epoch (the column holds UTC).
@@ -100,8 +101,8 @@ Batch batch_from_row(const pg::Rows& rows, int row) {
 
 Result<bool> try_table_lock(pg::Transaction& tx, const std::string& table) {
   RSI_TRY_ASSIGN(const auto locked,
-                 tx.exec("SELECT pg_try_advisory_xact_lock($1, hashtext($2))",
-                         {std::to_string(k_claim_lock), table}));
+                 tx.exec("SELECT pg_try_advisory_xact_lock($1, hashtext(COALESCE(current_schema(), '') || '.' || $2))",
+                         {std::to_string(k_claim_lock_class), table}));
   return locked.boolean(0, 0);
 }
 

@@ -18,6 +18,11 @@ struct PostgresConfig {
   StoreOptions options;
 };
 
+// While a claimer picks the files of a table it holds the transaction-level advisory lock
+// (k_claim_lock_class, hashtext(current_schema() || '.' || table)): one claimer per table of
+// one ingester database at a time, and other schemas of the database are not held back.
+inline constexpr int k_claim_lock_class = 0x52534931; // "RSI1"
+
 // Connects, applies pending schema migrations (serialised across processes) and returns
 // the store. Fails `transient` when the server cannot be reached.
 Result<std::unique_ptr<MetadataStore>> make_postgres_metadata_store(const PostgresConfig& config);

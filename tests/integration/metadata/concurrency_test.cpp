@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/metadata/store_fixture.hpp"
+#include "pg/connection.hpp"
 
 namespace rsi::metadata {
 namespace {
@@ -187,6 +188,39 @@ TEST_P(ConcurrencyTest, ClaimersNeverShareAFileAndLoseNone) {
     ASSERT_TRUE(run_claimers(logs.back(), 1));
   }
   verify(logs);
+}
+
+// Advisory locks belong to the whole PostgreSQL database: a claim of table "t" in one schema
+// must not hold back a claim of "t" in another. The other schema's claimer is played by a
+// transaction holding its claim lock; the same lock on this schema's "t" does hold it back.
+TEST_P(ConcurrencyTest, AClaimInAnotherSchemaDoesNotHoldThisOneBack) {
+  if (!is_postgres()) {
+    GTEST_SKIP() << "advisory locks are PostgreSQL's; a SQLite ingester database serves one process";
+  }
+  for (int index = 0; index < 6; ++index) {
+    ASSERT_TRUE(m_store->record_file({.key_name = key_of(0, index), .table = "t"}, std::chrono::system_clock::now()));
+  }
+  const ClaimPolicy policy{.count_trigger = 5, .age_trigger = 3600s, .lease = 600s};
+  const auto claim = [&] {
+    auto claimed = m_store->claim_batch({{"t", 0}}, policy, std::chrono::system_clock::now());
+    EXPECT_TRUE(claimed) << claimed.error().message;
+    return claimed && claimed->batch.has_value();
+  };
+  auto holder = pg::Connection::connect(m_schema->conninfo());
+  ASSERT_TRUE(holder) << holder.error().message;
+  const auto hold = [&](const std::string& schema) {
+    ASSERT_TRUE(holder->exec("BEGIN"));
+    ASSERT_TRUE(holder->exec("SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                             {std::to_string(k_claim_lock_class), schema + ".t"}));
+  };
+
+  hold(m_schema->name());
+  EXPECT_FALSE(claim()) << "a claimer of this schema's t is at work";
+  ASSERT_TRUE(holder->exec("ROLLBACK"));
+
+  hold(m_schema->name() + "_other");
+  EXPECT_TRUE(claim()) << "the lock of another schema's t";
+  ASSERT_TRUE(holder->exec("ROLLBACK"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConcurrencyTest, ::testing::Values(testing::k_sqlite, testing::k_postgres),

@@ -26,11 +26,8 @@
 #include "telemetry/names.hpp"
 
 namespace rsi::app {
-namespace {
 
 using namespace std::chrono_literals;
-
-} // namespace
 
 int run_metadatastorer(int argc, char** argv) {
   StopOnSignals signals; // Before any thread starts.

@@ -3,6 +3,7 @@
 #include <expected>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
@@ -38,6 +39,9 @@ inline std::unexpected<Error> fail(ErrorKind kind, std::string message) {
 inline std::unexpected<Error> fail(Error error) {
   return std::unexpected<Error>(std::move(error));
 }
+
+// The text of an errno value ("No such file or directory"), for error messages.
+inline std::string errno_message(int error) { return std::generic_category().message(error); }
 
 inline std::string_view to_string(ErrorKind kind) {
   switch (kind) {

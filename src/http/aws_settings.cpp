@@ -6,20 +6,12 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
+
 extern char** environ; // POSIX; declared by no standard C++ header.
 
 namespace rsi::http {
 namespace {
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
 
 std::string upper(std::string_view text) {
   std::string out(text);
@@ -86,15 +78,15 @@ read_profile(const std::filesystem::path& file, std::string_view profile, bool c
   bool in_section = false;
   std::string line;
   while (std::getline(input, line)) {
-    const std::string_view text = trim(line);
+    const std::string_view text = trim_ascii_space(line);
     if (text.empty() || text.front() == '#' || text.front() == ';') {
       continue;
     }
     if (text.front() == '[' && text.back() == ']') {
       // "[profile  name]" with extra blanks is accepted by the SDKs too.
-      std::string section(trim(text.substr(1, text.size() - 2)));
+      std::string section(trim_ascii_space(text.substr(1, text.size() - 2)));
       if (section.starts_with("profile ")) {
-        section = "profile " + std::string(trim(std::string_view(section).substr(8)));
+        section = "profile " + std::string(trim_ascii_space(std::string_view(section).substr(8)));
       }
       in_section = section == wanted;
       if (in_section && !values) {
@@ -107,8 +99,8 @@ read_profile(const std::filesystem::path& file, std::string_view profile, bool c
       continue;
     }
     if (const auto equals = text.find('='); equals != std::string_view::npos) {
-      (*values)[std::string(trim(text.substr(0, equals)))] =
-          std::string(trim(text.substr(equals + 1)));
+      (*values)[std::string(trim_ascii_space(text.substr(0, equals)))] =
+          std::string(trim_ascii_space(text.substr(equals + 1)));
     }
   }
   return values;

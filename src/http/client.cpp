@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "common/log.hpp"
+#include "common/strings.hpp"
 #include "http/handles.hpp"
 #include "http/sha256.hpp"
 #include "http/url.hpp"
@@ -28,28 +29,9 @@ constexpr long k_receive_buffer = 256 * 1024;
 constexpr long k_upload_buffer = 512 * 1024;
 constexpr std::string_view k_unsigned_payload = "UNSIGNED-PAYLOAD";
 
-bool iequals(std::string_view left, std::string_view right) {
-  return left.size() == right.size() &&
-         std::equal(left.begin(), left.end(), right.begin(), [](char lhs, char rhs) {
-           return std::tolower(static_cast<unsigned char>(lhs)) ==
-                  std::tolower(static_cast<unsigned char>(rhs));
-         });
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
-    text.remove_prefix(1);
-  }
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' ||
-                           text.back() == '\n')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 bool has_header(const Headers& headers, std::string_view name) {
   return std::any_of(headers.begin(), headers.end(),
-                     [&](const Header& header) { return iequals(header.name, name); });
+                     [&](const Header& header) { return iequals_ascii(header.name, name); });
 }
 
 // Repeated names become one header with the values joined by ',' in order.
@@ -57,7 +39,7 @@ Headers merge_repeated(const Headers& headers) {
   Headers merged;
   for (const auto& header : headers) {
     auto same = std::find_if(merged.begin(), merged.end(),
-                             [&](const Header& seen) { return iequals(seen.name, header.name); });
+                             [&](const Header& seen) { return iequals_ascii(seen.name, header.name); });
     if (same == merged.end()) {
       merged.push_back(header);
     } else {
@@ -136,7 +118,7 @@ extern "C" size_t on_header(char* data, size_t size, size_t count, void* user) n
       transfer->response.headers.clear(); // A new response (after 100 Continue or a retry).
     } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
       transfer->response.headers.push_back(
-          {std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1)))});
+          {std::string(trim_ascii_space(line.substr(0, colon))), std::string(trim_ascii_space(line.substr(colon + 1)))});
     }
     return bytes;
   } catch (...) {
@@ -236,7 +218,7 @@ Verdict judge_status(const ClientConfig& config, const Request& request, const R
 Verdict judge_curl(CURLcode code, const char* detail, std::string_view target) {
   std::string message = fmt::format("{}: {}", target, curl_easy_strerror(code));
   if (detail != nullptr && *detail != '\0') {
-    message += fmt::format(" ({})", trim(detail));
+    message += fmt::format(" ({})", trim_ascii_space(detail));
   }
   switch (code) {
   case CURLE_UNSUPPORTED_PROTOCOL:
@@ -267,7 +249,7 @@ bool wait_unless_stopped(std::chrono::milliseconds delay, const std::stop_token&
 
 std::optional<std::string_view> Response::header(std::string_view name) const {
   for (const auto& header : headers) {
-    if (iequals(header.name, name)) {
+    if (iequals_ascii(header.name, name)) {
       return header.value;
     }
   }

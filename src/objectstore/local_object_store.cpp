@@ -48,8 +48,6 @@ private:
   int m_fd;
 };
 
-std::string errno_text(int error) { return std::generic_category().message(error); }
-
 std::string etag_of(const struct stat& status) {
   const auto mtime_ns = static_cast<std::uint64_t>(status.st_mtim.tv_sec) * 1'000'000'000ULL +
                         static_cast<std::uint64_t>(status.st_mtim.tv_nsec);
@@ -81,7 +79,7 @@ public:
     struct stat status {};
     if (::fstat(file.get(), &status) != 0) {
       return fail(ErrorKind::transient,
-                  fmt::format("get {}: {}", describe_key(key), errno_text(errno)));
+                  fmt::format("get {}: {}", describe_key(key), errno_message(errno)));
     }
     if (!S_ISREG(status.st_mode)) {
       return std::optional<ObjectInfo>(); // A "directory" of other keys is no object.
@@ -106,7 +104,7 @@ public:
       if (got <= 0) {
         return fail(ErrorKind::transient,
                     fmt::format("get {}: read failed: {}", describe_key(key),
-                                got == 0 ? "file shrank while reading" : errno_text(errno)));
+                                got == 0 ? "file shrank while reading" : errno_message(errno)));
       }
       RSI_TRY(sink(std::string_view(buffer.data(), static_cast<std::size_t>(got))));
       offset += got;
@@ -133,7 +131,7 @@ public:
     Fd input(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!input.valid()) {
       return fail(ErrorKind::permanent, fmt::format("put {} from {}: {}", describe_key(key),
-                                                    path.string(), errno_text(errno)));
+                                                    path.string(), errno_message(errno)));
     }
     return write_atomically(key, [&](std::span<char> buffer) -> Result<std::size_t> {
       while (true) {
@@ -143,7 +141,7 @@ public:
         }
         if (errno != EINTR) {
           return fail(ErrorKind::transient,
-                      fmt::format("read {}: {}", path.string(), errno_text(errno)));
+                      fmt::format("read {}: {}", path.string(), errno_message(errno)));
         }
       }
     });
@@ -173,7 +171,7 @@ public:
         return {}; // A "directory" of other keys: there is no object to delete.
       }
       return fail(ErrorKind::transient,
-                  fmt::format("delete {}: {}", describe_key(key), errno_text(error)));
+                  fmt::format("delete {}: {}", describe_key(key), errno_message(error)));
     }
     return {};
   }
@@ -260,7 +258,7 @@ private:
       return std::optional<ObjectInfo>();
     }
     return fail(error == EACCES ? ErrorKind::permanent : ErrorKind::transient,
-                fmt::format("{} {}: {}", operation, describe_key(key), errno_text(error)));
+                fmt::format("{} {}: {}", operation, describe_key(key), errno_message(error)));
   }
 
   Result<void> write_atomically(std::string_view key, const ChunkSource& source) {
@@ -283,21 +281,21 @@ private:
                                                        path.filename().string(), rng());
     Fd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!file.valid()) {
-      return fail(ErrorKind::transient, fmt::format("put {}: {}", target, errno_text(errno)));
+      return fail(ErrorKind::transient, fmt::format("put {}: {}", target, errno_message(errno)));
     }
     auto written = copy_into(file, source, target);
     if (written && ::fsync(file.get()) != 0) {
       written =
-          fail(ErrorKind::transient, fmt::format("put {}: fsync: {}", target, errno_text(errno)));
+          fail(ErrorKind::transient, fmt::format("put {}: fsync: {}", target, errno_message(errno)));
     }
     if (written && file.close() != 0) {
       written =
-          fail(ErrorKind::transient, fmt::format("put {}: close: {}", target, errno_text(errno)));
+          fail(ErrorKind::transient, fmt::format("put {}: close: {}", target, errno_message(errno)));
     }
     if (written && ::rename(temp.c_str(), path.c_str()) != 0) {
       const int rename_error = errno;
       written = fail(rename_error == EISDIR ? ErrorKind::permanent : ErrorKind::transient,
-                     fmt::format("put {}: rename: {}", target, errno_text(rename_error)));
+                     fmt::format("put {}: rename: {}", target, errno_message(rename_error)));
     }
     if (!written) {
       ::unlink(temp.c_str());
@@ -321,7 +319,7 @@ private:
         }
         if (wrote < 0) {
           return fail(ErrorKind::transient,
-                      fmt::format("put {}: write: {}", target, errno_text(errno)));
+                      fmt::format("put {}: write: {}", target, errno_message(errno)));
         }
         done += static_cast<std::size_t>(wrote);
       }

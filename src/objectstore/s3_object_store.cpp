@@ -97,8 +97,6 @@ private:
   int m_fd;
 };
 
-std::string errno_text(int error) { return std::generic_category().message(error); }
-
 Result<std::size_t> pread_some(const InputFile& file, std::span<char> buffer,
                                std::uint64_t offset) {
   while (true) {
@@ -108,7 +106,7 @@ Result<std::size_t> pread_some(const InputFile& file, std::span<char> buffer,
       return static_cast<std::size_t>(got);
     }
     if (errno != EINTR) {
-      return fail(ErrorKind::transient, fmt::format("read file: {}", errno_text(errno)));
+      return fail(ErrorKind::transient, fmt::format("read file: {}", errno_message(errno)));
     }
   }
 }
@@ -366,7 +364,7 @@ public:
     struct stat status {};
     if (file.get() < 0 || ::fstat(file.get(), &status) != 0) {
       return fail(ErrorKind::permanent,
-                  fmt::format("put {} from {}: {}", target(key), path.string(), errno_text(errno)));
+                  fmt::format("put {} from {}: {}", target(key), path.string(), errno_message(errno)));
     }
     const auto size = static_cast<std::uint64_t>(status.st_size);
     if (size <= m_config.part_size_bytes) {

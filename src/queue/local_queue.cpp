@@ -110,7 +110,7 @@ ErrorKind errno_kind(int error) {
 
 Error errno_error(int error, std::string_view operation, const fs::path& target) {
   return Error{errno_kind(error), fmt::format("{} {}: {}", operation, target.string(),
-                                              std::generic_category().message(error))};
+                                              errno_message(error))};
 }
 
 struct Delivery {
@@ -217,14 +217,6 @@ Result<void> write_all(int fd, std::string_view data, const fs::path& path) {
       return fail(errno_error(errno, "write", path));
     }
     data.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return {};
-}
-
-Result<void> validate_batch(std::size_t size, std::string_view operation) {
-  if (size > k_max_batch) {
-    return fail(ErrorKind::permanent, fmt::format("{}: at most {} messages per batch, got {}",
-                                                  operation, k_max_batch, size));
   }
   return {};
 }
@@ -364,7 +356,7 @@ private:
       // The holder extended or released the delivery after we saw it expired: it stays theirs.
       if (::rename(to.c_str(), from.c_str()) != 0 && errno != ENOENT) {
         RSI_LOG_WARN("local queue: giving back {} failed: {}", to.string(),
-                     std::generic_category().message(errno));
+                     errno_message(errno));
       }
       return std::nullopt;
     }
@@ -509,7 +501,7 @@ FileDescriptor watch_inbox(const fs::path& inbox) {
   if (!fd.valid() ||
       ::inotify_add_watch(fd.get(), inbox.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
     RSI_LOG_WARN("local queue: cannot watch {} ({}); polling instead", inbox.string(),
-                 std::generic_category().message(errno));
+                 errno_message(errno));
     return FileDescriptor();
   }
   return fd;

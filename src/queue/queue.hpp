@@ -6,6 +6,7 @@
 #include <span>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -17,6 +18,15 @@ namespace rsi::queue {
 // and the longest long poll.
 inline constexpr std::size_t k_max_batch = 10;
 inline constexpr std::chrono::seconds k_max_wait{20};
+
+// A permanent error when a batch call names more than k_max_batch messages.
+inline Result<void> validate_batch(std::size_t size, std::string_view operation) {
+  if (size > k_max_batch) {
+    return fail(ErrorKind::permanent, fmt::format("{}: at most {} messages per batch, got {}",
+                                                  operation, k_max_batch, size));
+  }
+  return {};
+}
 
 struct Message {
   std::string id;      // Stable across redeliveries of the same message.

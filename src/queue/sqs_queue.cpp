@@ -21,14 +21,6 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-Result<void> validate_batch(std::size_t size, std::string_view operation) {
-  if (size > k_max_batch) {
-    return fail(ErrorKind::permanent, fmt::format("{}: at most {} messages per batch, got {}",
-                                                  operation, k_max_batch, size));
-  }
-  return {};
-}
-
 class SqsQueue final : public Queue {
 public:
   SqsQueue(sqs::Api api, std::string url, SqsConfig config)

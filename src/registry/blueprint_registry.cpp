@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "common/gzip.hpp"
+#include "common/strings.hpp"
 #include "core/table_name.hpp"
 #include "http/client.hpp"
 #include "http/url.hpp"
@@ -24,21 +25,13 @@ namespace {
 constexpr long k_bad_request = 400;
 constexpr long k_not_found = 404;
 
-bool iequals(std::string_view left, std::string_view right) {
-  return left.size() == right.size() &&
-         std::equal(left.begin(), left.end(), right.begin(), [](char lhs, char rhs) {
-           return std::tolower(static_cast<unsigned char>(lhs)) ==
-                  std::tolower(static_cast<unsigned char>(rhs));
-         });
-}
-
 // The response body, inflated when Blueprint sent it gzip-encoded.
 Result<std::string> decoded_body(const http::Response& response) {
   const auto encoding = response.header("Content-Encoding");
-  if (!encoding || iequals(*encoding, "identity")) {
+  if (!encoding || iequals_ascii(*encoding, "identity")) {
     return response.body;
   }
-  if (iequals(*encoding, "gzip")) {
+  if (iequals_ascii(*encoding, "gzip")) {
     return gunzip(response.body);
   }
   return fail(ErrorKind::permanent, fmt::format("unsupported Content-Encoding \"{}\"", *encoding));

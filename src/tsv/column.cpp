@@ -193,12 +193,12 @@ Result<void> validate(const ColumnType& type) {
   return {};
 }
 
-std::string to_string(const ColumnType& type) {
-  switch (type.kind) {
+std::string_view type_name(TypeKind kind) {
+  switch (kind) {
   case TypeKind::varchar:
-    return fmt::format("varchar({})", type.width);
+    return "varchar";
   case TypeKind::character:
-    return fmt::format("char({})", type.width);
+    return "char";
   case TypeKind::smallint:
     return "smallint";
   case TypeKind::integer:
@@ -210,7 +210,7 @@ std::string to_string(const ColumnType& type) {
   case TypeKind::double_precision:
     return "double precision";
   case TypeKind::decimal:
-    return fmt::format("decimal({},{})", type.precision, type.scale);
+    return "decimal";
   case TypeKind::boolean:
     return "boolean";
   case TypeKind::timestamp:
@@ -219,6 +219,18 @@ std::string to_string(const ColumnType& type) {
     return "date";
   }
   return "unknown";
+}
+
+std::string to_string(const ColumnType& type) {
+  switch (type.kind) {
+  case TypeKind::varchar:
+  case TypeKind::character:
+    return fmt::format("{}({})", type_name(type.kind), type.width);
+  case TypeKind::decimal:
+    return fmt::format("decimal({},{})", type.precision, type.scale);
+  default:
+    return std::string(type_name(type.kind));
+  }
 }
 
 } // namespace rsi::tsv

@@ -56,6 +56,9 @@ struct Column {
 // ErrorKind::permanent on anything else, including widths out of Redshift's ranges.
 [[nodiscard]] Result<ColumnType> parse_column_type(std::string_view sql_type);
 
+// The type's SQL name without parameters ("varchar", "double precision").
+std::string_view type_name(TypeKind kind);
+
 // The canonical SQL spelling: "varchar(32)", "char(2)", "decimal(10,2)", "double precision".
 std::string to_string(const ColumnType& type);
 

@@ -133,25 +133,6 @@ Result<Field> convert_char(std::span<char> raw, std::uint32_t width, ConversionC
 
 // Numbers ----------------------------------------------------------------------------------
 
-std::string_view type_name(TypeKind kind) {
-  switch (kind) {
-  case TypeKind::smallint:
-    return "smallint";
-  case TypeKind::integer:
-    return "integer";
-  case TypeKind::bigint:
-    return "bigint";
-  case TypeKind::real:
-    return "real";
-  case TypeKind::double_precision:
-    return "double precision";
-  case TypeKind::decimal:
-    return "decimal";
-  default:
-    return "value";
-  }
-}
-
 std::uint64_t max_magnitude(TypeKind kind) {
   switch (kind) {
   case TypeKind::smallint:

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
 #include "core/text.hpp"
 
 namespace rsi::warehouse {
@@ -16,11 +17,7 @@ bool same_column(std::string_view left, std::string_view right, Dialect dialect)
   if (dialect == Dialect::postgres) {
     return left == right;
   }
-  return left.size() == right.size() &&
-         std::equal(left.begin(), left.end(), right.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) ==
-                  std::tolower(static_cast<unsigned char>(b));
-         });
+  return iequals_ascii(left, right);
 }
 
 class Planner {

@@ -1,47 +1,21 @@
 #!/usr/bin/env bash
-# Builds the Blueprint operation decoder fuzz target (libFuzzer + ASan + UBSan) and runs it for
-# a bounded time. Exit status 0: no crash found; otherwise libFuzzer's, with the crashing input
-# saved in the build directory.
+# Builds the Blueprint operation decoder fuzz target (libFuzzer + ASan + UBSan) and runs it
+# for a bounded time. Exit status 0: no crash found; otherwise libFuzzer's, with the crashing
+# input saved in the build directory. Compiler requirements: tests/fuzz/lib.sh.
 #
 #   tests/fuzz/run_operation_decoder_fuzz.sh [seconds=60] [build_dir=build-fuzz]
-#
-# Needs clang >= 16 with its compiler-rt (Debian: clang-16 libclang-rt-16-dev), libpq-dev,
-# nlohmann-json3-dev, libfmt-dev and libspdlog-dev. Debian 12's clang 14 cannot build this: with
-# libstdc++ 12 it has no std::expected (rsi::Result) because it reports __cpp_concepts 201907,
-# and raising that macro only moves the failure to "attempt to use a deleted function" (clang
-# 14 lacks conditionally trivial special members, P0848); libc++ 14 (libc++-14-dev) has no
-# <expected> at all (it arrived in libc++ 16). Clang 16 has P0848 but still reports the old
-# __cpp_concepts, so the script raises the macro for it. Set RSI_FUZZ_CXX to pick another clang++.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 seconds="${1:-60}"
 out="${2:-$root/build-fuzz}"
 
-cxx="${RSI_FUZZ_CXX:-}"
-if [ -z "$cxx" ]; then
-  for candidate in clang++-19 clang++-18 clang++-17 clang++-16; do
-    if command -v "$candidate" >/dev/null; then
-      cxx="$candidate"
-      break
-    fi
-  done
-fi
-if [ -z "$cxx" ]; then
-  echo "run_operation_decoder_fuzz: needs clang++ >= 16 (apt-get install clang-16 libclang-rt-16-dev)" >&2
-  exit 2
-fi
-
-flags=(-std=c++2b -O1 -g -fno-omit-frame-pointer
-       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I"$root/src" -I/usr/include/postgresql)
-concepts="$("$cxx" -std=c++2b -dM -E -x c++ /dev/null | awk '/__cpp_concepts/ {print $3}')"
-if [ "${concepts%L}" -lt 202002 ]; then
-  flags+=(-D__cpp_concepts=202002L -Wno-builtin-macro-redefined -Wno-macro-redefined)
-fi
+source "$root/tests/fuzz/lib.sh"
+fuzz_compiler_flags run_operation_decoder_fuzz
+flags=("${fuzz_flags[@]}" -I"$root/src" -I/usr/include/postgresql)
 
 mkdir -p "$out/operation-corpus" "$out/operation-seeds"
-"$cxx" "${flags[@]}" -o "$out/operation_decoder_fuzz" \
+"$fuzz_cxx" "${flags[@]}" -o "$out/operation_decoder_fuzz" \
   "$root/tests/fuzz/operation_decoder_fuzz.cpp" \
   "$root"/src/core/{operation,json_fields,table_name,text,file_pointer}.cpp \
   "$root"/src/common/{log,clock,utf8,uuid}.cpp \
@@ -67,6 +41,4 @@ printf '\x06%s' '[{"Action":"add","Name":"it'"'"'s;x","ActionMetadata":{"column_
 printf '\x00%s' '[{"Action":"add","Name":"t","ActionMetadata":{"column_options":" sortkey","column_type":"f@timestamp@unix","inbound":"t","supporting_columns":""},"Version":0,"Ordering":0},{"Action":"drop_event","Name":"","ActionMetadata":{"reason":"x"},"Version":0,"Ordering":1}]' \
   > "$out/operation-seeds/hand-create"
 
-cd "$out"
-exec ./operation_decoder_fuzz -max_total_time="$seconds" -max_len=8192 -timeout=10 \
-  -rss_limit_mb=2048 -print_final_stats=1 operation-corpus operation-seeds
+fuzz_run "$out" operation_decoder_fuzz "$seconds" 8192 operation-corpus operation-seeds

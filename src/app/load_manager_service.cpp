@@ -62,7 +62,7 @@ void LoadManagerService::install_control(http::Server& server, std::optional<std
                         [this] {
                           return with_control_warehouse([](warehouse::Warehouse& warehouse) { return warehouse.ping(); });
                         },
-                    .wake_loaders = [this] { m_loader->wake(); },
+                    .wake_loaders = [this] { wake_loaders(); },
                     .max_load_retry = m_options.loader.max_load_retry,
                     .token = std::move(token)});
 }

@@ -56,6 +56,10 @@ public:
 
   [[nodiscard]] migrator::VersionCache& versions() { return m_versions; }
 
+  // Work may have appeared (files recorded, a force load requested): idle workers look now.
+  // Thread-safe.
+  void wake_loaders() { m_loader->wake(); }
+
 private:
   template <class Work>
   auto with_control_warehouse(Work&& work) {

@@ -105,11 +105,6 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   }
   registry::EventMetadataCache tables(embedded_metadata_fetcher(dir), clock, {.reload_every = 10s,
                                                                               .min_forced_interval = 2s});
-  StorerService storer(**store, tables, metrics, clock,
-                       {.queue = queue::LocalConfig{.inbox = dir.inbox(), .visibility_timeout = 60s},
-                        .listeners = options.listeners,
-                        .storer = {.wait = 1s},
-                        .metadata_retry_delay = 1s});
   const warehouse::SqliteConfig warehouse_config{.path = dir.warehouse_db(),
                                                  .files = warehouse::locate_in_bucket_folders(**objects)};
   loader::LoaderConfig loader_config{
@@ -131,6 +126,12 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   if (!manager.prepare(stop)) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }
+  // One process: a recorded file wakes the load workers at once.
+  StorerService storer(**store, tables, metrics, clock,
+                       {.queue = queue::LocalConfig{.inbox = dir.inbox(), .visibility_timeout = 60s},
+                        .listeners = options.listeners,
+                        .storer = {.wait = 1s, .on_recorded = [&manager] { manager.wake_loaders(); }},
+                        .metadata_retry_delay = 1s});
   http::Server control;
   if (!options.control_addr.empty()) {
     manager.install_control(control, std::nullopt);
@@ -147,7 +148,9 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   std::fprintf(stderr, "rs_ingester: running on %s (control API %s); Ctrl-C stops\n", dir.root.c_str(),
                options.control_addr.empty() ? "off" : options.control_addr.c_str());
   int idle_polls = 0;
-  while (sleep_unless_stopped(stop, 1s)) {
+  // --until-idle looks more often, so that the run ends soon after the last commit.
+  const auto tick = options.until_idle ? 250ms : 1000ms;
+  while (sleep_unless_stopped(stop, tick)) {
     if (terminal) {
       std::printf("\r\033[K%s", progress_line(**store, manager.versions().snapshot(), clock.now()).c_str());
       std::fflush(stdout);
@@ -156,10 +159,11 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
       continue;
     }
     // Nothing left in the inbox: load what waits now instead of waiting for the age trigger.
-    if (auto pending = (*store)->pending_versions(); pending) {
+    if (auto pending = (*store)->pending_versions(); pending && !pending->empty()) {
       for (const auto& [table, version] : *pending) {
         (void)(*store)->request_force_load(table, "rs_ingester --until-idle", clock.now());
       }
+      manager.wake_loaders();
     }
     idle_polls = idle(dir, **store) ? idle_polls + 1 : 0;
     if (idle_polls >= 2) {

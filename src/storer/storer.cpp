@@ -157,6 +157,9 @@ Result<PollSummary> Storer::poll_once(std::chrono::seconds wait, std::stop_token
     }
   }
   m_failures = summary.deferred > 0 ? m_failures + 1 : 0;
+  if (summary.recorded > 0 && m_config.on_recorded) {
+    m_config.on_recorded();
+  }
   settle(done, deferred, stop.stop_requested());
   return summary;
 }

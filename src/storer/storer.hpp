@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <stop_token>
 #include <string>
 
@@ -25,6 +26,9 @@ struct StorerConfig {
   BackoffPolicy backoff{.initial_delay = std::chrono::milliseconds(500),
                         .max_delay = std::chrono::seconds(30),
                         .max_attempts = 0};
+  // Called after a poll recorded new file pointers (they are committed): the all-in-one
+  // process wakes its load workers instead of leaving the files to their next idle poll.
+  std::function<void()> on_recorded;
 };
 
 // What became of one message.

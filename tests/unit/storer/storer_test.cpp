@@ -2,6 +2,7 @@
 // database and a scripted table directory.
 #include "storer/storer.hpp"
 
+#include <atomic>
 #include <deque>
 #include <set>
 
@@ -42,6 +43,7 @@ public:
     for (const auto& message : messages) {
       removed.insert(message.id);
     }
+    removed_count += messages.size();
     return queue::BatchOutcome{};
   }
   Result<queue::BatchOutcome> change_visibility(std::span<const queue::Message> messages,
@@ -54,6 +56,7 @@ public:
 
   bool fail_receive = false;
   std::set<std::string> removed;
+  std::atomic<std::size_t> removed_count{0}; // Readable while another thread polls.
   std::map<std::string, std::chrono::seconds> postponed;
 
 private:
@@ -138,6 +141,20 @@ TEST_F(StorerTest, RecordsThenDeletes) {
   EXPECT_EQ(summary.recorded, 1U);
   EXPECT_EQ(m_queue.removed, std::set<std::string>{"m1"});
   EXPECT_EQ(pending_files(), 1U);
+}
+
+TEST_F(StorerTest, APollThatRecordedCallsOnRecordedOnceAndOthersDoNot) {
+  int calls = 0;
+  m_config.on_recorded = [&] { ++calls; };
+  m_storer = std::make_unique<Storer>(m_queue, *m_store, m_tables, m_clock, m_metrics, m_config);
+  m_queue.push(pointer("t", "a.gz"));
+  m_queue.push(pointer("t", "b.gz"));
+  EXPECT_EQ(poll().recorded, 2U);
+  EXPECT_EQ(calls, 1);
+  m_queue.push(pointer("t", "a.gz"));
+  m_queue.push("not json");
+  EXPECT_EQ(poll().recorded, 0U);
+  EXPECT_EQ(calls, 1) << "a duplicate and a rejected message record nothing";
 }
 
 TEST_F(StorerTest, AnSnsEnvelopeIsUnwrapped) {
@@ -243,7 +260,7 @@ TEST_F(StorerTest, RunStopsWhenAsked) {
   std::stop_source stop;
   m_queue.push(pointer("t", "a.gz"));
   std::thread runner([&] { m_storer->run(stop.get_token()); });
-  for (int attempt = 0; attempt < 500 && m_queue.removed.empty(); ++attempt) {
+  for (int attempt = 0; attempt < 500 && m_queue.removed_count == 0; ++attempt) {
     std::this_thread::sleep_for(10ms);
   }
   stop.request_stop();

@@ -48,12 +48,20 @@ start_postgres() {
   bin="$(pg_bin)"
   mkdir -p "$base"
   [ "$(id -u)" -ne 0 ] || chown postgres: "$base"
-  port="$(free_port)" || die "no free port for PostgreSQL"
   as_postgres "$bin/initdb" -D "$base/data" -U postgres -A trust -E UTF8 --no-locale --no-sync >"$base/initdb.log" 2>&1 \
     || { cat "$base/initdb.log" >&2; die "initdb failed"; }
-  as_postgres "$bin/pg_ctl" -D "$base/data" -l "$base/log" -w -t 30 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $base -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
-    start >&2 || { cat "$base/log" >&2; die "PostgreSQL did not start"; }
+  # The port was free when picked; another process may bind it first: then pick another.
+  local attempt
+  for attempt in 1 2 3; do
+    port="$(free_port)" || die "no free port for PostgreSQL"
+    if as_postgres "$bin/pg_ctl" -D "$base/data" -l "$base/log" -w -t 30 \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $base -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+      start >&2; then
+      break
+    fi
+    grep -q "Address already in use" "$base/log" && [ "$attempt" -lt 3 ] || { cat "$base/log" >&2; die "PostgreSQL did not start"; }
+    say "port $port was taken meanwhile; trying another"
+  done
   RSI_PG_DATA="$base/data"
   psql -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt -c 'CREATE DATABASE ingester' >&2
   export RSI_TEST_PG="host=127.0.0.1 port=$port user=postgres dbname=ingester"

@@ -193,9 +193,12 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const metadata::Batch
     }
     m_metrics.count(names::manifest_load_failures());
     const TimePoint retry_at = m_clock.now() + m_config.error_retry_delay;
+    // `retry_count` counts the retries spent, this attempt's included. The store retries a failed
+    // batch while the count is below max_load_retry, so this failure leaves it stale once the
+    // count has reached it (the first attempt and max_load_retry retries have failed).
     log::error("batch load failed", {{"manifest", batch.manifest}, {"table", batch.table},
                                      {"retry_count", batch.retry_count}, {"error", error.message},
-                                     {"stale", batch.retry_count + 1 >= m_config.max_load_retry}});
+                                     {"stale", batch.retry_count >= m_config.max_load_retry}});
     for (int store_attempt = 0;; ++store_attempt) {
       auto failed = m_store.fail_batch(batch.manifest, error.message, retry_at);
       if (failed || stop.stop_requested()) {

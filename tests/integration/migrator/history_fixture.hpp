@@ -16,13 +16,13 @@
 
 #include <gtest/gtest.h>
 
-#include "fake_blueprint.hpp"
 #include "loader/loader.hpp"
 #include "metadata/metadata_store.hpp"
 #include "metadata/migrator_lock.hpp"
 #include "migrator/migrator.hpp"
 #include "objectstore/object_store.hpp"
 #include "registry/schema_registry.hpp"
+#include "support/fake_blueprint.hpp"
 #include "support/fake_clock.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"

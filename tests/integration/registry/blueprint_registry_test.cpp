@@ -11,8 +11,8 @@
 #include "common/gzip.hpp"
 #include "core/operation.hpp"
 #include "core/schema.hpp"
-#include "fake_blueprint.hpp"
 #include "registry/blueprint_registry.hpp"
+#include "support/fake_blueprint.hpp"
 #include "support/testdata.hpp"
 
 namespace rsi::registry {

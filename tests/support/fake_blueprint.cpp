@@ -1,4 +1,4 @@
-#include "fake_blueprint.hpp"
+#include "support/fake_blueprint.hpp"
 
 #include <algorithm>
 #include <charconv>

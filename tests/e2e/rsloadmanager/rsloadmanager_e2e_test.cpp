@@ -103,6 +103,13 @@ protected:
           << R"json({"OutboundName":"name","Transformer":"varchar","ColumnCreationOptions":"(32)"},)json"
           << R"json({"OutboundName":"n","Transformer":"bigint"}]})json";
     }
+    if (!m_record_later) {
+      record_files();
+    }
+  }
+
+  // Every file's pointer in the ingester database, as metadatastorer would have left it.
+  void record_files() {
     auto store = metadata::make_postgres_metadata_store({.conninfo = m_ingester->conninfo()});
     ASSERT_TRUE(store) << store.error().message;
     for (int table = 0; table < k_tables; ++table) {
@@ -156,15 +163,18 @@ protected:
   }
 
   // The control API answers: the daemon is past start-up (and handles SIGTERM).
-  bool ready() {
-    httplib::Client control("127.0.0.1", m_control_port);
+  bool ready() { return ready(m_control_port); }
+  static bool ready(int port) {
+    httplib::Client control("127.0.0.1", port);
     control.set_connection_timeout(1);
     auto health = control.Get("/health");
     return health && health->status == 200;
   }
 
-  void stop(test::Process& daemon) {
-    ASSERT_TRUE(test::eventually(60s, [&] { return ready() || !daemon.running(); })) << tail(daemon.log_text());
+  void stop(test::Process& daemon) { stop(daemon, m_control_port); }
+  void stop(test::Process& daemon, int control_port) {
+    ASSERT_TRUE(test::eventually(60s, [&] { return ready(control_port) || !daemon.running(); }))
+        << tail(daemon.log_text());
     daemon.signal(SIGTERM);
     const auto status = daemon.wait(30s);
     ASSERT_TRUE(status.has_value()) << "did not stop\n" << tail(daemon.log_text());
@@ -188,7 +198,8 @@ protected:
   test::UdpListener m_statsd;
   std::optional<test::PostgresSchema> m_ingester;
   std::unique_ptr<test::PrivatePostgres> m_warehouse;
-  int m_control_port = 0;
+  int m_control_port = 0;  // The last started daemon's.
+  bool m_record_later = false; // A test records the files itself, once its daemons are up.
 };
 
 TEST_F(RsloadmanagerE2E, LoadsEveryFileExactlyOnce) {
@@ -239,13 +250,25 @@ TEST_F(RsloadmanagerE2E, AWarehouseOutageResumesByItselfWithoutSpendingRetries) 
   EXPECT_FALSE(sent("ingester.manifest_load.failures")) << "transient faults spend no retry";
 }
 
-TEST_F(RsloadmanagerE2E, TwoProcessesShareTheWork) {
+// The files are recorded once both processes are up and polling: recorded before, the first
+// to start could load everything while the second still starts (seen on a loaded machine).
+class RsloadmanagerE2ETwoProcesses : public RsloadmanagerE2E {
+protected:
+  RsloadmanagerE2ETwoProcesses() { m_record_later = true; }
+};
+
+TEST_F(RsloadmanagerE2ETwoProcesses, TwoProcessesShareTheWork) {
   auto first = start("first", 2, "info");
+  const int first_port = m_control_port;
   auto second = start("second", 2, "info");
+  const int second_port = m_control_port;
+  ASSERT_TRUE(test::eventually(60s, [&] { return ready(first_port) && ready(second_port); }))
+      << tail(first->log_text()) << tail(second->log_text());
+  record_files();
   ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !first->running() || !second->running(); }))
       << tail(first->log_text()) << tail(second->log_text());
-  stop(*first);
-  stop(*second);
+  stop(*first, first_port);
+  stop(*second, second_port);
   expect_exact();
   EXPECT_NE(first->log_text().find("\"msg\":\"batch loaded\""), std::string::npos) << "the first loaded some";
   EXPECT_NE(second->log_text().find("\"msg\":\"batch loaded\""), std::string::npos) << "the second loaded some";

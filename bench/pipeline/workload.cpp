@@ -15,57 +15,17 @@
 
 #include "pipeline_bench.hpp"
 #include "spade_generator.hpp"
-#include "tsv/byte_source.hpp"
-#include "tsv/column.hpp"
-#include "tsv/pg_copy_text.hpp"
-#include "tsv/reader.hpp"
-#include "warehouse/ddl.hpp"
 
 namespace rsi::bench {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<tsv::Column> copy_columns() {
-  std::vector<tsv::Column> columns;
-  for (const auto& op : table_operations()) {
-    columns.push_back(
-        {op.name,
-         value_or_die(warehouse::column_spec(op.name, op.column_type, op.column_options)).type});
-  }
-  return columns;
-}
-
-// The psql baseline's input: the file's rows converted by our COPY rules to PostgreSQL's text
-// format, uncompressed. Converted once; the conversion is not part of any measurement.
-fs::path convert_to_copy_text(const fs::path& gzip, const fs::path& dir) {
-  fs::create_directories(dir);
-  const fs::path out_path = dir / (gzip.stem().string() + ".txt");
-  const fs::path done = fs::path(out_path.string() + ".done");
-  if (fs::exists(done) && fs::last_write_time(done) >= fs::last_write_time(gzip)) {
-    return out_path;
-  }
-  auto source = value_or_die(tsv::open_file_source(gzip));
-  auto reader = value_or_die(tsv::Reader::open(*source, copy_columns(), {.name = gzip.string()}));
-  std::ofstream out(out_path, std::ios::binary);
-  std::string buffer;
-  while (value_or_die(reader.next())) {
-    tsv::append_pg_copy_row(buffer, reader.row());
-    if (buffer.size() >= (1U << 20U)) {
-      out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      buffer.clear();
-    }
-  }
-  out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-  std::ofstream{done} << "ok\n";
-  return out_path;
-}
-
 BenchFile describe(const GeneratedFile& generated, std::string table, const fs::path& text_dir) {
   return {.table = table,
           .key = fmt::format("{}/{}", table, generated.path.filename().string()),
           .path = generated.path,
-          .text = convert_to_copy_text(generated.path, text_dir),
+          .text = value_or_die(convert_to_copy_text(generated.path, text_dir)),
           .gzip_bytes = fs::file_size(generated.path),
           .tsv_bytes = generated.uncompressed_bytes,
           .rows = generated.rows};

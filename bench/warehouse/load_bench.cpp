@@ -29,10 +29,6 @@
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
 #include "spade_generator.hpp"
-#include "tsv/byte_source.hpp"
-#include "tsv/pg_copy_text.hpp"
-#include "tsv/reader.hpp"
-#include "warehouse/ddl.hpp"
 #include "warehouse/postgres_warehouse.hpp"
 
 namespace rsi::bench {
@@ -89,40 +85,6 @@ Options parse_options(int argc, char** argv) {
     }
   }
   return options;
-}
-
-std::vector<tsv::Column> bench_columns() {
-  std::vector<tsv::Column> columns;
-  for (const auto& op : bench_table_operations()) {
-    columns.push_back(
-        {op.name,
-         value_or_die(warehouse::column_spec(op.name, op.column_type, op.column_options)).type});
-  }
-  return columns;
-}
-
-// The baseline's input: the same rows in PostgreSQL's COPY text format, uncompressed.
-fs::path convert_to_copy_text(const GeneratedFile& file, const fs::path& dir) {
-  const fs::path out_path = dir / (file.path.stem().string() + ".txt");
-  const fs::path done = fs::path(out_path.string() + ".done");
-  if (fs::exists(done) && fs::last_write_time(done) >= fs::last_write_time(file.path)) {
-    return out_path;
-  }
-  auto source = value_or_die(tsv::open_file_source(file.path));
-  auto reader =
-      value_or_die(tsv::Reader::open(*source, bench_columns(), {.name = file.path.string()}));
-  std::ofstream out(out_path, std::ios::binary);
-  std::string buffer;
-  while (value_or_die(reader.next())) {
-    tsv::append_pg_copy_row(buffer, reader.row());
-    if (buffer.size() >= (1U << 20U)) {
-      out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      buffer.clear();
-    }
-  }
-  out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-  std::ofstream{done} << "ok\n";
-  return out_path;
 }
 
 struct Measurement {
@@ -259,7 +221,7 @@ int main(int argc, char** argv) {
     total_rows += file.rows;
     compressed_bytes += fs::file_size(file.path);
     urls.push_back("s3://spade/bench/" + file.path.filename().string());
-    texts.push_back(convert_to_copy_text(file, texts_dir));
+    texts.push_back(value_or_die(convert_to_copy_text(file.path, texts_dir)));
   }
   // One big file for the RSS check: the gzip members of four files, concatenated.
   const fs::path big = objects / "spade" / "bench-big" / "four-in-one.gz";

@@ -9,6 +9,11 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include "tsv/byte_source.hpp"
+#include "tsv/pg_copy_text.hpp"
+#include "tsv/reader.hpp"
+#include "warehouse/ddl.hpp"
+
 namespace rsi::bench {
 namespace {
 
@@ -189,6 +194,48 @@ std::vector<GeneratedFile> generate_spade_files(const std::filesystem::path& dir
     files.push_back(file);
   }
   return files;
+}
+
+Result<std::vector<tsv::Column>> bench_columns() {
+  std::vector<tsv::Column> columns;
+  for (const auto& op : bench_table_operations()) {
+    RSI_TRY_ASSIGN(const auto spec, warehouse::column_spec(op.name, op.column_type, op.column_options));
+    columns.push_back({op.name, spec.type});
+  }
+  return columns;
+}
+
+Result<std::filesystem::path> convert_to_copy_text(const std::filesystem::path& gzip,
+                                                   const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  const fs::path out_path = dir / (gzip.stem().string() + ".txt");
+  const fs::path done = fs::path(out_path.string() + ".done");
+  if (fs::exists(done) && fs::last_write_time(done) >= fs::last_write_time(gzip)) {
+    return out_path;
+  }
+  RSI_TRY_ASSIGN(auto source, tsv::open_file_source(gzip));
+  RSI_TRY_ASSIGN(auto columns, bench_columns());
+  RSI_TRY_ASSIGN(auto reader, tsv::Reader::open(*source, std::move(columns), {.name = gzip.string()}));
+  std::ofstream out(out_path, std::ios::binary);
+  std::string buffer;
+  while (true) {
+    RSI_TRY_ASSIGN(const bool more, reader.next());
+    if (!more) {
+      break;
+    }
+    tsv::append_pg_copy_row(buffer, reader.row());
+    if (buffer.size() >= (1U << 20U)) {
+      out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      buffer.clear();
+    }
+  }
+  out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  if (!out) {
+    return fail(ErrorKind::permanent, "write " + out_path.string());
+  }
+  std::ofstream{done} << "ok\n";
+  return out_path;
 }
 
 } // namespace rsi::bench

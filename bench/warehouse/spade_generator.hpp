@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
 #include "core/operation.hpp"
+#include "tsv/column.hpp"
 
 namespace rsi::bench {
 
@@ -27,5 +29,14 @@ struct GeneratedFile {
 // with the right size are kept. gzip level 1, streamed (memory does not grow with the size).
 std::vector<GeneratedFile> generate_spade_files(const std::filesystem::path& dir, int count,
                                                 std::uint64_t bytes_per_file);
+
+// The reader's columns for the table of bench_table_operations().
+Result<std::vector<tsv::Column>> bench_columns();
+
+// The psql baselines' input: `gzip`'s rows converted by our COPY rules to PostgreSQL's text
+// format, uncompressed, as `dir`/<stem>.txt. Converted once (kept while newer than `gzip`);
+// the conversion is not part of any measurement.
+Result<std::filesystem::path> convert_to_copy_text(const std::filesystem::path& gzip,
+                                                   const std::filesystem::path& dir);
 
 } // namespace rsi::bench

@@ -250,8 +250,12 @@ TEST_F(RsloadmanagerE2E, AWarehouseOutageResumesByItselfWithoutSpendingRetries) 
   EXPECT_FALSE(sent("ingester.manifest_load.failures")) << "transient faults spend no retry";
 }
 
-// The files are recorded once both processes are up and polling: recorded before, the first
-// to start could load everything while the second still starts (seen on a loaded machine).
+// Both processes must take part, whatever the machine's speed: the test holds a lock on the
+// warehouse's ledger (SHARE, which the ledger row every load inserts first waits for) while
+// the files are recorded, so each worker that claims a batch stops in its load. Four batches in flight with
+// two workers per process means each process holds two; then the lock is let go. (Recorded
+// without the lock, one process could load all 1,200 files before the other's next poll: seen
+// in CI runs on both a loaded and a quiet machine.)
 class RsloadmanagerE2ETwoProcesses : public RsloadmanagerE2E {
 protected:
   RsloadmanagerE2ETwoProcesses() { m_record_later = true; }
@@ -264,7 +268,17 @@ TEST_F(RsloadmanagerE2ETwoProcesses, TwoProcessesShareTheWork) {
   const int second_port = m_control_port;
   ASSERT_TRUE(test::eventually(60s, [&] { return ready(first_port) && ready(second_port); }))
       << tail(first->log_text()) << tail(second->log_text());
+
+  auto holder = pg::Connection::connect(m_warehouse->conninfo());
+  ASSERT_TRUE(holder) << holder.error().message;
+  ASSERT_TRUE(holder->exec("BEGIN"));
+  ASSERT_TRUE(holder->exec("LOCK TABLE infra.load_manifest IN SHARE MODE"));
   record_files();
+  EXPECT_TRUE(test::eventually(60s, [&] {
+    return scalar(m_ingester->conninfo(), "SELECT count(*) FROM manifest WHERE retry_ts IS NULL") == 4;
+  })) << "every worker of both processes holds a batch\n" << tail(first->log_text()) << tail(second->log_text());
+  ASSERT_TRUE(holder->exec("COMMIT"));
+
   ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !first->running() || !second->running(); }))
       << tail(first->log_text()) << tail(second->log_text());
   stop(*first, first_port);

@@ -297,6 +297,8 @@ public:
     return outcome;
   }
 
+  Result<QueueDepth> depth() override { return local_inbox_depth(m_config.inbox, m_clock.now()); }
+
 private:
   struct Expired {
     std::string name;
@@ -527,6 +529,35 @@ Result<std::unique_ptr<Queue>> make_local_queue(const LocalConfig& config, const
                 fmt::format("local queue {}: {}", config.inbox.string(), error.message()));
   }
   return std::make_unique<LocalQueue>(config, clock, watch_inbox(config.inbox));
+}
+
+Result<QueueDepth> local_inbox_depth(const fs::path& inbox, TimePoint now) {
+  QueueDepth depth;
+  std::error_code error;
+  for (fs::directory_iterator it(inbox, error), end; !error && it != end; it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    std::error_code type_error;
+    if (name.front() != '.' && name.size() <= k_max_id_size && it->is_regular_file(type_error)) {
+      ++depth.waiting;
+    }
+  }
+  if (error && error != std::errc::no_such_file_or_directory) {
+    return fail(errno_error(error.value(), "count messages in", inbox));
+  }
+  const fs::path inflight = inbox / k_inflight_dir;
+  error.clear();
+  for (fs::directory_iterator it(inflight, error), end; !error && it != end; it.increment(error)) {
+    struct stat info {};
+    if (!parse_delivery_name(it->path().filename().string()) || ::stat(it->path().c_str(), &info) != 0 ||
+        !S_ISREG(info.st_mode)) {
+      continue;
+    }
+    ++(mtime_of(info) > now ? depth.in_flight : depth.waiting);
+  }
+  if (error && error != std::errc::no_such_file_or_directory) {
+    return fail(errno_error(error.value(), "count messages in", inflight));
+  }
+  return depth;
 }
 
 Result<std::string> publish_local_message(const fs::path& inbox, std::string_view body) {

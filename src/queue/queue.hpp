@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <stop_token>
@@ -36,6 +37,16 @@ struct Message {
   // When the producer sent the message, or when it was first received if the backend does not
   // know the send time; nullopt when neither is known.
   std::optional<TimePoint> sent_at;
+};
+
+// How many messages a queue holds, as far as it can tell.
+struct QueueDepth {
+  std::int64_t waiting = 0;   // Visible: nobody has received them yet (or their lease ran out).
+  std::int64_t in_flight = 0; // Received and not yet removed (being processed, or deferred).
+  std::int64_t delayed = 0;   // Sent with a delay that has not passed yet.
+  bool approximate = false;   // SQS's counts are approximate; a local inbox's are exact.
+
+  [[nodiscard]] std::int64_t total() const { return waiting + in_flight + delayed; }
 };
 
 // One message of a batch call that did not succeed. `error.kind` is `conflict` when the
@@ -85,6 +96,10 @@ public:
   // redelivery at once. Failures are reported as for `remove`.
   [[nodiscard]] virtual Result<BatchOutcome> change_visibility(std::span<const Message> messages,
                                                                std::chrono::seconds timeout) = 0;
+
+  // How many messages the queue holds now (for status pages and "is everything loaded?").
+  // Fails with the kinds of `receive`.
+  [[nodiscard]] virtual Result<QueueDepth> depth() = 0;
 };
 
 } // namespace rsi::queue

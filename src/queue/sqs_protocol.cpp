@@ -280,6 +280,26 @@ Result<json> Api::call(std::string_view action, const json& input,
   return output;
 }
 
+Result<QueueDepth> parse_depth(const json& response) {
+  const auto attributes = response.find("Attributes");
+  if (attributes == response.end() || !attributes->is_object()) {
+    return fail(malformed("GetQueueAttributes without Attributes"));
+  }
+  QueueDepth depth{.approximate = true};
+  std::int64_t* fields[] = {&depth.waiting, &depth.in_flight, &depth.delayed};
+  for (std::size_t index = 0; index < k_depth_attributes.size(); ++index) {
+    if (!attributes->contains(k_depth_attributes[index])) {
+      continue;
+    }
+    const auto value = number_attribute<std::int64_t>(*attributes, k_depth_attributes[index]);
+    if (!value || *value < 0) {
+      return fail(malformed(fmt::format("{} is not a count", k_depth_attributes[index])));
+    }
+    *fields[index] = *value;
+  }
+  return depth;
+}
+
 Result<std::string> queue_url(Api& api, std::chrono::milliseconds timeout) {
   if (!api.target().queue_url.empty()) {
     return api.target().queue_url;

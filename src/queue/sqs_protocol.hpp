@@ -4,6 +4,7 @@
 // go, how one AWS JSON 1.0 call is made, and how SQS's answers and errors are read. Daemon code
 // uses queue.hpp and sqs_queue.hpp only.
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <span>
@@ -58,6 +59,15 @@ ErrorKind classify_entry_failure(std::string_view code, std::string_view message
 // failed (transient). `operation` names the call in error messages.
 BatchOutcome parse_batch(const nlohmann::json& response, std::span<const Message> messages,
                          std::string_view operation);
+
+// The attribute names GetQueueAttributes is asked for by Queue::depth.
+inline constexpr std::array<const char*, 3> k_depth_attributes{
+    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed"};
+
+// The depth in a GetQueueAttributes response ({"Attributes":{"ApproximateNumberOfMessages":
+// "3",…}}); an attribute that is missing counts 0. Fails `transient` on a malformed response.
+[[nodiscard]] Result<QueueDepth> parse_depth(const nlohmann::json& response);
 
 // One HTTP client posting AWS JSON 1.0 actions to one endpoint, signed for SQS. Retries as
 // http::Client does. Not thread-safe.

@@ -77,6 +77,18 @@ public:
     return batch("ChangeMessageVisibilityBatch", "change_visibility", messages, timeout);
   }
 
+  Result<QueueDepth> depth() override {
+    RSI_TRY_ASSIGN(const json output,
+                   m_api.call("GetQueueAttributes",
+                              {{"QueueUrl", m_url}, {"AttributeNames", sqs::k_depth_attributes}},
+                              m_config.request_timeout));
+    auto depth = sqs::parse_depth(output);
+    if (!depth) {
+      return fail(depth.error().wrap(fmt::format("depth of {}", m_api.target().queue_name)));
+    }
+    return depth;
+  }
+
 private:
   Result<BatchOutcome> batch(std::string_view action, std::string_view operation,
                              std::span<const Message> messages,

@@ -179,6 +179,25 @@ TEST_P(QueueContract, ReceivesSentMessagesAndRemovesThem) {
   EXPECT_TRUE(after->empty());
 }
 
+TEST_P(QueueContract, DepthCountsWaitingAndHeldMessages) {
+  auto queue = consumer();
+  auto empty = queue->depth();
+  ASSERT_TRUE(empty) << empty.error().message;
+  EXPECT_EQ(empty->total(), 0);
+  send({"one", "two", "three"});
+
+  auto held = receive_all(*queue, 1);
+  ASSERT_EQ(held.size(), 1U);
+  auto depth = queue->depth();
+
+  ASSERT_TRUE(depth) << depth.error().message;
+  EXPECT_EQ(depth->waiting, 2);
+  EXPECT_EQ(depth->in_flight, 1);
+  EXPECT_EQ(depth->delayed, 0);
+  ASSERT_TRUE(queue->remove(held));
+  EXPECT_EQ(queue->depth()->total(), 2);
+}
+
 TEST_P(QueueContract, EmptyReceiveReturnsAfterTheWait) {
   auto queue = consumer();
 

@@ -73,6 +73,36 @@ TEST_F(LocalQueueTest, PublishRenamesACompleteFileIntoTheInbox) {
   EXPECT_EQ(read_text(m_inbox / *id), R"({"KeyName":"b/k"})");
 }
 
+TEST_F(LocalQueueTest, DepthCountsNewAndExpiredMessagesAsWaitingAndHeldOnesInFlight) {
+  auto queue = open_queue(m_inbox, m_clock, 30s);
+  ASSERT_TRUE(queue);
+  for (int index = 0; index < 4; ++index) {
+    ASSERT_TRUE(publish_local_message(m_inbox, fmt::format("m{}", index)));
+  }
+  write_file(m_inbox / ".unfinished.tmp", "a producer's unfinished write");
+  auto held = queue->receive(1, 0s);
+  ASSERT_TRUE(held && held->size() == 1);
+  auto expiring = queue->receive(1, 0s);
+  ASSERT_TRUE(expiring && expiring->size() == 1);
+  ASSERT_TRUE(queue->change_visibility(*expiring, 0s));
+
+  auto depth = queue->depth();
+
+  ASSERT_TRUE(depth) << depth.error().message;
+  EXPECT_EQ(depth->waiting, 3) << "two new, one whose visibility ran out";
+  EXPECT_EQ(depth->in_flight, 1);
+  EXPECT_FALSE(depth->approximate);
+  ASSERT_TRUE(queue->remove(*held));
+  EXPECT_EQ(queue->depth()->total(), 3);
+}
+
+TEST_F(LocalQueueTest, DepthOfAMissingInboxIsZero) {
+  auto depth = local_inbox_depth(m_dir.path("missing"), m_clock.now());
+
+  ASSERT_TRUE(depth) << depth.error().message;
+  EXPECT_EQ(depth->total(), 0);
+}
+
 TEST_F(LocalQueueTest, PublishIntoAMissingInboxFailsPermanently) {
   auto id = publish_local_message(m_dir.path("missing"), "x");
 

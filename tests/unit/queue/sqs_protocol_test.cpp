@@ -59,6 +59,35 @@ TEST(SqsParseReceive, MessageWithoutReceiptIsAMalformedResponse) {
   EXPECT_EQ(messages.error().kind, ErrorKind::transient);
 }
 
+TEST(SqsParseDepth, ReadsTheApproximateCountsSentAsStrings) {
+  auto depth = parse_depth(json::parse(R"({"Attributes":{"ApproximateNumberOfMessages":"12",
+      "ApproximateNumberOfMessagesNotVisible":"3","ApproximateNumberOfMessagesDelayed":"1"}})"));
+
+  ASSERT_TRUE(depth) << depth.error().message;
+  EXPECT_EQ(depth->waiting, 12);
+  EXPECT_EQ(depth->in_flight, 3);
+  EXPECT_EQ(depth->delayed, 1);
+  EXPECT_TRUE(depth->approximate);
+  EXPECT_EQ(depth->total(), 16);
+}
+
+TEST(SqsParseDepth, AMissingAttributeCountsZero) {
+  auto depth = parse_depth(json::parse(R"({"Attributes":{"ApproximateNumberOfMessages":"2"}})"));
+
+  ASSERT_TRUE(depth) << depth.error().message;
+  EXPECT_EQ(depth->total(), 2);
+}
+
+TEST(SqsParseDepth, ANonNumberOrNoAttributesIsAMalformedResponse) {
+  for (const char* body : {R"({})", R"({"Attributes":{"ApproximateNumberOfMessages":"many"}})",
+                           R"({"Attributes":{"ApproximateNumberOfMessages":"-1"}})"}) {
+    auto depth = parse_depth(json::parse(body));
+
+    ASSERT_FALSE(depth) << body;
+    EXPECT_EQ(depth.error().kind, ErrorKind::transient) << body;
+  }
+}
+
 TEST(SqsParseBatch, ListsFailedEntriesWithTheirMessageIdsAndKinds) {
   const auto messages = three_messages();
   const json response = json::parse(R"({"Successful":[{"Id":"1"}],"Failed":[

@@ -53,6 +53,9 @@ public:
     }
     return queue::BatchOutcome{};
   }
+  Result<queue::QueueDepth> depth() override {
+    return queue::QueueDepth{.waiting = static_cast<std::int64_t>(m_pending.size())};
+  }
 
   bool fail_receive = false;
   std::set<std::string> removed;

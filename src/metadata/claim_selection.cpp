@@ -100,10 +100,10 @@ std::vector<PendingStat> classify_pending(const std::vector<PendingGroup>& group
   std::map<std::pair<PendingKind, std::string>, PendingStat> merged;
   for (const auto& group : groups) {
     PendingKind kind = PendingKind::in_queue;
+    const auto current = versions.find(group.table);
     if (group.stale) {
       kind = PendingKind::stale;
-    } else if (const auto current = versions.find(group.table);
-               current != versions.end() && group.version > current->second) {
+    } else if (current != versions.end() && group.version > current->second) {
       kind = PendingKind::pending_migration;
     }
     auto [entry, inserted] = merged.try_emplace({kind, group.table});
@@ -113,6 +113,9 @@ std::vector<PendingStat> classify_pending(const std::vector<PendingGroup>& group
     }
     stat.count += group.count;
     stat.oldest = std::min(stat.oldest, group.oldest);
+    if (kind == PendingKind::in_queue && current != versions.end() && group.version < current->second) {
+      stat.outdated += group.count;
+    }
   }
   std::vector<PendingStat> stats;
   stats.reserve(merged.size());

@@ -66,6 +66,9 @@ struct PendingStat {
   std::string table;
   std::int64_t count = 0;
   TimePoint oldest;
+  // Of `count` (in_queue only): files older than the warehouse's version, which never load
+  // (the loader reports them). Counted in queue all the same, as the original's gauges did.
+  std::int64_t outdated = 0;
 };
 
 struct RejectedMessage {
@@ -176,6 +179,9 @@ public:
 
   // The most recent rejected messages, newest first.
   [[nodiscard]] virtual Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) = 0;
+
+  // How many messages were rejected at or after `since`.
+  [[nodiscard]] virtual Result<std::int64_t> count_rejected(TimePoint since) = 0;
 
   // Forget loaded keys older than `cutoff`; returns how many.
   [[nodiscard]] virtual Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) = 0;

@@ -459,6 +459,14 @@ public:
     });
   }
 
+  Result<std::int64_t> count_rejected(TimePoint since) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::int64_t> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("SELECT count(*) FROM rejected_message WHERE received_at >= $1", {ts(since)}));
+      return rows.integer(0, 0);
+    });
+  }
+
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::int64_t> {
       RSI_TRY_ASSIGN(const auto rows, conn.exec("DELETE FROM loaded_key WHERE loaded_at < $1", {ts(cutoff)}));

@@ -394,6 +394,15 @@ public:
     return rejections;
   }
 
+  Result<std::int64_t> count_rejected(TimePoint since) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT count(*) FROM rejected_message WHERE received_at >= ?"));
+    RSI_TRY(query->bind(1, us(since)).step());
+    const std::int64_t count = query->integer(0);
+    query->reset();
+    return count;
+  }
+
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto* remove, m_db.cached("DELETE FROM loaded_key WHERE loaded_at < ?"));

@@ -67,6 +67,7 @@ public:
   Result<std::vector<metadata::StoredRejection>> rejected_messages(std::size_t limit) override {
     return m_real.rejected_messages(limit);
   }
+  Result<std::int64_t> count_rejected(TimePoint since) override { return m_real.count_rejected(since); }
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override { return m_real.prune_loaded_keys(cutoff); }
   Result<void> ping() override { return m_real.ping(); }
 

@@ -20,6 +20,8 @@ namespace rsi::metadata::testing {
 struct Backend {
   std::string name;
   bool needs_postgres = false;
+
+  friend void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 };
 
 inline const Backend k_sqlite{"sqlite", false};

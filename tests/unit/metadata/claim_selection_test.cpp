@@ -42,18 +42,25 @@ TEST(ClaimSelectionTest, ClassifiesPendingFiles) {
       {{.table = "a", .version = 0, .stale = false, .count = 2, .oldest = k_now - 5s},
        {.table = "a", .version = 1, .stale = false, .count = 3, .oldest = k_now - 9s},
        {.table = "a", .version = 0, .stale = true, .count = 4, .oldest = k_now - 7s},
-       {.table = "b", .version = 4, .stale = false, .count = 1, .oldest = k_now}},
-      {{"a", 0}});
-  ASSERT_EQ(stats.size(), 4U);
+       {.table = "b", .version = 4, .stale = false, .count = 1, .oldest = k_now},
+       {.table = "c", .version = 1, .stale = false, .count = 6, .oldest = k_now},
+       {.table = "c", .version = 2, .stale = false, .count = 1, .oldest = k_now}},
+      {{"a", 0}, {"c", 2}});
+  ASSERT_EQ(stats.size(), 5U);
   EXPECT_EQ(stats[0].kind, PendingKind::in_queue);
   EXPECT_EQ(stats[0].table, "a");
   EXPECT_EQ(stats[0].count, 2);
   EXPECT_EQ(stats[1].kind, PendingKind::in_queue);
   EXPECT_EQ(stats[1].table, "b") << "no warehouse table yet counts as in queue, as the original";
-  EXPECT_EQ(stats[2].kind, PendingKind::stale);
-  EXPECT_EQ(stats[2].count, 4);
-  EXPECT_EQ(stats[3].kind, PendingKind::pending_migration);
-  EXPECT_EQ(stats[3].oldest, k_now - 9s);
+  EXPECT_EQ(stats[1].outdated, 0);
+  EXPECT_EQ(stats[2].kind, PendingKind::in_queue);
+  EXPECT_EQ(stats[2].table, "c");
+  EXPECT_EQ(stats[2].count, 7) << "outdated files count in queue, as the original";
+  EXPECT_EQ(stats[2].outdated, 6);
+  EXPECT_EQ(stats[3].kind, PendingKind::stale);
+  EXPECT_EQ(stats[3].count, 4);
+  EXPECT_EQ(stats[4].kind, PendingKind::pending_migration);
+  EXPECT_EQ(stats[4].oldest, k_now - 9s);
 }
 
 } // namespace

@@ -1,0 +1,121 @@
+#include "status/status.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace rsi::status {
+
+std::optional<int> TableStatus::migration_target() const {
+  if (!pending_version || (current_version && *pending_version <= *current_version)) {
+    return std::nullopt;
+  }
+  return pending_version;
+}
+
+bool Snapshot::busy() const {
+  if (queue && queue->total() > 0) {
+    return true;
+  }
+  return std::ranges::any_of(tables, [](const TableStatus& table) {
+    return table.waiting_files - table.outdated_files + table.migration_files > 0 || !table.orphaned.empty();
+  });
+}
+
+std::int64_t Snapshot::stale_batches() const {
+  std::int64_t count = 0;
+  for (const auto& table : tables) {
+    count += static_cast<std::int64_t>(table.stale.size());
+  }
+  return count;
+}
+
+std::int64_t Snapshot::stale_files() const {
+  std::int64_t count = 0;
+  for (const auto& table : tables) {
+    count += table.stale_files;
+  }
+  return count;
+}
+
+std::int64_t Snapshot::outdated_files() const {
+  std::int64_t count = 0;
+  for (const auto& table : tables) {
+    count += table.outdated_files;
+  }
+  return count;
+}
+
+Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
+  metadata::MetadataStore& store = *sources.store;
+  // The queue first: a message recorded between the two reads then shows as a file, never as
+  // nothing at all.
+  Snapshot snapshot{.taken_at = now, .max_load_retry = sources.max_load_retry};
+  if (sources.queue_depth) {
+    if (auto depth = sources.queue_depth(); depth) {
+      snapshot.queue = *depth;
+    } else {
+      snapshot.queue_error = depth.error().message;
+    }
+  }
+  RSI_TRY_ASSIGN(const auto stats, store.pending_stats(sources.versions, sources.max_load_retry));
+  RSI_TRY_ASSIGN(const auto pending_versions, store.pending_versions());
+  RSI_TRY_ASSIGN(auto in_flight, store.in_flight_batches(now));
+  RSI_TRY_ASSIGN(auto orphaned, store.orphaned_batches(now));
+  // Every failed batch (at least 0 retries spent): the stale ones and those awaiting a retry.
+  RSI_TRY_ASSIGN(auto failed, store.stale_batches(0));
+  RSI_TRY_ASSIGN(const auto last_loads, store.last_loads());
+
+  std::map<std::string, TableStatus, std::less<>> tables;
+  auto entry = [&](const std::string& name) -> TableStatus& {
+    auto [found, inserted] = tables.try_emplace(name);
+    if (inserted) {
+      found->second.table = name;
+      if (const auto current = sources.versions.find(name); current != sources.versions.end()) {
+        found->second.current_version = current->second;
+      }
+    }
+    return found->second;
+  };
+  for (const auto& [name, version] : sources.versions) {
+    entry(name);
+  }
+  for (const auto& stat : stats) {
+    TableStatus& table = entry(stat.table);
+    switch (stat.kind) {
+    case metadata::PendingKind::in_queue:
+      table.waiting_files += stat.count;
+      table.outdated_files += stat.outdated;
+      break;
+    case metadata::PendingKind::stale:
+      table.stale_files += stat.count;
+      break;
+    case metadata::PendingKind::pending_migration:
+      table.migration_files += stat.count;
+      break;
+    }
+    table.oldest = table.oldest ? std::min(*table.oldest, stat.oldest) : stat.oldest;
+  }
+  for (const auto& [name, version] : pending_versions) {
+    entry(name).pending_version = version;
+  }
+  for (auto& batch : in_flight) {
+    entry(batch.table).in_flight.push_back(std::move(batch));
+  }
+  for (auto& batch : orphaned) {
+    entry(batch.table).orphaned.push_back(std::move(batch));
+  }
+  for (auto& batch : failed) {
+    TableStatus& table = entry(batch.table);
+    (batch.retry_count >= sources.max_load_retry ? table.stale : table.retrying).push_back(std::move(batch));
+  }
+  for (const auto& [name, time] : last_loads) {
+    entry(name).last_load = time;
+  }
+  snapshot.tables.reserve(tables.size());
+  for (auto& [name, table] : tables) {
+    snapshot.tables.push_back(std::move(table));
+  }
+  return snapshot;
+}
+
+} // namespace rsi::status

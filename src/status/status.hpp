@@ -1,0 +1,66 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "metadata/metadata_store.hpp"
+#include "queue/queue.hpp"
+
+// One picture of where every file stands, read from the ingester database (and the queue where
+// this process can see it). The control API's /control/status, `rs_ingester status`, and
+// `rs_ingester run --until-idle` / `rs_ingester wait` all read it, so they always agree.
+namespace rsi::status {
+
+struct TableStatus {
+  std::string table;
+  std::optional<int> current_version; // In the warehouse; nullopt: no table (or version) yet.
+  std::optional<int> pending_version; // Highest version among its files; nullopt: none.
+  std::int64_t waiting_files = 0;     // Loadable or loading (also those awaiting a retry).
+  std::int64_t migration_files = 0;   // Newer than the warehouse's version: wait for the migrator.
+  std::int64_t stale_files = 0;       // In stale batches: an operator must retry or skip them.
+  std::int64_t outdated_files = 0;    // Of waiting_files: older than the warehouse's version.
+  std::optional<TimePoint> oldest;    // The oldest file of any kind.
+  std::optional<TimePoint> last_load;
+  std::vector<metadata::Batch> in_flight; // Being loaded (lease current).
+  std::vector<metadata::Batch> orphaned;  // In flight, lease ran out: resolved by the next check.
+  std::vector<metadata::Batch> retrying;  // Failed, retried when due.
+  std::vector<metadata::Batch> stale;     // Failed max_load_retry times: not retried by itself.
+
+  // The version the migrator still has to bring the table to (the newest of its files, when that
+  // is newer than the warehouse's or the table does not exist yet); nullopt when none.
+  [[nodiscard]] std::optional<int> migration_target() const;
+};
+
+struct Snapshot {
+  TimePoint taken_at;
+  int max_load_retry = 0;
+  std::vector<TableStatus> tables;        // By name.
+  std::optional<queue::QueueDepth> queue; // Messages not yet recorded; nullopt: not known here.
+  std::optional<std::string> queue_error; // Why the queue could not be counted, when it could not.
+
+  // Whether work remains that goes on by itself: messages in the queue, files waiting for a
+  // load or a migration, batches loading or due for a retry. Stale batches and outdated files
+  // do not count: nothing happens to them until an operator acts.
+  [[nodiscard]] bool busy() const;
+  [[nodiscard]] std::int64_t stale_batches() const;
+  [[nodiscard]] std::int64_t stale_files() const;
+  [[nodiscard]] std::int64_t outdated_files() const;
+};
+
+struct Sources {
+  metadata::MetadataStore* store = nullptr;
+  metadata::VersionMap versions;              // The warehouse's table versions.
+  std::function<Result<queue::QueueDepth>()> queue_depth; // Empty: the queue is not visible here.
+  int max_load_retry = 0;
+};
+
+// Read the snapshot at `now`. Fails with the store's error; a queue that cannot be counted is
+// noted in `queue_error` instead.
+[[nodiscard]] Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now);
+
+} // namespace rsi::status

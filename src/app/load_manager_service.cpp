@@ -46,7 +46,8 @@ bool LoadManagerService::prepare(std::stop_token stop) {
   return true;
 }
 
-void LoadManagerService::install_control(http::Server& server, std::optional<std::string> token) {
+void LoadManagerService::install_control(http::Server& server, std::optional<std::string> token,
+                                         std::function<Result<queue::QueueDepth>()> queue_depth) {
   control::install(server,
                    {.store = &m_store,
                     .metrics = &m_metrics,
@@ -63,6 +64,7 @@ void LoadManagerService::install_control(http::Server& server, std::optional<std
                           return with_control_warehouse([](warehouse::Warehouse& warehouse) { return warehouse.ping(); });
                         },
                     .wake_loaders = [this] { wake_loaders(); },
+                    .queue_depth = std::move(queue_depth),
                     .max_load_retry = m_options.loader.max_load_retry,
                     .token = std::move(token)});
 }

@@ -16,6 +16,7 @@
 #include "metadata/migrator_lock.hpp"
 #include "migrator/migrator.hpp"
 #include "migrator/version_cache.hpp"
+#include "queue/queue.hpp"
 #include "registry/schema_registry.hpp"
 #include "telemetry/metrics.hpp"
 #include "telemetry/reporter.hpp"
@@ -49,7 +50,9 @@ public:
   // before any claim. false: stopped first, or a permanent failure (logged).
   bool prepare(std::stop_token stop);
   // The control API on `server` (before the server starts).
-  void install_control(http::Server& server, std::optional<std::string> token);
+  // `queue_depth` counts the messages not yet recorded, where this process can see the queue.
+  void install_control(http::Server& server, std::optional<std::string> token,
+                       std::function<Result<queue::QueueDepth>()> queue_depth = {});
   // Start the migrator, reporter, lease keeper and workers.
   void start(std::stop_token stop);
   void join();

@@ -5,6 +5,9 @@
 #include "app/rsloadmanager.hpp"
 
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "app/load_manager_service.hpp"
@@ -18,10 +21,37 @@
 #include "http/server.hpp"
 #include "metadata/factory.hpp"
 #include "objectstore/factory.hpp"
+#include "queue/factory.hpp"
 #include "registry/factory.hpp"
 #include "warehouse/factory.hpp"
 
 namespace rsi::app {
+
+namespace {
+
+// The depth of the metadatastorer's queue for /control/status: one queue, opened at the first
+// request (a queue that is down never holds the daemon up), shared by the server's threads.
+std::function<Result<queue::QueueDepth>()> queue_depth_source(const std::optional<queue::Config>& config,
+                                                              const Clock& clock, const http::Environment& env,
+                                                              std::shared_ptr<http::CredentialsProvider> credentials) {
+  if (!config) {
+    return {};
+  }
+  struct Shared {
+    std::mutex mutex;
+    std::unique_ptr<queue::Queue> queue;
+  };
+  auto shared = std::make_shared<Shared>();
+  return [shared, config = *config, &clock, env, credentials]() -> Result<queue::QueueDepth> {
+    const std::lock_guard lock(shared->mutex);
+    if (!shared->queue) {
+      RSI_TRY_ASSIGN(shared->queue, queue::make_queue(config, clock, env, credentials));
+    }
+    return shared->queue->depth();
+  };
+}
+
+} // namespace
 
 int run_rsloadmanager(int argc, char** argv) {
   StopOnSignals signals; // Before any thread starts.
@@ -85,6 +115,18 @@ int run_rsloadmanager(int argc, char** argv) {
       return k_exit_config_error;
     }
   }
+  std::optional<queue::Config> queue_config;
+  if (!config.queue_url.empty()) {
+    auto parsed = queue::parse_queue_url(config.queue_url);
+    if (!parsed) {
+      log::error("bad configuration", {{"setting", "--queue-url"}, {"error", parsed.error().message}});
+      return k_exit_config_error;
+    }
+    if (auto* sqs = std::get_if<queue::SqsConfig>(&*parsed)) {
+      sqs->aws = config.aws;
+    }
+    queue_config = std::move(*parsed);
+  }
   auto registry = registry::make_schema_registry(*registry_config);
   if (!registry) {
     log::error("bad configuration", {{"error", registry.error().message}});
@@ -110,7 +152,7 @@ int run_rsloadmanager(int argc, char** argv) {
   }
   http::Server control;
   if (!config.control_addr.empty()) {
-    service.install_control(control, config.control_token);
+    service.install_control(control, config.control_token, queue_depth_source(queue_config, clock, config.env, credentials));
     if (auto started = start_server(control, config.control_addr); !started) {
       log::error("cannot serve the control API", {{"address", config.control_addr}, {"error", started.error().message}});
       return k_exit_startup_error;

@@ -123,6 +123,9 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   app.add_option("--control-addr", config.control_addr, "host:port of the control API and /health (\"\": none)");
   app.add_option("--control-token", control_token,
                  "Bearer token for every control endpoint but /health (better: RSI_CONTROL_TOKEN)");
+  app.add_option("--queue-url", config.queue_url,
+                 "The metadatastorer's queue (sqs://NAME, an SQS queue URL or dir:///inbox), only to show "
+                 "its depth in /control/status");
   app.add_option("--log-level", log_level, "debug, info, warn or error");
   app.add_option("--env", config.log.env, "Deployment name written into every log line");
   app.add_option("--aws-region", config.aws.region, "AWS region");

@@ -33,6 +33,7 @@ struct RsloadmanagerConfig {
   std::optional<std::string> statsd_address; // STATSD_HOSTPORT
   std::string control_addr = "localhost:8080"; // --control-addr ("" disables)
   std::optional<std::string> control_token;    // --control-token or RSI_CONTROL_TOKEN
+  std::string queue_url; // --queue-url: the queue whose depth /control/status shows ("": none)
   log::Config log;
   http::AwsConfig aws;
   http::Environment env;

@@ -13,6 +13,7 @@
 
 #include "common/log.hpp"
 #include "core/table_name.hpp"
+#include "status/status.hpp"
 #include "telemetry/names.hpp"
 
 namespace rsi::control {
@@ -104,6 +105,53 @@ json batch_json(const metadata::Batch& batch) {
     out["RetryAt"] = to_iso8601(*batch.retry_at);
   }
   return out;
+}
+
+json optional_json(const auto& value) { return value ? json(*value) : json(nullptr); }
+
+json batches_json(const std::vector<metadata::Batch>& batches) {
+  json list = json::array();
+  for (const auto& batch : batches) {
+    list.push_back(batch_json(batch));
+  }
+  return list;
+}
+
+json status_json(const status::Snapshot& snapshot) {
+  const auto age = [&](std::optional<TimePoint> time) {
+    return time ? json(epoch_seconds(snapshot.taken_at) - epoch_seconds(*time)) : json(nullptr);
+  };
+  json tables = json::array();
+  for (const auto& table : snapshot.tables) {
+    tables.push_back({{"Table", table.table},
+                      {"CurrentVersion", optional_json(table.current_version)},
+                      {"PendingVersion", optional_json(table.pending_version)},
+                      {"MigrationTarget", optional_json(table.migration_target())},
+                      {"PendingFiles", table.waiting_files + table.stale_files + table.migration_files},
+                      {"OldestAgeSeconds", age(table.oldest)},
+                      {"InQueueFiles", table.waiting_files},
+                      {"StaleFiles", table.stale_files},
+                      {"PendingMigrationFiles", table.migration_files},
+                      {"OutdatedFiles", table.outdated_files},
+                      {"LastLoad", table.last_load ? json(to_iso8601(*table.last_load)) : json(nullptr)},
+                      {"InFlight", batches_json(table.in_flight)},
+                      {"Orphaned", batches_json(table.orphaned)},
+                      {"Retrying", batches_json(table.retrying)},
+                      {"Stale", batches_json(table.stale)}});
+  }
+  json queue = nullptr;
+  if (snapshot.queue) {
+    queue = {{"Waiting", snapshot.queue->waiting},
+             {"InFlight", snapshot.queue->in_flight},
+             {"Delayed", snapshot.queue->delayed},
+             {"Approximate", snapshot.queue->approximate}};
+  } else if (snapshot.queue_error) {
+    queue = {{"Error", *snapshot.queue_error}};
+  }
+  return {{"Tables", std::move(tables)},
+          {"Queue", std::move(queue)},
+          {"Busy", snapshot.busy()},
+          {"MaxLoadRetry", snapshot.max_load_retry}};
 }
 
 class Api {
@@ -206,65 +254,15 @@ public:
   }
 
   ServerResponse status(const ServerRequest&) const {
-    const TimePoint now = m_backend.clock->now();
-    const auto versions = m_backend.versions();
-    auto stats = m_backend.store->pending_stats(versions, m_backend.max_load_retry);
-    auto pending_versions = m_backend.store->pending_versions();
-    auto in_flight = m_backend.store->in_flight_batches(now);
-    auto orphaned = m_backend.store->orphaned_batches(now);
-    // Every failed batch (at least 0 retries spent): the stale ones and those awaiting a retry.
-    auto failed = m_backend.store->stale_batches(0);
-    for (const Error* failure : {stats ? nullptr : &stats.error(), pending_versions ? nullptr : &pending_versions.error(),
-                                 in_flight ? nullptr : &in_flight.error(), orphaned ? nullptr : &orphaned.error(),
-                                 failed ? nullptr : &failed.error()}) {
-      if (failure != nullptr) {
-        return backend_error("status", *failure);
-      }
+    auto snapshot = status::take_snapshot({.store = m_backend.store,
+                                           .versions = m_backend.versions(),
+                                           .queue_depth = m_backend.queue_depth,
+                                           .max_load_retry = m_backend.max_load_retry},
+                                          m_backend.clock->now());
+    if (!snapshot) {
+      return backend_error("status", snapshot.error());
     }
-    std::map<std::string, json> tables;
-    auto entry = [&](const std::string& table) -> json& {
-      auto [found, inserted] = tables.try_emplace(table);
-      if (inserted) {
-        found->second = {{"Table", table},           {"CurrentVersion", nullptr}, {"PendingVersion", nullptr},
-                         {"PendingFiles", 0},        {"OldestAgeSeconds", nullptr}, {"InQueueFiles", 0},
-                         {"StaleFiles", 0},          {"PendingMigrationFiles", 0}, {"InFlight", json::array()},
-                         {"Orphaned", json::array()}, {"Retrying", json::array()}, {"Stale", json::array()}};
-        if (const auto current = versions.find(table); current != versions.end()) {
-          found->second["CurrentVersion"] = current->second;
-        }
-      }
-      return found->second;
-    };
-    for (const auto& stat : *stats) {
-      json& table = entry(stat.table);
-      const char* field = stat.kind == metadata::PendingKind::in_queue ? "InQueueFiles"
-                          : stat.kind == metadata::PendingKind::stale  ? "StaleFiles"
-                                                                       : "PendingMigrationFiles";
-      table[field] = table[field].get<std::int64_t>() + stat.count;
-      table["PendingFiles"] = table["PendingFiles"].get<std::int64_t>() + stat.count;
-      const double age = epoch_seconds(now) - epoch_seconds(stat.oldest);
-      if (table["OldestAgeSeconds"].is_null() || table["OldestAgeSeconds"].get<double>() < age) {
-        table["OldestAgeSeconds"] = age;
-      }
-    }
-    for (const auto& [table, version] : *pending_versions) {
-      entry(table)["PendingVersion"] = version;
-    }
-    for (const auto& batch : *in_flight) {
-      entry(batch.table)["InFlight"].push_back(batch_json(batch));
-    }
-    for (const auto& batch : *orphaned) {
-      entry(batch.table)["Orphaned"].push_back(batch_json(batch));
-    }
-    for (const auto& batch : *failed) {
-      entry(batch.table)[batch.retry_count >= m_backend.max_load_retry ? "Stale" : "Retrying"].push_back(
-          batch_json(batch));
-    }
-    json list = json::array();
-    for (auto& [name, table] : tables) {
-      list.push_back(std::move(table));
-    }
-    return json_response({{"Tables", std::move(list)}, {"MaxLoadRetry", m_backend.max_load_retry}});
+    return json_response(status_json(*snapshot));
   }
 
   // The stale batch `manifest`, or the response that explains why there is none.

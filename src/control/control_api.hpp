@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "http/server.hpp"
 #include "metadata/metadata_store.hpp"
+#include "queue/queue.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace rsi::control {
@@ -25,6 +26,8 @@ struct ControlBackend {
   std::function<metadata::VersionMap()> versions; // The migrator's committed versions.
   std::function<Result<void>()> warehouse_ping;
   std::function<void()> wake_loaders; // Work may have appeared.
+  // Messages in the queue not yet recorded; empty where this process does not read the queue.
+  std::function<Result<queue::QueueDepth>()> queue_depth;
   int max_load_retry = 5;
   std::optional<std::string> token; // Bearer token every endpoint but /health requires.
 };
@@ -37,7 +40,8 @@ struct ControlBackend {
 //   GET  /control/table_exists/<t>       → {"Exists":bool}
 //   GET  /control/last_load              → {"<table>":epoch_seconds,…}
 //   GET  /control/status                 → per table: pending files, oldest age, versions, batches
-//                                          (in flight, orphaned, awaiting a retry, stale)
+//                                          (in flight, orphaned, awaiting a retry, stale); the
+//                                          queue's depth where this process reads the queue
 //   POST /control/retry/<manifest>       stale batch → retried now (204)
 //   POST /control/skip/<manifest>        stale batch → dropped, kept in skipped_batch (200)
 //   GET  /metrics                        Prometheus text

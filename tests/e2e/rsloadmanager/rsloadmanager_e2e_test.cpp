@@ -9,6 +9,7 @@
 #include <random>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 #include "metadata/postgres_metadata_store.hpp"
 #include "objectstore/s3_object_store.hpp"
 #include "pg/connection.hpp"
+#include "queue/local_queue.hpp"
 #include "support/net.hpp"
 #include "support/private_postgres.hpp"
 #include "support/process.hpp"
@@ -120,21 +122,22 @@ protected:
     }
   }
 
-  std::unique_ptr<test::Process> start(const std::string& name, int workers = 4, const std::string& log_level = "warn") {
+  std::unique_ptr<test::Process> start(const std::string& name, int workers = 4, const std::string& log_level = "warn",
+                                       std::vector<std::string> extra_args = {}) {
     m_control_port = test::free_tcp_port();
     auto env = aws_env();
     std::map<std::string, std::string> process_env(env.begin(), env.end());
     process_env["STATSD_HOSTPORT"] = fmt::format("127.0.0.1:{}", m_statsd.port());
-    return std::make_unique<test::Process>(
-        RSI_RSLOADMANAGER_BIN,
-        std::vector<std::string>{"-databaseURL", m_ingester->conninfo(), "--warehouse-url",
-                                 m_warehouse->conninfo(), "--registry-url", "file://" + m_dir.path("schemas").string(),
-                                 "-n_workers", std::to_string(workers), "-no_work_delay", "1s",
-                                 "-migratorPollPeriod", "1s", "-waitProcessorPeriod", "1s",
-                                 "-offpeakDurationHours", "24", "-failed_load_check_interval", "1s",
-                                 "-reporterPollPeriod", "1s", "--batch-lease", "3s", "--control-addr",
-                                 fmt::format("127.0.0.1:{}", m_control_port), "--log-level", log_level},
-        m_dir.path(name + ".log"), process_env);
+    std::vector<std::string> args{"-databaseURL", m_ingester->conninfo(), "--warehouse-url",
+                                  m_warehouse->conninfo(), "--registry-url", "file://" + m_dir.path("schemas").string(),
+                                  "-n_workers", std::to_string(workers), "-no_work_delay", "1s",
+                                  "-migratorPollPeriod", "1s", "-waitProcessorPeriod", "1s",
+                                  "-offpeakDurationHours", "24", "-failed_load_check_interval", "1s",
+                                  "-reporterPollPeriod", "1s", "--batch-lease", "3s", "--control-addr",
+                                  fmt::format("127.0.0.1:{}", m_control_port), "--log-level", log_level};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    return std::make_unique<test::Process>(RSI_RSLOADMANAGER_BIN, std::move(args), m_dir.path(name + ".log"),
+                                           process_env);
   }
 
   std::int64_t scalar(const std::string& conninfo, const std::string& sql) {
@@ -203,13 +206,26 @@ protected:
 };
 
 TEST_F(RsloadmanagerE2E, LoadsEveryFileExactlyOnce) {
-  auto daemon = start("run");
+  // The metadatastorer's queue (here an inbox with two messages nobody reads), named only so
+  // that /control/status shows its depth.
+  const auto inbox = m_dir.path("inbox");
+  std::filesystem::create_directories(inbox);
+  ASSERT_TRUE(queue::publish_local_message(inbox, "one"));
+  ASSERT_TRUE(queue::publish_local_message(inbox, "two"));
+  auto daemon = start("run", 4, "warn", {"--queue-url", "dir://" + inbox.string()});
   ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); })) << tail(daemon->log_text());
   ASSERT_TRUE(daemon->running()) << tail(daemon->log_text());
   httplib::Client control("127.0.0.1", m_control_port);
   auto health = control.Get("/health");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200) << health->body;
+  auto status = control.Get("/control/status");
+  ASSERT_TRUE(status);
+  const auto body = nlohmann::json::parse(status->body, nullptr, false);
+  ASSERT_TRUE(body.is_object()) << status->body;
+  EXPECT_EQ(body["Queue"], (nlohmann::json{{"Waiting", 2}, {"InFlight", 0}, {"Delayed", 0}, {"Approximate", false}}))
+      << status->body;
+  EXPECT_EQ(body["Tables"].size(), static_cast<std::size_t>(k_tables)) << status->body;
   std::this_thread::sleep_for(1500ms); // One more reporter period.
   stop(*daemon);
   expect_exact();

@@ -87,6 +87,7 @@ struct FakeHooks {
   std::optional<Error> increment_error;
   std::vector<std::string> incremented;
   int wakes = 0;
+  std::optional<Result<queue::QueueDepth>> queue_depth; // nullopt: no queue visible.
 };
 
 class ControlApiTest : public ::testing::Test {
@@ -136,6 +137,13 @@ protected:
                    const std::lock_guard lock(hooks.mutex);
                    ++hooks.wakes;
                  },
+             .queue_depth = [&hooks]() -> Result<queue::QueueDepth> {
+               const std::lock_guard lock(hooks.mutex);
+               if (!hooks.queue_depth) {
+                 return rsi::fail(ErrorKind::permanent, "the test gave no queue");
+               }
+               return *hooks.queue_depth;
+             },
              .max_load_retry = k_max_load_retry,
              .token = std::move(token)});
     ASSERT_TRUE(m_server->start("127.0.0.1", 0));
@@ -519,10 +527,40 @@ TEST_F(ControlApiTest, StatusShowsPendingFilesVersionsAndBatchesPerTable) {
   EXPECT_EQ(evolving["PendingMigrationFiles"], 4);
   EXPECT_EQ(evolving["InQueueFiles"], 0);
 
+  EXPECT_EQ(evolving["MigrationTarget"], 1);
+
   const json& brand_new = tables["brand_new"];
   EXPECT_EQ(brand_new["CurrentVersion"], nullptr);
   EXPECT_EQ(brand_new["PendingVersion"], 0);
+  EXPECT_EQ(brand_new["MigrationTarget"], 0) << "the migrator creates it";
   EXPECT_EQ(brand_new["InQueueFiles"], 1);
+  EXPECT_EQ(ready["MigrationTarget"], nullptr);
+  EXPECT_EQ(ready["LastLoad"], nullptr);
+  EXPECT_TRUE(body["Busy"].get<bool>());
+}
+
+TEST_F(ControlApiTest, StatusShowsTheQueueDepthWhereTheProcessSeesTheQueue) {
+  {
+    const std::lock_guard lock(m_hooks.mutex);
+    m_hooks.queue_depth = queue::QueueDepth{.waiting = 7, .in_flight = 2, .delayed = 1, .approximate = true};
+  }
+  const json body = expect_json(get("/control/status"));
+  EXPECT_EQ(body["Queue"], (json{{"Waiting", 7}, {"InFlight", 2}, {"Delayed", 1}, {"Approximate", true}}));
+  EXPECT_TRUE(body["Busy"].get<bool>()) << "messages wait to be recorded";
+
+  {
+    const std::lock_guard lock(m_hooks.mutex);
+    m_hooks.queue_depth = queue::QueueDepth{};
+  }
+  const json idle = expect_json(get("/control/status"));
+  EXPECT_FALSE(idle["Busy"].get<bool>()) << idle.dump(2);
+
+  {
+    const std::lock_guard lock(m_hooks.mutex);
+    m_hooks.queue_depth = rsi::fail(ErrorKind::transient, "SQS GetQueueAttributes: timed out");
+  }
+  const json unknown = expect_json(get("/control/status"));
+  EXPECT_EQ(unknown["Queue"], (json{{"Error", "SQS GetQueueAttributes: timed out"}}));
 }
 
 TEST_F(ControlApiTest, StatusShowsABatchWhoseLeaseRanOutAsOrphaned) {

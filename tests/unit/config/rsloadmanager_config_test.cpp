@@ -197,7 +197,7 @@ TEST_F(RsloadmanagerConfigTest, NewFlags) {
                             "--registry-url", "file:///data/schemas", "--batch-lease", "30s", "--max-batch-files",
                             "100", "--dry-run-migrations", "--control-addr", "0.0.0.0:9090", "--control-token",
                             "from-flag", "--log-level", "debug", "--env", "prod", "--aws-region", "us-west-2",
-                            "--aws-endpoint", "http://127.0.0.1:4569"},
+                            "--aws-endpoint", "http://127.0.0.1:4569", "--queue-url", "sqs://spade-events"},
                            {{"RSI_CONTROL_TOKEN", "from-env"}});
 
   EXPECT_EQ(config.iam_role, "arn:aws:iam::123456789012:role/copy");
@@ -212,6 +212,7 @@ TEST_F(RsloadmanagerConfigTest, NewFlags) {
   EXPECT_EQ(config.log.env, "prod");
   EXPECT_EQ(config.aws.region, "us-west-2");
   EXPECT_EQ(config.aws.endpoint, "http://127.0.0.1:4569");
+  EXPECT_EQ(config.queue_url, "sqs://spade-events");
 }
 
 TEST_F(RsloadmanagerConfigTest, TheControlTokenComesFromTheEnvironmentAndTheApiCanBeTurnedOff) {

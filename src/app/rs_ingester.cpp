@@ -6,9 +6,7 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <array>
-#include <map>
-#include <set>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -28,6 +26,7 @@
 #include "objectstore/local_object_store.hpp"
 #include "queue/local_queue.hpp"
 #include "registry/local_registry.hpp"
+#include "status/status.hpp"
 #include "warehouse/sqlite_warehouse.hpp"
 
 namespace rsi::app {
@@ -44,50 +43,104 @@ struct RunOptions {
   bool until_idle = false;
 };
 
+// The embedded default's retry limit (as the original's -max_load_retry default).
+constexpr int k_max_load_retry = 5;
+// --until-idle and `wait`: how often to look, and how long "idle" must hold before it counts.
+// One inbox poll (the listeners' receive wait) lies between the first and the last look, so a
+// message that arrives at the last moment is seen.
+constexpr auto k_idle_check_period = 250ms;
+constexpr auto k_idle_settle = 1s;
+constexpr auto k_inbox_wait = 1s;
+
 void report_error(const std::string& what, const Error& error) {
   std::fprintf(stderr, "rs_ingester: %s: %s\n", what.c_str(), error.message.c_str());
 }
 
-// Files pending per kind, in flight and stale batches: one line for a terminal.
-std::string progress_line(metadata::MetadataStore& store, const metadata::VersionMap& versions, TimePoint now) {
-  auto stats = store.pending_stats(versions, 5);
-  auto in_flight = store.in_flight_batches(now);
-  if (!stats || !in_flight) {
-    return "(ingester database unavailable)";
-  }
-  std::int64_t queued = 0;
-  std::int64_t stale = 0;
-  std::int64_t migrating = 0;
-  double lag = 0;
-  for (const auto& stat : *stats) {
-    (stat.kind == metadata::PendingKind::stale       ? stale
-     : stat.kind == metadata::PendingKind::in_queue ? queued
-                                                     : migrating) += stat.count;
-    lag = std::max(lag, std::chrono::duration<double>(now - stat.oldest).count());
-  }
-  return fmt::format("files waiting {} | loading {} batches | awaiting migration {} | stale {} | lag {:.0f}s", queued,
-                     in_flight->size(), migrating, stale, lag);
+status::Sources snapshot_sources(const DataDir& dir, metadata::MetadataStore& store, metadata::VersionMap versions,
+                                 const Clock& clock) {
+  return {.store = &store,
+          .versions = std::move(versions),
+          .queue_depth = [inbox = dir.inbox(), &clock] { return queue::local_inbox_depth(inbox, clock.now()); },
+          .max_load_retry = k_max_load_retry};
 }
 
-bool idle(const DataDir& dir, metadata::MetadataStore& store) {
-  std::error_code error;
-  for (const auto& entry : std::filesystem::directory_iterator(dir.inbox(), error)) {
-    if (entry.is_regular_file() && !entry.path().filename().string().starts_with(".")) {
-      return false;
+// One line for a terminal.
+std::string progress_line(const Result<status::Snapshot>& snapshot) {
+  if (!snapshot) {
+    return "(ingester database unavailable)";
+  }
+  std::int64_t waiting = 0;
+  std::int64_t migrating = 0;
+  std::size_t loading = 0;
+  double lag = 0;
+  for (const auto& table : snapshot->tables) {
+    waiting += table.waiting_files;
+    migrating += table.migration_files;
+    loading += table.in_flight.size();
+    if (table.oldest) {
+      lag = std::max(lag, std::chrono::duration<double>(snapshot->taken_at - *table.oldest).count());
     }
   }
-  for (const auto& entry : std::filesystem::directory_iterator(dir.inbox() / "inflight", error)) {
-    if (entry.is_regular_file()) {
+  return fmt::format("inbox {} | files waiting {} | loading {} batches | awaiting migration {} | stale {} | lag {:.0f}s",
+                     snapshot->queue ? snapshot->queue->total() : 0, waiting, loading, migrating,
+                     snapshot->stale_files(), lag);
+}
+
+// The --until-idle rule: idle once snapshots show no work that goes on by itself (status.hpp's
+// Snapshot::busy) for k_idle_settle, looked at every k_idle_check_period.
+class IdleWatch {
+public:
+  bool settled(const Result<status::Snapshot>& snapshot) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!snapshot || snapshot->busy() || snapshot->queue_error) {
+      m_idle = false;
       return false;
     }
+    if (!m_idle) {
+      m_idle = true;
+      m_idle_since = now;
+    }
+    return now - m_idle_since >= k_idle_settle;
   }
-  auto pending = store.pending_versions();
-  return pending && pending->empty();
+
+private:
+  bool m_idle = false;
+  std::chrono::steady_clock::time_point m_idle_since;
+};
+
+// After the work ran out: what was not loaded. 0 when nothing, else k_exit_left_behind with a
+// summary on stderr.
+int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected) {
+  std::vector<std::string> lines;
+  for (const auto& table : snapshot.tables) {
+    for (const auto& batch : table.stale) {
+      lines.push_back(fmt::format("stale batch {} of {} v{} ({} files, {} attempts): {}", batch.manifest, batch.table,
+                                  batch.version, batch.keys.size(), batch.retry_count + 1,
+                                  batch.last_error.value_or("")));
+    }
+    if (table.outdated_files > 0) {
+      lines.push_back(fmt::format("{} files of {} were written for a version older than the table's v{}",
+                                  table.outdated_files, table.table, table.current_version.value_or(0)));
+    }
+  }
+  if (rejected > 0) {
+    lines.push_back(fmt::format("{} messages rejected (the rejected_message table of ingester.db says why)",
+                                rejected));
+  }
+  if (lines.empty()) {
+    return 0;
+  }
+  std::fprintf(stderr, "rs_ingester: idle, but not everything was loaded:\n");
+  for (const auto& line : lines) {
+    std::fprintf(stderr, "  %s\n", line.c_str());
+  }
+  return k_exit_left_behind;
 }
 
 int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_source) {
   const std::stop_token stop = stop_source.get_token();
   SystemClock clock;
+  const TimePoint run_started = clock.now();
   std::filesystem::create_directories(dir.schemas());
   std::filesystem::create_directories(dir.objects());
   telemetry::Metrics metrics("rs_ingester");
@@ -112,8 +165,13 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
                  .age_trigger = std::chrono::seconds(options.load_age_seconds),
                  .lease = 60s},
       .no_work_delay = 1s,
+      .max_load_retry = k_max_load_retry,
       .error_retry_delay = 60s,
       .failed_load_check_interval = 5s};
+  if (options.until_idle) {
+    // Nothing more is coming that a batch could wait for: load whatever waits, at once.
+    loader_config.policy.age_trigger = 0s;
+  }
   LoadManagerService manager(**store, **registry, **lock, [&] { return warehouse::make_sqlite_warehouse(warehouse_config); },
                              metrics, clock,
                              {.workers = options.workers,
@@ -130,11 +188,15 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   StorerService storer(**store, tables, metrics, clock,
                        {.queue = queue::LocalConfig{.inbox = dir.inbox(), .visibility_timeout = 60s},
                         .listeners = options.listeners,
-                        .storer = {.wait = 1s, .on_recorded = [&manager] { manager.wake_loaders(); }},
+                        .storer = {.wait = k_inbox_wait, .on_recorded = [&manager] { manager.wake_loaders(); }},
                         .metadata_retry_delay = 1s});
+  const auto take = [&] {
+    return status::take_snapshot(snapshot_sources(dir, **store, manager.versions().snapshot(), clock), clock.now());
+  };
   http::Server control;
   if (!options.control_addr.empty()) {
-    manager.install_control(control, std::nullopt);
+    manager.install_control(control, std::nullopt,
+                            [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); });
     if (auto started = start_server(control, options.control_addr); !started) {
       report_error("cannot serve the control API on " + options.control_addr, started.error());
       return k_exit_startup_error;
@@ -147,27 +209,20 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   const bool terminal = isatty(STDOUT_FILENO) != 0;
   std::fprintf(stderr, "rs_ingester: running on %s (control API %s); Ctrl-C stops\n", dir.root.c_str(),
                options.control_addr.empty() ? "off" : options.control_addr.c_str());
-  int idle_polls = 0;
-  // --until-idle looks more often, so that the run ends soon after the last commit.
-  const auto tick = options.until_idle ? 250ms : 1000ms;
-  while (sleep_unless_stopped(stop, tick)) {
-    if (terminal) {
-      std::printf("\r\033[K%s", progress_line(**store, manager.versions().snapshot(), clock.now()).c_str());
-      std::fflush(stdout);
-    }
-    if (!options.until_idle) {
+  IdleWatch idle;
+  std::optional<status::Snapshot> last;
+  while (sleep_unless_stopped(stop, options.until_idle ? std::chrono::milliseconds(k_idle_check_period) : 1000ms)) {
+    if (!terminal && !options.until_idle) {
       continue;
     }
-    // Nothing left in the inbox: load what waits now instead of waiting for the age trigger.
-    if (auto pending = (*store)->pending_versions(); pending && !pending->empty()) {
-      for (const auto& [table, version] : *pending) {
-        (void)(*store)->request_force_load(table, "rs_ingester --until-idle", clock.now());
-      }
-      manager.wake_loaders();
+    auto snapshot = take();
+    if (terminal) {
+      std::printf("\r\033[K%s", progress_line(snapshot).c_str());
+      std::fflush(stdout);
     }
-    idle_polls = idle(dir, **store) ? idle_polls + 1 : 0;
-    if (idle_polls >= 2) {
-      stop_source.request_stop(); // Everything loaded: stop like Ctrl-C would.
+    if (options.until_idle && idle.settled(snapshot)) {
+      last = std::move(*snapshot);
+      stop_source.request_stop(); // Everything that could load did: stop like Ctrl-C would.
     }
   }
   if (terminal) {
@@ -176,64 +231,111 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   storer.join();
   manager.join();
   control.stop();
-  return 0;
+  if (!last) {
+    return 0; // Stopped by a signal.
+  }
+  auto rejected = (*store)->count_rejected(run_started);
+  return report_left_behind(*last, rejected.value_or(0));
 }
 
-int status(const DataDir& dir) {
+// The embedded default's ingester database and warehouse, opened beside a running `run`.
+struct OpenedDataDir {
+  std::unique_ptr<metadata::MetadataStore> store;
+  std::unique_ptr<warehouse::Warehouse> warehouse;
+};
+
+std::optional<OpenedDataDir> open_data_dir(const DataDir& dir) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir.root, error)) {
+    std::fprintf(stderr, "rs_ingester: %s is not a data directory (run `rs_ingester run --data-dir` first)\n",
+                 dir.root.c_str());
+    return std::nullopt;
+  }
   auto store = metadata::make_metadata_store(metadata::Config{metadata::SqliteConfig{.path = dir.ingester_db()}});
   auto objects = objectstore::make_local_object_store({.root = dir.objects()});
   if (!objects) {
     report_error("cannot open the data directory", objects.error());
-    return k_exit_startup_error;
+    return std::nullopt;
   }
   auto warehouse = warehouse::make_sqlite_warehouse(
       {.path = dir.warehouse_db(), .files = warehouse::locate_in_bucket_folders(**objects)});
   if (!store || !warehouse) {
     report_error("cannot open the data directory", store ? warehouse.error() : store.error());
+    return std::nullopt;
+  }
+  return OpenedDataDir{std::move(*store), std::move(*warehouse)};
+}
+
+Result<status::Snapshot> take_data_dir_snapshot(const DataDir& dir, OpenedDataDir& opened, const Clock& clock) {
+  RSI_TRY_ASSIGN(auto versions, opened.warehouse->table_versions());
+  return status::take_snapshot(snapshot_sources(dir, *opened.store, std::move(versions), clock), clock.now());
+}
+
+std::string optional_text(const auto& value) { return value ? fmt::format("{}", *value) : "-"; }
+
+int status(const DataDir& dir) {
+  auto opened = open_data_dir(dir);
+  if (!opened) {
     return k_exit_startup_error;
   }
-  const TimePoint now = std::chrono::system_clock::now();
-  const auto versions = (*warehouse)->table_versions().value_or(warehouse::TableVersions{});
-  auto stats = (*store)->pending_stats(versions, 5);
-  auto pending_versions = (*store)->pending_versions();
-  auto in_flight = (*store)->in_flight_batches(now);
-  auto stale = (*store)->stale_batches(5);
-  if (!stats || !pending_versions || !in_flight || !stale) {
-    std::fprintf(stderr, "rs_ingester: cannot read the ingester database\n");
+  SystemClock clock;
+  auto snapshot = take_data_dir_snapshot(dir, *opened, clock);
+  if (!snapshot) {
+    report_error("cannot read the data directory", snapshot.error());
     return k_exit_startup_error;
   }
-  std::map<std::string, std::array<std::int64_t, 3>> files; // in queue, stale, pending migration
-  std::map<std::string, double> oldest;
-  for (const auto& stat : *stats) {
-    files[stat.table][static_cast<std::size_t>(stat.kind)] += stat.count;
-    oldest[stat.table] = std::max(oldest[stat.table], std::chrono::duration<double>(now - stat.oldest).count());
+  if (snapshot->queue) {
+    std::printf("inbox: %lld messages waiting, %lld being recorded\n\n",
+                static_cast<long long>(snapshot->queue->waiting), static_cast<long long>(snapshot->queue->in_flight));
+  } else {
+    std::printf("inbox: cannot be read: %s\n\n", snapshot->queue_error.value_or("").c_str());
   }
-  std::set<std::string> names;
-  for (const auto& [table, version] : versions) {
-    names.insert(table);
+  std::printf("%-32s %7s %7s %8s %8s %8s %6s %9s %9s  %s\n", "table", "version", "target", "waiting", "loading",
+              "migrate", "stale", "outdated", "oldest(s)", "last load");
+  for (const auto& table : snapshot->tables) {
+    const std::string oldest =
+        table.oldest ? fmt::format("{:.0f}", std::chrono::duration<double>(snapshot->taken_at - *table.oldest).count())
+                     : "-";
+    std::printf("%-32s %7s %7s %8lld %8zu %8lld %6lld %9lld %9s  %s\n", table.table.c_str(),
+                optional_text(table.current_version).c_str(), optional_text(table.migration_target()).c_str(),
+                static_cast<long long>(table.waiting_files), table.in_flight.size(),
+                static_cast<long long>(table.migration_files), static_cast<long long>(table.stale_files),
+                static_cast<long long>(table.outdated_files), oldest.c_str(),
+                table.last_load ? to_iso8601(*table.last_load).c_str() : "-");
   }
-  for (const auto& [table, counts] : files) {
-    names.insert(table);
-  }
-  std::printf("%-32s %8s %8s %8s %8s %8s %10s %9s\n", "table", "version", "pending", "waiting", "migrate", "stale",
-              "oldest(s)", "loading");
-  for (const auto& table : names) {
-    const auto version = versions.find(table);
-    const auto pending = pending_versions->find(table);
-    const auto counts = files[table];
-    const auto loading = std::count_if(in_flight->begin(), in_flight->end(),
-                                       [&](const metadata::Batch& batch) { return batch.table == table; });
-    std::printf("%-32s %8s %8s %8lld %8lld %8lld %10.0f %9ld\n", table.c_str(),
-                version == versions.end() ? "-" : std::to_string(version->second).c_str(),
-                pending == pending_versions->end() ? "-" : std::to_string(pending->second).c_str(),
-                static_cast<long long>(counts[0]), static_cast<long long>(counts[2]),
-                static_cast<long long>(counts[1]), oldest[table], static_cast<long>(loading));
-  }
-  for (const auto& batch : *stale) {
-    std::printf("stale batch %s (%s, %zu files, %d retries): %s\n", batch.manifest.c_str(), batch.table.c_str(),
-                batch.keys.size(), batch.retry_count, batch.last_error.value_or("").c_str());
+  for (const auto& table : snapshot->tables) {
+    for (const auto& batch : table.stale) {
+      std::printf("stale batch %s (%s, %zu files, %d retries): %s\n", batch.manifest.c_str(), batch.table.c_str(),
+                  batch.keys.size(), batch.retry_count, batch.last_error.value_or("").c_str());
+    }
   }
   return 0;
+}
+
+int wait_idle(const DataDir& dir, std::chrono::seconds timeout, std::stop_token stop) {
+  auto opened = open_data_dir(dir);
+  if (!opened) {
+    return k_exit_startup_error;
+  }
+  SystemClock clock;
+  const TimePoint started = clock.now();
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  IdleWatch idle;
+  while (true) {
+    auto snapshot = take_data_dir_snapshot(dir, *opened, clock);
+    if (idle.settled(snapshot)) {
+      auto rejected = opened->store->count_rejected(started);
+      return report_left_behind(*snapshot, rejected.value_or(0));
+    }
+    if (std::chrono::steady_clock::now() >= give_up) {
+      std::fprintf(stderr, "rs_ingester: still busy after %llds: %s\n", static_cast<long long>(timeout.count()),
+                   snapshot ? progress_line(snapshot).c_str() : snapshot.error().message.c_str());
+      return k_exit_timeout;
+    }
+    if (!sleep_unless_stopped(stop, k_idle_check_period)) {
+      return k_exit_timeout;
+    }
+  }
 }
 
 int load(const DataDir& dir, const std::filesystem::path& file, const std::string& table, int version) {
@@ -281,10 +383,17 @@ int run_rs_ingester(int argc, char** argv) {
   run_command->add_option("--load-age", run_options.load_age_seconds, "Seconds before a table's files load anyway");
   run_command->add_option("--load-count", run_options.load_count_trigger, "A table loads when more files wait");
   run_command->add_option("--control-addr", run_options.control_addr, "Control API address (\"\": none)");
-  run_command->add_flag("--until-idle", run_options.until_idle, "Load what waits and exit once nothing is left");
+  run_command->add_flag("--until-idle", run_options.until_idle,
+                        "Load what waits at once and exit when nothing is left (docs/configuration.md)");
 
-  auto* status_command = app.add_subcommand("status", "Pending files, batches and versions per table");
+  auto* status_command = app.add_subcommand("status", "Inbox, pending files, batches and versions per table");
   status_command->add_option("--data-dir", data_dir, "Data directory")->required();
+
+  int wait_seconds = 600;
+  auto* wait_command = app.add_subcommand(
+      "wait", "Wait until a running `run` has loaded everything announced (the --until-idle rule)");
+  wait_command->add_option("--data-dir", data_dir, "Data directory")->required();
+  wait_command->add_option("--timeout", wait_seconds, "Give up after this many seconds")->check(CLI::PositiveNumber);
 
   std::string file;
   std::string table;
@@ -312,6 +421,9 @@ int run_rs_ingester(int argc, char** argv) {
   }
   if (*status_command) {
     return status(dir);
+  }
+  if (*wait_command) {
+    return wait_idle(dir, std::chrono::seconds(wait_seconds), signals.source().get_token());
   }
   return load(dir, file, table, version);
 }

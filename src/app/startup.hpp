@@ -21,6 +21,10 @@ namespace rsi::app {
 
 inline constexpr int k_exit_startup_error = 1;
 inline constexpr int k_exit_config_error = 2;
+// `rs_ingester run --until-idle` / `wait`: the work ran out, but some of it was not loaded.
+inline constexpr int k_exit_left_behind = 3;
+// `rs_ingester wait`: still busy when the timeout passed.
+inline constexpr int k_exit_timeout = 4;
 
 // Open a backend, retrying transient failures with backoff (logged) until it opens or a stop
 // is requested; a permanent failure ends the wait at once. nullopt when it did not open.

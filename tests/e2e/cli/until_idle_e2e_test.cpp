@@ -1,0 +1,138 @@
+// `rs_ingester run --until-idle`, `wait` and `status` as processes on a data directory: they
+// share one rule for "nothing is left that goes on by itself" (status/status.hpp), and their
+// exit statuses say whether everything was loaded (0), something was left behind (3), or
+// `wait` gave up (4).
+#include <fstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "queue/local_queue.hpp"
+#include "sqlite/database.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace rsi {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr int k_left_behind = 3;
+constexpr int k_timeout = 4;
+
+class UntilIdleE2E : public ::testing::Test {
+protected:
+  void SetUp() override {
+    fs::create_directories(m_data / "schemas" / "events");
+    std::ofstream(m_data / "schemas" / "events" / "v0.json")
+        << R"({"Columns":[{"OutboundName":"id","Transformer":"bigint","ColumnCreationOptions":""}]})";
+  }
+
+  // `rs_ingester ARGS...` to its end; its exit status and output.
+  std::pair<int, std::string> run_cli(std::vector<std::string> args, std::chrono::seconds timeout = 120s) {
+    const fs::path log = m_dir.path(fmt::format("cli-{}.log", ++m_runs));
+    test::Process process(RSI_RS_INGESTER_BIN, std::move(args), log);
+    const auto status = process.wait(timeout);
+    EXPECT_TRUE(status.has_value()) << "still running after " << timeout.count() << " s:\n" << process.log_text();
+    return {status.value_or(-1), process.log_text()};
+  }
+
+  // Store a gzip file of `rows` ids and announce it, as `rs_ingester load` does.
+  void announce(const std::string& name, int rows) {
+    const fs::path plain = m_dir.path(name);
+    {
+      std::ofstream out(plain);
+      for (int row = 0; row < rows; ++row) {
+        out << row << "\n";
+      }
+    }
+    ASSERT_EQ(std::system(fmt::format("gzip -f '{}'", plain.string()).c_str()), 0);
+    auto [status, output] = run_cli({"load", plain.string() + ".gz", "--table", "events", "--data-dir", m_data.string()});
+    ASSERT_EQ(status, 0) << output;
+  }
+
+  std::vector<std::string> run_until_idle() {
+    return {"run", "--data-dir", m_data.string(), "--until-idle", "--control-addr", ""};
+  }
+
+  test::TempDir m_dir;
+  fs::path m_data = m_dir.path("data");
+  int m_runs = 0;
+};
+
+TEST_F(UntilIdleE2E, LoadsEverythingAnnouncedAndExitsZero) {
+  announce("a.tsv", 10);
+  announce("b.tsv", 20);
+
+  auto [status, output] = run_cli(run_until_idle());
+
+  EXPECT_EQ(status, 0) << output;
+  auto warehouse = sqlite::Database::open(m_data / "warehouse.db");
+  ASSERT_TRUE(warehouse) << warehouse.error().message;
+  auto count = warehouse->prepare("SELECT count(*) FROM events");
+  ASSERT_TRUE(count && count->step().value_or(false));
+  EXPECT_EQ(count->integer(0), 30);
+}
+
+TEST_F(UntilIdleE2E, ARejectedMessageIsLeftBehindAndSaysSo) {
+  announce("a.tsv", 5);
+  ASSERT_TRUE(queue::publish_local_message(m_data / "inbox", "not a file pointer"));
+
+  auto [status, output] = run_cli(run_until_idle());
+
+  EXPECT_EQ(status, k_left_behind) << output;
+  EXPECT_NE(output.find("1 messages rejected"), std::string::npos) << output;
+}
+
+TEST_F(UntilIdleE2E, FilesOfAnOlderVersionThanTheTablesAreLeftBehind) {
+  fs::copy_file(m_data / "schemas" / "events" / "v0.json", m_data / "schemas" / "events" / "v1.json");
+  announce("current.tsv", 3);
+  auto [status, output] = run_cli(run_until_idle());
+  ASSERT_EQ(status, 0) << output;
+  // The table is at v0; a v1 file moves it to v1, then a late v0 file can never load.
+  const fs::path v1 = m_dir.path("v1.tsv");
+  std::ofstream(v1) << "1\n";
+  ASSERT_EQ(std::system(fmt::format("gzip -f '{}'", v1.string()).c_str()), 0);
+  auto loaded = run_cli({"load", v1.string() + ".gz", "--table", "events", "--version", "1", "--data-dir",
+                         m_data.string()});
+  ASSERT_EQ(loaded.first, 0) << loaded.second;
+  ASSERT_EQ(run_cli(run_until_idle()).first, 0);
+  announce("late.tsv", 2);
+
+  auto [late_status, late_output] = run_cli(run_until_idle());
+
+  EXPECT_EQ(late_status, k_left_behind) << late_output;
+  EXPECT_NE(late_output.find("1 files of events were written for a version older than the table's v1"),
+            std::string::npos)
+      << late_output;
+}
+
+TEST_F(UntilIdleE2E, StatusCountsMessagesWaitingInTheInbox) {
+  announce("a.tsv", 1);
+  announce("b.tsv", 1);
+
+  auto [status, output] = run_cli({"status", "--data-dir", m_data.string()});
+
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_NE(output.find("inbox: 2 messages waiting, 0 being recorded"), std::string::npos) << output;
+}
+
+TEST_F(UntilIdleE2E, WaitGivesUpWhileMessagesWaitAndReturnsOnceTheyAreLoaded) {
+  announce("a.tsv", 4);
+
+  auto [status, output] = run_cli({"wait", "--data-dir", m_data.string(), "--timeout", "2"});
+  EXPECT_EQ(status, k_timeout) << "nothing runs, so the message still waits:\n" << output;
+  EXPECT_NE(output.find("still busy after 2s: inbox 1"), std::string::npos) << output;
+
+  test::Process runner(RSI_RS_INGESTER_BIN, {"run", "--data-dir", m_data.string(), "--control-addr", "",
+                                             "--load-age", "0"},
+                       m_dir.path("runner.log"));
+  auto [waited, wait_output] = run_cli({"wait", "--data-dir", m_data.string(), "--timeout", "120"});
+  EXPECT_EQ(waited, 0) << wait_output << runner.log_text();
+  runner.signal(SIGTERM);
+  EXPECT_EQ(runner.wait(30s), 0) << runner.log_text();
+}
+
+} // namespace
+} // namespace rsi

@@ -86,6 +86,9 @@ Result<PollReport> Migrator::poll_once(TimePoint now) {
     report.holds_lock = holder;
   }
   RSI_TRY(refresh_versions());
+  if (report.holds_lock) {
+    repair_views_once();
+  }
   if (!report.holds_lock && !m_config.dry_run) {
     return report; // The cache is fresh for this process's loaders; the holder migrates.
   }
@@ -111,6 +114,25 @@ void Migrator::run(std::stop_token stop) {
   } while (sleep_unless_stopped(stop, m_config.poll_period));
   m_lock.release();
   log::info("migrator stopped");
+}
+
+void Migrator::repair_views_once() {
+  const std::lock_guard lock(m_mutex);
+  if (m_views_repaired) {
+    return;
+  }
+  auto created = m_warehouse.repair_views();
+  if (!created) {
+    log::warn("cannot check that every table has its view; trying again next poll",
+              {{"error", created.error().message}});
+    return;
+  }
+  m_views_repaired = true;
+  if (!created->empty()) {
+    log::warn("created the missing views of existing tables (every table has a view, as in the "
+              "original; an earlier release made them only for tables with the view column)",
+              {{"views", *created}});
+  }
 }
 
 Result<int> Migrator::increment_version(std::string_view table) {

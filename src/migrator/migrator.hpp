@@ -62,7 +62,8 @@ struct PollReport {
 };
 
 // rsloadmanager's migrator (ARCHITECTURE §4). Every poll: take (or confirm) the migrator lock,
-// refresh the version cache from the warehouse, and for each table whose newest pending
+// refresh the version cache from the warehouse (the first time it holds the lock, also create
+// the views an earlier release left out: Warehouse::repair_views), and for each table whose newest pending
 // version is above its cached version (or that has none) take one step to target = current+1
 // (0 when unknown):
 //   - creating (target 0) is allowed at any time and waits for nothing;
@@ -108,6 +109,8 @@ private:
   using Key = std::pair<std::string, int>;
 
   [[nodiscard]] Result<void> refresh_versions();
+  // Once per process, as the lock holder: create the views an earlier release left out.
+  void repair_views_once();
   [[nodiscard]] std::optional<TableStep> step(const std::string& table, int newest, TimePoint now);
   [[nodiscard]] Result<StepOutcome> advance(const std::string& table, int target, TimePoint now);
   [[nodiscard]] Result<StepOutcome> plan(const std::string& table, int target, bool offpeak);
@@ -128,6 +131,7 @@ private:
   std::set<Key> m_planned;                              // Dry run: steps whose SQL was logged.
   std::set<std::string, std::less<>> m_own_force_loads; // Requested by the migrator, not taken.
   std::optional<bool> m_holder; // The lock's answer at the last poll; nullopt before the first.
+  bool m_views_repaired = false;
 };
 
 } // namespace rsi::migrator

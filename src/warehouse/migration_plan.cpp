@@ -125,13 +125,50 @@ public:
     }
     MigrationPlan plan;
     plan.columns = std::move(columns);
-    if (ddl.empty()) {
-      return plan;
-    }
+    // As the original: the views are dropped and created again around every version step,
+    // also one without DDL. A step that drops the event builds them from no columns (the
+    // original read the columns from Blueprint, which has no schema for a dropped event): the
+    // plain view without the filter, and no full view.
+    const bool event_dropped =
+        std::any_of(operations.begin(), operations.end(),
+                    [](const auto& op) { return op.action == core::Action::drop_event; });
     RSI_TRY(append_view_drops(plan.statements));
     plan.statements.insert(plan.statements.end(), ddl.begin(), ddl.end());
-    RSI_TRY(append_views(plan.columns, plan.statements));
+    RSI_TRY(append_views(event_dropped ? std::vector<std::string>{} : plan.columns, plan.statements));
     return plan;
+  }
+
+  // The views of the table with `columns` (see plan_views).
+  Result<ViewStatements> views(const std::vector<std::string>& columns) const {
+    const Layout& layout = m_names.layout();
+    RSI_TRY_ASSIGN(const std::string table, m_names.table(m_table));
+    ViewStatements views;
+    const bool has_view_column =
+        !layout.view_column.empty() && find(columns, layout.view_column) != columns.end();
+    if (!layout.view_schema.empty()) {
+      RSI_TRY_ASSIGN(const std::string view, m_names.view(m_table));
+      views.plain = fmt::format("CREATE VIEW {} AS SELECT * FROM {} {};", view, table,
+                                has_view_column ? layout.view_filter : "");
+    }
+    if (layout.full_view_schema.empty() || !has_view_column) {
+      return views;
+    }
+    std::vector<std::string> select;
+    for (const auto& column : columns) {
+      const auto replacement = std::find_if(
+          layout.full_view_replacements.begin(), layout.full_view_replacements.end(),
+          [&](const auto& entry) { return same_column(entry.first, column, m_names.dialect()); });
+      if (replacement == layout.full_view_replacements.end()) {
+        RSI_TRY_ASSIGN(std::string quoted, m_names.quote(column));
+        select.push_back(std::move(quoted));
+      } else {
+        select.push_back(replacement->second); // Verbatim: it carries its own alias.
+      }
+    }
+    RSI_TRY_ASSIGN(const std::string full_view, m_names.full_view(m_table));
+    views.full = fmt::format("CREATE VIEW {} AS SELECT {} FROM {}", full_view,
+                             fmt::join(select, ", "), table);
+    return views;
   }
 
 private:
@@ -189,14 +226,6 @@ private:
     return {};
   }
 
-  [[nodiscard]] bool has_view(const std::vector<std::string>& columns) const {
-    const Layout& layout = m_names.layout();
-    if (layout.view_schema.empty()) {
-      return false;
-    }
-    return layout.view_column.empty() || find(columns, layout.view_column) != columns.end();
-  }
-
   Result<void> append_view_drops(std::vector<std::string>& out) const {
     const Layout& layout = m_names.layout();
     const std::string_view cascade = m_names.dialect() == Dialect::sqlite ? "" : " CASCADE";
@@ -213,34 +242,11 @@ private:
 
   Result<void> append_views(const std::vector<std::string>& columns,
                             std::vector<std::string>& out) const {
-    const Layout& layout = m_names.layout();
-    RSI_TRY_ASSIGN(const std::string table, m_names.table(m_table));
-    if (has_view(columns)) {
-      RSI_TRY_ASSIGN(const std::string view, m_names.view(m_table));
-      out.push_back(
-          fmt::format("CREATE VIEW {} AS SELECT * FROM {} {};", view, table, layout.view_filter));
-    }
-    if (layout.full_view_schema.empty()) {
-      return {};
-    }
-    std::vector<std::string> select;
-    bool replaced = false;
-    for (const auto& column : columns) {
-      RSI_TRY_ASSIGN(const std::string quoted, m_names.quote(column));
-      const auto replacement = std::find_if(
-          layout.full_view_replacements.begin(), layout.full_view_replacements.end(),
-          [&](const auto& entry) { return same_column(entry.first, column, m_names.dialect()); });
-      if (replacement == layout.full_view_replacements.end()) {
-        select.push_back(quoted);
-      } else {
-        select.push_back(fmt::format("{} AS {}", replacement->second, quoted));
-        replaced = true;
+    RSI_TRY_ASSIGN(ViewStatements planned, views(columns));
+    for (auto* statement : {&planned.plain, &planned.full}) {
+      if (*statement) {
+        out.push_back(std::move(**statement));
       }
-    }
-    if (replaced) {
-      RSI_TRY_ASSIGN(const std::string full_view, m_names.full_view(m_table));
-      out.push_back(fmt::format("CREATE VIEW {} AS SELECT {} FROM {};", full_view,
-                                fmt::join(select, ", "), table));
     }
     return {};
   }
@@ -264,6 +270,13 @@ plan_migration(const SqlNames& names, std::string_view table, int target_version
     return planner.create(operations);
   }
   return planner.alter(operations, *current_columns);
+}
+
+Result<ViewStatements> plan_views(const SqlNames& names, std::string_view table,
+                                  const std::vector<std::string>& columns) {
+  RSI_TRY(check_table_name(table, names.dialect()));
+  RSI_TRY(names.check_layout());
+  return Planner(names, table, 0).views(columns);
 }
 
 } // namespace rsi::warehouse

@@ -27,13 +27,9 @@ struct MigrationPlan {
 // among the steps means the event is gone and nothing is created (`request_drop_event` and
 // `cancel_drop_event` are ignored; `delete` and `rename` fail). An existing table gets one ALTER
 // per `add`, `delete` (DROP COLUMN ... CASCADE) and `rename`; its views are dropped before and
-// created again after, when there is DDL at all. PostgreSQL gets a BRIN index for a sortkey
-// column (the nearest thing to Redshift's zone maps).
-//
-// Views (from names.layout()): `CREATE VIEW <view> AS SELECT * FROM <table> <view_filter>;`
-// when a view schema is set and the table has the view column (or none is configured); a full
-// view selecting every column, replaced ones as `<expression> AS "column"`, when a full view
-// schema is set and the table has a replaced column.
+// created again after, for every version step (as the original did), a step with a
+// `drop_event` building them as for a table without columns. PostgreSQL gets a BRIN index for a
+// sortkey column (the nearest thing to Redshift's zone maps). The views are plan_views'.
 //
 // Checks everything before any SQL runs and fails permanent, naming table, version and
 // column: names (check_identifier for the dialect), column types and options (column_spec),
@@ -43,5 +39,20 @@ struct MigrationPlan {
 plan_migration(const SqlNames& names, std::string_view table, int target_version,
                std::span<const core::Operation> operations,
                const std::optional<std::vector<std::string>>& current_columns);
+
+// The CREATE VIEW statements of `table` with `columns`, by the original's rule (names.layout()
+// holds the original's configuration):
+//   - a view schema set: always the plain view `CREATE VIEW <view> AS SELECT * FROM <table>
+//     <view_filter>;`, the filter only when the table has the view column;
+//   - a full view schema set and the table has the view column: the full view selecting every
+//     column in order, a column with a replacement as the replacement text verbatim (it
+//     carries its own alias, e.g. `NULL::varchar(64) AS city`), every other column quoted.
+// The view column and replacement keys match column names as the dialect compares them.
+struct ViewStatements {
+  std::optional<std::string> plain;
+  std::optional<std::string> full;
+};
+[[nodiscard]] Result<ViewStatements> plan_views(const SqlNames& names, std::string_view table,
+                                                const std::vector<std::string>& columns);
 
 } // namespace rsi::warehouse

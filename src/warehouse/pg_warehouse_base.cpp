@@ -150,6 +150,41 @@ PgWarehouseBase::migration_statements(std::string_view table, int target_version
   });
 }
 
+Result<std::vector<std::string>> PgWarehouseBase::repair_views() {
+  const Layout& layout = m_names.layout();
+  if (layout.view_schema.empty()) {
+    return std::vector<std::string>{};
+  }
+  RSI_TRY_ASSIGN(const TableVersions versions, table_versions());
+  return with_connection([&](pg::Connection& conn) -> Result<std::vector<std::string>> {
+    std::vector<std::string> created;
+    for (const auto& [table, version] : versions) {
+      if (!check_table_name(table, dialect())) {
+        continue; // Not a table this project could have made.
+      }
+      RSI_TRY_ASSIGN(const auto view_there,
+                     conn.exec(redshift::k_view_exists, {layout.view_schema, table}));
+      if (view_there.boolean(0, 0)) {
+        continue;
+      }
+      RSI_TRY_ASSIGN(const auto columns, read_columns(conn, table));
+      if (!columns) {
+        continue; // A retired event: a version, no table.
+      }
+      auto views = plan_views(m_names, table, *columns);
+      if (!views) {
+        return fail(std::move(views.error()));
+      }
+      if (auto done = conn.exec(views->plain.value_or("")); !done) {
+        return fail(done.error().wrap(fmt::format("create the missing view of {}", table)));
+      }
+      RSI_TRY_ASSIGN(std::string view, m_names.view(table));
+      created.push_back(std::move(view));
+    }
+    return created;
+  });
+}
+
 Result<int> PgWarehouseBase::increment_version(std::string_view table) {
   RSI_TRY(check_table_name(table, dialect()));
   return with_connection([&](pg::Connection& conn) -> Result<int> {

@@ -38,6 +38,7 @@ public:
   [[nodiscard]] Result<std::vector<std::string>>
   migration_statements(std::string_view table, int target_version,
                        std::span<const core::Operation> operations) override;
+  [[nodiscard]] Result<std::vector<std::string>> repair_views() override;
   [[nodiscard]] Result<int> increment_version(std::string_view table) override;
   [[nodiscard]] Result<void> ping() override;
 

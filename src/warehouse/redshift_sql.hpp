@@ -52,6 +52,10 @@ inline constexpr std::string_view k_insert_version =
 inline constexpr std::string_view k_table_exists =
     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
     "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'r')";
+// $1 schema, $2 view.
+inline constexpr std::string_view k_view_exists =
+    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+    "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'v')";
 // $1 schema, $2 table: the table's columns in order.
 inline constexpr std::string_view k_table_columns =
     "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = "

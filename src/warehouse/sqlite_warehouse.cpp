@@ -143,6 +143,43 @@ public:
     return std::move(plan.statements);
   }
 
+  Result<std::vector<std::string>> repair_views() override {
+    if (m_names.layout().view_schema.empty()) {
+      return std::vector<std::string>{};
+    }
+    RSI_TRY_ASSIGN(const TableVersions versions, table_versions());
+    std::vector<std::string> created;
+    for (const auto& [table, version] : versions) {
+      RSI_TRY_ASSIGN(const bool table_there, exists(table));
+      if (!check_table_name(table, Dialect::sqlite) || !table_there) {
+        continue;
+      }
+      const std::string view_name = fmt::format("{}.{}", m_names.layout().view_schema, table);
+      RSI_TRY_ASSIGN(auto* select,
+                     m_db.cached("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?"));
+      select->bind(1, view_name);
+      RSI_TRY_ASSIGN(const bool view_there, select->step());
+      select->reset();
+      if (view_there) {
+        continue;
+      }
+      RSI_TRY_ASSIGN(const auto typed, typed_columns(table, false));
+      std::vector<std::string> columns;
+      for (const auto& column : typed) {
+        columns.push_back(column.name);
+      }
+      auto views = plan_views(m_names, table, columns);
+      if (!views) {
+        return fail(std::move(views.error()));
+      }
+      if (auto done = m_db.exec_script(views->plain.value_or("")); !done) {
+        return fail(done.error().wrap(fmt::format("create the missing view of {}", table)));
+      }
+      created.push_back(view_name);
+    }
+    return created;
+  }
+
   Result<int> increment_version(std::string_view table) override {
     RSI_TRY(check_table_name(table, Dialect::sqlite));
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));

@@ -98,6 +98,11 @@ public:
   migration_statements(std::string_view table, int target_version,
                        std::span<const core::Operation> operations) = 0;
 
+  // Create the plain view (see plan_views) of every versioned table that exists but has none:
+  // an earlier release made views only for tables with the view column. Returns the names of
+  // the views created; none when no view schema is configured. Idempotent.
+  [[nodiscard]] virtual Result<std::vector<std::string>> repair_views() = 0;
+
   // Record the next version of `table` (0 when it has none) without DDL, and return it: how
   // Blueprint retires an event that never had a warehouse table. Fails with
   // ErrorKind::conflict when the table exists.

@@ -38,6 +38,7 @@ public:
     return m_real.migration_statements(table, target, operations);
   }
   Result<int> increment_version(std::string_view table) override { return m_real.increment_version(table); }
+  Result<std::vector<std::string>> repair_views() override { return m_real.repair_views(); }
   Result<warehouse::LoadResult> load_batch(const warehouse::LoadRequest& request) override {
     ++loads;
     if (transient_failures > 0) {

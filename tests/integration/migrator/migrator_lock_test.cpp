@@ -23,6 +23,8 @@ using namespace std::chrono_literals;
 struct Backend {
   std::string name;
   bool needs_postgres = false;
+
+  friend void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 };
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& param) {

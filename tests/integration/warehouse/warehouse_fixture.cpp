@@ -16,7 +16,7 @@ Layout default_layout() {
           .view_schema = "views",
           .view_column = "time",
           .full_view_schema = "fullviews",
-          .full_view_replacements = {{"ip", "NULL"}}};
+          .full_view_replacements = {{"ip", "NULL AS ip"}}};
 }
 
 core::Operation add_column(std::string name, std::string type, std::string options, int version) {

@@ -23,6 +23,8 @@ namespace rsi::warehouse::testing {
 struct Backend {
   std::string name;
   Dialect dialect = Dialect::sqlite;
+
+  friend void PrintTo(const Backend& backend, std::ostream* out) { *out << backend.name; }
 };
 
 inline const Backend k_sqlite{"sqlite", Dialect::sqlite};
@@ -37,8 +39,9 @@ inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
 using Value = std::optional<std::string>;
 using Row = std::vector<Value>;
 
-// The layout most tests use: tables in "logs", a view per table with a "time" column in
-// "views", a full view in "fullviews" replacing "ip".
+// The layout most tests use: tables in "logs", a view per table in "views" (filtered for tables
+// with a "time" column once a filter is set), a full view of those in "fullviews" replacing "ip"
+// by the original's form of a replacement, "NULL AS ip".
 Layout default_layout();
 
 core::Operation add_column(std::string name, std::string type, std::string options, int version);

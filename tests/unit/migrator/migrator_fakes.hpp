@@ -105,6 +105,7 @@ public:
   Result<int> increment_version(std::string_view table) override {
     return m_real.increment_version(table);
   }
+  Result<std::vector<std::string>> repair_views() override { return m_real.repair_views(); }
   Result<warehouse::LoadResult> load_batch(const warehouse::LoadRequest& request) override {
     return m_real.load_batch(request);
   }

@@ -41,11 +41,25 @@ core::Operation event(core::Action action, int version) {
   return {.action = action, .version = version, .reason = "testing"};
 }
 
+// The recorded deployment's layout: its tables lack the view column, so (by the original's
+// rule) their plain views have no filter and there are no full views.
 Layout spec_layout() {
   return {.physical_schema = "logs",
           .view_schema = "views",
-          .view_column = "time",
+          .view_column = "server_time",
+          .view_filter = "WHERE server_time > GETDATE() - interval '90 days'",
           .full_view_schema = "fullviews"};
+}
+
+// A layout as deployments of the original wrote it, for tables that have the view column: the
+// replacements carry their own aliases.
+Layout filtered_layout() {
+  return {.physical_schema = "logs",
+          .view_schema = "views",
+          .view_column = "time",
+          .view_filter = "WHERE \"time\" > GETDATE() - interval '90 days'",
+          .full_view_schema = "fullviews",
+          .full_view_replacements = {{"ip", "NULL::varchar(15) AS ip"}, {"not_here", "1 AS x"}}};
 }
 
 SqlNames redshift_names(Layout layout = spec_layout()) {
@@ -142,46 +156,109 @@ TEST(RedshiftPlanTest, CreateWithDropEventCreatesNothing) {
   EXPECT_TRUE(plan->statements.empty());
 }
 
-TEST(RedshiftPlanTest, DropEventsOnAnExistingTableRunNoDdl) {
-  for (const auto action : {core::Action::drop_event, core::Action::request_drop_event,
-                            core::Action::cancel_drop_event}) {
+TEST(RedshiftPlanTest, EventStepsOnAnExistingTableRecreateTheViewsAsTheOriginal) {
+  // Every version step drops and creates the views again, as the original did. request and
+  // cancel keep the views as they were; a drop_event builds them from no columns (the
+  // original got none from Blueprint for a dropped event): no filter, no full view.
+  const Statements drops{R"(DROP VIEW IF EXISTS "views"."video_play" CASCADE)",
+                         R"(DROP VIEW IF EXISTS "fullviews"."video_play" CASCADE)"};
+  const std::string filtered =
+      R"(CREATE VIEW "views"."video_play" AS SELECT * FROM "logs"."video_play" WHERE "time" > GETDATE() - interval '90 days';)";
+  const std::string full =
+      R"(CREATE VIEW "fullviews"."video_play" AS SELECT "time", "login", NULL::varchar(15) AS ip FROM "logs"."video_play")";
+  const std::string unfiltered = R"(CREATE VIEW "views"."video_play" AS SELECT * FROM "logs"."video_play" ;)";
+  for (const auto& [action, views] :
+       std::vector<std::pair<core::Action, Statements>>{{core::Action::request_drop_event, {filtered, full}},
+                                                        {core::Action::cancel_drop_event, {filtered, full}},
+                                                        {core::Action::drop_event, {unfiltered}}}) {
     const std::vector<core::Operation> ops = {event(action, 1)};
 
-    const auto plan =
-        plan_migration(redshift_names(), "video_play", 1, ops, Statements{"time", "login"});
+    const auto plan = plan_migration(redshift_names(filtered_layout()), "video_play", 1, ops,
+                                     Statements{"time", "login", "ip"});
 
     ASSERT_TRUE(plan) << plan.error().message;
-    EXPECT_TRUE(plan->statements.empty()) << core::to_string(action);
-    EXPECT_EQ(plan->columns, (Statements{"time", "login"}));
+    Statements expected = drops;
+    expected.insert(expected.end(), views.begin(), views.end());
+    EXPECT_EQ(plan->statements, expected) << core::to_string(action);
+    EXPECT_EQ(plan->columns, (Statements{"time", "login", "ip"}));
   }
 }
 
-TEST(RedshiftPlanTest, ViewFilterAndFullViewReplacements) {
-  Layout layout = spec_layout();
-  layout.view_filter = "WHERE \"time\" > GETDATE() - interval '90 days'";
-  layout.full_view_replacements = {{"ip", "NULL::varchar(15)"}, {"not_here", "1"}};
-
+TEST(RedshiftPlanTest, WithTheViewColumnTheFilterAndTheFullViewWithReplacementsVerbatim) {
   const auto plan = plan_migration(
-      redshift_names(layout), "t", 0,
-      std::vector{add("time", "f@timestamp@unix", " sortkey"), add("ip", "varchar", "(15)")},
+      redshift_names(filtered_layout()), "t", 0,
+      std::vector{add("time", "f@timestamp@unix", " sortkey"), add("ip", "varchar", "(15)"), add("n", "bigint")},
       std::nullopt);
 
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(
       plan->statements,
       (Statements{
-          R"(CREATE TABLE "logs"."t"("time" datetime sortkey,"ip" varchar(15));)",
+          R"(CREATE TABLE "logs"."t"("time" datetime sortkey,"ip" varchar(15),"n" bigint);)",
           R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)",
-          R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS "ip" FROM "logs"."t";)",
+          R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS ip, "n" FROM "logs"."t")",
       }));
 }
 
-TEST(RedshiftPlanTest, NoViewWithoutTheViewColumn) {
-  const auto plan = plan_migration(redshift_names(), "t", 0,
-                                   std::vector{add("login", "varchar", "(8)")}, std::nullopt);
+TEST(RedshiftPlanTest, TheFullViewNeedsTheViewColumnNotAReplacement) {
+  Layout layout = filtered_layout();
+  layout.full_view_replacements.clear();
+
+  const auto plan = plan_migration(redshift_names(layout), "t", 0,
+                                   std::vector{add("time", "f@timestamp@unix"), add("n", "bigint")}, std::nullopt);
 
   ASSERT_TRUE(plan) << plan.error().message;
-  EXPECT_EQ(plan->statements, (Statements{R"(CREATE TABLE "logs"."t"("login" varchar(8));)"}));
+  ASSERT_EQ(plan->statements.size(), 3U);
+  EXPECT_EQ(plan->statements[2], R"(CREATE VIEW "fullviews"."t" AS SELECT "time", "n" FROM "logs"."t")");
+}
+
+TEST(RedshiftPlanTest, WithoutTheViewColumnEveryTableStillGetsItsPlainViewUnfiltered) {
+  const auto plan = plan_migration(redshift_names(filtered_layout()), "t", 0,
+                                   std::vector{add("login", "varchar", "(8)"), add("ip", "varchar", "(15)")},
+                                   std::nullopt);
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->statements, (Statements{R"(CREATE TABLE "logs"."t"("login" varchar(8),"ip" varchar(15));)",
+                                          R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" ;)"}))
+      << "no filter and no full view, even though a replaced column is there";
+}
+
+TEST(RedshiftPlanTest, RenamingTheViewColumnAwayAndBackMovesTheFilterAndTheFullView) {
+  const auto away = plan_migration(redshift_names(filtered_layout()), "t", 1,
+                                   std::vector{rename("time", "event_time", 1)}, Statements{"time", "ip"});
+  ASSERT_TRUE(away) << away.error().message;
+  EXPECT_EQ(away->statements,
+            (Statements{R"(DROP VIEW IF EXISTS "views"."t" CASCADE)", R"(DROP VIEW IF EXISTS "fullviews"."t" CASCADE)",
+                        R"(ALTER TABLE "logs"."t" RENAME COLUMN "time" TO "event_time")",
+                        R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" ;)"}));
+
+  const auto back = plan_migration(redshift_names(filtered_layout()), "t", 2,
+                                   std::vector{rename("event_time", "time", 2)}, away->columns);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(
+      back->statements,
+      (Statements{R"(DROP VIEW IF EXISTS "views"."t" CASCADE)", R"(DROP VIEW IF EXISTS "fullviews"."t" CASCADE)",
+                  R"(ALTER TABLE "logs"."t" RENAME COLUMN "event_time" TO "time")",
+                  R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)",
+                  R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS ip FROM "logs"."t")"}));
+}
+
+TEST(PlanTest, ViewsOfATableAreTheSameWhicheverWayTheyArePlanned) {
+  const Statements columns{"time", "ip"};
+
+  const auto views = plan_views(redshift_names(filtered_layout()), "t", columns);
+
+  ASSERT_TRUE(views) << views.error().message;
+  ASSERT_TRUE(views->plain && views->full);
+  EXPECT_EQ(*views->plain,
+            R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)");
+  EXPECT_EQ(*views->full, R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS ip FROM "logs"."t")");
+  Layout no_views = filtered_layout();
+  no_views.view_schema.clear();
+  no_views.full_view_schema.clear();
+  const auto none = plan_views(redshift_names(no_views), "t", columns);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_FALSE(none->plain || none->full);
 }
 
 TEST(PostgresPlanTest, TranslatesTypesAndTurnsSortkeyIntoBrin) {

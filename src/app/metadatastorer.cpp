@@ -80,7 +80,9 @@ int run_metadatastorer(int argc, char** argv) {
                          .listeners = config.listener_count,
                          .storer = {.wait = std::chrono::duration_cast<std::chrono::seconds>(
                                         std::clamp<std::chrono::milliseconds>(config.poll_wait, 0ms, queue::k_max_wait)),
-                                    .keep_rejected_in_queue = config.keep_rejected_in_queue},
+                                    .keep_rejected_in_queue = config.keep_rejected_in_queue,
+                                    .unknown_table_retry = config.unknown_table_retry,
+                                    .unknown_table_wait = config.unknown_table_wait},
                          .metadata_retry_delay = config.metadata_retry_delay,
                          .env = config.env,
                          .credentials = credentials});

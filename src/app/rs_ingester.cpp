@@ -27,6 +27,7 @@
 #include "queue/local_queue.hpp"
 #include "registry/local_registry.hpp"
 #include "status/status.hpp"
+#include "storer/storer.hpp"
 #include "warehouse/sqlite_warehouse.hpp"
 
 namespace rsi::app {
@@ -41,6 +42,8 @@ struct RunOptions {
   int load_count_trigger = 5;
   std::string control_addr = "127.0.0.1:8080";
   bool until_idle = false;
+  int unknown_table_retry_seconds = 60;
+  int unknown_table_wait_seconds = 24 * 3600;
 };
 
 // The embedded default's retry limit (as the original's -max_load_retry default).
@@ -123,6 +126,13 @@ int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected) 
                                   table.outdated_files, table.table, table.current_version.value_or(0)));
     }
   }
+  for (const auto& table : snapshot.tables) {
+    if (table.awaiting_metadata > 0) {
+      lines.push_back(fmt::format("{} messages of table {} wait for its schema (schemas/{}/v<N>.json); they stay in "
+                                  "the inbox for the next run",
+                                  table.awaiting_metadata, table.table, table.table));
+    }
+  }
   if (rejected > 0) {
     lines.push_back(fmt::format("{} messages rejected (the rejected_message table of ingester.db says why)",
                                 rejected));
@@ -188,7 +198,10 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   StorerService storer(**store, tables, metrics, clock,
                        {.queue = queue::LocalConfig{.inbox = dir.inbox(), .visibility_timeout = 60s},
                         .listeners = options.listeners,
-                        .storer = {.wait = k_inbox_wait, .on_recorded = [&manager] { manager.wake_loaders(); }},
+                        .storer = {.wait = k_inbox_wait,
+                                   .on_recorded = [&manager] { manager.wake_loaders(); },
+                                   .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
+                                   .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds)},
                         .metadata_retry_delay = 1s});
   const auto take = [&] {
     return status::take_snapshot(snapshot_sources(dir, **store, manager.versions().snapshot(), clock), clock.now());
@@ -308,6 +321,11 @@ int status(const DataDir& dir) {
       std::printf("stale batch %s (%s, %zu files, %d retries): %s\n", batch.manifest.c_str(), batch.table.c_str(),
                   batch.keys.size(), batch.retry_count, batch.last_error.value_or("").c_str());
     }
+    if (table.awaiting_metadata > 0) {
+      std::printf("%lld messages of %s wait for its event metadata (since %s)\n",
+                  static_cast<long long>(table.awaiting_metadata), table.table.c_str(),
+                  to_iso8601(table.awaiting_since.value_or(snapshot->taken_at)).c_str());
+    }
   }
   return 0;
 }
@@ -383,6 +401,10 @@ int run_rs_ingester(int argc, char** argv) {
   run_command->add_option("--load-age", run_options.load_age_seconds, "Seconds before a table's files load anyway");
   run_command->add_option("--load-count", run_options.load_count_trigger, "A table loads when more files wait");
   run_command->add_option("--control-addr", run_options.control_addr, "Control API address (\"\": none)");
+  run_command->add_option("--unknown-table-retry", run_options.unknown_table_retry_seconds,
+                          "Seconds before a message of a table without a schema is tried again");
+  run_command->add_option("--unknown-table-wait", run_options.unknown_table_wait_seconds,
+                          "Seconds such a message waits for its schema before it is rejected");
   run_command->add_flag("--until-idle", run_options.until_idle,
                         "Load what waits at once and exit when nothing is left (docs/configuration.md)");
 
@@ -416,6 +438,12 @@ int run_rs_ingester(int argc, char** argv) {
   }
   log::init(log_config);
   const DataDir dir{std::filesystem::absolute(data_dir)};
+  if (auto timing = storer::check_unknown_table_timing(std::chrono::seconds(run_options.unknown_table_wait_seconds),
+                                                       std::chrono::seconds(run_options.unknown_table_retry_seconds));
+      !timing) {
+    std::fprintf(stderr, "rs_ingester: %s\n", timing.error().message.c_str());
+    return k_exit_config_error;
+  }
   if (*run_command) {
     return run(dir, run_options, signals.source());
   }

@@ -5,6 +5,7 @@
 
 #include "config/cli.hpp"
 #include "config/go_flags.hpp"
+#include "storer/storer.hpp"
 
 namespace rsi::config {
 MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http::Environment env) {
@@ -45,6 +46,13 @@ MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http
   app.add_option("--loaded-key-history", history_hours,
                  "Hours a loaded file's key is remembered, so a redelivered pointer is not loaded twice")
       ->check(CLI::Range(1, 24 * 365));
+  std::string unknown_wait = "24h";
+  std::string unknown_retry = "1m";
+  app.add_option("--unknown-table-wait", unknown_wait,
+                 "How long a message whose table is not in the event metadata waits in the queue for it "
+                 "before it is rejected (Go duration, from the message's send time)");
+  app.add_option("--unknown-table-retry", unknown_retry,
+                 "How often such a message is tried again (the event metadata is reloaded then)");
   app.add_option("--health-addr", config.health_addr, "host:port of the /health endpoint (empty: none)");
   app.add_option("--log-level", log_level, "debug, info, warn or error");
   app.add_option("--env", config.log.env, "Deployment name written into every log line");
@@ -67,6 +75,14 @@ MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http
       throw ConfigError("--visibility-timeout must be between 1s and 12h (SQS's range)");
     }
     config.visibility_timeout = std::chrono::duration_cast<std::chrono::seconds>(parsed);
+  }
+  config.unknown_table_wait =
+      std::chrono::duration_cast<std::chrono::seconds>(go_duration("unknown-table-wait", unknown_wait));
+  config.unknown_table_retry =
+      std::chrono::duration_cast<std::chrono::seconds>(go_duration("unknown-table-retry", unknown_retry));
+  if (auto checked = storer::check_unknown_table_timing(config.unknown_table_wait, config.unknown_table_retry);
+      !checked) {
+    throw ConfigError(checked.error().message);
   }
   if (config.database_url.empty()) {
     throw ConfigError("-databaseURL is required (postgres://… or sqlite:///path/file.db)");

@@ -26,6 +26,8 @@ struct MetadatastorerConfig {
   bool keep_rejected_in_queue = false;         // --keep-rejected-in-queue
   std::optional<std::chrono::seconds> visibility_timeout; // --visibility-timeout (else the queue's)
   std::chrono::hours loaded_key_history{24 * 7}; // --loaded-key-history
+  std::chrono::seconds unknown_table_wait{std::chrono::hours(24)}; // --unknown-table-wait
+  std::chrono::seconds unknown_table_retry{60};                    // --unknown-table-retry
   std::string health_addr = "127.0.0.1:7767";  // --health-addr host:port ("" disables)
   log::Config log;                             // --log-level, --env
   http::AwsConfig aws;                         // --aws-region, --aws-endpoint

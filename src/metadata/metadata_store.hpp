@@ -83,6 +83,13 @@ struct StoredRejection {
   RejectedMessage message;
 };
 
+// Messages of one table that wait in the queue for the table to appear in the event metadata.
+struct AwaitingMetadata {
+  std::string table;
+  std::int64_t messages = 0;
+  TimePoint first_seen; // The oldest message's.
+};
+
 struct StoreOptions {
   // How long loaded keys are remembered to recognise redelivered pointers.
   std::chrono::hours loaded_key_history{24 * 7};
@@ -182,6 +189,20 @@ public:
 
   // How many messages were rejected at or after `since`.
   [[nodiscard]] virtual Result<std::int64_t> count_rejected(TimePoint since) = 0;
+
+  // Message `message_id` of `table` waits for the table's event metadata: sent (or first
+  // received) at `first_seen`, tried again at `retry_at` (attempt `attempts`). Also forgets
+  // rows whose retry is more than a day overdue (their message was deleted elsewhere).
+  [[nodiscard]] virtual Result<void> note_awaiting_metadata(const std::string& message_id,
+                                                            const std::string& table, TimePoint first_seen,
+                                                            TimePoint retry_at, int attempts) = 0;
+
+  // Message `message_id` no longer waits (recorded, rejected or skipped). No row is not an error.
+  [[nodiscard]] virtual Result<void> forget_awaiting_metadata(const std::string& message_id) = 0;
+
+  // Per table, the messages waiting for event metadata whose retry is due at or after
+  // `retry_after` (older rows belong to messages that were deleted elsewhere).
+  [[nodiscard]] virtual Result<std::vector<AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) = 0;
 
   // Forget loaded keys older than `cutoff`; returns how many.
   [[nodiscard]] virtual Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) = 0;

@@ -467,6 +467,43 @@ public:
     });
   }
 
+  Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table, TimePoint first_seen,
+                                      TimePoint retry_at, int attempts) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<void> {
+      RSI_TRY(conn.exec("DELETE FROM awaiting_metadata WHERE retry_ts < $1",
+                        {ts(retry_at - std::chrono::hours(24))}));
+      RSI_TRY(conn.exec("INSERT INTO awaiting_metadata (message_id, tablename, first_seen, retry_ts, attempts) "
+                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO UPDATE SET "
+                        "tablename = EXCLUDED.tablename, retry_ts = EXCLUDED.retry_ts, attempts = EXCLUDED.attempts",
+                        {replace_invalid_utf8(message_id), table, ts(first_seen), ts(retry_at),
+                         std::to_string(attempts)}));
+      return {};
+    });
+  }
+
+  Result<void> forget_awaiting_metadata(const std::string& message_id) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<void> {
+      RSI_TRY(conn.exec("DELETE FROM awaiting_metadata WHERE message_id = $1", {replace_invalid_utf8(message_id)}));
+      return {};
+    });
+  }
+
+  Result<std::vector<AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<AwaitingMetadata>> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("SELECT tablename, count(*), " RSI_MICROS("min(first_seen)")
+                               " FROM awaiting_metadata WHERE retry_ts >= $1 GROUP BY tablename ORDER BY tablename",
+                               {ts(retry_after)}));
+      std::vector<AwaitingMetadata> waiting;
+      for (int row = 0; row < rows.size(); ++row) {
+        waiting.push_back({.table = rows.text(row, 0),
+                           .messages = rows.integer(row, 1),
+                           .first_seen = from_epoch_micros(rows.integer(row, 2))});
+      }
+      return waiting;
+    });
+  }
+
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::int64_t> {
       RSI_TRY_ASSIGN(const auto rows, conn.exec("DELETE FROM loaded_key WHERE loaded_at < $1", {ts(cutoff)}));

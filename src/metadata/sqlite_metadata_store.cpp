@@ -403,6 +403,48 @@ public:
     return count;
   }
 
+  Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table, TimePoint first_seen,
+                                      TimePoint retry_at, int attempts) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* prune, m_db.cached("DELETE FROM awaiting_metadata WHERE retry_ts < ?"));
+    RSI_TRY(prune->bind(1, us(retry_at - std::chrono::hours(24))).run());
+    RSI_TRY_ASSIGN(auto* upsert,
+                   m_db.cached("INSERT INTO awaiting_metadata (message_id, tablename, first_seen, retry_ts, attempts) "
+                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET "
+                               "tablename = excluded.tablename, retry_ts = excluded.retry_ts, "
+                               "attempts = excluded.attempts"));
+    upsert->bind(1, replace_invalid_utf8(message_id)).bind(2, table).bind(3, us(first_seen)).bind(4, us(retry_at));
+    upsert->bind(5, attempts);
+    RSI_TRY(upsert->run());
+    return {};
+  }
+
+  Result<void> forget_awaiting_metadata(const std::string& message_id) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* remove, m_db.cached("DELETE FROM awaiting_metadata WHERE message_id = ?"));
+    RSI_TRY(remove->bind(1, replace_invalid_utf8(message_id)).run());
+    return {};
+  }
+
+  Result<std::vector<AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT tablename, count(*), min(first_seen) FROM awaiting_metadata "
+                                            "WHERE retry_ts >= ? GROUP BY tablename ORDER BY tablename"));
+    query->bind(1, us(retry_after));
+    std::vector<AwaitingMetadata> waiting;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, query->step());
+      if (!row) {
+        break;
+      }
+      waiting.push_back({.table = std::string(query->text(0)),
+                         .messages = query->integer(1),
+                         .first_seen = from_epoch_micros(query->integer(2))});
+    }
+    query->reset();
+    return waiting;
+  }
+
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto* remove, m_db.cached("DELETE FROM loaded_key WHERE loaded_at < ?"));

@@ -4,6 +4,11 @@
 #include <map>
 
 namespace rsi::status {
+namespace {
+
+constexpr std::chrono::hours k_awaiting_overdue{1};
+
+} // namespace
 
 std::optional<int> TableStatus::migration_target() const {
   if (!pending_version || (current_version && *pending_version <= *current_version)) {
@@ -13,12 +18,20 @@ std::optional<int> TableStatus::migration_target() const {
 }
 
 bool Snapshot::busy() const {
-  if (queue && queue->total() > 0) {
+  if (queue && queue->total() - awaiting_metadata() > 0) {
     return true;
   }
   return std::ranges::any_of(tables, [](const TableStatus& table) {
     return table.waiting_files - table.outdated_files + table.migration_files > 0 || !table.orphaned.empty();
   });
+}
+
+std::int64_t Snapshot::awaiting_metadata() const {
+  std::int64_t count = 0;
+  for (const auto& table : tables) {
+    count += table.awaiting_metadata;
+  }
+  return count;
 }
 
 std::int64_t Snapshot::stale_batches() const {
@@ -64,6 +77,9 @@ Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
   // Every failed batch (at least 0 retries spent): the stale ones and those awaiting a retry.
   RSI_TRY_ASSIGN(auto failed, store.stale_batches(0));
   RSI_TRY_ASSIGN(const auto last_loads, store.last_loads());
+  // A message waiting for metadata is due again within the storer's retry delay; one whose
+  // retry is long overdue was deleted elsewhere (or its storer is down).
+  RSI_TRY_ASSIGN(const auto awaiting, store.awaiting_metadata(now - k_awaiting_overdue));
 
   std::map<std::string, TableStatus, std::less<>> tables;
   auto entry = [&](const std::string& name) -> TableStatus& {
@@ -110,6 +126,11 @@ Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
   }
   for (const auto& [name, time] : last_loads) {
     entry(name).last_load = time;
+  }
+  for (const auto& waiting : awaiting) {
+    TableStatus& table = entry(waiting.table);
+    table.awaiting_metadata = waiting.messages;
+    table.awaiting_since = waiting.first_seen;
   }
   snapshot.tables.reserve(tables.size());
   for (auto& [name, table] : tables) {

@@ -25,6 +25,9 @@ struct TableStatus {
   std::int64_t stale_files = 0;       // In stale batches: an operator must retry or skip them.
   std::int64_t outdated_files = 0;    // Of waiting_files: older than the warehouse's version.
   std::optional<TimePoint> oldest;    // The oldest file of any kind.
+  // Messages in the queue that wait for the table to appear in the event metadata.
+  std::int64_t awaiting_metadata = 0;
+  std::optional<TimePoint> awaiting_since; // When the oldest of them was sent.
   std::optional<TimePoint> last_load;
   std::vector<metadata::Batch> in_flight; // Being loaded (lease current).
   std::vector<metadata::Batch> orphaned;  // In flight, lease ran out: resolved by the next check.
@@ -43,10 +46,12 @@ struct Snapshot {
   std::optional<queue::QueueDepth> queue; // Messages not yet recorded; nullopt: not known here.
   std::optional<std::string> queue_error; // Why the queue could not be counted, when it could not.
 
-  // Whether work remains that goes on by itself: messages in the queue, files waiting for a
-  // load or a migration, batches loading or due for a retry. Stale batches and outdated files
-  // do not count: nothing happens to them until an operator acts.
+  // Whether work remains that goes on by itself: messages in the queue (but those waiting for
+  // their table's event metadata), files waiting for a load or a migration, batches loading or
+  // due for a retry. Stale batches, outdated files and messages waiting for metadata do not
+  // count: nothing happens to them until an operator (or Blueprint) acts.
   [[nodiscard]] bool busy() const;
+  [[nodiscard]] std::int64_t awaiting_metadata() const;
   [[nodiscard]] std::int64_t stale_batches() const;
   [[nodiscard]] std::int64_t stale_files() const;
   [[nodiscard]] std::int64_t outdated_files() const;

@@ -14,11 +14,39 @@ namespace {
 
 namespace names = telemetry::names;
 
+// A table still unknown is logged at warn at most this often per listener.
+constexpr std::chrono::minutes k_awaiting_log_interval{10};
+
 std::chrono::seconds whole_seconds_at_least_one(std::chrono::milliseconds delay) {
   return std::max(std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(delay));
 }
 
+// "24h", "90m", "45s": the largest unit that divides the duration.
+std::string format_duration(std::chrono::seconds duration) {
+  const auto seconds = duration.count();
+  if (seconds > 0 && seconds % 3600 == 0) {
+    return fmt::format("{}h", seconds / 3600);
+  }
+  if (seconds > 0 && seconds % 60 == 0) {
+    return fmt::format("{}m", seconds / 60);
+  }
+  return fmt::format("{}s", seconds);
+}
+
 } // namespace
+
+Result<void> check_unknown_table_timing(std::chrono::seconds wait, std::chrono::seconds retry) {
+  if (retry < std::chrono::seconds(1) || retry > std::chrono::hours(12)) {
+    return fail(ErrorKind::permanent,
+                fmt::format("--unknown-table-retry: must be 1s to 12h, got {}", format_duration(retry)));
+  }
+  if (wait < retry || wait > std::chrono::days(14)) {
+    return fail(ErrorKind::permanent,
+                fmt::format("--unknown-table-wait: must be at least --unknown-table-retry and at most 14 days, got {}",
+                            format_duration(wait)));
+  }
+  return {};
+}
 
 std::string_view to_string(Disposition disposition) {
   switch (disposition) {
@@ -32,6 +60,8 @@ std::string_view to_string(Disposition disposition) {
     return "rejected";
   case Disposition::deferred:
     return "deferred";
+  case Disposition::awaiting_metadata:
+    return "awaiting_metadata";
   }
   return "unknown";
 }
@@ -56,14 +86,46 @@ Disposition Storer::reject(const queue::Message& message, const std::string& rea
   return Disposition::rejected;
 }
 
+Disposition Storer::await_metadata(const queue::Message& message, const std::string& table) {
+  const TimePoint now = m_clock.now();
+  const auto retry = std::max(std::chrono::seconds(1), m_config.unknown_table_retry);
+  const bool too_old =
+      message.sent_at ? now - *message.sent_at >= m_config.unknown_table_wait
+                      : message.receive_count > m_config.unknown_table_wait / retry + 1;
+  if (too_old) {
+    return reject(message,
+                  fmt::format("table \"{}\" is not in the event metadata (still unknown {} after the message "
+                              "was sent; {} attempts)",
+                              table, format_duration(m_config.unknown_table_wait), message.receive_count),
+                  "unknown_table");
+  }
+  if (auto noted = m_store.note_awaiting_metadata(message.id, table, message.sent_at.value_or(now), now + retry,
+                                                  message.receive_count);
+      !noted) {
+    log::debug("cannot note a message waiting for event metadata",
+               {{"message_id", message.id}, {"error", noted.error().message}});
+  }
+  m_metrics.count(names::messages_awaiting_metadata());
+  auto& last_logged = m_awaiting_logged[table];
+  const nlohmann::json fields{{"table", table},
+                              {"message_id", message.id},
+                              {"receive_count", message.receive_count},
+                              {"retry_in_s", retry.count()},
+                              {"rejected_after", format_duration(m_config.unknown_table_wait)}};
+  if (last_logged == TimePoint{} || now - last_logged >= k_awaiting_log_interval) {
+    last_logged = now;
+    log::warn("table not in the event metadata yet; its messages wait in the queue", fields);
+  } else {
+    log::debug("table not in the event metadata yet; the message waits", fields);
+  }
+  return Disposition::awaiting_metadata;
+}
+
 Disposition Storer::handle(const queue::Message& message) {
   auto pointer = core::parse_file_pointer(message.body);
   if (!pointer) {
     return reject(message, pointer.error().message, "malformed");
   }
-  m_metrics.count(names::files_received(pointer->table));
-  m_metrics.count(names::files_received_total());
-
   auto membership = m_tables.membership(pointer->table);
   if (!membership) {
     log::warn("event metadata unavailable; message stays in the queue",
@@ -71,12 +133,16 @@ Disposition Storer::handle(const queue::Message& message) {
     return Disposition::deferred;
   }
   if (*membership == core::AceMembership::unknown_table) {
-    return reject(message, fmt::format("table \"{}\" is not in the event metadata", pointer->table), "unknown_table");
+    return await_metadata(message, pointer->table);
   }
   if (*membership == core::AceMembership::not_in_ace) {
     m_metrics.count(names::files_skipped_ace(pointer->table));
+    m_metrics.count(names::files_skipped_ace_total());
     return Disposition::skipped;
   }
+  // Counted where the original counted it: known, loadable, not yet recorded.
+  m_metrics.count(names::files_received(pointer->table));
+  m_metrics.count(names::files_received_total());
 
   auto outcome = m_store.record_file(*pointer, m_clock.now());
   if (!outcome) {
@@ -97,8 +163,18 @@ Disposition Storer::handle(const queue::Message& message) {
   return Disposition::recorded;
 }
 
+void Storer::postpone(const std::vector<queue::Message>& messages, std::chrono::seconds delay) {
+  for (std::size_t start = 0; start < messages.size(); start += queue::k_max_batch) {
+    const auto chunk = std::span(messages).subspan(start, std::min(queue::k_max_batch, messages.size() - start));
+    if (auto hidden = m_queue.change_visibility(chunk, delay); !hidden) {
+      log::warn("cannot postpone messages; they return after their visibility timeout",
+                {{"error", hidden.error().message}});
+    }
+  }
+}
+
 void Storer::settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred,
-                    bool stopping) {
+                    const std::vector<queue::Message>& awaiting, bool stopping) {
   for (std::size_t start = 0; start < done.size(); start += queue::k_max_batch) {
     const auto chunk = std::span(done).subspan(start, std::min(queue::k_max_batch, done.size() - start));
     auto removed = m_queue.remove(chunk);
@@ -111,18 +187,10 @@ void Storer::settle(const std::vector<queue::Message>& done, const std::vector<q
       log::info("delete from queue refused", {{"message_id", failure.id}, {"error", failure.error.message}});
     }
   }
-  if (deferred.empty()) {
-    return;
-  }
   // Stopping: hand deferred messages back at once to whoever runs next.
-  const auto delay = stopping ? std::chrono::seconds(0) : whole_seconds_at_least_one(m_config.backoff.ceiling(m_failures));
-  for (std::size_t start = 0; start < deferred.size(); start += queue::k_max_batch) {
-    const auto chunk = std::span(deferred).subspan(start, std::min(queue::k_max_batch, deferred.size() - start));
-    if (auto hidden = m_queue.change_visibility(chunk, delay); !hidden) {
-      log::warn("cannot postpone deferred messages; they return after their visibility timeout",
-                {{"error", hidden.error().message}});
-    }
-  }
+  postpone(deferred,
+           stopping ? std::chrono::seconds(0) : whole_seconds_at_least_one(m_config.backoff.ceiling(m_failures)));
+  postpone(awaiting, std::max(std::chrono::seconds(1), m_config.unknown_table_retry));
 }
 
 Result<PollSummary> Storer::poll_once(std::chrono::seconds wait, std::stop_token stop) {
@@ -131,8 +199,17 @@ Result<PollSummary> Storer::poll_once(std::chrono::seconds wait, std::stop_token
   summary.received = messages.size();
   std::vector<queue::Message> done;
   std::vector<queue::Message> deferred;
+  std::vector<queue::Message> awaiting;
   for (const auto& message : messages) {
     const Disposition disposition = handle(message);
+    if (message.receive_count > 1 && disposition != Disposition::deferred &&
+        disposition != Disposition::awaiting_metadata) {
+      // It may have waited for its table's metadata on an earlier delivery.
+      if (auto forgotten = m_store.forget_awaiting_metadata(message.id); !forgotten) {
+        log::debug("cannot forget a message that waited for event metadata",
+                   {{"message_id", message.id}, {"error", forgotten.error().message}});
+      }
+    }
     switch (disposition) {
     case Disposition::recorded:
       ++summary.recorded;
@@ -149,9 +226,14 @@ Result<PollSummary> Storer::poll_once(std::chrono::seconds wait, std::stop_token
     case Disposition::deferred:
       ++summary.deferred;
       break;
+    case Disposition::awaiting_metadata:
+      ++summary.awaiting_metadata;
+      break;
     }
     if (disposition == Disposition::deferred) {
       deferred.push_back(message);
+    } else if (disposition == Disposition::awaiting_metadata) {
+      awaiting.push_back(message);
     } else if (disposition != Disposition::rejected || !m_config.keep_rejected_in_queue) {
       done.push_back(message);
     }
@@ -160,7 +242,7 @@ Result<PollSummary> Storer::poll_once(std::chrono::seconds wait, std::stop_token
   if (summary.recorded > 0 && m_config.on_recorded) {
     m_config.on_recorded();
   }
-  settle(done, deferred, stop.stop_requested());
+  settle(done, deferred, awaiting, stop.stop_requested());
   return summary;
 }
 

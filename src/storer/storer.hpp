@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <stop_token>
 #include <string>
 
@@ -29,7 +30,19 @@ struct StorerConfig {
   // Called after a poll recorded new file pointers (they are committed): the all-in-one
   // process wakes its load workers instead of leaving the files to their next idle poll.
   std::function<void()> on_recorded;
+  // A message whose table is not in the event metadata (yet: a new event's files often arrive
+  // before Blueprint publishes it) stays in the queue and comes back after `unknown_table_retry`
+  // (the metadata is reloaded then, rate-limited), until it is `unknown_table_wait` old, counted
+  // from its send time (without one: after as many receives as fit in that time); then it is
+  // rejected.
+  std::chrono::seconds unknown_table_retry{60};
+  std::chrono::seconds unknown_table_wait{std::chrono::hours(24)};
 };
+
+// The unknown-table timing, checked: the retry 1 s to 12 h (SQS's longest visibility timeout),
+// the wait at least one retry and at most 14 days (SQS's longest retention). Fails permanent,
+// naming the flag.
+[[nodiscard]] Result<void> check_unknown_table_timing(std::chrono::seconds wait, std::chrono::seconds retry);
 
 // What became of one message.
 enum class Disposition {
@@ -38,6 +51,7 @@ enum class Disposition {
   skipped,   // Its table does not load into the warehouse ("ace"): counted, deleted.
   rejected,  // Bad input: kept in rejected_message with its reason, deleted (or left).
   deferred,  // A transient failure: left in the queue to come back.
+  awaiting_metadata, // Its table is not in the event metadata yet: left in the queue to come back.
 };
 
 std::string_view to_string(Disposition disposition);
@@ -49,6 +63,7 @@ struct PollSummary {
   std::size_t skipped = 0;
   std::size_t rejected = 0;
   std::size_t deferred = 0;
+  std::size_t awaiting_metadata = 0;
 };
 
 // One metadatastorer listener: queue messages become file pointers in the ingester database.
@@ -75,7 +90,10 @@ public:
 private:
   Disposition handle(const queue::Message& message);
   Disposition reject(const queue::Message& message, const std::string& reason, std::string_view kind);
-  void settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred, bool stopping);
+  Disposition await_metadata(const queue::Message& message, const std::string& table);
+  void settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred,
+              const std::vector<queue::Message>& awaiting, bool stopping);
+  void postpone(const std::vector<queue::Message>& messages, std::chrono::seconds delay);
 
   queue::Queue& m_queue;
   metadata::MetadataStore& m_store;
@@ -84,6 +102,7 @@ private:
   telemetry::Metrics& m_metrics;
   StorerConfig m_config;
   int m_failures = 0; // Consecutive polls with a transient failure.
+  std::map<std::string, TimePoint, std::less<>> m_awaiting_logged; // Table → when last logged at warn.
   std::atomic<bool> m_queue_reachable{true};
 };
 

@@ -26,6 +26,10 @@ MetricId files_skipped_ace(const std::string& table) {
   return {fmt::format("tsv_files.{}.skipped.ace", table), "tsv_files_skipped_total",
           {{"table", table}, {"reason", "not_in_ace"}}};
 }
+MetricId files_skipped_ace_total() { return {"tsv_files.total.skipped.ace", "", {}}; }
+MetricId messages_awaiting_metadata() {
+  return {"messages.awaiting_metadata", "messages_awaiting_metadata_total", {}};
+}
 MetricId messages_rejected(std::string_view reason) {
   return {fmt::format("messages.rejected.{}", reason), "messages_rejected_total", {{"reason", std::string(reason)}}};
 }
@@ -82,6 +86,8 @@ std::string_view help_text(std::string_view family) {
       {"tsv_files_duplicate_total", "File pointers already pending or recently loaded, not recorded again."},
       {"tsv_files_skipped_total", "File pointers skipped, per table and reason."},
       {"messages_rejected_total", "Queue messages rejected, per reason (see the rejected_message table)."},
+      {"messages_awaiting_metadata_total",
+       "Deliveries of messages whose table is not in the event metadata yet (left in the queue, tried again)."},
       {"event_metadata_reloads_total", "Event metadata reloads, per result."},
       {"tsv_files_loaded_total", "Files loaded into the warehouse, per table."},
       {"manifest_loads_total", "Batches loaded."},

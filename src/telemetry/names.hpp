@@ -17,6 +17,8 @@ MetricId files_queued(const std::string& table);         // tsv_files.<table>.qu
 MetricId files_queued_total();                           // tsv_files.total.queued
 MetricId files_duplicate(const std::string& table);      // tsv_files.<table>.duplicate
 MetricId files_skipped_ace(const std::string& table);    // tsv_files.<table>.skipped.ace
+MetricId files_skipped_ace_total();                      // tsv_files.total.skipped.ace
+MetricId messages_awaiting_metadata();                   // messages.awaiting_metadata
 MetricId messages_rejected(std::string_view reason);     // messages.rejected.<reason>
 MetricId metadata_reload(bool success);                  // config.success / config.error
 

@@ -68,6 +68,16 @@ public:
     return m_real.rejected_messages(limit);
   }
   Result<std::int64_t> count_rejected(TimePoint since) override { return m_real.count_rejected(since); }
+  Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table, TimePoint first_seen,
+                                      TimePoint retry_at, int attempts) override {
+    return m_real.note_awaiting_metadata(message_id, table, first_seen, retry_at, attempts);
+  }
+  Result<void> forget_awaiting_metadata(const std::string& message_id) override {
+    return m_real.forget_awaiting_metadata(message_id);
+  }
+  Result<std::vector<metadata::AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) override {
+    return m_real.awaiting_metadata(retry_after);
+  }
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override { return m_real.prune_loaded_keys(cutoff); }
   Result<void> ping() override { return m_real.ping(); }
 

@@ -108,6 +108,27 @@ TEST_F(UntilIdleE2E, FilesOfAnOlderVersionThanTheTablesAreLeftBehind) {
       << late_output;
 }
 
+TEST_F(UntilIdleE2E, AMessageOfATableWithoutASchemaIsLeftInTheInboxForTheNextRun) {
+  announce("a.tsv", 2);
+  ASSERT_TRUE(queue::publish_local_message(
+      m_data / "inbox", R"({"KeyName":"local/new_event/v0/x.gz","TableName":"new_event","TableVersion":0})"));
+
+  auto [status, output] = run_cli(run_until_idle());
+
+  EXPECT_EQ(status, k_left_behind) << output;
+  EXPECT_NE(output.find("1 messages of table new_event wait for its schema"), std::string::npos) << output;
+  auto [status_code, status_output] = run_cli({"status", "--data-dir", m_data.string()});
+  EXPECT_EQ(status_code, 0) << status_output;
+  EXPECT_NE(status_output.find("inbox: 0 messages waiting, 1 being recorded"), std::string::npos) << status_output;
+  EXPECT_NE(status_output.find("1 messages of new_event wait for its event metadata"), std::string::npos)
+      << status_output;
+  auto ingester = sqlite::Database::open(m_data / "ingester.db");
+  ASSERT_TRUE(ingester) << ingester.error().message;
+  auto rejected = ingester->prepare("SELECT count(*) FROM rejected_message");
+  ASSERT_TRUE(rejected && rejected->step().value_or(false));
+  EXPECT_EQ(rejected->integer(0), 0) << "not rejected: its schema may still come";
+}
+
 TEST_F(UntilIdleE2E, StatusCountsMessagesWaitingInTheInbox) {
   announce("a.tsv", 1);
   announce("b.tsv", 1);

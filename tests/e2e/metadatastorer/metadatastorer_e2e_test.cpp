@@ -121,6 +121,8 @@ class Pipeline {
 public:
   virtual ~Pipeline() = default;
   virtual void publish(const std::vector<std::string>& bodies) = 0;
+  // Replace the event metadata (Blueprint publishing a new document).
+  virtual void publish_metadata(const std::string& json) = 0;
   virtual std::vector<std::string> daemon_args() = 0;
   virtual std::map<std::string, std::string> daemon_env() { return {}; }
   virtual std::set<std::string> recorded_keys() = 0;
@@ -131,8 +133,12 @@ public:
 class EmbeddedPipeline final : public Pipeline {
 public:
   explicit EmbeddedPipeline(const Scenario& scenario) {
-    std::ofstream(m_dir.path("metadata.json")) << scenario.metadata_json;
+    publish_metadata(scenario.metadata_json);
     std::filesystem::create_directories(m_dir.path("inbox"));
+  }
+  void publish_metadata(const std::string& json) override {
+    std::ofstream(m_dir.path("metadata.json.tmp")) << json;
+    std::filesystem::rename(m_dir.path("metadata.json.tmp"), m_dir.path("metadata.json"));
   }
   void publish(const std::vector<std::string>& bodies) override {
     for (const auto& body : bodies) {
@@ -198,7 +204,11 @@ public:
     EXPECT_TRUE(store) << store.error().message;
     const auto created = create_bucket(env, m_bucket);
     EXPECT_TRUE(created) << created.error().message;
-    EXPECT_TRUE((*store)->put("metadata/allmetadata.json.gz", gzip(scenario.metadata_json).value()));
+    m_store = std::move(*store);
+    publish_metadata(scenario.metadata_json);
+  }
+  void publish_metadata(const std::string& json) override {
+    EXPECT_TRUE(m_store->put("metadata/allmetadata.json.gz", gzip(json).value()));
   }
   void publish(const std::vector<std::string>& bodies) override {
     for (std::size_t start = 0; start < bodies.size(); start += 10) {
@@ -258,6 +268,7 @@ private:
   std::map<std::string, std::string> m_env;
   std::unique_ptr<test::SqsTestQueue> m_queue;
   std::string m_bucket;
+  std::unique_ptr<objectstore::ObjectStore> m_store;
 };
 
 class MetadatastorerE2E : public ::testing::TestWithParam<std::string> {
@@ -274,12 +285,17 @@ protected:
     m_pipeline = std::make_unique<AwsPipeline>(m_scenario, m_postgres->conninfo());
   }
 
-  std::unique_ptr<test::Process> start_daemon(int run) {
+  // The scenario's messages of a table that never appears in the event metadata are rejected
+  // after `unknown_table_wait` (default here 2 s, not a day).
+  std::unique_ptr<test::Process> start_daemon(int run, const std::string& unknown_table_wait = "2s",
+                                              const std::string& unknown_table_retry = "1s") {
     auto args = m_pipeline->daemon_args();
     m_health_port = test::free_tcp_port();
-    for (const std::string& extra : {std::string("--listenerCount"), std::string("4"), std::string("--health-addr"),
-                                     fmt::format("127.0.0.1:{}", m_health_port), std::string("--visibility-timeout"),
-                                     std::string("5s"), std::string("--log-level"), std::string("error")}) {
+    for (const std::string& extra :
+         {std::string("--listenerCount"), std::string("4"), std::string("--health-addr"),
+          fmt::format("127.0.0.1:{}", m_health_port), std::string("--visibility-timeout"), std::string("5s"),
+          std::string("--log-level"), std::string("error"), std::string("--unknown-table-wait"), unknown_table_wait,
+          std::string("--unknown-table-retry"), unknown_table_retry}) {
       args.push_back(extra);
     }
     auto env = m_pipeline->daemon_env();
@@ -405,6 +421,39 @@ TEST_P(MetadatastorerE2E, ADatabaseOutageOfTenSecondsLosesNothing) {
   ASSERT_TRUE(test::eventually(180s, [&] { return done() || !daemon->running(); })) << progress() << "\n" << tail(daemon->log_text());
   stop_gracefully(*daemon);
   expect_end_state();
+}
+
+// A new event's files arrive before Blueprint publishes its metadata: the messages wait in the
+// queue (never deleted, never rejected) and are recorded, each once, when the metadata appears
+// 30 s later.
+TEST_P(MetadatastorerE2E, FilesOfATablePublishedThirtySecondsLaterAreAllRecordedOnce) {
+  constexpr int k_late = 40;
+  std::vector<std::string> late;
+  std::set<std::string> late_keys;
+  for (int index = 0; index < k_late; ++index) {
+    const std::string key = fmt::format("spade-bucket/late_event/v0/{:03}.gz", index);
+    late.push_back(core::encode_file_pointer({.key_name = key, .table = "late_event", .version = 0}));
+    late_keys.insert(key);
+  }
+  const auto sent = std::chrono::steady_clock::now();
+  m_pipeline->publish(late);
+  auto daemon = start_daemon(0, "24h", "3s");
+  ASSERT_TRUE(test::eventually(20s, [&] { return sent_datagram("metadatastorer.messages.awaiting_metadata:1|c"); }))
+      << progress() << "\n" << tail(daemon->log_text());
+  std::this_thread::sleep_until(sent + 30s); // Blueprint publishes the event 30 s after its files.
+  EXPECT_TRUE(m_pipeline->recorded_keys().empty()) << "nothing recorded before the table is known";
+  EXPECT_TRUE(m_pipeline->rejected_bodies().empty()) << "nothing rejected while it may still appear";
+  EXPECT_FALSE(m_pipeline->queue_empty()) << "the messages wait in the queue";
+  core::EventMetadata metadata = core::parse_event_metadata(m_scenario.metadata_json).value();
+  metadata.events["late_event"]["datastores"] = {.value = "ace"};
+  m_pipeline->publish_metadata(core::encode_event_metadata(metadata));
+
+  ASSERT_TRUE(test::eventually(90s, [&] {
+    return m_pipeline->recorded_keys().size() == late_keys.size() && m_pipeline->queue_empty();
+  })) << progress() << "\n" << tail(daemon->log_text());
+  stop_gracefully(*daemon);
+  EXPECT_EQ(m_pipeline->recorded_keys(), late_keys) << "0 of 40 lost; the keys are unique in tsv, so none twice";
+  EXPECT_TRUE(m_pipeline->rejected_bodies().empty());
 }
 
 std::string backend_name(const ::testing::TestParamInfo<std::string>& param) { return param.param; }

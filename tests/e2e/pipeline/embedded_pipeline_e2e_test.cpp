@@ -237,7 +237,8 @@ protected:
         RSI_RS_INGESTER_BIN,
         std::vector<std::string>{"--log-level", "info", "run", "--data-dir", m_data.string(),
                                  "--workers", "2", "--listeners", "2", "--load-count", "5",
-                                 "--load-age", "5", "--control-addr",
+                                 "--load-age", "5", "--unknown-table-wait", "2",
+                                 "--unknown-table-retry", "1", "--control-addr",
                                  fmt::format("127.0.0.1:{}", m_port)},
         m_log,
         std::map<std::string, std::string>{

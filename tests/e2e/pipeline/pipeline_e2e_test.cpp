@@ -247,6 +247,8 @@ protected:
             "-listenerCount",        "2",
             "-sqsPollWait",          "2s",
             "--visibility-timeout",  "5s",
+            "--unknown-table-wait",  "2s", // The scenario's unknown table never appears.
+            "--unknown-table-retry", "1s",
             "--health-addr",         fmt::format("127.0.0.1:{}", m_storer_port),
             "--log-level",           "warn"},
         m_storer_log, daemon_env());

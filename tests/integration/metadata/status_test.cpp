@@ -137,6 +137,26 @@ TEST_P(StatusTest, AQueueThatCannotBeCountedIsNotedNotFatal) {
   EXPECT_EQ(snapshot->queue_error, "down");
 }
 
+TEST_P(StatusTest, MessagesWaitingForEventMetadataAreShownButAreNotWork) {
+  const TimePoint sent = m_clock.now() - 30s;
+  ASSERT_TRUE(m_store->note_awaiting_metadata("m1", "new_event", sent, m_clock.now() + 60s, 1));
+  ASSERT_TRUE(m_store->note_awaiting_metadata("m2", "new_event", m_clock.now(), m_clock.now() + 60s, 1));
+  ASSERT_TRUE(m_store->note_awaiting_metadata("m1", "new_event", sent, m_clock.now() + 120s, 2)) << "once per message";
+
+  const Snapshot waiting = take({}, queue::QueueDepth{.in_flight = 2});
+
+  EXPECT_EQ(table(waiting, "new_event").awaiting_metadata, 2);
+  EXPECT_EQ(table(waiting, "new_event").awaiting_since, sent);
+  EXPECT_FALSE(waiting.busy()) << "the queue holds only messages waiting for metadata";
+  EXPECT_TRUE(take({}, queue::QueueDepth{.waiting = 1, .in_flight = 2}).busy());
+
+  ASSERT_TRUE(m_store->forget_awaiting_metadata("m1"));
+  ASSERT_TRUE(m_store->forget_awaiting_metadata("never-noted"));
+  EXPECT_EQ(table(take({}), "new_event").awaiting_metadata, 1);
+  m_clock.advance(2h); // Its retry is long overdue: the message was deleted elsewhere.
+  EXPECT_TRUE(take({}).tables.empty());
+}
+
 TEST_P(StatusTest, LastLoadsShowPerTable) {
   record("t", 1, 0);
   auto batch = claim({{"t", 0}});

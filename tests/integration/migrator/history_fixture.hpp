@@ -37,8 +37,6 @@ struct HistoryParam {
   std::string name;
   bool postgres = false;
   RegistryKind registry = RegistryKind::blueprint;
-
-  friend void PrintTo(const HistoryParam& param, std::ostream* out) { *out << param.name; }
 };
 
 std::string param_name(const ::testing::TestParamInfo<HistoryParam>& param);

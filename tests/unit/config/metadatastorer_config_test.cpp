@@ -32,17 +32,22 @@ TEST(MetadatastorerConfigTest, TheOriginalFlagsKeepTheirMeaningAndDefaults) {
   EXPECT_EQ(config.metadata_reload, 5min);
   EXPECT_EQ(config.statsd_address.value_or(""), "127.0.0.1:8125");
   EXPECT_FALSE(config.keep_rejected_in_queue);
+  EXPECT_EQ(config.unknown_table_wait, 24h) << "a new event's files may wait a day for its metadata";
+  EXPECT_EQ(config.unknown_table_retry, 1min);
 }
 
 TEST(MetadatastorerConfigTest, NewFlagsSelectTheEmbeddedBackends) {
   const auto config = load({"--databaseURL=sqlite:///data/ingester.db", "--queue-url=dir:///data/inbox",
                             "--event-metadata-url", "file:///data/metadata.json", "-listenerCount=4",
-                            "--keep-rejected-in-queue", "-bpMetadataReloadFrequency", "30s", "--log-level", "debug"});
+                            "--keep-rejected-in-queue", "-bpMetadataReloadFrequency", "30s", "--log-level", "debug",
+                            "--unknown-table-wait", "48h", "--unknown-table-retry", "30s"});
   EXPECT_EQ(config.queue_url, "dir:///data/inbox");
   EXPECT_EQ(config.listener_count, 4);
   EXPECT_TRUE(config.keep_rejected_in_queue);
   EXPECT_EQ(config.metadata_reload, 30s);
   EXPECT_EQ(config.log.level, log::Level::debug);
+  EXPECT_EQ(config.unknown_table_wait, 48h);
+  EXPECT_EQ(config.unknown_table_retry, 30s);
 }
 
 TEST(MetadatastorerConfigTest, BadSettingsAreNamed) {
@@ -57,6 +62,12 @@ TEST(MetadatastorerConfigTest, BadSettingsAreNamed) {
        "listenerCount"},
       {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "-noSuchFlag", "1"},
        "noSuchFlag"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "--unknown-table-retry", "0s"},
+       "--unknown-table-retry: must be 1s to 12h"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "--unknown-table-wait", "15d"},
+       "invalid duration"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "--unknown-table-wait", "400h"},
+       "--unknown-table-wait: must be at least --unknown-table-retry and at most 14 days"},
   };
   for (const auto& [args, expected] : cases) {
     try {

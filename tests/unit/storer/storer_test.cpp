@@ -26,6 +26,8 @@ public:
     const std::string id = fmt::format("m{}", ++m_next);
     m_pending.push_back({.id = id, .receipt = "r-" + id, .body = std::move(body)});
   }
+  // A delivery as given (a redelivery: same id, higher receive count).
+  void push(queue::Message message) { m_pending.push_back(std::move(message)); }
 
   Result<std::vector<queue::Message>> receive(std::size_t max_messages, std::chrono::seconds /*wait*/,
                                               std::stop_token /*stop*/) override {
@@ -76,12 +78,13 @@ public:
     if (table == "skipped_event") {
       return core::AceMembership::not_in_ace;
     }
-    if (table == "unknown_event") {
+    if (table == "unknown_event" && !published) {
       return core::AceMembership::unknown_table;
     }
     return core::AceMembership::in_ace;
   }
   bool unavailable = false;
+  bool published = false; // unknown_event's metadata arrived.
 };
 
 // Delegates to a real store, failing record_file on demand.
@@ -184,7 +187,6 @@ TEST_F(StorerTest, BadInputIsRejectedWithItsReasonAndDeleted) {
       R"({"KeyName":"bucket/k.gz","TableName":"t","TableVersion":"1"})",
       R"({"KeyName":"bucket/k.gz","TableName":"t\"; DROP TABLE tsv; --","TableVersion":1})",
       R"({"KeyName":"bucket/k.gz","TableName":"t","TableVersion":99999999})",
-      pointer("unknown_event", "u.gz"),
   };
   for (const auto& body : bodies) {
     m_queue.push(body);
@@ -201,8 +203,82 @@ TEST_F(StorerTest, BadInputIsRejectedWithItsReasonAndDeleted) {
     EXPECT_FALSE(rejection.message.reason.empty());
     EXPECT_NE(std::find(bodies.begin(), bodies.end(), rejection.message.body), bodies.end());
   }
-  EXPECT_NE(rejected.front().message.reason.find("unknown_event"), std::string::npos);
   EXPECT_NE(rejected.back().message.reason.find("parse queue message"), std::string::npos);
+}
+
+TEST_F(StorerTest, AMessageOfAnUnknownTableWaitsInTheQueueUntilItsMetadataAppears) {
+  const queue::Message first{.id = "late", .receipt = "r1", .body = pointer("unknown_event", "u.gz"),
+                             .receive_count = 1, .sent_at = m_clock.now()};
+  m_queue.push(first);
+
+  const auto summary = poll();
+
+  EXPECT_EQ(summary.awaiting_metadata, 1U);
+  EXPECT_TRUE(m_queue.removed.empty()) << "never deleted while its table may still appear";
+  EXPECT_EQ(m_queue.postponed.at("late"), m_config.unknown_table_retry);
+  EXPECT_EQ(pending_files(), 0U);
+  EXPECT_TRUE(m_real->rejected_messages(10).value().empty());
+  const auto waiting = m_real->awaiting_metadata(m_clock.now()).value();
+  ASSERT_EQ(waiting.size(), 1U);
+  EXPECT_EQ(waiting[0].table, "unknown_event");
+  EXPECT_EQ(waiting[0].messages, 1);
+  EXPECT_EQ(m_metrics.prometheus_text().find("rsi_tsv_files_received_total{table=\"unknown_event\"}"),
+            std::string::npos)
+      << "received counts only what the original counted: known, loadable files";
+
+  // Published 30 s later; the message comes back.
+  m_clock.advance(30s);
+  m_tables.published = true;
+  queue::Message again = first;
+  again.receipt = "r2";
+  again.receive_count = 2;
+  m_queue.push(again);
+
+  const auto later = poll();
+
+  EXPECT_EQ(later.recorded, 1U);
+  EXPECT_EQ(m_queue.removed, std::set<std::string>{"late"});
+  EXPECT_EQ(pending_files(), 1U);
+  EXPECT_TRUE(m_real->awaiting_metadata(m_clock.now() - 1h).value().empty());
+}
+
+TEST_F(StorerTest, AMessageOfAnUnknownTableIsRejectedOnceItWaitedLongEnough) {
+  m_queue.push(queue::Message{.id = "old", .receipt = "r", .body = pointer("unknown_event", "u.gz"),
+                              .receive_count = 1400, .sent_at = m_clock.now() - m_config.unknown_table_wait});
+  m_queue.push(queue::Message{.id = "young", .receipt = "r", .body = pointer("unknown_event", "v.gz"),
+                              .receive_count = 1400, .sent_at = m_clock.now() - m_config.unknown_table_wait + 1s});
+
+  const auto summary = poll();
+
+  EXPECT_EQ(summary.rejected, 1U);
+  EXPECT_EQ(summary.awaiting_metadata, 1U);
+  EXPECT_EQ(m_queue.removed, std::set<std::string>{"old"});
+  const auto rejected = m_real->rejected_messages(10).value();
+  ASSERT_EQ(rejected.size(), 1U);
+  EXPECT_NE(rejected[0].message.reason.find("table \"unknown_event\" is not in the event metadata (still unknown 24h"),
+            std::string::npos)
+      << rejected[0].message.reason;
+  EXPECT_EQ(rejected[0].message.body, pointer("unknown_event", "u.gz"));
+}
+
+TEST_F(StorerTest, WithoutASendTimeTheReceiveCountBoundsTheWaitForMetadata) {
+  // 24 h of 60 s retries: 1441 deliveries wait, the next one is rejected.
+  m_queue.push(queue::Message{.id = "a", .receipt = "r", .body = pointer("unknown_event", "a.gz"), .receive_count = 1441});
+  m_queue.push(queue::Message{.id = "b", .receipt = "r", .body = pointer("unknown_event", "b.gz"), .receive_count = 1442});
+
+  const auto summary = poll();
+
+  EXPECT_EQ(summary.awaiting_metadata, 1U);
+  EXPECT_EQ(summary.rejected, 1U);
+  EXPECT_EQ(m_queue.removed, std::set<std::string>{"b"});
+}
+
+TEST_F(StorerTest, SkippedTablesCountTheOriginalsTotalToo) {
+  m_queue.push(pointer("skipped_event", "s1.gz"));
+  m_queue.push(pointer("skipped_event", "s2.gz"));
+  EXPECT_EQ(poll().skipped, 2U);
+  const std::string text = m_metrics.prometheus_text();
+  EXPECT_EQ(text.find("rsi_tsv_files_received_total{table=\"skipped_event\"}"), std::string::npos) << text;
 }
 
 TEST_F(StorerTest, RejectedMessagesCanBeLeftToTheRedrivePolicy) {

@@ -24,6 +24,9 @@ Result<void> check_bucket(std::string_view bucket) {
     return fail(ErrorKind::permanent, fmt::format("bucket is {} bytes long; the limit is {} bytes",
                                                   bucket.size(), k_max_bucket_bytes));
   }
+  if (bucket == "." || bucket == "..") {
+    return fail(ErrorKind::permanent, fmt::format("bucket {} is not a bucket name", quote_for_message(bucket)));
+  }
   for (std::size_t offset = 0; offset < bucket.size(); ++offset) {
     if (!is_bucket_character(bucket[offset])) {
       return fail(ErrorKind::permanent,
@@ -40,6 +43,21 @@ Result<void> check_key(std::string_view key) {
   if (key.size() > k_max_object_key_bytes) {
     return fail(ErrorKind::permanent, fmt::format("key is {} bytes long; the limit is {} bytes",
                                                   key.size(), k_max_object_key_bytes));
+  }
+  // Segments a path could climb or collapse with: harmless to S3, hostile to a local object
+  // store, and never written by the pipeline; refused at the door, so no batch carries one.
+  std::size_t segment_start = 0;
+  while (segment_start <= key.size()) {
+    const auto end = std::min(key.find('/', segment_start), key.size());
+    const auto segment = key.substr(segment_start, end - segment_start);
+    if (segment.empty() && end < key.size()) {
+      return fail(ErrorKind::permanent,
+                  fmt::format("key has an empty path segment at byte {} (a leading or doubled '/')", segment_start));
+    }
+    if (segment == "." || segment == "..") {
+      return fail(ErrorKind::permanent, fmt::format("key has a \"{}\" path segment at byte {}", segment, segment_start));
+    }
+    segment_start = end + 1;
   }
   std::size_t offset = 0;
   while (offset < key.size()) {
@@ -63,6 +81,11 @@ Result<FilePointer> decode_pointer(const nlohmann::json& message) {
   RSI_TRY(require_object(message));
   FilePointer pointer;
   RSI_TRY_ASSIGN(pointer.key_name, require_string(message, "KeyName"));
+  // The original took "s3://bucket/key" as well (its manifest added the scheme only when
+  // missing); one form is kept, so both spellings of a file are the same pointer.
+  if (pointer.key_name.starts_with(k_s3_scheme)) {
+    pointer.key_name.erase(0, k_s3_scheme.size());
+  }
   if (auto location = split_key_name(pointer.key_name); !location) {
     return fail(field_error("KeyName", location.error()));
   }
@@ -156,6 +179,10 @@ Result<ObjectLocation> split_key_name(std::string_view key_name) {
 }
 
 std::string s3_url(const FilePointer& pointer) {
+  // A row the original recorded may hold "s3://bucket/key" already.
+  if (pointer.key_name.starts_with(k_s3_scheme)) {
+    return pointer.key_name;
+  }
   return fmt::format("{}{}", k_s3_scheme, pointer.key_name);
 }
 

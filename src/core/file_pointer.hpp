@@ -39,8 +39,9 @@ struct ObjectLocation {
 //   {"KeyName":"bucket/key","TableName":"t","TableVersion":0}
 // or the same JSON as the string "Message" of an SNS envelope ({"Type":"Notification",...}).
 // A body with "KeyName" is a pipeline message; one without it but with "Type" or "Message" is an
-// envelope. Unknown fields are ignored, as Go's encoding/json ignored them. Everything else is
-// strict: KeyName passes split_key_name, TableName validate_table_name, and TableVersion must be
+// envelope. Unknown fields are ignored, as Go's encoding/json ignored them. A KeyName written
+// "s3://bucket/key" (which the original accepted too) is kept as "bucket/key". Everything else
+// is strict: KeyName passes split_key_name, TableName validate_table_name, and TableVersion must be
 // an integer literal from 0 to k_max_table_version (1.0, 1e0 and "1" are rejected, as Go
 // rejected them; a missing field or null is an error, where Go silently used 0). An envelope
 // must have Type "Notification" and a string Message holding a pipeline message.
@@ -53,10 +54,12 @@ std::string encode_file_pointer(const FilePointer& pointer);
 
 // Split and check a KeyName "bucket/key": the bucket is 1 to 255 bytes of ASCII letters, digits,
 // '.', '_' and '-' (so a scheme such as "s3://" is rejected, not doubled); the key is 1 to 1024
-// bytes of valid UTF-8 without control characters. Fails with ErrorKind::permanent.
+// bytes of valid UTF-8 without control characters, without empty path segments (a leading '/',
+// "//") and without "." or ".." segments. Fails with ErrorKind::permanent.
 [[nodiscard]] Result<ObjectLocation> split_key_name(std::string_view key_name);
 
-// "s3://bucket/key" for a KeyName "bucket/key" (the manifest's URL form).
+// "s3://bucket/key" for a KeyName "bucket/key" (the manifest's URL form); a KeyName that has the
+// scheme already (a row the original recorded) is returned as it is, as the original did.
 std::string s3_url(const FilePointer& pointer);
 std::string s3_url(const ObjectLocation& location);
 

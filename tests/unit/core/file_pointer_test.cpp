@@ -86,8 +86,14 @@ INSTANTIATE_TEST_SUITE_P(
                     R"({"KeyName":"b/k","TableName":"minute-watched","TableVersion":0})",
                     {"b/k", "minute-watched", 0}},
         MessageCase{"KeyWithSchemeLikeText",
-                    R"({"KeyName":"b/a://c","TableName":"t","TableVersion":0})",
-                    {"b/a://c", "t", 0}},
+                    R"({"KeyName":"b/a:/c","TableName":"t","TableVersion":0})",
+                    {"b/a:/c", "t", 0}},
+        MessageCase{"SchemeAsTheOriginalTookIt",
+                    R"({"KeyName":"s3://b/dir/k.gz","TableName":"t","TableVersion":0})",
+                    {"b/dir/k.gz", "t", 0}},
+        MessageCase{"DotsInsideANameAreFine",
+                    R"({"KeyName":"b/v1.2/..hidden/k..gz","TableName":"t","TableVersion":0})",
+                    {"b/v1.2/..hidden/k..gz", "t", 0}},
         MessageCase{"UnicodeKey",
                     R"({"KeyName":"b/caf\u00e9.gz","TableName":"t","TableVersion":0})",
                     {"b/caf\xc3\xa9.gz", "t", 0}}),
@@ -164,9 +170,24 @@ INSTANTIATE_TEST_SUITE_P(
                    "parse queue message: field \"KeyName\": empty bucket in \"/file.gz\""},
         RejectCase{"KeyNameEmptyKey", with_field("KeyName", R"("bucket/")"),
                    "parse queue message: field \"KeyName\": empty key in \"bucket/\""},
-        RejectCase{"KeyNameWithScheme", with_field("KeyName", R"("s3://bucket/key")"),
+        RejectCase{"KeyNameWithAnotherScheme", with_field("KeyName", R"("https://bucket/key")"),
+                   "parse queue message: field \"KeyName\": expected \"bucket/key\" without a "
+                   "scheme, got \"https://bucket/key\""},
+        RejectCase{"KeyNameTwoSchemes", with_field("KeyName", R"("s3://s3://bucket/key")"),
                    "parse queue message: field \"KeyName\": expected \"bucket/key\" without a "
                    "scheme, got \"s3://bucket/key\""},
+        RejectCase{"KeyNameClimbs", with_field("KeyName", R"("local/../../../../etc/passwd")"),
+                   "parse queue message: field \"KeyName\": key has a \"..\" path segment at byte 0"},
+        RejectCase{"KeyNameClimbsLater", with_field("KeyName", R"("local/a/./b/../../etc/passwd")"),
+                   "parse queue message: field \"KeyName\": key has a \".\" path segment at byte 2"},
+        RejectCase{"KeyNameBucketClimbs", with_field("KeyName", R"("../etc/passwd")"),
+                   "parse queue message: field \"KeyName\": bucket \"..\" is not a bucket name"},
+        RejectCase{"KeyNameLeadingSlash", with_field("KeyName", R"("local//etc/passwd")"),
+                   "parse queue message: field \"KeyName\": key has an empty path segment at byte 0 "
+                   "(a leading or doubled '/')"},
+        RejectCase{"KeyNameDoubledSlash", with_field("KeyName", R"("local/a//b")"),
+                   "parse queue message: field \"KeyName\": key has an empty path segment at byte 2 "
+                   "(a leading or doubled '/')"},
         RejectCase{"KeyNameBadBucket", with_field("KeyName", R"("my bucket/key")"),
                    "parse queue message: field \"KeyName\": bucket \"my bucket\" has \" \" at "
                    "byte 2; bucket names are ASCII letters, digits, '.', '_' and '-'"},
@@ -305,10 +326,11 @@ TEST(KeyNameTest, SplitsAtTheFirstSlash) {
 }
 
 TEST(KeyNameTest, KeepsSlashesInsideTheKey) {
-  const auto location = split_key_name("b//leading/slash");
+  const auto location = split_key_name("b/deep/prefix/file.gz");
 
   ASSERT_TRUE(location);
-  EXPECT_EQ(location->key, "/leading/slash");
+  EXPECT_EQ(location->bucket, "b");
+  EXPECT_EQ(location->key, "deep/prefix/file.gz");
 }
 
 TEST(KeyNameTest, NormalisesToAnS3Url) {
@@ -316,6 +338,8 @@ TEST(KeyNameTest, NormalisesToAnS3Url) {
 
   EXPECT_EQ(s3_url(pointer), "s3://bucket/prefix/file.gz");
   EXPECT_EQ(s3_url(ObjectLocation{"bucket", "prefix/file.gz"}), "s3://bucket/prefix/file.gz");
+  // A row the original recorded with the scheme is used as it is (its NormalizeS3URL).
+  EXPECT_EQ(s3_url(FilePointer{.key_name = "s3://bucket/prefix/file.gz"}), "s3://bucket/prefix/file.gz");
 }
 
 TEST(KeyNameTest, ParsesAnS3UrlBack) {

@@ -10,3 +10,10 @@ CREATE TABLE IF NOT EXISTS awaiting_metadata (
     attempts   INT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS awaiting_metadata_retry_idx ON awaiting_metadata (retry_ts);
+
+-- The original recorded a KeyName as it came, so a row it left may read "s3://bucket/key"; this
+-- project keeps "bucket/key" (a new pointer in either spelling is the same file). Rows the
+-- original left are brought to that form, unless the other spelling is already there.
+UPDATE tsv SET keyname = substring(keyname FROM 6)
+ WHERE keyname LIKE 's3://%'
+   AND NOT EXISTS (SELECT 1 FROM tsv other WHERE other.keyname = substring(tsv.keyname FROM 6));

@@ -118,7 +118,12 @@ std::string resolve_profile(const Environment& env, const AwsConfig& config) {
   if (!config.profile.empty()) {
     return config.profile;
   }
-  return env_value(env, "AWS_PROFILE").value_or("default");
+  for (const auto* variable : {"AWS_PROFILE", "AWS_DEFAULT_PROFILE"}) {
+    if (auto profile = env_value(env, variable)) {
+      return *profile;
+    }
+  }
+  return "default";
 }
 
 Result<std::string> resolve_region(const Environment& env, const AwsConfig& config) {

@@ -8,7 +8,8 @@
 //   endpoint: AwsConfig::endpoint, AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_S3,
 //             AWS_ENDPOINT_URL_SQS), AWS_ENDPOINT_URL, else AWS's own endpoint for the region.
 //             AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores the two environment variables.
-//   profile:  AwsConfig::profile, AWS_PROFILE, "default".
+//   profile:  AwsConfig::profile, AWS_PROFILE, AWS_DEFAULT_PROFILE (the older name, still set by
+//             many deployments), "default".
 //
 // An endpoint override (an emulator, MinIO, a VPC endpoint) implies path-style S3 addressing
 // (http://host:port/bucket/key); AWS itself is addressed virtual-hosted style

@@ -149,14 +149,23 @@ private:
   }
 
   Result<std::optional<Credentials>> from_environment() const {
+    // AWS_ACCESS_KEY / AWS_SECRET_KEY are the names the first AWS tools and aws-sdk-go used;
+    // each half is looked up on its own, the current name first, as aws-sdk-go does.
     auto key = env_value(m_env, "AWS_ACCESS_KEY_ID");
+    if (!key) {
+      key = env_value(m_env, "AWS_ACCESS_KEY");
+    }
     auto secret = env_value(m_env, "AWS_SECRET_ACCESS_KEY");
+    if (!secret) {
+      secret = env_value(m_env, "AWS_SECRET_KEY");
+    }
     if (!key && !secret) {
       return std::optional<Credentials>();
     }
     if (!key || !secret) {
-      return fail(ErrorKind::permanent, "environment: AWS_ACCESS_KEY_ID and "
-                                        "AWS_SECRET_ACCESS_KEY must be set together");
+      return fail(ErrorKind::permanent,
+                  "environment: an access key (AWS_ACCESS_KEY_ID or AWS_ACCESS_KEY) and a secret "
+                  "key (AWS_SECRET_ACCESS_KEY or AWS_SECRET_KEY) must be set together");
     }
     return Credentials{.access_key_id = *key,
                        .secret_access_key = *secret,
@@ -188,9 +197,12 @@ private:
                          .session_token = token != values->end() ? token->second : "",
                          .expiration = std::nullopt};
     }
-    if (!profile_seen && env_value(m_env, "AWS_PROFILE")) {
+    if (!profile_seen &&
+        (env_value(m_env, "AWS_PROFILE") || env_value(m_env, "AWS_DEFAULT_PROFILE"))) {
       return fail(ErrorKind::permanent,
-                  fmt::format("shared files: profile {} (AWS_PROFILE) not found", profile));
+                  fmt::format("shared files: profile {} (AWS_PROFILE or AWS_DEFAULT_PROFILE) not "
+                              "found",
+                              profile));
     }
     return std::optional<Credentials>();
   }

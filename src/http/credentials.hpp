@@ -3,9 +3,10 @@
 // AWS credentials and the SDKs' default provider chain.
 //
 // make_default_credentials_provider() looks, on first use, in this order:
-//   1. environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN;
+//   1. environment: AWS_ACCESS_KEY_ID (or the older AWS_ACCESS_KEY), AWS_SECRET_ACCESS_KEY (or
+//      AWS_SECRET_KEY), AWS_SESSION_TOKEN; the current names win when both are set;
 //   2. shared credentials file (AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials), then the
-//      shared config file, section of AWS_PROFILE (or "default");
+//      shared config file, section of the profile (AWS_PROFILE, AWS_DEFAULT_PROFILE, "default");
 //   3. container endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (against 169.254.170.2) or
 //      AWS_CONTAINER_CREDENTIALS_FULL_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN (or the
 //      contents of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) as Authorization header;

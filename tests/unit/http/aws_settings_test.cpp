@@ -100,6 +100,22 @@ TEST(AwsSettingsTest, ProfileComesFromConfigThenAwsProfile) {
   EXPECT_EQ(resolve_profile({}, {}), "default");
 }
 
+TEST(AwsSettingsTest, DefaultProfileVariableComesAfterAwsProfile) {
+  EXPECT_EQ(resolve_profile({{"AWS_DEFAULT_PROFILE", "legacy"}}, {}), "legacy");
+  EXPECT_EQ(resolve_profile({{"AWS_DEFAULT_PROFILE", "legacy"}, {"AWS_PROFILE", "ops"}}, {}),
+            "ops");
+}
+
+TEST(AwsSettingsTest, RegionFollowsTheDefaultProfileVariable) {
+  test::TempDir dir;
+  write_file(dir.path("config"),
+             "[default]\nregion = us-east-2\n[profile ops]\nregion = eu-north-1\n");
+  const Environment env = {{"AWS_CONFIG_FILE", dir.path("config").string()},
+                           {"AWS_DEFAULT_PROFILE", "ops"}};
+
+  EXPECT_EQ(resolve_region(env, {}).value(), "eu-north-1");
+}
+
 TEST(AwsSettingsTest, ReadProfileHandlesCommentsNestingAndSectionStyles) {
   test::TempDir dir;
   write_file(dir.path("credentials"), "# comment\n[default]\naws_access_key_id = A\n"

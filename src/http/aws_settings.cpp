@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -148,6 +150,51 @@ Result<std::string> resolve_region(const Environment& env, const AwsConfig& conf
               fmt::format("resolve AWS region: none configured (set the region option, AWS_REGION, "
                           "AWS_DEFAULT_REGION or region in profile {})",
                           profile));
+}
+
+Result<std::optional<std::string>> resolve_ca_bundle(const Environment& env,
+                                                     const AwsConfig& config) {
+  std::string setting = "AWS_CA_BUNDLE";
+  std::optional<std::string> path = env_value(env, setting);
+  if (!path) {
+    const std::string profile = resolve_profile(env, config);
+    if (auto file = shared_config_file(env)) {
+      if (auto values = read_profile(*file, profile, true)) {
+        if (auto found = values->find("ca_bundle");
+            found != values->end() && !found->second.empty()) {
+          path = found->second;
+          setting = fmt::format("ca_bundle of profile {}", profile);
+        }
+      }
+    }
+  }
+  if (!path) {
+    return std::optional<std::string>();
+  }
+  // Checked here so that a wrong path stops the process at start, not every request later.
+  const auto cannot_read = [&](std::string_view cause) {
+    return fail(ErrorKind::permanent,
+                fmt::format("CA bundle {} ({}): cannot read: {}", *path, setting, cause));
+  };
+  std::ifstream input(*path);
+  if (!input) {
+    return cannot_read(errno_message(errno));
+  }
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(*path, error)) {
+    return cannot_read("not a regular file");
+  }
+  std::string text;
+  try {
+    text.assign(std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure& failure) { // libstdc++ throws on read errors.
+    return cannot_read(failure.what());
+  }
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return fail(ErrorKind::permanent,
+                fmt::format("CA bundle {} ({}): no PEM certificate in the file", *path, setting));
+  }
+  return path;
 }
 
 Result<ServiceEndpoint> resolve_service_endpoint(const Environment& env, std::string_view service,

@@ -10,6 +10,9 @@
 //             AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores the two environment variables.
 //   profile:  AwsConfig::profile, AWS_PROFILE, AWS_DEFAULT_PROFILE (the older name, still set by
 //             many deployments), "default".
+//   CA bundle: AWS_CA_BUNDLE, then `ca_bundle` of the profile in the shared config file: a PEM
+//             file holding the only certificate authorities trusted for HTTPS to AWS (a TLS
+//             inspecting proxy, a private endpoint); unset, the system's CAs are trusted.
 //
 // An endpoint override (an emulator, MinIO, a VPC endpoint) implies path-style S3 addressing
 // (http://host:port/bucket/key); AWS itself is addressed virtual-hosted style
@@ -62,6 +65,11 @@ std::string resolve_profile(const Environment& env, const AwsConfig& config);
 // malformed endpoint URL.
 [[nodiscard]] Result<ServiceEndpoint>
 resolve_service_endpoint(const Environment& env, std::string_view service, const AwsConfig& config);
+
+// The CA bundle described above, or nullopt when none is configured. Fails permanent, naming
+// the setting, when the file cannot be read or holds no PEM certificate.
+[[nodiscard]] Result<std::optional<std::string>> resolve_ca_bundle(const Environment& env,
+                                                                   const AwsConfig& config);
 
 // The key=value pairs of one profile section of an AWS shared file, or nullopt when the file
 // or the section is missing. In the config file a non-default profile's section is written

@@ -1,6 +1,7 @@
 #include "http/aws_settings.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <fstream>
@@ -22,15 +23,14 @@ std::string upper(std::string_view text) {
   return out;
 }
 
-bool is_true(const std::optional<std::string>& value) {
-  if (!value) {
-    return false;
-  }
-  std::string lowered(*value);
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char byte) { return static_cast<char>(std::tolower(byte)); });
-  return lowered == "true";
+  return out;
 }
+
+bool is_true(const std::optional<std::string>& value) { return value && lower(*value) == "true"; }
 
 std::optional<std::filesystem::path> shared_file(const Environment& env, std::string_view variable,
                                                  std::string_view file_name) {
@@ -41,6 +41,46 @@ std::optional<std::filesystem::path> shared_file(const Environment& env, std::st
     return std::filesystem::path(*home) / ".aws" / std::string(file_name);
   }
   return std::nullopt;
+}
+
+// `key` of `profile` in the shared config file, or nullopt when unset or empty.
+std::optional<std::string> config_file_value(const Environment& env, std::string_view profile,
+                                             std::string_view key) {
+  auto file = shared_config_file(env);
+  if (!file) {
+    return std::nullopt;
+  }
+  auto values = read_profile(*file, profile, true);
+  if (!values) {
+    return std::nullopt;
+  }
+  if (auto found = values->find(std::string(key));
+      found != values->end() && !found->second.empty()) {
+    return found->second;
+  }
+  return std::nullopt;
+}
+
+// The endpoint override of `service` in the environment, unless overrides are to be ignored.
+std::optional<std::string> environment_endpoint(const Environment& env, std::string_view service) {
+  if (is_true(env_value(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) {
+    return std::nullopt;
+  }
+  if (auto endpoint = env_value(env, fmt::format("AWS_ENDPOINT_URL_{}", upper(service)))) {
+    return endpoint;
+  }
+  return env_value(env, "AWS_ENDPOINT_URL");
+}
+
+// The regions whose STS calls went to the global endpoint before regional endpoints existed;
+// sts_regional_endpoints=legacy keeps them there (AWS SDKs and Tools reference guide).
+bool is_legacy_global_sts_region(std::string_view region) {
+  static constexpr std::array<std::string_view, 16> k_regions = {
+      "ap-northeast-1", "ap-south-1",   "ap-southeast-1", "ap-southeast-2",
+      "aws-global",     "ca-central-1", "eu-central-1",   "eu-north-1",
+      "eu-west-1",      "eu-west-2",    "eu-west-3",      "sa-east-1",
+      "us-east-1",      "us-east-2",    "us-west-1",      "us-west-2"};
+  return std::find(k_regions.begin(), k_regions.end(), region) != k_regions.end();
 }
 
 std::string aws_domain(std::string_view region) {
@@ -138,13 +178,8 @@ Result<std::string> resolve_region(const Environment& env, const AwsConfig& conf
     }
   }
   const std::string profile = resolve_profile(env, config);
-  if (auto file = shared_config_file(env)) {
-    if (auto values = read_profile(*file, profile, true)) {
-      if (auto region = values->find("region");
-          region != values->end() && !region->second.empty()) {
-        return region->second;
-      }
-    }
+  if (auto region = config_file_value(env, profile, "region")) {
+    return *region;
   }
   return fail(ErrorKind::permanent,
               fmt::format("resolve AWS region: none configured (set the region option, AWS_REGION, "
@@ -158,15 +193,8 @@ Result<std::optional<std::string>> resolve_ca_bundle(const Environment& env,
   std::optional<std::string> path = env_value(env, setting);
   if (!path) {
     const std::string profile = resolve_profile(env, config);
-    if (auto file = shared_config_file(env)) {
-      if (auto values = read_profile(*file, profile, true)) {
-        if (auto found = values->find("ca_bundle");
-            found != values->end() && !found->second.empty()) {
-          path = found->second;
-          setting = fmt::format("ca_bundle of profile {}", profile);
-        }
-      }
-    }
+    path = config_file_value(env, profile, "ca_bundle");
+    setting = fmt::format("ca_bundle of profile {}", profile);
   }
   if (!path) {
     return std::optional<std::string>();
@@ -200,15 +228,8 @@ Result<std::optional<std::string>> resolve_ca_bundle(const Environment& env,
 Result<ServiceEndpoint> resolve_service_endpoint(const Environment& env, std::string_view service,
                                                  const AwsConfig& config) {
   RSI_TRY_ASSIGN(const std::string region, resolve_region(env, config));
-  std::optional<std::string> endpoint;
-  if (!config.endpoint.empty()) {
-    endpoint = config.endpoint;
-  } else if (!is_true(env_value(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) {
-    endpoint = env_value(env, fmt::format("AWS_ENDPOINT_URL_{}", upper(service)));
-    if (!endpoint) {
-      endpoint = env_value(env, "AWS_ENDPOINT_URL");
-    }
-  }
+  const std::optional<std::string> endpoint =
+      !config.endpoint.empty() ? config.endpoint : environment_endpoint(env, service);
   ServiceEndpoint resolved;
   resolved.region = region;
   if (endpoint) {
@@ -223,6 +244,45 @@ Result<ServiceEndpoint> resolve_service_endpoint(const Environment& env, std::st
   }
   resolved.url.scheme = "https";
   resolved.url.host = fmt::format("{}.{}.{}", service, region, aws_domain(region));
+  return resolved;
+}
+
+Result<ServiceEndpoint> resolve_sts_endpoint(const Environment& env, std::string_view profile) {
+  const AwsConfig config{.region = "", .endpoint = "", .profile = std::string(profile)};
+  auto region = resolve_region(env, config);
+  std::string mode = "regional";
+  if (auto setting = env_value(env, "AWS_STS_REGIONAL_ENDPOINTS")) {
+    mode = lower(*setting);
+  } else if (auto profile_setting = config_file_value(env, profile, "sts_regional_endpoints")) {
+    mode = lower(*profile_setting);
+  }
+  if (mode != "regional" && mode != "legacy") {
+    return fail(
+        ErrorKind::permanent,
+        fmt::format("resolve sts endpoint: sts_regional_endpoints (AWS_STS_REGIONAL_ENDPOINTS) "
+                    "is {:?}, want regional or legacy",
+                    mode));
+  }
+  ServiceEndpoint resolved;
+  if (auto endpoint = environment_endpoint(env, "sts")) {
+    auto url = parse_url(*endpoint);
+    if (!url) {
+      return fail(url.error().wrap("resolve sts endpoint"));
+    }
+    resolved.region = region ? *region : std::string(k_sts_global_region);
+    resolved.url = std::move(*url);
+    resolved.overridden = true;
+    return resolved;
+  }
+  resolved.url.scheme = "https";
+  if (!region || *region == "aws-global" ||
+      (mode == "legacy" && is_legacy_global_sts_region(*region))) {
+    resolved.region = k_sts_global_region;
+    resolved.url.host = "sts.amazonaws.com";
+    return resolved;
+  }
+  resolved.region = *region;
+  resolved.url.host = fmt::format("sts.{}.{}", *region, aws_domain(*region));
   return resolved;
 }
 

@@ -263,20 +263,20 @@ Result<ServiceEndpoint> resolve_sts_endpoint(const Environment& env, std::string
                     "is {:?}, want regional or legacy",
                     mode));
   }
+  const bool global_region = !region || *region == "aws-global";
   ServiceEndpoint resolved;
   if (auto endpoint = environment_endpoint(env, "sts")) {
     auto url = parse_url(*endpoint);
     if (!url) {
       return fail(url.error().wrap("resolve sts endpoint"));
     }
-    resolved.region = region ? *region : std::string(k_sts_global_region);
+    resolved.region = global_region ? std::string(k_sts_global_region) : *region;
     resolved.url = std::move(*url);
     resolved.overridden = true;
     return resolved;
   }
   resolved.url.scheme = "https";
-  if (!region || *region == "aws-global" ||
-      (mode == "legacy" && is_legacy_global_sts_region(*region))) {
+  if (global_region || (mode == "legacy" && is_legacy_global_sts_region(*region))) {
     resolved.region = k_sts_global_region;
     resolved.url.host = "sts.amazonaws.com";
     return resolved;

@@ -1,8 +1,11 @@
 #include "http/aws_settings.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cerrno>
 #include <fstream>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -20,15 +23,14 @@ std::string upper(std::string_view text) {
   return out;
 }
 
-bool is_true(const std::optional<std::string>& value) {
-  if (!value) {
-    return false;
-  }
-  std::string lowered(*value);
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char byte) { return static_cast<char>(std::tolower(byte)); });
-  return lowered == "true";
+  return out;
 }
+
+bool is_true(const std::optional<std::string>& value) { return value && lower(*value) == "true"; }
 
 std::optional<std::filesystem::path> shared_file(const Environment& env, std::string_view variable,
                                                  std::string_view file_name) {
@@ -39,6 +41,46 @@ std::optional<std::filesystem::path> shared_file(const Environment& env, std::st
     return std::filesystem::path(*home) / ".aws" / std::string(file_name);
   }
   return std::nullopt;
+}
+
+// `key` of `profile` in the shared config file, or nullopt when unset or empty.
+std::optional<std::string> config_file_value(const Environment& env, std::string_view profile,
+                                             std::string_view key) {
+  auto file = shared_config_file(env);
+  if (!file) {
+    return std::nullopt;
+  }
+  auto values = read_profile(*file, profile, true);
+  if (!values) {
+    return std::nullopt;
+  }
+  if (auto found = values->find(std::string(key));
+      found != values->end() && !found->second.empty()) {
+    return found->second;
+  }
+  return std::nullopt;
+}
+
+// The endpoint override of `service` in the environment, unless overrides are to be ignored.
+std::optional<std::string> environment_endpoint(const Environment& env, std::string_view service) {
+  if (is_true(env_value(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) {
+    return std::nullopt;
+  }
+  if (auto endpoint = env_value(env, fmt::format("AWS_ENDPOINT_URL_{}", upper(service)))) {
+    return endpoint;
+  }
+  return env_value(env, "AWS_ENDPOINT_URL");
+}
+
+// The regions whose STS calls went to the global endpoint before regional endpoints existed;
+// sts_regional_endpoints=legacy keeps them there (AWS SDKs and Tools reference guide).
+bool is_legacy_global_sts_region(std::string_view region) {
+  static constexpr std::array<std::string_view, 16> k_regions = {
+      "ap-northeast-1", "ap-south-1",   "ap-southeast-1", "ap-southeast-2",
+      "aws-global",     "ca-central-1", "eu-central-1",   "eu-north-1",
+      "eu-west-1",      "eu-west-2",    "eu-west-3",      "sa-east-1",
+      "us-east-1",      "us-east-2",    "us-west-1",      "us-west-2"};
+  return std::find(k_regions.begin(), k_regions.end(), region) != k_regions.end();
 }
 
 std::string aws_domain(std::string_view region) {
@@ -118,7 +160,12 @@ std::string resolve_profile(const Environment& env, const AwsConfig& config) {
   if (!config.profile.empty()) {
     return config.profile;
   }
-  return env_value(env, "AWS_PROFILE").value_or("default");
+  for (const auto* variable : {"AWS_PROFILE", "AWS_DEFAULT_PROFILE"}) {
+    if (auto profile = env_value(env, variable)) {
+      return *profile;
+    }
+  }
+  return "default";
 }
 
 Result<std::string> resolve_region(const Environment& env, const AwsConfig& config) {
@@ -131,13 +178,8 @@ Result<std::string> resolve_region(const Environment& env, const AwsConfig& conf
     }
   }
   const std::string profile = resolve_profile(env, config);
-  if (auto file = shared_config_file(env)) {
-    if (auto values = read_profile(*file, profile, true)) {
-      if (auto region = values->find("region");
-          region != values->end() && !region->second.empty()) {
-        return region->second;
-      }
-    }
+  if (auto region = config_file_value(env, profile, "region")) {
+    return *region;
   }
   return fail(ErrorKind::permanent,
               fmt::format("resolve AWS region: none configured (set the region option, AWS_REGION, "
@@ -145,18 +187,49 @@ Result<std::string> resolve_region(const Environment& env, const AwsConfig& conf
                           profile));
 }
 
+Result<std::optional<std::string>> resolve_ca_bundle(const Environment& env,
+                                                     const AwsConfig& config) {
+  std::string setting = "AWS_CA_BUNDLE";
+  std::optional<std::string> path = env_value(env, setting);
+  if (!path) {
+    const std::string profile = resolve_profile(env, config);
+    path = config_file_value(env, profile, "ca_bundle");
+    setting = fmt::format("ca_bundle of profile {}", profile);
+  }
+  if (!path) {
+    return std::optional<std::string>();
+  }
+  // Checked here so that a wrong path stops the process at start, not every request later.
+  const auto cannot_read = [&](std::string_view cause) {
+    return fail(ErrorKind::permanent,
+                fmt::format("CA bundle {} ({}): cannot read: {}", *path, setting, cause));
+  };
+  std::ifstream input(*path);
+  if (!input) {
+    return cannot_read(errno_message(errno));
+  }
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(*path, error)) {
+    return cannot_read("not a regular file");
+  }
+  std::string text;
+  try {
+    text.assign(std::istreambuf_iterator<char>(input), std::istreambuf_iterator<char>());
+  } catch (const std::ios_base::failure& failure) { // libstdc++ throws on read errors.
+    return cannot_read(failure.what());
+  }
+  if (text.find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+    return fail(ErrorKind::permanent,
+                fmt::format("CA bundle {} ({}): no PEM certificate in the file", *path, setting));
+  }
+  return path;
+}
+
 Result<ServiceEndpoint> resolve_service_endpoint(const Environment& env, std::string_view service,
                                                  const AwsConfig& config) {
   RSI_TRY_ASSIGN(const std::string region, resolve_region(env, config));
-  std::optional<std::string> endpoint;
-  if (!config.endpoint.empty()) {
-    endpoint = config.endpoint;
-  } else if (!is_true(env_value(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) {
-    endpoint = env_value(env, fmt::format("AWS_ENDPOINT_URL_{}", upper(service)));
-    if (!endpoint) {
-      endpoint = env_value(env, "AWS_ENDPOINT_URL");
-    }
-  }
+  const std::optional<std::string> endpoint =
+      !config.endpoint.empty() ? config.endpoint : environment_endpoint(env, service);
   ServiceEndpoint resolved;
   resolved.region = region;
   if (endpoint) {
@@ -171,6 +244,45 @@ Result<ServiceEndpoint> resolve_service_endpoint(const Environment& env, std::st
   }
   resolved.url.scheme = "https";
   resolved.url.host = fmt::format("{}.{}.{}", service, region, aws_domain(region));
+  return resolved;
+}
+
+Result<ServiceEndpoint> resolve_sts_endpoint(const Environment& env, std::string_view profile) {
+  const AwsConfig config{.region = "", .endpoint = "", .profile = std::string(profile)};
+  auto region = resolve_region(env, config);
+  std::string mode = "regional";
+  if (auto setting = env_value(env, "AWS_STS_REGIONAL_ENDPOINTS")) {
+    mode = lower(*setting);
+  } else if (auto profile_setting = config_file_value(env, profile, "sts_regional_endpoints")) {
+    mode = lower(*profile_setting);
+  }
+  if (mode != "regional" && mode != "legacy") {
+    return fail(
+        ErrorKind::permanent,
+        fmt::format("resolve sts endpoint: sts_regional_endpoints (AWS_STS_REGIONAL_ENDPOINTS) "
+                    "is {:?}, want regional or legacy",
+                    mode));
+  }
+  const bool global_region = !region || *region == "aws-global";
+  ServiceEndpoint resolved;
+  if (auto endpoint = environment_endpoint(env, "sts")) {
+    auto url = parse_url(*endpoint);
+    if (!url) {
+      return fail(url.error().wrap("resolve sts endpoint"));
+    }
+    resolved.region = global_region ? std::string(k_sts_global_region) : *region;
+    resolved.url = std::move(*url);
+    resolved.overridden = true;
+    return resolved;
+  }
+  resolved.url.scheme = "https";
+  if (global_region || (mode == "legacy" && is_legacy_global_sts_region(*region))) {
+    resolved.region = k_sts_global_region;
+    resolved.url.host = "sts.amazonaws.com";
+    return resolved;
+  }
+  resolved.region = *region;
+  resolved.url.host = fmt::format("sts.{}.{}", *region, aws_domain(*region));
   return resolved;
 }
 

@@ -8,7 +8,16 @@
 //   endpoint: AwsConfig::endpoint, AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_S3,
 //             AWS_ENDPOINT_URL_SQS), AWS_ENDPOINT_URL, else AWS's own endpoint for the region.
 //             AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true ignores the two environment variables.
-//   profile:  AwsConfig::profile, AWS_PROFILE, "default".
+//   profile:  AwsConfig::profile, AWS_PROFILE, AWS_DEFAULT_PROFILE (the older name, still set by
+//             many deployments), "default".
+//   STS:      AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, else https://sts.<region>.amazonaws.com
+//             for the region of the profile (AWS_REGION, AWS_DEFAULT_REGION, its `region`);
+//             the global https://sts.amazonaws.com (signed for us-east-1) without a region, for
+//             region aws-global, or when AWS_STS_REGIONAL_ENDPOINTS / `sts_regional_endpoints`
+//             is "legacy" and the region is one that used the global endpoint before.
+//   CA bundle: AWS_CA_BUNDLE, then `ca_bundle` of the profile in the shared config file: a PEM
+//             file holding the only certificate authorities trusted for HTTPS to AWS (a TLS
+//             inspecting proxy, a private endpoint); unset, the system's CAs are trusted.
 //
 // An endpoint override (an emulator, MinIO, a VPC endpoint) implies path-style S3 addressing
 // (http://host:port/bucket/key); AWS itself is addressed virtual-hosted style
@@ -61,6 +70,20 @@ std::string resolve_profile(const Environment& env, const AwsConfig& config);
 // malformed endpoint URL.
 [[nodiscard]] Result<ServiceEndpoint>
 resolve_service_endpoint(const Environment& env, std::string_view service, const AwsConfig& config);
+
+// The region the global STS endpoint is signed for.
+inline constexpr std::string_view k_sts_global_region = "us-east-1";
+
+// Where STS is called to get credentials for `profile`, as described above. Unlike the other
+// services this never fails for want of a region. Fails permanent on a malformed override or
+// an sts_regional_endpoints value other than "regional" and "legacy".
+[[nodiscard]] Result<ServiceEndpoint> resolve_sts_endpoint(const Environment& env,
+                                                           std::string_view profile);
+
+// The CA bundle described above, or nullopt when none is configured. Fails permanent, naming
+// the setting, when the file cannot be read or holds no PEM certificate.
+[[nodiscard]] Result<std::optional<std::string>> resolve_ca_bundle(const Environment& env,
+                                                                   const AwsConfig& config);
 
 // The key=value pairs of one profile section of an AWS shared file, or nullopt when the file
 // or the section is missing. In the config file a non-default profile's section is written

@@ -286,6 +286,11 @@ Result<void> Client::State::set_options(const Request& request, Transfer& transf
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(config.stall_timeout.count()));
   }
+  if (!config.ca_file.empty()) {
+    curl_easy_setopt(curl, CURLOPT_CAINFO, config.ca_file.c_str());
+    // Debian's libcurl also trusts /etc/ssl/certs by default; the bundle is meant to be all.
+    curl_easy_setopt(curl, CURLOPT_CAPATH, static_cast<const char*>(nullptr));
+  }
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &on_write);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &on_header);

@@ -136,6 +136,9 @@ struct ClientConfig {
   std::chrono::seconds stall_timeout{30};
   ErrorParser parse_error;
   std::string user_agent = "rs_ingester";
+  // A PEM file of the certificate authorities trusted for HTTPS, instead of the system's
+  // (AWS_CA_BUNDLE; see resolve_ca_bundle). Empty: the system's.
+  std::string ca_file;
 };
 
 class Client {

@@ -605,6 +605,10 @@ Result<std::unique_ptr<ObjectStore>> make_s3_object_store(const S3Config& config
   }
   RSI_TRY_ASSIGN(auto endpoint,
                  http::resolve_service_endpoint(config.environment, "s3", config.aws));
+  auto ca_bundle = http::resolve_ca_bundle(config.environment, config.aws);
+  if (!ca_bundle) {
+    return fail(ca_bundle.error().wrap(fmt::format("S3 object store {}", config.bucket)));
+  }
   auto credentials =
       config.credentials
           ? config.credentials
@@ -617,7 +621,8 @@ Result<std::unique_ptr<ObjectStore>> make_s3_object_store(const S3Config& config
                                    .timeout = config.request_timeout,
                                    .stall_timeout = config.stall_timeout,
                                    .parse_error = {},
-                                   .user_agent = "rs_ingester"};
+                                   .user_agent = "rs_ingester",
+                                   .ca_file = ca_bundle->value_or("")};
   return std::make_unique<S3ObjectStore>(config, std::move(endpoint), std::move(client_config));
 }
 

@@ -43,8 +43,8 @@ struct S3Config {
   int max_resumes = 10; // Times one get() may resume an interrupted download.
 };
 
-// Fails permanent when the bucket name is empty or the region/endpoint cannot be resolved.
-// Does not contact S3.
+// Fails permanent when the bucket name is empty, the region/endpoint cannot be resolved or
+// the CA bundle (AWS_CA_BUNDLE) cannot be read. Does not contact S3.
 [[nodiscard]] Result<std::unique_ptr<ObjectStore>> make_s3_object_store(const S3Config& config);
 
 } // namespace rsi::objectstore

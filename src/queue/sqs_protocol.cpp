@@ -119,6 +119,11 @@ Result<Target> resolve_target(const SqsConfig& config, const http::Environment& 
   }
   target.endpoint = endpoint->url.origin() + endpoint->url.path;
   target.region = endpoint->region;
+  auto ca_bundle = http::resolve_ca_bundle(env, aws);
+  if (!ca_bundle) {
+    return fail(ca_bundle.error().wrap(fmt::format("SQS queue {}", target.queue_name)));
+  }
+  target.ca_file = ca_bundle->value_or("");
   return target;
 }
 
@@ -247,6 +252,7 @@ Result<Api> Api::create(const Target& target, const SqsConfig& config,
       // A long poll legitimately moves no byte for up to k_max_wait.
       .stall_timeout = k_max_wait + std::chrono::seconds(10),
       .parse_error = &parse_error,
+      .ca_file = target.ca_file,
   };
   RSI_TRY_ASSIGN(auto http_client, http::Client::create(std::move(client)));
   return Api(target, std::move(http_client));

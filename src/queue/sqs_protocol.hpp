@@ -32,12 +32,15 @@ struct Target {
   std::string region; // For signing.
   std::string queue_name;
   std::string queue_url; // Empty when only the name is known (GetQueueUrl finds it).
+  std::string ca_file;   // PEM bundle of the CAs trusted for HTTPS (AWS_CA_BUNDLE); empty: the
+                         // system's.
 };
 
 // Resolve `config.queue` (a name or a queue URL) with the AWS settings of `config.aws` and
 // `env`. A URL on an AWS host supplies the region unless one is configured; a URL on another
 // host (an emulator) is its own endpoint unless one is configured, and signs for us-east-1
-// when no region is set. Fails `permanent` on a malformed name or URL or a missing region.
+// when no region is set. Fails `permanent` on a malformed name or URL, a missing region or an
+// unreadable CA bundle.
 [[nodiscard]] Result<Target> resolve_target(const SqsConfig& config, const http::Environment& env);
 
 // SQS's error in a non-2xx response: the JSON body ({"__type":"com.amazonaws.sqs#Code",

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "support/temp_dir.hpp"
@@ -98,6 +99,72 @@ TEST(AwsSettingsTest, ProfileComesFromConfigThenAwsProfile) {
   EXPECT_EQ(resolve_profile({{"AWS_PROFILE", "ops"}}, {}), "ops");
   EXPECT_EQ(resolve_profile({{"AWS_PROFILE", "ops"}}, {.profile = "ci"}), "ci");
   EXPECT_EQ(resolve_profile({}, {}), "default");
+}
+
+TEST(AwsSettingsTest, DefaultProfileVariableComesAfterAwsProfile) {
+  EXPECT_EQ(resolve_profile({{"AWS_DEFAULT_PROFILE", "legacy"}}, {}), "legacy");
+  EXPECT_EQ(resolve_profile({{"AWS_DEFAULT_PROFILE", "legacy"}, {"AWS_PROFILE", "ops"}}, {}),
+            "ops");
+}
+
+TEST(AwsSettingsTest, RegionFollowsTheDefaultProfileVariable) {
+  test::TempDir dir;
+  write_file(dir.path("config"),
+             "[default]\nregion = us-east-2\n[profile ops]\nregion = eu-north-1\n");
+  const Environment env = {{"AWS_CONFIG_FILE", dir.path("config").string()},
+                           {"AWS_DEFAULT_PROFILE", "ops"}};
+
+  EXPECT_EQ(resolve_region(env, {}).value(), "eu-north-1");
+}
+
+constexpr auto k_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+TEST(AwsSettingsTest, CaBundleIsUnsetByDefault) {
+  auto bundle = resolve_ca_bundle({{"HOME", "/nonexistent"}}, {});
+
+  ASSERT_TRUE(bundle) << bundle.error().message;
+  EXPECT_FALSE(*bundle);
+}
+
+TEST(AwsSettingsTest, CaBundleComesFromTheEnvironmentThenTheProfile) {
+  test::TempDir dir;
+  write_file(dir.path("env.pem"), k_pem);
+  write_file(dir.path("profile.pem"), k_pem);
+  write_file(dir.path("config"),
+             fmt::format("[profile ops]\nca_bundle = {}\n", dir.path("profile.pem").string()));
+  const Environment from_profile = {{"AWS_CONFIG_FILE", dir.path("config").string()},
+                                    {"AWS_PROFILE", "ops"}};
+  Environment from_env = from_profile;
+  from_env["AWS_CA_BUNDLE"] = dir.path("env.pem").string();
+
+  auto profile_bundle = resolve_ca_bundle(from_profile, {});
+  auto env_bundle = resolve_ca_bundle(from_env, {});
+
+  ASSERT_TRUE(profile_bundle && env_bundle);
+  EXPECT_EQ(profile_bundle->value_or(""), dir.path("profile.pem").string());
+  EXPECT_EQ(env_bundle->value_or(""), dir.path("env.pem").string());
+}
+
+TEST(AwsSettingsTest, MissingCaBundleIsAPermanentErrorNamingTheVariable) {
+  auto bundle = resolve_ca_bundle({{"AWS_CA_BUNDLE", "/nonexistent/ca.pem"}}, {});
+
+  ASSERT_FALSE(bundle);
+  EXPECT_EQ(bundle.error().kind, ErrorKind::permanent);
+  EXPECT_NE(bundle.error().message.find("AWS_CA_BUNDLE"), std::string::npos);
+  EXPECT_NE(bundle.error().message.find("/nonexistent/ca.pem"), std::string::npos);
+}
+
+TEST(AwsSettingsTest, CaBundleWithoutACertificateIsAPermanentError) {
+  test::TempDir dir;
+  write_file(dir.path("empty.pem"), "");
+
+  auto file = resolve_ca_bundle({{"AWS_CA_BUNDLE", dir.path("empty.pem").string()}}, {});
+  auto directory = resolve_ca_bundle({{"AWS_CA_BUNDLE", dir.path().string()}}, {});
+
+  ASSERT_FALSE(file);
+  EXPECT_EQ(file.error().kind, ErrorKind::permanent);
+  ASSERT_FALSE(directory);
+  EXPECT_EQ(directory.error().kind, ErrorKind::permanent);
 }
 
 TEST(AwsSettingsTest, ReadProfileHandlesCommentsNestingAndSectionStyles) {

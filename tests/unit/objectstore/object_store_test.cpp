@@ -75,6 +75,18 @@ TEST(FactoryTest, S3StoreWithoutRegionFailsAtCreation) {
   EXPECT_EQ(store.error().kind, ErrorKind::permanent);
 }
 
+TEST(FactoryTest, S3StoreWithAMissingCaBundleFailsAtCreationNamingIt) {
+  auto config = config_from_url(
+      "s3://bucket", {{"AWS_REGION", "us-east-1"}, {"AWS_CA_BUNDLE", "/nonexistent/ca.pem"}});
+  ASSERT_TRUE(config);
+
+  auto store = make_object_store(*config);
+
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().kind, ErrorKind::permanent);
+  EXPECT_NE(store.error().message.find("AWS_CA_BUNDLE"), std::string::npos);
+}
+
 TEST(FactoryTest, DescribesTheStore) {
   auto store =
       make_object_store(config_from_url("s3://bucket/pre/", {{"AWS_REGION", "us-east-1"}}).value());

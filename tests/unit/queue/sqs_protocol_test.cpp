@@ -2,7 +2,11 @@
 
 #include "queue/sqs_protocol.hpp"
 
+#include <fstream>
+
 #include <gtest/gtest.h>
+
+#include "support/temp_dir.hpp"
 
 namespace rsi::queue::sqs {
 namespace {
@@ -204,6 +208,26 @@ TEST(SqsResolveTarget, EmulatorQueueUrlIsItsOwnEndpoint) {
   ASSERT_TRUE(target) << target.error().message;
   EXPECT_EQ(target->endpoint, "http://127.0.0.1:4566/");
   EXPECT_EQ(target->region, "us-east-1");
+}
+
+TEST(SqsResolveTarget, CarriesTheCaBundle) {
+  const test::TempDir dir;
+  const std::string bundle = dir.path("ca.pem").string();
+  std::ofstream(bundle) << "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const http::Environment env{{"AWS_REGION", "eu-west-1"}, {"AWS_CA_BUNDLE", bundle}};
+
+  auto target = resolve_target({.queue = "spade-events"}, env);
+  auto missing =
+      resolve_target({.queue = "spade-events"},
+                     {{"AWS_REGION", "eu-west-1"}, {"AWS_CA_BUNDLE", "/nonexistent/ca.pem"}});
+
+  ASSERT_TRUE(target) << target.error().message;
+  EXPECT_EQ(target->ca_file, bundle);
+  EXPECT_TRUE(
+      resolve_target({.queue = "spade-events"}, {{"AWS_REGION", "eu-west-1"}})->ca_file.empty());
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, ErrorKind::permanent);
+  EXPECT_NE(missing.error().message.find("AWS_CA_BUNDLE"), std::string::npos);
 }
 
 TEST(SqsResolveTarget, RejectsInvalidNamesAndAMissingRegion) {

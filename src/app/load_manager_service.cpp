@@ -52,11 +52,6 @@ void LoadManagerService::install_control(http::Server& server, std::optional<std
                    {.store = &m_store,
                     .metrics = &m_metrics,
                     .clock = &m_clock,
-                    .table_exists =
-                        [this](std::string_view table) {
-                          return with_control_warehouse(
-                              [&](warehouse::Warehouse& warehouse) { return warehouse.table_exists(table); });
-                        },
                     .increment_version = [this](std::string_view table) { return m_migrator->increment_version(table); },
                     .versions = [this] { return m_versions.snapshot(); },
                     .warehouse_ping =

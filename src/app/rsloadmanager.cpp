@@ -105,7 +105,8 @@ int run_rsloadmanager(int argc, char** argv) {
                                                       .manifests = manifests,
                                                       .manifest_bucket = config.manifest_bucket,
                                                       .iam_role = config.iam_role,
-                                                      .credentials = credentials});
+                                                      .credentials = credentials,
+                                                      .system_tables = config.redshift_system_tables});
   auto registry_config = registry::config_from_url(config.registry_url);
   for (const Error* error : {metadata_config ? nullptr : &metadata_config.error(),
                              warehouse_config ? nullptr : &warehouse_config.error(),

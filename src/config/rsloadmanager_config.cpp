@@ -90,6 +90,11 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
                  "Warehouse: redshift://…, postgres://… or sqlite:///path (overrides the -config url)");
   app.add_option("--manifestBucket", config.manifest_bucket, "S3 bucket for Redshift COPY manifests");
   app.add_option("--iam-role", config.iam_role, "IAM role ARN for COPY instead of the process's keys");
+  std::string system_tables = "auto";
+  app.add_option("--redshift-system-tables", system_tables,
+                 "auto, on or off: look up loads the ledger lacks (started by the original) in Redshift's "
+                 "STL/STV tables; auto turns it off for Redshift Serverless hosts, which have none")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
   app.add_option("--objects-url", config.objects_url,
                  "Read batch files from file:///dir/<bucket>/<key> instead of S3 (PostgreSQL and SQLite warehouses)");
   app.add_option("--blueprint_host", blueprint_host, "Blueprint host[:port] (schema registry)");
@@ -132,6 +137,9 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   app.add_option("--aws-endpoint", config.aws.endpoint, "Endpoint override for S3");
 
   parse_go_style(app, argc, argv);
+  if (system_tables != "auto") {
+    config.redshift_system_tables = system_tables == "on";
+  }
 
   if (!log::parse_level(log_level, config.log.level)) {
     throw ConfigError(fmt::format("--log-level: unknown level \"{}\"", log_level));

@@ -22,6 +22,7 @@ struct RsloadmanagerConfig {
   warehouse::Layout layout;            // -config's redshift object
   std::string manifest_bucket;         // -manifestBucket (Redshift COPY manifests)
   std::string iam_role;                // --iam-role: COPY with IAM_ROLE instead of keys
+  std::optional<bool> redshift_system_tables; // --redshift-system-tables on|off (unset: by the host)
   std::string objects_url;             // --objects-url file:///dir: batch files in bucket folders
   std::string registry_url;            // -blueprint_host or --registry-url (file:///schemas)
   int workers = 5;                     // -n_workers (0: no loads)

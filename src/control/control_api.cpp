@@ -237,11 +237,7 @@ public:
     if (auto valid = core::validate_table_name(table); !valid) {
       return error(400, valid.error().message);
     }
-    auto exists = m_backend.table_exists(table);
-    if (!exists) {
-      return backend_error("table_exists", exists.error());
-    }
-    return json_response({{"Exists", *exists}});
+    return json_response({{"Exists", m_backend.versions().contains(table)}});
   }
 
   ServerResponse last_load(const ServerRequest&) const {

@@ -20,10 +20,9 @@ struct ControlBackend {
   metadata::MetadataStore* store = nullptr;
   telemetry::Metrics* metrics = nullptr;
   const Clock* clock = nullptr;
-  std::function<Result<bool>(std::string_view table)> table_exists;
   // Bump a table's version without DDL, serialised with migrations; conflict when it exists.
   std::function<Result<int>(std::string_view table)> increment_version;
-  std::function<metadata::VersionMap()> versions; // The migrator's committed versions.
+  std::function<metadata::VersionMap()> versions; // The migrator's committed versions (also table_exists).
   std::function<Result<void>()> warehouse_ping;
   std::function<void()> wake_loaders; // Work may have appeared.
   // Messages in the queue not yet recorded; empty where this process does not read the queue.
@@ -37,7 +36,8 @@ struct ControlBackend {
 //   GET  /health                         200 / 503 {"IngesterDBConnError":…,"WarehouseConnError":…}
 //   POST /control/force_load             {"Table":"t","Requester":"who"} → 204
 //   POST /control/increment_version/<t>  → 204 (409 when the table exists)
-//   GET  /control/table_exists/<t>       → {"Exists":bool}
+//   GET  /control/table_exists/<t>       → {"Exists":bool}: whether the table has a version (the
+//                                          migrator's cache), as the original answered
 //   GET  /control/last_load              → {"<table>":epoch_seconds,…}
 //   GET  /control/status                 → per table: pending files, oldest age, versions, batches
 //                                          (in flight, orphaned, awaiting a retry, stale); the

@@ -176,6 +176,8 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const metadata::Batch
         return Step::done;
       }
     }
+    // Every failed attempt counts, as the original counted every failed load.
+    m_metrics.count(names::manifest_load_failures());
     if (error.kind == ErrorKind::transient) {
       const auto delay = m_config.transient_backoff.delay(attempt, jitter_rng());
       log::warn("batch load hit a transient fault; retrying without spending a retry",
@@ -191,7 +193,6 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const metadata::Batch
       }
       return Step::released;
     }
-    m_metrics.count(names::manifest_load_failures());
     const TimePoint retry_at = m_clock.now() + m_config.error_retry_delay;
     // `retry_count` counts the retries spent, this attempt's included. The store retries a failed
     // batch while the count is below max_load_retry, so this failure leaves it stale once the

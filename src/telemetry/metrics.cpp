@@ -105,7 +105,8 @@ void Metrics::timing(const MetricId& id, std::chrono::microseconds elapsed) {
     found.observations += 1;
     found.sum += seconds;
   }
-  send(id, fmt::format("{}|ms", elapsed.count() / 1000));
+  // Milliseconds with their fraction, as the original's statsd client sent them ("1234.567|ms").
+  send(id, fmt::format("{}|ms", static_cast<double>(elapsed.count()) / 1000.0));
 }
 
 void Metrics::clear_gauges(const std::string& family) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -37,6 +38,10 @@ struct Dependencies {
   std::string manifest_bucket;
   std::string iam_role;
   std::shared_ptr<http::CredentialsProvider> credentials;
+  // Redshift: whether loads missing from the ledger are looked up in the system tables
+  // (RedshiftConfig::system_table_fallback); nullopt decides by the host: off for Redshift
+  // Serverless (*.redshift-serverless.amazonaws.com), which has no STL/STV tables.
+  std::optional<bool> system_tables;
 };
 
 // The backend a URL names: redshift://user@host:5439/db (PostgreSQL protocol, Redshift dialect),

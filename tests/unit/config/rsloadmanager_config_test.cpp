@@ -62,6 +62,7 @@ TEST_F(RsloadmanagerConfigTest, TheOriginalDefaults) {
   EXPECT_EQ(config.loader.no_work_delay, 1min);
   EXPECT_EQ(config.loader.max_load_retry, 5);
   EXPECT_EQ(config.max_db_retry, 10);
+  EXPECT_FALSE(config.redshift_system_tables.has_value()) << "decided by the host";
   EXPECT_EQ(config.loader.error_retry_delay, 15min);
   EXPECT_EQ(config.loader.failed_load_check_interval, 1min);
   EXPECT_EQ(config.migrator.poll_period, 1min);
@@ -197,7 +198,8 @@ TEST_F(RsloadmanagerConfigTest, NewFlags) {
                             "--registry-url", "file:///data/schemas", "--batch-lease", "30s", "--max-batch-files",
                             "100", "--dry-run-migrations", "--control-addr", "0.0.0.0:9090", "--control-token",
                             "from-flag", "--log-level", "debug", "--env", "prod", "--aws-region", "us-west-2",
-                            "--aws-endpoint", "http://127.0.0.1:4569", "--queue-url", "sqs://spade-events"},
+                            "--aws-endpoint", "http://127.0.0.1:4569", "--queue-url", "sqs://spade-events",
+                            "--redshift-system-tables", "off"},
                            {{"RSI_CONTROL_TOKEN", "from-env"}});
 
   EXPECT_EQ(config.iam_role, "arn:aws:iam::123456789012:role/copy");
@@ -213,6 +215,7 @@ TEST_F(RsloadmanagerConfigTest, NewFlags) {
   EXPECT_EQ(config.aws.region, "us-west-2");
   EXPECT_EQ(config.aws.endpoint, "http://127.0.0.1:4569");
   EXPECT_EQ(config.queue_url, "sqs://spade-events");
+  EXPECT_EQ(config.redshift_system_tables, false);
 }
 
 TEST_F(RsloadmanagerConfigTest, TheControlTokenComesFromTheEnvironmentAndTheApiCanBeTurnedOff) {

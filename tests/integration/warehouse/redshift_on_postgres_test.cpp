@@ -13,6 +13,7 @@
 #include "http/credentials.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
+#include "support/redshift_shims.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
 #include "warehouse/redshift_warehouse.hpp"
@@ -23,24 +24,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::string_view k_redshift_shims = R"sql(
-  CREATE DOMAIN datetime AS timestamp;
-  CREATE FUNCTION getdate() RETURNS timestamp LANGUAGE sql AS $$ SELECT now()::timestamp $$;
-  CREATE FUNCTION pg_last_copy_count() RETURNS bigint LANGUAGE sql AS $$ SELECT 0::bigint $$;
-  CREATE VIEW svv_transactions AS
-    SELECT l.pid, CASE WHEN l.locktype = 'relation' THEN 'relation' ELSE 'transactionid' END AS lockable_object_type,
-           l.relation, l.granted
-    FROM pg_locks l
-    WHERE l.database IS NULL OR l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
-  CREATE TABLE stv_recents (query text, status text);
-  CREATE TABLE stl_query (xid bigint, querytxt text, aborted int);
-  CREATE TABLE stl_utilitytext (xid bigint, text char(200));
-  -- A Redshift deployment has its schemas; the backend creates only infra's tables.
-  CREATE SCHEMA logs;
-  CREATE SCHEMA views;
-  CREATE SCHEMA fullviews;
-)sql";
-
 constexpr std::string_view k_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 class RedshiftOnPostgresTest : public ::testing::Test {
@@ -50,7 +33,7 @@ protected:
     RSI_REQUIRE_SERVICE(base.has_value(), "PostgreSQL (RSI_TEST_PG)");
     m_database.emplace(*base);
     m_admin.emplace(pg::Connection::connect(m_database->conninfo()).value());
-    ASSERT_TRUE(m_admin->exec_script(k_redshift_shims));
+    ASSERT_TRUE(m_admin->exec_script(test::k_redshift_shims));
     m_manifests = objectstore::make_local_object_store({.root = m_dir.path("manifests")}).value();
     open(true);
   }

@@ -30,6 +30,7 @@ namespace rsi::app {
 using namespace std::chrono_literals;
 
 int run_metadatastorer(int argc, char** argv) {
+  keep_new_files_private();
   StopOnSignals signals; // Before any thread starts.
   http::CurlGlobal curl;
 

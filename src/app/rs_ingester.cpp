@@ -384,6 +384,7 @@ int load(const DataDir& dir, const std::filesystem::path& file, const std::strin
 } // namespace
 
 int run_rs_ingester(int argc, char** argv) {
+  keep_new_files_private();
   StopOnSignals signals;
   http::CurlGlobal curl;
   CLI::App app{"rs_ingester: the embedded default — event files to warehouse rows on one machine, no services.\n"

@@ -54,6 +54,7 @@ std::function<Result<queue::QueueDepth>()> queue_depth_source(const std::optiona
 } // namespace
 
 int run_rsloadmanager(int argc, char** argv) {
+  keep_new_files_private();
   StopOnSignals signals; // Before any thread starts.
   http::CurlGlobal curl;
 

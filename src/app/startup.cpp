@@ -1,5 +1,7 @@
 #include "app/startup.hpp"
 
+#include <sys/stat.h>
+
 namespace rsi::app {
 
 Result<void> start_server(http::Server& server, const std::string& address) {
@@ -11,6 +13,8 @@ Result<void> start_server(http::Server& server, const std::string& address) {
   log::info("HTTP endpoint listening", {{"address", address}, {"port", server.port()}});
   return {};
 }
+
+void keep_new_files_private() { ::umask(077); }
 
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,
                                                          const std::optional<std::string>& statsd_address) {

@@ -77,6 +77,11 @@ std::optional<Config> load_config(const char* daemon, Config (*load)(int, const 
 }
 
 // Metrics with a statsd sink when `statsd_address` is set.
+// Every file and folder the process creates is its user's alone (umask 077: files 600, folders
+// 700): databases, batch files and queue messages hold event data, and configuration may hold
+// secrets. Called first in every binary.
+void keep_new_files_private();
+
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,
                                                          const std::optional<std::string>& statsd_address);
 

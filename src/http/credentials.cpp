@@ -247,6 +247,31 @@ Source constant_source(std::string name, Credentials credentials) {
                 }};
 }
 
+// AWS_CONTAINER_CREDENTIALS_FULL_URI, as the AWS SDKs allow it: https to any host, or http to a
+// loopback address or to the container credential endpoints of ECS (169.254.170.2) and EKS Pod
+// Identity (169.254.170.23, fd00:ec2::23). Anything else could send the authorization token to
+// another machine in clear text. Fails permanent, naming the variable, not the token.
+Result<void> check_container_full_uri(std::string_view uri) {
+  auto url = parse_url(uri);
+  if (!url) {
+    return fail(ErrorKind::permanent, fmt::format("AWS_CONTAINER_CREDENTIALS_FULL_URI: {}", url.error().message));
+  }
+  if (url->scheme == "https") {
+    return {};
+  }
+  const std::string& host = url->host;
+  const bool loopback = host == "localhost" || host.starts_with("127.") || host == "::1";
+  const bool container_endpoint = host == "169.254.170.2" || host == "169.254.170.23" || host == "fd00:ec2::23";
+  if (url->scheme == "http" && (loopback || container_endpoint)) {
+    return {};
+  }
+  return fail(ErrorKind::permanent,
+              fmt::format("AWS_CONTAINER_CREDENTIALS_FULL_URI: http is allowed only to a loopback address or the "
+                          "ECS/EKS credential endpoints (169.254.170.2, 169.254.170.23, fd00:ec2::23), got host {}; "
+                          "use https",
+                          host));
+}
+
 class DefaultChain final : public CredentialsProvider {
 public:
   DefaultChain(Environment env, const Clock& clock, CredentialsChainOptions options)
@@ -595,6 +620,9 @@ private:
 
   Result<Credentials> fetch_container() const {
     Request request{.url = container_url().value_or("")};
+    if (!env_value(m_env, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")) {
+      RSI_TRY(check_container_full_uri(request.url));
+    }
     if (auto token_file = env_value(m_env, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")) {
       RSI_TRY_ASSIGN(std::string token, read_token_file(*token_file, "container endpoint"));
       request.headers.push_back({"Authorization", std::move(token)});

@@ -26,7 +26,9 @@
 //          `sts_regional_endpoints`); mfa_serial is refused (no one types the code);
 //        - else aws_access_key_id, aws_secret_access_key, aws_session_token;
 //   4. container endpoint: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (against 169.254.170.2) or
-//      AWS_CONTAINER_CREDENTIALS_FULL_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN (or the
+//      AWS_CONTAINER_CREDENTIALS_FULL_URI (https, or http to loopback or the ECS/EKS endpoints
+//      169.254.170.2, 169.254.170.23, fd00:ec2::23, as the SDKs allow), with
+//      AWS_CONTAINER_AUTHORIZATION_TOKEN (or the
 //      contents of AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) as Authorization header;
 //   5. EC2 instance metadata, IMDSv2 (PUT /latest/api/token, then GET the role name and its
 //      credentials), at AWS_EC2_METADATA_SERVICE_ENDPOINT or 169.254.169.254, unless

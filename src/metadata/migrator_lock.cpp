@@ -114,7 +114,7 @@ public:
     if (m_file) {
       return true;
     }
-    FileDescriptor file(::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    FileDescriptor file(::open(m_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (file.get() < 0) {
       return fail(ErrorKind::permanent, fmt::format("open {}: {}", m_path, std::strerror(errno)));
     }

@@ -279,7 +279,7 @@ private:
     thread_local std::mt19937_64 rng{std::random_device{}()};
     const auto temp = path.parent_path() / fmt::format("{}{}-{:016x}", k_partial_prefix,
                                                        path.filename().string(), rng());
-    Fd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    Fd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!file.valid()) {
       return fail(ErrorKind::transient, fmt::format("put {}: {}", target, errno_message(errno)));
     }

@@ -567,7 +567,7 @@ Result<std::string> publish_local_message(const fs::path& inbox, std::string_vie
   const fs::path temporary = inbox / fmt::format(".{}.tmp", name);
   const fs::path target = inbox / name;
 
-  FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  FileDescriptor fd(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!fd.valid()) {
     return fail(errno_error(errno, "publish", temporary));
   }

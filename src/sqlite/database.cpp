@@ -24,7 +24,13 @@ Result<Database> Database::open(const std::filesystem::path& path,
   sqlite3_busy_timeout(db.get(), static_cast<int>(busy_timeout.count()));
   sqlite3_extended_result_codes(db.get(), 1);
   Database database(std::move(db));
-  if (auto pragmas = database.exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+  // synchronous=FULL: a commit is on disk before it returns, even in WAL mode (NORMAL may lose
+  // the last commits on power loss). The embedded default commits a load to the warehouse file,
+  // then its completion to the ingester file, and deletes a queue message after its pointer's
+  // commit: each later step relies on the earlier one having survived, so a power cut can
+  // leave a load whose completion is missing (the ledger resolves it at start), never a
+  // completion whose load is missing, nor a deleted message whose pointer is missing.
+  if (auto pragmas = database.exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                                           "PRAGMA foreign_keys=ON;");
       !pragmas) {
     return fail(pragmas.error().wrap(path.string()));

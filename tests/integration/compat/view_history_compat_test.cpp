@@ -389,7 +389,7 @@ TEST_P(ViewHistoryCompat, AScriptedHistoryLeavesWhatTheOriginalWouldHave) {
 
 INSTANTIATE_TEST_SUITE_P(Warehouses, ViewHistoryCompat,
                          ::testing::Values(Backend{"redshift_on_postgres", true}, Backend{"postgres", false}),
-                         [](const ::testing::TestParamInfo<Backend>& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<Backend>& param) { return param.param.name; });
 
 } // namespace
 } // namespace rsi

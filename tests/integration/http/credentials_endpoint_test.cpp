@@ -82,6 +82,24 @@ TEST_F(CredentialsEndpointTest, ContainerFullUriWithAuthorizationToken) {
   EXPECT_EQ(m_authorization, "Bearer abc");
 }
 
+TEST_F(CredentialsEndpointTest, ContainerFullUriOverPlainHttpOnlyToLoopbackOrTheContainerEndpoints) {
+  // Nothing listens on these: a refused host fails before any request, naming the rule.
+  for (const char* uri : {"http://10.0.0.7/creds", "http://credentials.example.com/creds",
+                          "http://169.254.169.254/latest/meta-data/iam/security-credentials/role"}) {
+    Environment environment = env();
+    environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = uri;
+    environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "Bearer secret-token";
+
+    auto credentials = make_default_credentials_provider(environment, m_clock, options())->get();
+
+    ASSERT_FALSE(credentials) << uri;
+    EXPECT_EQ(credentials.error().kind, ErrorKind::permanent) << uri;
+    EXPECT_NE(credentials.error().message.find("http is allowed only to a loopback address"), std::string::npos)
+        << credentials.error().message;
+    EXPECT_EQ(credentials.error().message.find("secret-token"), std::string::npos);
+  }
+}
+
 TEST_F(CredentialsEndpointTest, ContainerRelativeUriWithTokenFile) {
   m_server.server().Get("/v2/credentials/id",
                         [this](const httplib::Request& request, httplib::Response& response) {

@@ -50,7 +50,12 @@ int run_metadatastorer(int argc, char** argv) {
     return k_exit_config_error;
   }
 
-  auto metadata_config = metadata::config_from_url(config.database_url, config.max_db_connections,
+  const auto database_url = with_tls_default(config.database_url, config.env);
+  if (!database_url) {
+    log::error("bad configuration", {{"error", database_url.error().message}});
+    return k_exit_config_error;
+  }
+  auto metadata_config = metadata::config_from_url(*database_url, config.max_db_connections,
                                                    {.loaded_key_history = config.loaded_key_history});
   auto queue_config = queue::parse_queue_url(config.queue_url);
   auto credentials = http::make_default_credentials_provider(config.env, clock);

@@ -100,8 +100,14 @@ int run_rsloadmanager(int argc, char** argv) {
     manifests = *store;
   }
 
-  auto metadata_config = metadata::config_from_url(config.database_url, config.max_db_connections);
-  auto warehouse_config = warehouse::config_from_url(config.warehouse_url, config.layout,
+  const auto database_url = with_tls_default(config.database_url, config.env);
+  const auto warehouse_url = with_tls_default(config.warehouse_url, config.env);
+  if (!database_url || !warehouse_url) {
+    log::error("bad configuration", {{"error", (database_url ? warehouse_url : database_url).error().message}});
+    return k_exit_config_error;
+  }
+  auto metadata_config = metadata::config_from_url(*database_url, config.max_db_connections);
+  auto warehouse_config = warehouse::config_from_url(*warehouse_url, config.layout,
                                                      {.files = files,
                                                       .manifests = manifests,
                                                       .manifest_bucket = config.manifest_bucket,

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include "pg/conninfo.hpp"
+
 namespace rsi::app {
 
 Result<void> start_server(http::Server& server, const std::string& address) {
@@ -15,6 +17,14 @@ Result<void> start_server(http::Server& server, const std::string& address) {
 }
 
 void keep_new_files_private() { ::umask(077); }
+
+Result<std::string> with_tls_default(const std::string& url, const http::Environment& env) {
+  if (url.starts_with("sqlite:")) {
+    return url;
+  }
+  const auto tls = url.starts_with("redshift://") ? pg::TlsDefault::verify_full : pg::TlsDefault::require;
+  return pg::with_default_sslmode(url, tls, http::env_value(env, "PGSSLMODE").has_value());
+}
 
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,
                                                          const std::optional<std::string>& statsd_address) {

@@ -77,6 +77,12 @@ std::optional<Config> load_config(const char* daemon, Config (*load)(int, const 
 }
 
 // Metrics with a statsd sink when `statsd_address` is set.
+// A database URL (ingester database or warehouse) with the TLS default of pg/conninfo.hpp:
+// verify-full for redshift://, require for another PostgreSQL server on another machine,
+// unchanged for sqlite://, local servers and a URL or PGSSLMODE that says. Fails permanent when
+// the URL cannot be parsed.
+[[nodiscard]] Result<std::string> with_tls_default(const std::string& url, const http::Environment& env);
+
 // Every file and folder the process creates is its user's alone (umask 077: files 600, folders
 // 700): databases, batch files and queue messages hold event data, and configuration may hold
 // secrets. Called first in every binary.

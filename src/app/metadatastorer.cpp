@@ -70,8 +70,9 @@ int run_metadatastorer(int argc, char** argv) {
   if (auto* sqs = std::get_if<queue::SqsConfig>(&*queue_config)) {
     sqs->aws = config.aws;
     sqs->visibility_timeout = config.visibility_timeout;
-  } else if (auto* local = std::get_if<queue::LocalConfig>(&*queue_config); local && config.visibility_timeout) {
-    local->visibility_timeout = *config.visibility_timeout;
+  } else if (auto* local = std::get_if<queue::LocalConfig>(&*queue_config)) {
+    local->visibility_timeout = config.visibility_timeout.value_or(local->visibility_timeout);
+    local->max_message_bytes = config.max_message_bytes;
   }
 
   auto store = open_with_retry<metadata::MetadataStore>(

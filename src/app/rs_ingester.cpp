@@ -42,6 +42,7 @@ struct RunOptions {
   int load_count_trigger = 5;
   std::string control_addr = "127.0.0.1:8080";
   bool until_idle = false;
+  std::size_t max_message_bytes = 256 * 1024;
   int unknown_table_retry_seconds = 60;
   int unknown_table_wait_seconds = 24 * 3600;
 };
@@ -113,8 +114,13 @@ private:
 
 // After the work ran out: what was not loaded. 0 when nothing, else k_exit_left_behind with a
 // summary on stderr.
-int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected) {
+int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected, std::int64_t set_aside) {
   std::vector<std::string> lines;
+  if (set_aside > 0) {
+    lines.push_back(fmt::format("{} inbox files set aside in inbox/rejected (not messages: links, oversize files; "
+                                "the .reason beside each says why)",
+                                set_aside));
+  }
   for (const auto& table : snapshot.tables) {
     for (const auto& batch : table.stale) {
       lines.push_back(fmt::format("stale batch {} of {} v{} ({} files, {} attempts): {}", batch.manifest, batch.table,
@@ -151,6 +157,7 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   const std::stop_token stop = stop_source.get_token();
   SystemClock clock;
   const TimePoint run_started = clock.now();
+  const std::int64_t set_aside_before = queue::local_inbox_depth(dir.inbox(), run_started).value_or(queue::QueueDepth{}).set_aside;
   std::filesystem::create_directories(dir.schemas());
   std::filesystem::create_directories(dir.objects());
   telemetry::Metrics metrics("rs_ingester");
@@ -196,7 +203,9 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   }
   // One process: a recorded file wakes the load workers at once.
   StorerService storer(**store, tables, metrics, clock,
-                       {.queue = queue::LocalConfig{.inbox = dir.inbox(), .visibility_timeout = 60s},
+                       {.queue = queue::LocalConfig{.inbox = dir.inbox(),
+                                                    .visibility_timeout = 60s,
+                                                    .max_message_bytes = options.max_message_bytes},
                         .listeners = options.listeners,
                         .storer = {.wait = k_inbox_wait,
                                    .on_recorded = [&manager] { manager.wake_loaders(); },
@@ -248,7 +257,7 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
     return 0; // Stopped by a signal.
   }
   auto rejected = (*store)->count_rejected(run_started);
-  return report_left_behind(*last, rejected.value_or(0));
+  return report_left_behind(*last, rejected.value_or(0), last->queue ? last->queue->set_aside - set_aside_before : 0);
 }
 
 // The embedded default's ingester database and warehouse, opened beside a running `run`.
@@ -298,8 +307,13 @@ int status(const DataDir& dir) {
     return k_exit_startup_error;
   }
   if (snapshot->queue) {
-    std::printf("inbox: %lld messages waiting, %lld being recorded\n\n",
-                static_cast<long long>(snapshot->queue->waiting), static_cast<long long>(snapshot->queue->in_flight));
+    std::printf("inbox: %lld messages waiting, %lld being recorded", static_cast<long long>(snapshot->queue->waiting),
+                static_cast<long long>(snapshot->queue->in_flight));
+    if (snapshot->queue->set_aside > 0) {
+      std::printf(", %lld files set aside in %s (see the .reason beside each)",
+                  static_cast<long long>(snapshot->queue->set_aside), (dir.inbox() / "rejected").c_str());
+    }
+    std::printf("\n\n");
   } else {
     std::printf("inbox: cannot be read: %s\n\n", snapshot->queue_error.value_or("").c_str());
   }
@@ -337,13 +351,15 @@ int wait_idle(const DataDir& dir, std::chrono::seconds timeout, std::stop_token 
   }
   SystemClock clock;
   const TimePoint started = clock.now();
+  const std::int64_t set_aside_before = queue::local_inbox_depth(dir.inbox(), started).value_or(queue::QueueDepth{}).set_aside;
   const auto give_up = std::chrono::steady_clock::now() + timeout;
   IdleWatch idle;
   while (true) {
     auto snapshot = take_data_dir_snapshot(dir, *opened, clock);
     if (idle.settled(snapshot)) {
       auto rejected = opened->store->count_rejected(started);
-      return report_left_behind(*snapshot, rejected.value_or(0));
+      return report_left_behind(*snapshot, rejected.value_or(0),
+                                snapshot->queue ? snapshot->queue->set_aside - set_aside_before : 0);
     }
     if (std::chrono::steady_clock::now() >= give_up) {
       std::fprintf(stderr, "rs_ingester: still busy after %llds: %s\n", static_cast<long long>(timeout.count()),
@@ -402,6 +418,9 @@ int run_rs_ingester(int argc, char** argv) {
   run_command->add_option("--load-age", run_options.load_age_seconds, "Seconds before a table's files load anyway");
   run_command->add_option("--load-count", run_options.load_count_trigger, "A table loads when more files wait");
   run_command->add_option("--control-addr", run_options.control_addr, "Control API address (\"\": none)");
+  run_command->add_option("--max-message-bytes", run_options.max_message_bytes,
+                          "Larger inbox files are set aside in inbox/rejected, unread")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
   run_command->add_option("--unknown-table-retry", run_options.unknown_table_retry_seconds,
                           "Seconds before a message of a table without a schema is tried again");
   run_command->add_option("--unknown-table-wait", run_options.unknown_table_wait_seconds,

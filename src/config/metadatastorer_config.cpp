@@ -53,6 +53,9 @@ MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http
                  "before it is rejected (Go duration, from the message's send time)");
   app.add_option("--unknown-table-retry", unknown_retry,
                  "How often such a message is tried again (the event metadata is reloaded then)");
+  app.add_option("--max-message-bytes", config.max_message_bytes,
+                 "dir:// inbox: larger message files are set aside in <inbox>/rejected, unread")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
   app.add_option("--health-addr", config.health_addr, "host:port of the /health endpoint (empty: none)");
   app.add_option("--log-level", log_level, "debug, info, warn or error");
   app.add_option("--env", config.log.env, "Deployment name written into every log line");

@@ -28,6 +28,7 @@ struct MetadatastorerConfig {
   std::chrono::hours loaded_key_history{24 * 7}; // --loaded-key-history
   std::chrono::seconds unknown_table_wait{std::chrono::hours(24)}; // --unknown-table-wait
   std::chrono::seconds unknown_table_retry{60};                    // --unknown-table-retry
+  std::size_t max_message_bytes = 256 * 1024; // --max-message-bytes (a dir:// inbox; SQS has its own)
   std::string health_addr = "127.0.0.1:7767";  // --health-addr host:port ("" disables)
   log::Config log;                             // --log-level, --env
   http::AwsConfig aws;                         // --aws-region, --aws-endpoint

@@ -147,7 +147,8 @@ json status_json(const status::Snapshot& snapshot) {
     queue = {{"Waiting", snapshot.queue->waiting},
              {"InFlight", snapshot.queue->in_flight},
              {"Delayed", snapshot.queue->delayed},
-             {"Approximate", snapshot.queue->approximate}};
+             {"Approximate", snapshot.queue->approximate},
+             {"SetAside", snapshot.queue->set_aside}};
   } else if (snapshot.queue_error) {
     queue = {{"Error", *snapshot.queue_error}};
   }

@@ -16,6 +16,12 @@
 // remove unlinks the receipt and change_visibility sets its mtime; both fail with ENOENT once
 // the delivery was taken over, which is a conflict. All state is in the file system, so
 // deliveries and their deadlines survive a restart.
+//
+// A message is read through a descriptor opened without following links and checked to be a
+// regular file of at most LocalConfig::max_message_bytes (read no further than that). Anything
+// else (a symbolic link, a device, a folder, an oversize file) is moved, once, to
+// `<inbox>/rejected/<id>` with the reason beside it in `<id>.reason`, logged, and never
+// delivered.
 
 #include "queue/local_queue.hpp"
 
@@ -50,6 +56,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 constexpr auto k_inflight_dir = "inflight";
+constexpr auto k_rejected_dir = "rejected";
 // Room for the `<sent>_<count>_<nonce>_` prefix of an in-flight name within NAME_MAX.
 constexpr std::size_t k_max_id_size = NAME_MAX - 64;
 constexpr std::chrono::seconds k_max_visibility_timeout{12 * 3600}; // SQS's limit.
@@ -180,16 +187,37 @@ int set_mtime(const fs::path& path, TimePoint time) {
   return ::utimensat(AT_FDCWD, path.c_str(), times.data(), 0) == 0 ? 0 : errno;
 }
 
-// The whole content of `path`, or nullopt when it does not exist (any more).
-Result<std::optional<std::string>> read_file(const fs::path& path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+// What reading a message file found.
+struct FileContent {
+  std::string body;
+  std::string defect; // Why it is not a message (not a regular file, too large); empty if it is.
+};
+
+// The content of `path`, read through a descriptor that did not follow a link, up to
+// `max_bytes`; nullopt when the file does not exist (any more).
+Result<std::optional<FileContent>> read_message_file(const fs::path& path, std::size_t max_bytes) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) {
       return std::nullopt;
     }
+    if (errno == ELOOP) {
+      return FileContent{.defect = "a symbolic link, not a message file"};
+    }
     return fail(errno_error(errno, "read", path));
   }
-  std::string content;
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) {
+    return fail(errno_error(errno, "read", path));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return FileContent{.defect = "not a regular file"};
+  }
+  if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
+    return FileContent{.defect = fmt::format("{} bytes; a message is at most {} bytes", info.st_size, max_bytes)};
+  }
+  FileContent content;
+  content.body.reserve(static_cast<std::size_t>(info.st_size));
   std::array<char, 16384> buffer{};
   while (true) {
     const ssize_t got = ::read(fd.get(), buffer.data(), buffer.size());
@@ -202,7 +230,11 @@ Result<std::optional<std::string>> read_file(const fs::path& path) {
       }
       return fail(errno_error(errno, "read", path));
     }
-    content.append(buffer.data(), static_cast<std::size_t>(got));
+    if (content.body.size() + static_cast<std::size_t>(got) > max_bytes) {
+      return FileContent{.defect = fmt::format("grew past {} bytes while read; a message is at most {} bytes",
+                                               max_bytes, max_bytes)};
+    }
+    content.body.append(buffer.data(), static_cast<std::size_t>(got));
   }
   return content;
 }
@@ -316,7 +348,7 @@ private:
       std::string name = it->path().filename().string();
       auto delivery = parse_delivery_name(name);
       struct stat seen {};
-      if (!delivery || ::stat(it->path().c_str(), &seen) != 0 || !S_ISREG(seen.st_mode) ||
+      if (!delivery || ::lstat(it->path().c_str(), &seen) != 0 || !S_ISREG(seen.st_mode) ||
           mtime_of(seen) > now) {
         continue;
       }
@@ -398,7 +430,14 @@ private:
          it.increment(error)) {
       std::string name = it->path().filename().string();
       std::error_code type_error;
-      if (name.front() == '.' || !it->is_regular_file(type_error)) {
+      if (name.front() == '.' || it->is_directory(type_error)) {
+        continue; // A producer's unfinished write, or our own folders.
+      }
+      if (!it->is_regular_file(type_error) || it->is_symlink(type_error)) {
+        if (name.size() <= k_max_id_size) {
+          set_aside(it->path(), name, it->is_symlink(type_error) ? "a symbolic link, not a message file"
+                                                                  : "not a regular file");
+        }
         continue;
       }
       if (name.size() > k_max_id_size) {
@@ -421,8 +460,12 @@ private:
   Result<std::optional<Message>> claim(const std::string& name) {
     const fs::path source = m_config.inbox / name;
     struct stat info {};
-    if (::stat(source.c_str(), &info) != 0) {
+    if (::lstat(source.c_str(), &info) != 0) {
       return gone_or_error(errno, "receive: claim", source);
+    }
+    if (!S_ISREG(info.st_mode)) {
+      set_aside(source, name, S_ISLNK(info.st_mode) ? "a symbolic link, not a message file" : "not a regular file");
+      return std::nullopt;
     }
     const TimePoint now = m_clock.now();
     Delivery delivery{.sent_micros = to_epoch_micros(std::min(mtime_of(info), now)),
@@ -442,15 +485,37 @@ private:
   }
 
   Result<std::optional<Message>> load(const std::string& receipt, Delivery delivery) {
-    RSI_TRY_ASSIGN(auto body, read_file(m_inflight / receipt));
-    if (!body) {
+    RSI_TRY_ASSIGN(auto content, read_message_file(m_inflight / receipt, m_config.max_message_bytes));
+    if (!content) {
       return std::nullopt; // Redelivered to someone else already (a zero visibility timeout).
+    }
+    if (!content->defect.empty()) {
+      set_aside(m_inflight / receipt, delivery.id, content->defect);
+      return std::nullopt;
     }
     return Message{.id = std::move(delivery.id),
                    .receipt = receipt,
-                   .body = std::move(*body),
+                   .body = std::move(content->body),
                    .receive_count = delivery.count,
                    .sent_at = from_epoch_micros(delivery.sent_micros)};
+  }
+
+  // Move `path` (message `id`) to the rejected folder with `reason` beside it, once: whoever
+  // renames it first writes the reason.
+  void set_aside(const fs::path& path, const std::string& id, const std::string& reason) {
+    const fs::path rejected = m_config.inbox / k_rejected_dir / id;
+    if (::rename(path.c_str(), rejected.c_str()) != 0) {
+      if (errno != ENOENT) {
+        RSI_LOG_WARN("local queue: cannot set aside {} ({}): {}", path.string(), reason, errno_message(errno));
+      }
+      return;
+    }
+    const fs::path reason_file = m_config.inbox / k_rejected_dir / (id + ".reason");
+    FileDescriptor fd(::open(reason_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (fd.valid()) {
+      (void)write_all(fd.get(), reason + "\n", reason_file);
+    }
+    RSI_LOG_WARN("local queue: message {} is not deliverable ({}); moved to {}", id, reason, rejected.string());
   }
 
   // Sleep until the inbox changes or `timeout` passes.
@@ -522,8 +587,15 @@ Result<std::unique_ptr<Queue>> make_local_queue(const LocalConfig& config, const
     return fail(ErrorKind::permanent, fmt::format("local queue {}: poll interval must be positive",
                                                   config.inbox.string()));
   }
+  if (config.max_message_bytes == 0) {
+    return fail(ErrorKind::permanent, fmt::format("local queue {}: the message size limit must be positive",
+                                                  config.inbox.string()));
+  }
   std::error_code error;
   fs::create_directories(config.inbox / k_inflight_dir, error);
+  if (!error) {
+    fs::create_directories(config.inbox / k_rejected_dir, error);
+  }
   if (error) {
     return fail(ErrorKind::permanent,
                 fmt::format("local queue {}: {}", config.inbox.string(), error.message()));
@@ -537,7 +609,8 @@ Result<QueueDepth> local_inbox_depth(const fs::path& inbox, TimePoint now) {
   for (fs::directory_iterator it(inbox, error), end; !error && it != end; it.increment(error)) {
     const std::string name = it->path().filename().string();
     std::error_code type_error;
-    if (name.front() != '.' && name.size() <= k_max_id_size && it->is_regular_file(type_error)) {
+    if (name.front() != '.' && name.size() <= k_max_id_size && it->is_regular_file(type_error) &&
+        !it->is_symlink(type_error)) {
       ++depth.waiting;
     }
   }
@@ -556,6 +629,10 @@ Result<QueueDepth> local_inbox_depth(const fs::path& inbox, TimePoint now) {
   }
   if (error && error != std::errc::no_such_file_or_directory) {
     return fail(errno_error(error.value(), "count messages in", inflight));
+  }
+  error.clear();
+  for (fs::directory_iterator it(inbox / k_rejected_dir, error), end; !error && it != end; it.increment(error)) {
+    depth.set_aside += it->path().extension() == ".reason" ? 1 : 0;
   }
   return depth;
 }

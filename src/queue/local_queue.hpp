@@ -12,13 +12,16 @@
 
 namespace rsi::queue {
 
-// A queue kept in a local inbox directory (`dir:///path`): each file whose name does not start
-// with '.' is one message, its name the message id and its content the body.
+// A queue kept in a local inbox directory (`dir:///path`): each regular file whose name does not
+// start with '.' is one message, its name the message id and its content the body.
 struct LocalConfig {
   std::filesystem::path inbox; // Created, with its in-flight folder, when missing.
   std::chrono::seconds visibility_timeout{300};
   // How often a long poll rechecks for expired deliveries; new files wake it at once.
   std::chrono::milliseconds poll_interval{100};
+  // Larger message files are not read: they are set aside in `<inbox>/rejected/` with the
+  // reason (as are links and anything else that is not a regular file). SQS's limit.
+  std::size_t max_message_bytes = 256 * 1024;
 };
 
 // Deadlines are read from `clock`, which must outlive the queue. Fails `permanent` when the

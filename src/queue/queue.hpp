@@ -45,6 +45,9 @@ struct QueueDepth {
   std::int64_t in_flight = 0; // Received and not yet removed (being processed, or deferred).
   std::int64_t delayed = 0;   // Sent with a delay that has not passed yet.
   bool approximate = false;   // SQS's counts are approximate; a local inbox's are exact.
+  // Local inbox: files set aside in `rejected/` (not messages: links, oversize files), not
+  // counted in the others.
+  std::int64_t set_aside = 0;
 
   [[nodiscard]] std::int64_t total() const { return waiting + in_flight + delayed; }
 };

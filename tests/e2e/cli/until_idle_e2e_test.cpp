@@ -2,6 +2,8 @@
 // share one rule for "nothing is left that goes on by itself" (status/status.hpp), and their
 // exit statuses say whether everything was loaded (0), something was left behind (3), or
 // `wait` gave up (4).
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include <fmt/format.h>
@@ -127,6 +129,45 @@ TEST_F(UntilIdleE2E, AMessageOfATableWithoutASchemaIsLeftInTheInboxForTheNextRun
   auto rejected = ingester->prepare("SELECT count(*) FROM rejected_message");
   ASSERT_TRUE(rejected && rejected->step().value_or(false));
   EXPECT_EQ(rejected->integer(0), 0) << "not rejected: its schema may still come";
+}
+
+TEST_F(UntilIdleE2E, HostileInboxFilesAreSetAsideUnreadInBoundedMemory) {
+  announce("a.tsv", 3);
+  const fs::path inbox = m_data / "inbox";
+  // A 200 MiB message (sparse: no disk needed), a link to a private file, a named pipe.
+  { std::ofstream(inbox / "huge"); }
+  fs::resize_file(inbox / "huge", 200ull * 1024 * 1024);
+  const fs::path secret = m_dir.path("secret.txt");
+  std::ofstream(secret) << "TOP-SECRET-CONTENT";
+  fs::permissions(secret, fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_symlink(secret, inbox / "link");
+  ASSERT_EQ(::mkfifo((inbox / "pipe").c_str(), 0600), 0);
+
+  // GNU time reports the peak resident set of the whole run.
+  const fs::path log = m_dir.path("hostile.log");
+  std::vector<std::string> args{"-f", "peak_rss_kib=%M", RSI_RS_INGESTER_BIN};
+  const auto until_idle = run_until_idle();
+  args.insert(args.end(), until_idle.begin(), until_idle.end());
+  test::Process process("/usr/bin/time", args, log);
+  const auto status = process.wait(120s);
+  const std::string output = process.log_text();
+
+  ASSERT_TRUE(status.has_value()) << output;
+  EXPECT_EQ(*status, k_left_behind) << output;
+  EXPECT_NE(output.find("3 inbox files set aside in inbox/rejected"), std::string::npos) << output;
+  const auto peak = output.find("peak_rss_kib=");
+  ASSERT_NE(peak, std::string::npos) << output;
+  EXPECT_LT(std::stoll(output.substr(peak + 13)), 64 * 1024) << "a 200 MiB file must not be read into memory";
+  EXPECT_EQ(output.find("TOP-SECRET"), std::string::npos) << "a link's target is never read or logged";
+  for (const char* name : {"huge", "link", "pipe"}) {
+    EXPECT_TRUE(fs::exists(fs::symlink_status(inbox / "rejected" / name))) << name;
+    EXPECT_TRUE(fs::exists(inbox / "rejected" / (std::string(name) + ".reason"))) << name;
+  }
+  auto warehouse = sqlite::Database::open(m_data / "warehouse.db");
+  ASSERT_TRUE(warehouse) << warehouse.error().message;
+  auto count = warehouse->prepare("SELECT count(*) FROM events");
+  ASSERT_TRUE(count && count->step().value_or(false));
+  EXPECT_EQ(count->integer(0), 3) << "the good file loads all the same";
 }
 
 TEST_F(UntilIdleE2E, StatusCountsMessagesWaitingInTheInbox) {

@@ -223,7 +223,7 @@ TEST_F(RsloadmanagerE2E, LoadsEveryFileExactlyOnce) {
   ASSERT_TRUE(status);
   const auto body = nlohmann::json::parse(status->body, nullptr, false);
   ASSERT_TRUE(body.is_object()) << status->body;
-  EXPECT_EQ(body["Queue"], (nlohmann::json{{"Waiting", 2}, {"InFlight", 0}, {"Delayed", 0}, {"Approximate", false}}))
+  EXPECT_EQ(body["Queue"], (nlohmann::json{{"Waiting", 2}, {"InFlight", 0}, {"Delayed", 0}, {"Approximate", false}, {"SetAside", 0}}))
       << status->body;
   EXPECT_EQ(body["Tables"].size(), static_cast<std::size_t>(k_tables)) << status->body;
   std::this_thread::sleep_for(1500ms); // One more reporter period.

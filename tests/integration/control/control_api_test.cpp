@@ -536,7 +536,7 @@ TEST_F(ControlApiTest, StatusShowsTheQueueDepthWhereTheProcessSeesTheQueue) {
     m_hooks.queue_depth = queue::QueueDepth{.waiting = 7, .in_flight = 2, .delayed = 1, .approximate = true};
   }
   const json body = expect_json(get("/control/status"));
-  EXPECT_EQ(body["Queue"], (json{{"Waiting", 7}, {"InFlight", 2}, {"Delayed", 1}, {"Approximate", true}}));
+  EXPECT_EQ(body["Queue"], (json{{"Waiting", 7}, {"InFlight", 2}, {"Delayed", 1}, {"Approximate", true}, {"SetAside", 0}}));
   EXPECT_TRUE(body["Busy"].get<bool>()) << "messages wait to be recorded";
 
   {

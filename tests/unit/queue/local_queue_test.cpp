@@ -3,6 +3,7 @@
 
 #include "queue/local_queue.hpp"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -103,6 +104,64 @@ TEST_F(LocalQueueTest, DepthOfAMissingInboxIsZero) {
   EXPECT_EQ(depth->total(), 0);
 }
 
+TEST_F(LocalQueueTest, AnOversizeMessageIsSetAsideOnceWithItsReasonAndNeverDelivered) {
+  auto queue = make_local_queue({.inbox = m_inbox, .visibility_timeout = 30s, .max_message_bytes = 1024}, m_clock);
+  ASSERT_TRUE(queue) << queue.error().message;
+  write_file(m_inbox / "huge", std::string(4096, 'x'));
+  ASSERT_TRUE(publish_local_message(m_inbox, "small"));
+
+  auto received = (*queue)->receive(10, 0s);
+
+  ASSERT_TRUE(received) << received.error().message;
+  ASSERT_EQ(received->size(), 1U);
+  EXPECT_EQ((*received)[0].body, "small");
+  EXPECT_TRUE(fs::exists(m_inbox / "rejected" / "huge"));
+  EXPECT_NE(read_text(m_inbox / "rejected" / "huge.reason").find("4096 bytes; a message is at most 1024 bytes"),
+            std::string::npos);
+  m_clock.advance(1h); // Long past any visibility timeout: it never comes back.
+  auto again = (*queue)->receive(10, 0s);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->size(), 1U) << "only the small message, redelivered";
+  EXPECT_EQ((*queue)->depth()->total(), 1);
+}
+
+TEST_F(LocalQueueTest, ALinkInTheInboxIsNeverFollowed) {
+  auto queue = open_queue(m_inbox, m_clock);
+  ASSERT_TRUE(queue);
+  write_file(m_dir.path("secret"), "the contents of a file the queue must not copy");
+  fs::permissions(m_dir.path("secret"), fs::perms::owner_read | fs::perms::owner_write);
+  fs::create_symlink(m_dir.path("secret"), m_inbox / "link");
+  ASSERT_EQ(::mkfifo((m_inbox / "fifo").c_str(), 0600), 0);
+
+  auto received = queue->receive(10, 0s);
+
+  ASSERT_TRUE(received) << received.error().message;
+  EXPECT_TRUE(received->empty());
+  EXPECT_TRUE(fs::is_symlink(m_inbox / "rejected" / "link"));
+  EXPECT_NE(read_text(m_inbox / "rejected" / "link.reason").find("a symbolic link"), std::string::npos);
+  EXPECT_NE(read_text(m_inbox / "rejected" / "fifo.reason").find("not a regular file"), std::string::npos);
+  EXPECT_EQ(queue->depth()->total(), 0);
+}
+
+TEST_F(LocalQueueTest, ALinkSwappedInWhileInFlightIsSetAsideNotRead) {
+  auto queue = open_queue(m_inbox, m_clock, 5s);
+  ASSERT_TRUE(queue);
+  ASSERT_TRUE(publish_local_message(m_inbox, "honest"));
+  auto first = queue->receive(1, 0s);
+  ASSERT_TRUE(first && first->size() == 1);
+  // Someone replaces the in-flight file by a link to another file, then the lease runs out.
+  const fs::path held = m_inbox / "inflight" / (*first)[0].receipt;
+  write_file(m_dir.path("secret"), "not for the queue");
+  fs::remove(held);
+  fs::create_symlink(m_dir.path("secret"), held);
+  m_clock.advance(10s);
+
+  auto again = queue->receive(1, 0s);
+
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_TRUE(again->empty());
+}
+
 TEST_F(LocalQueueTest, PublishIntoAMissingInboxFailsPermanently) {
   auto id = publish_local_message(m_dir.path("missing"), "x");
 
@@ -121,7 +180,7 @@ TEST_F(LocalQueueTest, MessageIdIsTheFileNameAndTheBodyItsContent) {
   EXPECT_EQ((*received)[0].id, "pointer-1.json");
   EXPECT_EQ((*received)[0].body, "body-1");
   EXPECT_EQ((*received)[0].receive_count, 1);
-  EXPECT_TRUE(names_in(m_inbox) == std::vector<std::string>{"inflight"});
+  EXPECT_TRUE(names_in(m_inbox) == (std::vector<std::string>{"inflight", "rejected"}));
 }
 
 TEST_F(LocalQueueTest, IgnoresHiddenFilesAndDirectories) {

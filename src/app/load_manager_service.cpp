@@ -59,6 +59,10 @@ void LoadManagerService::install_control(http::Server& server, std::optional<std
                           return with_control_warehouse([](warehouse::Warehouse& warehouse) { return warehouse.ping(); });
                         },
                     .wake_loaders = [this] { wake_loaders(); },
+                    .registry_knows = [this](std::string_view table) -> Result<bool> {
+                      RSI_TRY_ASSIGN(const auto schema, m_registry.schema(table, 0));
+                      return schema.has_value();
+                    },
                     .queue_depth = std::move(queue_depth),
                     .max_load_retry = m_options.loader.max_load_retry,
                     .token = std::move(token)});

@@ -24,6 +24,9 @@ using http::ServerResponse;
 using nlohmann::json;
 
 
+// Force load requests are kept: their requester is bounded.
+constexpr std::size_t k_max_requester_bytes = 256;
+
 ServerResponse error(int status, std::string_view message) {
   return {.status = status, .body = http::error_body(message)};
 }
@@ -207,6 +210,17 @@ public:
     if (auto valid = core::validate_table_name(table); !valid) {
       return error(400, valid.error().message);
     }
+    if (requester.size() > k_max_requester_bytes) {
+      return error(400, fmt::format("Requester is {} bytes long; the limit is {} bytes", requester.size(),
+                                    k_max_requester_bytes));
+    }
+    auto known = known_table(table);
+    if (!known) {
+      return backend_error("force_load", known.error());
+    }
+    if (!*known) {
+      return error(404, fmt::format("no table {} in the warehouse, the pending files or the schema registry", table));
+    }
     auto requested = m_backend.store->request_force_load(table, requester, m_backend.clock->now());
     if (!requested) {
       return backend_error("force_load", requested.error());
@@ -215,6 +229,18 @@ public:
     log::info("force load requested", {{"table", table}, {"requester", requester}, {"new", *requested}});
     m_backend.wake_loaders();
     return no_content();
+  }
+
+  // A table the warehouse has a version of, files wait for, or the schema registry knows.
+  Result<bool> known_table(const std::string& table) const {
+    if (m_backend.versions().contains(table)) {
+      return true;
+    }
+    RSI_TRY_ASSIGN(const auto pending, m_backend.store->pending_versions());
+    if (pending.contains(table)) {
+      return true;
+    }
+    return m_backend.registry_knows ? m_backend.registry_knows(table) : Result<bool>(false);
   }
 
   ServerResponse increment_version(const ServerRequest& request) const {

@@ -25,6 +25,9 @@ struct ControlBackend {
   std::function<metadata::VersionMap()> versions; // The migrator's committed versions (also table_exists).
   std::function<Result<void>()> warehouse_ping;
   std::function<void()> wake_loaders; // Work may have appeared.
+  // Whether the schema registry has `table` (a force load is refused for a table no one knows).
+  // Empty: only the warehouse's versions and the pending files count.
+  std::function<Result<bool>(std::string_view table)> registry_knows;
   // Messages in the queue not yet recorded; empty where this process does not read the queue.
   std::function<Result<queue::QueueDepth>()> queue_depth;
   int max_load_retry = 5;
@@ -34,7 +37,9 @@ struct ControlBackend {
 // The original's endpoints with their exact shapes, plus status, retry/skip of stale batches
 // and metrics (docs/control-api.md):
 //   GET  /health                         200 / 503 {"IngesterDBConnError":…,"WarehouseConnError":…}
-//   POST /control/force_load             {"Table":"t","Requester":"who"} → 204
+//   POST /control/force_load             {"Table":"t","Requester":"who"} → 204 (404 for a table
+//                                          neither the warehouse, the files nor the registry
+//                                          know; 400 for a requester over 256 bytes)
 //   POST /control/increment_version/<t>  → 204 (409 when the table exists)
 //   GET  /control/table_exists/<t>       → {"Exists":bool}: whether the table has a version (the
 //                                          migrator's cache), as the original answered

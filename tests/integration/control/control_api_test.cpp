@@ -86,6 +86,8 @@ struct FakeHooks {
   std::vector<std::string> incremented;
   int wakes = 0;
   std::optional<Result<queue::QueueDepth>> queue_depth; // nullopt: no queue visible.
+  // The schema registry's tables; nullopt: it knows every table.
+  std::optional<std::set<std::string, std::less<>>> registry_tables;
 };
 
 class ControlApiTest : public ::testing::Test {
@@ -128,6 +130,10 @@ protected:
                    const std::lock_guard lock(hooks.mutex);
                    ++hooks.wakes;
                  },
+             .registry_knows = [&hooks](std::string_view table) -> Result<bool> {
+               const std::lock_guard lock(hooks.mutex);
+               return !hooks.registry_tables || hooks.registry_tables->contains(table);
+             },
              .queue_depth = [&hooks]() -> Result<queue::QueueDepth> {
                const std::lock_guard lock(hooks.mutex);
                if (!hooks.queue_depth) {
@@ -302,6 +308,32 @@ TEST_F(ControlApiTest, ForceLoadRecordsTheRequestWakesTheLoadersAndAnswers204) {
   auto claimed = m_real->claim_batch(versions(), {.count_trigger = 5, .age_trigger = 1800s}, m_clock.now());
   ASSERT_TRUE(claimed && claimed->batch);
   EXPECT_TRUE(claimed->batch->forced);
+}
+
+TEST_F(ControlApiTest, ForceLoadOnlyForATableSomeoneKnowsWithABoundedRequester) {
+  {
+    const std::lock_guard lock(m_hooks.mutex);
+    m_hooks.registry_tables = std::set<std::string, std::less<>>{"in_registry"};
+  }
+  set_versions({{"in_warehouse", 0}});
+  record("with_files", 0, 1);
+  for (const char* table : {"in_registry", "in_warehouse", "with_files"}) {
+    auto answer = post("/control/force_load", fmt::format(R"({{"Table":"{}","Requester":"ops"}})", table));
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 204) << table << ": " << answer->body;
+  }
+
+  EXPECT_NE(expect_error(post("/control/force_load", R"({"Table":"nobody_knows","Requester":"ops"})"), 404)
+                .find("no table nobody_knows"),
+            std::string::npos);
+  EXPECT_FALSE(m_store->force_load_requested("nobody_knows").value()) << "nothing stored for it";
+  const std::string long_requester(257, 'r');
+  EXPECT_NE(expect_error(post("/control/force_load",
+                              fmt::format(R"({{"Table":"in_registry","Requester":"{}"}})", long_requester)),
+                         400)
+                .find("Requester is 257 bytes long; the limit is 256 bytes"),
+            std::string::npos);
+  EXPECT_EQ(m_metrics.prometheus_text().find("nobody_knows"), std::string::npos) << "no metrics series for it";
 }
 
 TEST_F(ControlApiTest, ForceLoadIsIdempotentWhileARequestWaits) {

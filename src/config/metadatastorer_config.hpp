@@ -7,6 +7,7 @@
 
 #include "common/log.hpp"
 #include "http/aws_settings.hpp"
+#include "telemetry/rollbar.hpp"
 
 namespace rsi::config {
 
@@ -27,7 +28,8 @@ struct MetadatastorerConfig {
   std::optional<std::chrono::seconds> visibility_timeout; // --visibility-timeout (else the queue's)
   std::chrono::hours loaded_key_history{24 * 7}; // --loaded-key-history
   std::string health_addr = "127.0.0.1:7767";  // --health-addr host:port ("" disables)
-  log::Config log;                             // --log-level, --env
+  log::Config log;                             // --log-level, --env (else CLOUD_ENVIRONMENT)
+  telemetry::RollbarConfig rollbar;            // -rollbarToken, -rollbarEnvironment, --rollbar-endpoint
   http::AwsConfig aws;                         // --aws-region, --aws-endpoint
   http::Environment env;                       // The process environment at startup.
 };

@@ -43,6 +43,8 @@ int run_metadatastorer(int argc, char** argv) {
   log::init(config.log);
   const std::stop_token stop = signals.token();
   SystemClock clock;
+  // Declared after `clock`, so it is destroyed (and drained) before it, after the last line.
+  const auto rollbar = start_rollbar(config.rollbar, clock);
 
   auto metrics = make_metrics(config.stats_prefix, config.statsd_address);
   if (!metrics) {

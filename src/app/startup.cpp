@@ -35,4 +35,23 @@ Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& pref
   return std::make_unique<telemetry::Metrics>(prefix, std::move(sink));
 }
 
+std::unique_ptr<telemetry::RollbarReporter> start_rollbar(const telemetry::RollbarConfig& config, const Clock& clock) {
+  if (config.token.empty()) {
+    return nullptr;
+  }
+  if (config.environment.empty()) {
+    // The original turned Rollbar off in this case too.
+    log::warn("Rollbar reporting off: -rollbarToken needs -rollbarEnvironment or CLOUD_ENVIRONMENT");
+    return nullptr;
+  }
+  auto reporter = telemetry::RollbarReporter::start(config, clock);
+  if (!reporter) {
+    log::warn("Rollbar reporting off", {{"error", reporter.error().message}});
+    return nullptr;
+  }
+  (*reporter)->attach_to_log();
+  log::info("reporting error-level log lines to Rollbar", {{"environment", config.environment}});
+  return std::move(*reporter);
+}
+
 } // namespace rsi::app

@@ -8,6 +8,7 @@
 #include <stop_token>
 #include <string>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/retry.hpp"
@@ -16,6 +17,7 @@
 #include "http/aws_settings.hpp"
 #include "http/server.hpp"
 #include "telemetry/metrics.hpp"
+#include "telemetry/rollbar.hpp"
 
 namespace rsi::app {
 
@@ -90,5 +92,11 @@ void keep_new_files_private();
 
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,
                                                          const std::optional<std::string>& statsd_address);
+
+// Rollbar reporting of every error-level log line, when `config` has a token and an
+// environment; null (and logged) when it is off or cannot start: the daemon runs on without it.
+// Keep it until the daemon's last log line: destroying it sends what is queued (a few seconds
+// at most).
+std::unique_ptr<telemetry::RollbarReporter> start_rollbar(const telemetry::RollbarConfig& config, const Clock& clock);
 
 } // namespace rsi::app

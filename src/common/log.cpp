@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -45,6 +46,14 @@ State& state() {
 }
 
 std::mutex g_config_mutex;
+
+// Readers are the logging threads calling the hook; set_error_hook takes it exclusively, which
+// waits for every call under way.
+std::shared_mutex g_hook_mutex;
+ErrorHook g_hook;
+// Set while this thread runs the hook: an error it logs must not call the hook again (and
+// would deadlock re-taking the shared lock).
+thread_local bool t_in_hook = false;
 
 const char* level_name(Level level) {
   switch (level) {
@@ -91,17 +100,24 @@ bool parse_level(std::string_view text, Level& level) {
 
 bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
+void set_error_hook(ErrorHook hook) {
+  const std::unique_lock lock(g_hook_mutex);
+  g_hook.swap(hook);
+}
+
 void write(Level level, std::string_view msg, const nlohmann::json& fields,
            std::source_location where) {
   if (!enabled(level)) {
     return;
   }
   State& current = state();
+  const auto now = std::chrono::system_clock::now();
+  std::string caller = fmt::format("{}:{}", basename(where.file_name()), where.line());
   nlohmann::json line = nlohmann::json::object();
   line["level"] = level_name(level);
   line["msg"] = msg;
-  line["time"] = to_iso8601(std::chrono::system_clock::now());
-  line["caller"] = fmt::format("{}:{}", basename(where.file_name()), where.line());
+  line["time"] = to_iso8601(now);
+  line["caller"] = caller;
   line["host"] = current.host;
   line["pid"] = current.pid;
   line["env"] = current.env;
@@ -112,6 +128,21 @@ void write(Level level, std::string_view msg, const nlohmann::json& fields,
   }
   // Replace invalid UTF-8 rather than throw: log text often quotes bad input.
   current.logger->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+
+  if (level != Level::error || t_in_hook) {
+    return;
+  }
+  const std::shared_lock lock(g_hook_mutex);
+  if (!g_hook) {
+    return;
+  }
+  t_in_hook = true;
+  try {
+    g_hook(Record{.level = level, .msg = msg, .fields = fields, .caller = caller, .time = now});
+  } catch (...) {
+    // A failing alert sink must not fail the line's caller; the line itself is written.
+  }
+  t_in_hook = false;
 }
 
 } // namespace rsi::log

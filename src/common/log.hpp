@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <source_location>
 #include <string>
 #include <string_view>
@@ -24,6 +26,25 @@ void init(const Config& config);
 bool parse_level(std::string_view text, Level& level);
 
 bool enabled(Level level);
+
+// What a hook sees of one line: views into the line being written, valid only during the call.
+struct Record {
+  Level level = Level::error;
+  std::string_view msg;
+  const nlohmann::json& fields;
+  std::string_view caller; // "file.cpp:42"
+  std::chrono::system_clock::time_point time;
+};
+
+// Called on the logging thread for every line at error level, after the line is written (an
+// alerting sink such as Rollbar). It must be quick and never block: queue the record and return.
+// Lines it logs itself do not reach it again, and an exception it throws is swallowed.
+using ErrorHook = std::function<void(const Record& record)>;
+
+// Install `hook` (an empty function removes it); one hook at a time. Returns only when no call of
+// the previous hook is under way, so whatever that hook refers to may be destroyed afterwards.
+// Must not be called from inside a hook.
+void set_error_hook(ErrorHook hook);
 
 // One JSON object per line on stderr: level, msg, time, caller, host, pid, env, plus
 // `fields` (an object; "error" by convention for an Error's message). Thread-safe.

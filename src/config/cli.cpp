@@ -36,4 +36,30 @@ std::chrono::milliseconds positive_duration(const std::string& flag, const std::
   return parsed;
 }
 
+void add_reporting_options(CLI::App& app, log::Config& log, telemetry::RollbarConfig& rollbar) {
+  app.add_option("--env", log.env,
+                 "Deployment name written into every log line (default: CLOUD_ENVIRONMENT, else local)");
+  app.add_option("--rollbarToken", rollbar.token,
+                 "Rollbar access token (post_server_item): every error-level log line is reported to Rollbar; "
+                 "empty: no reporting");
+  app.add_option("--rollbarEnvironment", rollbar.environment,
+                 "Rollbar environment of the reports (default: CLOUD_ENVIRONMENT; none: no reporting)");
+  app.add_option("--rollbar-endpoint", rollbar.endpoint, "Rollbar item API URL (for tests and proxies)");
+}
+
+void resolve_reporting(const CLI::App& app, const http::Environment& env, log::Config& log,
+                       telemetry::RollbarConfig& rollbar) {
+  // Set but empty counts as set, as Go's os.LookupEnv did in the original's logger.
+  const auto cloud_environment = env.find("CLOUD_ENVIRONMENT");
+  if (app.count("--env") == 0 && cloud_environment != env.end()) {
+    log.env = cloud_environment->second;
+  }
+  if (rollbar.environment.empty() && cloud_environment != env.end()) {
+    rollbar.environment = cloud_environment->second;
+  }
+  if (!rollbar.endpoint.starts_with("https://") && !rollbar.endpoint.starts_with("http://")) {
+    throw ConfigError("--rollbar-endpoint must be an http:// or https:// URL");
+  }
+}
+
 } // namespace rsi::config

@@ -58,7 +58,7 @@ MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http
       ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
   app.add_option("--health-addr", config.health_addr, "host:port of the /health endpoint (empty: none)");
   app.add_option("--log-level", log_level, "debug, info, warn or error");
-  app.add_option("--env", config.log.env, "Deployment name written into every log line");
+  add_reporting_options(app, config.log, config.rollbar);
   app.add_option("--aws-region", config.aws.region, "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, profile)");
   app.add_option("--aws-endpoint", config.aws.endpoint,
                  "Endpoint override for S3 and SQS (else AWS_ENDPOINT_URL_S3/_SQS, AWS_ENDPOINT_URL)");
@@ -68,6 +68,7 @@ MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http
   if (!log::parse_level(log_level, config.log.level)) {
     throw ConfigError(fmt::format("--log-level: unknown level \"{}\"", log_level));
   }
+  resolve_reporting(app, env, config.log, config.rollbar);
   config.poll_wait = go_duration("sqsPollWait", poll_wait);
   config.metadata_reload = go_duration("bpMetadataReloadFrequency", reload);
   config.metadata_retry_delay = go_duration("bpMetadataRetryDelay", retry_delay);

@@ -7,6 +7,7 @@
 
 #include "common/log.hpp"
 #include "http/aws_settings.hpp"
+#include "telemetry/rollbar.hpp"
 
 namespace rsi::config {
 
@@ -30,7 +31,8 @@ struct MetadatastorerConfig {
   std::chrono::seconds unknown_table_retry{60};                    // --unknown-table-retry
   std::size_t max_message_bytes = 256 * 1024; // --max-message-bytes (a dir:// inbox; SQS has its own)
   std::string health_addr = "127.0.0.1:7767";  // --health-addr host:port ("" disables)
-  log::Config log;                             // --log-level, --env
+  log::Config log;                             // --log-level, --env (else CLOUD_ENVIRONMENT)
+  telemetry::RollbarConfig rollbar;            // -rollbarToken, -rollbarEnvironment, --rollbar-endpoint
   http::AwsConfig aws;                         // --aws-region, --aws-endpoint
   http::Environment env;                       // The process environment at startup.
 };

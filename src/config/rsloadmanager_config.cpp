@@ -132,7 +132,7 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
                  "The metadatastorer's queue (sqs://NAME, an SQS queue URL or dir:///inbox), only to show "
                  "its depth in /control/status");
   app.add_option("--log-level", log_level, "debug, info, warn or error");
-  app.add_option("--env", config.log.env, "Deployment name written into every log line");
+  add_reporting_options(app, config.log, config.rollbar);
   app.add_option("--aws-region", config.aws.region, "AWS region");
   app.add_option("--aws-endpoint", config.aws.endpoint, "Endpoint override for S3");
 
@@ -144,6 +144,7 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   if (!log::parse_level(log_level, config.log.level)) {
     throw ConfigError(fmt::format("--log-level: unknown level \"{}\"", log_level));
   }
+  resolve_reporting(app, env, config.log, config.rollbar);
   if (!config_file.empty()) {
     read_config_file(config_file, config);
   }

@@ -9,6 +9,7 @@
 #include "http/aws_settings.hpp"
 #include "loader/loader.hpp"
 #include "migrator/migrator.hpp"
+#include "telemetry/rollbar.hpp"
 #include "warehouse/warehouse.hpp"
 
 namespace rsi::config {
@@ -35,7 +36,8 @@ struct RsloadmanagerConfig {
   std::string control_addr = "localhost:8080"; // --control-addr ("" disables)
   std::optional<std::string> control_token;    // --control-token or RSI_CONTROL_TOKEN
   std::string queue_url; // --queue-url: the queue whose depth /control/status shows ("": none)
-  log::Config log;
+  log::Config log;                   // --log-level, --env (else CLOUD_ENVIRONMENT)
+  telemetry::RollbarConfig rollbar;  // -rollbarToken, -rollbarEnvironment, --rollbar-endpoint
   http::AwsConfig aws;
   http::Environment env;
 };

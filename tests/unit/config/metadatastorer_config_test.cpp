@@ -50,6 +50,45 @@ TEST(MetadatastorerConfigTest, NewFlagsSelectTheEmbeddedBackends) {
   EXPECT_EQ(config.unknown_table_retry, 30s);
 }
 
+TEST(MetadatastorerConfigTest, TheOriginalRunScriptArgumentsParse) {
+  const auto config = load({"-statsPrefix=science.rs-ingester-metadatastorer.prod.us-west-2.7",
+                            "-databaseURL=postgres://u@db/ingester", "-sqsQueueName=spade-files", "-sqsPollWait=30s",
+                            "-listenerCount=5", "-rollbarToken=abc123", "-rollbarEnvironment=production",
+                            "-bpConfigsBucket=bp-configs", "-bpMetadataConfigsKey=metadata.json.gz",
+                            "-bpMetadataReloadFrequency=5m", "-bpMetadataRetryDelay=2s"},
+                           {{"CLOUD_ENVIRONMENT", "prod"}});
+
+  EXPECT_EQ(config.stats_prefix, "science.rs-ingester-metadatastorer.prod.us-west-2.7");
+  EXPECT_EQ(config.listener_count, 5);
+  EXPECT_EQ(config.rollbar.token, "abc123");
+  EXPECT_EQ(config.rollbar.environment, "production");
+  EXPECT_EQ(config.rollbar.endpoint, "https://api.rollbar.com/api/1/item/");
+  EXPECT_EQ(config.log.env, "prod");
+}
+
+TEST(MetadatastorerConfigTest, RollbarAndTheLogEnvFollowCloudEnvironmentUnlessFlagsSayOtherwise) {
+  const std::vector<const char*> base{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m"};
+  auto with = [&](std::vector<const char*> more) {
+    more.insert(more.begin(), base.begin(), base.end());
+    return more;
+  };
+
+  const auto from_env = load(with({"--rollbarToken", "abc123"}), {{"CLOUD_ENVIRONMENT", "staging"}});
+  const auto from_flags = load(with({"--env", "dev", "-rollbarEnvironment", "canary", "--rollbar-endpoint",
+                                     "http://127.0.0.1:9/item/"}),
+                               {{"CLOUD_ENVIRONMENT", "staging"}});
+  const auto neither = load(base);
+
+  EXPECT_EQ(from_env.log.env, "staging");
+  EXPECT_EQ(from_env.rollbar.environment, "staging");
+  EXPECT_EQ(from_flags.log.env, "dev");
+  EXPECT_EQ(from_flags.rollbar.environment, "canary");
+  EXPECT_EQ(from_flags.rollbar.endpoint, "http://127.0.0.1:9/item/");
+  EXPECT_EQ(neither.log.env, "local");
+  EXPECT_TRUE(neither.rollbar.token.empty());
+  EXPECT_THROW((void)load(with({"--rollbar-endpoint", "ftp://x"})), ConfigError);
+}
+
 TEST(MetadatastorerConfigTest, BadSettingsAreNamed) {
   const std::vector<std::pair<std::vector<const char*>, std::string>> cases{
       {{"-sqsQueueName", "q", "--event-metadata-url", "file:///m"}, "-databaseURL is required"},

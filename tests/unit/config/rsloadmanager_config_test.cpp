@@ -226,6 +226,55 @@ TEST_F(RsloadmanagerConfigTest, TheControlTokenComesFromTheEnvironmentAndTheApiC
   EXPECT_FALSE(load(minimal(), {{"RSI_CONTROL_TOKEN", ""}}).control_token);
 }
 
+TEST_F(RsloadmanagerConfigTest, TheRunScriptsRollbarFlagsAreAccepted) {
+  const auto config = load(minimal({"-rollbarToken=abc123", "-rollbarEnvironment=production"}));
+
+  EXPECT_EQ(config.rollbar.token, "abc123");
+  EXPECT_EQ(config.rollbar.environment, "production");
+  EXPECT_EQ(config.rollbar.endpoint, "https://api.rollbar.com/api/1/item/");
+}
+
+TEST_F(RsloadmanagerConfigTest, RollbarIsOffByDefaultAndTheEndpointCanBeOverridden) {
+  const auto config = load(minimal({"--rollbarToken", "abc123", "--rollbar-endpoint", "http://127.0.0.1:9/item/"}));
+
+  EXPECT_TRUE(load(minimal()).rollbar.token.empty());
+  EXPECT_EQ(config.rollbar.endpoint, "http://127.0.0.1:9/item/");
+  EXPECT_NE(refusal(minimal({"--rollbar-endpoint", "api.rollbar.com"})).find("--rollbar-endpoint"),
+            std::string::npos);
+}
+
+TEST_F(RsloadmanagerConfigTest, CloudEnvironmentIsTheDefaultOfTheLogEnvAndOfRollbars) {
+  const http::Environment cloud{{"CLOUD_ENVIRONMENT", "staging"}};
+
+  const auto from_env = load(minimal({"-rollbarToken", "abc123"}), cloud);
+  const auto explicit_flags = load(minimal({"--env", "prod", "-rollbarEnvironment", "production"}), cloud);
+  const auto without = load(minimal());
+
+  EXPECT_EQ(from_env.log.env, "staging");
+  EXPECT_EQ(from_env.rollbar.environment, "staging");
+  EXPECT_EQ(explicit_flags.log.env, "prod");
+  EXPECT_EQ(explicit_flags.rollbar.environment, "production");
+  EXPECT_EQ(without.log.env, "local");
+  EXPECT_EQ(without.rollbar.environment, "");
+}
+
+TEST_F(RsloadmanagerConfigTest, TheOriginalRunScriptArgumentsParse) {
+  const std::string conf = write("conf.json", R"({"redshift":{"url":"postgres://rs@cluster:5439/db"}})");
+  const auto config = load({"-n_workers", "5", "-statsPrefix=science.rs-ingester.prod.us-west-2.7",
+                            "-databaseURL=postgres://u@db/ingester", "-manifestBucket=manifests",
+                            "-loadCountTrigger=5", "-loadAgeSeconds=1800", "-no_work_delay=1m",
+                            "-migratorPollPeriod=1m", "-waitProcessorPeriod=3m", "-blueprint_host=blueprint:8080",
+                            "-rollbarToken=abc123", "-rollbarEnvironment=prod", "-offpeakStartHour=3",
+                            "-offpeakDurationHours=8", "-onpeakMigrationTimeoutMs=600000",
+                            "-offpeakMigrationTimeoutMs=10800000", "-reporterPollPeriod=1m", "-config=" + conf},
+                           {{"CLOUD_ENVIRONMENT", "prod"}});
+
+  EXPECT_EQ(config.warehouse_url, "redshift://rs@cluster:5439/db");
+  EXPECT_EQ(config.stats_prefix, "science.rs-ingester.prod.us-west-2.7");
+  EXPECT_EQ(config.rollbar.token, "abc123");
+  EXPECT_EQ(config.log.env, "prod");
+}
+
 TEST_F(RsloadmanagerConfigTest, BadSettingsAreNamed) {
   const std::string not_json = write("not_json.json", "{\"redshift\": {");
   const std::string array = write("array.json", "[]");

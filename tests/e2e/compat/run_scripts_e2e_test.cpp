@@ -39,6 +39,7 @@
 #include "support/fake_rollbar.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
+#include "support/redshift_shims.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
 
@@ -51,24 +52,6 @@ using json = nlohmann::json;
 constexpr int k_metadatastorer_port = 7767; // --health-addr's default, the original's pprof port.
 constexpr int k_rsloadmanager_port = 8080;  // The original's control API: localhost:8080.
 constexpr std::string_view k_table = "compat_event";
-
-// The Redshift names the Redshift backend uses, on PostgreSQL.
-constexpr std::string_view k_redshift_shims = R"sql(
-  CREATE DOMAIN datetime AS timestamp;
-  CREATE FUNCTION getdate() RETURNS timestamp LANGUAGE sql AS $$ SELECT now()::timestamp $$;
-  CREATE FUNCTION pg_last_copy_count() RETURNS bigint LANGUAGE sql AS $$ SELECT 0::bigint $$;
-  CREATE VIEW svv_transactions AS
-    SELECT l.pid, CASE WHEN l.locktype = 'relation' THEN 'relation' ELSE 'transactionid' END AS lockable_object_type,
-           l.relation, l.granted
-    FROM pg_locks l
-    WHERE l.database IS NULL OR l.database = (SELECT oid FROM pg_database WHERE datname = current_database());
-  CREATE TABLE stv_recents (query text, status text);
-  CREATE TABLE stl_query (xid bigint, querytxt text, aborted int);
-  CREATE TABLE stl_utilitytext (xid bigint, text char(200));
-  CREATE SCHEMA logs;
-  CREATE SCHEMA views;
-  CREATE SCHEMA fullviews;
-)sql";
 
 // The variables the run scripts read (from /etc/environment and conf.sh), with test values.
 struct ScriptVariables {
@@ -264,7 +247,7 @@ protected:
     m_warehouse.emplace(*m_pg);
     auto warehouse = pg::Connection::connect(m_warehouse->conninfo());
     ASSERT_TRUE(warehouse) << warehouse.error().message;
-    const auto shimmed = warehouse->exec_script(k_redshift_shims);
+    const auto shimmed = warehouse->exec_script(test::k_redshift_shims);
     ASSERT_TRUE(shimmed) << shimmed.error().message;
 
     m_vars.ingester_db_url = postgres_url(*m_pg, m_ingester->name());

@@ -154,7 +154,7 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const metadata::Batch
       return Step::done;
     }
   }
-  log::info("loading batch", describe(batch));
+  log::debug("loading batch", describe(batch));
   const warehouse::LoadRequest request{.manifest = batch.manifest, .table = batch.table, .version = batch.version,
                                        .files = file_urls(batch)};
   for (int attempt = 0;; ++attempt) {

@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "core/file_pointer.hpp"
 #include "core/text.hpp"
+#include "warehouse/load_protocol.hpp"
 #include "warehouse/migration_plan.hpp"
 #include "warehouse/redshift_sql.hpp"
 
@@ -85,17 +86,6 @@ PgWarehouseBase::read_columns(pg::Connection& conn, std::string_view table) cons
     columns.push_back(rows.text(row, 0));
   }
   return std::optional<std::vector<std::string>>(std::move(columns));
-}
-
-Result<void> PgWarehouseBase::expect_version(std::string_view what, std::string_view table,
-                                             std::optional<int> current, int expected) {
-  if (current.value_or(-1) == expected) {
-    return {};
-  }
-  const std::string held = current ? fmt::format("version {}", *current) : "no version";
-  const std::string wanted = expected < 0 ? "none" : fmt::format("{}", expected);
-  return fail(ErrorKind::conflict, fmt::format("{} {}: the warehouse holds {} (expected {})", what,
-                                               table, held, wanted));
 }
 
 Result<void> PgWarehouseBase::apply_migration(std::string_view table, int target_version,

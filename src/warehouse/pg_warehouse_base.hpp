@@ -70,9 +70,6 @@ protected:
   // The table's columns in order, or nullopt when it does not exist.
   [[nodiscard]] Result<std::optional<std::vector<std::string>>>
   read_columns(pg::Connection& conn, std::string_view table) const;
-  // Conflict unless `current` is `expected` (-1: no version at all).
-  [[nodiscard]] static Result<void> expect_version(std::string_view what, std::string_view table,
-                                                   std::optional<int> current, int expected);
 
 private:
   std::string m_conninfo;

@@ -2,11 +2,7 @@
 //
 // Tables: the event tables in the physical schema (views beside them), infra.table_version
 // (versions, as in Redshift) and infra.load_manifest (the ledger: one row per committed
-// batch, primary key uuid). A load runs in one transaction: a transaction-level advisory lock
-// on the uuid (so check_load can tell a load in progress), the ledger row (a second load of the
-// uuid fails on the primary key), ROW EXCLUSIVE on the table (so the version check cannot race
-// a migration, whose ALTER takes ACCESS EXCLUSIVE), the version check, then COPY FROM STDIN of
-// every file, converted by tsv::Reader while it streams in from the object store.
+// batch, primary key uuid). A load follows detail::run_load; its steps here are in `Load`.
 #include "warehouse/postgres_warehouse.hpp"
 
 #include <fmt/format.h>
@@ -15,6 +11,7 @@
 #include "common/uuid.hpp"
 #include "tsv/pg_copy_text.hpp"
 #include "warehouse/pg_copy_binary.hpp"
+#include "warehouse/load_protocol.hpp"
 #include "warehouse/pg_warehouse_base.hpp"
 #include "warehouse/redshift_sql.hpp"
 
@@ -117,20 +114,12 @@ public:
   }
 
   Result<LoadResult> load_batch(const LoadRequest& request) override {
-    RSI_TRY(check_load_request(request, dialect()));
-    const std::string context = fmt::format("load {} into {}", request.manifest, request.table);
-    auto loaded = with_connection([&](pg::Connection& conn) { return load(conn, request); });
-    if (!loaded) {
-      return fail(loaded.error().wrap(context));
-    }
-    log::info("loaded batch", {{"manifest", request.manifest},
-                               {"table", request.table},
-                               {"files", loaded->files},
-                               {"rows", loaded->rows},
-                               {"bytes", loaded->bytes},
-                               {"truncated_values", loaded->truncated_values},
-                               {"replaced_characters", loaded->replaced_characters}});
-    return loaded;
+    return with_connection([&](pg::Connection& conn) {
+      return detail::run_load(request, dialect(), [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
+        RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+        return std::make_unique<Load>(*this, conn, std::move(tx));
+      });
+    });
   }
 
 private:
@@ -149,24 +138,52 @@ private:
     return columns;
   }
 
-  Result<LoadResult> load(pg::Connection& conn, const LoadRequest& request) {
-    RSI_TRY_ASSIGN(const std::string table, names().table(request.table));
-    RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-    RSI_TRY(tx.exec(k_ledger_lock_sql, {std::to_string(k_ledger_lock), request.manifest}));
-    if (auto inserted = tx.exec(k_ledger_insert,
-                                {request.manifest, request.table, std::to_string(request.version),
-                                 std::to_string(request.files.size())});
-        !inserted) {
-      if (inserted.error().kind == ErrorKind::conflict) {
-        return fail(ErrorKind::conflict, "the manifest is in the ledger already: it was loaded");
-      }
-      return fail(inserted.error());
-    }
-    RSI_TRY(tx.exec(fmt::format("LOCK TABLE {} IN ROW EXCLUSIVE MODE", table)));
-    RSI_TRY_ASSIGN(const auto version, read_version(conn, request.table));
-    RSI_TRY(expect_version("load into", request.table, version, request.version));
-    RSI_TRY_ASSIGN(const auto columns, typed_columns(conn, request.table));
+  // One load: the ledger row first, under a transaction-level advisory lock on the uuid (so
+  // check_load sees a load in progress), then ROW EXCLUSIVE on the table before its version is
+  // read (a migration's ALTER takes ACCESS EXCLUSIVE, so the version cannot change under the
+  // load), then COPY FROM STDIN of every file, converted while it streams in.
+  class Load final : public detail::LoadTransaction {
+  public:
+    Load(PostgresWarehouse& warehouse, pg::Connection& conn, pg::Transaction tx)
+        : m_warehouse(warehouse), m_conn(conn), m_tx(std::move(tx)) {}
 
+    Result<bool> enter_ledger(const LoadRequest& request) override {
+      RSI_TRY(m_tx.exec(k_ledger_lock_sql, {std::to_string(k_ledger_lock), request.manifest}));
+      auto inserted = m_tx.exec(k_ledger_insert, {request.manifest, request.table, std::to_string(request.version),
+                                                  std::to_string(request.files.size())});
+      if (!inserted && inserted.error().kind == ErrorKind::conflict) {
+        return false;
+      }
+      RSI_TRY(inserted);
+      return true;
+    }
+
+    Result<std::optional<int>> table_version(std::string_view table) override {
+      RSI_TRY_ASSIGN(const std::string quoted, m_warehouse.names().table(table));
+      RSI_TRY(m_tx.exec(fmt::format("LOCK TABLE {} IN ROW EXCLUSIVE MODE", quoted)));
+      return read_version(m_conn, table);
+    }
+
+    Result<LoadResult> load_rows(const LoadRequest& request) override {
+      return m_warehouse.copy_rows(m_conn, request);
+    }
+
+    Result<void> complete_ledger(const LoadRequest& request, const LoadResult& loaded) override {
+      RSI_TRY(m_tx.exec(k_ledger_set_rows, {request.manifest, std::to_string(loaded.rows)}));
+      return {};
+    }
+
+    Result<void> commit() override { return m_tx.commit(); }
+
+  private:
+    PostgresWarehouse& m_warehouse;
+    pg::Connection& m_conn;
+    pg::Transaction m_tx;
+  };
+
+  Result<LoadResult> copy_rows(pg::Connection& conn, const LoadRequest& request) {
+    RSI_TRY_ASSIGN(const std::string table, names().table(request.table));
+    RSI_TRY_ASSIGN(const auto columns, typed_columns(conn, request.table));
     std::vector<std::string> quoted;
     for (const auto& column : columns) {
       RSI_TRY_ASSIGN(std::string name, names().quote(column.name));
@@ -219,8 +236,6 @@ private:
       return fail(counts.error());
     }
     RSI_TRY_ASSIGN(const std::int64_t rows, conn.end_copy());
-    RSI_TRY(tx.exec(k_ledger_set_rows, {request.manifest, std::to_string(rows)}));
-    RSI_TRY(tx.commit());
     return LoadResult{.rows = static_cast<std::uint64_t>(rows),
                       .files = request.files.size(),
                       .bytes = counts->bytes,

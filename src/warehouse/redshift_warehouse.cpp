@@ -16,6 +16,7 @@
 
 #include "common/log.hpp"
 #include "common/uuid.hpp"
+#include "warehouse/load_protocol.hpp"
 #include "warehouse/pg_warehouse_base.hpp"
 #include "warehouse/redshift_sql.hpp"
 
@@ -87,19 +88,17 @@ public:
   }
 
   Result<LoadResult> load_batch(const LoadRequest& request) override {
-    RSI_TRY(check_load_request(request, dialect()));
-    const std::string context = fmt::format("load {} into {}", request.manifest, request.table);
     RSI_TRY_ASSIGN(const redshift::CopyAuthorization authorization, copy_authorization());
-    auto loaded = load(request, authorization);
+    auto loaded = with_connection([&](pg::Connection& conn) {
+      return detail::run_load(request, dialect(), [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
+        return std::make_unique<Load>(*this, conn, authorization);
+      });
+    });
     if (!loaded) {
-      Error error = loaded.error().wrap(context);
-      error.message = redshift::redact(error.message, authorization);
+      Error error = std::move(loaded.error());
+      error.message = redshift::redact(error.message, authorization); // The COPY's text holds the keys.
       return fail(std::move(error));
     }
-    log::info("loaded batch", {{"manifest", request.manifest},
-                               {"table", request.table},
-                               {"files", loaded->files},
-                               {"rows", loaded->rows}});
     return loaded;
   }
 
@@ -121,35 +120,51 @@ private:
     return authorization;
   }
 
-  Result<LoadResult> load(const LoadRequest& request,
-                          const redshift::CopyAuthorization& authorization) {
-    const std::string url = redshift::manifest_url(m_config.manifest_bucket, request.manifest);
-    return with_connection([&](pg::Connection& conn) -> Result<LoadResult> {
-      RSI_TRY_ASSIGN(const auto ledger, conn.exec(redshift::k_ledger_has, {request.manifest}));
-      if (ledger.integer(0, 0) > 0) {
-        return fail(ErrorKind::conflict, "the manifest is in the ledger already: it was loaded");
-      }
-      RSI_TRY_ASSIGN(const auto version, read_version(conn, request.table));
-      RSI_TRY(expect_version("load into", request.table, version, request.version));
+  // One load (see the top of the file): the ledger and the version are read before the
+  // transaction; the manifest object is written before it too (COPY must find it; an unused one
+  // is harmless); COPY, its row count and the ledger row commit together.
+  class Load final : public detail::LoadTransaction {
+  public:
+    Load(RedshiftWarehouse& warehouse, pg::Connection& conn, const redshift::CopyAuthorization& authorization)
+        : m_warehouse(warehouse), m_conn(conn), m_authorization(authorization) {}
+
+    Result<bool> enter_ledger(const LoadRequest& request) override {
+      RSI_TRY_ASSIGN(const auto ledger, m_conn.exec(redshift::k_ledger_has, {request.manifest}));
+      return ledger.integer(0, 0) == 0;
+    }
+
+    Result<std::optional<int>> table_version(std::string_view table) override { return read_version(m_conn, table); }
+
+    Result<LoadResult> load_rows(const LoadRequest& request) override {
+      const RedshiftConfig& config = m_warehouse.m_config;
+      const std::string url = redshift::manifest_url(config.manifest_bucket, request.manifest);
       RSI_TRY_ASSIGN(const std::string copy,
                      redshift::copy_statement(
-                         names(), [&](std::string_view text) { return conn.quote_literal(text); },
-                         request.table, url, authorization));
-      // Written before the transaction: an unused manifest object is harmless, and COPY must
-      // find it.
-      RSI_TRY(m_config.manifests->put(fmt::format("{}.json", request.manifest),
-                                      redshift::manifest_json(request.files)));
-      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-      RSI_TRY(tx.exec(copy));
-      RSI_TRY_ASSIGN(const auto count, tx.exec(redshift::k_last_copy_count));
-      const std::int64_t rows = count.integer(0, 0);
-      RSI_TRY(tx.exec(redshift::k_ledger_insert,
-                      {request.manifest, request.table, std::to_string(request.version),
-                       std::to_string(request.files.size()), std::to_string(rows)}));
-      RSI_TRY(tx.commit());
-      return LoadResult{.rows = static_cast<std::uint64_t>(rows), .files = request.files.size()};
-    });
-  }
+                         m_warehouse.names(), [&](std::string_view text) { return m_conn.quote_literal(text); },
+                         request.table, url, m_authorization));
+      RSI_TRY(config.manifests->put(fmt::format("{}.json", request.manifest), redshift::manifest_json(request.files)));
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(m_conn));
+      m_tx.emplace(std::move(tx));
+      RSI_TRY(m_tx->exec(copy));
+      RSI_TRY_ASSIGN(const auto count, m_tx->exec(redshift::k_last_copy_count));
+      return LoadResult{.rows = static_cast<std::uint64_t>(count.integer(0, 0)), .files = request.files.size()};
+    }
+
+    Result<void> complete_ledger(const LoadRequest& request, const LoadResult& loaded) override {
+      RSI_TRY(m_tx->exec(redshift::k_ledger_insert,
+                         {request.manifest, request.table, std::to_string(request.version),
+                          std::to_string(request.files.size()), std::to_string(loaded.rows)}));
+      return {};
+    }
+
+    Result<void> commit() override { return m_tx->commit(); }
+
+  private:
+    RedshiftWarehouse& m_warehouse;
+    pg::Connection& m_conn;
+    const redshift::CopyAuthorization& m_authorization;
+    std::optional<pg::Transaction> m_tx;
+  };
 
   RedshiftConfig m_config;
 };

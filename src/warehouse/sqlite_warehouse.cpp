@@ -17,6 +17,7 @@
 #include "core/file_pointer.hpp"
 #include "sqlite/database.hpp"
 #include "warehouse/ddl.hpp"
+#include "warehouse/load_protocol.hpp"
 #include "warehouse/migration_plan.hpp"
 
 namespace rsi::warehouse {
@@ -199,20 +200,10 @@ public:
   }
 
   Result<LoadResult> load_batch(const LoadRequest& request) override {
-    RSI_TRY(check_load_request(request, Dialect::sqlite));
-    auto loaded = load(request);
-    if (!loaded) {
-      return fail(
-          loaded.error().wrap(fmt::format("load {} into {}", request.manifest, request.table)));
-    }
-    log::info("loaded batch", {{"manifest", request.manifest},
-                               {"table", request.table},
-                               {"files", loaded->files},
-                               {"rows", loaded->rows},
-                               {"bytes", loaded->bytes},
-                               {"truncated_values", loaded->truncated_values},
-                               {"replaced_characters", loaded->replaced_characters}});
-    return loaded;
+    return detail::run_load(request, Dialect::sqlite, [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
+      RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+      return std::make_unique<Load>(*this, std::move(tx));
+    });
   }
 
   Result<core::LoadStatus> check_load(std::string_view uuid) override {
@@ -243,7 +234,7 @@ private:
   Result<MigrationPlan> plan_now(std::string_view table, int target_version,
                                  std::span<const core::Operation> operations) {
     RSI_TRY_ASSIGN(const auto current, read_version(table));
-    RSI_TRY(expect_version("migration of", table, current, target_version - 1));
+    RSI_TRY(detail::expect_version("migration of", table, current, target_version - 1));
     std::optional<std::vector<std::string>> columns;
     RSI_TRY_ASSIGN(const bool table_there, exists(table));
     if (table_there) {
@@ -280,17 +271,6 @@ private:
     return version;
   }
 
-  static Result<void> expect_version(std::string_view what, std::string_view table,
-                                     std::optional<int> current, int expected) {
-    if (current.value_or(-1) == expected) {
-      return {};
-    }
-    const std::string held = current ? fmt::format("version {}", *current) : "no version";
-    const std::string wanted = expected < 0 ? "none" : fmt::format("{}", expected);
-    return fail(ErrorKind::conflict, fmt::format("{} {}: the warehouse holds {} (expected {})",
-                                                 what, table, held, wanted));
-  }
-
   Result<void> insert_version(std::string_view table, int version) {
     RSI_TRY_ASSIGN(
         auto* insert,
@@ -324,24 +304,52 @@ private:
     return columns;
   }
 
-  Result<LoadResult> load(const LoadRequest& request) {
-    RSI_TRY_ASSIGN(const std::string table, m_names.table(request.table));
-    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
-    RSI_TRY_ASSIGN(auto* ledger,
-                   m_db.cached(fmt::format(
-                       R"(INSERT INTO "infra.load_manifest" (uuid, table_name, table_version, )"
-                       R"(file_count, row_count, loaded_at) VALUES (?, ?, ?, ?, 0, {}))",
-                       k_now)));
-    ledger->bind(1, request.manifest).bind(2, request.table).bind(3, request.version);
-    ledger->bind(4, static_cast<std::int64_t>(request.files.size()));
-    if (auto inserted = ledger->run(); !inserted) {
-      if (inserted.error().kind == ErrorKind::conflict) {
-        return fail(ErrorKind::conflict, "the manifest is in the ledger already: it was loaded");
+  // One load under BEGIN IMMEDIATE (the write lock up front, so the version cannot change under
+  // it): the ledger row first (a second load of the uuid fails on its primary key), then one
+  // INSERT per row.
+  class Load final : public detail::LoadTransaction {
+  public:
+    Load(SqliteWarehouse& warehouse, sqlite::Transaction tx) : m_warehouse(warehouse), m_tx(std::move(tx)) {}
+
+    Result<bool> enter_ledger(const LoadRequest& request) override {
+      RSI_TRY_ASSIGN(auto* ledger,
+                     m_warehouse.m_db.cached(fmt::format(
+                         R"(INSERT INTO "infra.load_manifest" (uuid, table_name, table_version, )"
+                         R"(file_count, row_count, loaded_at) VALUES (?, ?, ?, ?, 0, {}))",
+                         k_now)));
+      ledger->bind(1, request.manifest).bind(2, request.table).bind(3, request.version);
+      ledger->bind(4, static_cast<std::int64_t>(request.files.size()));
+      auto inserted = ledger->run();
+      if (!inserted && inserted.error().kind == ErrorKind::conflict) {
+        return false;
       }
-      return fail(inserted.error());
+      RSI_TRY(inserted);
+      return true;
     }
-    RSI_TRY_ASSIGN(const auto version, read_version(request.table));
-    RSI_TRY(expect_version("load into", request.table, version, request.version));
+
+    Result<std::optional<int>> table_version(std::string_view table) override {
+      return m_warehouse.read_version(table);
+    }
+
+    Result<LoadResult> load_rows(const LoadRequest& request) override { return m_warehouse.insert_rows(request); }
+
+    Result<void> complete_ledger(const LoadRequest& request, const LoadResult& loaded) override {
+      RSI_TRY_ASSIGN(auto* set_rows,
+                     m_warehouse.m_db.cached(R"(UPDATE "infra.load_manifest" SET row_count = ? WHERE uuid = ?)"));
+      set_rows->bind(1, static_cast<std::int64_t>(loaded.rows)).bind(2, request.manifest);
+      RSI_TRY(set_rows->run());
+      return {};
+    }
+
+    Result<void> commit() override { return m_tx.commit(); }
+
+  private:
+    SqliteWarehouse& m_warehouse;
+    sqlite::Transaction m_tx;
+  };
+
+  Result<LoadResult> insert_rows(const LoadRequest& request) {
+    RSI_TRY_ASSIGN(const std::string table, m_names.table(request.table));
     RSI_TRY_ASSIGN(const bool table_there, exists(request.table));
     if (!table_there) {
       return fail(ErrorKind::permanent, "the table does not exist");
@@ -373,11 +381,6 @@ private:
                          return {};
                        },
                        m_read));
-    RSI_TRY_ASSIGN(auto* set_rows,
-                   m_db.cached(R"(UPDATE "infra.load_manifest" SET row_count = ? WHERE uuid = ?)"));
-    set_rows->bind(1, static_cast<std::int64_t>(rows)).bind(2, request.manifest);
-    RSI_TRY(set_rows->run());
-    RSI_TRY(tx.commit());
     return LoadResult{.rows = rows,
                       .files = request.files.size(),
                       .bytes = counts.bytes,

@@ -147,7 +147,7 @@ TEST_F(UpgradeTest, MigrationsRunOnceAcrossConcurrentStarts) {
     starter.join();
   }
   EXPECT_EQ(ok.load(), 4);
-  EXPECT_EQ(count("SELECT count(*) FROM rsi_schema_migrations"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM rsi_schema_migrations"), 4);
 }
 
 } // namespace

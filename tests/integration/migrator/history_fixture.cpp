@@ -31,7 +31,7 @@ warehouse::Layout layout() {
           .view_schema = "views",
           .view_column = "time",
           .full_view_schema = "fullviews",
-          .full_view_replacements = {{"country", "'--'"}}};
+          .full_view_replacements = {{"country", "'--' AS country"}}};
 }
 
 std::string recorded_body(const std::filesystem::path& path) {

@@ -2,8 +2,8 @@
 //
 // PostgreSQL: a session-level advisory lock, taken with pg_try_advisory_lock on a connection
 // opened for it alone (the pool's connections come and go, and a session lock must stay with
-// one session). Key: the two-int form (k_migrator_lock, hashtext(current_schema())); the
-// metadata store uses 0x52534930 (schema migrations) and 0x52534931 (claims). Each try of the
+// one session). Key: the two-int form (pg::advisory::k_migrator, hashtext(current_schema()));
+// pg/advisory_locks.hpp lists every lock class. Each try of the
 // holder runs "SELECT 1" on that connection: a broken connection means the server has released
 // the lock, so it is reported lost and taken again only if still free.
 //
@@ -11,6 +11,7 @@
 // opening the file; an exclusive flock on "<database>.migrator-lock" keeps the migrator single.
 // The kernel drops the flock when the process dies.
 #include "metadata/migrator_lock.hpp"
+#include "pg/advisory_locks.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -31,7 +32,7 @@
 namespace rsi::metadata {
 namespace {
 
-constexpr int k_migrator_lock = 0x52534932; // "RSI2"
+constexpr int k_migrator_lock = pg::advisory::k_migrator;
 
 class PostgresMigratorLock final : public MigratorLock {
 public:

@@ -27,7 +27,8 @@ public:
   virtual void release() = 0;
 };
 
-// PostgreSQL: pg_try_advisory_lock on the key (0x52534932, hashtext(current_schema())), so
+// PostgreSQL: pg_try_advisory_lock on the key (pg::advisory::k_migrator,
+// hashtext(current_schema())), so
 // ingester databases in different schemas of one server do not contend.
 [[nodiscard]] Result<std::unique_ptr<MigratorLock>>
 make_postgres_migrator_lock(const PostgresConfig& config);

@@ -11,6 +11,7 @@
 // belong to the whole database, so the key includes the schema: ingester databases in two
 // schemas of one database never hold each other's claims back.
 #include "metadata/postgres_metadata_store.hpp"
+#include "pg/advisory_locks.hpp"
 
 #include <mutex>
 
@@ -28,7 +29,7 @@ namespace rsi::metadata {
 namespace {
 
 // Advisory lock namespaces (first key of the two-key form).
-constexpr int k_migration_lock = 0x52534930; // "RSI0": schema migrations
+constexpr int k_migration_lock = pg::advisory::k_ingester_migrations;
 constexpr int k_candidate_batch = 100;       // Groups fetched by one search.
 
 // SQL TIMESTAMP → microseconds since the epoch (the column holds UTC).

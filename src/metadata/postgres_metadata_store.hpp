@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "pg/advisory_locks.hpp"
 #include "metadata/metadata_store.hpp"
 
 namespace rsi::metadata {
@@ -21,7 +22,7 @@ struct PostgresConfig {
 // While a claimer picks the files of a table it holds the transaction-level advisory lock
 // (k_claim_lock_class, hashtext(current_schema() || '.' || table)): one claimer per table of
 // one ingester database at a time, and other schemas of the database are not held back.
-inline constexpr int k_claim_lock_class = 0x52534931; // "RSI1"
+inline constexpr int k_claim_lock_class = pg::advisory::k_claim;
 
 // Connects, applies pending schema migrations (serialised across processes) and returns
 // the store. Fails `transient` when the server cannot be reached.

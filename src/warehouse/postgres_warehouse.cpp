@@ -4,6 +4,7 @@
 // (versions, as in Redshift) and infra.load_manifest (the ledger: one row per committed
 // batch, primary key uuid). A load follows detail::run_load; its steps here are in `Load`.
 #include "warehouse/postgres_warehouse.hpp"
+#include "pg/advisory_locks.hpp"
 
 #include <fmt/format.h>
 
@@ -18,8 +19,8 @@
 namespace rsi::warehouse {
 namespace {
 
-constexpr int k_bootstrap_lock = 0x52534933; // "RSI3": creating schemas and infra tables
-constexpr int k_ledger_lock = 0x52534932;    // "RSI2": per manifest uuid, held while loading
+constexpr int k_bootstrap_lock = pg::advisory::k_warehouse_bootstrap;
+constexpr int k_ledger_lock = pg::advisory::k_load;
 
 constexpr std::string_view k_insert_version =
     "INSERT INTO infra.table_version (name, version, ts) VALUES ($1, $2, now())";

@@ -47,8 +47,8 @@ struct RunOptions {
   int unknown_table_wait_seconds = 24 * 3600;
 };
 
-// The embedded default's retry limit (as the original's -max_load_retry default).
-constexpr int k_max_load_retry = 5;
+// The embedded default's retry limit: rsloadmanager's default.
+const int k_max_load_retry = loader::LoaderConfig{}.max_load_retry;
 // --until-idle and `wait`: how often to look, and how long "idle" must hold before it counts.
 // One inbox poll (the listeners' receive wait) lies between the first and the last look, so a
 // message that arrives at the last moment is seen.

@@ -84,4 +84,24 @@ Result<std::chrono::milliseconds> parse_go_duration(std::string_view text) {
   return std::chrono::milliseconds(negative ? -millis : millis);
 }
 
+std::string format_go_duration(std::chrono::milliseconds duration) {
+  std::int64_t ms = duration.count();
+  if (ms == 0) {
+    return "0";
+  }
+  std::string out = ms < 0 ? "-" : "";
+  ms = ms < 0 ? -ms : ms;
+  if (ms % 1000 != 0) {
+    return out + fmt::format("{}ms", ms);
+  }
+  std::int64_t seconds = ms / 1000;
+  for (const auto& [unit, size] : {std::pair{"h", 3600}, std::pair{"m", 60}, std::pair{"s", 1}}) {
+    if (seconds >= size) {
+      out += fmt::format("{}{}", seconds / size, unit);
+      seconds %= size;
+    }
+  }
+  return out;
+}
+
 } // namespace rsi::config

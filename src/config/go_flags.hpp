@@ -31,4 +31,8 @@ std::vector<std::string> normalize_go_flags(int argc, const char* const* argv);
 // Fails `permanent` on anything else, naming the text.
 [[nodiscard]] Result<std::chrono::milliseconds> parse_go_duration(std::string_view text);
 
+// `duration` as a Go duration parse_go_duration reads back: "1h30m", "15m", "90s" → "1m30s",
+// "2500ms", "0". For flag defaults shown in --help.
+std::string format_go_duration(std::chrono::milliseconds duration);
+
 } // namespace rsi::config

@@ -60,18 +60,20 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   std::string warehouse_url;
   std::string blueprint_host;
   std::string registry_url;
-  int load_count_trigger = 5;
-  int load_age_seconds = 1800;
-  std::string no_work_delay = "1m";
-  std::string error_retry_delay = "15m";
-  std::string failed_check = "1m";
-  std::string migrator_poll = "1m";
-  std::string reporter_poll = "1m";
-  std::string wait_processor = "3m";
-  std::string batch_lease = "2m";
-  int onpeak_ms = 600'000;
-  int offpeak_ms = 10'800'000;
-  std::size_t max_batch_files = 0;
+  // Every default comes from the components' own config types.
+  const loader::LoaderConfig& loader = config.loader;
+  auto load_count_trigger = static_cast<int>(loader.policy.count_trigger);
+  auto load_age_seconds = static_cast<int>(loader.policy.age_trigger.count());
+  std::string no_work_delay = format_go_duration(loader.no_work_delay);
+  std::string error_retry_delay = format_go_duration(loader.error_retry_delay);
+  std::string failed_check = format_go_duration(loader.failed_load_check_interval);
+  std::string migrator_poll = format_go_duration(config.migrator.poll_period);
+  std::string reporter_poll = format_go_duration(config.reporter_period);
+  std::string wait_processor = format_go_duration(config.migrator.wait_processor_period);
+  std::string batch_lease = format_go_duration(loader.policy.lease);
+  auto onpeak_ms = static_cast<int>(config.migrator.onpeak_timeout.count());
+  auto offpeak_ms = static_cast<int>(config.migrator.offpeak_timeout.count());
+  std::size_t max_batch_files = loader.policy.max_files;
   std::string control_token;
   std::string log_level = "info";
 

@@ -30,7 +30,7 @@ struct ControlBackend {
   std::function<Result<bool>(std::string_view table)> registry_knows;
   // Messages in the queue not yet recorded; empty where this process does not read the queue.
   std::function<Result<queue::QueueDepth>()> queue_depth;
-  int max_load_retry = 5;
+  int max_load_retry = 0; // The loaders' -max_load_retry.
   std::optional<std::string> token; // Bearer token every endpoint but /health requires.
 };
 

@@ -20,9 +20,7 @@
 namespace rsi::loader {
 
 struct LoaderConfig {
-  metadata::ClaimPolicy policy{.count_trigger = 5,                        // -loadCountTrigger
-                               .age_trigger = std::chrono::seconds(1800), // -loadAgeSeconds
-                               .lease = std::chrono::seconds(120)};       // --batch-lease
+  metadata::ClaimPolicy policy; // -loadCountTrigger, -loadAgeSeconds, --batch-lease, --max-batch-files
   std::chrono::milliseconds no_work_delay{std::chrono::minutes(1)};      // -no_work_delay
   int max_load_retry = 5;                                                // -max_load_retry
   std::chrono::milliseconds error_retry_delay{std::chrono::minutes(15)}; // -error_retry_delay

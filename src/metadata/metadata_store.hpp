@@ -29,7 +29,7 @@ struct ClaimPolicy {
   std::int64_t count_trigger = 5;         // Eligible when the group holds more files than this,
   std::chrono::seconds age_trigger{1800}; // or its oldest file is older than this,
                                           // or an unstarted force load exists for the table.
-  std::chrono::seconds lease{3600};       // A claimed batch whose lease ran out is orphaned.
+  std::chrono::seconds lease{120};        // A claimed batch whose lease ran out is orphaned.
   std::size_t max_files = 0;              // Files per batch; 0 = the whole group (the original).
 };
 

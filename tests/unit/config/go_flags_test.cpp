@@ -34,5 +34,15 @@ TEST(GoFlagsTest, ParsesGoDurations) {
   }
 }
 
+TEST(GoDurationTest, DefaultsShownInHelpReadBackToTheSameDuration) {
+  using namespace std::chrono_literals;
+  const std::vector<std::pair<std::chrono::milliseconds, std::string>> cases{
+      {0ms, "0"}, {1min, "1m"}, {15min, "15m"}, {90s, "1m30s"}, {3h + 1s, "3h1s"}, {2500ms, "2500ms"}, {2min, "2m"}};
+  for (const auto& [duration, text] : cases) {
+    EXPECT_EQ(format_go_duration(duration), text);
+    EXPECT_EQ(parse_go_duration(text).value(), duration) << text;
+  }
+}
+
 } // namespace
 } // namespace rsi::config

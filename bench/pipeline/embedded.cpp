@@ -129,7 +129,7 @@ PipelineRun run_pipeline(const Options& options, const Workload& workload, const
   return run;
 }
 
-std::string url_of(const std::string& key) { return fmt::format("s3://{}/{}", k_bucket, key); }
+core::ObjectLocation url_of(const std::string& key) { return {k_bucket, key}; }
 
 // The floor: the SQLite warehouse backend in a process of its own loads the same files from the
 // same object store, one batch (one transaction) per table, one table after the other (SQLite

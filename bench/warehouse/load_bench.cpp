@@ -118,9 +118,9 @@ Measurement load_ours(const std::string& conninfo, objectstore::ObjectStore& sto
                       const std::vector<std::string>& urls, int workers,
                       warehouse::CopyFormat format = warehouse::CopyFormat::binary) {
   return in_child([&] {
-    std::vector<std::vector<std::string>> shares(static_cast<std::size_t>(workers));
+    std::vector<std::vector<core::ObjectLocation>> shares(static_cast<std::size_t>(workers));
     for (std::size_t index = 0; index < urls.size(); ++index) {
-      shares[index % shares.size()].push_back(urls[index]);
+      shares[index % shares.size()].push_back(value_or_die(core::parse_s3_url(urls[index])));
     }
     std::vector<std::unique_ptr<warehouse::Warehouse>> warehouses;
     for (int worker = 0; worker < workers; ++worker) {

@@ -178,6 +178,21 @@ Result<ObjectLocation> split_key_name(std::string_view key_name) {
   return ObjectLocation{std::string(bucket), std::string(key)};
 }
 
+Result<void> check_location(const ObjectLocation& location) {
+  RSI_TRY(check_bucket(location.bucket));
+  if (location.key.empty()) {
+    return fail(ErrorKind::permanent, fmt::format("empty key in bucket {}", quote_for_message(location.bucket)));
+  }
+  return check_key(location.key);
+}
+
+Result<ObjectLocation> locate_key_name(std::string_view key_name) {
+  if (key_name.starts_with(k_s3_scheme)) {
+    key_name.remove_prefix(k_s3_scheme.size());
+  }
+  return split_key_name(key_name);
+}
+
 std::string s3_url(const FilePointer& pointer) {
   // A row the original recorded may hold "s3://bucket/key" already.
   if (pointer.key_name.starts_with(k_s3_scheme)) {

@@ -58,6 +58,13 @@ std::string encode_file_pointer(const FilePointer& pointer);
 // "//") and without "." or ".." segments. Fails with ErrorKind::permanent.
 [[nodiscard]] Result<ObjectLocation> split_key_name(std::string_view key_name);
 
+// The bucket and key rules of split_key_name, for a location made elsewhere. Fails permanent.
+[[nodiscard]] Result<void> check_location(const ObjectLocation& location);
+
+// Where the file of a recorded KeyName is: split_key_name, also for a row the original left
+// with the scheme ("s3://bucket/key").
+[[nodiscard]] Result<ObjectLocation> locate_key_name(std::string_view key_name);
+
 // "s3://bucket/key" for a KeyName "bucket/key" (the manifest's URL form); a KeyName that has the
 // scheme already (a row the original recorded) is returned as it is, as the original did.
 std::string s3_url(const FilePointer& pointer);

@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "common/sleep.hpp"
 #include "core/file_pointer.hpp"
+#include "core/text.hpp"
 #include "telemetry/names.hpp"
 
 namespace rsi::loader {
@@ -12,13 +13,19 @@ namespace {
 
 namespace names = telemetry::names;
 
-std::vector<std::string> file_urls(const metadata::Batch& batch) {
-  std::vector<std::string> urls;
-  urls.reserve(batch.keys.size());
+// Where the batch's files are. A key no object can have fails the batch (permanent).
+Result<std::vector<core::ObjectLocation>> file_locations(const metadata::Batch& batch) {
+  std::vector<core::ObjectLocation> locations;
+  locations.reserve(batch.keys.size());
   for (const auto& key : batch.keys) {
-    urls.push_back(core::s3_url(core::FilePointer{.key_name = key}));
+    auto location = core::locate_key_name(key);
+    if (!location) {
+      return fail(location.error().wrap(fmt::format("load {} into {}: KeyName {}", batch.manifest, batch.table,
+                                                    core::quote_for_message(key))));
+    }
+    locations.push_back(std::move(*location));
   }
-  return urls;
+  return locations;
 }
 
 nlohmann::json describe(const metadata::Batch& batch) {
@@ -155,11 +162,13 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const metadata::Batch
     }
   }
   log::debug("loading batch", describe(batch));
+  auto files = file_locations(batch);
   const warehouse::LoadRequest request{.manifest = batch.manifest, .table = batch.table, .version = batch.version,
-                                       .files = file_urls(batch)};
+                                       .files = files.value_or(std::vector<core::ObjectLocation>{})};
   for (int attempt = 0;; ++attempt) {
     const auto started = std::chrono::steady_clock::now();
-    auto loaded = warehouse.load_batch(request);
+    // A key no object can have fails the batch as a load of it would.
+    auto loaded = files ? warehouse.load_batch(request) : Result<warehouse::LoadResult>(fail(files.error()));
     if (loaded) {
       m_metrics.timing(names::load_duration(batch.table), std::chrono::duration_cast<std::chrono::microseconds>(
                                                               std::chrono::steady_clock::now() - started));

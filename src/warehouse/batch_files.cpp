@@ -151,17 +151,20 @@ std::unique_ptr<tsv::ByteSource> open_object_source(objectstore::ObjectStore& st
 }
 
 Result<tsv::LoadCounts>
-read_batch(std::span<const std::string> urls, const FileLocator& locate,
+read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locate,
            const std::vector<tsv::Column>& columns,
            const std::function<Result<void>(std::span<const tsv::Field>)>& on_row,
            BatchReadOptions options) {
-  // Every file is located before the first byte is read, so a bad URL costs no download.
+  // Every file is located before the first byte is read, so a file no store serves costs no
+  // download. Errors name a file by its URL.
   std::vector<ObjectRef> refs;
-  refs.reserve(urls.size());
-  for (const auto& url : urls) {
-    RSI_TRY_ASSIGN(const core::ObjectLocation location, core::parse_s3_url(url));
+  std::vector<std::string> urls;
+  refs.reserve(files.size());
+  urls.reserve(files.size());
+  for (const auto& location : files) {
     RSI_TRY_ASSIGN(ObjectRef ref, locate(location));
     refs.push_back(std::move(ref));
+    urls.push_back(core::s3_url(location));
   }
   const auto open = [&](std::size_t index) -> std::unique_ptr<tsv::ByteSource> {
     if (index >= refs.size()) {

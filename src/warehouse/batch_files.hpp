@@ -18,7 +18,7 @@
 
 namespace rsi::warehouse {
 
-// An object in a store: where a batch file ("s3://bucket/key") is read from.
+// An object in a store: where a batch file is read from.
 struct ObjectRef {
   objectstore::ObjectStore* store = nullptr;
   std::string key;
@@ -51,7 +51,7 @@ struct BatchReadOptions {
 // current one is read. Stops at the first error, which names the file (and for bad data its
 // line and column): errors of `on_row` pass through unchanged. Returns the summed counts.
 [[nodiscard]] Result<tsv::LoadCounts>
-read_batch(std::span<const std::string> urls, const FileLocator& locate,
+read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locate,
            const std::vector<tsv::Column>& columns,
            const std::function<Result<void>(std::span<const tsv::Field>)>& on_row,
            BatchReadOptions options = {});

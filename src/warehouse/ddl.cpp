@@ -289,9 +289,9 @@ Result<void> check_load_request(const LoadRequest& request, Dialect dialect) {
   if (request.files.empty()) {
     return fail(ErrorKind::permanent, fmt::format("{}: no files", context()));
   }
-  for (const auto& url : request.files) {
-    if (auto parsed = core::parse_s3_url(url); !parsed) {
-      return fail(parsed.error().wrap(context()));
+  for (const auto& file : request.files) {
+    if (auto checked = core::check_location(file); !checked) {
+      return fail(checked.error().wrap(context()));
     }
   }
   return {};

@@ -33,8 +33,8 @@ std::size_t max_identifier_bytes(Dialect dialect);
 // A table name (validate_table_name) that the dialect keeps whole. Fails permanent.
 [[nodiscard]] Result<void> check_table_name(std::string_view table, Dialect dialect);
 
-// Checks the uuid, table, version and file URLs ("s3://bucket/key") of a load request before
-// anything is sent. Fails permanent.
+// Checks the uuid, table, version and file locations of a load request before anything is
+// sent. Fails permanent.
 [[nodiscard]] Result<void> check_load_request(const LoadRequest& request, Dialect dialect);
 
 // A column of an `add` step, checked. The type comes from Blueprint's `column_type` through the

@@ -33,10 +33,10 @@ void replace_all(std::string& text, std::string_view secret) {
 
 } // namespace
 
-std::string manifest_json(std::span<const std::string> urls) {
+std::string manifest_json(std::span<const core::ObjectLocation> files) {
   nlohmann::ordered_json entries = nlohmann::ordered_json::array();
-  for (const auto& url : urls) {
-    entries.push_back(nlohmann::ordered_json{{"url", url}, {"mandatory", true}});
+  for (const auto& file : files) {
+    entries.push_back(nlohmann::ordered_json{{"url", core::s3_url(file)}, {"mandatory", true}});
   }
   return nlohmann::ordered_json{{"entries", std::move(entries)}}.dump();
 }

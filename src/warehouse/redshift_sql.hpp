@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/error.hpp"
+#include "core/file_pointer.hpp"
 #include "warehouse/ddl.hpp"
 
 namespace rsi::warehouse::redshift {
@@ -18,8 +19,9 @@ struct CopyAuthorization {
   std::string session_token;
 };
 
-// The manifest object: {"entries":[{"url":"s3://bucket/key","mandatory":true},...]}.
-std::string manifest_json(std::span<const std::string> urls);
+// The manifest object: {"entries":[{"url":"s3://bucket/key","mandatory":true},...]}: the one
+// place object locations become URLs on the load path.
+std::string manifest_json(std::span<const core::ObjectLocation> files);
 
 // "s3://<bucket>/<uuid>.json", where the manifest of `uuid` is stored.
 std::string manifest_url(std::string_view bucket, std::string_view uuid);

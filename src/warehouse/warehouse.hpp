@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "core/file_pointer.hpp"
 #include "core/load_status.hpp"
 #include "core/operation.hpp"
 
@@ -41,7 +42,7 @@ struct LoadRequest {
   std::string manifest; // The uuid: the ledger's key and the manifest object's name.
   std::string table;
   int version = 0; // The version the files were written for; must be the table's version.
-  std::vector<std::string> files; // "s3://bucket/key" URLs, loaded in this order.
+  std::vector<core::ObjectLocation> files; // Loaded in this order.
 };
 
 // What a committed load did.

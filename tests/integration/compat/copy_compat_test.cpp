@@ -50,11 +50,11 @@ TEST_F(CopyCompat, TheCopyIsTheOriginalsTextWithKeysAndWithASessionToken) {
 
 TEST_F(CopyCompat, TheManifestListsEveryFileAsTheOriginalDid) {
   // Its KeyNames through NormalizeS3URL: the scheme added when missing, kept when present.
-  const std::vector<std::string> urls{
-      core::s3_url(core::FilePointer{.key_name = "spade-compacter/2016/oauth/v0/a.gz"}),
-      core::s3_url(core::FilePointer{.key_name = "s3://spade-compacter/2016/oauth/v0/b.gz"})};
+  const std::vector<core::ObjectLocation> files{
+      core::locate_key_name("spade-compacter/2016/oauth/v0/a.gz").value(),
+      core::locate_key_name("s3://spade-compacter/2016/oauth/v0/b.gz").value()};
 
-  EXPECT_EQ(warehouse::redshift::manifest_json(urls),
+  EXPECT_EQ(warehouse::redshift::manifest_json(files),
             R"({"entries":[{"url":"s3://spade-compacter/2016/oauth/v0/a.gz","mandatory":true},)"
             R"({"url":"s3://spade-compacter/2016/oauth/v0/b.gz","mandatory":true}]})");
 }

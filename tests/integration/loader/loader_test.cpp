@@ -230,12 +230,12 @@ TEST_F(LoaderTest, OrphansAreResolvedThroughTheLedgerNeverLoadedTwice) {
   // A loader claims both, commits "events", then dies before marking anything done.
   const auto committed = m_store->claim_batch(versions, policy, m_clock.now()).value().batch.value();
   const auto lost = m_store->claim_batch(versions, policy, m_clock.now()).value().batch.value();
-  std::vector<std::string> urls;
+  std::vector<core::ObjectLocation> files;
   for (const auto& key : committed.keys) {
-    urls.push_back("s3://" + key);
+    files.push_back(core::locate_key_name(key).value());
   }
   ASSERT_TRUE(m_real_warehouse->load_batch(
-      {.manifest = committed.manifest, .table = committed.table, .version = 0, .files = urls}));
+      {.manifest = committed.manifest, .table = committed.table, .version = 0, .files = files}));
 
   EXPECT_EQ(m_loader->resolve_orphans(*m_warehouse).value(), 0) << "their leases still run";
   m_clock.advance(121s);
@@ -255,7 +255,7 @@ TEST_F(LoaderTest, AFailedBatchThatCommittedAfterAllIsMarkedDoneNotReloaded) {
   const auto batch =
       m_store->claim_batch(m_real_warehouse->table_versions().value(), {.lease = 120s}, m_clock.now()).value().batch.value();
   ASSERT_TRUE(m_real_warehouse->load_batch(
-      {.manifest = batch.manifest, .table = batch.table, .version = 0, .files = {"s3://" + batch.keys.at(0)}}));
+      {.manifest = batch.manifest, .table = batch.table, .version = 0, .files = {core::locate_key_name(batch.keys.at(0)).value()}}));
   // The COMMIT went through but the loader saw an error (a connection lost after COMMIT).
   ASSERT_TRUE(m_store->fail_batch(batch.manifest, "server closed the connection unexpectedly", m_clock.now()));
   m_clock.advance(61s);

@@ -86,7 +86,7 @@ protected:
     }
   }
 
-  std::vector<std::string> m_files;
+  std::vector<core::ObjectLocation> m_files;
   int m_in_progress_seen = 0;
 };
 

@@ -39,7 +39,7 @@ protected:
     }
   }
 
-  LoadRequest request(std::vector<std::string> files, int version = 0) {
+  LoadRequest request(std::vector<core::ObjectLocation> files, int version = 0) {
     return {
         .manifest = new_uuid(), .table = "events", .version = version, .files = std::move(files)};
   }
@@ -131,7 +131,7 @@ TEST_P(LoadContract, BadDataNamesFileLineAndColumn) {
 }
 
 TEST_P(LoadContract, AMissingFileLoadsNothing) {
-  const auto batch = request({put_file("a.gz", rows_text(0, 5)), "s3://spade/never-written.gz"});
+  const auto batch = request({put_file("a.gz", rows_text(0, 5)), core::ObjectLocation{"spade", "never-written.gz"}});
 
   const auto loaded = m_warehouse->load_batch(batch);
 
@@ -167,10 +167,11 @@ TEST_P(LoadContract, AMissingTableLoadsNothing) {
 
 TEST_P(LoadContract, MalformedRequestsAreRefusedBeforeAnythingRuns) {
   const std::vector<LoadRequest> bad = {
-      {.manifest = "nope", .table = "events", .files = {"s3://spade/a.gz"}},
+      {.manifest = "nope", .table = "events", .files = {core::ObjectLocation{"spade", "a.gz"}}},
       {.manifest = new_uuid(), .table = "events", .files = {}},
-      {.manifest = new_uuid(), .table = "events", .files = {"spade/a.gz"}},
-      {.manifest = new_uuid(), .table = "events", .version = -1, .files = {"s3://spade/a.gz"}},
+      {.manifest = new_uuid(), .table = "events", .files = {core::ObjectLocation{"spade", "../a.gz"}}},
+      {.manifest = new_uuid(), .table = "events", .files = {core::ObjectLocation{"spade", ""}}},
+      {.manifest = new_uuid(), .table = "events", .version = -1, .files = {core::ObjectLocation{"spade", "a.gz"}}},
   };
   for (const auto& batch : bad) {
     const auto loaded = m_warehouse->load_batch(batch);

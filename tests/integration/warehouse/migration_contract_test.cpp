@@ -301,7 +301,7 @@ TEST_P(MigrationContract, HostileTableNamesAreRefusedEverywhere) {
     EXPECT_EQ(m_warehouse
                   ->load_batch({.manifest = "00000000-0000-4000-8000-000000000004",
                                 .table = table,
-                                .files = {"s3://b/k.gz"}})
+                                .files = {core::ObjectLocation{"b", "k.gz"}}})
                   .error()
                   .kind,
               ErrorKind::permanent);

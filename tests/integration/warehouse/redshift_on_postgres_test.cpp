@@ -123,7 +123,7 @@ TEST_F(RedshiftOnPostgresTest, LoadWritesTheManifestAndAFailedCopyLeavesNoLedger
   const LoadRequest batch{.manifest = new_uuid(),
                           .table = "pg_event",
                           .version = 0,
-                          .files = {"s3://spade/a/1.gz", "s3://spade/a/2.gz"}};
+                          .files = {core::ObjectLocation{"spade", "a/1.gz"}, core::ObjectLocation{"spade", "a/2.gz"}}};
 
   const auto loaded = m_warehouse->load_batch(batch);
 
@@ -148,7 +148,7 @@ TEST_F(RedshiftOnPostgresTest, AManifestInTheLedgerIsNotLoadedAgain) {
       "INSERT INTO infra.load_manifest VALUES ($1, 'pg_event', 0, 1, 10, now())", {uuid}));
 
   const auto loaded = m_warehouse->load_batch(
-      {.manifest = uuid, .table = "pg_event", .files = {"s3://spade/a.gz"}});
+      {.manifest = uuid, .table = "pg_event", .files = {core::ObjectLocation{"spade", "a.gz"}}});
 
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().kind, ErrorKind::conflict);
@@ -160,7 +160,7 @@ TEST_F(RedshiftOnPostgresTest, AnotherVersionIsAConflictBeforeAnythingRuns) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
 
   const auto loaded = m_warehouse->load_batch(
-      {.manifest = new_uuid(), .table = "pg_event", .version = 1, .files = {"s3://spade/a.gz"}});
+      {.manifest = new_uuid(), .table = "pg_event", .version = 1, .files = {core::ObjectLocation{"spade", "a.gz"}}});
 
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().kind, ErrorKind::conflict);

@@ -128,10 +128,11 @@ TEST_P(SpadeFileLoadTest, LoadsWhatTheCopyRulesSayValueByValue) {
   const auto ops = minute_watched_v0();
   const auto columns = load_columns(ops);
   create("minute_watched", ops);
-  const std::string url = put_raw("minute-watched/v0/spade-minute-watched.v0.tsv.gz", bytes.str());
+  const core::ObjectLocation stored = put_raw("minute-watched/v0/spade-minute-watched.v0.tsv.gz", bytes.str());
+  const std::string url = core::s3_url(stored);
 
   const auto loaded = m_warehouse->load_batch(
-      {.manifest = new_uuid(), .table = "minute_watched", .version = 0, .files = {url}});
+      {.manifest = new_uuid(), .table = "minute_watched", .version = 0, .files = {stored}});
 
   ASSERT_TRUE(loaded) << loaded.error().message;
   EXPECT_EQ(loaded->rows, k_rows);
@@ -186,7 +187,7 @@ TEST(SpadeFileBothWarehousesTest, PostgresAndSqliteHoldIdenticalRows) {
                                        .files = locate_in_bucket_folders(*store)})
                     .value();
   const LoadRequest batch{
-      .manifest = new_uuid(), .table = "mw", .version = 0, .files = {"s3://spade/mw/v0/file.gz"}};
+      .manifest = new_uuid(), .table = "mw", .version = 0, .files = {core::ObjectLocation{"spade", "mw/v0/file.gz"}}};
   for (Warehouse* warehouse : {postgres.get(), sqlite.get()}) {
     ASSERT_TRUE(warehouse->apply_migration("mw", 0, ops, std::chrono::seconds(60)));
   }
@@ -283,7 +284,7 @@ TEST(SpadeFileCopyFormatsTest, BinaryAndTextCopyStoreTheSameRows) {
     const auto loaded = warehouse->load_batch({.manifest = new_uuid(),
                                                .table = table,
                                                .version = 0,
-                                               .files = {"s3://spade/mw/v0/file.gz"}});
+                                               .files = {core::ObjectLocation{"spade", "mw/v0/file.gz"}}});
     ASSERT_TRUE(loaded) << loaded.error().message;
     EXPECT_EQ(loaded->rows, k_rows);
   }

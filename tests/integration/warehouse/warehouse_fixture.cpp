@@ -72,14 +72,14 @@ void WarehouseTest::reopen(const Layout& layout) {
   m_warehouse = std::move(*warehouse);
 }
 
-std::string WarehouseTest::put_raw(const std::string& name, const std::string& bytes,
-                                   const std::string& bucket) {
+core::ObjectLocation WarehouseTest::put_raw(const std::string& name, const std::string& bytes,
+                                            const std::string& bucket) {
   const auto stored = m_store->put(bucket + "/" + name, bytes);
   EXPECT_TRUE(stored) << stored.error().message;
-  return fmt::format("s3://{}/{}", bucket, name);
+  return {bucket, name};
 }
 
-std::string WarehouseTest::put_file(const std::string& name, const std::string& text,
+core::ObjectLocation WarehouseTest::put_file(const std::string& name, const std::string& text,
                                     const std::string& bucket) {
   return put_raw(name, gzip(text).value(), bucket);
 }

@@ -60,11 +60,11 @@ protected:
   // Replace m_warehouse by one with `layout`.
   void reopen(const Layout& layout);
 
-  // Stores `text` gzip-compressed as s3://<bucket>/<name>; returns the URL.
-  std::string put_file(const std::string& name, const std::string& text,
+  // Stores `text` gzip-compressed as s3://<bucket>/<name>; returns where.
+  core::ObjectLocation put_file(const std::string& name, const std::string& text,
                        const std::string& bucket = "spade");
-  // Stores raw bytes as s3://<bucket>/<name>; returns the URL.
-  std::string put_raw(const std::string& name, const std::string& bytes,
+  // Stores raw bytes as s3://<bucket>/<name>; returns where.
+  core::ObjectLocation put_raw(const std::string& name, const std::string& bytes,
                       const std::string& bucket = "spade");
 
   // How the test refers to the table, its view and its full view in SQL.

@@ -95,10 +95,9 @@ TEST(RedshiftCopyTest, RedactRemovesEverySecret) {
 }
 
 TEST(RedshiftManifestTest, IsTheOriginalsJson) {
-  const std::vector<std::string> urls = {"s3://spade-compacter-local/path/file.gz",
-                                         "s3://b/k/2.gz"};
+  const std::vector<core::ObjectLocation> files = {{"spade-compacter-local", "path/file.gz"}, {"b", "k/2.gz"}};
 
-  EXPECT_EQ(manifest_json(urls),
+  EXPECT_EQ(manifest_json(files),
             R"({"entries":[{"url":"s3://spade-compacter-local/path/file.gz","mandatory":true},)"
             R"({"url":"s3://b/k/2.gz","mandatory":true}]})");
   EXPECT_EQ(manifest_url("manifests", "5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01"), k_url);

@@ -46,7 +46,7 @@ bool LoadManagerService::prepare(std::stop_token stop) {
   return true;
 }
 
-void LoadManagerService::install_control(http::Server& server, std::optional<std::string> token,
+void LoadManagerService::install_control(http::Server& server,
                                          std::function<Result<queue::QueueDepth>()> queue_depth) {
   control::install(server,
                    {.store = &m_store,
@@ -65,8 +65,7 @@ void LoadManagerService::install_control(http::Server& server, std::optional<std
                         },
                     .wake_loaders = [this] { wake_loaders(); },
                     .queue_depth = std::move(queue_depth),
-                    .max_load_retry = m_options.loader.max_load_retry,
-                    .token = std::move(token)});
+                    .max_load_retry = m_options.loader.max_load_retry});
 }
 
 void LoadManagerService::start(std::stop_token stop) {

@@ -1,5 +1,7 @@
 #include "app/startup.hpp"
 
+#include <cstdio>
+
 namespace rsi::app {
 
 Result<void> start_server(http::Server& server, const std::string& address) {
@@ -10,6 +12,24 @@ Result<void> start_server(http::Server& server, const std::string& address) {
   RSI_TRY(server.start(host_port.first, host_port.second));
   log::info("HTTP endpoint listening", {{"address", address}, {"port", server.port()}});
   return {};
+}
+
+http::ServerOptions control_server_options(const config::ControlApiConfig& control) {
+  return {.bearer_token = control.token,
+          .allowed_hosts = control.allowed_hosts,
+          .allowed_origins = control.allowed_origins};
+}
+
+void warn_if_exposed(const char* program, const config::ControlApiConfig& control) {
+  if (!control.exposed_without_token()) {
+    return;
+  }
+  std::fprintf(stderr,
+               "%s: WARNING: the control API on %s has no token and reaches beyond this machine "
+               "(--control-allow-insecure): anyone who reaches the port can force loads, bump table versions "
+               "and skip batches\n",
+               program, control.address.c_str());
+  log::warn("control API served beyond loopback without a token", {{"address", control.address}});
 }
 
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,

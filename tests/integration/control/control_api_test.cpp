@@ -99,7 +99,7 @@ protected:
     ASSERT_TRUE(real) << real.error().message;
     m_real = std::move(*real);
     m_store = std::make_unique<FaultyStore>(*m_real);
-    m_server = std::make_unique<http::Server>();
+    m_server = std::make_unique<http::Server>(http::ServerOptions{.bearer_token = token});
     FakeHooks& hooks = m_hooks;
     install(*m_server,
             {.store = m_store.get(),
@@ -144,8 +144,7 @@ protected:
                }
                return *hooks.queue_depth;
              },
-             .max_load_retry = k_max_load_retry,
-             .token = std::move(token)});
+             .max_load_retry = k_max_load_retry});
     ASSERT_TRUE(m_server->start("127.0.0.1", 0));
     m_client = std::make_unique<httplib::Client>("127.0.0.1", m_server->port());
     m_client->set_connection_timeout(5s);

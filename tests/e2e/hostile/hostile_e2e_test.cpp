@@ -1,7 +1,7 @@
 // The release binaries' HTTP servers under the attacks the cpp-httplib server failed, sent with
 // raw sockets: `rs_ingester run` (embedded default, with and without a control token) and
 // rsloadmanager (SQLite ingester database and warehouse, schemas in a directory, a token), each
-// a fresh process per attack. For every attack: the status docs/control-api.md documents, the
+// a fresh process per attack; and metadatastorer's /health server. For every attack: the status docs/control-api.md documents, the
 // peak resident memory (VmHWM) less than 64 MiB above the idle process, every /health probe
 // (one every 50 ms, on its own thread) answered within 100 ms, and a normal force_load served
 // afterwards. No services are needed.
@@ -464,6 +464,64 @@ TEST_P(HostileE2E, ACrossSiteTextPlainForceLoadIsRefused) {
   EXPECT_NE(metrics->body.find("hostile_check"), std::string::npos) << "the warm-up's force load is missing";
   probe.expect_all_fast();
   expect_unharmed();
+}
+
+// metadatastorer's /health server (--health-addr) is the same server with the same limits.
+TEST(HostileHealthE2E, MetadatastorerHealthServerHoldsTheSameLimits) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path("inbox"));
+  std::ofstream(dir.path("metadata.json")) << "{}";
+  const int port = test::free_tcp_port();
+  test::Process daemon(RSI_METADATASTORER_BIN,
+                       {"--databaseURL", "sqlite://" + dir.path("ingester.db").string(), "--queue-url",
+                        "dir://" + dir.path("inbox").string(), "--event-metadata-url",
+                        "file://" + dir.path("metadata.json").string(), "--health-addr",
+                        fmt::format("127.0.0.1:{}", port), "--log-level", "warn"},
+                       dir.path("daemon.log"));
+  ASSERT_TRUE(test::eventually(30s, [&] {
+    const auto health = test::raw_get(port, "/health", 1s);
+    return (health && health->status == 200) || !daemon.running();
+  })) << daemon.log_text();
+  const std::int64_t idle = status_kib(daemon.pid(), "VmRSS");
+  HealthProbe probe(port);
+  std::vector<std::unique_ptr<RawConnection>> slow;
+  for (int connection = 0; connection < 16; ++connection) {
+    slow.push_back(std::make_unique<RawConnection>(port));
+    slow.back()->send(fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Slow: 1\r\n", port));
+  }
+  const std::string get = fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", port);
+
+  RawConnection headers(port);
+  headers.send(get);
+  int field = 0;
+  headers.send_until_answered([&] { return fmt::format("X-H{}: {}\r\n", field++, std::string(8000, 'a')); });
+  const auto too_many_headers = headers.read_response(5s);
+  RawConnection chunked(port);
+  chunked.send(get + "Transfer-Encoding: chunked\r\n\r\n");
+  chunked.send_until_answered([] { return fmt::format("10000\r\n{}\r\n", std::string(0x10000, 'x')); });
+  const auto too_long_body = chunked.read_response(5s);
+  RawConnection declared(port);
+  declared.send(get + "Content-Length: 2097152\r\n\r\n");
+  const auto too_large = declared.read_response(k_at_once);
+  RawConnection post(port);
+  post.send(fmt::format("POST /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\r\n", port));
+  const auto wrong_method = post.read_response(k_at_once);
+  std::vector<int> slow_statuses;
+  for (auto& connection : slow) {
+    const auto response = connection->read_response(15s);
+    slow_statuses.push_back(response ? response->status : 0);
+  }
+
+  ASSERT_TRUE(too_many_headers && too_long_body && too_large && wrong_method);
+  EXPECT_EQ(too_many_headers->status, 431);
+  EXPECT_EQ(too_long_body->status, 413);
+  EXPECT_EQ(too_large->status, 413);
+  EXPECT_EQ(wrong_method->status, 405);
+  EXPECT_EQ(slow_statuses, std::vector<int>(16, 408));
+  probe.expect_all_fast();
+  EXPECT_LT(status_kib(daemon.pid(), "VmHWM") - idle, k_peak_budget_kib);
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(30s).value_or(-1), 0) << daemon.log_text();
 }
 
 INSTANTIATE_TEST_SUITE_P(Daemons, HostileE2E,

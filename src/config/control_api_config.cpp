@@ -92,10 +92,10 @@ void finish_control_api(const ControlApiFlags& flags, const http::Environment& e
   }
   if (config.exposed_without_token() && !config.allow_insecure) {
     throw ConfigError(fmt::format(
-        "refusing to start: --control-addr {} reaches beyond this machine and the control API has no token, "
-        "so anyone who reaches the port could force loads, bump table versions and skip batches. Set a token (RSI_CONTROL_TOKEN, "
-        "--control-token-file or --control-token), bind to loopback (--control-addr 127.0.0.1:PORT) behind a "
-        "proxy, or accept the risk with --control-allow-insecure",
+        "refusing to start: --control-addr {} reaches beyond this machine and the control API has no token, so "
+        "anyone who reaches the port could force loads, bump table versions and skip batches. Set a token "
+        "(RSI_CONTROL_TOKEN, --control-token-file or --control-token), bind to loopback (--control-addr "
+        "127.0.0.1:PORT) behind a proxy, or accept the risk with --control-allow-insecure",
         config.address));
   }
 }

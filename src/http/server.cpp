@@ -221,12 +221,13 @@ struct Head {
     return nullptr;
   }
   [[nodiscard]] std::size_t count(std::string_view name) const {
-    return static_cast<std::size_t>(std::ranges::count_if(fields, [&](const auto& field) { return field.first == name; }));
+    return static_cast<std::size_t>(
+        std::ranges::count_if(fields, [&](const auto& field) { return field.first == name; }));
   }
 };
 
-// Beast's parser feeding a Head and a string body. The 101st field is refused before it is
-// stored, so many small fields cost no more than one large one.
+// Beast's parser feeding a Head and a string body. A field past max_header_fields is refused
+// before it is stored, so many small fields cost no more than one large one.
 class RequestParser final : public beast_http::basic_parser<true> {
 public:
   explicit RequestParser(const ServerLimits& limits) : m_max_fields(limits.max_header_fields) {
@@ -639,6 +640,9 @@ private:
       } catch (const std::exception& error) {
         log::error("HTTP handler failed", {{"path", request.path}, {"error", error.what()}});
         response = refusal(500, "internal error");
+      } catch (...) {
+        log::error("HTTP handler failed", {{"path", request.path}, {"error", "an exception of unknown type"}});
+        response = refusal(500, "internal error");
       }
       // The connection is touched on the I/O thread only; the last reference never drops here.
       auto& io = self->m_engine.io();
@@ -888,12 +892,13 @@ void Engine::accept() {
       });
       return;
     }
+    // The next accept first: should serving this one throw (out of memory), accepting goes on.
+    accept();
     if (m_live.size() >= m_options.limits.max_connections) {
       refuse_connection(std::move(socket));
     } else {
       std::make_shared<Connection>(*this, std::move(socket))->start();
     }
-    accept();
   });
 }
 

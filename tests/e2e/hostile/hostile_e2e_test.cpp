@@ -1,10 +1,10 @@
 // The release binaries' HTTP servers under the attacks the cpp-httplib server failed, sent with
 // raw sockets: `rs_ingester run` (embedded default, with and without a control token) and
 // rsloadmanager (SQLite ingester database and warehouse, schemas in a directory, a token), each
-// a fresh process per attack; and metadatastorer's /health server. For every attack: the status docs/control-api.md documents, the
-// peak resident memory (VmHWM) less than 64 MiB above the idle process, every /health probe
-// (one every 50 ms, on its own thread) answered within 100 ms, and a normal force_load served
-// afterwards. No services are needed.
+// a fresh process per attack; and metadatastorer's /health server. For every attack: the
+// status docs/control-api.md documents, the peak resident memory (VmHWM) less than 64 MiB
+// above the idle process, every /health probe (one every 50 ms, on its own thread) answered
+// within 100 ms, and a normal force_load served afterwards. No services are needed.
 #include <algorithm>
 #include <csignal>
 #include <fstream>
@@ -99,8 +99,8 @@ public:
     m_thread.request_stop();
     m_thread.join();
     const std::lock_guard lock(m_mutex);
-    ::testing::Test::RecordProperty(
-        "slowest_health_us", static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(m_slowest).count()));
+    const auto slowest_us = std::chrono::duration_cast<std::chrono::microseconds>(m_slowest).count();
+    ::testing::Test::RecordProperty("slowest_health_us", static_cast<int>(slowest_us));
     ::testing::Test::RecordProperty("health_probes", m_probes);
     EXPECT_GT(m_probes, 0);
     EXPECT_EQ(m_failures, 0) << "of " << m_probes << " probes";
@@ -243,8 +243,9 @@ TEST_P(HostileE2E, AGzipBodyIs415BeforeItIsRead) {
 
   std::size_t offset = 0;
   const auto [response, sent] = stream(
-      force_load_head(fmt::format("Content-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n{}",
-                                  bomb.size(), auth())),
+      force_load_head(fmt::format(
+          "Content-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n{}", bomb.size(),
+          auth())),
       [&] {
         const std::string piece = bomb.substr(offset, 64 * 1024);
         offset += piece.size();
@@ -447,8 +448,8 @@ TEST_P(HostileE2E, ACrossSiteTextPlainForceLoadIsRefused) {
   HealthProbe probe(m_port);
 
   const auto cross_site = post(local, "Origin: http://evil.example\r\nContent-Type: text/plain\r\n");
-  const auto rebound = post("evil.example:" + std::to_string(m_port),
-                            "Origin: http://evil.example:" + std::to_string(m_port) + "\r\nContent-Type: text/plain\r\n");
+  const std::string evil = fmt::format("evil.example:{}", m_port);
+  const auto rebound = post(evil, fmt::format("Origin: http://{}\r\nContent-Type: text/plain\r\n", evil));
   const auto rebound_json = post("evil.example", "Content-Type: application/json\r\n");
   const auto text_plain = post(local, "Content-Type: text/plain\r\n");
 

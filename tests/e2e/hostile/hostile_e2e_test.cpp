@@ -525,6 +525,44 @@ TEST(HostileHealthE2E, MetadatastorerHealthServerHoldsTheSameLimits) {
   EXPECT_EQ(daemon.wait(30s).value_or(-1), 0) << daemon.log_text();
 }
 
+// Bound beyond loopback without a token, both programs refuse to start (exit 2) and say how to
+// fix it; --control-allow-insecure starts them with a warning.
+TEST(HostileExposureE2E, AControlApiBeyondLoopbackWithoutATokenRefusesToStart) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path("schemas"));
+  const auto args = [&](const std::string& program, int port) -> std::vector<std::string> {
+    const std::string address = fmt::format("0.0.0.0:{}", port);
+    if (program == RSI_RSLOADMANAGER_BIN) {
+      return {"-databaseURL", "sqlite://" + dir.path("ingester.db").string(), "--warehouse-url",
+              "sqlite://" + dir.path("warehouse.db").string(), "--registry-url",
+              "file://" + dir.path("schemas").string(), "-n_workers", "1", "--control-addr", address};
+    }
+    return {"run", "--data-dir", dir.path("data").string(), "--control-addr", address};
+  };
+
+  for (const std::string program : {RSI_RS_INGESTER_BIN, RSI_RSLOADMANAGER_BIN}) {
+    SCOPED_TRACE(program);
+    const std::string log = dir.path("refused.log").string();
+    std::filesystem::remove(log);
+    test::Process refused(program, args(program, test::free_tcp_port()), log);
+    EXPECT_EQ(refused.wait(30s), std::optional<int>(2));
+    EXPECT_NE(refused.log_text().find("refusing to start"), std::string::npos) << refused.log_text();
+
+    const int port = test::free_tcp_port();
+    auto insecure_args = args(program, port);
+    insecure_args.emplace_back("--control-allow-insecure");
+    test::Process insecure(program, insecure_args, dir.path("insecure.log"));
+    ASSERT_TRUE(test::eventually(30s, [&] {
+      const auto health = test::raw_get(port, "/health", 1s);
+      return (health && health->status == 200) || !insecure.running();
+    })) << insecure.log_text();
+    EXPECT_NE(insecure.log_text().find("WARNING: the control API"), std::string::npos) << insecure.log_text();
+    insecure.signal(SIGTERM);
+    EXPECT_EQ(insecure.wait(30s).value_or(-1), 0) << insecure.log_text();
+    std::filesystem::remove(dir.path("insecure.log"));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Daemons, HostileE2E,
                          ::testing::Values(Deployment{.name = "rs_ingester"},
                                            Deployment{.name = "rs_ingester_token", .token = "e2e-token-from-env"},

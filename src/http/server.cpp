@@ -523,17 +523,19 @@ private:
       refuse_before_body(refusal(400, "malformed percent-encoding in the request target"), has_body);
       return;
     }
+    // Where a peer and a proxy in front of us could disagree on the request's extent, the
+    // stream cannot be trusted further: these refusals always close.
     if ((head.version >= 11 && head.count("host") != 1) || head.count("host") > 1) {
-      refuse_before_body(refusal(400, "exactly one Host field is required"), has_body);
+      refuse(refusal(400, "exactly one Host field is required"));
       return;
     }
     if (const std::string* coding = head.find("transfer-encoding"); coding != nullptr) {
       if (!m_parser->chunked()) {
-        refuse_before_body(refusal(400, "chunked must be the last transfer coding"), has_body);
+        refuse(refusal(400, "chunked must be the last transfer coding"));
         return;
       }
       if (head.count("transfer-encoding") > 1 || !equals_ignoring_case(trim(*coding), "chunked")) {
-        refuse_before_body(refusal(501, fmt::format("transfer coding not supported: {}", *coding)), has_body);
+        refuse(refusal(501, fmt::format("transfer coding not supported: {}", *coding)));
         return;
       }
     }

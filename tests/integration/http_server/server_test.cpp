@@ -373,8 +373,13 @@ TEST_F(ServerTest, TransferCodingsOtherThanChunkedAreRefused) {
                      "0\r\n\r\n")
                 .status,
             501);
-  EXPECT_EQ(exchange(head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: gzip\r\n")).status,
-            400);
+  RawConnection unframed(port());
+  unframed.send(head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: gzip\r\n") +
+                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  const auto refused = unframed.read_response(k_answer_within);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_FALSE(unframed.read_response(500ms)) << "what followed an unframed body was read as a request";
   EXPECT_EQ(exchange(head("POST", "/open",
                           "Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n"))
                 .status,

@@ -46,7 +46,7 @@ bool LoadManagerService::prepare(std::stop_token stop) {
   return true;
 }
 
-void LoadManagerService::install_control(http::Server& server, std::optional<std::string> token,
+void LoadManagerService::install_control(http::Server& server,
                                          std::function<Result<queue::QueueDepth>()> queue_depth) {
   control::install(server,
                    {.store = &m_store,
@@ -64,8 +64,7 @@ void LoadManagerService::install_control(http::Server& server, std::optional<std
                       return schema.has_value();
                     },
                     .queue_depth = std::move(queue_depth),
-                    .max_load_retry = m_options.loader.max_load_retry,
-                    .token = std::move(token)});
+                    .max_load_retry = m_options.loader.max_load_retry});
 }
 
 void LoadManagerService::start(std::stop_token stop) {

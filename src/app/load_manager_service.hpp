@@ -49,10 +49,9 @@ public:
   // or a stop), load the version cache (a first migrator poll) and resolve orphaned batches
   // before any claim. false: stopped first, or a permanent failure (logged).
   bool prepare(std::stop_token stop);
-  // The control API on `server` (before the server starts).
+  // The control API on `server` (before the server starts; its options hold the token).
   // `queue_depth` counts the messages not yet recorded, where this process can see the queue.
-  void install_control(http::Server& server, std::optional<std::string> token,
-                       std::function<Result<queue::QueueDepth>()> queue_depth = {});
+  void install_control(http::Server& server, std::function<Result<queue::QueueDepth>()> queue_depth = {});
   // Start the migrator, reporter, lease keeper and workers.
   void start(std::stop_token stop);
   void join();

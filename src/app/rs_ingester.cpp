@@ -18,6 +18,8 @@
 #include "app/storer_service.hpp"
 #include "common/log.hpp"
 #include "common/sleep.hpp"
+#include "config/control_api_config.hpp"
+#include "config/go_flags.hpp"
 #include "core/file_pointer.hpp"
 #include "core/table_name.hpp"
 #include "http/curl_global.hpp"
@@ -40,7 +42,7 @@ struct RunOptions {
   int listeners = 2;
   int load_age_seconds = 30;
   int load_count_trigger = 5;
-  std::string control_addr = "127.0.0.1:8080";
+  config::ControlApiConfig control{.address = "127.0.0.1:8080"};
   bool until_idle = false;
   std::size_t max_message_bytes = 256 * 1024;
   int unknown_table_retry_seconds = 60;
@@ -215,12 +217,11 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   const auto take = [&] {
     return status::take_snapshot(snapshot_sources(dir, **store, manager.versions().snapshot(), clock), clock.now());
   };
-  http::Server control;
-  if (!options.control_addr.empty()) {
-    manager.install_control(control, std::nullopt,
-                            [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); });
-    if (auto started = start_server(control, options.control_addr); !started) {
-      report_error("cannot serve the control API on " + options.control_addr, started.error());
+  http::Server control(control_server_options(options.control));
+  if (!options.control.address.empty()) {
+    manager.install_control(control, [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); });
+    if (auto started = start_server(control, options.control.address); !started) {
+      report_error("cannot serve the control API on " + options.control.address, started.error());
       return k_exit_startup_error;
     }
   }
@@ -229,8 +230,9 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
     return 0;
   }
   const bool terminal = isatty(STDOUT_FILENO) != 0;
-  std::fprintf(stderr, "rs_ingester: running on %s (control API %s); Ctrl-C stops\n", dir.root.c_str(),
-               options.control_addr.empty() ? "off" : options.control_addr.c_str());
+  std::fprintf(stderr, "rs_ingester: running on %s (control API %s%s); Ctrl-C stops\n", dir.root.c_str(),
+               options.control.address.empty() ? "off" : options.control.address.c_str(),
+               options.control.address.empty() || !options.control.token ? "" : ", with a token");
   IdleWatch idle;
   std::optional<status::Snapshot> last;
   while (sleep_unless_stopped(stop, options.until_idle ? std::chrono::milliseconds(k_idle_check_period) : 1000ms)) {
@@ -417,7 +419,9 @@ int run_rs_ingester(int argc, char** argv) {
   run_command->add_option("--listeners", run_options.listeners, "Inbox listeners")->check(CLI::Range(1, 64));
   run_command->add_option("--load-age", run_options.load_age_seconds, "Seconds before a table's files load anyway");
   run_command->add_option("--load-count", run_options.load_count_trigger, "A table loads when more files wait");
-  run_command->add_option("--control-addr", run_options.control_addr, "Control API address (\"\": none)");
+  run_command->add_option("--control-addr", run_options.control.address, "Control API address (\"\": none)");
+  config::ControlApiFlags control_flags;
+  config::add_control_api_flags(*run_command, control_flags, run_options.control);
   run_command->add_option("--max-message-bytes", run_options.max_message_bytes,
                           "Larger inbox files are set aside in inbox/rejected, unread")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
@@ -465,6 +469,13 @@ int run_rs_ingester(int argc, char** argv) {
     return k_exit_config_error;
   }
   if (*run_command) {
+    try {
+      config::finish_control_api(control_flags, http::process_environment(), run_options.control);
+    } catch (const config::ConfigError& error) {
+      std::fprintf(stderr, "rs_ingester: %s\n", error.what());
+      return k_exit_config_error;
+    }
+    warn_if_exposed("rs_ingester", run_options.control);
     return run(dir, run_options, signals.source());
   }
   if (*status_command) {

@@ -65,6 +65,7 @@ int run_rsloadmanager(int argc, char** argv) {
   }
   const config::RsloadmanagerConfig& config = *loaded;
   log::init(config.log);
+  warn_if_exposed("rsloadmanager", config.control);
   const std::stop_token stop = signals.token();
   SystemClock clock;
   // Declared after `clock`, so it is destroyed (and drained) before it, after the last line.
@@ -160,11 +161,12 @@ int run_rsloadmanager(int argc, char** argv) {
   if (!service.prepare(stop)) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }
-  http::Server control;
-  if (!config.control_addr.empty()) {
-    service.install_control(control, config.control_token, queue_depth_source(queue_config, clock, config.env, credentials));
-    if (auto started = start_server(control, config.control_addr); !started) {
-      log::error("cannot serve the control API", {{"address", config.control_addr}, {"error", started.error().message}});
+  http::Server control(control_server_options(config.control));
+  if (!config.control.address.empty()) {
+    service.install_control(control, queue_depth_source(queue_config, clock, config.env, credentials));
+    if (auto started = start_server(control, config.control.address); !started) {
+      log::error("cannot serve the control API",
+                 {{"address", config.control.address}, {"error", started.error().message}});
       return k_exit_startup_error;
     }
   }

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
+
 #include "pg/conninfo.hpp"
 
 namespace rsi::app {
@@ -24,6 +26,24 @@ Result<std::string> with_tls_default(const std::string& url, const http::Environ
   }
   const auto tls = url.starts_with("redshift://") ? pg::TlsDefault::verify_full : pg::TlsDefault::require;
   return pg::with_default_sslmode(url, tls, http::env_value(env, "PGSSLMODE").has_value());
+}
+
+http::ServerOptions control_server_options(const config::ControlApiConfig& control) {
+  return {.bearer_token = control.token,
+          .allowed_hosts = control.allowed_hosts,
+          .allowed_origins = control.allowed_origins};
+}
+
+void warn_if_exposed(const char* program, const config::ControlApiConfig& control) {
+  if (!control.exposed_without_token()) {
+    return;
+  }
+  std::fprintf(stderr,
+               "%s: WARNING: the control API on %s has no token and reaches beyond this machine "
+               "(--control-allow-insecure): anyone who reaches the port can force loads, bump table versions "
+               "and skip batches\n",
+               program, control.address.c_str());
+  log::warn("control API served beyond loopback without a token", {{"address", control.address}});
 }
 
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,

@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "common/retry.hpp"
 #include "common/sleep.hpp"
+#include "config/control_api_config.hpp"
 #include "config/go_flags.hpp"
 #include "http/aws_settings.hpp"
 #include "http/server.hpp"
@@ -57,6 +58,14 @@ open_with_retry(const std::string& what, const std::function<Result<std::unique_
   }
   return std::nullopt;
 }
+
+// The server options of a control API configured as `control`: its token, allowed hosts and
+// origins, and the default limits.
+http::ServerOptions control_server_options(const config::ControlApiConfig& control);
+
+// When `control` is served beyond loopback without a token (only with --control-allow-insecure),
+// say so on stderr and in the log, where it cannot be missed.
+void warn_if_exposed(const char* program, const config::ControlApiConfig& control);
 
 // Start `server` on "host:port" ("localhost" means 127.0.0.1; port 0 picks one) and log it.
 [[nodiscard]] Result<void> start_server(http::Server& server, const std::string& address);

@@ -74,7 +74,7 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   auto onpeak_ms = static_cast<int>(config.migrator.onpeak_timeout.count());
   auto offpeak_ms = static_cast<int>(config.migrator.offpeak_timeout.count());
   std::size_t max_batch_files = loader.policy.max_files;
-  std::string control_token;
+  ControlApiFlags control_flags;
   std::string log_level = "info";
 
   CLI::App app{"rsloadmanager: loads batches of event files into the warehouse exactly once, migrates table\n"
@@ -127,9 +127,8 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
       ->check(CLI::PositiveNumber);
   app.add_flag("--dry-run-migrations", config.migrator.dry_run, "Log the SQL of pending migrations, change nothing");
   app.add_option("--statsPrefix", config.stats_prefix, "Prefix of statsd names (statsd address: STATSD_HOSTPORT)");
-  app.add_option("--control-addr", config.control_addr, "host:port of the control API and /health (\"\": none)");
-  app.add_option("--control-token", control_token,
-                 "Bearer token for every control endpoint but /health (better: RSI_CONTROL_TOKEN)");
+  app.add_option("--control-addr", config.control.address, "host:port of the control API and /health (\"\": none)");
+  add_control_api_flags(app, control_flags, config.control);
   app.add_option("--queue-url", config.queue_url,
                  "The metadatastorer's queue (sqs://NAME, an SQS queue URL or dir:///inbox), only to show "
                  "its depth in /control/status");
@@ -187,11 +186,7 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   config.migrator.onpeak_timeout = std::chrono::milliseconds(onpeak_ms);
   config.migrator.offpeak_timeout = std::chrono::milliseconds(offpeak_ms);
   config.reporter_period = positive_duration("reporterPollPeriod", reporter_poll);
-  if (!control_token.empty()) {
-    config.control_token = control_token;
-  } else if (auto from_env = http::env_value(env, "RSI_CONTROL_TOKEN")) {
-    config.control_token = *from_env;
-  }
+  finish_control_api(control_flags, env, config.control);
   config.statsd_address = http::env_value(env, "STATSD_HOSTPORT");
   config.env = std::move(env);
   return config;

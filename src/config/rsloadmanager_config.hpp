@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "config/control_api_config.hpp"
 #include "http/aws_settings.hpp"
 #include "loader/loader.hpp"
 #include "migrator/migrator.hpp"
@@ -33,8 +34,7 @@ struct RsloadmanagerConfig {
   int max_db_retry = 10;               // -max_db_retry (accepted; retries are by backoff now)
   std::string stats_prefix = "ingester";
   std::optional<std::string> statsd_address; // STATSD_HOSTPORT
-  std::string control_addr = "localhost:8080"; // --control-addr ("" disables)
-  std::optional<std::string> control_token;    // --control-token or RSI_CONTROL_TOKEN
+  ControlApiConfig control{.address = "localhost:8080"}; // --control-addr ("" disables), --control-token, …
   std::string queue_url; // --queue-url: the queue whose depth /control/status shows ("": none)
   log::Config log;                   // --log-level, --env (else CLOUD_ENVIRONMENT)
   telemetry::RollbarConfig rollbar;  // -rollbarToken, -rollbarEnvironment, --rollbar-endpoint

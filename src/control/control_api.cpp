@@ -1,5 +1,6 @@
 // Handlers are plain functions from a request to a response over ControlBackend; the server
-// (http/server.hpp) does routing, 404 and 405.
+// (http/server.hpp) does routing, 404 and 405, the token and every limit. No GET handler changes
+// state: the server guards only other methods against requests a browser page could send.
 #include "control/control_api.hpp"
 
 #include <algorithm>
@@ -47,33 +48,10 @@ double epoch_seconds(TimePoint time) {
   return static_cast<double>(to_epoch_micros(time)) / 1e6;
 }
 
-bool same_secret(std::string_view given, std::string_view expected) {
-  if (expected.empty()) {
-    return false; // No token can match an empty one (and expected[0] below needs a byte).
-  }
-  // Compare in time independent of where they differ.
-  unsigned char difference = given.size() == expected.size() ? 0 : 1;
-  for (std::size_t index = 0; index < given.size(); ++index) {
-    difference |= static_cast<unsigned char>(given[index] ^ expected[index % expected.size()]);
-  }
-  return difference == 0;
-}
-
 bool equals_ignoring_case(std::string_view left, std::string_view right) {
   return std::ranges::equal(left, right, [](unsigned char a, unsigned char b) {
     return std::tolower(a) == std::tolower(b);
   });
-}
-
-// The token of an "Authorization: Bearer <token>" header; the scheme is case-insensitive
-// (RFC 7235), so "bearer" works too.
-std::optional<std::string_view> bearer_token(std::string_view authorization) {
-  constexpr std::string_view k_scheme = "bearer ";
-  if (authorization.size() < k_scheme.size() ||
-      !equals_ignoring_case(authorization.substr(0, k_scheme.size()), k_scheme)) {
-    return std::nullopt;
-  }
-  return authorization.substr(k_scheme.size());
 }
 
 // A string field of a request body as the original's Go decoding read it: the name matches
@@ -164,22 +142,6 @@ json status_json(const status::Snapshot& snapshot) {
 class Api {
 public:
   explicit Api(ControlBackend backend) : m_backend(std::move(backend)) {}
-
-  // Wraps a handler with the bearer-token check.
-  http::Handler guarded(std::function<ServerResponse(const ServerRequest&)> handler) const {
-    return [this, handler = std::move(handler)](const ServerRequest& request) {
-      if (m_backend.token) {
-        const auto found = request.headers.find("authorization");
-        const auto given = bearer_token(found == request.headers.end() ? std::string_view() : found->second);
-        if (!given || !same_secret(*given, *m_backend.token)) {
-          ServerResponse refused = error(401, "missing or wrong bearer token");
-          refused.headers["WWW-Authenticate"] = "Bearer";
-          return refused;
-        }
-      }
-      return handler(request);
-    };
-  }
 
   ServerResponse health(const ServerRequest&) const {
     json body{{"IngesterDBConnError", nullptr}, {"WarehouseConnError", nullptr}};
@@ -369,15 +331,16 @@ void install(http::Server& server, ControlBackend backend) {
   auto bind = [api](ServerResponse (Api::*method)(const ServerRequest&) const) {
     return [api, method](const ServerRequest& request) { return ((*api).*method)(request); };
   };
+  const http::RouteOptions token{.needs_token = true};
   server.route("GET", "/health", bind(&Api::health));
-  server.route("POST", "/control/force_load", api->guarded(bind(&Api::force_load)));
-  server.route("POST", "/control/increment_version/([^/]+)", api->guarded(bind(&Api::increment_version)));
-  server.route("GET", "/control/table_exists/([^/]+)", api->guarded(bind(&Api::table_exists)));
-  server.route("GET", "/control/last_load", api->guarded(bind(&Api::last_load)));
-  server.route("GET", "/control/status", api->guarded(bind(&Api::status)));
-  server.route("POST", "/control/retry/([^/]+)", api->guarded(bind(&Api::retry)));
-  server.route("POST", "/control/skip/([^/]+)", api->guarded(bind(&Api::skip)));
-  server.route("GET", "/metrics", api->guarded(bind(&Api::metrics)));
+  server.route("POST", "/control/force_load", bind(&Api::force_load), token);
+  server.route("POST", "/control/increment_version/([^/]+)", bind(&Api::increment_version), token);
+  server.route("GET", "/control/table_exists/([^/]+)", bind(&Api::table_exists), token);
+  server.route("GET", "/control/last_load", bind(&Api::last_load), token);
+  server.route("GET", "/control/status", bind(&Api::status), token);
+  server.route("POST", "/control/retry/([^/]+)", bind(&Api::retry), token);
+  server.route("POST", "/control/skip/([^/]+)", bind(&Api::skip), token);
+  server.route("GET", "/metrics", bind(&Api::metrics), token);
 }
 
 } // namespace rsi::control

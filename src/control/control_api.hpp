@@ -31,7 +31,6 @@ struct ControlBackend {
   // Messages in the queue not yet recorded; empty where this process does not read the queue.
   std::function<Result<queue::QueueDepth>()> queue_depth;
   int max_load_retry = 0; // The loaders' -max_load_retry.
-  std::optional<std::string> token; // Bearer token every endpoint but /health requires.
 };
 
 // The original's endpoints with their exact shapes, plus status, retry/skip of stale batches
@@ -50,8 +49,10 @@ struct ControlBackend {
 //   POST /control/retry/<manifest>       stale batch → retried now (204)
 //   POST /control/skip/<manifest>        stale batch → dropped, kept in skipped_batch (200)
 //   GET  /metrics                        Prometheus text
-// Errors answer {"Error":"…"} with 400 (bad input), 401 (token), 404 (unknown), 405 (method),
-// 409 (state does not allow it), 500/503 (backend failure).
+// Errors answer {"Error":"…"} with 400 (bad input), 404 (unknown), 405 (method), 409 (state does
+// not allow it), 500/503 (backend failure). Every endpoint but /health declares that it needs the
+// server's bearer token (http::ServerOptions), which the server checks from the request head
+// (401), as it does the limits and the Host, Origin and Content-Type rules.
 void install(http::Server& server, ControlBackend backend);
 
 } // namespace rsi::control

@@ -1,70 +1,955 @@
-// cpp-httplib underneath: one catch-all handler per method feeds our router, so that routes
-// are matched in one place (and a wrong method can answer 405, not 404).
+// Boost.Beast's HTTP/1 parser over Boost.Asio: one I/O thread reads and writes every connection,
+// handlers run on a small thread pool, so neither a slow peer nor a slow handler stalls the rest.
+//
+// Chosen because every resource a stranger can make the server spend gets a bound that holds
+// whatever bytes arrive (docs/control-api.md, "Limits", has the measurements against
+// libmicrohttpd): one connection goes
+//   wait for a request (idle_timeout: closed silently)
+//   → head, under the request deadline (408), within max_header_bytes / max_header_fields (431)
+//   → decisions from the head alone: 400, 414, 501, 404/405, 415, 403 (Host, Origin), 401,
+//     413 (declared length), 503 (the process's body budget) — no body byte read yet
+//   → body, still under the deadline, cut at max_body_bytes under either framing (413)
+//   → handler on the pool (not under the deadline: the peer is not slow, the backend is)
+//   → response write, under a deadline of its own
+//   → the next request, or a close.
+// A close after a refusal first shuts down our side and drains what the peer still sends for a
+// moment (bounded in time and bytes), so the peer reads the refusal instead of a reset.
 #include "http/server.hpp"
 
-#include <httplib.h>
-
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <future>
+#include <limits>
 #include <regex>
 #include <thread>
+#include <unordered_set>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
 
 namespace rsi::http {
+namespace {
 
-struct Server::State {
-  struct Route {
-    std::string method;
-    std::regex pattern;
-    Handler handler;
-  };
-  httplib::Server server;
-  std::vector<Route> routes;
-  std::thread thread;
-  int port = 0;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace beast_http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
 
-  ServerResponse dispatch(const httplib::Request& raw) {
-    ServerRequest request;
-    request.method = raw.method;
-    request.path = raw.path;
-    request.body = raw.body;
-    for (const auto& [name, value] : raw.params) {
-      request.query.emplace(name, value);
+// After a response that closes the connection: how long, and how many bytes, we keep reading
+// (and dropping) what the peer still sends before closing.
+constexpr auto k_linger = std::chrono::seconds(2);
+constexpr std::size_t k_linger_bytes = 4 * 1024 * 1024;
+constexpr std::size_t k_drain_buffer_bytes = 16 * 1024;
+// When accept() fails (out of descriptors), the wait before trying again.
+constexpr auto k_accept_retry = std::chrono::milliseconds(100);
+// Refusals for the connection cap are logged at most this often.
+constexpr auto k_refusal_log_period = std::chrono::seconds(10);
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+bool equals_ignoring_case(std::string_view left, std::string_view right) {
+  return std::ranges::equal(left, right, [](unsigned char a, unsigned char b) {
+    return std::tolower(a) == std::tolower(b);
+  });
+}
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// `text` with %XX escapes (and '+' in a query) decoded; nullopt for a broken escape.
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t index = 0; index < text.size(); ++index) {
+    const char c = text[index];
+    if (c == '%') {
+      if (index + 2 >= text.size()) {
+        return std::nullopt;
+      }
+      const int high = hex_digit(text[index + 1]);
+      const int low = hex_digit(text[index + 2]);
+      if (high < 0 || low < 0) {
+        return std::nullopt;
+      }
+      out.push_back(static_cast<char>(high * 16 + low));
+      index += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
     }
-    for (const auto& [name, value] : raw.headers) {
-      std::string lower = name;
-      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-      request.headers.emplace(std::move(lower), value);
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string>> parse_query(std::string_view query) {
+  std::map<std::string, std::string> params;
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) {
+      continue;
     }
-    std::vector<std::string> allowed;
-    for (const auto& route : routes) {
-      std::smatch match;
-      if (!std::regex_match(request.path, match, route.pattern)) {
-        continue;
+    const auto equals = pair.find('=');
+    auto name = percent_decode(pair.substr(0, equals), true);
+    auto value = percent_decode(equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1), true);
+    if (!name || !value) {
+      return std::nullopt;
+    }
+    params.emplace(std::move(*name), std::move(*value));
+  }
+  return params;
+}
+
+bool same_secret(std::string_view given, std::string_view expected) {
+  if (expected.empty()) {
+    return false; // No token can match an empty one (and expected[0] below needs a byte).
+  }
+  // Compare in time independent of where they differ.
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t index = 0; index < given.size(); ++index) {
+    difference |= static_cast<unsigned char>(given[index] ^ expected[index % expected.size()]);
+  }
+  return difference == 0;
+}
+
+// The token of an "Authorization: Bearer <token>" field; the scheme is case-insensitive
+// (RFC 7235), so "bearer" works too.
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  constexpr std::string_view k_scheme = "bearer ";
+  if (authorization.size() < k_scheme.size() ||
+      !equals_ignoring_case(authorization.substr(0, k_scheme.size()), k_scheme)) {
+    return std::nullopt;
+  }
+  return authorization.substr(k_scheme.size());
+}
+
+// The host of a Host field or an allowed-hosts entry, lower case, without port or final dot:
+// "[::1]:8080" → "[::1]", "Ingester.Internal.:80" → "ingester.internal".
+std::string host_of(std::string_view value) {
+  value = trim(value);
+  std::string_view host = value;
+  if (value.starts_with('[')) {
+    const auto close = value.find(']');
+    host = close == std::string_view::npos ? std::string_view() : value.substr(0, close + 1);
+  } else if (const auto colon = value.find(':'); colon != std::string_view::npos) {
+    host = value.substr(0, colon);
+  }
+  if (host.ends_with('.')) {
+    host.remove_suffix(1);
+  }
+  return lower(host);
+}
+
+bool is_ip_address(std::string_view host) {
+  if (host.starts_with('[') && host.ends_with(']')) {
+    host = host.substr(1, host.size() - 2);
+  }
+  error_code ec;
+  (void)asio::ip::make_address(std::string(host), ec);
+  return !ec;
+}
+
+std::string origin_key(std::string_view origin) {
+  origin = trim(origin);
+  if (origin.ends_with('/')) {
+    origin.remove_suffix(1);
+  }
+  return lower(origin);
+}
+
+// An error of Beast's HTTP parser (the peer sent something that is not HTTP), as opposed to
+// one of the socket's.
+bool is_parse_error(const error_code& ec) {
+  return ec.category() == beast_http::make_error_code(beast_http::error::bad_method).category();
+}
+
+bool changes_state(std::string_view method) { return method != "GET" && method != "HEAD"; }
+
+// The request head as the parser saw it. Field names are lower case, in arrival order.
+struct Head {
+  std::string method;
+  std::string target;
+  int version = 11;
+  std::vector<std::pair<std::string, std::string>> fields;
+
+  [[nodiscard]] const std::string* find(std::string_view name) const {
+    for (const auto& [field, value] : fields) {
+      if (field == name) {
+        return &value;
       }
-      if (route.method != request.method) {
-        allowed.push_back(route.method);
-        continue;
+    }
+    return nullptr;
+  }
+  [[nodiscard]] std::size_t count(std::string_view name) const {
+    return static_cast<std::size_t>(
+        std::ranges::count_if(fields, [&](const auto& field) { return field.first == name; }));
+  }
+};
+
+// Beast's parser feeding a Head and a string body. A field past max_header_fields is refused
+// before it is stored, so many small fields cost no more than one large one.
+class RequestParser final : public beast_http::basic_parser<true> {
+public:
+  explicit RequestParser(const ServerLimits& limits) : m_max_fields(limits.max_header_fields) {
+    header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
+    // The declared length is judged by us after the head (a 401 must come before a 413), so
+    // the parser must not refuse it first; read_body() sets the real limit.
+    body_limit(std::numeric_limits<std::uint64_t>::max());
+  }
+
+  Head head;
+  std::string body;
+  bool too_many_fields = false;
+
+private:
+  void on_request_impl(beast_http::verb, beast::string_view method, beast::string_view target, int version,
+                       error_code&) override {
+    head.method = std::string(method);
+    head.target = std::string(target);
+    head.version = version;
+  }
+  void on_response_impl(int, beast::string_view, int, error_code&) override {}
+  void on_field_impl(beast_http::field, beast::string_view name, beast::string_view value, error_code& ec) override {
+    if (head.fields.size() >= m_max_fields) {
+      too_many_fields = true;
+      ec = beast_http::error::header_limit;
+      return;
+    }
+    head.fields.emplace_back(lower(std::string_view(name.data(), name.size())), std::string(value));
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    if (length) {
+      body.reserve(static_cast<std::size_t>(*length)); // At most the body limit: checked from the head.
+    }
+  }
+  std::size_t on_body_impl(beast::string_view data, error_code&) override {
+    body.append(data.data(), data.size());
+    return data.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view data, error_code&) override {
+    body.append(data.data(), data.size());
+    return data.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  std::size_t m_max_fields;
+};
+
+struct Route {
+  std::string method;
+  std::regex pattern;
+  Handler handler;
+  RouteOptions options;
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;
+  std::vector<std::string> captures;
+  std::vector<std::string> allowed; // Methods of the routes whose pattern matched, when none took the method.
+};
+
+ServerResponse refusal(int status, std::string_view message) {
+  return {.status = status, .body = error_body(message)};
+}
+
+std::string reason_phrase(int status) {
+  const auto known = beast_http::int_to_status(static_cast<unsigned>(status));
+  return known == beast_http::status::unknown ? std::string() : std::string(beast_http::obsolete_reason(known));
+}
+
+bool safe_header_text(std::string_view text) {
+  return text.find_first_of("\r\n") == std::string_view::npos;
+}
+
+std::string serialize(const ServerResponse& response, bool head_only, bool close, bool http10_keep_alive) {
+  std::string out = fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
+  // RFC 9110: no content, and no length, in a 1xx, 204 or 304.
+  const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
+  if (!bodiless) {
+    if (!response.content_type.empty() && safe_header_text(response.content_type)) {
+      out += fmt::format("Content-Type: {}\r\n", response.content_type);
+    }
+    out += fmt::format("Content-Length: {}\r\n", response.body.size());
+  }
+  for (const auto& [name, value] : response.headers) {
+    const std::string key = lower(name);
+    if (key == "content-length" || key == "content-type" || key == "connection" || key == "transfer-encoding" ||
+        !safe_header_text(name) || !safe_header_text(value)) {
+      continue; // Framing is ours to write.
+    }
+    out += fmt::format("{}: {}\r\n", name, value);
+  }
+  if (close) {
+    out += "Connection: close\r\n";
+  } else if (http10_keep_alive) {
+    out += "Connection: keep-alive\r\n";
+  }
+  out += "\r\n";
+  if (!bodiless && !head_only) {
+    out += response.body;
+  }
+  return out;
+}
+
+class Connection;
+
+// Everything a connection shares with the others. Routes, options and the bound host are fixed
+// once start() runs; the connection set, the body budget and the refusal clock are touched on
+// the I/O thread only.
+class Engine {
+public:
+  explicit Engine(ServerOptions options)
+      : m_options(std::move(options)),
+        m_busy_reply(serialize(refusal(503, "too many connections"), false, true, false)) {
+    for (const auto& origin : m_options.allowed_origins) {
+      m_origins.push_back(origin_key(origin));
+    }
+    for (const auto& host : m_options.allowed_hosts) {
+      m_hosts.push_back(host_of(host));
+    }
+  }
+
+  void add_route(std::string method, std::string pattern, Handler handler, RouteOptions options) {
+    m_routes.push_back({std::move(method), std::regex(pattern), std::move(handler), options});
+  }
+
+  Result<void> start(const std::string& host, int port);
+  void stop();
+  [[nodiscard]] int port() const { return m_port; }
+
+  // For connections.
+  [[nodiscard]] const ServerLimits& limits() const { return m_options.limits; }
+  [[nodiscard]] asio::io_context& io() { return m_io; }
+  [[nodiscard]] asio::thread_pool& pool() { return *m_pool; }
+  [[nodiscard]] RouteMatch match(const std::string& method, const std::string& path) const;
+  [[nodiscard]] std::optional<ServerResponse> refuse_from_head(const Head& head, const Route& route,
+                                                               bool has_body) const;
+  [[nodiscard]] bool reserve_body(std::size_t bytes) {
+    if (bytes > m_options.limits.max_body_bytes_in_flight - m_body_bytes_in_flight) {
+      return false;
+    }
+    m_body_bytes_in_flight += bytes;
+    return true;
+  }
+  void release_body(std::size_t bytes) { m_body_bytes_in_flight -= bytes; }
+  void add(Connection* connection) { m_live.insert(connection); }
+  void remove(Connection* connection) { m_live.erase(connection); }
+
+private:
+  void accept();
+  void refuse_connection(tcp::socket socket);
+  [[nodiscard]] bool host_allowed(std::string_view host_field) const;
+  [[nodiscard]] bool origin_allowed(std::string_view origin) const;
+
+  ServerOptions m_options;
+  std::vector<std::string> m_hosts;
+  std::vector<std::string> m_origins;
+  std::vector<Route> m_routes;
+  std::string m_busy_reply;
+  std::string m_bound_host;
+  int m_port = 0;
+  // Before m_io: connections still queued in its handlers leave this set while it is destroyed.
+  std::unordered_set<Connection*> m_live;
+  std::size_t m_body_bytes_in_flight = 0;
+  std::chrono::steady_clock::time_point m_last_refusal_log;
+  std::size_t m_refused_since_log = 0;
+  asio::io_context m_io{1};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> m_work;
+  tcp::acceptor m_acceptor{m_io};
+  asio::steady_timer m_accept_retry{m_io};
+  std::optional<asio::thread_pool> m_pool;
+  std::thread m_io_thread;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+public:
+  Connection(Engine& engine, tcp::socket socket)
+      : m_engine(engine), m_socket(std::move(socket)), m_timer(engine.io()),
+        m_buffer(engine.limits().max_header_bytes + 64 * 1024) {
+    m_engine.add(this);
+  }
+  ~Connection() {
+    m_engine.release_body(std::exchange(m_body_reserved, 0));
+    m_engine.remove(this);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void start() {
+    error_code ignored;
+    m_socket.set_option(tcp::no_delay(true), ignored);
+    wait_for_request();
+  }
+
+  // The server stops: end whatever this connection waits for.
+  void abort() {
+    m_aborted = true;
+    close();
+  }
+
+private:
+  // Cancel the socket's operations after `after`; a newer arm() or disarm() voids an older one.
+  void arm(std::chrono::milliseconds after) {
+    m_timed_out = false;
+    const std::uint64_t generation = ++m_timer_generation;
+    m_timer.expires_after(after);
+    m_timer.async_wait([self = shared_from_this(), generation](error_code ec) {
+      if (ec || generation != self->m_timer_generation) {
+        return;
       }
-      for (std::size_t group = 1; group < match.size(); ++group) {
-        request.captures.push_back(match[group].str());
+      self->m_timed_out = true;
+      error_code ignored;
+      self->m_socket.cancel(ignored);
+    });
+  }
+
+  void disarm() {
+    ++m_timer_generation;
+    m_timer.cancel();
+  }
+
+  void wait_for_request() {
+    if (m_buffer.size() > 0) {
+      read_head(); // Pipelined: the next request is already here.
+      return;
+    }
+    arm(m_engine.limits().idle_timeout);
+    m_socket.async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+      if (self->m_aborted) {
+        return;
       }
+      if (ec) {
+        self->close(); // Idle too long, or gone: nothing was asked, so nothing is answered.
+        return;
+      }
+      self->read_head();
+    });
+  }
+
+  void read_head() {
+    // One deadline for head and body: re-armed only for the response.
+    arm(m_engine.limits().request_deadline);
+    m_parser.emplace(m_engine.limits());
+    beast_http::async_read_header(m_socket, m_buffer, *m_parser,
+                                  [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+  }
+
+  void on_head(error_code ec) {
+    if (m_aborted) {
+      return;
+    }
+    const ServerLimits& limits = m_engine.limits();
+    if (ec) {
+      if (m_timed_out) {
+        refuse(refusal(408, fmt::format("request head not received within {} ms", limits.request_deadline.count())));
+      } else if (ec == beast_http::error::header_limit && m_parser->too_many_fields) {
+        refuse(refusal(431, fmt::format("more than {} header fields", limits.max_header_fields)));
+      } else if (ec == beast_http::error::header_limit || ec == beast_http::error::buffer_overflow) {
+        refuse(refusal(431, fmt::format("request head larger than {} bytes", limits.max_header_bytes)));
+      } else if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
+                 !is_parse_error(ec)) {
+        close(); // The peer left (between requests, or half-way through a head), or the socket failed.
+      } else {
+        refuse(refusal(400, fmt::format("malformed request: {}", ec.message())));
+      }
+      return;
+    }
+    const Head& head = m_parser->head;
+    m_head_only = head.method == "HEAD";
+    const std::string* content_length = head.find("content-length");
+    const bool has_body = m_parser->chunked() || (m_parser->content_length() && *m_parser->content_length() > 0);
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3); what
+    // such a peer sends after the head is never read as one, nor as a next request: the
+    // connection closes after the answer.
+    m_close_after = !m_parser->keep_alive() || m_served + 1 >= limits.max_requests_per_connection ||
+                    (changes_state(head.method) && content_length == nullptr && !m_parser->chunked());
+
+    if (head.target.size() > limits.max_target_bytes) {
+      refuse_before_body(refusal(414, fmt::format("request target longer than {} bytes", limits.max_target_bytes)),
+                         has_body);
+      return;
+    }
+    if (!head.target.starts_with('/')) {
+      refuse_before_body(refusal(400, "request target must be a path"), has_body);
+      return;
+    }
+    const auto question = head.target.find('?');
+    auto path = percent_decode(std::string_view(head.target).substr(0, question), false);
+    auto query = question == std::string::npos ? std::optional<std::map<std::string, std::string>>(std::in_place)
+                                               : parse_query(std::string_view(head.target).substr(question + 1));
+    if (!path || !query) {
+      refuse_before_body(refusal(400, "malformed percent-encoding in the request target"), has_body);
+      return;
+    }
+    // Where a peer and a proxy in front of us could disagree on the request's extent, the
+    // stream cannot be trusted further: these refusals always close.
+    if ((head.version >= 11 && head.count("host") != 1) || head.count("host") > 1) {
+      refuse(refusal(400, "exactly one Host field is required"));
+      return;
+    }
+    if (const std::string* coding = head.find("transfer-encoding"); coding != nullptr) {
+      if (!m_parser->chunked()) {
+        refuse(refusal(400, "chunked must be the last transfer coding"));
+        return;
+      }
+      if (head.count("transfer-encoding") > 1 || !equals_ignoring_case(trim(*coding), "chunked")) {
+        refuse(refusal(501, fmt::format("transfer coding not supported: {}", *coding)));
+        return;
+      }
+    }
+    RouteMatch match = m_engine.match(head.method, *path);
+    if (match.route == nullptr) {
+      if (!match.allowed.empty()) {
+        ServerResponse response =
+            refusal(405, fmt::format("method {} not allowed on {}", head.method, *path));
+        response.headers["Allow"] = fmt::format("{}", fmt::join(match.allowed, ", "));
+        refuse_before_body(std::move(response), has_body);
+      } else {
+        refuse_before_body(refusal(404, fmt::format("no such endpoint: {}", *path)), has_body);
+      }
+      return;
+    }
+    if (auto refused = m_engine.refuse_from_head(head, *match.route, has_body)) {
+      refuse_before_body(std::move(*refused), has_body);
+      return;
+    }
+
+    m_route = match.route;
+    m_request = ServerRequest{.method = head.method,
+                              .path = std::move(*path),
+                              .captures = std::move(match.captures),
+                              .query = std::move(*query)};
+    for (const auto& [name, value] : head.fields) {
+      m_request.headers.emplace(name, value);
+    }
+    if (!has_body) {
+      dispatch();
+      return;
+    }
+    if (m_parser->content_length() && *m_parser->content_length() > limits.max_body_bytes) {
+      refuse_before_body(refusal(413, fmt::format("body larger than {} bytes", limits.max_body_bytes)), has_body);
+      return;
+    }
+    const std::size_t reserve =
+        m_parser->content_length() ? static_cast<std::size_t>(*m_parser->content_length()) : limits.max_body_bytes;
+    if (!m_engine.reserve_body(reserve)) {
+      ServerResponse busy = refusal(503, "too many request bodies in flight; retry shortly");
+      busy.headers["Retry-After"] = "1";
+      refuse_before_body(std::move(busy), has_body);
+      return;
+    }
+    m_body_reserved = reserve;
+    read_body();
+  }
+
+  void read_body() {
+    m_parser->body_limit(m_engine.limits().max_body_bytes);
+    const std::string* expect = m_parser->head.find("expect");
+    if (expect != nullptr && equals_ignoring_case(trim(*expect), "100-continue")) {
+      // The head passed every check: now the peer may send the body.
+      m_out = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(m_socket, asio::buffer(m_out), [self = shared_from_this()](error_code ec, std::size_t) {
+        if (self->m_aborted) {
+          return;
+        }
+        if (ec) {
+          self->close();
+          return;
+        }
+        self->read_rest();
+      });
+      return;
+    }
+    read_rest();
+  }
+
+  void read_rest() {
+    beast_http::async_read(m_socket, m_buffer, *m_parser,
+                           [self = shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
+  }
+
+  void on_body(error_code ec) {
+    if (m_aborted) {
+      return;
+    }
+    const ServerLimits& limits = m_engine.limits();
+    if (ec) {
+      m_close_after = true;
+      if (m_timed_out) {
+        respond(refusal(408, fmt::format("request body not received within {} ms", limits.request_deadline.count())));
+      } else if (ec == beast_http::error::body_limit || ec == beast_http::error::buffer_overflow) {
+        respond(refusal(413, fmt::format("body larger than {} bytes", limits.max_body_bytes)));
+      } else if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
+                 !is_parse_error(ec)) {
+        close();
+      } else {
+        respond(refusal(400, fmt::format("malformed request body: {}", ec.message())));
+      }
+      return;
+    }
+    m_request.body = std::move(m_parser->body);
+    dispatch();
+  }
+
+  void dispatch() {
+    disarm(); // A handler's time is the backend's, not the peer's.
+    asio::post(m_engine.pool(), [self = shared_from_this(), route = m_route, request = std::move(m_request)]() mutable {
+      ServerResponse response;
       try {
-        return route.handler(request);
+        response = route->handler(request);
       } catch (const std::exception& error) {
         log::error("HTTP handler failed", {{"path", request.path}, {"error", error.what()}});
-        return {.status = 500, .body = error_body("internal error")};
+        response = refusal(500, "internal error");
+      } catch (...) {
+        log::error("HTTP handler failed", {{"path", request.path}, {"error", "an exception of unknown type"}});
+        response = refusal(500, "internal error");
+      }
+      // The connection is touched on the I/O thread only; the last reference never drops here.
+      auto& io = self->m_engine.io();
+      asio::post(io, [self = std::move(self), response = std::move(response)]() mutable {
+        if (!self->m_aborted) {
+          self->respond(std::move(response));
+        }
+      });
+    });
+  }
+
+  // A refusal decided from the head: a body the peer announced is never read, so the
+  // connection cannot carry another request.
+  void refuse_before_body(ServerResponse response, bool has_body) {
+    if (has_body) {
+      m_close_after = true;
+    }
+    respond(std::move(response));
+  }
+
+  // A failure that leaves the stream unusable.
+  void refuse(ServerResponse response) {
+    m_close_after = true;
+    respond(std::move(response));
+  }
+
+  void respond(ServerResponse response) {
+    if (log::enabled(log::Level::debug)) {
+      log::debug("HTTP request answered", {{"method", m_parser ? m_parser->head.method : std::string()},
+                                           {"target", m_parser ? m_parser->head.target : std::string()},
+                                           {"status", response.status}});
+    }
+    const bool http10 = m_parser && m_parser->head.version < 11;
+    m_out = serialize(response, m_head_only, m_close_after, http10 && !m_close_after);
+    arm(m_engine.limits().request_deadline); // A peer that does not read cannot hold us longer.
+    asio::async_write(m_socket, asio::buffer(m_out), [self = shared_from_this()](error_code ec, std::size_t) {
+      self->on_written(ec);
+    });
+  }
+
+  void on_written(error_code ec) {
+    if (m_aborted) {
+      return;
+    }
+    disarm();
+    m_engine.release_body(std::exchange(m_body_reserved, 0));
+    m_out.clear();
+    m_out.shrink_to_fit();
+    m_parser.reset();
+    m_head_only = false;
+    ++m_served;
+    if (ec) {
+      close();
+    } else if (m_close_after) {
+      linger();
+    } else {
+      wait_for_request();
+    }
+  }
+
+  void linger() {
+    error_code ignored;
+    m_socket.shutdown(tcp::socket::shutdown_send, ignored);
+    arm(std::chrono::duration_cast<std::chrono::milliseconds>(k_linger));
+    m_drain = std::make_unique<std::array<char, k_drain_buffer_bytes>>();
+    drain();
+  }
+
+  void drain() {
+    m_socket.async_read_some(asio::buffer(*m_drain), [self = shared_from_this()](error_code ec, std::size_t bytes) {
+      if (self->m_aborted) {
+        return;
+      }
+      self->m_drained += bytes;
+      if (ec || self->m_drained > k_linger_bytes) {
+        self->close();
+        return;
+      }
+      self->drain();
+    });
+  }
+
+  void close() {
+    disarm();
+    error_code ignored;
+    m_socket.close(ignored);
+  }
+
+  Engine& m_engine;
+  tcp::socket m_socket;
+  asio::steady_timer m_timer;
+  std::uint64_t m_timer_generation = 0;
+  bool m_timed_out = false;
+  bool m_aborted = false;
+  beast::flat_buffer m_buffer;
+  std::optional<RequestParser> m_parser;
+  const Route* m_route = nullptr;
+  ServerRequest m_request;
+  bool m_head_only = false;
+  bool m_close_after = false;
+  std::size_t m_served = 0;
+  std::size_t m_body_reserved = 0;
+  std::string m_out;
+  std::unique_ptr<std::array<char, k_drain_buffer_bytes>> m_drain;
+  std::size_t m_drained = 0;
+};
+
+RouteMatch Engine::match(const std::string& method, const std::string& path) const {
+  RouteMatch result;
+  // HEAD is served by the GET route (without the body).
+  const std::string wanted = method == "HEAD" ? std::string("GET") : method;
+  for (const auto& route : m_routes) {
+    std::smatch groups;
+    if (!std::regex_match(path, groups, route.pattern)) {
+      continue;
+    }
+    if (route.method != method && route.method != wanted) {
+      if (std::ranges::find(result.allowed, route.method) == result.allowed.end()) {
+        result.allowed.push_back(route.method);
+      }
+      continue;
+    }
+    result.route = &route;
+    for (std::size_t group = 1; group < groups.size(); ++group) {
+      result.captures.push_back(groups[group].str());
+    }
+    return result;
+  }
+  return result;
+}
+
+bool Engine::host_allowed(std::string_view host_field) const {
+  const std::string host = host_of(host_field);
+  if (host.empty()) {
+    return false;
+  }
+  // A DNS-rebinding page reaches us under a name its author controls; an IP address in Host
+  // cannot come from one, so every address (and loopback's name) is fine.
+  if (host == "localhost" || host == m_bound_host || is_ip_address(host)) {
+    return true;
+  }
+  return std::ranges::find(m_hosts, host) != m_hosts.end();
+}
+
+bool Engine::origin_allowed(std::string_view origin) const {
+  return std::ranges::find(m_origins, origin_key(origin)) != m_origins.end();
+}
+
+std::optional<ServerResponse> Engine::refuse_from_head(const Head& head, const Route& route, bool has_body) const {
+  if (head.find("content-encoding") != nullptr) {
+    return refusal(415, "Content-Encoding is not accepted; send the body as is");
+  }
+  if (changes_state(head.method)) {
+    // A browser page can send this request too (a form, or a script after DNS rebinding): it
+    // is told apart by its Host and Origin, and by a body type a form cannot produce.
+    if (const std::string* host = head.find("host"); host != nullptr && !host_allowed(*host)) {
+      return refusal(403, fmt::format("Host {} is not this server's name (see --control-allowed-hosts)", *host));
+    }
+    if (head.count("origin") > 1) {
+      return refusal(403, "more than one Origin field");
+    }
+    if (const std::string* origin = head.find("origin"); origin != nullptr && !origin_allowed(*origin)) {
+      return refusal(403, fmt::format("requests from Origin {} are not allowed (see --control-allowed-origins)",
+                                      *origin));
+    }
+  }
+  if (route.options.needs_token && m_options.bearer_token) {
+    const std::string* authorization = head.find("authorization");
+    const auto given = authorization != nullptr && head.count("authorization") == 1
+                           ? bearer_token(*authorization)
+                           : std::nullopt;
+    if (!given || !same_secret(*given, *m_options.bearer_token)) {
+      ServerResponse refused = refusal(401, "missing or wrong bearer token");
+      refused.headers["WWW-Authenticate"] = "Bearer";
+      return refused;
+    }
+  }
+  if (changes_state(head.method) && has_body) {
+    const std::string* type = head.find("content-type");
+    const std::string media_type = type == nullptr ? std::string() : lower(trim(type->substr(0, type->find(';'))));
+    if (media_type != "application/json") {
+      return refusal(415, "a request body must be Content-Type: application/json");
+    }
+  }
+  return std::nullopt;
+}
+
+Result<void> Engine::start(const std::string& host, int port) {
+  error_code ec;
+  asio::ip::address address = asio::ip::make_address(host, ec);
+  if (ec) {
+    tcp::resolver resolver(m_io);
+    const auto results = resolver.resolve(host, std::to_string(port), ec);
+    if (ec || results.empty()) {
+      return fail(ErrorKind::permanent, fmt::format("listen on {}:{}: cannot resolve {}: {}", host, port, host,
+                                                    ec ? ec.message() : "no address"));
+    }
+    address = results.begin()->endpoint().address();
+  }
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  const auto failed = [&](std::string_view step) {
+    return fail(ErrorKind::permanent, fmt::format("listen on {}:{}: {}: {}", host, port, step, ec.message()));
+  };
+  if (m_acceptor.open(endpoint.protocol(), ec); ec) {
+    return failed("socket");
+  }
+  if (m_acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) {
+    return failed("SO_REUSEADDR");
+  }
+  if (m_acceptor.bind(endpoint, ec); ec) {
+    return failed("bind");
+  }
+  if (m_acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) {
+    return failed("listen");
+  }
+  m_port = m_acceptor.local_endpoint(ec).port();
+  m_bound_host = host_of(host.find(':') != std::string::npos ? "[" + host + "]" : host);
+  m_pool.emplace(static_cast<std::size_t>(std::max(1, m_options.limits.handler_threads)));
+  m_work.emplace(m_io.get_executor());
+  accept();
+  m_io_thread = std::thread([this] {
+    while (true) {
+      try {
+        m_io.run();
+        return;
+      } catch (const std::exception& error) {
+        // A completion handler threw (out of memory, say): that connection is lost, the rest go on.
+        log::error("HTTP server I/O failed", {{"error", error.what()}});
       }
     }
-    if (!allowed.empty()) {
-      return {.status = 405,
-              .body = error_body(fmt::format("method {} not allowed on {}", request.method, request.path)),
-              .headers = {{"Allow", fmt::format("{}", fmt::join(allowed, ", "))}}};
+  });
+  return {};
+}
+
+void Engine::accept() {
+  m_acceptor.async_accept([this](error_code ec, tcp::socket socket) {
+    if (!m_acceptor.is_open()) {
+      return; // Stopping.
     }
-    return {.status = 404, .body = error_body(fmt::format("no such endpoint: {}", request.path))};
+    if (ec) {
+      log::warn("HTTP accept failed; retrying", {{"error", ec.message()}});
+      m_accept_retry.expires_after(k_accept_retry);
+      m_accept_retry.async_wait([this](error_code waited) {
+        if (!waited) {
+          accept();
+        }
+      });
+      return;
+    }
+    // The next accept first: should serving this one throw (out of memory), accepting goes on.
+    accept();
+    if (m_live.size() >= m_options.limits.max_connections) {
+      refuse_connection(std::move(socket));
+    } else {
+      std::make_shared<Connection>(*this, std::move(socket))->start();
+    }
+  });
+}
+
+void Engine::refuse_connection(tcp::socket socket) {
+  // Answered without waiting: a fresh socket's send buffer takes the whole reply, and a peer
+  // that does not read it loses nothing it was owed.
+  error_code ignored;
+  socket.non_blocking(true, ignored);
+  socket.write_some(asio::buffer(m_busy_reply), ignored);
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+  ++m_refused_since_log;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - m_last_refusal_log >= k_refusal_log_period) {
+    log::warn("HTTP connections refused: the connection cap is reached",
+              {{"max_connections", m_options.limits.max_connections}, {"refused", m_refused_since_log}});
+    m_last_refusal_log = now;
+    m_refused_since_log = 0;
   }
+}
+
+void Engine::stop() {
+  if (!m_io_thread.joinable()) {
+    return;
+  }
+  std::promise<void> closed;
+  asio::post(m_io, [this, &closed] {
+    error_code ignored;
+    m_acceptor.close(ignored);
+    m_accept_retry.cancel();
+    // abort() may end a connection (and erase it from the set) at once: iterate over a copy.
+    const std::vector<Connection*> live(m_live.begin(), m_live.end());
+    for (Connection* connection : live) {
+      connection->abort();
+    }
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  m_pool->join(); // Running handlers finish; what they post back is dropped below.
+  m_work.reset();
+  m_io.stop();
+  m_io_thread.join();
+}
+
+} // namespace
+
+struct Server::State {
+  explicit State(ServerOptions options) : engine(std::move(options)) {}
+  Engine engine;
 };
 
 std::string error_body(std::string_view message) {
@@ -99,60 +984,33 @@ Result<std::pair<std::string, int>> split_host_port(const std::string& address) 
   return std::pair{host, port};
 }
 
-Server::Server() : m_state(std::make_unique<State>()) {}
+bool is_loopback_host(std::string_view host) {
+  if (host.starts_with('[') && host.ends_with(']')) {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (equals_ignoring_case(host, "localhost")) {
+    return true;
+  }
+  error_code ec;
+  const auto address = asio::ip::make_address(std::string(host), ec);
+  return !ec && address.is_loopback();
+}
+
+Server::Server(ServerOptions options) : m_state(std::make_unique<State>(std::move(options))) {}
 
 Server::~Server() { stop(); }
 
-void Server::route(std::string method, std::string path_pattern, Handler handler) {
-  m_state->routes.push_back({std::move(method), std::regex(path_pattern), std::move(handler)});
+void Server::route(std::string method, std::string path_pattern, Handler handler, RouteOptions options) {
+  m_state->engine.add_route(std::move(method), std::move(path_pattern), std::move(handler), options);
 }
 
-Result<void> Server::start(const std::string& host, int port) {
-  auto serve = [state = m_state.get()](const httplib::Request& raw, httplib::Response& out) {
-    ServerResponse response = state->dispatch(raw);
-    out.status = response.status;
-    for (const auto& [name, value] : response.headers) {
-      out.set_header(name, value);
-    }
-    if (!response.body.empty() || response.status != 204) {
-      out.set_content(response.body, response.content_type);
-    }
-  };
-  auto& server = m_state->server;
-  server.Get(".*", serve);
-  server.Post(".*", serve);
-  server.Put(".*", serve);
-  server.Delete(".*", serve);
-  server.Patch(".*", serve);
-  server.set_payload_max_length(1U << 20U);
-  // Errors httplib answers itself (413, 400, unknown methods) carry our JSON body too.
-  server.set_error_handler([](const httplib::Request& raw, httplib::Response& out) {
-    if (out.body.empty()) {
-      out.set_content(error_body(fmt::format("HTTP {} for {} {}", out.status, raw.method, raw.path)),
-                      "application/json");
-    }
-  });
-  server.set_read_timeout(10, 0);
-  server.set_write_timeout(10, 0);
-  const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
-  if (bound < 0) {
-    return fail(ErrorKind::permanent, fmt::format("listen on {}:{}: address unavailable", host, port));
-  }
-  m_state->port = bound;
-  m_state->thread = std::thread([state = m_state.get()] { state->server.listen_after_bind(); });
-  // stop() is ignored until the listener runs, so a stop right after start would hang.
-  for (int waited = 0; !server.is_running() && waited < 5000; ++waited) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return {};
-}
+Result<void> Server::start(const std::string& host, int port) { return m_state->engine.start(host, port); }
 
-int Server::port() const { return m_state->port; }
+int Server::port() const { return m_state->engine.port(); }
 
 void Server::stop() {
-  if (m_state && m_state->thread.joinable()) {
-    m_state->server.stop();
-    m_state->thread.join();
+  if (m_state) {
+    m_state->engine.stop();
   }
 }
 

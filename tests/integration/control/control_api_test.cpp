@@ -18,6 +18,7 @@
 #include "sqlite/database.hpp"
 #include "support/fake_clock.hpp"
 #include "support/forwarding_metadata_store.hpp"
+#include "support/raw_http.hpp"
 #include "support/temp_dir.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -99,7 +100,7 @@ protected:
     ASSERT_TRUE(real) << real.error().message;
     m_real = std::move(*real);
     m_store = std::make_unique<FaultyStore>(*m_real);
-    m_server = std::make_unique<http::Server>();
+    m_server = std::make_unique<http::Server>(http::ServerOptions{.bearer_token = token});
     FakeHooks& hooks = m_hooks;
     install(*m_server,
             {.store = m_store.get(),
@@ -141,8 +142,7 @@ protected:
                }
                return *hooks.queue_depth;
              },
-             .max_load_retry = k_max_load_retry,
-             .token = std::move(token)});
+             .max_load_retry = k_max_load_retry});
     ASSERT_TRUE(m_server->start("127.0.0.1", 0));
     m_client = std::make_unique<httplib::Client>("127.0.0.1", m_server->port());
     m_client->set_connection_timeout(5s);
@@ -790,6 +790,41 @@ TEST_F(ControlApiTest, UnknownPathsAre404) {
                                  "/control/status/extra", "/health/"}) {
     EXPECT_NE(expect_error(get(path), 404).find("no such endpoint"), std::string::npos) << path;
   }
+}
+
+// Requests a browser page could send
+
+TEST_F(ControlApiTest, ForceLoadsFromAPageOnAnotherSiteChangeNothing) {
+  const std::string body = R"({"Table":"minute_watched","Requester":"attacker"})";
+
+  // A cross-site form or fetch without preflight: text/plain, foreign Origin.
+  auto foreign_origin = m_client->Post("/control/force_load", {{"Origin", "http://evil.example"}}, body, "text/plain");
+  // The same after DNS rebinding: the page's own name in Host.
+  auto rebound = m_client->Post("/control/force_load", {{"Host", "evil.example:8080"}}, body, "application/json");
+  auto text_plain = m_client->Post("/control/force_load", body, "text/plain");
+
+  EXPECT_NE(expect_error(foreign_origin, 403).find("Origin"), std::string::npos);
+  EXPECT_NE(expect_error(rebound, 403).find("Host"), std::string::npos);
+  EXPECT_NE(expect_error(text_plain, 415).find("application/json"), std::string::npos);
+  auto requested = m_real->force_load_requested("minute_watched");
+  ASSERT_TRUE(requested);
+  EXPECT_FALSE(*requested);
+  EXPECT_EQ(wakes(), 0);
+}
+
+TEST_F(ControlApiTest, OperatorsWithoutOriginOrBodyAreServed) {
+  set_versions({{"broken", 0}});
+  const metadata::Batch batch = stale_batch("broken", 1, "bad");
+  test::RawConnection connection(m_server->port());
+
+  // What `curl -X POST` without -d sends: no Content-Length, no Content-Type, no Origin.
+  connection.send(fmt::format("POST /control/retry/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: */*\r\n\r\n",
+                              batch.manifest, m_server->port()));
+  const auto retried = connection.read_response(5s);
+
+  ASSERT_TRUE(retried) << "the server waited for a body";
+  EXPECT_EQ(retried->status, 204);
+  EXPECT_EQ(wakes(), 1);
 }
 
 // The bearer token

@@ -76,8 +76,8 @@ TEST_F(RsloadmanagerConfigTest, TheOriginalDefaults) {
   EXPECT_EQ(config.max_db_connections, 5U);
   EXPECT_FALSE(config.statsd_address);
   // New settings.
-  EXPECT_EQ(config.control_addr, "localhost:8080");
-  EXPECT_FALSE(config.control_token);
+  EXPECT_EQ(config.control.address, "localhost:8080");
+  EXPECT_FALSE(config.control.token);
   EXPECT_FALSE(config.migrator.dry_run);
   EXPECT_EQ(config.loader.policy.lease, 2min);
   EXPECT_EQ(config.loader.policy.max_files, 0U);
@@ -208,8 +208,8 @@ TEST_F(RsloadmanagerConfigTest, NewFlags) {
   EXPECT_EQ(config.loader.policy.lease, 30s);
   EXPECT_EQ(config.loader.policy.max_files, 100U);
   EXPECT_TRUE(config.migrator.dry_run);
-  EXPECT_EQ(config.control_addr, "0.0.0.0:9090");
-  EXPECT_EQ(config.control_token.value_or(""), "from-flag");
+  EXPECT_EQ(config.control.address, "0.0.0.0:9090");
+  EXPECT_EQ(config.control.token.value_or(""), "from-flag");
   EXPECT_EQ(config.log.level, log::Level::debug);
   EXPECT_EQ(config.log.env, "prod");
   EXPECT_EQ(config.aws.region, "us-west-2");
@@ -221,9 +221,48 @@ TEST_F(RsloadmanagerConfigTest, NewFlags) {
 TEST_F(RsloadmanagerConfigTest, TheControlTokenComesFromTheEnvironmentAndTheApiCanBeTurnedOff) {
   const auto config = load(minimal({"--control-addr", ""}), {{"RSI_CONTROL_TOKEN", "from-env"}});
 
-  EXPECT_EQ(config.control_token.value_or(""), "from-env");
-  EXPECT_EQ(config.control_addr, "");
-  EXPECT_FALSE(load(minimal(), {{"RSI_CONTROL_TOKEN", ""}}).control_token);
+  EXPECT_EQ(config.control.token.value_or(""), "from-env");
+  EXPECT_EQ(config.control.address, "");
+  EXPECT_FALSE(load(minimal(), {{"RSI_CONTROL_TOKEN", ""}}).control.token);
+}
+
+TEST_F(RsloadmanagerConfigTest, TheControlTokenComesFromAFlagAFileOrTheEnvironmentInThatOrder) {
+  const std::string file = write("token", "from-file\n");
+
+  EXPECT_EQ(load(minimal({"--control-token-file", file}), {{"RSI_CONTROL_TOKEN", "from-env"}}).control.token,
+            "from-file");
+  EXPECT_EQ(load(minimal({"-control-token", "from-flag"}), {{"RSI_CONTROL_TOKEN", "from-env"}}).control.token,
+            "from-flag");
+  EXPECT_NE(refusal(minimal({"--control-token", "a", "--control-token-file", file})).find("not both"),
+            std::string::npos);
+  EXPECT_NE(refusal(minimal({"--control-token-file", write("empty", "\n")})).find("empty"), std::string::npos);
+  EXPECT_NE(refusal(minimal({"--control-token-file", m_dir.path("missing").string()})).find("cannot read"),
+            std::string::npos);
+}
+
+TEST_F(RsloadmanagerConfigTest, AControlApiBeyondLoopbackNeedsATokenOrAnExplicitRisk) {
+  for (const std::string address : {"0.0.0.0:8080", ":8080", "10.0.0.5:8080", "ingester.internal:8080", "[::]:8080"}) {
+    const std::string message = refusal(minimal({"--control-addr", address}));
+    EXPECT_NE(message.find("refusing to start"), std::string::npos) << address << ": " << message;
+    EXPECT_NE(message.find("--control-allow-insecure"), std::string::npos) << message;
+
+    EXPECT_EQ(load(minimal({"--control-addr", address}), {{"RSI_CONTROL_TOKEN", "t"}}).control.address, address);
+    const auto insecure = load(minimal({"--control-addr", address, "--control-allow-insecure"}));
+    EXPECT_TRUE(insecure.control.allow_insecure);
+    EXPECT_TRUE(insecure.control.exposed_without_token());
+  }
+  for (const std::string address : {"localhost:8080", "127.0.0.1:0", "[::1]:8080", ""}) {
+    EXPECT_FALSE(load(minimal({"--control-addr", address})).control.exposed_without_token()) << address;
+  }
+  EXPECT_NE(refusal(minimal({"--control-addr", "localhost"})).find("--control-addr"), std::string::npos);
+}
+
+TEST_F(RsloadmanagerConfigTest, AllowedHostsAndOriginsAreCommaSeparated) {
+  const auto config = load(minimal({"--control-allowed-hosts", "ingester.internal, other.example:9000",
+                                    "--control-allowed-origins", "https://blueprint.internal"}));
+
+  EXPECT_EQ(config.control.allowed_hosts, (std::vector<std::string>{"ingester.internal", "other.example:9000"}));
+  EXPECT_EQ(config.control.allowed_origins, std::vector<std::string>{"https://blueprint.internal"});
 }
 
 TEST_F(RsloadmanagerConfigTest, TheRunScriptsRollbarFlagsAreAccepted) {

@@ -15,7 +15,7 @@
 
 #include "core/file_pointer.hpp"
 #include "http/aws_settings.hpp"
-#include "metadata/postgres_metadata_store.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
 #include "objectstore/s3_object_store.hpp"
 #include "pg/connection.hpp"
 #include "pipeline_bench.hpp"
@@ -382,7 +382,7 @@ void PostgresBench::memory() {
       test::PostgresSchema ingester(m_services.postgres);
       {
         auto store =
-            value_or_die(metadata::make_postgres_metadata_store({.conninfo = ingester.conninfo()}));
+            value_or_die(ingestdb::make_postgres_ingest_db({.conninfo = ingester.conninfo()}));
         for (const auto& file : m_workload.files) {
           value_or_die(store->record_file({.key_name = key_name(file.key), .table = file.table},
                                           std::chrono::system_clock::now()));

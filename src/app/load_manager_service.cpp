@@ -6,8 +6,8 @@
 
 namespace rsi::app {
 
-LoadManagerService::LoadManagerService(metadata::MetadataStore& store, registry::SchemaRegistry& registry,
-                                       metadata::MigratorLock& lock, WarehouseFactory open_warehouse,
+LoadManagerService::LoadManagerService(ingestdb::IngestDb& store, registry::SchemaRegistry& registry,
+                                       ingestdb::MigratorLock& lock, WarehouseFactory open_warehouse,
                                        telemetry::Metrics& metrics, const Clock& clock, LoadManagerOptions options)
     : m_store(store), m_registry(registry), m_lock(lock), m_open_warehouse(std::move(open_warehouse)),
       m_metrics(metrics), m_clock(clock), m_options(std::move(options)) {

@@ -12,8 +12,8 @@
 #include "common/error.hpp"
 #include "http/server.hpp"
 #include "loader/loader.hpp"
-#include "metadata/metadata_store.hpp"
-#include "metadata/migrator_lock.hpp"
+#include "ingestdb/ingest_db.hpp"
+#include "ingestdb/migrator_lock.hpp"
 #include "migrator/migrator.hpp"
 #include "migrator/version_cache.hpp"
 #include "queue/queue.hpp"
@@ -38,7 +38,7 @@ using WarehouseFactory = std::function<Result<std::unique_ptr<warehouse::Warehou
 // daemon and the all-in-one rs_ingester.
 class LoadManagerService {
 public:
-  LoadManagerService(metadata::MetadataStore& store, registry::SchemaRegistry& registry, metadata::MigratorLock& lock,
+  LoadManagerService(ingestdb::IngestDb& store, registry::SchemaRegistry& registry, ingestdb::MigratorLock& lock,
                      WarehouseFactory open_warehouse, telemetry::Metrics& metrics, const Clock& clock,
                      LoadManagerOptions options);
   ~LoadManagerService(); // Joins the threads.
@@ -69,9 +69,9 @@ private:
     return std::forward<Work>(work)(*m_control_warehouse);
   }
 
-  metadata::MetadataStore& m_store;
+  ingestdb::IngestDb& m_store;
   registry::SchemaRegistry& m_registry;
-  metadata::MigratorLock& m_lock;
+  ingestdb::MigratorLock& m_lock;
   WarehouseFactory m_open_warehouse;
   telemetry::Metrics& m_metrics;
   const Clock& m_clock;

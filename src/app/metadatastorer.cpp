@@ -21,7 +21,7 @@
 #include "config/metadatastorer_config.hpp"
 #include "http/curl_global.hpp"
 #include "http/server.hpp"
-#include "metadata/factory.hpp"
+#include "ingestdb/factory.hpp"
 #include "queue/factory.hpp"
 #include "telemetry/names.hpp"
 
@@ -57,12 +57,12 @@ int run_metadatastorer(int argc, char** argv) {
     log::error("bad configuration", {{"error", database_url.error().message}});
     return k_exit_config_error;
   }
-  auto metadata_config = metadata::config_from_url(*database_url, config.max_db_connections,
+  auto ingest_db_config = ingestdb::config_from_url(*database_url, config.max_db_connections,
                                                    {.loaded_key_history = config.loaded_key_history});
   auto queue_config = queue::parse_queue_url(config.queue_url);
   auto credentials = http::make_default_credentials_provider(config.env, clock);
   auto fetcher = make_metadata_fetcher(config.event_metadata_url, config.aws, config.env, credentials);
-  for (const Error* error : {metadata_config ? nullptr : &metadata_config.error(),
+  for (const Error* error : {ingest_db_config ? nullptr : &ingest_db_config.error(),
                              queue_config ? nullptr : &queue_config.error(), fetcher ? nullptr : &fetcher.error()}) {
     if (error != nullptr) {
       log::error("bad configuration", {{"error", error->message}});
@@ -77,8 +77,8 @@ int run_metadatastorer(int argc, char** argv) {
     local->max_message_bytes = config.max_message_bytes;
   }
 
-  auto store = open_with_retry<metadata::MetadataStore>(
-      "ingester database", [&] { return metadata::make_metadata_store(*metadata_config); }, stop);
+  auto store = open_with_retry<ingestdb::IngestDb>(
+      "ingester database", [&] { return ingestdb::make_ingest_db(*ingest_db_config); }, stop);
   if (!store) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }

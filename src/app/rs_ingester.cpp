@@ -23,8 +23,8 @@
 #include "core/file_pointer.hpp"
 #include "core/table_name.hpp"
 #include "http/curl_global.hpp"
-#include "metadata/factory.hpp"
-#include "metadata/migrator_lock.hpp"
+#include "ingestdb/factory.hpp"
+#include "ingestdb/migrator_lock.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "queue/local_queue.hpp"
 #include "registry/local_registry.hpp"
@@ -62,7 +62,7 @@ void report_error(const std::string& what, const Error& error) {
   std::fprintf(stderr, "rs_ingester: %s: %s\n", what.c_str(), error.message.c_str());
 }
 
-status::Sources snapshot_sources(const DataDir& dir, metadata::MetadataStore& store, metadata::VersionMap versions,
+status::Sources snapshot_sources(const DataDir& dir, ingestdb::IngestDb& store, ingestdb::VersionMap versions,
                                  const Clock& clock) {
   return {.store = &store,
           .versions = std::move(versions),
@@ -163,9 +163,9 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   std::filesystem::create_directories(dir.schemas());
   std::filesystem::create_directories(dir.objects());
   telemetry::Metrics metrics("rs_ingester");
-  const metadata::Config metadata_config{metadata::SqliteConfig{.path = dir.ingester_db()}};
-  auto store = metadata::make_metadata_store(metadata_config);
-  auto lock = metadata::make_migrator_lock(metadata_config);
+  const ingestdb::Config ingest_db_config{ingestdb::SqliteConfig{.path = dir.ingester_db()}};
+  auto store = ingestdb::make_ingest_db(ingest_db_config);
+  auto lock = ingestdb::make_migrator_lock(ingest_db_config);
   auto objects = objectstore::make_local_object_store({.root = dir.objects()});
   auto registry = registry::make_local_registry({.root = dir.schemas()});
   for (const Error* error : {store ? nullptr : &store.error(), lock ? nullptr : &lock.error(),
@@ -264,7 +264,7 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
 
 // The embedded default's ingester database and warehouse, opened beside a running `run`.
 struct OpenedDataDir {
-  std::unique_ptr<metadata::MetadataStore> store;
+  std::unique_ptr<ingestdb::IngestDb> store;
   std::unique_ptr<warehouse::Warehouse> warehouse;
 };
 
@@ -275,7 +275,7 @@ std::optional<OpenedDataDir> open_data_dir(const DataDir& dir) {
                  dir.root.c_str());
     return std::nullopt;
   }
-  auto store = metadata::make_metadata_store(metadata::Config{metadata::SqliteConfig{.path = dir.ingester_db()}});
+  auto store = ingestdb::make_ingest_db(ingestdb::Config{ingestdb::SqliteConfig{.path = dir.ingester_db()}});
   auto objects = objectstore::make_local_object_store({.root = dir.objects()});
   if (!objects) {
     report_error("cannot open the data directory", objects.error());

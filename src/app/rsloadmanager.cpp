@@ -19,7 +19,7 @@
 #include "config/rsloadmanager_config.hpp"
 #include "http/curl_global.hpp"
 #include "http/server.hpp"
-#include "metadata/factory.hpp"
+#include "ingestdb/factory.hpp"
 #include "objectstore/factory.hpp"
 #include "queue/factory.hpp"
 #include "registry/factory.hpp"
@@ -109,7 +109,7 @@ int run_rsloadmanager(int argc, char** argv) {
     log::error("bad configuration", {{"error", (database_url ? warehouse_url : database_url).error().message}});
     return k_exit_config_error;
   }
-  auto metadata_config = metadata::config_from_url(*database_url, config.max_db_connections);
+  auto ingest_db_config = ingestdb::config_from_url(*database_url, config.max_db_connections);
   auto warehouse_config = warehouse::config_from_url(*warehouse_url, config.layout,
                                                      {.files = files,
                                                       .manifests = manifests,
@@ -118,7 +118,7 @@ int run_rsloadmanager(int argc, char** argv) {
                                                       .credentials = credentials,
                                                       .system_tables = config.redshift_system_tables});
   auto registry_config = registry::config_from_url(config.registry_url);
-  for (const Error* error : {metadata_config ? nullptr : &metadata_config.error(),
+  for (const Error* error : {ingest_db_config ? nullptr : &ingest_db_config.error(),
                              warehouse_config ? nullptr : &warehouse_config.error(),
                              registry_config ? nullptr : &registry_config.error()}) {
     if (error != nullptr) {
@@ -144,10 +144,10 @@ int run_rsloadmanager(int argc, char** argv) {
     return k_exit_config_error;
   }
 
-  auto store = open_with_retry<metadata::MetadataStore>(
-      "ingester database", [&] { return metadata::make_metadata_store(*metadata_config); }, stop);
-  auto lock = store ? open_with_retry<metadata::MigratorLock>(
-                          "migrator lock", [&] { return metadata::make_migrator_lock(*metadata_config); }, stop)
+  auto store = open_with_retry<ingestdb::IngestDb>(
+      "ingester database", [&] { return ingestdb::make_ingest_db(*ingest_db_config); }, stop);
+  auto lock = store ? open_with_retry<ingestdb::MigratorLock>(
+                          "migrator lock", [&] { return ingestdb::make_migrator_lock(*ingest_db_config); }, stop)
                     : std::nullopt;
   if (!lock) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;

@@ -11,7 +11,7 @@ namespace rsi::app {
 
 using namespace std::chrono_literals;
 
-StorerService::StorerService(metadata::MetadataStore& store, registry::EventMetadataCache& tables,
+StorerService::StorerService(ingestdb::IngestDb& store, registry::EventMetadataCache& tables,
                              telemetry::Metrics& metrics, const Clock& clock, StorerServiceOptions options)
     : m_store(store), m_tables(tables), m_metrics(metrics), m_clock(clock), m_options(std::move(options)),
       m_queues(static_cast<std::size_t>(m_options.listeners)), m_storers(m_queues.size()) {}

@@ -10,7 +10,7 @@
 #include "common/clock.hpp"
 #include "http/aws_settings.hpp"
 #include "http/credentials.hpp"
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 #include "queue/factory.hpp"
 #include "registry/event_metadata.hpp"
 #include "storer/storer.hpp"
@@ -33,7 +33,7 @@ struct StorerServiceOptions {
 // metadatastorer daemon and the all-in-one rs_ingester.
 class StorerService {
 public:
-  StorerService(metadata::MetadataStore& store, registry::EventMetadataCache& tables, telemetry::Metrics& metrics,
+  StorerService(ingestdb::IngestDb& store, registry::EventMetadataCache& tables, telemetry::Metrics& metrics,
                 const Clock& clock, StorerServiceOptions options);
   ~StorerService(); // Joins the threads (after the stop requested through start's token).
   StorerService(const StorerService&) = delete;
@@ -48,7 +48,7 @@ public:
   [[nodiscard]] std::vector<std::string> problems() const;
 
 private:
-  metadata::MetadataStore& m_store;
+  ingestdb::IngestDb& m_store;
   registry::EventMetadataCache& m_tables;
   telemetry::Metrics& m_metrics;
   const Clock& m_clock;

@@ -78,7 +78,7 @@ std::optional<std::string> go_string_field(const json& object, std::string_view 
   return field->get<std::string>();
 }
 
-json batch_json(const metadata::Batch& batch) {
+json batch_json(const ingestdb::Batch& batch) {
   json out{{"Manifest", batch.manifest}, {"Table", batch.table}, {"Version", batch.version},
            {"Files", batch.keys.size()}, {"RetryCount", batch.retry_count}};
   out["LastError"] = batch.last_error ? json(*batch.last_error) : json(nullptr);
@@ -90,7 +90,7 @@ json batch_json(const metadata::Batch& batch) {
 
 json optional_json(const auto& value) { return value ? json(*value) : json(nullptr); }
 
-json batches_json(const std::vector<metadata::Batch>& batches) {
+json batches_json(const std::vector<ingestdb::Batch>& batches) {
   json list = json::array();
   for (const auto& batch : batches) {
     list.push_back(batch_json(batch));
@@ -254,7 +254,7 @@ public:
   }
 
   // The stale batch `manifest`, or the response that explains why there is none.
-  std::variant<metadata::Batch, ServerResponse> stale_batch(const std::string& manifest) const {
+  std::variant<ingestdb::Batch, ServerResponse> stale_batch(const std::string& manifest) const {
     auto found = m_backend.store->find_batch(manifest);
     if (!found) {
       return backend_error("find batch", found.error());
@@ -281,7 +281,7 @@ public:
     if (!*retried) {
       return error(409, "the batch changed meanwhile; look at /control/status");
     }
-    log::info("stale batch retried by operator", batch_json(std::get<metadata::Batch>(batch)));
+    log::info("stale batch retried by operator", batch_json(std::get<ingestdb::Batch>(batch)));
     m_backend.wake_loaders();
     return no_content();
   }

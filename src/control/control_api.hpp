@@ -8,7 +8,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "http/server.hpp"
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 #include "queue/queue.hpp"
 #include "telemetry/metrics.hpp"
 
@@ -17,12 +17,12 @@ namespace rsi::control {
 // What the control API acts on. The functions hide the warehouse and the migrator, which the
 // API reaches only through them (each serialises access to its own connection).
 struct ControlBackend {
-  metadata::MetadataStore* store = nullptr;
+  ingestdb::IngestDb* store = nullptr;
   telemetry::Metrics* metrics = nullptr;
   const Clock* clock = nullptr;
   // Bump a table's version without DDL, serialised with migrations; conflict when it exists.
   std::function<Result<int>(std::string_view table)> increment_version;
-  std::function<metadata::VersionMap()> versions; // The migrator's committed versions (also table_exists).
+  std::function<ingestdb::VersionMap()> versions; // The migrator's committed versions (also table_exists).
   std::function<Result<void>()> warehouse_ping;
   std::function<void()> wake_loaders; // Work may have appeared.
   // Whether the schema registry has `table` (a force load is refused for a table no one knows).

@@ -14,7 +14,7 @@ namespace {
 namespace names = telemetry::names;
 
 // Where the batch's files are. A key no object can have fails the batch (permanent).
-Result<std::vector<core::ObjectLocation>> file_locations(const metadata::Batch& batch) {
+Result<std::vector<core::ObjectLocation>> file_locations(const ingestdb::Batch& batch) {
   std::vector<core::ObjectLocation> locations;
   locations.reserve(batch.keys.size());
   for (const auto& key : batch.keys) {
@@ -28,14 +28,14 @@ Result<std::vector<core::ObjectLocation>> file_locations(const metadata::Batch& 
   return locations;
 }
 
-nlohmann::json describe(const metadata::Batch& batch) {
+nlohmann::json describe(const ingestdb::Batch& batch) {
   return {{"manifest", batch.manifest}, {"table", batch.table}, {"version", batch.version},
           {"files", batch.keys.size()}, {"retry_count", batch.retry_count}};
 }
 
 } // namespace
 
-Loader::Loader(metadata::MetadataStore& store, VersionSource versions, const Clock& clock, telemetry::Metrics& metrics,
+Loader::Loader(ingestdb::IngestDb& store, VersionSource versions, const Clock& clock, telemetry::Metrics& metrics,
                LoaderConfig config)
     : m_store(store), m_versions(std::move(versions)), m_clock(clock), m_metrics(metrics), m_config(config) {}
 
@@ -58,7 +58,7 @@ void Loader::unhold(const std::string& manifest) {
   m_held.erase(manifest);
 }
 
-void Loader::report_outdated(const std::vector<metadata::TableVersion>& outdated) {
+void Loader::report_outdated(const std::vector<ingestdb::TableVersion>& outdated) {
   for (const auto& group : outdated) {
     bool first = false;
     {
@@ -94,7 +94,7 @@ Result<int> Loader::resolve_orphans(warehouse::Warehouse& warehouse) {
   return resolved;
 }
 
-std::optional<metadata::Batch> Loader::next_batch(bool& is_retry) {
+std::optional<ingestdb::Batch> Loader::next_batch(bool& is_retry) {
   const TimePoint now = m_clock.now();
   is_retry = false;
   bool check_failed = false;
@@ -149,7 +149,7 @@ Result<bool> Loader::work_once(warehouse::Warehouse& warehouse, std::stop_token 
   return true;
 }
 
-Loader::Step Loader::load(warehouse::Warehouse& warehouse, const metadata::Batch& batch, bool is_retry,
+Loader::Step Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry,
                           std::stop_token stop) {
   if (is_retry) {
     m_metrics.count(names::load_retries(batch.table));
@@ -221,7 +221,7 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const metadata::Batch
   }
 }
 
-void Loader::finish(const metadata::Batch& batch, const warehouse::LoadResult& result, std::stop_token stop) {
+void Loader::finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result, std::stop_token stop) {
   const TimePoint now = m_clock.now();
   // The load committed: mark it done until the store takes it. Should the process die first,
   // the ledger tells the orphan check it committed.

@@ -13,14 +13,14 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/retry.hpp"
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 #include "telemetry/metrics.hpp"
 #include "warehouse/warehouse.hpp"
 
 namespace rsi::loader {
 
 struct LoaderConfig {
-  metadata::ClaimPolicy policy; // -loadCountTrigger, -loadAgeSeconds, --batch-lease, --max-batch-files
+  ingestdb::ClaimPolicy policy; // -loadCountTrigger, -loadAgeSeconds, --batch-lease, --max-batch-files
   std::chrono::milliseconds no_work_delay{std::chrono::minutes(1)};      // -no_work_delay
   int max_load_retry = 5;                                                // -max_load_retry
   std::chrono::milliseconds error_retry_delay{std::chrono::minutes(15)}; // -error_retry_delay
@@ -32,7 +32,7 @@ struct LoaderConfig {
 };
 
 // The warehouse versions the migrator has committed (its cache).
-using VersionSource = std::function<metadata::VersionMap()>;
+using VersionSource = std::function<ingestdb::VersionMap()>;
 
 // rsloadmanager's load workers: claim a batch, load it (files + ledger row in one warehouse
 // transaction), mark it done; on failure record the error and the retry time. Shared by the
@@ -45,7 +45,7 @@ using VersionSource = std::function<metadata::VersionMap()>;
 // the warehouse's ledger is asked whether it committed after all.
 class Loader {
 public:
-  Loader(metadata::MetadataStore& store, VersionSource versions, const Clock& clock, telemetry::Metrics& metrics,
+  Loader(ingestdb::IngestDb& store, VersionSource versions, const Clock& clock, telemetry::Metrics& metrics,
          LoaderConfig config);
 
   // Resolve batches whose loader died (lease run out, or left by the original): complete the
@@ -68,14 +68,14 @@ public:
 private:
   enum class Step { done, failed, released };
 
-  std::optional<metadata::Batch> next_batch(bool& is_retry);
-  Step load(warehouse::Warehouse& warehouse, const metadata::Batch& batch, bool is_retry, std::stop_token stop);
-  void finish(const metadata::Batch& batch, const warehouse::LoadResult& result, std::stop_token stop);
+  std::optional<ingestdb::Batch> next_batch(bool& is_retry);
+  Step load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry, std::stop_token stop);
+  void finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result, std::stop_token stop);
   void hold(const std::string& manifest);
   void unhold(const std::string& manifest);
-  void report_outdated(const std::vector<metadata::TableVersion>& outdated);
+  void report_outdated(const std::vector<ingestdb::TableVersion>& outdated);
 
-  metadata::MetadataStore& m_store;
+  ingestdb::IngestDb& m_store;
   VersionSource m_versions;
   const Clock& m_clock;
   telemetry::Metrics& m_metrics;

@@ -60,8 +60,8 @@ std::string_view to_string(StepOutcome outcome) {
   return "unknown";
 }
 
-Migrator::Migrator(warehouse::Warehouse& warehouse, metadata::MetadataStore& store,
-                   registry::SchemaRegistry& registry, metadata::MigratorLock& lock,
+Migrator::Migrator(warehouse::Warehouse& warehouse, ingestdb::IngestDb& store,
+                   registry::SchemaRegistry& registry, ingestdb::MigratorLock& lock,
                    VersionCache& versions, const Clock& clock, telemetry::Metrics& metrics,
                    MigratorConfig config)
     : m_warehouse(warehouse), m_store(store), m_registry(registry), m_lock(lock),
@@ -92,7 +92,7 @@ Result<PollReport> Migrator::poll_once(TimePoint now) {
   if (!report.holds_lock && !m_config.dry_run) {
     return report; // The cache is fresh for this process's loaders; the holder migrates.
   }
-  RSI_TRY_ASSIGN(const metadata::VersionMap pending, m_store.pending_versions());
+  RSI_TRY_ASSIGN(const ingestdb::VersionMap pending, m_store.pending_versions());
   for (const auto& [table, newest] : pending) {
     if (auto step_taken = step(table, newest, now)) {
       report.steps.push_back(std::move(*step_taken));
@@ -282,7 +282,7 @@ void Migrator::report_failure(const TableStep& step) {
   }
 }
 
-void Migrator::forget_settled(const metadata::VersionMap& pending) {
+void Migrator::forget_settled(const ingestdb::VersionMap& pending) {
   const std::lock_guard lock(m_mutex);
   const auto settled = [&](const Key& key) {
     const auto newest = pending.find(key.first);

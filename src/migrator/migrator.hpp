@@ -13,8 +13,8 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
-#include "metadata/metadata_store.hpp"
-#include "metadata/migrator_lock.hpp"
+#include "ingestdb/ingest_db.hpp"
+#include "ingestdb/migrator_lock.hpp"
 #include "migrator/offpeak.hpp"
 #include "migrator/version_cache.hpp"
 #include "registry/schema_registry.hpp"
@@ -84,8 +84,8 @@ struct PollReport {
 // dependencies may be shared.
 class Migrator {
 public:
-  Migrator(warehouse::Warehouse& warehouse, metadata::MetadataStore& store,
-           registry::SchemaRegistry& registry, metadata::MigratorLock& lock, VersionCache& versions,
+  Migrator(warehouse::Warehouse& warehouse, ingestdb::IngestDb& store,
+           registry::SchemaRegistry& registry, ingestdb::MigratorLock& lock, VersionCache& versions,
            const Clock& clock, telemetry::Metrics& metrics, MigratorConfig config);
 
   // One poll at `now`. Fails (nothing migrated) when the lock, the warehouse's versions or the
@@ -115,12 +115,12 @@ private:
   [[nodiscard]] Result<StepOutcome> advance(const std::string& table, int target, TimePoint now);
   [[nodiscard]] Result<StepOutcome> plan(const std::string& table, int target, bool offpeak);
   void report_failure(const TableStep& step);
-  void forget_settled(const metadata::VersionMap& pending);
+  void forget_settled(const ingestdb::VersionMap& pending);
 
   warehouse::Warehouse& m_warehouse;
-  metadata::MetadataStore& m_store;
+  ingestdb::IngestDb& m_store;
   registry::SchemaRegistry& m_registry;
-  metadata::MigratorLock& m_lock;
+  ingestdb::MigratorLock& m_lock;
   VersionCache& m_versions;
   const Clock& m_clock;
   telemetry::Metrics& m_metrics;

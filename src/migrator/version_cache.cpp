@@ -18,12 +18,12 @@ std::optional<int> VersionCache::get(std::string_view table) const {
   return found->second;
 }
 
-metadata::VersionMap VersionCache::snapshot() const {
+ingestdb::VersionMap VersionCache::snapshot() const {
   const std::shared_lock lock(m_mutex);
   return m_versions;
 }
 
-void VersionCache::merge(const metadata::VersionMap& versions) {
+void VersionCache::merge(const ingestdb::VersionMap& versions) {
   const std::unique_lock lock(m_mutex);
   for (const auto& [table, version] : versions) {
     auto [entry, inserted] = m_versions.try_emplace(table, version);

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 
 namespace rsi::migrator {
 
@@ -24,18 +24,18 @@ public:
   [[nodiscard]] std::optional<int> get(std::string_view table) const;
 
   // Every table's version, for claim_batch.
-  [[nodiscard]] metadata::VersionMap snapshot() const;
+  [[nodiscard]] ingestdb::VersionMap snapshot() const;
 
   // Take in the warehouse's versions (table_versions()); marks the cache loaded. A table's
   // cached version never goes down.
-  void merge(const metadata::VersionMap& versions);
+  void merge(const ingestdb::VersionMap& versions);
 
   // `table` is at `version` now (a migration or increment_version committed).
   void raise(std::string_view table, int version);
 
 private:
   mutable std::shared_mutex m_mutex;
-  metadata::VersionMap m_versions;
+  ingestdb::VersionMap m_versions;
   bool m_loaded = false;
 };
 

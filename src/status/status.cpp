@@ -59,7 +59,7 @@ std::int64_t Snapshot::outdated_files() const {
 }
 
 Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
-  metadata::MetadataStore& store = *sources.store;
+  ingestdb::IngestDb& store = *sources.store;
   // The queue first: a message recorded between the two reads then shows as a file, never as
   // nothing at all.
   Snapshot snapshot{.taken_at = now, .max_load_retry = sources.max_load_retry};
@@ -98,14 +98,14 @@ Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
   for (const auto& stat : stats) {
     TableStatus& table = entry(stat.table);
     switch (stat.kind) {
-    case metadata::PendingKind::in_queue:
+    case ingestdb::PendingKind::in_queue:
       table.waiting_files += stat.count;
       table.outdated_files += stat.outdated;
       break;
-    case metadata::PendingKind::stale:
+    case ingestdb::PendingKind::stale:
       table.stale_files += stat.count;
       break;
-    case metadata::PendingKind::pending_migration:
+    case ingestdb::PendingKind::pending_migration:
       table.migration_files += stat.count;
       break;
     }

@@ -8,7 +8,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 #include "queue/queue.hpp"
 
 // One picture of where every file stands, read from the ingester database (and the queue where
@@ -29,10 +29,10 @@ struct TableStatus {
   std::int64_t awaiting_metadata = 0;
   std::optional<TimePoint> awaiting_since; // When the oldest of them was sent.
   std::optional<TimePoint> last_load;
-  std::vector<metadata::Batch> in_flight; // Being loaded (lease current).
-  std::vector<metadata::Batch> orphaned;  // In flight, lease ran out: resolved by the next check.
-  std::vector<metadata::Batch> retrying;  // Failed, retried when due.
-  std::vector<metadata::Batch> stale;     // Failed max_load_retry times: not retried by itself.
+  std::vector<ingestdb::Batch> in_flight; // Being loaded (lease current).
+  std::vector<ingestdb::Batch> orphaned;  // In flight, lease ran out: resolved by the next check.
+  std::vector<ingestdb::Batch> retrying;  // Failed, retried when due.
+  std::vector<ingestdb::Batch> stale;     // Failed max_load_retry times: not retried by itself.
 
   // The version the migrator still has to bring the table to (the newest of its files, when that
   // is newer than the warehouse's or the table does not exist yet); nullopt when none.
@@ -58,8 +58,8 @@ struct Snapshot {
 };
 
 struct Sources {
-  metadata::MetadataStore* store = nullptr;
-  metadata::VersionMap versions;              // The warehouse's table versions.
+  ingestdb::IngestDb* store = nullptr;
+  ingestdb::VersionMap versions;              // The warehouse's table versions.
   std::function<Result<queue::QueueDepth>()> queue_depth; // Empty: the queue is not visible here.
   int max_load_retry = 0;
 };

@@ -66,7 +66,7 @@ std::string_view to_string(Disposition disposition) {
   return "unknown";
 }
 
-Storer::Storer(queue::Queue& queue, metadata::MetadataStore& store, registry::TableDirectory& tables,
+Storer::Storer(queue::Queue& queue, ingestdb::IngestDb& store, registry::TableDirectory& tables,
                const Clock& clock, telemetry::Metrics& metrics, StorerConfig config)
     : m_queue(queue), m_store(store), m_tables(tables), m_clock(clock), m_metrics(metrics), m_config(config) {}
 
@@ -153,9 +153,9 @@ Disposition Storer::handle(const queue::Message& message) {
               {{"message_id", message.id}, {"table", pointer->table}, {"error", outcome.error().message}});
     return Disposition::deferred;
   }
-  if (*outcome != metadata::RecordOutcome::recorded) {
+  if (*outcome != ingestdb::RecordOutcome::recorded) {
     m_metrics.count(names::files_duplicate(pointer->table));
-    log::debug("duplicate file pointer", {{"key", pointer->key_name}, {"outcome", metadata::to_string(*outcome)}});
+    log::debug("duplicate file pointer", {{"key", pointer->key_name}, {"outcome", ingestdb::to_string(*outcome)}});
     return Disposition::duplicate;
   }
   m_metrics.count(names::files_queued(pointer->table));

@@ -11,7 +11,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/retry.hpp"
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 #include "queue/queue.hpp"
 #include "registry/event_metadata.hpp"
 #include "telemetry/metrics.hpp"
@@ -73,7 +73,7 @@ struct PollSummary {
 // and the metrics are shared.
 class Storer {
 public:
-  Storer(queue::Queue& queue, metadata::MetadataStore& store, registry::TableDirectory& tables, const Clock& clock,
+  Storer(queue::Queue& queue, ingestdb::IngestDb& store, registry::TableDirectory& tables, const Clock& clock,
          telemetry::Metrics& metrics, StorerConfig config);
 
   // One receive and the processing of what it brought. Fails only when the receive failed.
@@ -96,7 +96,7 @@ private:
   void postpone(const std::vector<queue::Message>& messages, std::chrono::seconds delay);
 
   queue::Queue& m_queue;
-  metadata::MetadataStore& m_store;
+  ingestdb::IngestDb& m_store;
   registry::TableDirectory& m_tables;
   const Clock& m_clock;
   telemetry::Metrics& m_metrics;

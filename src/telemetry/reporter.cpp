@@ -11,7 +11,7 @@
 
 namespace rsi::telemetry {
 
-Reporter::Reporter(metadata::MetadataStore& store, std::function<metadata::VersionMap()> versions, Metrics& metrics,
+Reporter::Reporter(ingestdb::IngestDb& store, std::function<ingestdb::VersionMap()> versions, Metrics& metrics,
                    const Clock& clock, int max_load_retry)
     : m_store(store), m_versions(std::move(versions)), m_metrics(metrics), m_clock(clock),
       m_max_load_retry(max_load_retry) {}
@@ -22,9 +22,9 @@ Result<void> Reporter::report_once() {
   m_metrics.clear_gauges("pending_files");
   m_metrics.clear_gauges("pending_oldest_age_seconds");
   std::set<std::pair<std::string, std::string>> reported; // (kind, table)
-  for (const auto kind : {metadata::PendingKind::in_queue, metadata::PendingKind::stale,
-                          metadata::PendingKind::pending_migration}) {
-    const std::string_view kind_name = metadata::to_string(kind);
+  for (const auto kind : {ingestdb::PendingKind::in_queue, ingestdb::PendingKind::stale,
+                          ingestdb::PendingKind::pending_migration}) {
+    const std::string_view kind_name = ingestdb::to_string(kind);
     std::int64_t total = 0;
     std::int64_t max_age_ms = 0;
     for (const auto& stat : stats) {

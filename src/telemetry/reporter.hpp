@@ -9,7 +9,7 @@
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace rsi::telemetry {
@@ -21,15 +21,15 @@ namespace rsi::telemetry {
 // Prometheus series. One thread reports (not thread-safe).
 class Reporter {
 public:
-  Reporter(metadata::MetadataStore& store, std::function<metadata::VersionMap()> versions, Metrics& metrics,
+  Reporter(ingestdb::IngestDb& store, std::function<ingestdb::VersionMap()> versions, Metrics& metrics,
            const Clock& clock, int max_load_retry);
 
   [[nodiscard]] Result<void> report_once();
   void run(std::stop_token stop, std::chrono::milliseconds period);
 
 private:
-  metadata::MetadataStore& m_store;
-  std::function<metadata::VersionMap()> m_versions;
+  ingestdb::IngestDb& m_store;
+  std::function<ingestdb::VersionMap()> m_versions;
   Metrics& m_metrics;
   const Clock& m_clock;
   int m_max_load_retry;

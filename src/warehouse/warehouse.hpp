@@ -17,7 +17,7 @@
 namespace rsi::warehouse {
 
 // Table → its current schema version: the largest version per name in infra.table_version.
-// (The same type as metadata::VersionMap, so the migrator can hand it over as is.)
+// (The same type as ingestdb::VersionMap, so the migrator can hand it over as is.)
 using TableVersions = std::map<std::string, int, std::less<>>;
 
 // Where tables and views live: the original's `redshift` configuration object

@@ -67,7 +67,7 @@ struct ScriptVariables {
   std::string sqs_poll_wait = "30s"; // The script's default.
   std::string listener_count = "5";  // The script's default.
   std::string bp_configs_bucket;
-  std::string bp_metadata_configs_key = "metadata/allmetadata.json.gz";
+  std::string bp_ingest_db_configs_key = "ingestdb/allmetadata.json.gz";
   std::string bp_metadata_reload_frequency = "5m";
   std::string bp_metadata_retry_delay = "1s";
   // run_rsloadmanager.sh
@@ -101,7 +101,7 @@ std::vector<std::string> metadatastorer_args(const ScriptVariables& v) {
           "-rollbarToken=" + v.rollbar_token,
           "-rollbarEnvironment=" + v.cloud_environment,
           "-bpConfigsBucket=" + v.bp_configs_bucket,
-          "-bpMetadataConfigsKey=" + v.bp_metadata_configs_key,
+          "-bpMetadataConfigsKey=" + v.bp_ingest_db_configs_key,
           "-bpMetadataReloadFrequency=" + v.bp_metadata_reload_frequency,
           "-bpMetadataRetryDelay=" + v.bp_metadata_retry_delay};
 }
@@ -321,7 +321,7 @@ protected:
                                {"TS", "2018-01-30T00:00:00Z"},
                                {"UserName", "compat"},
                                {"Version", 1}}}}}};
-    const auto put = (*store)->put(m_vars.bp_metadata_configs_key, gzip(metadata.dump()).value());
+    const auto put = (*store)->put(m_vars.bp_ingest_db_configs_key, gzip(metadata.dump()).value());
     ASSERT_TRUE(put) << put.error().message;
   }
 

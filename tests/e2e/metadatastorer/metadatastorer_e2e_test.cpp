@@ -208,7 +208,7 @@ public:
     publish_metadata(scenario.metadata_json);
   }
   void publish_metadata(const std::string& json) override {
-    EXPECT_TRUE(m_store->put("metadata/allmetadata.json.gz", gzip(json).value()));
+    EXPECT_TRUE(m_store->put("ingestdb/allmetadata.json.gz", gzip(json).value()));
   }
   void publish(const std::vector<std::string>& bodies) override {
     for (std::size_t start = 0; start < bodies.size(); start += 10) {
@@ -219,7 +219,7 @@ public:
   }
   std::vector<std::string> daemon_args() override {
     return {"-databaseURL", m_conninfo, "-sqsQueueName", m_queue->name(), "-bpConfigsBucket", m_bucket,
-            "-bpMetadataConfigsKey", "metadata/allmetadata.json.gz"};
+            "-bpMetadataConfigsKey", "ingestdb/allmetadata.json.gz"};
   }
   std::map<std::string, std::string> daemon_env() override { return m_env; }
   std::set<std::string> recorded_keys() override { return strings("SELECT keyname FROM tsv"); }

@@ -58,7 +58,7 @@ constexpr std::uint32_t k_seed = 20'240'611;
 constexpr int k_min_kills = 22;
 constexpr int k_max_kills = 80;
 constexpr int k_max_load_retry = 2;
-const std::string k_metadata_key = "metadata/allmetadata.json.gz";
+const std::string k_metadata_key = "ingestdb/allmetadata.json.gz";
 const std::string k_operator = "pipeline-e2e: OPS-1 truncated gzip";
 
 // SQS delays and duplicates: one announcement in twelve delayed by 1 to 6 s; one in ten sent

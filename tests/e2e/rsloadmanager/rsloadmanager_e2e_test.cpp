@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "common/gzip.hpp"
-#include "metadata/postgres_metadata_store.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
 #include "objectstore/s3_object_store.hpp"
 #include "pg/connection.hpp"
 #include "queue/local_queue.hpp"
@@ -112,7 +112,7 @@ protected:
 
   // Every file's pointer in the ingester database, as metadatastorer would have left it.
   void record_files() {
-    auto store = metadata::make_postgres_metadata_store({.conninfo = m_ingester->conninfo()});
+    auto store = ingestdb::make_postgres_ingest_db({.conninfo = m_ingester->conninfo()});
     ASSERT_TRUE(store) << store.error().message;
     for (int table = 0; table < k_tables; ++table) {
       for (int file = 0; file < k_files; ++file) {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control/control_api.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
 
@@ -21,7 +21,7 @@ using nlohmann::json;
 class ControlCompat : public ::testing::Test {
 protected:
   void SetUp() override {
-    m_store = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")}).value();
+    m_store = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")}).value();
     control::install(m_server, {.store = m_store.get(),
                                 .metrics = &m_metrics,
                                 .clock = &m_clock,
@@ -43,8 +43,8 @@ protected:
   test::TempDir m_dir;
   test::FakeClock m_clock;
   telemetry::Metrics m_metrics{"ingester"};
-  metadata::VersionMap m_versions{{"minute_watched", 3}};
-  std::unique_ptr<metadata::MetadataStore> m_store;
+  ingestdb::VersionMap m_versions{{"minute_watched", 3}};
+  std::unique_ptr<ingestdb::IngestDb> m_store;
   http::Server m_server;
   std::optional<httplib::Client> m_client;
 };

@@ -15,7 +15,7 @@
 #include "core/event_metadata.hpp"
 #include "core/file_pointer.hpp"
 #include "loader/loader.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "queue/local_queue.hpp"
 #include "registry/event_metadata.hpp"
@@ -48,7 +48,7 @@ private:
 class StatsdCompat : public ::testing::Test {
 protected:
   void SetUp() override {
-    m_store = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")}).value();
+    m_store = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")}).value();
     m_objects = objectstore::make_local_object_store({.root = m_dir.path("objects")}).value();
     m_warehouse = warehouse::make_sqlite_warehouse({.path = m_dir.path("warehouse.db"),
                                                     .files = warehouse::locate_in_bucket_folders(*m_objects)})
@@ -82,7 +82,7 @@ protected:
   test::FakeClock m_clock;
   std::shared_ptr<std::vector<std::string>> m_datagrams = std::make_shared<std::vector<std::string>>();
   std::map<std::string, std::unique_ptr<telemetry::Metrics>> m_metrics;
-  std::unique_ptr<metadata::MetadataStore> m_store;
+  std::unique_ptr<ingestdb::IngestDb> m_store;
   std::unique_ptr<objectstore::ObjectStore> m_objects;
   std::unique_ptr<warehouse::Warehouse> m_warehouse;
 };
@@ -125,7 +125,7 @@ TEST_F(StatsdCompat, MetadatastorerCountsWhatTheOriginalCountedWhereItCountedIt)
 
 TEST_F(StatsdCompat, RsloadmanagerCountsLoadsFailuresForceLoadsAndReportsGauges) {
   telemetry::Metrics& ingester = metrics("ingester");
-  const auto versions = [] { return metadata::VersionMap{{"video_play", 0}, {"stuck", 0}}; };
+  const auto versions = [] { return ingestdb::VersionMap{{"video_play", 0}, {"stuck", 0}}; };
   loader::Loader loader(*m_store, versions, m_clock, ingester,
                         {.policy = {.count_trigger = 0, .age_trigger = 0s, .lease = 60s}, .max_load_retry = 0});
   put("spade/video_play/a.gz", gzip("2016-07-29 22:00:00\t1\n").value());

@@ -16,8 +16,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "metadata/migrator_lock.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/migrator_lock.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "migrator/migrator.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
@@ -223,8 +223,8 @@ protected:
       ASSERT_TRUE(made) << made.error().message;
       m_warehouse = std::move(*made);
     }
-    m_store = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")}).value();
-    m_lock = metadata::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")}).value();
+    m_store = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")}).value();
+    m_lock = ingestdb::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")}).value();
     m_registry = registry::make_blueprint_registry({.host = m_blueprint.url()}).value();
     m_clock.set(std::chrono::sys_days{std::chrono::year{2026} / 12 / 6} + 4h); // Off-peak (03:00 + 8 h).
     m_migrator = std::make_unique<migrator::Migrator>(*m_warehouse, *m_store, *m_registry, *m_lock, m_versions,
@@ -243,7 +243,7 @@ protected:
     const core::FilePointer file{.key_name = fmt::format("spade/{}/v{}/f.gz", k_table, version),
                                  .table = k_table,
                                  .version = version};
-    ASSERT_EQ(m_store->record_file(file, m_clock.now()).value(), metadata::RecordOutcome::recorded);
+    ASSERT_EQ(m_store->record_file(file, m_clock.now()).value(), ingestdb::RecordOutcome::recorded);
   }
 
   // The files of `version` were loaded (what lets the migrator move past it).
@@ -328,8 +328,8 @@ protected:
   std::unique_ptr<objectstore::ObjectStore> m_objects;
   Original m_original{parse_layout()};
   std::unique_ptr<warehouse::Warehouse> m_warehouse;
-  std::unique_ptr<metadata::MetadataStore> m_store;
-  std::unique_ptr<metadata::MigratorLock> m_lock;
+  std::unique_ptr<ingestdb::IngestDb> m_store;
+  std::unique_ptr<ingestdb::MigratorLock> m_lock;
   test::FakeBlueprint m_blueprint;
   std::unique_ptr<registry::SchemaRegistry> m_registry;
   test::FakeClock m_clock;

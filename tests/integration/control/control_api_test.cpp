@@ -14,10 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "http/server.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "sqlite/database.hpp"
 #include "support/fake_clock.hpp"
-#include "support/forwarding_metadata_store.hpp"
+#include "support/forwarding_ingest_db.hpp"
 #include "support/raw_http.hpp"
 #include "support/temp_dir.hpp"
 #include "telemetry/metrics.hpp"
@@ -30,19 +30,19 @@ using nlohmann::json;
 
 constexpr int k_max_load_retry = 2;
 constexpr auto k_retry_delay = 15min;
-const metadata::ClaimPolicy k_claim_everything{.count_trigger = 0, .age_trigger = 1s, .lease = 2min};
+const ingestdb::ClaimPolicy k_claim_everything{.count_trigger = 0, .age_trigger = 1s, .lease = 2min};
 
 // A real store whose calls can be made to fail (by the name of the call).
-class FaultyStore final : public test::ForwardingMetadataStore {
+class FaultyStore final : public test::ForwardingIngestDb {
 public:
-  using ForwardingMetadataStore::ForwardingMetadataStore;
+  using ForwardingIngestDb::ForwardingIngestDb;
 
   void fail_call(const std::string& call, Error error) {
     const std::lock_guard lock(m_mutex);
     m_faults[call] = std::move(error);
   }
 
-  // MetadataStore
+  // IngestDb
   Result<void> ping() override {
     RSI_TRY(fault("ping"));
     return m_real.ping();
@@ -55,12 +55,12 @@ public:
     RSI_TRY(fault("last_loads"));
     return m_real.last_loads();
   }
-  Result<std::vector<metadata::PendingStat>> pending_stats(const metadata::VersionMap& versions,
+  Result<std::vector<ingestdb::PendingStat>> pending_stats(const ingestdb::VersionMap& versions,
                                                            int max_retries) override {
     RSI_TRY(fault("pending_stats"));
     return m_real.pending_stats(versions, max_retries);
   }
-  Result<std::optional<metadata::Batch>> find_batch(const std::string& manifest) override {
+  Result<std::optional<ingestdb::Batch>> find_batch(const std::string& manifest) override {
     RSI_TRY(fault("find_batch"));
     return m_real.find_batch(manifest);
   }
@@ -81,7 +81,7 @@ private:
 // What the warehouse and the migrator would answer, and what the API asked of them.
 struct FakeHooks {
   std::mutex mutex;
-  metadata::VersionMap versions;
+  ingestdb::VersionMap versions;
   std::optional<Error> ping_error;
   std::optional<Error> increment_error;
   std::vector<std::string> incremented;
@@ -96,7 +96,7 @@ protected:
   void SetUp() override { start(std::nullopt); }
 
   void start(std::optional<std::string> token) {
-    auto real = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
+    auto real = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")});
     ASSERT_TRUE(real) << real.error().message;
     m_real = std::move(*real);
     m_store = std::make_unique<FaultyStore>(*m_real);
@@ -160,7 +160,7 @@ protected:
     const std::lock_guard lock(m_hooks.mutex);
     return m_hooks.wakes;
   }
-  void set_versions(metadata::VersionMap versions) {
+  void set_versions(ingestdb::VersionMap versions) {
     const std::lock_guard lock(m_hooks.mutex);
     m_hooks.versions = std::move(versions);
   }
@@ -174,7 +174,7 @@ protected:
   }
 
   // Claims the next eligible batch (the caller arranges that it is the intended table's).
-  metadata::Batch claim(const std::string& table) {
+  ingestdb::Batch claim(const std::string& table) {
     auto claimed = m_real->claim_batch(versions(), k_claim_everything, m_clock.now());
     EXPECT_TRUE(claimed) << claimed.error().message;
     EXPECT_TRUE(claimed && claimed->batch) << "nothing to claim for " << table;
@@ -185,15 +185,15 @@ protected:
     return *claimed->batch;
   }
 
-  void fail(const metadata::Batch& batch, const std::string& error) {
+  void fail(const ingestdb::Batch& batch, const std::string& error) {
     auto failed = m_real->fail_batch(batch.manifest, error, m_clock.now() + k_retry_delay);
     ASSERT_TRUE(failed && *failed);
   }
 
   // Fails a fresh batch of `table` and every retry of it, until it is stale.
-  metadata::Batch stale_batch(const std::string& table, int files, const std::string& error) {
+  ingestdb::Batch stale_batch(const std::string& table, int files, const std::string& error) {
     record(table, 0, files);
-    const metadata::Batch batch = claim(table);
+    const ingestdb::Batch batch = claim(table);
     fail(batch, error);
     for (int retry = 1; retry <= k_max_load_retry; ++retry) {
       m_clock.advance(k_retry_delay + 1s);
@@ -205,7 +205,7 @@ protected:
     return batch;
   }
 
-  metadata::VersionMap versions() {
+  ingestdb::VersionMap versions() {
     const std::lock_guard lock(m_hooks.mutex);
     return m_hooks.versions;
   }
@@ -214,7 +214,7 @@ protected:
   test::FakeClock m_clock;
   telemetry::Metrics m_metrics{"ingester"};
   FakeHooks m_hooks;
-  std::unique_ptr<metadata::MetadataStore> m_real;
+  std::unique_ptr<ingestdb::IngestDb> m_real;
   std::unique_ptr<FaultyStore> m_store;
   std::unique_ptr<http::Server> m_server;
   std::unique_ptr<httplib::Client> m_client;
@@ -468,7 +468,7 @@ TEST_F(ControlApiTest, LastLoadIsEmptyBeforeAnyLoad) {
 TEST_F(ControlApiTest, LastLoadAnswersEpochSecondsPerTableAfterABatchCompleted) {
   set_versions({{"minute_watched", 0}});
   record("minute_watched", 0, 2);
-  const metadata::Batch batch = claim("minute_watched");
+  const ingestdb::Batch batch = claim("minute_watched");
   m_clock.advance(90s + 500ms);
   auto completed = m_real->complete_batch(batch.manifest, m_clock.now());
   ASSERT_TRUE(completed && *completed);
@@ -489,12 +489,12 @@ TEST_F(ControlApiTest, LastLoadAnswers503WhenTheStoreFailsTransiently) {
 
 TEST_F(ControlApiTest, StatusShowsPendingFilesVersionsAndBatchesPerTable) {
   set_versions({{"broken", 0}, {"evolving", 0}, {"flaky", 0}, {"ready", 0}});
-  const metadata::Batch stale = stale_batch("broken", 2, "load s3://spade/broken/v0/file0.gz line 3: bad int");
+  const ingestdb::Batch stale = stale_batch("broken", 2, "load s3://spade/broken/v0/file0.gz line 3: bad int");
   record("flaky", 0, 1);
-  const metadata::Batch failed = claim("flaky");
+  const ingestdb::Batch failed = claim("flaky");
   fail(failed, "COPY: disk full");
   record("ready", 0, 3);
-  const metadata::Batch in_flight = claim("ready");
+  const ingestdb::Batch in_flight = claim("ready");
   record("evolving", 1, 4); // Newer than the warehouse's version 0: waits for the migrator.
   record("brand_new", 0, 1); // No warehouse table yet.
   m_clock.advance(30s);
@@ -589,7 +589,7 @@ TEST_F(ControlApiTest, StatusShowsTheQueueDepthWhereTheProcessSeesTheQueue) {
 TEST_F(ControlApiTest, StatusShowsABatchWhoseLeaseRanOutAsOrphaned) {
   set_versions({{"ready", 0}});
   record("ready", 0, 1);
-  const metadata::Batch batch = claim("ready");
+  const ingestdb::Batch batch = claim("ready");
   m_clock.advance(k_claim_everything.lease + 1s); // Its loader died: nobody renews the lease.
 
   const json body = expect_json(get("/control/status"));
@@ -626,7 +626,7 @@ TEST_F(ControlApiTest, RetryAndSkipOfAnUnknownManifestAre404) {
 TEST_F(ControlApiTest, RetryAndSkipOfABatchInFlightAre409) {
   set_versions({{"ready", 0}});
   record("ready", 0, 2);
-  const metadata::Batch batch = claim("ready");
+  const ingestdb::Batch batch = claim("ready");
 
   EXPECT_NE(expect_error(post("/control/retry/" + batch.manifest), 409).find("in flight"), std::string::npos);
   EXPECT_NE(expect_error(post("/control/skip/" + batch.manifest), 409).find("in flight"), std::string::npos);
@@ -640,7 +640,7 @@ TEST_F(ControlApiTest, RetryAndSkipOfABatchInFlightAre409) {
 TEST_F(ControlApiTest, RetryAndSkipOfABatchNotYetStaleAre409) {
   set_versions({{"flaky", 0}});
   record("flaky", 0, 2);
-  const metadata::Batch batch = claim("flaky");
+  const ingestdb::Batch batch = claim("flaky");
   fail(batch, "COPY: disk full");
 
   EXPECT_NE(expect_error(post("/control/retry/" + batch.manifest), 409).find("not stale"), std::string::npos);
@@ -654,7 +654,7 @@ TEST_F(ControlApiTest, RetryAndSkipOfABatchNotYetStaleAre409) {
 
 TEST_F(ControlApiTest, RetryOfAStaleBatchMakesItDueNowWithItsRetriesBack) {
   set_versions({{"broken", 0}});
-  const metadata::Batch batch = stale_batch("broken", 3, "bad value");
+  const ingestdb::Batch batch = stale_batch("broken", 3, "bad value");
   auto none = m_real->claim_retryable_batch(k_max_load_retry, 2min, m_clock.now() + 24h);
   ASSERT_TRUE(none);
   ASSERT_FALSE(*none) << "a stale batch is not retried by itself";
@@ -680,7 +680,7 @@ TEST_F(ControlApiTest, RetryOfAStaleBatchMakesItDueNowWithItsRetriesBack) {
 
 TEST_F(ControlApiTest, SkipOfAStaleBatchDropsItsFilesAndKeepsAnAuditRow) {
   set_versions({{"broken", 0}});
-  const metadata::Batch batch = stale_batch("broken", 2, "load line 3: bad int");
+  const ingestdb::Batch batch = stale_batch("broken", 2, "load line 3: bad int");
   m_clock.advance(1min);
 
   const json body = expect_json(post("/control/skip/" + batch.manifest, R"({"Requester":"alice"})"));
@@ -720,7 +720,7 @@ TEST_F(ControlApiTest, SkipOfAStaleBatchDropsItsFilesAndKeepsAnAuditRow) {
 
 TEST_F(ControlApiTest, SkipWithoutABodyIsRecordedAsTheControlApi) {
   set_versions({{"broken", 0}});
-  const metadata::Batch batch = stale_batch("broken", 1, "bad");
+  const ingestdb::Batch batch = stale_batch("broken", 1, "bad");
 
   const json body = expect_json(post("/control/skip/" + batch.manifest));
 
@@ -729,7 +729,7 @@ TEST_F(ControlApiTest, SkipWithoutABodyIsRecordedAsTheControlApi) {
 
 TEST_F(ControlApiTest, SkipRefusesAMalformedBodyAndKeepsTheBatch) {
   set_versions({{"broken", 0}});
-  const metadata::Batch batch = stale_batch("broken", 1, "bad");
+  const ingestdb::Batch batch = stale_batch("broken", 1, "bad");
 
   for (const std::string body : {"{", "[]", R"({"Requester":5})"}) {
     EXPECT_EQ(expect_error(post("/control/skip/" + batch.manifest, body), 400), "Problem decoding JSON POST data.")
@@ -814,7 +814,7 @@ TEST_F(ControlApiTest, ForceLoadsFromAPageOnAnotherSiteChangeNothing) {
 
 TEST_F(ControlApiTest, OperatorsWithoutOriginOrBodyAreServed) {
   set_versions({{"broken", 0}});
-  const metadata::Batch batch = stale_batch("broken", 1, "bad");
+  const ingestdb::Batch batch = stale_batch("broken", 1, "bad");
   test::RawConnection connection(m_server->port());
 
   // What `curl -X POST` without -d sends: no Content-Length, no Content-Type, no Origin.

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "common/gzip.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "sqlite/database.hpp"
 #include "support/fake_clock.hpp"
@@ -65,7 +65,7 @@ protected:
     auto objects = objectstore::make_local_object_store({.root = m_dir.path("objects")});
     ASSERT_TRUE(objects) << objects.error().message;
     m_objects = std::move(*objects);
-    auto store = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
+    auto store = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")});
     ASSERT_TRUE(store) << store.error().message;
     m_store = std::move(*store);
     auto warehouse = warehouse::make_sqlite_warehouse(
@@ -119,7 +119,7 @@ protected:
   telemetry::Metrics m_metrics{"ingester"};
   LoaderConfig m_config;
   std::unique_ptr<objectstore::ObjectStore> m_objects;
-  std::unique_ptr<metadata::MetadataStore> m_store;
+  std::unique_ptr<ingestdb::IngestDb> m_store;
   std::unique_ptr<warehouse::Warehouse> m_real_warehouse;
   std::unique_ptr<FlakyWarehouse> m_warehouse;
   std::unique_ptr<Loader> m_loader;
@@ -225,7 +225,7 @@ TEST_F(LoaderTest, OrphansAreResolvedThroughTheLedgerNeverLoadedTwice) {
   add_file("other", "b", 2);
   ASSERT_TRUE(m_store->request_force_load("events", "dead loader", m_clock.now()));
   ASSERT_TRUE(m_store->request_force_load("other", "dead loader", m_clock.now()));
-  const metadata::ClaimPolicy policy{.lease = 120s};
+  const ingestdb::ClaimPolicy policy{.lease = 120s};
   const auto versions = m_real_warehouse->table_versions().value();
   // A loader claims both, commits "events", then dies before marking anything done.
   const auto committed = m_store->claim_batch(versions, policy, m_clock.now()).value().batch.value();

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "common/gzip.hpp"
-#include "metadata/postgres_metadata_store.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
 #include "registry/blueprint_registry.hpp"
@@ -122,14 +122,14 @@ void MigratorHistoryTest::SetUp() {
   }
   auto store =
       is_postgres()
-          ? metadata::make_postgres_metadata_store({.conninfo = m_ingester_schema->conninfo()})
-          : metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
+          ? ingestdb::make_postgres_ingest_db({.conninfo = m_ingester_schema->conninfo()})
+          : ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")});
   ASSERT_TRUE(store) << store.error().message;
   m_store = std::move(*store);
   auto lock =
       is_postgres()
-          ? metadata::make_postgres_migrator_lock({.conninfo = m_ingester_schema->conninfo()})
-          : metadata::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")});
+          ? ingestdb::make_postgres_migrator_lock({.conninfo = m_ingester_schema->conninfo()})
+          : ingestdb::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")});
   ASSERT_TRUE(lock) << lock.error().message;
   m_lock = std::move(*lock);
   ASSERT_NO_FATAL_FAILURE(make_registry());

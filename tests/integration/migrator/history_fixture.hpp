@@ -17,8 +17,8 @@
 #include <gtest/gtest.h>
 
 #include "loader/loader.hpp"
-#include "metadata/metadata_store.hpp"
-#include "metadata/migrator_lock.hpp"
+#include "ingestdb/ingest_db.hpp"
+#include "ingestdb/migrator_lock.hpp"
 #include "migrator/migrator.hpp"
 #include "objectstore/object_store.hpp"
 #include "registry/schema_registry.hpp"
@@ -83,8 +83,8 @@ protected:
   std::unique_ptr<objectstore::ObjectStore> m_objects;
   std::unique_ptr<warehouse::Warehouse> m_warehouse;        // The migrator's.
   std::unique_ptr<warehouse::Warehouse> m_loader_warehouse; // The loaders'.
-  std::unique_ptr<metadata::MetadataStore> m_store;
-  std::unique_ptr<metadata::MigratorLock> m_lock;
+  std::unique_ptr<ingestdb::IngestDb> m_store;
+  std::unique_ptr<ingestdb::MigratorLock> m_lock;
   std::optional<test::FakeBlueprint> m_blueprint;
   std::unique_ptr<registry::SchemaRegistry> m_registry;
   VersionCache m_versions;

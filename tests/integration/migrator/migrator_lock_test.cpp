@@ -9,13 +9,13 @@
 
 #include <gtest/gtest.h>
 
-#include "metadata/migrator_lock.hpp"
+#include "ingestdb/migrator_lock.hpp"
 #include "pg/connection.hpp"
 #include "support/process.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 namespace {
 
 using namespace std::chrono_literals;
@@ -142,4 +142,4 @@ TEST(PostgresMigratorLockTest, ALostConnectionLosesTheLock) {
 }
 
 } // namespace
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

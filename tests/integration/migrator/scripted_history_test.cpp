@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "history_fixture.hpp"
-#include "metadata/postgres_metadata_store.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "registry/blueprint_registry.hpp"
 #include "registry/local_registry.hpp"
 #include "support/testdata.hpp"
@@ -222,8 +222,8 @@ TEST_P(ScriptedHistory, ASecondProcessTakesOverWhenTheMigratorDies) {
   ASSERT_EQ(poll(k_table), StepOutcome::migrated);
   auto second_lock =
       is_postgres()
-          ? metadata::make_postgres_migrator_lock({.conninfo = m_ingester_schema->conninfo()})
-          : metadata::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")});
+          ? ingestdb::make_postgres_migrator_lock({.conninfo = m_ingester_schema->conninfo()})
+          : ingestdb::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")});
   ASSERT_TRUE(second_lock) << second_lock.error().message;
   VersionCache second_versions;
   Migrator second(*m_loader_warehouse, *m_store, *m_registry, **second_lock, second_versions,

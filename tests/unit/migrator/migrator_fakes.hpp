@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "metadata/migrator_lock.hpp"
+#include "ingestdb/migrator_lock.hpp"
 #include "registry/schema_registry.hpp"
 #include "warehouse/batch_files.hpp"
 #include "warehouse/warehouse.hpp"
@@ -56,7 +56,7 @@ private:
   std::map<std::pair<std::string, int>, std::vector<core::Operation>> m_migrations;
 };
 
-class FakeLock final : public metadata::MigratorLock {
+class FakeLock final : public ingestdb::MigratorLock {
 public:
   std::atomic<bool> available{true};    // false: another process holds it.
   std::atomic<bool> unreachable{false}; // The ingester database is down.

@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "migrator_fakes.hpp"
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
@@ -47,7 +47,7 @@ protected:
     ASSERT_TRUE(real) << real.error().message;
     m_real_warehouse = std::move(*real);
     m_warehouse = std::make_unique<ScriptedWarehouse>(*m_real_warehouse);
-    auto store = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
+    auto store = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")});
     ASSERT_TRUE(store) << store.error().message;
     m_store = std::move(*store);
     m_registry.set("t", 0, {add("time", "f@timestamp@unix", 0, 0), add("a", "int", 0, 1)});
@@ -104,7 +104,7 @@ protected:
   test::TempDir m_dir;
   std::unique_ptr<warehouse::Warehouse> m_real_warehouse;
   std::unique_ptr<ScriptedWarehouse> m_warehouse;
-  std::unique_ptr<metadata::MetadataStore> m_store;
+  std::unique_ptr<ingestdb::IngestDb> m_store;
   ScriptedRegistry m_registry;
   FakeLock m_lock;
   VersionCache m_versions;

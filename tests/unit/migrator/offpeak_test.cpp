@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "migrator/migrator.hpp"
 #include "migrator_fakes.hpp"
 #include "support/fake_clock.hpp"
@@ -72,7 +72,7 @@ TEST(OffpeakMigratorTest, AnAlterIsHeldUntilTheWindowAcrossMidnight) {
                   {.path = dir.path("warehouse.db"), .files = testing::no_files})
                   .value();
   testing::ScriptedWarehouse warehouse(*real);
-  auto store = metadata::make_sqlite_metadata_store({.path = dir.path("ingester.db")}).value();
+  auto store = ingestdb::make_sqlite_ingest_db({.path = dir.path("ingester.db")}).value();
   testing::ScriptedRegistry registry;
   const auto add = [](std::string name, int version) {
     return core::Operation{.action = core::Action::add,

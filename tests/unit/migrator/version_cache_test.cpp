@@ -27,7 +27,7 @@ TEST(VersionCacheTest, VersionsNeverGoDown) {
   cache.raise("a", 1);
   cache.raise("d", 7);
 
-  EXPECT_EQ(cache.snapshot(), (metadata::VersionMap{{"a", 3}, {"b", 4}, {"c", 0}, {"d", 7}}));
+  EXPECT_EQ(cache.snapshot(), (ingestdb::VersionMap{{"a", 3}, {"b", 4}, {"c", 0}, {"d", 7}}));
 }
 
 TEST(VersionCacheTest, ReadersAndWritersShareIt) {

@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_pointer.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "support/fake_clock.hpp"
-#include "support/forwarding_metadata_store.hpp"
+#include "support/forwarding_ingest_db.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rsi::storer {
@@ -88,12 +88,12 @@ public:
 };
 
 // Delegates to a real store, failing record_file on demand.
-class FlakyStore final : public test::ForwardingMetadataStore {
+class FlakyStore final : public test::ForwardingIngestDb {
 public:
-  using ForwardingMetadataStore::ForwardingMetadataStore;
+  using ForwardingIngestDb::ForwardingIngestDb;
   std::optional<Error> record_error;
 
-  Result<metadata::RecordOutcome> record_file(const core::FilePointer& file, TimePoint at) override {
+  Result<ingestdb::RecordOutcome> record_file(const core::FilePointer& file, TimePoint at) override {
     if (record_error) {
       return fail(*record_error);
     }
@@ -108,7 +108,7 @@ std::string pointer(const std::string& table, const std::string& key, int versio
 class StorerTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    auto store = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
+    auto store = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")});
     ASSERT_TRUE(store) << store.error().message;
     m_real = std::move(*store);
     m_store = std::make_unique<FlakyStore>(*m_real);
@@ -136,7 +136,7 @@ protected:
   StorerConfig m_config;
   ScriptedQueue m_queue;
   ScriptedTables m_tables;
-  std::unique_ptr<metadata::MetadataStore> m_real;
+  std::unique_ptr<ingestdb::IngestDb> m_real;
   std::unique_ptr<FlakyStore> m_store;
   std::unique_ptr<Storer> m_storer;
 };
@@ -167,7 +167,7 @@ TEST_F(StorerTest, AnSnsEnvelopeIsUnwrapped) {
   const nlohmann::json envelope{{"Type", "Notification"}, {"MessageId", "x"}, {"Message", pointer("t", "sns.gz")}};
   m_queue.push(envelope.dump());
   EXPECT_EQ(poll().recorded, 1U);
-  EXPECT_EQ(m_real->pending_versions().value(), (metadata::VersionMap{{"t", 0}}));
+  EXPECT_EQ(m_real->pending_versions().value(), (ingestdb::VersionMap{{"t", 0}}));
 }
 
 TEST_F(StorerTest, TheSameKeyTwiceIsRecordedOnceAndBothMessagesAreDeleted) {

@@ -10,9 +10,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "support/fake_clock.hpp"
-#include "support/forwarding_metadata_store.hpp"
+#include "support/forwarding_ingest_db.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -41,7 +41,7 @@ private:
 class ReporterTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    auto store = metadata::make_sqlite_metadata_store({.path = m_dir.path("ingester.db")});
+    auto store = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")});
     ASSERT_TRUE(store) << store.error().message;
     m_store = std::move(*store);
   }
@@ -54,16 +54,16 @@ protected:
   }
 
   // Claims the next eligible batch (the oldest group).
-  metadata::Batch claim() {
+  ingestdb::Batch claim() {
     auto claimed = m_store->claim_batch(m_versions, {.count_trigger = 0, .lease = 2min}, m_clock.now());
     EXPECT_TRUE(claimed && claimed->batch);
-    return claimed && claimed->batch ? *claimed->batch : metadata::Batch{};
+    return claimed && claimed->batch ? *claimed->batch : ingestdb::Batch{};
   }
 
   // Records `files` files of `table` and fails their batch until it is stale.
   void make_stale(const std::string& table, int files) {
     record(table, 0, files);
-    const metadata::Batch batch = claim();
+    const ingestdb::Batch batch = claim();
     for (int attempt = 0; attempt <= k_max_load_retry; ++attempt) {
       if (attempt > 0) {
         m_clock.advance(2s);
@@ -82,7 +82,7 @@ protected:
     return sent;
   }
 
-  Reporter reporter(metadata::MetadataStore& store) {
+  Reporter reporter(ingestdb::IngestDb& store) {
     return Reporter(store, [this] { return m_versions; }, m_metrics, m_clock, k_max_load_retry);
   }
 
@@ -91,8 +91,8 @@ protected:
   std::mutex m_sent_mutex;
   std::vector<std::string> m_sent;
   Metrics m_metrics{"ingester", std::make_unique<RecordingSink>(m_sent_mutex, m_sent)};
-  std::unique_ptr<metadata::MetadataStore> m_store;
-  metadata::VersionMap m_versions{{"a", 0}, {"b", 0}, {"c", 0}};
+  std::unique_ptr<ingestdb::IngestDb> m_store;
+  ingestdb::VersionMap m_versions{{"a", 0}, {"b", 0}, {"c", 0}};
   int m_next_file = 0;
 };
 
@@ -164,7 +164,7 @@ TEST_F(ReporterTest, ATableThatDrainedLeavesThePrometheusTextAndIsZeroedOnceInSt
   Reporter reporter = this->reporter(*m_store);
   ASSERT_TRUE(reporter.report_once());
   ASSERT_TRUE(contains(m_metrics.prometheus_text(), "rsi_pending_files{table=\"a\",kind=\"in_queue\"} 2\n"));
-  const metadata::Batch batch = claim();
+  const ingestdb::Batch batch = claim();
   ASSERT_EQ(batch.table, "a");
   ASSERT_TRUE(m_store->complete_batch(batch.manifest, m_clock.now()));
   m_clock.advance(1s);
@@ -213,10 +213,10 @@ TEST_F(ReporterTest, AFileChangingKindMovesItsGauge) {
   EXPECT_FALSE(contains(text, "kind=\"pending_migration\"")) << text;
 }
 
-class FailingStatsStore final : public test::ForwardingMetadataStore {
+class FailingStatsStore final : public test::ForwardingIngestDb {
 public:
-  using ForwardingMetadataStore::ForwardingMetadataStore;
-  Result<std::vector<metadata::PendingStat>> pending_stats(const metadata::VersionMap&, int) override {
+  using ForwardingIngestDb::ForwardingIngestDb;
+  Result<std::vector<ingestdb::PendingStat>> pending_stats(const ingestdb::VersionMap&, int) override {
     return fail(ErrorKind::transient, "pending stats: database is locked");
   }
 };

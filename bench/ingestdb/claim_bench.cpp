@@ -17,7 +17,7 @@
 #include <fmt/format.h>
 
 #include "common/log.hpp"
-#include "metadata/postgres_metadata_store.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
 #include "original_claimer.hpp"
 #include "pg/connection.hpp"
 
@@ -34,8 +34,8 @@ struct Options {
   std::vector<int> workers{1, 4};
 };
 
-metadata::VersionMap all_versions(int tables) {
-  metadata::VersionMap versions;
+ingestdb::VersionMap all_versions(int tables) {
+  ingestdb::VersionMap versions;
   for (int table = 0; table < tables; ++table) {
     versions[fmt::format("t{:03}", table)] = 0;
   }
@@ -59,7 +59,7 @@ std::string prepare_schema(const std::string& base, const Options& options, int 
     die(made.error().message);
   }
   const std::string conninfo = fmt::format("{} options='-csearch_path={}'", base, schema);
-  if (auto store = metadata::make_postgres_metadata_store({.conninfo = conninfo}); !store) {
+  if (auto store = ingestdb::make_postgres_ingest_db({.conninfo = conninfo}); !store) {
     die(store.error().message);
   }
   auto conn = pg::Connection::connect(conninfo);
@@ -87,13 +87,13 @@ void drop_schema(const std::string& base, int run_index) {
 
 // Batches per second of `workers` threads draining the schema; checks every table loaded.
 double run_ours(const std::string& conninfo, const Options& options, int workers) {
-  auto store = metadata::make_postgres_metadata_store(
+  auto store = ingestdb::make_postgres_ingest_db(
       {.conninfo = conninfo, .max_connections = static_cast<std::size_t>(workers)});
   if (!store) {
     die(store.error().message);
   }
   const auto versions = all_versions(options.tables);
-  const metadata::ClaimPolicy policy{.count_trigger = 5, .age_trigger = 3600s};
+  const ingestdb::ClaimPolicy policy{.count_trigger = 5, .age_trigger = 3600s};
   std::atomic<int> batches{0};
   std::atomic<int> files{0};
   const auto start = Clock::now();
@@ -129,7 +129,7 @@ double run_ours(const std::string& conninfo, const Options& options, int workers
 
 double run_original(const std::string& conninfo, const Options& options, int workers) {
   const auto versions = all_versions(options.tables);
-  const metadata::ClaimPolicy policy{.count_trigger = 5, .age_trigger = 3600s};
+  const ingestdb::ClaimPolicy policy{.count_trigger = 5, .age_trigger = 3600s};
   std::atomic<int> batches{0};
   std::atomic<int> files{0};
   std::atomic<int> retries{0};

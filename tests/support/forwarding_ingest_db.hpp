@@ -1,19 +1,19 @@
 #pragma once
 
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 
 namespace rsi::test {
 
 // Forwards every call to a real store; tests derive from it and override the calls they want
 // to fail or observe (fault injection).
-class ForwardingMetadataStore : public metadata::MetadataStore {
+class ForwardingIngestDb : public ingestdb::IngestDb {
 public:
-  explicit ForwardingMetadataStore(metadata::MetadataStore& real) : m_real(real) {}
+  explicit ForwardingIngestDb(ingestdb::IngestDb& real) : m_real(real) {}
 
-  Result<metadata::RecordOutcome> record_file(const core::FilePointer& file, TimePoint at) override {
+  Result<ingestdb::RecordOutcome> record_file(const core::FilePointer& file, TimePoint at) override {
     return m_real.record_file(file, at);
   }
-  Result<metadata::ClaimResult> claim_batch(const metadata::VersionMap& versions, const metadata::ClaimPolicy& policy,
+  Result<ingestdb::ClaimResult> claim_batch(const ingestdb::VersionMap& versions, const ingestdb::ClaimPolicy& policy,
                                             TimePoint now) override {
     return m_real.claim_batch(versions, policy, now);
   }
@@ -29,42 +29,42 @@ public:
   Result<bool> release_batch(const std::string& manifest, TimePoint retry_at) override {
     return m_real.release_batch(manifest, retry_at);
   }
-  Result<std::optional<metadata::Batch>> claim_retryable_batch(int max_retries, std::chrono::seconds lease,
+  Result<std::optional<ingestdb::Batch>> claim_retryable_batch(int max_retries, std::chrono::seconds lease,
                                                                TimePoint now) override {
     return m_real.claim_retryable_batch(max_retries, lease, now);
   }
-  Result<std::vector<metadata::Batch>> orphaned_batches(TimePoint now) override { return m_real.orphaned_batches(now); }
-  Result<std::vector<metadata::Batch>> stale_batches(int max_retries) override {
+  Result<std::vector<ingestdb::Batch>> orphaned_batches(TimePoint now) override { return m_real.orphaned_batches(now); }
+  Result<std::vector<ingestdb::Batch>> stale_batches(int max_retries) override {
     return m_real.stale_batches(max_retries);
   }
-  Result<std::vector<metadata::Batch>> in_flight_batches(TimePoint now) override {
+  Result<std::vector<ingestdb::Batch>> in_flight_batches(TimePoint now) override {
     return m_real.in_flight_batches(now);
   }
-  Result<std::optional<metadata::Batch>> find_batch(const std::string& manifest) override {
+  Result<std::optional<ingestdb::Batch>> find_batch(const std::string& manifest) override {
     return m_real.find_batch(manifest);
   }
   Result<bool> retry_batch(const std::string& manifest, TimePoint now) override {
     return m_real.retry_batch(manifest, now);
   }
-  Result<std::optional<metadata::Batch>> skip_batch(const std::string& manifest, const std::string& skipped_by,
+  Result<std::optional<ingestdb::Batch>> skip_batch(const std::string& manifest, const std::string& skipped_by,
                                                     TimePoint now) override {
     return m_real.skip_batch(manifest, skipped_by, now);
   }
-  Result<metadata::VersionMap> pending_versions() override { return m_real.pending_versions(); }
+  Result<ingestdb::VersionMap> pending_versions() override { return m_real.pending_versions(); }
   Result<bool> has_files(const std::string& table, int version) override { return m_real.has_files(table, version); }
   Result<bool> request_force_load(const std::string& table, const std::string& requester, TimePoint now) override {
     return m_real.request_force_load(table, requester, now);
   }
   Result<bool> force_load_requested(const std::string& table) override { return m_real.force_load_requested(table); }
-  Result<std::vector<metadata::PendingStat>> pending_stats(const metadata::VersionMap& versions,
+  Result<std::vector<ingestdb::PendingStat>> pending_stats(const ingestdb::VersionMap& versions,
                                                            int max_retries) override {
     return m_real.pending_stats(versions, max_retries);
   }
   Result<std::map<std::string, TimePoint>> last_loads() override { return m_real.last_loads(); }
-  Result<void> reject_message(const metadata::RejectedMessage& message) override {
+  Result<void> reject_message(const ingestdb::RejectedMessage& message) override {
     return m_real.reject_message(message);
   }
-  Result<std::vector<metadata::StoredRejection>> rejected_messages(std::size_t limit) override {
+  Result<std::vector<ingestdb::StoredRejection>> rejected_messages(std::size_t limit) override {
     return m_real.rejected_messages(limit);
   }
   Result<std::int64_t> count_rejected(TimePoint since) override { return m_real.count_rejected(since); }
@@ -75,14 +75,14 @@ public:
   Result<void> forget_awaiting_metadata(const std::string& message_id) override {
     return m_real.forget_awaiting_metadata(message_id);
   }
-  Result<std::vector<metadata::AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) override {
+  Result<std::vector<ingestdb::AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) override {
     return m_real.awaiting_metadata(retry_after);
   }
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override { return m_real.prune_loaded_keys(cutoff); }
   Result<void> ping() override { return m_real.ping(); }
 
 protected:
-  metadata::MetadataStore& m_real;
+  ingestdb::IngestDb& m_real;
 };
 
 } // namespace rsi::test

@@ -3,10 +3,10 @@
 #include <memory>
 
 #include "common/error.hpp"
-#include "metadata/postgres_metadata_store.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 
 // Which process runs the migrator among those sharing one ingester database: the migrator
 // runs in one process at a time (ARCHITECTURE §6). The lock belongs to this object; a process
@@ -37,4 +37,4 @@ make_postgres_migrator_lock(const PostgresConfig& config);
 [[nodiscard]] Result<std::unique_ptr<MigratorLock>>
 make_sqlite_migrator_lock(const SqliteConfig& config);
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

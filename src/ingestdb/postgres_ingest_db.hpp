@@ -7,9 +7,9 @@
 
 #include "common/error.hpp"
 #include "pg/advisory_locks.hpp"
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 
 struct PostgresConfig {
   std::string conninfo;            // libpq URI or key=value string (-databaseURL).
@@ -26,6 +26,6 @@ inline constexpr int k_claim_lock_class = pg::advisory::k_claim;
 
 // Connects, applies pending schema migrations (serialised across processes) and returns
 // the store. Fails `transient` when the server cannot be reached.
-Result<std::unique_ptr<MetadataStore>> make_postgres_metadata_store(const PostgresConfig& config);
+Result<std::unique_ptr<IngestDb>> make_postgres_ingest_db(const PostgresConfig& config);
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -5,12 +5,12 @@
 #include <variant>
 
 #include "common/error.hpp"
-#include "metadata/metadata_store.hpp"
-#include "metadata/migrator_lock.hpp"
-#include "metadata/postgres_metadata_store.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
+#include "ingestdb/migrator_lock.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 
 struct Config {
   std::variant<PostgresConfig, SqliteConfig> backend;
@@ -21,9 +21,9 @@ struct Config {
 Result<Config> config_from_url(const std::string& url, std::size_t max_connections = 5,
                                StoreOptions options = {});
 
-Result<std::unique_ptr<MetadataStore>> make_metadata_store(const Config& config);
+Result<std::unique_ptr<IngestDb>> make_ingest_db(const Config& config);
 
 // The lock that keeps one migrator per ingester database (migrator_lock.hpp).
 Result<std::unique_ptr<MigratorLock>> make_migrator_lock(const Config& config);
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -15,8 +15,8 @@ Result<pg::Transaction> begin_locked(pg::Connection& conn) {
 
 } // namespace
 
-Result<std::optional<OriginalBatch>> OriginalClaimer::claim(const metadata::VersionMap& versions,
-                                                            const metadata::ClaimPolicy& policy, TimePoint now) {
+Result<std::optional<OriginalBatch>> OriginalClaimer::claim(const ingestdb::VersionMap& versions,
+                                                            const ingestdb::ClaimPolicy& policy, TimePoint now) {
   RSI_TRY_ASSIGN(auto tx, begin_locked(m_conn));
   OriginalBatch batch{.manifest = new_uuid()};
   RSI_TRY(tx.exec("INSERT INTO manifest (uuid) VALUES ($1)", {batch.manifest}));

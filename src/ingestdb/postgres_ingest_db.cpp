@@ -10,7 +10,7 @@
 // locked with FOR UPDATE SKIP LOCKED, so claimers of other tables never wait. Advisory locks
 // belong to the whole database, so the key includes the schema: ingester databases in two
 // schemas of one database never hold each other's claims back.
-#include "metadata/postgres_metadata_store.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
 #include "pg/advisory_locks.hpp"
 
 #include <mutex>
@@ -20,12 +20,12 @@
 #include "common/log.hpp"
 #include "common/utf8.hpp"
 #include "common/uuid.hpp"
-#include "metadata/claim_selection.hpp"
-#include "metadata/migrations.hpp"
+#include "ingestdb/claim_selection.hpp"
+#include "ingestdb/migrations.hpp"
 #include "pg/pool.hpp"
 #include "pg/transaction.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 namespace {
 
 // Advisory lock namespaces (first key of the two-key form).
@@ -114,9 +114,9 @@ Result<bool> has_batch_in_flight(pg::Transaction& tx, const std::string& table) 
   return !rows.empty();
 }
 
-class PostgresMetadataStore final : public MetadataStore {
+class PostgresIngestDb final : public IngestDb {
 public:
-  explicit PostgresMetadataStore(const PostgresConfig& config)
+  explicit PostgresIngestDb(const PostgresConfig& config)
       : m_pool(config.conninfo, config.max_connections), m_options(config.options),
         m_candidates(config.candidate_ttl) {}
 
@@ -131,7 +131,7 @@ public:
     });
   }
 
-  // MetadataStore
+  // IngestDb
   Result<RecordOutcome> record_file(const core::FilePointer& file, TimePoint received_at) override {
     const TimePoint history_start = received_at - m_options.loaded_key_history;
     return m_pool.run([&](pg::Connection& conn) -> Result<RecordOutcome> {
@@ -646,12 +646,12 @@ private:
 
 } // namespace
 
-Result<std::unique_ptr<MetadataStore>> make_postgres_metadata_store(const PostgresConfig& config) {
-  auto store = std::make_unique<PostgresMetadataStore>(config);
+Result<std::unique_ptr<IngestDb>> make_postgres_ingest_db(const PostgresConfig& config) {
+  auto store = std::make_unique<PostgresIngestDb>(config);
   if (auto migrated = store->migrate(); !migrated) {
     return fail(migrated.error().wrap("prepare ingester database"));
   }
-  return std::unique_ptr<MetadataStore>(std::move(store));
+  return std::unique_ptr<IngestDb>(std::move(store));
 }
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -8,13 +8,13 @@
 
 #include <gtest/gtest.h>
 
-#include "metadata/metadata_store.hpp"
-#include "metadata/postgres_metadata_store.hpp"
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
 
-namespace rsi::metadata::testing {
+namespace rsi::ingestdb::testing {
 
 // One backend of the contract suite.
 struct Backend {
@@ -42,21 +42,21 @@ protected:
   }
 
   // Another store on the same database (a second process would see the same).
-  Result<std::unique_ptr<MetadataStore>> open(StoreOptions options = {}) {
+  Result<std::unique_ptr<IngestDb>> open(StoreOptions options = {}) {
     if (m_schema) {
-      return make_postgres_metadata_store(
+      return make_postgres_ingest_db(
           {.conninfo = m_schema->conninfo(), .max_connections = 8, .options = options});
     }
-    return make_sqlite_metadata_store({.path = m_dir.path("ingester.db"), .options = options});
+    return make_sqlite_ingest_db({.path = m_dir.path("ingester.db"), .options = options});
   }
 
   [[nodiscard]] bool is_postgres() const { return m_schema.has_value(); }
 
   test::TempDir m_dir;
   std::optional<test::PostgresSchema> m_schema;
-  std::unique_ptr<MetadataStore> m_store;
+  std::unique_ptr<IngestDb> m_store;
 };
 
 inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
 
-} // namespace rsi::metadata::testing
+} // namespace rsi::ingestdb::testing

@@ -7,11 +7,11 @@
 
 #include <gtest/gtest.h>
 
-#include "metadata/postgres_metadata_store.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
 #include "pg/connection.hpp"
 #include "support/services.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 namespace {
 
 using namespace std::chrono_literals;
@@ -65,7 +65,7 @@ protected:
 };
 
 TEST_F(UpgradeTest, KeepsEveryRowAndClaim) {
-  auto store = make_postgres_metadata_store({.conninfo = m_schema->conninfo()});
+  auto store = make_postgres_ingest_db({.conninfo = m_schema->conninfo()});
   ASSERT_TRUE(store) << store.error().message;
 
   EXPECT_EQ(count("SELECT count(*) FROM tsv"), 6);
@@ -117,7 +117,7 @@ TEST_F(UpgradeTest, DuplicateKeysOfTheOriginalAreSetAsideNotLost) {
       ('oauth_authorize', 'operator', '2016-07-29 22:45:00', NULL);
     INSERT INTO last_load (tablename, last_loaded) VALUES ('minute-watched', '2016-07-29 21:45:00');
   )sql")));
-  auto store = make_postgres_metadata_store({.conninfo = m_schema->conninfo()});
+  auto store = make_postgres_ingest_db({.conninfo = m_schema->conninfo()});
   ASSERT_TRUE(store) << store.error().message;
 
   EXPECT_EQ(count("SELECT count(*) FROM tsv"), 6);
@@ -138,7 +138,7 @@ TEST_F(UpgradeTest, MigrationsRunOnceAcrossConcurrentStarts) {
   std::atomic<int> ok{0};
   for (int index = 0; index < 4; ++index) {
     starters.emplace_back([&] {
-      if (make_postgres_metadata_store({.conninfo = m_schema->conninfo()})) {
+      if (make_postgres_ingest_db({.conninfo = m_schema->conninfo()})) {
         ok.fetch_add(1);
       }
     });
@@ -151,4 +151,4 @@ TEST_F(UpgradeTest, MigrationsRunOnceAcrossConcurrentStarts) {
 }
 
 } // namespace
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

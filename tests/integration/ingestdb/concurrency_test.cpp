@@ -13,10 +13,10 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/metadata/store_fixture.hpp"
+#include "integration/ingestdb/store_fixture.hpp"
 #include "pg/connection.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 namespace {
 
 using namespace std::chrono_literals;
@@ -30,7 +30,7 @@ std::string key_of(int table, int index) { return fmt::format("bucket/t{:03}/fil
 
 // One claimer thread: claim or retry, then fail ~10% of batches (retried later) and complete
 // the rest, writing "manifest key" lines for completed batches. Returns false on any error.
-bool drain(MetadataStore& store, std::ofstream& log, std::mutex& log_mutex, unsigned seed) {
+bool drain(IngestDb& store, std::ofstream& log, std::mutex& log_mutex, unsigned seed) {
   std::mt19937 rng(seed);
   VersionMap versions;
   for (int table = 0; table < k_tables; ++table) {
@@ -227,4 +227,4 @@ INSTANTIATE_TEST_SUITE_P(Backends, ConcurrencyTest, ::testing::Values(testing::k
                          testing::backend_name);
 
 } // namespace
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -3,7 +3,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 
 // One versioned schema change of the ingester database (sql/<backend>/NNN_name.sql).
 struct Migration {
@@ -15,4 +15,4 @@ struct Migration {
 extern const std::vector<Migration> k_postgres_migrations;
 extern const std::vector<Migration> k_sqlite_migrations;
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -2,7 +2,7 @@
 // a mutex (SQLite serialises writers anyway). The tables mirror PostgreSQL's
 // (sql/sqlite/*.sql) with times as microseconds since the epoch. Claims run in one
 // BEGIN IMMEDIATE transaction, so no other writer can interleave.
-#include "metadata/sqlite_metadata_store.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 
 #include <mutex>
 
@@ -11,11 +11,11 @@
 #include "common/log.hpp"
 #include "common/utf8.hpp"
 #include "common/uuid.hpp"
-#include "metadata/claim_selection.hpp"
-#include "metadata/migrations.hpp"
+#include "ingestdb/claim_selection.hpp"
+#include "ingestdb/migrations.hpp"
 #include "sqlite/database.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 namespace {
 
 std::int64_t us(TimePoint time) { return to_epoch_micros(time); }
@@ -37,9 +37,9 @@ Batch batch_from_row(const sqlite::Statement& stmt) {
   return batch;
 }
 
-class SqliteMetadataStore final : public MetadataStore {
+class SqliteIngestDb final : public IngestDb {
 public:
-  SqliteMetadataStore(sqlite::Database db, StoreOptions options) : m_db(std::move(db)), m_options(options) {}
+  SqliteIngestDb(sqlite::Database db, StoreOptions options) : m_db(std::move(db)), m_options(options) {}
 
   Result<void> migrate() {
     const std::lock_guard lock(m_mutex);
@@ -67,7 +67,7 @@ public:
     return {};
   }
 
-  // MetadataStore
+  // IngestDb
   Result<RecordOutcome> record_file(const core::FilePointer& file, TimePoint received_at) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto* recent, m_db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
@@ -502,13 +502,13 @@ private:
 
 } // namespace
 
-Result<std::unique_ptr<MetadataStore>> make_sqlite_metadata_store(const SqliteConfig& config) {
+Result<std::unique_ptr<IngestDb>> make_sqlite_ingest_db(const SqliteConfig& config) {
   RSI_TRY_ASSIGN(auto db, sqlite::Database::open(config.path));
-  auto store = std::make_unique<SqliteMetadataStore>(std::move(db), config.options);
+  auto store = std::make_unique<SqliteIngestDb>(std::move(db), config.options);
   if (auto migrated = store->migrate(); !migrated) {
     return fail(migrated.error().wrap("prepare ingester database"));
   }
-  return std::unique_ptr<MetadataStore>(std::move(store));
+  return std::unique_ptr<IngestDb>(std::move(store));
 }
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -1,8 +1,8 @@
-#include "metadata/factory.hpp"
+#include "ingestdb/factory.hpp"
 
 #include <fmt/format.h>
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 
 Result<Config> config_from_url(const std::string& url, std::size_t max_connections, StoreOptions options) {
   constexpr std::string_view k_sqlite = "sqlite://";
@@ -22,11 +22,11 @@ Result<Config> config_from_url(const std::string& url, std::size_t max_connectio
               "ingester database URL: expected postgres://… or sqlite:///path (got a different scheme)");
 }
 
-Result<std::unique_ptr<MetadataStore>> make_metadata_store(const Config& config) {
+Result<std::unique_ptr<IngestDb>> make_ingest_db(const Config& config) {
   if (const auto* postgres = std::get_if<PostgresConfig>(&config.backend)) {
-    return make_postgres_metadata_store(*postgres);
+    return make_postgres_ingest_db(*postgres);
   }
-  return make_sqlite_metadata_store(std::get<SqliteConfig>(config.backend));
+  return make_sqlite_ingest_db(std::get<SqliteConfig>(config.backend));
 }
 
 Result<std::unique_ptr<MigratorLock>> make_migrator_lock(const Config& config) {
@@ -36,4 +36,4 @@ Result<std::unique_ptr<MigratorLock>> make_migrator_lock(const Config& config) {
   return make_sqlite_migrator_lock(std::get<SqliteConfig>(config.backend));
 }
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

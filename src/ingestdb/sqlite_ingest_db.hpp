@@ -4,9 +4,9 @@
 #include <memory>
 
 #include "common/error.hpp"
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 
 struct SqliteConfig {
   std::filesystem::path path; // Created with its tables when missing.
@@ -14,6 +14,6 @@ struct SqliteConfig {
 };
 
 // The embedded ingester database for one process (any number of threads).
-Result<std::unique_ptr<MetadataStore>> make_sqlite_metadata_store(const SqliteConfig& config);
+Result<std::unique_ptr<IngestDb>> make_sqlite_ingest_db(const SqliteConfig& config);
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -1,10 +1,10 @@
-#include "metadata/claim_selection.hpp"
+#include "ingestdb/claim_selection.hpp"
 
 #include <algorithm>
 #include <map>
 #include <tuple>
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 
 std::string_view to_string(PendingKind kind) {
   switch (kind) {
@@ -125,4 +125,4 @@ std::vector<PendingStat> classify_pending(const std::vector<PendingGroup>& group
   return stats;
 }
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

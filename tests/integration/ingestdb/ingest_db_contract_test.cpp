@@ -1,14 +1,14 @@
-// Behaviour every MetadataStore backend shares (ARCHITECTURE §4, §6). Runs against SQLite
+// Behaviour every IngestDb backend shares (ARCHITECTURE §4, §6). Runs against SQLite
 // always and against PostgreSQL when scripts/test started one (CI requires it).
 #include <algorithm>
 #include <set>
 
 #include <gtest/gtest.h>
 
-#include "integration/metadata/store_fixture.hpp"
+#include "integration/ingestdb/store_fixture.hpp"
 #include "support/fake_clock.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 namespace {
 
 using namespace std::chrono_literals;
@@ -20,7 +20,7 @@ core::FilePointer file(const std::string& table, int index, int version = 0) {
           .version = version};
 }
 
-class MetadataStoreContract : public StoreTest {
+class IngestDbContract : public StoreTest {
 protected:
   // Record `count` files of `table`, one second apart, starting now.
   void record(const std::string& table, int count, int version = 0, int first_index = 0) {
@@ -42,7 +42,7 @@ protected:
   ClaimPolicy m_policy{.count_trigger = 5, .age_trigger = 1800s, .lease = 600s};
 };
 
-TEST_P(MetadataStoreContract, RecordsAKeyOnceAndSaysWhy) {
+TEST_P(IngestDbContract, RecordsAKeyOnceAndSaysWhy) {
   const auto pointer = file("minute-watched", 1);
   EXPECT_EQ(m_store->record_file(pointer, m_clock.now()).value(), RecordOutcome::recorded);
   EXPECT_EQ(m_store->record_file(pointer, m_clock.now()).value(), RecordOutcome::already_pending);
@@ -52,7 +52,7 @@ TEST_P(MetadataStoreContract, RecordsAKeyOnceAndSaysWhy) {
   EXPECT_EQ(m_store->record_file(other, m_clock.now()).value(), RecordOutcome::already_pending);
 }
 
-TEST_P(MetadataStoreContract, CountTriggerNeedsMoreFilesThanTheTrigger) {
+TEST_P(IngestDbContract, CountTriggerNeedsMoreFilesThanTheTrigger) {
   record("t", 5);
   EXPECT_FALSE(claim({{"t", 0}}));
   record("t", 1, 0, 5);
@@ -64,7 +64,7 @@ TEST_P(MetadataStoreContract, CountTriggerNeedsMoreFilesThanTheTrigger) {
   EXPECT_FALSE(batch->forced);
 }
 
-TEST_P(MetadataStoreContract, AgeTriggerFiresOnceTheOldestFileIsOlderThanTheTrigger) {
+TEST_P(IngestDbContract, AgeTriggerFiresOnceTheOldestFileIsOlderThanTheTrigger) {
   record("t", 1);
   m_clock.advance(1798s); // The file is 1799 s old.
   EXPECT_FALSE(claim({{"t", 0}}));
@@ -74,7 +74,7 @@ TEST_P(MetadataStoreContract, AgeTriggerFiresOnceTheOldestFileIsOlderThanTheTrig
   EXPECT_EQ(batch->keys, std::vector<std::string>{file("t", 0).key_name});
 }
 
-TEST_P(MetadataStoreContract, ForceLoadsJumpTheQueueAndAreMarkedStarted) {
+TEST_P(IngestDbContract, ForceLoadsJumpTheQueueAndAreMarkedStarted) {
   record("old", 1);
   record("forced", 1);
   m_clock.advance(3600s); // Both are old enough; "old" is older.
@@ -95,7 +95,7 @@ TEST_P(MetadataStoreContract, ForceLoadsJumpTheQueueAndAreMarkedStarted) {
   EXPECT_TRUE(m_store->request_force_load("forced", "operator", m_clock.now()).value());
 }
 
-TEST_P(MetadataStoreContract, ForceLoadMakesASmallGroupEligible) {
+TEST_P(IngestDbContract, ForceLoadMakesASmallGroupEligible) {
   record("t", 1);
   EXPECT_FALSE(claim({{"t", 0}}));
   ASSERT_TRUE(m_store->request_force_load("t", "operator", m_clock.now()));
@@ -104,7 +104,7 @@ TEST_P(MetadataStoreContract, ForceLoadMakesASmallGroupEligible) {
   EXPECT_TRUE(batch->forced);
 }
 
-TEST_P(MetadataStoreContract, OldestGroupFirst) {
+TEST_P(IngestDbContract, OldestGroupFirst) {
   record("second", 6);
   m_clock.advance(-100s);
   record("first", 6, 0, 10);
@@ -113,7 +113,7 @@ TEST_P(MetadataStoreContract, OldestGroupFirst) {
   EXPECT_EQ(batch->table, "first");
 }
 
-TEST_P(MetadataStoreContract, OnlyTheWarehouseVersionLoadsAndOlderVersionsAreReported) {
+TEST_P(IngestDbContract, OnlyTheWarehouseVersionLoadsAndOlderVersionsAreReported) {
   record("t", 6, 1);
   EXPECT_FALSE(claim({})) << "no warehouse table yet";
   EXPECT_FALSE(claim({{"t", 0}})) << "newer than the warehouse: waits for the migrator";
@@ -128,7 +128,7 @@ TEST_P(MetadataStoreContract, OnlyTheWarehouseVersionLoadsAndOlderVersionsAreRep
   EXPECT_EQ(batch->version, 1);
 }
 
-TEST_P(MetadataStoreContract, ATableNeverHasTwoBatchesInFlight) {
+TEST_P(IngestDbContract, ATableNeverHasTwoBatchesInFlight) {
   record("t", 6);
   const auto first = claim({{"t", 0}});
   ASSERT_TRUE(first);
@@ -140,7 +140,7 @@ TEST_P(MetadataStoreContract, ATableNeverHasTwoBatchesInFlight) {
   EXPECT_EQ(second->keys.size(), 6U);
 }
 
-TEST_P(MetadataStoreContract, MaxFilesCapsABatch) {
+TEST_P(IngestDbContract, MaxFilesCapsABatch) {
   record("t", 10);
   m_policy.max_files = 4;
   const auto first = claim({{"t", 0}});
@@ -149,7 +149,7 @@ TEST_P(MetadataStoreContract, MaxFilesCapsABatch) {
   EXPECT_EQ(first->keys.front(), file("t", 0).key_name) << "oldest files first";
 }
 
-TEST_P(MetadataStoreContract, CompletingABatchClearsItRemembersItsKeysAndSetsLastLoad) {
+TEST_P(IngestDbContract, CompletingABatchClearsItRemembersItsKeysAndSetsLastLoad) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
@@ -170,7 +170,7 @@ TEST_P(MetadataStoreContract, CompletingABatchClearsItRemembersItsKeysAndSetsLas
   EXPECT_EQ(m_store->record_file(file("t", 2), m_clock.now()).value(), RecordOutcome::recorded);
 }
 
-TEST_P(MetadataStoreContract, PruningForgetsOldLoadedKeys) {
+TEST_P(IngestDbContract, PruningForgetsOldLoadedKeys) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
@@ -180,7 +180,7 @@ TEST_P(MetadataStoreContract, PruningForgetsOldLoadedKeys) {
   EXPECT_EQ(m_store->record_file(file("t", 0), m_clock.now()).value(), RecordOutcome::recorded);
 }
 
-TEST_P(MetadataStoreContract, FailedBatchesAreRetriedWhenTheirTimeComesUpToMaxRetries) {
+TEST_P(IngestDbContract, FailedBatchesAreRetriedWhenTheirTimeComesUpToMaxRetries) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
@@ -209,7 +209,7 @@ TEST_P(MetadataStoreContract, FailedBatchesAreRetriedWhenTheirTimeComesUpToMaxRe
   EXPECT_EQ(stale[0].keys.size(), 6U);
 }
 
-TEST_P(MetadataStoreContract, AFailedBatchDoesNotBlockNewBatchesButARetryWaitsForTheTable) {
+TEST_P(IngestDbContract, AFailedBatchDoesNotBlockNewBatchesButARetryWaitsForTheTable) {
   record("t", 6);
   const auto failed = claim({{"t", 0}});
   ASSERT_TRUE(failed);
@@ -223,7 +223,7 @@ TEST_P(MetadataStoreContract, AFailedBatchDoesNotBlockNewBatchesButARetryWaitsFo
   EXPECT_TRUE(m_store->claim_retryable_batch(5, 600s, m_clock.now()).value());
 }
 
-TEST_P(MetadataStoreContract, BatchesWhoseLeaseRanOutAreOrphans) {
+TEST_P(IngestDbContract, BatchesWhoseLeaseRanOutAreOrphans) {
   record("t", 6);
   const auto batch = claim({{"t", 0}}); // Lease 600 s.
   ASSERT_TRUE(batch);
@@ -244,7 +244,7 @@ TEST_P(MetadataStoreContract, BatchesWhoseLeaseRanOutAreOrphans) {
   EXPECT_TRUE(m_store->orphaned_batches(m_clock.now()).value().empty());
 }
 
-TEST_P(MetadataStoreContract, PendingVersionsAndFiles) {
+TEST_P(IngestDbContract, PendingVersionsAndFiles) {
   record("a", 2, 0);
   record("a", 1, 3, 10);
   record("b", 1, 1);
@@ -256,7 +256,7 @@ TEST_P(MetadataStoreContract, PendingVersionsAndFiles) {
   EXPECT_FALSE(m_store->has_files("c", 0).value());
 }
 
-TEST_P(MetadataStoreContract, PendingStatsSplitQueueStaleAndMigration) {
+TEST_P(IngestDbContract, PendingStatsSplitQueueStaleAndMigration) {
   record("queued", 2);
   const TimePoint queued_oldest = m_clock.now() - 2s;
   record("newer", 3, 2);
@@ -286,7 +286,7 @@ TEST_P(MetadataStoreContract, PendingStatsSplitQueueStaleAndMigration) {
   EXPECT_EQ(find(PendingKind::stale, "stuck")->count, 6);
 }
 
-TEST_P(MetadataStoreContract, RejectedMessagesKeepTheirReasonAndExactBody) {
+TEST_P(IngestDbContract, RejectedMessagesKeepTheirReasonAndExactBody) {
   const std::string body("{\"KeyName\":\x00\xff}", 15);
   ASSERT_TRUE(m_store->reject_message(
       {.message_id = "m-1", .reason = "parse queue message: not JSON", .body = body, .received_at = m_clock.now()}));
@@ -304,7 +304,7 @@ TEST_P(MetadataStoreContract, RejectedMessagesKeepTheirReasonAndExactBody) {
   EXPECT_EQ(m_store->rejected_messages(1).value().size(), 1U);
 }
 
-TEST_P(MetadataStoreContract, OpeningAgainKeepsEverything) {
+TEST_P(IngestDbContract, OpeningAgainKeepsEverything) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
@@ -317,7 +317,7 @@ TEST_P(MetadataStoreContract, OpeningAgainKeepsEverything) {
   EXPECT_TRUE((*reopened)->ping());
 }
 
-TEST_P(MetadataStoreContract, HostileTableNamesAreJustValues) {
+TEST_P(IngestDbContract, HostileTableNamesAreJustValues) {
   const std::string hostile = "t\"; DROP TABLE tsv; --";
   record(hostile, 6);
   const auto batch = claim({{hostile, 0}});
@@ -327,7 +327,7 @@ TEST_P(MetadataStoreContract, HostileTableNamesAreJustValues) {
   EXPECT_EQ(m_store->last_loads().value().count(hostile), 1U);
 }
 
-TEST_P(MetadataStoreContract, AReleasedBatchIsRetriedWithoutSpendingARetry) {
+TEST_P(IngestDbContract, AReleasedBatchIsRetriedWithoutSpendingARetry) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
@@ -344,7 +344,7 @@ TEST_P(MetadataStoreContract, AReleasedBatchIsRetriedWithoutSpendingARetry) {
   EXPECT_EQ(retried->retry_count, 1);
 }
 
-TEST_P(MetadataStoreContract, AReleaseDuringTheLastRetryDoesNotMakeTheBatchStale) {
+TEST_P(IngestDbContract, AReleaseDuringTheLastRetryDoesNotMakeTheBatchStale) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
@@ -362,7 +362,7 @@ TEST_P(MetadataStoreContract, AReleaseDuringTheLastRetryDoesNotMakeTheBatchStale
   EXPECT_EQ(again->retry_count, 1);
 }
 
-TEST_P(MetadataStoreContract, StaleBatchesCanBeRetriedOrSkippedWithAnAuditRecord) {
+TEST_P(IngestDbContract, StaleBatchesCanBeRetriedOrSkippedWithAnAuditRecord) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
@@ -396,7 +396,7 @@ TEST_P(MetadataStoreContract, StaleBatchesCanBeRetriedOrSkippedWithAnAuditRecord
   EXPECT_FALSE(m_store->skip_batch(batch->manifest, "oncall@example", m_clock.now()).value()) << "gone";
 }
 
-TEST_P(MetadataStoreContract, InFlightBatchesAreListedUntilTheirLeaseRunsOut) {
+TEST_P(IngestDbContract, InFlightBatchesAreListedUntilTheirLeaseRunsOut) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
@@ -407,8 +407,8 @@ TEST_P(MetadataStoreContract, InFlightBatchesAreListedUntilTheirLeaseRunsOut) {
   EXPECT_TRUE(m_store->in_flight_batches(m_clock.now()).value().empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreContract,
+INSTANTIATE_TEST_SUITE_P(Backends, IngestDbContract,
                          ::testing::Values(testing::k_sqlite, testing::k_postgres), testing::backend_name);
 
 } // namespace
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -1,8 +1,8 @@
-#include "metadata/claim_selection.hpp"
+#include "ingestdb/claim_selection.hpp"
 
 #include <gtest/gtest.h>
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 namespace {
 
 using namespace std::chrono_literals;
@@ -64,4 +64,4 @@ TEST(ClaimSelectionTest, ClassifiesPendingFiles) {
 }
 
 } // namespace
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -6,14 +6,14 @@
 
 #include <gtest/gtest.h>
 
-#include "integration/metadata/store_fixture.hpp"
+#include "integration/ingestdb/store_fixture.hpp"
 #include "support/fake_clock.hpp"
 
 namespace rsi::status {
 namespace {
 
 using namespace std::chrono_literals;
-using metadata::testing::StoreTest;
+using ingestdb::testing::StoreTest;
 
 class StatusTest : public StoreTest {
 protected:
@@ -22,19 +22,19 @@ protected:
       const core::FilePointer file{.key_name = fmt::format("bucket/{}/v{}/{}.gz", table, version, index),
                                    .table = table,
                                    .version = version};
-      ASSERT_EQ(m_store->record_file(file, m_clock.now()).value(), metadata::RecordOutcome::recorded);
+      ASSERT_EQ(m_store->record_file(file, m_clock.now()).value(), ingestdb::RecordOutcome::recorded);
       m_clock.advance(1s);
     }
   }
 
-  std::optional<metadata::Batch> claim(const metadata::VersionMap& versions) {
+  std::optional<ingestdb::Batch> claim(const ingestdb::VersionMap& versions) {
     auto claimed = m_store->claim_batch(versions, {.count_trigger = 0, .age_trigger = 0s, .lease = 600s},
                                         m_clock.now());
     EXPECT_TRUE(claimed) << claimed.error().message;
     return claimed ? claimed->batch : std::nullopt;
   }
 
-  Snapshot take(metadata::VersionMap versions, std::optional<queue::QueueDepth> queue = std::nullopt) {
+  Snapshot take(ingestdb::VersionMap versions, std::optional<queue::QueueDepth> queue = std::nullopt) {
     Sources sources{.store = m_store.get(), .versions = std::move(versions), .max_load_retry = 1};
     if (queue) {
       sources.queue_depth = [queue] { return Result<queue::QueueDepth>(*queue); };
@@ -74,7 +74,7 @@ TEST_P(StatusTest, WaitingLoadingAndMigratingFilesAreWork) {
   record("loading", 2, 0);
   record("new_table", 1, 0);
   record("newer", 3, 1);
-  const metadata::VersionMap versions{{"waiting", 0}, {"loading", 0}, {"newer", 0}};
+  const ingestdb::VersionMap versions{{"waiting", 0}, {"loading", 0}, {"newer", 0}};
   auto batch = claim({{"loading", 0}});
   ASSERT_TRUE(batch);
   ASSERT_EQ(batch->table, "loading");
@@ -183,8 +183,8 @@ TEST_P(StatusTest, RejectedMessagesAreCountedFromAPointInTime) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StatusTest,
-                         ::testing::Values(metadata::testing::k_sqlite, metadata::testing::k_postgres),
-                         metadata::testing::backend_name);
+                         ::testing::Values(ingestdb::testing::k_sqlite, ingestdb::testing::k_postgres),
+                         ingestdb::testing::backend_name);
 
 } // namespace
 } // namespace rsi::status

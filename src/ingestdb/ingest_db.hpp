@@ -12,7 +12,7 @@
 #include "common/error.hpp"
 #include "core/file_pointer.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 
 // Warehouse table → its current schema version (the migrator's cache). A table that is
 // missing has no warehouse table yet, so its files wait.
@@ -99,9 +99,9 @@ struct StoreOptions {
 // last loads, remembered loaded keys and rejected messages. Every backend is thread-safe.
 // Errors: `transient` when the database is unreachable or busy (retry; the backend
 // reconnects by itself), `permanent` for anything retrying cannot fix.
-class MetadataStore {
+class IngestDb {
 public:
-  virtual ~MetadataStore() = default;
+  virtual ~IngestDb() = default;
 
   // Record `file`, received at `received_at`. A key that is pending, in a batch, or was loaded
   // within the history window is not recorded again; the outcome says which. Idempotent.
@@ -214,4 +214,4 @@ public:
 std::string_view to_string(PendingKind kind);
 std::string_view to_string(RecordOutcome outcome);
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 #include "pg/connection.hpp"
 
 // The original rs_ingester's claim design, rewritten here as the benchmark's baseline: every
@@ -24,8 +24,8 @@ public:
   explicit OriginalClaimer(pg::Connection conn) : m_conn(std::move(conn)) {}
 
   // The original's fetchLoad: nullopt when nothing is eligible.
-  Result<std::optional<OriginalBatch>> claim(const metadata::VersionMap& versions,
-                                             const metadata::ClaimPolicy& policy, TimePoint now);
+  Result<std::optional<OriginalBatch>> claim(const ingestdb::VersionMap& versions,
+                                             const ingestdb::ClaimPolicy& policy, TimePoint now);
   // The original's loadDoneHelper.
   Result<void> complete(const OriginalBatch& batch, TimePoint now);
 

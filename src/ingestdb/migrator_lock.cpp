@@ -10,7 +10,7 @@
 // SQLite: the ingester database serves one process, but nothing stops a second one from
 // opening the file; an exclusive flock on "<database>.migrator-lock" keeps the migrator single.
 // The kernel drops the flock when the process dies.
-#include "metadata/migrator_lock.hpp"
+#include "ingestdb/migrator_lock.hpp"
 #include "pg/advisory_locks.hpp"
 
 #include <cerrno>
@@ -29,7 +29,7 @@
 #include "common/log.hpp"
 #include "pg/connection.hpp"
 
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 namespace {
 
 constexpr int k_migrator_lock = pg::advisory::k_migrator;
@@ -150,4 +150,4 @@ Result<std::unique_ptr<MigratorLock>> make_sqlite_migrator_lock(const SqliteConf
   return std::make_unique<SqliteMigratorLock>(config.path.string() + ".migrator-lock");
 }
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "metadata/metadata_store.hpp"
+#include "ingestdb/ingest_db.hpp"
 
 // Backend-independent parts of claiming and reporting, so that PostgreSQL and SQLite decide
 // alike: which groups are eligible, in which order, and how pending files are classified.
-namespace rsi::metadata {
+namespace rsi::ingestdb {
 
 // A (table, version) group of unclaimed files, as a backend found it.
 struct GroupCandidate {
@@ -72,4 +72,4 @@ struct PendingGroup {
 std::vector<PendingStat> classify_pending(const std::vector<PendingGroup>& groups,
                                           const VersionMap& versions);
 
-} // namespace rsi::metadata
+} // namespace rsi::ingestdb

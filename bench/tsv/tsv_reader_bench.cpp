@@ -19,7 +19,7 @@
 #include <zlib.h>
 
 #include "tsv/gzip_source.hpp"
-#include "tsv/pg_copy_text.hpp"
+#include "warehouse/pg_copy_text.hpp"
 #include "tsv/reader.hpp"
 
 namespace rsi::tsv {
@@ -260,7 +260,7 @@ void read_to_pg_text(benchmark::State& state, std::string_view bytes_in, Compres
       if (!*more) {
         break;
       }
-      append_pg_copy_row(copy_data, reader->row());
+      warehouse::append_pg_copy_row(copy_data, reader->row());
       if (copy_data.size() >= k_copy_batch_bytes) {
         benchmark::DoNotOptimize(copy_data.data());
         copy_data.clear();

@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
-#include "tsv/byte_source.hpp"
-#include "tsv/pg_copy_text.hpp"
+#include "common/byte_source.hpp"
+#include "warehouse/pg_copy_text.hpp"
 #include "tsv/reader.hpp"
 #include "warehouse/ddl.hpp"
 
@@ -214,7 +214,7 @@ Result<std::filesystem::path> convert_to_copy_text(const std::filesystem::path& 
   if (fs::exists(done) && fs::last_write_time(done) >= fs::last_write_time(gzip)) {
     return out_path;
   }
-  RSI_TRY_ASSIGN(auto source, tsv::open_file_source(gzip));
+  RSI_TRY_ASSIGN(auto source, open_file_source(gzip));
   RSI_TRY_ASSIGN(auto columns, bench_columns());
   RSI_TRY_ASSIGN(auto reader, tsv::Reader::open(*source, std::move(columns), {.name = gzip.string()}));
   std::ofstream out(out_path, std::ios::binary);
@@ -224,7 +224,7 @@ Result<std::filesystem::path> convert_to_copy_text(const std::filesystem::path& 
     if (!more) {
       break;
     }
-    tsv::append_pg_copy_row(buffer, reader.row());
+    warehouse::append_pg_copy_row(buffer, reader.row());
     if (buffer.size() >= (1U << 20U)) {
       out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
       buffer.clear();

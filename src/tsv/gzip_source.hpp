@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "tsv/byte_source.hpp"
+#include "common/byte_source.hpp"
 
 namespace rsi::tsv {
 

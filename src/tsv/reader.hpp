@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "tsv/byte_source.hpp"
+#include "common/byte_source.hpp"
 #include "tsv/column.hpp"
 #include "tsv/field.hpp"
 #include "tsv/field_converter.hpp"

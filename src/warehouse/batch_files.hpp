@@ -11,7 +11,7 @@
 #include "common/error.hpp"
 #include "core/file_pointer.hpp"
 #include "objectstore/object_store.hpp"
-#include "tsv/byte_source.hpp"
+#include "common/byte_source.hpp"
 #include "tsv/column.hpp"
 #include "tsv/field.hpp"
 #include "tsv/reader.hpp"
@@ -33,14 +33,6 @@ FileLocator locate_in_bucket_folders(objectstore::ObjectStore& store);
 
 // Key "key" in `store` for files of `bucket` (an S3 store of that bucket); other buckets fail.
 FileLocator locate_in_bucket(objectstore::ObjectStore& store, std::string bucket);
-
-// The bytes of one object, downloaded by a thread of its own while the caller reads (so the
-// download overlaps parsing), with at most `max_buffered_bytes` waiting in memory. `name`
-// (the file's URL) goes into errors: "s3://b/k: no such object". Destroying the source stops
-// the download. `store` must outlive it.
-std::unique_ptr<tsv::ByteSource> open_object_source(objectstore::ObjectStore& store,
-                                                    std::string key, std::string name,
-                                                    std::size_t max_buffered_bytes = 4U << 20U);
 
 struct BatchReadOptions {
   std::size_t max_buffered_bytes = 4U << 20U; // Per download; the next file is fetched early.

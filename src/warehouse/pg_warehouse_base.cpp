@@ -12,6 +12,7 @@
 #include "core/text.hpp"
 #include "warehouse/load_protocol.hpp"
 #include "warehouse/migration_plan.hpp"
+#include "warehouse/pg_sql.hpp"
 #include "warehouse/redshift_sql.hpp"
 
 namespace rsi::warehouse::detail {
@@ -35,7 +36,7 @@ Result<pg::Connection*> PgWarehouseBase::connection() {
 
 Result<TableVersions> PgWarehouseBase::table_versions() {
   return with_connection([](pg::Connection& conn) -> Result<TableVersions> {
-    RSI_TRY_ASSIGN(const auto rows, conn.exec(redshift::k_select_versions));
+    RSI_TRY_ASSIGN(const auto rows, conn.exec(pg_sql::k_select_versions));
     TableVersions versions;
     for (int row = 0; row < rows.size(); ++row) {
       if (!rows.is_null(row, 0) && !rows.is_null(row, 1)) {
@@ -50,7 +51,7 @@ Result<bool> PgWarehouseBase::table_exists(std::string_view table) {
   RSI_TRY(check_table_name(table, dialect()));
   return with_connection([&](pg::Connection& conn) -> Result<bool> {
     RSI_TRY_ASSIGN(const auto rows,
-                   conn.exec(redshift::k_table_exists,
+                   conn.exec(pg_sql::k_table_exists,
                              {m_names.layout().physical_schema, std::string(table)}));
     return rows.boolean(0, 0);
   });
@@ -65,7 +66,7 @@ Result<void> PgWarehouseBase::ping() {
 
 Result<std::optional<int>> PgWarehouseBase::read_version(pg::Connection& conn,
                                                          std::string_view table) {
-  RSI_TRY_ASSIGN(const auto rows, conn.exec(redshift::k_select_version, {std::string(table)}));
+  RSI_TRY_ASSIGN(const auto rows, conn.exec(pg_sql::k_select_version, {std::string(table)}));
   if (rows.empty() || rows.is_null(0, 0)) {
     return std::optional<int>();
   }
@@ -75,11 +76,11 @@ Result<std::optional<int>> PgWarehouseBase::read_version(pg::Connection& conn,
 Result<std::optional<std::vector<std::string>>>
 PgWarehouseBase::read_columns(pg::Connection& conn, std::string_view table) const {
   const std::vector<pg::Param> params{m_names.layout().physical_schema, std::string(table)};
-  RSI_TRY_ASSIGN(const auto exists, conn.exec(redshift::k_table_exists, params));
+  RSI_TRY_ASSIGN(const auto exists, conn.exec(pg_sql::k_table_exists, params));
   if (!exists.boolean(0, 0)) {
     return std::optional<std::vector<std::string>>();
   }
-  RSI_TRY_ASSIGN(const auto rows, conn.exec(redshift::k_table_columns, params));
+  RSI_TRY_ASSIGN(const auto rows, conn.exec(pg_sql::k_table_columns, params));
   std::vector<std::string> columns;
   columns.reserve(static_cast<std::size_t>(rows.size()));
   for (int row = 0; row < rows.size(); ++row) {
@@ -153,7 +154,7 @@ Result<std::vector<std::string>> PgWarehouseBase::repair_views() {
         continue; // Not a table this project could have made.
       }
       RSI_TRY_ASSIGN(const auto view_there,
-                     conn.exec(redshift::k_view_exists, {layout.view_schema, table}));
+                     conn.exec(pg_sql::k_view_exists, {layout.view_schema, table}));
       if (view_there.boolean(0, 0)) {
         continue;
       }
@@ -183,7 +184,7 @@ Result<int> PgWarehouseBase::increment_version(std::string_view table) {
       RSI_TRY(tx.exec(m_flavor.lock_versions));
     }
     RSI_TRY_ASSIGN(const auto exists,
-                   conn.exec(redshift::k_table_exists,
+                   conn.exec(pg_sql::k_table_exists,
                              {m_names.layout().physical_schema, std::string(table)}));
     if (exists.boolean(0, 0)) {
       return fail(

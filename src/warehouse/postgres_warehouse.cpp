@@ -10,10 +10,11 @@
 
 #include "common/log.hpp"
 #include "common/uuid.hpp"
-#include "tsv/pg_copy_text.hpp"
+#include "warehouse/pg_copy_text.hpp"
 #include "warehouse/pg_copy_binary.hpp"
 #include "warehouse/load_protocol.hpp"
 #include "warehouse/pg_warehouse_base.hpp"
+#include "warehouse/pg_sql.hpp"
 #include "warehouse/redshift_sql.hpp"
 
 namespace rsi::warehouse {
@@ -108,7 +109,7 @@ public:
       if (!free.boolean(0, 0)) {
         return core::LoadStatus::in_progress;
       }
-      RSI_TRY_ASSIGN(const auto found, tx.exec(redshift::k_ledger_has, {std::string(uuid)}));
+      RSI_TRY_ASSIGN(const auto found, tx.exec(pg_sql::k_ledger_has, {std::string(uuid)}));
       RSI_TRY(tx.commit());
       return found.integer(0, 0) > 0 ? core::LoadStatus::complete : core::LoadStatus::not_found;
     });
@@ -210,7 +211,7 @@ private:
           if (m_binary) {
             append_pg_binary_row(buffer, row, columns);
           } else {
-            tsv::append_pg_copy_row(buffer, row);
+            warehouse::append_pg_copy_row(buffer, row);
           }
           if (buffer.size() >= m_copy_chunk_bytes) {
             RSI_TRY(send());

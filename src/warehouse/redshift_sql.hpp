@@ -43,28 +43,9 @@ copy_statement(const SqlNames& names, const QuoteFn& quote_literal, std::string_
 std::string redact(std::string_view message, const CopyAuthorization& authorization);
 
 // Statements of the Redshift backend, kept here so that tests can hold them to golden text.
-// $1 is the table name unless noted.
-inline constexpr std::string_view k_select_versions =
-    "SELECT name, MAX(version) FROM infra.table_version GROUP BY name";
-inline constexpr std::string_view k_select_version =
-    "SELECT MAX(version) FROM infra.table_version WHERE name = $1 GROUP BY name";
+// $1 is the table name unless noted. (Those PostgreSQL sends too are in pg_sql.hpp.)
 inline constexpr std::string_view k_insert_version =
     "INSERT INTO infra.table_version (name, version, ts) VALUES ($1, $2, GETDATE())";
-// $1 schema, $2 table.
-inline constexpr std::string_view k_table_exists =
-    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-    "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'r')";
-// $1 schema, $2 view.
-inline constexpr std::string_view k_view_exists =
-    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-    "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'v')";
-// $1 schema, $2 table: the table's columns in order.
-inline constexpr std::string_view k_table_columns =
-    "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = "
-    "a.attrelid "
-    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = "
-    "$2 "
-    "AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
 // $1 schema, $2 table: another session holds or waits for a lock on the table.
 inline constexpr std::string_view k_table_locked =
     "SELECT EXISTS (SELECT 1 FROM svv_transactions t JOIN pg_catalog.pg_class c ON c.oid = "
@@ -72,9 +53,6 @@ inline constexpr std::string_view k_table_locked =
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.lockable_object_type = "
     "'relation' "
     "AND t.pid <> pg_backend_pid() AND n.nspname = $1 AND c.relname = $2)";
-// $1 manifest uuid.
-inline constexpr std::string_view k_ledger_has =
-    "SELECT count(*) FROM infra.load_manifest WHERE uuid = $1";
 // $1 uuid, $2 table, $3 version, $4 files, $5 rows.
 inline constexpr std::string_view k_ledger_insert =
     "INSERT INTO infra.load_manifest (uuid, table_name, table_version, file_count, row_count, "

@@ -18,6 +18,7 @@
 #include "common/uuid.hpp"
 #include "warehouse/load_protocol.hpp"
 #include "warehouse/pg_warehouse_base.hpp"
+#include "warehouse/pg_sql.hpp"
 #include "warehouse/redshift_sql.hpp"
 
 namespace rsi::warehouse {
@@ -64,7 +65,7 @@ public:
       return fail(ErrorKind::permanent, fmt::format("check load {}: not a uuid", uuid));
     }
     return with_connection([&](pg::Connection& conn) -> Result<core::LoadStatus> {
-      RSI_TRY_ASSIGN(const auto ledger, conn.exec(redshift::k_ledger_has, {std::string(uuid)}));
+      RSI_TRY_ASSIGN(const auto ledger, conn.exec(pg_sql::k_ledger_has, {std::string(uuid)}));
       if (ledger.integer(0, 0) > 0) {
         return core::LoadStatus::complete;
       }
@@ -129,7 +130,7 @@ private:
         : m_warehouse(warehouse), m_conn(conn), m_authorization(authorization) {}
 
     Result<bool> enter_ledger(const LoadRequest& request) override {
-      RSI_TRY_ASSIGN(const auto ledger, m_conn.exec(redshift::k_ledger_has, {request.manifest}));
+      RSI_TRY_ASSIGN(const auto ledger, m_conn.exec(pg_sql::k_ledger_has, {request.manifest}));
       return ledger.integer(0, 0) == 0;
     }
 

@@ -16,7 +16,7 @@ flags=("${fuzz_flags[@]}" -I"$root/src")
 
 mkdir -p "$out/corpus" "$out/seeds"
 "$fuzz_cxx" "${flags[@]}" -o "$out/tsv_reader_fuzz" \
-  "$root/tests/fuzz/tsv_reader_fuzz.cpp" "$root"/src/tsv/*.cpp "$root/src/common/utf8.cpp" \
+  "$root/tests/fuzz/tsv_reader_fuzz.cpp" "$root"/src/tsv/*.cpp "$root/src/warehouse/pg_copy_text.cpp" "$root/src/common/utf8.cpp" "$root/src/common/byte_source.cpp" \
   -lisal -lfmt
 
 # Seeds: the first byte selects plain (even) or gzip (odd) input and the schema.

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/utf8.hpp"
-#include "tsv/pg_copy_text.hpp"
+#include "warehouse/pg_copy_text.hpp"
 #include "tsv/reader.hpp"
 
 namespace {
@@ -77,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (selector & 1U) != 0 ? rsi::tsv::Compression::gzip : rsi::tsv::Compression::none;
   const std::vector<Column>& columns = schemas()[(selector >> 1U) % schemas().size()];
   auto source =
-      rsi::tsv::make_memory_source(std::string(reinterpret_cast<const char*>(data + 1), size - 1));
+      rsi::make_memory_source(std::string(reinterpret_cast<const char*>(data + 1), size - 1));
 
   auto reader = rsi::tsv::Reader::open(
       *source, columns, {.name = "fuzz", .compression = compression, .max_record_bytes = 4096});
@@ -97,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ++rows;
     check_row(reader->row(), columns);
     copy_text.clear();
-    rsi::tsv::append_pg_copy_row(copy_text, reader->row());
+    rsi::warehouse::append_pg_copy_row(copy_text, reader->row());
     check(!copy_text.empty() && copy_text.back() == '\n');
     // One row is one line of COPY text: every newline in a value is escaped.
     check(copy_text.find('\n') == copy_text.size() - 1);

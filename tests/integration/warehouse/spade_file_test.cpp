@@ -16,7 +16,7 @@
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
 #include "support/testdata.hpp"
-#include "tsv/byte_source.hpp"
+#include "common/byte_source.hpp"
 #include "tsv/reader.hpp"
 #include "warehouse/postgres_warehouse.hpp"
 #include "warehouse/sqlite_warehouse.hpp"
@@ -138,7 +138,7 @@ TEST_P(SpadeFileLoadTest, LoadsWhatTheCopyRulesSayValueByValue) {
   EXPECT_EQ(loaded->rows, k_rows);
   EXPECT_GT(loaded->truncated_values, 0U);
   // What Redshift stores, from the COPY rules themselves.
-  auto source = tsv::make_memory_source(bytes.str());
+  auto source = make_memory_source(bytes.str());
   auto reader = tsv::Reader::open(*source, columns, {.name = url}).value();
   std::vector<Row> expected_rows;
   while (reader.next().value()) {

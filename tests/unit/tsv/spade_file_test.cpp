@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "support/testdata.hpp"
-#include "tsv/pg_copy_text.hpp"
+#include "warehouse/pg_copy_text.hpp"
 #include "tsv/reader.hpp"
 #include "tsv_test_util.hpp"
 
@@ -110,7 +110,7 @@ TEST_F(TsvSpadeFileTest, LoadsEveryRowWithCopySemantics) {
     const auto row = m_reader->row();
     ASSERT_EQ(row.size(), 23U);
     if (rows == 1) {
-      append_pg_copy_row(first_row_pg, row);
+      warehouse::append_pg_copy_row(first_row_pg, row);
     }
     if (rows == 6) { // The first `\x00\x00\x00\x00\x00` device id.
       EXPECT_EQ(text_or_null(row[9]), "x00x00x00x00x00");

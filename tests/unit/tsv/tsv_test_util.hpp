@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "tsv/byte_source.hpp"
+#include "common/byte_source.hpp"
 #include "tsv/reader.hpp"
 
 namespace rsi::tsv {

@@ -4,6 +4,8 @@
 
 #include "warehouse/redshift_sql.hpp"
 
+#include "warehouse/pg_sql.hpp"
+
 #include <string>
 #include <vector>
 
@@ -115,11 +117,11 @@ TEST(RedshiftLoadCheckTest, SearchesTheQueryLogsForTheOriginalsCopy) {
 }
 
 TEST(RedshiftBookkeepingTest, VersionStatementsAreTheOriginals) {
-  EXPECT_EQ(k_select_version,
+  EXPECT_EQ(pg_sql::k_select_version,
             "SELECT MAX(version) FROM infra.table_version WHERE name = $1 GROUP BY name");
   EXPECT_EQ(k_insert_version,
             "INSERT INTO infra.table_version (name, version, ts) VALUES ($1, $2, GETDATE())");
-  EXPECT_EQ(k_select_versions, "SELECT name, MAX(version) FROM infra.table_version GROUP BY name");
+  EXPECT_EQ(pg_sql::k_select_versions, "SELECT name, MAX(version) FROM infra.table_version GROUP BY name");
 }
 
 } // namespace

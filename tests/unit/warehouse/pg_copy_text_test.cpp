@@ -1,12 +1,14 @@
-#include "tsv/pg_copy_text.hpp"
+#include "warehouse/pg_copy_text.hpp"
 
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-namespace rsi::tsv {
+namespace rsi::warehouse {
 namespace {
+
+using tsv::Field;
 
 TEST(TsvPgCopyTextTest, WritesTabSeparatedLineWithNullMarker) {
   const std::vector<Field> row = {Field{.text = "a"}, Field{}, Field{.text = ""}};
@@ -36,4 +38,4 @@ TEST(TsvPgCopyTextTest, KeepsMultibyteTextAndQuotes) {
 }
 
 } // namespace
-} // namespace rsi::tsv
+} // namespace rsi::warehouse

@@ -1,4 +1,4 @@
-#include "tsv/pg_copy_text.hpp"
+#include "warehouse/pg_copy_text.hpp"
 
 #include <array>
 #include <cstring>
@@ -6,7 +6,7 @@
 
 #include "tsv/byte_scan.hpp"
 
-namespace rsi::tsv {
+namespace rsi::warehouse {
 namespace {
 
 // Bytes COPY text format needs escaped, with the letter that follows the backslash.
@@ -25,7 +25,7 @@ char* write_escaped(char* out, std::string_view value) {
   const char* p = value.data();
   const char* const end = p + value.size();
   while (true) {
-    const char* special = find_first_of4(p, end, '\\', '\t', '\n', '\r');
+    const char* special = tsv::find_first_of4(p, end, '\\', '\t', '\n', '\r');
     const auto run = static_cast<std::size_t>(special - p);
     std::memcpy(out, p, run);
     out += run;
@@ -40,11 +40,11 @@ char* write_escaped(char* out, std::string_view value) {
 
 } // namespace
 
-void append_pg_copy_row(std::string& out, std::span<const Field> row) {
+void append_pg_copy_row(std::string& out, std::span<const tsv::Field> row) {
   // Size the output once for the worst case (every byte escaped) and write through a pointer:
   // much cheaper than appending piece by piece.
   std::size_t worst = row.size() * 3 + 1;
-  for (const Field& field : row) {
+  for (const tsv::Field& field : row) {
     worst += field.text ? field.text->size() * 2 : 0;
   }
   const std::size_t start = out.size();
@@ -54,7 +54,7 @@ void append_pg_copy_row(std::string& out, std::span<const Field> row) {
       if (index > 0) {
         *write++ = '\t';
       }
-      const Field& field = row[index];
+      const tsv::Field& field = row[index];
       if (field.text) {
         write = write_escaped(write, *field.text);
       } else {
@@ -67,4 +67,4 @@ void append_pg_copy_row(std::string& out, std::span<const Field> row) {
   });
 }
 
-} // namespace rsi::tsv
+} // namespace rsi::warehouse

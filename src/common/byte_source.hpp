@@ -8,7 +8,7 @@
 
 #include "common/error.hpp"
 
-namespace rsi::tsv {
+namespace rsi {
 
 // A pull-style stream of bytes: a local file, a buffer, an object-store download or a
 // decompressor stacked on another source. Not thread-safe.
@@ -30,4 +30,4 @@ open_file_source(const std::filesystem::path& path);
 // The bytes of `bytes`, which the source owns.
 std::unique_ptr<ByteSource> make_memory_source(std::string bytes);
 
-} // namespace rsi::tsv
+} // namespace rsi

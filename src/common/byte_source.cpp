@@ -1,4 +1,4 @@
-#include "tsv/byte_source.hpp"
+#include "common/byte_source.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/std.h>
 
-namespace rsi::tsv {
+namespace rsi {
 namespace {
 
 // Owns a POSIX file descriptor.
@@ -87,4 +87,4 @@ std::unique_ptr<ByteSource> make_memory_source(std::string bytes) {
   return std::make_unique<MemorySource>(std::move(bytes));
 }
 
-} // namespace rsi::tsv
+} // namespace rsi

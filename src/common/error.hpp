@@ -10,7 +10,7 @@
 
 namespace rsi {
 
-// How the unit-of-work boundary should react to a failure (STYLE.md §4).
+// How the unit-of-work boundary should react to a failure (docs/architecture.md, "Errors").
 enum class ErrorKind {
   transient, // Back off and retry; reconnect first.
   permanent, // Retrying the same input cannot help: reject, fail the batch, alert.

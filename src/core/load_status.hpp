@@ -6,7 +6,7 @@
 namespace rsi::core {
 
 // The answer to "did this load commit?", asked of the warehouse before a failed or orphaned
-// manifest is retried (ARCHITECTURE.md §4, §6).
+// manifest is retried (docs/architecture.md, "Exactly once").
 enum class LoadStatus {
   complete,    // Committed: mark the manifest done, never load it again.
   failed,      // Ran and rolled back: safe to retry.

@@ -2,7 +2,7 @@
 // which clears the options of the previous request but keeps the connection cache, so
 // connections are reused while no option leaks from one request into the next. Callbacks
 // catch everything and park the error in the Transfer; it is reported after
-// curl_easy_perform returns (STYLE.md §4).
+// curl_easy_perform returns (docs/architecture.md, "Errors").
 
 #include "http/client.hpp"
 

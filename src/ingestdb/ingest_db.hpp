@@ -24,7 +24,7 @@ enum class RecordOutcome {
   recently_loaded, // The key was loaded within the history window: not recorded again.
 };
 
-// When a (table, version) group of pending files becomes a batch (ARCHITECTURE §4).
+// When a (table, version) group of pending files becomes a batch (--load-count, --load-age).
 struct ClaimPolicy {
   std::int64_t count_trigger = 5;         // Eligible when the group holds more files than this,
   std::chrono::seconds age_trigger{1800}; // or its oldest file is older than this,

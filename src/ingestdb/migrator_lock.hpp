@@ -9,7 +9,7 @@
 namespace rsi::ingestdb {
 
 // Which process runs the migrator among those sharing one ingester database: the migrator
-// runs in one process at a time (ARCHITECTURE §6). The lock belongs to this object; a process
+// runs in one process at a time. The lock belongs to this object; a process
 // that dies loses it with its connection (PostgreSQL: a session-level advisory lock held on a
 // connection of its own) or its open file (SQLite: an flock on "<database>.migrator-lock"),
 // and another process takes it on its next try. Thread-safe.

@@ -61,7 +61,7 @@ struct PollReport {
   std::vector<TableStep> steps; // One per table that is behind, in table order.
 };
 
-// rsloadmanager's migrator (ARCHITECTURE §4). Every poll: take (or confirm) the migrator lock,
+// rsloadmanager's migrator (docs/architecture.md, "Schema evolution"). Every poll: take (or confirm) the migrator lock,
 // refresh the version cache from the warehouse (the first time it holds the lock, also create
 // the views an earlier release left out: Warehouse::repair_views), and for each table whose newest pending
 // version is above its cached version (or that has none) take one step to target = current+1

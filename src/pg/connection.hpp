@@ -39,7 +39,7 @@ private:
   ResultHandle m_result;
 };
 
-// SQLSTATE → what the caller should do (STYLE.md §4).
+// SQLSTATE → what the caller should do (docs/architecture.md, "Errors").
 ErrorKind classify_sqlstate(std::string_view sqlstate);
 
 // One libpq connection. Move-only; not thread-safe (one per thread). After a transient

@@ -13,7 +13,8 @@
 
 namespace rsi::registry {
 
-// Which tables go to the warehouse, by Blueprint's event metadata (ARCHITECTURE §4).
+// Which tables go to the warehouse, by Blueprint's event metadata (docs/architecture.md,
+// "The life of one file pointer").
 class TableDirectory {
 public:
   virtual ~TableDirectory() = default;

@@ -5,8 +5,8 @@
 
 #include "telemetry/metrics.hpp"
 
-// Every metric the daemons emit, in one place: the statsd names are the original's (the
-// contract in ARCHITECTURE §3); the Prometheus families carry the same figures with labels.
+// Every metric the daemons emit, in one place: the statsd names are the original's (a
+// contract: dashboards and alerts built for it keep working); the Prometheus families carry the same figures with labels.
 // docs/metrics.md lists them.
 namespace rsi::telemetry::names {
 

@@ -26,7 +26,7 @@ std::string manifest_json(std::span<const core::ObjectLocation> files);
 // "s3://<bucket>/<uuid>.json", where the manifest of `uuid` is stored.
 std::string manifest_url(std::string_view bucket, std::string_view uuid);
 
-// The original's COPY (ARCHITECTURE §3), one line:
+// The original's COPY, byte for byte (docs/warehouse.md, "Loading"), one line:
 //   COPY "schema"."table" FROM 's3://…/uuid.json' WITH CREDENTIALS
 //   'aws_access_key_id=…;aws_secret_access_key=…[;token=…]' removequotes delimiter '\t' gzip
 //   escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?'

@@ -1,4 +1,4 @@
--- What many instances and exactly-once loading need (ARCHITECTURE §6).
+-- What many instances and exactly-once loading need (docs/architecture.md, "Exactly once").
 
 -- Manifests know their table and version, and a lease: an in-flight manifest whose lease ran
 -- out belongs to a loader that died.

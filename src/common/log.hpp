@@ -6,7 +6,6 @@
 #include <string>
 #include <string_view>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace rsi::log {
@@ -69,14 +68,3 @@ inline void error(std::string_view msg, const nlohmann::json& fields = nlohmann:
 }
 
 } // namespace rsi::log
-
-// Formatted one-liners for messages without structured fields.
-#define RSI_LOG_DEBUG(...)                                                                         \
-  do {                                                                                             \
-    if (::rsi::log::enabled(::rsi::log::Level::debug)) {                                           \
-      ::rsi::log::debug(::fmt::format(__VA_ARGS__));                                               \
-    }                                                                                              \
-  } while (false)
-#define RSI_LOG_INFO(...) ::rsi::log::info(::fmt::format(__VA_ARGS__))
-#define RSI_LOG_WARN(...) ::rsi::log::warn(::fmt::format(__VA_ARGS__))
-#define RSI_LOG_ERROR(...) ::rsi::log::error(::fmt::format(__VA_ARGS__))

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 
 namespace rsi {
@@ -23,6 +24,23 @@ constexpr std::string_view trim_ascii_space(std::string_view text) {
 
 constexpr char to_ascii_lower(char ch) {
   return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+}
+
+constexpr char to_ascii_upper(char ch) {
+  return ch >= 'a' && ch <= 'z' ? static_cast<char>(ch - 'a' + 'A') : ch;
+}
+
+// `text` with ASCII letters lowered (keywords, header names, host names); other bytes as they are.
+inline std::string to_ascii_lower(std::string_view text) {
+  std::string out(text);
+  std::ranges::transform(out, out.begin(), [](char ch) { return to_ascii_lower(ch); });
+  return out;
+}
+
+inline std::string to_ascii_upper(std::string_view text) {
+  std::string out(text);
+  std::ranges::transform(out, out.begin(), [](char ch) { return to_ascii_upper(ch); });
+  return out;
 }
 
 // Equal ignoring ASCII case (HTTP header names, SQL identifiers folded by the warehouse).

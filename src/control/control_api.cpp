@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
+#include "common/strings.hpp"
 #include "core/table_name.hpp"
 #include "status/status.hpp"
 #include "telemetry/names.hpp"
@@ -48,12 +49,6 @@ double epoch_seconds(TimePoint time) {
   return static_cast<double>(to_epoch_micros(time)) / 1e6;
 }
 
-bool equals_ignoring_case(std::string_view left, std::string_view right) {
-  return std::ranges::equal(left, right, [](unsigned char a, unsigned char b) {
-    return std::tolower(a) == std::tolower(b);
-  });
-}
-
 // A string field of a request body as the original's Go decoding read it: the name matches
 // exactly or, failing that, case-insensitively; a missing field or null is empty. nullopt
 // when the field holds another type (the original's "Problem decoding JSON POST data.").
@@ -63,7 +58,7 @@ std::optional<std::string> go_string_field(const json& object, std::string_view 
     field = &*exact;
   } else {
     for (const auto& [key, value] : object.items()) {
-      if (equals_ignoring_case(key, name)) {
+      if (iequals_ascii(key, name)) {
         field = &value;
         break;
       }

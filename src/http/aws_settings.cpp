@@ -16,21 +16,7 @@ extern char** environ; // POSIX; declared by no standard C++ header.
 namespace rsi::http {
 namespace {
 
-std::string upper(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char byte) { return static_cast<char>(std::toupper(byte)); });
-  return out;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char byte) { return static_cast<char>(std::tolower(byte)); });
-  return out;
-}
-
-bool is_true(const std::optional<std::string>& value) { return value && lower(*value) == "true"; }
+bool is_true(const std::optional<std::string>& value) { return value && to_ascii_lower(*value) == "true"; }
 
 std::optional<std::filesystem::path> shared_file(const Environment& env, std::string_view variable,
                                                  std::string_view file_name) {
@@ -66,7 +52,7 @@ std::optional<std::string> environment_endpoint(const Environment& env, std::str
   if (is_true(env_value(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"))) {
     return std::nullopt;
   }
-  if (auto endpoint = env_value(env, fmt::format("AWS_ENDPOINT_URL_{}", upper(service)))) {
+  if (auto endpoint = env_value(env, fmt::format("AWS_ENDPOINT_URL_{}", to_ascii_upper(service)))) {
     return endpoint;
   }
   return env_value(env, "AWS_ENDPOINT_URL");
@@ -252,9 +238,9 @@ Result<ServiceEndpoint> resolve_sts_endpoint(const Environment& env, std::string
   auto region = resolve_region(env, config);
   std::string mode = "regional";
   if (auto setting = env_value(env, "AWS_STS_REGIONAL_ENDPOINTS")) {
-    mode = lower(*setting);
+    mode = to_ascii_lower(*setting);
   } else if (auto profile_setting = config_file_value(env, profile, "sts_regional_endpoints")) {
-    mode = lower(*profile_setting);
+    mode = to_ascii_lower(*profile_setting);
   }
   if (mode != "regional" && mode != "legacy") {
     return fail(

@@ -440,8 +440,10 @@ Result<Response> Client::request(const Request& request) {
       return fail(std::move(*verdict.error));
     }
     const auto delay = policy.delay(attempt, jitter_rng());
-    RSI_LOG_WARN("retrying HTTP request target={} attempt={} delay_ms={} error={}", target,
-                 attempt + 1, delay.count(), verdict.error->message);
+    log::warn("retrying HTTP request", {{"target", target},
+                                        {"attempt", attempt + 1},
+                                        {"delay_ms", delay.count()},
+                                        {"error", verdict.error->message}});
     if (!wait_unless_stopped(delay, request.stop)) {
       return fail(ErrorKind::transient, fmt::format("{}: stopped", target));
     }

@@ -69,9 +69,8 @@ public:
   Result<Credentials> update(Result<Credentials> fetched, std::string_view source) {
     if (!fetched) {
       if (m_cached && m_cached->expiration && m_clock.now() < *m_cached->expiration) {
-        RSI_LOG_WARN("refreshing AWS credentials failed, using the current ones until they "
-                     "expire source={} error={}",
-                     source, fetched.error().message);
+        log::warn("refreshing AWS credentials failed, using the current ones until they expire",
+                  {{"source", source}, {"error", fetched.error().message}});
         return *m_cached;
       }
       return fail(std::move(fetched.error()));
@@ -290,7 +289,7 @@ public:
         return fail(found.error().wrap("load AWS credentials"));
       }
       m_source = std::move(*found);
-      RSI_LOG_INFO("using AWS credentials source={}", m_source->name);
+      log::info("using AWS credentials", {{"source", m_source->name}});
     }
     auto fetched = m_source->fetch();
     if (!fetched) {
@@ -348,8 +347,8 @@ private:
     if (!token_file || !role_arn) {
       // Half of the pair is not an error: AWS_ROLE_ARN alone means something to other tools.
       if (token_file || role_arn) {
-        RSI_LOG_WARN("web identity credentials not used: AWS_WEB_IDENTITY_TOKEN_FILE and "
-                     "AWS_ROLE_ARN must both be set");
+        log::warn("web identity credentials not used: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN "
+                  "must both be set");
       }
       return std::optional<Source>();
     }

@@ -41,6 +41,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
+#include "common/strings.hpp"
 
 namespace rsi::http {
 namespace {
@@ -61,17 +62,6 @@ constexpr auto k_accept_retry = std::chrono::milliseconds(100);
 // Refusals for the connection cap are logged at most this often.
 constexpr auto k_refusal_log_period = std::chrono::seconds(10);
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-bool equals_ignoring_case(std::string_view left, std::string_view right) {
-  return std::ranges::equal(left, right, [](unsigned char a, unsigned char b) {
-    return std::tolower(a) == std::tolower(b);
-  });
-}
 
 std::string_view trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t");
@@ -157,7 +147,7 @@ bool same_secret(std::string_view given, std::string_view expected) {
 std::optional<std::string_view> bearer_token(std::string_view authorization) {
   constexpr std::string_view k_scheme = "bearer ";
   if (authorization.size() < k_scheme.size() ||
-      !equals_ignoring_case(authorization.substr(0, k_scheme.size()), k_scheme)) {
+      !iequals_ascii(authorization.substr(0, k_scheme.size()), k_scheme)) {
     return std::nullopt;
   }
   return authorization.substr(k_scheme.size());
@@ -177,7 +167,7 @@ std::string host_of(std::string_view value) {
   if (host.ends_with('.')) {
     host.remove_suffix(1);
   }
-  return lower(host);
+  return to_ascii_lower(host);
 }
 
 bool is_ip_address(std::string_view host) {
@@ -194,7 +184,7 @@ std::string origin_key(std::string_view origin) {
   if (origin.ends_with('/')) {
     origin.remove_suffix(1);
   }
-  return lower(origin);
+  return to_ascii_lower(origin);
 }
 
 // An error of Beast's HTTP parser (the peer sent something that is not HTTP), as opposed to
@@ -255,7 +245,7 @@ private:
       ec = beast_http::error::header_limit;
       return;
     }
-    head.fields.emplace_back(lower(std::string_view(name.data(), name.size())), std::string(value));
+    head.fields.emplace_back(to_ascii_lower(std::string_view(name.data(), name.size())), std::string(value));
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
@@ -314,7 +304,7 @@ std::string serialize(const ServerResponse& response, bool head_only, bool close
     out += fmt::format("Content-Length: {}\r\n", response.body.size());
   }
   for (const auto& [name, value] : response.headers) {
-    const std::string key = lower(name);
+    const std::string key = to_ascii_lower(name);
     if (key == "content-length" || key == "content-type" || key == "connection" || key == "transfer-encoding" ||
         !safe_header_text(name) || !safe_header_text(value)) {
       continue; // Framing is ours to write.
@@ -534,7 +524,7 @@ private:
         refuse(refusal(400, "chunked must be the last transfer coding"));
         return;
       }
-      if (head.count("transfer-encoding") > 1 || !equals_ignoring_case(trim(*coding), "chunked")) {
+      if (head.count("transfer-encoding") > 1 || !iequals_ascii(trim(*coding), "chunked")) {
         refuse(refusal(501, fmt::format("transfer coding not supported: {}", *coding)));
         return;
       }
@@ -587,7 +577,7 @@ private:
   void read_body() {
     m_parser->body_limit(m_engine.limits().max_body_bytes);
     const std::string* expect = m_parser->head.find("expect");
-    if (expect != nullptr && equals_ignoring_case(trim(*expect), "100-continue")) {
+    if (expect != nullptr && iequals_ascii(trim(*expect), "100-continue")) {
       // The head passed every check: now the peer may send the body.
       m_out = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(m_socket, asio::buffer(m_out), [self = shared_from_this()](error_code ec, std::size_t) {
@@ -824,7 +814,7 @@ std::optional<ServerResponse> Engine::refuse_from_head(const Head& head, const R
   }
   if (changes_state(head.method) && has_body) {
     const std::string* type = head.find("content-type");
-    const std::string media_type = type == nullptr ? std::string() : lower(trim(type->substr(0, type->find(';'))));
+    const std::string media_type = type == nullptr ? std::string() : to_ascii_lower(trim(type->substr(0, type->find(';'))));
     if (media_type != "application/json") {
       return refusal(415, "a request body must be Content-Type: application/json");
     }
@@ -988,7 +978,7 @@ bool is_loopback_host(std::string_view host) {
   if (host.starts_with('[') && host.ends_with(']')) {
     host = host.substr(1, host.size() - 2);
   }
-  if (equals_ignoring_case(host, "localhost")) {
+  if (iequals_ascii(host, "localhost")) {
     return true;
   }
   error_code ec;

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
+
 namespace rsi::http {
 namespace {
 
@@ -25,13 +27,6 @@ int hex_value(char digit) {
     return digit - 'A' + 10;
   }
   return -1;
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char byte) { return static_cast<char>(std::tolower(byte)); });
-  return out;
 }
 
 } // namespace
@@ -109,7 +104,7 @@ Result<Url> parse_url(std::string_view text) {
     return invalid("not an absolute URL");
   }
   Url url;
-  url.scheme = lower(text.substr(0, scheme_end));
+  url.scheme = to_ascii_lower(text.substr(0, scheme_end));
   if (url.scheme != "http" && url.scheme != "https") {
     return invalid("scheme must be http or https");
   }
@@ -135,7 +130,7 @@ Result<Url> parse_url(std::string_view text) {
     }
   } else {
     const std::size_t colon = authority.find(':');
-    url.host = lower(authority.substr(0, colon));
+    url.host = to_ascii_lower(authority.substr(0, colon));
     if (colon != std::string_view::npos) {
       port_text = authority.substr(colon + 1);
     }

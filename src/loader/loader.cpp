@@ -125,7 +125,7 @@ std::optional<ingestdb::Batch> Loader::next_batch(bool& is_retry) {
   return std::move(claimed->batch);
 }
 
-Result<bool> Loader::work_once(warehouse::Warehouse& warehouse, std::stop_token stop) {
+bool Loader::work_once(warehouse::Warehouse& warehouse, std::stop_token stop) {
   bool check_orphans = false;
   {
     const std::lock_guard lock(m_mutex);
@@ -143,14 +143,13 @@ Result<bool> Loader::work_once(warehouse::Warehouse& warehouse, std::stop_token 
     return false;
   }
   hold(batch->manifest);
-  const Step step = load(warehouse, *batch, is_retry, stop);
+  load(warehouse, *batch, is_retry, stop);
   unhold(batch->manifest);
-  (void)step;
   return true;
 }
 
-Loader::Step Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry,
-                          std::stop_token stop) {
+void Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry,
+                  std::stop_token stop) {
   if (is_retry) {
     m_metrics.count(names::load_retries(batch.table));
     // A batch that failed may have committed after all (the error came after COMMIT).
@@ -158,7 +157,7 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch
     if (status && *status == core::LoadStatus::complete) {
       log::warn("failed batch had committed; marked done", describe(batch));
       finish(batch, {}, stop);
-      return Step::done;
+      return;
     }
   }
   log::debug("loading batch", describe(batch));
@@ -173,7 +172,7 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch
       m_metrics.timing(names::load_duration(batch.table), std::chrono::duration_cast<std::chrono::microseconds>(
                                                               std::chrono::steady_clock::now() - started));
       finish(batch, *loaded, stop);
-      return Step::done;
+      return;
     }
     const Error& error = loaded.error();
     if (error.kind == ErrorKind::conflict) {
@@ -182,7 +181,7 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch
       auto status = warehouse.check_load(batch.manifest);
       if (status && *status == core::LoadStatus::complete) {
         finish(batch, {}, stop);
-        return Step::done;
+        return;
       }
     }
     // Every failed attempt counts, as the original counted every failed load.
@@ -200,7 +199,7 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch
         log::warn("cannot release batch; it becomes an orphan when its lease runs out",
                   {{"manifest", batch.manifest}, {"error", released.error().message}});
       }
-      return Step::released;
+      return;
     }
     const TimePoint retry_at = m_clock.now() + m_config.error_retry_delay;
     // `retry_count` counts the retries spent, this attempt's included. The store retries a failed
@@ -217,7 +216,7 @@ Loader::Step Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch
       log::warn("cannot record the failure; retrying", {{"manifest", batch.manifest}, {"error", failed.error().message}});
       sleep_unless_stopped(stop, m_config.transient_backoff.delay(store_attempt, jitter_rng()));
     }
-    return Step::failed;
+    return;
   }
 }
 
@@ -260,8 +259,7 @@ void Loader::run_worker(warehouse::Warehouse& warehouse, std::stop_token stop) {
       const std::lock_guard lock(m_mutex);
       generation = m_wake_generation;
     }
-    auto worked = work_once(warehouse, stop);
-    if (worked && *worked) {
+    if (work_once(warehouse, stop)) {
       continue;
     }
     std::unique_lock lock(m_mutex);

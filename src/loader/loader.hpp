@@ -52,9 +52,10 @@ public:
   // ones the ledger has, release the others for a retry. Returns how many were resolved.
   [[nodiscard]] Result<int> resolve_orphans(warehouse::Warehouse& warehouse);
 
-  // One step of a worker: a due failed batch, else the next eligible batch, loaded to the end.
-  // false when there was nothing to do.
-  [[nodiscard]] Result<bool> work_once(warehouse::Warehouse& warehouse, std::stop_token stop);
+  // One step of a worker: a due failed batch, else the next eligible batch, loaded to the end
+  // (its outcome is recorded in the store; failures are logged here). false when there was
+  // nothing to do.
+  [[nodiscard]] bool work_once(warehouse::Warehouse& warehouse, std::stop_token stop);
 
   // A worker's loop until `stop`: work, or wait no_work_delay (or until wake()).
   void run_worker(warehouse::Warehouse& warehouse, std::stop_token stop);
@@ -66,10 +67,8 @@ public:
   void wake();
 
 private:
-  enum class Step { done, failed, released };
-
   std::optional<ingestdb::Batch> next_batch(bool& is_retry);
-  Step load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry, std::stop_token stop);
+  void load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry, std::stop_token stop);
   void finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result, std::stop_token stop);
   void hold(const std::string& manifest);
   void unhold(const std::string& manifest);

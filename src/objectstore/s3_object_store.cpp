@@ -298,8 +298,8 @@ public:
           resumes >= m_config.max_resumes) {
         return fail(response.error().wrap(fmt::format("get {}", target(key))));
       }
-      RSI_LOG_WARN("resuming S3 download object_key={} offset={} error={}", target(key), offset,
-                   response.error().message);
+      log::warn("resuming S3 download",
+                {{"object_key", target(key)}, {"offset", offset}, {"error", response.error().message}});
     }
   }
 
@@ -537,8 +537,8 @@ private:
            .url = object_url(key, http::canonical_query({{"uploadId", *upload_id}})),
            .expected_statuses = {404}});
       if (!aborted) {
-        RSI_LOG_WARN("abort of multipart upload failed object_key={} error={}", target(key),
-                     aborted.error().message);
+        log::warn("abort of multipart upload failed",
+                  {{"object_key", target(key)}, {"error", aborted.error().message}});
       }
       return fail(uploaded.error().wrap(fmt::format("put {}", target(key))));
     }

@@ -10,7 +10,9 @@ namespace {
 
 void drop_notice(void* /*arg*/, const char* message) {
   // Notices ("relation already exists, skipping") are expected during migrations.
-  RSI_LOG_DEBUG("postgres notice: {}", message);
+  if (log::enabled(log::Level::debug)) {
+    log::debug("postgres notice", {{"notice", message}});
+  }
 }
 
 std::string trim_trailing_newline(std::string_view text) {
@@ -161,11 +163,8 @@ Result<void> Connection::exec_script(std::string_view sql) {
 }
 
 Result<void> Connection::copy_in(std::string_view sql) {
-  const std::string statement(sql);
-  ResultHandle result(PQexec(m_conn.get(), statement.c_str()));
-  RSI_TRY_ASSIGN(const Rows rows, check(std::move(result), sql));
-  (void)rows;
-  return {};
+  // The server answers COPY … FROM STDIN with PGRES_COPY_IN, which check() accepts.
+  return exec_script(sql);
 }
 
 Result<void> Connection::put_copy_data(std::string_view data) {

@@ -14,7 +14,7 @@ Transaction::~Transaction() {
     return;
   }
   if (auto rolled_back = m_conn->exec("ROLLBACK"); !rolled_back) {
-    RSI_LOG_WARN("rollback failed: {}", rolled_back.error().message);
+    log::warn("rollback failed", {{"error", rolled_back.error().message}});
   }
 }
 

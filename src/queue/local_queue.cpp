@@ -389,8 +389,8 @@ private:
     if (!same_mtime(claimed, candidate.seen)) {
       // The holder extended or released the delivery after we saw it expired: it stays theirs.
       if (::rename(to.c_str(), from.c_str()) != 0 && errno != ENOENT) {
-        RSI_LOG_WARN("local queue: giving back {} failed: {}", to.string(),
-                     errno_message(errno));
+        log::warn("local queue: giving back a message failed",
+                  {{"file", to.string()}, {"error", errno_message(errno)}});
       }
       return std::nullopt;
     }
@@ -442,8 +442,8 @@ private:
       }
       if (name.size() > k_max_id_size) {
         if (m_warned_names.insert(name).second) {
-          RSI_LOG_WARN("local queue: ignoring {}: a message file name is limited to {} bytes",
-                       (m_config.inbox / name).string(), k_max_id_size);
+          log::warn("local queue: ignoring a file whose name is too long for a message",
+                    {{"file", (m_config.inbox / name).string()}, {"max_name_bytes", k_max_id_size}});
         }
         continue;
       }
@@ -506,16 +506,19 @@ private:
     const fs::path rejected = m_config.inbox / k_rejected_dir / id;
     if (::rename(path.c_str(), rejected.c_str()) != 0) {
       if (errno != ENOENT) {
-        RSI_LOG_WARN("local queue: cannot set aside {} ({}): {}", path.string(), reason, errno_message(errno));
+        log::warn("local queue: cannot set aside an undeliverable message",
+                  {{"file", path.string()}, {"reason", reason}, {"error", errno_message(errno)}});
       }
       return;
     }
     const fs::path reason_file = m_config.inbox / k_rejected_dir / (id + ".reason");
     FileDescriptor fd(::open(reason_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (fd.valid()) {
+      // Best effort: the warning below carries the reason as well.
       (void)write_all(fd.get(), reason + "\n", reason_file);
     }
-    RSI_LOG_WARN("local queue: message {} is not deliverable ({}); moved to {}", id, reason, rejected.string());
+    log::warn("local queue: message is not deliverable; set aside",
+              {{"message", id}, {"reason", reason}, {"moved_to", rejected.string()}});
   }
 
   // Sleep until the inbox changes or `timeout` passes.
@@ -567,8 +570,8 @@ FileDescriptor watch_inbox(const fs::path& inbox) {
   FileDescriptor fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!fd.valid() ||
       ::inotify_add_watch(fd.get(), inbox.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
-    RSI_LOG_WARN("local queue: cannot watch {} ({}); polling instead", inbox.string(),
-                 errno_message(errno));
+    log::warn("local queue: cannot watch the inbox; polling instead",
+              {{"inbox", inbox.string()}, {"error", errno_message(errno)}});
     return FileDescriptor();
   }
   return fd;

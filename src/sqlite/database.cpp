@@ -100,7 +100,7 @@ Transaction::~Transaction() {
     return; // sqlite already rolled back (e.g. after SQLITE_FULL).
   }
   if (auto rolled_back = m_db->exec_script("ROLLBACK"); !rolled_back) {
-    RSI_LOG_WARN("sqlite rollback failed: {}", rolled_back.error().message);
+    log::warn("sqlite rollback failed", {{"error", rolled_back.error().message}});
   }
 }
 

@@ -27,7 +27,7 @@ public:
     const auto sent = sendto(m_fd, datagram.data(), datagram.size(), MSG_DONTWAIT,
                              reinterpret_cast<const sockaddr*>(&m_address), m_length);
     if (sent < 0 && m_dropped.fetch_add(1) % 10000 == 0) {
-      RSI_LOG_WARN("statsd datagram dropped ({} so far)", m_dropped.load());
+      log::warn("statsd datagram dropped", {{"dropped_so_far", m_dropped.load()}});
     }
   }
 

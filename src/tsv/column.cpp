@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
+
 namespace rsi::tsv {
 namespace {
 
@@ -37,7 +39,7 @@ std::string normalized(std::string_view text) {
       out.push_back(' ');
     }
     pending_space = false;
-    out.push_back(static_cast<char>(std::tolower(ch)));
+    out.push_back(to_ascii_lower(static_cast<char>(ch)));
   }
   return out;
 }

@@ -61,6 +61,7 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
 #include "tsv/utf8_repair.hpp"
 
 namespace rsi::tsv {
@@ -278,22 +279,14 @@ Result<Field> convert_decimal(std::string_view text, const ColumnType& type,
 
 // Booleans and times -----------------------------------------------------------------------
 
-bool equals_ignoring_case(std::string_view text, std::string_view lower) {
-  return text.size() == lower.size() &&
-         std::equal(text.begin(), text.end(), lower.begin(), [](char left, char right) {
-           return (left >= 'A' && left <= 'Z' ? static_cast<char>(left - 'A' + 'a') : left) ==
-                  right;
-         });
-}
-
 Result<Field> convert_boolean(std::string_view text) {
   for (const std::string_view literal : {"t", "true", "y", "yes", "1"}) {
-    if (equals_ignoring_case(text, literal)) {
+    if (iequals_ascii(text, literal)) {
       return Field{.text = std::string_view("t"), .integer = 1};
     }
   }
   for (const std::string_view literal : {"f", "false", "n", "no", "0"}) {
-    if (equals_ignoring_case(text, literal)) {
+    if (iequals_ascii(text, literal)) {
       return Field{.text = std::string_view("f"), .integer = 0};
     }
   }

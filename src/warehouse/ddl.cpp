@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/strings.hpp"
 #include "common/uuid.hpp"
 #include "core/file_pointer.hpp"
 #include "core/table_name.hpp"
@@ -34,14 +35,6 @@ constexpr std::array<std::string_view, 13> k_encodings{
     "mostly16", "mostly32", "runlength", "text255", "text32k",  "zstd"};
 
 bool is_blank(char ch) { return ch == ' ' || ch == '\t'; }
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](char ch) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  });
-  return out;
-}
 
 // Reads column_options from left to right; every failure names the offending text.
 class OptionParser {
@@ -92,7 +85,7 @@ public:
         !inner.empty() && std::all_of(inner.begin(), inner.end(), [](char ch) {
           return std::isdigit(static_cast<unsigned char>(ch)) != 0 || ch == ',';
         });
-    if (!digits_and_comma && lower(inner) != "max") {
+    if (!digits_and_comma && to_ascii_lower(inner) != "max") {
       return {};
     }
     m_rest.remove_prefix(close + 1);
@@ -134,7 +127,7 @@ public:
       }
       if (!seen_digit) {
         const std::string keyword =
-            lower(m_rest.substr(0, std::min<std::size_t>(5, m_rest.size())));
+            to_ascii_lower(m_rest.substr(0, std::min<std::size_t>(5, m_rest.size())));
         length = keyword.starts_with("true") ? 4 : keyword.starts_with("false") ? 5 : 0;
         if (length != 0 && length < m_rest.size() &&
             std::isalnum(static_cast<unsigned char>(m_rest[length])) != 0) {
@@ -195,7 +188,7 @@ Result<void> parse_attributes(OptionParser& parser, ColumnSpec& spec) {
       break;
     }
     at = parser.rest();
-    const std::string keyword = lower(parser.word());
+    const std::string keyword = to_ascii_lower(parser.word());
     if (keyword == "sortkey") {
       spec.sortkey = true;
     } else if (keyword == "distkey") {
@@ -204,13 +197,13 @@ Result<void> parse_attributes(OptionParser& parser, ColumnSpec& spec) {
       spec.not_null = false;
     } else if (keyword == "not") {
       parser.skip_blanks();
-      if (lower(parser.word()) != "null") {
+      if (to_ascii_lower(parser.word()) != "null") {
         return unexpected();
       }
       spec.not_null = true;
     } else if (keyword == "encode") {
       parser.skip_blanks();
-      const std::string codec = lower(parser.word());
+      const std::string codec = to_ascii_lower(parser.word());
       if (std::find(k_encodings.begin(), k_encodings.end(), codec) == k_encodings.end()) {
         return fail(ErrorKind::permanent, fmt::format("unknown encoding {} in column_options",
                                                       core::quote_for_message(codec)));

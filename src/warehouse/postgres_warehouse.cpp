@@ -233,7 +233,8 @@ private:
         auto ended = conn.end_copy();
         return fail(ended ? counts.error() : ended.error());
       }
-      // Ends the COPY with an error, so the server discards what it received.
+      // Ends the COPY with an error, so the server discards what it received. Should that fail
+      // too, the connection is broken and the transaction dies with it: nothing is kept.
       (void)conn.abort_copy(counts.error().message);
       return fail(counts.error());
     }

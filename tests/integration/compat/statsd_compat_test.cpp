@@ -137,7 +137,7 @@ TEST_F(StatsdCompat, RsloadmanagerCountsLoadsFailuresForceLoadsAndReportsGauges)
   }
   m_clock.advance(1s);
 
-  while (loader.work_once(*m_warehouse, {}).value()) {
+  while (loader.work_once(*m_warehouse, {})) {
   }
 
   for (const char* datagram : {"ingester.manifest_load.count:1|c", "ingester.tsv_files.video_play.loaded:2|c",

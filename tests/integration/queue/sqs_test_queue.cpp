@@ -49,7 +49,7 @@ SqsTestQueue::create(const std::string& endpoint, const std::string& name,
 
 SqsTestQueue::~SqsTestQueue() {
   if (auto deleted = m_api.call("DeleteQueue", {{"QueueUrl", m_url}}, k_admin_timeout); !deleted) {
-    RSI_LOG_WARN("delete test queue {}: {}", m_name, deleted.error().message);
+    log::warn("cannot delete test queue", {{"queue", m_name}, {"error", deleted.error().message}});
   }
 }
 

@@ -8,6 +8,42 @@ namespace {
 
 constexpr std::chrono::hours k_awaiting_overdue{1};
 
+// The batches, last loads and messages awaiting metadata of each table (`entry` finds or adds it).
+template <typename Entry>
+Result<void> read_details(ingestdb::IngestDb& store, int max_load_retry, TimePoint now, Entry& entry) {
+  RSI_TRY_ASSIGN(const auto pending_versions, store.pending_versions());
+  RSI_TRY_ASSIGN(auto in_flight, store.in_flight_batches(now));
+  RSI_TRY_ASSIGN(auto orphaned, store.orphaned_batches(now));
+  // Every failed batch (at least 0 retries spent): the stale ones and those awaiting a retry.
+  RSI_TRY_ASSIGN(auto failed, store.stale_batches(0));
+  RSI_TRY_ASSIGN(const auto last_loads, store.last_loads());
+  // A message waiting for metadata is due again within the storer's retry delay; one whose
+  // retry is long overdue was deleted elsewhere (or its storer is down).
+  RSI_TRY_ASSIGN(const auto awaiting, store.awaiting_metadata(now - k_awaiting_overdue));
+  for (const auto& [name, version] : pending_versions) {
+    entry(name).pending_version = version;
+  }
+  for (auto& batch : in_flight) {
+    entry(batch.table).in_flight.push_back(std::move(batch));
+  }
+  for (auto& batch : orphaned) {
+    entry(batch.table).orphaned.push_back(std::move(batch));
+  }
+  for (auto& batch : failed) {
+    TableStatus& table = entry(batch.table);
+    (batch.retry_count >= max_load_retry ? table.stale : table.retrying).push_back(std::move(batch));
+  }
+  for (const auto& [name, time] : last_loads) {
+    entry(name).last_load = time;
+  }
+  for (const auto& waiting : awaiting) {
+    TableStatus& table = entry(waiting.table);
+    table.awaiting_metadata = waiting.messages;
+    table.awaiting_since = waiting.first_seen;
+  }
+  return {};
+}
+
 } // namespace
 
 std::optional<int> TableStatus::migration_target() const {
@@ -60,26 +96,18 @@ std::int64_t Snapshot::outdated_files() const {
 
 Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
   ingestdb::IngestDb& store = *sources.store;
+  const bool full = sources.detail == Detail::full;
   // The queue first: a message recorded between the two reads then shows as a file, never as
   // nothing at all.
   Snapshot snapshot{.taken_at = now, .max_load_retry = sources.max_load_retry};
-  if (sources.queue_depth) {
+  if (full && sources.queue_depth) {
     if (auto depth = sources.queue_depth(); depth) {
       snapshot.queue = *depth;
     } else {
       snapshot.queue_error = depth.error().message;
     }
   }
-  RSI_TRY_ASSIGN(const auto stats, store.pending_stats(sources.versions, sources.max_load_retry));
-  RSI_TRY_ASSIGN(const auto pending_versions, store.pending_versions());
-  RSI_TRY_ASSIGN(auto in_flight, store.in_flight_batches(now));
-  RSI_TRY_ASSIGN(auto orphaned, store.orphaned_batches(now));
-  // Every failed batch (at least 0 retries spent): the stale ones and those awaiting a retry.
-  RSI_TRY_ASSIGN(auto failed, store.stale_batches(0));
-  RSI_TRY_ASSIGN(const auto last_loads, store.last_loads());
-  // A message waiting for metadata is due again within the storer's retry delay; one whose
-  // retry is long overdue was deleted elsewhere (or its storer is down).
-  RSI_TRY_ASSIGN(const auto awaiting, store.awaiting_metadata(now - k_awaiting_overdue));
+  RSI_TRY_ASSIGN(snapshot.files, store.pending_stats(sources.versions, sources.max_load_retry));
 
   std::map<std::string, TableStatus, std::less<>> tables;
   auto entry = [&](const std::string& name) -> TableStatus& {
@@ -95,7 +123,7 @@ Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
   for (const auto& [name, version] : sources.versions) {
     entry(name);
   }
-  for (const auto& stat : stats) {
+  for (const auto& stat : snapshot.files) {
     TableStatus& table = entry(stat.table);
     switch (stat.kind) {
     case ingestdb::PendingKind::in_queue:
@@ -111,26 +139,8 @@ Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
     }
     table.oldest = table.oldest ? std::min(*table.oldest, stat.oldest) : stat.oldest;
   }
-  for (const auto& [name, version] : pending_versions) {
-    entry(name).pending_version = version;
-  }
-  for (auto& batch : in_flight) {
-    entry(batch.table).in_flight.push_back(std::move(batch));
-  }
-  for (auto& batch : orphaned) {
-    entry(batch.table).orphaned.push_back(std::move(batch));
-  }
-  for (auto& batch : failed) {
-    TableStatus& table = entry(batch.table);
-    (batch.retry_count >= sources.max_load_retry ? table.stale : table.retrying).push_back(std::move(batch));
-  }
-  for (const auto& [name, time] : last_loads) {
-    entry(name).last_load = time;
-  }
-  for (const auto& waiting : awaiting) {
-    TableStatus& table = entry(waiting.table);
-    table.awaiting_metadata = waiting.messages;
-    table.awaiting_since = waiting.first_seen;
+  if (full) {
+    RSI_TRY(read_details(store, sources.max_load_retry, now, entry));
   }
   snapshot.tables.reserve(tables.size());
   for (auto& [name, table] : tables) {

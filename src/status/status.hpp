@@ -12,8 +12,9 @@
 #include "queue/queue.hpp"
 
 // One picture of where every file stands, read from the ingester database (and the queue where
-// this process can see it). The control API's /control/status, `rs_ingester status`, and
-// `rs_ingester run --until-idle` / `rs_ingester wait` all read it, so they always agree.
+// this process can see it). The control API's /control/status, `rs_ingester status`,
+// `rs_ingester run --until-idle` / `rs_ingester wait` and the waiting-file gauges
+// (telemetry::Reporter) all read it, so they always agree.
 namespace rsi::status {
 
 struct TableStatus {
@@ -43,6 +44,7 @@ struct Snapshot {
   TimePoint taken_at;
   int max_load_retry = 0;
   std::vector<TableStatus> tables;        // By name.
+  std::vector<ingestdb::PendingStat> files; // The waiting files by kind and table, as tallied.
   std::optional<queue::QueueDepth> queue; // Messages not yet recorded; nullopt: not known here.
   std::optional<std::string> queue_error; // Why the queue could not be counted, when it could not.
 
@@ -57,11 +59,17 @@ struct Snapshot {
   [[nodiscard]] std::int64_t outdated_files() const;
 };
 
+// How much a snapshot reads: `files` only the tallies of waiting files (Snapshot::files and the
+// tables' file counts; what periodic gauges need, cheap whatever the backlog), `full` also the
+// batches, last loads, messages awaiting metadata and the queue.
+enum class Detail { files, full };
+
 struct Sources {
   ingestdb::IngestDb* store = nullptr;
   ingestdb::VersionMap versions;              // The warehouse's table versions.
   std::function<Result<queue::QueueDepth>()> queue_depth; // Empty: the queue is not visible here.
   int max_load_retry = 0;
+  Detail detail = Detail::full;
 };
 
 // Read the snapshot at `now`. Fails with the store's error; a queue that cannot be counted is

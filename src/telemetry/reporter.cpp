@@ -7,6 +7,7 @@
 
 #include "common/log.hpp"
 #include "common/sleep.hpp"
+#include "status/status.hpp"
 #include "telemetry/names.hpp"
 
 namespace rsi::telemetry {
@@ -17,8 +18,13 @@ Reporter::Reporter(ingestdb::IngestDb& store, std::function<ingestdb::VersionMap
       m_max_load_retry(max_load_retry) {}
 
 Result<void> Reporter::report_once() {
-  RSI_TRY_ASSIGN(const auto stats, m_store.pending_stats(m_versions(), m_max_load_retry));
-  const TimePoint now = m_clock.now();
+  RSI_TRY_ASSIGN(const auto snapshot, status::take_snapshot({.store = &m_store,
+                                                             .versions = m_versions(),
+                                                             .max_load_retry = m_max_load_retry,
+                                                             .detail = status::Detail::files},
+                                                            m_clock.now()));
+  const auto& stats = snapshot.files;
+  const TimePoint now = snapshot.taken_at;
   m_metrics.clear_gauges("pending_files");
   m_metrics.clear_gauges("pending_oldest_age_seconds");
   std::set<std::pair<std::string, std::string>> reported; // (kind, table)

@@ -14,7 +14,7 @@
 
 namespace rsi::telemetry {
 
-// Gauges of waiting files, every -reporterPollPeriod: per table and kind (in_queue, stale,
+// Gauges of waiting files (the status snapshot's tallies), every -reporterPollPeriod: per table and kind (in_queue, stale,
 // pending_migration) the count and the oldest file's age, and per kind the totals
 // (the original's tsv_files.<table>.<kind>_count|_age_in_ms, tsv_files.<kind>_total_count|
 // _max_age_in_ms). A table that drained gets its statsd gauges zeroed once and loses its

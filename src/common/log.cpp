@@ -55,20 +55,6 @@ ErrorHook g_hook;
 // would deadlock re-taking the shared lock).
 thread_local bool t_in_hook = false;
 
-const char* level_name(Level level) {
-  switch (level) {
-  case Level::debug:
-    return "debug";
-  case Level::info:
-    return "info";
-  case Level::warn:
-    return "warning";
-  case Level::error:
-    return "error";
-  }
-  return "info";
-}
-
 std::string_view basename(std::string_view path) {
   const auto slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
@@ -81,6 +67,20 @@ void init(const Config& config) {
   State& current = state();
   current.env = config.env;
   g_level.store(static_cast<int>(config.level));
+}
+
+std::string_view to_string(Level level) {
+  switch (level) {
+  case Level::debug:
+    return "debug";
+  case Level::info:
+    return "info";
+  case Level::warn:
+    return "warning";
+  case Level::error:
+    return "error";
+  }
+  return "info";
 }
 
 bool parse_level(std::string_view text, Level& level) {
@@ -114,7 +114,7 @@ void write(Level level, std::string_view msg, const nlohmann::json& fields,
   const auto now = std::chrono::system_clock::now();
   std::string caller = fmt::format("{}:{}", basename(where.file_name()), where.line());
   nlohmann::json line = nlohmann::json::object();
-  line["level"] = level_name(level);
+  line["level"] = to_string(level);
   line["msg"] = msg;
   line["time"] = to_iso8601(now);
   line["caller"] = caller;

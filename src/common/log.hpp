@@ -24,6 +24,9 @@ void init(const Config& config);
 // Parses "debug", "info", "warn"/"warning", "error"; nullopt-like false on anything else.
 bool parse_level(std::string_view text, Level& level);
 
+// The name written into log lines ("debug", "info", "warning", "error"); parse_level reads it.
+std::string_view to_string(Level level);
+
 bool enabled(Level level);
 
 // What a hook sees of one line: views into the line being written, valid only during the call.

@@ -37,6 +37,15 @@ std::chrono::milliseconds positive_duration(const std::string& flag, const std::
 }
 
 void add_reporting_options(CLI::App& app, log::Config& log, telemetry::RollbarConfig& rollbar) {
+  app.add_option_function<std::string>(
+         "--log-level",
+         [&log](const std::string& text) {
+           if (!log::parse_level(text, log.level)) {
+             throw ConfigError(fmt::format("--log-level: unknown level \"{}\"", text));
+           }
+         },
+         "debug, info, warn or error")
+      ->default_str(std::string(log::to_string(log.level)));
   app.add_option("--env", log.env,
                  "Deployment name written into every log line (default: CLOUD_ENVIRONMENT, else local)");
   app.add_option("--rollbarToken", rollbar.token,

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/log.hpp"
+#include "config/go_flags.hpp"
 #include "http/aws_settings.hpp"
 #include "telemetry/rollbar.hpp"
 
@@ -21,7 +22,28 @@ std::chrono::milliseconds go_duration(const std::string& flag, const std::string
 // The same, and positive.
 std::chrono::milliseconds positive_duration(const std::string& flag, const std::string& text);
 
-// --env, -rollbarToken, -rollbarEnvironment and --rollbar-endpoint, which both daemons take.
+enum class DurationRule { any, positive };
+
+// A Go-duration flag ("--name") bound to `target`: --help shows target's value as the default,
+// and a value given must parse (and, with DurationRule::positive, be positive), or parsing
+// throws a ConfigError naming the flag. So the default lives only in the config type.
+template <class Rep, class Period>
+CLI::Option* add_duration_flag(CLI::App& app, const std::string& name, std::chrono::duration<Rep, Period>& target,
+                               const std::string& description, DurationRule rule = DurationRule::any) {
+  const std::string flag = name.substr(name.find_first_not_of('-'));
+  auto* option = app.add_option_function<std::string>(
+      name,
+      [&target, flag, rule](const std::string& text) {
+        const auto parsed = rule == DurationRule::positive ? positive_duration(flag, text) : go_duration(flag, text);
+        target = std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(parsed);
+      },
+      description);
+  option->default_str(format_go_duration(std::chrono::duration_cast<std::chrono::milliseconds>(target)));
+  return option;
+}
+
+// --log-level, --env, -rollbarToken, -rollbarEnvironment and --rollbar-endpoint, which both
+// daemons take. An unknown level is a ConfigError.
 void add_reporting_options(CLI::App& app, log::Config& log, telemetry::RollbarConfig& rollbar);
 
 // After parsing: without --env the log's env field is CLOUD_ENVIRONMENT when that is set (the

@@ -7,6 +7,9 @@
 
 #include "common/log.hpp"
 #include "http/aws_settings.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
+#include "queue/local_queue.hpp"
+#include "storer/storer.hpp"
 #include "telemetry/rollbar.hpp"
 
 namespace rsi::config {
@@ -15,7 +18,7 @@ namespace rsi::config {
 // environment snapshot. docs/configuration.md describes each.
 struct MetadatastorerConfig {
   std::string database_url;                    // -databaseURL: postgres://… or sqlite:///path
-  std::size_t max_db_connections = 5;          // -maxDBConnections
+  std::size_t max_db_connections = ingestdb::PostgresConfig{}.max_connections; // -maxDBConnections
   std::string queue_url;                       // -sqsQueueName NAME (→ sqs://NAME) or --queue-url
   std::chrono::milliseconds poll_wait{30'000}; // -sqsPollWait (long polls are capped at 20 s)
   int listener_count = 1;                      // -listenerCount
@@ -27,9 +30,10 @@ struct MetadatastorerConfig {
   bool keep_rejected_in_queue = false;         // --keep-rejected-in-queue
   std::optional<std::chrono::seconds> visibility_timeout; // --visibility-timeout (else the queue's)
   std::chrono::hours loaded_key_history{24 * 7}; // --loaded-key-history
-  std::chrono::seconds unknown_table_wait{std::chrono::hours(24)}; // --unknown-table-wait
-  std::chrono::seconds unknown_table_retry{60};                    // --unknown-table-retry
-  std::size_t max_message_bytes = 256 * 1024; // --max-message-bytes (a dir:// inbox; SQS has its own)
+  std::chrono::seconds unknown_table_wait = storer::StorerConfig{}.unknown_table_wait;   // --unknown-table-wait
+  std::chrono::seconds unknown_table_retry = storer::StorerConfig{}.unknown_table_retry; // --unknown-table-retry
+  // --max-message-bytes (a dir:// inbox; SQS has its own)
+  std::size_t max_message_bytes = queue::LocalConfig{}.max_message_bytes;
   std::string health_addr = "127.0.0.1:7767";  // --health-addr host:port ("" disables)
   log::Config log;                             // --log-level, --env (else CLOUD_ENVIRONMENT)
   telemetry::RollbarConfig rollbar;            // -rollbarToken, -rollbarEnvironment, --rollbar-endpoint

@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "config/control_api_config.hpp"
 #include "http/aws_settings.hpp"
+#include "ingestdb/postgres_ingest_db.hpp"
 #include "loader/loader.hpp"
 #include "migrator/migrator.hpp"
 #include "telemetry/rollbar.hpp"
@@ -19,7 +20,7 @@ namespace rsi::config {
 // ones), the -config JSON file and the environment. docs/configuration.md describes each.
 struct RsloadmanagerConfig {
   std::string database_url;            // -databaseURL
-  std::size_t max_db_connections = 5;  // -maxDBConnections
+  std::size_t max_db_connections = ingestdb::PostgresConfig{}.max_connections; // -maxDBConnections
   std::string warehouse_url;           // -config's redshift.url, -rsURL or --warehouse-url
   warehouse::Layout layout;            // -config's redshift object
   std::string manifest_bucket;         // -manifestBucket (Redshift COPY manifests)

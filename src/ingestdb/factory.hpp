@@ -18,7 +18,8 @@ struct Config {
 
 // Backend by URL: postgres://… or postgresql://… (or a libpq key=value string) → PostgreSQL;
 // sqlite:///path/file.db → SQLite. Anything else is a permanent error.
-Result<Config> config_from_url(const std::string& url, std::size_t max_connections = 5,
+Result<Config> config_from_url(const std::string& url,
+                               std::size_t max_connections = PostgresConfig{}.max_connections,
                                StoreOptions options = {});
 
 Result<std::unique_ptr<IngestDb>> make_ingest_db(const Config& config);

@@ -29,63 +29,66 @@ namespace rsi::app {
 
 using namespace std::chrono_literals;
 
-int run_metadatastorer(int argc, char** argv) {
-  keep_new_files_private();
-  StopOnSignals signals; // Before any thread starts.
-  http::CurlGlobal curl;
+namespace {
 
-  int exit_code = 0;
-  const auto loaded = load_config<config::MetadatastorerConfig>("metadatastorer", config::load_metadatastorer, argc, argv, exit_code);
-  if (!loaded) {
-    return exit_code;
-  }
-  const config::MetadatastorerConfig& config = *loaded;
-  log::init(config.log);
-  const std::stop_token stop = signals.token();
-  SystemClock clock;
-  // Declared after `clock`, so it is destroyed (and drained) before it, after the last line.
-  const auto rollbar = start_rollbar(config.rollbar, clock);
+// Everything the configuration names, resolved before anything connects: a mistake here exits 2.
+struct Plan {
+  ingestdb::Config ingest_db;
+  queue::Config queue;
+  registry::MetadataFetcher event_metadata;
+};
 
-  auto metrics = make_metrics(config.stats_prefix, config.statsd_address);
-  if (!metrics) {
-    log::error("startup failed", {{"error", metrics.error().message}});
-    return k_exit_config_error;
-  }
-
-  const auto database_url = with_tls_default(config.database_url, config.env);
-  if (!database_url) {
-    log::error("bad configuration", {{"error", database_url.error().message}});
-    return k_exit_config_error;
-  }
-  auto ingest_db_config = ingestdb::config_from_url(*database_url, config.max_db_connections,
-                                                   {.loaded_key_history = config.loaded_key_history});
-  auto queue_config = queue::parse_queue_url(config.queue_url);
-  auto credentials = http::make_default_credentials_provider(config.env, clock);
-  auto fetcher = make_metadata_fetcher(config.event_metadata_url, config.aws, config.env, credentials);
-  for (const Error* error : {ingest_db_config ? nullptr : &ingest_db_config.error(),
-                             queue_config ? nullptr : &queue_config.error(), fetcher ? nullptr : &fetcher.error()}) {
-    if (error != nullptr) {
-      log::error("bad configuration", {{"error", error->message}});
-      return k_exit_config_error;
-    }
-  }
-  if (auto* sqs = std::get_if<queue::SqsConfig>(&*queue_config)) {
+Result<Plan> make_plan(const config::MetadatastorerConfig& config,
+                       std::shared_ptr<http::CredentialsProvider> credentials) {
+  RSI_TRY_ASSIGN(const auto database_url, with_tls_default(config.database_url, config.env));
+  RSI_TRY_ASSIGN(auto ingest_db, ingestdb::config_from_url(database_url, config.max_db_connections,
+                                                          {.loaded_key_history = config.loaded_key_history}));
+  RSI_TRY_ASSIGN(auto queue, queue::parse_queue_url(config.queue_url));
+  RSI_TRY_ASSIGN(auto fetcher, make_metadata_fetcher(config.event_metadata_url, config.aws, config.env,
+                                                     std::move(credentials)));
+  if (auto* sqs = std::get_if<queue::SqsConfig>(&queue)) {
     sqs->aws = config.aws;
     sqs->visibility_timeout = config.visibility_timeout;
-  } else if (auto* local = std::get_if<queue::LocalConfig>(&*queue_config)) {
+  } else if (auto* local = std::get_if<queue::LocalConfig>(&queue)) {
     local->visibility_timeout = config.visibility_timeout.value_or(local->visibility_timeout);
     local->max_message_bytes = config.max_message_bytes;
   }
+  return Plan{std::move(ingest_db), std::move(queue), std::move(fetcher)};
+}
 
-  auto store = open_with_retry<ingestdb::IngestDb>(
-      "ingester database", [&] { return ingestdb::make_ingest_db(*ingest_db_config); }, stop);
-  if (!store) {
-    return stop.stop_requested() ? 0 : k_exit_startup_error;
+// GET /health (every listener's problems and the database's) and GET /metrics.
+void install_health(http::Server& health, StorerService& service, ingestdb::IngestDb& store,
+                    telemetry::Metrics& metrics) {
+  health.route("GET", "/health", [&](const http::ServerRequest&) {
+    std::vector<std::string> problems = service.problems();
+    if (auto ping = store.ping(); !ping) {
+      problems.push_back("ingester database: " + ping.error().message);
+    }
+    if (problems.empty()) {
+      return http::ServerResponse{.body = R"({"Status":"ok"})"};
+    }
+    return http::ServerResponse{.status = 503, .body = http::error_body(fmt::format("{}", fmt::join(problems, "; ")))};
+  });
+  health.route("GET", "/metrics", [&](const http::ServerRequest&) {
+    return http::ServerResponse{.content_type = "text/plain; version=0.0.4", .body = metrics.prometheus_text()};
+  });
+}
+
+int serve(const config::MetadatastorerConfig& config, Daemon& daemon) {
+  auto credentials = http::make_default_credentials_provider(config.env, daemon.clock);
+  auto plan = make_plan(config, credentials);
+  if (!plan) {
+    log::error("bad configuration", {{"error", plan.error().message}});
+    return k_exit_config_error;
   }
-
-  registry::EventMetadataCache tables(*fetcher, clock, {.reload_every = config.metadata_reload});
-  StorerService service(**store, tables, **metrics, clock,
-                        {.queue = *queue_config,
+  auto store = open_with_retry<ingestdb::IngestDb>(
+      "ingester database", [&] { return ingestdb::make_ingest_db(plan->ingest_db); }, daemon.stop);
+  if (!store) {
+    return daemon.stop.stop_requested() ? 0 : k_exit_startup_error;
+  }
+  registry::EventMetadataCache tables(plan->event_metadata, daemon.clock, {.reload_every = config.metadata_reload});
+  StorerService service(**store, tables, daemon.metrics, daemon.clock,
+                        {.queue = plan->queue,
                          .listeners = config.listener_count,
                          .storer = {.wait = std::chrono::duration_cast<std::chrono::seconds>(
                                         std::clamp<std::chrono::milliseconds>(config.poll_wait, 0ms, queue::k_max_wait)),
@@ -95,39 +98,31 @@ int run_metadatastorer(int argc, char** argv) {
                          .metadata_retry_delay = config.metadata_retry_delay,
                          .env = config.env,
                          .credentials = credentials});
-
   http::Server health;
   if (!config.health_addr.empty()) {
-    health.route("GET", "/health", [&](const http::ServerRequest&) {
-      std::vector<std::string> problems = service.problems();
-      if (auto ping = (*store)->ping(); !ping) {
-        problems.push_back("ingester database: " + ping.error().message);
-      }
-      if (problems.empty()) {
-        return http::ServerResponse{.body = R"({"Status":"ok"})"};
-      }
-      return http::ServerResponse{.status = 503, .body = http::error_body(fmt::format("{}", fmt::join(problems, "; ")))};
-    });
-    health.route("GET", "/metrics", [&](const http::ServerRequest&) {
-      return http::ServerResponse{.content_type = "text/plain; version=0.0.4", .body = (*metrics)->prometheus_text()};
-    });
+    install_health(health, service, **store, daemon.metrics);
     if (auto started = start_server(health, config.health_addr); !started) {
       log::error("cannot serve /health", {{"address", config.health_addr}, {"error", started.error().message}});
       return k_exit_startup_error;
     }
   }
-
-  if (!service.start(stop)) {
+  if (!service.start(daemon.stop)) {
     return 0; // Stopped while waiting for the event metadata.
   }
   log::info("metadatastorer started",
             {{"listeners", config.listener_count}, {"queue", config.queue_url}, {"event_metadata", config.event_metadata_url}});
-  while (sleep_unless_stopped(stop, 1s)) {
+  while (sleep_unless_stopped(daemon.stop, 1s)) {
   }
   service.join(); // Each listener finishes its batch first.
   health.stop();
   log::info("metadatastorer stopped");
   return 0;
+}
+
+} // namespace
+
+int run_metadatastorer(int argc, char** argv) {
+  return run_daemon<config::MetadatastorerConfig>("metadatastorer", config::load_metadatastorer, argc, argv, serve);
 }
 
 } // namespace rsi::app

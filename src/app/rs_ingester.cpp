@@ -37,16 +37,18 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// `run`'s flags. The embedded default's own choices: two workers and listeners, and a 30 s age
+// trigger (a laptop wants its rows soon); every other default is the daemons'.
 struct RunOptions {
   int workers = 2;
   int listeners = 2;
   int load_age_seconds = 30;
-  int load_count_trigger = 5;
+  int load_count_trigger = static_cast<int>(ingestdb::ClaimPolicy{}.count_trigger);
   config::ControlApiConfig control{.address = "127.0.0.1:8080"};
   bool until_idle = false;
-  std::size_t max_message_bytes = 256 * 1024;
-  int unknown_table_retry_seconds = 60;
-  int unknown_table_wait_seconds = 24 * 3600;
+  std::size_t max_message_bytes = queue::LocalConfig{}.max_message_bytes;
+  int unknown_table_retry_seconds = static_cast<int>(storer::StorerConfig{}.unknown_table_retry.count());
+  int unknown_table_wait_seconds = static_cast<int>(storer::StorerConfig{}.unknown_table_wait.count());
 };
 
 // The embedded default's retry limit: rsloadmanager's default.
@@ -155,84 +157,46 @@ int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected, 
   return k_exit_left_behind;
 }
 
-int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_source) {
-  const std::stop_token stop = stop_source.get_token();
-  SystemClock clock;
-  const TimePoint run_started = clock.now();
-  const std::int64_t set_aside_before = queue::local_inbox_depth(dir.inbox(), run_started).value_or(queue::QueueDepth{}).set_aside;
+// The embedded default's load policy: the daemons' defaults at a laptop's pace.
+loader::LoaderConfig embedded_loader_config(const RunOptions& options) {
+  loader::LoaderConfig config;
+  config.policy.count_trigger = options.load_count_trigger;
+  // --until-idle: nothing more is coming that a batch could wait for, so whatever waits loads now.
+  config.policy.age_trigger = options.until_idle ? 0s : std::chrono::seconds(options.load_age_seconds);
+  // One process on one machine: after a crash, its batches are free again within a minute.
+  config.policy.lease = 60s;
+  config.no_work_delay = 1s;
+  config.error_retry_delay = 60s;
+  config.failed_load_check_interval = 5s;
+  return config;
+}
+
+// What `run` opens in the data directory.
+struct EmbeddedBackends {
+  std::unique_ptr<ingestdb::IngestDb> store;
+  std::unique_ptr<ingestdb::MigratorLock> lock;
+  std::unique_ptr<objectstore::ObjectStore> objects;
+  std::unique_ptr<registry::SchemaRegistry> registry;
+};
+
+Result<EmbeddedBackends> open_backends(const DataDir& dir) {
   std::filesystem::create_directories(dir.schemas());
   std::filesystem::create_directories(dir.objects());
-  telemetry::Metrics metrics("rs_ingester");
   const ingestdb::Config ingest_db_config{ingestdb::SqliteConfig{.path = dir.ingester_db()}};
-  auto store = ingestdb::make_ingest_db(ingest_db_config);
-  auto lock = ingestdb::make_migrator_lock(ingest_db_config);
-  auto objects = objectstore::make_local_object_store({.root = dir.objects()});
-  auto registry = registry::make_local_registry({.root = dir.schemas()});
-  for (const Error* error : {store ? nullptr : &store.error(), lock ? nullptr : &lock.error(),
-                             objects ? nullptr : &objects.error(), registry ? nullptr : &registry.error()}) {
-    if (error != nullptr) {
-      report_error("cannot open the data directory", *error);
-      return k_exit_startup_error;
-    }
-  }
-  registry::EventMetadataCache tables(embedded_metadata_fetcher(dir), clock, {.reload_every = 10s,
-                                                                              .min_forced_interval = 2s});
-  const warehouse::SqliteConfig warehouse_config{.path = dir.warehouse_db(),
-                                                 .files = warehouse::locate_in_bucket_folders(**objects)};
-  loader::LoaderConfig loader_config{
-      .policy = {.count_trigger = options.load_count_trigger,
-                 .age_trigger = std::chrono::seconds(options.load_age_seconds),
-                 .lease = 60s},
-      .no_work_delay = 1s,
-      .max_load_retry = k_max_load_retry,
-      .error_retry_delay = 60s,
-      .failed_load_check_interval = 5s};
-  if (options.until_idle) {
-    // Nothing more is coming that a batch could wait for: load whatever waits, at once.
-    loader_config.policy.age_trigger = 0s;
-  }
-  LoadManagerService manager(**store, **registry, **lock, [&] { return warehouse::make_sqlite_warehouse(warehouse_config); },
-                             metrics, clock,
-                             {.workers = options.workers,
-                              .loader = loader_config,
-                              // A laptop has no peak hours: migrate whenever a new version is seen.
-                              .migrator = {.poll_period = 1s,
-                                           .wait_processor_period = 1s,
-                                           .offpeak = {.start_hour = 0, .duration_hours = 24}},
-                              .reporter_period = 10s});
-  if (!manager.prepare(stop)) {
-    return stop.stop_requested() ? 0 : k_exit_startup_error;
-  }
-  // One process: a recorded file wakes the load workers at once.
-  StorerService storer(**store, tables, metrics, clock,
-                       {.queue = queue::LocalConfig{.inbox = dir.inbox(),
-                                                    .visibility_timeout = 60s,
-                                                    .max_message_bytes = options.max_message_bytes},
-                        .listeners = options.listeners,
-                        .storer = {.wait = k_inbox_wait,
-                                   .on_recorded = [&manager] { manager.wake_loaders(); },
-                                   .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
-                                   .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds)},
-                        .metadata_retry_delay = 1s});
-  const auto take = [&] {
-    return status::take_snapshot(snapshot_sources(dir, **store, manager.versions().snapshot(), clock), clock.now());
-  };
-  http::Server control(control_server_options(options.control));
-  if (!options.control.address.empty()) {
-    manager.install_control(control, [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); });
-    if (auto started = start_server(control, options.control.address); !started) {
-      report_error("cannot serve the control API on " + options.control.address, started.error());
-      return k_exit_startup_error;
-    }
-  }
-  manager.start(stop);
-  if (!storer.start(stop)) {
-    return 0;
-  }
+  EmbeddedBackends opened;
+  RSI_TRY_ASSIGN(opened.store, ingestdb::make_ingest_db(ingest_db_config));
+  RSI_TRY_ASSIGN(opened.lock, ingestdb::make_migrator_lock(ingest_db_config));
+  RSI_TRY_ASSIGN(opened.objects, objectstore::make_local_object_store({.root = dir.objects()}));
+  RSI_TRY_ASSIGN(opened.registry, registry::make_local_registry({.root = dir.schemas()}));
+  return opened;
+}
+
+// Until a stop (Ctrl-C, or --until-idle's own once idle): a progress line on a terminal, and
+// the --until-idle watch. Returns the snapshot that found the work done (nullopt: a signal).
+std::optional<status::Snapshot> watch(const RunOptions& options, const std::function<Result<status::Snapshot>()>& take,
+                                      std::stop_source& stop_source) {
+  const std::stop_token stop = stop_source.get_token();
   const bool terminal = isatty(STDOUT_FILENO) != 0;
-  std::fprintf(stderr, "rs_ingester: running on %s (control API %s%s); Ctrl-C stops\n", dir.root.c_str(),
-               options.control.address.empty() ? "off" : options.control.address.c_str(),
-               options.control.address.empty() || !options.control.token ? "" : ", with a token");
   IdleWatch idle;
   std::optional<status::Snapshot> last;
   while (sleep_unless_stopped(stop, options.until_idle ? std::chrono::milliseconds(k_idle_check_period) : 1000ms)) {
@@ -252,13 +216,74 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   if (terminal) {
     std::printf("\n");
   }
+  return last;
+}
+
+int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_source) {
+  const std::stop_token stop = stop_source.get_token();
+  SystemClock clock;
+  const TimePoint run_started = clock.now();
+  const std::int64_t set_aside_before = queue::local_inbox_depth(dir.inbox(), run_started).value_or(queue::QueueDepth{}).set_aside;
+  telemetry::Metrics metrics("rs_ingester");
+  auto opened = open_backends(dir);
+  if (!opened) {
+    report_error("cannot open the data directory", opened.error());
+    return k_exit_startup_error;
+  }
+  EmbeddedBackends& backends = *opened;
+  registry::EventMetadataCache tables(embedded_metadata_fetcher(dir), clock, {.reload_every = 10s,
+                                                                              .min_forced_interval = 2s});
+  const warehouse::SqliteConfig warehouse_config{.path = dir.warehouse_db(),
+                                                 .files = warehouse::locate_in_bucket_folders(*backends.objects)};
+  LoadManagerService manager(*backends.store, *backends.registry, *backends.lock,
+                             [&] { return warehouse::make_sqlite_warehouse(warehouse_config); }, metrics, clock,
+                             {.workers = options.workers,
+                              .loader = embedded_loader_config(options),
+                              // A laptop has no peak hours: migrate whenever a new version is seen.
+                              .migrator = {.poll_period = 1s,
+                                           .wait_processor_period = 1s,
+                                           .offpeak = {.start_hour = 0, .duration_hours = 24}},
+                              .reporter_period = 10s});
+  if (!manager.prepare(stop)) {
+    return stop.stop_requested() ? 0 : k_exit_startup_error;
+  }
+  // One process: a recorded file wakes the load workers at once.
+  StorerService storer(*backends.store, tables, metrics, clock,
+                       {.queue = queue::LocalConfig{.inbox = dir.inbox(),
+                                                    .visibility_timeout = 60s,
+                                                    .max_message_bytes = options.max_message_bytes},
+                        .listeners = options.listeners,
+                        .storer = {.wait = k_inbox_wait,
+                                   .on_recorded = [&manager] { manager.wake_loaders(); },
+                                   .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
+                                   .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds)},
+                        .metadata_retry_delay = 1s});
+  http::Server control(control_server_options(options.control));
+  if (!options.control.address.empty()) {
+    manager.install_control(control, [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); });
+    if (auto started = start_server(control, options.control.address); !started) {
+      report_error("cannot serve the control API on " + options.control.address, started.error());
+      return k_exit_startup_error;
+    }
+  }
+  manager.start(stop);
+  if (!storer.start(stop)) {
+    return 0;
+  }
+  std::fprintf(stderr, "rs_ingester: running on %s (control API %s%s); Ctrl-C stops\n", dir.root.c_str(),
+               options.control.address.empty() ? "off" : options.control.address.c_str(),
+               options.control.address.empty() || !options.control.token ? "" : ", with a token");
+  const auto last = watch(options, [&] {
+    return status::take_snapshot(snapshot_sources(dir, *backends.store, manager.versions().snapshot(), clock),
+                                 clock.now());
+  }, stop_source);
   storer.join();
   manager.join();
   control.stop();
   if (!last) {
     return 0; // Stopped by a signal.
   }
-  auto rejected = (*store)->count_rejected(run_started);
+  auto rejected = backends.store->count_rejected(run_started);
   return report_left_behind(*last, rejected.value_or(0), last->queue ? last->queue->set_aside - set_aside_before : 0);
 }
 
@@ -399,6 +424,24 @@ int load(const DataDir& dir, const std::filesystem::path& file, const std::strin
   return 0;
 }
 
+void add_run_flags(CLI::App& command, RunOptions& options, config::ControlApiFlags& control_flags) {
+  command.add_option("--workers", options.workers, "Load workers")->check(CLI::Range(0, 64));
+  command.add_option("--listeners", options.listeners, "Inbox listeners")->check(CLI::Range(1, 64));
+  command.add_option("--load-age", options.load_age_seconds, "Seconds before a table's files load anyway");
+  command.add_option("--load-count", options.load_count_trigger, "A table loads when more files wait");
+  command.add_option("--control-addr", options.control.address, "Control API address (\"\": none)");
+  config::add_control_api_flags(command, control_flags, options.control);
+  command.add_option("--max-message-bytes", options.max_message_bytes,
+                     "Larger inbox files are set aside in inbox/rejected, unread")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
+  command.add_option("--unknown-table-retry", options.unknown_table_retry_seconds,
+                     "Seconds before a message of a table without a schema is tried again");
+  command.add_option("--unknown-table-wait", options.unknown_table_wait_seconds,
+                     "Seconds such a message waits for its schema before it is rejected");
+  command.add_flag("--until-idle", options.until_idle,
+                   "Load what waits at once and exit when nothing is left (docs/configuration.md)");
+}
+
 } // namespace
 
 int run_rs_ingester(int argc, char** argv) {
@@ -413,24 +456,10 @@ int run_rs_ingester(int argc, char** argv) {
   app.add_option("--log-level", log_level, "debug, info, warn or error (JSON lines on stderr)");
 
   RunOptions run_options;
+  config::ControlApiFlags control_flags;
   auto* run_command = app.add_subcommand("run", "Record announced files and load them, until Ctrl-C");
   run_command->add_option("--data-dir", data_dir, "Data directory")->required();
-  run_command->add_option("--workers", run_options.workers, "Load workers")->check(CLI::Range(0, 64));
-  run_command->add_option("--listeners", run_options.listeners, "Inbox listeners")->check(CLI::Range(1, 64));
-  run_command->add_option("--load-age", run_options.load_age_seconds, "Seconds before a table's files load anyway");
-  run_command->add_option("--load-count", run_options.load_count_trigger, "A table loads when more files wait");
-  run_command->add_option("--control-addr", run_options.control.address, "Control API address (\"\": none)");
-  config::ControlApiFlags control_flags;
-  config::add_control_api_flags(*run_command, control_flags, run_options.control);
-  run_command->add_option("--max-message-bytes", run_options.max_message_bytes,
-                          "Larger inbox files are set aside in inbox/rejected, unread")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
-  run_command->add_option("--unknown-table-retry", run_options.unknown_table_retry_seconds,
-                          "Seconds before a message of a table without a schema is tried again");
-  run_command->add_option("--unknown-table-wait", run_options.unknown_table_wait_seconds,
-                          "Seconds such a message waits for its schema before it is rejected");
-  run_command->add_flag("--until-idle", run_options.until_idle,
-                        "Load what waits at once and exit when nothing is left (docs/configuration.md)");
+  add_run_flags(*run_command, run_options, control_flags);
 
   auto* status_command = app.add_subcommand("status", "Inbox, pending files, batches and versions per table");
   status_command->add_option("--data-dir", data_dir, "Data directory")->required();

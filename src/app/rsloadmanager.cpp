@@ -51,109 +51,76 @@ std::function<Result<queue::QueueDepth>()> queue_depth_source(const std::optiona
   };
 }
 
-} // namespace
+// Everything the configuration names, resolved before anything connects: a mistake here exits 2
+// at once. The warehouse configuration refers to `local_objects` and to the bucket stores.
+struct Plan {
+  std::unique_ptr<objectstore::ObjectStore> local_objects; // --objects-url: batch files on disk.
+  ingestdb::Config ingest_db;
+  warehouse::Config warehouse;
+  std::unique_ptr<registry::SchemaRegistry> registry;
+  std::optional<queue::Config> queue; // --queue-url: the queue whose depth the status shows.
+};
 
-int run_rsloadmanager(int argc, char** argv) {
-  keep_new_files_private();
-  StopOnSignals signals; // Before any thread starts.
-  http::CurlGlobal curl;
-
-  int exit_code = 0;
-  const auto loaded = load_config<config::RsloadmanagerConfig>("rsloadmanager", config::load_rsloadmanager, argc, argv, exit_code);
-  if (!loaded) {
-    return exit_code;
-  }
-  const config::RsloadmanagerConfig& config = *loaded;
-  log::init(config.log);
-  warn_if_exposed("rsloadmanager", config.control);
-  const std::stop_token stop = signals.token();
-  SystemClock clock;
-  // Declared after `clock`, so it is destroyed (and drained) before it, after the last line.
-  const auto rollbar = start_rollbar(config.rollbar, clock);
-
-  auto metrics = make_metrics(config.stats_prefix, config.statsd_address);
-  if (!metrics) {
-    log::error("startup failed", {{"error", metrics.error().message}});
-    return k_exit_config_error;
-  }
-  auto credentials = http::make_default_credentials_provider(config.env, clock);
-  BucketStores buckets(config.aws, config.env, credentials);
-
-  // Where batch files are read from, and where Redshift manifests go.
-  std::unique_ptr<objectstore::ObjectStore> local_objects;
+// Where batch files are read from, and where Redshift manifests go.
+Result<warehouse::Config> plan_warehouse(const config::RsloadmanagerConfig& config, BucketStores& buckets,
+                                         std::shared_ptr<http::CredentialsProvider> credentials, Plan& plan) {
   warehouse::FileLocator files = buckets.locator();
   if (!config.objects_url.empty()) {
-    auto objects_config = objectstore::config_from_url(config.objects_url, config.env);
-    auto objects = objects_config ? objectstore::make_object_store(*objects_config)
-                                  : Result<std::unique_ptr<objectstore::ObjectStore>>(fail(objects_config.error()));
-    if (!objects) {
-      log::error("bad configuration", {{"setting", "--objects-url"}, {"error", objects.error().message}});
-      return k_exit_config_error;
-    }
-    local_objects = std::move(*objects);
-    files = warehouse::locate_in_bucket_folders(*local_objects);
+    RSI_TRY_ASSIGN(const auto objects_config,
+                   with_context(objectstore::config_from_url(config.objects_url, config.env), "--objects-url"));
+    RSI_TRY_ASSIGN(plan.local_objects, objectstore::make_object_store(objects_config));
+    files = warehouse::locate_in_bucket_folders(*plan.local_objects);
   }
   objectstore::ObjectStore* manifests = nullptr;
   if (!config.manifest_bucket.empty()) {
-    auto store = buckets.bucket(config.manifest_bucket);
-    if (!store) {
-      log::error("bad configuration", {{"setting", "-manifestBucket"}, {"error", store.error().message}});
-      return k_exit_config_error;
-    }
-    manifests = *store;
+    RSI_TRY_ASSIGN(manifests, with_context(buckets.bucket(config.manifest_bucket), "-manifestBucket"));
   }
+  RSI_TRY_ASSIGN(const auto warehouse_url, with_tls_default(config.warehouse_url, config.env));
+  return warehouse::config_from_url(warehouse_url, config.layout,
+                                    {.files = files,
+                                     .manifests = manifests,
+                                     .manifest_bucket = config.manifest_bucket,
+                                     .iam_role = config.iam_role,
+                                     .credentials = std::move(credentials),
+                                     .system_tables = config.redshift_system_tables});
+}
 
-  const auto database_url = with_tls_default(config.database_url, config.env);
-  const auto warehouse_url = with_tls_default(config.warehouse_url, config.env);
-  if (!database_url || !warehouse_url) {
-    log::error("bad configuration", {{"error", (database_url ? warehouse_url : database_url).error().message}});
-    return k_exit_config_error;
-  }
-  auto ingest_db_config = ingestdb::config_from_url(*database_url, config.max_db_connections);
-  auto warehouse_config = warehouse::config_from_url(*warehouse_url, config.layout,
-                                                     {.files = files,
-                                                      .manifests = manifests,
-                                                      .manifest_bucket = config.manifest_bucket,
-                                                      .iam_role = config.iam_role,
-                                                      .credentials = credentials,
-                                                      .system_tables = config.redshift_system_tables});
-  auto registry_config = registry::config_from_url(config.registry_url);
-  for (const Error* error : {ingest_db_config ? nullptr : &ingest_db_config.error(),
-                             warehouse_config ? nullptr : &warehouse_config.error(),
-                             registry_config ? nullptr : &registry_config.error()}) {
-    if (error != nullptr) {
-      log::error("bad configuration", {{"error", error->message}});
-      return k_exit_config_error;
-    }
-  }
-  std::optional<queue::Config> queue_config;
+Result<Plan> make_plan(const config::RsloadmanagerConfig& config, BucketStores& buckets,
+                       std::shared_ptr<http::CredentialsProvider> credentials) {
+  Plan plan;
+  RSI_TRY_ASSIGN(plan.warehouse, plan_warehouse(config, buckets, std::move(credentials), plan));
+  RSI_TRY_ASSIGN(const auto database_url, with_tls_default(config.database_url, config.env));
+  RSI_TRY_ASSIGN(plan.ingest_db, ingestdb::config_from_url(database_url, config.max_db_connections));
+  RSI_TRY_ASSIGN(const auto registry_config, registry::config_from_url(config.registry_url));
+  RSI_TRY_ASSIGN(plan.registry, registry::make_schema_registry(registry_config));
   if (!config.queue_url.empty()) {
-    auto parsed = queue::parse_queue_url(config.queue_url);
-    if (!parsed) {
-      log::error("bad configuration", {{"setting", "--queue-url"}, {"error", parsed.error().message}});
-      return k_exit_config_error;
-    }
-    if (auto* sqs = std::get_if<queue::SqsConfig>(&*parsed)) {
+    RSI_TRY_ASSIGN(plan.queue, with_context(queue::parse_queue_url(config.queue_url), "--queue-url"));
+    if (auto* sqs = std::get_if<queue::SqsConfig>(&*plan.queue)) {
       sqs->aws = config.aws;
     }
-    queue_config = std::move(*parsed);
   }
-  auto registry = registry::make_schema_registry(*registry_config);
-  if (!registry) {
-    log::error("bad configuration", {{"error", registry.error().message}});
+  return plan;
+}
+
+int serve(const config::RsloadmanagerConfig& config, Daemon& daemon) {
+  auto credentials = http::make_default_credentials_provider(config.env, daemon.clock);
+  BucketStores buckets(config.aws, config.env, credentials);
+  auto plan = make_plan(config, buckets, credentials);
+  if (!plan) {
+    log::error("bad configuration", {{"error", plan.error().message}});
     return k_exit_config_error;
   }
-
+  const std::stop_token stop = daemon.stop;
   auto store = open_with_retry<ingestdb::IngestDb>(
-      "ingester database", [&] { return ingestdb::make_ingest_db(*ingest_db_config); }, stop);
+      "ingester database", [&] { return ingestdb::make_ingest_db(plan->ingest_db); }, stop);
   auto lock = store ? open_with_retry<ingestdb::MigratorLock>(
-                          "migrator lock", [&] { return ingestdb::make_migrator_lock(*ingest_db_config); }, stop)
+                          "migrator lock", [&] { return ingestdb::make_migrator_lock(plan->ingest_db); }, stop)
                     : std::nullopt;
   if (!lock) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }
-  LoadManagerService service(**store, **registry, **lock, [&] { return warehouse::make_warehouse(*warehouse_config); },
-                             **metrics, clock,
+  LoadManagerService service(**store, *plan->registry, **lock, [&] { return warehouse::make_warehouse(plan->warehouse); },
+                             daemon.metrics, daemon.clock,
                              {.workers = config.workers,
                               .loader = config.loader,
                               .migrator = config.migrator,
@@ -163,7 +130,7 @@ int run_rsloadmanager(int argc, char** argv) {
   }
   http::Server control(control_server_options(config.control));
   if (!config.control.address.empty()) {
-    service.install_control(control, queue_depth_source(queue_config, clock, config.env, credentials));
+    service.install_control(control, queue_depth_source(plan->queue, daemon.clock, config.env, credentials));
     if (auto started = start_server(control, config.control.address); !started) {
       log::error("cannot serve the control API",
                  {{"address", config.control.address}, {"error", started.error().message}});
@@ -171,7 +138,8 @@ int run_rsloadmanager(int argc, char** argv) {
     }
   }
   service.start(stop);
-  log::info("rsloadmanager started", {{"workers", config.workers}, {"warehouse", config.warehouse_url.substr(0, config.warehouse_url.find(':'))},
+  log::info("rsloadmanager started", {{"workers", config.workers},
+                                      {"warehouse", config.warehouse_url.substr(0, config.warehouse_url.find(':'))},
                                       {"registry", config.registry_url}});
   while (sleep_unless_stopped(stop, std::chrono::seconds(1))) {
   }
@@ -179,6 +147,17 @@ int run_rsloadmanager(int argc, char** argv) {
   control.stop();
   log::info("rsloadmanager stopped");
   return 0;
+}
+
+} // namespace
+
+int run_rsloadmanager(int argc, char** argv) {
+  return run_daemon<config::RsloadmanagerConfig>(
+      "rsloadmanager", config::load_rsloadmanager, argc, argv,
+      [](const config::RsloadmanagerConfig& config, Daemon& daemon) {
+        warn_if_exposed("rsloadmanager", config.control);
+        return serve(config, daemon);
+      });
 }
 
 } // namespace rsi::app

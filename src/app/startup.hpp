@@ -14,7 +14,9 @@
 #include "common/retry.hpp"
 #include "common/sleep.hpp"
 #include "config/control_api_config.hpp"
+#include "app/signals.hpp"
 #include "config/go_flags.hpp"
+#include "http/curl_global.hpp"
 #include "http/aws_settings.hpp"
 #include "http/server.hpp"
 #include "telemetry/metrics.hpp"
@@ -87,7 +89,6 @@ std::optional<Config> load_config(const char* daemon, Config (*load)(int, const 
   return std::nullopt;
 }
 
-// Metrics with a statsd sink when `statsd_address` is set.
 // A database URL (ingester database or warehouse) with the TLS default of pg/conninfo.hpp:
 // verify-full for redshift://, require for another PostgreSQL server on another machine,
 // unchanged for sqlite://, local servers and a URL or PGSSLMODE that says. Fails permanent when
@@ -99,6 +100,7 @@ std::optional<Config> load_config(const char* daemon, Config (*load)(int, const 
 // secrets. Called first in every binary.
 void keep_new_files_private();
 
+// Metrics with a statsd sink when `statsd_address` is set.
 Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,
                                                          const std::optional<std::string>& statsd_address);
 
@@ -107,5 +109,39 @@ Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& pref
 // Keep it until the daemon's last log line: destroying it sends what is queued (a few seconds
 // at most).
 std::unique_ptr<telemetry::RollbarReporter> start_rollbar(const telemetry::RollbarConfig& config, const Clock& clock);
+
+// What a daemon's own code gets from run_daemon.
+struct Daemon {
+  std::stop_token stop; // SIGINT or SIGTERM.
+  const Clock& clock;
+  telemetry::Metrics& metrics;
+};
+
+// A daemon's start and end, the same for every daemon: private file modes, signals handled
+// (before any thread starts), libcurl, the configuration (help: exit 0; a mistake: exit 2), the
+// log, Rollbar and the metrics; then `body`, whose result is the exit status. Rollbar outlives
+// `body`, so the daemon's last line reaches it.
+template <class Config>
+int run_daemon(const char* name, Config (*load)(int, const char* const*, http::Environment), int argc, char** argv,
+               const std::function<int(const Config& config, Daemon& daemon)>& body) {
+  keep_new_files_private();
+  StopOnSignals signals;
+  http::CurlGlobal curl;
+  int exit_code = 0;
+  const auto config = load_config<Config>(name, load, argc, argv, exit_code);
+  if (!config) {
+    return exit_code;
+  }
+  log::init(config->log);
+  SystemClock clock;
+  const auto rollbar = start_rollbar(config->rollbar, clock);
+  auto metrics = make_metrics(config->stats_prefix, config->statsd_address);
+  if (!metrics) {
+    log::error("bad configuration", {{"setting", "STATSD_HOSTPORT"}, {"error", metrics.error().message}});
+    return k_exit_config_error;
+  }
+  Daemon daemon{.stop = signals.token(), .clock = clock, .metrics = **metrics};
+  return body(*config, daemon);
+}
 
 } // namespace rsi::app

@@ -40,6 +40,15 @@ inline std::unexpected<Error> fail(Error error) {
   return std::unexpected<Error>(std::move(error));
 }
 
+// `result`, its error (if any) with `context` in front: for RSI_TRY_ASSIGN(x, with_context(f(), "--flag")).
+template <class T>
+Result<T> with_context(Result<T> result, std::string_view context) {
+  if (!result) {
+    return fail(result.error().wrap(context));
+  }
+  return result;
+}
+
 // The text of an errno value ("No such file or directory"), for error messages.
 inline std::string errno_message(int error) { return std::generic_category().message(error); }
 

@@ -263,13 +263,23 @@ struct Client::State {
 
   Result<void> set_options(const Request& request, Transfer& transfer, HeaderList& header_list,
                            char* error_buffer);
+  void set_transport(const Request& request, Transfer& transfer, char* error_buffer);
+  Result<void> set_headers(const Request& request, HeaderList& header_list);
+  Result<void> set_method_and_body(const Request& request, Transfer& transfer);
   Result<Verdict> attempt(const Request& request, Transfer& transfer, std::string_view target);
 };
 
 Result<void> Client::State::set_options(const Request& request, Transfer& transfer,
                                         HeaderList& header_list, char* error_buffer) {
+  curl_easy_reset(easy.get());
+  set_transport(request, transfer, error_buffer);
+  RSI_TRY(set_headers(request, header_list));
+  return set_method_and_body(request, transfer);
+}
+
+// The URL, timeouts, TLS trust, buffers and the callbacks into `transfer`.
+void Client::State::set_transport(const Request& request, Transfer& transfer, char* error_buffer) {
   CURL* curl = easy.get();
-  curl_easy_reset(curl);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -298,7 +308,11 @@ Result<void> Client::State::set_options(const Request& request, Transfer& transf
   curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &on_progress);
   curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);
+}
 
+// The request's headers, and the SigV4 signing with the headers libcurl does not add itself.
+Result<void> Client::State::set_headers(const Request& request, HeaderList& header_list) {
+  CURL* curl = easy.get();
   Headers headers = merge_repeated(request.headers);
   if (config.signing) {
     RSI_TRY_ASSIGN(const Credentials credentials, config.signing->credentials->get());
@@ -326,7 +340,11 @@ Result<void> Client::State::set_options(const Request& request, Transfer& transf
     }
   }
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, header_list.get());
+  return {};
+}
 
+Result<void> Client::State::set_method_and_body(const Request& request, Transfer& transfer) {
+  CURL* curl = easy.get();
   const bool has_body = !std::holds_alternative<std::monostate>(request.body);
   std::optional<std::uint64_t> body_size;
   if (const auto* memory = std::get_if<std::string_view>(&request.body)) {

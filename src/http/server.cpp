@@ -470,74 +470,33 @@ private:
     if (m_aborted) {
       return;
     }
-    const ServerLimits& limits = m_engine.limits();
     if (ec) {
-      if (m_timed_out) {
-        refuse(refusal(408, fmt::format("request head not received within {} ms", limits.request_deadline.count())));
-      } else if (ec == beast_http::error::header_limit && m_parser->too_many_fields) {
-        refuse(refusal(431, fmt::format("more than {} header fields", limits.max_header_fields)));
-      } else if (ec == beast_http::error::header_limit || ec == beast_http::error::buffer_overflow) {
-        refuse(refusal(431, fmt::format("request head larger than {} bytes", limits.max_header_bytes)));
-      } else if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
-                 !is_parse_error(ec)) {
-        close(); // The peer left (between requests, or half-way through a head), or the socket failed.
-      } else {
-        refuse(refusal(400, fmt::format("malformed request: {}", ec.message())));
-      }
+      on_head_error(ec);
       return;
     }
+    const ServerLimits& limits = m_engine.limits();
     const Head& head = m_parser->head;
     m_head_only = head.method == "HEAD";
-    const std::string* content_length = head.find("content-length");
     const bool has_body = m_parser->chunked() || (m_parser->content_length() && *m_parser->content_length() > 0);
     // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3); what
     // such a peer sends after the head is never read as one, nor as a next request: the
     // connection closes after the answer.
     m_close_after = !m_parser->keep_alive() || m_served + 1 >= limits.max_requests_per_connection ||
-                    (changes_state(head.method) && content_length == nullptr && !m_parser->chunked());
+                    (changes_state(head.method) && head.find("content-length") == nullptr && !m_parser->chunked());
 
-    if (head.target.size() > limits.max_target_bytes) {
-      refuse_before_body(refusal(414, fmt::format("request target longer than {} bytes", limits.max_target_bytes)),
-                         has_body);
+    auto target = read_target(head, has_body);
+    if (!target || !framing_trusted(head)) {
       return;
     }
-    if (!head.target.starts_with('/')) {
-      refuse_before_body(refusal(400, "request target must be a path"), has_body);
-      return;
-    }
-    const auto question = head.target.find('?');
-    auto path = percent_decode(std::string_view(head.target).substr(0, question), false);
-    auto query = question == std::string::npos ? std::optional<std::map<std::string, std::string>>(std::in_place)
-                                               : parse_query(std::string_view(head.target).substr(question + 1));
-    if (!path || !query) {
-      refuse_before_body(refusal(400, "malformed percent-encoding in the request target"), has_body);
-      return;
-    }
-    // Where a peer and a proxy in front of us could disagree on the request's extent, the
-    // stream cannot be trusted further: these refusals always close.
-    if ((head.version >= 11 && head.count("host") != 1) || head.count("host") > 1) {
-      refuse(refusal(400, "exactly one Host field is required"));
-      return;
-    }
-    if (const std::string* coding = head.find("transfer-encoding"); coding != nullptr) {
-      if (!m_parser->chunked()) {
-        refuse(refusal(400, "chunked must be the last transfer coding"));
-        return;
-      }
-      if (head.count("transfer-encoding") > 1 || !iequals_ascii(trim(*coding), "chunked")) {
-        refuse(refusal(501, fmt::format("transfer coding not supported: {}", *coding)));
-        return;
-      }
-    }
-    RouteMatch match = m_engine.match(head.method, *path);
+    RouteMatch match = m_engine.match(head.method, target->path);
     if (match.route == nullptr) {
       if (!match.allowed.empty()) {
         ServerResponse response =
-            refusal(405, fmt::format("method {} not allowed on {}", head.method, *path));
+            refusal(405, fmt::format("method {} not allowed on {}", head.method, target->path));
         response.headers["Allow"] = fmt::format("{}", fmt::join(match.allowed, ", "));
         refuse_before_body(std::move(response), has_body);
       } else {
-        refuse_before_body(refusal(404, fmt::format("no such endpoint: {}", *path)), has_body);
+        refuse_before_body(refusal(404, fmt::format("no such endpoint: {}", target->path)), has_body);
       }
       return;
     }
@@ -548,18 +507,89 @@ private:
 
     m_route = match.route;
     m_request = ServerRequest{.method = head.method,
-                              .path = std::move(*path),
+                              .path = std::move(target->path),
                               .captures = std::move(match.captures),
-                              .query = std::move(*query)};
+                              .query = std::move(target->query)};
     for (const auto& [name, value] : head.fields) {
       m_request.headers.emplace(name, value);
     }
-    if (!has_body) {
+    if (has_body) {
+      start_body();
+    } else {
       dispatch();
-      return;
     }
+  }
+
+  // The head could not be read: a refusal saying why, or a quiet close when the peer left.
+  void on_head_error(error_code ec) {
+    const ServerLimits& limits = m_engine.limits();
+    if (m_timed_out) {
+      refuse(refusal(408, fmt::format("request head not received within {} ms", limits.request_deadline.count())));
+    } else if (ec == beast_http::error::header_limit && m_parser->too_many_fields) {
+      refuse(refusal(431, fmt::format("more than {} header fields", limits.max_header_fields)));
+    } else if (ec == beast_http::error::header_limit || ec == beast_http::error::buffer_overflow) {
+      refuse(refusal(431, fmt::format("request head larger than {} bytes", limits.max_header_bytes)));
+    } else if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
+               !is_parse_error(ec)) {
+      close(); // The peer left (between requests, or half-way through a head), or the socket failed.
+    } else {
+      refuse(refusal(400, fmt::format("malformed request: {}", ec.message())));
+    }
+  }
+
+  struct Target {
+    std::string path;
+    std::map<std::string, std::string> query;
+  };
+
+  // The request target's decoded path and query; nullopt after refusing a bad one.
+  std::optional<Target> read_target(const Head& head, bool has_body) {
+    const ServerLimits& limits = m_engine.limits();
+    if (head.target.size() > limits.max_target_bytes) {
+      refuse_before_body(refusal(414, fmt::format("request target longer than {} bytes", limits.max_target_bytes)),
+                         has_body);
+      return std::nullopt;
+    }
+    if (!head.target.starts_with('/')) {
+      refuse_before_body(refusal(400, "request target must be a path"), has_body);
+      return std::nullopt;
+    }
+    const auto question = head.target.find('?');
+    auto path = percent_decode(std::string_view(head.target).substr(0, question), false);
+    auto query = question == std::string::npos ? std::optional<std::map<std::string, std::string>>(std::in_place)
+                                               : parse_query(std::string_view(head.target).substr(question + 1));
+    if (!path || !query) {
+      refuse_before_body(refusal(400, "malformed percent-encoding in the request target"), has_body);
+      return std::nullopt;
+    }
+    return Target{std::move(*path), std::move(*query)};
+  }
+
+  // Where a peer and a proxy in front of us could disagree on the request's extent (Host fields,
+  // transfer codings), the stream cannot be trusted further: these refusals always close.
+  bool framing_trusted(const Head& head) {
+    if ((head.version >= 11 && head.count("host") != 1) || head.count("host") > 1) {
+      refuse(refusal(400, "exactly one Host field is required"));
+      return false;
+    }
+    if (const std::string* coding = head.find("transfer-encoding"); coding != nullptr) {
+      if (!m_parser->chunked()) {
+        refuse(refusal(400, "chunked must be the last transfer coding"));
+        return false;
+      }
+      if (head.count("transfer-encoding") > 1 || !iequals_ascii(trim(*coding), "chunked")) {
+        refuse(refusal(501, fmt::format("transfer coding not supported: {}", *coding)));
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // A body within the limits, and room for it among the bodies in flight, or a refusal.
+  void start_body() {
+    const ServerLimits& limits = m_engine.limits();
     if (m_parser->content_length() && *m_parser->content_length() > limits.max_body_bytes) {
-      refuse_before_body(refusal(413, fmt::format("body larger than {} bytes", limits.max_body_bytes)), has_body);
+      refuse_before_body(refusal(413, fmt::format("body larger than {} bytes", limits.max_body_bytes)), true);
       return;
     }
     const std::size_t reserve =
@@ -567,7 +597,7 @@ private:
     if (!m_engine.reserve_body(reserve)) {
       ServerResponse busy = refusal(503, "too many request bodies in flight; retry shortly");
       busy.headers["Retry-After"] = "1";
-      refuse_before_body(std::move(busy), has_body);
+      refuse_before_body(std::move(busy), true);
       return;
     }
     m_body_reserved = reserve;

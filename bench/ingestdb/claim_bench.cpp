@@ -54,7 +54,8 @@ std::string prepare_schema(const std::string& base, const Options& options, int 
   if (!admin) {
     die(admin.error().message);
   }
-  if (auto made = admin->exec_script(fmt::format("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", schema));
+  if (auto made = admin->exec_script(
+          fmt::format("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", schema));
       !made) {
     die(made.error().message);
   }
@@ -81,7 +82,8 @@ std::string prepare_schema(const std::string& base, const Options& options, int 
 
 void drop_schema(const std::string& base, int run_index) {
   if (auto admin = pg::Connection::connect(base)) {
-    (void)admin->exec_script(fmt::format("DROP SCHEMA IF EXISTS claim_bench_{}_{} CASCADE", getpid(), run_index));
+    (void)admin->exec_script(
+        fmt::format("DROP SCHEMA IF EXISTS claim_bench_{}_{} CASCADE", getpid(), run_index));
   }
 }
 
@@ -122,7 +124,8 @@ double run_ours(const std::string& conninfo, const Options& options, int workers
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (files.load() != options.tables * options.files) {
-    die(fmt::format("ours: {} files loaded, expected {}", files.load(), options.tables * options.files));
+    die(fmt::format("ours: {} files loaded, expected {}", files.load(),
+                    options.tables * options.files));
   }
   return batches.load() / seconds;
 }
@@ -175,7 +178,8 @@ double run_original(const std::string& conninfo, const Options& options, int wor
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (files.load() != options.tables * options.files) {
-    die(fmt::format("original: {} files loaded, expected {}", files.load(), options.tables * options.files));
+    die(fmt::format("original: {} files loaded, expected {}", files.load(),
+                    options.tables * options.files));
   }
   return batches.load() / seconds;
 }
@@ -221,8 +225,8 @@ int main(int argc, char** argv) {
     die("set RSI_TEST_PG to a PostgreSQL conninfo (scripts/bench starts one)");
   }
   const Options options = parse(argc, argv);
-  std::printf("claim+complete over %d tables x %d files, %d runs each (median batches/s)\n", options.tables,
-              options.files, options.runs);
+  std::printf("claim+complete over %d tables x %d files, %d runs each (median batches/s)\n",
+              options.tables, options.files, options.runs);
   std::printf("%-8s %14s %14s %8s\n", "workers", "original", "ours", "ratio");
   int run_index = 0;
   for (const int workers : options.workers) {
@@ -239,7 +243,8 @@ int main(int argc, char** argv) {
     }
     const double original_median = median(original);
     const double ours_median = median(ours);
-    std::printf("%-8d %14.1f %14.1f %7.2fx\n", workers, original_median, ours_median, ours_median / original_median);
+    std::printf("%-8d %14.1f %14.1f %7.2fx\n", workers, original_median, ours_median,
+                ours_median / original_median);
     std::fflush(stdout);
   }
   return 0;

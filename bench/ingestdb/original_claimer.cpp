@@ -16,7 +16,8 @@ Result<pg::Transaction> begin_locked(pg::Connection& conn) {
 } // namespace
 
 Result<std::optional<OriginalBatch>> OriginalClaimer::claim(const ingestdb::VersionMap& versions,
-                                                            const ingestdb::ClaimPolicy& policy, TimePoint now) {
+                                                            const ingestdb::ClaimPolicy& policy,
+                                                            TimePoint now) {
   RSI_TRY_ASSIGN(auto tx, begin_locked(m_conn));
   OriginalBatch batch{.manifest = new_uuid()};
   RSI_TRY(tx.exec("INSERT INTO manifest (uuid) VALUES ($1)", {batch.manifest}));
@@ -51,8 +52,9 @@ Result<std::optional<OriginalBatch>> OriginalClaimer::claim(const ingestdb::Vers
     RSI_TRY(tx.exec("UPDATE force_load SET started = NOW() WHERE id = $1 AND started IS NULL",
                     {groups.text(chosen, 2)}));
   }
-  RSI_TRY_ASSIGN(const auto files, tx.exec("SELECT keyname, tablename FROM tsv WHERE manifest_uuid = $1",
-                                           {batch.manifest}));
+  RSI_TRY_ASSIGN(
+      const auto files,
+      tx.exec("SELECT keyname, tablename FROM tsv WHERE manifest_uuid = $1", {batch.manifest}));
   for (int row = 0; row < files.size(); ++row) {
     batch.keys.push_back(files.text(row, 0));
   }

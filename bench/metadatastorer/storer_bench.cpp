@@ -40,7 +40,8 @@ std::int64_t recorded(const std::string& conninfo) {
   return rows ? rows->integer(0, 0) : -1;
 }
 
-double run(int listeners, int messages, const std::string& sqs, const std::string& base_pg, int index) {
+double run(int listeners, int messages, const std::string& sqs, const std::string& base_pg,
+           int index) {
   rsi::test::TempDir dir;
   rsi::test::PostgresSchema schema(base_pg);
   auto queue = rsi::test::SqsTestQueue::create(sqs, rsi::test::unique_name("bench"));
@@ -61,17 +62,19 @@ double run(int listeners, int messages, const std::string& sqs, const std::strin
   }
   std::string metadata = "{";
   for (int table = 0; table < 50; ++table) {
-    metadata += fmt::format("{}\"t{:02}\":{{\"datastores\":{{\"MetadataValue\":\"ace\"}}}}", table == 0 ? "" : ",", table);
+    metadata += fmt::format("{}\"t{:02}\":{{\"datastores\":{{\"MetadataValue\":\"ace\"}}}}",
+                            table == 0 ? "" : ",", table);
   }
   metadata += "}";
   std::ofstream(dir.path("metadata.json")) << metadata;
 
   const auto start = std::chrono::steady_clock::now();
   rsi::test::Process daemon(RSI_METADATASTORER_BIN,
-                            {"-databaseURL", schema.conninfo(), "-sqsQueueName", (*queue)->name(), "-listenerCount",
-                             std::to_string(listeners), "-maxDBConnections", std::to_string(listeners),
-                             "--event-metadata-url", "file://" + dir.path("metadata.json").string(), "--health-addr",
-                             "", "--log-level", "warn"},
+                            {"-databaseURL", schema.conninfo(), "-sqsQueueName", (*queue)->name(),
+                             "-listenerCount", std::to_string(listeners), "-maxDBConnections",
+                             std::to_string(listeners), "--event-metadata-url",
+                             "file://" + dir.path("metadata.json").string(), "--health-addr", "",
+                             "--log-level", "warn"},
                             dir.path("daemon.log"),
                             {{"AWS_ENDPOINT_URL_SQS", sqs},
                              {"AWS_ACCESS_KEY_ID", "x"},
@@ -80,7 +83,8 @@ double run(int listeners, int messages, const std::string& sqs, const std::strin
   if (!rsi::test::eventually(300s, [&] { return recorded(schema.conninfo()) >= messages; })) {
     die("timed out; daemon log:\n" + daemon.log_text());
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   daemon.signal(SIGTERM);
   daemon.wait(10s);
   return messages / seconds;
@@ -111,7 +115,8 @@ int main(int argc, char** argv) {
   if (!pg || !sqs) {
     die("set RSI_TEST_PG and RSI_TEST_SQS_ENDPOINT (scripts/bench starts both)");
   }
-  std::printf("metadatastorer, %d messages waiting in fauxqs, PostgreSQL ingester database (median of %d runs)\n",
+  std::printf("metadatastorer, %d messages waiting in fauxqs, PostgreSQL ingester database (median "
+              "of %d runs)\n",
               messages, runs);
   std::printf("%-10s %12s\n", "listeners", "messages/s");
   std::vector<double> one;
@@ -120,7 +125,7 @@ int main(int argc, char** argv) {
     one.push_back(run(1, messages, *sqs, *pg, index * 2));
     four.push_back(run(4, messages, *sqs, *pg, index * 2 + 1));
   }
-  std::printf("%-10d %12.0f\n%-10d %12.0f\n4 listeners / 1 listener: %.2fx\n", 1, median(one), 4, median(four),
-              median(four) / median(one));
+  std::printf("%-10d %12.0f\n%-10d %12.0f\n4 listeners / 1 listener: %.2fx\n", 1, median(one), 4,
+              median(four), median(four) / median(one));
   return 0;
 }

@@ -9,8 +9,6 @@
 // is the wall time of the ObjectStore call. Medians of the runs, and ours / curl for the
 // same request shape.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +20,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "http/client.hpp"
 #include "http/curl_global.hpp"

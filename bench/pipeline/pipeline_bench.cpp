@@ -11,6 +11,8 @@
 //                  [--workers N] [--latency-files N] [--latency-kib K] [--memory-runs N]
 //                  [--backends embedded,postgres] [--only throughput,latency,memory]
 //   (postgres: RSI_TEST_PG, RSI_TEST_S3_ENDPOINT, RSI_TEST_SQS_ENDPOINT; scripts/bench pipeline)
+#include "pipeline_bench.hpp"
+
 #include <cstdio>
 #include <exception>
 
@@ -18,7 +20,6 @@
 
 #include "common/log.hpp"
 #include "http/curl_global.hpp"
-#include "pipeline_bench.hpp"
 
 namespace rsi::bench {
 namespace {

@@ -3,8 +3,6 @@
 // The pipeline benchmark's shared pieces: options, the generated workload, and the measuring
 // helpers both backends use. README.md has the method and the figures.
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -13,6 +11,8 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include <sys/types.h>
 
 #include "common/error.hpp"
 #include "core/operation.hpp"

@@ -1,8 +1,4 @@
 // The generated workload and the measuring helpers of the pipeline benchmark.
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +8,9 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pipeline_bench.hpp"
 #include "spade_generator.hpp"

@@ -19,8 +19,8 @@
 #include <zlib.h>
 
 #include "tsv/gzip_source.hpp"
-#include "warehouse/pg_copy_text.hpp"
 #include "tsv/reader.hpp"
+#include "warehouse/pg_copy_text.hpp"
 
 namespace rsi::tsv {
 namespace {

@@ -7,10 +7,6 @@
 //
 //   load_bench [--dir DIR] [--files N] [--file-mib M] [--runs R] [--workers 1,2] [--text 1]
 //   (RSI_TEST_PG = server; --text 1 adds our loader with COPY's text format to the rotation)
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,6 +19,9 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/log.hpp"
 #include "common/uuid.hpp"

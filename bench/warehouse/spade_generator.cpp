@@ -10,9 +10,9 @@
 #include <zlib.h>
 
 #include "common/byte_source.hpp"
-#include "warehouse/pg_copy_text.hpp"
 #include "tsv/reader.hpp"
 #include "warehouse/ddl.hpp"
+#include "warehouse/pg_copy_text.hpp"
 
 namespace rsi::bench {
 namespace {
@@ -199,7 +199,8 @@ std::vector<GeneratedFile> generate_spade_files(const std::filesystem::path& dir
 Result<std::vector<tsv::Column>> bench_columns() {
   std::vector<tsv::Column> columns;
   for (const auto& op : bench_table_operations()) {
-    RSI_TRY_ASSIGN(const auto spec, warehouse::column_spec(op.name, op.column_type, op.column_options));
+    RSI_TRY_ASSIGN(const auto spec,
+                   warehouse::column_spec(op.name, op.column_type, op.column_options));
     columns.push_back({op.name, spec.type});
   }
   return columns;
@@ -216,7 +217,8 @@ Result<std::filesystem::path> convert_to_copy_text(const std::filesystem::path& 
   }
   RSI_TRY_ASSIGN(auto source, open_file_source(gzip));
   RSI_TRY_ASSIGN(auto columns, bench_columns());
-  RSI_TRY_ASSIGN(auto reader, tsv::Reader::open(*source, std::move(columns), {.name = gzip.string()}));
+  RSI_TRY_ASSIGN(auto reader,
+                 tsv::Reader::open(*source, std::move(columns), {.name = gzip.string()}));
   std::ofstream out(out_path, std::ios::binary);
   std::string buffer;
   while (true) {

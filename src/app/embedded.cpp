@@ -21,11 +21,13 @@ registry::MetadataFetcher embedded_metadata_fetcher(const DataDir& dir) {
     core::EventMetadata metadata;
     for (const auto& entry : std::filesystem::directory_iterator(dir.schemas(), error)) {
       if (entry.is_directory()) {
-        metadata.events[entry.path().filename().string()]["datastores"] = {.value = std::string(core::k_ace_datastore)};
+        metadata.events[entry.path().filename().string()]["datastores"] = {
+            .value = std::string(core::k_ace_datastore)};
       }
     }
     if (error) {
-      return fail(ErrorKind::transient, fmt::format("read schema directory {}: {}", dir.schemas().string(), error.message()));
+      return fail(ErrorKind::transient, fmt::format("read schema directory {}: {}",
+                                                    dir.schemas().string(), error.message()));
     }
     return core::encode_event_metadata(metadata);
   };

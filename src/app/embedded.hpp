@@ -18,7 +18,9 @@ struct DataDir {
   [[nodiscard]] std::filesystem::path inbox() const { return root / "inbox"; }
   [[nodiscard]] std::filesystem::path schemas() const { return root / "schemas"; }
   // Optional: Blueprint's /allmetadata shape. Without it every table of schemas/ loads.
-  [[nodiscard]] std::filesystem::path event_metadata() const { return root / "event-metadata.json"; }
+  [[nodiscard]] std::filesystem::path event_metadata() const {
+    return root / "event-metadata.json";
+  }
 
   // The bucket folder local files are copied into by `rs_ingester load`.
   static constexpr const char* k_local_bucket = "local";

@@ -12,7 +12,8 @@
 namespace rsi::app {
 
 Result<registry::MetadataFetcher>
-make_metadata_fetcher(const std::string& url, const http::AwsConfig& aws, const http::Environment& env,
+make_metadata_fetcher(const std::string& url, const http::AwsConfig& aws,
+                      const http::Environment& env,
                       std::shared_ptr<http::CredentialsProvider> credentials) {
   constexpr std::string_view k_file = "file://";
   if (url.starts_with(k_file)) {
@@ -43,8 +44,9 @@ make_metadata_fetcher(const std::string& url, const http::AwsConfig& aws, const 
       return std::move(*body);
     });
   }
-  return fail(ErrorKind::permanent,
-              fmt::format("event metadata URL \"{}\": expected file:///path or s3://bucket/key", url));
+  return fail(
+      ErrorKind::permanent,
+      fmt::format("event metadata URL \"{}\": expected file:///path or s3://bucket/key", url));
 }
 
 } // namespace rsi::app

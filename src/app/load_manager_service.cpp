@@ -6,13 +6,17 @@
 
 namespace rsi::app {
 
-LoadManagerService::LoadManagerService(ingestdb::IngestDb& store, registry::SchemaRegistry& registry,
-                                       ingestdb::MigratorLock& lock, WarehouseFactory open_warehouse,
-                                       telemetry::Metrics& metrics, const Clock& clock, LoadManagerOptions options)
-    : m_store(store), m_registry(registry), m_lock(lock), m_open_warehouse(std::move(open_warehouse)),
-      m_metrics(metrics), m_clock(clock), m_options(std::move(options)) {
+LoadManagerService::LoadManagerService(ingestdb::IngestDb& store,
+                                       registry::SchemaRegistry& registry,
+                                       ingestdb::MigratorLock& lock,
+                                       WarehouseFactory open_warehouse, telemetry::Metrics& metrics,
+                                       const Clock& clock, LoadManagerOptions options)
+    : m_store(store), m_registry(registry), m_lock(lock),
+      m_open_warehouse(std::move(open_warehouse)), m_metrics(metrics), m_clock(clock),
+      m_options(std::move(options)) {
   auto versions = [this] { return m_versions.snapshot(); };
-  m_loader = std::make_unique<loader::Loader>(m_store, versions, m_clock, m_metrics, m_options.loader);
+  m_loader =
+      std::make_unique<loader::Loader>(m_store, versions, m_clock, m_metrics, m_options.loader);
   m_reporter = std::make_unique<telemetry::Reporter>(m_store, versions, m_metrics, m_clock,
                                                      m_options.loader.max_load_retry);
 }
@@ -22,23 +26,27 @@ LoadManagerService::~LoadManagerService() { join(); }
 void LoadManagerService::join() { m_threads.clear(); }
 
 bool LoadManagerService::prepare(std::stop_token stop) {
-  auto migrator_warehouse = open_with_retry<warehouse::Warehouse>("warehouse", m_open_warehouse, stop);
+  auto migrator_warehouse =
+      open_with_retry<warehouse::Warehouse>("warehouse", m_open_warehouse, stop);
   auto control_warehouse =
-      migrator_warehouse ? open_with_retry<warehouse::Warehouse>("warehouse", m_open_warehouse, stop) : std::nullopt;
+      migrator_warehouse
+          ? open_with_retry<warehouse::Warehouse>("warehouse", m_open_warehouse, stop)
+          : std::nullopt;
   if (!control_warehouse) {
     return false;
   }
   m_migrator_warehouse = std::move(*migrator_warehouse);
   m_control_warehouse = std::move(*control_warehouse);
-  m_migrator = std::make_unique<migrator::Migrator>(*m_migrator_warehouse, m_store, m_registry, m_lock, m_versions,
-                                                    m_clock, m_metrics, m_options.migrator);
+  m_migrator =
+      std::make_unique<migrator::Migrator>(*m_migrator_warehouse, m_store, m_registry, m_lock,
+                                           m_versions, m_clock, m_metrics, m_options.migrator);
   // The first poll loads the version cache, so the loaders know the tables before claiming.
   if (auto first = m_migrator->poll_once(m_clock.now()); !first) {
-    log::warn("first migrator poll failed; retrying on schedule", {{"error", first.error().message}});
+    log::warn("first migrator poll failed; retrying on schedule",
+              {{"error", first.error().message}});
   }
-  if (auto resolved = with_control_warehouse([&](warehouse::Warehouse& warehouse) {
-        return m_loader->resolve_orphans(warehouse);
-      });
+  if (auto resolved = with_control_warehouse(
+          [&](warehouse::Warehouse& warehouse) { return m_loader->resolve_orphans(warehouse); });
       !resolved) {
     log::warn("cannot resolve orphaned batches at start; retried with the failed-load check",
               {{"error", resolved.error().message}});
@@ -48,28 +56,31 @@ bool LoadManagerService::prepare(std::stop_token stop) {
 
 void LoadManagerService::install_control(http::Server& server,
                                          std::function<Result<queue::QueueDepth>()> queue_depth) {
-  control::install(server,
-                   {.store = &m_store,
-                    .metrics = &m_metrics,
-                    .clock = &m_clock,
-                    .increment_version = [this](std::string_view table) { return m_migrator->increment_version(table); },
-                    .versions = [this] { return m_versions.snapshot(); },
-                    .warehouse_ping =
-                        [this] {
-                          return with_control_warehouse([](warehouse::Warehouse& warehouse) { return warehouse.ping(); });
-                        },
-                    .wake_loaders = [this] { wake_loaders(); },
-                    .registry_knows = [this](std::string_view table) -> Result<bool> {
-                      RSI_TRY_ASSIGN(const auto schema, m_registry.schema(table, 0));
-                      return schema.has_value();
-                    },
-                    .queue_depth = std::move(queue_depth),
-                    .max_load_retry = m_options.loader.max_load_retry});
+  control::install(
+      server, {.store = &m_store,
+               .metrics = &m_metrics,
+               .clock = &m_clock,
+               .increment_version =
+                   [this](std::string_view table) { return m_migrator->increment_version(table); },
+               .versions = [this] { return m_versions.snapshot(); },
+               .warehouse_ping =
+                   [this] {
+                     return with_control_warehouse(
+                         [](warehouse::Warehouse& warehouse) { return warehouse.ping(); });
+                   },
+               .wake_loaders = [this] { wake_loaders(); },
+               .registry_knows = [this](std::string_view table) -> Result<bool> {
+                 RSI_TRY_ASSIGN(const auto schema, m_registry.schema(table, 0));
+                 return schema.has_value();
+               },
+               .queue_depth = std::move(queue_depth),
+               .max_load_retry = m_options.loader.max_load_retry});
 }
 
 void LoadManagerService::start(std::stop_token stop) {
   m_threads.emplace_back([this, stop](std::stop_token) { m_migrator->run(stop); });
-  m_threads.emplace_back([this, stop](std::stop_token) { m_reporter->run(stop, m_options.reporter_period); });
+  m_threads.emplace_back(
+      [this, stop](std::stop_token) { m_reporter->run(stop, m_options.reporter_period); });
   m_threads.emplace_back([this, stop](std::stop_token) { m_loader->run_lease_keeper(stop); });
   for (int worker = 0; worker < m_options.workers; ++worker) {
     m_threads.emplace_back([this, stop](std::stop_token) {

@@ -11,9 +11,9 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "http/server.hpp"
-#include "loader/loader.hpp"
 #include "ingestdb/ingest_db.hpp"
 #include "ingestdb/migrator_lock.hpp"
+#include "loader/loader.hpp"
 #include "migrator/migrator.hpp"
 #include "migrator/version_cache.hpp"
 #include "queue/queue.hpp"
@@ -38,9 +38,9 @@ using WarehouseFactory = std::function<Result<std::unique_ptr<warehouse::Warehou
 // daemon and the all-in-one rs_ingester.
 class LoadManagerService {
 public:
-  LoadManagerService(ingestdb::IngestDb& store, registry::SchemaRegistry& registry, ingestdb::MigratorLock& lock,
-                     WarehouseFactory open_warehouse, telemetry::Metrics& metrics, const Clock& clock,
-                     LoadManagerOptions options);
+  LoadManagerService(ingestdb::IngestDb& store, registry::SchemaRegistry& registry,
+                     ingestdb::MigratorLock& lock, WarehouseFactory open_warehouse,
+                     telemetry::Metrics& metrics, const Clock& clock, LoadManagerOptions options);
   ~LoadManagerService(); // Joins the threads.
   LoadManagerService(const LoadManagerService&) = delete;
   LoadManagerService& operator=(const LoadManagerService&) = delete;
@@ -51,7 +51,8 @@ public:
   bool prepare(std::stop_token stop);
   // The control API on `server` (before the server starts; its options hold the token).
   // `queue_depth` counts the messages not yet recorded, where this process can see the queue.
-  void install_control(http::Server& server, std::function<Result<queue::QueueDepth>()> queue_depth = {});
+  void install_control(http::Server& server,
+                       std::function<Result<queue::QueueDepth>()> queue_depth = {});
   // Start the migrator, reporter, lease keeper and workers.
   void start(std::stop_token stop);
   void join();
@@ -63,8 +64,7 @@ public:
   void wake_loaders() { m_loader->wake(); }
 
 private:
-  template <class Work>
-  auto with_control_warehouse(Work&& work) {
+  template <class Work> auto with_control_warehouse(Work&& work) {
     const std::lock_guard lock(m_control_mutex);
     return std::forward<Work>(work)(*m_control_warehouse);
   }

@@ -13,8 +13,8 @@
 
 #include "app/event_metadata_source.hpp"
 #include "app/signals.hpp"
-#include "app/storer_service.hpp"
 #include "app/startup.hpp"
+#include "app/storer_service.hpp"
 #include "common/log.hpp"
 #include "common/sleep.hpp"
 #include "config/go_flags.hpp"
@@ -41,11 +41,12 @@ struct Plan {
 Result<Plan> make_plan(const config::MetadatastorerConfig& config,
                        std::shared_ptr<http::CredentialsProvider> credentials) {
   RSI_TRY_ASSIGN(const auto database_url, with_tls_default(config.database_url, config.env));
-  RSI_TRY_ASSIGN(auto ingest_db, ingestdb::config_from_url(database_url, config.max_db_connections,
-                                                          {.loaded_key_history = config.loaded_key_history}));
+  RSI_TRY_ASSIGN(auto ingest_db,
+                 ingestdb::config_from_url(database_url, config.max_db_connections,
+                                           {.loaded_key_history = config.loaded_key_history}));
   RSI_TRY_ASSIGN(auto queue, queue::parse_queue_url(config.queue_url));
-  RSI_TRY_ASSIGN(auto fetcher, make_metadata_fetcher(config.event_metadata_url, config.aws, config.env,
-                                                     std::move(credentials)));
+  RSI_TRY_ASSIGN(auto fetcher, make_metadata_fetcher(config.event_metadata_url, config.aws,
+                                                     config.env, std::move(credentials)));
   if (auto* sqs = std::get_if<queue::SqsConfig>(&queue)) {
     sqs->aws = config.aws;
     sqs->visibility_timeout = config.visibility_timeout;
@@ -67,10 +68,12 @@ void install_health(http::Server& health, StorerService& service, ingestdb::Inge
     if (problems.empty()) {
       return http::ServerResponse{.body = R"({"Status":"ok"})"};
     }
-    return http::ServerResponse{.status = 503, .body = http::error_body(fmt::format("{}", fmt::join(problems, "; ")))};
+    return http::ServerResponse{
+        .status = 503, .body = http::error_body(fmt::format("{}", fmt::join(problems, "; ")))};
   });
   health.route("GET", "/metrics", [&](const http::ServerRequest&) {
-    return http::ServerResponse{.content_type = "text/plain; version=0.0.4", .body = metrics.prometheus_text()};
+    return http::ServerResponse{.content_type = "text/plain; version=0.0.4",
+                                .body = metrics.prometheus_text()};
   });
 }
 
@@ -86,12 +89,14 @@ int serve(const config::MetadatastorerConfig& config, Daemon& daemon) {
   if (!store) {
     return daemon.stop.stop_requested() ? 0 : k_exit_startup_error;
   }
-  registry::EventMetadataCache tables(plan->event_metadata, daemon.clock, {.reload_every = config.metadata_reload});
+  registry::EventMetadataCache tables(plan->event_metadata, daemon.clock,
+                                      {.reload_every = config.metadata_reload});
   StorerService service(**store, tables, daemon.metrics, daemon.clock,
                         {.queue = plan->queue,
                          .listeners = config.listener_count,
                          .storer = {.wait = std::chrono::duration_cast<std::chrono::seconds>(
-                                        std::clamp<std::chrono::milliseconds>(config.poll_wait, 0ms, queue::k_max_wait)),
+                                        std::clamp<std::chrono::milliseconds>(config.poll_wait, 0ms,
+                                                                              queue::k_max_wait)),
                                     .keep_rejected_in_queue = config.keep_rejected_in_queue,
                                     .unknown_table_retry = config.unknown_table_retry,
                                     .unknown_table_wait = config.unknown_table_wait},
@@ -102,15 +107,17 @@ int serve(const config::MetadatastorerConfig& config, Daemon& daemon) {
   if (!config.health_addr.empty()) {
     install_health(health, service, **store, daemon.metrics);
     if (auto started = start_server(health, config.health_addr); !started) {
-      log::error("cannot serve /health", {{"address", config.health_addr}, {"error", started.error().message}});
+      log::error("cannot serve /health",
+                 {{"address", config.health_addr}, {"error", started.error().message}});
       return k_exit_startup_error;
     }
   }
   if (!service.start(daemon.stop)) {
     return 0; // Stopped while waiting for the event metadata.
   }
-  log::info("metadatastorer started",
-            {{"listeners", config.listener_count}, {"queue", config.queue_url}, {"event_metadata", config.event_metadata_url}});
+  log::info("metadatastorer started", {{"listeners", config.listener_count},
+                                       {"queue", config.queue_url},
+                                       {"event_metadata", config.event_metadata_url}});
   while (sleep_unless_stopped(daemon.stop, 1s)) {
   }
   service.join(); // Each listener finishes its batch first.
@@ -122,7 +129,8 @@ int serve(const config::MetadatastorerConfig& config, Daemon& daemon) {
 } // namespace
 
 int run_metadatastorer(int argc, char** argv) {
-  return run_daemon<config::MetadatastorerConfig>("metadatastorer", config::load_metadatastorer, argc, argv, serve);
+  return run_daemon<config::MetadatastorerConfig>("metadatastorer", config::load_metadatastorer,
+                                                  argc, argv, serve);
 }
 
 } // namespace rsi::app

@@ -17,7 +17,8 @@ namespace rsi::app {
 // bucket ("s3://bucket/key"), and a pipeline may write to several. Thread-safe.
 class BucketStores {
 public:
-  BucketStores(http::AwsConfig aws, http::Environment env, std::shared_ptr<http::CredentialsProvider> credentials)
+  BucketStores(http::AwsConfig aws, http::Environment env,
+               std::shared_ptr<http::CredentialsProvider> credentials)
       : m_aws(std::move(aws)), m_env(std::move(env)), m_credentials(std::move(credentials)) {}
 
   [[nodiscard]] Result<objectstore::ObjectStore*> bucket(const std::string& name);

@@ -2,14 +2,13 @@
 // (StorerService, LoadManagerService) over embedded backends in one data directory.
 #include "app/rs_ingester.hpp"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "app/embedded.hpp"
 #include "app/load_manager_service.hpp"
@@ -47,8 +46,10 @@ struct RunOptions {
   config::ControlApiConfig control{.address = "127.0.0.1:8080"};
   bool until_idle = false;
   std::size_t max_message_bytes = queue::LocalConfig{}.max_message_bytes;
-  int unknown_table_retry_seconds = static_cast<int>(storer::StorerConfig{}.unknown_table_retry.count());
-  int unknown_table_wait_seconds = static_cast<int>(storer::StorerConfig{}.unknown_table_wait.count());
+  int unknown_table_retry_seconds =
+      static_cast<int>(storer::StorerConfig{}.unknown_table_retry.count());
+  int unknown_table_wait_seconds =
+      static_cast<int>(storer::StorerConfig{}.unknown_table_wait.count());
 };
 
 // The embedded default's retry limit: rsloadmanager's default.
@@ -64,11 +65,12 @@ void report_error(const std::string& what, const Error& error) {
   std::fprintf(stderr, "rs_ingester: %s: %s\n", what.c_str(), error.message.c_str());
 }
 
-status::Sources snapshot_sources(const DataDir& dir, ingestdb::IngestDb& store, ingestdb::VersionMap versions,
-                                 const Clock& clock) {
+status::Sources snapshot_sources(const DataDir& dir, ingestdb::IngestDb& store,
+                                 ingestdb::VersionMap versions, const Clock& clock) {
   return {.store = &store,
           .versions = std::move(versions),
-          .queue_depth = [inbox = dir.inbox(), &clock] { return queue::local_inbox_depth(inbox, clock.now()); },
+          .queue_depth = [inbox = dir.inbox(),
+                          &clock] { return queue::local_inbox_depth(inbox, clock.now()); },
           .max_load_retry = k_max_load_retry};
 }
 
@@ -86,10 +88,12 @@ std::string progress_line(const Result<status::Snapshot>& snapshot) {
     migrating += table.migration_files;
     loading += table.in_flight.size();
     if (table.oldest) {
-      lag = std::max(lag, std::chrono::duration<double>(snapshot->taken_at - *table.oldest).count());
+      lag =
+          std::max(lag, std::chrono::duration<double>(snapshot->taken_at - *table.oldest).count());
     }
   }
-  return fmt::format("inbox {} | files waiting {} | loading {} batches | awaiting migration {} | stale {} | lag {:.0f}s",
+  return fmt::format("inbox {} | files waiting {} | loading {} batches | awaiting migration {} | "
+                     "stale {} | lag {:.0f}s",
                      snapshot->queue ? snapshot->queue->total() : 0, waiting, loading, migrating,
                      snapshot->stale_files(), lag);
 }
@@ -118,34 +122,38 @@ private:
 
 // After the work ran out: what was not loaded. 0 when nothing, else k_exit_left_behind with a
 // summary on stderr.
-int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected, std::int64_t set_aside) {
+int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected,
+                       std::int64_t set_aside) {
   std::vector<std::string> lines;
   if (set_aside > 0) {
-    lines.push_back(fmt::format("{} inbox files set aside in inbox/rejected (not messages: links, oversize files; "
-                                "the .reason beside each says why)",
-                                set_aside));
+    lines.push_back(fmt::format(
+        "{} inbox files set aside in inbox/rejected (not messages: links, oversize files; "
+        "the .reason beside each says why)",
+        set_aside));
   }
   for (const auto& table : snapshot.tables) {
     for (const auto& batch : table.stale) {
-      lines.push_back(fmt::format("stale batch {} of {} v{} ({} files, {} attempts): {}", batch.manifest, batch.table,
-                                  batch.version, batch.keys.size(), batch.retry_count + 1,
-                                  batch.last_error.value_or("")));
+      lines.push_back(fmt::format("stale batch {} of {} v{} ({} files, {} attempts): {}",
+                                  batch.manifest, batch.table, batch.version, batch.keys.size(),
+                                  batch.retry_count + 1, batch.last_error.value_or("")));
     }
     if (table.outdated_files > 0) {
-      lines.push_back(fmt::format("{} files of {} were written for a version older than the table's v{}",
-                                  table.outdated_files, table.table, table.current_version.value_or(0)));
+      lines.push_back(
+          fmt::format("{} files of {} were written for a version older than the table's v{}",
+                      table.outdated_files, table.table, table.current_version.value_or(0)));
     }
   }
   for (const auto& table : snapshot.tables) {
     if (table.awaiting_metadata > 0) {
-      lines.push_back(fmt::format("{} messages of table {} wait for its schema (schemas/{}/v<N>.json); they stay in "
-                                  "the inbox for the next run",
-                                  table.awaiting_metadata, table.table, table.table));
+      lines.push_back(fmt::format(
+          "{} messages of table {} wait for its schema (schemas/{}/v<N>.json); they stay in "
+          "the inbox for the next run",
+          table.awaiting_metadata, table.table, table.table));
     }
   }
   if (rejected > 0) {
-    lines.push_back(fmt::format("{} messages rejected (the rejected_message table of ingester.db says why)",
-                                rejected));
+    lines.push_back(fmt::format(
+        "{} messages rejected (the rejected_message table of ingester.db says why)", rejected));
   }
   if (lines.empty()) {
     return 0;
@@ -162,7 +170,8 @@ loader::LoaderConfig embedded_loader_config(const RunOptions& options) {
   loader::LoaderConfig config;
   config.policy.count_trigger = options.load_count_trigger;
   // --until-idle: nothing more is coming that a batch could wait for, so whatever waits loads now.
-  config.policy.age_trigger = options.until_idle ? 0s : std::chrono::seconds(options.load_age_seconds);
+  config.policy.age_trigger =
+      options.until_idle ? 0s : std::chrono::seconds(options.load_age_seconds);
   // One process on one machine: after a crash, its batches are free again within a minute.
   config.policy.lease = 60s;
   config.no_work_delay = 1s;
@@ -193,13 +202,15 @@ Result<EmbeddedBackends> open_backends(const DataDir& dir) {
 
 // Until a stop (Ctrl-C, or --until-idle's own once idle): a progress line on a terminal, and
 // the --until-idle watch. Returns the snapshot that found the work done (nullopt: a signal).
-std::optional<status::Snapshot> watch(const RunOptions& options, const std::function<Result<status::Snapshot>()>& take,
+std::optional<status::Snapshot> watch(const RunOptions& options,
+                                      const std::function<Result<status::Snapshot>()>& take,
                                       std::stop_source& stop_source) {
   const std::stop_token stop = stop_source.get_token();
   const bool terminal = isatty(STDOUT_FILENO) != 0;
   IdleWatch idle;
   std::optional<status::Snapshot> last;
-  while (sleep_unless_stopped(stop, options.until_idle ? std::chrono::milliseconds(k_idle_check_period) : 1000ms)) {
+  while (sleep_unless_stopped(
+      stop, options.until_idle ? std::chrono::milliseconds(k_idle_check_period) : 1000ms)) {
     if (!terminal && !options.until_idle) {
       continue;
     }
@@ -223,7 +234,8 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   const std::stop_token stop = stop_source.get_token();
   SystemClock clock;
   const TimePoint run_started = clock.now();
-  const std::int64_t set_aside_before = queue::local_inbox_depth(dir.inbox(), run_started).value_or(queue::QueueDepth{}).set_aside;
+  const std::int64_t set_aside_before =
+      queue::local_inbox_depth(dir.inbox(), run_started).value_or(queue::QueueDepth{}).set_aside;
   telemetry::Metrics metrics("rs_ingester");
   auto opened = open_backends(dir);
   if (!opened) {
@@ -231,12 +243,13 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
     return k_exit_startup_error;
   }
   EmbeddedBackends& backends = *opened;
-  registry::EventMetadataCache tables(embedded_metadata_fetcher(dir), clock, {.reload_every = 10s,
-                                                                              .min_forced_interval = 2s});
-  const warehouse::SqliteConfig warehouse_config{.path = dir.warehouse_db(),
-                                                 .files = warehouse::locate_in_bucket_folders(*backends.objects)};
+  registry::EventMetadataCache tables(embedded_metadata_fetcher(dir), clock,
+                                      {.reload_every = 10s, .min_forced_interval = 2s});
+  const warehouse::SqliteConfig warehouse_config{
+      .path = dir.warehouse_db(), .files = warehouse::locate_in_bucket_folders(*backends.objects)};
   LoadManagerService manager(*backends.store, *backends.registry, *backends.lock,
-                             [&] { return warehouse::make_sqlite_warehouse(warehouse_config); }, metrics, clock,
+                             [&] { return warehouse::make_sqlite_warehouse(warehouse_config); },
+                             metrics, clock,
                              {.workers = options.workers,
                               .loader = embedded_loader_config(options),
                               // A laptop has no peak hours: migrate whenever a new version is seen.
@@ -248,19 +261,21 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }
   // One process: a recorded file wakes the load workers at once.
-  StorerService storer(*backends.store, tables, metrics, clock,
-                       {.queue = queue::LocalConfig{.inbox = dir.inbox(),
-                                                    .visibility_timeout = 60s,
-                                                    .max_message_bytes = options.max_message_bytes},
-                        .listeners = options.listeners,
-                        .storer = {.wait = k_inbox_wait,
-                                   .on_recorded = [&manager] { manager.wake_loaders(); },
-                                   .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
-                                   .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds)},
-                        .metadata_retry_delay = 1s});
+  StorerService storer(
+      *backends.store, tables, metrics, clock,
+      {.queue = queue::LocalConfig{.inbox = dir.inbox(),
+                                   .visibility_timeout = 60s,
+                                   .max_message_bytes = options.max_message_bytes},
+       .listeners = options.listeners,
+       .storer = {.wait = k_inbox_wait,
+                  .on_recorded = [&manager] { manager.wake_loaders(); },
+                  .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
+                  .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds)},
+       .metadata_retry_delay = 1s});
   http::Server control(control_server_options(options.control));
   if (!options.control.address.empty()) {
-    manager.install_control(control, [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); });
+    manager.install_control(control,
+                            [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); });
     if (auto started = start_server(control, options.control.address); !started) {
       report_error("cannot serve the control API on " + options.control.address, started.error());
       return k_exit_startup_error;
@@ -270,13 +285,18 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   if (!storer.start(stop)) {
     return 0;
   }
-  std::fprintf(stderr, "rs_ingester: running on %s (control API %s%s); Ctrl-C stops\n", dir.root.c_str(),
+  std::fprintf(stderr, "rs_ingester: running on %s (control API %s%s); Ctrl-C stops\n",
+               dir.root.c_str(),
                options.control.address.empty() ? "off" : options.control.address.c_str(),
                options.control.address.empty() || !options.control.token ? "" : ", with a token");
-  const auto last = watch(options, [&] {
-    return status::take_snapshot(snapshot_sources(dir, *backends.store, manager.versions().snapshot(), clock),
-                                 clock.now());
-  }, stop_source);
+  const auto last = watch(
+      options,
+      [&] {
+        return status::take_snapshot(
+            snapshot_sources(dir, *backends.store, manager.versions().snapshot(), clock),
+            clock.now());
+      },
+      stop_source);
   storer.join();
   manager.join();
   control.stop();
@@ -284,7 +304,8 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
     return 0; // Stopped by a signal.
   }
   auto rejected = backends.store->count_rejected(run_started);
-  return report_left_behind(*last, rejected.value_or(0), last->queue ? last->queue->set_aside - set_aside_before : 0);
+  return report_left_behind(*last, rejected.value_or(0),
+                            last->queue ? last->queue->set_aside - set_aside_before : 0);
 }
 
 // The embedded default's ingester database and warehouse, opened beside a running `run`.
@@ -296,11 +317,14 @@ struct OpenedDataDir {
 std::optional<OpenedDataDir> open_data_dir(const DataDir& dir) {
   std::error_code error;
   if (!std::filesystem::is_directory(dir.root, error)) {
-    std::fprintf(stderr, "rs_ingester: %s is not a data directory (run `rs_ingester run --data-dir` first)\n",
-                 dir.root.c_str());
+    std::fprintf(
+        stderr,
+        "rs_ingester: %s is not a data directory (run `rs_ingester run --data-dir` first)\n",
+        dir.root.c_str());
     return std::nullopt;
   }
-  auto store = ingestdb::make_ingest_db(ingestdb::Config{ingestdb::SqliteConfig{.path = dir.ingester_db()}});
+  auto store =
+      ingestdb::make_ingest_db(ingestdb::Config{ingestdb::SqliteConfig{.path = dir.ingester_db()}});
   auto objects = objectstore::make_local_object_store({.root = dir.objects()});
   if (!objects) {
     report_error("cannot open the data directory", objects.error());
@@ -315,9 +339,11 @@ std::optional<OpenedDataDir> open_data_dir(const DataDir& dir) {
   return OpenedDataDir{std::move(*store), std::move(*warehouse)};
 }
 
-Result<status::Snapshot> take_data_dir_snapshot(const DataDir& dir, OpenedDataDir& opened, const Clock& clock) {
+Result<status::Snapshot> take_data_dir_snapshot(const DataDir& dir, OpenedDataDir& opened,
+                                                const Clock& clock) {
   RSI_TRY_ASSIGN(auto versions, opened.warehouse->table_versions());
-  return status::take_snapshot(snapshot_sources(dir, *opened.store, std::move(versions), clock), clock.now());
+  return status::take_snapshot(snapshot_sources(dir, *opened.store, std::move(versions), clock),
+                               clock.now());
 }
 
 std::string optional_text(const auto& value) { return value ? fmt::format("{}", *value) : "-"; }
@@ -334,33 +360,40 @@ int status(const DataDir& dir) {
     return k_exit_startup_error;
   }
   if (snapshot->queue) {
-    std::printf("inbox: %lld messages waiting, %lld being recorded", static_cast<long long>(snapshot->queue->waiting),
+    std::printf("inbox: %lld messages waiting, %lld being recorded",
+                static_cast<long long>(snapshot->queue->waiting),
                 static_cast<long long>(snapshot->queue->in_flight));
     if (snapshot->queue->set_aside > 0) {
       std::printf(", %lld files set aside in %s (see the .reason beside each)",
-                  static_cast<long long>(snapshot->queue->set_aside), (dir.inbox() / "rejected").c_str());
+                  static_cast<long long>(snapshot->queue->set_aside),
+                  (dir.inbox() / "rejected").c_str());
     }
     std::printf("\n\n");
   } else {
     std::printf("inbox: cannot be read: %s\n\n", snapshot->queue_error.value_or("").c_str());
   }
-  std::printf("%-32s %7s %7s %8s %8s %8s %6s %9s %9s  %s\n", "table", "version", "target", "waiting", "loading",
-              "migrate", "stale", "outdated", "oldest(s)", "last load");
+  std::printf("%-32s %7s %7s %8s %8s %8s %6s %9s %9s  %s\n", "table", "version", "target",
+              "waiting", "loading", "migrate", "stale", "outdated", "oldest(s)", "last load");
   for (const auto& table : snapshot->tables) {
     const std::string oldest =
-        table.oldest ? fmt::format("{:.0f}", std::chrono::duration<double>(snapshot->taken_at - *table.oldest).count())
-                     : "-";
+        table.oldest
+            ? fmt::format("{:.0f}",
+                          std::chrono::duration<double>(snapshot->taken_at - *table.oldest).count())
+            : "-";
     std::printf("%-32s %7s %7s %8lld %8zu %8lld %6lld %9lld %9s  %s\n", table.table.c_str(),
-                optional_text(table.current_version).c_str(), optional_text(table.migration_target()).c_str(),
+                optional_text(table.current_version).c_str(),
+                optional_text(table.migration_target()).c_str(),
                 static_cast<long long>(table.waiting_files), table.in_flight.size(),
-                static_cast<long long>(table.migration_files), static_cast<long long>(table.stale_files),
+                static_cast<long long>(table.migration_files),
+                static_cast<long long>(table.stale_files),
                 static_cast<long long>(table.outdated_files), oldest.c_str(),
                 table.last_load ? to_iso8601(*table.last_load).c_str() : "-");
   }
   for (const auto& table : snapshot->tables) {
     for (const auto& batch : table.stale) {
-      std::printf("stale batch %s (%s, %zu files, %d retries): %s\n", batch.manifest.c_str(), batch.table.c_str(),
-                  batch.keys.size(), batch.retry_count, batch.last_error.value_or("").c_str());
+      std::printf("stale batch %s (%s, %zu files, %d retries): %s\n", batch.manifest.c_str(),
+                  batch.table.c_str(), batch.keys.size(), batch.retry_count,
+                  batch.last_error.value_or("").c_str());
     }
     if (table.awaiting_metadata > 0) {
       std::printf("%lld messages of %s wait for its event metadata (since %s)\n",
@@ -378,7 +411,8 @@ int wait_idle(const DataDir& dir, std::chrono::seconds timeout, std::stop_token 
   }
   SystemClock clock;
   const TimePoint started = clock.now();
-  const std::int64_t set_aside_before = queue::local_inbox_depth(dir.inbox(), started).value_or(queue::QueueDepth{}).set_aside;
+  const std::int64_t set_aside_before =
+      queue::local_inbox_depth(dir.inbox(), started).value_or(queue::QueueDepth{}).set_aside;
   const auto give_up = std::chrono::steady_clock::now() + timeout;
   IdleWatch idle;
   while (true) {
@@ -386,10 +420,12 @@ int wait_idle(const DataDir& dir, std::chrono::seconds timeout, std::stop_token 
     if (idle.settled(snapshot)) {
       auto rejected = opened->store->count_rejected(started);
       return report_left_behind(*snapshot, rejected.value_or(0),
-                                snapshot->queue ? snapshot->queue->set_aside - set_aside_before : 0);
+                                snapshot->queue ? snapshot->queue->set_aside - set_aside_before
+                                                : 0);
     }
     if (std::chrono::steady_clock::now() >= give_up) {
-      std::fprintf(stderr, "rs_ingester: still busy after %llds: %s\n", static_cast<long long>(timeout.count()),
+      std::fprintf(stderr, "rs_ingester: still busy after %llds: %s\n",
+                   static_cast<long long>(timeout.count()),
                    snapshot ? progress_line(snapshot).c_str() : snapshot.error().message.c_str());
       return k_exit_timeout;
     }
@@ -399,7 +435,8 @@ int wait_idle(const DataDir& dir, std::chrono::seconds timeout, std::stop_token 
   }
 }
 
-int load(const DataDir& dir, const std::filesystem::path& file, const std::string& table, int version) {
+int load(const DataDir& dir, const std::filesystem::path& file, const std::string& table,
+         int version) {
   if (auto valid = core::validate_table_name(table); !valid) {
     report_error("--table", valid.error());
     return k_exit_config_error;
@@ -409,12 +446,14 @@ int load(const DataDir& dir, const std::filesystem::path& file, const std::strin
     report_error("cannot open the object store", objects.error());
     return k_exit_startup_error;
   }
-  const std::string key = fmt::format("{}/{}/v{}/{}", DataDir::k_local_bucket, table, version, file.filename().string());
+  const std::string key = fmt::format("{}/{}/v{}/{}", DataDir::k_local_bucket, table, version,
+                                      file.filename().string());
   if (auto stored = (*objects)->put_file(key, file); !stored) {
     report_error("cannot store " + file.string(), stored.error());
     return k_exit_startup_error;
   }
-  const auto message = core::encode_file_pointer({.key_name = key, .table = table, .version = version});
+  const auto message =
+      core::encode_file_pointer({.key_name = key, .table = table, .version = version});
   std::filesystem::create_directories(dir.inbox());
   if (auto published = queue::publish_local_message(dir.inbox(), message); !published) {
     report_error("cannot announce " + key, published.error());
@@ -427,12 +466,15 @@ int load(const DataDir& dir, const std::filesystem::path& file, const std::strin
 void add_run_flags(CLI::App& command, RunOptions& options, config::ControlApiFlags& control_flags) {
   command.add_option("--workers", options.workers, "Load workers")->check(CLI::Range(0, 64));
   command.add_option("--listeners", options.listeners, "Inbox listeners")->check(CLI::Range(1, 64));
-  command.add_option("--load-age", options.load_age_seconds, "Seconds before a table's files load anyway");
-  command.add_option("--load-count", options.load_count_trigger, "A table loads when more files wait");
+  command.add_option("--load-age", options.load_age_seconds,
+                     "Seconds before a table's files load anyway");
+  command.add_option("--load-count", options.load_count_trigger,
+                     "A table loads when more files wait");
   command.add_option("--control-addr", options.control.address, "Control API address (\"\": none)");
   config::add_control_api_flags(command, control_flags, options.control);
-  command.add_option("--max-message-bytes", options.max_message_bytes,
-                     "Larger inbox files are set aside in inbox/rejected, unread")
+  command
+      .add_option("--max-message-bytes", options.max_message_bytes,
+                  "Larger inbox files are set aside in inbox/rejected, unread")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
   command.add_option("--unknown-table-retry", options.unknown_table_retry_seconds,
                      "Seconds before a message of a table without a schema is tried again");
@@ -448,8 +490,10 @@ int run_rs_ingester(int argc, char** argv) {
   keep_new_files_private();
   StopOnSignals signals;
   http::CurlGlobal curl;
-  CLI::App app{"rs_ingester: the embedded default — event files to warehouse rows on one machine, no services.\n"
-               "DIR holds ingester.db, warehouse.db (SQLite), objects/, inbox/ and schemas/<table>/v<N>.json."};
+  CLI::App app{"rs_ingester: the embedded default — event files to warehouse rows on one machine, "
+               "no services.\n"
+               "DIR holds ingester.db, warehouse.db (SQLite), objects/, inbox/ and "
+               "schemas/<table>/v<N>.json."};
   app.require_subcommand(1);
   std::string data_dir;
   std::string log_level = "warn";
@@ -457,26 +501,33 @@ int run_rs_ingester(int argc, char** argv) {
 
   RunOptions run_options;
   config::ControlApiFlags control_flags;
-  auto* run_command = app.add_subcommand("run", "Record announced files and load them, until Ctrl-C");
+  auto* run_command =
+      app.add_subcommand("run", "Record announced files and load them, until Ctrl-C");
   run_command->add_option("--data-dir", data_dir, "Data directory")->required();
   add_run_flags(*run_command, run_options, control_flags);
 
-  auto* status_command = app.add_subcommand("status", "Inbox, pending files, batches and versions per table");
+  auto* status_command =
+      app.add_subcommand("status", "Inbox, pending files, batches and versions per table");
   status_command->add_option("--data-dir", data_dir, "Data directory")->required();
 
   int wait_seconds = 600;
   auto* wait_command = app.add_subcommand(
       "wait", "Wait until a running `run` has loaded everything announced (the --until-idle rule)");
   wait_command->add_option("--data-dir", data_dir, "Data directory")->required();
-  wait_command->add_option("--timeout", wait_seconds, "Give up after this many seconds")->check(CLI::PositiveNumber);
+  wait_command->add_option("--timeout", wait_seconds, "Give up after this many seconds")
+      ->check(CLI::PositiveNumber);
 
   std::string file;
   std::string table;
   int version = 0;
-  auto* load_command = app.add_subcommand("load", "Copy a local gzip TSV into the object store and announce it");
-  load_command->add_option("file", file, "A gzip TSV file (Spade format)")->required()->check(CLI::ExistingFile);
+  auto* load_command =
+      app.add_subcommand("load", "Copy a local gzip TSV into the object store and announce it");
+  load_command->add_option("file", file, "A gzip TSV file (Spade format)")
+      ->required()
+      ->check(CLI::ExistingFile);
   load_command->add_option("--table", table, "Table it feeds")->required();
-  load_command->add_option("--version", version, "Schema version it was written for")->check(CLI::NonNegativeNumber);
+  load_command->add_option("--version", version, "Schema version it was written for")
+      ->check(CLI::NonNegativeNumber);
   load_command->add_option("--data-dir", data_dir, "Data directory")->required();
 
   try {
@@ -491,8 +542,9 @@ int run_rs_ingester(int argc, char** argv) {
   }
   log::init(log_config);
   const DataDir dir{std::filesystem::absolute(data_dir)};
-  if (auto timing = storer::check_unknown_table_timing(std::chrono::seconds(run_options.unknown_table_wait_seconds),
-                                                       std::chrono::seconds(run_options.unknown_table_retry_seconds));
+  if (auto timing = storer::check_unknown_table_timing(
+          std::chrono::seconds(run_options.unknown_table_wait_seconds),
+          std::chrono::seconds(run_options.unknown_table_retry_seconds));
       !timing) {
     std::fprintf(stderr, "rs_ingester: %s\n", timing.error().message.c_str());
     return k_exit_config_error;

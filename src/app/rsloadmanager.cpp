@@ -31,9 +31,10 @@ namespace {
 
 // The depth of the metadatastorer's queue for /control/status: one queue, opened at the first
 // request (a queue that is down never holds the daemon up), shared by the server's threads.
-std::function<Result<queue::QueueDepth>()> queue_depth_source(const std::optional<queue::Config>& config,
-                                                              const Clock& clock, const http::Environment& env,
-                                                              std::shared_ptr<http::CredentialsProvider> credentials) {
+std::function<Result<queue::QueueDepth>()>
+queue_depth_source(const std::optional<queue::Config>& config, const Clock& clock,
+                   const http::Environment& env,
+                   std::shared_ptr<http::CredentialsProvider> credentials) {
   if (!config) {
     return {};
   }
@@ -62,18 +63,22 @@ struct Plan {
 };
 
 // Where batch files are read from, and where Redshift manifests go.
-Result<warehouse::Config> plan_warehouse(const config::RsloadmanagerConfig& config, BucketStores& buckets,
-                                         std::shared_ptr<http::CredentialsProvider> credentials, Plan& plan) {
+Result<warehouse::Config> plan_warehouse(const config::RsloadmanagerConfig& config,
+                                         BucketStores& buckets,
+                                         std::shared_ptr<http::CredentialsProvider> credentials,
+                                         Plan& plan) {
   warehouse::FileLocator files = buckets.locator();
   if (!config.objects_url.empty()) {
     RSI_TRY_ASSIGN(const auto objects_config,
-                   with_context(objectstore::config_from_url(config.objects_url, config.env), "--objects-url"));
+                   with_context(objectstore::config_from_url(config.objects_url, config.env),
+                                "--objects-url"));
     RSI_TRY_ASSIGN(plan.local_objects, objectstore::make_object_store(objects_config));
     files = warehouse::locate_in_bucket_folders(*plan.local_objects);
   }
   objectstore::ObjectStore* manifests = nullptr;
   if (!config.manifest_bucket.empty()) {
-    RSI_TRY_ASSIGN(manifests, with_context(buckets.bucket(config.manifest_bucket), "-manifestBucket"));
+    RSI_TRY_ASSIGN(manifests,
+                   with_context(buckets.bucket(config.manifest_bucket), "-manifestBucket"));
   }
   RSI_TRY_ASSIGN(const auto warehouse_url, with_tls_default(config.warehouse_url, config.env));
   return warehouse::config_from_url(warehouse_url, config.layout,
@@ -90,11 +95,13 @@ Result<Plan> make_plan(const config::RsloadmanagerConfig& config, BucketStores& 
   Plan plan;
   RSI_TRY_ASSIGN(plan.warehouse, plan_warehouse(config, buckets, std::move(credentials), plan));
   RSI_TRY_ASSIGN(const auto database_url, with_tls_default(config.database_url, config.env));
-  RSI_TRY_ASSIGN(plan.ingest_db, ingestdb::config_from_url(database_url, config.max_db_connections));
+  RSI_TRY_ASSIGN(plan.ingest_db,
+                 ingestdb::config_from_url(database_url, config.max_db_connections));
   RSI_TRY_ASSIGN(const auto registry_config, registry::config_from_url(config.registry_url));
   RSI_TRY_ASSIGN(plan.registry, registry::make_schema_registry(registry_config));
   if (!config.queue_url.empty()) {
-    RSI_TRY_ASSIGN(plan.queue, with_context(queue::parse_queue_url(config.queue_url), "--queue-url"));
+    RSI_TRY_ASSIGN(plan.queue,
+                   with_context(queue::parse_queue_url(config.queue_url), "--queue-url"));
     if (auto* sqs = std::get_if<queue::SqsConfig>(&*plan.queue)) {
       sqs->aws = config.aws;
     }
@@ -114,12 +121,14 @@ int serve(const config::RsloadmanagerConfig& config, Daemon& daemon) {
   auto store = open_with_retry<ingestdb::IngestDb>(
       "ingester database", [&] { return ingestdb::make_ingest_db(plan->ingest_db); }, stop);
   auto lock = store ? open_with_retry<ingestdb::MigratorLock>(
-                          "migrator lock", [&] { return ingestdb::make_migrator_lock(plan->ingest_db); }, stop)
+                          "migrator lock",
+                          [&] { return ingestdb::make_migrator_lock(plan->ingest_db); }, stop)
                     : std::nullopt;
   if (!lock) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }
-  LoadManagerService service(**store, *plan->registry, **lock, [&] { return warehouse::make_warehouse(plan->warehouse); },
+  LoadManagerService service(**store, *plan->registry, **lock,
+                             [&] { return warehouse::make_warehouse(plan->warehouse); },
                              daemon.metrics, daemon.clock,
                              {.workers = config.workers,
                               .loader = config.loader,
@@ -130,7 +139,8 @@ int serve(const config::RsloadmanagerConfig& config, Daemon& daemon) {
   }
   http::Server control(control_server_options(config.control));
   if (!config.control.address.empty()) {
-    service.install_control(control, queue_depth_source(plan->queue, daemon.clock, config.env, credentials));
+    service.install_control(control,
+                            queue_depth_source(plan->queue, daemon.clock, config.env, credentials));
     if (auto started = start_server(control, config.control.address); !started) {
       log::error("cannot serve the control API",
                  {{"address", config.control.address}, {"error", started.error().message}});
@@ -138,9 +148,10 @@ int serve(const config::RsloadmanagerConfig& config, Daemon& daemon) {
     }
   }
   service.start(stop);
-  log::info("rsloadmanager started", {{"workers", config.workers},
-                                      {"warehouse", config.warehouse_url.substr(0, config.warehouse_url.find(':'))},
-                                      {"registry", config.registry_url}});
+  log::info("rsloadmanager started",
+            {{"workers", config.workers},
+             {"warehouse", config.warehouse_url.substr(0, config.warehouse_url.find(':'))},
+             {"registry", config.registry_url}});
   while (sleep_unless_stopped(stop, std::chrono::seconds(1))) {
   }
   service.join(); // In-flight loads finish first.

@@ -1,8 +1,8 @@
 #include "app/startup.hpp"
 
-#include <sys/stat.h>
-
 #include <cstdio>
+
+#include <sys/stat.h>
 
 #include "pg/conninfo.hpp"
 
@@ -24,7 +24,8 @@ Result<std::string> with_tls_default(const std::string& url, const http::Environ
   if (url.starts_with("sqlite:")) {
     return url;
   }
-  const auto tls = url.starts_with("redshift://") ? pg::TlsDefault::verify_full : pg::TlsDefault::require;
+  const auto tls =
+      url.starts_with("redshift://") ? pg::TlsDefault::verify_full : pg::TlsDefault::require;
   return pg::with_default_sslmode(url, tls, http::env_value(env, "PGSSLMODE").has_value());
 }
 
@@ -40,14 +41,15 @@ void warn_if_exposed(const char* program, const config::ControlApiConfig& contro
   }
   std::fprintf(stderr,
                "%s: WARNING: the control API on %s has no token and reaches beyond this machine "
-               "(--control-allow-insecure): anyone who reaches the port can force loads, bump table versions "
+               "(--control-allow-insecure): anyone who reaches the port can force loads, bump "
+               "table versions "
                "and skip batches\n",
                program, control.address.c_str());
   log::warn("control API served beyond loopback without a token", {{"address", control.address}});
 }
 
-Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,
-                                                         const std::optional<std::string>& statsd_address) {
+Result<std::unique_ptr<telemetry::Metrics>>
+make_metrics(const std::string& prefix, const std::optional<std::string>& statsd_address) {
   std::unique_ptr<telemetry::StatsdSink> sink;
   if (statsd_address) {
     RSI_TRY_ASSIGN(sink, telemetry::make_udp_statsd_sink(*statsd_address));
@@ -55,13 +57,15 @@ Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& pref
   return std::make_unique<telemetry::Metrics>(prefix, std::move(sink));
 }
 
-std::unique_ptr<telemetry::RollbarReporter> start_rollbar(const telemetry::RollbarConfig& config, const Clock& clock) {
+std::unique_ptr<telemetry::RollbarReporter> start_rollbar(const telemetry::RollbarConfig& config,
+                                                          const Clock& clock) {
   if (config.token.empty()) {
     return nullptr;
   }
   if (config.environment.empty()) {
     // The original turned Rollbar off in this case too.
-    log::warn("Rollbar reporting off: -rollbarToken needs -rollbarEnvironment or CLOUD_ENVIRONMENT");
+    log::warn(
+        "Rollbar reporting off: -rollbarToken needs -rollbarEnvironment or CLOUD_ENVIRONMENT");
     return nullptr;
   }
   auto reporter = telemetry::RollbarReporter::start(config, clock);

@@ -8,16 +8,16 @@
 #include <stop_token>
 #include <string>
 
+#include "app/signals.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/retry.hpp"
 #include "common/sleep.hpp"
 #include "config/control_api_config.hpp"
-#include "app/signals.hpp"
 #include "config/go_flags.hpp"
-#include "http/curl_global.hpp"
 #include "http/aws_settings.hpp"
+#include "http/curl_global.hpp"
 #include "http/server.hpp"
 #include "telemetry/metrics.hpp"
 #include "telemetry/rollbar.hpp"
@@ -35,7 +35,8 @@ inline constexpr int k_exit_timeout = 4;
 // is requested; a permanent failure ends the wait at once. nullopt when it did not open.
 template <class Backend>
 std::optional<std::unique_ptr<Backend>>
-open_with_retry(const std::string& what, const std::function<Result<std::unique_ptr<Backend>>()>& open,
+open_with_retry(const std::string& what,
+                const std::function<Result<std::unique_ptr<Backend>>()>& open,
                 std::stop_token stop) {
   const BackoffPolicy backoff{.initial_delay = std::chrono::milliseconds(500),
                               .max_delay = std::chrono::seconds(30),
@@ -53,9 +54,10 @@ open_with_retry(const std::string& what, const std::function<Result<std::unique_
       return std::nullopt;
     }
     const auto delay = backoff.delay(attempt, jitter_rng());
-    log::warn("backend unavailable; retrying",
-              {{"backend", what}, {"error", opened.error().message}, {"attempt", attempt + 1},
-               {"retry_in_ms", delay.count()}});
+    log::warn("backend unavailable; retrying", {{"backend", what},
+                                                {"error", opened.error().message},
+                                                {"attempt", attempt + 1},
+                                                {"retry_in_ms", delay.count()}});
     sleep_unless_stopped(stop, delay);
   }
   return std::nullopt;
@@ -75,7 +77,8 @@ void warn_if_exposed(const char* program, const config::ControlApiConfig& contro
 // A daemon's configuration from its flags and the environment, or nullopt after printing the
 // help (exit 0) or the configuration error (exit 2) — `exit_code` says which.
 template <class Config>
-std::optional<Config> load_config(const char* daemon, Config (*load)(int, const char* const*, http::Environment),
+std::optional<Config> load_config(const char* daemon,
+                                  Config (*load)(int, const char* const*, http::Environment),
                                   int argc, char** argv, int& exit_code) {
   try {
     return load(argc, argv, http::process_environment());
@@ -93,7 +96,8 @@ std::optional<Config> load_config(const char* daemon, Config (*load)(int, const 
 // verify-full for redshift://, require for another PostgreSQL server on another machine,
 // unchanged for sqlite://, local servers and a URL or PGSSLMODE that says. Fails permanent when
 // the URL cannot be parsed.
-[[nodiscard]] Result<std::string> with_tls_default(const std::string& url, const http::Environment& env);
+[[nodiscard]] Result<std::string> with_tls_default(const std::string& url,
+                                                   const http::Environment& env);
 
 // Every file and folder the process creates is its user's alone (umask 077: files 600, folders
 // 700): databases, batch files and queue messages hold event data, and configuration may hold
@@ -101,14 +105,15 @@ std::optional<Config> load_config(const char* daemon, Config (*load)(int, const 
 void keep_new_files_private();
 
 // Metrics with a statsd sink when `statsd_address` is set.
-Result<std::unique_ptr<telemetry::Metrics>> make_metrics(const std::string& prefix,
-                                                         const std::optional<std::string>& statsd_address);
+Result<std::unique_ptr<telemetry::Metrics>>
+make_metrics(const std::string& prefix, const std::optional<std::string>& statsd_address);
 
 // Rollbar reporting of every error-level log line, when `config` has a token and an
 // environment; null (and logged) when it is off or cannot start: the daemon runs on without it.
 // Keep it until the daemon's last log line: destroying it sends what is queued (a few seconds
 // at most).
-std::unique_ptr<telemetry::RollbarReporter> start_rollbar(const telemetry::RollbarConfig& config, const Clock& clock);
+std::unique_ptr<telemetry::RollbarReporter> start_rollbar(const telemetry::RollbarConfig& config,
+                                                          const Clock& clock);
 
 // What a daemon's own code gets from run_daemon.
 struct Daemon {
@@ -122,7 +127,8 @@ struct Daemon {
 // log, Rollbar and the metrics; then `body`, whose result is the exit status. Rollbar outlives
 // `body`, so the daemon's last line reaches it.
 template <class Config>
-int run_daemon(const char* name, Config (*load)(int, const char* const*, http::Environment), int argc, char** argv,
+int run_daemon(const char* name, Config (*load)(int, const char* const*, http::Environment),
+               int argc, char** argv,
                const std::function<int(const Config& config, Daemon& daemon)>& body) {
   keep_new_files_private();
   StopOnSignals signals;
@@ -137,7 +143,8 @@ int run_daemon(const char* name, Config (*load)(int, const char* const*, http::E
   const auto rollbar = start_rollbar(config->rollbar, clock);
   auto metrics = make_metrics(config->stats_prefix, config->statsd_address);
   if (!metrics) {
-    log::error("bad configuration", {{"setting", "STATSD_HOSTPORT"}, {"error", metrics.error().message}});
+    log::error("bad configuration",
+               {{"setting", "STATSD_HOSTPORT"}, {"error", metrics.error().message}});
     return k_exit_config_error;
   }
   Daemon daemon{.stop = signals.token(), .clock = clock, .metrics = **metrics};

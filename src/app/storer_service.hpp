@@ -33,8 +33,8 @@ struct StorerServiceOptions {
 // metadatastorer daemon and the all-in-one rs_ingester.
 class StorerService {
 public:
-  StorerService(ingestdb::IngestDb& store, registry::EventMetadataCache& tables, telemetry::Metrics& metrics,
-                const Clock& clock, StorerServiceOptions options);
+  StorerService(ingestdb::IngestDb& store, registry::EventMetadataCache& tables,
+                telemetry::Metrics& metrics, const Clock& clock, StorerServiceOptions options);
   ~StorerService(); // Joins the threads (after the stop requested through start's token).
   StorerService(const StorerService&) = delete;
   StorerService& operator=(const StorerService&) = delete;

@@ -6,10 +6,9 @@
 #include <utility>
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 #include <fmt/std.h>
+#include <unistd.h>
 
 namespace rsi {
 namespace {

@@ -34,7 +34,8 @@ std::int64_t to_epoch_micros(TimePoint time) {
 }
 
 TimePoint from_epoch_micros(std::int64_t micros) {
-  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
+  return TimePoint(
+      std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
 }
 
 std::string to_sql_timestamp(TimePoint time) {

@@ -29,20 +29,17 @@ struct Error {
   }
 };
 
-template <class T>
-using Result = std::expected<T, Error>;
+template <class T> using Result = std::expected<T, Error>;
 
 inline std::unexpected<Error> fail(ErrorKind kind, std::string message) {
   return std::unexpected<Error>(Error{kind, std::move(message)});
 }
 
-inline std::unexpected<Error> fail(Error error) {
-  return std::unexpected<Error>(std::move(error));
-}
+inline std::unexpected<Error> fail(Error error) { return std::unexpected<Error>(std::move(error)); }
 
-// `result`, its error (if any) with `context` in front: for RSI_TRY_ASSIGN(x, with_context(f(), "--flag")).
-template <class T>
-Result<T> with_context(Result<T> result, std::string_view context) {
+// `result`, its error (if any) with `context` in front: for RSI_TRY_ASSIGN(x, with_context(f(),
+// "--flag")).
+template <class T> Result<T> with_context(Result<T> result, std::string_view context) {
   if (!result) {
     return fail(result.error().wrap(context));
   }

@@ -1,8 +1,7 @@
 #include "common/gzip.hpp"
 
-#include <zlib.h>
-
 #include <fmt/format.h>
+#include <zlib.h>
 
 namespace rsi {
 
@@ -39,7 +38,8 @@ Result<std::string> gunzip(std::string_view compressed, std::size_t max_bytes) {
       continue;
     }
     if (rc != Z_OK) {
-      const std::string reason = rc == Z_BUF_ERROR ? "truncated input" : (stream.msg ? stream.msg : "corrupt input");
+      const std::string reason =
+          rc == Z_BUF_ERROR ? "truncated input" : (stream.msg ? stream.msg : "corrupt input");
       inflateEnd(&stream);
       return fail(ErrorKind::permanent, fmt::format("gunzip: {}", reason));
     }
@@ -50,7 +50,8 @@ Result<std::string> gunzip(std::string_view compressed, std::size_t max_bytes) {
 
 Result<std::string> gzip(std::string_view bytes) {
   z_stream stream{};
-  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8,
+                   Z_DEFAULT_STRATEGY) != Z_OK) {
     return fail(ErrorKind::transient, "gzip: zlib initialisation failed");
   }
   std::string out(deflateBound(&stream, static_cast<uLong>(bytes.size())), '\0');

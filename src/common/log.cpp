@@ -3,8 +3,6 @@
 // UTF-8 (from bad input) still yield one valid line.
 #include "common/log.hpp"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -13,6 +11,7 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include "common/clock.hpp"
 

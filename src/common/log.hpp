@@ -50,7 +50,8 @@ void set_error_hook(ErrorHook hook);
 
 // One JSON object per line on stderr: level, msg, time, caller, host, pid, env, plus
 // `fields` (an object; "error" by convention for an Error's message). Thread-safe.
-void write(Level level, std::string_view msg, const nlohmann::json& fields = nlohmann::json::object(),
+void write(Level level, std::string_view msg,
+           const nlohmann::json& fields = nlohmann::json::object(),
            std::source_location where = std::source_location::current());
 
 inline void debug(std::string_view msg, const nlohmann::json& fields = nlohmann::json::object(),

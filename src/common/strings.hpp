@@ -7,9 +7,7 @@
 namespace rsi {
 
 // ASCII white space as the C locale's isspace: space, \t, \n, \v, \f, \r.
-constexpr bool is_ascii_space(char ch) {
-  return ch == ' ' || (ch >= '\t' && ch <= '\r');
-}
+constexpr bool is_ascii_space(char ch) { return ch == ' ' || (ch >= '\t' && ch <= '\r'); }
 
 // `text` without leading and trailing ASCII white space.
 constexpr std::string_view trim_ascii_space(std::string_view text) {

@@ -46,14 +46,18 @@ void add_reporting_options(CLI::App& app, log::Config& log, telemetry::RollbarCo
          },
          "debug, info, warn or error")
       ->default_str(std::string(log::to_string(log.level)));
-  app.add_option("--env", log.env,
-                 "Deployment name written into every log line (default: CLOUD_ENVIRONMENT, else local)");
-  app.add_option("--rollbarToken", rollbar.token,
-                 "Rollbar access token (post_server_item): every error-level log line is reported to Rollbar; "
-                 "empty: no reporting");
-  app.add_option("--rollbarEnvironment", rollbar.environment,
-                 "Rollbar environment of the reports (default: CLOUD_ENVIRONMENT; none: no reporting)");
-  app.add_option("--rollbar-endpoint", rollbar.endpoint, "Rollbar item API URL (for tests and proxies)");
+  app.add_option(
+      "--env", log.env,
+      "Deployment name written into every log line (default: CLOUD_ENVIRONMENT, else local)");
+  app.add_option(
+      "--rollbarToken", rollbar.token,
+      "Rollbar access token (post_server_item): every error-level log line is reported to Rollbar; "
+      "empty: no reporting");
+  app.add_option(
+      "--rollbarEnvironment", rollbar.environment,
+      "Rollbar environment of the reports (default: CLOUD_ENVIRONMENT; none: no reporting)");
+  app.add_option("--rollbar-endpoint", rollbar.endpoint,
+                 "Rollbar item API URL (for tests and proxies)");
 }
 
 void resolve_reporting(const CLI::App& app, const http::Environment& env, log::Config& log,

@@ -28,17 +28,21 @@ enum class DurationRule { any, positive };
 // and a value given must parse (and, with DurationRule::positive, be positive), or parsing
 // throws a ConfigError naming the flag. So the default lives only in the config type.
 template <class Rep, class Period>
-CLI::Option* add_duration_flag(CLI::App& app, const std::string& name, std::chrono::duration<Rep, Period>& target,
-                               const std::string& description, DurationRule rule = DurationRule::any) {
+CLI::Option* add_duration_flag(CLI::App& app, const std::string& name,
+                               std::chrono::duration<Rep, Period>& target,
+                               const std::string& description,
+                               DurationRule rule = DurationRule::any) {
   const std::string flag = name.substr(name.find_first_not_of('-'));
   auto* option = app.add_option_function<std::string>(
       name,
       [&target, flag, rule](const std::string& text) {
-        const auto parsed = rule == DurationRule::positive ? positive_duration(flag, text) : go_duration(flag, text);
+        const auto parsed = rule == DurationRule::positive ? positive_duration(flag, text)
+                                                           : go_duration(flag, text);
         target = std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(parsed);
       },
       description);
-  option->default_str(format_go_duration(std::chrono::duration_cast<std::chrono::milliseconds>(target)));
+  option->default_str(
+      format_go_duration(std::chrono::duration_cast<std::chrono::milliseconds>(target)));
   return option;
 }
 

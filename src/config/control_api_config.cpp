@@ -54,23 +54,27 @@ bool ControlApiConfig::exposed_without_token() const {
 }
 
 void add_control_api_flags(CLI::App& app, ControlApiFlags& flags, ControlApiConfig& config) {
-  app.add_option("--control-token", flags.token,
-                 "Bearer token for every control endpoint but /health (better: --control-token-file or "
-                 "RSI_CONTROL_TOKEN, which stay out of ps)");
+  app.add_option(
+      "--control-token", flags.token,
+      "Bearer token for every control endpoint but /health (better: --control-token-file or "
+      "RSI_CONTROL_TOKEN, which stay out of ps)");
   app.add_option("--control-token-file", flags.token_file,
                  "File holding the bearer token (a trailing newline is ignored)");
-  app.add_flag("--control-allow-insecure", config.allow_insecure,
-               "Serve the control API beyond loopback without a token (anyone who reaches the port controls "
-               "the loader)");
+  app.add_flag(
+      "--control-allow-insecure", config.allow_insecure,
+      "Serve the control API beyond loopback without a token (anyone who reaches the port controls "
+      "the loader)");
   app.add_option("--control-allowed-hosts", flags.allowed_hosts,
-                 "Comma-separated host names requests that change state may be addressed to, besides localhost "
+                 "Comma-separated host names requests that change state may be addressed to, "
+                 "besides localhost "
                  "and IP addresses (e.g. ingester.internal)");
   app.add_option("--control-allowed-origins", flags.allowed_origins,
                  "Comma-separated browser origins allowed to send requests that change state "
                  "(e.g. https://blueprint.internal); requests without Origin are always allowed");
 }
 
-void finish_control_api(const ControlApiFlags& flags, const http::Environment& env, ControlApiConfig& config) {
+void finish_control_api(const ControlApiFlags& flags, const http::Environment& env,
+                        ControlApiConfig& config) {
   if (!flags.token.empty() && !flags.token_file.empty()) {
     throw ConfigError("give --control-token or --control-token-file, not both");
   }
@@ -92,9 +96,12 @@ void finish_control_api(const ControlApiFlags& flags, const http::Environment& e
   }
   if (config.exposed_without_token() && !config.allow_insecure) {
     throw ConfigError(fmt::format(
-        "refusing to start: --control-addr {} reaches beyond this machine and the control API has no token, so "
-        "anyone who reaches the port could force loads, bump table versions and skip batches. Set a token "
-        "(RSI_CONTROL_TOKEN, --control-token-file or --control-token), bind to loopback (--control-addr "
+        "refusing to start: --control-addr {} reaches beyond this machine and the control API has "
+        "no token, so "
+        "anyone who reaches the port could force loads, bump table versions and skip batches. Set "
+        "a token "
+        "(RSI_CONTROL_TOKEN, --control-token-file or --control-token), bind to loopback "
+        "(--control-addr "
         "127.0.0.1:PORT) behind a proxy, or accept the risk with --control-allow-insecure",
         config.address));
   }

@@ -24,8 +24,10 @@ std::vector<std::string> normalize_go_flags(int argc, const char* const* argv) {
 
 Result<std::chrono::milliseconds> parse_go_duration(std::string_view text) {
   auto invalid = [&] {
-    return fail(ErrorKind::permanent,
-                fmt::format("invalid duration \"{}\" (expected a Go duration such as 90s, 5m or 1h30m)", text));
+    return fail(
+        ErrorKind::permanent,
+        fmt::format("invalid duration \"{}\" (expected a Go duration such as 90s, 5m or 1h30m)",
+                    text));
   };
   std::string_view rest = text;
   bool negative = false;
@@ -42,7 +44,8 @@ Result<std::chrono::milliseconds> parse_go_duration(std::string_view text) {
   double total_ns = 0;
   while (!rest.empty()) {
     std::size_t digits = 0;
-    while (digits < rest.size() && ((rest[digits] >= '0' && rest[digits] <= '9') || rest[digits] == '.')) {
+    while (digits < rest.size() &&
+           ((rest[digits] >= '0' && rest[digits] <= '9') || rest[digits] == '.')) {
       ++digits;
     }
     if (digits == 0) {
@@ -56,8 +59,8 @@ Result<std::chrono::milliseconds> parse_go_duration(std::string_view text) {
     }
     rest.remove_prefix(digits);
     std::size_t unit_length = 0;
-    while (unit_length < rest.size() && !((rest[unit_length] >= '0' && rest[unit_length] <= '9') ||
-                                          rest[unit_length] == '.')) {
+    while (unit_length < rest.size() &&
+           !((rest[unit_length] >= '0' && rest[unit_length] <= '9') || rest[unit_length] == '.')) {
       ++unit_length;
     }
     const std::string_view unit = rest.substr(0, unit_length);

@@ -19,54 +19,68 @@ struct SourceFlags {
 
 void add_flags(CLI::App& app, MetadatastorerConfig& config, SourceFlags& sources) {
   app.option_defaults()->always_capture_default();
-  app.add_option("--databaseURL", config.database_url, "Ingester database: postgres://… or sqlite:///path/file.db");
-  app.add_option("--maxDBConnections", config.max_db_connections, "Ingester database connections to open")
+  app.add_option("--databaseURL", config.database_url,
+                 "Ingester database: postgres://… or sqlite:///path/file.db");
+  app.add_option("--maxDBConnections", config.max_db_connections,
+                 "Ingester database connections to open")
       ->check(CLI::Range(1, 1000));
   app.add_option("--sqsQueueName", sources.sqs_queue_name, "Name of the SQS queue to listen on");
-  app.add_option("--queue-url", config.queue_url,
-                 "Queue instead of -sqsQueueName: sqs://NAME, an SQS queue URL, or dir:///path/to/inbox");
-  add_duration_flag(app, "--sqsPollWait", config.poll_wait, "Long-poll wait per receive (Go duration; capped at 20s)");
-  app.add_option("--listenerCount", config.listener_count, "Queue listeners (threads)")->check(CLI::Range(1, 256));
+  app.add_option(
+      "--queue-url", config.queue_url,
+      "Queue instead of -sqsQueueName: sqs://NAME, an SQS queue URL, or dir:///path/to/inbox");
+  add_duration_flag(app, "--sqsPollWait", config.poll_wait,
+                    "Long-poll wait per receive (Go duration; capped at 20s)");
+  app.add_option("--listenerCount", config.listener_count, "Queue listeners (threads)")
+      ->check(CLI::Range(1, 256));
   app.add_option("--statsPrefix", config.stats_prefix, "Prefix of statsd metric names");
   app.add_option("--bpConfigsBucket", sources.bp_bucket, "S3 bucket of Blueprint's event metadata");
-  app.add_option("--bpMetadataConfigsKey", sources.bp_key, "S3 key of Blueprint's event metadata (gzip JSON)");
+  app.add_option("--bpMetadataConfigsKey", sources.bp_key,
+                 "S3 key of Blueprint's event metadata (gzip JSON)");
   app.add_option("--event-metadata-url", config.event_metadata_url,
-                 "Event metadata instead of the bp flags: s3://bucket/key or file:///path (gzip or plain JSON)");
+                 "Event metadata instead of the bp flags: s3://bucket/key or file:///path (gzip or "
+                 "plain JSON)");
   add_duration_flag(app, "--bpMetadataReloadFrequency", config.metadata_reload,
                     "How often to reload the event metadata (Go duration)", DurationRule::positive);
   add_duration_flag(app, "--bpMetadataRetryDelay", config.metadata_retry_delay,
                     "Delay between attempts to load the event metadata");
-  app.add_flag("--keep-rejected-in-queue", config.keep_rejected_in_queue,
-               "Leave rejected messages in the queue for its redrive policy (they are recorded either way)");
+  app.add_flag(
+      "--keep-rejected-in-queue", config.keep_rejected_in_queue,
+      "Leave rejected messages in the queue for its redrive policy (they are recorded either way)");
   app.add_option_function<std::string>(
-         "--visibility-timeout",
-         [&config](const std::string& text) {
-           const auto parsed = go_duration("visibility-timeout", text);
-           if (parsed < std::chrono::seconds(1) || parsed > std::chrono::hours(12)) {
-             throw ConfigError("--visibility-timeout must be between 1s and 12h (SQS's range)");
-           }
-           config.visibility_timeout = std::chrono::duration_cast<std::chrono::seconds>(parsed);
-         },
-         "How long a received message stays hidden before it is delivered again (Go duration; "
-         "default: the SQS queue's setting, 5m for a local inbox)");
+      "--visibility-timeout",
+      [&config](const std::string& text) {
+        const auto parsed = go_duration("visibility-timeout", text);
+        if (parsed < std::chrono::seconds(1) || parsed > std::chrono::hours(12)) {
+          throw ConfigError("--visibility-timeout must be between 1s and 12h (SQS's range)");
+        }
+        config.visibility_timeout = std::chrono::duration_cast<std::chrono::seconds>(parsed);
+      },
+      "How long a received message stays hidden before it is delivered again (Go duration; "
+      "default: the SQS queue's setting, 5m for a local inbox)");
   app.add_option_function<int>(
-         "--loaded-key-history", [&config](int hours) { config.loaded_key_history = std::chrono::hours(hours); },
+         "--loaded-key-history",
+         [&config](int hours) { config.loaded_key_history = std::chrono::hours(hours); },
          "Hours a loaded file's key is remembered, so a redelivered pointer is not loaded twice")
       ->check(CLI::Range(1, 24 * 365))
       ->default_str(std::to_string(config.loaded_key_history.count()));
-  add_duration_flag(app, "--unknown-table-wait", config.unknown_table_wait,
-                    "How long a message whose table is not in the event metadata waits in the queue for it "
-                    "before it is rejected (Go duration, from the message's send time)");
-  add_duration_flag(app, "--unknown-table-retry", config.unknown_table_retry,
-                    "How often such a message is tried again (the event metadata is reloaded then)");
+  add_duration_flag(
+      app, "--unknown-table-wait", config.unknown_table_wait,
+      "How long a message whose table is not in the event metadata waits in the queue for it "
+      "before it is rejected (Go duration, from the message's send time)");
+  add_duration_flag(
+      app, "--unknown-table-retry", config.unknown_table_retry,
+      "How often such a message is tried again (the event metadata is reloaded then)");
   app.add_option("--max-message-bytes", config.max_message_bytes,
                  "dir:// inbox: larger message files are set aside in <inbox>/rejected, unread")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
-  app.add_option("--health-addr", config.health_addr, "host:port of the /health endpoint (empty: none)");
+  app.add_option("--health-addr", config.health_addr,
+                 "host:port of the /health endpoint (empty: none)");
   add_reporting_options(app, config.log, config.rollbar);
-  app.add_option("--aws-region", config.aws.region, "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, profile)");
-  app.add_option("--aws-endpoint", config.aws.endpoint,
-                 "Endpoint override for S3 and SQS (else AWS_ENDPOINT_URL_S3/_SQS, AWS_ENDPOINT_URL)");
+  app.add_option("--aws-region", config.aws.region,
+                 "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, profile)");
+  app.add_option(
+      "--aws-endpoint", config.aws.endpoint,
+      "Endpoint override for S3 and SQS (else AWS_ENDPOINT_URL_S3/_SQS, AWS_ENDPOINT_URL)");
 }
 
 // The queue and the event metadata: each named one way or the other, never both.
@@ -85,7 +99,8 @@ void resolve_sources(const SourceFlags& sources, MetadatastorerConfig& config) {
       throw ConfigError("-bpConfigsBucket and -bpMetadataConfigsKey go together");
     }
     if (!config.event_metadata_url.empty()) {
-      throw ConfigError("give -bpConfigsBucket/-bpMetadataConfigsKey or --event-metadata-url, not both");
+      throw ConfigError(
+          "give -bpConfigsBucket/-bpMetadataConfigsKey or --event-metadata-url, not both");
     }
     config.event_metadata_url = fmt::format("s3://{}/{}", sources.bp_bucket, sources.bp_key);
   }
@@ -100,13 +115,15 @@ void resolve_sources(const SourceFlags& sources, MetadatastorerConfig& config) {
 MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http::Environment env) {
   MetadatastorerConfig config;
   SourceFlags sources;
-  CLI::App app{"metadatastorer: records the file pointers announced on a queue in the ingester database.\n"
-               "Flags take one or two dashes, as the original's Go flags did."};
+  CLI::App app{
+      "metadatastorer: records the file pointers announced on a queue in the ingester database.\n"
+      "Flags take one or two dashes, as the original's Go flags did."};
   add_flags(app, config, sources);
   parse_go_style(app, argc, argv);
 
   resolve_reporting(app, env, config.log, config.rollbar);
-  if (auto checked = storer::check_unknown_table_timing(config.unknown_table_wait, config.unknown_table_retry);
+  if (auto checked =
+          storer::check_unknown_table_timing(config.unknown_table_wait, config.unknown_table_retry);
       !checked) {
     throw ConfigError(checked.error().message);
   }

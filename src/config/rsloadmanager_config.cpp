@@ -64,73 +64,94 @@ struct SourceFlags {
 };
 
 void add_source_flags(CLI::App& app, RsloadmanagerConfig& config, SourceFlags& sources) {
-  app.add_option("--databaseURL", config.database_url, "Ingester database: postgres://… or sqlite:///path/file.db");
+  app.add_option("--databaseURL", config.database_url,
+                 "Ingester database: postgres://… or sqlite:///path/file.db");
   app.add_option("--maxDBConnections", config.max_db_connections, "Ingester database connections")
       ->check(CLI::Range(1, 1000));
   app.add_option("--config", sources.config_file,
-                 "JSON file with a \"redshift\" object (url, physicalSchema, viewSchema, …); a postgres:// url "
+                 "JSON file with a \"redshift\" object (url, physicalSchema, viewSchema, …); a "
+                 "postgres:// url "
                  "names a Redshift cluster, as in the original");
-  app.add_option("--rsURL", sources.rs_url, "Redshift URL (the original's older flag; postgres:// names Redshift)");
-  app.add_option("--warehouse-url", sources.warehouse_url,
-                 "Warehouse: redshift://…, postgres://… or sqlite:///path (overrides the -config url)");
-  app.add_option("--manifestBucket", config.manifest_bucket, "S3 bucket for Redshift COPY manifests");
-  app.add_option("--iam-role", config.iam_role, "IAM role ARN for COPY instead of the process's keys");
-  app.add_option("--redshift-system-tables", sources.system_tables,
-                 "auto, on or off: look up loads the ledger lacks (started by the original) in Redshift's "
-                 "STL/STV tables; auto turns it off for Redshift Serverless hosts, which have none")
+  app.add_option("--rsURL", sources.rs_url,
+                 "Redshift URL (the original's older flag; postgres:// names Redshift)");
+  app.add_option(
+      "--warehouse-url", sources.warehouse_url,
+      "Warehouse: redshift://…, postgres://… or sqlite:///path (overrides the -config url)");
+  app.add_option("--manifestBucket", config.manifest_bucket,
+                 "S3 bucket for Redshift COPY manifests");
+  app.add_option("--iam-role", config.iam_role,
+                 "IAM role ARN for COPY instead of the process's keys");
+  app.add_option(
+         "--redshift-system-tables", sources.system_tables,
+         "auto, on or off: look up loads the ledger lacks (started by the original) in Redshift's "
+         "STL/STV tables; auto turns it off for Redshift Serverless hosts, which have none")
       ->check(CLI::IsMember({"auto", "on", "off"}));
   app.add_option("--objects-url", config.objects_url,
-                 "Read batch files from file:///dir/<bucket>/<key> instead of S3 (PostgreSQL and SQLite warehouses)");
-  app.add_option("--blueprint_host", sources.blueprint_host, "Blueprint host[:port] (schema registry)");
+                 "Read batch files from file:///dir/<bucket>/<key> instead of S3 (PostgreSQL and "
+                 "SQLite warehouses)");
+  app.add_option("--blueprint_host", sources.blueprint_host,
+                 "Blueprint host[:port] (schema registry)");
   app.add_option("--registry-url", sources.registry_url,
                  "Schema registry instead of -blueprint_host: http(s)://… or file:///dir");
 }
 
 void add_loader_flags(CLI::App& app, RsloadmanagerConfig& config) {
   ingestdb::ClaimPolicy& policy = config.loader.policy;
-  app.add_option("--n_workers", config.workers, "Load workers; 0 turns loading off")->check(CLI::Range(0, 256));
-  app.add_option("--loadCountTrigger", policy.count_trigger, "A table loads when more files than this wait")
+  app.add_option("--n_workers", config.workers, "Load workers; 0 turns loading off")
+      ->check(CLI::Range(0, 256));
+  app.add_option("--loadCountTrigger", policy.count_trigger,
+                 "A table loads when more files than this wait")
       ->check(CLI::Range(0, 1'000'000));
   app.add_option_function<int>(
-         "--loadAgeSeconds", [&policy](int seconds) { policy.age_trigger = std::chrono::seconds(seconds); },
+         "--loadAgeSeconds",
+         [&policy](int seconds) { policy.age_trigger = std::chrono::seconds(seconds); },
          "…or when its oldest file is older than this")
       ->check(CLI::Range(0, 365 * 86400))
       ->default_str(std::to_string(policy.age_trigger.count()));
-  add_duration_flag(app, "--no_work_delay", config.loader.no_work_delay, "Idle worker wait (Go duration)",
-                    DurationRule::positive);
-  app.add_option("--max_load_retry", config.loader.max_load_retry, "Retries of a failed batch before it is stale")
+  add_duration_flag(app, "--no_work_delay", config.loader.no_work_delay,
+                    "Idle worker wait (Go duration)", DurationRule::positive);
+  app.add_option("--max_load_retry", config.loader.max_load_retry,
+                 "Retries of a failed batch before it is stale")
       ->check(CLI::Range(0, 1000));
-  app.add_option("--max_db_retry", config.max_db_retry, "Accepted for compatibility; database calls back off instead");
-  add_duration_flag(app, "--error_retry_delay", config.loader.error_retry_delay, "Wait before a failed batch is retried",
-                    DurationRule::positive);
+  app.add_option("--max_db_retry", config.max_db_retry,
+                 "Accepted for compatibility; database calls back off instead");
+  add_duration_flag(app, "--error_retry_delay", config.loader.error_retry_delay,
+                    "Wait before a failed batch is retried", DurationRule::positive);
   add_duration_flag(app, "--failed_load_check_interval", config.loader.failed_load_check_interval,
                     "How often failed and orphaned batches are checked", DurationRule::positive);
-  add_duration_flag(app, "--batch-lease", policy.lease, "A batch whose loader stopped renewing it this long is an orphan",
+  add_duration_flag(app, "--batch-lease", policy.lease,
+                    "A batch whose loader stopped renewing it this long is an orphan",
                     DurationRule::positive);
-  app.add_option("--max-batch-files", policy.max_files, "Files per batch; 0 = every waiting file of the table");
+  app.add_option("--max-batch-files", policy.max_files,
+                 "Files per batch; 0 = every waiting file of the table");
 }
 
 void add_migrator_flags(CLI::App& app, RsloadmanagerConfig& config) {
   migrator::MigratorConfig& migrator = config.migrator;
-  add_duration_flag(app, "--migratorPollPeriod", migrator.poll_period, "How often the migrator looks for new versions",
-                    DurationRule::positive);
-  add_duration_flag(app, "--reporterPollPeriod", config.reporter_period, "How often the waiting-file gauges are sent",
-                    DurationRule::positive);
+  add_duration_flag(app, "--migratorPollPeriod", migrator.poll_period,
+                    "How often the migrator looks for new versions", DurationRule::positive);
+  add_duration_flag(app, "--reporterPollPeriod", config.reporter_period,
+                    "How often the waiting-file gauges are sent", DurationRule::positive);
   add_duration_flag(app, "--waitProcessorPeriod", migrator.wait_processor_period,
                     "Wait after first seeing a new version", DurationRule::positive);
-  app.add_option("--offpeakStartHour", migrator.offpeak.start_hour, "Off-peak window start, UTC hour")
+  app.add_option("--offpeakStartHour", migrator.offpeak.start_hour,
+                 "Off-peak window start, UTC hour")
       ->check(CLI::Range(0, 23));
-  app.add_option("--offpeakDurationHours", migrator.offpeak.duration_hours, "Off-peak window length, hours")
+  app.add_option("--offpeakDurationHours", migrator.offpeak.duration_hours,
+                 "Off-peak window length, hours")
       ->check(CLI::Range(0, 24));
   for (auto [name, timeout, text] :
-       {std::tuple{"--onpeakMigrationTimeoutMs", &migrator.onpeak_timeout, "Statement timeout of on-peak migrations"},
-        std::tuple{"--offpeakMigrationTimeoutMs", &migrator.offpeak_timeout, "Statement timeout of off-peak migrations"}}) {
+       {std::tuple{"--onpeakMigrationTimeoutMs", &migrator.onpeak_timeout,
+                   "Statement timeout of on-peak migrations"},
+        std::tuple{"--offpeakMigrationTimeoutMs", &migrator.offpeak_timeout,
+                   "Statement timeout of off-peak migrations"}}) {
     app.add_option_function<int>(
            name, [timeout](int ms) { *timeout = std::chrono::milliseconds(ms); }, text)
         ->check(CLI::PositiveNumber)
         ->default_str(std::to_string(timeout->count()));
   }
-  app.add_flag("--dry-run-migrations", migrator.dry_run, "Log the SQL of pending migrations, change nothing");
+  app.add_flag("--dry-run-migrations", migrator.dry_run,
+               "Log the SQL of pending migrations, change nothing");
 }
 
 // The warehouse (the -config file's url, then -rsURL, then --warehouse-url) and the registry.
@@ -156,7 +177,8 @@ void resolve_sources(const SourceFlags& sources, RsloadmanagerConfig& config) {
   if (!sources.blueprint_host.empty() && !sources.registry_url.empty()) {
     throw ConfigError("give -blueprint_host or --registry-url, not both");
   }
-  config.registry_url = sources.registry_url.empty() ? sources.blueprint_host : sources.registry_url;
+  config.registry_url =
+      sources.registry_url.empty() ? sources.blueprint_host : sources.registry_url;
   if (config.registry_url.empty()) {
     throw ConfigError("a schema registry is required: -blueprint_host HOST or --registry-url URL");
   }
@@ -172,19 +194,23 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
   RsloadmanagerConfig config;
   SourceFlags sources;
   ControlApiFlags control_flags;
-  CLI::App app{"rsloadmanager: loads batches of event files into the warehouse exactly once, migrates table\n"
+  CLI::App app{"rsloadmanager: loads batches of event files into the warehouse exactly once, "
+               "migrates table\n"
                "schemas as the schema registry says, and serves the control API.\n"
                "Flags take one or two dashes, as the original's Go flags did."};
   app.option_defaults()->always_capture_default();
   add_source_flags(app, config, sources);
   add_loader_flags(app, config);
   add_migrator_flags(app, config);
-  app.add_option("--statsPrefix", config.stats_prefix, "Prefix of statsd names (statsd address: STATSD_HOSTPORT)");
-  app.add_option("--control-addr", config.control.address, "host:port of the control API and /health (\"\": none)");
+  app.add_option("--statsPrefix", config.stats_prefix,
+                 "Prefix of statsd names (statsd address: STATSD_HOSTPORT)");
+  app.add_option("--control-addr", config.control.address,
+                 "host:port of the control API and /health (\"\": none)");
   add_control_api_flags(app, control_flags, config.control);
-  app.add_option("--queue-url", config.queue_url,
-                 "The metadatastorer's queue (sqs://NAME, an SQS queue URL or dir:///inbox), only to show "
-                 "its depth in /control/status");
+  app.add_option(
+      "--queue-url", config.queue_url,
+      "The metadatastorer's queue (sqs://NAME, an SQS queue URL or dir:///inbox), only to show "
+      "its depth in /control/status");
   add_reporting_options(app, config.log, config.rollbar);
   app.add_option("--aws-region", config.aws.region, "AWS region");
   app.add_option("--aws-endpoint", config.aws.endpoint, "Endpoint override for S3");

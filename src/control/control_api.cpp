@@ -25,7 +25,6 @@ using http::ServerRequest;
 using http::ServerResponse;
 using nlohmann::json;
 
-
 // Force load requests are kept: their requester is bounded.
 constexpr std::size_t k_max_requester_bytes = 256;
 
@@ -41,13 +40,12 @@ ServerResponse no_content() { return {.status = 204, .content_type = "", .body =
 
 // A backend failure: 503 when retrying may help, 500 otherwise; logged here, once.
 ServerResponse backend_error(std::string_view what, const Error& failure) {
-  log::error("control API request failed", {{"request", std::string(what)}, {"error", failure.message}});
+  log::error("control API request failed",
+             {{"request", std::string(what)}, {"error", failure.message}});
   return error(failure.kind == ErrorKind::transient ? 503 : 500, failure.message);
 }
 
-double epoch_seconds(TimePoint time) {
-  return static_cast<double>(to_epoch_micros(time)) / 1e6;
-}
+double epoch_seconds(TimePoint time) { return static_cast<double>(to_epoch_micros(time)) / 1e6; }
 
 // A string field of a request body as the original's Go decoding read it: the name matches
 // exactly or, failing that, case-insensitively; a missing field or null is empty. nullopt
@@ -74,8 +72,11 @@ std::optional<std::string> go_string_field(const json& object, std::string_view 
 }
 
 json batch_json(const ingestdb::Batch& batch) {
-  json out{{"Manifest", batch.manifest}, {"Table", batch.table}, {"Version", batch.version},
-           {"Files", batch.keys.size()}, {"RetryCount", batch.retry_count}};
+  json out{{"Manifest", batch.manifest},
+           {"Table", batch.table},
+           {"Version", batch.version},
+           {"Files", batch.keys.size()},
+           {"RetryCount", batch.retry_count}};
   out["LastError"] = batch.last_error ? json(*batch.last_error) : json(nullptr);
   if (batch.retry_at) {
     out["RetryAt"] = to_iso8601(*batch.retry_at);
@@ -99,24 +100,25 @@ json status_json(const status::Snapshot& snapshot) {
   };
   json tables = json::array();
   for (const auto& table : snapshot.tables) {
-    tables.push_back({{"Table", table.table},
-                      {"CurrentVersion", optional_json(table.current_version)},
-                      {"PendingVersion", optional_json(table.pending_version)},
-                      {"MigrationTarget", optional_json(table.migration_target())},
-                      {"PendingFiles", table.waiting_files + table.stale_files + table.migration_files},
-                      {"OldestAgeSeconds", age(table.oldest)},
-                      {"InQueueFiles", table.waiting_files},
-                      {"StaleFiles", table.stale_files},
-                      {"PendingMigrationFiles", table.migration_files},
-                      {"OutdatedFiles", table.outdated_files},
-                      {"LastLoad", table.last_load ? json(to_iso8601(*table.last_load)) : json(nullptr)},
-                      {"AwaitingMetadataMessages", table.awaiting_metadata},
-                      {"AwaitingMetadataSince",
-                       table.awaiting_since ? json(to_iso8601(*table.awaiting_since)) : json(nullptr)},
-                      {"InFlight", batches_json(table.in_flight)},
-                      {"Orphaned", batches_json(table.orphaned)},
-                      {"Retrying", batches_json(table.retrying)},
-                      {"Stale", batches_json(table.stale)}});
+    tables.push_back(
+        {{"Table", table.table},
+         {"CurrentVersion", optional_json(table.current_version)},
+         {"PendingVersion", optional_json(table.pending_version)},
+         {"MigrationTarget", optional_json(table.migration_target())},
+         {"PendingFiles", table.waiting_files + table.stale_files + table.migration_files},
+         {"OldestAgeSeconds", age(table.oldest)},
+         {"InQueueFiles", table.waiting_files},
+         {"StaleFiles", table.stale_files},
+         {"PendingMigrationFiles", table.migration_files},
+         {"OutdatedFiles", table.outdated_files},
+         {"LastLoad", table.last_load ? json(to_iso8601(*table.last_load)) : json(nullptr)},
+         {"AwaitingMetadataMessages", table.awaiting_metadata},
+         {"AwaitingMetadataSince",
+          table.awaiting_since ? json(to_iso8601(*table.awaiting_since)) : json(nullptr)},
+         {"InFlight", batches_json(table.in_flight)},
+         {"Orphaned", batches_json(table.orphaned)},
+         {"Retrying", batches_json(table.retrying)},
+         {"Stale", batches_json(table.stale)}});
   }
   json queue = nullptr;
   if (snapshot.queue) {
@@ -155,7 +157,8 @@ public:
   ServerResponse force_load(const ServerRequest& request) const {
     const json body = json::parse(request.body, nullptr, false);
     const auto table_field = body.is_object() ? go_string_field(body, "Table") : std::nullopt;
-    const auto requester_field = body.is_object() ? go_string_field(body, "Requester") : std::nullopt;
+    const auto requester_field =
+        body.is_object() ? go_string_field(body, "Requester") : std::nullopt;
     if (!table_field || !requester_field) {
       return error(400, "Problem decoding JSON POST data.");
     }
@@ -168,22 +171,25 @@ public:
       return error(400, valid.error().message);
     }
     if (requester.size() > k_max_requester_bytes) {
-      return error(400, fmt::format("Requester is {} bytes long; the limit is {} bytes", requester.size(),
-                                    k_max_requester_bytes));
+      return error(400, fmt::format("Requester is {} bytes long; the limit is {} bytes",
+                                    requester.size(), k_max_requester_bytes));
     }
     auto known = known_table(table);
     if (!known) {
       return backend_error("force_load", known.error());
     }
     if (!*known) {
-      return error(404, fmt::format("no table {} in the warehouse, the pending files or the schema registry", table));
+      return error(
+          404, fmt::format("no table {} in the warehouse, the pending files or the schema registry",
+                           table));
     }
     auto requested = m_backend.store->request_force_load(table, requester, m_backend.clock->now());
     if (!requested) {
       return backend_error("force_load", requested.error());
     }
     m_backend.metrics->count(telemetry::names::force_load(table));
-    log::info("force load requested", {{"table", table}, {"requester", requester}, {"new", *requested}});
+    log::info("force load requested",
+              {{"table", table}, {"requester", requester}, {"new", *requested}});
     m_backend.wake_loaders();
     return no_content();
   }
@@ -212,7 +218,8 @@ public:
       }
       return backend_error("increment_version", incremented.error());
     }
-    log::info("table version incremented without DDL", {{"table", table}, {"version", *incremented}});
+    log::info("table version incremented without DDL",
+              {{"table", table}, {"version", *incremented}});
     return no_content();
   }
 
@@ -258,8 +265,9 @@ public:
       return error(404, fmt::format("no batch with manifest {}", manifest));
     }
     if (!(*found)->retry_at || (*found)->retry_count < m_backend.max_load_retry) {
-      return error(409, fmt::format("batch {} is not stale (retry {} of {}, {})", manifest, (*found)->retry_count,
-                                    m_backend.max_load_retry, (*found)->retry_at ? "waiting" : "in flight"));
+      return error(409, fmt::format("batch {} is not stale (retry {} of {}, {})", manifest,
+                                    (*found)->retry_count, m_backend.max_load_retry,
+                                    (*found)->retry_at ? "waiting" : "in flight"));
     }
     return std::move(**found);
   }
@@ -297,7 +305,8 @@ public:
     if (auto* response = std::get_if<ServerResponse>(&batch)) {
       return *response;
     }
-    auto skipped = m_backend.store->skip_batch(request.captures.at(0), requester, m_backend.clock->now());
+    auto skipped =
+        m_backend.store->skip_batch(request.captures.at(0), requester, m_backend.clock->now());
     if (!skipped) {
       return backend_error("skip", skipped.error());
     }
@@ -311,7 +320,8 @@ public:
   }
 
   ServerResponse metrics(const ServerRequest&) const {
-    return {.content_type = "text/plain; version=0.0.4", .body = m_backend.metrics->prometheus_text()};
+    return {.content_type = "text/plain; version=0.0.4",
+            .body = m_backend.metrics->prometheus_text()};
   }
 
 private:

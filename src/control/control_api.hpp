@@ -22,7 +22,8 @@ struct ControlBackend {
   const Clock* clock = nullptr;
   // Bump a table's version without DDL, serialised with migrations; conflict when it exists.
   std::function<Result<int>(std::string_view table)> increment_version;
-  std::function<ingestdb::VersionMap()> versions; // The migrator's committed versions (also table_exists).
+  std::function<ingestdb::VersionMap()>
+      versions; // The migrator's committed versions (also table_exists).
   std::function<Result<void>()> warehouse_ping;
   std::function<void()> wake_loaders; // Work may have appeared.
   // Whether the schema registry has `table` (a force load is refused for a table no one knows).

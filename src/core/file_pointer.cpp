@@ -25,7 +25,8 @@ Result<void> check_bucket(std::string_view bucket) {
                                                   bucket.size(), k_max_bucket_bytes));
   }
   if (bucket == "." || bucket == "..") {
-    return fail(ErrorKind::permanent, fmt::format("bucket {} is not a bucket name", quote_for_message(bucket)));
+    return fail(ErrorKind::permanent,
+                fmt::format("bucket {} is not a bucket name", quote_for_message(bucket)));
   }
   for (std::size_t offset = 0; offset < bucket.size(); ++offset) {
     if (!is_bucket_character(bucket[offset])) {
@@ -52,10 +53,12 @@ Result<void> check_key(std::string_view key) {
     const auto segment = key.substr(segment_start, end - segment_start);
     if (segment.empty() && end < key.size()) {
       return fail(ErrorKind::permanent,
-                  fmt::format("key has an empty path segment at byte {} (a leading or doubled '/')", segment_start));
+                  fmt::format("key has an empty path segment at byte {} (a leading or doubled '/')",
+                              segment_start));
     }
     if (segment == "." || segment == "..") {
-      return fail(ErrorKind::permanent, fmt::format("key has a \"{}\" path segment at byte {}", segment, segment_start));
+      return fail(ErrorKind::permanent,
+                  fmt::format("key has a \"{}\" path segment at byte {}", segment, segment_start));
     }
     segment_start = end + 1;
   }
@@ -181,7 +184,8 @@ Result<ObjectLocation> split_key_name(std::string_view key_name) {
 Result<void> check_location(const ObjectLocation& location) {
   RSI_TRY(check_bucket(location.bucket));
   if (location.key.empty()) {
-    return fail(ErrorKind::permanent, fmt::format("empty key in bucket {}", quote_for_message(location.bucket)));
+    return fail(ErrorKind::permanent,
+                fmt::format("empty key in bucket {}", quote_for_message(location.bucket)));
   }
   return check_key(location.key);
 }

@@ -16,7 +16,9 @@ extern char** environ; // POSIX; declared by no standard C++ header.
 namespace rsi::http {
 namespace {
 
-bool is_true(const std::optional<std::string>& value) { return value && to_ascii_lower(*value) == "true"; }
+bool is_true(const std::optional<std::string>& value) {
+  return value && to_ascii_lower(*value) == "true";
+}
 
 std::optional<std::filesystem::path> shared_file(const Environment& env, std::string_view variable,
                                                  std::string_view file_name) {

@@ -38,8 +38,9 @@ bool has_header(const Headers& headers, std::string_view name) {
 Headers merge_repeated(const Headers& headers) {
   Headers merged;
   for (const auto& header : headers) {
-    auto same = std::find_if(merged.begin(), merged.end(),
-                             [&](const Header& seen) { return iequals_ascii(seen.name, header.name); });
+    auto same = std::find_if(merged.begin(), merged.end(), [&](const Header& seen) {
+      return iequals_ascii(seen.name, header.name);
+    });
     if (same == merged.end()) {
       merged.push_back(header);
     } else {
@@ -117,8 +118,8 @@ extern "C" size_t on_header(char* data, size_t size, size_t count, void* user) n
     if (line.starts_with("HTTP/")) {
       transfer->response.headers.clear(); // A new response (after 100 Continue or a retry).
     } else if (const auto colon = line.find(':'); colon != std::string_view::npos) {
-      transfer->response.headers.push_back(
-          {std::string(trim_ascii_space(line.substr(0, colon))), std::string(trim_ascii_space(line.substr(colon + 1)))});
+      transfer->response.headers.push_back({std::string(trim_ascii_space(line.substr(0, colon))),
+                                            std::string(trim_ascii_space(line.substr(colon + 1)))});
     }
     return bytes;
   } catch (...) {

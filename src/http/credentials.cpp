@@ -253,22 +253,27 @@ Source constant_source(std::string name, Credentials credentials) {
 Result<void> check_container_full_uri(std::string_view uri) {
   auto url = parse_url(uri);
   if (!url) {
-    return fail(ErrorKind::permanent, fmt::format("AWS_CONTAINER_CREDENTIALS_FULL_URI: {}", url.error().message));
+    return fail(ErrorKind::permanent,
+                fmt::format("AWS_CONTAINER_CREDENTIALS_FULL_URI: {}", url.error().message));
   }
   if (url->scheme == "https") {
     return {};
   }
   const std::string& host = url->host;
   const bool loopback = host == "localhost" || host.starts_with("127.") || host == "::1";
-  const bool container_endpoint = host == "169.254.170.2" || host == "169.254.170.23" || host == "fd00:ec2::23";
+  const bool container_endpoint =
+      host == "169.254.170.2" || host == "169.254.170.23" || host == "fd00:ec2::23";
   if (url->scheme == "http" && (loopback || container_endpoint)) {
     return {};
   }
-  return fail(ErrorKind::permanent,
-              fmt::format("AWS_CONTAINER_CREDENTIALS_FULL_URI: http is allowed only to a loopback address or the "
-                          "ECS/EKS credential endpoints (169.254.170.2, 169.254.170.23, fd00:ec2::23), got host {}; "
-                          "use https",
-                          host));
+  return fail(
+      ErrorKind::permanent,
+      fmt::format(
+          "AWS_CONTAINER_CREDENTIALS_FULL_URI: http is allowed only to a loopback address or the "
+          "ECS/EKS credential endpoints (169.254.170.2, 169.254.170.23, fd00:ec2::23), got host "
+          "{}; "
+          "use https",
+          host));
 }
 
 class DefaultChain final : public CredentialsProvider {

@@ -62,7 +62,6 @@ constexpr auto k_accept_retry = std::chrono::milliseconds(100);
 // Refusals for the connection cap are logged at most this often.
 constexpr auto k_refusal_log_period = std::chrono::seconds(10);
 
-
 std::string_view trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t");
   if (first == std::string_view::npos) {
@@ -121,7 +120,8 @@ std::optional<std::map<std::string, std::string>> parse_query(std::string_view q
     }
     const auto equals = pair.find('=');
     auto name = percent_decode(pair.substr(0, equals), true);
-    auto value = percent_decode(equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1), true);
+    auto value = percent_decode(
+        equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1), true);
     if (!name || !value) {
       return std::nullopt;
     }
@@ -221,7 +221,8 @@ struct Head {
 class RequestParser final : public beast_http::basic_parser<true> {
 public:
   explicit RequestParser(const ServerLimits& limits) : m_max_fields(limits.max_header_fields) {
-    header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
+    header_limit(
+        static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
     // The declared length is judged by us after the head (a 401 must come before a 413), so
     // the parser must not refuse it first; read_body() sets the real limit.
     body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -232,25 +233,28 @@ public:
   bool too_many_fields = false;
 
 private:
-  void on_request_impl(beast_http::verb, beast::string_view method, beast::string_view target, int version,
-                       error_code&) override {
+  void on_request_impl(beast_http::verb, beast::string_view method, beast::string_view target,
+                       int version, error_code&) override {
     head.method = std::string(method);
     head.target = std::string(target);
     head.version = version;
   }
   void on_response_impl(int, beast::string_view, int, error_code&) override {}
-  void on_field_impl(beast_http::field, beast::string_view name, beast::string_view value, error_code& ec) override {
+  void on_field_impl(beast_http::field, beast::string_view name, beast::string_view value,
+                     error_code& ec) override {
     if (head.fields.size() >= m_max_fields) {
       too_many_fields = true;
       ec = beast_http::error::header_limit;
       return;
     }
-    head.fields.emplace_back(to_ascii_lower(std::string_view(name.data(), name.size())), std::string(value));
+    head.fields.emplace_back(to_ascii_lower(std::string_view(name.data(), name.size())),
+                             std::string(value));
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
     if (length) {
-      body.reserve(static_cast<std::size_t>(*length)); // At most the body limit: checked from the head.
+      body.reserve(
+          static_cast<std::size_t>(*length)); // At most the body limit: checked from the head.
     }
   }
   std::size_t on_body_impl(beast::string_view data, error_code&) override {
@@ -277,7 +281,8 @@ struct Route {
 struct RouteMatch {
   const Route* route = nullptr;
   std::vector<std::string> captures;
-  std::vector<std::string> allowed; // Methods of the routes whose pattern matched, when none took the method.
+  std::vector<std::string>
+      allowed; // Methods of the routes whose pattern matched, when none took the method.
 };
 
 ServerResponse refusal(int status, std::string_view message) {
@@ -286,15 +291,18 @@ ServerResponse refusal(int status, std::string_view message) {
 
 std::string reason_phrase(int status) {
   const auto known = beast_http::int_to_status(static_cast<unsigned>(status));
-  return known == beast_http::status::unknown ? std::string() : std::string(beast_http::obsolete_reason(known));
+  return known == beast_http::status::unknown ? std::string()
+                                              : std::string(beast_http::obsolete_reason(known));
 }
 
 bool safe_header_text(std::string_view text) {
   return text.find_first_of("\r\n") == std::string_view::npos;
 }
 
-std::string serialize(const ServerResponse& response, bool head_only, bool close, bool http10_keep_alive) {
-  std::string out = fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
+std::string serialize(const ServerResponse& response, bool head_only, bool close,
+                      bool http10_keep_alive) {
+  std::string out =
+      fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
   // RFC 9110: no content, and no length, in a 1xx, 204 or 304.
   const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
   if (!bodiless) {
@@ -305,8 +313,8 @@ std::string serialize(const ServerResponse& response, bool head_only, bool close
   }
   for (const auto& [name, value] : response.headers) {
     const std::string key = to_ascii_lower(name);
-    if (key == "content-length" || key == "content-type" || key == "connection" || key == "transfer-encoding" ||
-        !safe_header_text(name) || !safe_header_text(value)) {
+    if (key == "content-length" || key == "content-type" || key == "connection" ||
+        key == "transfer-encoding" || !safe_header_text(name) || !safe_header_text(value)) {
       continue; // Framing is ours to write.
     }
     out += fmt::format("{}: {}\r\n", name, value);
@@ -462,8 +470,9 @@ private:
     // One deadline for head and body: re-armed only for the response.
     arm(m_engine.limits().request_deadline);
     m_parser.emplace(m_engine.limits());
-    beast_http::async_read_header(m_socket, m_buffer, *m_parser,
-                                  [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+    beast_http::async_read_header(
+        m_socket, m_buffer, *m_parser,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
   }
 
   void on_head(error_code ec) {
@@ -477,12 +486,14 @@ private:
     const ServerLimits& limits = m_engine.limits();
     const Head& head = m_parser->head;
     m_head_only = head.method == "HEAD";
-    const bool has_body = m_parser->chunked() || (m_parser->content_length() && *m_parser->content_length() > 0);
+    const bool has_body =
+        m_parser->chunked() || (m_parser->content_length() && *m_parser->content_length() > 0);
     // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3); what
     // such a peer sends after the head is never read as one, nor as a next request: the
     // connection closes after the answer.
     m_close_after = !m_parser->keep_alive() || m_served + 1 >= limits.max_requests_per_connection ||
-                    (changes_state(head.method) && head.find("content-length") == nullptr && !m_parser->chunked());
+                    (changes_state(head.method) && head.find("content-length") == nullptr &&
+                     !m_parser->chunked());
 
     auto target = read_target(head, has_body);
     if (!target || !framing_trusted(head)) {
@@ -496,7 +507,8 @@ private:
         response.headers["Allow"] = fmt::format("{}", fmt::join(match.allowed, ", "));
         refuse_before_body(std::move(response), has_body);
       } else {
-        refuse_before_body(refusal(404, fmt::format("no such endpoint: {}", target->path)), has_body);
+        refuse_before_body(refusal(404, fmt::format("no such endpoint: {}", target->path)),
+                           has_body);
       }
       return;
     }
@@ -524,14 +536,17 @@ private:
   void on_head_error(error_code ec) {
     const ServerLimits& limits = m_engine.limits();
     if (m_timed_out) {
-      refuse(refusal(408, fmt::format("request head not received within {} ms", limits.request_deadline.count())));
+      refuse(refusal(408, fmt::format("request head not received within {} ms",
+                                      limits.request_deadline.count())));
     } else if (ec == beast_http::error::header_limit && m_parser->too_many_fields) {
       refuse(refusal(431, fmt::format("more than {} header fields", limits.max_header_fields)));
     } else if (ec == beast_http::error::header_limit || ec == beast_http::error::buffer_overflow) {
-      refuse(refusal(431, fmt::format("request head larger than {} bytes", limits.max_header_bytes)));
+      refuse(
+          refusal(431, fmt::format("request head larger than {} bytes", limits.max_header_bytes)));
     } else if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
                !is_parse_error(ec)) {
-      close(); // The peer left (between requests, or half-way through a head), or the socket failed.
+      close(); // The peer left (between requests, or half-way through a head), or the socket
+               // failed.
     } else {
       refuse(refusal(400, fmt::format("malformed request: {}", ec.message())));
     }
@@ -546,8 +561,9 @@ private:
   std::optional<Target> read_target(const Head& head, bool has_body) {
     const ServerLimits& limits = m_engine.limits();
     if (head.target.size() > limits.max_target_bytes) {
-      refuse_before_body(refusal(414, fmt::format("request target longer than {} bytes", limits.max_target_bytes)),
-                         has_body);
+      refuse_before_body(
+          refusal(414, fmt::format("request target longer than {} bytes", limits.max_target_bytes)),
+          has_body);
       return std::nullopt;
     }
     if (!head.target.starts_with('/')) {
@@ -556,10 +572,12 @@ private:
     }
     const auto question = head.target.find('?');
     auto path = percent_decode(std::string_view(head.target).substr(0, question), false);
-    auto query = question == std::string::npos ? std::optional<std::map<std::string, std::string>>(std::in_place)
-                                               : parse_query(std::string_view(head.target).substr(question + 1));
+    auto query = question == std::string::npos
+                     ? std::optional<std::map<std::string, std::string>>(std::in_place)
+                     : parse_query(std::string_view(head.target).substr(question + 1));
     if (!path || !query) {
-      refuse_before_body(refusal(400, "malformed percent-encoding in the request target"), has_body);
+      refuse_before_body(refusal(400, "malformed percent-encoding in the request target"),
+                         has_body);
       return std::nullopt;
     }
     return Target{std::move(*path), std::move(*query)};
@@ -589,11 +607,13 @@ private:
   void start_body() {
     const ServerLimits& limits = m_engine.limits();
     if (m_parser->content_length() && *m_parser->content_length() > limits.max_body_bytes) {
-      refuse_before_body(refusal(413, fmt::format("body larger than {} bytes", limits.max_body_bytes)), true);
+      refuse_before_body(
+          refusal(413, fmt::format("body larger than {} bytes", limits.max_body_bytes)), true);
       return;
     }
-    const std::size_t reserve =
-        m_parser->content_length() ? static_cast<std::size_t>(*m_parser->content_length()) : limits.max_body_bytes;
+    const std::size_t reserve = m_parser->content_length()
+                                    ? static_cast<std::size_t>(*m_parser->content_length())
+                                    : limits.max_body_bytes;
     if (!m_engine.reserve_body(reserve)) {
       ServerResponse busy = refusal(503, "too many request bodies in flight; retry shortly");
       busy.headers["Retry-After"] = "1";
@@ -610,24 +630,26 @@ private:
     if (expect != nullptr && iequals_ascii(trim(*expect), "100-continue")) {
       // The head passed every check: now the peer may send the body.
       m_out = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::async_write(m_socket, asio::buffer(m_out), [self = shared_from_this()](error_code ec, std::size_t) {
-        if (self->m_aborted) {
-          return;
-        }
-        if (ec) {
-          self->close();
-          return;
-        }
-        self->read_rest();
-      });
+      asio::async_write(m_socket, asio::buffer(m_out),
+                        [self = shared_from_this()](error_code ec, std::size_t) {
+                          if (self->m_aborted) {
+                            return;
+                          }
+                          if (ec) {
+                            self->close();
+                            return;
+                          }
+                          self->read_rest();
+                        });
       return;
     }
     read_rest();
   }
 
   void read_rest() {
-    beast_http::async_read(m_socket, m_buffer, *m_parser,
-                           [self = shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
+    beast_http::async_read(
+        m_socket, m_buffer, *m_parser,
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(error_code ec) {
@@ -638,11 +660,12 @@ private:
     if (ec) {
       m_close_after = true;
       if (m_timed_out) {
-        respond(refusal(408, fmt::format("request body not received within {} ms", limits.request_deadline.count())));
+        respond(refusal(408, fmt::format("request body not received within {} ms",
+                                         limits.request_deadline.count())));
       } else if (ec == beast_http::error::body_limit || ec == beast_http::error::buffer_overflow) {
         respond(refusal(413, fmt::format("body larger than {} bytes", limits.max_body_bytes)));
-      } else if (ec == beast_http::error::end_of_stream || ec == beast_http::error::partial_message ||
-                 !is_parse_error(ec)) {
+      } else if (ec == beast_http::error::end_of_stream ||
+                 ec == beast_http::error::partial_message || !is_parse_error(ec)) {
         close();
       } else {
         respond(refusal(400, fmt::format("malformed request body: {}", ec.message())));
@@ -655,7 +678,8 @@ private:
 
   void dispatch() {
     disarm(); // A handler's time is the backend's, not the peer's.
-    asio::post(m_engine.pool(), [self = shared_from_this(), route = m_route, request = std::move(m_request)]() mutable {
+    asio::post(m_engine.pool(), [self = shared_from_this(), route = m_route,
+                                 request = std::move(m_request)]() mutable {
       ServerResponse response;
       try {
         response = route->handler(request);
@@ -663,7 +687,8 @@ private:
         log::error("HTTP handler failed", {{"path", request.path}, {"error", error.what()}});
         response = refusal(500, "internal error");
       } catch (...) {
-        log::error("HTTP handler failed", {{"path", request.path}, {"error", "an exception of unknown type"}});
+        log::error("HTTP handler failed",
+                   {{"path", request.path}, {"error", "an exception of unknown type"}});
         response = refusal(500, "internal error");
       }
       // The connection is touched on the I/O thread only; the last reference never drops here.
@@ -693,16 +718,17 @@ private:
 
   void respond(ServerResponse response) {
     if (log::enabled(log::Level::debug)) {
-      log::debug("HTTP request answered", {{"method", m_parser ? m_parser->head.method : std::string()},
-                                           {"target", m_parser ? m_parser->head.target : std::string()},
-                                           {"status", response.status}});
+      log::debug("HTTP request answered",
+                 {{"method", m_parser ? m_parser->head.method : std::string()},
+                  {"target", m_parser ? m_parser->head.target : std::string()},
+                  {"status", response.status}});
     }
     const bool http10 = m_parser && m_parser->head.version < 11;
     m_out = serialize(response, m_head_only, m_close_after, http10 && !m_close_after);
     arm(m_engine.limits().request_deadline); // A peer that does not read cannot hold us longer.
-    asio::async_write(m_socket, asio::buffer(m_out), [self = shared_from_this()](error_code ec, std::size_t) {
-      self->on_written(ec);
-    });
+    asio::async_write(
+        m_socket, asio::buffer(m_out),
+        [self = shared_from_this()](error_code ec, std::size_t) { self->on_written(ec); });
   }
 
   void on_written(error_code ec) {
@@ -734,17 +760,18 @@ private:
   }
 
   void drain() {
-    m_socket.async_read_some(asio::buffer(*m_drain), [self = shared_from_this()](error_code ec, std::size_t bytes) {
-      if (self->m_aborted) {
-        return;
-      }
-      self->m_drained += bytes;
-      if (ec || self->m_drained > k_linger_bytes) {
-        self->close();
-        return;
-      }
-      self->drain();
-    });
+    m_socket.async_read_some(asio::buffer(*m_drain),
+                             [self = shared_from_this()](error_code ec, std::size_t bytes) {
+                               if (self->m_aborted) {
+                                 return;
+                               }
+                               self->m_drained += bytes;
+                               if (ec || self->m_drained > k_linger_bytes) {
+                                 self->close();
+                                 return;
+                               }
+                               self->drain();
+                             });
   }
 
   void close() {
@@ -813,7 +840,8 @@ bool Engine::origin_allowed(std::string_view origin) const {
   return std::ranges::find(m_origins, origin_key(origin)) != m_origins.end();
 }
 
-std::optional<ServerResponse> Engine::refuse_from_head(const Head& head, const Route& route, bool has_body) const {
+std::optional<ServerResponse> Engine::refuse_from_head(const Head& head, const Route& route,
+                                                       bool has_body) const {
   if (head.find("content-encoding") != nullptr) {
     return refusal(415, "Content-Encoding is not accepted; send the body as is");
   }
@@ -821,14 +849,19 @@ std::optional<ServerResponse> Engine::refuse_from_head(const Head& head, const R
     // A browser page can send this request too (a form, or a script after DNS rebinding): it
     // is told apart by its Host and Origin, and by a body type a form cannot produce.
     if (const std::string* host = head.find("host"); host != nullptr && !host_allowed(*host)) {
-      return refusal(403, fmt::format("Host {} is not this server's name (see --control-allowed-hosts)", *host));
+      return refusal(
+          403,
+          fmt::format("Host {} is not this server's name (see --control-allowed-hosts)", *host));
     }
     if (head.count("origin") > 1) {
       return refusal(403, "more than one Origin field");
     }
-    if (const std::string* origin = head.find("origin"); origin != nullptr && !origin_allowed(*origin)) {
-      return refusal(403, fmt::format("requests from Origin {} are not allowed (see --control-allowed-origins)",
-                                      *origin));
+    if (const std::string* origin = head.find("origin");
+        origin != nullptr && !origin_allowed(*origin)) {
+      return refusal(
+          403,
+          fmt::format("requests from Origin {} are not allowed (see --control-allowed-origins)",
+                      *origin));
     }
   }
   if (route.options.needs_token && m_options.bearer_token) {
@@ -844,7 +877,8 @@ std::optional<ServerResponse> Engine::refuse_from_head(const Head& head, const R
   }
   if (changes_state(head.method) && has_body) {
     const std::string* type = head.find("content-type");
-    const std::string media_type = type == nullptr ? std::string() : to_ascii_lower(trim(type->substr(0, type->find(';'))));
+    const std::string media_type =
+        type == nullptr ? std::string() : to_ascii_lower(trim(type->substr(0, type->find(';'))));
     if (media_type != "application/json") {
       return refusal(415, "a request body must be Content-Type: application/json");
     }
@@ -859,14 +893,15 @@ Result<void> Engine::start(const std::string& host, int port) {
     tcp::resolver resolver(m_io);
     const auto results = resolver.resolve(host, std::to_string(port), ec);
     if (ec || results.empty()) {
-      return fail(ErrorKind::permanent, fmt::format("listen on {}:{}: cannot resolve {}: {}", host, port, host,
-                                                    ec ? ec.message() : "no address"));
+      return fail(ErrorKind::permanent, fmt::format("listen on {}:{}: cannot resolve {}: {}", host,
+                                                    port, host, ec ? ec.message() : "no address"));
     }
     address = results.begin()->endpoint().address();
   }
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
   const auto failed = [&](std::string_view step) {
-    return fail(ErrorKind::permanent, fmt::format("listen on {}:{}: {}: {}", host, port, step, ec.message()));
+    return fail(ErrorKind::permanent,
+                fmt::format("listen on {}:{}: {}: {}", host, port, step, ec.message()));
   };
   if (m_acceptor.open(endpoint.protocol(), ec); ec) {
     return failed("socket");
@@ -935,8 +970,9 @@ void Engine::refuse_connection(tcp::socket socket) {
   ++m_refused_since_log;
   const auto now = std::chrono::steady_clock::now();
   if (now - m_last_refusal_log >= k_refusal_log_period) {
-    log::warn("HTTP connections refused: the connection cap is reached",
-              {{"max_connections", m_options.limits.max_connections}, {"refused", m_refused_since_log}});
+    log::warn(
+        "HTTP connections refused: the connection cap is reached",
+        {{"max_connections", m_options.limits.max_connections}, {"refused", m_refused_since_log}});
     m_last_refusal_log = now;
     m_refused_since_log = 0;
   }
@@ -973,7 +1009,8 @@ struct Server::State {
 };
 
 std::string error_body(std::string_view message) {
-  return nlohmann::json{{"Error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return nlohmann::json{{"Error", message}}.dump(-1, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace);
 }
 
 Result<std::pair<std::string, int>> split_host_port(const std::string& address) {
@@ -1020,11 +1057,15 @@ Server::Server(ServerOptions options) : m_state(std::make_unique<State>(std::mov
 
 Server::~Server() { stop(); }
 
-void Server::route(std::string method, std::string path_pattern, Handler handler, RouteOptions options) {
-  m_state->engine.add_route(std::move(method), std::move(path_pattern), std::move(handler), options);
+void Server::route(std::string method, std::string path_pattern, Handler handler,
+                   RouteOptions options) {
+  m_state->engine.add_route(std::move(method), std::move(path_pattern), std::move(handler),
+                            options);
 }
 
-Result<void> Server::start(const std::string& host, int port) { return m_state->engine.start(host, port); }
+Result<void> Server::start(const std::string& host, int port) {
+  return m_state->engine.start(host, port);
+}
 
 int Server::port() const { return m_state->engine.port(); }
 

@@ -17,7 +17,7 @@ namespace rsi::http {
 
 struct ServerRequest {
   std::string method;
-  std::string path; // Percent-decoded.
+  std::string path;                  // Percent-decoded.
   std::vector<std::string> captures; // The route pattern's groups, in order.
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers; // Lower-case names; the first of repeated fields.
@@ -36,13 +36,15 @@ using Handler = std::function<ServerResponse(const ServerRequest&)>;
 // What one peer, and all peers together, can make the server spend. Each bound holds for any
 // byte sequence a peer sends; docs/control-api.md ("Limits") lists the status each answers.
 struct ServerLimits {
-  std::size_t max_header_bytes = 16 * 1024;   // Request line and fields: 431.
-  std::size_t max_header_fields = 100;        // 431, found before the 101st field is stored.
-  std::size_t max_target_bytes = 4096;        // Path and query: 414.
-  std::size_t max_body_bytes = 1024 * 1024;   // 413: a declared length before reading, chunked at the limit.
+  std::size_t max_header_bytes = 16 * 1024; // Request line and fields: 431.
+  std::size_t max_header_fields = 100;      // 431, found before the 101st field is stored.
+  std::size_t max_target_bytes = 4096;      // Path and query: 414.
+  std::size_t max_body_bytes =
+      1024 * 1024; // 413: a declared length before reading, chunked at the limit.
   std::size_t max_body_bytes_in_flight = 8 * 1024 * 1024; // All bodies being read or handled: 503.
   std::chrono::milliseconds request_deadline{10'000}; // First byte of a request to its last: 408.
-  std::chrono::milliseconds idle_timeout{5'000};      // Wait for a request on an open connection (closed silently).
+  std::chrono::milliseconds idle_timeout{
+      5'000}; // Wait for a request on an open connection (closed silently).
   std::size_t max_requests_per_connection = 100;
   std::size_t max_connections = 64; // Beyond it a connection is answered 503 and closed at once.
   int handler_threads = 4;          // Handlers run here, so a slow one never stalls reading.
@@ -80,7 +82,8 @@ public:
   Server& operator=(const Server&) = delete;
 
   // Register before start().
-  void route(std::string method, std::string path_pattern, Handler handler, RouteOptions options = {});
+  void route(std::string method, std::string path_pattern, Handler handler,
+             RouteOptions options = {});
 
   // Bind `host`:`port` (0 = any free port) and serve on background threads. Fails `permanent`
   // when the address cannot be resolved or bound.

@@ -5,9 +5,8 @@
 
 #include "http/sts.hpp"
 
-#include <pugixml.hpp>
-
 #include <fmt/format.h>
+#include <pugixml.hpp>
 
 #include "http/time_format.hpp"
 #include "http/url.hpp"

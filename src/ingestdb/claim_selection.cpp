@@ -31,15 +31,18 @@ std::string_view to_string(RecordOutcome outcome) {
 }
 
 bool is_eligible(const GroupCandidate& group, const ClaimPolicy& policy, TimePoint now) {
-  return group.forced || group.count > policy.count_trigger || group.oldest < now - policy.age_trigger;
+  return group.forced || group.count > policy.count_trigger ||
+         group.oldest < now - policy.age_trigger;
 }
 
 ClaimOrder order_candidates(std::vector<GroupCandidate> groups, const VersionMap& versions,
                             const ClaimPolicy& policy, TimePoint now) {
-  std::erase_if(groups, [&](const GroupCandidate& group) { return !is_eligible(group, policy, now); });
-  std::stable_sort(groups.begin(), groups.end(), [](const GroupCandidate& a, const GroupCandidate& b) {
-    return std::tie(b.forced, a.oldest) < std::tie(a.forced, b.oldest);
-  });
+  std::erase_if(groups,
+                [&](const GroupCandidate& group) { return !is_eligible(group, policy, now); });
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const GroupCandidate& a, const GroupCandidate& b) {
+                     return std::tie(b.forced, a.oldest) < std::tie(a.forced, b.oldest);
+                   });
   ClaimOrder order;
   for (auto& group : groups) {
     const auto current = versions.find(group.table);
@@ -58,18 +61,21 @@ ClaimOrder order_candidates(std::vector<GroupCandidate> groups, const VersionMap
 bool CandidateCache::stale(const ClaimPolicy& policy, TimePoint now) const {
   const std::lock_guard lock(m_mutex);
   return m_groups.empty() || now < m_fetched_at || now - m_fetched_at >= m_ttl ||
-         policy.count_trigger != m_policy.count_trigger || policy.age_trigger != m_policy.age_trigger;
+         policy.count_trigger != m_policy.count_trigger ||
+         policy.age_trigger != m_policy.age_trigger;
 }
 
-void CandidateCache::replace(std::vector<GroupCandidate> groups, const ClaimPolicy& policy, TimePoint now) {
+void CandidateCache::replace(std::vector<GroupCandidate> groups, const ClaimPolicy& policy,
+                             TimePoint now) {
   const std::lock_guard lock(m_mutex);
   m_groups = std::move(groups);
   m_policy = policy;
   m_fetched_at = now;
 }
 
-std::optional<GroupCandidate> CandidateCache::next(const VersionMap& versions, const ClaimPolicy& policy,
-                                                   TimePoint now, std::vector<TableVersion>& outdated) {
+std::optional<GroupCandidate> CandidateCache::next(const VersionMap& versions,
+                                                   const ClaimPolicy& policy, TimePoint now,
+                                                   std::vector<TableVersion>& outdated) {
   const std::lock_guard lock(m_mutex);
   ClaimOrder order = order_candidates(m_groups, versions, policy, now);
   auto forget = [&](const std::string& table, int version) {
@@ -113,7 +119,8 @@ std::vector<PendingStat> classify_pending(const std::vector<PendingGroup>& group
     }
     stat.count += group.count;
     stat.oldest = std::min(stat.oldest, group.oldest);
-    if (kind == PendingKind::in_queue && current != versions.end() && group.version < current->second) {
+    if (kind == PendingKind::in_queue && current != versions.end() &&
+        group.version < current->second) {
       stat.outdated += group.count;
     }
   }

@@ -46,8 +46,8 @@ public:
   void replace(std::vector<GroupCandidate> groups, const ClaimPolicy& policy, TimePoint now);
   // Remove and return the best group that can load now; eligible groups whose version is older
   // than the warehouse's are removed and appended to `outdated`.
-  std::optional<GroupCandidate> next(const VersionMap& versions, const ClaimPolicy& policy, TimePoint now,
-                                     std::vector<TableVersion>& outdated);
+  std::optional<GroupCandidate> next(const VersionMap& versions, const ClaimPolicy& policy,
+                                     TimePoint now, std::vector<TableVersion>& outdated);
   void expire();
 
 private:

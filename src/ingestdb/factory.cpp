@@ -4,22 +4,26 @@
 
 namespace rsi::ingestdb {
 
-Result<Config> config_from_url(const std::string& url, std::size_t max_connections, StoreOptions options) {
+Result<Config> config_from_url(const std::string& url, std::size_t max_connections,
+                               StoreOptions options) {
   constexpr std::string_view k_sqlite = "sqlite://";
   if (url.starts_with(k_sqlite)) {
     const std::string path = url.substr(k_sqlite.size());
     if (path.empty() || path.front() != '/') {
-      return fail(ErrorKind::permanent,
-                  fmt::format("ingester database URL {}: expected sqlite:///absolute/path.db", url));
+      return fail(
+          ErrorKind::permanent,
+          fmt::format("ingester database URL {}: expected sqlite:///absolute/path.db", url));
     }
     return Config{SqliteConfig{.path = path, .options = options}};
   }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://") ||
       url.find('=') != std::string::npos) {
-    return Config{PostgresConfig{.conninfo = url, .max_connections = max_connections, .options = options}};
+    return Config{
+        PostgresConfig{.conninfo = url, .max_connections = max_connections, .options = options}};
   }
-  return fail(ErrorKind::permanent,
-              "ingester database URL: expected postgres://… or sqlite:///path (got a different scheme)");
+  return fail(
+      ErrorKind::permanent,
+      "ingester database URL: expected postgres://… or sqlite:///path (got a different scheme)");
 }
 
 Result<std::unique_ptr<IngestDb>> make_ingest_db(const Config& config) {

@@ -112,8 +112,8 @@ public:
   // version equals `versions[table]`; never a table that has a batch in flight. Atomically
   // creates the manifest, attaches the files and marks the force load started. Concurrent
   // claimers (threads or processes) never share a file. No batch is a value, not an error.
-  [[nodiscard]] virtual Result<ClaimResult> claim_batch(const VersionMap& versions,
-                                                        const ClaimPolicy& policy, TimePoint now) = 0;
+  [[nodiscard]] virtual Result<ClaimResult>
+  claim_batch(const VersionMap& versions, const ClaimPolicy& policy, TimePoint now) = 0;
 
   // Extend the lease of an in-flight batch. false: the batch is no longer in flight.
   [[nodiscard]] virtual Result<bool> renew_lease(const std::string& manifest, TimePoint until) = 0;
@@ -124,19 +124,19 @@ public:
 
   // The load failed: retry it at `retry_at`, keep `error` as its last error.
   // false: no such batch.
-  [[nodiscard]] virtual Result<bool> fail_batch(const std::string& manifest, const std::string& error,
-                                                TimePoint retry_at) = 0;
+  [[nodiscard]] virtual Result<bool> fail_batch(const std::string& manifest,
+                                                const std::string& error, TimePoint retry_at) = 0;
 
   // Put an in-flight batch back for a retry at `retry_at` without spending one of its retries
   // (its loader stops, or the warehouse had a transient fault). false: not in flight.
-  [[nodiscard]] virtual Result<bool> release_batch(const std::string& manifest, TimePoint retry_at) = 0;
+  [[nodiscard]] virtual Result<bool> release_batch(const std::string& manifest,
+                                                   TimePoint retry_at) = 0;
 
   // Claim a failed batch whose retry time came and whose retry_count < `max_retries` (or that
   // was released: a release never makes a batch stale): increments retry_count (unless it was
   // released) and puts it back in flight with a lease. Skips tables with a batch in flight.
-  [[nodiscard]] virtual Result<std::optional<Batch>> claim_retryable_batch(int max_retries,
-                                                                           std::chrono::seconds lease,
-                                                                           TimePoint now) = 0;
+  [[nodiscard]] virtual Result<std::optional<Batch>>
+  claim_retryable_batch(int max_retries, std::chrono::seconds lease, TimePoint now) = 0;
 
   // In-flight batches whose lease ran out (or that a loader of the original left behind):
   // their loader died. Not claimed; the caller resolves each (complete or fail).
@@ -158,8 +158,8 @@ public:
   // Drop a failed batch without loading it: its files and manifest leave the pending tables
   // and are kept in skipped_batch with `skipped_by`. The skipped batch, or nullopt when there
   // is no such batch or it is in flight.
-  [[nodiscard]] virtual Result<std::optional<Batch>> skip_batch(const std::string& manifest,
-                                                                const std::string& skipped_by, TimePoint now) = 0;
+  [[nodiscard]] virtual Result<std::optional<Batch>>
+  skip_batch(const std::string& manifest, const std::string& skipped_by, TimePoint now) = 0;
 
   // Highest version among pending files, per table.
   [[nodiscard]] virtual Result<VersionMap> pending_versions() = 0;
@@ -168,8 +168,8 @@ public:
   [[nodiscard]] virtual Result<bool> has_files(const std::string& table, int version) = 0;
 
   // Request a force load. true: a new request; false: one is already waiting (idempotent).
-  [[nodiscard]] virtual Result<bool> request_force_load(const std::string& table,
-                                                        const std::string& requester, TimePoint now) = 0;
+  [[nodiscard]] virtual Result<bool>
+  request_force_load(const std::string& table, const std::string& requester, TimePoint now) = 0;
 
   // Whether an unstarted force load exists for `table`.
   [[nodiscard]] virtual Result<bool> force_load_requested(const std::string& table) = 0;
@@ -185,7 +185,8 @@ public:
   [[nodiscard]] virtual Result<void> reject_message(const RejectedMessage& message) = 0;
 
   // The most recent rejected messages, newest first.
-  [[nodiscard]] virtual Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) = 0;
+  [[nodiscard]] virtual Result<std::vector<StoredRejection>>
+  rejected_messages(std::size_t limit) = 0;
 
   // How many messages were rejected at or after `since`.
   [[nodiscard]] virtual Result<std::int64_t> count_rejected(TimePoint since) = 0;
@@ -194,7 +195,8 @@ public:
   // received) at `first_seen`, tried again at `retry_at` (attempt `attempts`). Also forgets
   // rows whose retry is more than a day overdue (their message was deleted elsewhere).
   [[nodiscard]] virtual Result<void> note_awaiting_metadata(const std::string& message_id,
-                                                            const std::string& table, TimePoint first_seen,
+                                                            const std::string& table,
+                                                            TimePoint first_seen,
                                                             TimePoint retry_at, int attempts) = 0;
 
   // Message `message_id` no longer waits (recorded, rejected or skipped). No row is not an error.
@@ -202,7 +204,8 @@ public:
 
   // Per table, the messages waiting for event metadata whose retry is due at or after
   // `retry_after` (older rows belong to messages that were deleted elsewhere).
-  [[nodiscard]] virtual Result<std::vector<AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) = 0;
+  [[nodiscard]] virtual Result<std::vector<AwaitingMetadata>>
+  awaiting_metadata(TimePoint retry_after) = 0;
 
   // Forget loaded keys older than `cutoff`; returns how many.
   [[nodiscard]] virtual Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) = 0;

@@ -11,7 +11,6 @@
 // opening the file; an exclusive flock on "<database>.migrator-lock" keeps the migrator single.
 // The kernel drops the flock when the process dies.
 #include "ingestdb/migrator_lock.hpp"
-#include "pg/advisory_locks.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -21,12 +20,12 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <fmt/format.h>
-
 #include "common/log.hpp"
+#include "pg/advisory_locks.hpp"
 #include "pg/connection.hpp"
 
 namespace rsi::ingestdb {

@@ -11,7 +11,6 @@
 // belong to the whole database, so the key includes the schema: ingester databases in two
 // schemas of one database never hold each other's claims back.
 #include "ingestdb/postgres_ingest_db.hpp"
-#include "pg/advisory_locks.hpp"
 
 #include <mutex>
 
@@ -22,6 +21,7 @@
 #include "common/uuid.hpp"
 #include "ingestdb/claim_selection.hpp"
 #include "ingestdb/migrations.hpp"
+#include "pg/advisory_locks.hpp"
 #include "pg/pool.hpp"
 #include "pg/transaction.hpp"
 
@@ -30,7 +30,7 @@ namespace {
 
 // Advisory lock namespaces (first key of the two-key form).
 constexpr int k_migration_lock = pg::advisory::k_ingester_migrations;
-constexpr int k_candidate_batch = 100;       // Groups fetched by one search.
+constexpr int k_candidate_batch = 100; // Groups fetched by one search.
 
 // SQL TIMESTAMP → microseconds since the epoch (the column holds UTC).
 #define RSI_MICROS(column) "(EXTRACT(EPOCH FROM " column ") * 1000000)::bigint"
@@ -56,9 +56,7 @@ std::string from_bytea_hex(std::string_view text) {
   }
   text.remove_prefix(2);
   out.reserve(text.size() / 2);
-  auto nibble = [](char digit) {
-    return digit <= '9' ? digit - '0' : (digit | 0x20) - 'a' + 10;
-  };
+  auto nibble = [](char digit) { return digit <= '9' ? digit - '0' : (digit | 0x20) - 'a' + 10; };
   for (std::size_t index = 0; index + 1 < text.size(); index += 2) {
     out.push_back(static_cast<char>((nibble(text[index]) << 4) | nibble(text[index + 1])));
   }
@@ -70,8 +68,9 @@ std::string array_literal(const std::vector<std::int64_t>& ids) {
 }
 
 Result<std::vector<std::string>> batch_keys(pg::Connection& conn, const std::string& manifest) {
-  RSI_TRY_ASSIGN(const auto rows, conn.exec("SELECT keyname FROM tsv WHERE manifest_uuid = $1 ORDER BY id",
-                                            {manifest}));
+  RSI_TRY_ASSIGN(
+      const auto rows,
+      conn.exec("SELECT keyname FROM tsv WHERE manifest_uuid = $1 ORDER BY id", {manifest}));
   std::vector<std::string> keys;
   keys.reserve(static_cast<std::size_t>(rows.size()));
   for (int row = 0; row < rows.size(); ++row) {
@@ -102,15 +101,16 @@ Batch batch_from_row(const pg::Rows& rows, int row) {
 
 Result<bool> try_table_lock(pg::Transaction& tx, const std::string& table) {
   RSI_TRY_ASSIGN(const auto locked,
-                 tx.exec("SELECT pg_try_advisory_xact_lock($1, hashtext(COALESCE(current_schema(), '') || '.' || $2))",
+                 tx.exec("SELECT pg_try_advisory_xact_lock($1, hashtext(COALESCE(current_schema(), "
+                         "'') || '.' || $2))",
                          {std::to_string(k_claim_lock_class), table}));
   return locked.boolean(0, 0);
 }
 
 Result<bool> has_batch_in_flight(pg::Transaction& tx, const std::string& table) {
-  RSI_TRY_ASSIGN(const auto rows,
-                 tx.exec("SELECT 1 FROM manifest WHERE tablename = $1 AND retry_ts IS NULL LIMIT 1",
-                         {table}));
+  RSI_TRY_ASSIGN(
+      const auto rows,
+      tx.exec("SELECT 1 FROM manifest WHERE tablename = $1 AND retry_ts IS NULL LIMIT 1", {table}));
   return !rows.empty();
 }
 
@@ -124,7 +124,8 @@ public:
     return m_pool.run([](pg::Connection& conn) -> Result<void> {
       RSI_TRY(conn.exec("SELECT pg_advisory_lock($1)", {std::to_string(k_migration_lock)}));
       auto applied = apply_migrations(conn);
-      auto unlocked = conn.exec("SELECT pg_advisory_unlock($1)", {std::to_string(k_migration_lock)});
+      auto unlocked =
+          conn.exec("SELECT pg_advisory_unlock($1)", {std::to_string(k_migration_lock)});
       RSI_TRY(applied);
       RSI_TRY(unlocked);
       return {};
@@ -136,7 +137,8 @@ public:
     const TimePoint history_start = received_at - m_options.loaded_key_history;
     return m_pool.run([&](pg::Connection& conn) -> Result<RecordOutcome> {
       // One statement: insert unless loaded recently; a pending duplicate hits the unique key.
-      RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec(R"sql(
         WITH recent AS (SELECT 1 FROM loaded_key WHERE keyname = $2 AND loaded_at >= $5),
              inserted AS (
                INSERT INTO tsv (tablename, keyname, tableversion, ts)
@@ -144,8 +146,8 @@ public:
                ON CONFLICT (keyname) DO NOTHING
                RETURNING 1)
         SELECT EXISTS (SELECT 1 FROM inserted), EXISTS (SELECT 1 FROM recent))sql",
-                                                {file.table, file.key_name, std::to_string(file.version),
-                                                 ts(received_at), ts(history_start)}));
+                               {file.table, file.key_name, std::to_string(file.version),
+                                ts(received_at), ts(history_start)}));
       if (rows.boolean(0, 0)) {
         return RecordOutcome::recorded;
       }
@@ -180,9 +182,10 @@ public:
 
   Result<bool> renew_lease(const std::string& manifest, TimePoint until) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("UPDATE manifest SET lease_until = $2 WHERE uuid = $1 AND retry_ts IS NULL",
-                               {manifest, ts(until)}));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec("UPDATE manifest SET lease_until = $2 WHERE uuid = $1 AND retry_ts IS NULL",
+                    {manifest, ts(until)}));
       return rows.affected() == 1;
     });
   }
@@ -216,15 +219,17 @@ public:
     });
   }
 
-  Result<bool> fail_batch(const std::string& manifest, const std::string& error, TimePoint retry_at) override {
+  Result<bool> fail_batch(const std::string& manifest, const std::string& error,
+                          TimePoint retry_at) override {
     if (!is_uuid(manifest)) {
       return false;
     }
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("UPDATE manifest SET retry_ts = $2, last_error = $3, lease_until = NULL "
-                               "WHERE uuid = $1",
-                               {manifest, ts(retry_at), replace_invalid_utf8(error)}));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec("UPDATE manifest SET retry_ts = $2, last_error = $3, lease_until = NULL "
+                    "WHERE uuid = $1",
+                    {manifest, ts(retry_at), replace_invalid_utf8(error)}));
       return rows.affected() == 1;
     });
   }
@@ -234,10 +239,11 @@ public:
       return false;
     }
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("UPDATE manifest SET retry_ts = $2, lease_until = NULL, released = true "
-                               "WHERE uuid = $1 AND retry_ts IS NULL",
-                               {manifest, ts(retry_at)}));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec("UPDATE manifest SET retry_ts = $2, lease_until = NULL, released = true "
+                    "WHERE uuid = $1 AND retry_ts IS NULL",
+                    {manifest, ts(retry_at)}));
       return rows.affected() == 1;
     });
   }
@@ -254,7 +260,8 @@ public:
       return std::optional<Batch>();
     }
     RSI_TRY_ASSIGN(auto found,
-                   select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.uuid = $1", k_manifest_columns),
+                   select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.uuid = $1",
+                                              k_manifest_columns),
                                   {manifest}));
     return found.empty() ? std::optional<Batch>() : std::optional<Batch>(std::move(found.front()));
   }
@@ -264,26 +271,29 @@ public:
       return false;
     }
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("UPDATE manifest SET retry_count = 0, released = true, retry_ts = $2 "
-                               "WHERE uuid = $1 AND retry_ts IS NOT NULL",
-                               {manifest, ts(now)}));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec("UPDATE manifest SET retry_count = 0, released = true, retry_ts = $2 "
+                    "WHERE uuid = $1 AND retry_ts IS NOT NULL",
+                    {manifest, ts(now)}));
       return rows.affected() == 1;
     });
   }
 
-  Result<std::optional<Batch>> skip_batch(const std::string& manifest, const std::string& skipped_by,
-                                          TimePoint now) override {
+  Result<std::optional<Batch>> skip_batch(const std::string& manifest,
+                                          const std::string& skipped_by, TimePoint now) override {
     if (!is_uuid(manifest)) {
       return std::optional<Batch>();
     }
     return m_pool.run([&](pg::Connection& conn) -> Result<std::optional<Batch>> {
       RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-      RSI_TRY_ASSIGN(const auto found,
-                     tx.exec(fmt::format("SELECT {} FROM manifest m WHERE m.uuid = $1 AND m.retry_ts IS NOT NULL "
-                                         "FOR UPDATE",
-                                         k_manifest_columns),
-                             {manifest}));
+      RSI_TRY_ASSIGN(
+          const auto found,
+          tx.exec(
+              fmt::format("SELECT {} FROM manifest m WHERE m.uuid = $1 AND m.retry_ts IS NOT NULL "
+                          "FOR UPDATE",
+                          k_manifest_columns),
+              {manifest}));
       if (found.empty()) {
         return std::optional<Batch>();
       }
@@ -312,7 +322,8 @@ public:
          WHERE m.retry_ts IS NOT NULL AND m.retry_ts < $1 AND (COALESCE(m.retry_count, 0) < $2 OR m.released)
          ORDER BY m.retry_ts
          LIMIT 20
-         FOR UPDATE SKIP LOCKED)sql", k_manifest_columns),
+         FOR UPDATE SKIP LOCKED)sql",
+                                                         k_manifest_columns),
                                              {ts(now), std::to_string(max_retries)}));
       for (int row = 0; row < due.size(); ++row) {
         Batch batch = batch_from_row(due, row);
@@ -324,11 +335,12 @@ public:
         if (busy) {
           continue;
         }
-        RSI_TRY_ASSIGN(const auto updated,
-                       tx.exec("UPDATE manifest SET retry_ts = NULL, lease_until = $2, released = false, "
-                               "retry_count = COALESCE(retry_count, 0) + CASE WHEN released THEN 0 ELSE 1 END "
-                               "WHERE uuid = $1 RETURNING retry_count",
-                               {batch.manifest, ts(now + lease)}));
+        RSI_TRY_ASSIGN(
+            const auto updated,
+            tx.exec("UPDATE manifest SET retry_ts = NULL, lease_until = $2, released = false, "
+                    "retry_count = COALESCE(retry_count, 0) + CASE WHEN released THEN 0 ELSE 1 END "
+                    "WHERE uuid = $1 RETURNING retry_count",
+                    {batch.manifest, ts(now + lease)}));
         batch.retry_count = static_cast<int>(updated.integer(0, 0));
         RSI_TRY_ASSIGN(batch.keys, batch_keys(conn, batch.manifest));
         RSI_TRY(tx.commit());
@@ -340,24 +352,27 @@ public:
   }
 
   Result<std::vector<Batch>> orphaned_batches(TimePoint now) override {
-    return select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NULL AND "
-                                      "(m.lease_until IS NULL OR m.lease_until < $1) ORDER BY m.created_ts",
-                                      k_manifest_columns),
-                          {ts(now)});
+    return select_batches(
+        fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NULL AND "
+                    "(m.lease_until IS NULL OR m.lease_until < $1) ORDER BY m.created_ts",
+                    k_manifest_columns),
+        {ts(now)});
   }
 
   Result<std::vector<Batch>> stale_batches(int max_retries) override {
-    return select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NOT NULL AND "
-                                      "COALESCE(m.retry_count, 0) >= $1 AND NOT m.released ORDER BY m.retry_ts",
-                                      k_manifest_columns),
-                          {std::to_string(max_retries)});
+    return select_batches(
+        fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NOT NULL AND "
+                    "COALESCE(m.retry_count, 0) >= $1 AND NOT m.released ORDER BY m.retry_ts",
+                    k_manifest_columns),
+        {std::to_string(max_retries)});
   }
 
   Result<VersionMap> pending_versions() override {
     return m_pool.run([&](pg::Connection& conn) -> Result<VersionMap> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("SELECT tablename, MAX(tableversion) FROM tsv WHERE tablename IS NOT NULL "
-                               "GROUP BY tablename"));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec("SELECT tablename, MAX(tableversion) FROM tsv WHERE tablename IS NOT NULL "
+                    "GROUP BY tablename"));
       VersionMap versions;
       for (int row = 0; row < rows.size(); ++row) {
         versions[rows.text(row, 0)] = static_cast<int>(rows.integer(row, 1));
@@ -368,9 +383,10 @@ public:
 
   Result<bool> has_files(const std::string& table, int version) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("SELECT EXISTS (SELECT 1 FROM tsv WHERE tablename = $1 AND tableversion = $2)",
-                               {table, std::to_string(version)}));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec("SELECT EXISTS (SELECT 1 FROM tsv WHERE tablename = $1 AND tableversion = $2)",
+                    {table, std::to_string(version)}));
       return rows.boolean(0, 0);
     });
   }
@@ -378,10 +394,11 @@ public:
   Result<bool> request_force_load(const std::string& table, const std::string& requester,
                                   TimePoint now) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("INSERT INTO force_load (tablename, requester, ts) VALUES ($1, $2, $3) "
-                               "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING",
-                               {table, requester, ts(now)}));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec("INSERT INTO force_load (tablename, requester, ts) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING",
+                    {table, requester, ts(now)}));
       m_candidates.expire(); // Let the force load jump the queue at once in this process.
       return rows.affected() == 1;
     });
@@ -389,14 +406,17 @@ public:
 
   Result<bool> force_load_requested(const std::string& table) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("SELECT EXISTS (SELECT 1 FROM force_load WHERE tablename = $1 AND started IS NULL)",
-                               {table}));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec(
+              "SELECT EXISTS (SELECT 1 FROM force_load WHERE tablename = $1 AND started IS NULL)",
+              {table}));
       return rows.boolean(0, 0);
     });
   }
 
-  Result<std::vector<PendingStat>> pending_stats(const VersionMap& versions, int max_retries) override {
+  Result<std::vector<PendingStat>> pending_stats(const VersionMap& versions,
+                                                 int max_retries) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<PendingStat>> {
       RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
         SELECT t.tablename, t.tableversion,
@@ -422,8 +442,9 @@ public:
   Result<std::map<std::string, TimePoint>> last_loads() override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::map<std::string, TimePoint>> {
       RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("SELECT tablename, " RSI_MICROS("last_loaded") " FROM last_load "
-                               "WHERE tablename IS NOT NULL AND last_loaded IS NOT NULL"));
+                     conn.exec("SELECT tablename, " RSI_MICROS(
+                         "last_loaded") " FROM last_load "
+                                        "WHERE tablename IS NOT NULL AND last_loaded IS NOT NULL"));
       std::map<std::string, TimePoint> loads;
       for (int row = 0; row < rows.size(); ++row) {
         loads[rows.text(row, 0)] = from_epoch_micros(rows.integer(row, 1));
@@ -434,20 +455,22 @@ public:
 
   Result<void> reject_message(const RejectedMessage& message) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<void> {
-      RSI_TRY(conn.exec("INSERT INTO rejected_message (message_id, reason, body, received_at) "
-                        "VALUES ($1, $2, $3::bytea, $4)",
-                        {replace_invalid_utf8(message.message_id), replace_invalid_utf8(message.reason),
-                         bytea_hex(message.body), ts(message.received_at)}));
+      RSI_TRY(
+          conn.exec("INSERT INTO rejected_message (message_id, reason, body, received_at) "
+                    "VALUES ($1, $2, $3::bytea, $4)",
+                    {replace_invalid_utf8(message.message_id), replace_invalid_utf8(message.reason),
+                     bytea_hex(message.body), ts(message.received_at)}));
       return {};
     });
   }
 
   Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<StoredRejection>> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("SELECT id, message_id, reason, body, " RSI_MICROS("received_at")
-                               " FROM rejected_message ORDER BY id DESC LIMIT $1",
-                               {std::to_string(limit)}));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec("SELECT id, message_id, reason, body, " RSI_MICROS(
+                        "received_at") " FROM rejected_message ORDER BY id DESC LIMIT $1",
+                    {std::to_string(limit)}));
       std::vector<StoredRejection> rejections;
       for (int row = 0; row < rows.size(); ++row) {
         rejections.push_back({.id = rows.integer(row, 0),
@@ -462,29 +485,34 @@ public:
 
   Result<std::int64_t> count_rejected(TimePoint since) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::int64_t> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("SELECT count(*) FROM rejected_message WHERE received_at >= $1", {ts(since)}));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          conn.exec("SELECT count(*) FROM rejected_message WHERE received_at >= $1", {ts(since)}));
       return rows.integer(0, 0);
     });
   }
 
-  Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table, TimePoint first_seen,
-                                      TimePoint retry_at, int attempts) override {
+  Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table,
+                                      TimePoint first_seen, TimePoint retry_at,
+                                      int attempts) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<void> {
       RSI_TRY(conn.exec("DELETE FROM awaiting_metadata WHERE retry_ts < $1",
                         {ts(retry_at - std::chrono::hours(24))}));
-      RSI_TRY(conn.exec("INSERT INTO awaiting_metadata (message_id, tablename, first_seen, retry_ts, attempts) "
-                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO UPDATE SET "
-                        "tablename = EXCLUDED.tablename, retry_ts = EXCLUDED.retry_ts, attempts = EXCLUDED.attempts",
-                        {replace_invalid_utf8(message_id), table, ts(first_seen), ts(retry_at),
-                         std::to_string(attempts)}));
+      RSI_TRY(conn.exec(
+          "INSERT INTO awaiting_metadata (message_id, tablename, first_seen, retry_ts, attempts) "
+          "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO UPDATE SET "
+          "tablename = EXCLUDED.tablename, retry_ts = EXCLUDED.retry_ts, attempts = "
+          "EXCLUDED.attempts",
+          {replace_invalid_utf8(message_id), table, ts(first_seen), ts(retry_at),
+           std::to_string(attempts)}));
       return {};
     });
   }
 
   Result<void> forget_awaiting_metadata(const std::string& message_id) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<void> {
-      RSI_TRY(conn.exec("DELETE FROM awaiting_metadata WHERE message_id = $1", {replace_invalid_utf8(message_id)}));
+      RSI_TRY(conn.exec("DELETE FROM awaiting_metadata WHERE message_id = $1",
+                        {replace_invalid_utf8(message_id)}));
       return {};
     });
   }
@@ -492,8 +520,9 @@ public:
   Result<std::vector<AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<AwaitingMetadata>> {
       RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec("SELECT tablename, count(*), " RSI_MICROS("min(first_seen)")
-                               " FROM awaiting_metadata WHERE retry_ts >= $1 GROUP BY tablename ORDER BY tablename",
+                     conn.exec("SELECT tablename, count(*), " RSI_MICROS(
+                                   "min(first_seen)") " FROM awaiting_metadata WHERE retry_ts >= "
+                                                      "$1 GROUP BY tablename ORDER BY tablename",
                                {ts(retry_after)}));
       std::vector<AwaitingMetadata> waiting;
       for (int row = 0; row < rows.size(); ++row) {
@@ -507,7 +536,8 @@ public:
 
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::int64_t> {
-      RSI_TRY_ASSIGN(const auto rows, conn.exec("DELETE FROM loaded_key WHERE loaded_at < $1", {ts(cutoff)}));
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec("DELETE FROM loaded_key WHERE loaded_at < $1", {ts(cutoff)}));
       return rows.affected();
     });
   }
@@ -524,7 +554,8 @@ private:
     RSI_TRY(conn.exec_script("CREATE TABLE IF NOT EXISTS rsi_schema_migrations ("
                              "version INT PRIMARY KEY, name VARCHAR NOT NULL, "
                              "applied_at TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'))"));
-    RSI_TRY_ASSIGN(const auto done, conn.exec("SELECT COALESCE(MAX(version), 0) FROM rsi_schema_migrations"));
+    RSI_TRY_ASSIGN(const auto done,
+                   conn.exec("SELECT COALESCE(MAX(version), 0) FROM rsi_schema_migrations"));
     const std::int64_t current = done.integer(0, 0);
     for (const auto& migration : k_postgres_migrations) {
       if (migration.version <= current) {
@@ -532,7 +563,8 @@ private:
       }
       RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
       if (auto applied = conn.exec_script(migration.sql); !applied) {
-        return fail(applied.error().wrap(fmt::format("schema migration {} ({})", migration.version, migration.name)));
+        return fail(applied.error().wrap(
+            fmt::format("schema migration {} ({})", migration.version, migration.name)));
       }
       RSI_TRY(tx.exec("INSERT INTO rsi_schema_migrations (version, name) VALUES ($1, $2)",
                       {std::to_string(migration.version), std::string(migration.name)}));
@@ -543,12 +575,14 @@ private:
     return {};
   }
 
-  static Result<std::vector<GroupCandidate>> find_candidates(pg::Connection& conn, const ClaimPolicy& policy,
-                                                             TimePoint now) {
+  static Result<std::vector<GroupCandidate>>
+  find_candidates(pg::Connection& conn, const ClaimPolicy& policy, TimePoint now) {
     // Eligible groups of tables with no batch in flight, best first (the original's search,
     // with the per-table filters applied to groups rather than to files).
-    RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
-      SELECT g.tablename, g.tableversion, g.files, )sql" RSI_MICROS("g.oldest") R"sql(, f.tablename IS NOT NULL
+    RSI_TRY_ASSIGN(const auto rows,
+                   conn.exec(R"sql(
+      SELECT g.tablename, g.tableversion, g.files, )sql" RSI_MICROS(
+                                 "g.oldest") R"sql(, f.tablename IS NOT NULL
         FROM (SELECT tablename, tableversion, count(*) AS files, min(ts) AS oldest
                 FROM tsv WHERE manifest_uuid IS NULL AND tablename IS NOT NULL
                GROUP BY tablename, tableversion) g
@@ -558,8 +592,8 @@ private:
          AND NOT EXISTS (SELECT 1 FROM manifest m WHERE m.tablename = g.tablename AND m.retry_ts IS NULL)
        ORDER BY f.tablename IS NULL, g.oldest
        LIMIT $3)sql",
-                                              {std::to_string(policy.count_trigger), ts(now - policy.age_trigger),
-                                               std::to_string(k_candidate_batch)}));
+                             {std::to_string(policy.count_trigger), ts(now - policy.age_trigger),
+                              std::to_string(k_candidate_batch)}));
     std::vector<GroupCandidate> groups;
     groups.reserve(static_cast<std::size_t>(rows.size()));
     for (int row = 0; row < rows.size(); ++row) {
@@ -590,20 +624,27 @@ private:
          FOR UPDATE SKIP LOCKED)
       SELECT id, keyname, )sql" RSI_MICROS("ts") R"sql(,
              EXISTS (SELECT 1 FROM force_load WHERE tablename = $1 AND started IS NULL)
-        FROM files ORDER BY ts, id)sql", limit),
+        FROM files ORDER BY ts, id)sql",
+                                                         limit),
                                              {group.table, std::to_string(group.version)}));
     if (files.empty()) {
       return std::optional<Batch>();
     }
-    const GroupCandidate locked_group{.table = group.table, .version = group.version, .count = files.size(),
+    const GroupCandidate locked_group{.table = group.table,
+                                      .version = group.version,
+                                      .count = files.size(),
                                       .oldest = from_epoch_micros(files.integer(0, 2)),
                                       .forced = files.boolean(0, 3)};
-    const bool full = policy.max_files > 0 && static_cast<std::size_t>(files.size()) == policy.max_files;
+    const bool full =
+        policy.max_files > 0 && static_cast<std::size_t>(files.size()) == policy.max_files;
     if (!full && !is_eligible(locked_group, policy, now)) {
       return std::optional<Batch>(); // Someone claimed part of it since the search.
     }
-    Batch batch{.manifest = new_uuid(), .table = group.table, .version = group.version,
-                .oldest_file = locked_group.oldest, .forced = locked_group.forced};
+    Batch batch{.manifest = new_uuid(),
+                .table = group.table,
+                .version = group.version,
+                .oldest_file = locked_group.oldest,
+                .forced = locked_group.forced};
     std::vector<std::int64_t> ids;
     ids.reserve(static_cast<std::size_t>(files.size()));
     batch.keys.reserve(static_cast<std::size_t>(files.size()));
@@ -618,13 +659,14 @@ private:
            started AS (
              UPDATE force_load SET started = $4 WHERE tablename = $2 AND started IS NULL AND $7)
       UPDATE tsv SET manifest_uuid = $1 WHERE id = ANY($6::bigint[]))sql",
-                    {batch.manifest, batch.table, std::to_string(batch.version), ts(now), ts(now + policy.lease),
-                     array_literal(ids), batch.forced ? "true" : "false"}));
+                    {batch.manifest, batch.table, std::to_string(batch.version), ts(now),
+                     ts(now + policy.lease), array_literal(ids), batch.forced ? "true" : "false"}));
     RSI_TRY(tx.commit());
     return std::optional<Batch>(std::move(batch));
   }
 
-  Result<std::vector<Batch>> select_batches(const std::string& sql, const std::vector<pg::Param>& params) {
+  Result<std::vector<Batch>> select_batches(const std::string& sql,
+                                            const std::vector<pg::Param>& params) {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<Batch>> {
       RSI_TRY_ASSIGN(const auto rows, conn.exec(sql, params));
       std::vector<Batch> batches;

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "common/error.hpp"
-#include "pg/advisory_locks.hpp"
 #include "ingestdb/ingest_db.hpp"
+#include "pg/advisory_locks.hpp"
 
 namespace rsi::ingestdb {
 

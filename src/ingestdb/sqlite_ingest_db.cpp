@@ -20,7 +20,8 @@ namespace {
 
 std::int64_t us(TimePoint time) { return to_epoch_micros(time); }
 
-constexpr auto k_manifest_columns = "uuid, tablename, tableversion, retry_count, last_error, retry_ts";
+constexpr auto k_manifest_columns =
+    "uuid, tablename, tableversion, retry_count, last_error, retry_ts";
 
 Batch batch_from_row(const sqlite::Statement& stmt) {
   Batch batch;
@@ -39,13 +40,16 @@ Batch batch_from_row(const sqlite::Statement& stmt) {
 
 class SqliteIngestDb final : public IngestDb {
 public:
-  SqliteIngestDb(sqlite::Database db, StoreOptions options) : m_db(std::move(db)), m_options(options) {}
+  SqliteIngestDb(sqlite::Database db, StoreOptions options)
+      : m_db(std::move(db)), m_options(options) {}
 
   Result<void> migrate() {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY(m_db.exec_script("CREATE TABLE IF NOT EXISTS rsi_schema_migrations (version INTEGER PRIMARY KEY, "
-                             "name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
-    RSI_TRY_ASSIGN(auto* current, m_db.cached("SELECT COALESCE(MAX(version), 0) FROM rsi_schema_migrations"));
+    RSI_TRY(m_db.exec_script(
+        "CREATE TABLE IF NOT EXISTS rsi_schema_migrations (version INTEGER PRIMARY KEY, "
+        "name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
+    RSI_TRY_ASSIGN(auto* current,
+                   m_db.cached("SELECT COALESCE(MAX(version), 0) FROM rsi_schema_migrations"));
     RSI_TRY(current->step());
     const std::int64_t applied_version = current->integer(0);
     current->reset();
@@ -55,10 +59,12 @@ public:
       }
       RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
       if (auto applied = m_db.exec_script(migration.sql); !applied) {
-        return fail(applied.error().wrap(fmt::format("schema migration {} ({})", migration.version, migration.name)));
+        return fail(applied.error().wrap(
+            fmt::format("schema migration {} ({})", migration.version, migration.name)));
       }
-      RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO rsi_schema_migrations (version, name, applied_at) "
-                                               "VALUES (?, ?, strftime('%s','now') * 1000000)"));
+      RSI_TRY_ASSIGN(auto* insert,
+                     m_db.cached("INSERT INTO rsi_schema_migrations (version, name, applied_at) "
+                                 "VALUES (?, ?, strftime('%s','now') * 1000000)"));
       RSI_TRY(insert->bind(1, migration.version).bind(2, migration.name).run());
       RSI_TRY(tx.commit());
       log::info("applied ingester database migration",
@@ -70,21 +76,28 @@ public:
   // IngestDb
   Result<RecordOutcome> record_file(const core::FilePointer& file, TimePoint received_at) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* recent, m_db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
-    RSI_TRY_ASSIGN(const bool loaded,
-                   recent->bind(1, file.key_name).bind(2, us(received_at - m_options.loaded_key_history)).step());
+    RSI_TRY_ASSIGN(auto* recent,
+                   m_db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
+    RSI_TRY_ASSIGN(const bool loaded, recent->bind(1, file.key_name)
+                                          .bind(2, us(received_at - m_options.loaded_key_history))
+                                          .step());
     recent->reset();
     if (loaded) {
       return RecordOutcome::recently_loaded;
     }
-    RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
-                                             "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
-    RSI_TRY_ASSIGN(const auto changed,
-                   insert->bind(1, file.table).bind(2, file.key_name).bind(3, file.version).bind(4, us(received_at)).run());
+    RSI_TRY_ASSIGN(auto* insert,
+                   m_db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
+                               "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
+    RSI_TRY_ASSIGN(const auto changed, insert->bind(1, file.table)
+                                           .bind(2, file.key_name)
+                                           .bind(3, file.version)
+                                           .bind(4, us(received_at))
+                                           .run());
     return changed == 1 ? RecordOutcome::recorded : RecordOutcome::already_pending;
   }
 
-  Result<ClaimResult> claim_batch(const VersionMap& versions, const ClaimPolicy& policy, TimePoint now) override {
+  Result<ClaimResult> claim_batch(const VersionMap& versions, const ClaimPolicy& policy,
+                                  TimePoint now) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
     RSI_TRY_ASSIGN(auto* search, m_db.cached(R"sql(
@@ -114,19 +127,32 @@ public:
       return result;
     }
     const GroupCandidate& group = order.loadable.front();
-    Batch batch{.manifest = new_uuid(), .table = group.table, .version = group.version,
-                .oldest_file = group.oldest, .forced = group.forced};
-    RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO manifest (uuid, tablename, tableversion, created_ts, "
-                                             "lease_until, retry_count) VALUES (?, ?, ?, ?, ?, 0)"));
-    RSI_TRY(insert->bind(1, batch.manifest).bind(2, batch.table).bind(3, batch.version).bind(4, us(now))
-                .bind(5, us(now + policy.lease)).run());
-    const std::string limit = policy.max_files > 0 ? fmt::format(" LIMIT {}", policy.max_files) : "";
-    RSI_TRY_ASSIGN(auto* attach, m_db.cached("UPDATE tsv SET manifest_uuid = ? WHERE id IN (SELECT id FROM tsv "
-                                             "WHERE tablename = ? AND tableversion = ? AND manifest_uuid IS NULL "
-                                             "ORDER BY ts, id" + limit + ")"));
+    Batch batch{.manifest = new_uuid(),
+                .table = group.table,
+                .version = group.version,
+                .oldest_file = group.oldest,
+                .forced = group.forced};
+    RSI_TRY_ASSIGN(auto* insert,
+                   m_db.cached("INSERT INTO manifest (uuid, tablename, tableversion, created_ts, "
+                               "lease_until, retry_count) VALUES (?, ?, ?, ?, ?, 0)"));
+    RSI_TRY(insert->bind(1, batch.manifest)
+                .bind(2, batch.table)
+                .bind(3, batch.version)
+                .bind(4, us(now))
+                .bind(5, us(now + policy.lease))
+                .run());
+    const std::string limit =
+        policy.max_files > 0 ? fmt::format(" LIMIT {}", policy.max_files) : "";
+    RSI_TRY_ASSIGN(auto* attach,
+                   m_db.cached("UPDATE tsv SET manifest_uuid = ? WHERE id IN (SELECT id FROM tsv "
+                               "WHERE tablename = ? AND tableversion = ? AND manifest_uuid IS NULL "
+                               "ORDER BY ts, id" +
+                               limit + ")"));
     RSI_TRY(attach->bind(1, batch.manifest).bind(2, batch.table).bind(3, batch.version).run());
     if (batch.forced) {
-      RSI_TRY_ASSIGN(auto* start, m_db.cached("UPDATE force_load SET started = ? WHERE tablename = ? AND started IS NULL"));
+      RSI_TRY_ASSIGN(
+          auto* start,
+          m_db.cached("UPDATE force_load SET started = ? WHERE tablename = ? AND started IS NULL"));
       RSI_TRY(start->bind(1, us(now)).bind(2, batch.table).run());
     }
     RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
@@ -137,7 +163,9 @@ public:
 
   Result<bool> renew_lease(const std::string& manifest, TimePoint until) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET lease_until = ? WHERE uuid = ? AND retry_ts IS NULL"));
+    RSI_TRY_ASSIGN(
+        auto* update,
+        m_db.cached("UPDATE manifest SET lease_until = ? WHERE uuid = ? AND retry_ts IS NULL"));
     RSI_TRY_ASSIGN(const auto changed, update->bind(1, us(until)).bind(2, manifest).run());
     return changed == 1;
   }
@@ -163,63 +191,73 @@ public:
     RSI_TRY_ASSIGN(auto* drop_manifest, m_db.cached("DELETE FROM manifest WHERE uuid = ?"));
     RSI_TRY(drop_manifest->bind(1, manifest).run());
     if (deleted > 0) {
-      RSI_TRY_ASSIGN(auto* last, m_db.cached("INSERT INTO last_load (tablename, last_loaded) VALUES (?, ?) "
-                                             "ON CONFLICT (tablename) DO UPDATE SET "
-                                             "last_loaded = max(last_loaded, excluded.last_loaded)"));
+      RSI_TRY_ASSIGN(auto* last,
+                     m_db.cached("INSERT INTO last_load (tablename, last_loaded) VALUES (?, ?) "
+                                 "ON CONFLICT (tablename) DO UPDATE SET "
+                                 "last_loaded = max(last_loaded, excluded.last_loaded)"));
       RSI_TRY(last->bind(1, table).bind(2, us(now)).run());
     }
     RSI_TRY(tx.commit());
     return true;
   }
 
-  Result<bool> fail_batch(const std::string& manifest, const std::string& error, TimePoint retry_at) override {
+  Result<bool> fail_batch(const std::string& manifest, const std::string& error,
+                          TimePoint retry_at) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_ts = ?, last_error = ?, lease_until = NULL "
-                                             "WHERE uuid = ?"));
-    RSI_TRY_ASSIGN(const auto changed,
-                   update->bind(1, us(retry_at)).bind(2, replace_invalid_utf8(error)).bind(3, manifest).run());
+    RSI_TRY_ASSIGN(
+        auto* update,
+        m_db.cached("UPDATE manifest SET retry_ts = ?, last_error = ?, lease_until = NULL "
+                    "WHERE uuid = ?"));
+    RSI_TRY_ASSIGN(
+        const auto changed,
+        update->bind(1, us(retry_at)).bind(2, replace_invalid_utf8(error)).bind(3, manifest).run());
     return changed == 1;
   }
 
   Result<bool> release_batch(const std::string& manifest, TimePoint retry_at) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_ts = ?, lease_until = NULL, released = 1 "
-                                             "WHERE uuid = ? AND retry_ts IS NULL"));
+    RSI_TRY_ASSIGN(auto* update,
+                   m_db.cached("UPDATE manifest SET retry_ts = ?, lease_until = NULL, released = 1 "
+                               "WHERE uuid = ? AND retry_ts IS NULL"));
     RSI_TRY_ASSIGN(const auto changed, update->bind(1, us(retry_at)).bind(2, manifest).run());
     return changed == 1;
   }
 
   Result<std::vector<Batch>> in_flight_batches(TimePoint now) override {
     const std::lock_guard lock(m_mutex);
-    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND lease_until >= ?1 "
-                                      "ORDER BY created_ts",
-                                      k_manifest_columns),
-                          us(now));
+    return select_batches(
+        fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND lease_until >= ?1 "
+                    "ORDER BY created_ts",
+                    k_manifest_columns),
+        us(now));
   }
 
   Result<std::optional<Batch>> find_batch(const std::string& manifest) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto found,
-                   select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1", k_manifest_columns), manifest));
+    RSI_TRY_ASSIGN(auto found, select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1",
+                                                          k_manifest_columns),
+                                              manifest));
     return found.empty() ? std::optional<Batch>() : std::optional<Batch>(std::move(found.front()));
   }
 
   Result<bool> retry_batch(const std::string& manifest, TimePoint now) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_count = 0, released = 1, retry_ts = ? "
-                                             "WHERE uuid = ? AND retry_ts IS NOT NULL"));
+    RSI_TRY_ASSIGN(auto* update,
+                   m_db.cached("UPDATE manifest SET retry_count = 0, released = 1, retry_ts = ? "
+                               "WHERE uuid = ? AND retry_ts IS NOT NULL"));
     RSI_TRY_ASSIGN(const auto changed, update->bind(1, us(now)).bind(2, manifest).run());
     return changed == 1;
   }
 
-  Result<std::optional<Batch>> skip_batch(const std::string& manifest, const std::string& skipped_by,
-                                          TimePoint now) override {
+  Result<std::optional<Batch>> skip_batch(const std::string& manifest,
+                                          const std::string& skipped_by, TimePoint now) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
-    RSI_TRY_ASSIGN(auto found, select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1 AND "
-                                                          "retry_ts IS NOT NULL",
-                                                          k_manifest_columns),
-                                              manifest));
+    RSI_TRY_ASSIGN(auto found,
+                   select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1 AND "
+                                              "retry_ts IS NOT NULL",
+                                              k_manifest_columns),
+                                  manifest));
     if (found.empty()) {
       return std::optional<Batch>();
     }
@@ -247,7 +285,8 @@ public:
       SELECT {} FROM manifest m
        WHERE retry_ts IS NOT NULL AND retry_ts < ? AND (retry_count < ? OR released)
          AND NOT EXISTS (SELECT 1 FROM manifest o WHERE o.tablename = m.tablename AND o.retry_ts IS NULL)
-       ORDER BY retry_ts LIMIT 1)sql", k_manifest_columns)));
+       ORDER BY retry_ts LIMIT 1)sql",
+                                                      k_manifest_columns)));
     RSI_TRY_ASSIGN(const bool found, due->bind(1, us(now)).bind(2, max_retries).step());
     if (!found) {
       due->reset();
@@ -255,9 +294,11 @@ public:
     }
     Batch batch = batch_from_row(*due);
     due->reset();
-    RSI_TRY_ASSIGN(auto* update, m_db.cached("UPDATE manifest SET retry_ts = NULL, lease_until = ?, released = 0, "
-                                             "retry_count = retry_count + CASE WHEN released THEN 0 ELSE 1 END "
-                                             "WHERE uuid = ? RETURNING retry_count"));
+    RSI_TRY_ASSIGN(
+        auto* update,
+        m_db.cached("UPDATE manifest SET retry_ts = NULL, lease_until = ?, released = 0, "
+                    "retry_count = retry_count + CASE WHEN released THEN 0 ELSE 1 END "
+                    "WHERE uuid = ? RETURNING retry_count"));
     RSI_TRY(update->bind(1, us(now + lease)).bind(2, batch.manifest).step());
     batch.retry_count = static_cast<int>(update->integer(0));
     update->reset();
@@ -269,15 +310,17 @@ public:
 
   Result<std::vector<Batch>> orphaned_batches(TimePoint now) override {
     const std::lock_guard lock(m_mutex);
-    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND "
-                                      "(lease_until IS NULL OR lease_until < ?1) ORDER BY created_ts",
-                                      k_manifest_columns),
-                          us(now));
+    return select_batches(
+        fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND "
+                    "(lease_until IS NULL OR lease_until < ?1) ORDER BY created_ts",
+                    k_manifest_columns),
+        us(now));
   }
 
   Result<std::vector<Batch>> stale_batches(int max_retries) override {
     const std::lock_guard lock(m_mutex);
-    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NOT NULL AND retry_count >= ?1 AND NOT released "
+    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NOT NULL AND "
+                                      "retry_count >= ?1 AND NOT released "
                                       "ORDER BY retry_ts",
                                       k_manifest_columns),
                           max_retries);
@@ -285,7 +328,8 @@ public:
 
   Result<VersionMap> pending_versions() override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT tablename, MAX(tableversion) FROM tsv GROUP BY tablename"));
+    RSI_TRY_ASSIGN(auto* query,
+                   m_db.cached("SELECT tablename, MAX(tableversion) FROM tsv GROUP BY tablename"));
     VersionMap versions;
     while (true) {
       RSI_TRY_ASSIGN(const bool row, query->step());
@@ -300,29 +344,36 @@ public:
 
   Result<bool> has_files(const std::string& table, int version) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT 1 FROM tsv WHERE tablename = ? AND tableversion = ? LIMIT 1"));
+    RSI_TRY_ASSIGN(
+        auto* query,
+        m_db.cached("SELECT 1 FROM tsv WHERE tablename = ? AND tableversion = ? LIMIT 1"));
     RSI_TRY_ASSIGN(const bool found, query->bind(1, table).bind(2, version).step());
     query->reset();
     return found;
   }
 
-  Result<bool> request_force_load(const std::string& table, const std::string& requester, TimePoint now) override {
+  Result<bool> request_force_load(const std::string& table, const std::string& requester,
+                                  TimePoint now) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO force_load (tablename, requester, ts) VALUES (?, ?, ?) "
-                                             "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING"));
-    RSI_TRY_ASSIGN(const auto changed, insert->bind(1, table).bind(2, requester).bind(3, us(now)).run());
+    RSI_TRY_ASSIGN(auto* insert,
+                   m_db.cached("INSERT INTO force_load (tablename, requester, ts) VALUES (?, ?, ?) "
+                               "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING"));
+    RSI_TRY_ASSIGN(const auto changed,
+                   insert->bind(1, table).bind(2, requester).bind(3, us(now)).run());
     return changed == 1;
   }
 
   Result<bool> force_load_requested(const std::string& table) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT 1 FROM force_load WHERE tablename = ? AND started IS NULL"));
+    RSI_TRY_ASSIGN(auto* query,
+                   m_db.cached("SELECT 1 FROM force_load WHERE tablename = ? AND started IS NULL"));
     RSI_TRY_ASSIGN(const bool found, query->bind(1, table).step());
     query->reset();
     return found;
   }
 
-  Result<std::vector<PendingStat>> pending_stats(const VersionMap& versions, int max_retries) override {
+  Result<std::vector<PendingStat>> pending_stats(const VersionMap& versions,
+                                                 int max_retries) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto* query, m_db.cached(R"sql(
       SELECT t.tablename, t.tableversion,
@@ -363,9 +414,12 @@ public:
 
   Result<void> reject_message(const RejectedMessage& message) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* insert, m_db.cached("INSERT INTO rejected_message (message_id, reason, body, received_at) "
-                                             "VALUES (?, ?, ?, ?)"));
-    insert->bind(1, replace_invalid_utf8(message.message_id)).bind(2, replace_invalid_utf8(message.reason));
+    RSI_TRY_ASSIGN(
+        auto* insert,
+        m_db.cached("INSERT INTO rejected_message (message_id, reason, body, received_at) "
+                    "VALUES (?, ?, ?, ?)"));
+    insert->bind(1, replace_invalid_utf8(message.message_id))
+        .bind(2, replace_invalid_utf8(message.reason));
     insert->bind_blob(3, message.body).bind(4, us(message.received_at));
     RSI_TRY(insert->run());
     return {};
@@ -373,8 +427,10 @@ public:
 
   Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT id, message_id, reason, body, received_at FROM rejected_message "
-                                            "ORDER BY id DESC LIMIT ?"));
+    RSI_TRY_ASSIGN(
+        auto* query,
+        m_db.cached("SELECT id, message_id, reason, body, received_at FROM rejected_message "
+                    "ORDER BY id DESC LIMIT ?"));
     query->bind(1, static_cast<std::int64_t>(limit));
     std::vector<StoredRejection> rejections;
     while (true) {
@@ -384,11 +440,12 @@ public:
       }
       const auto* blob = static_cast<const char*>(sqlite3_column_blob(query->raw(), 3));
       const auto blob_size = static_cast<std::size_t>(sqlite3_column_bytes(query->raw(), 3));
-      rejections.push_back({.id = query->integer(0),
-                            .message = {.message_id = std::string(query->text(1)),
-                                        .reason = std::string(query->text(2)),
-                                        .body = blob == nullptr ? std::string() : std::string(blob, blob_size),
-                                        .received_at = from_epoch_micros(query->integer(4))}});
+      rejections.push_back(
+          {.id = query->integer(0),
+           .message = {.message_id = std::string(query->text(1)),
+                       .reason = std::string(query->text(2)),
+                       .body = blob == nullptr ? std::string() : std::string(blob, blob_size),
+                       .received_at = from_epoch_micros(query->integer(4))}});
     }
     query->reset();
     return rejections;
@@ -396,24 +453,31 @@ public:
 
   Result<std::int64_t> count_rejected(TimePoint since) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT count(*) FROM rejected_message WHERE received_at >= ?"));
+    RSI_TRY_ASSIGN(auto* query,
+                   m_db.cached("SELECT count(*) FROM rejected_message WHERE received_at >= ?"));
     RSI_TRY(query->bind(1, us(since)).step());
     const std::int64_t count = query->integer(0);
     query->reset();
     return count;
   }
 
-  Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table, TimePoint first_seen,
-                                      TimePoint retry_at, int attempts) override {
+  Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table,
+                                      TimePoint first_seen, TimePoint retry_at,
+                                      int attempts) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto* prune, m_db.cached("DELETE FROM awaiting_metadata WHERE retry_ts < ?"));
     RSI_TRY(prune->bind(1, us(retry_at - std::chrono::hours(24))).run());
-    RSI_TRY_ASSIGN(auto* upsert,
-                   m_db.cached("INSERT INTO awaiting_metadata (message_id, tablename, first_seen, retry_ts, attempts) "
-                               "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET "
-                               "tablename = excluded.tablename, retry_ts = excluded.retry_ts, "
-                               "attempts = excluded.attempts"));
-    upsert->bind(1, replace_invalid_utf8(message_id)).bind(2, table).bind(3, us(first_seen)).bind(4, us(retry_at));
+    RSI_TRY_ASSIGN(
+        auto* upsert,
+        m_db.cached(
+            "INSERT INTO awaiting_metadata (message_id, tablename, first_seen, retry_ts, attempts) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (message_id) DO UPDATE SET "
+            "tablename = excluded.tablename, retry_ts = excluded.retry_ts, "
+            "attempts = excluded.attempts"));
+    upsert->bind(1, replace_invalid_utf8(message_id))
+        .bind(2, table)
+        .bind(3, us(first_seen))
+        .bind(4, us(retry_at));
     upsert->bind(5, attempts);
     RSI_TRY(upsert->run());
     return {};
@@ -428,8 +492,9 @@ public:
 
   Result<std::vector<AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT tablename, count(*), min(first_seen) FROM awaiting_metadata "
-                                            "WHERE retry_ts >= ? GROUP BY tablename ORDER BY tablename"));
+    RSI_TRY_ASSIGN(auto* query,
+                   m_db.cached("SELECT tablename, count(*), min(first_seen) FROM awaiting_metadata "
+                               "WHERE retry_ts >= ? GROUP BY tablename ORDER BY tablename"));
     query->bind(1, us(retry_after));
     std::vector<AwaitingMetadata> waiting;
     while (true) {
@@ -462,7 +527,8 @@ public:
 private:
   // Callers hold m_mutex.
   Result<std::vector<std::string>> batch_keys(const std::string& manifest) {
-    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT keyname FROM tsv WHERE manifest_uuid = ? ORDER BY id"));
+    RSI_TRY_ASSIGN(auto* query,
+                   m_db.cached("SELECT keyname FROM tsv WHERE manifest_uuid = ? ORDER BY id"));
     query->bind(1, manifest);
     std::vector<std::string> keys;
     while (true) {

@@ -20,8 +20,8 @@ Result<std::vector<core::ObjectLocation>> file_locations(const ingestdb::Batch& 
   for (const auto& key : batch.keys) {
     auto location = core::locate_key_name(key);
     if (!location) {
-      return fail(location.error().wrap(fmt::format("load {} into {}: KeyName {}", batch.manifest, batch.table,
-                                                    core::quote_for_message(key))));
+      return fail(location.error().wrap(fmt::format("load {} into {}: KeyName {}", batch.manifest,
+                                                    batch.table, core::quote_for_message(key))));
     }
     locations.push_back(std::move(*location));
   }
@@ -29,15 +29,19 @@ Result<std::vector<core::ObjectLocation>> file_locations(const ingestdb::Batch& 
 }
 
 nlohmann::json describe(const ingestdb::Batch& batch) {
-  return {{"manifest", batch.manifest}, {"table", batch.table}, {"version", batch.version},
-          {"files", batch.keys.size()}, {"retry_count", batch.retry_count}};
+  return {{"manifest", batch.manifest},
+          {"table", batch.table},
+          {"version", batch.version},
+          {"files", batch.keys.size()},
+          {"retry_count", batch.retry_count}};
 }
 
 } // namespace
 
-Loader::Loader(ingestdb::IngestDb& store, VersionSource versions, const Clock& clock, telemetry::Metrics& metrics,
-               LoaderConfig config)
-    : m_store(store), m_versions(std::move(versions)), m_clock(clock), m_metrics(metrics), m_config(config) {}
+Loader::Loader(ingestdb::IngestDb& store, VersionSource versions, const Clock& clock,
+               telemetry::Metrics& metrics, LoaderConfig config)
+    : m_store(store), m_versions(std::move(versions)), m_clock(clock), m_metrics(metrics),
+      m_config(config) {}
 
 void Loader::wake() {
   {
@@ -66,8 +70,9 @@ void Loader::report_outdated(const std::vector<ingestdb::TableVersion>& outdated
       first = m_reported_outdated.emplace(group.table, group.version).second;
     }
     if (first) {
-      log::error("files of an outdated version wait: the warehouse table is newer; they are not loaded",
-                 {{"table", group.table}, {"version", group.version}});
+      log::error(
+          "files of an outdated version wait: the warehouse table is newer; they are not loaded",
+          {{"table", group.table}, {"version", group.version}});
     }
   }
 }
@@ -100,12 +105,13 @@ std::optional<ingestdb::Batch> Loader::next_batch(bool& is_retry) {
   bool check_failed = false;
   {
     const std::lock_guard lock(m_mutex);
-    check_failed = !m_last_failed_check || now - *m_last_failed_check >= m_config.failed_load_check_interval;
+    check_failed =
+        !m_last_failed_check || now - *m_last_failed_check >= m_config.failed_load_check_interval;
   }
   if (check_failed) {
-    auto retry = m_store.claim_retryable_batch(m_config.max_load_retry,
-                                               std::chrono::duration_cast<std::chrono::seconds>(m_config.policy.lease),
-                                               now);
+    auto retry = m_store.claim_retryable_batch(
+        m_config.max_load_retry,
+        std::chrono::duration_cast<std::chrono::seconds>(m_config.policy.lease), now);
     if (!retry) {
       log::warn("cannot look for failed batches", {{"error", retry.error().message}});
     } else if (*retry) {
@@ -162,15 +168,20 @@ void Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch,
   }
   log::debug("loading batch", describe(batch));
   auto files = file_locations(batch);
-  const warehouse::LoadRequest request{.manifest = batch.manifest, .table = batch.table, .version = batch.version,
-                                       .files = files.value_or(std::vector<core::ObjectLocation>{})};
+  const warehouse::LoadRequest request{.manifest = batch.manifest,
+                                       .table = batch.table,
+                                       .version = batch.version,
+                                       .files =
+                                           files.value_or(std::vector<core::ObjectLocation>{})};
   for (int attempt = 0;; ++attempt) {
     const auto started = std::chrono::steady_clock::now();
     // A key no object can have fails the batch as a load of it would.
-    auto loaded = files ? warehouse.load_batch(request) : Result<warehouse::LoadResult>(fail(files.error()));
+    auto loaded =
+        files ? warehouse.load_batch(request) : Result<warehouse::LoadResult>(fail(files.error()));
     if (loaded) {
-      m_metrics.timing(names::load_duration(batch.table), std::chrono::duration_cast<std::chrono::microseconds>(
-                                                              std::chrono::steady_clock::now() - started));
+      m_metrics.timing(names::load_duration(batch.table),
+                       std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - started));
       finish(batch, *loaded, stop);
       return;
     }
@@ -189,8 +200,11 @@ void Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch,
     if (error.kind == ErrorKind::transient) {
       const auto delay = m_config.transient_backoff.delay(attempt, jitter_rng());
       log::warn("batch load hit a transient fault; retrying without spending a retry",
-                {{"manifest", batch.manifest}, {"table", batch.table}, {"error", error.message},
-                 {"attempt", attempt + 1}, {"retry_in_ms", delay.count()}});
+                {{"manifest", batch.manifest},
+                 {"table", batch.table},
+                 {"error", error.message},
+                 {"attempt", attempt + 1},
+                 {"retry_in_ms", delay.count()}});
       if (sleep_unless_stopped(stop, delay)) {
         continue;
       }
@@ -205,22 +219,26 @@ void Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch,
     // `retry_count` counts the retries spent, this attempt's included. The store retries a failed
     // batch while the count is below max_load_retry, so this failure leaves it stale once the
     // count has reached it (the first attempt and max_load_retry retries have failed).
-    log::error("batch load failed", {{"manifest", batch.manifest}, {"table", batch.table},
-                                     {"retry_count", batch.retry_count}, {"error", error.message},
+    log::error("batch load failed", {{"manifest", batch.manifest},
+                                     {"table", batch.table},
+                                     {"retry_count", batch.retry_count},
+                                     {"error", error.message},
                                      {"stale", batch.retry_count >= m_config.max_load_retry}});
     for (int store_attempt = 0;; ++store_attempt) {
       auto failed = m_store.fail_batch(batch.manifest, error.message, retry_at);
       if (failed || stop.stop_requested()) {
         break;
       }
-      log::warn("cannot record the failure; retrying", {{"manifest", batch.manifest}, {"error", failed.error().message}});
+      log::warn("cannot record the failure; retrying",
+                {{"manifest", batch.manifest}, {"error", failed.error().message}});
       sleep_unless_stopped(stop, m_config.transient_backoff.delay(store_attempt, jitter_rng()));
     }
     return;
   }
 }
 
-void Loader::finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result, std::stop_token stop) {
+void Loader::finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result,
+                    std::stop_token stop) {
   const TimePoint now = m_clock.now();
   // The load committed: mark it done until the store takes it. Should the process die first,
   // the ledger tells the orphan check it committed.
@@ -230,11 +248,13 @@ void Loader::finish(const ingestdb::Batch& batch, const warehouse::LoadResult& r
       break;
     }
     if (stop.stop_requested()) {
-      log::warn("stopping before the batch was marked done; the ledger resolves it at the next start",
-                {{"manifest", batch.manifest}});
+      log::warn(
+          "stopping before the batch was marked done; the ledger resolves it at the next start",
+          {{"manifest", batch.manifest}});
       return;
     }
-    log::warn("cannot mark batch done; retrying", {{"manifest", batch.manifest}, {"error", done.error().message}});
+    log::warn("cannot mark batch done; retrying",
+              {{"manifest", batch.manifest}, {"error", done.error().message}});
     sleep_unless_stopped(stop, m_config.transient_backoff.delay(attempt, jitter_rng()));
   }
   const auto files = static_cast<std::int64_t>(batch.keys.size());
@@ -244,11 +264,15 @@ void Loader::finish(const ingestdb::Batch& batch, const warehouse::LoadResult& r
   m_metrics.count(names::rows_loaded(batch.table), static_cast<std::int64_t>(result.rows));
   m_metrics.count(names::bytes_loaded(batch.table), static_cast<std::int64_t>(result.bytes));
   if (batch.oldest_file) {
-    m_metrics.timing(names::commit_latency(batch.table),
-                     std::chrono::duration_cast<std::chrono::microseconds>(now - *batch.oldest_file));
+    m_metrics.timing(
+        names::commit_latency(batch.table),
+        std::chrono::duration_cast<std::chrono::microseconds>(now - *batch.oldest_file));
   }
-  log::info("batch loaded", {{"manifest", batch.manifest}, {"table", batch.table}, {"files", files},
-                             {"rows", result.rows}, {"truncated_values", result.truncated_values},
+  log::info("batch loaded", {{"manifest", batch.manifest},
+                             {"table", batch.table},
+                             {"files", files},
+                             {"rows", result.rows},
+                             {"truncated_values", result.truncated_values},
                              {"replaced_characters", result.replaced_characters}});
 }
 
@@ -263,13 +287,15 @@ void Loader::run_worker(warehouse::Warehouse& warehouse, std::stop_token stop) {
       continue;
     }
     std::unique_lock lock(m_mutex);
-    m_wake.wait_for(lock, stop, m_config.no_work_delay, [&] { return m_wake_generation != generation; });
+    m_wake.wait_for(lock, stop, m_config.no_work_delay,
+                    [&] { return m_wake_generation != generation; });
   }
 }
 
 void Loader::run_lease_keeper(std::stop_token stop) {
   const auto period = std::max<std::chrono::milliseconds>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(m_config.policy.lease) / 4, std::chrono::milliseconds(100));
+      std::chrono::duration_cast<std::chrono::milliseconds>(m_config.policy.lease) / 4,
+      std::chrono::milliseconds(100));
   while (sleep_unless_stopped(stop, period)) {
     std::set<std::string> held;
     {
@@ -279,9 +305,11 @@ void Loader::run_lease_keeper(std::stop_token stop) {
     for (const auto& manifest : held) {
       auto renewed = m_store.renew_lease(manifest, m_clock.now() + m_config.policy.lease);
       if (!renewed) {
-        log::warn("cannot renew a batch lease", {{"manifest", manifest}, {"error", renewed.error().message}});
+        log::warn("cannot renew a batch lease",
+                  {{"manifest", manifest}, {"error", renewed.error().message}});
       } else if (!*renewed) {
-        log::warn("batch no longer in flight while loading (its lease ran out?)", {{"manifest", manifest}});
+        log::warn("batch no longer in flight while loading (its lease ran out?)",
+                  {{"manifest", manifest}});
       }
     }
   }

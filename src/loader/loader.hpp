@@ -20,11 +20,13 @@
 namespace rsi::loader {
 
 struct LoaderConfig {
-  ingestdb::ClaimPolicy policy; // -loadCountTrigger, -loadAgeSeconds, --batch-lease, --max-batch-files
+  ingestdb::ClaimPolicy
+      policy; // -loadCountTrigger, -loadAgeSeconds, --batch-lease, --max-batch-files
   std::chrono::milliseconds no_work_delay{std::chrono::minutes(1)};      // -no_work_delay
   int max_load_retry = 5;                                                // -max_load_retry
   std::chrono::milliseconds error_retry_delay{std::chrono::minutes(15)}; // -error_retry_delay
-  std::chrono::milliseconds failed_load_check_interval{std::chrono::minutes(1)}; // -failed_load_check_interval
+  std::chrono::milliseconds failed_load_check_interval{
+      std::chrono::minutes(1)}; // -failed_load_check_interval
   // Between attempts after a transient fault (warehouse or store unreachable); no retry is spent.
   BackoffPolicy transient_backoff{.initial_delay = std::chrono::seconds(1),
                                   .max_delay = std::chrono::seconds(30),
@@ -45,8 +47,8 @@ using VersionSource = std::function<ingestdb::VersionMap()>;
 // the warehouse's ledger is asked whether it committed after all.
 class Loader {
 public:
-  Loader(ingestdb::IngestDb& store, VersionSource versions, const Clock& clock, telemetry::Metrics& metrics,
-         LoaderConfig config);
+  Loader(ingestdb::IngestDb& store, VersionSource versions, const Clock& clock,
+         telemetry::Metrics& metrics, LoaderConfig config);
 
   // Resolve batches whose loader died (lease run out, or left by the original): complete the
   // ones the ledger has, release the others for a retry. Returns how many were resolved.
@@ -68,8 +70,10 @@ public:
 
 private:
   std::optional<ingestdb::Batch> next_batch(bool& is_retry);
-  void load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry, std::stop_token stop);
-  void finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result, std::stop_token stop);
+  void load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry,
+            std::stop_token stop);
+  void finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result,
+              std::stop_token stop);
   void hold(const std::string& manifest);
   void unhold(const std::string& manifest);
   void report_outdated(const std::vector<ingestdb::TableVersion>& outdated);

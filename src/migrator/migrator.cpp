@@ -216,7 +216,8 @@ Result<StepOutcome> Migrator::advance(const std::string& table, int target, Time
       RSI_TRY_ASSIGN(const bool requested,
                      m_store.request_force_load(table, m_config.requester, now));
       if (requested) {
-        m_own_force_loads.insert(table); // Not counted: force_load.<table> counts operators' requests, as the original.
+        m_own_force_loads.insert(
+            table); // Not counted: force_load.<table> counts operators' requests, as the original.
         log::info("waiting for the old version's files to load; force load requested",
                   {{"table", table}, {"version", target - 1}, {"requester", m_config.requester}});
       }

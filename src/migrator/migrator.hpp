@@ -61,11 +61,11 @@ struct PollReport {
   std::vector<TableStep> steps; // One per table that is behind, in table order.
 };
 
-// rsloadmanager's migrator (docs/architecture.md, "Schema evolution"). Every poll: take (or confirm) the migrator lock,
-// refresh the version cache from the warehouse (the first time it holds the lock, also create
-// the views an earlier release left out: Warehouse::repair_views), and for each table whose newest pending
-// version is above its cached version (or that has none) take one step to target = current+1
-// (0 when unknown):
+// rsloadmanager's migrator (docs/architecture.md, "Schema evolution"). Every poll: take (or
+// confirm) the migrator lock, refresh the version cache from the warehouse (the first time it holds
+// the lock, also create the views an earlier release left out: Warehouse::repair_views), and for
+// each table whose newest pending version is above its cached version (or that has none) take one
+// step to target = current+1 (0 when unknown):
 //   - creating (target 0) is allowed at any time and waits for nothing;
 //   - altering waits for the off-peak window, or on-peak for a force load requested for the
 //     table (not by the migrator itself) while the table holds no locks (an on-peak start stays

@@ -9,10 +9,6 @@
 
 #include "objectstore/local_object_store.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -20,7 +16,10 @@
 #include <system_error>
 #include <vector>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace rsi::objectstore {
 namespace {
@@ -285,12 +284,12 @@ private:
     }
     auto written = copy_into(file, source, target);
     if (written && ::fsync(file.get()) != 0) {
-      written =
-          fail(ErrorKind::transient, fmt::format("put {}: fsync: {}", target, errno_message(errno)));
+      written = fail(ErrorKind::transient,
+                     fmt::format("put {}: fsync: {}", target, errno_message(errno)));
     }
     if (written && file.close() != 0) {
-      written =
-          fail(ErrorKind::transient, fmt::format("put {}: close: {}", target, errno_message(errno)));
+      written = fail(ErrorKind::transient,
+                     fmt::format("put {}: close: {}", target, errno_message(errno)));
     }
     if (written && ::rename(temp.c_str(), path.c_str()) != 0) {
       const int rename_error = errno;

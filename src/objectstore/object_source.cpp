@@ -23,8 +23,7 @@ constexpr std::size_t k_coalesce_bytes = 256U << 10U;
 // sink) and the reader.
 class ObjectSource final : public ByteSource {
 public:
-  ObjectSource(ObjectStore& store, std::string key, std::string name,
-               std::size_t max_buffered)
+  ObjectSource(ObjectStore& store, std::string key, std::string name, std::size_t max_buffered)
       : m_store(store), m_key(std::move(key)), m_name(std::move(name)),
         m_max_buffered(std::max<std::size_t>(max_buffered, 1)) {
     m_thread = std::thread([this] { download(); });
@@ -127,8 +126,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<ByteSource> open_object_source(ObjectStore& store, std::string key, std::string name,
-                                               std::size_t max_buffered_bytes) {
+std::unique_ptr<ByteSource> open_object_source(ObjectStore& store, std::string key,
+                                               std::string name, std::size_t max_buffered_bytes) {
   return std::make_unique<ObjectSource>(store, std::move(key), std::move(name), max_buffered_bytes);
 }
 

@@ -13,7 +13,8 @@ namespace rsi::objectstore {
 // (so the download overlaps parsing), with at most `max_buffered_bytes` waiting in memory.
 // `name` (the file's URL) goes into errors: "s3://b/k: no such object". Destroying the source
 // stops the download. `store` must outlive it.
-std::unique_ptr<ByteSource> open_object_source(ObjectStore& store, std::string key, std::string name,
+std::unique_ptr<ByteSource> open_object_source(ObjectStore& store, std::string key,
+                                               std::string name,
                                                std::size_t max_buffered_bytes = 4U << 20U);
 
 } // namespace rsi::objectstore

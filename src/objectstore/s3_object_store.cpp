@@ -19,10 +19,6 @@
 
 #include "objectstore/s3_object_store.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -32,7 +28,10 @@
 #include <system_error>
 #include <vector>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.hpp"
 #include "http/client.hpp"
@@ -298,8 +297,9 @@ public:
           resumes >= m_config.max_resumes) {
         return fail(response.error().wrap(fmt::format("get {}", target(key))));
       }
-      log::warn("resuming S3 download",
-                {{"object_key", target(key)}, {"offset", offset}, {"error", response.error().message}});
+      log::warn(
+          "resuming S3 download",
+          {{"object_key", target(key)}, {"offset", offset}, {"error", response.error().message}});
     }
   }
 
@@ -363,8 +363,8 @@ public:
     InputFile file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     struct stat status {};
     if (file.get() < 0 || ::fstat(file.get(), &status) != 0) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("put {} from {}: {}", target(key), path.string(), errno_message(errno)));
+      return fail(ErrorKind::permanent, fmt::format("put {} from {}: {}", target(key),
+                                                    path.string(), errno_message(errno)));
     }
     const auto size = static_cast<std::uint64_t>(status.st_size);
     if (size <= m_config.part_size_bytes) {

@@ -73,16 +73,17 @@ std::string summarize(std::string_view sql) {
 
 Result<Connection> Connection::connect(const std::string& conninfo) {
   // Defaults first: the expanded `dbname` (the caller's conninfo) overrides them.
-  const char* keywords[] = {"connect_timeout", "application_name", "keepalives", "keepalives_idle",
-                            "dbname", nullptr};
+  const char* keywords[] = {"connect_timeout", "application_name", "keepalives",
+                            "keepalives_idle", "dbname",           nullptr};
   const char* values[] = {"10", "rs_ingester", "1", "30", conninfo.c_str(), nullptr};
   ConnHandle conn(PQconnectdbParams(keywords, values, 1));
   if (!conn) {
     return fail(ErrorKind::transient, "connect to postgres: out of memory");
   }
   if (PQstatus(conn.get()) != CONNECTION_OK) {
-    return fail(ErrorKind::transient,
-                fmt::format("connect to postgres: {}", trim_trailing_newline(PQerrorMessage(conn.get()))));
+    return fail(
+        ErrorKind::transient,
+        fmt::format("connect to postgres: {}", trim_trailing_newline(PQerrorMessage(conn.get()))));
   }
   PQsetNoticeProcessor(conn.get(), &drop_notice, nullptr);
   return Connection(std::move(conn));
@@ -102,8 +103,9 @@ Result<Connection> Connection::detached() {
 
 Result<Rows> Connection::check(ResultHandle result, std::string_view sql) {
   if (!result) {
-    return fail(ErrorKind::transient,
-                fmt::format("{}: {}", summarize(sql), trim_trailing_newline(PQerrorMessage(m_conn.get()))));
+    return fail(
+        ErrorKind::transient,
+        fmt::format("{}: {}", summarize(sql), trim_trailing_newline(PQerrorMessage(m_conn.get()))));
   }
   switch (PQresultStatus(result.get())) {
   case PGRES_COMMAND_OK:
@@ -145,13 +147,15 @@ Result<Rows> Connection::exec(std::string_view sql, const std::vector<Param>& pa
   const int count = static_cast<int>(values.size());
   if (params.empty()) {
     // Transaction control and one-off statements: nothing to gain from preparing.
-    ResultHandle result(PQexecParams(m_conn.get(), statement.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0));
+    ResultHandle result(
+        PQexecParams(m_conn.get(), statement.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0));
     return check(std::move(result), sql);
   }
   RSI_TRY_ASSIGN(const auto name, prepared(statement, count));
-  ResultHandle result(name ? PQexecPrepared(m_conn.get(), name->c_str(), count, values.data(), nullptr, nullptr, 0)
-                           : PQexecParams(m_conn.get(), statement.c_str(), count, nullptr, values.data(),
-                                          nullptr, nullptr, 0));
+  ResultHandle result(
+      name ? PQexecPrepared(m_conn.get(), name->c_str(), count, values.data(), nullptr, nullptr, 0)
+           : PQexecParams(m_conn.get(), statement.c_str(), count, nullptr, values.data(), nullptr,
+                          nullptr, 0));
   return check(std::move(result), sql);
 }
 
@@ -199,8 +203,9 @@ Result<void> Connection::abort_copy(std::string_view reason) {
 Result<std::string> Connection::quote_identifier(std::string_view name) const {
   char* quoted = PQescapeIdentifier(m_conn.get(), name.data(), name.size());
   if (quoted == nullptr) {
-    return fail(ErrorKind::permanent, fmt::format("quote identifier: {}",
-                                                  trim_trailing_newline(PQerrorMessage(m_conn.get()))));
+    return fail(
+        ErrorKind::permanent,
+        fmt::format("quote identifier: {}", trim_trailing_newline(PQerrorMessage(m_conn.get()))));
   }
   std::string out(quoted);
   PQfreemem(quoted);
@@ -210,8 +215,9 @@ Result<std::string> Connection::quote_identifier(std::string_view name) const {
 Result<std::string> Connection::quote_literal(std::string_view value) const {
   char* quoted = PQescapeLiteral(m_conn.get(), value.data(), value.size());
   if (quoted == nullptr) {
-    return fail(ErrorKind::permanent, fmt::format("quote literal: {}",
-                                                  trim_trailing_newline(PQerrorMessage(m_conn.get()))));
+    return fail(
+        ErrorKind::permanent,
+        fmt::format("quote literal: {}", trim_trailing_newline(PQerrorMessage(m_conn.get()))));
   }
   std::string out(quoted);
   PQfreemem(quoted);

@@ -26,7 +26,9 @@ public:
     return PQgetisnull(m_result.get(), row, column) != 0;
   }
   [[nodiscard]] std::string_view get(int row, int column) const;
-  [[nodiscard]] std::string text(int row, int column) const { return std::string(get(row, column)); }
+  [[nodiscard]] std::string text(int row, int column) const {
+    return std::string(get(row, column));
+  }
   // The value as an integer; 0 for NULL. Only for columns the query made integral.
   [[nodiscard]] std::int64_t integer(int row, int column) const;
   [[nodiscard]] bool boolean(int row, int column) const { return get(row, column) == "t"; }
@@ -85,7 +87,8 @@ private:
   [[nodiscard]] Result<Rows> check(ResultHandle result, std::string_view sql);
   // The name of `sql` prepared on this connection, preparing it first; nullopt when the
   // cache is full (the statement then runs unprepared).
-  [[nodiscard]] Result<std::optional<std::string>> prepared(const std::string& sql, int param_count);
+  [[nodiscard]] Result<std::optional<std::string>> prepared(const std::string& sql,
+                                                            int param_count);
 
   ConnHandle m_conn;
   std::unordered_map<std::string, std::string> m_prepared; // SQL text → statement name.

@@ -13,17 +13,20 @@ namespace {
 using OptionsHandle = CHandle<PQconninfoOption, &PQconninfoFree>;
 
 bool is_local_host(std::string_view host) {
-  return host.empty() || host.front() == '/' || host == "localhost" || host.starts_with("127.") || host == "::1";
+  return host.empty() || host.front() == '/' || host == "localhost" || host.starts_with("127.") ||
+         host == "::1";
 }
 
 } // namespace
 
-Result<std::string> with_default_sslmode(std::string_view conninfo, TlsDefault tls, bool environment_sslmode) {
+Result<std::string> with_default_sslmode(std::string_view conninfo, TlsDefault tls,
+                                         bool environment_sslmode) {
   constexpr std::string_view k_redshift = "redshift://";
   const bool redshift_url = conninfo.starts_with(k_redshift);
   // libpq reads URLs of its own schemes only: a redshift:// URL is a postgresql:// one.
   const std::string parsed_text =
-      redshift_url ? fmt::format("postgresql://{}", conninfo.substr(k_redshift.size())) : std::string(conninfo);
+      redshift_url ? fmt::format("postgresql://{}", conninfo.substr(k_redshift.size()))
+                   : std::string(conninfo);
   char* raw_error = nullptr;
   OptionsHandle options(PQconninfoParse(parsed_text.c_str(), &raw_error));
   CHandle<char, &PQfreemem> error(raw_error);
@@ -51,7 +54,8 @@ Result<std::string> with_default_sslmode(std::string_view conninfo, TlsDefault t
       }
     }
   }
-  const bool remote = std::any_of(hosts.begin(), hosts.end(), [](const std::string& host) { return !is_local_host(host); });
+  const bool remote = std::any_of(hosts.begin(), hosts.end(),
+                                  [](const std::string& host) { return !is_local_host(host); });
   if (has_sslmode || environment_sslmode || !remote) {
     return std::string(conninfo);
   }
@@ -61,7 +65,8 @@ Result<std::string> with_default_sslmode(std::string_view conninfo, TlsDefault t
     added.emplace_back("sslrootcert", std::string(k_system_ca_bundle));
   }
   std::string out(conninfo);
-  const bool url = redshift_url || conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://");
+  const bool url =
+      redshift_url || conninfo.starts_with("postgres://") || conninfo.starts_with("postgresql://");
   for (const auto& [keyword, value] : added) {
     if (url) {
       out += fmt::format("{}{}={}", out.find('?') == std::string::npos ? '?' : '&', keyword, value);

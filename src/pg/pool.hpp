@@ -43,8 +43,7 @@ public:
   [[nodiscard]] Result<Lease> acquire();
 
   // `work(Connection&)` returning Result<T>; a transient failure discards the connection.
-  template <class Work>
-  auto run(Work&& work) -> std::invoke_result_t<Work, Connection&> {
+  template <class Work> auto run(Work&& work) -> std::invoke_result_t<Work, Connection&> {
     RSI_TRY_ASSIGN(Lease lease, acquire());
     auto result = std::forward<Work>(work)(lease.conn());
     if (!result && (result.error().kind == ErrorKind::transient || !lease.conn().healthy())) {

@@ -25,13 +25,6 @@
 
 #include "queue/local_queue.hpp"
 
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -45,7 +38,13 @@
 #include <utility>
 #include <vector>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.hpp"
 
@@ -116,8 +115,8 @@ ErrorKind errno_kind(int error) {
 }
 
 Error errno_error(int error, std::string_view operation, const fs::path& target) {
-  return Error{errno_kind(error), fmt::format("{} {}: {}", operation, target.string(),
-                                              errno_message(error))};
+  return Error{errno_kind(error),
+               fmt::format("{} {}: {}", operation, target.string(), errno_message(error))};
 }
 
 struct Delivery {
@@ -214,7 +213,8 @@ Result<std::optional<FileContent>> read_message_file(const fs::path& path, std::
     return FileContent{.defect = "not a regular file"};
   }
   if (static_cast<std::uint64_t>(info.st_size) > max_bytes) {
-    return FileContent{.defect = fmt::format("{} bytes; a message is at most {} bytes", info.st_size, max_bytes)};
+    return FileContent{
+        .defect = fmt::format("{} bytes; a message is at most {} bytes", info.st_size, max_bytes)};
   }
   FileContent content;
   content.body.reserve(static_cast<std::size_t>(info.st_size));
@@ -231,8 +231,9 @@ Result<std::optional<FileContent>> read_message_file(const fs::path& path, std::
       return fail(errno_error(errno, "read", path));
     }
     if (content.body.size() + static_cast<std::size_t>(got) > max_bytes) {
-      return FileContent{.defect = fmt::format("grew past {} bytes while read; a message is at most {} bytes",
-                                               max_bytes, max_bytes)};
+      return FileContent{
+          .defect = fmt::format("grew past {} bytes while read; a message is at most {} bytes",
+                                max_bytes, max_bytes)};
     }
     content.body.append(buffer.data(), static_cast<std::size_t>(got));
   }
@@ -435,15 +436,17 @@ private:
       }
       if (!it->is_regular_file(type_error) || it->is_symlink(type_error)) {
         if (name.size() <= k_max_id_size) {
-          set_aside(it->path(), name, it->is_symlink(type_error) ? "a symbolic link, not a message file"
-                                                                  : "not a regular file");
+          set_aside(it->path(), name,
+                    it->is_symlink(type_error) ? "a symbolic link, not a message file"
+                                               : "not a regular file");
         }
         continue;
       }
       if (name.size() > k_max_id_size) {
         if (m_warned_names.insert(name).second) {
-          log::warn("local queue: ignoring a file whose name is too long for a message",
-                    {{"file", (m_config.inbox / name).string()}, {"max_name_bytes", k_max_id_size}});
+          log::warn(
+              "local queue: ignoring a file whose name is too long for a message",
+              {{"file", (m_config.inbox / name).string()}, {"max_name_bytes", k_max_id_size}});
         }
         continue;
       }
@@ -464,7 +467,9 @@ private:
       return gone_or_error(errno, "receive: claim", source);
     }
     if (!S_ISREG(info.st_mode)) {
-      set_aside(source, name, S_ISLNK(info.st_mode) ? "a symbolic link, not a message file" : "not a regular file");
+      set_aside(source, name,
+                S_ISLNK(info.st_mode) ? "a symbolic link, not a message file"
+                                      : "not a regular file");
       return std::nullopt;
     }
     const TimePoint now = m_clock.now();
@@ -485,7 +490,8 @@ private:
   }
 
   Result<std::optional<Message>> load(const std::string& receipt, Delivery delivery) {
-    RSI_TRY_ASSIGN(auto content, read_message_file(m_inflight / receipt, m_config.max_message_bytes));
+    RSI_TRY_ASSIGN(auto content,
+                   read_message_file(m_inflight / receipt, m_config.max_message_bytes));
     if (!content) {
       return std::nullopt; // Redelivered to someone else already (a zero visibility timeout).
     }
@@ -512,7 +518,8 @@ private:
       return;
     }
     const fs::path reason_file = m_config.inbox / k_rejected_dir / (id + ".reason");
-    FileDescriptor fd(::open(reason_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    FileDescriptor fd(
+        ::open(reason_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
     if (fd.valid()) {
       // Best effort: the warning below carries the reason as well.
       (void)write_all(fd.get(), reason + "\n", reason_file);
@@ -591,8 +598,9 @@ Result<std::unique_ptr<Queue>> make_local_queue(const LocalConfig& config, const
                                                   config.inbox.string()));
   }
   if (config.max_message_bytes == 0) {
-    return fail(ErrorKind::permanent, fmt::format("local queue {}: the message size limit must be positive",
-                                                  config.inbox.string()));
+    return fail(ErrorKind::permanent,
+                fmt::format("local queue {}: the message size limit must be positive",
+                            config.inbox.string()));
   }
   std::error_code error;
   fs::create_directories(config.inbox / k_inflight_dir, error);
@@ -624,8 +632,8 @@ Result<QueueDepth> local_inbox_depth(const fs::path& inbox, TimePoint now) {
   error.clear();
   for (fs::directory_iterator it(inflight, error), end; !error && it != end; it.increment(error)) {
     struct stat info {};
-    if (!parse_delivery_name(it->path().filename().string()) || ::stat(it->path().c_str(), &info) != 0 ||
-        !S_ISREG(info.st_mode)) {
+    if (!parse_delivery_name(it->path().filename().string()) ||
+        ::stat(it->path().c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
       continue;
     }
     ++(mtime_of(info) > now ? depth.in_flight : depth.waiting);
@@ -634,7 +642,8 @@ Result<QueueDepth> local_inbox_depth(const fs::path& inbox, TimePoint now) {
     return fail(errno_error(error.value(), "count messages in", inflight));
   }
   error.clear();
-  for (fs::directory_iterator it(inbox / k_rejected_dir, error), end; !error && it != end; it.increment(error)) {
+  for (fs::directory_iterator it(inbox / k_rejected_dir, error), end; !error && it != end;
+       it.increment(error)) {
     depth.set_aside += it->path().extension() == ".reason" ? 1 : 0;
   }
   return depth;

@@ -32,7 +32,8 @@ struct LocalConfig {
 // The messages in `inbox` at `now`, counted without a queue instance (for `rs_ingester status`
 // beside a running process): new files and expired deliveries wait, the others are in flight.
 // An inbox that does not exist holds nothing.
-[[nodiscard]] Result<QueueDepth> local_inbox_depth(const std::filesystem::path& inbox, TimePoint now);
+[[nodiscard]] Result<QueueDepth> local_inbox_depth(const std::filesystem::path& inbox,
+                                                   TimePoint now);
 
 // Producer side: write `body` into `inbox` atomically (a hidden temporary file, synced, then
 // renamed into place) and return the new message's id (its file name). Names sort by time.

@@ -85,9 +85,8 @@ public:
   // empty vector means the wait elapsed, or `stop` was requested; neither is an error. Fails
   // `transient` on a network or server fault and `permanent` when the queue does not exist or
   // is not allowed.
-  [[nodiscard]] virtual Result<std::vector<Message>> receive(std::size_t max_messages,
-                                                             std::chrono::seconds wait,
-                                                             std::stop_token stop = {}) = 0;
+  [[nodiscard]] virtual Result<std::vector<Message>>
+  receive(std::size_t max_messages, std::chrono::seconds wait, std::stop_token stop = {}) = 0;
 
   // Delete the deliveries of `messages` (at most k_max_batch; none is a no-op). Entries that
   // fail are listed in the outcome (a stale receipt is a `conflict`); the call itself fails

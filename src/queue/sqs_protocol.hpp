@@ -84,7 +84,8 @@ public:
   // `timeout` bounds one attempt. Errors read "SQS <action> <queue>: <cause>".
   // Requesting `stop` aborts the call (a transient error).
   [[nodiscard]] Result<nlohmann::json> call(std::string_view action, const nlohmann::json& input,
-                                            std::chrono::milliseconds timeout, std::stop_token stop = {});
+                                            std::chrono::milliseconds timeout,
+                                            std::stop_token stop = {});
 
   [[nodiscard]] const Target& target() const { return m_target; }
   void set_queue_url(std::string url) { m_target.queue_url = std::move(url); }

@@ -7,7 +7,8 @@
 
 namespace rsi::registry {
 
-EventMetadataCache::EventMetadataCache(MetadataFetcher fetcher, const Clock& clock, EventMetadataOptions options)
+EventMetadataCache::EventMetadataCache(MetadataFetcher fetcher, const Clock& clock,
+                                       EventMetadataOptions options)
     : m_fetcher(std::move(fetcher)), m_clock(clock), m_options(options) {}
 
 Result<void> EventMetadataCache::reload() {
@@ -63,7 +64,8 @@ Result<core::AceMembership> EventMetadataCache::membership(std::string_view tabl
   }
   if (reload_now) {
     if (auto reloaded = reload(); !reloaded) {
-      log::warn("event metadata reload failed", {{"table", std::string(table)}, {"error", reloaded.error().message}});
+      log::warn("event metadata reload failed",
+                {{"table", std::string(table)}, {"error", reloaded.error().message}});
     }
   }
   const std::lock_guard lock(m_mutex);

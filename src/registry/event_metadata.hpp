@@ -29,8 +29,9 @@ public:
 using MetadataFetcher = std::function<Result<std::string>()>;
 
 struct EventMetadataOptions {
-  std::chrono::milliseconds reload_every{std::chrono::minutes(5)};      // -bpMetadataReloadFrequency
-  std::chrono::milliseconds min_forced_interval{std::chrono::seconds(30)}; // Reloads for unseen tables.
+  std::chrono::milliseconds reload_every{std::chrono::minutes(5)}; // -bpMetadataReloadFrequency
+  std::chrono::milliseconds min_forced_interval{
+      std::chrono::seconds(30)}; // Reloads for unseen tables.
 };
 
 // The event metadata, kept in memory and reloaded every `reload_every`, and at once (at most

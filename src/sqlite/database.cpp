@@ -14,8 +14,9 @@ using MprintfHandle = CHandle<char, &sqlite3_free>;
 Result<Database> Database::open(const std::filesystem::path& path,
                                 std::chrono::milliseconds busy_timeout) {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   DbHandle db(raw); // Own it before checking `rc`: sqlite allocates a handle even on failure.
   if (rc != SQLITE_OK) {
     return fail(classify_rc(rc), fmt::format("open sqlite database {}: {}", path.string(),
@@ -48,8 +49,8 @@ Result<void> Database::exec_script(std::string_view sql) {
   const int rc = sqlite3_exec(m_db.get(), script.c_str(), nullptr, nullptr, &raw_message);
   MprintfHandle message(raw_message);
   if (rc != SQLITE_OK) {
-    return fail(classify_rc(rc), fmt::format("sqlite script: {}",
-                                             message ? message.get() : sqlite3_errstr(rc)));
+    return fail(classify_rc(rc),
+                fmt::format("sqlite script: {}", message ? message.get() : sqlite3_errstr(rc)));
   }
   return {};
 }
@@ -60,7 +61,8 @@ Result<Statement> Database::prepare(std::string_view sql) {
                                     SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
   StmtHandle stmt(raw);
   if (rc != SQLITE_OK) {
-    return fail(classify_rc(rc), fmt::format("prepare {}: {}", sql.substr(0, 80), sqlite3_errmsg(m_db.get())));
+    return fail(classify_rc(rc),
+                fmt::format("prepare {}: {}", sql.substr(0, 80), sqlite3_errmsg(m_db.get())));
   }
   return Statement(std::move(stmt), m_db.get());
 }

@@ -35,7 +35,9 @@ public:
   [[nodiscard]] static std::string quote_literal(std::string_view value);
 
   [[nodiscard]] sqlite3* raw() const { return m_db.get(); }
-  [[nodiscard]] std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(m_db.get()); }
+  [[nodiscard]] std::int64_t last_insert_rowid() const {
+    return sqlite3_last_insert_rowid(m_db.get());
+  }
 
 private:
   explicit Database(DbHandle db) : m_db(std::move(db)) {}

@@ -36,8 +36,8 @@ Statement& Statement::bind(int index, double value) {
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
-  const int rc = sqlite3_bind_text64(m_stmt.get(), index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                     SQLITE_UTF8);
+  const int rc = sqlite3_bind_text64(m_stmt.get(), index, text.data(), text.size(),
+                                     SQLITE_TRANSIENT, SQLITE_UTF8);
   if (m_bind_rc == SQLITE_OK) {
     m_bind_rc = rc;
   }
@@ -45,7 +45,8 @@ Statement& Statement::bind(int index, std::string_view text) {
 }
 
 Statement& Statement::bind_blob(int index, std::string_view bytes) {
-  const int rc = sqlite3_bind_blob64(m_stmt.get(), index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  const int rc =
+      sqlite3_bind_blob64(m_stmt.get(), index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
   if (m_bind_rc == SQLITE_OK) {
     m_bind_rc = rc;
   }

@@ -23,11 +23,12 @@ public:
   Statement& bind(int index, double value);
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
-  Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  Statement& bind(int index, const std::string& text) {
+    return bind(index, std::string_view(text));
+  }
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
-  template <class T>
-  Statement& bind(int index, const std::optional<T>& value) {
+  template <class T> Statement& bind(int index, const std::optional<T>& value) {
     return value ? bind(index, *value) : bind_null(index);
   }
 
@@ -40,8 +41,12 @@ public:
   [[nodiscard]] bool is_null(int column) const {
     return sqlite3_column_type(m_stmt.get(), column) == SQLITE_NULL;
   }
-  [[nodiscard]] std::int64_t integer(int column) const { return sqlite3_column_int64(m_stmt.get(), column); }
-  [[nodiscard]] double real(int column) const { return sqlite3_column_double(m_stmt.get(), column); }
+  [[nodiscard]] std::int64_t integer(int column) const {
+    return sqlite3_column_int64(m_stmt.get(), column);
+  }
+  [[nodiscard]] double real(int column) const {
+    return sqlite3_column_double(m_stmt.get(), column);
+  }
   [[nodiscard]] std::string_view text(int column) const;
   [[nodiscard]] sqlite3_stmt* raw() const { return m_stmt.get(); }
 

@@ -10,7 +10,8 @@ constexpr std::chrono::hours k_awaiting_overdue{1};
 
 // The batches, last loads and messages awaiting metadata of each table (`entry` finds or adds it).
 template <typename Entry>
-Result<void> read_details(ingestdb::IngestDb& store, int max_load_retry, TimePoint now, Entry& entry) {
+Result<void> read_details(ingestdb::IngestDb& store, int max_load_retry, TimePoint now,
+                          Entry& entry) {
   RSI_TRY_ASSIGN(const auto pending_versions, store.pending_versions());
   RSI_TRY_ASSIGN(auto in_flight, store.in_flight_batches(now));
   RSI_TRY_ASSIGN(auto orphaned, store.orphaned_batches(now));
@@ -31,7 +32,8 @@ Result<void> read_details(ingestdb::IngestDb& store, int max_load_retry, TimePoi
   }
   for (auto& batch : failed) {
     TableStatus& table = entry(batch.table);
-    (batch.retry_count >= max_load_retry ? table.stale : table.retrying).push_back(std::move(batch));
+    (batch.retry_count >= max_load_retry ? table.stale : table.retrying)
+        .push_back(std::move(batch));
   }
   for (const auto& [name, time] : last_loads) {
     entry(name).last_load = time;
@@ -58,7 +60,8 @@ bool Snapshot::busy() const {
     return true;
   }
   return std::ranges::any_of(tables, [](const TableStatus& table) {
-    return table.waiting_files - table.outdated_files + table.migration_files > 0 || !table.orphaned.empty();
+    return table.waiting_files - table.outdated_files + table.migration_files > 0 ||
+           !table.orphaned.empty();
   });
 }
 

@@ -43,9 +43,9 @@ struct TableStatus {
 struct Snapshot {
   TimePoint taken_at;
   int max_load_retry = 0;
-  std::vector<TableStatus> tables;        // By name.
+  std::vector<TableStatus> tables;          // By name.
   std::vector<ingestdb::PendingStat> files; // The waiting files by kind and table, as tallied.
-  std::optional<queue::QueueDepth> queue; // Messages not yet recorded; nullopt: not known here.
+  std::optional<queue::QueueDepth> queue;   // Messages not yet recorded; nullopt: not known here.
   std::optional<std::string> queue_error; // Why the queue could not be counted, when it could not.
 
   // Whether work remains that goes on by itself: messages in the queue (but those waiting for
@@ -66,7 +66,7 @@ enum class Detail { files, full };
 
 struct Sources {
   ingestdb::IngestDb* store = nullptr;
-  ingestdb::VersionMap versions;              // The warehouse's table versions.
+  ingestdb::VersionMap versions;                          // The warehouse's table versions.
   std::function<Result<queue::QueueDepth>()> queue_depth; // Empty: the queue is not visible here.
   int max_load_retry = 0;
   Detail detail = Detail::full;

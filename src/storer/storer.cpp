@@ -37,12 +37,14 @@ std::string format_duration(std::chrono::seconds duration) {
 
 Result<void> check_unknown_table_timing(std::chrono::seconds wait, std::chrono::seconds retry) {
   if (retry < std::chrono::seconds(1) || retry > std::chrono::hours(12)) {
-    return fail(ErrorKind::permanent,
-                fmt::format("--unknown-table-retry: must be 1s to 12h, got {}", format_duration(retry)));
+    return fail(
+        ErrorKind::permanent,
+        fmt::format("--unknown-table-retry: must be 1s to 12h, got {}", format_duration(retry)));
   }
   if (wait < retry || wait > std::chrono::days(14)) {
     return fail(ErrorKind::permanent,
-                fmt::format("--unknown-table-wait: must be at least --unknown-table-retry and at most 14 days, got {}",
+                fmt::format("--unknown-table-wait: must be at least --unknown-table-retry and at "
+                            "most 14 days, got {}",
                             format_duration(wait)));
   }
   return {};
@@ -68,11 +70,15 @@ std::string_view to_string(Disposition disposition) {
 
 Storer::Storer(queue::Queue& queue, ingestdb::IngestDb& store, registry::TableDirectory& tables,
                const Clock& clock, telemetry::Metrics& metrics, StorerConfig config)
-    : m_queue(queue), m_store(store), m_tables(tables), m_clock(clock), m_metrics(metrics), m_config(config) {}
+    : m_queue(queue), m_store(store), m_tables(tables), m_clock(clock), m_metrics(metrics),
+      m_config(config) {}
 
-Disposition Storer::reject(const queue::Message& message, const std::string& reason, std::string_view kind) {
-  auto kept = m_store.reject_message(
-      {.message_id = message.id, .reason = reason, .body = message.body, .received_at = m_clock.now()});
+Disposition Storer::reject(const queue::Message& message, const std::string& reason,
+                           std::string_view kind) {
+  auto kept = m_store.reject_message({.message_id = message.id,
+                                      .reason = reason,
+                                      .body = message.body,
+                                      .received_at = m_clock.now()});
   if (!kept) {
     log::warn("cannot record rejected message; it stays in the queue",
               {{"message_id", message.id}, {"error", kept.error().message}});
@@ -89,18 +95,19 @@ Disposition Storer::reject(const queue::Message& message, const std::string& rea
 Disposition Storer::await_metadata(const queue::Message& message, const std::string& table) {
   const TimePoint now = m_clock.now();
   const auto retry = std::max(std::chrono::seconds(1), m_config.unknown_table_retry);
-  const bool too_old =
-      message.sent_at ? now - *message.sent_at >= m_config.unknown_table_wait
-                      : message.receive_count > m_config.unknown_table_wait / retry + 1;
+  const bool too_old = message.sent_at
+                           ? now - *message.sent_at >= m_config.unknown_table_wait
+                           : message.receive_count > m_config.unknown_table_wait / retry + 1;
   if (too_old) {
-    return reject(message,
-                  fmt::format("table \"{}\" is not in the event metadata (still unknown {} after the message "
-                              "was sent; {} attempts)",
-                              table, format_duration(m_config.unknown_table_wait), message.receive_count),
-                  "unknown_table");
+    return reject(
+        message,
+        fmt::format("table \"{}\" is not in the event metadata (still unknown {} after the message "
+                    "was sent; {} attempts)",
+                    table, format_duration(m_config.unknown_table_wait), message.receive_count),
+        "unknown_table");
   }
-  if (auto noted = m_store.note_awaiting_metadata(message.id, table, message.sent_at.value_or(now), now + retry,
-                                                  message.receive_count);
+  if (auto noted = m_store.note_awaiting_metadata(message.id, table, message.sent_at.value_or(now),
+                                                  now + retry, message.receive_count);
       !noted) {
     log::debug("cannot note a message waiting for event metadata",
                {{"message_id", message.id}, {"error", noted.error().message}});
@@ -150,12 +157,15 @@ Disposition Storer::handle(const queue::Message& message) {
       return reject(message, outcome.error().wrap("record file pointer").message, "unrecordable");
     }
     log::warn("cannot record file pointer; message stays in the queue",
-              {{"message_id", message.id}, {"table", pointer->table}, {"error", outcome.error().message}});
+              {{"message_id", message.id},
+               {"table", pointer->table},
+               {"error", outcome.error().message}});
     return Disposition::deferred;
   }
   if (*outcome != ingestdb::RecordOutcome::recorded) {
     m_metrics.count(names::files_duplicate(pointer->table));
-    log::debug("duplicate file pointer", {{"key", pointer->key_name}, {"outcome", ingestdb::to_string(*outcome)}});
+    log::debug("duplicate file pointer",
+               {{"key", pointer->key_name}, {"outcome", ingestdb::to_string(*outcome)}});
     return Disposition::duplicate;
   }
   m_metrics.count(names::files_queued(pointer->table));
@@ -165,7 +175,8 @@ Disposition Storer::handle(const queue::Message& message) {
 
 void Storer::postpone(const std::vector<queue::Message>& messages, std::chrono::seconds delay) {
   for (std::size_t start = 0; start < messages.size(); start += queue::k_max_batch) {
-    const auto chunk = std::span(messages).subspan(start, std::min(queue::k_max_batch, messages.size() - start));
+    const auto chunk =
+        std::span(messages).subspan(start, std::min(queue::k_max_batch, messages.size() - start));
     if (auto hidden = m_queue.change_visibility(chunk, delay); !hidden) {
       log::warn("cannot postpone messages; they return after their visibility timeout",
                 {{"error", hidden.error().message}});
@@ -173,23 +184,27 @@ void Storer::postpone(const std::vector<queue::Message>& messages, std::chrono::
   }
 }
 
-void Storer::settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred,
+void Storer::settle(const std::vector<queue::Message>& done,
+                    const std::vector<queue::Message>& deferred,
                     const std::vector<queue::Message>& awaiting, bool stopping) {
   for (std::size_t start = 0; start < done.size(); start += queue::k_max_batch) {
-    const auto chunk = std::span(done).subspan(start, std::min(queue::k_max_batch, done.size() - start));
+    const auto chunk =
+        std::span(done).subspan(start, std::min(queue::k_max_batch, done.size() - start));
     auto removed = m_queue.remove(chunk);
     if (!removed) {
       // Recorded already: when the messages come back they are recognised as duplicates.
-      log::warn("delete from queue failed", {{"messages", chunk.size()}, {"error", removed.error().message}});
+      log::warn("delete from queue failed",
+                {{"messages", chunk.size()}, {"error", removed.error().message}});
       continue;
     }
     for (const auto& failure : removed->failed) {
-      log::info("delete from queue refused", {{"message_id", failure.id}, {"error", failure.error.message}});
+      log::info("delete from queue refused",
+                {{"message_id", failure.id}, {"error", failure.error.message}});
     }
   }
   // Stopping: hand deferred messages back at once to whoever runs next.
-  postpone(deferred,
-           stopping ? std::chrono::seconds(0) : whole_seconds_at_least_one(m_config.backoff.ceiling(m_failures)));
+  postpone(deferred, stopping ? std::chrono::seconds(0)
+                              : whole_seconds_at_least_one(m_config.backoff.ceiling(m_failures)));
   postpone(awaiting, std::max(std::chrono::seconds(1), m_config.unknown_table_retry));
 }
 
@@ -252,7 +267,8 @@ void Storer::run(std::stop_token stop) {
     m_queue_reachable = polled.has_value();
     if (!polled) {
       ++m_failures;
-      log::warn("queue receive failed", {{"error", polled.error().message}, {"attempt", m_failures}});
+      log::warn("queue receive failed",
+                {{"error", polled.error().message}, {"attempt", m_failures}});
       if (polled.error().kind == ErrorKind::permanent) {
         log::error("queue receive failed permanently; check the queue name and permissions",
                    {{"error", polled.error().message}});

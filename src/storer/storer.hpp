@@ -21,7 +21,7 @@ namespace rsi::storer {
 struct StorerConfig {
   std::size_t batch_size = queue::k_max_batch; // Messages per receive.
   std::chrono::seconds wait{20};               // Long-poll wait per receive.
-  bool keep_rejected_in_queue = false;         // Leave rejected messages to the queue's redrive policy.
+  bool keep_rejected_in_queue = false; // Leave rejected messages to the queue's redrive policy.
   // Back-off after transient failures (database or queue down): deferred messages come back
   // after the same delay.
   BackoffPolicy backoff{.initial_delay = std::chrono::milliseconds(500),
@@ -42,15 +42,16 @@ struct StorerConfig {
 // The unknown-table timing, checked: the retry 1 s to 12 h (SQS's longest visibility timeout),
 // the wait at least one retry and at most 14 days (SQS's longest retention). Fails permanent,
 // naming the flag.
-[[nodiscard]] Result<void> check_unknown_table_timing(std::chrono::seconds wait, std::chrono::seconds retry);
+[[nodiscard]] Result<void> check_unknown_table_timing(std::chrono::seconds wait,
+                                                      std::chrono::seconds retry);
 
 // What became of one message.
 enum class Disposition {
-  recorded,  // New file pointer recorded.
-  duplicate, // Already pending or recently loaded: nothing recorded, message deleted.
-  skipped,   // Its table does not load into the warehouse ("ace"): counted, deleted.
-  rejected,  // Bad input: kept in rejected_message with its reason, deleted (or left).
-  deferred,  // A transient failure: left in the queue to come back.
+  recorded,          // New file pointer recorded.
+  duplicate,         // Already pending or recently loaded: nothing recorded, message deleted.
+  skipped,           // Its table does not load into the warehouse ("ace"): counted, deleted.
+  rejected,          // Bad input: kept in rejected_message with its reason, deleted (or left).
+  deferred,          // A transient failure: left in the queue to come back.
   awaiting_metadata, // Its table is not in the event metadata yet: left in the queue to come back.
 };
 
@@ -73,8 +74,8 @@ struct PollSummary {
 // and the metrics are shared.
 class Storer {
 public:
-  Storer(queue::Queue& queue, ingestdb::IngestDb& store, registry::TableDirectory& tables, const Clock& clock,
-         telemetry::Metrics& metrics, StorerConfig config);
+  Storer(queue::Queue& queue, ingestdb::IngestDb& store, registry::TableDirectory& tables,
+         const Clock& clock, telemetry::Metrics& metrics, StorerConfig config);
 
   // One receive and the processing of what it brought. Fails only when the receive failed.
   // A stop request ends the receive's wait early.
@@ -89,7 +90,8 @@ public:
 
 private:
   Disposition handle(const queue::Message& message);
-  Disposition reject(const queue::Message& message, const std::string& reason, std::string_view kind);
+  Disposition reject(const queue::Message& message, const std::string& reason,
+                     std::string_view kind);
   Disposition await_metadata(const queue::Message& message, const std::string& table);
   void settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred,
               const std::vector<queue::Message>& awaiting, bool stopping);
@@ -102,7 +104,8 @@ private:
   telemetry::Metrics& m_metrics;
   StorerConfig m_config;
   int m_failures = 0; // Consecutive polls with a transient failure.
-  std::map<std::string, TimePoint, std::less<>> m_awaiting_logged; // Table → when last logged at warn.
+  std::map<std::string, TimePoint, std::less<>>
+      m_awaiting_logged; // Table → when last logged at warn.
   std::atomic<bool> m_queue_reachable{true};
 };
 

@@ -50,7 +50,8 @@ const char* type_name(MetricType type) {
 } // namespace
 
 const std::vector<double>& timing_buckets_seconds() {
-  static const std::vector<double> buckets{0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600};
+  static const std::vector<double> buckets{0.005, 0.01, 0.05, 0.1, 0.5, 1,    5,
+                                           10,    30,   60,   300, 900, 1800, 3600};
   return buckets;
 }
 
@@ -124,7 +125,8 @@ std::string Metrics::prometheus_text() const {
       continue;
     }
     const std::string name = "rsi_" + family_name;
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help_text(family_name), name, type_name(family.type));
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help_text(family_name), name,
+                       type_name(family.type));
     for (const auto& [labels, series] : family.series) {
       if (family.type != MetricType::histogram) {
         out += fmt::format("{}{} {}\n", name, label_text(labels), series.value);
@@ -132,10 +134,12 @@ std::string Metrics::prometheus_text() const {
       }
       const auto& bounds = timing_buckets_seconds();
       for (std::size_t index = 0; index < bounds.size(); ++index) {
-        out += fmt::format("{}_bucket{} {}\n", name, label_text(labels, fmt::format("le=\"{}\"", bounds[index])),
+        out += fmt::format("{}_bucket{} {}\n", name,
+                           label_text(labels, fmt::format("le=\"{}\"", bounds[index])),
                            series.buckets[index]);
       }
-      out += fmt::format("{}_bucket{} {}\n", name, label_text(labels, "le=\"+Inf\""), series.observations);
+      out += fmt::format("{}_bucket{} {}\n", name, label_text(labels, "le=\"+Inf\""),
+                         series.observations);
       out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, label_text(labels), series.sum, name,
                          label_text(labels), series.observations);
     }

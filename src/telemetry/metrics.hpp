@@ -44,8 +44,8 @@ public:
 
 private:
   struct Series {
-    double value = 0;                      // counter or gauge
-    std::vector<std::uint64_t> buckets;    // histogram: cumulative counts per bound
+    double value = 0;                   // counter or gauge
+    std::vector<std::uint64_t> buckets; // histogram: cumulative counts per bound
     std::uint64_t observations = 0;
     double sum = 0;
   };

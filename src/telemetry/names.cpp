@@ -12,7 +12,8 @@ Labels table_label(const std::string& table) { return {{"table", table}}; }
 } // namespace
 
 MetricId files_received(const std::string& table) {
-  return {fmt::format("tsv_files.{}.received", table), "tsv_files_received_total", table_label(table)};
+  return {fmt::format("tsv_files.{}.received", table), "tsv_files_received_total",
+          table_label(table)};
 }
 MetricId files_received_total() { return {"tsv_files.total.received", "", {}}; }
 MetricId files_queued(const std::string& table) {
@@ -20,10 +21,12 @@ MetricId files_queued(const std::string& table) {
 }
 MetricId files_queued_total() { return {"tsv_files.total.queued", "", {}}; }
 MetricId files_duplicate(const std::string& table) {
-  return {fmt::format("tsv_files.{}.duplicate", table), "tsv_files_duplicate_total", table_label(table)};
+  return {fmt::format("tsv_files.{}.duplicate", table), "tsv_files_duplicate_total",
+          table_label(table)};
 }
 MetricId files_skipped_ace(const std::string& table) {
-  return {fmt::format("tsv_files.{}.skipped.ace", table), "tsv_files_skipped_total",
+  return {fmt::format("tsv_files.{}.skipped.ace", table),
+          "tsv_files_skipped_total",
           {{"table", table}, {"reason", "not_in_ace"}}};
 }
 MetricId files_skipped_ace_total() { return {"tsv_files.total.skipped.ace", "", {}}; }
@@ -31,10 +34,13 @@ MetricId messages_awaiting_metadata() {
   return {"messages.awaiting_metadata", "messages_awaiting_metadata_total", {}};
 }
 MetricId messages_rejected(std::string_view reason) {
-  return {fmt::format("messages.rejected.{}", reason), "messages_rejected_total", {{"reason", std::string(reason)}}};
+  return {fmt::format("messages.rejected.{}", reason),
+          "messages_rejected_total",
+          {{"reason", std::string(reason)}}};
 }
 MetricId metadata_reload(bool success) {
-  return {success ? "config.success" : "config.error", "event_metadata_reloads_total",
+  return {success ? "config.success" : "config.error",
+          "event_metadata_reloads_total",
           {{"result", success ? "success" : "error"}}};
 }
 
@@ -43,10 +49,18 @@ MetricId files_loaded(const std::string& table) {
 }
 MetricId files_loaded_total() { return {"tsv_files.total.loaded", "", {}}; }
 MetricId manifest_loads() { return {"manifest_load.count", "manifest_loads_total", {}}; }
-MetricId manifest_load_failures() { return {"manifest_load.failures", "manifest_load_failures_total", {}}; }
-MetricId load_duration(const std::string& table) { return {table, "load_duration_seconds", table_label(table)}; }
-MetricId rows_loaded(const std::string& table) { return {"", "rows_loaded_total", table_label(table)}; }
-MetricId bytes_loaded(const std::string& table) { return {"", "bytes_loaded_total", table_label(table)}; }
+MetricId manifest_load_failures() {
+  return {"manifest_load.failures", "manifest_load_failures_total", {}};
+}
+MetricId load_duration(const std::string& table) {
+  return {table, "load_duration_seconds", table_label(table)};
+}
+MetricId rows_loaded(const std::string& table) {
+  return {"", "rows_loaded_total", table_label(table)};
+}
+MetricId bytes_loaded(const std::string& table) {
+  return {"", "bytes_loaded_total", table_label(table)};
+}
 MetricId load_retries(const std::string& table) {
   return {"manifest_load.retries", "load_retries_total", table_label(table)};
 }
@@ -58,12 +72,14 @@ MetricId force_load(const std::string& table) {
 }
 
 MetricId migrations(const std::string& table, std::string_view result) {
-  return {fmt::format("migration.{}.{}", table, result), "migrations_total",
+  return {fmt::format("migration.{}.{}", table, result),
+          "migrations_total",
           {{"table", table}, {"result", std::string(result)}}};
 }
 
 MetricId pending_count(std::string_view kind, const std::string& table) {
-  return {fmt::format("tsv_files.{}.{}_count", table, kind), "pending_files",
+  return {fmt::format("tsv_files.{}.{}_count", table, kind),
+          "pending_files",
           {{"table", table}, {"kind", std::string(kind)}}};
 }
 MetricId pending_age_ms(std::string_view kind, const std::string& table) {
@@ -83,11 +99,13 @@ std::string_view help_text(std::string_view family) {
   static const std::map<std::string_view, std::string_view, std::less<>> k_help{
       {"tsv_files_received_total", "File pointers received from the queue, per table."},
       {"tsv_files_queued_total", "File pointers recorded in the ingester database, per table."},
-      {"tsv_files_duplicate_total", "File pointers already pending or recently loaded, not recorded again."},
+      {"tsv_files_duplicate_total",
+       "File pointers already pending or recently loaded, not recorded again."},
       {"tsv_files_skipped_total", "File pointers skipped, per table and reason."},
-      {"messages_rejected_total", "Queue messages rejected, per reason (see the rejected_message table)."},
-      {"messages_awaiting_metadata_total",
-       "Deliveries of messages whose table is not in the event metadata yet (left in the queue, tried again)."},
+      {"messages_rejected_total",
+       "Queue messages rejected, per reason (see the rejected_message table)."},
+      {"messages_awaiting_metadata_total", "Deliveries of messages whose table is not in the event "
+                                           "metadata yet (left in the queue, tried again)."},
       {"event_metadata_reloads_total", "Event metadata reloads, per result."},
       {"tsv_files_loaded_total", "Files loaded into the warehouse, per table."},
       {"manifest_loads_total", "Batches loaded."},
@@ -96,7 +114,8 @@ std::string_view help_text(std::string_view family) {
       {"rows_loaded_total", "Rows loaded into the warehouse, per table."},
       {"bytes_loaded_total", "Uncompressed bytes loaded, per table."},
       {"load_retries_total", "Failed batches retried, per table."},
-      {"notification_to_commit_seconds", "From a file's notification to the commit of its load, per table."},
+      {"notification_to_commit_seconds",
+       "From a file's notification to the commit of its load, per table."},
       {"force_loads_total", "Force loads requested, per table."},
       {"migrations_total", "Schema migrations applied or failed (retried next poll), per table."},
       {"pending_files", "Files waiting, per table and kind (in_queue, stale, pending_migration)."},

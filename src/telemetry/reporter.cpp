@@ -12,8 +12,8 @@
 
 namespace rsi::telemetry {
 
-Reporter::Reporter(ingestdb::IngestDb& store, std::function<ingestdb::VersionMap()> versions, Metrics& metrics,
-                   const Clock& clock, int max_load_retry)
+Reporter::Reporter(ingestdb::IngestDb& store, std::function<ingestdb::VersionMap()> versions,
+                   Metrics& metrics, const Clock& clock, int max_load_retry)
     : m_store(store), m_versions(std::move(versions)), m_metrics(metrics), m_clock(clock),
       m_max_load_retry(max_load_retry) {}
 
@@ -42,7 +42,8 @@ Result<void> Reporter::report_once() {
           0, std::chrono::duration_cast<std::chrono::milliseconds>(now - stat.oldest).count());
       m_metrics.gauge(names::pending_count(kind_name, stat.table), static_cast<double>(stat.count));
       m_metrics.gauge(names::pending_age_ms(kind_name, stat.table), static_cast<double>(age_ms));
-      m_metrics.gauge(names::pending_age_seconds(kind_name, stat.table), static_cast<double>(age_ms) / 1000.0);
+      m_metrics.gauge(names::pending_age_seconds(kind_name, stat.table),
+                      static_cast<double>(age_ms) / 1000.0);
       total += stat.count;
       max_age_ms = std::max(max_age_ms, age_ms);
     }

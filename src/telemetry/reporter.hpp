@@ -14,15 +14,15 @@
 
 namespace rsi::telemetry {
 
-// Gauges of waiting files (the status snapshot's tallies), every -reporterPollPeriod: per table and kind (in_queue, stale,
-// pending_migration) the count and the oldest file's age, and per kind the totals
-// (the original's tsv_files.<table>.<kind>_count|_age_in_ms, tsv_files.<kind>_total_count|
+// Gauges of waiting files (the status snapshot's tallies), every -reporterPollPeriod: per table and
+// kind (in_queue, stale, pending_migration) the count and the oldest file's age, and per kind the
+// totals (the original's tsv_files.<table>.<kind>_count|_age_in_ms, tsv_files.<kind>_total_count|
 // _max_age_in_ms). A table that drained gets its statsd gauges zeroed once and loses its
 // Prometheus series. One thread reports (not thread-safe).
 class Reporter {
 public:
-  Reporter(ingestdb::IngestDb& store, std::function<ingestdb::VersionMap()> versions, Metrics& metrics,
-           const Clock& clock, int max_load_retry);
+  Reporter(ingestdb::IngestDb& store, std::function<ingestdb::VersionMap()> versions,
+           Metrics& metrics, const Clock& clock, int max_load_retry);
 
   [[nodiscard]] Result<void> report_once();
   void run(std::stop_token stop, std::chrono::milliseconds period);

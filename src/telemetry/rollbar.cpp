@@ -3,8 +3,6 @@
 // The token is added to each request body at send time, so queued items never hold it.
 #include "telemetry/rollbar.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -16,6 +14,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "common/uuid.hpp"
 #include "http/client.hpp"
@@ -63,7 +62,9 @@ std::string cut(std::string_view text, std::size_t max_bytes) {
   return fmt::format("{}...[{} bytes cut]", text.substr(0, end), text.size() - end);
 }
 
-std::string dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string local_host_name() {
   char host[256] = {};
@@ -94,7 +95,8 @@ http::ServiceError rollbar_error(const http::Response& response, std::string_vie
 
 } // namespace
 
-std::string rollbar_item_data(const log::Record& record, std::string_view environment, std::string_view host) {
+std::string rollbar_item_data(const log::Record& record, std::string_view environment,
+                              std::string_view host) {
   // Rollbar shows the keys beside message.body as the occurrence's metadata.
   auto message_with = [&](std::size_t message_bytes, std::optional<std::size_t> field_bytes) {
     json message = json::object();
@@ -117,7 +119,8 @@ std::string rollbar_item_data(const log::Record& record, std::string_view enviro
   json data = {
       {"environment", environment},
       {"level", rollbar_level(record.level)},
-      {"timestamp", std::chrono::duration_cast<std::chrono::seconds>(record.time.time_since_epoch()).count()},
+      {"timestamp",
+       std::chrono::duration_cast<std::chrono::seconds>(record.time.time_since_epoch()).count()},
       {"platform", "linux"},
       {"language", "c++"},
       {"server", {{"host", host}}},
@@ -196,14 +199,15 @@ void RollbarReporter::State::run() {
 }
 
 void RollbarReporter::State::post(const std::string& data) {
-  const std::string body = fmt::format(R"({{"access_token":{},"data":{}}})", json(config.token).dump(), data);
-  auto response = client.request({.method = "POST",
-                                  .url = config.endpoint,
-                                  .headers = {{"Content-Type", "application/json"},
-                                              {"X-Rollbar-Access-Token", config.token}},
-                                  .body = std::string_view(body),
-                                  .timeout = config.request_timeout,
-                                  .stop = abort.get_token()});
+  const std::string body =
+      fmt::format(R"({{"access_token":{},"data":{}}})", json(config.token).dump(), data);
+  auto response = client.request(
+      {.method = "POST",
+       .url = config.endpoint,
+       .headers = {{"Content-Type", "application/json"}, {"X-Rollbar-Access-Token", config.token}},
+       .body = std::string_view(body),
+       .timeout = config.request_timeout,
+       .stop = abort.get_token()});
   if (response) {
     const std::lock_guard lock(mutex);
     ++sent;
@@ -238,12 +242,15 @@ void RollbarReporter::State::warn_failure(const Error& error) {
              {"not_delivered_total", total}});
 }
 
-Result<std::unique_ptr<RollbarReporter>> RollbarReporter::start(RollbarConfig config, const Clock& clock) {
+Result<std::unique_ptr<RollbarReporter>> RollbarReporter::start(RollbarConfig config,
+                                                                const Clock& clock) {
   if (config.token.empty() || config.environment.empty()) {
-    return fail(ErrorKind::permanent, "start Rollbar reporting: an access token and an environment are required");
+    return fail(ErrorKind::permanent,
+                "start Rollbar reporting: an access token and an environment are required");
   }
   if (!config.endpoint.starts_with("https://") && !config.endpoint.starts_with("http://")) {
-    return fail(ErrorKind::permanent, "start Rollbar reporting: the endpoint must be an http(s):// URL");
+    return fail(ErrorKind::permanent,
+                "start Rollbar reporting: the endpoint must be an http(s):// URL");
   }
   if (config.host.empty()) {
     config.host = local_host_name();
@@ -298,7 +305,8 @@ bool RollbarReporter::report(const log::Record& record) {
     }
     ++state.dropped;
     const TimePoint now = state.clock.now();
-    if (!state.last_drop_warning || now - *state.last_drop_warning >= state.config.warning_interval) {
+    if (!state.last_drop_warning ||
+        now - *state.last_drop_warning >= state.config.warning_interval) {
       state.last_drop_warning = now;
       warn_dropped = state.dropped;
     }
@@ -346,7 +354,9 @@ void RollbarReporter::close() {
   }
   if (totals.failed > 0 || totals.dropped > 0) {
     log::warn("Rollbar reporting stopped; some error reports were not delivered",
-              {{"sent", totals.sent}, {"not_delivered", totals.failed}, {"dropped", totals.dropped},
+              {{"sent", totals.sent},
+               {"not_delivered", totals.failed},
+               {"dropped", totals.dropped},
                {"unsent_at_stop", unsent}});
   }
 }

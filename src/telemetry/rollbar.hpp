@@ -30,13 +30,14 @@ struct RollbarConfig {
   std::string token;       // A post_server_item access token; empty: no reporting.
   std::string environment; // Rollbar's "environment" of every item.
   std::string endpoint = std::string(k_rollbar_endpoint); // Overridden by tests and proxies.
-  std::string host;        // "server.host"; empty: this machine's host name.
+  std::string host; // "server.host"; empty: this machine's host name.
   std::size_t queue_capacity = 1000;
   std::chrono::milliseconds connect_timeout{2'000};
   std::chrono::milliseconds request_timeout{5'000}; // One attempt.
   int max_attempts = 3;                             // Per item, for 429, 5xx and timeouts.
   std::chrono::milliseconds drain_timeout{3'000};   // How long close() may spend sending.
-  std::chrono::milliseconds warning_interval{std::chrono::minutes(1)}; // Between "dropped" warnings.
+  std::chrono::milliseconds warning_interval{
+      std::chrono::minutes(1)}; // Between "dropped" warnings.
 };
 
 // The "data" object of the item for `record` (without the token), serialized and at most
@@ -58,7 +59,8 @@ public:
   // Start the sender thread. Fails permanent without a token, an environment or an http(s)
   // endpoint, or when no HTTP client can be made. `clock` (for the warning interval) must
   // outlive the reporter.
-  [[nodiscard]] static Result<std::unique_ptr<RollbarReporter>> start(RollbarConfig config, const Clock& clock);
+  [[nodiscard]] static Result<std::unique_ptr<RollbarReporter>> start(RollbarConfig config,
+                                                                      const Clock& clock);
 
   ~RollbarReporter(); // close()
   RollbarReporter(const RollbarReporter&) = delete;

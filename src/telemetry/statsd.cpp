@@ -1,14 +1,13 @@
 #include "telemetry/statsd.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 
 #include <fmt/format.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/log.hpp"
 
@@ -47,8 +46,8 @@ struct AddrInfoFree {
 std::string statsd_safe(std::string_view name) {
   std::string out(name);
   for (char& byte : out) {
-    const bool keep = (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') || (byte >= '0' && byte <= '9') ||
-                      byte == '_' || byte == '.' || byte == '-';
+    const bool keep = (byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') ||
+                      (byte >= '0' && byte <= '9') || byte == '_' || byte == '.' || byte == '-';
     if (!keep) {
       byte = '_';
     }
@@ -59,7 +58,8 @@ std::string statsd_safe(std::string_view name) {
 Result<std::unique_ptr<StatsdSink>> make_udp_statsd_sink(const std::string& host_port) {
   const auto colon = host_port.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == host_port.size()) {
-    return fail(ErrorKind::permanent, fmt::format("statsd address \"{}\": expected host:port", host_port));
+    return fail(ErrorKind::permanent,
+                fmt::format("statsd address \"{}\": expected host:port", host_port));
   }
   std::string host = host_port.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
@@ -73,7 +73,8 @@ Result<std::unique_ptr<StatsdSink>> make_udp_statsd_sink(const std::string& host
   const int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &raw);
   std::unique_ptr<addrinfo, AddrInfoFree> found(raw);
   if (rc != 0 || !found) {
-    return fail(ErrorKind::permanent, fmt::format("statsd address {}: {}", host_port, gai_strerror(rc)));
+    return fail(ErrorKind::permanent,
+                fmt::format("statsd address {}: {}", host_port, gai_strerror(rc)));
   }
   const int fd = socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {

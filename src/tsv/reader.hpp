@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/error.hpp"
 #include "common/byte_source.hpp"
+#include "common/error.hpp"
 #include "tsv/column.hpp"
 #include "tsv/field.hpp"
 #include "tsv/field_converter.hpp"

@@ -1,10 +1,10 @@
 #include "warehouse/batch_files.hpp"
 
-#include "objectstore/object_source.hpp"
-
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "objectstore/object_source.hpp"
 
 namespace rsi::warehouse {
 
@@ -25,7 +25,6 @@ FileLocator locate_in_bucket(objectstore::ObjectStore& store, std::string bucket
     return ObjectRef{&store, location.key};
   };
 }
-
 
 Result<tsv::LoadCounts>
 read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locate,
@@ -48,7 +47,7 @@ read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locat
       return nullptr;
     }
     return objectstore::open_object_source(*refs[index].store, refs[index].key, urls[index],
-                              options.max_buffered_bytes);
+                                           options.max_buffered_bytes);
   };
 
   tsv::LoadCounts counts;

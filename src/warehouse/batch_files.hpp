@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/byte_source.hpp"
 #include "common/error.hpp"
 #include "core/file_pointer.hpp"
 #include "objectstore/object_store.hpp"
-#include "common/byte_source.hpp"
 #include "tsv/column.hpp"
 #include "tsv/field.hpp"
 #include "tsv/reader.hpp"

@@ -59,7 +59,8 @@ Result<Config> config_from_url(std::string_view url, Layout layout, Dependencies
   constexpr std::string_view k_redshift = "redshift://";
   constexpr std::string_view k_sqlite = "sqlite://";
   if (url.starts_with(k_redshift)) {
-    const bool serverless = url.find(".redshift-serverless.amazonaws.com") != std::string_view::npos;
+    const bool serverless =
+        url.find(".redshift-serverless.amazonaws.com") != std::string_view::npos;
     return Config{
         RedshiftConfig{.conninfo = fmt::format("postgresql://{}", url.substr(k_redshift.size())),
                        .layout = std::move(layout),

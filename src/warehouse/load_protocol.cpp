@@ -5,8 +5,9 @@
 namespace rsi::warehouse::detail {
 namespace {
 
-Result<LoadResult> load_in_transaction(const LoadRequest& request,
-                                       const std::function<Result<std::unique_ptr<LoadTransaction>>()>& begin) {
+Result<LoadResult>
+load_in_transaction(const LoadRequest& request,
+                    const std::function<Result<std::unique_ptr<LoadTransaction>>()>& begin) {
   RSI_TRY_ASSIGN(const auto transaction, begin());
   RSI_TRY_ASSIGN(const bool entered, transaction->enter_ledger(request));
   if (!entered) {
@@ -22,25 +23,27 @@ Result<LoadResult> load_in_transaction(const LoadRequest& request,
 
 } // namespace
 
-Result<LoadResult> run_load(const LoadRequest& request, Dialect dialect,
-                            const std::function<Result<std::unique_ptr<LoadTransaction>>()>& begin) {
+Result<LoadResult>
+run_load(const LoadRequest& request, Dialect dialect,
+         const std::function<Result<std::unique_ptr<LoadTransaction>>()>& begin) {
   RSI_TRY(check_load_request(request, dialect));
   auto loaded = load_in_transaction(request, begin);
   if (!loaded) {
-    return fail(loaded.error().wrap(fmt::format("load {} into {}", request.manifest, request.table)));
+    return fail(
+        loaded.error().wrap(fmt::format("load {} into {}", request.manifest, request.table)));
   }
   return loaded;
 }
 
-Result<void> expect_version(std::string_view what, std::string_view table, std::optional<int> current,
-                            int expected) {
+Result<void> expect_version(std::string_view what, std::string_view table,
+                            std::optional<int> current, int expected) {
   if (current.value_or(-1) == expected) {
     return {};
   }
   const std::string held = current ? fmt::format("version {}", *current) : "no version";
   const std::string wanted = expected < 0 ? "none" : fmt::format("{}", expected);
-  return fail(ErrorKind::conflict,
-              fmt::format("{} {}: the warehouse holds {} (expected {})", what, table, held, wanted));
+  return fail(ErrorKind::conflict, fmt::format("{} {}: the warehouse holds {} (expected {})", what,
+                                               table, held, wanted));
 }
 
 } // namespace rsi::warehouse::detail

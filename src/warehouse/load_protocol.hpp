@@ -29,7 +29,8 @@ public:
   // Every row of every file of `request` into its table.
   [[nodiscard]] virtual Result<LoadResult> load_rows(const LoadRequest& request) = 0;
   // The ledger row with what was loaded.
-  [[nodiscard]] virtual Result<void> complete_ledger(const LoadRequest& request, const LoadResult& loaded) = 0;
+  [[nodiscard]] virtual Result<void> complete_ledger(const LoadRequest& request,
+                                                     const LoadResult& loaded) = 0;
   [[nodiscard]] virtual Result<void> commit() = 0;
 };
 

@@ -134,7 +134,8 @@ public:
                     [](const auto& op) { return op.action == core::Action::drop_event; });
     RSI_TRY(append_view_drops(plan.statements));
     plan.statements.insert(plan.statements.end(), ddl.begin(), ddl.end());
-    RSI_TRY(append_views(event_dropped ? std::vector<std::string>{} : plan.columns, plan.statements));
+    RSI_TRY(
+        append_views(event_dropped ? std::vector<std::string>{} : plan.columns, plan.statements));
     return plan;
   }
 

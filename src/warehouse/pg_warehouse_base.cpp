@@ -50,9 +50,9 @@ Result<TableVersions> PgWarehouseBase::table_versions() {
 Result<bool> PgWarehouseBase::table_exists(std::string_view table) {
   RSI_TRY(check_table_name(table, dialect()));
   return with_connection([&](pg::Connection& conn) -> Result<bool> {
-    RSI_TRY_ASSIGN(const auto rows,
-                   conn.exec(pg_sql::k_table_exists,
-                             {m_names.layout().physical_schema, std::string(table)}));
+    RSI_TRY_ASSIGN(
+        const auto rows,
+        conn.exec(pg_sql::k_table_exists, {m_names.layout().physical_schema, std::string(table)}));
     return rows.boolean(0, 0);
   });
 }
@@ -183,9 +183,9 @@ Result<int> PgWarehouseBase::increment_version(std::string_view table) {
     if (!m_flavor.lock_versions.empty()) {
       RSI_TRY(tx.exec(m_flavor.lock_versions));
     }
-    RSI_TRY_ASSIGN(const auto exists,
-                   conn.exec(pg_sql::k_table_exists,
-                             {m_names.layout().physical_schema, std::string(table)}));
+    RSI_TRY_ASSIGN(
+        const auto exists,
+        conn.exec(pg_sql::k_table_exists, {m_names.layout().physical_schema, std::string(table)}));
     if (exists.boolean(0, 0)) {
       return fail(
           ErrorKind::conflict,

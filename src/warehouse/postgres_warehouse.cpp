@@ -4,17 +4,17 @@
 // (versions, as in Redshift) and infra.load_manifest (the ledger: one row per committed
 // batch, primary key uuid). A load follows detail::run_load; its steps here are in `Load`.
 #include "warehouse/postgres_warehouse.hpp"
-#include "pg/advisory_locks.hpp"
 
 #include <fmt/format.h>
 
 #include "common/log.hpp"
 #include "common/uuid.hpp"
-#include "warehouse/pg_copy_text.hpp"
-#include "warehouse/pg_copy_binary.hpp"
+#include "pg/advisory_locks.hpp"
 #include "warehouse/load_protocol.hpp"
-#include "warehouse/pg_warehouse_base.hpp"
+#include "warehouse/pg_copy_binary.hpp"
+#include "warehouse/pg_copy_text.hpp"
 #include "warehouse/pg_sql.hpp"
+#include "warehouse/pg_warehouse_base.hpp"
 #include "warehouse/redshift_sql.hpp"
 
 namespace rsi::warehouse {
@@ -117,10 +117,11 @@ public:
 
   Result<LoadResult> load_batch(const LoadRequest& request) override {
     return with_connection([&](pg::Connection& conn) {
-      return detail::run_load(request, dialect(), [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
-        RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-        return std::make_unique<Load>(*this, conn, std::move(tx));
-      });
+      return detail::run_load(request, dialect(),
+                              [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
+                                RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+                                return std::make_unique<Load>(*this, conn, std::move(tx));
+                              });
     });
   }
 
@@ -151,8 +152,9 @@ private:
 
     Result<bool> enter_ledger(const LoadRequest& request) override {
       RSI_TRY(m_tx.exec(k_ledger_lock_sql, {std::to_string(k_ledger_lock), request.manifest}));
-      auto inserted = m_tx.exec(k_ledger_insert, {request.manifest, request.table, std::to_string(request.version),
-                                                  std::to_string(request.files.size())});
+      auto inserted = m_tx.exec(k_ledger_insert,
+                                {request.manifest, request.table, std::to_string(request.version),
+                                 std::to_string(request.files.size())});
       if (!inserted && inserted.error().kind == ErrorKind::conflict) {
         return false;
       }

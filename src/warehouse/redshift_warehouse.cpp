@@ -17,8 +17,8 @@
 #include "common/log.hpp"
 #include "common/uuid.hpp"
 #include "warehouse/load_protocol.hpp"
-#include "warehouse/pg_warehouse_base.hpp"
 #include "warehouse/pg_sql.hpp"
+#include "warehouse/pg_warehouse_base.hpp"
 #include "warehouse/redshift_sql.hpp"
 
 namespace rsi::warehouse {
@@ -91,13 +91,15 @@ public:
   Result<LoadResult> load_batch(const LoadRequest& request) override {
     RSI_TRY_ASSIGN(const redshift::CopyAuthorization authorization, copy_authorization());
     auto loaded = with_connection([&](pg::Connection& conn) {
-      return detail::run_load(request, dialect(), [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
-        return std::make_unique<Load>(*this, conn, authorization);
-      });
+      return detail::run_load(request, dialect(),
+                              [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
+                                return std::make_unique<Load>(*this, conn, authorization);
+                              });
     });
     if (!loaded) {
       Error error = std::move(loaded.error());
-      error.message = redshift::redact(error.message, authorization); // The COPY's text holds the keys.
+      error.message =
+          redshift::redact(error.message, authorization); // The COPY's text holds the keys.
       return fail(std::move(error));
     }
     return loaded;
@@ -126,7 +128,8 @@ private:
   // is harmless); COPY, its row count and the ledger row commit together.
   class Load final : public detail::LoadTransaction {
   public:
-    Load(RedshiftWarehouse& warehouse, pg::Connection& conn, const redshift::CopyAuthorization& authorization)
+    Load(RedshiftWarehouse& warehouse, pg::Connection& conn,
+         const redshift::CopyAuthorization& authorization)
         : m_warehouse(warehouse), m_conn(conn), m_authorization(authorization) {}
 
     Result<bool> enter_ledger(const LoadRequest& request) override {
@@ -134,21 +137,26 @@ private:
       return ledger.integer(0, 0) == 0;
     }
 
-    Result<std::optional<int>> table_version(std::string_view table) override { return read_version(m_conn, table); }
+    Result<std::optional<int>> table_version(std::string_view table) override {
+      return read_version(m_conn, table);
+    }
 
     Result<LoadResult> load_rows(const LoadRequest& request) override {
       const RedshiftConfig& config = m_warehouse.m_config;
       const std::string url = redshift::manifest_url(config.manifest_bucket, request.manifest);
       RSI_TRY_ASSIGN(const std::string copy,
                      redshift::copy_statement(
-                         m_warehouse.names(), [&](std::string_view text) { return m_conn.quote_literal(text); },
+                         m_warehouse.names(),
+                         [&](std::string_view text) { return m_conn.quote_literal(text); },
                          request.table, url, m_authorization));
-      RSI_TRY(config.manifests->put(fmt::format("{}.json", request.manifest), redshift::manifest_json(request.files)));
+      RSI_TRY(config.manifests->put(fmt::format("{}.json", request.manifest),
+                                    redshift::manifest_json(request.files)));
       RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(m_conn));
       m_tx.emplace(std::move(tx));
       RSI_TRY(m_tx->exec(copy));
       RSI_TRY_ASSIGN(const auto count, m_tx->exec(redshift::k_last_copy_count));
-      return LoadResult{.rows = static_cast<std::uint64_t>(count.integer(0, 0)), .files = request.files.size()};
+      return LoadResult{.rows = static_cast<std::uint64_t>(count.integer(0, 0)),
+                        .files = request.files.size()};
     }
 
     Result<void> complete_ledger(const LoadRequest& request, const LoadResult& loaded) override {

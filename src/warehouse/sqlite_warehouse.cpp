@@ -200,10 +200,11 @@ public:
   }
 
   Result<LoadResult> load_batch(const LoadRequest& request) override {
-    return detail::run_load(request, Dialect::sqlite, [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
-      RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
-      return std::make_unique<Load>(*this, std::move(tx));
-    });
+    return detail::run_load(request, Dialect::sqlite,
+                            [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
+                              RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+                              return std::make_unique<Load>(*this, std::move(tx));
+                            });
   }
 
   Result<core::LoadStatus> check_load(std::string_view uuid) override {
@@ -309,7 +310,8 @@ private:
   // INSERT per row.
   class Load final : public detail::LoadTransaction {
   public:
-    Load(SqliteWarehouse& warehouse, sqlite::Transaction tx) : m_warehouse(warehouse), m_tx(std::move(tx)) {}
+    Load(SqliteWarehouse& warehouse, sqlite::Transaction tx)
+        : m_warehouse(warehouse), m_tx(std::move(tx)) {}
 
     Result<bool> enter_ledger(const LoadRequest& request) override {
       RSI_TRY_ASSIGN(auto* ledger,
@@ -331,11 +333,14 @@ private:
       return m_warehouse.read_version(table);
     }
 
-    Result<LoadResult> load_rows(const LoadRequest& request) override { return m_warehouse.insert_rows(request); }
+    Result<LoadResult> load_rows(const LoadRequest& request) override {
+      return m_warehouse.insert_rows(request);
+    }
 
     Result<void> complete_ledger(const LoadRequest& request, const LoadResult& loaded) override {
       RSI_TRY_ASSIGN(auto* set_rows,
-                     m_warehouse.m_db.cached(R"(UPDATE "infra.load_manifest" SET row_count = ? WHERE uuid = ?)"));
+                     m_warehouse.m_db.cached(
+                         R"(UPDATE "infra.load_manifest" SET row_count = ? WHERE uuid = ?)"));
       set_rows->bind(1, static_cast<std::int64_t>(loaded.rows)).bind(2, request.manifest);
       RSI_TRY(set_rows->run());
       return {};

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/utf8.hpp"
-#include "warehouse/pg_copy_text.hpp"
 #include "tsv/reader.hpp"
+#include "warehouse/pg_copy_text.hpp"
 
 namespace {
 

@@ -8,11 +8,11 @@
 // visibility deadlines and retry times its predecessor wrote in the past, as if it had been
 // down that long, without the test sleeping through them. The shift is read once; a process
 // never sees its own clock jump.
+#include <cstdlib>
+
 #include <dlfcn.h>
 #include <sys/time.h>
 #include <time.h>
-
-#include <cstdlib>
 
 namespace {
 

@@ -1,7 +1,7 @@
 #pragma once
 
-// A fake Blueprint on 127.0.0.1 (port 0) for registry, migrator and end-to-end tests. It replays the
-// responses recorded from a real Blueprint (../shared/spec/blueprint/*.http) for the routes
+// A fake Blueprint on 127.0.0.1 (port 0) for registry, migrator and end-to-end tests. It replays
+// the responses recorded from a real Blueprint (../shared/spec/blueprint/*.http) for the routes
 // they were recorded for, serves a scripted history on top (scripted answers win), and answers
 // everything else as Blueprint does: 400 {"Error":"No migration for table 'x' to vN."} and 404
 // "Not Found". Bodies are gzip-compressed (by cpp-httplib) when the request accepts gzip.

@@ -26,21 +26,23 @@ struct RollbarPost {
 class FakeRollbar {
 public:
   FakeRollbar() {
-    m_server.server().Post("/api/1/item/", [this](const httplib::Request& request, httplib::Response& response) {
-      {
-        const std::lock_guard lock(m_mutex);
-        m_posts.push_back({request.body, request.get_header_value("X-Rollbar-Access-Token"),
-                           request.get_header_value("Content-Type")});
-      }
-      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-      while (m_stall && !m_released && std::chrono::steady_clock::now() < give_up) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-      const std::lock_guard lock(m_mutex);
-      response.status = m_status;
-      response.set_content(m_status == 200 ? R"({"err":0,"result":{"id":null,"uuid":"x"}})" : m_error_body,
-                           "application/json");
-    });
+    m_server.server().Post(
+        "/api/1/item/", [this](const httplib::Request& request, httplib::Response& response) {
+          {
+            const std::lock_guard lock(m_mutex);
+            m_posts.push_back({request.body, request.get_header_value("X-Rollbar-Access-Token"),
+                               request.get_header_value("Content-Type")});
+          }
+          const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+          while (m_stall && !m_released && std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          }
+          const std::lock_guard lock(m_mutex);
+          response.status = m_status;
+          response.set_content(m_status == 200 ? R"({"err":0,"result":{"id":null,"uuid":"x"}})"
+                                               : m_error_body,
+                               "application/json");
+        });
     m_server.start();
   }
   ~FakeRollbar() { m_released = true; }

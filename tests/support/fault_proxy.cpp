@@ -4,11 +4,6 @@
 
 #include "support/fault_proxy.hpp"
 
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -18,6 +13,10 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace rsi::test {
 namespace {

@@ -10,10 +10,12 @@ class ForwardingIngestDb : public ingestdb::IngestDb {
 public:
   explicit ForwardingIngestDb(ingestdb::IngestDb& real) : m_real(real) {}
 
-  Result<ingestdb::RecordOutcome> record_file(const core::FilePointer& file, TimePoint at) override {
+  Result<ingestdb::RecordOutcome> record_file(const core::FilePointer& file,
+                                              TimePoint at) override {
     return m_real.record_file(file, at);
   }
-  Result<ingestdb::ClaimResult> claim_batch(const ingestdb::VersionMap& versions, const ingestdb::ClaimPolicy& policy,
+  Result<ingestdb::ClaimResult> claim_batch(const ingestdb::VersionMap& versions,
+                                            const ingestdb::ClaimPolicy& policy,
                                             TimePoint now) override {
     return m_real.claim_batch(versions, policy, now);
   }
@@ -23,17 +25,20 @@ public:
   Result<bool> complete_batch(const std::string& manifest, TimePoint now) override {
     return m_real.complete_batch(manifest, now);
   }
-  Result<bool> fail_batch(const std::string& manifest, const std::string& error, TimePoint retry_at) override {
+  Result<bool> fail_batch(const std::string& manifest, const std::string& error,
+                          TimePoint retry_at) override {
     return m_real.fail_batch(manifest, error, retry_at);
   }
   Result<bool> release_batch(const std::string& manifest, TimePoint retry_at) override {
     return m_real.release_batch(manifest, retry_at);
   }
-  Result<std::optional<ingestdb::Batch>> claim_retryable_batch(int max_retries, std::chrono::seconds lease,
-                                                               TimePoint now) override {
+  Result<std::optional<ingestdb::Batch>>
+  claim_retryable_batch(int max_retries, std::chrono::seconds lease, TimePoint now) override {
     return m_real.claim_retryable_batch(max_retries, lease, now);
   }
-  Result<std::vector<ingestdb::Batch>> orphaned_batches(TimePoint now) override { return m_real.orphaned_batches(now); }
+  Result<std::vector<ingestdb::Batch>> orphaned_batches(TimePoint now) override {
+    return m_real.orphaned_batches(now);
+  }
   Result<std::vector<ingestdb::Batch>> stale_batches(int max_retries) override {
     return m_real.stale_batches(max_retries);
   }
@@ -46,16 +51,21 @@ public:
   Result<bool> retry_batch(const std::string& manifest, TimePoint now) override {
     return m_real.retry_batch(manifest, now);
   }
-  Result<std::optional<ingestdb::Batch>> skip_batch(const std::string& manifest, const std::string& skipped_by,
-                                                    TimePoint now) override {
+  Result<std::optional<ingestdb::Batch>>
+  skip_batch(const std::string& manifest, const std::string& skipped_by, TimePoint now) override {
     return m_real.skip_batch(manifest, skipped_by, now);
   }
   Result<ingestdb::VersionMap> pending_versions() override { return m_real.pending_versions(); }
-  Result<bool> has_files(const std::string& table, int version) override { return m_real.has_files(table, version); }
-  Result<bool> request_force_load(const std::string& table, const std::string& requester, TimePoint now) override {
+  Result<bool> has_files(const std::string& table, int version) override {
+    return m_real.has_files(table, version);
+  }
+  Result<bool> request_force_load(const std::string& table, const std::string& requester,
+                                  TimePoint now) override {
     return m_real.request_force_load(table, requester, now);
   }
-  Result<bool> force_load_requested(const std::string& table) override { return m_real.force_load_requested(table); }
+  Result<bool> force_load_requested(const std::string& table) override {
+    return m_real.force_load_requested(table);
+  }
   Result<std::vector<ingestdb::PendingStat>> pending_stats(const ingestdb::VersionMap& versions,
                                                            int max_retries) override {
     return m_real.pending_stats(versions, max_retries);
@@ -67,18 +77,24 @@ public:
   Result<std::vector<ingestdb::StoredRejection>> rejected_messages(std::size_t limit) override {
     return m_real.rejected_messages(limit);
   }
-  Result<std::int64_t> count_rejected(TimePoint since) override { return m_real.count_rejected(since); }
-  Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table, TimePoint first_seen,
-                                      TimePoint retry_at, int attempts) override {
+  Result<std::int64_t> count_rejected(TimePoint since) override {
+    return m_real.count_rejected(since);
+  }
+  Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table,
+                                      TimePoint first_seen, TimePoint retry_at,
+                                      int attempts) override {
     return m_real.note_awaiting_metadata(message_id, table, first_seen, retry_at, attempts);
   }
   Result<void> forget_awaiting_metadata(const std::string& message_id) override {
     return m_real.forget_awaiting_metadata(message_id);
   }
-  Result<std::vector<ingestdb::AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) override {
+  Result<std::vector<ingestdb::AwaitingMetadata>>
+  awaiting_metadata(TimePoint retry_after) override {
     return m_real.awaiting_metadata(retry_after);
   }
-  Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override { return m_real.prune_loaded_keys(cutoff); }
+  Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
+    return m_real.prune_loaded_keys(cutoff);
+  }
   Result<void> ping() override { return m_real.ping(); }
 
 protected:

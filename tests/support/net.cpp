@@ -1,10 +1,10 @@
 #include "support/net.hpp"
 
+#include <stdexcept>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <stdexcept>
 
 namespace rsi::test {
 namespace {

@@ -1,13 +1,12 @@
 #include "support/private_postgres.hpp"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace rsi::test {
 namespace {
@@ -51,11 +50,13 @@ PrivatePostgres::PrivatePostgres() : m_port(free_port()) {
     std::filesystem::permissions(m_dir.path(), std::filesystem::perms::all);
     run(fmt::format("chown postgres: '{}'", m_dir.path().string()));
   }
-  run(fmt::format("{} '{}/initdb' -D '{}/data' -U postgres -A trust -E UTF8 --no-locale --no-sync >'{}/initdb.log' 2>&1",
-                  geteuid() == 0 ? "runuser -u postgres --" : "", m_bin.string(), m_dir.path().string(),
-                  m_dir.path().string()));
+  run(fmt::format("{} '{}/initdb' -D '{}/data' -U postgres -A trust -E UTF8 --no-locale --no-sync "
+                  ">'{}/initdb.log' 2>&1",
+                  geteuid() == 0 ? "runuser -u postgres --" : "", m_bin.string(),
+                  m_dir.path().string(), m_dir.path().string()));
   start();
-  run(fmt::format("psql -h 127.0.0.1 -p {} -U postgres -d postgres -qAt -c 'CREATE DATABASE ingester' >/dev/null",
+  run(fmt::format("psql -h 127.0.0.1 -p {} -U postgres -d postgres -qAt -c 'CREATE DATABASE "
+                  "ingester' >/dev/null",
                   m_port));
 }
 
@@ -81,10 +82,12 @@ void PrivatePostgres::start() {
   if (m_running) {
     return;
   }
-  run(fmt::format("{} '{}/pg_ctl' -D '{}/data' -l '{}/log' -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p {} -k '{}' "
-                  "-c fsync=off -c synchronous_commit=off -c full_page_writes=off\" start >/dev/null",
-                  geteuid() == 0 ? "runuser -u postgres --" : "", m_bin.string(), m_dir.path().string(),
-                  m_dir.path().string(), m_port, m_dir.path().string()));
+  run(fmt::format(
+      "{} '{}/pg_ctl' -D '{}/data' -l '{}/log' -w -t 30 -o \"-c listen_addresses=127.0.0.1 -p {} "
+      "-k '{}' "
+      "-c fsync=off -c synchronous_commit=off -c full_page_writes=off\" start >/dev/null",
+      geteuid() == 0 ? "runuser -u postgres --" : "", m_bin.string(), m_dir.path().string(),
+      m_dir.path().string(), m_port, m_dir.path().string()));
   m_running = true;
 }
 
@@ -93,8 +96,9 @@ void PrivatePostgres::stop() {
     return;
   }
   m_running = false;
-  run(fmt::format("{} '{}/pg_ctl' -D '{}/data' -m fast -w stop >/dev/null", geteuid() == 0 ? "runuser -u postgres --" : "",
-                  m_bin.string(), m_dir.path().string()));
+  run(fmt::format("{} '{}/pg_ctl' -D '{}/data' -m fast -w stop >/dev/null",
+                  geteuid() == 0 ? "runuser -u postgres --" : "", m_bin.string(),
+                  m_dir.path().string()));
 }
 
 } // namespace rsi::test

@@ -1,21 +1,21 @@
 #include "support/process.hpp"
 
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-#include <stdexcept>
-
 extern char** environ;
 
 namespace rsi::test {
 
-Process::Process(std::filesystem::path program, std::vector<std::string> args, std::filesystem::path log,
-                 std::map<std::string, std::string> env)
+Process::Process(std::filesystem::path program, std::vector<std::string> args,
+                 std::filesystem::path log, std::map<std::string, std::string> env)
     : m_log(std::move(log)) {
   std::map<std::string, std::string> merged;
   for (char** entry = environ; *entry != nullptr; ++entry) {
@@ -57,7 +57,8 @@ Process::Process(std::filesystem::path program, std::vector<std::string> args, s
   sigemptyset(&empty);
   posix_spawnattr_setsigmask(&attributes, &empty);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  const int rc = posix_spawn(&m_pid, program.c_str(), &actions, &attributes, argv_ptrs.data(), env_ptrs.data());
+  const int rc = posix_spawn(&m_pid, program.c_str(), &actions, &attributes, argv_ptrs.data(),
+                             env_ptrs.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   if (rc != 0) {

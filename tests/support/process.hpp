@@ -5,11 +5,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/types.h>
-
-#include <thread>
 
 namespace rsi::test {
 
@@ -40,8 +39,7 @@ private:
 };
 
 // Poll `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
-template <class Condition>
-bool eventually(std::chrono::milliseconds timeout, Condition condition) {
+template <class Condition> bool eventually(std::chrono::milliseconds timeout, Condition condition) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (condition()) {

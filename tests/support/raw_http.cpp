@@ -1,20 +1,21 @@
 #include "support/raw_http.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <cctype>
-#include <cerrno>
-
 namespace rsi::test {
 namespace {
 
 std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return text;
 }
 
@@ -100,10 +101,12 @@ bool RawConnection::fill(std::chrono::milliseconds timeout) {
   return true;
 }
 
-std::optional<RawResponse> RawConnection::read_response(std::chrono::milliseconds timeout, bool head_request) {
+std::optional<RawResponse> RawConnection::read_response(std::chrono::milliseconds timeout,
+                                                        bool head_request) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const auto left = [&] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
   };
   std::size_t head_end = std::string::npos;
   while ((head_end = m_pending.find("\r\n\r\n")) == std::string::npos) {
@@ -122,7 +125,8 @@ std::optional<RawResponse> RawConnection::read_response(std::chrono::millisecond
   while (line_end != std::string::npos) {
     const std::size_t start = line_end + 2;
     line_end = head.find("\r\n", start);
-    const std::string line = head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
+    const std::string line =
+        head.substr(start, line_end == std::string::npos ? std::string::npos : line_end - start);
     const auto colon = line.find(':');
     if (colon != std::string::npos) {
       const auto value_start = line.find_first_not_of(' ', colon + 1);
@@ -133,7 +137,8 @@ std::optional<RawResponse> RawConnection::read_response(std::chrono::millisecond
   m_pending.erase(0, head_end + 4);
   std::size_t length = 0;
   if (!head_request && response.status != 204 && response.status != 304 && response.status >= 200) {
-    length = std::stoul(response.header("content-length").empty() ? "0" : response.header("content-length"));
+    length = std::stoul(
+        response.header("content-length").empty() ? "0" : response.header("content-length"));
   }
   while (m_pending.size() < length) {
     if (left().count() <= 0 || !fill(left())) {
@@ -148,8 +153,8 @@ std::optional<RawResponse> RawConnection::read_response(std::chrono::millisecond
 bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     pollfd waiting{.fd = m_fd, .events = POLLIN, .revents = 0};
     if (left.count() < 0 || poll(&waiting, 1, poll_ms(left)) <= 0) {
       return false;
@@ -164,11 +169,12 @@ bool RawConnection::closed_within(std::chrono::milliseconds timeout) {
 
 void RawConnection::shutdown_write() { ::shutdown(m_fd, SHUT_WR); }
 
-std::optional<RawResponse> raw_get(int port, const std::string& path, std::chrono::milliseconds timeout,
+std::optional<RawResponse> raw_get(int port, const std::string& path,
+                                   std::chrono::milliseconds timeout,
                                    const std::string& extra_headers) {
   RawConnection connection(port);
-  if (!connection.send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers +
-                       "\r\n")) {
+  if (!connection.send("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" +
+                       extra_headers + "\r\n")) {
     return std::nullopt;
   }
   return connection.read_response(timeout);

@@ -42,7 +42,8 @@ public:
 
   // The next response, or nullopt if none completes within `timeout` (or the peer closes
   // first). A response to HEAD has no body whatever its Content-Length says.
-  std::optional<RawResponse> read_response(std::chrono::milliseconds timeout, bool head_request = false);
+  std::optional<RawResponse> read_response(std::chrono::milliseconds timeout,
+                                           bool head_request = false);
 
   // Whether the peer closes (end of stream or reset) within `timeout`; drops what it sends.
   bool closed_within(std::chrono::milliseconds timeout);
@@ -61,7 +62,8 @@ private:
 };
 
 // A GET (or HEAD) of `path` on a fresh connection, the response or nullopt.
-std::optional<RawResponse> raw_get(int port, const std::string& path, std::chrono::milliseconds timeout,
+std::optional<RawResponse> raw_get(int port, const std::string& path,
+                                   std::chrono::milliseconds timeout,
                                    const std::string& extra_headers = "");
 
 } // namespace rsi::test

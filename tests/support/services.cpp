@@ -1,13 +1,12 @@
 #include "support/services.hpp"
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <random>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "pg/connection.hpp"
 

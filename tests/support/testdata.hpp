@@ -23,6 +23,6 @@ bool in_ci();
     if (::rsi::test::in_ci()) {                                                                    \
       FAIL() << "shared test data missing in CI: " #lookup;                                        \
     }                                                                                              \
-    GTEST_SKIP() << "shared test data not found (expected ../shared beside the repository)";      \
+    GTEST_SKIP() << "shared test data not found (expected ../shared beside the repository)";       \
   }                                                                                                \
   const std::filesystem::path var = *var##_found

@@ -62,8 +62,9 @@ TEST_P(DemoE2E, LoadsExactlyWhatItGeneratedAndSaysSo) {
   const std::string output = demo.log_text();
   ASSERT_EQ(*status, 0) << output;
   EXPECT_EQ(output.find("MISMATCH"), std::string::npos) << output;
-  EXPECT_NE(output.find(fmt::format("21 files ({} rows) loaded and checked", 21 * variant.rows_per_file)),
-            std::string::npos)
+  EXPECT_NE(
+      output.find(fmt::format("21 files ({} rows) loaded and checked", 21 * variant.rows_per_file)),
+      std::string::npos)
       << output;
   // The suggested query ran and printed both groups (with and without a referrer).
   EXPECT_NE(output.find("\n0|"), std::string::npos) << output;
@@ -75,7 +76,9 @@ TEST_P(DemoE2E, LoadsExactlyWhatItGeneratedAndSaysSo) {
   EXPECT_EQ(scalar(*warehouse, "SELECT count(*) FROM page_view"), 9 * rows);
   EXPECT_EQ(scalar(*warehouse, "SELECT count(*) FROM minute_watched"), 6 * rows);
   EXPECT_EQ(scalar(*warehouse, "SELECT count(*) FROM purchase"), 6 * rows);
-  EXPECT_EQ(scalar(*warehouse, "SELECT max(version) FROM \"infra.table_version\" WHERE name = 'page_view'"), 1);
+  EXPECT_EQ(scalar(*warehouse,
+                   "SELECT max(version) FROM \"infra.table_version\" WHERE name = 'page_view'"),
+            1);
   EXPECT_GE(scalar(*warehouse, "SELECT count(*) FROM page_view WHERE referrer IS NULL"), 6 * rows)
       << "every version 0 row has no referrer";
   auto ingester = sqlite::Database::open(data / "ingester.db");
@@ -89,16 +92,17 @@ TEST_P(DemoE2E, LoadsExactlyWhatItGeneratedAndSaysSo) {
   EXPECT_EQ(left_in_inbox, 0U);
 }
 
-INSTANTIATE_TEST_SUITE_P(Speeds, DemoE2E,
-                         ::testing::Values(Variant{.name = "Default"},
-                                           // Every file loads before the schema changes.
-                                           Variant{.name = "FastMachine", .rows_per_file = 5},
-                                           // The version 0 files still wait when it changes.
-                                           Variant{.name = "SlowMachine",
-                                                   .rows_per_file = 20000,
-                                                   .run_args = "--workers 1 --listeners 1 --load-age 4 "
-                                                               "--load-count 100"}),
-                         [](const ::testing::TestParamInfo<Variant>& variant) { return variant.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Speeds, DemoE2E,
+    ::testing::Values(Variant{.name = "Default"},
+                      // Every file loads before the schema changes.
+                      Variant{.name = "FastMachine", .rows_per_file = 5},
+                      // The version 0 files still wait when it changes.
+                      Variant{.name = "SlowMachine",
+                              .rows_per_file = 20000,
+                              .run_args = "--workers 1 --listeners 1 --load-age 4 "
+                                          "--load-count 100"}),
+    [](const ::testing::TestParamInfo<Variant>& variant) { return variant.param.name; });
 
 } // namespace
 } // namespace rsi

@@ -2,12 +2,11 @@
 // share one rule for "nothing is left that goes on by itself" (status/status.hpp), and their
 // exit statuses say whether everything was loaded (0), something was left behind (3), or
 // `wait` gave up (4).
-#include <sys/stat.h>
-
 #include <fstream>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "queue/local_queue.hpp"
 #include "sqlite/database.hpp"
@@ -32,11 +31,13 @@ protected:
   }
 
   // `rs_ingester ARGS...` to its end; its exit status and output.
-  std::pair<int, std::string> run_cli(std::vector<std::string> args, std::chrono::seconds timeout = 120s) {
+  std::pair<int, std::string> run_cli(std::vector<std::string> args,
+                                      std::chrono::seconds timeout = 120s) {
     const fs::path log = m_dir.path(fmt::format("cli-{}.log", ++m_runs));
     test::Process process(RSI_RS_INGESTER_BIN, std::move(args), log);
     const auto status = process.wait(timeout);
-    EXPECT_TRUE(status.has_value()) << "still running after " << timeout.count() << " s:\n" << process.log_text();
+    EXPECT_TRUE(status.has_value()) << "still running after " << timeout.count() << " s:\n"
+                                    << process.log_text();
     return {status.value_or(-1), process.log_text()};
   }
 
@@ -50,7 +51,8 @@ protected:
       }
     }
     ASSERT_EQ(std::system(fmt::format("gzip -f '{}'", plain.string()).c_str()), 0);
-    auto [status, output] = run_cli({"load", plain.string() + ".gz", "--table", "events", "--data-dir", m_data.string()});
+    auto [status, output] = run_cli(
+        {"load", plain.string() + ".gz", "--table", "events", "--data-dir", m_data.string()});
     ASSERT_EQ(status, 0) << output;
   }
 
@@ -88,7 +90,8 @@ TEST_F(UntilIdleE2E, ARejectedMessageIsLeftBehindAndSaysSo) {
 }
 
 TEST_F(UntilIdleE2E, FilesOfAnOlderVersionThanTheTablesAreLeftBehind) {
-  fs::copy_file(m_data / "schemas" / "events" / "v0.json", m_data / "schemas" / "events" / "v1.json");
+  fs::copy_file(m_data / "schemas" / "events" / "v0.json",
+                m_data / "schemas" / "events" / "v1.json");
   announce("current.tsv", 3);
   auto [status, output] = run_cli(run_until_idle());
   ASSERT_EQ(status, 0) << output;
@@ -96,8 +99,8 @@ TEST_F(UntilIdleE2E, FilesOfAnOlderVersionThanTheTablesAreLeftBehind) {
   const fs::path v1 = m_dir.path("v1.tsv");
   std::ofstream(v1) << "1\n";
   ASSERT_EQ(std::system(fmt::format("gzip -f '{}'", v1.string()).c_str()), 0);
-  auto loaded = run_cli({"load", v1.string() + ".gz", "--table", "events", "--version", "1", "--data-dir",
-                         m_data.string()});
+  auto loaded = run_cli({"load", v1.string() + ".gz", "--table", "events", "--version", "1",
+                         "--data-dir", m_data.string()});
   ASSERT_EQ(loaded.first, 0) << loaded.second;
   ASSERT_EQ(run_cli(run_until_idle()).first, 0);
   announce("late.tsv", 2);
@@ -105,24 +108,29 @@ TEST_F(UntilIdleE2E, FilesOfAnOlderVersionThanTheTablesAreLeftBehind) {
   auto [late_status, late_output] = run_cli(run_until_idle());
 
   EXPECT_EQ(late_status, k_left_behind) << late_output;
-  EXPECT_NE(late_output.find("1 files of events were written for a version older than the table's v1"),
-            std::string::npos)
+  EXPECT_NE(
+      late_output.find("1 files of events were written for a version older than the table's v1"),
+      std::string::npos)
       << late_output;
 }
 
 TEST_F(UntilIdleE2E, AMessageOfATableWithoutASchemaIsLeftInTheInboxForTheNextRun) {
   announce("a.tsv", 2);
   ASSERT_TRUE(queue::publish_local_message(
-      m_data / "inbox", R"({"KeyName":"local/new_event/v0/x.gz","TableName":"new_event","TableVersion":0})"));
+      m_data / "inbox",
+      R"({"KeyName":"local/new_event/v0/x.gz","TableName":"new_event","TableVersion":0})"));
 
   auto [status, output] = run_cli(run_until_idle());
 
   EXPECT_EQ(status, k_left_behind) << output;
-  EXPECT_NE(output.find("1 messages of table new_event wait for its schema"), std::string::npos) << output;
+  EXPECT_NE(output.find("1 messages of table new_event wait for its schema"), std::string::npos)
+      << output;
   auto [status_code, status_output] = run_cli({"status", "--data-dir", m_data.string()});
   EXPECT_EQ(status_code, 0) << status_output;
-  EXPECT_NE(status_output.find("inbox: 0 messages waiting, 1 being recorded"), std::string::npos) << status_output;
-  EXPECT_NE(status_output.find("1 messages of new_event wait for its event metadata"), std::string::npos)
+  EXPECT_NE(status_output.find("inbox: 0 messages waiting, 1 being recorded"), std::string::npos)
+      << status_output;
+  EXPECT_NE(status_output.find("1 messages of new_event wait for its event metadata"),
+            std::string::npos)
       << status_output;
   auto ingester = sqlite::Database::open(m_data / "ingester.db");
   ASSERT_TRUE(ingester) << ingester.error().message;
@@ -157,8 +165,10 @@ TEST_F(UntilIdleE2E, HostileInboxFilesAreSetAsideUnreadInBoundedMemory) {
   EXPECT_NE(output.find("3 inbox files set aside in inbox/rejected"), std::string::npos) << output;
   const auto peak = output.find("peak_rss_kib=");
   ASSERT_NE(peak, std::string::npos) << output;
-  EXPECT_LT(std::stoll(output.substr(peak + 13)), 64 * 1024) << "a 200 MiB file must not be read into memory";
-  EXPECT_EQ(output.find("TOP-SECRET"), std::string::npos) << "a link's target is never read or logged";
+  EXPECT_LT(std::stoll(output.substr(peak + 13)), 64 * 1024)
+      << "a 200 MiB file must not be read into memory";
+  EXPECT_EQ(output.find("TOP-SECRET"), std::string::npos)
+      << "a link's target is never read or logged";
   for (const char* name : {"huge", "link", "pipe"}) {
     EXPECT_TRUE(fs::exists(fs::symlink_status(inbox / "rejected" / name))) << name;
     EXPECT_TRUE(fs::exists(inbox / "rejected" / (std::string(name) + ".reason"))) << name;
@@ -177,7 +187,8 @@ TEST_F(UntilIdleE2E, StatusCountsMessagesWaitingInTheInbox) {
   auto [status, output] = run_cli({"status", "--data-dir", m_data.string()});
 
   EXPECT_EQ(status, 0) << output;
-  EXPECT_NE(output.find("inbox: 2 messages waiting, 0 being recorded"), std::string::npos) << output;
+  EXPECT_NE(output.find("inbox: 2 messages waiting, 0 being recorded"), std::string::npos)
+      << output;
 }
 
 TEST_F(UntilIdleE2E, WaitGivesUpWhileMessagesWaitAndReturnsOnceTheyAreLoaded) {
@@ -187,9 +198,10 @@ TEST_F(UntilIdleE2E, WaitGivesUpWhileMessagesWaitAndReturnsOnceTheyAreLoaded) {
   EXPECT_EQ(status, k_timeout) << "nothing runs, so the message still waits:\n" << output;
   EXPECT_NE(output.find("still busy after 2s: inbox 1"), std::string::npos) << output;
 
-  test::Process runner(RSI_RS_INGESTER_BIN, {"run", "--data-dir", m_data.string(), "--control-addr", "",
-                                             "--load-age", "0"},
-                       m_dir.path("runner.log"));
+  test::Process runner(
+      RSI_RS_INGESTER_BIN,
+      {"run", "--data-dir", m_data.string(), "--control-addr", "", "--load-age", "0"},
+      m_dir.path("runner.log"));
   auto [waited, wait_output] = run_cli({"wait", "--data-dir", m_data.string(), "--timeout", "120"});
   EXPECT_EQ(waited, 0) << wait_output << runner.log_text();
   runner.signal(SIGTERM);

@@ -9,11 +9,6 @@
 // The -config file names the warehouse with a postgres:// URL, which means Redshift as in the
 // original; the warehouse is a PostgreSQL database with the few Redshift names the backend uses
 // stood in for, so rsloadmanager runs its Redshift backend unchanged.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -23,11 +18,14 @@
 #include <string>
 #include <vector>
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <httplib.h>
-
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/gzip.hpp"
 #include "core/file_pointer.hpp"
@@ -93,17 +91,18 @@ struct ScriptVariables {
 
 // build/scripts/run_metadatastorer.sh
 std::vector<std::string> metadatastorer_args(const ScriptVariables& v) {
-  return {fmt::format("-statsPrefix={}.{}-metadatastorer.{}", v.owner, v.cloud_app, v.prefix_tail()),
-          "-databaseURL=" + v.ingester_db_url,
-          "-sqsQueueName=" + v.processed_files_sqs_queue,
-          "-sqsPollWait=" + v.sqs_poll_wait,
-          "-listenerCount=" + v.listener_count,
-          "-rollbarToken=" + v.rollbar_token,
-          "-rollbarEnvironment=" + v.cloud_environment,
-          "-bpConfigsBucket=" + v.bp_configs_bucket,
-          "-bpMetadataConfigsKey=" + v.bp_ingest_db_configs_key,
-          "-bpMetadataReloadFrequency=" + v.bp_metadata_reload_frequency,
-          "-bpMetadataRetryDelay=" + v.bp_metadata_retry_delay};
+  return {
+      fmt::format("-statsPrefix={}.{}-metadatastorer.{}", v.owner, v.cloud_app, v.prefix_tail()),
+      "-databaseURL=" + v.ingester_db_url,
+      "-sqsQueueName=" + v.processed_files_sqs_queue,
+      "-sqsPollWait=" + v.sqs_poll_wait,
+      "-listenerCount=" + v.listener_count,
+      "-rollbarToken=" + v.rollbar_token,
+      "-rollbarEnvironment=" + v.cloud_environment,
+      "-bpConfigsBucket=" + v.bp_configs_bucket,
+      "-bpMetadataConfigsKey=" + v.bp_ingest_db_configs_key,
+      "-bpMetadataReloadFrequency=" + v.bp_metadata_reload_frequency,
+      "-bpMetadataRetryDelay=" + v.bp_metadata_retry_delay};
 }
 
 // build/scripts/run_rsloadmanager.sh (run from the directory conf.json was copied to).
@@ -137,7 +136,8 @@ std::optional<std::string> env_value(const char* name) {
 // The value of `key` in a libpq key=value conninfo ("" when absent).
 std::string conninfo_value(const std::string& conninfo, const std::string& key) {
   const std::string needle = key + "=";
-  for (std::size_t at = conninfo.find(needle); at != std::string::npos; at = conninfo.find(needle, at + 1)) {
+  for (std::size_t at = conninfo.find(needle); at != std::string::npos;
+       at = conninfo.find(needle, at + 1)) {
     if (at == 0 || conninfo[at - 1] == ' ') {
       const std::size_t start = at + needle.size();
       return conninfo.substr(start, conninfo.find(' ', start) - start);
@@ -148,8 +148,8 @@ std::string conninfo_value(const std::string& conninfo, const std::string& key) 
 
 // A postgres:// URL for database `name` on the server of `base` (the form the scripts pass).
 std::string postgres_url(const std::string& base, const std::string& name) {
-  return fmt::format("postgres://{}@{}:{}/{}", conninfo_value(base, "user"), conninfo_value(base, "host"),
-                     conninfo_value(base, "port"), name);
+  return fmt::format("postgres://{}@{}:{}/{}", conninfo_value(base, "user"),
+                     conninfo_value(base, "host"), conninfo_value(base, "port"), name);
 }
 
 // True when nothing listens on 127.0.0.1:`port` right now. A connection attempt tells, where a
@@ -164,8 +164,9 @@ bool port_free(int port) {
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<std::uint16_t>(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool refused = connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 &&
-                       errno == ECONNREFUSED;
+  const bool refused =
+      connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0 &&
+      errno == ECONNREFUSED;
   close(fd);
   return refused;
 }
@@ -179,26 +180,32 @@ int health(int port) {
   return response ? response->status : 0;
 }
 
-std::string tail(const std::string& text) { return text.size() > 6000 ? text.substr(text.size() - 6000) : text; }
+std::string tail(const std::string& text) {
+  return text.size() > 6000 ? text.substr(text.size() - 6000) : text;
+}
 
 // A queue on the SQS emulator in the scripts' region (the emulator keeps queues per region),
 // deleted on destruction.
 class RegionQueue {
 public:
-  static std::unique_ptr<RegionQueue> create(const http::Environment& env, const std::string& name) {
+  static std::unique_ptr<RegionQueue> create(const http::Environment& env,
+                                             const std::string& name) {
     const queue::SqsConfig config{.queue = name};
     auto target = queue::sqs::resolve_target(config, env);
     EXPECT_TRUE(target) << target.error().message;
-    auto api = queue::sqs::Api::create(
-        *target, config,
-        http::make_static_credentials_provider({.access_key_id = "S3RVER", .secret_access_key = "S3RVER"}));
+    auto api =
+        queue::sqs::Api::create(*target, config,
+                                http::make_static_credentials_provider(
+                                    {.access_key_id = "S3RVER", .secret_access_key = "S3RVER"}));
     EXPECT_TRUE(api) << api.error().message;
-    auto created = api->call("CreateQueue", {{"QueueName", name}, {"Attributes", {{"VisibilityTimeout", "5"}}}}, 10s);
+    auto created = api->call(
+        "CreateQueue", {{"QueueName", name}, {"Attributes", {{"VisibilityTimeout", "5"}}}}, 10s);
     EXPECT_TRUE(created) << created.error().message;
     if (!created) {
       return nullptr;
     }
-    return std::unique_ptr<RegionQueue>(new RegionQueue(std::move(*api), name, created->value("QueueUrl", "")));
+    return std::unique_ptr<RegionQueue>(
+        new RegionQueue(std::move(*api), name, created->value("QueueUrl", "")));
   }
   ~RegionQueue() { (void)m_api.call("DeleteQueue", {{"QueueUrl", m_url}}, 10s); }
   RegionQueue(const RegionQueue&) = delete;
@@ -221,7 +228,8 @@ private:
 
 // Runs the daemon from `dir`, as the scripts do from theirs (-config=conf.json is relative).
 std::unique_ptr<test::Process> start_in(const std::filesystem::path& dir, const char* program,
-                                        std::vector<std::string> args, const std::filesystem::path& log,
+                                        std::vector<std::string> args,
+                                        const std::filesystem::path& log,
                                         const std::map<std::string, std::string>& env) {
   const auto previous = std::filesystem::current_path();
   std::filesystem::current_path(dir);
@@ -235,10 +243,12 @@ protected:
   void SetUp() override {
     m_pg = test::postgres_conninfo();
     m_s3 = env_value("RSI_TEST_S3_ENDPOINT");
-    RSI_REQUIRE_SERVICE(m_pg && m_s3 && test::sqs_endpoint(), "PostgreSQL (RSI_TEST_PG), s3rver and fauxqs");
+    RSI_REQUIRE_SERVICE(m_pg && m_s3 && test::sqs_endpoint(),
+                        "PostgreSQL (RSI_TEST_PG), s3rver and fauxqs");
     for (const int port : {k_metadatastorer_port, k_rsloadmanager_port}) {
       if (!port_free(port)) {
-        GTEST_SKIP() << "127.0.0.1:" << port << " is in use; the original's argument lists bind it, so this test "
+        GTEST_SKIP() << "127.0.0.1:" << port
+                     << " is in use; the original's argument lists bind it, so this test "
                      << "cannot run while something else holds it";
       }
     }
@@ -265,15 +275,16 @@ protected:
     m_vars.processed_files_sqs_queue = m_queue->name();
 
     // conf.json, copied next to rsloadmanager by its script: the original's redshift object.
-    std::ofstream(m_dir.path("conf.json")) << json{{"redshift",
-                                                    {{"url", postgres_url(*m_pg, m_warehouse->name())},
-                                                     {"physicalSchema", "logs"},
-                                                     {"viewSchema", "views"},
-                                                     {"viewColumn", "time"},
-                                                     {"viewFilter", "WHERE time > GETDATE() - INTERVAL '90 days'"},
-                                                     {"fullViewSchema", "fullviews"},
-                                                     {"fullViewReplacements", json::object()}}}}
-                                                  .dump();
+    std::ofstream(m_dir.path("conf.json")) << json{
+        {"redshift",
+         {{"url", postgres_url(*m_pg, m_warehouse->name())},
+          {"physicalSchema", "logs"},
+          {"viewSchema", "views"},
+          {"viewColumn", "time"},
+          {"viewFilter", "WHERE time > GETDATE() - INTERVAL '90 days'"},
+          {"fullViewSchema", "fullviews"},
+          {"fullViewReplacements",
+           json::object()}}}}.dump();
   }
 
   static std::pair<std::string, int> host_and_port(const std::string& endpoint) {
@@ -313,7 +324,8 @@ protected:
   }
 
   void put_event_metadata() {
-    auto store = objectstore::make_s3_object_store({.bucket = m_vars.bp_configs_bucket, .environment = aws_env()});
+    auto store = objectstore::make_s3_object_store(
+        {.bucket = m_vars.bp_configs_bucket, .environment = aws_env()});
     ASSERT_TRUE(store) << store.error().message;
     const json metadata = {{std::string(k_table),
                             {{"datastores",
@@ -328,7 +340,8 @@ protected:
   // The Rollbar item whose message starts with `message`, once it has arrived.
   std::optional<json> rollbar_item(std::string_view message) const {
     for (const json& item : m_rollbar.items()) {
-      if (item.is_object() && item["data"]["body"]["message"]["body"].get<std::string>().starts_with(message)) {
+      if (item.is_object() &&
+          item["data"]["body"]["message"]["body"].get<std::string>().starts_with(message)) {
         return item;
       }
     }
@@ -348,7 +361,8 @@ protected:
   static void stop(test::Process& daemon, const char* name) {
     daemon.signal(SIGTERM);
     const auto status = daemon.wait(15s);
-    ASSERT_TRUE(status.has_value()) << name << " did not stop within 15 s of SIGTERM\n" << tail(daemon.log_text());
+    ASSERT_TRUE(status.has_value()) << name << " did not stop within 15 s of SIGTERM\n"
+                                    << tail(daemon.log_text());
     EXPECT_EQ(*status, 0) << name << "\n" << tail(daemon.log_text());
   }
 
@@ -383,32 +397,41 @@ TEST_F(RunScriptsE2E, TheOriginalRunScriptsStartBothBinaries) {
   // metadatastorer, before its event metadata exists: it answers, unhealthy, and reports the
   // error-level "event metadata unavailable" (the original's "Failed to refresh Blueprint
   // metadata") to Rollbar.
-  auto storer = start_in(m_dir.path(), RSI_METADATASTORER_BIN, with_fake_rollbar(metadatastorer_args(m_vars)),
-                         m_dir.path("metadatastorer.log"), daemon_env());
-  ASSERT_TRUE(test::eventually(30s, [&] { return health(k_metadatastorer_port) != 0 || !storer->running(); }))
-      << tail(storer->log_text());
+  auto storer =
+      start_in(m_dir.path(), RSI_METADATASTORER_BIN, with_fake_rollbar(metadatastorer_args(m_vars)),
+               m_dir.path("metadatastorer.log"), daemon_env());
+  ASSERT_TRUE(test::eventually(30s, [&] {
+    return health(k_metadatastorer_port) != 0 || !storer->running();
+  })) << tail(storer->log_text());
   if (!storer->running() && storer->log_text().find("cannot serve /health") != std::string::npos) {
-    GTEST_SKIP() << "127.0.0.1:" << k_metadatastorer_port << " was taken meanwhile:\n" << tail(storer->log_text());
+    GTEST_SKIP() << "127.0.0.1:" << k_metadatastorer_port << " was taken meanwhile:\n"
+                 << tail(storer->log_text());
   }
   ASSERT_TRUE(storer->running()) << tail(storer->log_text());
   expect_reported("event metadata unavailable", storer->log_text());
 
   put_event_metadata();
-  EXPECT_TRUE(test::eventually(60s, [&] { return health(k_metadatastorer_port) == 200; })) << tail(storer->log_text());
+  EXPECT_TRUE(test::eventually(60s, [&] { return health(k_metadatastorer_port) == 200; }))
+      << tail(storer->log_text());
 
   // rsloadmanager, with the Redshift backend of its -config file.
-  auto loader = start_in(m_dir.path(), RSI_RSLOADMANAGER_BIN, with_fake_rollbar(rsloadmanager_args(m_vars)),
-                         m_dir.path("rsloadmanager.log"), daemon_env());
-  ASSERT_TRUE(test::eventually(60s, [&] { return health(k_rsloadmanager_port) == 200 || !loader->running(); }))
-      << tail(loader->log_text());
-  if (!loader->running() && loader->log_text().find("cannot serve the control API") != std::string::npos) {
-    GTEST_SKIP() << "localhost:" << k_rsloadmanager_port << " was taken meanwhile:\n" << tail(loader->log_text());
+  auto loader =
+      start_in(m_dir.path(), RSI_RSLOADMANAGER_BIN, with_fake_rollbar(rsloadmanager_args(m_vars)),
+               m_dir.path("rsloadmanager.log"), daemon_env());
+  ASSERT_TRUE(test::eventually(60s, [&] {
+    return health(k_rsloadmanager_port) == 200 || !loader->running();
+  })) << tail(loader->log_text());
+  if (!loader->running() &&
+      loader->log_text().find("cannot serve the control API") != std::string::npos) {
+    GTEST_SKIP() << "localhost:" << k_rsloadmanager_port << " was taken meanwhile:\n"
+                 << tail(loader->log_text());
   }
   ASSERT_TRUE(loader->running()) << tail(loader->log_text());
 
   // A file of a table Blueprint does not know: metadatastorer records it, and rsloadmanager's
   // migrator reports the failed migration at error level (the original's "Error migrating table").
-  const core::FilePointer pointer{.key_name = m_vars.bp_configs_bucket + "/spade/compat_event/0001.gz",
+  const core::FilePointer pointer{.key_name =
+                                      m_vars.bp_configs_bucket + "/spade/compat_event/0001.gz",
                                   .table = std::string(k_table),
                                   .version = 0};
   const auto sent = m_queue->send(core::encode_file_pointer(pointer));
@@ -422,8 +445,10 @@ TEST_F(RunScriptsE2E, TheOriginalRunScriptsStartBothBinaries) {
   // -statsPrefix took effect, CLOUD_ENVIRONMENT is the log lines' env, and the token stayed out
   // of the logs.
   const ScriptVariables& v = m_vars;
-  EXPECT_TRUE(sent_with_prefix(fmt::format("{}.{}-metadatastorer.{}.", v.owner, v.cloud_app, v.prefix_tail())));
-  EXPECT_TRUE(sent_with_prefix(fmt::format("{}.{}.{}.tsv_files.", v.owner, v.cloud_app, v.prefix_tail())));
+  EXPECT_TRUE(sent_with_prefix(
+      fmt::format("{}.{}-metadatastorer.{}.", v.owner, v.cloud_app, v.prefix_tail())));
+  EXPECT_TRUE(
+      sent_with_prefix(fmt::format("{}.{}.{}.tsv_files.", v.owner, v.cloud_app, v.prefix_tail())));
   for (const auto* daemon : {storer.get(), loader.get()}) {
     const std::string log = daemon->log_text();
     EXPECT_NE(log.find(R"("env":"compat-test")"), std::string::npos) << tail(log);

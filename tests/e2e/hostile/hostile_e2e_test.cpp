@@ -99,13 +99,15 @@ public:
     m_thread.request_stop();
     m_thread.join();
     const std::lock_guard lock(m_mutex);
-    const auto slowest_us = std::chrono::duration_cast<std::chrono::microseconds>(m_slowest).count();
+    const auto slowest_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(m_slowest).count();
     ::testing::Test::RecordProperty("slowest_health_us", static_cast<int>(slowest_us));
     ::testing::Test::RecordProperty("health_probes", m_probes);
     EXPECT_GT(m_probes, 0);
     EXPECT_EQ(m_failures, 0) << "of " << m_probes << " probes";
     EXPECT_LT(m_slowest, k_probe_budget)
-        << "slowest /health: " << std::chrono::duration_cast<std::chrono::milliseconds>(m_slowest).count() << " ms of "
+        << "slowest /health: "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(m_slowest).count() << " ms of "
         << m_probes << " probes";
   }
 
@@ -133,26 +135,32 @@ protected:
     std::map<std::string, std::string> env;
     // The table the force loads name: known to the schema registry (a force load of an unknown
     // table is refused).
-    const auto schemas = deployment.rsloadmanager ? m_dir.path("schemas") : m_dir.path("data") / "schemas";
+    const auto schemas =
+        deployment.rsloadmanager ? m_dir.path("schemas") : m_dir.path("data") / "schemas";
     std::filesystem::create_directories(schemas / "hostile_check");
     std::ofstream(schemas / "hostile_check" / "v0.json")
         << R"({"Columns":[{"OutboundName":"id","Transformer":"bigint","ColumnCreationOptions":""}]})";
     if (deployment.rsloadmanager) {
-      std::vector<std::string> args{"-databaseURL", "sqlite://" + m_dir.path("ingester.db").string(),
-                                    "--warehouse-url", "sqlite://" + m_dir.path("warehouse.db").string(),
-                                    "--registry-url", "file://" + m_dir.path("schemas").string(),
-                                    "-n_workers", "1", "--control-addr", address, "--log-level", "warn"};
+      std::vector<std::string> args{
+          "-databaseURL",    "sqlite://" + m_dir.path("ingester.db").string(),
+          "--warehouse-url", "sqlite://" + m_dir.path("warehouse.db").string(),
+          "--registry-url",  "file://" + m_dir.path("schemas").string(),
+          "-n_workers",      "1",
+          "--control-addr",  address,
+          "--log-level",     "warn"};
       if (deployment.token) {
         args.insert(args.end(), {"--control-token", *deployment.token});
       }
-      m_daemon = std::make_unique<test::Process>(RSI_RSLOADMANAGER_BIN, args, m_dir.path("daemon.log"));
+      m_daemon =
+          std::make_unique<test::Process>(RSI_RSLOADMANAGER_BIN, args, m_dir.path("daemon.log"));
     } else {
       if (deployment.token) {
         env["RSI_CONTROL_TOKEN"] = *deployment.token;
       }
       m_daemon = std::make_unique<test::Process>(
           RSI_RS_INGESTER_BIN,
-          std::vector<std::string>{"run", "--data-dir", m_dir.path("data").string(), "--control-addr", address},
+          std::vector<std::string>{"run", "--data-dir", m_dir.path("data").string(),
+                                   "--control-addr", address},
           m_dir.path("daemon.log"), env);
     }
     ASSERT_TRUE(test::eventually(30s, [&] {
@@ -183,15 +191,17 @@ protected:
   }
 
   [[nodiscard]] std::string force_load_head(const std::string& fields) const {
-    return fmt::format("POST /control/force_load HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{}\r\n", m_port, fields);
+    return fmt::format("POST /control/force_load HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{}\r\n", m_port,
+                       fields);
   }
 
   void expect_force_load_served() {
     const std::string body = R"({"Table":"hostile_check","Requester":"hostile_e2e"})";
     RawConnection connection(m_port);
-    connection.send(force_load_head(fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n{}",
-                                                body.size(), auth())) +
-                    body);
+    connection.send(
+        force_load_head(fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n{}",
+                                    body.size(), auth())) +
+        body);
     const auto response = connection.read_response(5s);
     ASSERT_TRUE(response) << "no answer to a normal force_load";
     EXPECT_EQ(response->status, 204) << response->body;
@@ -210,8 +220,8 @@ protected:
   }
 
   // Send `head`, then `next_chunk` until the daemon answers; its answer, and the bytes sent.
-  std::pair<std::optional<RawResponse>, std::size_t> stream(const std::string& head,
-                                                            const std::function<std::string()>& next_chunk) {
+  std::pair<std::optional<RawResponse>, std::size_t>
+  stream(const std::string& head, const std::function<std::string()>& next_chunk) {
     RawConnection connection(m_port);
     connection.send(head);
     const std::size_t sent = connection.send_until_answered(next_chunk);
@@ -249,8 +259,8 @@ TEST_P(HostileE2E, AGzipBodyIs415BeforeItIsRead) {
   std::size_t offset = 0;
   const auto [response, sent] = stream(
       force_load_head(fmt::format(
-          "Content-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n{}", bomb.size(),
-          auth())),
+          "Content-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n{}",
+          bomb.size(), auth())),
       [&] {
         const std::string piece = bomb.substr(offset, 64 * 1024);
         offset += piece.size();
@@ -266,10 +276,11 @@ TEST_P(HostileE2E, AGzipBodyIs415BeforeItIsRead) {
 TEST_P(HostileE2E, AChunkedBodyOf300MiBIsCutOffWith413) {
   HealthProbe probe(m_port);
 
-  const auto [response, sent] =
-      stream(force_load_head("Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n" + auth()),
-             chunks(k_stream_bytes, 64 * 1024,
-                    [](std::size_t size) { return fmt::format("{:x}\r\n{}\r\n", size, std::string(size, 'x')); }));
+  const auto [response, sent] = stream(
+      force_load_head("Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n" + auth()),
+      chunks(k_stream_bytes, 64 * 1024, [](std::size_t size) {
+        return fmt::format("{:x}\r\n{}\r\n", size, std::string(size, 'x'));
+      }));
 
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 413) << response->body;
@@ -283,9 +294,9 @@ TEST_P(HostileE2E, ABodyWithoutLengthIsNeverRead) {
 
   // No framing: the request has no body (RFC 9112 §6.3), so the handler sees none and the
   // connection closes after the answer; the 300 MiB are never read.
-  const auto [response, sent] =
-      stream(force_load_head("Content-Type: application/json\r\n" + auth()),
-             chunks(k_stream_bytes, 64 * 1024, [](std::size_t size) { return std::string(size, 'x'); }));
+  const auto [response, sent] = stream(
+      force_load_head("Content-Type: application/json\r\n" + auth()),
+      chunks(k_stream_bytes, 64 * 1024, [](std::size_t size) { return std::string(size, 'x'); }));
 
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 400) << response->body;
@@ -300,8 +311,8 @@ TEST_P(HostileE2E, TwentyFiveThousandHeadersOf8KBAre431) {
   HealthProbe probe(m_port);
 
   int field = 0;
-  const auto [response, sent] =
-      stream(fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", m_port), [&]() -> std::string {
+  const auto [response, sent] = stream(
+      fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", m_port), [&]() -> std::string {
         if (field == 25'000) {
           return {};
         }
@@ -323,7 +334,8 @@ TEST_P(HostileE2E, ManySmallHeadersAre431) {
   HealthProbe probe(m_port);
 
   RawConnection connection(m_port);
-  connection.send(fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{}\r\n", m_port, fields));
+  connection.send(
+      fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{}\r\n", m_port, fields));
   const auto response = connection.read_response(k_at_once);
 
   ASSERT_TRUE(response);
@@ -336,7 +348,8 @@ TEST_P(HostileE2E, ADeclaredLengthOverTheLimitIs413AtOnce) {
   HealthProbe probe(m_port);
 
   RawConnection connection(m_port);
-  connection.send(force_load_head("Content-Type: application/json\r\nContent-Length: 2097152\r\n" + auth()));
+  connection.send(
+      force_load_head("Content-Type: application/json\r\nContent-Length: 2097152\r\n" + auth()));
   const auto response = connection.read_response(k_at_once);
 
   ASSERT_TRUE(response) << "the daemon waited for the body";
@@ -353,9 +366,11 @@ TEST_P(HostileTokenE2E, WithoutTheTokenEveryBodyIs401FromTheHead) {
 
   for (const std::string& fields : std::vector<std::string>{
            "Content-Type: application/json\r\nContent-Length: 1000000000\r\n",
-        "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
-        fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n", gzip_bomb().size()),
-        "Content-Type: application/json\r\nContent-Length: 20\r\nAuthorization: Bearer wrong\r\n"}) {
+           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n",
+           fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n",
+                       gzip_bomb().size()),
+           "Content-Type: application/json\r\nContent-Length: 20\r\nAuthorization: Bearer "
+           "wrong\r\n"}) {
     RawConnection connection(m_port);
     connection.send(force_load_head(fields));
     const auto started = std::chrono::steady_clock::now();
@@ -445,16 +460,19 @@ TEST_P(HostileE2E, ACrossSiteTextPlainForceLoadIsRefused) {
   const std::string body = R"({"Table":"hostile_forced","Requester":"evil"})";
   const auto post = [&](const std::string& host, const std::string& fields) {
     RawConnection connection(m_port);
-    connection.send(fmt::format("POST /control/force_load HTTP/1.1\r\nHost: {}\r\n{}Content-Length: {}\r\n{}\r\n{}",
-                                host, fields, body.size(), auth(), body));
+    connection.send(fmt::format(
+        "POST /control/force_load HTTP/1.1\r\nHost: {}\r\n{}Content-Length: {}\r\n{}\r\n{}", host,
+        fields, body.size(), auth(), body));
     return connection.read_response(k_at_once);
   };
   const std::string local = fmt::format("127.0.0.1:{}", m_port);
   HealthProbe probe(m_port);
 
-  const auto cross_site = post(local, "Origin: http://evil.example\r\nContent-Type: text/plain\r\n");
+  const auto cross_site =
+      post(local, "Origin: http://evil.example\r\nContent-Type: text/plain\r\n");
   const std::string evil = fmt::format("evil.example:{}", m_port);
-  const auto rebound = post(evil, fmt::format("Origin: http://{}\r\nContent-Type: text/plain\r\n", evil));
+  const auto rebound =
+      post(evil, fmt::format("Origin: http://{}\r\nContent-Type: text/plain\r\n", evil));
   const auto rebound_json = post("evil.example", "Content-Type: application/json\r\n");
   const auto text_plain = post(local, "Content-Type: text/plain\r\n");
 
@@ -466,8 +484,10 @@ TEST_P(HostileE2E, ACrossSiteTextPlainForceLoadIsRefused) {
   const auto metrics = test::raw_get(m_port, "/metrics", k_at_once, auth());
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
-  EXPECT_EQ(metrics->body.find("hostile_forced"), std::string::npos) << "a refused force load was recorded";
-  EXPECT_NE(metrics->body.find("hostile_check"), std::string::npos) << "the warm-up's force load is missing";
+  EXPECT_EQ(metrics->body.find("hostile_forced"), std::string::npos)
+      << "a refused force load was recorded";
+  EXPECT_NE(metrics->body.find("hostile_check"), std::string::npos)
+      << "the warm-up's force load is missing";
   probe.expect_all_fast();
   expect_unharmed();
 }
@@ -479,10 +499,10 @@ TEST(HostileHealthE2E, MetadatastorerHealthServerHoldsTheSameLimits) {
   std::ofstream(dir.path("metadata.json")) << "{}";
   const int port = test::free_tcp_port();
   test::Process daemon(RSI_METADATASTORER_BIN,
-                       {"--databaseURL", "sqlite://" + dir.path("ingester.db").string(), "--queue-url",
-                        "dir://" + dir.path("inbox").string(), "--event-metadata-url",
-                        "file://" + dir.path("metadata.json").string(), "--health-addr",
-                        fmt::format("127.0.0.1:{}", port), "--log-level", "warn"},
+                       {"--databaseURL", "sqlite://" + dir.path("ingester.db").string(),
+                        "--queue-url", "dir://" + dir.path("inbox").string(),
+                        "--event-metadata-url", "file://" + dir.path("metadata.json").string(),
+                        "--health-addr", fmt::format("127.0.0.1:{}", port), "--log-level", "warn"},
                        dir.path("daemon.log"));
   ASSERT_TRUE(test::eventually(30s, [&] {
     const auto health = test::raw_get(port, "/health", 1s);
@@ -493,24 +513,28 @@ TEST(HostileHealthE2E, MetadatastorerHealthServerHoldsTheSameLimits) {
   std::vector<std::unique_ptr<RawConnection>> slow;
   for (int connection = 0; connection < 16; ++connection) {
     slow.push_back(std::make_unique<RawConnection>(port));
-    slow.back()->send(fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Slow: 1\r\n", port));
+    slow.back()->send(
+        fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Slow: 1\r\n", port));
   }
   const std::string get = fmt::format("GET /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n", port);
 
   RawConnection headers(port);
   headers.send(get);
   int field = 0;
-  headers.send_until_answered([&] { return fmt::format("X-H{}: {}\r\n", field++, std::string(8000, 'a')); });
+  headers.send_until_answered(
+      [&] { return fmt::format("X-H{}: {}\r\n", field++, std::string(8000, 'a')); });
   const auto too_many_headers = headers.read_response(5s);
   RawConnection chunked(port);
   chunked.send(get + "Transfer-Encoding: chunked\r\n\r\n");
-  chunked.send_until_answered([] { return fmt::format("10000\r\n{}\r\n", std::string(0x10000, 'x')); });
+  chunked.send_until_answered(
+      [] { return fmt::format("10000\r\n{}\r\n", std::string(0x10000, 'x')); });
   const auto too_long_body = chunked.read_response(5s);
   RawConnection declared(port);
   declared.send(get + "Content-Length: 2097152\r\n\r\n");
   const auto too_large = declared.read_response(k_at_once);
   RawConnection post(port);
-  post.send(fmt::format("POST /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\r\n", port));
+  post.send(fmt::format("POST /health HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\n\r\n",
+                        port));
   const auto wrong_method = post.read_response(k_at_once);
   std::vector<int> slow_statuses;
   for (auto& connection : slow) {
@@ -538,9 +562,11 @@ TEST(HostileExposureE2E, AControlApiBeyondLoopbackWithoutATokenRefusesToStart) {
   const auto args = [&](const std::string& program, int port) -> std::vector<std::string> {
     const std::string address = fmt::format("0.0.0.0:{}", port);
     if (program == RSI_RSLOADMANAGER_BIN) {
-      return {"-databaseURL", "sqlite://" + dir.path("ingester.db").string(), "--warehouse-url",
-              "sqlite://" + dir.path("warehouse.db").string(), "--registry-url",
-              "file://" + dir.path("schemas").string(), "-n_workers", "1", "--control-addr", address};
+      return {"-databaseURL",    "sqlite://" + dir.path("ingester.db").string(),
+              "--warehouse-url", "sqlite://" + dir.path("warehouse.db").string(),
+              "--registry-url",  "file://" + dir.path("schemas").string(),
+              "-n_workers",      "1",
+              "--control-addr",  address};
     }
     return {"run", "--data-dir", dir.path("data").string(), "--control-addr", address};
   };
@@ -551,7 +577,8 @@ TEST(HostileExposureE2E, AControlApiBeyondLoopbackWithoutATokenRefusesToStart) {
     std::filesystem::remove(log);
     test::Process refused(program, args(program, test::free_tcp_port()), log);
     EXPECT_EQ(refused.wait(30s), std::optional<int>(2));
-    EXPECT_NE(refused.log_text().find("refusing to start"), std::string::npos) << refused.log_text();
+    EXPECT_NE(refused.log_text().find("refusing to start"), std::string::npos)
+        << refused.log_text();
 
     const int port = test::free_tcp_port();
     auto insecure_args = args(program, port);
@@ -561,7 +588,8 @@ TEST(HostileExposureE2E, AControlApiBeyondLoopbackWithoutATokenRefusesToStart) {
       const auto health = test::raw_get(port, "/health", 1s);
       return (health && health->status == 200) || !insecure.running();
     })) << insecure.log_text();
-    EXPECT_NE(insecure.log_text().find("WARNING: the control API"), std::string::npos) << insecure.log_text();
+    EXPECT_NE(insecure.log_text().find("WARNING: the control API"), std::string::npos)
+        << insecure.log_text();
     insecure.signal(SIGTERM);
     EXPECT_EQ(insecure.wait(30s).value_or(-1), 0) << insecure.log_text();
     std::filesystem::remove(dir.path("insecure.log"));
@@ -570,13 +598,15 @@ TEST(HostileExposureE2E, AControlApiBeyondLoopbackWithoutATokenRefusesToStart) {
 
 INSTANTIATE_TEST_SUITE_P(Daemons, HostileE2E,
                          ::testing::Values(Deployment{.name = "rs_ingester"},
-                                           Deployment{.name = "rs_ingester_token", .token = "e2e-token-from-env"},
+                                           Deployment{.name = "rs_ingester_token",
+                                                      .token = "e2e-token-from-env"},
                                            Deployment{.name = "rsloadmanager_token",
                                                       .rsloadmanager = true,
                                                       .token = "e2e-token-flag"}),
                          [](const auto& param_info) { return param_info.param.name; });
 INSTANTIATE_TEST_SUITE_P(Daemons, HostileTokenE2E,
-                         ::testing::Values(Deployment{.name = "rs_ingester_token", .token = "e2e-token-from-env"},
+                         ::testing::Values(Deployment{.name = "rs_ingester_token",
+                                                      .token = "e2e-token-from-env"},
                                            Deployment{.name = "rsloadmanager_token",
                                                       .rsloadmanager = true,
                                                       .token = "e2e-token-flag"}),

@@ -9,9 +9,8 @@
 #include <random>
 #include <set>
 
-#include <httplib.h>
-
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "common/gzip.hpp"
@@ -24,8 +23,8 @@
 #include "queue/local_queue.hpp"
 #include "sqlite/database.hpp"
 #include "sqs_test_queue.hpp"
-#include "support/private_postgres.hpp"
 #include "support/net.hpp"
+#include "support/private_postgres.hpp"
 #include "support/process.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
@@ -39,9 +38,9 @@ constexpr int k_tables = 50;
 constexpr int k_messages = 10'000;
 
 struct Scenario {
-  std::vector<std::string> bodies;      // In sending order.
-  std::set<std::string> expected_keys;  // Valid, distinct, in "ace".
-  std::set<std::string> malformed;      // Bodies that must be rejected.
+  std::vector<std::string> bodies;     // In sending order.
+  std::set<std::string> expected_keys; // Valid, distinct, in "ace".
+  std::set<std::string> malformed;     // Bodies that must be rejected.
   std::string metadata_json;
 };
 
@@ -56,10 +55,13 @@ Scenario make_scenario(unsigned seed) {
   scenario.metadata_json = core::encode_event_metadata(metadata);
 
   const std::vector<std::string> malformed_kinds{
-      "not json {{{", R"({"KeyName":"b/k.gz","TableName":"event_01"})", R"({"KeyName":7,"TableName":"event_01","TableVersion":0})",
+      "not json {{{",
+      R"({"KeyName":"b/k.gz","TableName":"event_01"})",
+      R"({"KeyName":7,"TableName":"event_01","TableVersion":0})",
       R"({"KeyName":"b/k.gz","TableName":"event_01\"; DROP TABLE tsv; --","TableVersion":0})",
       R"({"KeyName":"b/k.gz","TableName":"event_01","TableVersion":123456789})",
-      R"({"KeyName":"b/k.gz","TableName":"unknown_event","TableVersion":0})", R"({"Type":"Notification","Message":42})",
+      R"({"KeyName":"b/k.gz","TableName":"unknown_event","TableVersion":0})",
+      R"({"Type":"Notification","Message":42})",
       "[]"};
   std::vector<std::string> sent_valid;
   for (int index = 0; index < k_messages; ++index) {
@@ -77,13 +79,16 @@ Scenario make_scenario(unsigned seed) {
       scenario.malformed.insert(body);
       scenario.bodies.push_back(std::move(body));
     } else if (roll < 3) {
-      scenario.bodies.push_back(core::encode_file_pointer(
-          {.key_name = fmt::format("spade/not_ace/{}.gz", index), .table = "not_ace_event", .version = 0}));
+      scenario.bodies.push_back(
+          core::encode_file_pointer({.key_name = fmt::format("spade/not_ace/{}.gz", index),
+                                     .table = "not_ace_event",
+                                     .version = 0}));
     } else if (roll < 8 && !sent_valid.empty()) {
       scenario.bodies.push_back(sent_valid[rng() % sent_valid.size()]); // A duplicate.
     } else {
       const int table = static_cast<int>(rng() % k_tables);
-      const core::FilePointer pointer{.key_name = fmt::format("spade/event_{:02}/{:05}.gz", table, index),
+      const core::FilePointer pointer{.key_name =
+                                          fmt::format("spade/event_{:02}/{:05}.gz", table, index),
                                       .table = fmt::format("event_{:02}", table),
                                       .version = static_cast<int>(rng() % 3)};
       std::string body = core::encode_file_pointer(pointer);
@@ -105,14 +110,17 @@ std::optional<std::string> s3_endpoint() {
 
 // s3rver creates buckets on PUT /bucket, as S3 does.
 Result<void> create_bucket(const http::Environment& env, const std::string& bucket) {
-  RSI_TRY_ASSIGN(auto client,
-                 http::Client::create({.signing = http::SigningConfig{
-                                           .service = "s3",
-                                           .region = "us-east-1",
-                                           .credentials = http::make_static_credentials_provider(
-                                               {.access_key_id = "S3RVER", .secret_access_key = "S3RVER"})}}));
-  RSI_TRY(client.request({.method = "PUT", .url = http::env_value(env, "AWS_ENDPOINT_URL_S3").value_or("") + "/" + bucket,
-                          .expected_statuses = {409}}));
+  RSI_TRY_ASSIGN(
+      auto client,
+      http::Client::create({.signing = http::SigningConfig{
+                                .service = "s3",
+                                .region = "us-east-1",
+                                .credentials = http::make_static_credentials_provider(
+                                    {.access_key_id = "S3RVER", .secret_access_key = "S3RVER"})}}));
+  RSI_TRY(client.request(
+      {.method = "PUT",
+       .url = http::env_value(env, "AWS_ENDPOINT_URL_S3").value_or("") + "/" + bucket,
+       .expected_statuses = {409}}));
   return {};
 }
 
@@ -147,18 +155,21 @@ public:
     }
   }
   std::vector<std::string> daemon_args() override {
-    return {"--databaseURL", "sqlite://" + m_dir.path("ingester.db").string(), "--queue-url",
-            "dir://" + m_dir.path("inbox").string(), "--event-metadata-url",
-            "file://" + m_dir.path("metadata.json").string()};
+    return {"--databaseURL",        "sqlite://" + m_dir.path("ingester.db").string(),
+            "--queue-url",          "dir://" + m_dir.path("inbox").string(),
+            "--event-metadata-url", "file://" + m_dir.path("metadata.json").string()};
   }
   std::set<std::string> recorded_keys() override { return strings("SELECT keyname FROM tsv"); }
-  std::set<std::string> rejected_bodies() override { return strings("SELECT body FROM rejected_message"); }
+  std::set<std::string> rejected_bodies() override {
+    return strings("SELECT body FROM rejected_message");
+  }
   bool queue_empty() override {
     std::size_t files = 0;
     for (const auto& dir : {m_dir.path("inbox"), m_dir.path("inbox") / "inflight"}) {
       std::error_code error;
       for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-        files += entry.is_regular_file() && !entry.path().filename().string().starts_with(".") ? 1 : 0;
+        files +=
+            entry.is_regular_file() && !entry.path().filename().string().starts_with(".") ? 1 : 0;
       }
     }
     return files == 0;
@@ -177,7 +188,9 @@ private:
     }
     while (stmt->step().value_or(false)) {
       const auto* bytes = static_cast<const char*>(sqlite3_column_blob(stmt->raw(), 0));
-      out.emplace(bytes == nullptr ? "" : std::string(bytes, static_cast<std::size_t>(sqlite3_column_bytes(stmt->raw(), 0))));
+      out.emplace(bytes == nullptr ? ""
+                                   : std::string(bytes, static_cast<std::size_t>(
+                                                            sqlite3_column_bytes(stmt->raw(), 0))));
     }
     return out;
   }
@@ -187,7 +200,8 @@ private:
 
 class AwsPipeline final : public Pipeline {
 public:
-  AwsPipeline(const Scenario& scenario, std::string database_conninfo) : m_conninfo(std::move(database_conninfo)) {
+  AwsPipeline(const Scenario& scenario, std::string database_conninfo)
+      : m_conninfo(std::move(database_conninfo)) {
     m_env = {{"AWS_ENDPOINT_URL_S3", s3_endpoint().value_or("")},
              {"AWS_ENDPOINT_URL_SQS", *test::sqs_endpoint()},
              {"AWS_ACCESS_KEY_ID", "S3RVER"},
@@ -212,14 +226,16 @@ public:
   }
   void publish(const std::vector<std::string>& bodies) override {
     for (std::size_t start = 0; start < bodies.size(); start += 10) {
-      const auto batch = std::span(bodies).subspan(start, std::min<std::size_t>(10, bodies.size() - start));
+      const auto batch =
+          std::span(bodies).subspan(start, std::min<std::size_t>(10, bodies.size() - start));
       auto sent = m_queue->send(batch);
       ASSERT_TRUE(sent) << sent.error().message;
     }
   }
   std::vector<std::string> daemon_args() override {
-    return {"-databaseURL", m_conninfo, "-sqsQueueName", m_queue->name(), "-bpConfigsBucket", m_bucket,
-            "-bpMetadataConfigsKey", "ingestdb/allmetadata.json.gz"};
+    return {
+        "-databaseURL",     m_conninfo, "-sqsQueueName",         m_queue->name(),
+        "-bpConfigsBucket", m_bucket,   "-bpMetadataConfigsKey", "ingestdb/allmetadata.json.gz"};
   }
   std::map<std::string, std::string> daemon_env() override { return m_env; }
   std::set<std::string> recorded_keys() override { return strings("SELECT keyname FROM tsv"); }
@@ -227,18 +243,21 @@ public:
     return strings("SELECT convert_from(body, 'UTF8') FROM rejected_message");
   }
   bool queue_empty() override {
-    auto api = queue::sqs::Api::create(queue::sqs::Target{.endpoint = test::sqs_endpoint().value_or("") + "/",
-                                                          .region = "us-east-1",
-                                                          .queue_name = m_queue->name(),
-                                                          .queue_url = m_queue->url()},
-                                       queue::SqsConfig{}, m_queue->credentials());
+    auto api = queue::sqs::Api::create(
+        queue::sqs::Target{.endpoint = test::sqs_endpoint().value_or("") + "/",
+                           .region = "us-east-1",
+                           .queue_name = m_queue->name(),
+                           .queue_url = m_queue->url()},
+        queue::SqsConfig{}, m_queue->credentials());
     if (!api) {
       return false;
     }
-    auto answer = api->call("GetQueueAttributes",
-                            {{"QueueUrl", m_queue->url()},
-                             {"AttributeNames", {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}}},
-                            5s);
+    auto answer =
+        api->call("GetQueueAttributes",
+                  {{"QueueUrl", m_queue->url()},
+                   {"AttributeNames",
+                    {"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}}},
+                  5s);
     if (!answer) {
       return false;
     }
@@ -293,15 +312,16 @@ protected:
     m_health_port = test::free_tcp_port();
     for (const std::string& extra :
          {std::string("--listenerCount"), std::string("4"), std::string("--health-addr"),
-          fmt::format("127.0.0.1:{}", m_health_port), std::string("--visibility-timeout"), std::string("5s"),
-          std::string("--log-level"), std::string("error"), std::string("--unknown-table-wait"), unknown_table_wait,
+          fmt::format("127.0.0.1:{}", m_health_port), std::string("--visibility-timeout"),
+          std::string("5s"), std::string("--log-level"), std::string("error"),
+          std::string("--unknown-table-wait"), unknown_table_wait,
           std::string("--unknown-table-retry"), unknown_table_retry}) {
       args.push_back(extra);
     }
     auto env = m_pipeline->daemon_env();
     env["STATSD_HOSTPORT"] = fmt::format("127.0.0.1:{}", m_statsd.port());
-    return std::make_unique<test::Process>(RSI_METADATASTORER_BIN, args,
-                                           m_dir.path(fmt::format("metadatastorer-{}.log", run)), env);
+    return std::make_unique<test::Process>(
+        RSI_METADATASTORER_BIN, args, m_dir.path(fmt::format("metadatastorer-{}.log", run)), env);
   }
 
   // The /health status code, or 0 when nothing answers.
@@ -319,9 +339,10 @@ protected:
   }
 
   std::string progress() {
-    return fmt::format("recorded {} of {} keys, {} rejected of {}, queue {}", m_pipeline->recorded_keys().size(),
-                       m_scenario.expected_keys.size(), m_pipeline->rejected_bodies().size(),
-                       m_scenario.malformed.size(), m_pipeline->queue_empty() ? "empty" : "not empty");
+    return fmt::format("recorded {} of {} keys, {} rejected of {}, queue {}",
+                       m_pipeline->recorded_keys().size(), m_scenario.expected_keys.size(),
+                       m_pipeline->rejected_bodies().size(), m_scenario.malformed.size(),
+                       m_pipeline->queue_empty() ? "empty" : "not empty");
   }
 
   static std::string tail(const std::string& text) {
@@ -333,31 +354,36 @@ protected:
       return false;
     }
     const auto rejected = m_pipeline->rejected_bodies();
-    return std::includes(rejected.begin(), rejected.end(), m_scenario.malformed.begin(), m_scenario.malformed.end()) &&
+    return std::includes(rejected.begin(), rejected.end(), m_scenario.malformed.begin(),
+                         m_scenario.malformed.end()) &&
            m_pipeline->queue_empty();
   }
 
   void expect_end_state() {
-    EXPECT_EQ(m_pipeline->recorded_keys(), m_scenario.expected_keys) << "exactly the valid distinct keys";
+    EXPECT_EQ(m_pipeline->recorded_keys(), m_scenario.expected_keys)
+        << "exactly the valid distinct keys";
     const auto rejected = m_pipeline->rejected_bodies();
     for (const auto& body : m_scenario.malformed) {
       EXPECT_EQ(rejected.count(body), 1U) << "not rejected: " << body.substr(0, 80);
     }
     for (const auto& body : rejected) {
-      EXPECT_EQ(m_scenario.malformed.count(body), 1U) << "rejected but valid: " << body.substr(0, 80);
+      EXPECT_EQ(m_scenario.malformed.count(body), 1U)
+          << "rejected but valid: " << body.substr(0, 80);
     }
     EXPECT_TRUE(m_pipeline->queue_empty());
   }
 
   void stop_gracefully(test::Process& daemon) {
     // Past start-up (it answers /health, whatever it says), so SIGTERM is handled.
-    ASSERT_TRUE(test::eventually(60s, [&] { return health() != 0 || !daemon.running(); })) << tail(daemon.log_text());
+    ASSERT_TRUE(test::eventually(60s, [&] { return health() != 0 || !daemon.running(); }))
+        << tail(daemon.log_text());
     const auto asked = std::chrono::steady_clock::now();
     daemon.signal(SIGTERM);
     const auto status = daemon.wait(10s);
     ASSERT_TRUE(status.has_value()) << "did not stop within 10 s\n" << daemon.log_text();
     EXPECT_EQ(*status, 0) << daemon.log_text();
-    EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s) << "SIGTERM should stop it within a few seconds";
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s)
+        << "SIGTERM should stop it within a few seconds";
   }
 
   test::TempDir m_dir;
@@ -371,36 +397,44 @@ protected:
 TEST_P(MetadatastorerE2E, RecordsExactlyTheValidDistinctKeys) {
   m_pipeline->publish(m_scenario.bodies);
   auto daemon = start_daemon(0);
-  ASSERT_TRUE(test::eventually(180s, [&] { return done() || !daemon->running(); })) << progress() << "\n" << tail(daemon->log_text());
+  ASSERT_TRUE(test::eventually(180s, [&] { return done() || !daemon->running(); }))
+      << progress() << "\n"
+      << tail(daemon->log_text());
   ASSERT_TRUE(daemon->running()) << progress() << "\n" << tail(daemon->log_text());
   EXPECT_EQ(health(), 200) << tail(daemon->log_text());
   stop_gracefully(*daemon);
   expect_end_state();
   // The original's statsd names reach a statsd server.
-  for (const char* datagram : {"metadatastorer.tsv_files.event_00.received:1|c", "metadatastorer.tsv_files.event_00.queued:1|c",
-                               "metadatastorer.tsv_files.total.queued:1|c",
-                               "metadatastorer.tsv_files.not_ace_event.skipped.ace:1|c",
-                               "metadatastorer.messages.rejected.malformed:1|c"}) {
-    EXPECT_TRUE(sent_datagram(datagram)) << datagram << " among " << m_statsd.datagrams().size() << " datagrams, e.g. "
-                                         << (m_statsd.datagrams().empty() ? "" : m_statsd.datagrams().front());
+  for (const char* datagram :
+       {"metadatastorer.tsv_files.event_00.received:1|c",
+        "metadatastorer.tsv_files.event_00.queued:1|c", "metadatastorer.tsv_files.total.queued:1|c",
+        "metadatastorer.tsv_files.not_ace_event.skipped.ace:1|c",
+        "metadatastorer.messages.rejected.malformed:1|c"}) {
+    EXPECT_TRUE(sent_datagram(datagram))
+        << datagram << " among " << m_statsd.datagrams().size() << " datagrams, e.g. "
+        << (m_statsd.datagrams().empty() ? "" : m_statsd.datagrams().front());
   }
 }
 
 TEST_P(MetadatastorerE2E, KillNineAtRandomMomentsLosesAndDoublesNothing) {
   std::mt19937 rng(GetParam().size());
   const std::size_t half = m_scenario.bodies.size() / 2;
-  m_pipeline->publish({m_scenario.bodies.begin(), m_scenario.bodies.begin() + static_cast<long>(half)});
+  m_pipeline->publish(
+      {m_scenario.bodies.begin(), m_scenario.bodies.begin() + static_cast<long>(half)});
   for (int run = 0; run < 6; ++run) {
     auto daemon = start_daemon(run);
     std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 1500));
     daemon->kill_hard();
     daemon->wait(10s);
     if (run == 2) {
-      m_pipeline->publish({m_scenario.bodies.begin() + static_cast<long>(half), m_scenario.bodies.end()});
+      m_pipeline->publish(
+          {m_scenario.bodies.begin() + static_cast<long>(half), m_scenario.bodies.end()});
     }
   }
   auto daemon = start_daemon(99);
-  ASSERT_TRUE(test::eventually(240s, [&] { return done() || !daemon->running(); })) << progress() << "\n" << tail(daemon->log_text());
+  ASSERT_TRUE(test::eventually(240s, [&] { return done() || !daemon->running(); }))
+      << progress() << "\n"
+      << tail(daemon->log_text());
   stop_gracefully(*daemon);
   expect_end_state();
 }
@@ -410,15 +444,23 @@ TEST_P(MetadatastorerE2E, ADatabaseOutageOfTenSecondsLosesNothing) {
     GTEST_SKIP() << "the embedded database cannot go away";
   }
   const std::size_t half = m_scenario.bodies.size() / 2;
-  m_pipeline->publish({m_scenario.bodies.begin(), m_scenario.bodies.begin() + static_cast<long>(half)});
+  m_pipeline->publish(
+      {m_scenario.bodies.begin(), m_scenario.bodies.begin() + static_cast<long>(half)});
   auto daemon = start_daemon(0);
-  ASSERT_TRUE(test::eventually(60s, [&] { return m_pipeline->recorded_keys().size() > 500; })) << progress() << "\n" << tail(daemon->log_text());
+  ASSERT_TRUE(test::eventually(60s, [&] { return m_pipeline->recorded_keys().size() > 500; }))
+      << progress() << "\n"
+      << tail(daemon->log_text());
   m_postgres->stop();
-  m_pipeline->publish({m_scenario.bodies.begin() + static_cast<long>(half), m_scenario.bodies.end()});
+  m_pipeline->publish(
+      {m_scenario.bodies.begin() + static_cast<long>(half), m_scenario.bodies.end()});
   std::this_thread::sleep_for(10s);
-  ASSERT_TRUE(daemon->running()) << "the outage must not crash it\n" << progress() << "\n" << tail(daemon->log_text());
+  ASSERT_TRUE(daemon->running()) << "the outage must not crash it\n"
+                                 << progress() << "\n"
+                                 << tail(daemon->log_text());
   m_postgres->start();
-  ASSERT_TRUE(test::eventually(180s, [&] { return done() || !daemon->running(); })) << progress() << "\n" << tail(daemon->log_text());
+  ASSERT_TRUE(test::eventually(180s, [&] { return done() || !daemon->running(); }))
+      << progress() << "\n"
+      << tail(daemon->log_text());
   stop_gracefully(*daemon);
   expect_end_state();
 }
@@ -432,27 +474,36 @@ TEST_P(MetadatastorerE2E, FilesOfATablePublishedThirtySecondsLaterAreAllRecorded
   std::set<std::string> late_keys;
   for (int index = 0; index < k_late; ++index) {
     const std::string key = fmt::format("spade-bucket/late_event/v0/{:03}.gz", index);
-    late.push_back(core::encode_file_pointer({.key_name = key, .table = "late_event", .version = 0}));
+    late.push_back(
+        core::encode_file_pointer({.key_name = key, .table = "late_event", .version = 0}));
     late_keys.insert(key);
   }
   const auto sent = std::chrono::steady_clock::now();
   m_pipeline->publish(late);
   auto daemon = start_daemon(0, "24h", "3s");
-  ASSERT_TRUE(test::eventually(20s, [&] { return sent_datagram("metadatastorer.messages.awaiting_metadata:1|c"); }))
-      << progress() << "\n" << tail(daemon->log_text());
+  ASSERT_TRUE(test::eventually(
+      20s, [&] { return sent_datagram("metadatastorer.messages.awaiting_metadata:1|c"); }))
+      << progress() << "\n"
+      << tail(daemon->log_text());
   std::this_thread::sleep_until(sent + 30s); // Blueprint publishes the event 30 s after its files.
   EXPECT_TRUE(m_pipeline->recorded_keys().empty()) << "nothing recorded before the table is known";
-  EXPECT_TRUE(m_pipeline->rejected_bodies().empty()) << "nothing rejected while it may still appear";
+  EXPECT_TRUE(m_pipeline->rejected_bodies().empty())
+      << "nothing rejected while it may still appear";
   EXPECT_FALSE(m_pipeline->queue_empty()) << "the messages wait in the queue";
   core::EventMetadata metadata = core::parse_event_metadata(m_scenario.metadata_json).value();
   metadata.events["late_event"]["datastores"] = {.value = "ace"};
   m_pipeline->publish_metadata(core::encode_event_metadata(metadata));
 
-  ASSERT_TRUE(test::eventually(90s, [&] {
-    return m_pipeline->recorded_keys().size() == late_keys.size() && m_pipeline->queue_empty();
-  })) << progress() << "\n" << tail(daemon->log_text());
+  ASSERT_TRUE(test::eventually(90s,
+                               [&] {
+                                 return m_pipeline->recorded_keys().size() == late_keys.size() &&
+                                        m_pipeline->queue_empty();
+                               }))
+      << progress() << "\n"
+      << tail(daemon->log_text());
   stop_gracefully(*daemon);
-  EXPECT_EQ(m_pipeline->recorded_keys(), late_keys) << "0 of 40 lost; the keys are unique in tsv, so none twice";
+  EXPECT_EQ(m_pipeline->recorded_keys(), late_keys)
+      << "0 of 40 lost; the keys are unique in tsv, so none twice";
   EXPECT_TRUE(m_pipeline->rejected_bodies().empty());
 }
 
@@ -469,8 +520,9 @@ TEST_P(MetadatastorerE2E, MissingEventMetadataAtStartIsRetriedWhileMessagesWait)
   *(url + 1) = "file://" + metadata.string(); // Not there yet.
   m_pipeline->publish({m_scenario.bodies.begin(), m_scenario.bodies.begin() + 100});
   m_health_port = test::free_tcp_port();
-  for (const std::string& extra : {std::string("--health-addr"), fmt::format("127.0.0.1:{}", m_health_port),
-                                   std::string("-bpMetadataRetryDelay"), std::string("100ms")}) {
+  for (const std::string& extra :
+       {std::string("--health-addr"), fmt::format("127.0.0.1:{}", m_health_port),
+        std::string("-bpMetadataRetryDelay"), std::string("100ms")}) {
     args.push_back(extra);
   }
   test::Process daemon(RSI_METADATASTORER_BIN, args, m_dir.path("no-metadata.log"));
@@ -486,7 +538,8 @@ TEST_P(MetadatastorerE2E, MissingEventMetadataAtStartIsRetriedWhileMessagesWait)
   stop_gracefully(daemon);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, MetadatastorerE2E, ::testing::Values("embedded", "aws"), backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, MetadatastorerE2E, ::testing::Values("embedded", "aws"),
+                         backend_name);
 
 } // namespace
 } // namespace rsi

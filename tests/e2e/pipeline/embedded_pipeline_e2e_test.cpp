@@ -41,9 +41,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <httplib.h>
-
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "objectstore/local_object_store.hpp"
@@ -77,8 +76,8 @@ const std::string k_operator = "embedded-pipeline-e2e: OPS-1 truncated gzip";
 
 // `sends` in order, now and then a message twice: again at once, or 20 to 80 sends later (the
 // local inbox has no per-message delay, so a late duplicate is one the producer sends late).
-std::vector<Announcement> with_duplicates(const std::vector<Announcement>& sends,
-                                          std::mt19937& rng, int& duplicates) {
+std::vector<Announcement> with_duplicates(const std::vector<Announcement>& sends, std::mt19937& rng,
+                                          int& duplicates) {
   std::vector<Announcement> out;
   std::multimap<std::size_t, Announcement> late;
   for (std::size_t index = 0; index < sends.size(); ++index) {
@@ -193,16 +192,16 @@ std::size_t visible_files(const fs::path& dir) {
 class EmbeddedPipelineE2E : public ::testing::Test, public Deployment {
 protected:
   void SetUp() override {
-    m_scenario = make_scenario(
-        {.seed = k_seed,
-         .bucket = k_bucket,
-         .rendering = Rendering::sqlite,
-         .through_cli_one_in = 10,
-         .requester = "embedded-pipeline-e2e",
-         .skipped_by = k_operator,
-         .shuffled = [this](std::vector<Announcement>& list, std::mt19937& rng) {
-           list = with_duplicates(list, rng, m_duplicates);
-         }});
+    m_scenario =
+        make_scenario({.seed = k_seed,
+                       .bucket = k_bucket,
+                       .rendering = Rendering::sqlite,
+                       .through_cli_one_in = 10,
+                       .requester = "embedded-pipeline-e2e",
+                       .skipped_by = k_operator,
+                       .shuffled = [this](std::vector<Announcement>& list, std::mt19937& rng) {
+                         list = with_duplicates(list, rng, m_duplicates);
+                       }});
     m_data = m_dir.path("data");
     fs::create_directories(inbox());
 
@@ -235,11 +234,10 @@ protected:
     ++m_starts;
     m_ingester = std::make_unique<test::Process>(
         RSI_RS_INGESTER_BIN,
-        std::vector<std::string>{"--log-level", "info", "run", "--data-dir", m_data.string(),
-                                 "--workers", "2", "--listeners", "2", "--load-count", "5",
-                                 "--load-age", "5", "--unknown-table-wait", "2",
-                                 "--unknown-table-retry", "1", "--control-addr",
-                                 fmt::format("127.0.0.1:{}", m_port)},
+        std::vector<std::string>{
+            "--log-level", "info", "run", "--data-dir", m_data.string(), "--workers", "2",
+            "--listeners", "2", "--load-count", "5", "--load-age", "5", "--unknown-table-wait", "2",
+            "--unknown-table-retry", "1", "--control-addr", fmt::format("127.0.0.1:{}", m_port)},
         m_log,
         std::map<std::string, std::string>{
             {"LD_PRELOAD", RSI_CLOCK_SHIFT_LIB},
@@ -268,7 +266,7 @@ protected:
                        m_dir.path("load.log"));
     if (const auto status = load.wait(30s); status != 0) {
       m_errors.note(fmt::format("rs_ingester load {} exited with {}:\n{}", file.key,
-                             status.value_or(-1), tail(load.log_text())));
+                                status.value_or(-1), tail(load.log_text())));
     }
   }
 
@@ -284,7 +282,7 @@ protected:
     if (status != 2 || load.log_text().find("invalid table name") == std::string::npos ||
         fs::exists(m_data / "objects" / "pipe_texts")) {
       m_errors.note(fmt::format("rs_ingester load --table ../pipe_texts: status {}, log:\n{}",
-                             status.value_or(-1), tail(load.log_text())));
+                                status.value_or(-1), tail(load.log_text())));
     }
   }
 
@@ -538,12 +536,13 @@ protected:
   }
 
   std::int64_t ledger_total(std::string_view column) override {
-    return scalar(warehouse_db(), fmt::format(R"(SELECT sum({}) FROM "infra.load_manifest")", column));
+    return scalar(warehouse_db(),
+                  fmt::format(R"(SELECT sum({}) FROM "infra.load_manifest")", column));
   }
 
   std::int64_t table_version(const std::string& table) override {
-    return scalar(warehouse_db(), R"(SELECT max(version) FROM "infra.table_version" WHERE name = ?)",
-                  {table});
+    return scalar(warehouse_db(),
+                  R"(SELECT max(version) FROM "infra.table_version" WHERE name = ?)", {table});
   }
 
   std::optional<long> messages_left() override { return static_cast<long>(inbox_messages()); }
@@ -667,8 +666,8 @@ TEST_F(EmbeddedPipelineE2E, LoadsExactlyTheExpectedRowsThroughKillsAndBadInput) 
       "starts ({} to let a retry come due), {} messages and {} batches in flight at a kill, {} "
       "duplicate messages, {} files announced again after the skip; {}\n",
       m_kills, m_lock_faults, m_lock_faults_with_batch, m_lock_faults_with_message, m_starts,
-      state.time_restarts, m_stranded_messages, m_orphaned_batches, m_duplicates,
-      state.reannounced, timeline.summary());
+      state.time_restarts, m_stranded_messages, m_orphaned_batches, m_duplicates, state.reannounced,
+      timeline.summary());
 }
 
 } // namespace

@@ -25,9 +25,8 @@
 #include <set>
 #include <span>
 
-#include <httplib.h>
-
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "common/gzip.hpp"
@@ -346,7 +345,7 @@ protected:
 
   std::optional<std::vector<std::string>> waiting_tables() override {
     return first_column(query(m_ingester->conninfo(),
-                        "SELECT DISTINCT tablename FROM tsv WHERE manifest_uuid IS NULL", 1));
+                              "SELECT DISTINCT tablename FROM tsv WHERE manifest_uuid IS NULL", 1));
   }
 
   std::int64_t recorded_or_loaded(const std::string& table, int version) override {
@@ -372,29 +371,29 @@ protected:
 
   std::set<std::string> loaded_keys() override {
     const auto keys =
-        first_column(query(m_ingester->conninfo(), "SELECT keyname FROM loaded_key", 1)).value_or(
-            std::vector<std::string>{});
+        first_column(query(m_ingester->conninfo(), "SELECT keyname FROM loaded_key", 1))
+            .value_or(std::vector<std::string>{});
     return {keys.begin(), keys.end()};
   }
 
   std::optional<SkippedFiles> skipped_files(const std::string& manifest,
                                             const std::string& corrupt_key) override {
-    const auto keys = first_column(query(
-        m_ingester->conninfo(),
-        "SELECT k FROM skipped_batch, unnest(keynames) AS k WHERE manifest_uuid = $1::uuid", 1,
-        {manifest}));
+    const auto keys = first_column(
+        query(m_ingester->conninfo(),
+              "SELECT k FROM skipped_batch, unnest(keynames) AS k WHERE manifest_uuid = $1::uuid",
+              1, {manifest}));
     // The runbook's query for the messages.
-    const auto lines =
-        first_column(query(m_ingester->conninfo(),
-                     "SELECT json_build_object('KeyName', k, 'TableName', tablename, "
-                     "'TableVersion', tableversion)::text FROM skipped_batch, unnest(keynames) "
-                     "AS k WHERE manifest_uuid = $1::uuid AND k <> $2",
-                     1, {manifest, corrupt_key}));
+    const auto lines = first_column(
+        query(m_ingester->conninfo(),
+              "SELECT json_build_object('KeyName', k, 'TableName', tablename, "
+              "'TableVersion', tableversion)::text FROM skipped_batch, unnest(keynames) "
+              "AS k WHERE manifest_uuid = $1::uuid AND k <> $2",
+              1, {manifest, corrupt_key}));
     if (!keys || !lines) {
       return std::nullopt;
     }
-    return SkippedFiles{.has_corrupt = std::find(keys->begin(), keys->end(), corrupt_key) !=
-                                       keys->end(),
+    return SkippedFiles{.has_corrupt =
+                            std::find(keys->begin(), keys->end(), corrupt_key) != keys->end(),
                         .announcements = *lines};
   }
 
@@ -427,10 +426,10 @@ protected:
     for (std::size_t index = 0; index < columns.size(); ++index) {
       selected.push_back(fmt::format("\"{}\"::text AS c{}", columns[index], index));
     }
-    return query(m_warehouse->conninfo(),
-                 fmt::format("SELECT {} FROM logs.\"{}\" ORDER BY \"id\"",
-                             fmt::join(selected, ", "), table),
-                 static_cast<int>(columns.size()));
+    return query(
+        m_warehouse->conninfo(),
+        fmt::format("SELECT {} FROM logs.\"{}\" ORDER BY \"id\"", fmt::join(selected, ", "), table),
+        static_cast<int>(columns.size()));
   }
 
   std::int64_t ledger_total(std::string_view column) override {
@@ -439,9 +438,9 @@ protected:
   }
 
   std::int64_t table_version(const std::string& table) override {
-    return scalar(m_warehouse->conninfo(),
-                  fmt::format("SELECT max(version) FROM infra.table_version WHERE name = '{}'",
-                              table));
+    return scalar(
+        m_warehouse->conninfo(),
+        fmt::format("SELECT max(version) FROM infra.table_version WHERE name = '{}'", table));
   }
 
   std::optional<long> messages_left() override { return m_operator_queue->messages_left(); }

@@ -4,9 +4,8 @@
 #include <map>
 
 #include <fmt/format.h>
-#include <httplib.h>
-
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 namespace rsi::test::pipeline {
 namespace {
@@ -107,8 +106,8 @@ void plan_files(const ScenarioOptions& options, std::mt19937& rng, Scenario& sce
       planned.table = table_index;
       planned.index = file;
       planned.version = file >= table.files - table.v1_files ? 1 : 0;
-      planned.key = fmt::format("{}{}/v{}/{:03}.gz", options.key_prefix, table.name,
-                                planned.version, file);
+      planned.key =
+          fmt::format("{}{}/v{}/{:03}.gz", options.key_prefix, table.name, planned.version, file);
       planned.key_name = options.bucket + "/" + planned.key;
       if (options.through_cli_one_in != 0) {
         planned.through_cli = rng() % options.through_cli_one_in == 0;
@@ -124,7 +123,7 @@ void plan_files(const ScenarioOptions& options, std::mt19937& rng, Scenario& sce
       auto contents = generator.make_file(columns, first_id, rows);
       planned.object = std::move(contents.gzip);
       planned.rows = std::move(options.rendering == Rendering::postgres ? contents.rows
-                                                                         : contents.sqlite_rows);
+                                                                        : contents.sqlite_rows);
       // Rows of version 0 get NULL in the column version 1 adds.
       for (auto& row : planned.rows) {
         row.resize(v1_columns.size());
@@ -216,9 +215,9 @@ void skip_and_reannounce(const Scenario& scenario, Deployment& deployment, Opera
   }
   httplib::Client control("127.0.0.1", deployment.control_port());
   control.set_connection_timeout(1);
-  const auto skipped = control.Post("/control/skip/" + manifest,
-                                    json{{"Requester", scenario.skipped_by}}.dump(),
-                                    "application/json");
+  const auto skipped =
+      control.Post("/control/skip/" + manifest, json{{"Requester", scenario.skipped_by}}.dump(),
+                   "application/json");
   if (!skipped || skipped->status != 200) {
     state.unexpected = "skip " + manifest + " failed: " + (skipped ? skipped->body : "no answer");
     return;
@@ -401,13 +400,13 @@ void ProducerErrors::report() {
 }
 
 std::optional<std::string> wait_for_version_0_files(const Scenario& scenario,
-                                                    Deployment& deployment,
-                                                    std::stop_token stop,
+                                                    Deployment& deployment, std::stop_token stop,
                                                     std::chrono::seconds timeout) {
   const TableDef& migrating = scenario.tables[k_migrating_table];
   const int v0_files = migrating.files - migrating.v1_files;
   if (test::eventually(timeout, [&] {
-        return stop.stop_requested() || deployment.recorded_or_loaded(migrating.name, 0) == v0_files;
+        return stop.stop_requested() ||
+               deployment.recorded_or_loaded(migrating.name, 0) == v0_files;
       })) {
     return std::nullopt;
   }
@@ -457,8 +456,8 @@ int http_status(int port, const std::string& path) {
 }
 
 bool converge(Timeline& timeline, std::jthread& producer_thread,
-              const std::function<void()>& run_faults,
-              const std::function<bool()>& operator_step, std::chrono::seconds timeout) {
+              const std::function<void()>& run_faults, const std::function<bool()>& operator_step,
+              std::chrono::seconds timeout) {
   run_faults();
   producer_thread.join();
   timeline.faults_done = std::chrono::steady_clock::now();
@@ -494,7 +493,8 @@ void force_load_waiting_tables(const Scenario& scenario, Deployment& deployment)
   httplib::Client control("127.0.0.1", deployment.control_port());
   control.set_connection_timeout(1);
   for (const std::string& table : *waiting) {
-    control.Post("/control/force_load", json{{"Table", table}, {"Requester", scenario.requester}}.dump(),
+    control.Post("/control/force_load",
+                 json{{"Table", table}, {"Requester", scenario.requester}}.dump(),
                  "application/json");
   }
 }
@@ -557,8 +557,8 @@ std::string progress(const Scenario& scenario, Deployment& deployment, std::stri
   return text;
 }
 
-void expect_end_state(const Scenario& scenario, Deployment& deployment,
-                      const OperatorState& state, int max_load_retry) {
+void expect_end_state(const Scenario& scenario, Deployment& deployment, const OperatorState& state,
+                      int max_load_retry) {
   for (const TableDef& table : scenario.tables) {
     expect_table_contents(scenario, deployment, table);
   }

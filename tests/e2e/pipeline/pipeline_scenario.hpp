@@ -60,9 +60,9 @@ struct PlannedFile {
   std::size_t table = 0;
   int index = 0; // Within its table.
   int version = 0;
-  std::string key;               // In the bucket: "<key_prefix><table>/v<N>/<NNN>.gz".
-  std::string key_name;          // "<bucket>/<key>", as announced.
-  std::string object;            // The bytes in the object store.
+  std::string key;                      // In the bucket: "<key_prefix><table>/v<N>/<NNN>.gz".
+  std::string key_name;                 // "<bucket>/<key>", as announced.
+  std::string object;                   // The bytes in the object store.
   std::vector<spade::ExpectedRow> rows; // In the scenario's rendering.
   bool corrupt = false;
   bool through_cli = false; // Stored and announced by `rs_ingester load`, not by the producer.
@@ -230,8 +230,7 @@ std::optional<std::vector<SkippedBatch>> skipped_batches_from(const std::optiona
 // so that none of them arrives after the migration (it would wait for an operator,
 // docs/runbook.md); an error for the producer when that takes longer than `timeout`.
 std::optional<std::string> wait_for_version_0_files(const Scenario& scenario,
-                                                    Deployment& deployment,
-                                                    std::stop_token stop,
+                                                    Deployment& deployment, std::stop_token stop,
                                                     std::chrono::seconds timeout);
 
 // Kills `process` (-9); a process found dead already crashed by itself, a failure.
@@ -260,8 +259,8 @@ struct OperatorState {
 // producer, then runs `operator_step` (true: done) until it is done or `timeout` passes;
 // whether it was done in time. Notes the phases' ends in `timeline`.
 bool converge(Timeline& timeline, std::jthread& producer_thread,
-              const std::function<void()>& run_faults,
-              const std::function<bool()>& operator_step, std::chrono::seconds timeout);
+              const std::function<void()>& run_faults, const std::function<bool()>& operator_step,
+              std::chrono::seconds timeout);
 
 // Why a run did not converge, for the failure: what was unexpected, after how many seconds of
 // faults, what is missing (`progress`), the status last seen, and `logs`.
@@ -296,7 +295,7 @@ std::string progress(const Scenario& scenario, Deployment& deployment, std::stri
 // once; the ingester tables are drained and the migration happened; every bad message is on
 // record with its reason, and nothing else rejected; the corrupt file's batch is on record as
 // skipped by the operator after `max_load_retry` retries.
-void expect_end_state(const Scenario& scenario, Deployment& deployment,
-                      const OperatorState& state, int max_load_retry);
+void expect_end_state(const Scenario& scenario, Deployment& deployment, const OperatorState& state,
+                      int max_load_retry);
 
 } // namespace rsi::test::pipeline

@@ -8,10 +8,9 @@
 #include <fstream>
 #include <random>
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
-
-#include <gtest/gtest.h>
 
 #include "common/gzip.hpp"
 #include "ingestdb/postgres_ingest_db.hpp"
@@ -35,7 +34,9 @@ constexpr int k_rows = 20;
 const std::string k_bucket = "rsi-e2e-loader";
 
 std::string table_name(int table) { return fmt::format("t{:02}", table); }
-std::string key_of(int table, int file) { return fmt::format("{}/{}/{:03}.gz", k_bucket, table_name(table), file); }
+std::string key_of(int table, int file) {
+  return fmt::format("{}/{}/{:03}.gz", k_bucket, table_name(table), file);
+}
 
 std::optional<std::string> s3_endpoint() {
   const char* value = std::getenv("RSI_TEST_S3_ENDPOINT");
@@ -53,7 +54,8 @@ http::Environment aws_env() {
 std::string file_body(int table, int file) {
   std::string text;
   for (int row = 0; row < k_rows; ++row) {
-    text += fmt::format("2016-07-29 22:{:02}:{:02}\t{}-{}-{}\t{}\n", file % 60, row, table, file, row, file * 1000 + row);
+    text += fmt::format("2016-07-29 22:{:02}:{:02}\t{}-{}-{}\t{}\n", file % 60, row, table, file,
+                        row, file * 1000 + row);
   }
   return text;
 }
@@ -87,7 +89,8 @@ protected:
     ASSERT_TRUE(created);
     for (int table = 0; table < k_tables; ++table) {
       for (int file = 0; file < k_files; ++file) {
-        const auto put = (*store)->put(key_of(table, file).substr(k_bucket.size() + 1), gzip(file_body(table, file)).value());
+        const auto put = (*store)->put(key_of(table, file).substr(k_bucket.size() + 1),
+                                       gzip(file_body(table, file)).value());
         ASSERT_TRUE(put) << put.error().message;
       }
     }
@@ -95,7 +98,8 @@ protected:
 
   void SetUp() override {
     const auto base = test::postgres_conninfo();
-    RSI_REQUIRE_SERVICE(base && s3_endpoint() && test::PrivatePostgres::binaries(), "PostgreSQL and s3rver");
+    RSI_REQUIRE_SERVICE(base && s3_endpoint() && test::PrivatePostgres::binaries(),
+                        "PostgreSQL and s3rver");
     m_ingester.emplace(*base);
     m_warehouse = std::make_unique<test::PrivatePostgres>();
     for (int table = 0; table < k_tables; ++table) {
@@ -116,28 +120,49 @@ protected:
     ASSERT_TRUE(store) << store.error().message;
     for (int table = 0; table < k_tables; ++table) {
       for (int file = 0; file < k_files; ++file) {
-        ASSERT_TRUE((*store)->record_file({.key_name = key_of(table, file), .table = table_name(table)},
-                                          std::chrono::system_clock::now()));
+        ASSERT_TRUE(
+            (*store)->record_file({.key_name = key_of(table, file), .table = table_name(table)},
+                                  std::chrono::system_clock::now()));
       }
     }
   }
 
-  std::unique_ptr<test::Process> start(const std::string& name, int workers = 4, const std::string& log_level = "warn",
+  std::unique_ptr<test::Process> start(const std::string& name, int workers = 4,
+                                       const std::string& log_level = "warn",
                                        std::vector<std::string> extra_args = {}) {
     m_control_port = test::free_tcp_port();
     auto env = aws_env();
     std::map<std::string, std::string> process_env(env.begin(), env.end());
     process_env["STATSD_HOSTPORT"] = fmt::format("127.0.0.1:{}", m_statsd.port());
-    std::vector<std::string> args{"-databaseURL", m_ingester->conninfo(), "--warehouse-url",
-                                  m_warehouse->conninfo(), "--registry-url", "file://" + m_dir.path("schemas").string(),
-                                  "-n_workers", std::to_string(workers), "-no_work_delay", "1s",
-                                  "-migratorPollPeriod", "1s", "-waitProcessorPeriod", "1s",
-                                  "-offpeakDurationHours", "24", "-failed_load_check_interval", "1s",
-                                  "-reporterPollPeriod", "1s", "--batch-lease", "3s", "--control-addr",
-                                  fmt::format("127.0.0.1:{}", m_control_port), "--log-level", log_level};
+    std::vector<std::string> args{"-databaseURL",
+                                  m_ingester->conninfo(),
+                                  "--warehouse-url",
+                                  m_warehouse->conninfo(),
+                                  "--registry-url",
+                                  "file://" + m_dir.path("schemas").string(),
+                                  "-n_workers",
+                                  std::to_string(workers),
+                                  "-no_work_delay",
+                                  "1s",
+                                  "-migratorPollPeriod",
+                                  "1s",
+                                  "-waitProcessorPeriod",
+                                  "1s",
+                                  "-offpeakDurationHours",
+                                  "24",
+                                  "-failed_load_check_interval",
+                                  "1s",
+                                  "-reporterPollPeriod",
+                                  "1s",
+                                  "--batch-lease",
+                                  "3s",
+                                  "--control-addr",
+                                  fmt::format("127.0.0.1:{}", m_control_port),
+                                  "--log-level",
+                                  log_level};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    return std::make_unique<test::Process>(RSI_RSLOADMANAGER_BIN, std::move(args), m_dir.path(name + ".log"),
-                                           process_env);
+    return std::make_unique<test::Process>(RSI_RSLOADMANAGER_BIN, std::move(args),
+                                           m_dir.path(name + ".log"), process_env);
   }
 
   std::int64_t scalar(const std::string& conninfo, const std::string& sql) {
@@ -154,15 +179,20 @@ protected:
   void expect_exact() {
     for (int table = 0; table < k_tables; ++table) {
       const std::string name = fmt::format("logs.\"{}\"", table_name(table));
-      EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT count(*) FROM " + name), k_files * k_rows) << name;
-      EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT sum(n) FROM " + name), expected_sum()) << name;
-      EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT count(DISTINCT name) FROM " + name), k_files * k_rows) << name;
+      EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT count(*) FROM " + name), k_files * k_rows)
+          << name;
+      EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT sum(n) FROM " + name), expected_sum())
+          << name;
+      EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT count(DISTINCT name) FROM " + name),
+                k_files * k_rows)
+          << name;
     }
     EXPECT_EQ(scalar(m_ingester->conninfo(), "SELECT count(*) FROM tsv"), 0);
     EXPECT_EQ(scalar(m_ingester->conninfo(), "SELECT count(*) FROM manifest"), 0);
     EXPECT_EQ(scalar(m_ingester->conninfo(), "SELECT count(*) FROM last_load"), k_tables);
-    EXPECT_EQ(scalar(m_warehouse->conninfo(), "SELECT count(DISTINCT uuid) FROM infra.load_manifest"),
-              scalar(m_warehouse->conninfo(), "SELECT count(*) FROM infra.load_manifest"));
+    EXPECT_EQ(
+        scalar(m_warehouse->conninfo(), "SELECT count(DISTINCT uuid) FROM infra.load_manifest"),
+        scalar(m_warehouse->conninfo(), "SELECT count(*) FROM infra.load_manifest"));
   }
 
   // The control API answers: the daemon is past start-up (and handles SIGTERM).
@@ -201,7 +231,7 @@ protected:
   test::UdpListener m_statsd;
   std::optional<test::PostgresSchema> m_ingester;
   std::unique_ptr<test::PrivatePostgres> m_warehouse;
-  int m_control_port = 0;  // The last started daemon's.
+  int m_control_port = 0;      // The last started daemon's.
   bool m_record_later = false; // A test records the files itself, once its daemons are up.
 };
 
@@ -213,7 +243,8 @@ TEST_F(RsloadmanagerE2E, LoadsEveryFileExactlyOnce) {
   ASSERT_TRUE(queue::publish_local_message(inbox, "one"));
   ASSERT_TRUE(queue::publish_local_message(inbox, "two"));
   auto daemon = start("run", 4, "warn", {"--queue-url", "dir://" + inbox.string()});
-  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); })) << tail(daemon->log_text());
+  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); }))
+      << tail(daemon->log_text());
   ASSERT_TRUE(daemon->running()) << tail(daemon->log_text());
   httplib::Client control("127.0.0.1", m_control_port);
   auto health = control.Get("/health");
@@ -223,15 +254,20 @@ TEST_F(RsloadmanagerE2E, LoadsEveryFileExactlyOnce) {
   ASSERT_TRUE(status);
   const auto body = nlohmann::json::parse(status->body, nullptr, false);
   ASSERT_TRUE(body.is_object()) << status->body;
-  EXPECT_EQ(body["Queue"], (nlohmann::json{{"Waiting", 2}, {"InFlight", 0}, {"Delayed", 0}, {"Approximate", false}, {"SetAside", 0}}))
+  EXPECT_EQ(body["Queue"], (nlohmann::json{{"Waiting", 2},
+                                           {"InFlight", 0},
+                                           {"Delayed", 0},
+                                           {"Approximate", false},
+                                           {"SetAside", 0}}))
       << status->body;
   EXPECT_EQ(body["Tables"].size(), static_cast<std::size_t>(k_tables)) << status->body;
   std::this_thread::sleep_for(1500ms); // One more reporter period.
   stop(*daemon);
   expect_exact();
-  for (const char* prefix : {"ingester.tsv_files.t00.loaded:", "ingester.tsv_files.total.loaded:",
-                             "ingester.manifest_load.count:1|c", "ingester.t00:", "ingester.tsv_files.in_queue_total_count:",
-                             "ingester.tsv_files.stale_max_age_in_ms:"}) {
+  for (const char* prefix :
+       {"ingester.tsv_files.t00.loaded:", "ingester.tsv_files.total.loaded:",
+        "ingester.manifest_load.count:1|c", "ingester.t00:",
+        "ingester.tsv_files.in_queue_total_count:", "ingester.tsv_files.stale_max_age_in_ms:"}) {
     EXPECT_TRUE(sent(prefix)) << prefix;
   }
   EXPECT_FALSE(sent("ingester.manifest_load.failures")) << "no load failed";
@@ -246,7 +282,8 @@ TEST_F(RsloadmanagerE2E, KillNineAtRandomMomentsNeitherLosesNorDoubles) {
     daemon->wait(10s);
   }
   auto daemon = start("final");
-  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); })) << tail(daemon->log_text());
+  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); }))
+      << tail(daemon->log_text());
   stop(*daemon);
   expect_exact();
 }
@@ -260,19 +297,21 @@ TEST_F(RsloadmanagerE2E, AWarehouseOutageResumesByItselfWithoutSpendingRetries) 
   std::this_thread::sleep_for(15s);
   ASSERT_TRUE(daemon->running()) << "the outage must not crash it\n" << tail(daemon->log_text());
   m_warehouse->start();
-  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); })) << tail(daemon->log_text());
+  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !daemon->running(); }))
+      << tail(daemon->log_text());
   stop(*daemon);
   expect_exact();
-  EXPECT_TRUE(sent("ingester.manifest_load.failures")) << "every failed attempt counts, as the original counted it";
+  EXPECT_TRUE(sent("ingester.manifest_load.failures"))
+      << "every failed attempt counts, as the original counted it";
   EXPECT_FALSE(sent("ingester.manifest_load.retries")) << "transient faults spend no retry";
 }
 
 // Both processes must take part, whatever the machine's speed: the test holds a lock on the
 // warehouse's ledger (SHARE, which the ledger row every load inserts first waits for) while
-// the files are recorded, so each worker that claims a batch stops in its load. Four batches in flight with
-// two workers per process means each process holds two; then the lock is let go. (Recorded
-// without the lock, one process could load all 1,200 files before the other's next poll: seen
-// in CI runs on both a loaded and a quiet machine.)
+// the files are recorded, so each worker that claims a batch stops in its load. Four batches in
+// flight with two workers per process means each process holds two; then the lock is let go.
+// (Recorded without the lock, one process could load all 1,200 files before the other's next poll:
+// seen in CI runs on both a loaded and a quiet machine.)
 class RsloadmanagerE2ETwoProcesses : public RsloadmanagerE2E {
 protected:
   RsloadmanagerE2ETwoProcesses() { m_record_later = true; }
@@ -291,18 +330,26 @@ TEST_F(RsloadmanagerE2ETwoProcesses, TwoProcessesShareTheWork) {
   ASSERT_TRUE(holder->exec("BEGIN"));
   ASSERT_TRUE(holder->exec("LOCK TABLE infra.load_manifest IN SHARE MODE"));
   record_files();
-  EXPECT_TRUE(test::eventually(60s, [&] {
-    return scalar(m_ingester->conninfo(), "SELECT count(*) FROM manifest WHERE retry_ts IS NULL") == 4;
-  })) << "every worker of both processes holds a batch\n" << tail(first->log_text()) << tail(second->log_text());
+  EXPECT_TRUE(
+      test::eventually(60s,
+                       [&] {
+                         return scalar(m_ingester->conninfo(),
+                                       "SELECT count(*) FROM manifest WHERE retry_ts IS NULL") == 4;
+                       }))
+      << "every worker of both processes holds a batch\n"
+      << tail(first->log_text()) << tail(second->log_text());
   ASSERT_TRUE(holder->exec("COMMIT"));
 
-  ASSERT_TRUE(test::eventually(300s, [&] { return all_loaded() || !first->running() || !second->running(); }))
+  ASSERT_TRUE(test::eventually(
+      300s, [&] { return all_loaded() || !first->running() || !second->running(); }))
       << tail(first->log_text()) << tail(second->log_text());
   stop(*first, first_port);
   stop(*second, second_port);
   expect_exact();
-  EXPECT_NE(first->log_text().find("\"msg\":\"batch loaded\""), std::string::npos) << "the first loaded some";
-  EXPECT_NE(second->log_text().find("\"msg\":\"batch loaded\""), std::string::npos) << "the second loaded some";
+  EXPECT_NE(first->log_text().find("\"msg\":\"batch loaded\""), std::string::npos)
+      << "the first loaded some";
+  EXPECT_NE(second->log_text().find("\"msg\":\"batch loaded\""), std::string::npos)
+      << "the second loaded some";
 }
 
 } // namespace

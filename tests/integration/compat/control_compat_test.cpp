@@ -50,9 +50,10 @@ protected:
 };
 
 TEST_F(ControlCompat, ForceLoadDecodesTheBodyAsGoDidAndAnswers204) {
-  for (const std::string body : {R"({"Table":"minute_watched","Requester":"blueprint"})",
-                                 R"({"table":"minute_watched","requester":"blueprint","extra":[1]})",
-                                 R"({"TABLE":"minute_watched","Requester":null})"}) {
+  for (const std::string body :
+       {R"({"Table":"minute_watched","Requester":"blueprint"})",
+        R"({"table":"minute_watched","requester":"blueprint","extra":[1]})",
+        R"({"TABLE":"minute_watched","Requester":null})"}) {
     auto answer = post("/control/force_load", body);
     ASSERT_TRUE(answer);
     EXPECT_EQ(answer->status, 204) << body << ": " << answer->body;
@@ -84,17 +85,22 @@ TEST_F(ControlCompat, TableExistsAndLastLoadAnswerTheOriginalsShapes) {
   EXPECT_EQ(json::parse(missing->body), (json{{"Exists", false}}));
 
   const auto claimed_at = m_clock.now();
-  ASSERT_TRUE(m_store->record_file({.key_name = "b/k.gz", .table = "minute_watched", .version = 3}, claimed_at));
-  auto batch = m_store->claim_batch({{"minute_watched", 3}}, {.count_trigger = 0, .age_trigger = std::chrono::seconds(0)},
+  ASSERT_TRUE(m_store->record_file({.key_name = "b/k.gz", .table = "minute_watched", .version = 3},
+                                   claimed_at));
+  auto batch = m_store->claim_batch({{"minute_watched", 3}},
+                                    {.count_trigger = 0, .age_trigger = std::chrono::seconds(0)},
                                     claimed_at + std::chrono::seconds(1));
   ASSERT_TRUE(batch && batch->batch);
-  ASSERT_TRUE(m_store->complete_batch(batch->batch->manifest, claimed_at + std::chrono::seconds(2)));
+  ASSERT_TRUE(
+      m_store->complete_batch(batch->batch->manifest, claimed_at + std::chrono::seconds(2)));
   auto last_load = m_client->Get("/control/last_load");
   ASSERT_TRUE(last_load);
   EXPECT_EQ(last_load->status, 200);
   const json loads = json::parse(last_load->body);
-  ASSERT_TRUE(loads["minute_watched"].is_number_integer()) << last_load->body << ": whole Unix seconds";
-  EXPECT_EQ(loads["minute_watched"].get<std::int64_t>(), to_epoch_micros(claimed_at) / 1'000'000 + 2);
+  ASSERT_TRUE(loads["minute_watched"].is_number_integer())
+      << last_load->body << ": whole Unix seconds";
+  EXPECT_EQ(loads["minute_watched"].get<std::int64_t>(),
+            to_epoch_micros(claimed_at) / 1'000'000 + 2);
 }
 
 TEST_F(ControlCompat, IncrementVersionAnswers204) {

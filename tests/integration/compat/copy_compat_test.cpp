@@ -13,39 +13,51 @@ namespace rsi {
 namespace {
 
 // The original's statement for the same inputs.
-std::string original_copy(std::string_view schema, std::string_view table, std::string_view manifest_url,
-                          std::string_view credentials) {
-  const std::vector<std::string> options{"removequotes", "delimiter '\\t'", "gzip",          "escape",
-                                         "truncatecolumns", "roundec",     "fillrecord",    "compupdate on",
-                                         "emptyasnull",  "acceptinvchars '?'", "manifest", "trimblanks;"};
-  return fmt::format("COPY \"{}\".\"{}\" FROM '{}' WITH CREDENTIALS '{}' {}", schema, table, manifest_url,
-                     credentials, fmt::join(options, " "));
+std::string original_copy(std::string_view schema, std::string_view table,
+                          std::string_view manifest_url, std::string_view credentials) {
+  const std::vector<std::string> options{
+      "removequotes", "delimiter '\\t'", "gzip",          "escape",      "truncatecolumns",
+      "roundec",      "fillrecord",      "compupdate on", "emptyasnull", "acceptinvchars '?'",
+      "manifest",     "trimblanks;"};
+  return fmt::format("COPY \"{}\".\"{}\" FROM '{}' WITH CREDENTIALS '{}' {}", schema, table,
+                     manifest_url, credentials, fmt::join(options, " "));
 }
 
 class CopyCompat : public ::testing::Test {
 protected:
   pg::Connection m_quoter = pg::Connection::detached().value();
-  warehouse::SqlNames m_names{warehouse::Dialect::redshift,
-                              [this](std::string_view name) { return m_quoter.quote_identifier(name); },
-                              warehouse::Layout{.physical_schema = "logs"}};
-  warehouse::QuoteFn m_literal = [this](std::string_view text) { return m_quoter.quote_literal(text); };
+  warehouse::SqlNames m_names{
+      warehouse::Dialect::redshift,
+      [this](std::string_view name) { return m_quoter.quote_identifier(name); },
+      warehouse::Layout{.physical_schema = "logs"}};
+  warehouse::QuoteFn m_literal = [this](std::string_view text) {
+    return m_quoter.quote_literal(text);
+  };
 };
 
 TEST_F(CopyCompat, TheCopyIsTheOriginalsTextWithKeysAndWithASessionToken) {
-  const std::string url = warehouse::redshift::manifest_url("manifests", "0b7c6d4e-1111-4000-8000-000000000000");
-  EXPECT_EQ(url, "s3://manifests/0b7c6d4e-1111-4000-8000-000000000000.json") << "NormalizeS3URL(bucket/uuid.json)";
+  const std::string url =
+      warehouse::redshift::manifest_url("manifests", "0b7c6d4e-1111-4000-8000-000000000000");
+  EXPECT_EQ(url, "s3://manifests/0b7c6d4e-1111-4000-8000-000000000000.json")
+      << "NormalizeS3URL(bucket/uuid.json)";
 
   const auto keys = warehouse::redshift::copy_statement(
-      m_names, m_literal, "minute-watched", url, {.access_key_id = "AKIAEXAMPLE", .secret_access_key = "wJal/rX+Ut"});
-  const auto temporary = warehouse::redshift::copy_statement(
       m_names, m_literal, "minute-watched", url,
-      {.access_key_id = "ASIAEXAMPLE", .secret_access_key = "wJal/rX+Ut", .session_token = "FQo//tok=="});
+      {.access_key_id = "AKIAEXAMPLE", .secret_access_key = "wJal/rX+Ut"});
+  const auto temporary =
+      warehouse::redshift::copy_statement(m_names, m_literal, "minute-watched", url,
+                                          {.access_key_id = "ASIAEXAMPLE",
+                                           .secret_access_key = "wJal/rX+Ut",
+                                           .session_token = "FQo//tok=="});
 
   ASSERT_TRUE(keys) << keys.error().message;
-  EXPECT_EQ(*keys, original_copy("logs", "minute-watched", url, "aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=wJal/rX+Ut"));
+  EXPECT_EQ(*keys, original_copy("logs", "minute-watched", url,
+                                 "aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=wJal/rX+Ut"));
   ASSERT_TRUE(temporary) << temporary.error().message;
-  EXPECT_EQ(*temporary, original_copy("logs", "minute-watched", url,
-                                      "aws_access_key_id=ASIAEXAMPLE;aws_secret_access_key=wJal/rX+Ut;token=FQo//tok=="));
+  EXPECT_EQ(*temporary,
+            original_copy(
+                "logs", "minute-watched", url,
+                "aws_access_key_id=ASIAEXAMPLE;aws_secret_access_key=wJal/rX+Ut;token=FQo//tok=="));
 }
 
 TEST_F(CopyCompat, TheManifestListsEveryFileAsTheOriginalDid) {
@@ -61,7 +73,8 @@ TEST_F(CopyCompat, TheManifestListsEveryFileAsTheOriginalDid) {
 
 TEST_F(CopyCompat, AnOldLoadIsFoundInTheQueryLogsByTheOriginalsPattern) {
   // copyCommandSearch: `COPY %% FROM '%s' %%`, matched with ILIKE.
-  EXPECT_EQ(warehouse::redshift::copy_search_pattern("s3://manifests/u.json"), "COPY % FROM 's3://manifests/u.json' %");
+  EXPECT_EQ(warehouse::redshift::copy_search_pattern("s3://manifests/u.json"),
+            "COPY % FROM 's3://manifests/u.json' %");
 }
 
 } // namespace

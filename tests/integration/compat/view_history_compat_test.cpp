@@ -65,7 +65,8 @@ public:
     apply_to_blueprint_schema(ops);
     std::vector<std::string> out;
     if (!table_exists) {
-      if (std::any_of(ops.begin(), ops.end(), [](const Operation& op) { return op.action == Action::drop_event; })) {
+      if (std::any_of(ops.begin(), ops.end(),
+                      [](const Operation& op) { return op.action == Action::drop_event; })) {
         return out; // buildNewTable: a drop_event creates nothing.
       }
       std::vector<std::string> definitions;
@@ -73,13 +74,15 @@ public:
         definitions.push_back(creation_form(op));
         m_table_columns.push_back(op.name);
       }
-      out.push_back(fmt::format("CREATE TABLE {}.{}({});", quote(m_layout.physical_schema), quote(k_table),
-                                fmt::join(definitions, ",")));
+      out.push_back(fmt::format("CREATE TABLE {}.{}({});", quote(m_layout.physical_schema),
+                                quote(k_table), fmt::join(definitions, ",")));
       append_views(out);
       return out;
     }
-    out.push_back(fmt::format("DROP VIEW {}.{} CASCADE", quote(m_layout.view_schema), quote(k_table)));
-    out.push_back(fmt::format("DROP VIEW IF EXISTS {}.{} CASCADE", quote(m_layout.full_view_schema), quote(k_table)));
+    out.push_back(
+        fmt::format("DROP VIEW {}.{} CASCADE", quote(m_layout.view_schema), quote(k_table)));
+    out.push_back(fmt::format("DROP VIEW IF EXISTS {}.{} CASCADE", quote(m_layout.full_view_schema),
+                              quote(k_table)));
     const std::string table = fmt::format("{}.{}", quote(m_layout.physical_schema), quote(k_table));
     for (const auto& op : ops) {
       switch (op.action) {
@@ -92,7 +95,8 @@ public:
         std::erase(m_table_columns, op.name);
         break;
       case Action::rename:
-        out.push_back(fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {}", table, quote(op.name), quote(op.new_outbound)));
+        out.push_back(fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {}", table, quote(op.name),
+                                  quote(op.new_outbound)));
         std::replace(m_table_columns.begin(), m_table_columns.end(), op.name, op.new_outbound);
         break;
       default:
@@ -129,18 +133,20 @@ private:
   // getCreationForm: the transformer map, then column_options when longer than one byte.
   static std::string creation_form(const Operation& op) {
     static const std::map<std::string, std::string> k_types{
-        {"ipCity", "varchar(64)"}, {"ipCountry", "varchar(2)"},     {"ipRegion", "varchar(64)"},
-        {"ipAsn", "varchar(128)"}, {"ipAsnInteger", "int"},         {"f@timestamp", "datetime"},
+        {"ipCity", "varchar(64)"},      {"ipCountry", "varchar(2)"}, {"ipRegion", "varchar(64)"},
+        {"ipAsn", "varchar(128)"},      {"ipAsnInteger", "int"},     {"f@timestamp", "datetime"},
         {"userIDWithMapping", "bigint"}};
     std::string type = op.column_type;
     if (const auto mapped = k_types.find(type); mapped != k_types.end()) {
       type = mapped->second;
     } else if (type.starts_with("f@")) {
-      if (const auto functional = k_types.find(type.substr(0, type.rfind('@'))); functional != k_types.end()) {
+      if (const auto functional = k_types.find(type.substr(0, type.rfind('@')));
+          functional != k_types.end()) {
         type = functional->second;
       }
     }
-    return fmt::format("{} {}{}", quote(op.name), type, op.column_options.size() > 1 ? op.column_options : "");
+    return fmt::format("{} {}{}", quote(op.name), type,
+                       op.column_options.size() > 1 ? op.column_options : "");
   }
 
   // Blueprint's ApplyOperation.
@@ -168,18 +174,21 @@ private:
   // buildCreateViewString, its two statements apart.
   void append_views(std::vector<std::string>& out) const {
     const std::string table = fmt::format("{}.{}", quote(m_layout.physical_schema), quote(k_table));
-    out.push_back(fmt::format("CREATE VIEW {}.{} AS SELECT * FROM {} {};", quote(m_layout.view_schema), quote(k_table),
-                              table, has_view_column() ? m_layout.view_filter : ""));
+    out.push_back(fmt::format("CREATE VIEW {}.{} AS SELECT * FROM {} {};",
+                              quote(m_layout.view_schema), quote(k_table), table,
+                              has_view_column() ? m_layout.view_filter : ""));
     if (!has_view_column()) {
       return;
     }
     std::vector<std::string> select;
     for (const auto& column : m_columns) {
       const auto replacement = m_layout.full_view_replacements.find(column);
-      select.push_back(replacement == m_layout.full_view_replacements.end() ? quote(column) : replacement->second);
+      select.push_back(replacement == m_layout.full_view_replacements.end() ? quote(column)
+                                                                            : replacement->second);
     }
-    out.push_back(fmt::format("CREATE VIEW {}.{} AS SELECT {} FROM {}", quote(m_layout.full_view_schema),
-                              quote(k_table), fmt::join(select, ", "), table));
+    out.push_back(fmt::format("CREATE VIEW {}.{} AS SELECT {} FROM {}",
+                              quote(m_layout.full_view_schema), quote(k_table),
+                              fmt::join(select, ", "), table));
   }
 
   warehouse::Layout m_layout;
@@ -204,7 +213,8 @@ protected:
     auto section = warehouse::parse_redshift_section(std::string(k_config));
     ASSERT_TRUE(section) << section.error().message;
     m_layout = section->layout;
-    m_objects = objectstore::make_local_object_store({.root = m_dir.path("objects")}).value(); // Never read here.
+    m_objects = objectstore::make_local_object_store({.root = m_dir.path("objects")})
+                    .value(); // Never read here.
     if (GetParam().redshift) {
       ASSERT_TRUE(m_admin->exec_script(test::k_redshift_shims));
       auto made = warehouse::make_redshift_warehouse(
@@ -212,24 +222,26 @@ protected:
            .layout = m_layout,
            .manifests = m_objects.get(),
            .manifest_bucket = "manifests",
-           .credentials = http::make_static_credentials_provider({.access_key_id = "AKIDEXAMPLE",
-                                                                  .secret_access_key = "secret"})});
+           .credentials = http::make_static_credentials_provider(
+               {.access_key_id = "AKIDEXAMPLE", .secret_access_key = "secret"})});
       ASSERT_TRUE(made) << made.error().message;
       m_warehouse = std::move(*made);
     } else {
-      auto made = warehouse::make_postgres_warehouse({.conninfo = m_database->conninfo(),
-                                                      .layout = m_layout,
-                                                      .files = warehouse::locate_in_bucket_folders(*m_objects)});
+      auto made = warehouse::make_postgres_warehouse(
+          {.conninfo = m_database->conninfo(),
+           .layout = m_layout,
+           .files = warehouse::locate_in_bucket_folders(*m_objects)});
       ASSERT_TRUE(made) << made.error().message;
       m_warehouse = std::move(*made);
     }
     m_store = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")}).value();
     m_lock = ingestdb::make_sqlite_migrator_lock({.path = m_dir.path("ingester.db")}).value();
     m_registry = registry::make_blueprint_registry({.host = m_blueprint.url()}).value();
-    m_clock.set(std::chrono::sys_days{std::chrono::year{2026} / 12 / 6} + 4h); // Off-peak (03:00 + 8 h).
-    m_migrator = std::make_unique<migrator::Migrator>(*m_warehouse, *m_store, *m_registry, *m_lock, m_versions,
-                                                      m_clock, m_metrics,
-                                                      migrator::MigratorConfig{.wait_processor_period = 0s});
+    m_clock.set(std::chrono::sys_days{std::chrono::year{2026} / 12 / 6} +
+                4h); // Off-peak (03:00 + 8 h).
+    m_migrator = std::make_unique<migrator::Migrator>(
+        *m_warehouse, *m_store, *m_registry, *m_lock, m_versions, m_clock, m_metrics,
+        migrator::MigratorConfig{.wait_processor_period = 0s});
   }
 
   // Blueprint serves `ops` as version `version`; a file of that version arrives.
@@ -248,7 +260,8 @@ protected:
 
   // The files of `version` were loaded (what lets the migrator move past it).
   void drain(int version) {
-    auto claimed = m_store->claim_batch({{k_table, version}}, {.count_trigger = 0, .age_trigger = 0s}, m_clock.now());
+    auto claimed = m_store->claim_batch({{k_table, version}},
+                                        {.count_trigger = 0, .age_trigger = 0s}, m_clock.now());
     ASSERT_TRUE(claimed && claimed->batch) << "no file of v" << version;
     ASSERT_TRUE(m_store->complete_batch(claimed->batch->manifest, m_clock.now()).value());
   }
@@ -300,9 +313,10 @@ protected:
   }
 
   std::vector<std::string> relation_columns(const std::string& schema) {
-    return strings(fmt::format("SELECT column_name FROM information_schema.columns WHERE table_schema = '{}' AND "
-                               "table_name = '{}' ORDER BY ordinal_position",
-                               schema, k_table));
+    return strings(fmt::format(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = '{}' AND "
+        "table_name = '{}' ORDER BY ordinal_position",
+        schema, k_table));
   }
 
   void expect_state(int version) {
@@ -313,11 +327,13 @@ protected:
     ASSERT_EQ(view.size(), 1U) << context << ": every table has its view";
     EXPECT_EQ(relation_columns("views"), m_original.table_columns()) << context;
     EXPECT_EQ(view[0].find("2015-01-01") != std::string::npos, m_original.has_view_column())
-        << context << ": the filter applies exactly when the table has the view column\n" << view[0];
+        << context << ": the filter applies exactly when the table has the view column\n"
+        << view[0];
     if (m_original.has_view_column()) {
       EXPECT_EQ(relation_columns("fullviews"), m_original.full_view_columns()) << context;
     } else {
-      EXPECT_TRUE(relation_columns("fullviews").empty()) << context << ": no full view without the view column";
+      EXPECT_TRUE(relation_columns("fullviews").empty())
+          << context << ": no full view without the view column";
     }
   }
 
@@ -339,7 +355,9 @@ protected:
   std::map<int, std::vector<Operation>> m_steps;
 
 private:
-  static warehouse::Layout parse_layout() { return warehouse::parse_redshift_section(std::string(k_config))->layout; }
+  static warehouse::Layout parse_layout() {
+    return warehouse::parse_redshift_section(std::string(k_config))->layout;
+  }
 };
 
 Operation add(std::string name, std::string type, std::string options = "") {
@@ -349,8 +367,9 @@ Operation add(std::string name, std::string type, std::string options = "") {
 TEST_P(ViewHistoryCompat, AScriptedHistoryLeavesWhatTheOriginalWouldHave) {
   // v0: create with every transformer.
   publish(0, {add("time", "f@timestamp@unix"), add("user_id", "userIDWithMapping"),
-              add("city", "ipCity"), add("country", "ipCountry"), add("region", "ipRegion"), add("asn", "ipAsn"),
-              add("asn_id", "ipAsnInteger"), add("label", "varchar", "(32)"), add("n", "bigint")});
+              add("city", "ipCity"), add("country", "ipCountry"), add("region", "ipRegion"),
+              add("asn", "ipAsn"), add("asn_id", "ipAsnInteger"), add("label", "varchar", "(32)"),
+              add("n", "bigint")});
   migrate_to(0);
   drain(0);
   // v1: add; v2: delete.
@@ -361,7 +380,8 @@ TEST_P(ViewHistoryCompat, AScriptedHistoryLeavesWhatTheOriginalWouldHave) {
   migrate_to(2);
   drain(2);
   // v3: the view column renamed away, and a rename to a reserved word; v4: back again.
-  publish(3, {test::rename_step("time", "event_time", 0, 0), test::rename_step("label", "order", 0, 0)});
+  publish(3, {test::rename_step("time", "event_time", 0, 0),
+              test::rename_step("label", "order", 0, 0)});
   migrate_to(3);
   drain(3);
   publish(4, {test::rename_step("event_time", "time", 0, 0)});
@@ -388,8 +408,11 @@ TEST_P(ViewHistoryCompat, AScriptedHistoryLeavesWhatTheOriginalWouldHave) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Warehouses, ViewHistoryCompat,
-                         ::testing::Values(Backend{"redshift_on_postgres", true}, Backend{"postgres", false}),
-                         [](const ::testing::TestParamInfo<Backend>& param) { return param.param.name; });
+                         ::testing::Values(Backend{"redshift_on_postgres", true},
+                                           Backend{"postgres", false}),
+                         [](const ::testing::TestParamInfo<Backend>& param) {
+                           return param.param.name;
+                         });
 
 } // namespace
 } // namespace rsi

@@ -4,13 +4,12 @@
 // the retry) so /control/status, retry and skip see real rows.
 #include "control/control_api.hpp"
 
-#include <httplib.h>
-
 #include <mutex>
 #include <set>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "http/server.hpp"
@@ -30,7 +29,8 @@ using nlohmann::json;
 
 constexpr int k_max_load_retry = 2;
 constexpr auto k_retry_delay = 15min;
-const ingestdb::ClaimPolicy k_claim_everything{.count_trigger = 0, .age_trigger = 1s, .lease = 2min};
+const ingestdb::ClaimPolicy k_claim_everything{
+    .count_trigger = 0, .age_trigger = 1s, .lease = 2min};
 
 // A real store whose calls can be made to fail (by the name of the call).
 class FaultyStore final : public test::ForwardingIngestDb {
@@ -47,7 +47,8 @@ public:
     RSI_TRY(fault("ping"));
     return m_real.ping();
   }
-  Result<bool> request_force_load(const std::string& table, const std::string& requester, TimePoint now) override {
+  Result<bool> request_force_load(const std::string& table, const std::string& requester,
+                                  TimePoint now) override {
     RSI_TRY(fault("request_force_load"));
     return m_real.request_force_load(table, requester, now);
   }
@@ -102,47 +103,46 @@ protected:
     m_store = std::make_unique<FaultyStore>(*m_real);
     m_server = std::make_unique<http::Server>(http::ServerOptions{.bearer_token = token});
     FakeHooks& hooks = m_hooks;
-    install(*m_server,
-            {.store = m_store.get(),
-             .metrics = &m_metrics,
-             .clock = &m_clock,
-             .increment_version = [&hooks](std::string_view table) -> Result<int> {
-               const std::lock_guard lock(hooks.mutex);
-               if (hooks.increment_error) {
-                 return std::unexpected(*hooks.increment_error);
-               }
-               hooks.incremented.emplace_back(table);
-               return static_cast<int>(hooks.incremented.size());
-             },
-             .versions =
-                 [&hooks] {
-                   const std::lock_guard lock(hooks.mutex);
-                   return hooks.versions;
-                 },
-             .warehouse_ping = [&hooks]() -> Result<void> {
-               const std::lock_guard lock(hooks.mutex);
-               if (hooks.ping_error) {
-                 return std::unexpected(*hooks.ping_error);
-               }
-               return {};
-             },
-             .wake_loaders =
-                 [&hooks] {
-                   const std::lock_guard lock(hooks.mutex);
-                   ++hooks.wakes;
-                 },
-             .registry_knows = [&hooks](std::string_view table) -> Result<bool> {
-               const std::lock_guard lock(hooks.mutex);
-               return !hooks.registry_tables || hooks.registry_tables->contains(table);
-             },
-             .queue_depth = [&hooks]() -> Result<queue::QueueDepth> {
-               const std::lock_guard lock(hooks.mutex);
-               if (!hooks.queue_depth) {
-                 return rsi::fail(ErrorKind::permanent, "the test gave no queue");
-               }
-               return *hooks.queue_depth;
-             },
-             .max_load_retry = k_max_load_retry});
+    install(*m_server, {.store = m_store.get(),
+                        .metrics = &m_metrics,
+                        .clock = &m_clock,
+                        .increment_version = [&hooks](std::string_view table) -> Result<int> {
+                          const std::lock_guard lock(hooks.mutex);
+                          if (hooks.increment_error) {
+                            return std::unexpected(*hooks.increment_error);
+                          }
+                          hooks.incremented.emplace_back(table);
+                          return static_cast<int>(hooks.incremented.size());
+                        },
+                        .versions =
+                            [&hooks] {
+                              const std::lock_guard lock(hooks.mutex);
+                              return hooks.versions;
+                            },
+                        .warehouse_ping = [&hooks]() -> Result<void> {
+                          const std::lock_guard lock(hooks.mutex);
+                          if (hooks.ping_error) {
+                            return std::unexpected(*hooks.ping_error);
+                          }
+                          return {};
+                        },
+                        .wake_loaders =
+                            [&hooks] {
+                              const std::lock_guard lock(hooks.mutex);
+                              ++hooks.wakes;
+                            },
+                        .registry_knows = [&hooks](std::string_view table) -> Result<bool> {
+                          const std::lock_guard lock(hooks.mutex);
+                          return !hooks.registry_tables || hooks.registry_tables->contains(table);
+                        },
+                        .queue_depth = [&hooks]() -> Result<queue::QueueDepth> {
+                          const std::lock_guard lock(hooks.mutex);
+                          if (!hooks.queue_depth) {
+                            return rsi::fail(ErrorKind::permanent, "the test gave no queue");
+                          }
+                          return *hooks.queue_depth;
+                        },
+                        .max_load_retry = k_max_load_retry});
     ASSERT_TRUE(m_server->start("127.0.0.1", 0));
     m_client = std::make_unique<httplib::Client>("127.0.0.1", m_server->port());
     m_client->set_connection_timeout(5s);
@@ -152,7 +152,8 @@ protected:
   httplib::Result get(const std::string& path, const httplib::Headers& headers = {}) {
     return m_client->Get(path.c_str(), headers);
   }
-  httplib::Result post(const std::string& path, const std::string& body = "", const httplib::Headers& headers = {}) {
+  httplib::Result post(const std::string& path, const std::string& body = "",
+                       const httplib::Headers& headers = {}) {
     return m_client->Post(path.c_str(), headers, body, "application/json");
   }
 
@@ -168,7 +169,8 @@ protected:
   void record(const std::string& table, int version, int files) {
     for (int file = 0; file < files; ++file) {
       const std::string key = fmt::format("spade/{}/v{}/file{}.gz", table, version, m_next_file++);
-      auto recorded = m_real->record_file({.key_name = key, .table = table, .version = version}, m_clock.now());
+      auto recorded =
+          m_real->record_file({.key_name = key, .table = table, .version = version}, m_clock.now());
       ASSERT_TRUE(recorded) << recorded.error().message;
     }
   }
@@ -230,10 +232,12 @@ std::string expect_error(const httplib::Result& response, int status) {
   EXPECT_EQ(response->status, status) << response->body;
   EXPECT_EQ(response->get_header_value("Content-Type"), "application/json");
   const json body = json::parse(response->body, nullptr, false);
-  EXPECT_TRUE(body.is_object() && body.size() == 1 && body.contains("Error") && body["Error"].is_string())
+  EXPECT_TRUE(body.is_object() && body.size() == 1 && body.contains("Error") &&
+              body["Error"].is_string())
       << response->body;
-  return body.is_object() && body.contains("Error") && body["Error"].is_string() ? body["Error"].get<std::string>()
-                                                                                   : std::string();
+  return body.is_object() && body.contains("Error") && body["Error"].is_string()
+             ? body["Error"].get<std::string>()
+             : std::string();
 }
 
 json expect_json(const httplib::Result& response, int status = 200) {
@@ -269,7 +273,8 @@ TEST_F(ControlApiTest, HealthAnswers503NamingTheIngesterDatabaseWhenItFails) {
 
   const json body = expect_json(get("/health"), 503);
 
-  EXPECT_EQ(body, json::parse(R"({"IngesterDBConnError":"ping ingester database: connection refused",
+  EXPECT_EQ(body,
+            json::parse(R"({"IngesterDBConnError":"ping ingester database: connection refused",
                                   "WarehouseConnError":null})"));
 }
 
@@ -278,7 +283,9 @@ TEST_F(ControlApiTest, HealthAnswers503NamingTheWarehouseWhenItFails) {
 
   const json body = expect_json(get("/health"), 503);
 
-  EXPECT_EQ(body, json::parse(R"({"IngesterDBConnError":null,"WarehouseConnError":"ping warehouse: timeout"})"));
+  EXPECT_EQ(body,
+            json::parse(
+                R"({"IngesterDBConnError":null,"WarehouseConnError":"ping warehouse: timeout"})"));
 }
 
 TEST_F(ControlApiTest, HealthNamesBothSidesWhenBothFail) {
@@ -287,7 +294,9 @@ TEST_F(ControlApiTest, HealthNamesBothSidesWhenBothFail) {
 
   const json body = expect_json(get("/health"), 503);
 
-  EXPECT_EQ(body, json::parse(R"({"IngesterDBConnError":"db down","WarehouseConnError":"warehouse down"})"));
+  EXPECT_EQ(
+      body,
+      json::parse(R"({"IngesterDBConnError":"db down","WarehouseConnError":"warehouse down"})"));
 }
 
 // POST /control/force_load
@@ -296,7 +305,8 @@ TEST_F(ControlApiTest, ForceLoadRecordsTheRequestWakesTheLoadersAndAnswers204) {
   record("minute_watched", 0, 1);
   set_versions({{"minute_watched", 0}});
 
-  expect_no_content(post("/control/force_load", R"({"Table":"minute_watched","Requester":"blueprint"})"));
+  expect_no_content(
+      post("/control/force_load", R"({"Table":"minute_watched","Requester":"blueprint"})"));
 
   auto requested = m_real->force_load_requested("minute_watched");
   ASSERT_TRUE(requested);
@@ -305,7 +315,8 @@ TEST_F(ControlApiTest, ForceLoadRecordsTheRequestWakesTheLoadersAndAnswers204) {
   EXPECT_NE(m_metrics.prometheus_text().find("rsi_force_loads_total{table=\"minute_watched\"} 1\n"),
             std::string::npos);
   // One file is far below the count and age triggers: only the force load makes it a batch.
-  auto claimed = m_real->claim_batch(versions(), {.count_trigger = 5, .age_trigger = 1800s}, m_clock.now());
+  auto claimed =
+      m_real->claim_batch(versions(), {.count_trigger = 5, .age_trigger = 1800s}, m_clock.now());
   ASSERT_TRUE(claimed && claimed->batch);
   EXPECT_TRUE(claimed->batch->forced);
 }
@@ -318,22 +329,26 @@ TEST_F(ControlApiTest, ForceLoadOnlyForATableSomeoneKnowsWithABoundedRequester) 
   set_versions({{"in_warehouse", 0}});
   record("with_files", 0, 1);
   for (const char* table : {"in_registry", "in_warehouse", "with_files"}) {
-    auto answer = post("/control/force_load", fmt::format(R"({{"Table":"{}","Requester":"ops"}})", table));
+    auto answer =
+        post("/control/force_load", fmt::format(R"({{"Table":"{}","Requester":"ops"}})", table));
     ASSERT_TRUE(answer);
     EXPECT_EQ(answer->status, 204) << table << ": " << answer->body;
   }
 
-  EXPECT_NE(expect_error(post("/control/force_load", R"({"Table":"nobody_knows","Requester":"ops"})"), 404)
+  EXPECT_NE(expect_error(
+                post("/control/force_load", R"({"Table":"nobody_knows","Requester":"ops"})"), 404)
                 .find("no table nobody_knows"),
             std::string::npos);
   EXPECT_FALSE(m_store->force_load_requested("nobody_knows").value()) << "nothing stored for it";
   const std::string long_requester(257, 'r');
-  EXPECT_NE(expect_error(post("/control/force_load",
-                              fmt::format(R"({{"Table":"in_registry","Requester":"{}"}})", long_requester)),
-                         400)
+  EXPECT_NE(expect_error(
+                post("/control/force_load",
+                     fmt::format(R"({{"Table":"in_registry","Requester":"{}"}})", long_requester)),
+                400)
                 .find("Requester is 257 bytes long; the limit is 256 bytes"),
             std::string::npos);
-  EXPECT_EQ(m_metrics.prometheus_text().find("nobody_knows"), std::string::npos) << "no metrics series for it";
+  EXPECT_EQ(m_metrics.prometheus_text().find("nobody_knows"), std::string::npos)
+      << "no metrics series for it";
 }
 
 TEST_F(ControlApiTest, ForceLoadIsIdempotentWhileARequestWaits) {
@@ -347,23 +362,29 @@ TEST_F(ControlApiTest, ForceLoadIsIdempotentWhileARequestWaits) {
 }
 
 TEST_F(ControlApiTest, ForceLoadRefusesMalformedJson) {
-  for (const std::string body : {"", "{", "not json", R"({"Table":"t")", "[]", R"(["Table","t"])", R"("t")", "42",
-                                 "null", R"({"Table":"t"} {"Table":"u"})"}) {
-    EXPECT_EQ(expect_error(post("/control/force_load", body), 400), "Problem decoding JSON POST data.") << body;
+  for (const std::string body : {"", "{", "not json", R"({"Table":"t")", "[]", R"(["Table","t"])",
+                                 R"("t")", "42", "null", R"({"Table":"t"} {"Table":"u"})"}) {
+    EXPECT_EQ(expect_error(post("/control/force_load", body), 400),
+              "Problem decoding JSON POST data.")
+        << body;
   }
   EXPECT_EQ(wakes(), 0);
 }
 
 TEST_F(ControlApiTest, ForceLoadRefusesATableOfTheWrongType) {
-  for (const std::string body : {R"({"Table":5})", R"({"Table":["t"]})", R"({"Table":{"name":"t"}})",
-                                 R"({"Table":true})", R"({"Table":"t","Requester":7})"}) {
-    EXPECT_EQ(expect_error(post("/control/force_load", body), 400), "Problem decoding JSON POST data.") << body;
+  for (const std::string body :
+       {R"({"Table":5})", R"({"Table":["t"]})", R"({"Table":{"name":"t"}})", R"({"Table":true})",
+        R"({"Table":"t","Requester":7})"}) {
+    EXPECT_EQ(expect_error(post("/control/force_load", body), 400),
+              "Problem decoding JSON POST data.")
+        << body;
   }
   EXPECT_EQ(wakes(), 0);
 }
 
 TEST_F(ControlApiTest, ForceLoadRefusesAMissingOrEmptyTable) {
-  for (const std::string body : {"{}", R"({"Table":""})", R"({"Requester":"ops"})", R"({"Table":null})"}) {
+  for (const std::string body :
+       {"{}", R"({"Table":""})", R"({"Requester":"ops"})", R"({"Table":null})"}) {
     EXPECT_EQ(expect_error(post("/control/force_load", body), 400), "Table name empty.") << body;
   }
   EXPECT_EQ(wakes(), 0);
@@ -372,7 +393,8 @@ TEST_F(ControlApiTest, ForceLoadRefusesAMissingOrEmptyTable) {
 TEST_F(ControlApiTest, ForceLoadMatchesFieldNamesAsGoDidIgnoringCase) {
   // The original decoded into a Go struct: field names match case-insensitively, unknown
   // fields are ignored.
-  expect_no_content(post("/control/force_load", R"({"table":"minute_watched","requester":"ops","Extra":1})"));
+  expect_no_content(
+      post("/control/force_load", R"({"table":"minute_watched","requester":"ops","Extra":1})"));
 
   auto requested = m_real->force_load_requested("minute_watched");
   ASSERT_TRUE(requested);
@@ -381,22 +403,24 @@ TEST_F(ControlApiTest, ForceLoadMatchesFieldNamesAsGoDidIgnoringCase) {
 
 TEST_F(ControlApiTest, ForceLoadRefusesHostileTableNames) {
   const std::string long_name(128, 'a');
-  for (const std::string table : {"a;DROP TABLE tsv", "../etc/passwd", "a b", " minute_watched", "x\"y", "t.u",
-                                  "1abc", "caf\xc3\xa9", long_name.c_str()}) {
-    const std::string message =
-        expect_error(post("/control/force_load", json{{"Table", table}, {"Requester", "x"}}.dump()), 400);
+  for (const std::string table : {"a;DROP TABLE tsv", "../etc/passwd", "a b", " minute_watched",
+                                  "x\"y", "t.u", "1abc", "caf\xc3\xa9", long_name.c_str()}) {
+    const std::string message = expect_error(
+        post("/control/force_load", json{{"Table", table}, {"Requester", "x"}}.dump()), 400);
     EXPECT_NE(message.find("invalid table name"), std::string::npos) << message;
     auto requested = m_real->force_load_requested(table);
     ASSERT_TRUE(requested);
     EXPECT_FALSE(*requested) << table;
   }
   const std::string nul_body = "{\"Table\":\"a\\u0000b\"}";
-  EXPECT_NE(expect_error(post("/control/force_load", nul_body), 400).find("invalid table name"), std::string::npos);
+  EXPECT_NE(expect_error(post("/control/force_load", nul_body), 400).find("invalid table name"),
+            std::string::npos);
   EXPECT_EQ(wakes(), 0);
 }
 
 TEST_F(ControlApiTest, ForceLoadAnswers503WhenTheStoreFailsTransiently) {
-  m_store->fail_call("request_force_load", {ErrorKind::transient, "request force load: database is locked"});
+  m_store->fail_call("request_force_load",
+                     {ErrorKind::transient, "request force load: database is locked"});
 
   const std::string message = expect_error(post("/control/force_load", R"({"Table":"t"})"), 503);
 
@@ -405,9 +429,11 @@ TEST_F(ControlApiTest, ForceLoadAnswers503WhenTheStoreFailsTransiently) {
 }
 
 TEST_F(ControlApiTest, ForceLoadAnswers500WhenTheStoreFailsPermanently) {
-  m_store->fail_call("request_force_load", {ErrorKind::permanent, "request force load: no such table"});
+  m_store->fail_call("request_force_load",
+                     {ErrorKind::permanent, "request force load: no such table"});
 
-  EXPECT_EQ(expect_error(post("/control/force_load", R"({"Table":"t"})"), 500), "request force load: no such table");
+  EXPECT_EQ(expect_error(post("/control/force_load", R"({"Table":"t"})"), 500),
+            "request force load: no such table");
 }
 
 // POST /control/increment_version/<table>
@@ -420,7 +446,8 @@ TEST_F(ControlApiTest, IncrementVersionCallsTheMigratorAndAnswers204) {
 }
 
 TEST_F(ControlApiTest, IncrementVersionAnswers409WhenTheTableExists) {
-  m_hooks.increment_error = Error{ErrorKind::conflict, "increment version of video_play: the table exists"};
+  m_hooks.increment_error =
+      Error{ErrorKind::conflict, "increment version of video_play: the table exists"};
 
   EXPECT_EQ(expect_error(post("/control/increment_version/video_play"), 409),
             "increment version of video_play: the table exists");
@@ -429,13 +456,15 @@ TEST_F(ControlApiTest, IncrementVersionAnswers409WhenTheTableExists) {
 TEST_F(ControlApiTest, IncrementVersionAnswers503WhenTheWarehouseIsUnreachable) {
   m_hooks.increment_error = Error{ErrorKind::transient, "increment version: connection lost"};
 
-  EXPECT_EQ(expect_error(post("/control/increment_version/t"), 503), "increment version: connection lost");
+  EXPECT_EQ(expect_error(post("/control/increment_version/t"), 503),
+            "increment version: connection lost");
 }
 
 TEST_F(ControlApiTest, IncrementVersionRefusesInvalidNames) {
-  for (const std::string path : {"/control/increment_version/a%20b", "/control/increment_version/a.b",
-                                 "/control/increment_version/%22x%22", "/control/increment_version/1x",
-                                 "/control/increment_version/a%3Bb"}) {
+  for (const std::string path :
+       {"/control/increment_version/a%20b", "/control/increment_version/a.b",
+        "/control/increment_version/%22x%22", "/control/increment_version/1x",
+        "/control/increment_version/a%3Bb"}) {
     const std::string message = expect_error(post(path), 400);
     EXPECT_NE(message.find("invalid table name"), std::string::npos) << path << ": " << message;
   }
@@ -450,13 +479,16 @@ TEST_F(ControlApiTest, TableExistsAnswersWhetherTheTableHasAVersionAsTheOriginal
   // warehouse table) exists for Blueprint, so it asks for a drop request rather than a plain drop.
   set_versions({{"minute_watched", 0}, {"retired", 3}});
 
-  EXPECT_EQ(expect_json(get("/control/table_exists/minute_watched")), json::parse(R"({"Exists":true})"));
+  EXPECT_EQ(expect_json(get("/control/table_exists/minute_watched")),
+            json::parse(R"({"Exists":true})"));
   EXPECT_EQ(expect_json(get("/control/table_exists/retired")), json::parse(R"({"Exists":true})"));
-  EXPECT_EQ(expect_json(get("/control/table_exists/never_created")), json::parse(R"({"Exists":false})"));
+  EXPECT_EQ(expect_json(get("/control/table_exists/never_created")),
+            json::parse(R"({"Exists":false})"));
 }
 
 TEST_F(ControlApiTest, TableExistsRefusesInvalidNames) {
-  EXPECT_NE(expect_error(get("/control/table_exists/a%20b"), 400).find("invalid table name"), std::string::npos);
+  EXPECT_NE(expect_error(get("/control/table_exists/a%20b"), 400).find("invalid table name"),
+            std::string::npos);
 }
 
 // GET /control/last_load
@@ -489,13 +521,14 @@ TEST_F(ControlApiTest, LastLoadAnswers503WhenTheStoreFailsTransiently) {
 
 TEST_F(ControlApiTest, StatusShowsPendingFilesVersionsAndBatchesPerTable) {
   set_versions({{"broken", 0}, {"evolving", 0}, {"flaky", 0}, {"ready", 0}});
-  const ingestdb::Batch stale = stale_batch("broken", 2, "load s3://spade/broken/v0/file0.gz line 3: bad int");
+  const ingestdb::Batch stale =
+      stale_batch("broken", 2, "load s3://spade/broken/v0/file0.gz line 3: bad int");
   record("flaky", 0, 1);
   const ingestdb::Batch failed = claim("flaky");
   fail(failed, "COPY: disk full");
   record("ready", 0, 3);
   const ingestdb::Batch in_flight = claim("ready");
-  record("evolving", 1, 4); // Newer than the warehouse's version 0: waits for the migrator.
+  record("evolving", 1, 4);  // Newer than the warehouse's version 0: waits for the migrator.
   record("brand_new", 0, 1); // No warehouse table yet.
   m_clock.advance(30s);
 
@@ -565,10 +598,15 @@ TEST_F(ControlApiTest, StatusShowsPendingFilesVersionsAndBatchesPerTable) {
 TEST_F(ControlApiTest, StatusShowsTheQueueDepthWhereTheProcessSeesTheQueue) {
   {
     const std::lock_guard lock(m_hooks.mutex);
-    m_hooks.queue_depth = queue::QueueDepth{.waiting = 7, .in_flight = 2, .delayed = 1, .approximate = true};
+    m_hooks.queue_depth =
+        queue::QueueDepth{.waiting = 7, .in_flight = 2, .delayed = 1, .approximate = true};
   }
   const json body = expect_json(get("/control/status"));
-  EXPECT_EQ(body["Queue"], (json{{"Waiting", 7}, {"InFlight", 2}, {"Delayed", 1}, {"Approximate", true}, {"SetAside", 0}}));
+  EXPECT_EQ(body["Queue"], (json{{"Waiting", 7},
+                                 {"InFlight", 2},
+                                 {"Delayed", 1},
+                                 {"Approximate", true},
+                                 {"SetAside", 0}}));
   EXPECT_TRUE(body["Busy"].get<bool>()) << "messages wait to be recorded";
 
   {
@@ -619,7 +657,8 @@ TEST_F(ControlApiTest, StatusAnswers503WhenTheStoreFailsTransiently) {
 TEST_F(ControlApiTest, RetryAndSkipOfAnUnknownManifestAre404) {
   const std::string manifest = "0b7c6d4e-0000-4000-8000-000000000000";
 
-  EXPECT_NE(expect_error(post("/control/retry/" + manifest), 404).find(manifest), std::string::npos);
+  EXPECT_NE(expect_error(post("/control/retry/" + manifest), 404).find(manifest),
+            std::string::npos);
   EXPECT_NE(expect_error(post("/control/skip/" + manifest), 404).find(manifest), std::string::npos);
 }
 
@@ -628,8 +667,10 @@ TEST_F(ControlApiTest, RetryAndSkipOfABatchInFlightAre409) {
   record("ready", 0, 2);
   const ingestdb::Batch batch = claim("ready");
 
-  EXPECT_NE(expect_error(post("/control/retry/" + batch.manifest), 409).find("in flight"), std::string::npos);
-  EXPECT_NE(expect_error(post("/control/skip/" + batch.manifest), 409).find("in flight"), std::string::npos);
+  EXPECT_NE(expect_error(post("/control/retry/" + batch.manifest), 409).find("in flight"),
+            std::string::npos);
+  EXPECT_NE(expect_error(post("/control/skip/" + batch.manifest), 409).find("in flight"),
+            std::string::npos);
 
   auto found = m_real->find_batch(batch.manifest);
   ASSERT_TRUE(found && *found);
@@ -643,8 +684,10 @@ TEST_F(ControlApiTest, RetryAndSkipOfABatchNotYetStaleAre409) {
   const ingestdb::Batch batch = claim("flaky");
   fail(batch, "COPY: disk full");
 
-  EXPECT_NE(expect_error(post("/control/retry/" + batch.manifest), 409).find("not stale"), std::string::npos);
-  EXPECT_NE(expect_error(post("/control/skip/" + batch.manifest), 409).find("not stale"), std::string::npos);
+  EXPECT_NE(expect_error(post("/control/retry/" + batch.manifest), 409).find("not stale"),
+            std::string::npos);
+  EXPECT_NE(expect_error(post("/control/skip/" + batch.manifest), 409).find("not stale"),
+            std::string::npos);
 
   auto found = m_real->find_batch(batch.manifest);
   ASSERT_TRUE(found && *found);
@@ -675,7 +718,8 @@ TEST_F(ControlApiTest, RetryOfAStaleBatchMakesItDueNowWithItsRetriesBack) {
   EXPECT_EQ((*due)->keys.size(), 3U);
   EXPECT_LT((*due)->retry_count, k_max_load_retry);
   // Being retried, it is in flight: a second operator retry is refused.
-  EXPECT_NE(expect_error(post("/control/retry/" + batch.manifest), 409).find("in flight"), std::string::npos);
+  EXPECT_NE(expect_error(post("/control/retry/" + batch.manifest), 409).find("in flight"),
+            std::string::npos);
 }
 
 TEST_F(ControlApiTest, SkipOfAStaleBatchDropsItsFilesAndKeepsAnAuditRow) {
@@ -683,7 +727,8 @@ TEST_F(ControlApiTest, SkipOfAStaleBatchDropsItsFilesAndKeepsAnAuditRow) {
   const ingestdb::Batch batch = stale_batch("broken", 2, "load line 3: bad int");
   m_clock.advance(1min);
 
-  const json body = expect_json(post("/control/skip/" + batch.manifest, R"({"Requester":"alice"})"));
+  const json body =
+      expect_json(post("/control/skip/" + batch.manifest, R"({"Requester":"alice"})"));
 
   EXPECT_EQ(body["Manifest"], batch.manifest);
   EXPECT_EQ(body["Table"], "broken");
@@ -700,8 +745,9 @@ TEST_F(ControlApiTest, SkipOfAStaleBatchDropsItsFilesAndKeepsAnAuditRow) {
   EXPECT_TRUE(stats->empty());
   auto db = sqlite::Database::open(m_dir.path("ingester.db"));
   ASSERT_TRUE(db) << db.error().message;
-  auto audit = db->prepare("SELECT tablename, tableversion, keynames, retry_count, last_error, skipped_by, "
-                           "skipped_at FROM skipped_batch WHERE manifest_uuid = ?");
+  auto audit =
+      db->prepare("SELECT tablename, tableversion, keynames, retry_count, last_error, skipped_by, "
+                  "skipped_at FROM skipped_batch WHERE manifest_uuid = ?");
   ASSERT_TRUE(audit);
   audit->bind(1, batch.manifest);
   auto row = audit->step();
@@ -732,7 +778,8 @@ TEST_F(ControlApiTest, SkipRefusesAMalformedBodyAndKeepsTheBatch) {
   const ingestdb::Batch batch = stale_batch("broken", 1, "bad");
 
   for (const std::string body : {"{", "[]", R"({"Requester":5})"}) {
-    EXPECT_EQ(expect_error(post("/control/skip/" + batch.manifest, body), 400), "Problem decoding JSON POST data.")
+    EXPECT_EQ(expect_error(post("/control/skip/" + batch.manifest, body), 400),
+              "Problem decoding JSON POST data.")
         << body;
   }
 
@@ -757,8 +804,10 @@ TEST_F(ControlApiTest, MetricsAnswersPrometheusText) {
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 200);
   EXPECT_EQ(response->get_header_value("Content-Type"), "text/plain; version=0.0.4");
-  EXPECT_NE(response->body.find("# TYPE rsi_force_loads_total counter\n"), std::string::npos) << response->body;
-  EXPECT_NE(response->body.find("rsi_force_loads_total{table=\"minute_watched\"} 1\n"), std::string::npos);
+  EXPECT_NE(response->body.find("# TYPE rsi_force_loads_total counter\n"), std::string::npos)
+      << response->body;
+  EXPECT_NE(response->body.find("rsi_force_loads_total{table=\"minute_watched\"} 1\n"),
+            std::string::npos);
 }
 
 // Routing
@@ -776,18 +825,21 @@ TEST_F(ControlApiTest, WrongMethodsAre405WithAllow) {
       {"POST", "/metrics", "GET"},
   };
   for (const auto& [method, path, allowed] : cases) {
-    httplib::Result response = method == "POST"     ? post(path)
-                               : method == "GET"    ? get(path)
-                               : method == "DELETE" ? m_client->Delete(path.c_str())
-                                                    : m_client->Put(path.c_str(), "", "application/json");
-    EXPECT_NE(expect_error(response, 405).find("not allowed"), std::string::npos) << method << " " << path;
+    httplib::Result response = method == "POST"  ? post(path)
+                               : method == "GET" ? get(path)
+                               : method == "DELETE"
+                                   ? m_client->Delete(path.c_str())
+                                   : m_client->Put(path.c_str(), "", "application/json");
+    EXPECT_NE(expect_error(response, 405).find("not allowed"), std::string::npos)
+        << method << " " << path;
     EXPECT_EQ(response->get_header_value("Allow"), allowed) << method << " " << path;
   }
 }
 
 TEST_F(ControlApiTest, UnknownPathsAre404) {
-  for (const std::string path : {"/", "/nope", "/control", "/control/retry/", "/control/table_exists/a/b",
-                                 "/control/status/extra", "/health/"}) {
+  for (const std::string path :
+       {"/", "/nope", "/control", "/control/retry/", "/control/table_exists/a/b",
+        "/control/status/extra", "/health/"}) {
     EXPECT_NE(expect_error(get(path), 404).find("no such endpoint"), std::string::npos) << path;
   }
 }
@@ -798,9 +850,11 @@ TEST_F(ControlApiTest, ForceLoadsFromAPageOnAnotherSiteChangeNothing) {
   const std::string body = R"({"Table":"minute_watched","Requester":"attacker"})";
 
   // A cross-site form or fetch without preflight: text/plain, foreign Origin.
-  auto foreign_origin = m_client->Post("/control/force_load", {{"Origin", "http://evil.example"}}, body, "text/plain");
+  auto foreign_origin = m_client->Post("/control/force_load", {{"Origin", "http://evil.example"}},
+                                       body, "text/plain");
   // The same after DNS rebinding: the page's own name in Host.
-  auto rebound = m_client->Post("/control/force_load", {{"Host", "evil.example:8080"}}, body, "application/json");
+  auto rebound = m_client->Post("/control/force_load", {{"Host", "evil.example:8080"}}, body,
+                                "application/json");
   auto text_plain = m_client->Post("/control/force_load", body, "text/plain");
 
   EXPECT_NE(expect_error(foreign_origin, 403).find("Origin"), std::string::npos);
@@ -818,8 +872,9 @@ TEST_F(ControlApiTest, OperatorsWithoutOriginOrBodyAreServed) {
   test::RawConnection connection(m_server->port());
 
   // What `curl -X POST` without -d sends: no Content-Length, no Content-Type, no Origin.
-  connection.send(fmt::format("POST /control/retry/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: */*\r\n\r\n",
-                              batch.manifest, m_server->port()));
+  connection.send(
+      fmt::format("POST /control/retry/{} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAccept: */*\r\n\r\n",
+                  batch.manifest, m_server->port()));
   const auto retried = connection.read_response(5s);
 
   ASSERT_TRUE(retried) << "the server waited for a body";
@@ -837,10 +892,10 @@ protected:
 TEST_F(ControlApiTokenTest, EveryEndpointButHealthNeedsIt) {
   set_versions({{"broken", 0}});
   const std::vector<std::pair<std::string, std::string>> endpoints{
-      {"POST", "/control/force_load"},     {"POST", "/control/increment_version/t"},
-      {"GET", "/control/table_exists/t"},  {"GET", "/control/last_load"},
-      {"GET", "/control/status"},          {"POST", "/control/retry/m"},
-      {"POST", "/control/skip/m"},         {"GET", "/metrics"},
+      {"POST", "/control/force_load"},    {"POST", "/control/increment_version/t"},
+      {"GET", "/control/table_exists/t"}, {"GET", "/control/last_load"},
+      {"GET", "/control/status"},         {"POST", "/control/retry/m"},
+      {"POST", "/control/skip/m"},        {"GET", "/metrics"},
   };
   const std::vector<httplib::Headers> refused{
       {},
@@ -854,7 +909,8 @@ TEST_F(ControlApiTokenTest, EveryEndpointButHealthNeedsIt) {
   };
   for (const auto& [method, path] : endpoints) {
     for (const auto& headers : refused) {
-      auto response = method == "GET" ? get(path, headers) : post(path, R"({"Table":"t"})", headers);
+      auto response =
+          method == "GET" ? get(path, headers) : post(path, R"({"Table":"t"})", headers);
       const std::string message = expect_error(response, 401);
       EXPECT_NE(message.find("bearer token"), std::string::npos) << method << " " << path;
       EXPECT_EQ(response->get_header_value("WWW-Authenticate"), "Bearer") << method << " " << path;
@@ -876,7 +932,8 @@ TEST_F(ControlApiTokenTest, WithTheRightTokenEveryEndpointAnswers) {
 
   expect_no_content(post("/control/force_load", R"({"Table":"t"})", bearer));
   expect_no_content(post("/control/increment_version/t", "", bearer));
-  EXPECT_EQ(expect_json(get("/control/table_exists/t", bearer)), json::parse(R"({"Exists":false})"));
+  EXPECT_EQ(expect_json(get("/control/table_exists/t", bearer)),
+            json::parse(R"({"Exists":false})"));
   EXPECT_EQ(expect_json(get("/control/last_load", bearer)), json::object());
   EXPECT_TRUE(expect_json(get("/control/status", bearer)).contains("Tables"));
   expect_error(post("/control/retry/m", "", bearer), 404);
@@ -885,8 +942,11 @@ TEST_F(ControlApiTokenTest, WithTheRightTokenEveryEndpointAnswers) {
   ASSERT_TRUE(metrics);
   EXPECT_EQ(metrics->status, 200);
   // The scheme is case-insensitive (RFC 7235), the token is not.
-  expect_no_content(post("/control/force_load", R"({"Table":"t"})", {{"Authorization", "bearer s3cret-token"}}));
-  expect_error(post("/control/force_load", R"({"Table":"t"})", {{"Authorization", "Bearer S3CRET-TOKEN"}}), 401);
+  expect_no_content(
+      post("/control/force_load", R"({"Table":"t"})", {{"Authorization", "bearer s3cret-token"}}));
+  expect_error(
+      post("/control/force_load", R"({"Table":"t"})", {{"Authorization", "Bearer S3CRET-TOKEN"}}),
+      401);
 }
 
 class ControlApiEmptyTokenTest : public ControlApiTest {
@@ -896,8 +956,10 @@ protected:
 
 TEST_F(ControlApiEmptyTokenTest, AnEmptyTokenMatchesNothing) {
   expect_error(post("/control/force_load", R"({"Table":"t"})"), 401);
-  expect_error(post("/control/force_load", R"({"Table":"t"})", {{"Authorization", "Bearer "}}), 401);
-  expect_error(post("/control/force_load", R"({"Table":"t"})", {{"Authorization", "Bearer x"}}), 401);
+  expect_error(post("/control/force_load", R"({"Table":"t"})", {{"Authorization", "Bearer "}}),
+               401);
+  expect_error(post("/control/force_load", R"({"Table":"t"})", {{"Authorization", "Bearer x"}}),
+               401);
   EXPECT_EQ(wakes(), 0);
 }
 

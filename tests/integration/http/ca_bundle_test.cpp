@@ -2,15 +2,14 @@
 // certificate made here is trusted with that certificate as the bundle, and refused without it
 // or with another authority's bundle.
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
 #include <stdexcept>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "common/c_handle.hpp"
 #include "http/client.hpp"

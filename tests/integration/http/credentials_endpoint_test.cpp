@@ -82,10 +82,12 @@ TEST_F(CredentialsEndpointTest, ContainerFullUriWithAuthorizationToken) {
   EXPECT_EQ(m_authorization, "Bearer abc");
 }
 
-TEST_F(CredentialsEndpointTest, ContainerFullUriOverPlainHttpOnlyToLoopbackOrTheContainerEndpoints) {
+TEST_F(CredentialsEndpointTest,
+       ContainerFullUriOverPlainHttpOnlyToLoopbackOrTheContainerEndpoints) {
   // Nothing listens on these: a refused host fails before any request, naming the rule.
-  for (const char* uri : {"http://10.0.0.7/creds", "http://credentials.example.com/creds",
-                          "http://169.254.169.254/latest/meta-data/iam/security-credentials/role"}) {
+  for (const char* uri :
+       {"http://10.0.0.7/creds", "http://credentials.example.com/creds",
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/role"}) {
     Environment environment = env();
     environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = uri;
     environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "Bearer secret-token";
@@ -94,7 +96,8 @@ TEST_F(CredentialsEndpointTest, ContainerFullUriOverPlainHttpOnlyToLoopbackOrThe
 
     ASSERT_FALSE(credentials) << uri;
     EXPECT_EQ(credentials.error().kind, ErrorKind::permanent) << uri;
-    EXPECT_NE(credentials.error().message.find("http is allowed only to a loopback address"), std::string::npos)
+    EXPECT_NE(credentials.error().message.find("http is allowed only to a loopback address"),
+              std::string::npos)
         << credentials.error().message;
     EXPECT_EQ(credentials.error().message.find("secret-token"), std::string::npos);
   }

@@ -3,14 +3,13 @@
 // encoded), and the Authorization signature recomputed here from what arrived on the wire
 // (an independent SigV4 implementation on OpenSSL HMAC) equal to the one libcurl sent.
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <mutex>
 #include <sstream>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "http/client.hpp"
 #include "http/sha256.hpp"

@@ -2,14 +2,13 @@
 // driven by raw sockets (hostile requests) and by cpp-httplib as an ordinary client.
 #include "http/server.hpp"
 
-#include <httplib.h>
-
 #include <atomic>
 #include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include "support/raw_http.hpp"
 
@@ -35,7 +34,8 @@ ServerLimits small_limits() {
           .handler_threads = 2};
 }
 
-std::string head(const std::string& method, const std::string& path, const std::string& fields = "") {
+std::string head(const std::string& method, const std::string& path,
+                 const std::string& fields = "") {
   return fmt::format("{} {} HTTP/1.1\r\nHost: 127.0.0.1\r\n{}\r\n", method, path, fields);
 }
 
@@ -54,16 +54,19 @@ protected:
       m_server->stop();
     }
     m_server = std::make_unique<Server>(std::move(options));
-    m_server->route("GET", "/health",
-                    [](const ServerRequest&) { return ServerResponse{.body = R"({"Status":"ok"})"}; });
+    m_server->route("GET", "/health", [](const ServerRequest&) {
+      return ServerResponse{.body = R"({"Status":"ok"})"};
+    });
     m_server->route("GET", "/control/table_exists/(.+)", [](const ServerRequest& request) {
       return ServerResponse{.body = request.captures.at(0)};
     });
     m_server->route("GET", "/echo", [](const ServerRequest& request) {
       const auto found = request.query.find("q");
-      return ServerResponse{.content_type = "text/plain", .body = found == request.query.end() ? "" : found->second};
+      return ServerResponse{.content_type = "text/plain",
+                            .body = found == request.query.end() ? "" : found->second};
     });
-    m_server->route("POST", "/boom", [](const ServerRequest&) -> ServerResponse { throw std::runtime_error("x"); });
+    m_server->route("POST", "/boom",
+                    [](const ServerRequest&) -> ServerResponse { throw std::runtime_error("x"); });
     const auto record = [this](const ServerRequest& request) {
       const std::lock_guard lock(m_mutex);
       ++m_calls;
@@ -72,7 +75,8 @@ protected:
     };
     m_server->route("POST", "/control/force_load", record, {.needs_token = true});
     m_server->route("POST", "/open", record);
-    m_server->route("GET", "/control/status", [](const ServerRequest&) { return ServerResponse{.body = "{}"}; },
+    m_server->route("GET", "/control/status",
+                    [](const ServerRequest&) { return ServerResponse{.body = "{}"}; },
                     {.needs_token = true});
     ASSERT_TRUE(m_server->start("127.0.0.1", 0));
     ASSERT_GT(m_server->port(), 0);
@@ -89,7 +93,8 @@ protected:
   }
 
   // `request` on a fresh connection; its response (or a failure naming why there is none).
-  RawResponse exchange(const std::string& request, std::chrono::milliseconds timeout = k_answer_within) {
+  RawResponse exchange(const std::string& request,
+                       std::chrono::milliseconds timeout = k_answer_within) {
     RawConnection connection(port());
     EXPECT_TRUE(connection.connected());
     connection.send(request);
@@ -216,7 +221,8 @@ TEST(ServerLifetimeTest, FailsToBindAnAddressInUse) {
 }
 
 TEST(ServerAddressTest, SplitsHostAndPort) {
-  EXPECT_EQ(split_host_port("127.0.0.1:8080").value(), (std::pair<std::string, int>{"127.0.0.1", 8080}));
+  EXPECT_EQ(split_host_port("127.0.0.1:8080").value(),
+            (std::pair<std::string, int>{"127.0.0.1", 8080}));
   EXPECT_EQ(split_host_port("[::1]:0").value(), (std::pair<std::string, int>{"::1", 0}));
   EXPECT_EQ(split_host_port(":80").value().first, "0.0.0.0");
   EXPECT_FALSE(split_host_port("localhost"));
@@ -225,10 +231,12 @@ TEST(ServerAddressTest, SplitsHostAndPort) {
 }
 
 TEST(ServerAddressTest, KnowsLoopbackHosts) {
-  for (const std::string host : {"localhost", "LocalHost", "127.0.0.1", "127.8.9.10", "::1", "[::1]"}) {
+  for (const std::string host :
+       {"localhost", "LocalHost", "127.0.0.1", "127.8.9.10", "::1", "[::1]"}) {
     EXPECT_TRUE(is_loopback_host(host)) << host;
   }
-  for (const std::string host : {"", "0.0.0.0", "::", "10.0.0.5", "ingester.internal", "localhost.evil.example"}) {
+  for (const std::string host :
+       {"", "0.0.0.0", "::", "10.0.0.5", "ingester.internal", "localhost.evil.example"}) {
     EXPECT_FALSE(is_loopback_host(host)) << host;
   }
 }
@@ -246,7 +254,8 @@ TEST_F(ServerTest, ManyHeaderFieldsAre431BeforeTheyAreAllStored) {
   EXPECT_EQ(response.status, 431);
   EXPECT_EQ(response.body, R"({"Error":"more than 20 header fields"})");
   EXPECT_EQ(response.header("connection"), "close");
-  EXPECT_EQ(exchange(head("GET", "/health", "X-A: 1\r\n")).status, 200) << "20 fields in all are fine";
+  EXPECT_EQ(exchange(head("GET", "/health", "X-A: 1\r\n")).status, 200)
+      << "20 fields in all are fine";
 }
 
 TEST_F(ServerTest, AHugeHeaderIs431WithoutWaitingForItsEnd) {
@@ -280,7 +289,8 @@ TEST_F(ServerTest, MalformedRequestsAre400AndClose) {
   EXPECT_TRUE(connection.closed_within(3s));
   EXPECT_EQ(exchange("GET /health HTTP/1.1\r\n\r\n").status, 400) << "HTTP/1.1 needs Host";
   EXPECT_EQ(exchange("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").status, 400);
-  EXPECT_EQ(exchange("GET http://127.0.0.1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").status, 400);
+  EXPECT_EQ(exchange("GET http://127.0.0.1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").status,
+            400);
   EXPECT_EQ(exchange("GET /health HTTP/1.0\r\n\r\n").status, 200) << "HTTP/1.0 has no Host";
 }
 
@@ -288,7 +298,8 @@ TEST_F(ServerTest, MalformedRequestsAre400AndClose) {
 
 TEST_F(ServerTest, ADeclaredLengthOverTheLimitIs413BeforeTheBodyIsRead) {
   RawConnection connection(port());
-  connection.send(head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 65537\r\n"));
+  connection.send(
+      head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 65537\r\n"));
 
   const auto response = connection.read_response(k_answer_within);
 
@@ -301,7 +312,8 @@ TEST_F(ServerTest, ADeclaredLengthOverTheLimitIs413BeforeTheBodyIsRead) {
 
 TEST_F(ServerTest, AChunkedBodyOverTheLimitIs413AtTheLimit) {
   RawConnection connection(port());
-  connection.send(head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"));
+  connection.send(
+      head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"));
   const std::string chunk = fmt::format("400\r\n{}\r\n", std::string(1024, 'x'));
 
   const std::size_t sent = connection.send_until_answered([&] { return chunk; });
@@ -316,8 +328,9 @@ TEST_F(ServerTest, AChunkedBodyOverTheLimitIs413AtTheLimit) {
 
 TEST_F(ServerTest, AChunkAnnouncingMoreThanTheLimitIs413AtItsSize) {
   RawConnection connection(port());
-  connection.send(head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") +
-                  "7fffffffffff\r\nxx");
+  connection.send(
+      head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") +
+      "7fffffffffff\r\nxx");
 
   const auto response = connection.read_response(k_answer_within);
 
@@ -327,9 +340,9 @@ TEST_F(ServerTest, AChunkAnnouncingMoreThanTheLimitIs413AtItsSize) {
 }
 
 TEST_F(ServerTest, AChunkedBodyWithinTheLimitIsRead) {
-  const RawResponse response =
-      exchange(head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") +
-               "5\r\n{\"a\":\r\n3\r\n 1}\r\n0\r\n\r\n");
+  const RawResponse response = exchange(
+      head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n") +
+      "5\r\n{\"a\":\r\n3\r\n 1}\r\n0\r\n\r\n");
 
   EXPECT_EQ(response.status, 204);
   EXPECT_EQ(last_body(), R"({"a": 1})");
@@ -341,7 +354,8 @@ TEST_F(ServerTest, ABodyWithoutALengthIsNeverReadAndTheConnectionCloses) {
   RawConnection connection(port());
   connection.send(head("POST", "/open", "Content-Type: application/json\r\n"));
 
-  const std::size_t sent = connection.send_until_answered([] { return std::string(64 * 1024, 'x'); });
+  const std::size_t sent =
+      connection.send_until_answered([] { return std::string(64 * 1024, 'x'); });
   const auto response = connection.read_response(k_answer_within);
 
   ASSERT_TRUE(response);
@@ -355,9 +369,10 @@ TEST_F(ServerTest, ABodyWithoutALengthIsNeverReadAndTheConnectionCloses) {
 TEST_F(ServerTest, AnyContentEncodingIs415BeforeTheBody) {
   for (const std::string coding : {"gzip", "deflate", "br", "identity"}) {
     RawConnection connection(port());
-    connection.send(head("POST", "/open",
-                         "Content-Type: application/json\r\nContent-Length: 60000\r\nContent-Encoding: " + coding +
-                             "\r\n"));
+    connection.send(head(
+        "POST", "/open",
+        "Content-Type: application/json\r\nContent-Length: 60000\r\nContent-Encoding: " + coding +
+            "\r\n"));
 
     const auto response = connection.read_response(k_answer_within);
 
@@ -369,19 +384,24 @@ TEST_F(ServerTest, AnyContentEncodingIs415BeforeTheBody) {
 }
 
 TEST_F(ServerTest, TransferCodingsOtherThanChunkedAreRefused) {
-  EXPECT_EQ(exchange(head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n") +
-                     "0\r\n\r\n")
-                .status,
-            501);
+  EXPECT_EQ(
+      exchange(head("POST", "/open",
+                    "Content-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n") +
+               "0\r\n\r\n")
+          .status,
+      501);
   RawConnection unframed(port());
-  unframed.send(head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: gzip\r\n") +
-                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  unframed.send(
+      head("POST", "/open", "Content-Type: application/json\r\nTransfer-Encoding: gzip\r\n") +
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   const auto refused = unframed.read_response(k_answer_within);
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status, 400);
-  EXPECT_FALSE(unframed.read_response(500ms)) << "what followed an unframed body was read as a request";
+  EXPECT_FALSE(unframed.read_response(500ms))
+      << "what followed an unframed body was read as a request";
   EXPECT_EQ(exchange(head("POST", "/open",
-                          "Content-Type: application/json\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n"))
+                          "Content-Type: application/json\r\nContent-Length: "
+                          "3\r\nTransfer-Encoding: chunked\r\n"))
                 .status,
             400);
   EXPECT_EQ(calls(), 0);
@@ -392,25 +412,30 @@ TEST_F(ServerTest, BodiesInFlightShareAProcessBudget) {
   std::vector<std::unique_ptr<RawConnection>> waiting;
   for (int body = 0; body < 4; ++body) {
     waiting.push_back(std::make_unique<RawConnection>(port()));
-    waiting.back()->send(head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 60000\r\n"));
+    waiting.back()->send(
+        head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 60000\r\n"));
   }
   std::this_thread::sleep_for(200ms);
 
-  const RawResponse refused =
-      exchange(head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 60000\r\n"));
+  const RawResponse refused = exchange(
+      head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 60000\r\n"));
 
   EXPECT_EQ(refused.status, 503);
   EXPECT_EQ(refused.header("retry-after"), "1");
   waiting.clear();
   std::this_thread::sleep_for(200ms);
-  EXPECT_EQ(exchange(head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 2\r\n") + "{}").status,
-            204);
+  EXPECT_EQ(
+      exchange(head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 2\r\n") +
+               "{}")
+          .status,
+      204);
 }
 
 TEST_F(ServerTest, Expect100ContinueIsAnsweredOnlyWhenTheHeadPasses) {
   RawConnection connection(port());
   connection.send(
-      head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"));
+      head("POST", "/open",
+           "Content-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"));
 
   const auto interim = connection.read_response(k_answer_within);
   ASSERT_TRUE(interim);
@@ -422,7 +447,8 @@ TEST_F(ServerTest, Expect100ContinueIsAnsweredOnlyWhenTheHeadPasses) {
   EXPECT_EQ(final_response->status, 204);
   EXPECT_EQ(last_body(), "{}");
   RawConnection refused(port());
-  refused.send(head("POST", "/open", "Content-Type: text/plain\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"));
+  refused.send(head("POST", "/open",
+                    "Content-Type: text/plain\r\nContent-Length: 2\r\nExpect: 100-continue\r\n"));
   const auto refusal = refused.read_response(k_answer_within);
   ASSERT_TRUE(refusal);
   EXPECT_EQ(refusal->status, 415);
@@ -445,7 +471,8 @@ TEST_F(ServerTest, SlowHeadersAre408AtTheDeadline) {
   const auto started = std::chrono::steady_clock::now();
   std::optional<RawResponse> response;
   for (int line = 0; line < 20 && !response; ++line) {
-    connection.send(fmt::format("X-Slow-{}: 1\r\n", line)); // Each line well within any per-read timeout.
+    connection.send(
+        fmt::format("X-Slow-{}: 1\r\n", line)); // Each line well within any per-read timeout.
     response = connection.read_response(200ms);
   }
   const auto waited = std::chrono::steady_clock::now() - started;
@@ -460,7 +487,8 @@ TEST_F(ServerTest, SlowHeadersAre408AtTheDeadline) {
 
 TEST_F(ServerTest, ASlowBodyIs408AtTheDeadline) {
   RawConnection connection(port());
-  connection.send(head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 100\r\n"));
+  connection.send(
+      head("POST", "/open", "Content-Type: application/json\r\nContent-Length: 100\r\n"));
   std::optional<RawResponse> response;
   for (int byte = 0; byte < 20 && !response; ++byte) {
     connection.send("x");
@@ -565,8 +593,8 @@ protected:
 
 TEST_F(ServerTokenTest, ATokenRouteIs401FromTheHeadWithoutReadingTheBody) {
   RawConnection connection(port());
-  connection.send(
-      head("POST", "/control/force_load", "Content-Type: application/json\r\nContent-Length: 1000000000\r\n"));
+  connection.send(head("POST", "/control/force_load",
+                       "Content-Type: application/json\r\nContent-Length: 1000000000\r\n"));
 
   const auto started = std::chrono::steady_clock::now();
   const auto response = connection.read_response(k_answer_within);
@@ -583,20 +611,26 @@ TEST_F(ServerTokenTest, ATokenRouteIs401FromTheHeadWithoutReadingTheBody) {
 TEST_F(ServerTokenTest, OnlyTheRightBearerTokenPasses) {
   const std::string json = "Content-Type: application/json\r\nContent-Length: 2\r\n";
   for (const std::string authorization :
-       {"", "Authorization: Bearer wrong\r\n", "Authorization: Bearer s3cre\r\n", "Authorization: Bearer s3cretx\r\n",
-        "Authorization: s3cret\r\n", "Authorization: Basic czNjcmV0\r\n",
+       {"", "Authorization: Bearer wrong\r\n", "Authorization: Bearer s3cre\r\n",
+        "Authorization: Bearer s3cretx\r\n", "Authorization: s3cret\r\n",
+        "Authorization: Basic czNjcmV0\r\n",
         "Authorization: Bearer s3cret\r\nAuthorization: Bearer s3cret\r\n"}) {
-    EXPECT_EQ(exchange(head("POST", "/control/force_load", json + authorization) + "{}").status, 401) << authorization;
+    EXPECT_EQ(exchange(head("POST", "/control/force_load", json + authorization) + "{}").status,
+              401)
+        << authorization;
     EXPECT_EQ(exchange(head("GET", "/control/status", authorization)).status, 401) << authorization;
   }
   EXPECT_EQ(calls(), 0);
 
   for (const std::string scheme : {"Bearer", "bearer"}) {
-    EXPECT_EQ(
-        exchange(head("POST", "/control/force_load", json + "Authorization: " + scheme + " s3cret\r\n") + "{}").status,
-        204);
+    EXPECT_EQ(exchange(head("POST", "/control/force_load",
+                            json + "Authorization: " + scheme + " s3cret\r\n") +
+                       "{}")
+                  .status,
+              204);
   }
-  EXPECT_EQ(exchange(head("GET", "/control/status", "Authorization: Bearer s3cret\r\n")).status, 200);
+  EXPECT_EQ(exchange(head("GET", "/control/status", "Authorization: Bearer s3cret\r\n")).status,
+            200);
   EXPECT_EQ(exchange(head("GET", "/health")).status, 200) << "routes without needs_token stay open";
   EXPECT_EQ(exchange(head("POST", "/open", json) + "{}").status, 204);
 }
@@ -610,28 +644,40 @@ TEST_F(ServerTokenTest, UnknownPathsAndMethodsAreAnsweredBeforeTheToken) {
 
 TEST_F(ServerTest, StateChangingRequestsMustNameAKnownHost) {
   const auto post_with_host = [&](const std::string& host) {
-    return exchange(fmt::format("POST /open HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\n\r\n", host)).status;
+    return exchange(
+               fmt::format("POST /open HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\n\r\n", host))
+        .status;
   };
 
-  for (const std::string host : {"127.0.0.1", "127.0.0.1:8080", "localhost", "LOCALHOST:1", "[::1]:8080", "10.1.2.3"}) {
+  for (const std::string host :
+       {"127.0.0.1", "127.0.0.1:8080", "localhost", "LOCALHOST:1", "[::1]:8080", "10.1.2.3"}) {
     EXPECT_EQ(post_with_host(host), 204) << host;
   }
-  for (const std::string host : {"evil.example", "evil.example:8080", "localhost.evil.example", "127.0.0.1.nip.io"}) {
+  for (const std::string host :
+       {"evil.example", "evil.example:8080", "localhost.evil.example", "127.0.0.1.nip.io"}) {
     const RawResponse refused =
         exchange(fmt::format("POST /open HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\n\r\n", host));
     EXPECT_EQ(refused.status, 403) << host;
     EXPECT_NE(refused.body.find("Host"), std::string::npos) << refused.body;
   }
-  EXPECT_EQ(exchange("GET /health HTTP/1.1\r\nHost: evil.example\r\n\r\n").status, 200) << "reads are not checked";
+  EXPECT_EQ(exchange("GET /health HTTP/1.1\r\nHost: evil.example\r\n\r\n").status, 200)
+      << "reads are not checked";
   EXPECT_EQ(calls(), 6);
 }
 
 TEST_F(ServerTest, ConfiguredHostsAreAllowedToo) {
   start({.limits = small_limits(), .allowed_hosts = {"ingester.internal", "Other.Example:9000"}});
 
-  EXPECT_EQ(exchange("POST /open HTTP/1.1\r\nHost: ingester.internal:8080\r\nContent-Length: 0\r\n\r\n").status, 204);
-  EXPECT_EQ(exchange("POST /open HTTP/1.1\r\nHost: other.example\r\nContent-Length: 0\r\n\r\n").status, 204);
-  EXPECT_EQ(exchange("POST /open HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 0\r\n\r\n").status, 403);
+  EXPECT_EQ(
+      exchange("POST /open HTTP/1.1\r\nHost: ingester.internal:8080\r\nContent-Length: 0\r\n\r\n")
+          .status,
+      204);
+  EXPECT_EQ(
+      exchange("POST /open HTTP/1.1\r\nHost: other.example\r\nContent-Length: 0\r\n\r\n").status,
+      204);
+  EXPECT_EQ(
+      exchange("POST /open HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 0\r\n\r\n").status,
+      403);
 }
 
 TEST_F(ServerTest, StateChangingRequestsFromForeignOriginsAreRefused) {
@@ -645,8 +691,10 @@ TEST_F(ServerTest, StateChangingRequestsFromForeignOriginsAreRefused) {
   EXPECT_EQ(post_from("Origin: HTTPS://Blueprint.Internal/\r\n"), 204);
   EXPECT_EQ(post_from("Origin: https://evil.example\r\n"), 403);
   EXPECT_EQ(post_from("Origin: null\r\n"), 403);
-  EXPECT_EQ(post_from("Origin: http://blueprint.internal\r\n"), 403) << "another scheme is another origin";
-  EXPECT_EQ(post_from("Origin: https://blueprint.internal\r\nOrigin: https://evil.example\r\n"), 403);
+  EXPECT_EQ(post_from("Origin: http://blueprint.internal\r\n"), 403)
+      << "another scheme is another origin";
+  EXPECT_EQ(post_from("Origin: https://blueprint.internal\r\nOrigin: https://evil.example\r\n"),
+            403);
   EXPECT_EQ(exchange(head("GET", "/health", "Origin: https://evil.example\r\n")).status, 200);
 }
 
@@ -662,7 +710,8 @@ TEST_F(ServerTest, BodiesOfStateChangingRequestsMustBeJson) {
   EXPECT_EQ(post_typed("Content-Type: application/x-www-form-urlencoded\r\n"), 415);
   EXPECT_EQ(post_typed("Content-Type: multipart/form-data; boundary=x\r\n"), 415);
   EXPECT_EQ(post_typed("Content-Type: application/jsonx\r\n"), 415);
-  EXPECT_EQ(exchange(head("POST", "/open", "Content-Length: 0\r\n")).status, 204) << "no body, no type needed";
+  EXPECT_EQ(exchange(head("POST", "/open", "Content-Length: 0\r\n")).status, 204)
+      << "no body, no type needed";
   EXPECT_EQ(calls(), 3);
 }
 
@@ -670,7 +719,8 @@ TEST_F(ServerTest, ACrossSiteTextPlainPostIsRefused) {
   // What a page on another site can send without a preflight, after DNS rebinding.
   const RawResponse response = exchange(
       "POST /open HTTP/1.1\r\nHost: evil.example:8080\r\nOrigin: http://evil.example:8080\r\n"
-      "Content-Type: text/plain\r\nContent-Length: 36\r\n\r\n{\"Table\":\"t\",\"Requester\":\"attacker\"}");
+      "Content-Type: text/plain\r\nContent-Length: "
+      "36\r\n\r\n{\"Table\":\"t\",\"Requester\":\"attacker\"}");
 
   EXPECT_EQ(response.status, 403);
   EXPECT_EQ(calls(), 0);

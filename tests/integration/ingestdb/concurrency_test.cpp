@@ -1,9 +1,6 @@
 // Many claimers on one ingester database: 2 processes × 4 threads claim, fail, retry and
 // complete batches of 500 tables × 20 files. Every file must end in exactly one completed
 // batch, none lost (checked by count and by key).
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <fstream>
 #include <map>
@@ -12,6 +9,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "integration/ingestdb/store_fixture.hpp"
 #include "pg/connection.hpp"
@@ -26,7 +25,9 @@ constexpr int k_tables = 500;
 constexpr int k_files_per_table = 20;
 constexpr int k_threads = 4;
 
-std::string key_of(int table, int index) { return fmt::format("bucket/t{:03}/file-{:02}.gz", table, index); }
+std::string key_of(int table, int index) {
+  return fmt::format("bucket/t{:03}/file-{:02}.gz", table, index);
+}
 
 // One claimer thread: claim or retry, then fail ~10% of batches (retried later) and complete
 // the rest, writing "manifest key" lines for completed batches. Returns false on any error.
@@ -73,7 +74,8 @@ bool drain(IngestDb& store, std::ofstream& log, std::mutex& log_mutex, unsigned 
     }
     auto done = store.complete_batch(batch->manifest, now);
     if (!done || !*done) {
-      ADD_FAILURE() << "complete " << batch->manifest << ": " << (done ? "unknown batch" : done.error().message);
+      ADD_FAILURE() << "complete " << batch->manifest << ": "
+                    << (done ? "unknown batch" : done.error().message);
       return false;
     }
     const std::lock_guard lock(log_mutex);
@@ -144,18 +146,23 @@ protected:
         batch_of[key] = manifest;
       }
     }
-    ASSERT_EQ(seen.size(), static_cast<std::size_t>(k_tables * k_files_per_table)) << "every file completed";
+    ASSERT_EQ(seen.size(), static_cast<std::size_t>(k_tables * k_files_per_table))
+        << "every file completed";
     for (int table = 0; table < k_tables; ++table) {
       for (int index = 0; index < k_files_per_table; ++index) {
-        ASSERT_EQ(seen[key_of(table, index)], 1) << key_of(table, index) << " in exactly one completed batch";
+        ASSERT_EQ(seen[key_of(table, index)], 1)
+            << key_of(table, index) << " in exactly one completed batch";
       }
     }
     EXPECT_TRUE(m_store->pending_versions().value().empty());
-    EXPECT_TRUE(m_store->orphaned_batches(std::chrono::system_clock::now() + 3600s).value().empty());
+    EXPECT_TRUE(
+        m_store->orphaned_batches(std::chrono::system_clock::now() + 3600s).value().empty());
     EXPECT_TRUE(m_store->stale_batches(1000).value().empty());
     EXPECT_EQ(m_store->last_loads().value().size(), static_cast<std::size_t>(k_tables));
     // Every loaded key is remembered: a redelivery is recognised.
-    EXPECT_EQ(m_store->record_file({.key_name = key_of(7, 3), .table = "t007"}, std::chrono::system_clock::now())
+    EXPECT_EQ(m_store
+                  ->record_file({.key_name = key_of(7, 3), .table = "t007"},
+                                std::chrono::system_clock::now())
                   .value(),
               RecordOutcome::recently_loaded);
   }
@@ -195,10 +202,12 @@ TEST_P(ConcurrencyTest, ClaimersNeverShareAFileAndLoseNone) {
 // transaction holding its claim lock; the same lock on this schema's "t" does hold it back.
 TEST_P(ConcurrencyTest, AClaimInAnotherSchemaDoesNotHoldThisOneBack) {
   if (!is_postgres()) {
-    GTEST_SKIP() << "advisory locks are PostgreSQL's; a SQLite ingester database serves one process";
+    GTEST_SKIP()
+        << "advisory locks are PostgreSQL's; a SQLite ingester database serves one process";
   }
   for (int index = 0; index < 6; ++index) {
-    ASSERT_TRUE(m_store->record_file({.key_name = key_of(0, index), .table = "t"}, std::chrono::system_clock::now()));
+    ASSERT_TRUE(m_store->record_file({.key_name = key_of(0, index), .table = "t"},
+                                     std::chrono::system_clock::now()));
   }
   const ClaimPolicy policy{.count_trigger = 5, .age_trigger = 3600s, .lease = 600s};
   const auto claim = [&] {
@@ -223,7 +232,8 @@ TEST_P(ConcurrencyTest, AClaimInAnotherSchemaDoesNotHoldThisOneBack) {
   ASSERT_TRUE(holder->exec("ROLLBACK"));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ConcurrencyTest, ::testing::Values(testing::k_sqlite, testing::k_postgres),
+INSTANTIATE_TEST_SUITE_P(Backends, ConcurrencyTest,
+                         ::testing::Values(testing::k_sqlite, testing::k_postgres),
                          testing::backend_name);
 
 } // namespace

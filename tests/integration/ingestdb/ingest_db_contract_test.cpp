@@ -79,7 +79,8 @@ TEST_P(IngestDbContract, ForceLoadsJumpTheQueueAndAreMarkedStarted) {
   record("forced", 1);
   m_clock.advance(3600s); // Both are old enough; "old" is older.
   EXPECT_TRUE(m_store->request_force_load("forced", "operator", m_clock.now()).value());
-  EXPECT_FALSE(m_store->request_force_load("forced", "blueprint", m_clock.now()).value()) << "idempotent";
+  EXPECT_FALSE(m_store->request_force_load("forced", "blueprint", m_clock.now()).value())
+      << "idempotent";
   EXPECT_TRUE(m_store->force_load_requested("forced").value());
 
   const auto first = claim({{"old", 0}, {"forced", 0}});
@@ -164,7 +165,8 @@ TEST_P(IngestDbContract, CompletingABatchClearsItRemembersItsKeysAndSetsLastLoad
   EXPECT_EQ(loads.at("t"), done_at);
 
   // A redelivered pointer of a loaded file is recognised...
-  EXPECT_EQ(m_store->record_file(file("t", 2), m_clock.now()).value(), RecordOutcome::recently_loaded);
+  EXPECT_EQ(m_store->record_file(file("t", 2), m_clock.now()).value(),
+            RecordOutcome::recently_loaded);
   // ...until the history window has passed.
   m_clock.advance(std::chrono::hours(24 * 7) + 1s);
   EXPECT_EQ(m_store->record_file(file("t", 2), m_clock.now()).value(), RecordOutcome::recorded);
@@ -200,7 +202,8 @@ TEST_P(IngestDbContract, FailedBatchesAreRetriedWhenTheirTimeComesUpToMaxRetries
     EXPECT_FALSE(m_store->claim_retryable_batch(2, 600s, m_clock.now()).value()) << "in flight";
     ASSERT_TRUE(m_store->fail_batch(batch->manifest, "COPY failed: line 3", m_clock.now() - 1s));
   }
-  EXPECT_FALSE(m_store->claim_retryable_batch(2, 600s, m_clock.now()).value()) << "retries exhausted";
+  EXPECT_FALSE(m_store->claim_retryable_batch(2, 600s, m_clock.now()).value())
+      << "retries exhausted";
   const auto stale = m_store->stale_batches(2).value();
   ASSERT_EQ(stale.size(), 1U);
   EXPECT_EQ(stale[0].manifest, batch->manifest);
@@ -218,7 +221,8 @@ TEST_P(IngestDbContract, AFailedBatchDoesNotBlockNewBatchesButARetryWaitsForTheT
   const auto fresh = claim({{"t", 0}});
   ASSERT_TRUE(fresh) << "a failed batch is not in flight";
   m_clock.advance(1s);
-  EXPECT_FALSE(m_store->claim_retryable_batch(5, 600s, m_clock.now()).value()) << "the table is busy";
+  EXPECT_FALSE(m_store->claim_retryable_batch(5, 600s, m_clock.now()).value())
+      << "the table is busy";
   ASSERT_TRUE(m_store->complete_batch(fresh->manifest, m_clock.now()));
   EXPECT_TRUE(m_store->claim_retryable_batch(5, 600s, m_clock.now()).value());
 }
@@ -288,8 +292,10 @@ TEST_P(IngestDbContract, PendingStatsSplitQueueStaleAndMigration) {
 
 TEST_P(IngestDbContract, RejectedMessagesKeepTheirReasonAndExactBody) {
   const std::string body("{\"KeyName\":\x00\xff}", 15);
-  ASSERT_TRUE(m_store->reject_message(
-      {.message_id = "m-1", .reason = "parse queue message: not JSON", .body = body, .received_at = m_clock.now()}));
+  ASSERT_TRUE(m_store->reject_message({.message_id = "m-1",
+                                       .reason = "parse queue message: not JSON",
+                                       .body = body,
+                                       .received_at = m_clock.now()}));
   m_clock.advance(1s);
   ASSERT_TRUE(m_store->reject_message({.message_id = "m-2",
                                        .reason = "table \"x\xff\" is not in the event metadata",
@@ -332,7 +338,8 @@ TEST_P(IngestDbContract, AReleasedBatchIsRetriedWithoutSpendingARetry) {
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
   ASSERT_TRUE(m_store->release_batch(batch->manifest, m_clock.now()).value());
-  EXPECT_FALSE(m_store->release_batch(batch->manifest, m_clock.now()).value()) << "no longer in flight";
+  EXPECT_FALSE(m_store->release_batch(batch->manifest, m_clock.now()).value())
+      << "no longer in flight";
   m_clock.advance(1s);
   const auto again = m_store->claim_retryable_batch(1, 60s, m_clock.now()).value();
   ASSERT_TRUE(again);
@@ -367,7 +374,8 @@ TEST_P(IngestDbContract, StaleBatchesCanBeRetriedOrSkippedWithAnAuditRecord) {
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
   EXPECT_FALSE(m_store->retry_batch(batch->manifest, m_clock.now()).value()) << "in flight";
-  EXPECT_FALSE(m_store->skip_batch(batch->manifest, "operator", m_clock.now()).value()) << "in flight";
+  EXPECT_FALSE(m_store->skip_batch(batch->manifest, "operator", m_clock.now()).value())
+      << "in flight";
   ASSERT_TRUE(m_store->fail_batch(batch->manifest, "line 3: bad", m_clock.now() - 1s));
   ASSERT_TRUE(m_store->claim_retryable_batch(1, 60s, m_clock.now()).value());
   ASSERT_TRUE(m_store->fail_batch(batch->manifest, "line 3: bad", m_clock.now() - 1s));
@@ -387,13 +395,15 @@ TEST_P(IngestDbContract, StaleBatchesCanBeRetriedOrSkippedWithAnAuditRecord) {
   EXPECT_FALSE(m_store->find_batch("00000000-0000-4000-8000-000000000000").value());
   EXPECT_FALSE(m_store->find_batch("not a uuid").value());
 
-  const auto skipped = m_store->skip_batch(batch->manifest, "oncall@example", m_clock.now()).value();
+  const auto skipped =
+      m_store->skip_batch(batch->manifest, "oncall@example", m_clock.now()).value();
   ASSERT_TRUE(skipped);
   EXPECT_EQ(skipped->keys.size(), 6U);
   EXPECT_EQ(skipped->last_error.value_or(""), "line 3: bad");
   EXPECT_FALSE(m_store->find_batch(batch->manifest).value());
   EXPECT_FALSE(m_store->has_files("t", 0).value());
-  EXPECT_FALSE(m_store->skip_batch(batch->manifest, "oncall@example", m_clock.now()).value()) << "gone";
+  EXPECT_FALSE(m_store->skip_batch(batch->manifest, "oncall@example", m_clock.now()).value())
+      << "gone";
 }
 
 TEST_P(IngestDbContract, InFlightBatchesAreListedUntilTheirLeaseRunsOut) {
@@ -408,7 +418,8 @@ TEST_P(IngestDbContract, InFlightBatchesAreListedUntilTheirLeaseRunsOut) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, IngestDbContract,
-                         ::testing::Values(testing::k_sqlite, testing::k_postgres), testing::backend_name);
+                         ::testing::Values(testing::k_sqlite, testing::k_postgres),
+                         testing::backend_name);
 
 } // namespace
 } // namespace rsi::ingestdb

@@ -19,22 +19,25 @@ class StatusTest : public StoreTest {
 protected:
   void record(const std::string& table, int count, int version, int first_index = 0) {
     for (int index = first_index; index < first_index + count; ++index) {
-      const core::FilePointer file{.key_name = fmt::format("bucket/{}/v{}/{}.gz", table, version, index),
+      const core::FilePointer file{.key_name =
+                                       fmt::format("bucket/{}/v{}/{}.gz", table, version, index),
                                    .table = table,
                                    .version = version};
-      ASSERT_EQ(m_store->record_file(file, m_clock.now()).value(), ingestdb::RecordOutcome::recorded);
+      ASSERT_EQ(m_store->record_file(file, m_clock.now()).value(),
+                ingestdb::RecordOutcome::recorded);
       m_clock.advance(1s);
     }
   }
 
   std::optional<ingestdb::Batch> claim(const ingestdb::VersionMap& versions) {
-    auto claimed = m_store->claim_batch(versions, {.count_trigger = 0, .age_trigger = 0s, .lease = 600s},
-                                        m_clock.now());
+    auto claimed = m_store->claim_batch(
+        versions, {.count_trigger = 0, .age_trigger = 0s, .lease = 600s}, m_clock.now());
     EXPECT_TRUE(claimed) << claimed.error().message;
     return claimed ? claimed->batch : std::nullopt;
   }
 
-  Snapshot take(ingestdb::VersionMap versions, std::optional<queue::QueueDepth> queue = std::nullopt) {
+  Snapshot take(ingestdb::VersionMap versions,
+                std::optional<queue::QueueDepth> queue = std::nullopt) {
     Sources sources{.store = m_store.get(), .versions = std::move(versions), .max_load_retry = 1};
     if (queue) {
       sources.queue_depth = [queue] { return Result<queue::QueueDepth>(*queue); };
@@ -83,10 +86,12 @@ TEST_P(StatusTest, WaitingLoadingAndMigratingFilesAreWork) {
 
   EXPECT_TRUE(snapshot.busy());
   EXPECT_EQ(table(snapshot, "waiting").waiting_files, 2);
-  EXPECT_EQ(table(snapshot, "loading").waiting_files, 2) << "claimed files still wait for their load";
+  EXPECT_EQ(table(snapshot, "loading").waiting_files, 2)
+      << "claimed files still wait for their load";
   ASSERT_EQ(table(snapshot, "loading").in_flight.size(), 1U);
   EXPECT_EQ(table(snapshot, "loading").in_flight[0].manifest, batch->manifest);
-  EXPECT_EQ(table(snapshot, "new_table").migration_target(), 0) << "no table yet: the migrator creates v0";
+  EXPECT_EQ(table(snapshot, "new_table").migration_target(), 0)
+      << "no table yet: the migrator creates v0";
   EXPECT_EQ(table(snapshot, "newer").migration_files, 3);
   EXPECT_EQ(table(snapshot, "newer").migration_target(), 1);
   EXPECT_EQ(table(snapshot, "newer").oldest, m_clock.now() - 3s);
@@ -127,10 +132,11 @@ TEST_P(StatusTest, AFailedBatchAwaitingItsRetryIsWork) {
 }
 
 TEST_P(StatusTest, AQueueThatCannotBeCountedIsNotedNotFatal) {
-  auto snapshot = take_snapshot({.store = m_store.get(),
-                                 .queue_depth = [] { return Result<queue::QueueDepth>(fail(ErrorKind::transient, "down")); },
-                                 .max_load_retry = 1},
-                                m_clock.now());
+  auto snapshot = take_snapshot(
+      {.store = m_store.get(),
+       .queue_depth = [] { return Result<queue::QueueDepth>(fail(ErrorKind::transient, "down")); },
+       .max_load_retry = 1},
+      m_clock.now());
 
   ASSERT_TRUE(snapshot) << snapshot.error().message;
   EXPECT_FALSE(snapshot->queue);
@@ -140,8 +146,10 @@ TEST_P(StatusTest, AQueueThatCannotBeCountedIsNotedNotFatal) {
 TEST_P(StatusTest, MessagesWaitingForEventMetadataAreShownButAreNotWork) {
   const TimePoint sent = m_clock.now() - 30s;
   ASSERT_TRUE(m_store->note_awaiting_metadata("m1", "new_event", sent, m_clock.now() + 60s, 1));
-  ASSERT_TRUE(m_store->note_awaiting_metadata("m2", "new_event", m_clock.now(), m_clock.now() + 60s, 1));
-  ASSERT_TRUE(m_store->note_awaiting_metadata("m1", "new_event", sent, m_clock.now() + 120s, 2)) << "once per message";
+  ASSERT_TRUE(
+      m_store->note_awaiting_metadata("m2", "new_event", m_clock.now(), m_clock.now() + 60s, 1));
+  ASSERT_TRUE(m_store->note_awaiting_metadata("m1", "new_event", sent, m_clock.now() + 120s, 2))
+      << "once per message";
 
   const Snapshot waiting = take({}, queue::QueueDepth{.in_flight = 2});
 
@@ -172,10 +180,12 @@ TEST_P(StatusTest, LastLoadsShowPerTable) {
 
 TEST_P(StatusTest, RejectedMessagesAreCountedFromAPointInTime) {
   const TimePoint before = m_clock.now();
-  ASSERT_TRUE(m_store->reject_message({.message_id = "a", .reason = "malformed", .body = "x", .received_at = before}));
+  ASSERT_TRUE(m_store->reject_message(
+      {.message_id = "a", .reason = "malformed", .body = "x", .received_at = before}));
   m_clock.advance(10s);
   const TimePoint since = m_clock.now();
-  ASSERT_TRUE(m_store->reject_message({.message_id = "b", .reason = "malformed", .body = "y", .received_at = since}));
+  ASSERT_TRUE(m_store->reject_message(
+      {.message_id = "b", .reason = "malformed", .body = "y", .received_at = since}));
 
   EXPECT_EQ(m_store->count_rejected(before).value(), 2);
   EXPECT_EQ(m_store->count_rejected(since).value(), 1);
@@ -183,7 +193,8 @@ TEST_P(StatusTest, RejectedMessagesAreCountedFromAPointInTime) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StatusTest,
-                         ::testing::Values(ingestdb::testing::k_sqlite, ingestdb::testing::k_postgres),
+                         ::testing::Values(ingestdb::testing::k_sqlite,
+                                           ingestdb::testing::k_postgres),
                          ingestdb::testing::backend_name);
 
 } // namespace

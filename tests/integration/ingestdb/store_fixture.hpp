@@ -57,6 +57,8 @@ protected:
   std::unique_ptr<IngestDb> m_store;
 };
 
-inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) { return info.param.name; }
+inline std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param.name;
+}
 
 } // namespace rsi::ingestdb::testing

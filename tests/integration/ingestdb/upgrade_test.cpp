@@ -1,9 +1,9 @@
 // A database created by the original rs_ingester (with rows, a batch in flight and a failed
 // one) is upgraded at start and keeps every row and claim.
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <thread>
-#include <atomic>
 
 #include <gtest/gtest.h>
 
@@ -51,7 +51,8 @@ protected:
         ('video_play', 'blueprint', '2016-07-29 21:00:00', '2016-07-29 21:01:00'),
         ('oauth_authorize', 'migrator', '2016-07-29 22:40:00', NULL);
       INSERT INTO last_load (tablename, last_loaded) VALUES ('minute-watched', '2016-07-29 21:30:00');
-    )sql", k_in_flight, k_failed)));
+    )sql",
+                                                k_in_flight, k_failed)));
   }
 
   std::int64_t count(const std::string& sql) {
@@ -69,7 +70,8 @@ TEST_F(UpgradeTest, KeepsEveryRowAndClaim) {
   ASSERT_TRUE(store) << store.error().message;
 
   EXPECT_EQ(count("SELECT count(*) FROM tsv"), 6);
-  EXPECT_EQ(count(fmt::format("SELECT count(*) FROM tsv WHERE manifest_uuid = '{}'", k_in_flight)), 2);
+  EXPECT_EQ(count(fmt::format("SELECT count(*) FROM tsv WHERE manifest_uuid = '{}'", k_in_flight)),
+            2);
   EXPECT_EQ(count(fmt::format("SELECT count(*) FROM tsv WHERE manifest_uuid = '{}'", k_failed)), 1);
   EXPECT_EQ(count("SELECT count(*) FROM manifest"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM force_load"), 2);
@@ -100,8 +102,9 @@ TEST_F(UpgradeTest, KeepsEveryRowAndClaim) {
   EXPECT_EQ((*store)->last_loads().value().count("minute-watched"), 1U);
 
   // New pointers of files the original already holds are recognised.
-  EXPECT_EQ((*store)->record_file({.key_name = "b/mw/3.gz", .table = "minute-watched"}, now).value(),
-            RecordOutcome::already_pending);
+  EXPECT_EQ(
+      (*store)->record_file({.key_name = "b/mw/3.gz", .table = "minute-watched"}, now).value(),
+      RecordOutcome::already_pending);
 
   // The orphan resolves like any batch: completing it clears its files and sets last_load.
   ASSERT_TRUE((*store)->complete_batch(k_in_flight, now).value());
@@ -123,10 +126,12 @@ TEST_F(UpgradeTest, DuplicateKeysOfTheOriginalAreSetAsideNotLost) {
   EXPECT_EQ(count("SELECT count(*) FROM tsv"), 6);
   EXPECT_EQ(count("SELECT count(*) FROM tsv_duplicate"), 2);
   // The copy already in a batch wins over a later pending copy.
-  EXPECT_EQ(count(fmt::format("SELECT count(*) FROM tsv WHERE keyname = 'b/mw/1.gz' AND manifest_uuid = '{}'",
-                              k_in_flight)),
+  EXPECT_EQ(count(fmt::format(
+                "SELECT count(*) FROM tsv WHERE keyname = 'b/mw/1.gz' AND manifest_uuid = '{}'",
+                k_in_flight)),
             1);
-  EXPECT_EQ(count("SELECT count(*) FROM force_load"), 3) << "duplicate requests are merged, not deleted";
+  EXPECT_EQ(count("SELECT count(*) FROM force_load"), 3)
+      << "duplicate requests are merged, not deleted";
   EXPECT_EQ(count("SELECT count(*) FROM force_load WHERE started IS NULL"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM last_load"), 1);
   const auto loads = (*store)->last_loads().value();

@@ -29,15 +29,19 @@ public:
   Result<warehouse::TableVersions> table_versions() override { return m_real.table_versions(); }
   Result<bool> table_exists(std::string_view table) override { return m_real.table_exists(table); }
   Result<bool> table_locked(std::string_view table) override { return m_real.table_locked(table); }
-  Result<void> apply_migration(std::string_view table, int target, std::span<const core::Operation> operations,
+  Result<void> apply_migration(std::string_view table, int target,
+                               std::span<const core::Operation> operations,
                                std::chrono::milliseconds timeout) override {
     return m_real.apply_migration(table, target, operations, timeout);
   }
-  Result<std::vector<std::string>> migration_statements(std::string_view table, int target,
-                                                        std::span<const core::Operation> operations) override {
+  Result<std::vector<std::string>>
+  migration_statements(std::string_view table, int target,
+                       std::span<const core::Operation> operations) override {
     return m_real.migration_statements(table, target, operations);
   }
-  Result<int> increment_version(std::string_view table) override { return m_real.increment_version(table); }
+  Result<int> increment_version(std::string_view table) override {
+    return m_real.increment_version(table);
+  }
   Result<std::vector<std::string>> repair_views() override { return m_real.repair_views(); }
   Result<warehouse::LoadResult> load_batch(const warehouse::LoadRequest& request) override {
     ++loads;
@@ -47,7 +51,9 @@ public:
     }
     return m_real.load_batch(request);
   }
-  Result<core::LoadStatus> check_load(std::string_view uuid) override { return m_real.check_load(uuid); }
+  Result<core::LoadStatus> check_load(std::string_view uuid) override {
+    return m_real.check_load(uuid);
+  }
   Result<void> ping() override { return m_real.ping(); }
 
 private:
@@ -55,7 +61,10 @@ private:
 };
 
 core::Operation add(std::string name, std::string type, std::string options = "") {
-  return {.action = core::Action::add, .name = std::move(name), .inbound = "", .column_type = std::move(type),
+  return {.action = core::Action::add,
+          .name = std::move(name),
+          .inbound = "",
+          .column_type = std::move(type),
           .column_options = std::move(options)};
 }
 
@@ -69,13 +78,14 @@ protected:
     ASSERT_TRUE(store) << store.error().message;
     m_store = std::move(*store);
     auto warehouse = warehouse::make_sqlite_warehouse(
-        {.path = m_dir.path("warehouse.db"), .files = warehouse::locate_in_bucket_folders(*m_objects)});
+        {.path = m_dir.path("warehouse.db"),
+         .files = warehouse::locate_in_bucket_folders(*m_objects)});
     ASSERT_TRUE(warehouse) << warehouse.error().message;
     m_real_warehouse = std::move(*warehouse);
     m_warehouse = std::make_unique<FlakyWarehouse>(*m_real_warehouse);
     for (const char* table : {"events", "other"}) {
-      const std::vector<core::Operation> columns{add("time", "f@timestamp@unix"), add("name", "varchar", "(16)"),
-                                                 add("n", "bigint")};
+      const std::vector<core::Operation> columns{
+          add("time", "f@timestamp@unix"), add("name", "varchar", "(16)"), add("n", "bigint")};
       ASSERT_TRUE(m_real_warehouse->apply_migration(table, 0, columns, 1min));
     }
     m_config.transient_backoff = {.initial_delay = 1ms, .max_delay = 5ms, .max_attempts = 0};
@@ -84,12 +94,14 @@ protected:
 
   std::unique_ptr<Loader> make_loader() {
     return std::make_unique<Loader>(
-        *m_store, [this] { return m_real_warehouse->table_versions().value_or(warehouse::TableVersions{}); }, m_clock,
-        m_metrics, m_config);
+        *m_store,
+        [this] { return m_real_warehouse->table_versions().value_or(warehouse::TableVersions{}); },
+        m_clock, m_metrics, m_config);
   }
 
   // A gzip file of `rows` rows at bucket/<table>/<name>, announced to the ingester database.
-  void add_file(const std::string& table, const std::string& name, int rows, const std::string& bad_line = "") {
+  void add_file(const std::string& table, const std::string& name, int rows,
+                const std::string& bad_line = "") {
     std::string text;
     for (int row = 0; row < rows; ++row) {
       text += fmt::format("2016-07-29 22:52:{:02}\t{}-{}\t{}\n", row % 60, name, row, row);
@@ -97,20 +109,20 @@ protected:
     text += bad_line;
     const std::string key = fmt::format("bucket/{}/{}.gz", table, name);
     ASSERT_TRUE(m_objects->put(key, gzip(text).value()));
-    const auto recorded = m_store->record_file({.key_name = key, .table = table, .version = 0}, m_clock.now());
+    const auto recorded =
+        m_store->record_file({.key_name = key, .table = table, .version = 0}, m_clock.now());
     ASSERT_TRUE(recorded) << recorded.error().message;
   }
 
   std::int64_t rows(const std::string& table) {
     auto db = sqlite::Database::open(m_dir.path("warehouse.db"));
-    auto stmt = db->prepare(fmt::format("SELECT count(*) FROM {}", sqlite::Database::quote_identifier(table)));
+    auto stmt = db->prepare(
+        fmt::format("SELECT count(*) FROM {}", sqlite::Database::quote_identifier(table)));
     EXPECT_TRUE(stmt && stmt->step().value_or(false));
     return stmt ? stmt->integer(0) : -1;
   }
 
-  bool work() {
-    return m_loader->work_once(*m_warehouse, {});
-  }
+  bool work() { return m_loader->work_once(*m_warehouse, {}); }
 
   test::TempDir m_dir;
   test::FakeClock m_clock;
@@ -133,7 +145,8 @@ TEST_F(LoaderTest, LoadsAnEligibleBatchOnceAndMarksItDone) {
   EXPECT_EQ(m_store->last_loads().value().count("events"), 1U);
   EXPECT_FALSE(work()) << "nothing left";
   EXPECT_EQ(rows("events"), 60);
-  EXPECT_NE(m_metrics.prometheus_text().find("rsi_tsv_files_loaded_total{table=\"events\"} 6"), std::string::npos);
+  EXPECT_NE(m_metrics.prometheus_text().find("rsi_tsv_files_loaded_total{table=\"events\"} 6"),
+            std::string::npos);
 }
 
 TEST_F(LoaderTest, CountAgeAndForceLoadTriggers) {
@@ -178,7 +191,8 @@ TEST_F(LoaderTest, BadDataFailsTheWholeBatchNamingFileAndLineAndOthersKeepLoadin
   m_clock.advance(601s);
   EXPECT_FALSE(work()) << "stale: not retried";
   ASSERT_EQ(m_store->stale_batches(2).value().size(), 1U);
-  EXPECT_NE(m_metrics.prometheus_text().find("rsi_manifest_load_failures_total 3"), std::string::npos);
+  EXPECT_NE(m_metrics.prometheus_text().find("rsi_manifest_load_failures_total 3"),
+            std::string::npos);
 
   // The operator fixes the file and retries the stale batch: it loads, once.
   std::string fixed;
@@ -225,7 +239,8 @@ TEST_F(LoaderTest, OrphansAreResolvedThroughTheLedgerNeverLoadedTwice) {
   const ingestdb::ClaimPolicy policy{.lease = 120s};
   const auto versions = m_real_warehouse->table_versions().value();
   // A loader claims both, commits "events", then dies before marking anything done.
-  const auto committed = m_store->claim_batch(versions, policy, m_clock.now()).value().batch.value();
+  const auto committed =
+      m_store->claim_batch(versions, policy, m_clock.now()).value().batch.value();
   const auto lost = m_store->claim_batch(versions, policy, m_clock.now()).value().batch.value();
   std::vector<core::ObjectLocation> files;
   for (const auto& key : committed.keys) {
@@ -250,11 +265,18 @@ TEST_F(LoaderTest, AFailedBatchThatCommittedAfterAllIsMarkedDoneNotReloaded) {
   add_file("events", "a", 3);
   ASSERT_TRUE(m_store->request_force_load("events", "test", m_clock.now()));
   const auto batch =
-      m_store->claim_batch(m_real_warehouse->table_versions().value(), {.lease = 120s}, m_clock.now()).value().batch.value();
-  ASSERT_TRUE(m_real_warehouse->load_batch(
-      {.manifest = batch.manifest, .table = batch.table, .version = 0, .files = {core::locate_key_name(batch.keys.at(0)).value()}}));
+      m_store
+          ->claim_batch(m_real_warehouse->table_versions().value(), {.lease = 120s}, m_clock.now())
+          .value()
+          .batch.value();
+  ASSERT_TRUE(
+      m_real_warehouse->load_batch({.manifest = batch.manifest,
+                                    .table = batch.table,
+                                    .version = 0,
+                                    .files = {core::locate_key_name(batch.keys.at(0)).value()}}));
   // The COMMIT went through but the loader saw an error (a connection lost after COMMIT).
-  ASSERT_TRUE(m_store->fail_batch(batch.manifest, "server closed the connection unexpectedly", m_clock.now()));
+  ASSERT_TRUE(m_store->fail_batch(batch.manifest, "server closed the connection unexpectedly",
+                                  m_clock.now()));
   m_clock.advance(61s);
   const int loads_before = m_warehouse->loads;
   EXPECT_TRUE(work());

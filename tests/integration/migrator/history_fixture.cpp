@@ -120,10 +120,9 @@ void MigratorHistoryTest::SetUp() {
     ASSERT_TRUE(made) << made.error().message;
     *target = std::move(*made);
   }
-  auto store =
-      is_postgres()
-          ? ingestdb::make_postgres_ingest_db({.conninfo = m_ingester_schema->conninfo()})
-          : ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")});
+  auto store = is_postgres()
+                   ? ingestdb::make_postgres_ingest_db({.conninfo = m_ingester_schema->conninfo()})
+                   : ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")});
   ASSERT_TRUE(store) << store.error().message;
   m_store = std::move(*store);
   auto lock =

@@ -16,9 +16,9 @@
 
 #include <gtest/gtest.h>
 
-#include "loader/loader.hpp"
 #include "ingestdb/ingest_db.hpp"
 #include "ingestdb/migrator_lock.hpp"
+#include "loader/loader.hpp"
 #include "migrator/migrator.hpp"
 #include "objectstore/object_store.hpp"
 #include "registry/schema_registry.hpp"

@@ -1,15 +1,15 @@
 // The migrator lock (metadata/migrator_lock.hpp): one holder per ingester database, for both
 // backends, and a holder that dies hands the lock over.
 
+#include "ingestdb/migrator_lock.hpp"
+
 #include <csignal>
 #include <optional>
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
-#include "ingestdb/migrator_lock.hpp"
 #include "pg/connection.hpp"
 #include "support/process.hpp"
 #include "support/services.hpp"

@@ -151,7 +151,8 @@ TEST_P(ScriptedHistory, EveryStepLeavesTheExpectedSchema) {
   EXPECT_EQ(columns(k_table),
             (Columns{{"time", timestamp()}, {"channel", varchar(64)}, {"viewers", integer()}}));
   EXPECT_TRUE(has_view(k_table));
-  EXPECT_TRUE(has_full_view(k_table)); // "time" again: the original's rule needs no replaced column.
+  EXPECT_TRUE(
+      has_full_view(k_table)); // "time" again: the original's rule needs no replaced column.
   EXPECT_EQ(version_history(k_table), (std::vector<int>{0, 1, 2, 3, 4, 5}));
   m_clock.advance(31min);
   EXPECT_EQ(load_eligible(), (Loaded{{k_table, 5}}));

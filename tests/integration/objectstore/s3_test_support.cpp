@@ -1,12 +1,11 @@
 #include "s3_test_support.hpp"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <random>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "http/client.hpp"
 #include "support/services.hpp"

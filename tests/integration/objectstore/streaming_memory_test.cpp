@@ -3,8 +3,6 @@
 // under /usr/bin/time -v; both peaks of resident memory must stay under 64 MiB and the
 // downloaded bytes must hash like the uploaded ones. RSI_TEST_STREAM_BYTES overrides the size.
 
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -14,6 +12,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include "s3_test_support.hpp"
 #include "support/services.hpp"
@@ -58,8 +57,9 @@ ToolRun timed(const test::TempDir& dir, const std::string& arguments) {
 
 TEST(StreamingMemoryTest, OneGibibyteObjectUpAndDownUnder64MiBResident) {
 #if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "resident memory under AddressSanitizer (shadow memory, quarantine) is not the program's; "
-                  "the release build measures it";
+  GTEST_SKIP()
+      << "resident memory under AddressSanitizer (shadow memory, quarantine) is not the program's; "
+         "the release build measures it";
 #endif
   RSI_REQUIRE_SERVICE(test::s3_endpoint(), "S3 emulator (RSI_TEST_S3_ENDPOINT)");
   ASSERT_TRUE(std::filesystem::exists("/usr/bin/time"))

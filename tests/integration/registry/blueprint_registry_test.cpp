@@ -1,6 +1,8 @@
 // The Blueprint registry against a fake Blueprint replaying responses recorded from a real one
 // (../shared/spec/blueprint), and against servers that fail in the ways a network does.
 
+#include "registry/blueprint_registry.hpp"
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -11,7 +13,6 @@
 #include "common/gzip.hpp"
 #include "core/operation.hpp"
 #include "core/schema.hpp"
-#include "registry/blueprint_registry.hpp"
 #include "support/fake_blueprint.hpp"
 #include "support/testdata.hpp"
 

@@ -1,9 +1,7 @@
 // The Rollbar reporter against a fake item API on 127.0.0.1 (port 0): what an item looks like on
 // the wire, that logging never waits for Rollbar, that the queue and the shutdown are bounded,
 // that failures are retried a bounded number of times, and that the token never reaches a log.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "telemetry/rollbar.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -16,14 +14,16 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/log.hpp"
 #include "http/curl_global.hpp"
 #include "support/fake_clock.hpp"
 #include "support/fake_rollbar.hpp"
 #include "support/process.hpp"
-#include "telemetry/rollbar.hpp"
 
 namespace rsi::telemetry {
 namespace {
@@ -60,7 +60,8 @@ public:
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof(address);
-    if (m_fd < 0 || bind(m_fd, reinterpret_cast<sockaddr*>(&address), length) != 0 || listen(m_fd, 64) != 0 ||
+    if (m_fd < 0 || bind(m_fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        listen(m_fd, 64) != 0 ||
         getsockname(m_fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
       throw std::runtime_error("BlackHole: cannot listen");
     }
@@ -70,7 +71,9 @@ public:
   BlackHole(const BlackHole&) = delete;
   BlackHole& operator=(const BlackHole&) = delete;
 
-  [[nodiscard]] std::string endpoint() const { return fmt::format("http://127.0.0.1:{}/api/1/item/", m_port); }
+  [[nodiscard]] std::string endpoint() const {
+    return fmt::format("http://127.0.0.1:{}/api/1/item/", m_port);
+  }
 
 private:
   int m_fd = -1;
@@ -100,7 +103,10 @@ protected:
   }
 
   static log::Record record(std::string_view msg, const json& fields) {
-    return {.msg = msg, .fields = fields, .caller = "rollbar_test.cpp:1", .time = std::chrono::system_clock::now()};
+    return {.msg = msg,
+            .fields = fields,
+            .caller = "rollbar_test.cpp:1",
+            .time = std::chrono::system_clock::now()};
   }
 
   test::FakeClock m_clock;
@@ -140,7 +146,8 @@ TEST_F(RollbarTest, AnErrorLineArrivesAsAnItemWithTokenEnvironmentLevelMessageAn
   EXPECT_EQ(data["body"]["message"]["body"], "batch load failed");
   EXPECT_EQ(data["body"]["message"]["table"], "minute-watched");
   EXPECT_EQ(data["body"]["message"]["attempt"], 3);
-  EXPECT_TRUE(data["body"]["message"]["caller"].get<std::string>().starts_with("rollbar_test.cpp:"));
+  EXPECT_TRUE(
+      data["body"]["message"]["caller"].get<std::string>().starts_with("rollbar_test.cpp:"));
   EXPECT_EQ(reporter.stats().sent, 1U);
 }
 
@@ -217,8 +224,8 @@ TEST_F(RollbarTest, MemoryStaysBoundedWhateverIsLogged) {
   EXPECT_LE(stats.queued_bytes, 1000 * k_rollbar_max_item_bytes);
   EXPECT_LE(accepted, 1000U + 5U) << "the queue, and what the sender took (one at a time)";
   EXPECT_EQ(stats.dropped, 20'000U - accepted);
-  EXPECT_LT(grown, k_memory_slack) << "resident memory grew by " << grown / (1024 * 1024)
-                                   << " MiB (unbounded would be GiBs)";
+  EXPECT_LT(grown, k_memory_slack)
+      << "resident memory grew by " << grown / (1024 * 1024) << " MiB (unbounded would be GiBs)";
 }
 
 TEST_F(RollbarTest, CloseSendsWhatIsQueued) {
@@ -298,7 +305,8 @@ TEST_F(RollbarTest, ARefusalIsNotRetried) {
 
 TEST_F(RollbarTest, TheTokenNeverAppearsInALogLine) {
   // A hostile answer that quotes the token back, on retries and on the final failure.
-  m_fake.answer(503, fmt::format(R"({{"err":1,"message":"token {} is over its rate limit"}})", k_token));
+  m_fake.answer(503,
+                fmt::format(R"({{"err":1,"message":"token {} is over its rate limit"}})", k_token));
   RollbarReporter& reporter = start({.queue_capacity = 2, .max_attempts = 2});
   reporter.attach_to_log();
   testing::internal::CaptureStderr();
@@ -312,7 +320,8 @@ TEST_F(RollbarTest, TheTokenNeverAppearsInALogLine) {
   reporter.close();
   const std::string output = testing::internal::GetCapturedStderr();
 
-  EXPECT_NE(output.find("retrying HTTP request"), std::string::npos) << "the retries were logged:\n" << output;
+  EXPECT_NE(output.find("retrying HTTP request"), std::string::npos) << "the retries were logged:\n"
+                                                                     << output;
   EXPECT_NE(output.find("Rollbar queue full"), std::string::npos) << output;
   EXPECT_NE(output.find("[redacted]"), std::string::npos) << output;
   EXPECT_EQ(output.find(k_token), std::string::npos) << output;
@@ -320,10 +329,11 @@ TEST_F(RollbarTest, TheTokenNeverAppearsInALogLine) {
 }
 
 TEST_F(RollbarTest, StartRefusesAMissingTokenEnvironmentOrEndpoint) {
-  EXPECT_FALSE(RollbarReporter::start({.environment = "e", .endpoint = m_fake.endpoint()}, m_clock));
+  EXPECT_FALSE(
+      RollbarReporter::start({.environment = "e", .endpoint = m_fake.endpoint()}, m_clock));
   EXPECT_FALSE(RollbarReporter::start({.token = "t", .endpoint = m_fake.endpoint()}, m_clock));
-  const auto bad = RollbarReporter::start({.token = std::string(k_token), .environment = "e", .endpoint = "ftp://x"},
-                                          m_clock);
+  const auto bad = RollbarReporter::start(
+      {.token = std::string(k_token), .environment = "e", .endpoint = "ftp://x"}, m_clock);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message.find(k_token), std::string::npos);
 }

@@ -3,16 +3,15 @@
 // Each time, check_load must say whether the batch committed, the table must hold the batch
 // completely or not at all accordingly, and a retry must load it only when it had not committed.
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <random>
 #include <thread>
 
 #include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/uuid.hpp"
 #include "warehouse_fixture.hpp"

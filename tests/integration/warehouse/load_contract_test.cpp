@@ -131,7 +131,8 @@ TEST_P(LoadContract, BadDataNamesFileLineAndColumn) {
 }
 
 TEST_P(LoadContract, AMissingFileLoadsNothing) {
-  const auto batch = request({put_file("a.gz", rows_text(0, 5)), core::ObjectLocation{"spade", "never-written.gz"}});
+  const auto batch = request(
+      {put_file("a.gz", rows_text(0, 5)), core::ObjectLocation{"spade", "never-written.gz"}});
 
   const auto loaded = m_warehouse->load_batch(batch);
 
@@ -169,9 +170,14 @@ TEST_P(LoadContract, MalformedRequestsAreRefusedBeforeAnythingRuns) {
   const std::vector<LoadRequest> bad = {
       {.manifest = "nope", .table = "events", .files = {core::ObjectLocation{"spade", "a.gz"}}},
       {.manifest = new_uuid(), .table = "events", .files = {}},
-      {.manifest = new_uuid(), .table = "events", .files = {core::ObjectLocation{"spade", "../a.gz"}}},
+      {.manifest = new_uuid(),
+       .table = "events",
+       .files = {core::ObjectLocation{"spade", "../a.gz"}}},
       {.manifest = new_uuid(), .table = "events", .files = {core::ObjectLocation{"spade", ""}}},
-      {.manifest = new_uuid(), .table = "events", .version = -1, .files = {core::ObjectLocation{"spade", "a.gz"}}},
+      {.manifest = new_uuid(),
+       .table = "events",
+       .version = -1,
+       .files = {core::ObjectLocation{"spade", "a.gz"}}},
   };
   for (const auto& batch : bad) {
     const auto loaded = m_warehouse->load_batch(batch);

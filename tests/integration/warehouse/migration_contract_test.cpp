@@ -197,14 +197,16 @@ TEST_P(MigrationContract, ATableWithoutTheViewColumnHasAnUnfilteredViewAndNoFull
   Layout layout = default_layout();
   layout.view_filter = "WHERE \"time\" > '2020-01-01'";
   reopen(layout);
-  create("no_time", std::vector{add_column("login", "varchar", "(8)", 0), add_column("ip", "varchar", "(15)", 0)});
+  create("no_time", std::vector{add_column("login", "varchar", "(8)", 0),
+                                add_column("ip", "varchar", "(15)", 0)});
   ASSERT_TRUE(m_warehouse->load_batch({.manifest = "00000000-0000-4000-8000-000000000003",
                                        .table = "no_time",
                                        .version = 0,
                                        .files = {put_file("n.gz", "a\t1.2.3.4\nb\t5.6.7.8\n")}}));
 
   EXPECT_TRUE(m_warehouse->table_exists("no_time").value());
-  EXPECT_EQ(count(view_ref("no_time")), 2) << "every table has its view; the filter needs the view column";
+  EXPECT_EQ(count(view_ref("no_time")), 2)
+      << "every table has its view; the filter needs the view column";
   EXPECT_FALSE(relation_exists(full_view_ref("no_time")));
 }
 
@@ -212,20 +214,25 @@ TEST_P(MigrationContract, RenamingTheViewColumnAwayAndBackMovesTheFilterAndTheFu
   Layout layout = default_layout();
   layout.view_filter = "WHERE \"time\" > '2020-01-01'";
   reopen(layout);
-  create("t", std::vector{add_column("time", "f@timestamp@unix", "", 0), add_column("ip", "varchar", "(15)", 0)});
-  ASSERT_TRUE(m_warehouse->load_batch({.manifest = "00000000-0000-4000-8000-000000000004",
-                                       .table = "t",
-                                       .version = 0,
-                                       .files = {put_file("t.gz", "2016-07-29 22:00:00\t1.2.3.4\n"
-                                                                  "2024-07-29 22:00:00\t5.6.7.8\n")}}));
+  create("t", std::vector{add_column("time", "f@timestamp@unix", "", 0),
+                          add_column("ip", "varchar", "(15)", 0)});
+  ASSERT_TRUE(
+      m_warehouse->load_batch({.manifest = "00000000-0000-4000-8000-000000000004",
+                               .table = "t",
+                               .version = 0,
+                               .files = {put_file("t.gz", "2016-07-29 22:00:00\t1.2.3.4\n"
+                                                          "2024-07-29 22:00:00\t5.6.7.8\n")}}));
   ASSERT_EQ(count(view_ref("t")), 1);
-  ASSERT_EQ(query("SELECT ip FROM " + full_view_ref("t"), 1), (std::vector<Row>{{Value()}, {Value()}}));
+  ASSERT_EQ(query("SELECT ip FROM " + full_view_ref("t"), 1),
+            (std::vector<Row>{{Value()}, {Value()}}));
 
-  ASSERT_TRUE(m_warehouse->apply_migration("t", 1, std::vector{rename_column("time", "event_time", 1)}, 60s));
+  ASSERT_TRUE(m_warehouse->apply_migration(
+      "t", 1, std::vector{rename_column("time", "event_time", 1)}, 60s));
   EXPECT_EQ(count(view_ref("t")), 2) << "without the view column the view is not filtered";
   EXPECT_FALSE(relation_exists(full_view_ref("t")));
 
-  ASSERT_TRUE(m_warehouse->apply_migration("t", 2, std::vector{rename_column("event_time", "time", 2)}, 60s));
+  ASSERT_TRUE(m_warehouse->apply_migration(
+      "t", 2, std::vector{rename_column("event_time", "time", 2)}, 60s));
   EXPECT_EQ(count(view_ref("t")), 1);
   EXPECT_EQ(count(full_view_ref("t")), 2);
 }

@@ -120,10 +120,11 @@ TEST_F(RedshiftOnPostgresTest, TableLockedSeesAnotherSessionsLock) {
 
 TEST_F(RedshiftOnPostgresTest, LoadWritesTheManifestAndAFailedCopyLeavesNoLedgerRowNorSecret) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
-  const LoadRequest batch{.manifest = new_uuid(),
-                          .table = "pg_event",
-                          .version = 0,
-                          .files = {core::ObjectLocation{"spade", "a/1.gz"}, core::ObjectLocation{"spade", "a/2.gz"}}};
+  const LoadRequest batch{
+      .manifest = new_uuid(),
+      .table = "pg_event",
+      .version = 0,
+      .files = {core::ObjectLocation{"spade", "a/1.gz"}, core::ObjectLocation{"spade", "a/2.gz"}}};
 
   const auto loaded = m_warehouse->load_batch(batch);
 
@@ -159,8 +160,10 @@ TEST_F(RedshiftOnPostgresTest, AManifestInTheLedgerIsNotLoadedAgain) {
 TEST_F(RedshiftOnPostgresTest, AnotherVersionIsAConflictBeforeAnythingRuns) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
 
-  const auto loaded = m_warehouse->load_batch(
-      {.manifest = new_uuid(), .table = "pg_event", .version = 1, .files = {core::ObjectLocation{"spade", "a.gz"}}});
+  const auto loaded = m_warehouse->load_batch({.manifest = new_uuid(),
+                                               .table = "pg_event",
+                                               .version = 1,
+                                               .files = {core::ObjectLocation{"spade", "a.gz"}}});
 
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().kind, ErrorKind::conflict);

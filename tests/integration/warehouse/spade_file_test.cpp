@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "common/byte_source.hpp"
 #include "common/uuid.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
@@ -16,7 +17,6 @@
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
 #include "support/testdata.hpp"
-#include "common/byte_source.hpp"
 #include "tsv/reader.hpp"
 #include "warehouse/postgres_warehouse.hpp"
 #include "warehouse/sqlite_warehouse.hpp"
@@ -128,7 +128,8 @@ TEST_P(SpadeFileLoadTest, LoadsWhatTheCopyRulesSayValueByValue) {
   const auto ops = minute_watched_v0();
   const auto columns = load_columns(ops);
   create("minute_watched", ops);
-  const core::ObjectLocation stored = put_raw("minute-watched/v0/spade-minute-watched.v0.tsv.gz", bytes.str());
+  const core::ObjectLocation stored =
+      put_raw("minute-watched/v0/spade-minute-watched.v0.tsv.gz", bytes.str());
   const std::string url = core::s3_url(stored);
 
   const auto loaded = m_warehouse->load_batch(
@@ -186,8 +187,10 @@ TEST(SpadeFileBothWarehousesTest, PostgresAndSqliteHoldIdenticalRows) {
                                        .layout = {},
                                        .files = locate_in_bucket_folders(*store)})
                     .value();
-  const LoadRequest batch{
-      .manifest = new_uuid(), .table = "mw", .version = 0, .files = {core::ObjectLocation{"spade", "mw/v0/file.gz"}}};
+  const LoadRequest batch{.manifest = new_uuid(),
+                          .table = "mw",
+                          .version = 0,
+                          .files = {core::ObjectLocation{"spade", "mw/v0/file.gz"}}};
   for (Warehouse* warehouse : {postgres.get(), sqlite.get()}) {
     ASSERT_TRUE(warehouse->apply_migration("mw", 0, ops, std::chrono::seconds(60)));
   }
@@ -281,10 +284,11 @@ TEST(SpadeFileCopyFormatsTest, BinaryAndTextCopyStoreTheSameRows) {
                          .value();
     ASSERT_TRUE(
         warehouse->apply_migration(table, 0, minute_watched_v0(), std::chrono::seconds(60)));
-    const auto loaded = warehouse->load_batch({.manifest = new_uuid(),
-                                               .table = table,
-                                               .version = 0,
-                                               .files = {core::ObjectLocation{"spade", "mw/v0/file.gz"}}});
+    const auto loaded =
+        warehouse->load_batch({.manifest = new_uuid(),
+                               .table = table,
+                               .version = 0,
+                               .files = {core::ObjectLocation{"spade", "mw/v0/file.gz"}}});
     ASSERT_TRUE(loaded) << loaded.error().message;
     EXPECT_EQ(loaded->rows, k_rows);
   }

@@ -80,7 +80,7 @@ core::ObjectLocation WarehouseTest::put_raw(const std::string& name, const std::
 }
 
 core::ObjectLocation WarehouseTest::put_file(const std::string& name, const std::string& text,
-                                    const std::string& bucket) {
+                                             const std::string& bucket) {
   return put_raw(name, gzip(text).value(), bucket);
 }
 

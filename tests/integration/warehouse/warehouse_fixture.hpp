@@ -62,10 +62,10 @@ protected:
 
   // Stores `text` gzip-compressed as s3://<bucket>/<name>; returns where.
   core::ObjectLocation put_file(const std::string& name, const std::string& text,
-                       const std::string& bucket = "spade");
+                                const std::string& bucket = "spade");
   // Stores raw bytes as s3://<bucket>/<name>; returns where.
   core::ObjectLocation put_raw(const std::string& name, const std::string& bytes,
-                      const std::string& bucket = "spade");
+                               const std::string& bucket = "spade");
 
   // How the test refers to the table, its view and its full view in SQL.
   [[nodiscard]] std::string table_ref(const std::string& table) const;

@@ -35,7 +35,8 @@ TEST(LogTest, WritesOneJsonObjectPerLineWithTheContractFields) {
 
 TEST(LogTest, InvalidUtf8IsReplacedNotThrown) {
   testing::internal::CaptureStderr();
-  log::warn("bad bytes", {{"value", std::string("a\xff\xfe" "b")}});
+  log::warn("bad bytes", {{"value", std::string("a\xff\xfe"
+                                                "b")}});
   const std::string output = testing::internal::GetCapturedStderr();
   EXPECT_TRUE(nlohmann::json::accept(output));
 }
@@ -53,7 +54,8 @@ TEST(LogTest, LinesBelowTheLevelAreDropped) {
 TEST(LogTest, TheErrorHookSeesErrorLinesOnly) {
   std::vector<std::string> seen;
   log::set_error_hook([&](const log::Record& record) {
-    seen.push_back(fmt::format("{} {} {}", record.msg, record.fields.dump(), record.caller.substr(0, 12)));
+    seen.push_back(
+        fmt::format("{} {} {}", record.msg, record.fields.dump(), record.caller.substr(0, 12)));
   });
   testing::internal::CaptureStderr();
 
@@ -65,7 +67,8 @@ TEST(LogTest, TheErrorHookSeesErrorLinesOnly) {
   log::error("after removal");
   (void)testing::internal::GetCapturedStderr();
 
-  EXPECT_EQ(seen, (std::vector<std::string>{R"(broken {"table":"t"} log_test.cpp)", "broken again {} log_test.cpp"}));
+  EXPECT_EQ(seen, (std::vector<std::string>{R"(broken {"table":"t"} log_test.cpp)",
+                                            "broken again {} log_test.cpp"}));
 }
 
 TEST(LogTest, AnErrorLoggedByTheHookDoesNotReachItAgain) {
@@ -81,7 +84,8 @@ TEST(LogTest, AnErrorLoggedByTheHookDoesNotReachItAgain) {
   const std::string output = testing::internal::GetCapturedStderr();
 
   EXPECT_EQ(calls, 1);
-  EXPECT_NE(output.find("the hook failed"), std::string::npos) << "the hook's own line is still written";
+  EXPECT_NE(output.find("the hook failed"), std::string::npos)
+      << "the hook's own line is still written";
 }
 
 TEST(LogTest, RemovingTheHookWaitsForTheCallUnderWay) {

@@ -8,7 +8,8 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(BackoffPolicyTest, CeilingGrowsExponentiallyUpToTheCap) {
-  const BackoffPolicy policy{.initial_delay = 100ms, .max_delay = 1s, .multiplier = 2.0, .max_attempts = 5};
+  const BackoffPolicy policy{
+      .initial_delay = 100ms, .max_delay = 1s, .multiplier = 2.0, .max_attempts = 5};
   EXPECT_EQ(policy.ceiling(0), 100ms);
   EXPECT_EQ(policy.ceiling(1), 200ms);
   EXPECT_EQ(policy.ceiling(3), 800ms);

@@ -21,10 +21,10 @@ TEST(Utf8Test, ValidatesAndReplacesByteByByte) {
       {"\xe2\x82\xac", true, "\xe2\x82\xac"},
       {"\xf0\x9f\x98\x80", true, "\xf0\x9f\x98\x80"},
       {"a\xffz", false, "a?z"},
-      {"\xc0\xaf", false, "??"},         // overlong '/'
-      {"\xed\xa0\x80", false, "???"},    // surrogate
+      {"\xc0\xaf", false, "??"},           // overlong '/'
+      {"\xed\xa0\x80", false, "???"},      // surrogate
       {"\xf4\x90\x80\x80", false, "????"}, // past U+10FFFF
-      {"\xe2\x82", false, "??"},         // truncated sequence
+      {"\xe2\x82", false, "??"},           // truncated sequence
       {std::string("a\0b", 3), true, std::string("a\0b", 3)},
   };
   for (const auto& test_case : cases) {

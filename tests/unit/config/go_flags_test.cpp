@@ -8,11 +8,18 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(GoFlagsTest, OneOrTwoDashesForEveryLongFlag) {
-  const char* argv[] = {"metadatastorer", "-databaseURL=postgres://x", "--listenerCount", "5", "-h", "-sqsPollWait",
-                        "10s", "--", "-not-a-flag"};
+  const char* argv[] = {"metadatastorer",
+                        "-databaseURL=postgres://x",
+                        "--listenerCount",
+                        "5",
+                        "-h",
+                        "-sqsPollWait",
+                        "10s",
+                        "--",
+                        "-not-a-flag"};
   EXPECT_EQ(normalize_go_flags(9, argv),
-            (std::vector<std::string>{"--databaseURL=postgres://x", "--listenerCount", "5", "-h", "--sqsPollWait",
-                                      "10s", "--", "-not-a-flag"}));
+            (std::vector<std::string>{"--databaseURL=postgres://x", "--listenerCount", "5", "-h",
+                                      "--sqsPollWait", "10s", "--", "-not-a-flag"}));
 }
 
 TEST(GoFlagsTest, ParsesGoDurations) {
@@ -37,7 +44,8 @@ TEST(GoFlagsTest, ParsesGoDurations) {
 TEST(GoDurationTest, DefaultsShownInHelpReadBackToTheSameDuration) {
   using namespace std::chrono_literals;
   const std::vector<std::pair<std::chrono::milliseconds, std::string>> cases{
-      {0ms, "0"}, {1min, "1m"}, {15min, "15m"}, {90s, "1m30s"}, {3h + 1s, "3h1s"}, {2500ms, "2500ms"}, {2min, "2m"}};
+      {0ms, "0"},        {1min, "1m"},       {15min, "15m"}, {90s, "1m30s"},
+      {3h + 1s, "3h1s"}, {2500ms, "2500ms"}, {2min, "2m"}};
   for (const auto& [duration, text] : cases) {
     EXPECT_EQ(format_go_duration(duration), text);
     EXPECT_EQ(parse_go_duration(text).value(), duration) << text;

@@ -19,9 +19,10 @@ MetadatastorerConfig load(std::vector<const char*> args, http::Environment env =
 }
 
 TEST(MetadatastorerConfigTest, TheOriginalFlagsKeepTheirMeaningAndDefaults) {
-  const auto config = load({"-databaseURL", "postgres://u@db/ingester", "-sqsQueueName", "spade-files",
-                            "-bpConfigsBucket", "bp-configs", "-bpMetadataConfigsKey", "metadata.json.gz"},
-                           {{"STATSD_HOSTPORT", "127.0.0.1:8125"}});
+  const auto config =
+      load({"-databaseURL", "postgres://u@db/ingester", "-sqsQueueName", "spade-files",
+            "-bpConfigsBucket", "bp-configs", "-bpMetadataConfigsKey", "metadata.json.gz"},
+           {{"STATSD_HOSTPORT", "127.0.0.1:8125"}});
   EXPECT_EQ(config.database_url, "postgres://u@db/ingester");
   EXPECT_EQ(config.queue_url, "sqs://spade-files");
   EXPECT_EQ(config.event_metadata_url, "s3://bp-configs/metadata.json.gz");
@@ -32,15 +33,17 @@ TEST(MetadatastorerConfigTest, TheOriginalFlagsKeepTheirMeaningAndDefaults) {
   EXPECT_EQ(config.metadata_reload, 5min);
   EXPECT_EQ(config.statsd_address.value_or(""), "127.0.0.1:8125");
   EXPECT_FALSE(config.keep_rejected_in_queue);
-  EXPECT_EQ(config.unknown_table_wait, 24h) << "a new event's files may wait a day for its metadata";
+  EXPECT_EQ(config.unknown_table_wait, 24h)
+      << "a new event's files may wait a day for its metadata";
   EXPECT_EQ(config.unknown_table_retry, 1min);
 }
 
 TEST(MetadatastorerConfigTest, NewFlagsSelectTheEmbeddedBackends) {
-  const auto config = load({"--databaseURL=sqlite:///data/ingester.db", "--queue-url=dir:///data/inbox",
-                            "--event-metadata-url", "file:///data/metadata.json", "-listenerCount=4",
-                            "--keep-rejected-in-queue", "-bpMetadataReloadFrequency", "30s", "--log-level", "debug",
-                            "--unknown-table-wait", "48h", "--unknown-table-retry", "30s"});
+  const auto config =
+      load({"--databaseURL=sqlite:///data/ingester.db", "--queue-url=dir:///data/inbox",
+            "--event-metadata-url", "file:///data/metadata.json", "-listenerCount=4",
+            "--keep-rejected-in-queue", "-bpMetadataReloadFrequency", "30s", "--log-level", "debug",
+            "--unknown-table-wait", "48h", "--unknown-table-retry", "30s"});
   EXPECT_EQ(config.queue_url, "dir:///data/inbox");
   EXPECT_EQ(config.listener_count, 4);
   EXPECT_TRUE(config.keep_rejected_in_queue);
@@ -52,9 +55,10 @@ TEST(MetadatastorerConfigTest, NewFlagsSelectTheEmbeddedBackends) {
 
 TEST(MetadatastorerConfigTest, TheOriginalRunScriptArgumentsParse) {
   const auto config = load({"-statsPrefix=science.rs-ingester-metadatastorer.prod.us-west-2.7",
-                            "-databaseURL=postgres://u@db/ingester", "-sqsQueueName=spade-files", "-sqsPollWait=30s",
-                            "-listenerCount=5", "-rollbarToken=abc123", "-rollbarEnvironment=production",
-                            "-bpConfigsBucket=bp-configs", "-bpMetadataConfigsKey=metadata.json.gz",
+                            "-databaseURL=postgres://u@db/ingester", "-sqsQueueName=spade-files",
+                            "-sqsPollWait=30s", "-listenerCount=5", "-rollbarToken=abc123",
+                            "-rollbarEnvironment=production", "-bpConfigsBucket=bp-configs",
+                            "-bpMetadataConfigsKey=metadata.json.gz",
                             "-bpMetadataReloadFrequency=5m", "-bpMetadataRetryDelay=2s"},
                            {{"CLOUD_ENVIRONMENT", "prod"}});
 
@@ -67,15 +71,17 @@ TEST(MetadatastorerConfigTest, TheOriginalRunScriptArgumentsParse) {
 }
 
 TEST(MetadatastorerConfigTest, RollbarAndTheLogEnvFollowCloudEnvironmentUnlessFlagsSayOtherwise) {
-  const std::vector<const char*> base{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m"};
+  const std::vector<const char*> base{"-databaseURL",         "x",        "-sqsQueueName", "q",
+                                      "--event-metadata-url", "file:///m"};
   auto with = [&](std::vector<const char*> more) {
     more.insert(more.begin(), base.begin(), base.end());
     return more;
   };
 
-  const auto from_env = load(with({"--rollbarToken", "abc123"}), {{"CLOUD_ENVIRONMENT", "staging"}});
-  const auto from_flags = load(with({"--env", "dev", "-rollbarEnvironment", "canary", "--rollbar-endpoint",
-                                     "http://127.0.0.1:9/item/"}),
+  const auto from_env =
+      load(with({"--rollbarToken", "abc123"}), {{"CLOUD_ENVIRONMENT", "staging"}});
+  const auto from_flags = load(with({"--env", "dev", "-rollbarEnvironment", "canary",
+                                     "--rollbar-endpoint", "http://127.0.0.1:9/item/"}),
                                {{"CLOUD_ENVIRONMENT", "staging"}});
   const auto neither = load(base);
 
@@ -95,17 +101,23 @@ TEST(MetadatastorerConfigTest, BadSettingsAreNamed) {
       {{"-databaseURL", "x", "--event-metadata-url", "file:///m"}, "a queue is required"},
       {{"-databaseURL", "x", "-sqsQueueName", "q"}, "event metadata is required"},
       {{"-databaseURL", "x", "-sqsQueueName", "q", "-bpConfigsBucket", "b"}, "go together"},
-      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "-sqsPollWait", "soon"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m",
+        "-sqsPollWait", "soon"},
        "-sqsPollWait: invalid duration \"soon\""},
-      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "-listenerCount", "0"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m",
+        "-listenerCount", "0"},
        "listenerCount"},
-      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "-noSuchFlag", "1"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m",
+        "-noSuchFlag", "1"},
        "noSuchFlag"},
-      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "--unknown-table-retry", "0s"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m",
+        "--unknown-table-retry", "0s"},
        "--unknown-table-retry: must be 1s to 12h"},
-      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "--unknown-table-wait", "15d"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m",
+        "--unknown-table-wait", "15d"},
        "invalid duration"},
-      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "--unknown-table-wait", "400h"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m",
+        "--unknown-table-wait", "400h"},
        "--unknown-table-wait: must be at least --unknown-table-retry and at most 14 days"},
   };
   for (const auto& [args, expected] : cases) {

@@ -33,8 +33,9 @@ std::string refusal(std::vector<std::string> args, http::Environment env = {}) {
 
 // The least a deployment must say: an ingester database, a warehouse, a schema registry.
 std::vector<std::string> minimal(std::vector<std::string> more = {}) {
-  std::vector<std::string> args{"-databaseURL", "postgres://u@db/ingester", "--warehouse-url",
-                                "sqlite:///data/warehouse.db", "-blueprint_host", "blueprint:8080"};
+  std::vector<std::string> args{"-databaseURL",    "postgres://u@db/ingester",
+                                "--warehouse-url", "sqlite:///data/warehouse.db",
+                                "-blueprint_host", "blueprint:8080"};
   args.insert(args.end(), more.begin(), more.end());
   return args;
 }
@@ -89,15 +90,49 @@ TEST_F(RsloadmanagerConfigTest, TheOriginalDefaults) {
 }
 
 TEST_F(RsloadmanagerConfigTest, EveryOriginalFlagWithOneDash) {
-  const auto config = load(
-      {"-databaseURL", "postgres://u@db/ingester", "-manifestBucket", "manifests", "-loadCountTrigger", "50",
-       "-loadAgeSeconds", "600", "-n_workers", "12", "-blueprint_host", "bp.internal:8080", "-statsPrefix",
-       "ingester.prod", "-maxDBConnections", "20", "-migratorPollPeriod", "30s", "-reporterPollPeriod", "10s",
-       "-waitProcessorPeriod", "5m", "-offpeakStartHour", "22", "-offpeakDurationHours", "6",
-       "-onpeakMigrationTimeoutMs", "1000", "-offpeakMigrationTimeoutMs", "2000", "-no_work_delay", "5s",
-       "-max_load_retry", "3", "-max_db_retry", "4", "-error_retry_delay", "1h30m", "-failed_load_check_interval",
-       "2m", "-rsURL", "postgres://rs@cluster:5439/events"},
-      {{"STATSD_HOSTPORT", "127.0.0.1:8125"}});
+  const auto config = load({"-databaseURL",
+                            "postgres://u@db/ingester",
+                            "-manifestBucket",
+                            "manifests",
+                            "-loadCountTrigger",
+                            "50",
+                            "-loadAgeSeconds",
+                            "600",
+                            "-n_workers",
+                            "12",
+                            "-blueprint_host",
+                            "bp.internal:8080",
+                            "-statsPrefix",
+                            "ingester.prod",
+                            "-maxDBConnections",
+                            "20",
+                            "-migratorPollPeriod",
+                            "30s",
+                            "-reporterPollPeriod",
+                            "10s",
+                            "-waitProcessorPeriod",
+                            "5m",
+                            "-offpeakStartHour",
+                            "22",
+                            "-offpeakDurationHours",
+                            "6",
+                            "-onpeakMigrationTimeoutMs",
+                            "1000",
+                            "-offpeakMigrationTimeoutMs",
+                            "2000",
+                            "-no_work_delay",
+                            "5s",
+                            "-max_load_retry",
+                            "3",
+                            "-max_db_retry",
+                            "4",
+                            "-error_retry_delay",
+                            "1h30m",
+                            "-failed_load_check_interval",
+                            "2m",
+                            "-rsURL",
+                            "postgres://rs@cluster:5439/events"},
+                           {{"STATSD_HOSTPORT", "127.0.0.1:8125"}});
 
   EXPECT_EQ(config.manifest_bucket, "manifests");
   EXPECT_EQ(config.loader.policy.count_trigger, 50);
@@ -123,9 +158,10 @@ TEST_F(RsloadmanagerConfigTest, EveryOriginalFlagWithOneDash) {
 }
 
 TEST_F(RsloadmanagerConfigTest, TwoDashesAndEqualsSignsWorkToo) {
-  const auto config = load({"--databaseURL=sqlite:///data/ingester.db", "--warehouse-url=sqlite:///data/w.db",
-                            "--blueprint_host=bp", "--n_workers=3", "--loadCountTrigger", "7", "-loadAgeSeconds=60",
-                            "--no_work_delay=250ms", "-max_load_retry=0"});
+  const auto config =
+      load({"--databaseURL=sqlite:///data/ingester.db", "--warehouse-url=sqlite:///data/w.db",
+            "--blueprint_host=bp", "--n_workers=3", "--loadCountTrigger", "7", "-loadAgeSeconds=60",
+            "--no_work_delay=250ms", "-max_load_retry=0"});
 
   EXPECT_EQ(config.database_url, "sqlite:///data/ingester.db");
   EXPECT_EQ(config.workers, 3);
@@ -154,25 +190,29 @@ TEST_F(RsloadmanagerConfigTest, TheConfigFileGivesTheRedshiftUrlAndLayout) {
     "otherSection": {}
   })json");
 
-  const auto config = load({"-databaseURL", "postgres://u@db/ingester", "-config", file, "-manifestBucket",
-                            "manifests", "-blueprint_host", "bp"});
+  const auto config = load({"-databaseURL", "postgres://u@db/ingester", "-config", file,
+                            "-manifestBucket", "manifests", "-blueprint_host", "bp"});
 
   // The original reached Redshift with a postgres:// URL: it still selects the Redshift backend.
-  EXPECT_EQ(config.warehouse_url, "redshift://loader:secret@cluster.example:5439/events?sslmode=require");
+  EXPECT_EQ(config.warehouse_url,
+            "redshift://loader:secret@cluster.example:5439/events?sslmode=require");
   EXPECT_EQ(config.layout.physical_schema, "logs");
   EXPECT_EQ(config.layout.view_schema, "views");
   EXPECT_EQ(config.layout.view_column, "time");
   EXPECT_EQ(config.layout.view_filter, "WHERE time > '2016-01-01'");
   EXPECT_EQ(config.layout.full_view_schema, "fullviews");
   EXPECT_EQ(config.layout.full_view_replacements,
-            (std::map<std::string, std::string, std::less<>>{{"ip", "NULL::varchar"}, {"user_id", "md5(user_id)"}}));
+            (std::map<std::string, std::string, std::less<>>{{"ip", "NULL::varchar"},
+                                                             {"user_id", "md5(user_id)"}}));
 }
 
 TEST_F(RsloadmanagerConfigTest, TheConfigFileTakesTheRedshiftSchemeAndTwoDashes) {
-  const std::string file = write("config.json", R"({"redshift":{"url":"redshift://rs@cluster:5439/db",
+  const std::string file =
+      write("config.json", R"({"redshift":{"url":"redshift://rs@cluster:5439/db",
                                                                 "physicalSchema":"events"}})");
 
-  const auto config = load({"--databaseURL", "x", "--config=" + file, "--manifestBucket=m", "--blueprint_host=bp"});
+  const auto config =
+      load({"--databaseURL", "x", "--config=" + file, "--manifestBucket=m", "--blueprint_host=bp"});
 
   EXPECT_EQ(config.warehouse_url, "redshift://rs@cluster:5439/db");
   EXPECT_EQ(config.layout.physical_schema, "events");
@@ -181,25 +221,51 @@ TEST_F(RsloadmanagerConfigTest, TheConfigFileTakesTheRedshiftSchemeAndTwoDashes)
 
 TEST_F(RsloadmanagerConfigTest, WarehouseUrlOverridesTheConfigFile) {
   const std::string file =
-      write("config.json", R"({"redshift":{"url":"postgres://rs@cluster:5439/db","viewSchema":"views"}})");
+      write("config.json",
+            R"({"redshift":{"url":"postgres://rs@cluster:5439/db","viewSchema":"views"}})");
 
-  const auto config =
-      load({"-databaseURL", "x", "-config", file, "--warehouse-url", "postgres://pg@local/warehouse", "-blueprint_host",
-            "bp"});
+  const auto config = load({"-databaseURL", "x", "-config", file, "--warehouse-url",
+                            "postgres://pg@local/warehouse", "-blueprint_host", "bp"});
 
-  EXPECT_EQ(config.warehouse_url, "postgres://pg@local/warehouse"); // A PostgreSQL warehouse: no bucket needed.
+  EXPECT_EQ(config.warehouse_url,
+            "postgres://pg@local/warehouse"); // A PostgreSQL warehouse: no bucket needed.
   EXPECT_EQ(config.layout.view_schema, "views");
 }
 
 TEST_F(RsloadmanagerConfigTest, NewFlags) {
-  const auto config = load({"--databaseURL", "sqlite:///data/ingester.db", "--warehouse-url",
-                            "redshift://rs@cluster:5439/db", "-manifestBucket", "manifests", "--iam-role",
-                            "arn:aws:iam::123456789012:role/copy", "--objects-url", "file:///data/objects",
-                            "--registry-url", "file:///data/schemas", "--batch-lease", "30s", "--max-batch-files",
-                            "100", "--dry-run-migrations", "--control-addr", "0.0.0.0:9090", "--control-token",
-                            "from-flag", "--log-level", "debug", "--env", "prod", "--aws-region", "us-west-2",
-                            "--aws-endpoint", "http://127.0.0.1:4569", "--queue-url", "sqs://spade-events",
-                            "--redshift-system-tables", "off"},
+  const auto config = load({"--databaseURL",
+                            "sqlite:///data/ingester.db",
+                            "--warehouse-url",
+                            "redshift://rs@cluster:5439/db",
+                            "-manifestBucket",
+                            "manifests",
+                            "--iam-role",
+                            "arn:aws:iam::123456789012:role/copy",
+                            "--objects-url",
+                            "file:///data/objects",
+                            "--registry-url",
+                            "file:///data/schemas",
+                            "--batch-lease",
+                            "30s",
+                            "--max-batch-files",
+                            "100",
+                            "--dry-run-migrations",
+                            "--control-addr",
+                            "0.0.0.0:9090",
+                            "--control-token",
+                            "from-flag",
+                            "--log-level",
+                            "debug",
+                            "--env",
+                            "prod",
+                            "--aws-region",
+                            "us-west-2",
+                            "--aws-endpoint",
+                            "http://127.0.0.1:4569",
+                            "--queue-url",
+                            "sqs://spade-events",
+                            "--redshift-system-tables",
+                            "off"},
                            {{"RSI_CONTROL_TOKEN", "from-env"}});
 
   EXPECT_EQ(config.iam_role, "arn:aws:iam::123456789012:role/copy");
@@ -229,39 +295,51 @@ TEST_F(RsloadmanagerConfigTest, TheControlTokenComesFromTheEnvironmentAndTheApiC
 TEST_F(RsloadmanagerConfigTest, TheControlTokenComesFromAFlagAFileOrTheEnvironmentInThatOrder) {
   const std::string file = write("token", "from-file\n");
 
-  EXPECT_EQ(load(minimal({"--control-token-file", file}), {{"RSI_CONTROL_TOKEN", "from-env"}}).control.token,
+  EXPECT_EQ(load(minimal({"--control-token-file", file}), {{"RSI_CONTROL_TOKEN", "from-env"}})
+                .control.token,
             "from-file");
-  EXPECT_EQ(load(minimal({"-control-token", "from-flag"}), {{"RSI_CONTROL_TOKEN", "from-env"}}).control.token,
+  EXPECT_EQ(load(minimal({"-control-token", "from-flag"}), {{"RSI_CONTROL_TOKEN", "from-env"}})
+                .control.token,
             "from-flag");
-  EXPECT_NE(refusal(minimal({"--control-token", "a", "--control-token-file", file})).find("not both"),
+  EXPECT_NE(
+      refusal(minimal({"--control-token", "a", "--control-token-file", file})).find("not both"),
+      std::string::npos);
+  EXPECT_NE(refusal(minimal({"--control-token-file", write("empty", "\n")})).find("empty"),
             std::string::npos);
-  EXPECT_NE(refusal(minimal({"--control-token-file", write("empty", "\n")})).find("empty"), std::string::npos);
-  EXPECT_NE(refusal(minimal({"--control-token-file", m_dir.path("missing").string()})).find("cannot read"),
+  EXPECT_NE(refusal(minimal({"--control-token-file", m_dir.path("missing").string()}))
+                .find("cannot read"),
             std::string::npos);
 }
 
 TEST_F(RsloadmanagerConfigTest, AControlApiBeyondLoopbackNeedsATokenOrAnExplicitRisk) {
-  for (const std::string address : {"0.0.0.0:8080", ":8080", "10.0.0.5:8080", "ingester.internal:8080", "[::]:8080"}) {
+  for (const std::string address :
+       {"0.0.0.0:8080", ":8080", "10.0.0.5:8080", "ingester.internal:8080", "[::]:8080"}) {
     const std::string message = refusal(minimal({"--control-addr", address}));
     EXPECT_NE(message.find("refusing to start"), std::string::npos) << address << ": " << message;
     EXPECT_NE(message.find("--control-allow-insecure"), std::string::npos) << message;
 
-    EXPECT_EQ(load(minimal({"--control-addr", address}), {{"RSI_CONTROL_TOKEN", "t"}}).control.address, address);
+    EXPECT_EQ(
+        load(minimal({"--control-addr", address}), {{"RSI_CONTROL_TOKEN", "t"}}).control.address,
+        address);
     const auto insecure = load(minimal({"--control-addr", address, "--control-allow-insecure"}));
     EXPECT_TRUE(insecure.control.allow_insecure);
     EXPECT_TRUE(insecure.control.exposed_without_token());
   }
   for (const std::string address : {"localhost:8080", "127.0.0.1:0", "[::1]:8080", ""}) {
-    EXPECT_FALSE(load(minimal({"--control-addr", address})).control.exposed_without_token()) << address;
+    EXPECT_FALSE(load(minimal({"--control-addr", address})).control.exposed_without_token())
+        << address;
   }
-  EXPECT_NE(refusal(minimal({"--control-addr", "localhost"})).find("--control-addr"), std::string::npos);
+  EXPECT_NE(refusal(minimal({"--control-addr", "localhost"})).find("--control-addr"),
+            std::string::npos);
 }
 
 TEST_F(RsloadmanagerConfigTest, AllowedHostsAndOriginsAreCommaSeparated) {
-  const auto config = load(minimal({"--control-allowed-hosts", "ingester.internal, other.example:9000",
-                                    "--control-allowed-origins", "https://blueprint.internal"}));
+  const auto config =
+      load(minimal({"--control-allowed-hosts", "ingester.internal, other.example:9000",
+                    "--control-allowed-origins", "https://blueprint.internal"}));
 
-  EXPECT_EQ(config.control.allowed_hosts, (std::vector<std::string>{"ingester.internal", "other.example:9000"}));
+  EXPECT_EQ(config.control.allowed_hosts,
+            (std::vector<std::string>{"ingester.internal", "other.example:9000"}));
   EXPECT_EQ(config.control.allowed_origins, std::vector<std::string>{"https://blueprint.internal"});
 }
 
@@ -274,7 +352,8 @@ TEST_F(RsloadmanagerConfigTest, TheRunScriptsRollbarFlagsAreAccepted) {
 }
 
 TEST_F(RsloadmanagerConfigTest, RollbarIsOffByDefaultAndTheEndpointCanBeOverridden) {
-  const auto config = load(minimal({"--rollbarToken", "abc123", "--rollbar-endpoint", "http://127.0.0.1:9/item/"}));
+  const auto config =
+      load(minimal({"--rollbarToken", "abc123", "--rollbar-endpoint", "http://127.0.0.1:9/item/"}));
 
   EXPECT_TRUE(load(minimal()).rollbar.token.empty());
   EXPECT_EQ(config.rollbar.endpoint, "http://127.0.0.1:9/item/");
@@ -286,7 +365,8 @@ TEST_F(RsloadmanagerConfigTest, CloudEnvironmentIsTheDefaultOfTheLogEnvAndOfRoll
   const http::Environment cloud{{"CLOUD_ENVIRONMENT", "staging"}};
 
   const auto from_env = load(minimal({"-rollbarToken", "abc123"}), cloud);
-  const auto explicit_flags = load(minimal({"--env", "prod", "-rollbarEnvironment", "production"}), cloud);
+  const auto explicit_flags =
+      load(minimal({"--env", "prod", "-rollbarEnvironment", "production"}), cloud);
   const auto without = load(minimal());
 
   EXPECT_EQ(from_env.log.env, "staging");
@@ -298,15 +378,17 @@ TEST_F(RsloadmanagerConfigTest, CloudEnvironmentIsTheDefaultOfTheLogEnvAndOfRoll
 }
 
 TEST_F(RsloadmanagerConfigTest, TheOriginalRunScriptArgumentsParse) {
-  const std::string conf = write("conf.json", R"({"redshift":{"url":"postgres://rs@cluster:5439/db"}})");
-  const auto config = load({"-n_workers", "5", "-statsPrefix=science.rs-ingester.prod.us-west-2.7",
-                            "-databaseURL=postgres://u@db/ingester", "-manifestBucket=manifests",
-                            "-loadCountTrigger=5", "-loadAgeSeconds=1800", "-no_work_delay=1m",
-                            "-migratorPollPeriod=1m", "-waitProcessorPeriod=3m", "-blueprint_host=blueprint:8080",
-                            "-rollbarToken=abc123", "-rollbarEnvironment=prod", "-offpeakStartHour=3",
-                            "-offpeakDurationHours=8", "-onpeakMigrationTimeoutMs=600000",
-                            "-offpeakMigrationTimeoutMs=10800000", "-reporterPollPeriod=1m", "-config=" + conf},
-                           {{"CLOUD_ENVIRONMENT", "prod"}});
+  const std::string conf =
+      write("conf.json", R"({"redshift":{"url":"postgres://rs@cluster:5439/db"}})");
+  const auto config =
+      load({"-n_workers", "5", "-statsPrefix=science.rs-ingester.prod.us-west-2.7",
+            "-databaseURL=postgres://u@db/ingester", "-manifestBucket=manifests",
+            "-loadCountTrigger=5", "-loadAgeSeconds=1800", "-no_work_delay=1m",
+            "-migratorPollPeriod=1m", "-waitProcessorPeriod=3m", "-blueprint_host=blueprint:8080",
+            "-rollbarToken=abc123", "-rollbarEnvironment=prod", "-offpeakStartHour=3",
+            "-offpeakDurationHours=8", "-onpeakMigrationTimeoutMs=600000",
+            "-offpeakMigrationTimeoutMs=10800000", "-reporterPollPeriod=1m", "-config=" + conf},
+           {{"CLOUD_ENVIRONMENT", "prod"}});
 
   EXPECT_EQ(config.warehouse_url, "redshift://rs@cluster:5439/db");
   EXPECT_EQ(config.stats_prefix, "science.rs-ingester.prod.us-west-2.7");
@@ -319,15 +401,18 @@ TEST_F(RsloadmanagerConfigTest, BadSettingsAreNamed) {
   const std::string array = write("array.json", "[]");
   const std::string wrong_type = write("wrong_type.json", R"({"redshift":{"url":5}})");
   const std::string section_not_object = write("section.json", R"({"redshift":"postgres://x"})");
-  const std::string bad_replacements = write("replacements.json", R"({"redshift":{"fullViewReplacements":["x"]}})");
-  const std::string postgres_redshift = write("redshift.json", R"({"redshift":{"url":"postgres://rs@c:5439/db"}})");
+  const std::string bad_replacements =
+      write("replacements.json", R"({"redshift":{"fullViewReplacements":["x"]}})");
+  const std::string postgres_redshift =
+      write("redshift.json", R"({"redshift":{"url":"postgres://rs@c:5439/db"}})");
   const std::string missing = m_dir.path("missing.json").string();
 
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
       {{"--warehouse-url", "sqlite:///w.db", "-blueprint_host", "bp"}, "-databaseURL is required"},
       {{"-databaseURL", "x", "-blueprint_host", "bp"}, "a warehouse is required"},
       {{"-databaseURL", "x", "--warehouse-url", "sqlite:///w.db"}, "a schema registry is required"},
-      {minimal({"--registry-url", "file:///schemas"}), "-blueprint_host or --registry-url, not both"},
+      {minimal({"--registry-url", "file:///schemas"}),
+       "-blueprint_host or --registry-url, not both"},
       {{"-databaseURL", "x", "--warehouse-url", "redshift://rs@c:5439/db", "-blueprint_host", "bp"},
        "-manifestBucket is required for a Redshift warehouse"},
       {{"-databaseURL", "x", "-config", postgres_redshift, "-blueprint_host", "bp"},
@@ -336,7 +421,8 @@ TEST_F(RsloadmanagerConfigTest, BadSettingsAreNamed) {
        "-manifestBucket is required for a Redshift warehouse"},
       {minimal({"-no_work_delay", "soon"}), "-no_work_delay: invalid duration \"soon\""},
       {minimal({"-error_retry_delay", "15"}), "-error_retry_delay"},
-      {minimal({"-failed_load_check_interval", "0"}), "-failed_load_check_interval: must be positive"},
+      {minimal({"-failed_load_check_interval", "0"}),
+       "-failed_load_check_interval: must be positive"},
       {minimal({"-migratorPollPeriod", "-1m"}), "-migratorPollPeriod"},
       {minimal({"-reporterPollPeriod", "1 minute"}), "-reporterPollPeriod"},
       {minimal({"-waitProcessorPeriod", "3d"}), "-waitProcessorPeriod"},
@@ -358,15 +444,18 @@ TEST_F(RsloadmanagerConfigTest, BadSettingsAreNamed) {
   };
   for (const auto& [args, expected] : cases) {
     const std::string message = refusal(args);
-    EXPECT_NE(message.find(expected), std::string::npos) << "expected \"" << expected << "\" in: " << message;
+    EXPECT_NE(message.find(expected), std::string::npos)
+        << "expected \"" << expected << "\" in: " << message;
   }
 }
 
 TEST_F(RsloadmanagerConfigTest, ConfigErrorsNeverShowTheWarehousePassword) {
-  const std::string file = write("config.json", R"({"redshift":{"url":"postgres://loader:hunter2@c:5439/db",
+  const std::string file =
+      write("config.json", R"({"redshift":{"url":"postgres://loader:hunter2@c:5439/db",
                                                                 "viewSchema":7}})");
 
-  const std::string message = refusal({"-databaseURL", "x", "-config", file, "-blueprint_host", "bp"});
+  const std::string message =
+      refusal({"-databaseURL", "x", "-config", file, "-blueprint_host", "bp"});
 
   EXPECT_NE(message.find("viewSchema"), std::string::npos) << message;
   EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;

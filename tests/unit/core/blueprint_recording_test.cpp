@@ -72,9 +72,7 @@ struct Recording {
   int status = 200;
 };
 
-void PrintTo(const Recording& recording, std::ostream* out) {
-  *out << recording.file;
-}
+void PrintTo(const Recording& recording, std::ostream* out) { *out << recording.file; }
 
 const std::vector<Recording>& recordings() {
   static const std::vector<Recording> all{

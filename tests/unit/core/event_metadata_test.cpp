@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include "core/load_status.hpp"
-
 #include "param_name.hpp"
 
 namespace rsi::core {

@@ -176,18 +176,22 @@ INSTANTIATE_TEST_SUITE_P(
         RejectCase{"KeyNameTwoSchemes", with_field("KeyName", R"("s3://s3://bucket/key")"),
                    "parse queue message: field \"KeyName\": expected \"bucket/key\" without a "
                    "scheme, got \"s3://bucket/key\""},
-        RejectCase{"KeyNameClimbs", with_field("KeyName", R"("local/../../../../etc/passwd")"),
-                   "parse queue message: field \"KeyName\": key has a \"..\" path segment at byte 0"},
-        RejectCase{"KeyNameClimbsLater", with_field("KeyName", R"("local/a/./b/../../etc/passwd")"),
-                   "parse queue message: field \"KeyName\": key has a \".\" path segment at byte 2"},
+        RejectCase{
+            "KeyNameClimbs", with_field("KeyName", R"("local/../../../../etc/passwd")"),
+            "parse queue message: field \"KeyName\": key has a \"..\" path segment at byte 0"},
+        RejectCase{
+            "KeyNameClimbsLater", with_field("KeyName", R"("local/a/./b/../../etc/passwd")"),
+            "parse queue message: field \"KeyName\": key has a \".\" path segment at byte 2"},
         RejectCase{"KeyNameBucketClimbs", with_field("KeyName", R"("../etc/passwd")"),
                    "parse queue message: field \"KeyName\": bucket \"..\" is not a bucket name"},
-        RejectCase{"KeyNameLeadingSlash", with_field("KeyName", R"("local//etc/passwd")"),
-                   "parse queue message: field \"KeyName\": key has an empty path segment at byte 0 "
-                   "(a leading or doubled '/')"},
-        RejectCase{"KeyNameDoubledSlash", with_field("KeyName", R"("local/a//b")"),
-                   "parse queue message: field \"KeyName\": key has an empty path segment at byte 2 "
-                   "(a leading or doubled '/')"},
+        RejectCase{
+            "KeyNameLeadingSlash", with_field("KeyName", R"("local//etc/passwd")"),
+            "parse queue message: field \"KeyName\": key has an empty path segment at byte 0 "
+            "(a leading or doubled '/')"},
+        RejectCase{
+            "KeyNameDoubledSlash", with_field("KeyName", R"("local/a//b")"),
+            "parse queue message: field \"KeyName\": key has an empty path segment at byte 2 "
+            "(a leading or doubled '/')"},
         RejectCase{"KeyNameBadBucket", with_field("KeyName", R"("my bucket/key")"),
                    "parse queue message: field \"KeyName\": bucket \"my bucket\" has \" \" at "
                    "byte 2; bucket names are ASCII letters, digits, '.', '_' and '-'"},
@@ -339,7 +343,8 @@ TEST(KeyNameTest, NormalisesToAnS3Url) {
   EXPECT_EQ(s3_url(pointer), "s3://bucket/prefix/file.gz");
   EXPECT_EQ(s3_url(ObjectLocation{"bucket", "prefix/file.gz"}), "s3://bucket/prefix/file.gz");
   // A row the original recorded with the scheme is used as it is (its NormalizeS3URL).
-  EXPECT_EQ(s3_url(FilePointer{.key_name = "s3://bucket/prefix/file.gz"}), "s3://bucket/prefix/file.gz");
+  EXPECT_EQ(s3_url(FilePointer{.key_name = "s3://bucket/prefix/file.gz"}),
+            "s3://bucket/prefix/file.gz");
 }
 
 TEST(KeyNameTest, ParsesAnS3UrlBack) {

@@ -18,8 +18,10 @@ template <class Case> std::string param_name(const ::testing::TestParamInfo<Case
 namespace {
 
 template <class Case>
-requires requires(const Case& test_case) { test_case.test_name; }
-void PrintTo(const Case& test_case, std::ostream* out) { *out << test_case.test_name; }
+  requires requires(const Case& test_case) { test_case.test_name; }
+void PrintTo(const Case& test_case, std::ostream* out) {
+  *out << test_case.test_name;
+}
 
 } // namespace
 } // namespace rsi::core

@@ -11,7 +11,11 @@ const TimePoint k_now = TimePoint(1'700'000'000s);
 
 GroupCandidate group(std::string table, int version, std::int64_t count, std::chrono::seconds age,
                      bool forced = false) {
-  return {.table = std::move(table), .version = version, .count = count, .oldest = k_now - age, .forced = forced};
+  return {.table = std::move(table),
+          .version = version,
+          .count = count,
+          .oldest = k_now - age,
+          .forced = forced};
 }
 
 TEST(ClaimSelectionTest, EligibleByCountAgeOrForceLoad) {
@@ -29,7 +33,8 @@ TEST(ClaimSelectionTest, ForceLoadsFirstThenOldestAndOnlyTheCurrentVersion) {
       {group("young", 0, 10, 10s), group("old", 0, 10, 100s), group("forced", 0, 1, 1s, true),
        group("small", 0, 1, 1s), group("outdated", 1, 10, 50s), group("ahead", 3, 10, 500s),
        group("unknown", 0, 10, 900s)},
-      {{"young", 0}, {"old", 0}, {"forced", 0}, {"small", 0}, {"outdated", 2}, {"ahead", 2}}, policy, k_now);
+      {{"young", 0}, {"old", 0}, {"forced", 0}, {"small", 0}, {"outdated", 2}, {"ahead", 2}},
+      policy, k_now);
   ASSERT_EQ(order.loadable.size(), 3U);
   EXPECT_EQ(order.loadable[0].table, "forced");
   EXPECT_EQ(order.loadable[1].table, "old");

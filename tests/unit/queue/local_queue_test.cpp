@@ -3,10 +3,6 @@
 
 #include "queue/local_queue.hpp"
 
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,6 +16,9 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "support/fake_clock.hpp"
 #include "support/temp_dir.hpp"
@@ -105,7 +104,8 @@ TEST_F(LocalQueueTest, DepthOfAMissingInboxIsZero) {
 }
 
 TEST_F(LocalQueueTest, AnOversizeMessageIsSetAsideOnceWithItsReasonAndNeverDelivered) {
-  auto queue = make_local_queue({.inbox = m_inbox, .visibility_timeout = 30s, .max_message_bytes = 1024}, m_clock);
+  auto queue = make_local_queue(
+      {.inbox = m_inbox, .visibility_timeout = 30s, .max_message_bytes = 1024}, m_clock);
   ASSERT_TRUE(queue) << queue.error().message;
   write_file(m_inbox / "huge", std::string(4096, 'x'));
   ASSERT_TRUE(publish_local_message(m_inbox, "small"));
@@ -116,7 +116,8 @@ TEST_F(LocalQueueTest, AnOversizeMessageIsSetAsideOnceWithItsReasonAndNeverDeliv
   ASSERT_EQ(received->size(), 1U);
   EXPECT_EQ((*received)[0].body, "small");
   EXPECT_TRUE(fs::exists(m_inbox / "rejected" / "huge"));
-  EXPECT_NE(read_text(m_inbox / "rejected" / "huge.reason").find("4096 bytes; a message is at most 1024 bytes"),
+  EXPECT_NE(read_text(m_inbox / "rejected" / "huge.reason")
+                .find("4096 bytes; a message is at most 1024 bytes"),
             std::string::npos);
   m_clock.advance(1h); // Long past any visibility timeout: it never comes back.
   auto again = (*queue)->receive(10, 0s);
@@ -138,8 +139,10 @@ TEST_F(LocalQueueTest, ALinkInTheInboxIsNeverFollowed) {
   ASSERT_TRUE(received) << received.error().message;
   EXPECT_TRUE(received->empty());
   EXPECT_TRUE(fs::is_symlink(m_inbox / "rejected" / "link"));
-  EXPECT_NE(read_text(m_inbox / "rejected" / "link.reason").find("a symbolic link"), std::string::npos);
-  EXPECT_NE(read_text(m_inbox / "rejected" / "fifo.reason").find("not a regular file"), std::string::npos);
+  EXPECT_NE(read_text(m_inbox / "rejected" / "link.reason").find("a symbolic link"),
+            std::string::npos);
+  EXPECT_NE(read_text(m_inbox / "rejected" / "fifo.reason").find("not a regular file"),
+            std::string::npos);
   EXPECT_EQ(queue->depth()->total(), 0);
 }
 

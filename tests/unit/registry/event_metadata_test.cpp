@@ -21,13 +21,15 @@ std::string document(const std::vector<std::pair<std::string, std::string>>& eve
 class EventMetadataCacheTest : public ::testing::Test {
 protected:
   EventMetadataCache make() {
-    return EventMetadataCache([this]() -> Result<std::string> {
-      ++m_fetches;
-      if (m_body.empty()) {
-        return fail(ErrorKind::transient, "GET s3://bp/metadata: connection refused");
-      }
-      return m_body;
-    }, m_clock, {.reload_every = 5min, .min_forced_interval = 30s});
+    return EventMetadataCache(
+        [this]() -> Result<std::string> {
+          ++m_fetches;
+          if (m_body.empty()) {
+            return fail(ErrorKind::transient, "GET s3://bp/metadata: connection refused");
+          }
+          return m_body;
+        },
+        m_clock, {.reload_every = 5min, .min_forced_interval = 30s});
   }
 
   test::FakeClock m_clock;
@@ -59,7 +61,8 @@ TEST_F(EventMetadataCacheTest, AnUnseenTableReloadsAtOnceButAtMostEveryInterval)
   m_body = document({{"a", "ace"}});
   ASSERT_TRUE(cache.reload());
   m_body = document({{"a", "ace"}, {"b", "ace"}});
-  EXPECT_EQ(cache.membership("b").value(), core::AceMembership::in_ace) << "reloaded for the unseen table";
+  EXPECT_EQ(cache.membership("b").value(), core::AceMembership::in_ace)
+      << "reloaded for the unseen table";
   EXPECT_EQ(m_fetches, 2);
 
   EXPECT_EQ(cache.membership("c").value(), core::AceMembership::unknown_table);

@@ -1,5 +1,7 @@
 // The local registry over a temporary schema directory, and the registry URL factory.
 
+#include "registry/local_registry.hpp"
+
 #include <fstream>
 #include <string>
 
@@ -7,7 +9,6 @@
 
 #include "registry/blueprint_registry.hpp"
 #include "registry/factory.hpp"
-#include "registry/local_registry.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rsi::registry {

@@ -2,6 +2,8 @@
 // Blueprint schemas (../shared/spec/blueprint) must derive exactly the migrations Blueprint
 // recorded for the same versions.
 
+#include "registry/local_schema.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,7 +12,6 @@
 #include <gtest/gtest.h>
 
 #include "core/operation.hpp"
-#include "registry/local_schema.hpp"
 #include "support/testdata.hpp"
 
 namespace rsi::registry {

@@ -29,7 +29,8 @@ public:
   // A delivery as given (a redelivery: same id, higher receive count).
   void push(queue::Message message) { m_pending.push_back(std::move(message)); }
 
-  Result<std::vector<queue::Message>> receive(std::size_t max_messages, std::chrono::seconds /*wait*/,
+  Result<std::vector<queue::Message>> receive(std::size_t max_messages,
+                                              std::chrono::seconds /*wait*/,
                                               std::stop_token /*stop*/) override {
     if (fail_receive) {
       return fail(ErrorKind::transient, "receive: connection refused");
@@ -93,7 +94,8 @@ public:
   using ForwardingIngestDb::ForwardingIngestDb;
   std::optional<Error> record_error;
 
-  Result<ingestdb::RecordOutcome> record_file(const core::FilePointer& file, TimePoint at) override {
+  Result<ingestdb::RecordOutcome> record_file(const core::FilePointer& file,
+                                              TimePoint at) override {
     if (record_error) {
       return fail(*record_error);
     }
@@ -102,7 +104,8 @@ public:
 };
 
 std::string pointer(const std::string& table, const std::string& key, int version = 0) {
-  return core::encode_file_pointer({.key_name = "bucket/" + key, .table = table, .version = version});
+  return core::encode_file_pointer(
+      {.key_name = "bucket/" + key, .table = table, .version = version});
 }
 
 class StorerTest : public ::testing::Test {
@@ -164,7 +167,8 @@ TEST_F(StorerTest, APollThatRecordedCallsOnRecordedOnceAndOthersDoNot) {
 }
 
 TEST_F(StorerTest, AnSnsEnvelopeIsUnwrapped) {
-  const nlohmann::json envelope{{"Type", "Notification"}, {"MessageId", "x"}, {"Message", pointer("t", "sns.gz")}};
+  const nlohmann::json envelope{
+      {"Type", "Notification"}, {"MessageId", "x"}, {"Message", pointer("t", "sns.gz")}};
   m_queue.push(envelope.dump());
   EXPECT_EQ(poll().recorded, 1U);
   EXPECT_EQ(m_real->pending_versions().value(), (ingestdb::VersionMap{{"t", 0}}));
@@ -207,8 +211,11 @@ TEST_F(StorerTest, BadInputIsRejectedWithItsReasonAndDeleted) {
 }
 
 TEST_F(StorerTest, AMessageOfAnUnknownTableWaitsInTheQueueUntilItsMetadataAppears) {
-  const queue::Message first{.id = "late", .receipt = "r1", .body = pointer("unknown_event", "u.gz"),
-                             .receive_count = 1, .sent_at = m_clock.now()};
+  const queue::Message first{.id = "late",
+                             .receipt = "r1",
+                             .body = pointer("unknown_event", "u.gz"),
+                             .receive_count = 1,
+                             .sent_at = m_clock.now()};
   m_queue.push(first);
 
   const auto summary = poll();
@@ -222,8 +229,9 @@ TEST_F(StorerTest, AMessageOfAnUnknownTableWaitsInTheQueueUntilItsMetadataAppear
   ASSERT_EQ(waiting.size(), 1U);
   EXPECT_EQ(waiting[0].table, "unknown_event");
   EXPECT_EQ(waiting[0].messages, 1);
-  EXPECT_EQ(m_metrics.prometheus_text().find("rsi_tsv_files_received_total{table=\"unknown_event\"}"),
-            std::string::npos)
+  EXPECT_EQ(
+      m_metrics.prometheus_text().find("rsi_tsv_files_received_total{table=\"unknown_event\"}"),
+      std::string::npos)
       << "received counts only what the original counted: known, loadable files";
 
   // Published 30 s later; the message comes back.
@@ -243,10 +251,16 @@ TEST_F(StorerTest, AMessageOfAnUnknownTableWaitsInTheQueueUntilItsMetadataAppear
 }
 
 TEST_F(StorerTest, AMessageOfAnUnknownTableIsRejectedOnceItWaitedLongEnough) {
-  m_queue.push(queue::Message{.id = "old", .receipt = "r", .body = pointer("unknown_event", "u.gz"),
-                              .receive_count = 1400, .sent_at = m_clock.now() - m_config.unknown_table_wait});
-  m_queue.push(queue::Message{.id = "young", .receipt = "r", .body = pointer("unknown_event", "v.gz"),
-                              .receive_count = 1400, .sent_at = m_clock.now() - m_config.unknown_table_wait + 1s});
+  m_queue.push(queue::Message{.id = "old",
+                              .receipt = "r",
+                              .body = pointer("unknown_event", "u.gz"),
+                              .receive_count = 1400,
+                              .sent_at = m_clock.now() - m_config.unknown_table_wait});
+  m_queue.push(queue::Message{.id = "young",
+                              .receipt = "r",
+                              .body = pointer("unknown_event", "v.gz"),
+                              .receive_count = 1400,
+                              .sent_at = m_clock.now() - m_config.unknown_table_wait + 1s});
 
   const auto summary = poll();
 
@@ -255,7 +269,8 @@ TEST_F(StorerTest, AMessageOfAnUnknownTableIsRejectedOnceItWaitedLongEnough) {
   EXPECT_EQ(m_queue.removed, std::set<std::string>{"old"});
   const auto rejected = m_real->rejected_messages(10).value();
   ASSERT_EQ(rejected.size(), 1U);
-  EXPECT_NE(rejected[0].message.reason.find("table \"unknown_event\" is not in the event metadata (still unknown 24h"),
+  EXPECT_NE(rejected[0].message.reason.find(
+                "table \"unknown_event\" is not in the event metadata (still unknown 24h"),
             std::string::npos)
       << rejected[0].message.reason;
   EXPECT_EQ(rejected[0].message.body, pointer("unknown_event", "u.gz"));
@@ -263,8 +278,10 @@ TEST_F(StorerTest, AMessageOfAnUnknownTableIsRejectedOnceItWaitedLongEnough) {
 
 TEST_F(StorerTest, WithoutASendTimeTheReceiveCountBoundsTheWaitForMetadata) {
   // 24 h of 60 s retries: 1441 deliveries wait, the next one is rejected.
-  m_queue.push(queue::Message{.id = "a", .receipt = "r", .body = pointer("unknown_event", "a.gz"), .receive_count = 1441});
-  m_queue.push(queue::Message{.id = "b", .receipt = "r", .body = pointer("unknown_event", "b.gz"), .receive_count = 1442});
+  m_queue.push(queue::Message{
+      .id = "a", .receipt = "r", .body = pointer("unknown_event", "a.gz"), .receive_count = 1441});
+  m_queue.push(queue::Message{
+      .id = "b", .receipt = "r", .body = pointer("unknown_event", "b.gz"), .receive_count = 1442});
 
   const auto summary = poll();
 
@@ -278,7 +295,8 @@ TEST_F(StorerTest, SkippedTablesCountTheOriginalsTotalToo) {
   m_queue.push(pointer("skipped_event", "s2.gz"));
   EXPECT_EQ(poll().skipped, 2U);
   const std::string text = m_metrics.prometheus_text();
-  EXPECT_EQ(text.find("rsi_tsv_files_received_total{table=\"skipped_event\"}"), std::string::npos) << text;
+  EXPECT_EQ(text.find("rsi_tsv_files_received_total{table=\"skipped_event\"}"), std::string::npos)
+      << text;
 }
 
 TEST_F(StorerTest, RejectedMessagesCanBeLeftToTheRedrivePolicy) {
@@ -322,7 +340,8 @@ TEST_F(StorerTest, ADatabaseOutageDefersWithoutDeletingAndRecoversOnRedelivery) 
 }
 
 TEST_F(StorerTest, APermanentRecordErrorRejectsTheMessage) {
-  m_store->record_error = Error{ErrorKind::permanent, "value too long for type character varying(512)"};
+  m_store->record_error =
+      Error{ErrorKind::permanent, "value too long for type character varying(512)"};
   m_queue.push(pointer("t", "a.gz"));
   EXPECT_EQ(poll().rejected, 1U);
   EXPECT_EQ(m_queue.removed.size(), 1U);

@@ -1,10 +1,9 @@
 #include "telemetry/metrics.hpp"
 
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "telemetry/names.hpp"
 
@@ -29,10 +28,11 @@ TEST(MetricsTest, SendsTheOriginalStatsdNamesOneDatagramEach) {
   metrics.count(names::files_skipped_ace("oauth_authorize"), 2);
   metrics.gauge(names::pending_count("in_queue", "video_play"), 7);
   metrics.timing(names::load_duration("video_play"), 1500ms);
-  EXPECT_EQ(sent, (std::vector<std::string>{"metadatastorer.tsv_files.minute-watched.received:1|c",
-                                            "metadatastorer.tsv_files.oauth_authorize.skipped.ace:2|c",
-                                            "metadatastorer.tsv_files.video_play.in_queue_count:7|g",
-                                            "metadatastorer.video_play:1500|ms"}));
+  EXPECT_EQ(sent,
+            (std::vector<std::string>{"metadatastorer.tsv_files.minute-watched.received:1|c",
+                                      "metadatastorer.tsv_files.oauth_authorize.skipped.ace:2|c",
+                                      "metadatastorer.tsv_files.video_play.in_queue_count:7|g",
+                                      "metadatastorer.video_play:1500|ms"}));
 }
 
 TEST(MetricsTest, HostileTableNamesCannotBreakADatagram) {
@@ -53,10 +53,15 @@ TEST(MetricsTest, RendersPrometheusTextWithEscapedLabels) {
   metrics.count(names::files_received_total()); // statsd only
   const std::string text = metrics.prometheus_text();
   EXPECT_NE(text.find("# TYPE rsi_tsv_files_loaded_total counter\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("rsi_tsv_files_loaded_total{table=\"t\\\"1\"} 5\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("rsi_pending_oldest_age_seconds{table=\"t2\",kind=\"stale\"} 12.5\n"), std::string::npos);
-  EXPECT_NE(text.find("rsi_load_duration_seconds_bucket{table=\"t2\",le=\"1\"} 0\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("rsi_load_duration_seconds_bucket{table=\"t2\",le=\"5\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("rsi_tsv_files_loaded_total{table=\"t\\\"1\"} 5\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("rsi_pending_oldest_age_seconds{table=\"t2\",kind=\"stale\"} 12.5\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("rsi_load_duration_seconds_bucket{table=\"t2\",le=\"1\"} 0\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("rsi_load_duration_seconds_bucket{table=\"t2\",le=\"5\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(text.find("rsi_load_duration_seconds_count{table=\"t2\"} 1\n"), std::string::npos);
   EXPECT_EQ(text.find("total.received"), std::string::npos);
 
@@ -84,7 +89,8 @@ TEST(MetricsTest, UdpSinkDeliversToAListener) {
   const auto received = recv(listener, buffer, sizeof(buffer) - 1, 0);
   close(listener);
   ASSERT_GT(received, 0);
-  EXPECT_EQ(std::string(buffer, static_cast<std::size_t>(received)), "ingester.manifest_load.count:1|c");
+  EXPECT_EQ(std::string(buffer, static_cast<std::size_t>(received)),
+            "ingester.manifest_load.count:1|c");
 }
 
 TEST(MetricsTest, BadStatsdAddressesAreClearErrors) {

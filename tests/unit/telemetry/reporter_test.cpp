@@ -49,13 +49,15 @@ protected:
   void record(const std::string& table, int version, int files) {
     for (int file = 0; file < files; ++file) {
       const std::string key = fmt::format("spade/{}/v{}/{}.gz", table, version, m_next_file++);
-      ASSERT_TRUE(m_store->record_file({.key_name = key, .table = table, .version = version}, m_clock.now()));
+      ASSERT_TRUE(m_store->record_file({.key_name = key, .table = table, .version = version},
+                                       m_clock.now()));
     }
   }
 
   // Claims the next eligible batch (the oldest group).
   ingestdb::Batch claim() {
-    auto claimed = m_store->claim_batch(m_versions, {.count_trigger = 0, .lease = 2min}, m_clock.now());
+    auto claimed =
+        m_store->claim_batch(m_versions, {.count_trigger = 0, .lease = 2min}, m_clock.now());
     EXPECT_TRUE(claimed && claimed->batch);
     return claimed && claimed->batch ? *claimed->batch : ingestdb::Batch{};
   }
@@ -83,7 +85,8 @@ protected:
   }
 
   Reporter reporter(ingestdb::IngestDb& store) {
-    return Reporter(store, [this] { return m_versions; }, m_metrics, m_clock, k_max_load_retry);
+    return Reporter(
+        store, [this] { return m_versions; }, m_metrics, m_clock, k_max_load_retry);
   }
 
   test::TempDir m_dir;
@@ -101,16 +104,18 @@ std::vector<std::string> sorted(std::vector<std::string> values) {
   return values;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 TEST_F(ReporterTest, SendsGaugesPerTableAndKindAndTotalsWithTheOriginalNames) {
-  make_stale("c", 2);    // Recorded at T0; now T0+2s.
-  m_clock.advance(8s);   // T0+10s
-  record("a", 0, 3);     // Waiting in the queue.
-  m_clock.advance(20s);  // T0+30s
-  record("b", 0, 2);     // Waiting in the queue,
-  record("b", 1, 1);     // and one of a version the warehouse does not have yet.
-  m_clock.advance(5s);   // T0+35s
+  make_stale("c", 2);   // Recorded at T0; now T0+2s.
+  m_clock.advance(8s);  // T0+10s
+  record("a", 0, 3);    // Waiting in the queue.
+  m_clock.advance(20s); // T0+30s
+  record("b", 0, 2);    // Waiting in the queue,
+  record("b", 1, 1);    // and one of a version the warehouse does not have yet.
+  m_clock.advance(5s);  // T0+35s
   take_sent();
 
   ASSERT_TRUE(reporter(*m_store).report_once());
@@ -138,7 +143,8 @@ TEST_F(ReporterTest, SendsGaugesPerTableAndKindAndTotalsWithTheOriginalNames) {
   EXPECT_TRUE(contains(text, "rsi_pending_files{table=\"b\",kind=\"pending_migration\"} 1\n"));
   EXPECT_TRUE(contains(text, "rsi_pending_files{table=\"c\",kind=\"stale\"} 2\n"));
   EXPECT_TRUE(contains(text, "# TYPE rsi_pending_oldest_age_seconds gauge\n"));
-  EXPECT_TRUE(contains(text, "rsi_pending_oldest_age_seconds{table=\"a\",kind=\"in_queue\"} 25\n")) << text;
+  EXPECT_TRUE(contains(text, "rsi_pending_oldest_age_seconds{table=\"a\",kind=\"in_queue\"} 25\n"))
+      << text;
   EXPECT_TRUE(contains(text, "rsi_pending_oldest_age_seconds{table=\"c\",kind=\"stale\"} 35\n"));
   EXPECT_FALSE(contains(text, "total")) << "the totals are statsd-only: " << text;
 }
@@ -163,7 +169,8 @@ TEST_F(ReporterTest, ATableThatDrainedLeavesThePrometheusTextAndIsZeroedOnceInSt
   record("b", 0, 1);
   Reporter reporter = this->reporter(*m_store);
   ASSERT_TRUE(reporter.report_once());
-  ASSERT_TRUE(contains(m_metrics.prometheus_text(), "rsi_pending_files{table=\"a\",kind=\"in_queue\"} 2\n"));
+  ASSERT_TRUE(contains(m_metrics.prometheus_text(),
+                       "rsi_pending_files{table=\"a\",kind=\"in_queue\"} 2\n"));
   const ingestdb::Batch batch = claim();
   ASSERT_EQ(batch.table, "a");
   ASSERT_TRUE(m_store->complete_batch(batch.manifest, m_clock.now()));
@@ -175,7 +182,8 @@ TEST_F(ReporterTest, ATableThatDrainedLeavesThePrometheusTextAndIsZeroedOnceInSt
   const std::string text = m_metrics.prometheus_text();
   EXPECT_FALSE(contains(text, "table=\"a\"")) << text;
   EXPECT_TRUE(contains(text, "rsi_pending_files{table=\"b\",kind=\"in_queue\"} 1\n")) << text;
-  EXPECT_TRUE(contains(text, "rsi_pending_oldest_age_seconds{table=\"b\",kind=\"in_queue\"} 1\n")) << text;
+  EXPECT_TRUE(contains(text, "rsi_pending_oldest_age_seconds{table=\"b\",kind=\"in_queue\"} 1\n"))
+      << text;
   EXPECT_EQ(take_sent(), sorted({
                              "ingester.tsv_files.a.in_queue_count:0|g",
                              "ingester.tsv_files.a.in_queue_age_in_ms:0|g",
@@ -206,8 +214,10 @@ TEST_F(ReporterTest, AFileChangingKindMovesItsGauge) {
   ASSERT_TRUE(reporter.report_once());
 
   const auto sent = take_sent();
-  EXPECT_NE(std::find(sent.begin(), sent.end(), "ingester.tsv_files.b.in_queue_count:2|g"), sent.end());
-  EXPECT_NE(std::find(sent.begin(), sent.end(), "ingester.tsv_files.b.pending_migration_count:0|g"), sent.end());
+  EXPECT_NE(std::find(sent.begin(), sent.end(), "ingester.tsv_files.b.in_queue_count:2|g"),
+            sent.end());
+  EXPECT_NE(std::find(sent.begin(), sent.end(), "ingester.tsv_files.b.pending_migration_count:0|g"),
+            sent.end());
   const std::string text = m_metrics.prometheus_text();
   EXPECT_TRUE(contains(text, "rsi_pending_files{table=\"b\",kind=\"in_queue\"} 2\n")) << text;
   EXPECT_FALSE(contains(text, "kind=\"pending_migration\"")) << text;
@@ -216,7 +226,8 @@ TEST_F(ReporterTest, AFileChangingKindMovesItsGauge) {
 class FailingStatsStore final : public test::ForwardingIngestDb {
 public:
   using ForwardingIngestDb::ForwardingIngestDb;
-  Result<std::vector<ingestdb::PendingStat>> pending_stats(const ingestdb::VersionMap&, int) override {
+  Result<std::vector<ingestdb::PendingStat>> pending_stats(const ingestdb::VersionMap&,
+                                                           int) override {
     return fail(ErrorKind::transient, "pending stats: database is locked");
   }
 };
@@ -232,7 +243,8 @@ TEST_F(ReporterTest, AStoreFailureIsReturnedAndKeepsTheLastGauges) {
   ASSERT_FALSE(reported);
   EXPECT_EQ(reported.error().kind, ErrorKind::transient);
   EXPECT_TRUE(take_sent().empty());
-  EXPECT_TRUE(contains(m_metrics.prometheus_text(), "rsi_pending_files{table=\"a\",kind=\"in_queue\"} 1\n"));
+  EXPECT_TRUE(contains(m_metrics.prometheus_text(),
+                       "rsi_pending_files{table=\"a\",kind=\"in_queue\"} 1\n"));
 }
 
 TEST_F(ReporterTest, RunReportsBeforeItWaitsAndStopsWhenAsked) {
@@ -243,7 +255,8 @@ TEST_F(ReporterTest, RunReportsBeforeItWaitsAndStopsWhenAsked) {
   reporter(*m_store).run(stop.get_token(), 1h);
 
   const auto sent = take_sent();
-  EXPECT_NE(std::find(sent.begin(), sent.end(), "ingester.tsv_files.a.in_queue_count:1|g"), sent.end());
+  EXPECT_NE(std::find(sent.begin(), sent.end(), "ingester.tsv_files.a.in_queue_count:1|g"),
+            sent.end());
 }
 
 TEST_F(ReporterTest, GaugesReachAStatsdListenerOverUdp) {
@@ -254,13 +267,15 @@ TEST_F(ReporterTest, GaugesReachAStatsdListenerOverUdp) {
   record("minute-watched", 0, 4);
   m_versions["minute-watched"] = 0;
   m_clock.advance(1500ms);
-  Reporter reporter(*m_store, [this] { return m_versions; }, metrics, m_clock, k_max_load_retry);
+  Reporter reporter(
+      *m_store, [this] { return m_versions; }, metrics, m_clock, k_max_load_retry);
 
   ASSERT_TRUE(reporter.report_once());
 
-  const std::vector<std::string> expected{"ingester.tsv_files.minute-watched.in_queue_count:4|g",
-                                          "ingester.tsv_files.minute-watched.in_queue_age_in_ms:1500|g",
-                                          "ingester.tsv_files.in_queue_total_count:4|g"};
+  const std::vector<std::string> expected{
+      "ingester.tsv_files.minute-watched.in_queue_count:4|g",
+      "ingester.tsv_files.minute-watched.in_queue_age_in_ms:1500|g",
+      "ingester.tsv_files.in_queue_total_count:4|g"};
   EXPECT_TRUE(test::eventually(5s, [&] {
     const auto received = listener.datagrams();
     return std::all_of(expected.begin(), expected.end(), [&](const std::string& datagram) {

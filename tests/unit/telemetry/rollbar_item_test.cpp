@@ -13,11 +13,12 @@ namespace {
 using json = nlohmann::json;
 
 json item(std::string_view msg, const json& fields) {
-  const log::Record record{.level = log::Level::error,
-                           .msg = msg,
-                           .fields = fields,
-                           .caller = "loader.cpp:199",
-                           .time = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'123))};
+  const log::Record record{
+      .level = log::Level::error,
+      .msg = msg,
+      .fields = fields,
+      .caller = "loader.cpp:199",
+      .time = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'123))};
   return json::parse(rollbar_item_data(record, "production", "ingest-7"));
 }
 
@@ -60,10 +61,12 @@ TEST(RollbarItemTest, LongMessagesAndFieldsAreCutToTheItemLimit) {
   }
   const std::string many_fields =
       rollbar_item_data({.msg = "m", .fields = fields, .caller = "x.cpp:1", .time = {}}, "e", "h");
-  const json cut_field = item("m", {{"value", accented}, {"nested", {{"list", json::array({huge})}}}});
+  const json cut_field =
+      item("m", {{"value", accented}, {"nested", {{"list", json::array({huge})}}}});
 
   EXPECT_LE(long_message.size(), k_rollbar_max_item_bytes);
-  EXPECT_TRUE(json::parse(long_message)["body"]["message"]["body"].get<std::string>().starts_with("xxxx"));
+  EXPECT_TRUE(
+      json::parse(long_message)["body"]["message"]["body"].get<std::string>().starts_with("xxxx"));
   EXPECT_LE(many_fields.size(), k_rollbar_max_item_bytes);
   EXPECT_EQ(json::parse(many_fields)["body"]["message"]["body"], "m");
   EXPECT_TRUE(json::parse(many_fields)["body"]["message"]["fields_cut"].get<bool>());
@@ -75,7 +78,8 @@ TEST(RollbarItemTest, LongMessagesAndFieldsAreCutToTheItemLimit) {
 
 TEST(RollbarItemTest, InvalidUtf8IsReplacedNotThrown) {
   const std::string data = rollbar_item_data(
-      {.msg = "bad \xff bytes", .fields = json{{"v", "\xfe"}}, .caller = "x.cpp:1", .time = {}}, "e", "h");
+      {.msg = "bad \xff bytes", .fields = json{{"v", "\xfe"}}, .caller = "x.cpp:1", .time = {}},
+      "e", "h");
 
   EXPECT_TRUE(json::accept(data));
 }

@@ -12,9 +12,9 @@
 #include <gtest/gtest.h>
 
 #include "support/testdata.hpp"
-#include "warehouse/pg_copy_text.hpp"
 #include "tsv/reader.hpp"
 #include "tsv_test_util.hpp"
+#include "warehouse/pg_copy_text.hpp"
 
 namespace rsi::tsv {
 namespace {

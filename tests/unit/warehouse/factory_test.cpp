@@ -15,23 +15,28 @@ const RedshiftConfig& redshift(const Result<Config>& config) {
 }
 
 TEST(WarehouseFactoryTest, RedshiftUrlsSpeakThePostgresProtocol) {
-  const auto config = config_from_url("redshift://loader@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev", {}, {});
+  const auto config = config_from_url(
+      "redshift://loader@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev", {}, {});
 
-  EXPECT_EQ(redshift(config).conninfo, "postgresql://loader@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev");
+  EXPECT_EQ(redshift(config).conninfo,
+            "postgresql://loader@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev");
   EXPECT_TRUE(redshift(config).system_table_fallback) << "a provisioned cluster has STL/STV tables";
 }
 
 TEST(WarehouseFactoryTest, ServerlessHostsHaveNoSystemTablesToAsk) {
   const auto config = config_from_url(
-      "redshift://loader@wg.123456789012.us-west-2.redshift-serverless.amazonaws.com:5439/dev", {}, {});
+      "redshift://loader@wg.123456789012.us-west-2.redshift-serverless.amazonaws.com:5439/dev", {},
+      {});
 
   EXPECT_FALSE(redshift(config).system_table_fallback);
 }
 
 TEST(WarehouseFactoryTest, AnExplicitSettingWinsOverTheHost) {
-  const auto on = config_from_url("redshift://l@wg.1.us-east-1.redshift-serverless.amazonaws.com/dev", {},
-                                  {.system_tables = true});
-  const auto off = config_from_url("redshift://l@proxy.internal:5439/dev", {}, {.system_tables = false});
+  const auto on =
+      config_from_url("redshift://l@wg.1.us-east-1.redshift-serverless.amazonaws.com/dev", {},
+                      {.system_tables = true});
+  const auto off =
+      config_from_url("redshift://l@proxy.internal:5439/dev", {}, {.system_tables = false});
 
   EXPECT_TRUE(redshift(on).system_table_fallback);
   EXPECT_FALSE(redshift(off).system_table_fallback) << "Serverless behind a proxy or a custom name";

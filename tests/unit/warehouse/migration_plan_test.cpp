@@ -166,11 +166,12 @@ TEST(RedshiftPlanTest, EventStepsOnAnExistingTableRecreateTheViewsAsTheOriginal)
       R"(CREATE VIEW "views"."video_play" AS SELECT * FROM "logs"."video_play" WHERE "time" > GETDATE() - interval '90 days';)";
   const std::string full =
       R"(CREATE VIEW "fullviews"."video_play" AS SELECT "time", "login", NULL::varchar(15) AS ip FROM "logs"."video_play")";
-  const std::string unfiltered = R"(CREATE VIEW "views"."video_play" AS SELECT * FROM "logs"."video_play" ;)";
-  for (const auto& [action, views] :
-       std::vector<std::pair<core::Action, Statements>>{{core::Action::request_drop_event, {filtered, full}},
-                                                        {core::Action::cancel_drop_event, {filtered, full}},
-                                                        {core::Action::drop_event, {unfiltered}}}) {
+  const std::string unfiltered =
+      R"(CREATE VIEW "views"."video_play" AS SELECT * FROM "logs"."video_play" ;)";
+  for (const auto& [action, views] : std::vector<std::pair<core::Action, Statements>>{
+           {core::Action::request_drop_event, {filtered, full}},
+           {core::Action::cancel_drop_event, {filtered, full}},
+           {core::Action::drop_event, {unfiltered}}}) {
     const std::vector<core::Operation> ops = {event(action, 1)};
 
     const auto plan = plan_migration(redshift_names(filtered_layout()), "video_play", 1, ops,
@@ -185,10 +186,10 @@ TEST(RedshiftPlanTest, EventStepsOnAnExistingTableRecreateTheViewsAsTheOriginal)
 }
 
 TEST(RedshiftPlanTest, WithTheViewColumnTheFilterAndTheFullViewWithReplacementsVerbatim) {
-  const auto plan = plan_migration(
-      redshift_names(filtered_layout()), "t", 0,
-      std::vector{add("time", "f@timestamp@unix", " sortkey"), add("ip", "varchar", "(15)"), add("n", "bigint")},
-      std::nullopt);
+  const auto plan = plan_migration(redshift_names(filtered_layout()), "t", 0,
+                                   std::vector{add("time", "f@timestamp@unix", " sortkey"),
+                                               add("ip", "varchar", "(15)"), add("n", "bigint")},
+                                   std::nullopt);
 
   ASSERT_TRUE(plan) << plan.error().message;
   EXPECT_EQ(
@@ -205,30 +206,35 @@ TEST(RedshiftPlanTest, TheFullViewNeedsTheViewColumnNotAReplacement) {
   layout.full_view_replacements.clear();
 
   const auto plan = plan_migration(redshift_names(layout), "t", 0,
-                                   std::vector{add("time", "f@timestamp@unix"), add("n", "bigint")}, std::nullopt);
-
-  ASSERT_TRUE(plan) << plan.error().message;
-  ASSERT_EQ(plan->statements.size(), 3U);
-  EXPECT_EQ(plan->statements[2], R"(CREATE VIEW "fullviews"."t" AS SELECT "time", "n" FROM "logs"."t")");
-}
-
-TEST(RedshiftPlanTest, WithoutTheViewColumnEveryTableStillGetsItsPlainViewUnfiltered) {
-  const auto plan = plan_migration(redshift_names(filtered_layout()), "t", 0,
-                                   std::vector{add("login", "varchar", "(8)"), add("ip", "varchar", "(15)")},
+                                   std::vector{add("time", "f@timestamp@unix"), add("n", "bigint")},
                                    std::nullopt);
 
   ASSERT_TRUE(plan) << plan.error().message;
-  EXPECT_EQ(plan->statements, (Statements{R"(CREATE TABLE "logs"."t"("login" varchar(8),"ip" varchar(15));)",
-                                          R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" ;)"}))
+  ASSERT_EQ(plan->statements.size(), 3U);
+  EXPECT_EQ(plan->statements[2],
+            R"(CREATE VIEW "fullviews"."t" AS SELECT "time", "n" FROM "logs"."t")");
+}
+
+TEST(RedshiftPlanTest, WithoutTheViewColumnEveryTableStillGetsItsPlainViewUnfiltered) {
+  const auto plan = plan_migration(
+      redshift_names(filtered_layout()), "t", 0,
+      std::vector{add("login", "varchar", "(8)"), add("ip", "varchar", "(15)")}, std::nullopt);
+
+  ASSERT_TRUE(plan) << plan.error().message;
+  EXPECT_EQ(plan->statements,
+            (Statements{R"(CREATE TABLE "logs"."t"("login" varchar(8),"ip" varchar(15));)",
+                        R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" ;)"}))
       << "no filter and no full view, even though a replaced column is there";
 }
 
 TEST(RedshiftPlanTest, RenamingTheViewColumnAwayAndBackMovesTheFilterAndTheFullView) {
-  const auto away = plan_migration(redshift_names(filtered_layout()), "t", 1,
-                                   std::vector{rename("time", "event_time", 1)}, Statements{"time", "ip"});
+  const auto away =
+      plan_migration(redshift_names(filtered_layout()), "t", 1,
+                     std::vector{rename("time", "event_time", 1)}, Statements{"time", "ip"});
   ASSERT_TRUE(away) << away.error().message;
   EXPECT_EQ(away->statements,
-            (Statements{R"(DROP VIEW IF EXISTS "views"."t" CASCADE)", R"(DROP VIEW IF EXISTS "fullviews"."t" CASCADE)",
+            (Statements{R"(DROP VIEW IF EXISTS "views"."t" CASCADE)",
+                        R"(DROP VIEW IF EXISTS "fullviews"."t" CASCADE)",
                         R"(ALTER TABLE "logs"."t" RENAME COLUMN "time" TO "event_time")",
                         R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" ;)"}));
 
@@ -237,10 +243,12 @@ TEST(RedshiftPlanTest, RenamingTheViewColumnAwayAndBackMovesTheFilterAndTheFullV
   ASSERT_TRUE(back) << back.error().message;
   EXPECT_EQ(
       back->statements,
-      (Statements{R"(DROP VIEW IF EXISTS "views"."t" CASCADE)", R"(DROP VIEW IF EXISTS "fullviews"."t" CASCADE)",
-                  R"(ALTER TABLE "logs"."t" RENAME COLUMN "event_time" TO "time")",
-                  R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)",
-                  R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS ip FROM "logs"."t")"}));
+      (Statements{
+          R"(DROP VIEW IF EXISTS "views"."t" CASCADE)",
+          R"(DROP VIEW IF EXISTS "fullviews"."t" CASCADE)",
+          R"(ALTER TABLE "logs"."t" RENAME COLUMN "event_time" TO "time")",
+          R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)",
+          R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS ip FROM "logs"."t")"}));
 }
 
 TEST(PlanTest, ViewsOfATableAreTheSameWhicheverWayTheyArePlanned) {
@@ -250,9 +258,12 @@ TEST(PlanTest, ViewsOfATableAreTheSameWhicheverWayTheyArePlanned) {
 
   ASSERT_TRUE(views) << views.error().message;
   ASSERT_TRUE(views->plain && views->full);
-  EXPECT_EQ(*views->plain,
-            R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)");
-  EXPECT_EQ(*views->full, R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS ip FROM "logs"."t")");
+  EXPECT_EQ(
+      *views->plain,
+      R"(CREATE VIEW "views"."t" AS SELECT * FROM "logs"."t" WHERE "time" > GETDATE() - interval '90 days';)");
+  EXPECT_EQ(
+      *views->full,
+      R"(CREATE VIEW "fullviews"."t" AS SELECT "time", NULL::varchar(15) AS ip FROM "logs"."t")");
   Layout no_views = filtered_layout();
   no_views.view_schema.clear();
   no_views.full_view_schema.clear();

@@ -4,13 +4,12 @@
 
 #include "warehouse/redshift_sql.hpp"
 
-#include "warehouse/pg_sql.hpp"
-
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "warehouse/pg_sql.hpp"
 #include "warehouse_test_util.hpp"
 
 namespace rsi::warehouse::redshift {
@@ -97,7 +96,8 @@ TEST(RedshiftCopyTest, RedactRemovesEverySecret) {
 }
 
 TEST(RedshiftManifestTest, IsTheOriginalsJson) {
-  const std::vector<core::ObjectLocation> files = {{"spade-compacter-local", "path/file.gz"}, {"b", "k/2.gz"}};
+  const std::vector<core::ObjectLocation> files = {{"spade-compacter-local", "path/file.gz"},
+                                                   {"b", "k/2.gz"}};
 
   EXPECT_EQ(manifest_json(files),
             R"({"entries":[{"url":"s3://spade-compacter-local/path/file.gz","mandatory":true},)"
@@ -121,7 +121,8 @@ TEST(RedshiftBookkeepingTest, VersionStatementsAreTheOriginals) {
             "SELECT MAX(version) FROM infra.table_version WHERE name = $1 GROUP BY name");
   EXPECT_EQ(k_insert_version,
             "INSERT INTO infra.table_version (name, version, ts) VALUES ($1, $2, GETDATE())");
-  EXPECT_EQ(pg_sql::k_select_versions, "SELECT name, MAX(version) FROM infra.table_version GROUP BY name");
+  EXPECT_EQ(pg_sql::k_select_versions,
+            "SELECT name, MAX(version) FROM infra.table_version GROUP BY name");
 }
 
 } // namespace

@@ -4,7 +4,8 @@ RSI_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RSI_BUILD_DIR="${RSI_BUILD_DIR:-$RSI_ROOT/build}"
 RSI_JOBS="${RSI_JOBS:-2}"
 
-say() { printf '==> %s\n' "$*" >&2; }
+# Each line carries the seconds since the script started, so a slow step shows in CI's log.
+say() { printf '==> [%4ds] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Configure (once) and build one build tree: rsi_build DIR [cmake options...]

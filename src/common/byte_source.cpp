@@ -10,27 +10,10 @@
 #include <fmt/std.h>
 #include <unistd.h>
 
+#include "common/file_descriptor.hpp"
+
 namespace rsi {
 namespace {
-
-// Owns a POSIX file descriptor.
-class FileDescriptor {
-public:
-  explicit FileDescriptor(int fd) : m_fd(fd) {}
-  FileDescriptor(FileDescriptor&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(FileDescriptor&&) = delete;
-  ~FileDescriptor() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  [[nodiscard]] int get() const { return m_fd; }
-
-private:
-  int m_fd;
-};
 
 class FileSource final : public ByteSource {
 public:

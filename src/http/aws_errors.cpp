@@ -6,23 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
+#include "http/xml.hpp"
+
 namespace rsi::http {
 namespace {
-
-// "s3:Code" and "Code" both match "Code": S3 emulators use other namespaces than AWS.
-bool local_name_is(const pugi::xml_node& node, std::string_view name) {
-  std::string_view full = node.name();
-  if (const auto colon = full.rfind(':'); colon != std::string_view::npos) {
-    full.remove_prefix(colon + 1);
-  }
-  return full == name;
-}
-
-pugi::xml_node find_element(const pugi::xml_node& root, std::string_view name) {
-  return root.find_node([&](const pugi::xml_node& node) {
-    return node.type() == pugi::node_element && local_name_is(node, name);
-  });
-}
 
 std::string json_string(const nlohmann::json& object, std::initializer_list<const char*> keys) {
   for (const char* key : keys) {
@@ -41,8 +28,8 @@ ServiceError parse_xml_error(std::string_view body) {
     return {};
   }
   ServiceError error;
-  error.code = find_element(document, "Code").child_value();
-  error.message = find_element(document, "Message").child_value();
+  error.code = xml::find_element(document, "Code").child_value();
+  error.message = xml::find_element(document, "Message").child_value();
   return error;
 }
 

@@ -6,32 +6,15 @@
 #include "http/sts.hpp"
 
 #include <fmt/format.h>
-#include <pugixml.hpp>
 
 #include "http/time_format.hpp"
 #include "http/url.hpp"
+#include "http/xml.hpp"
 
 namespace rsi::http {
 namespace {
 
 constexpr std::string_view k_api_version = "2011-06-15";
-
-std::string_view local_name(const pugi::xml_node& node) {
-  std::string_view name = node.name();
-  if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
-    name.remove_prefix(colon + 1);
-  }
-  return name;
-}
-
-pugi::xml_node child(const pugi::xml_node& parent, std::string_view name) {
-  for (const pugi::xml_node& node : parent.children()) {
-    if (node.type() == pugi::node_element && local_name(node) == name) {
-      return node;
-    }
-  }
-  return {};
-}
 
 std::string form_body(std::string_view action, const AssumeRoleRequest& request,
                       std::string_view token) {
@@ -105,16 +88,15 @@ Result<Credentials> parse_sts_credentials(std::string_view body, std::string_vie
   if (!document.load_buffer(body.data(), body.size())) {
     return fail(ErrorKind::permanent, "response is not XML");
   }
-  const pugi::xml_node node = child(
-      child(child(document, fmt::format("{}Response", action)), fmt::format("{}Result", action)),
-      "Credentials");
+  const pugi::xml_node node =
+      xml::child(xml::child(xml::child(document, fmt::format("{}Response", action)),
+                            fmt::format("{}Result", action)),
+                 "Credentials");
   if (!node) {
     return fail(ErrorKind::permanent,
                 fmt::format("response has no {}Response/{}Result/Credentials", action, action));
   }
-  const auto text = [&](std::string_view name) {
-    return std::string(child(node, name).child_value());
-  };
+  const auto text = [&](std::string_view name) { return xml::child_text(node, name); };
   Credentials credentials{.access_key_id = text("AccessKeyId"),
                           .secret_access_key = text("SecretAccessKey"),
                           .session_token = text("SessionToken"),

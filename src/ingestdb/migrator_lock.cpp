@@ -24,6 +24,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "common/file_descriptor.hpp"
 #include "common/log.hpp"
 #include "pg/advisory_locks.hpp"
 #include "pg/connection.hpp"
@@ -83,25 +84,6 @@ private:
   std::string m_conninfo;
   std::mutex m_mutex;
   std::optional<pg::Connection> m_conn; // Open exactly while the lock is held.
-};
-
-// An open file descriptor, closed on destruction.
-class FileDescriptor {
-public:
-  explicit FileDescriptor(int fd) : m_fd(fd) {}
-  FileDescriptor(FileDescriptor&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&&) = delete;
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  ~FileDescriptor() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  [[nodiscard]] int get() const { return m_fd; }
-
-private:
-  int m_fd;
 };
 
 class SqliteMigratorLock final : public MigratorLock {

@@ -21,31 +21,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file_descriptor.hpp"
+
 namespace rsi::objectstore {
 namespace {
 
 constexpr std::string_view k_partial_prefix = ".rsi-partial-";
 constexpr std::size_t k_chunk_bytes = 256 * 1024;
-
-// An open file descriptor, closed on destruction.
-class Fd {
-public:
-  explicit Fd(int fd) : m_fd(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-    }
-  }
-  [[nodiscard]] int get() const { return m_fd; }
-  [[nodiscard]] bool valid() const { return m_fd >= 0; }
-  // Close now, reporting the error close() may be the first to see.
-  int close() { return ::close(std::exchange(m_fd, -1)); }
-
-private:
-  int m_fd;
-};
 
 std::string etag_of(const struct stat& status) {
   const auto mtime_ns = static_cast<std::uint64_t>(status.st_mtim.tv_sec) * 1'000'000'000ULL +
@@ -71,7 +53,7 @@ public:
                                         ByteRange range) override {
     RSI_TRY(check_key(key));
     const auto path = m_root / key;
-    Fd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    FileDescriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!file.valid()) {
       return missing_or_error("get", key, errno);
     }
@@ -127,7 +109,7 @@ public:
   }
 
   Result<void> put_file(std::string_view key, const std::filesystem::path& path) override {
-    Fd input(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    FileDescriptor input(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!input.valid()) {
       return fail(ErrorKind::permanent, fmt::format("put {} from {}: {}", describe_key(key),
                                                     path.string(), errno_message(errno)));
@@ -278,7 +260,7 @@ private:
     thread_local std::mt19937_64 rng{std::random_device{}()};
     const auto temp = path.parent_path() / fmt::format("{}{}-{:016x}", k_partial_prefix,
                                                        path.filename().string(), rng());
-    Fd file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+    FileDescriptor file(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
     if (!file.valid()) {
       return fail(ErrorKind::transient, fmt::format("put {}: {}", target, errno_message(errno)));
     }
@@ -287,9 +269,9 @@ private:
       written = fail(ErrorKind::transient,
                      fmt::format("put {}: fsync: {}", target, errno_message(errno)));
     }
-    if (written && file.close() != 0) {
+    if (const int error = written ? file.close() : 0; error != 0) {
       written = fail(ErrorKind::transient,
-                     fmt::format("put {}: close: {}", target, errno_message(errno)));
+                     fmt::format("put {}: close: {}", target, errno_message(error)));
     }
     if (written && ::rename(temp.c_str(), path.c_str()) != 0) {
       const int rename_error = errno;
@@ -302,7 +284,7 @@ private:
     return written;
   }
 
-  static Result<void> copy_into(const Fd& file, const ChunkSource& source,
+  static Result<void> copy_into(const FileDescriptor& file, const ChunkSource& source,
                                 const std::string& target) {
     std::vector<char> buffer(k_chunk_bytes);
     while (true) {

@@ -6,40 +6,10 @@
 #include <pugixml.hpp>
 
 #include "http/time_format.hpp"
+#include "http/xml.hpp"
 
 namespace rsi::objectstore::s3 {
 namespace {
-
-std::string_view local_name(const pugi::xml_node& node) {
-  std::string_view name = node.name();
-  if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
-    name.remove_prefix(colon + 1);
-  }
-  return name;
-}
-
-// The first child element called `name`, whatever its namespace prefix.
-pugi::xml_node child(const pugi::xml_node& parent, std::string_view name) {
-  for (const auto& node : parent.children()) {
-    if (node.type() == pugi::node_element && local_name(node) == name) {
-      return node;
-    }
-  }
-  return {};
-}
-
-std::string text(const pugi::xml_node& parent, std::string_view name) {
-  return child(parent, name).child_value();
-}
-
-pugi::xml_node document_element(const pugi::xml_document& document) {
-  for (const auto& node : document.children()) {
-    if (node.type() == pugi::node_element) {
-      return node;
-    }
-  }
-  return {};
-}
 
 std::string xml_escape(std::string_view text) {
   std::string out;
@@ -71,26 +41,26 @@ Result<ListResult> parse_list_result(std::string_view body) {
   if (!document.load_buffer(body.data(), body.size())) {
     return fail(ErrorKind::transient, "ListObjectsV2: unreadable XML response");
   }
-  const auto root = document_element(document);
-  if (local_name(root) != "ListBucketResult") {
-    return fail(ErrorKind::transient,
-                fmt::format("ListObjectsV2: unexpected XML element {}", local_name(root)));
+  const auto root = http::xml::document_element(document);
+  if (http::xml::local_name(root) != "ListBucketResult") {
+    return fail(ErrorKind::transient, fmt::format("ListObjectsV2: unexpected XML element {}",
+                                                  http::xml::local_name(root)));
   }
   ListResult result;
   for (const auto& node : root.children()) {
-    if (node.type() != pugi::node_element || local_name(node) != "Contents") {
+    if (node.type() != pugi::node_element || http::xml::local_name(node) != "Contents") {
       continue;
     }
     ObjectInfo info;
-    info.key = text(node, "Key");
-    const std::string size = text(node, "Size");
+    info.key = http::xml::child_text(node, "Key");
+    const std::string size = http::xml::child_text(node, "Size");
     std::from_chars(size.data(), size.data() + size.size(), info.size_bytes);
-    info.etag = text(node, "ETag");
-    info.last_modified = http::parse_iso8601(text(node, "LastModified"));
+    info.etag = http::xml::child_text(node, "ETag");
+    info.last_modified = http::parse_iso8601(http::xml::child_text(node, "LastModified"));
     result.objects.push_back(std::move(info));
   }
-  result.truncated = text(root, "IsTruncated") == "true";
-  result.next_token = text(root, "NextContinuationToken");
+  result.truncated = http::xml::child_text(root, "IsTruncated") == "true";
+  result.next_token = http::xml::child_text(root, "NextContinuationToken");
   if (result.truncated && result.next_token.empty()) {
     return fail(ErrorKind::transient, "ListObjectsV2: truncated page without a continuation token");
   }
@@ -102,7 +72,7 @@ Result<std::string> parse_upload_id(std::string_view body) {
   if (!document.load_buffer(body.data(), body.size())) {
     return fail(ErrorKind::transient, "CreateMultipartUpload: unreadable XML response");
   }
-  std::string upload_id = text(document_element(document), "UploadId");
+  std::string upload_id = http::xml::child_text(http::xml::document_element(document), "UploadId");
   if (upload_id.empty()) {
     return fail(ErrorKind::transient, "CreateMultipartUpload: response without UploadId");
   }

@@ -46,6 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file_descriptor.hpp"
 #include "common/log.hpp"
 
 namespace rsi::queue {
@@ -59,43 +60,6 @@ constexpr auto k_rejected_dir = "rejected";
 // Room for the `<sent>_<count>_<nonce>_` prefix of an in-flight name within NAME_MAX.
 constexpr std::size_t k_max_id_size = NAME_MAX - 64;
 constexpr std::chrono::seconds k_max_visibility_timeout{12 * 3600}; // SQS's limit.
-
-// An owned file descriptor, closed on destruction.
-class FileDescriptor {
-public:
-  FileDescriptor() = default;
-  explicit FileDescriptor(int fd) : m_fd(fd) {}
-  ~FileDescriptor() { reset(); }
-  FileDescriptor(FileDescriptor&& other) noexcept : m_fd(std::exchange(other.m_fd, -1)) {}
-  FileDescriptor& operator=(FileDescriptor&& other) noexcept {
-    if (this != &other) {
-      reset();
-      m_fd = std::exchange(other.m_fd, -1);
-    }
-    return *this;
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-
-  [[nodiscard]] int get() const { return m_fd; }
-  [[nodiscard]] bool valid() const { return m_fd >= 0; }
-
-  // Close now, reporting the error close(2) may return (a deferred write error).
-  [[nodiscard]] int close() {
-    const int rc = ::close(std::exchange(m_fd, -1));
-    return rc == 0 ? 0 : errno;
-  }
-
-private:
-  void reset() {
-    if (m_fd >= 0) {
-      ::close(m_fd);
-      m_fd = -1;
-    }
-  }
-
-  int m_fd = -1;
-};
 
 ErrorKind errno_kind(int error) {
   switch (error) {

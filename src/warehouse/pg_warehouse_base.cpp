@@ -1,8 +1,5 @@
-// Versions and migrations for the warehouses that speak the PostgreSQL protocol.
-//
-// infra.table_version(name, version, ts) holds one row per version a table reached; its
-// largest version is the table's version. A migration checks that version, runs its DDL and
-// inserts the new row in one transaction, so a failed migration leaves no trace.
+// Versions and schema changes for the warehouses that speak the PostgreSQL protocol: the
+// statements of schema_protocol.hpp's steps over one lazily (re)opened connection.
 #include "warehouse/pg_warehouse_base.hpp"
 
 #include <fmt/format.h>
@@ -14,6 +11,7 @@
 #include "warehouse/migration_plan.hpp"
 #include "warehouse/pg_sql.hpp"
 #include "warehouse/redshift_sql.hpp"
+#include "warehouse/schema_protocol.hpp"
 
 namespace rsi::warehouse::detail {
 
@@ -89,119 +87,84 @@ PgWarehouseBase::read_columns(pg::Connection& conn, std::string_view table) cons
   return std::optional<std::vector<std::string>>(std::move(columns));
 }
 
+// Schema changes on this connection, in one transaction.
+class PgWarehouseBase::SchemaTx final : public SchemaTransaction {
+public:
+  SchemaTx(const PgWarehouseBase& base, pg::Connection& conn, pg::Transaction tx)
+      : m_base(base), m_conn(conn), m_tx(std::move(tx)) {}
+
+  Result<std::optional<int>> table_version(std::string_view table) override {
+    return read_version(m_conn, table);
+  }
+  Result<std::optional<std::vector<std::string>>> table_columns(std::string_view table) override {
+    return m_base.read_columns(m_conn, table);
+  }
+  Result<bool> view_exists(std::string_view table) override {
+    RSI_TRY_ASSIGN(const auto rows,
+                   m_conn.exec(pg_sql::k_view_exists,
+                               {m_base.m_names.layout().view_schema, std::string(table)}));
+    return rows.boolean(0, 0);
+  }
+  Result<void> exec(const std::string& statement) override {
+    RSI_TRY(m_tx.exec(statement));
+    return {};
+  }
+  Result<void> record_version(std::string_view table, int version) override {
+    RSI_TRY(
+        m_tx.exec(m_base.m_flavor.insert_version, {std::string(table), std::to_string(version)}));
+    return {};
+  }
+  Result<void> commit() override { return m_tx.commit(); }
+
+private:
+  const PgWarehouseBase& m_base;
+  pg::Connection& m_conn;
+  pg::Transaction m_tx;
+};
+
+BeginSchemaTransaction PgWarehouseBase::begin_schema(pg::Connection& conn) {
+  return [this, &conn](const SchemaTransactionOptions& options)
+             -> Result<std::unique_ptr<SchemaTransaction>> {
+    RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+    if (options.statement_timeout) {
+      RSI_TRY(tx.exec(fmt::format("SET LOCAL statement_timeout TO {}",
+                                  std::max<std::int64_t>(0, options.statement_timeout->count()))));
+    }
+    if (options.lock_versions && !m_flavor.lock_versions.empty()) {
+      RSI_TRY(tx.exec(m_flavor.lock_versions));
+    }
+    return std::make_unique<SchemaTx>(*this, conn, std::move(tx));
+  };
+}
+
 Result<void> PgWarehouseBase::apply_migration(std::string_view table, int target_version,
                                               std::span<const core::Operation> operations,
                                               std::chrono::milliseconds statement_timeout) {
-  RSI_TRY(check_table_name(table, dialect()));
-  if (target_version < 0 || target_version > core::k_max_table_version) {
-    return fail(ErrorKind::permanent,
-                fmt::format("migration {} v{}: version out of range", table, target_version));
-  }
-  const std::string context = fmt::format("migration {} v{}", table, target_version);
-  return with_connection([&](pg::Connection& conn) -> Result<void> {
-    RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-    RSI_TRY(tx.exec(fmt::format("SET LOCAL statement_timeout TO {}",
-                                std::max<std::int64_t>(0, statement_timeout.count()))));
-    if (!m_flavor.lock_versions.empty()) {
-      RSI_TRY(tx.exec(m_flavor.lock_versions));
-    }
-    RSI_TRY_ASSIGN(const auto current, read_version(conn, table));
-    RSI_TRY(expect_version("migration of", table, current, target_version - 1));
-    RSI_TRY_ASSIGN(const auto columns, read_columns(conn, table));
-    RSI_TRY_ASSIGN(const MigrationPlan plan,
-                   plan_migration(m_names, table, target_version, operations, columns));
-    for (const auto& statement : plan.statements) {
-      if (auto done = tx.exec(statement); !done) {
-        return fail(done.error().wrap(context));
-      }
-    }
-    RSI_TRY(tx.exec(m_flavor.insert_version, {std::string(table), std::to_string(target_version)}));
-    if (auto committed = tx.commit(); !committed) {
-      return fail(committed.error().wrap(context));
-    }
-    log::info("applied migration", {{"table", table},
-                                    {"version", target_version},
-                                    {"created", plan.creates_table},
-                                    {"statements", plan.statements.size()}});
-    return {};
+  return with_connection([&](pg::Connection& conn) {
+    return run_migration(m_names, table, target_version, operations, statement_timeout,
+                         begin_schema(conn));
   });
 }
 
 Result<std::vector<std::string>>
 PgWarehouseBase::migration_statements(std::string_view table, int target_version,
                                       std::span<const core::Operation> operations) {
-  RSI_TRY(check_table_name(table, dialect()));
-  return with_connection([&](pg::Connection& conn) -> Result<std::vector<std::string>> {
-    RSI_TRY_ASSIGN(const auto current, read_version(conn, table));
-    RSI_TRY(expect_version("migration of", table, current, target_version - 1));
-    RSI_TRY_ASSIGN(const auto columns, read_columns(conn, table));
-    RSI_TRY_ASSIGN(MigrationPlan plan,
-                   plan_migration(m_names, table, target_version, operations, columns));
-    return std::move(plan.statements);
+  return with_connection([&](pg::Connection& conn) {
+    return detail::migration_statements(m_names, table, target_version, operations,
+                                        begin_schema(conn));
   });
 }
 
 Result<std::vector<std::string>> PgWarehouseBase::repair_views() {
-  const Layout& layout = m_names.layout();
-  if (layout.view_schema.empty()) {
-    return std::vector<std::string>{};
-  }
   RSI_TRY_ASSIGN(const TableVersions versions, table_versions());
-  return with_connection([&](pg::Connection& conn) -> Result<std::vector<std::string>> {
-    std::vector<std::string> created;
-    for (const auto& [table, version] : versions) {
-      if (!check_table_name(table, dialect())) {
-        continue; // Not a table this project could have made.
-      }
-      RSI_TRY_ASSIGN(const auto view_there,
-                     conn.exec(pg_sql::k_view_exists, {layout.view_schema, table}));
-      if (view_there.boolean(0, 0)) {
-        continue;
-      }
-      RSI_TRY_ASSIGN(const auto columns, read_columns(conn, table));
-      if (!columns) {
-        continue; // A retired event: a version, no table.
-      }
-      auto views = plan_views(m_names, table, *columns);
-      if (!views) {
-        return fail(std::move(views.error()));
-      }
-      if (auto done = conn.exec(views->plain.value_or("")); !done) {
-        return fail(done.error().wrap(fmt::format("create the missing view of {}", table)));
-      }
-      RSI_TRY_ASSIGN(std::string view, m_names.view(table));
-      created.push_back(std::move(view));
-    }
-    return created;
+  return with_connection([&](pg::Connection& conn) {
+    return detail::repair_views(m_names, versions, begin_schema(conn));
   });
 }
 
 Result<int> PgWarehouseBase::increment_version(std::string_view table) {
-  RSI_TRY(check_table_name(table, dialect()));
-  return with_connection([&](pg::Connection& conn) -> Result<int> {
-    RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-    if (!m_flavor.lock_versions.empty()) {
-      RSI_TRY(tx.exec(m_flavor.lock_versions));
-    }
-    RSI_TRY_ASSIGN(
-        const auto exists,
-        conn.exec(pg_sql::k_table_exists, {m_names.layout().physical_schema, std::string(table)}));
-    if (exists.boolean(0, 0)) {
-      return fail(
-          ErrorKind::conflict,
-          fmt::format("increment version of {}: the table exists; only a table without one can "
-                      "change version without DDL",
-                      table));
-    }
-    RSI_TRY_ASSIGN(const auto current, read_version(conn, table));
-    const int next = current ? *current + 1 : 0;
-    if (next > core::k_max_table_version) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("increment version of {}: version {} out of range", table, next));
-    }
-    RSI_TRY(tx.exec(m_flavor.insert_version, {std::string(table), std::to_string(next)}));
-    RSI_TRY(tx.commit());
-    return next;
+  return with_connection([&](pg::Connection& conn) {
+    return detail::increment_version(m_names, table, begin_schema(conn));
   });
 }
 

@@ -12,6 +12,7 @@
 #include "pg/connection.hpp"
 #include "pg/transaction.hpp"
 #include "warehouse/ddl.hpp"
+#include "warehouse/schema_protocol.hpp"
 #include "warehouse/warehouse.hpp"
 
 namespace rsi::warehouse::detail {
@@ -72,6 +73,10 @@ protected:
   read_columns(pg::Connection& conn, std::string_view table) const;
 
 private:
+  class SchemaTx;
+  // Schema transactions on `conn` (statement timeout by SET LOCAL, the flavor's version lock).
+  [[nodiscard]] BeginSchemaTransaction begin_schema(pg::Connection& conn);
+
   std::string m_conninfo;
   PgFlavor m_flavor;
   pg::Connection m_quoter;

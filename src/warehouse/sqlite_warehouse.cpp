@@ -19,6 +19,7 @@
 #include "warehouse/ddl.hpp"
 #include "warehouse/load_protocol.hpp"
 #include "warehouse/migration_plan.hpp"
+#include "warehouse/schema_protocol.hpp"
 
 namespace rsi::warehouse {
 namespace {
@@ -113,90 +114,24 @@ public:
 
   Result<void> apply_migration(std::string_view table, int target_version,
                                std::span<const core::Operation> operations,
-                               std::chrono::milliseconds /*statement_timeout*/) override {
-    RSI_TRY(check_table_name(table, Dialect::sqlite));
-    if (target_version < 0 || target_version > core::k_max_table_version) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("migration {} v{}: version out of range", table, target_version));
-    }
-    const std::string context = fmt::format("migration {} v{}", table, target_version);
-    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
-    RSI_TRY_ASSIGN(const MigrationPlan plan, plan_now(table, target_version, operations));
-    for (const auto& statement : plan.statements) {
-      if (auto done = m_db.exec_script(statement); !done) {
-        return fail(done.error().wrap(context));
-      }
-    }
-    RSI_TRY(insert_version(table, target_version));
-    RSI_TRY(tx.commit());
-    log::info("applied migration", {{"table", table},
-                                    {"version", target_version},
-                                    {"created", plan.creates_table},
-                                    {"statements", plan.statements.size()}});
-    return {};
+                               std::chrono::milliseconds statement_timeout) override {
+    return detail::run_migration(m_names, table, target_version, operations, statement_timeout,
+                                 begin_schema());
   }
 
   Result<std::vector<std::string>>
   migration_statements(std::string_view table, int target_version,
                        std::span<const core::Operation> operations) override {
-    RSI_TRY(check_table_name(table, Dialect::sqlite));
-    RSI_TRY_ASSIGN(MigrationPlan plan, plan_now(table, target_version, operations));
-    return std::move(plan.statements);
+    return detail::migration_statements(m_names, table, target_version, operations, begin_schema());
   }
 
   Result<std::vector<std::string>> repair_views() override {
-    if (m_names.layout().view_schema.empty()) {
-      return std::vector<std::string>{};
-    }
     RSI_TRY_ASSIGN(const TableVersions versions, table_versions());
-    std::vector<std::string> created;
-    for (const auto& [table, version] : versions) {
-      RSI_TRY_ASSIGN(const bool table_there, exists(table));
-      if (!check_table_name(table, Dialect::sqlite) || !table_there) {
-        continue;
-      }
-      const std::string view_name = fmt::format("{}.{}", m_names.layout().view_schema, table);
-      RSI_TRY_ASSIGN(auto* select,
-                     m_db.cached("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?"));
-      select->bind(1, view_name);
-      RSI_TRY_ASSIGN(const bool view_there, select->step());
-      select->reset();
-      if (view_there) {
-        continue;
-      }
-      RSI_TRY_ASSIGN(const auto typed, typed_columns(table, false));
-      std::vector<std::string> columns;
-      for (const auto& column : typed) {
-        columns.push_back(column.name);
-      }
-      auto views = plan_views(m_names, table, columns);
-      if (!views) {
-        return fail(std::move(views.error()));
-      }
-      if (auto done = m_db.exec_script(views->plain.value_or("")); !done) {
-        return fail(done.error().wrap(fmt::format("create the missing view of {}", table)));
-      }
-      created.push_back(view_name);
-    }
-    return created;
+    return detail::repair_views(m_names, versions, begin_schema());
   }
 
   Result<int> increment_version(std::string_view table) override {
-    RSI_TRY(check_table_name(table, Dialect::sqlite));
-    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
-    RSI_TRY_ASSIGN(const bool table_there, exists(table));
-    if (table_there) {
-      return fail(
-          ErrorKind::conflict,
-          fmt::format("increment version of {}: the table exists; only a table without one can "
-                      "change version without DDL",
-                      table));
-    }
-    RSI_TRY_ASSIGN(const auto current, read_version(table));
-    const int next = current ? *current + 1 : 0;
-    RSI_TRY(insert_version(table, next));
-    RSI_TRY(tx.commit());
-    return next;
+    return detail::increment_version(m_names, table, begin_schema());
   }
 
   Result<LoadResult> load_batch(const LoadRequest& request) override {
@@ -230,22 +165,55 @@ public:
   }
 
 private:
-  // The DDL that takes `table` from the version and columns it has now to `target_version`;
-  // conflict when it does not hold `target_version - 1`.
-  Result<MigrationPlan> plan_now(std::string_view table, int target_version,
-                                 std::span<const core::Operation> operations) {
-    RSI_TRY_ASSIGN(const auto current, read_version(table));
-    RSI_TRY(detail::expect_version("migration of", table, current, target_version - 1));
-    std::optional<std::vector<std::string>> columns;
-    RSI_TRY_ASSIGN(const bool table_there, exists(table));
-    if (table_there) {
-      RSI_TRY_ASSIGN(const auto typed, typed_columns(table, false));
-      columns.emplace();
-      for (const auto& column : typed) {
-        columns->push_back(column.name);
-      }
+  // Schema changes in one transaction (one writer at a time: no lock, no statement timeout).
+  class SchemaTx final : public detail::SchemaTransaction {
+  public:
+    SchemaTx(SqliteWarehouse& warehouse, sqlite::Transaction tx)
+        : m_warehouse(warehouse), m_tx(std::move(tx)) {}
+
+    Result<std::optional<int>> table_version(std::string_view table) override {
+      return m_warehouse.read_version(table);
     }
-    return plan_migration(m_names, table, target_version, operations, columns);
+    Result<std::optional<std::vector<std::string>>> table_columns(std::string_view table) override {
+      RSI_TRY_ASSIGN(const bool table_there, m_warehouse.exists(table));
+      if (!table_there) {
+        return std::optional<std::vector<std::string>>();
+      }
+      RSI_TRY_ASSIGN(const auto typed, m_warehouse.typed_columns(table, false));
+      std::vector<std::string> columns;
+      for (const auto& column : typed) {
+        columns.push_back(column.name);
+      }
+      return std::optional<std::vector<std::string>>(std::move(columns));
+    }
+    Result<bool> view_exists(std::string_view table) override {
+      RSI_TRY_ASSIGN(
+          auto* select,
+          m_warehouse.m_db.cached("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?"));
+      select->bind(1, fmt::format("{}.{}", m_warehouse.m_names.layout().view_schema, table));
+      RSI_TRY_ASSIGN(const bool found, select->step());
+      select->reset();
+      return found;
+    }
+    Result<void> exec(const std::string& statement) override {
+      return m_warehouse.m_db.exec_script(statement);
+    }
+    Result<void> record_version(std::string_view table, int version) override {
+      return m_warehouse.insert_version(table, version);
+    }
+    Result<void> commit() override { return m_tx.commit(); }
+
+  private:
+    SqliteWarehouse& m_warehouse;
+    sqlite::Transaction m_tx;
+  };
+
+  detail::BeginSchemaTransaction begin_schema() {
+    return [this](const detail::SchemaTransactionOptions&)
+               -> Result<std::unique_ptr<detail::SchemaTransaction>> {
+      RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+      return std::make_unique<SchemaTx>(*this, std::move(tx));
+    };
   }
 
   Result<bool> exists(std::string_view table) {

@@ -227,13 +227,7 @@ public:
   // Queue
   Result<std::vector<Message>> receive(std::size_t max_messages, std::chrono::seconds wait,
                                        std::stop_token stop) override {
-    if (max_messages == 0 || max_messages > k_max_batch || wait < 0s || wait > k_max_wait) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("receive {}: max_messages must be 1..{} and wait 0..{}s, got {} "
-                              "and {}s",
-                              m_config.inbox.string(), k_max_batch, k_max_wait.count(),
-                              max_messages, wait.count()));
-    }
+    RSI_TRY(validate_receive(max_messages, wait, m_config.inbox.string()));
     const auto give_up = std::chrono::steady_clock::now() + wait;
     while (true) {
       std::vector<Message> messages;

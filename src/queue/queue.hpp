@@ -29,6 +29,19 @@ inline Result<void> validate_batch(std::size_t size, std::string_view operation)
   return {};
 }
 
+// A permanent error unless a receive asks for 1 to k_max_batch messages and waits 0 to k_max_wait.
+inline Result<void> validate_receive(std::size_t max_messages, std::chrono::seconds wait,
+                                     std::string_view queue) {
+  if (max_messages == 0 || max_messages > k_max_batch || wait < std::chrono::seconds(0) ||
+      wait > k_max_wait) {
+    return fail(
+        ErrorKind::permanent,
+        fmt::format("receive {}: max_messages must be 1..{} and wait 0..{}s, got {} and {}s", queue,
+                    k_max_batch, k_max_wait.count(), max_messages, wait.count()));
+  }
+  return {};
+}
+
 struct Message {
   std::string id;      // Stable across redeliveries of the same message.
   std::string receipt; // Identifies this delivery; needed to remove it or change its visibility.

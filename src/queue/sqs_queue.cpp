@@ -29,13 +29,7 @@ public:
   // Queue
   Result<std::vector<Message>> receive(std::size_t max_messages, std::chrono::seconds wait,
                                        std::stop_token stop) override {
-    if (max_messages == 0 || max_messages > k_max_batch || wait < 0s || wait > k_max_wait) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("receive {}: max_messages must be 1..{} and wait 0..{}s, got {} "
-                              "and {}s",
-                              m_api.target().queue_name, k_max_batch, k_max_wait.count(),
-                              max_messages, wait.count()));
-    }
+    RSI_TRY(validate_receive(max_messages, wait, m_api.target().queue_name));
     // AttributeNames is the older spelling of MessageSystemAttributeNames; servers that know
     // only one of them (older emulators) still return the attributes.
     const json attributes = json::array({"ApproximateReceiveCount", "SentTimestamp"});

@@ -68,9 +68,8 @@ inline constexpr std::string_view k_create_table_version =
     "ts timestamp without time zone default GETDATE())";
 inline constexpr std::string_view k_create_load_manifest =
     "CREATE TABLE IF NOT EXISTS infra.load_manifest (uuid char(36) NOT NULL PRIMARY KEY, "
-    "table_name varchar(127) NOT NULL, table_version integer NOT NULL, file_count integer NOT "
-    "NULL, "
-    "row_count bigint NOT NULL, loaded_at timestamp NOT NULL)";
+    "table_name varchar(127) NOT NULL, table_version integer NOT NULL, "
+    "file_count integer NOT NULL, row_count bigint NOT NULL, loaded_at timestamp NOT NULL)";
 
 // The system-table check of the original, for loads it started (no ledger row): $1 is
 // copy_search_pattern(manifest URL).

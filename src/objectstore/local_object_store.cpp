@@ -269,9 +269,9 @@ private:
       written = fail(ErrorKind::transient,
                      fmt::format("put {}: fsync: {}", target, errno_message(errno)));
     }
-    if (const int error = written ? file.close() : 0; error != 0) {
+    if (const int close_error = written ? file.close() : 0; close_error != 0) {
       written = fail(ErrorKind::transient,
-                     fmt::format("put {}: close: {}", target, errno_message(error)));
+                     fmt::format("put {}: close: {}", target, errno_message(close_error)));
     }
     if (written && ::rename(temp.c_str(), path.c_str()) != 0) {
       const int rename_error = errno;

@@ -9,6 +9,22 @@
 # no <expected> at all. Clang 16 has P0848 but still reports the old __cpp_concepts, so the
 # flags raise the macro for it. Set RSI_FUZZ_CXX to pick another clang++.
 
+# fuzz_args "$@": reads the options every fuzz script takes and sets the globals fuzz_mode (all,
+# build or run), fuzz_seconds and fuzz_out:
+#   run_<name>_fuzz.sh [--build-only|--run-only] [seconds=60] [build_dir=<root>/build-fuzz]
+# --build-only builds the target and stops; --run-only runs what an earlier build left (scripts/test
+# builds while other suites run, then runs every target at once).
+fuzz_args() {
+  fuzz_mode=all
+  case "${1:-}" in
+    --build-only) fuzz_mode=build; shift ;;
+    --run-only) fuzz_mode=run; shift ;;
+  esac
+  fuzz_seconds="${1:-60}"
+  fuzz_out="${2:-$root/build-fuzz}"
+  mkdir -p "$fuzz_out"
+}
+
 # fuzz_compiler_flags NAME: sets the globals fuzz_cxx and fuzz_flags (an array) or exits 2.
 fuzz_compiler_flags() {
   local name="$1"

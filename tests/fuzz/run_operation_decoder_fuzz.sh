@@ -3,42 +3,44 @@
 # for a bounded time. Exit status 0: no crash found; otherwise libFuzzer's, with the crashing
 # input saved in the build directory. Compiler requirements: tests/fuzz/lib.sh.
 #
-#   tests/fuzz/run_operation_decoder_fuzz.sh [seconds=60] [build_dir=build-fuzz]
+#   tests/fuzz/run_operation_decoder_fuzz.sh [--build-only|--run-only] [seconds=60] [build_dir=build-fuzz]
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-seconds="${1:-60}"
-out="${2:-$root/build-fuzz}"
-
 source "$root/tests/fuzz/lib.sh"
-fuzz_compiler_flags run_operation_decoder_fuzz
-flags=("${fuzz_flags[@]}" -I"$root/src" -I/usr/include/postgresql)
+fuzz_args "$@"
+out="$fuzz_out"
 
-mkdir -p "$out/operation-corpus" "$out/operation-seeds"
-"$fuzz_cxx" "${flags[@]}" -o "$out/operation_decoder_fuzz" \
-  "$root/tests/fuzz/operation_decoder_fuzz.cpp" \
-  "$root"/src/core/{operation,json_fields,table_name,text,file_pointer}.cpp \
-  "$root"/src/common/{log,clock,utf8,uuid}.cpp \
-  "$root/src/pg/connection.cpp" \
-  "$root"/src/warehouse/{ddl,migration_plan}.cpp \
-  "$root/src/tsv/column.cpp" \
-  -lpq -lspdlog -lfmt -luuid
+if [ "$fuzz_mode" != run ]; then
+  fuzz_compiler_flags run_operation_decoder_fuzz
+  flags=("${fuzz_flags[@]}" -I"$root/src" -I/usr/include/postgresql)
 
-# Seeds: the migration bodies Blueprint really sent (../shared/spec), with selector bytes for a
-# create and an alter, and a few hand-made steps with options and hostile names.
-spec="$root/../shared/spec/blueprint"
-index=0
-for http in "$spec"/migration_*.http; do
-  [ -f "$http" ] || continue
-  body="$(awk 'body {print} /^\r?$/ {body=1}' "$http")"
-  for selector in '\x00' '\x06'; do
-    printf "$selector%s" "$body" > "$out/operation-seeds/spec-$index"
-    index=$((index + 1))
+  mkdir -p "$out/operation-corpus" "$out/operation-seeds"
+  "$fuzz_cxx" "${flags[@]}" -o "$out/operation_decoder_fuzz" \
+    "$root/tests/fuzz/operation_decoder_fuzz.cpp" \
+    "$root"/src/core/{operation,json_fields,table_name,text,file_pointer}.cpp \
+    "$root"/src/common/{log,clock,utf8,uuid}.cpp \
+    "$root/src/pg/connection.cpp" \
+    "$root"/src/warehouse/{ddl,migration_plan}.cpp \
+    "$root/src/tsv/column.cpp" \
+    -lpq -lspdlog -lfmt -luuid
+
+  # Seeds: the migration bodies Blueprint really sent (../shared/spec), with selector bytes for a
+  # create and an alter, and a few hand-made steps with options and hostile names.
+  spec="$root/../shared/spec/blueprint"
+  index=0
+  for http in "$spec"/migration_*.http; do
+    [ -f "$http" ] || continue
+    body="$(awk 'body {print} /^\r?$/ {body=1}' "$http")"
+    for selector in '\x00' '\x06'; do
+      printf "$selector%s" "$body" > "$out/operation-seeds/spec-$index"
+      index=$((index + 1))
+    done
   done
-done
-printf '\x06%s' '[{"Action":"add","Name":"it'"'"'s;x","ActionMetadata":{"column_options":"(32) distkey encode zstd not null default '"'"'n/a'"'"'","column_type":"varchar","inbound":"a","supporting_columns":""},"Version":1,"Ordering":0},{"Action":"rename","Name":"channel","ActionMetadata":{"new_outbound":"naïve ☃"},"Version":1,"Ordering":1},{"Action":"delete","Name":"device_id","ActionMetadata":{},"Version":1,"Ordering":2}]' \
-  > "$out/operation-seeds/hand-alter"
-printf '\x00%s' '[{"Action":"add","Name":"t","ActionMetadata":{"column_options":" sortkey","column_type":"f@timestamp@unix","inbound":"t","supporting_columns":""},"Version":0,"Ordering":0},{"Action":"drop_event","Name":"","ActionMetadata":{"reason":"x"},"Version":0,"Ordering":1}]' \
-  > "$out/operation-seeds/hand-create"
+  printf '\x06%s' '[{"Action":"add","Name":"it'"'"'s;x","ActionMetadata":{"column_options":"(32) distkey encode zstd not null default '"'"'n/a'"'"'","column_type":"varchar","inbound":"a","supporting_columns":""},"Version":1,"Ordering":0},{"Action":"rename","Name":"channel","ActionMetadata":{"new_outbound":"naïve ☃"},"Version":1,"Ordering":1},{"Action":"delete","Name":"device_id","ActionMetadata":{},"Version":1,"Ordering":2}]' \
+    > "$out/operation-seeds/hand-alter"
+  printf '\x00%s' '[{"Action":"add","Name":"t","ActionMetadata":{"column_options":" sortkey","column_type":"f@timestamp@unix","inbound":"t","supporting_columns":""},"Version":0,"Ordering":0},{"Action":"drop_event","Name":"","ActionMetadata":{"reason":"x"},"Version":0,"Ordering":1}]' \
+    > "$out/operation-seeds/hand-create"
+fi
 
-fuzz_run "$out" operation_decoder_fuzz "$seconds" 8192 operation-corpus operation-seeds
+[ "$fuzz_mode" = build ] || fuzz_run "$out" operation_decoder_fuzz "$fuzz_seconds" 8192 operation-corpus operation-seeds

@@ -3,27 +3,29 @@
 # for a bounded time. Exit status 0: no crash found; otherwise libFuzzer's, with the crashing
 # input saved in the build directory. Compiler requirements: tests/fuzz/lib.sh.
 #
-#   tests/fuzz/run_tsv_reader_fuzz.sh [seconds=60] [build_dir=build-fuzz]
+#   tests/fuzz/run_tsv_reader_fuzz.sh [--build-only|--run-only] [seconds=60] [build_dir=build-fuzz]
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-seconds="${1:-60}"
-out="${2:-$root/build-fuzz}"
-
 source "$root/tests/fuzz/lib.sh"
-fuzz_compiler_flags run_tsv_reader_fuzz
-flags=("${fuzz_flags[@]}" -I"$root/src")
+fuzz_args "$@"
+out="$fuzz_out"
 
-mkdir -p "$out/corpus" "$out/seeds"
-"$fuzz_cxx" "${flags[@]}" -o "$out/tsv_reader_fuzz" \
-  "$root/tests/fuzz/tsv_reader_fuzz.cpp" "$root"/src/tsv/*.cpp "$root/src/warehouse/pg_copy_text.cpp" "$root/src/common/utf8.cpp" "$root/src/common/byte_source.cpp" \
-  -lisal -lfmt
+if [ "$fuzz_mode" != run ]; then
+  fuzz_compiler_flags run_tsv_reader_fuzz
+  flags=("${fuzz_flags[@]}" -I"$root/src")
 
-# Seeds: the first byte selects plain (even) or gzip (odd) input and the schema.
-seed_row=$'"2017-01-30 16:26:23"\t"ab\\"c"\t"t"\t"+12"\t"-3"\t"1.5e3"\t"20.259"\t"2017-01-30"\t"US"\t"0.1"\t"\\N"\t"1.5"\n'
-printf '\x00%s%s' "$seed_row" $'x\\\ny\t\t\n' > "$out/seeds/plain"
-{ printf '\x01'; printf '%s' "$seed_row" | gzip -c; printf 'a\tb\n' | gzip -c; } > "$out/seeds/gzip"
-printf '\x02%s' $'"abcd"\t"\xc3\xa9\xff"\t"x\\\ty"\n' > "$out/seeds/narrow"
-printf '\x04%s' $'9223372036854775807\n-1.5\n' > "$out/seeds/decimal"
+  mkdir -p "$out/corpus" "$out/seeds"
+  "$fuzz_cxx" "${flags[@]}" -o "$out/tsv_reader_fuzz" \
+    "$root/tests/fuzz/tsv_reader_fuzz.cpp" "$root"/src/tsv/*.cpp "$root/src/warehouse/pg_copy_text.cpp" "$root/src/common/utf8.cpp" "$root/src/common/byte_source.cpp" \
+    -lisal -lfmt
 
-fuzz_run "$out" tsv_reader_fuzz "$seconds" 65536 corpus seeds
+  # Seeds: the first byte selects plain (even) or gzip (odd) input and the schema.
+  seed_row=$'"2017-01-30 16:26:23"\t"ab\\"c"\t"t"\t"+12"\t"-3"\t"1.5e3"\t"20.259"\t"2017-01-30"\t"US"\t"0.1"\t"\\N"\t"1.5"\n'
+  printf '\x00%s%s' "$seed_row" $'x\\\ny\t\t\n' > "$out/seeds/plain"
+  { printf '\x01'; printf '%s' "$seed_row" | gzip -c; printf 'a\tb\n' | gzip -c; } > "$out/seeds/gzip"
+  printf '\x02%s' $'"abcd"\t"\xc3\xa9\xff"\t"x\\\ty"\n' > "$out/seeds/narrow"
+  printf '\x04%s' $'9223372036854775807\n-1.5\n' > "$out/seeds/decimal"
+fi
+
+[ "$fuzz_mode" = build ] || fuzz_run "$out" tsv_reader_fuzz "$fuzz_seconds" 65536 corpus seeds

@@ -42,13 +42,23 @@ constexpr std::size_t k_memory_slack = 400U * 1024 * 1024;
 constexpr std::size_t k_memory_slack = 100U * 1024 * 1024;
 #endif
 
-std::size_t resident_bytes() {
+#if defined(__SANITIZE_ADDRESS__)
+// AddressSanitizer's allocator (the function is in its runtime; GCC ships no header for it).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
+
+// Under AddressSanitizer resident memory is not the program's: freed blocks wait in a quarantine
+// of up to 256 MiB before reuse, and shadow memory comes on top. The allocator's count of live
+// heap bytes is what the bound is about.
+std::size_t memory_in_use() { return __sanitizer_get_current_allocated_bytes(); }
+#else
+std::size_t memory_in_use() {
   std::ifstream statm("/proc/self/statm");
   std::size_t pages = 0;
   std::size_t resident = 0;
   statm >> pages >> resident;
   return resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
+#endif
 
 // A Rollbar that never answers: a socket that listens (connections complete in the kernel's
 // backlog and requests sit in its buffers) but never accepts, so no server thread is involved.
@@ -208,24 +218,28 @@ TEST_F(RollbarTest, MemoryStaysBoundedWhateverIsLogged) {
   RollbarReporter& reporter = start({.endpoint = silent.endpoint(), .drain_timeout = 200ms});
   const std::string big(256 * 1024, 'x');
   const json fields = {{"payload", big}};
-  const std::size_t before = resident_bytes();
+  const std::size_t before = memory_in_use();
   testing::internal::CaptureStderr();
 
   std::uint64_t accepted = 0;
   for (int index = 0; index < 20'000; ++index) {
     accepted += reporter.report(record(big, fields)) ? 1 : 0;
   }
-  const std::size_t grown = resident_bytes() > before ? resident_bytes() - before : 0;
+  const std::size_t after = memory_in_use();
+  const std::size_t grown = after > before ? after - before : 0;
   (void)testing::internal::GetCapturedStderr();
 
   const auto stats = reporter.stats();
   EXPECT_GE(stats.queued, 999U); // The sender may have taken one.
   EXPECT_LE(stats.queued, 1000U);
   EXPECT_LE(stats.queued_bytes, 1000 * k_rollbar_max_item_bytes);
-  EXPECT_LE(accepted, 1000U + 5U) << "the queue, and what the sender took (one at a time)";
+  // Besides the queue, the sender holds at most one item: the one in flight. What it gave up on
+  // (the black hole never answers) is counted as failed.
+  EXPECT_GE(accepted, stats.queued + stats.failed);
+  EXPECT_LE(accepted, stats.queued + stats.failed + 1);
   EXPECT_EQ(stats.dropped, 20'000U - accepted);
   EXPECT_LT(grown, k_memory_slack)
-      << "resident memory grew by " << grown / (1024 * 1024) << " MiB (unbounded would be GiBs)";
+      << "memory in use grew by " << grown / (1024 * 1024) << " MiB (unbounded would be GiBs)";
 }
 
 TEST_F(RollbarTest, CloseSendsWhatIsQueued) {

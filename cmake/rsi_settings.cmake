@@ -57,12 +57,16 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   endif()
 endif()
 
+# RSI_ADDRESS_SANITIZER / RSI_THREAD_SANITIZER tell code (tests) which sanitizer it runs under,
+# the same with g++ and clang (clang 16 does not define g++'s __SANITIZE_ADDRESS__).
 if(RSI_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_compile_definitions(RSI_ADDRESS_SANITIZER=1)
   add_link_options(-fsanitize=address,undefined)
 endif()
 if(RSI_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_compile_definitions(RSI_THREAD_SANITIZER=1)
   add_link_options(-fsanitize=thread)
 endif()
 

@@ -11,13 +11,13 @@ namespace rsi::config {
 namespace {
 
 // Flags that name one setting between them, resolved after parsing.
-struct SourceFlags {
+struct StorerSources {
   std::string sqs_queue_name;
   std::string bp_bucket;
   std::string bp_key;
 };
 
-void add_flags(CLI::App& app, MetadatastorerConfig& config, SourceFlags& sources) {
+void add_flags(CLI::App& app, MetadatastorerConfig& config, StorerSources& sources) {
   app.option_defaults()->always_capture_default();
   app.add_option("--databaseURL", config.database_url,
                  "Ingester database: postgres://… or sqlite:///path/file.db");
@@ -84,7 +84,7 @@ void add_flags(CLI::App& app, MetadatastorerConfig& config, SourceFlags& sources
 }
 
 // The queue and the event metadata: each named one way or the other, never both.
-void resolve_sources(const SourceFlags& sources, MetadatastorerConfig& config) {
+void resolve_sources(const StorerSources& sources, MetadatastorerConfig& config) {
   if (!sources.sqs_queue_name.empty() && !config.queue_url.empty()) {
     throw ConfigError("give -sqsQueueName or --queue-url, not both");
   }
@@ -114,7 +114,7 @@ void resolve_sources(const SourceFlags& sources, MetadatastorerConfig& config) {
 
 MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http::Environment env) {
   MetadatastorerConfig config;
-  SourceFlags sources;
+  StorerSources sources;
   CLI::App app{
       "metadatastorer: records the file pointers announced on a queue in the ingester database.\n"
       "Flags take one or two dashes, as the original's Go flags did."};

@@ -54,7 +54,7 @@ void read_config_file(const std::string& path, RsloadmanagerConfig& config) {
 
 // Flags resolved after parsing: where the warehouse and the registry are (several ways each),
 // and the Redshift system-table switch.
-struct SourceFlags {
+struct LoadManagerSources {
   std::string config_file;
   std::string rs_url;
   std::string warehouse_url;
@@ -63,7 +63,7 @@ struct SourceFlags {
   std::string system_tables = "auto";
 };
 
-void add_source_flags(CLI::App& app, RsloadmanagerConfig& config, SourceFlags& sources) {
+void add_source_flags(CLI::App& app, RsloadmanagerConfig& config, LoadManagerSources& sources) {
   app.add_option("--databaseURL", config.database_url,
                  "Ingester database: postgres://… or sqlite:///path/file.db");
   app.add_option("--maxDBConnections", config.max_db_connections, "Ingester database connections")
@@ -155,7 +155,7 @@ void add_migrator_flags(CLI::App& app, RsloadmanagerConfig& config) {
 }
 
 // The warehouse (the -config file's url, then -rsURL, then --warehouse-url) and the registry.
-void resolve_sources(const SourceFlags& sources, RsloadmanagerConfig& config) {
+void resolve_sources(const LoadManagerSources& sources, RsloadmanagerConfig& config) {
   if (sources.system_tables != "auto") {
     config.redshift_system_tables = sources.system_tables == "on";
   }
@@ -192,7 +192,7 @@ void resolve_sources(const SourceFlags& sources, RsloadmanagerConfig& config) {
 RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::Environment env) {
   // Every default comes from the components' own config types: the flags are bound to them.
   RsloadmanagerConfig config;
-  SourceFlags sources;
+  LoadManagerSources sources;
   ControlApiFlags control_flags;
   CLI::App app{"rsloadmanager: loads batches of event files into the warehouse exactly once, "
                "migrates table\n"

@@ -80,7 +80,7 @@ Result<std::vector<std::string>> batch_keys(pg::Connection& conn, const std::str
 }
 
 // Manifest columns read by every query that returns batches, in this order.
-constexpr auto k_manifest_columns =
+constexpr auto k_pg_manifest_columns =
     "m.uuid, COALESCE(m.tablename, ''), COALESCE(m.tableversion, 0), COALESCE(m.retry_count, 0), "
     "m.last_error, " RSI_MICROS("m.retry_ts");
 
@@ -251,7 +251,7 @@ public:
   Result<std::vector<Batch>> in_flight_batches(TimePoint now) override {
     return select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NULL AND "
                                       "m.lease_until >= $1 ORDER BY m.created_ts",
-                                      k_manifest_columns),
+                                      k_pg_manifest_columns),
                           {ts(now)});
   }
 
@@ -261,7 +261,7 @@ public:
     }
     RSI_TRY_ASSIGN(auto found,
                    select_batches(fmt::format("SELECT {} FROM manifest m WHERE m.uuid = $1",
-                                              k_manifest_columns),
+                                              k_pg_manifest_columns),
                                   {manifest}));
     return found.empty() ? std::optional<Batch>() : std::optional<Batch>(std::move(found.front()));
   }
@@ -292,7 +292,7 @@ public:
           tx.exec(
               fmt::format("SELECT {} FROM manifest m WHERE m.uuid = $1 AND m.retry_ts IS NOT NULL "
                           "FOR UPDATE",
-                          k_manifest_columns),
+                          k_pg_manifest_columns),
               {manifest}));
       if (found.empty()) {
         return std::optional<Batch>();
@@ -323,7 +323,7 @@ public:
          ORDER BY m.retry_ts
          LIMIT 20
          FOR UPDATE SKIP LOCKED)sql",
-                                                         k_manifest_columns),
+                                                         k_pg_manifest_columns),
                                              {ts(now), std::to_string(max_retries)}));
       for (int row = 0; row < due.size(); ++row) {
         Batch batch = batch_from_row(due, row);
@@ -355,7 +355,7 @@ public:
     return select_batches(
         fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NULL AND "
                     "(m.lease_until IS NULL OR m.lease_until < $1) ORDER BY m.created_ts",
-                    k_manifest_columns),
+                    k_pg_manifest_columns),
         {ts(now)});
   }
 
@@ -363,7 +363,7 @@ public:
     return select_batches(
         fmt::format("SELECT {} FROM manifest m WHERE m.retry_ts IS NOT NULL AND "
                     "COALESCE(m.retry_count, 0) >= $1 AND NOT m.released ORDER BY m.retry_ts",
-                    k_manifest_columns),
+                    k_pg_manifest_columns),
         {std::to_string(max_retries)});
   }
 

@@ -20,7 +20,7 @@ namespace {
 
 std::int64_t us(TimePoint time) { return to_epoch_micros(time); }
 
-constexpr auto k_manifest_columns =
+constexpr auto k_sqlite_manifest_columns =
     "uuid, tablename, tableversion, retry_count, last_error, retry_ts";
 
 Batch batch_from_row(const sqlite::Statement& stmt) {
@@ -228,14 +228,14 @@ public:
     return select_batches(
         fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND lease_until >= ?1 "
                     "ORDER BY created_ts",
-                    k_manifest_columns),
+                    k_sqlite_manifest_columns),
         us(now));
   }
 
   Result<std::optional<Batch>> find_batch(const std::string& manifest) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto found, select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1",
-                                                          k_manifest_columns),
+                                                          k_sqlite_manifest_columns),
                                               manifest));
     return found.empty() ? std::optional<Batch>() : std::optional<Batch>(std::move(found.front()));
   }
@@ -256,7 +256,7 @@ public:
     RSI_TRY_ASSIGN(auto found,
                    select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1 AND "
                                               "retry_ts IS NOT NULL",
-                                              k_manifest_columns),
+                                              k_sqlite_manifest_columns),
                                   manifest));
     if (found.empty()) {
       return std::optional<Batch>();
@@ -286,7 +286,7 @@ public:
        WHERE retry_ts IS NOT NULL AND retry_ts < ? AND (retry_count < ? OR released)
          AND NOT EXISTS (SELECT 1 FROM manifest o WHERE o.tablename = m.tablename AND o.retry_ts IS NULL)
        ORDER BY retry_ts LIMIT 1)sql",
-                                                      k_manifest_columns)));
+                                                      k_sqlite_manifest_columns)));
     RSI_TRY_ASSIGN(const bool found, due->bind(1, us(now)).bind(2, max_retries).step());
     if (!found) {
       due->reset();
@@ -313,7 +313,7 @@ public:
     return select_batches(
         fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND "
                     "(lease_until IS NULL OR lease_until < ?1) ORDER BY created_ts",
-                    k_manifest_columns),
+                    k_sqlite_manifest_columns),
         us(now));
   }
 
@@ -322,7 +322,7 @@ public:
     return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NOT NULL AND "
                                       "retry_count >= ?1 AND NOT released "
                                       "ORDER BY retry_ts",
-                                      k_manifest_columns),
+                                      k_sqlite_manifest_columns),
                           max_retries);
   }
 

@@ -135,7 +135,7 @@ std::string quoted_escape(const std::string& bytes, char quote) {
   return out;
 }
 
-std::string quoted(const std::string& text, char quote = '"') { return quote + text + quote; }
+std::string in_quotes(const std::string& text, char quote = '"') { return quote + text + quote; }
 
 // COPY's NULL AS default, `\N`, also as `\\N` under ESCAPE: looked at after REMOVEQUOTES.
 bool is_null_marker(const std::string& unquoted) {
@@ -314,7 +314,7 @@ SpadeFile SpadeGenerator::make_file(std::span<const ColumnSpec> columns, std::in
     const std::int64_t id = first_id + row;
     ExpectedRow expected{std::to_string(id)};
     ExpectedRow stored{sqlite_value("integer", std::to_string(id))};
-    std::string line = chance(50) ? quoted(std::to_string(id)) : std::to_string(id);
+    std::string line = chance(50) ? in_quotes(std::to_string(id)) : std::to_string(id);
     // FILLRECORD: some rows stop early; the columns after the last written one are NULL.
     std::size_t written = columns.size();
     if (columns.size() > 1 && chance(12)) {
@@ -397,7 +397,7 @@ std::string SpadeGenerator::spell(std::string text) {
   if (!chance(60)) {
     return text;
   }
-  return quoted(text, chance(25) ? '\'' : '"');
+  return in_quotes(text, chance(25) ? '\'' : '"');
 }
 
 std::string SpadeGenerator::make_logical_string(std::uint32_t width) {
@@ -467,14 +467,14 @@ SpadeGenerator::Cell SpadeGenerator::make_string_cell(const ColumnSpec& column) 
   const int roll = pick(100);
   if (roll < 45 || logical.find('\0') != std::string::npos) { // Only Spade's quoting carries NUL.
     unquoted = go_quote_body(logical);
-    written = quoted(unquoted);
+    written = in_quotes(unquoted);
   } else if (roll < 75) {
     unquoted = bare_escape(logical, chance(50));
     written = unquoted;
   } else {
     const char quote = roll < 90 ? '"' : '\'';
     unquoted = quoted_escape(logical, quote);
-    written = quoted(unquoted, quote);
+    written = in_quotes(unquoted, quote);
   }
   // REMOVEQUOTES has taken the quotes off `unquoted`; then the NULL marker, then ESCAPE.
   if (is_null_marker(unquoted)) {

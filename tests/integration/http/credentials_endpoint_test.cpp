@@ -12,22 +12,13 @@
 #include "http/credentials.hpp"
 #include "local_server.hpp"
 #include "support/fake_clock.hpp"
+#include "support/iso8601.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rsi::http {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string iso8601(TimePoint time) {
-  const auto seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count();
-  const auto as_time_t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&as_time_t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 class CredentialsEndpointTest : public ::testing::Test {
 protected:
@@ -36,7 +27,7 @@ protected:
     const int fetch = ++m_fetches;
     return fmt::format(
         R"({{"Code":"Success","AccessKeyId":"KEY{}","SecretAccessKey":"secret{}","Token":"token{}","Expiration":"{}"}})",
-        fetch, fetch, fetch, iso8601(m_clock.now() + 1h));
+        fetch, fetch, fetch, test::aws_iso8601(m_clock.now() + 1h));
   }
 
   Environment env() const {

@@ -16,6 +16,7 @@
 #include "http/credentials.hpp"
 #include "local_server.hpp"
 #include "support/fake_clock.hpp"
+#include "support/iso8601.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rsi::http {
@@ -25,15 +26,6 @@ using namespace std::chrono_literals;
 
 constexpr auto k_base_secret = "base-secret-never-printed";
 constexpr auto k_web_token = "eyJhbGciOiJSUzI1NiJ9.web-token-never-printed";
-
-std::string iso8601(TimePoint time) {
-  const auto as_time_t = static_cast<std::time_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(time.time_since_epoch()).count());
-  std::tm tm{};
-  gmtime_r(&as_time_t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
 
 // One request the stand-in received.
 struct StsCall {
@@ -124,14 +116,14 @@ private:
     for (char& letter : upper_role) {
       letter = static_cast<char>(std::toupper(static_cast<unsigned char>(letter)));
     }
-    const std::string credentials =
-        fmt::format(R"(<Credentials>
+    const std::string credentials = fmt::format(R"(<Credentials>
       <AccessKeyId>ASIA{}{}</AccessKeyId>
       <SecretAccessKey>secret-{}-{}</SecretAccessKey>
       <SessionToken>token-{}-{}</SessionToken>
       <Expiration>{}</Expiration>
     </Credentials>)",
-                    upper_role, count, role, count, role, count, iso8601(m_clock.now() + 1h));
+                                                upper_role, count, role, count, role, count,
+                                                test::aws_iso8601(m_clock.now() + 1h));
     const std::string assumed_user =
         fmt::format(R"(<AssumedRoleUser>
       <Arn>arn:aws:sts::123456789012:assumed-role/{}/{}</Arn>

@@ -56,7 +56,7 @@ ToolRun timed(const test::TempDir& dir, const std::string& arguments) {
 }
 
 TEST(StreamingMemoryTest, OneGibibyteObjectUpAndDownUnder64MiBResident) {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(RSI_ADDRESS_SANITIZER)
   GTEST_SKIP()
       << "resident memory under AddressSanitizer (shadow memory, quarantine) is not the program's; "
          "the release build measures it";

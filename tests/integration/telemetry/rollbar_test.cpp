@@ -36,13 +36,13 @@ const http::CurlGlobal k_curl;
 constexpr std::string_view k_token = "rbtok-SECRET-4242";
 
 // The queue holds at most 1000 items of 16 KiB; ThreadSanitizer's shadow memory multiplies that.
-#if defined(__SANITIZE_THREAD__)
+#if defined(RSI_THREAD_SANITIZER)
 constexpr std::size_t k_memory_slack = 400U * 1024 * 1024;
 #else
 constexpr std::size_t k_memory_slack = 100U * 1024 * 1024;
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(RSI_ADDRESS_SANITIZER)
 // AddressSanitizer's allocator (the function is in its runtime; GCC ships no header for it).
 extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 

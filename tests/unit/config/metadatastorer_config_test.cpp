@@ -9,7 +9,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-MetadatastorerConfig load(std::vector<const char*> args, http::Environment env = {}) {
+MetadatastorerConfig load_storer_config(std::vector<const char*> args, http::Environment env = {}) {
   std::vector<const char*> argv{"metadatastorer"};
   argv.reserve(args.size() + 1);
   for (const char* arg : args) {
@@ -19,10 +19,10 @@ MetadatastorerConfig load(std::vector<const char*> args, http::Environment env =
 }
 
 TEST(MetadatastorerConfigTest, TheOriginalFlagsKeepTheirMeaningAndDefaults) {
-  const auto config =
-      load({"-databaseURL", "postgres://u@db/ingester", "-sqsQueueName", "spade-files",
-            "-bpConfigsBucket", "bp-configs", "-bpMetadataConfigsKey", "metadata.json.gz"},
-           {{"STATSD_HOSTPORT", "127.0.0.1:8125"}});
+  const auto config = load_storer_config(
+      {"-databaseURL", "postgres://u@db/ingester", "-sqsQueueName", "spade-files",
+       "-bpConfigsBucket", "bp-configs", "-bpMetadataConfigsKey", "metadata.json.gz"},
+      {{"STATSD_HOSTPORT", "127.0.0.1:8125"}});
   EXPECT_EQ(config.database_url, "postgres://u@db/ingester");
   EXPECT_EQ(config.queue_url, "sqs://spade-files");
   EXPECT_EQ(config.event_metadata_url, "s3://bp-configs/metadata.json.gz");
@@ -39,11 +39,11 @@ TEST(MetadatastorerConfigTest, TheOriginalFlagsKeepTheirMeaningAndDefaults) {
 }
 
 TEST(MetadatastorerConfigTest, NewFlagsSelectTheEmbeddedBackends) {
-  const auto config =
-      load({"--databaseURL=sqlite:///data/ingester.db", "--queue-url=dir:///data/inbox",
-            "--event-metadata-url", "file:///data/metadata.json", "-listenerCount=4",
-            "--keep-rejected-in-queue", "-bpMetadataReloadFrequency", "30s", "--log-level", "debug",
-            "--unknown-table-wait", "48h", "--unknown-table-retry", "30s"});
+  const auto config = load_storer_config(
+      {"--databaseURL=sqlite:///data/ingester.db", "--queue-url=dir:///data/inbox",
+       "--event-metadata-url", "file:///data/metadata.json", "-listenerCount=4",
+       "--keep-rejected-in-queue", "-bpMetadataReloadFrequency", "30s", "--log-level", "debug",
+       "--unknown-table-wait", "48h", "--unknown-table-retry", "30s"});
   EXPECT_EQ(config.queue_url, "dir:///data/inbox");
   EXPECT_EQ(config.listener_count, 4);
   EXPECT_TRUE(config.keep_rejected_in_queue);
@@ -54,13 +54,13 @@ TEST(MetadatastorerConfigTest, NewFlagsSelectTheEmbeddedBackends) {
 }
 
 TEST(MetadatastorerConfigTest, TheOriginalRunScriptArgumentsParse) {
-  const auto config = load({"-statsPrefix=science.rs-ingester-metadatastorer.prod.us-west-2.7",
-                            "-databaseURL=postgres://u@db/ingester", "-sqsQueueName=spade-files",
-                            "-sqsPollWait=30s", "-listenerCount=5", "-rollbarToken=abc123",
-                            "-rollbarEnvironment=production", "-bpConfigsBucket=bp-configs",
-                            "-bpMetadataConfigsKey=metadata.json.gz",
-                            "-bpMetadataReloadFrequency=5m", "-bpMetadataRetryDelay=2s"},
-                           {{"CLOUD_ENVIRONMENT", "prod"}});
+  const auto config = load_storer_config(
+      {"-statsPrefix=science.rs-ingester-metadatastorer.prod.us-west-2.7",
+       "-databaseURL=postgres://u@db/ingester", "-sqsQueueName=spade-files", "-sqsPollWait=30s",
+       "-listenerCount=5", "-rollbarToken=abc123", "-rollbarEnvironment=production",
+       "-bpConfigsBucket=bp-configs", "-bpMetadataConfigsKey=metadata.json.gz",
+       "-bpMetadataReloadFrequency=5m", "-bpMetadataRetryDelay=2s"},
+      {{"CLOUD_ENVIRONMENT", "prod"}});
 
   EXPECT_EQ(config.stats_prefix, "science.rs-ingester-metadatastorer.prod.us-west-2.7");
   EXPECT_EQ(config.listener_count, 5);
@@ -79,11 +79,12 @@ TEST(MetadatastorerConfigTest, RollbarAndTheLogEnvFollowCloudEnvironmentUnlessFl
   };
 
   const auto from_env =
-      load(with({"--rollbarToken", "abc123"}), {{"CLOUD_ENVIRONMENT", "staging"}});
-  const auto from_flags = load(with({"--env", "dev", "-rollbarEnvironment", "canary",
-                                     "--rollbar-endpoint", "http://127.0.0.1:9/item/"}),
-                               {{"CLOUD_ENVIRONMENT", "staging"}});
-  const auto neither = load(base);
+      load_storer_config(with({"--rollbarToken", "abc123"}), {{"CLOUD_ENVIRONMENT", "staging"}});
+  const auto from_flags =
+      load_storer_config(with({"--env", "dev", "-rollbarEnvironment", "canary",
+                               "--rollbar-endpoint", "http://127.0.0.1:9/item/"}),
+                         {{"CLOUD_ENVIRONMENT", "staging"}});
+  const auto neither = load_storer_config(base);
 
   EXPECT_EQ(from_env.log.env, "staging");
   EXPECT_EQ(from_env.rollbar.environment, "staging");
@@ -92,7 +93,7 @@ TEST(MetadatastorerConfigTest, RollbarAndTheLogEnvFollowCloudEnvironmentUnlessFl
   EXPECT_EQ(from_flags.rollbar.endpoint, "http://127.0.0.1:9/item/");
   EXPECT_EQ(neither.log.env, "local");
   EXPECT_TRUE(neither.rollbar.token.empty());
-  EXPECT_THROW((void)load(with({"--rollbar-endpoint", "ftp://x"})), ConfigError);
+  EXPECT_THROW((void)load_storer_config(with({"--rollbar-endpoint", "ftp://x"})), ConfigError);
 }
 
 TEST(MetadatastorerConfigTest, BadSettingsAreNamed) {
@@ -122,7 +123,7 @@ TEST(MetadatastorerConfigTest, BadSettingsAreNamed) {
   };
   for (const auto& [args, expected] : cases) {
     try {
-      (void)load(args);
+      (void)load_storer_config(args);
       ADD_FAILURE() << "accepted: " << expected;
     } catch (const ConfigError& error) {
       EXPECT_NE(std::string(error.what()).find(expected), std::string::npos) << error.what();
@@ -131,8 +132,8 @@ TEST(MetadatastorerConfigTest, BadSettingsAreNamed) {
 }
 
 TEST(MetadatastorerConfigTest, HelpIsNotAnError) {
-  EXPECT_THROW((void)load({"--help"}), HelpRequested);
-  EXPECT_THROW((void)load({"-help"}), HelpRequested);
+  EXPECT_THROW((void)load_storer_config({"--help"}), HelpRequested);
+  EXPECT_THROW((void)load_storer_config({"-help"}), HelpRequested);
 }
 
 } // namespace

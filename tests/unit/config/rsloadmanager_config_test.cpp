@@ -12,7 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-RsloadmanagerConfig load(std::vector<std::string> args, http::Environment env = {}) {
+RsloadmanagerConfig load_loader_config(std::vector<std::string> args, http::Environment env = {}) {
   std::vector<const char*> argv{"rsloadmanager"};
   argv.reserve(args.size() + 1);
   for (const std::string& arg : args) {
@@ -24,7 +24,7 @@ RsloadmanagerConfig load(std::vector<std::string> args, http::Environment env = 
 // The error message of a configuration that must be refused.
 std::string refusal(std::vector<std::string> args, http::Environment env = {}) {
   try {
-    (void)load(std::move(args), std::move(env));
+    (void)load_loader_config(std::move(args), std::move(env));
   } catch (const ConfigError& error) {
     return error.what();
   }
@@ -52,7 +52,7 @@ protected:
 };
 
 TEST_F(RsloadmanagerConfigTest, TheOriginalDefaults) {
-  const auto config = load(minimal());
+  const auto config = load_loader_config(minimal());
 
   EXPECT_EQ(config.database_url, "postgres://u@db/ingester");
   EXPECT_EQ(config.warehouse_url, "sqlite:///data/warehouse.db");
@@ -90,49 +90,49 @@ TEST_F(RsloadmanagerConfigTest, TheOriginalDefaults) {
 }
 
 TEST_F(RsloadmanagerConfigTest, EveryOriginalFlagWithOneDash) {
-  const auto config = load({"-databaseURL",
-                            "postgres://u@db/ingester",
-                            "-manifestBucket",
-                            "manifests",
-                            "-loadCountTrigger",
-                            "50",
-                            "-loadAgeSeconds",
-                            "600",
-                            "-n_workers",
-                            "12",
-                            "-blueprint_host",
-                            "bp.internal:8080",
-                            "-statsPrefix",
-                            "ingester.prod",
-                            "-maxDBConnections",
-                            "20",
-                            "-migratorPollPeriod",
-                            "30s",
-                            "-reporterPollPeriod",
-                            "10s",
-                            "-waitProcessorPeriod",
-                            "5m",
-                            "-offpeakStartHour",
-                            "22",
-                            "-offpeakDurationHours",
-                            "6",
-                            "-onpeakMigrationTimeoutMs",
-                            "1000",
-                            "-offpeakMigrationTimeoutMs",
-                            "2000",
-                            "-no_work_delay",
-                            "5s",
-                            "-max_load_retry",
-                            "3",
-                            "-max_db_retry",
-                            "4",
-                            "-error_retry_delay",
-                            "1h30m",
-                            "-failed_load_check_interval",
-                            "2m",
-                            "-rsURL",
-                            "postgres://rs@cluster:5439/events"},
-                           {{"STATSD_HOSTPORT", "127.0.0.1:8125"}});
+  const auto config = load_loader_config({"-databaseURL",
+                                          "postgres://u@db/ingester",
+                                          "-manifestBucket",
+                                          "manifests",
+                                          "-loadCountTrigger",
+                                          "50",
+                                          "-loadAgeSeconds",
+                                          "600",
+                                          "-n_workers",
+                                          "12",
+                                          "-blueprint_host",
+                                          "bp.internal:8080",
+                                          "-statsPrefix",
+                                          "ingester.prod",
+                                          "-maxDBConnections",
+                                          "20",
+                                          "-migratorPollPeriod",
+                                          "30s",
+                                          "-reporterPollPeriod",
+                                          "10s",
+                                          "-waitProcessorPeriod",
+                                          "5m",
+                                          "-offpeakStartHour",
+                                          "22",
+                                          "-offpeakDurationHours",
+                                          "6",
+                                          "-onpeakMigrationTimeoutMs",
+                                          "1000",
+                                          "-offpeakMigrationTimeoutMs",
+                                          "2000",
+                                          "-no_work_delay",
+                                          "5s",
+                                          "-max_load_retry",
+                                          "3",
+                                          "-max_db_retry",
+                                          "4",
+                                          "-error_retry_delay",
+                                          "1h30m",
+                                          "-failed_load_check_interval",
+                                          "2m",
+                                          "-rsURL",
+                                          "postgres://rs@cluster:5439/events"},
+                                         {{"STATSD_HOSTPORT", "127.0.0.1:8125"}});
 
   EXPECT_EQ(config.manifest_bucket, "manifests");
   EXPECT_EQ(config.loader.policy.count_trigger, 50);
@@ -158,10 +158,10 @@ TEST_F(RsloadmanagerConfigTest, EveryOriginalFlagWithOneDash) {
 }
 
 TEST_F(RsloadmanagerConfigTest, TwoDashesAndEqualsSignsWorkToo) {
-  const auto config =
-      load({"--databaseURL=sqlite:///data/ingester.db", "--warehouse-url=sqlite:///data/w.db",
-            "--blueprint_host=bp", "--n_workers=3", "--loadCountTrigger", "7", "-loadAgeSeconds=60",
-            "--no_work_delay=250ms", "-max_load_retry=0"});
+  const auto config = load_loader_config(
+      {"--databaseURL=sqlite:///data/ingester.db", "--warehouse-url=sqlite:///data/w.db",
+       "--blueprint_host=bp", "--n_workers=3", "--loadCountTrigger", "7", "-loadAgeSeconds=60",
+       "--no_work_delay=250ms", "-max_load_retry=0"});
 
   EXPECT_EQ(config.database_url, "sqlite:///data/ingester.db");
   EXPECT_EQ(config.workers, 3);
@@ -172,7 +172,7 @@ TEST_F(RsloadmanagerConfigTest, TwoDashesAndEqualsSignsWorkToo) {
 }
 
 TEST_F(RsloadmanagerConfigTest, ZeroWorkersTurnLoadingOff) {
-  EXPECT_EQ(load(minimal({"-n_workers", "0"})).workers, 0);
+  EXPECT_EQ(load_loader_config(minimal({"-n_workers", "0"})).workers, 0);
 }
 
 TEST_F(RsloadmanagerConfigTest, TheConfigFileGivesTheRedshiftUrlAndLayout) {
@@ -190,8 +190,9 @@ TEST_F(RsloadmanagerConfigTest, TheConfigFileGivesTheRedshiftUrlAndLayout) {
     "otherSection": {}
   })json");
 
-  const auto config = load({"-databaseURL", "postgres://u@db/ingester", "-config", file,
-                            "-manifestBucket", "manifests", "-blueprint_host", "bp"});
+  const auto config =
+      load_loader_config({"-databaseURL", "postgres://u@db/ingester", "-config", file,
+                          "-manifestBucket", "manifests", "-blueprint_host", "bp"});
 
   // The original reached Redshift with a postgres:// URL: it still selects the Redshift backend.
   EXPECT_EQ(config.warehouse_url,
@@ -211,8 +212,8 @@ TEST_F(RsloadmanagerConfigTest, TheConfigFileTakesTheRedshiftSchemeAndTwoDashes)
       write("config.json", R"({"redshift":{"url":"redshift://rs@cluster:5439/db",
                                                                 "physicalSchema":"events"}})");
 
-  const auto config =
-      load({"--databaseURL", "x", "--config=" + file, "--manifestBucket=m", "--blueprint_host=bp"});
+  const auto config = load_loader_config(
+      {"--databaseURL", "x", "--config=" + file, "--manifestBucket=m", "--blueprint_host=bp"});
 
   EXPECT_EQ(config.warehouse_url, "redshift://rs@cluster:5439/db");
   EXPECT_EQ(config.layout.physical_schema, "events");
@@ -224,8 +225,9 @@ TEST_F(RsloadmanagerConfigTest, WarehouseUrlOverridesTheConfigFile) {
       write("config.json",
             R"({"redshift":{"url":"postgres://rs@cluster:5439/db","viewSchema":"views"}})");
 
-  const auto config = load({"-databaseURL", "x", "-config", file, "--warehouse-url",
-                            "postgres://pg@local/warehouse", "-blueprint_host", "bp"});
+  const auto config =
+      load_loader_config({"-databaseURL", "x", "-config", file, "--warehouse-url",
+                          "postgres://pg@local/warehouse", "-blueprint_host", "bp"});
 
   EXPECT_EQ(config.warehouse_url,
             "postgres://pg@local/warehouse"); // A PostgreSQL warehouse: no bucket needed.
@@ -233,40 +235,40 @@ TEST_F(RsloadmanagerConfigTest, WarehouseUrlOverridesTheConfigFile) {
 }
 
 TEST_F(RsloadmanagerConfigTest, NewFlags) {
-  const auto config = load({"--databaseURL",
-                            "sqlite:///data/ingester.db",
-                            "--warehouse-url",
-                            "redshift://rs@cluster:5439/db",
-                            "-manifestBucket",
-                            "manifests",
-                            "--iam-role",
-                            "arn:aws:iam::123456789012:role/copy",
-                            "--objects-url",
-                            "file:///data/objects",
-                            "--registry-url",
-                            "file:///data/schemas",
-                            "--batch-lease",
-                            "30s",
-                            "--max-batch-files",
-                            "100",
-                            "--dry-run-migrations",
-                            "--control-addr",
-                            "0.0.0.0:9090",
-                            "--control-token",
-                            "from-flag",
-                            "--log-level",
-                            "debug",
-                            "--env",
-                            "prod",
-                            "--aws-region",
-                            "us-west-2",
-                            "--aws-endpoint",
-                            "http://127.0.0.1:4569",
-                            "--queue-url",
-                            "sqs://spade-events",
-                            "--redshift-system-tables",
-                            "off"},
-                           {{"RSI_CONTROL_TOKEN", "from-env"}});
+  const auto config = load_loader_config({"--databaseURL",
+                                          "sqlite:///data/ingester.db",
+                                          "--warehouse-url",
+                                          "redshift://rs@cluster:5439/db",
+                                          "-manifestBucket",
+                                          "manifests",
+                                          "--iam-role",
+                                          "arn:aws:iam::123456789012:role/copy",
+                                          "--objects-url",
+                                          "file:///data/objects",
+                                          "--registry-url",
+                                          "file:///data/schemas",
+                                          "--batch-lease",
+                                          "30s",
+                                          "--max-batch-files",
+                                          "100",
+                                          "--dry-run-migrations",
+                                          "--control-addr",
+                                          "0.0.0.0:9090",
+                                          "--control-token",
+                                          "from-flag",
+                                          "--log-level",
+                                          "debug",
+                                          "--env",
+                                          "prod",
+                                          "--aws-region",
+                                          "us-west-2",
+                                          "--aws-endpoint",
+                                          "http://127.0.0.1:4569",
+                                          "--queue-url",
+                                          "sqs://spade-events",
+                                          "--redshift-system-tables",
+                                          "off"},
+                                         {{"RSI_CONTROL_TOKEN", "from-env"}});
 
   EXPECT_EQ(config.iam_role, "arn:aws:iam::123456789012:role/copy");
   EXPECT_EQ(config.objects_url, "file:///data/objects");
@@ -285,20 +287,23 @@ TEST_F(RsloadmanagerConfigTest, NewFlags) {
 }
 
 TEST_F(RsloadmanagerConfigTest, TheControlTokenComesFromTheEnvironmentAndTheApiCanBeTurnedOff) {
-  const auto config = load(minimal({"--control-addr", ""}), {{"RSI_CONTROL_TOKEN", "from-env"}});
+  const auto config =
+      load_loader_config(minimal({"--control-addr", ""}), {{"RSI_CONTROL_TOKEN", "from-env"}});
 
   EXPECT_EQ(config.control.token.value_or(""), "from-env");
   EXPECT_EQ(config.control.address, "");
-  EXPECT_FALSE(load(minimal(), {{"RSI_CONTROL_TOKEN", ""}}).control.token);
+  EXPECT_FALSE(load_loader_config(minimal(), {{"RSI_CONTROL_TOKEN", ""}}).control.token);
 }
 
 TEST_F(RsloadmanagerConfigTest, TheControlTokenComesFromAFlagAFileOrTheEnvironmentInThatOrder) {
   const std::string file = write("token", "from-file\n");
 
-  EXPECT_EQ(load(minimal({"--control-token-file", file}), {{"RSI_CONTROL_TOKEN", "from-env"}})
+  EXPECT_EQ(load_loader_config(minimal({"--control-token-file", file}),
+                               {{"RSI_CONTROL_TOKEN", "from-env"}})
                 .control.token,
             "from-file");
-  EXPECT_EQ(load(minimal({"-control-token", "from-flag"}), {{"RSI_CONTROL_TOKEN", "from-env"}})
+  EXPECT_EQ(load_loader_config(minimal({"-control-token", "from-flag"}),
+                               {{"RSI_CONTROL_TOKEN", "from-env"}})
                 .control.token,
             "from-flag");
   EXPECT_NE(
@@ -318,15 +323,17 @@ TEST_F(RsloadmanagerConfigTest, AControlApiBeyondLoopbackNeedsATokenOrAnExplicit
     EXPECT_NE(message.find("refusing to start"), std::string::npos) << address << ": " << message;
     EXPECT_NE(message.find("--control-allow-insecure"), std::string::npos) << message;
 
-    EXPECT_EQ(
-        load(minimal({"--control-addr", address}), {{"RSI_CONTROL_TOKEN", "t"}}).control.address,
-        address);
-    const auto insecure = load(minimal({"--control-addr", address, "--control-allow-insecure"}));
+    EXPECT_EQ(load_loader_config(minimal({"--control-addr", address}), {{"RSI_CONTROL_TOKEN", "t"}})
+                  .control.address,
+              address);
+    const auto insecure =
+        load_loader_config(minimal({"--control-addr", address, "--control-allow-insecure"}));
     EXPECT_TRUE(insecure.control.allow_insecure);
     EXPECT_TRUE(insecure.control.exposed_without_token());
   }
   for (const std::string address : {"localhost:8080", "127.0.0.1:0", "[::1]:8080", ""}) {
-    EXPECT_FALSE(load(minimal({"--control-addr", address})).control.exposed_without_token())
+    EXPECT_FALSE(
+        load_loader_config(minimal({"--control-addr", address})).control.exposed_without_token())
         << address;
   }
   EXPECT_NE(refusal(minimal({"--control-addr", "localhost"})).find("--control-addr"),
@@ -334,9 +341,9 @@ TEST_F(RsloadmanagerConfigTest, AControlApiBeyondLoopbackNeedsATokenOrAnExplicit
 }
 
 TEST_F(RsloadmanagerConfigTest, AllowedHostsAndOriginsAreCommaSeparated) {
-  const auto config =
-      load(minimal({"--control-allowed-hosts", "ingester.internal, other.example:9000",
-                    "--control-allowed-origins", "https://blueprint.internal"}));
+  const auto config = load_loader_config(
+      minimal({"--control-allowed-hosts", "ingester.internal, other.example:9000",
+               "--control-allowed-origins", "https://blueprint.internal"}));
 
   EXPECT_EQ(config.control.allowed_hosts,
             (std::vector<std::string>{"ingester.internal", "other.example:9000"}));
@@ -344,7 +351,8 @@ TEST_F(RsloadmanagerConfigTest, AllowedHostsAndOriginsAreCommaSeparated) {
 }
 
 TEST_F(RsloadmanagerConfigTest, TheRunScriptsRollbarFlagsAreAccepted) {
-  const auto config = load(minimal({"-rollbarToken=abc123", "-rollbarEnvironment=production"}));
+  const auto config =
+      load_loader_config(minimal({"-rollbarToken=abc123", "-rollbarEnvironment=production"}));
 
   EXPECT_EQ(config.rollbar.token, "abc123");
   EXPECT_EQ(config.rollbar.environment, "production");
@@ -352,10 +360,10 @@ TEST_F(RsloadmanagerConfigTest, TheRunScriptsRollbarFlagsAreAccepted) {
 }
 
 TEST_F(RsloadmanagerConfigTest, RollbarIsOffByDefaultAndTheEndpointCanBeOverridden) {
-  const auto config =
-      load(minimal({"--rollbarToken", "abc123", "--rollbar-endpoint", "http://127.0.0.1:9/item/"}));
+  const auto config = load_loader_config(
+      minimal({"--rollbarToken", "abc123", "--rollbar-endpoint", "http://127.0.0.1:9/item/"}));
 
-  EXPECT_TRUE(load(minimal()).rollbar.token.empty());
+  EXPECT_TRUE(load_loader_config(minimal()).rollbar.token.empty());
   EXPECT_EQ(config.rollbar.endpoint, "http://127.0.0.1:9/item/");
   EXPECT_NE(refusal(minimal({"--rollbar-endpoint", "api.rollbar.com"})).find("--rollbar-endpoint"),
             std::string::npos);
@@ -364,10 +372,10 @@ TEST_F(RsloadmanagerConfigTest, RollbarIsOffByDefaultAndTheEndpointCanBeOverridd
 TEST_F(RsloadmanagerConfigTest, CloudEnvironmentIsTheDefaultOfTheLogEnvAndOfRollbars) {
   const http::Environment cloud{{"CLOUD_ENVIRONMENT", "staging"}};
 
-  const auto from_env = load(minimal({"-rollbarToken", "abc123"}), cloud);
+  const auto from_env = load_loader_config(minimal({"-rollbarToken", "abc123"}), cloud);
   const auto explicit_flags =
-      load(minimal({"--env", "prod", "-rollbarEnvironment", "production"}), cloud);
-  const auto without = load(minimal());
+      load_loader_config(minimal({"--env", "prod", "-rollbarEnvironment", "production"}), cloud);
+  const auto without = load_loader_config(minimal());
 
   EXPECT_EQ(from_env.log.env, "staging");
   EXPECT_EQ(from_env.rollbar.environment, "staging");
@@ -380,15 +388,15 @@ TEST_F(RsloadmanagerConfigTest, CloudEnvironmentIsTheDefaultOfTheLogEnvAndOfRoll
 TEST_F(RsloadmanagerConfigTest, TheOriginalRunScriptArgumentsParse) {
   const std::string conf =
       write("conf.json", R"({"redshift":{"url":"postgres://rs@cluster:5439/db"}})");
-  const auto config =
-      load({"-n_workers", "5", "-statsPrefix=science.rs-ingester.prod.us-west-2.7",
-            "-databaseURL=postgres://u@db/ingester", "-manifestBucket=manifests",
-            "-loadCountTrigger=5", "-loadAgeSeconds=1800", "-no_work_delay=1m",
-            "-migratorPollPeriod=1m", "-waitProcessorPeriod=3m", "-blueprint_host=blueprint:8080",
-            "-rollbarToken=abc123", "-rollbarEnvironment=prod", "-offpeakStartHour=3",
-            "-offpeakDurationHours=8", "-onpeakMigrationTimeoutMs=600000",
-            "-offpeakMigrationTimeoutMs=10800000", "-reporterPollPeriod=1m", "-config=" + conf},
-           {{"CLOUD_ENVIRONMENT", "prod"}});
+  const auto config = load_loader_config(
+      {"-n_workers", "5", "-statsPrefix=science.rs-ingester.prod.us-west-2.7",
+       "-databaseURL=postgres://u@db/ingester", "-manifestBucket=manifests", "-loadCountTrigger=5",
+       "-loadAgeSeconds=1800", "-no_work_delay=1m", "-migratorPollPeriod=1m",
+       "-waitProcessorPeriod=3m", "-blueprint_host=blueprint:8080", "-rollbarToken=abc123",
+       "-rollbarEnvironment=prod", "-offpeakStartHour=3", "-offpeakDurationHours=8",
+       "-onpeakMigrationTimeoutMs=600000", "-offpeakMigrationTimeoutMs=10800000",
+       "-reporterPollPeriod=1m", "-config=" + conf},
+      {{"CLOUD_ENVIRONMENT", "prod"}});
 
   EXPECT_EQ(config.warehouse_url, "redshift://rs@cluster:5439/db");
   EXPECT_EQ(config.stats_prefix, "science.rs-ingester.prod.us-west-2.7");
@@ -462,8 +470,8 @@ TEST_F(RsloadmanagerConfigTest, ConfigErrorsNeverShowTheWarehousePassword) {
 }
 
 TEST_F(RsloadmanagerConfigTest, HelpIsNotAnError) {
-  EXPECT_THROW((void)load({"--help"}), HelpRequested);
-  EXPECT_THROW((void)load({"-help"}), HelpRequested);
+  EXPECT_THROW((void)load_loader_config({"--help"}), HelpRequested);
+  EXPECT_THROW((void)load_loader_config({"-help"}), HelpRequested);
 }
 
 } // namespace

@@ -86,13 +86,13 @@ TEST(EventMetadataParseTest, AnEmptyObjectIsNoEvents) {
   EXPECT_TRUE(metadata->events.empty());
 }
 
-struct RejectCase {
+struct MetadataReject {
   std::string test_name;
   std::string body;
   std::string expected_error;
 };
 
-class EventMetadataRejectTest : public ::testing::TestWithParam<RejectCase> {};
+class EventMetadataRejectTest : public ::testing::TestWithParam<MetadataReject> {};
 
 TEST_P(EventMetadataRejectTest, RejectsNamingEventAndType) {
   const auto metadata = parse_event_metadata(GetParam().body);
@@ -105,22 +105,23 @@ TEST_P(EventMetadataRejectTest, RejectsNamingEventAndType) {
 INSTANTIATE_TEST_SUITE_P(
     Bodies, EventMetadataRejectTest,
     ::testing::Values(
-        RejectCase{"Array", "[]", "parse event metadata: expected a JSON object, got an array"},
-        RejectCase{"EventNotObject", R"({"e":"ace"})",
-                   "parse event metadata: event \"e\": expected a JSON object, got \"ace\""},
-        RejectCase{"RowNotObject", R"({"e":{"datastores":"ace"}})",
-                   "parse event metadata: event \"e\": type \"datastores\": expected a JSON "
-                   "object, got \"ace\""},
-        RejectCase{"ValueMissing", R"({"video_play":{"datastores":{"TS":""}}})",
-                   "parse event metadata: event \"video_play\": type \"datastores\": field "
-                   "\"MetadataValue\": missing"},
-        RejectCase{"ValueNotString", R"({"e":{"datastores":{"MetadataValue":["ace"]}}})",
-                   "parse event metadata: event \"e\": type \"datastores\": field "
-                   "\"MetadataValue\": expected a string, got an array"},
-        RejectCase{"VersionFloat", R"({"e":{"datastores":{"MetadataValue":"ace","Version":1.5}}})",
-                   "parse event metadata: event \"e\": type \"datastores\": field \"Version\": "
-                   "expected a non-negative integer, got 1.5"}),
-    param_name<RejectCase>);
+        MetadataReject{"Array", "[]", "parse event metadata: expected a JSON object, got an array"},
+        MetadataReject{"EventNotObject", R"({"e":"ace"})",
+                       "parse event metadata: event \"e\": expected a JSON object, got \"ace\""},
+        MetadataReject{"RowNotObject", R"({"e":{"datastores":"ace"}})",
+                       "parse event metadata: event \"e\": type \"datastores\": expected a JSON "
+                       "object, got \"ace\""},
+        MetadataReject{"ValueMissing", R"({"video_play":{"datastores":{"TS":""}}})",
+                       "parse event metadata: event \"video_play\": type \"datastores\": field "
+                       "\"MetadataValue\": missing"},
+        MetadataReject{"ValueNotString", R"({"e":{"datastores":{"MetadataValue":["ace"]}}})",
+                       "parse event metadata: event \"e\": type \"datastores\": field "
+                       "\"MetadataValue\": expected a string, got an array"},
+        MetadataReject{"VersionFloat",
+                       R"({"e":{"datastores":{"MetadataValue":"ace","Version":1.5}}})",
+                       "parse event metadata: event \"e\": type \"datastores\": field \"Version\": "
+                       "expected a non-negative integer, got 1.5"}),
+    param_name<MetadataReject>);
 
 TEST(SingleEventMetadataTest, DecodesTheMetadataRoute) {
   const auto metadata = parse_single_event_metadata(

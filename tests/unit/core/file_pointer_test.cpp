@@ -99,13 +99,13 @@ INSTANTIATE_TEST_SUITE_P(
                     {"b/caf\xc3\xa9.gz", "t", 0}}),
     param_name<MessageCase>);
 
-struct RejectCase {
+struct PointerReject {
   std::string test_name;
   std::string body;
   std::string expected_error; // The whole message.
 };
 
-class FilePointerRejectTest : public ::testing::TestWithParam<RejectCase> {};
+class FilePointerRejectTest : public ::testing::TestWithParam<PointerReject> {};
 
 TEST_P(FilePointerRejectTest, RejectsAsPermanentNamingTheField) {
   const auto pointer = parse_file_pointer(GetParam().body);
@@ -129,164 +129,170 @@ std::string with_field(std::string_view field, std::string_view value) {
 INSTANTIATE_TEST_SUITE_P(
     Malformed, FilePointerRejectTest,
     ::testing::Values(
-        RejectCase{"Empty", "",
-                   "parse queue message: malformed JSON: parse error at line 1, column 1: syntax "
-                   "error while parsing value - unexpected end of input; expected '[', '{', or a "
-                   "literal"},
-        RejectCase{"Truncated", R"({"KeyName":"b/k")",
-                   "parse queue message: malformed JSON: parse error at line 1, column 17: syntax "
-                   "error while parsing object - unexpected end of input; expected '}'"},
-        RejectCase{"TrailingGarbage", R"({"KeyName":"b/k","TableName":"t","TableVersion":0} x)",
-                   "parse queue message: malformed JSON: parse error at line 1, column 52: syntax "
-                   "error while parsing value - invalid literal; last read: '0} x'; expected end "
-                   "of input"},
-        RejectCase{"InvalidUtf8InString", "{\"KeyName\":\"b/\xff\"}",
-                   "parse queue message: malformed JSON: parse error at line 1, column 15: syntax "
-                   "error while parsing value - invalid string: ill-formed UTF-8 byte; last read: "
-                   "'\\\"b/\\xFF'"},
-        RejectCase{"Array", R"([{"KeyName":"b/k"}])",
-                   "parse queue message: expected a JSON object, got an array"},
-        RejectCase{"String", R"("b/k")",
-                   "parse queue message: expected a JSON object, got \"b/k\""},
-        RejectCase{"Null", "null", "parse queue message: expected a JSON object, got null"},
-        RejectCase{"EmptyObject", "{}", "parse queue message: field \"KeyName\": missing"}),
-    param_name<RejectCase>);
+        PointerReject{
+            "Empty", "",
+            "parse queue message: malformed JSON: parse error at line 1, column 1: syntax "
+            "error while parsing value - unexpected end of input; expected '[', '{', or a "
+            "literal"},
+        PointerReject{
+            "Truncated", R"({"KeyName":"b/k")",
+            "parse queue message: malformed JSON: parse error at line 1, column 17: syntax "
+            "error while parsing object - unexpected end of input; expected '}'"},
+        PointerReject{
+            "TrailingGarbage", R"({"KeyName":"b/k","TableName":"t","TableVersion":0} x)",
+            "parse queue message: malformed JSON: parse error at line 1, column 52: syntax "
+            "error while parsing value - invalid literal; last read: '0} x'; expected end "
+            "of input"},
+        PointerReject{
+            "InvalidUtf8InString", "{\"KeyName\":\"b/\xff\"}",
+            "parse queue message: malformed JSON: parse error at line 1, column 15: syntax "
+            "error while parsing value - invalid string: ill-formed UTF-8 byte; last read: "
+            "'\\\"b/\\xFF'"},
+        PointerReject{"Array", R"([{"KeyName":"b/k"}])",
+                      "parse queue message: expected a JSON object, got an array"},
+        PointerReject{"String", R"("b/k")",
+                      "parse queue message: expected a JSON object, got \"b/k\""},
+        PointerReject{"Null", "null", "parse queue message: expected a JSON object, got null"},
+        PointerReject{"EmptyObject", "{}", "parse queue message: field \"KeyName\": missing"}),
+    param_name<PointerReject>);
 
 INSTANTIATE_TEST_SUITE_P(
     Fields, FilePointerRejectTest,
     ::testing::Values(
-        RejectCase{"KeyNameMissing", with_field("KeyName", ""),
-                   "parse queue message: field \"KeyName\": missing"},
-        RejectCase{"KeyNameNull", with_field("KeyName", "null"),
-                   "parse queue message: field \"KeyName\": expected a string, got null"},
-        RejectCase{"KeyNameNumber", with_field("KeyName", "42"),
-                   "parse queue message: field \"KeyName\": expected a string, got 42"},
-        RejectCase{"KeyNameEmpty", with_field("KeyName", R"("")"),
-                   "parse queue message: field \"KeyName\": empty; expected \"bucket/key\""},
-        RejectCase{"KeyNameWithoutBucket", with_field("KeyName", R"("file.gz")"),
-                   "parse queue message: field \"KeyName\": expected \"bucket/key\", got "
-                   "\"file.gz\""},
-        RejectCase{"KeyNameEmptyBucket", with_field("KeyName", R"("/file.gz")"),
-                   "parse queue message: field \"KeyName\": empty bucket in \"/file.gz\""},
-        RejectCase{"KeyNameEmptyKey", with_field("KeyName", R"("bucket/")"),
-                   "parse queue message: field \"KeyName\": empty key in \"bucket/\""},
-        RejectCase{"KeyNameWithAnotherScheme", with_field("KeyName", R"("https://bucket/key")"),
-                   "parse queue message: field \"KeyName\": expected \"bucket/key\" without a "
-                   "scheme, got \"https://bucket/key\""},
-        RejectCase{"KeyNameTwoSchemes", with_field("KeyName", R"("s3://s3://bucket/key")"),
-                   "parse queue message: field \"KeyName\": expected \"bucket/key\" without a "
-                   "scheme, got \"s3://bucket/key\""},
-        RejectCase{
+        PointerReject{"KeyNameMissing", with_field("KeyName", ""),
+                      "parse queue message: field \"KeyName\": missing"},
+        PointerReject{"KeyNameNull", with_field("KeyName", "null"),
+                      "parse queue message: field \"KeyName\": expected a string, got null"},
+        PointerReject{"KeyNameNumber", with_field("KeyName", "42"),
+                      "parse queue message: field \"KeyName\": expected a string, got 42"},
+        PointerReject{"KeyNameEmpty", with_field("KeyName", R"("")"),
+                      "parse queue message: field \"KeyName\": empty; expected \"bucket/key\""},
+        PointerReject{"KeyNameWithoutBucket", with_field("KeyName", R"("file.gz")"),
+                      "parse queue message: field \"KeyName\": expected \"bucket/key\", got "
+                      "\"file.gz\""},
+        PointerReject{"KeyNameEmptyBucket", with_field("KeyName", R"("/file.gz")"),
+                      "parse queue message: field \"KeyName\": empty bucket in \"/file.gz\""},
+        PointerReject{"KeyNameEmptyKey", with_field("KeyName", R"("bucket/")"),
+                      "parse queue message: field \"KeyName\": empty key in \"bucket/\""},
+        PointerReject{"KeyNameWithAnotherScheme", with_field("KeyName", R"("https://bucket/key")"),
+                      "parse queue message: field \"KeyName\": expected \"bucket/key\" without a "
+                      "scheme, got \"https://bucket/key\""},
+        PointerReject{"KeyNameTwoSchemes", with_field("KeyName", R"("s3://s3://bucket/key")"),
+                      "parse queue message: field \"KeyName\": expected \"bucket/key\" without a "
+                      "scheme, got \"s3://bucket/key\""},
+        PointerReject{
             "KeyNameClimbs", with_field("KeyName", R"("local/../../../../etc/passwd")"),
             "parse queue message: field \"KeyName\": key has a \"..\" path segment at byte 0"},
-        RejectCase{
+        PointerReject{
             "KeyNameClimbsLater", with_field("KeyName", R"("local/a/./b/../../etc/passwd")"),
             "parse queue message: field \"KeyName\": key has a \".\" path segment at byte 2"},
-        RejectCase{"KeyNameBucketClimbs", with_field("KeyName", R"("../etc/passwd")"),
-                   "parse queue message: field \"KeyName\": bucket \"..\" is not a bucket name"},
-        RejectCase{
+        PointerReject{"KeyNameBucketClimbs", with_field("KeyName", R"("../etc/passwd")"),
+                      "parse queue message: field \"KeyName\": bucket \"..\" is not a bucket name"},
+        PointerReject{
             "KeyNameLeadingSlash", with_field("KeyName", R"("local//etc/passwd")"),
             "parse queue message: field \"KeyName\": key has an empty path segment at byte 0 "
             "(a leading or doubled '/')"},
-        RejectCase{
+        PointerReject{
             "KeyNameDoubledSlash", with_field("KeyName", R"("local/a//b")"),
             "parse queue message: field \"KeyName\": key has an empty path segment at byte 2 "
             "(a leading or doubled '/')"},
-        RejectCase{"KeyNameBadBucket", with_field("KeyName", R"("my bucket/key")"),
-                   "parse queue message: field \"KeyName\": bucket \"my bucket\" has \" \" at "
-                   "byte 2; bucket names are ASCII letters, digits, '.', '_' and '-'"},
-        RejectCase{"KeyNameControlCharacter", with_field("KeyName", R"("b/a\nb")"),
-                   "parse queue message: field \"KeyName\": key has control character U+000A "
-                   "at byte 1"},
-        RejectCase{"KeyNameNul", with_field("KeyName", R"("b/a\u0000")"),
-                   "parse queue message: field \"KeyName\": key has control character U+0000 "
-                   "at byte 1"},
-        RejectCase{"KeyTooLong", with_field("KeyName", "\"b/" + std::string(1025, 'k') + "\""),
-                   "parse queue message: field \"KeyName\": key is 1025 bytes long; the limit "
-                   "is 1024 bytes"},
-        RejectCase{"TableNameMissing", with_field("TableName", ""),
-                   "parse queue message: field \"TableName\": missing"},
-        RejectCase{"TableNameArray", with_field("TableName", R"(["t"])"),
-                   "parse queue message: field \"TableName\": expected a string, got an array"},
-        RejectCase{"TableNameEmpty", with_field("TableName", R"("")"),
-                   "parse queue message: field \"TableName\": invalid table name: empty"},
-        RejectCase{"TableNameHostile", with_field("TableName", R"("t\"; DROP TABLE x; --")"),
-                   "parse queue message: field \"TableName\": invalid table name \"t\\\"; DROP "
-                   "TABLE x; --\": '\"' at byte 1; only ASCII letters, digits, '_' and '-' are "
-                   "allowed"},
-        RejectCase{"TableVersionMissing", with_field("TableVersion", ""),
-                   "parse queue message: field \"TableVersion\": missing"},
-        RejectCase{"TableVersionString", with_field("TableVersion", R"("abc")"),
-                   "parse queue message: field \"TableVersion\": expected a non-negative "
-                   "integer, got \"abc\""},
-        RejectCase{"TableVersionNumericString", with_field("TableVersion", R"("1")"),
-                   "parse queue message: field \"TableVersion\": expected a non-negative "
-                   "integer, got \"1\""},
-        RejectCase{"TableVersionFraction", with_field("TableVersion", "1.5"),
-                   "parse queue message: field \"TableVersion\": expected a non-negative "
-                   "integer, got 1.5"},
-        RejectCase{"TableVersionWholeFloat", with_field("TableVersion", "1.0"),
-                   "parse queue message: field \"TableVersion\": expected a non-negative "
-                   "integer, got 1.0"},
-        RejectCase{"TableVersionExponent", with_field("TableVersion", "1e0"),
-                   "parse queue message: field \"TableVersion\": expected a non-negative "
-                   "integer, got 1.0"},
-        RejectCase{"TableVersionNull", with_field("TableVersion", "null"),
-                   "parse queue message: field \"TableVersion\": expected a non-negative "
-                   "integer, got null"},
-        RejectCase{"TableVersionBool", with_field("TableVersion", "true"),
-                   "parse queue message: field \"TableVersion\": expected a non-negative "
-                   "integer, got true"},
-        RejectCase{"TableVersionNegative", with_field("TableVersion", "-1"),
-                   "parse queue message: field \"TableVersion\": expected a non-negative "
-                   "integer, got -1"},
-        RejectCase{"TableVersionAbsurd", with_field("TableVersion", "100001"),
-                   "parse queue message: field \"TableVersion\": 100001 is above the limit of "
-                   "100000"},
-        RejectCase{"TableVersionIntMax", with_field("TableVersion", "2147483647"),
-                   "parse queue message: field \"TableVersion\": 2147483647 is above the limit "
-                   "of 100000"},
-        RejectCase{"TableVersionHuge", with_field("TableVersion", "18446744073709551615"),
-                   "parse queue message: field \"TableVersion\": 18446744073709551615 is above "
-                   "the limit of 100000"},
-        RejectCase{"TableVersionBeyondUint64",
-                   R"({"KeyName":"b/k","TableName":"t","TableVersion":18446744073709551616})",
-                   "parse queue message: field \"TableVersion\": expected a non-negative "
-                   "integer, got 1.8446744073709552e+19"},
-        RejectCase{"FieldNameCaseMatters", R"({"keyname":"b/k","TableName":"t","TableVersion":0})",
-                   "parse queue message: field \"KeyName\": missing"}),
-    param_name<RejectCase>);
+        PointerReject{"KeyNameBadBucket", with_field("KeyName", R"("my bucket/key")"),
+                      "parse queue message: field \"KeyName\": bucket \"my bucket\" has \" \" at "
+                      "byte 2; bucket names are ASCII letters, digits, '.', '_' and '-'"},
+        PointerReject{"KeyNameControlCharacter", with_field("KeyName", R"("b/a\nb")"),
+                      "parse queue message: field \"KeyName\": key has control character U+000A "
+                      "at byte 1"},
+        PointerReject{"KeyNameNul", with_field("KeyName", R"("b/a\u0000")"),
+                      "parse queue message: field \"KeyName\": key has control character U+0000 "
+                      "at byte 1"},
+        PointerReject{"KeyTooLong", with_field("KeyName", "\"b/" + std::string(1025, 'k') + "\""),
+                      "parse queue message: field \"KeyName\": key is 1025 bytes long; the limit "
+                      "is 1024 bytes"},
+        PointerReject{"TableNameMissing", with_field("TableName", ""),
+                      "parse queue message: field \"TableName\": missing"},
+        PointerReject{"TableNameArray", with_field("TableName", R"(["t"])"),
+                      "parse queue message: field \"TableName\": expected a string, got an array"},
+        PointerReject{"TableNameEmpty", with_field("TableName", R"("")"),
+                      "parse queue message: field \"TableName\": invalid table name: empty"},
+        PointerReject{"TableNameHostile", with_field("TableName", R"("t\"; DROP TABLE x; --")"),
+                      "parse queue message: field \"TableName\": invalid table name \"t\\\"; DROP "
+                      "TABLE x; --\": '\"' at byte 1; only ASCII letters, digits, '_' and '-' are "
+                      "allowed"},
+        PointerReject{"TableVersionMissing", with_field("TableVersion", ""),
+                      "parse queue message: field \"TableVersion\": missing"},
+        PointerReject{"TableVersionString", with_field("TableVersion", R"("abc")"),
+                      "parse queue message: field \"TableVersion\": expected a non-negative "
+                      "integer, got \"abc\""},
+        PointerReject{"TableVersionNumericString", with_field("TableVersion", R"("1")"),
+                      "parse queue message: field \"TableVersion\": expected a non-negative "
+                      "integer, got \"1\""},
+        PointerReject{"TableVersionFraction", with_field("TableVersion", "1.5"),
+                      "parse queue message: field \"TableVersion\": expected a non-negative "
+                      "integer, got 1.5"},
+        PointerReject{"TableVersionWholeFloat", with_field("TableVersion", "1.0"),
+                      "parse queue message: field \"TableVersion\": expected a non-negative "
+                      "integer, got 1.0"},
+        PointerReject{"TableVersionExponent", with_field("TableVersion", "1e0"),
+                      "parse queue message: field \"TableVersion\": expected a non-negative "
+                      "integer, got 1.0"},
+        PointerReject{"TableVersionNull", with_field("TableVersion", "null"),
+                      "parse queue message: field \"TableVersion\": expected a non-negative "
+                      "integer, got null"},
+        PointerReject{"TableVersionBool", with_field("TableVersion", "true"),
+                      "parse queue message: field \"TableVersion\": expected a non-negative "
+                      "integer, got true"},
+        PointerReject{"TableVersionNegative", with_field("TableVersion", "-1"),
+                      "parse queue message: field \"TableVersion\": expected a non-negative "
+                      "integer, got -1"},
+        PointerReject{"TableVersionAbsurd", with_field("TableVersion", "100001"),
+                      "parse queue message: field \"TableVersion\": 100001 is above the limit of "
+                      "100000"},
+        PointerReject{"TableVersionIntMax", with_field("TableVersion", "2147483647"),
+                      "parse queue message: field \"TableVersion\": 2147483647 is above the limit "
+                      "of 100000"},
+        PointerReject{"TableVersionHuge", with_field("TableVersion", "18446744073709551615"),
+                      "parse queue message: field \"TableVersion\": 18446744073709551615 is above "
+                      "the limit of 100000"},
+        PointerReject{"TableVersionBeyondUint64",
+                      R"({"KeyName":"b/k","TableName":"t","TableVersion":18446744073709551616})",
+                      "parse queue message: field \"TableVersion\": expected a non-negative "
+                      "integer, got 1.8446744073709552e+19"},
+        PointerReject{"FieldNameCaseMatters",
+                      R"({"keyname":"b/k","TableName":"t","TableVersion":0})",
+                      "parse queue message: field \"KeyName\": missing"}),
+    param_name<PointerReject>);
 
 INSTANTIATE_TEST_SUITE_P(
     SnsEnvelope, FilePointerRejectTest,
     ::testing::Values(
-        RejectCase{"SubscriptionConfirmation",
-                   sns_envelope(k_spec_message, "SubscriptionConfirmation"),
-                   "parse queue message: SNS envelope: field \"Type\": expected \"Notification\", "
-                   "got \"SubscriptionConfirmation\""},
-        RejectCase{"TypeNotString", R"({"Type":1,"Message":"{}"})",
-                   "parse queue message: SNS envelope: field \"Type\": expected a string, got 1"},
-        RejectCase{"TypeMissing", R"({"Message":"{}"})",
-                   "parse queue message: SNS envelope: field \"Type\": missing"},
-        RejectCase{"MessageMissing", R"({"Type":"Notification"})",
-                   "parse queue message: SNS envelope: field \"Message\": missing"},
-        RejectCase{
+        PointerReject{
+            "SubscriptionConfirmation", sns_envelope(k_spec_message, "SubscriptionConfirmation"),
+            "parse queue message: SNS envelope: field \"Type\": expected \"Notification\", "
+            "got \"SubscriptionConfirmation\""},
+        PointerReject{
+            "TypeNotString", R"({"Type":1,"Message":"{}"})",
+            "parse queue message: SNS envelope: field \"Type\": expected a string, got 1"},
+        PointerReject{"TypeMissing", R"({"Message":"{}"})",
+                      "parse queue message: SNS envelope: field \"Type\": missing"},
+        PointerReject{"MessageMissing", R"({"Type":"Notification"})",
+                      "parse queue message: SNS envelope: field \"Message\": missing"},
+        PointerReject{
             "MessageObject",
             R"({"Type":"Notification","Message":{"KeyName":"b/k","TableName":"t","TableVersion":0}})",
             "parse queue message: SNS envelope: field \"Message\": expected a string, got "
             "an object"},
-        RejectCase{"MessageNotJson", sns_envelope("not json"),
-                   "parse queue message: SNS envelope: malformed JSON: parse error at line 1, "
-                   "column 2: syntax error while parsing value - invalid literal; last read: "
-                   "'no'"},
-        RejectCase{"MessageBadField", sns_envelope(with_field("TableVersion", R"("abc")")),
-                   "parse queue message: SNS envelope: field \"TableVersion\": expected a "
-                   "non-negative integer, got \"abc\""},
-        RejectCase{"MessageArray", sns_envelope("[]"),
-                   "parse queue message: SNS envelope: expected a JSON object, got an array"},
-        RejectCase{"NestedEnvelope", sns_envelope(sns_envelope(k_spec_message)),
-                   "parse queue message: SNS envelope: an SNS envelope inside an SNS envelope"}),
-    param_name<RejectCase>);
+        PointerReject{"MessageNotJson", sns_envelope("not json"),
+                      "parse queue message: SNS envelope: malformed JSON: parse error at line 1, "
+                      "column 2: syntax error while parsing value - invalid literal; last read: "
+                      "'no'"},
+        PointerReject{"MessageBadField", sns_envelope(with_field("TableVersion", R"("abc")")),
+                      "parse queue message: SNS envelope: field \"TableVersion\": expected a "
+                      "non-negative integer, got \"abc\""},
+        PointerReject{"MessageArray", sns_envelope("[]"),
+                      "parse queue message: SNS envelope: expected a JSON object, got an array"},
+        PointerReject{"NestedEnvelope", sns_envelope(sns_envelope(k_spec_message)),
+                      "parse queue message: SNS envelope: an SNS envelope inside an SNS envelope"}),
+    param_name<PointerReject>);
 
 TEST(FilePointerEncodeTest, WritesThePipelineMessageByteForByte) {
   const FilePointer pointer{

@@ -101,13 +101,13 @@ TEST(ActionTest, WireNamesRoundTrip) {
   EXPECT_EQ(parse_action("ADD"), std::nullopt);
 }
 
-struct RejectCase {
+struct OperationReject {
   std::string test_name;
   std::string body;
   std::string expected_error;
 };
 
-class MigrationRejectTest : public ::testing::TestWithParam<RejectCase> {};
+class MigrationRejectTest : public ::testing::TestWithParam<OperationReject> {};
 
 TEST_P(MigrationRejectTest, RejectsAsPermanentNamingIndexAndField) {
   const auto operations = parse_migration(GetParam().body);
@@ -127,161 +127,161 @@ std::string after_valid(std::string_view item) {
 INSTANTIATE_TEST_SUITE_P(
     Documents, MigrationRejectTest,
     ::testing::Values(
-        RejectCase{"ErrorBody", R"({"Error":"No migration for table 'x' to v2."})",
-                   "parse migration: expected a JSON array, got an object"},
-        RejectCase{"NotJson", "Not Found\n",
-                   "parse migration: malformed JSON: parse error at line 1, column 1: syntax "
-                   "error while parsing value - invalid literal; last read: 'N'"},
-        RejectCase{"Null", "null", "parse migration: expected a JSON array, got null"},
-        RejectCase{"ItemNotObject", after_valid(R"("add")"),
-                   "parse migration: operation 1: expected a JSON object, got \"add\""}),
-    param_name<RejectCase>);
+        OperationReject{"ErrorBody", R"({"Error":"No migration for table 'x' to v2."})",
+                        "parse migration: expected a JSON array, got an object"},
+        OperationReject{"NotJson", "Not Found\n",
+                        "parse migration: malformed JSON: parse error at line 1, column 1: syntax "
+                        "error while parsing value - invalid literal; last read: 'N'"},
+        OperationReject{"Null", "null", "parse migration: expected a JSON array, got null"},
+        OperationReject{"ItemNotObject", after_valid(R"("add")"),
+                        "parse migration: operation 1: expected a JSON object, got \"add\""}),
+    param_name<OperationReject>);
 
 INSTANTIATE_TEST_SUITE_P(
     Fields, MigrationRejectTest,
     ::testing::Values(
-        RejectCase{
+        OperationReject{
             "UnknownAction",
             after_valid(
                 R"({"Action":"frobnicate","Name":"x","ActionMetadata":{},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"Action\": unknown action \"frobnicate\""},
-        RejectCase{
+        OperationReject{
             "ActionCaseMatters",
             after_valid(
                 R"({"Action":"Delete","Name":"x","ActionMetadata":{},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"Action\": unknown action \"Delete\""},
-        RejectCase{"ActionMissing",
-                   after_valid(R"({"Name":"x","ActionMetadata":{},"Version":0,"Ordering":1})"),
-                   "parse migration: operation 1: field \"Action\": missing"},
-        RejectCase{
+        OperationReject{"ActionMissing",
+                        after_valid(R"({"Name":"x","ActionMetadata":{},"Version":0,"Ordering":1})"),
+                        "parse migration: operation 1: field \"Action\": missing"},
+        OperationReject{
             "NameMissing",
             after_valid(R"({"Action":"delete","ActionMetadata":{},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"Name\": missing"},
-        RejectCase{
+        OperationReject{
             "NameNotString",
             after_valid(
                 R"({"Action":"delete","Name":7,"ActionMetadata":{},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"Name\": expected a string, got 7"},
-        RejectCase{
+        OperationReject{
             "DeleteEmptyName",
             after_valid(
                 R"({"Action":"delete","Name":"","ActionMetadata":{},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"Name\": invalid column name: empty"},
-        RejectCase{
+        OperationReject{
             "AddHostileName",
             after_valid(
                 R"({"Action":"add","Name":"x\" text); DROP TABLE t; --","ActionMetadata":{"column_options":"","column_type":"int","inbound":"x","supporting_columns":""},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"Name\": invalid column name \"x\\\" "
             "text); DROP TABLE t; --\": '\"' at byte 1"},
-        RejectCase{
+        OperationReject{
             "VersionMissing",
             after_valid(R"({"Action":"delete","Name":"x","ActionMetadata":{},"Ordering":1})"),
             "parse migration: operation 1: field \"Version\": missing"},
-        RejectCase{
+        OperationReject{
             "VersionFloat",
             after_valid(
                 R"({"Action":"delete","Name":"x","ActionMetadata":{},"Version":1.5,"Ordering":1})"),
             "parse migration: operation 1: field \"Version\": expected a non-negative "
             "integer, got 1.5"},
-        RejectCase{
+        OperationReject{
             "VersionAbsurd",
             after_valid(
                 R"({"Action":"delete","Name":"x","ActionMetadata":{},"Version":100001,"Ordering":1})"),
             "parse migration: operation 1: field \"Version\": 100001 is above the limit "
             "of 100000"},
-        RejectCase{
+        OperationReject{
             "OrderingNegative",
             after_valid(
                 R"({"Action":"delete","Name":"x","ActionMetadata":{},"Version":1,"Ordering":-1})"),
             "parse migration: operation 1: field \"Ordering\": expected a non-negative "
             "integer, got -1"},
-        RejectCase{
+        OperationReject{
             "OrderingString",
             after_valid(
                 R"({"Action":"delete","Name":"x","ActionMetadata":{},"Version":1,"Ordering":"1"})"),
             "parse migration: operation 1: field \"Ordering\": expected a non-negative "
             "integer, got \"1\""},
-        RejectCase{"MetadataMissing",
-                   after_valid(R"({"Action":"delete","Name":"x","Version":0,"Ordering":1})"),
-                   "parse migration: operation 1: field \"ActionMetadata\": missing"},
-        RejectCase{
+        OperationReject{"MetadataMissing",
+                        after_valid(R"({"Action":"delete","Name":"x","Version":0,"Ordering":1})"),
+                        "parse migration: operation 1: field \"ActionMetadata\": missing"},
+        OperationReject{
             "MetadataNull",
             after_valid(
                 R"({"Action":"delete","Name":"x","ActionMetadata":null,"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"ActionMetadata\": expected a JSON "
             "object, got null"},
-        RejectCase{
+        OperationReject{
             "MetadataValueNotString",
             after_valid(
                 R"({"Action":"delete","Name":"x","ActionMetadata":{"n":1},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"ActionMetadata\": key \"n\": expected "
             "a string, got 1"},
-        RejectCase{
+        OperationReject{
             "AddWithoutInbound",
             after_valid(
                 R"({"Action":"add","Name":"x","ActionMetadata":{"column_options":"","column_type":"int","supporting_columns":""},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"ActionMetadata\": field \"inbound\": "
             "missing"},
-        RejectCase{
+        OperationReject{
             "AddWithoutColumnType",
             after_valid(
                 R"({"Action":"add","Name":"x","ActionMetadata":{"column_options":"","inbound":"x","supporting_columns":""},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"ActionMetadata\": field "
             "\"column_type\": missing"},
-        RejectCase{
+        OperationReject{
             "AddWithoutColumnOptions",
             after_valid(
                 R"({"Action":"add","Name":"x","ActionMetadata":{"column_type":"int","inbound":"x","supporting_columns":""},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"ActionMetadata\": field "
             "\"column_options\": missing"},
-        RejectCase{
+        OperationReject{
             "AddWithoutSupportingColumns",
             after_valid(
                 R"({"Action":"add","Name":"x","ActionMetadata":{"column_options":"","column_type":"int","inbound":"x"},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"ActionMetadata\": field "
             "\"supporting_columns\": missing"},
-        RejectCase{
+        OperationReject{
             "RenameWithoutNewOutbound",
             after_valid(
                 R"({"Action":"rename","Name":"x","ActionMetadata":{},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"ActionMetadata\": field "
             "\"new_outbound\": missing"},
-        RejectCase{
+        OperationReject{
             "RenameToEmpty",
             after_valid(
                 R"({"Action":"rename","Name":"x","ActionMetadata":{"new_outbound":""},"Version":0,"Ordering":1})"),
             "parse migration: operation 1: field \"ActionMetadata\": field "
             "\"new_outbound\": invalid column name: empty"},
-        RejectCase{
+        OperationReject{
             "DropEventWithoutReason",
             after_valid(
                 R"({"Action":"drop_event","Name":"","ActionMetadata":{},"Version":1,"Ordering":0})"),
             "parse migration: operation 1: field \"ActionMetadata\": field \"reason\": "
             "missing"},
-        RejectCase{
+        OperationReject{
             "RequestDropWithoutReason",
             after_valid(
                 R"({"Action":"request_drop_event","Name":"","ActionMetadata":{},"Version":1,"Ordering":0})"),
             "parse migration: operation 1: field \"ActionMetadata\": field \"reason\": "
             "missing"}),
-    param_name<RejectCase>);
+    param_name<OperationReject>);
 
 INSTANTIATE_TEST_SUITE_P(
     Order, MigrationRejectTest,
     ::testing::Values(
-        RejectCase{
+        OperationReject{
             "RepeatedStep",
             after_valid(
                 R"({"Action":"delete","Name":"x","ActionMetadata":{},"Version":0,"Ordering":0})"),
             "parse migration: operation 1: (Version 0, Ordering 0) does not follow "
             "(Version 0, Ordering 0)"},
-        RejectCase{
+        OperationReject{
             "VersionGoesBack",
             R"([{"Action":"delete","Name":"x","ActionMetadata":{},"Version":2,"Ordering":0},)"
             R"({"Action":"delete","Name":"y","ActionMetadata":{},"Version":1,"Ordering":5}])",
             "parse migration: operation 1: (Version 1, Ordering 5) does not follow "
             "(Version 2, Ordering 0)"}),
-    param_name<RejectCase>);
+    param_name<OperationReject>);
 
 } // namespace
 } // namespace rsi::core

@@ -101,13 +101,13 @@ TEST(BlueprintErrorTest, RejectsOtherBodies) {
   EXPECT_EQ(no_error.error().message, "parse Blueprint error: field \"Error\": missing");
 }
 
-struct RejectCase {
+struct SchemaReject {
   std::string test_name;
   std::string body;
   std::string expected_error;
 };
 
-class SchemaRejectTest : public ::testing::TestWithParam<RejectCase> {};
+class SchemaRejectTest : public ::testing::TestWithParam<SchemaReject> {};
 
 TEST_P(SchemaRejectTest, RejectsAsPermanentNamingTheField) {
   const auto schema = parse_schema(GetParam().body);
@@ -129,72 +129,73 @@ std::string schema_with(std::string_view columns, std::string_view event = "\"e\
 INSTANTIATE_TEST_SUITE_P(
     Bodies, SchemaRejectTest,
     ::testing::Values(
-        RejectCase{"NotFoundText", "Not Found\n",
-                   "parse schema: malformed JSON: parse error at line 1, column 1: syntax "
-                   "error while parsing value - invalid literal; last read: 'N'"},
-        RejectCase{"EmptyArray", "[]",
-                   "parse schema: expected an array of one schema, got 0 elements"},
-        RejectCase{"TwoSchemas",
-                   "[" + schema_with("[]").substr(1, schema_with("[]").size() - 2) + "," +
-                       schema_with("[]").substr(1),
-                   "parse schema: expected an array of one schema, got 2 elements"},
-        RejectCase{"BareObject", R"({"EventName":"e","Columns":[],"Version":0})",
-                   "parse schema: expected a JSON array, got an object"},
-        RejectCase{"EventNameMissing", R"([{"Columns":[],"Version":0}])",
-                   "parse schema: field \"EventName\": missing"},
-        RejectCase{"EventNameInvalid", schema_with("[]", R"("a.b")"),
-                   "parse schema: field \"EventName\": invalid table name \"a.b\": '.' at byte "
-                   "1; only ASCII letters, digits, '_' and '-' are allowed"},
-        RejectCase{"ColumnsMissing", R"([{"EventName":"e","Version":0}])",
-                   "parse schema: field \"Columns\": missing"},
-        RejectCase{"ColumnsObject", schema_with("{}"),
-                   "parse schema: field \"Columns\": expected a JSON array, got an object"},
-        RejectCase{"VersionMissing", schema_with("[]", "\"e\"", R"("Dropped":false)"),
-                   "parse schema: field \"Version\": missing"},
-        RejectCase{"VersionNegative", schema_with("[]", "\"e\"", R"("Version":-1)"),
-                   "parse schema: field \"Version\": expected a non-negative integer, got -1"},
-        RejectCase{"DroppedString", schema_with("[]", "\"e\"", R"("Version":0,"Dropped":"false")"),
-                   "parse schema: field \"Dropped\": expected true or false, got \"false\""},
-        RejectCase{"ReasonNumber", schema_with("[]", "\"e\"", R"("Version":0,"Reason":1)"),
-                   "parse schema: field \"Reason\": expected a string, got 1"}),
-    param_name<RejectCase>);
+        SchemaReject{"NotFoundText", "Not Found\n",
+                     "parse schema: malformed JSON: parse error at line 1, column 1: syntax "
+                     "error while parsing value - invalid literal; last read: 'N'"},
+        SchemaReject{"EmptyArray", "[]",
+                     "parse schema: expected an array of one schema, got 0 elements"},
+        SchemaReject{"TwoSchemas",
+                     "[" + schema_with("[]").substr(1, schema_with("[]").size() - 2) + "," +
+                         schema_with("[]").substr(1),
+                     "parse schema: expected an array of one schema, got 2 elements"},
+        SchemaReject{"BareObject", R"({"EventName":"e","Columns":[],"Version":0})",
+                     "parse schema: expected a JSON array, got an object"},
+        SchemaReject{"EventNameMissing", R"([{"Columns":[],"Version":0}])",
+                     "parse schema: field \"EventName\": missing"},
+        SchemaReject{"EventNameInvalid", schema_with("[]", R"("a.b")"),
+                     "parse schema: field \"EventName\": invalid table name \"a.b\": '.' at byte "
+                     "1; only ASCII letters, digits, '_' and '-' are allowed"},
+        SchemaReject{"ColumnsMissing", R"([{"EventName":"e","Version":0}])",
+                     "parse schema: field \"Columns\": missing"},
+        SchemaReject{"ColumnsObject", schema_with("{}"),
+                     "parse schema: field \"Columns\": expected a JSON array, got an object"},
+        SchemaReject{"VersionMissing", schema_with("[]", "\"e\"", R"("Dropped":false)"),
+                     "parse schema: field \"Version\": missing"},
+        SchemaReject{"VersionNegative", schema_with("[]", "\"e\"", R"("Version":-1)"),
+                     "parse schema: field \"Version\": expected a non-negative integer, got -1"},
+        SchemaReject{"DroppedString",
+                     schema_with("[]", "\"e\"", R"("Version":0,"Dropped":"false")"),
+                     "parse schema: field \"Dropped\": expected true or false, got \"false\""},
+        SchemaReject{"ReasonNumber", schema_with("[]", "\"e\"", R"("Version":0,"Reason":1)"),
+                     "parse schema: field \"Reason\": expected a string, got 1"}),
+    param_name<SchemaReject>);
 
 INSTANTIATE_TEST_SUITE_P(
     Columns, SchemaRejectTest,
     ::testing::Values(
-        RejectCase{"ColumnNotObject", schema_with(R"(["a"])"),
-                   "parse schema: column 0: expected a JSON object, got \"a\""},
-        RejectCase{
+        SchemaReject{"ColumnNotObject", schema_with(R"(["a"])"),
+                     "parse schema: column 0: expected a JSON object, got \"a\""},
+        SchemaReject{
             "InboundMissing",
             schema_with(
                 "[" + std::string(k_column) +
                 R"(,{"OutboundName":"b","Transformer":"int","ColumnCreationOptions":"","SupportingColumns":""}])"),
             "parse schema: column 1: field \"InboundName\": missing"},
-        RejectCase{
+        SchemaReject{
             "OutboundHostile",
             schema_with(
                 R"([{"InboundName":"a","OutboundName":"a\"b","Transformer":"int","ColumnCreationOptions":"","SupportingColumns":""}])"),
             "parse schema: column 0: field \"OutboundName\": invalid column name "
             "\"a\\\"b\": '\"' at byte 1"},
-        RejectCase{
+        SchemaReject{
             "TransformerNull",
             schema_with(
                 R"([{"InboundName":"a","OutboundName":"a","Transformer":null,"ColumnCreationOptions":"","SupportingColumns":""}])"),
             "parse schema: column 0: field \"Transformer\": expected a string, got null"},
-        RejectCase{
+        SchemaReject{
             "OptionsMissing",
             schema_with(
                 R"([{"InboundName":"a","OutboundName":"a","Transformer":"int","SupportingColumns":""}])"),
             "parse schema: column 0: field \"ColumnCreationOptions\": missing"},
-        RejectCase{
+        SchemaReject{
             "SupportingMissing",
             schema_with(
                 R"([{"InboundName":"a","OutboundName":"a","Transformer":"int","ColumnCreationOptions":""}])"),
             "parse schema: column 0: field \"SupportingColumns\": missing"},
-        RejectCase{"DuplicateOutbound",
-                   schema_with("[" + std::string(k_column) + "," + std::string(k_column) + "]"),
-                   "parse schema: column 1: field \"OutboundName\": duplicate column \"a\""}),
-    param_name<RejectCase>);
+        SchemaReject{"DuplicateOutbound",
+                     schema_with("[" + std::string(k_column) + "," + std::string(k_column) + "]"),
+                     "parse schema: column 1: field \"OutboundName\": duplicate column \"a\""}),
+    param_name<SchemaReject>);
 
 TEST(SchemaListTest, NamesTheFailingSchema) {
   const auto schemas =

@@ -14,7 +14,8 @@
 namespace rsi::registry {
 namespace {
 
-constexpr auto k_v0 = R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix"},
+constexpr auto k_minute_watched_v0 =
+    R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix"},
                                      {"OutboundName":"channel","Transformer":"varchar","ColumnCreationOptions":"(25)"}]})js";
 constexpr auto k_v1 = R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix"},
                                      {"OutboundName":"channel_name","Transformer":"varchar","ColumnCreationOptions":"(25)"},
@@ -42,7 +43,7 @@ protected:
 };
 
 TEST_F(LocalRegistryTest, DerivesEachVersionFromItsPredecessor) {
-  write("minute_watched", "v0.json", k_v0);
+  write("minute_watched", "v0.json", k_minute_watched_v0);
   write("minute_watched", "v1.json", k_v1);
 
   const auto create = m_registry->migration("minute_watched", 0);
@@ -59,7 +60,7 @@ TEST_F(LocalRegistryTest, DerivesEachVersionFromItsPredecessor) {
 }
 
 TEST_F(LocalRegistryTest, AMissingVersionIsNoMigration) {
-  write("minute_watched", "v0.json", k_v0);
+  write("minute_watched", "v0.json", k_minute_watched_v0);
 
   const auto missing = m_registry->migration("minute_watched", 1);
   const auto unknown = m_registry->migration("nosuch", 0);
@@ -75,7 +76,7 @@ TEST_F(LocalRegistryTest, AMissingVersionIsNoMigration) {
 }
 
 TEST_F(LocalRegistryTest, AGapInTheVersionsNamesTheMissingFile) {
-  write("minute_watched", "v0.json", k_v0);
+  write("minute_watched", "v0.json", k_minute_watched_v0);
   write("minute_watched", "v2.json", k_v1);
 
   const auto skipped = m_registry->migration("minute_watched", 2);
@@ -87,7 +88,7 @@ TEST_F(LocalRegistryTest, AGapInTheVersionsNamesTheMissingFile) {
 }
 
 TEST_F(LocalRegistryTest, AnInvalidFileIsNamedWithItsField) {
-  write("minute_watched", "v0.json", k_v0);
+  write("minute_watched", "v0.json", k_minute_watched_v0);
   const auto path =
       write("minute_watched", "v1.json", R"js({"Columns":[{"OutboundName":"time"}]})js");
 
@@ -100,7 +101,7 @@ TEST_F(LocalRegistryTest, AnInvalidFileIsNamedWithItsField) {
 }
 
 TEST_F(LocalRegistryTest, ABadRenameNamesTheFileOfTheNewVersion) {
-  write("t", "v0.json", k_v0);
+  write("t", "v0.json", k_minute_watched_v0);
   const auto path = write("t", "v1.json",
                           R"js({"Columns":[{"OutboundName":"time","Transformer":"f@timestamp@unix"},
       {"OutboundName":"channel","Transformer":"varchar","ColumnCreationOptions":"(25)"}],"Renames":{"x":"y"}})js");
@@ -115,7 +116,7 @@ TEST_F(LocalRegistryTest, ABadRenameNamesTheFileOfTheNewVersion) {
 }
 
 TEST_F(LocalRegistryTest, SchemasOfDroppedOrMissingVersionsAreAbsent) {
-  write("t", "v0.json", k_v0);
+  write("t", "v0.json", k_minute_watched_v0);
   write("t", "v1.json", R"js({"Dropped":true,"Reason":"gone"})js");
 
   const auto v0 = m_registry->schema("t", 0);

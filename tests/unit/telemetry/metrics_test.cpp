@@ -1,10 +1,13 @@
 #include "telemetry/metrics.hpp"
 
+#include <mutex>
+
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "support/recording_sink.hpp"
 #include "telemetry/names.hpp"
 
 namespace rsi::telemetry {
@@ -12,18 +15,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class RecordingSink final : public StatsdSink {
-public:
-  explicit RecordingSink(std::vector<std::string>& out) : m_out(out) {}
-  void send(std::string_view datagram) override { m_out.emplace_back(datagram); }
-
-private:
-  std::vector<std::string>& m_out;
-};
-
 TEST(MetricsTest, SendsTheOriginalStatsdNamesOneDatagramEach) {
+  std::mutex mutex;
   std::vector<std::string> sent;
-  Metrics metrics("metadatastorer", std::make_unique<RecordingSink>(sent));
+  Metrics metrics("metadatastorer", std::make_unique<test::RecordingSink>(mutex, sent));
   metrics.count(names::files_received("minute-watched"));
   metrics.count(names::files_skipped_ace("oauth_authorize"), 2);
   metrics.gauge(names::pending_count("in_queue", "video_play"), 7);
@@ -36,8 +31,9 @@ TEST(MetricsTest, SendsTheOriginalStatsdNamesOneDatagramEach) {
 }
 
 TEST(MetricsTest, HostileTableNamesCannotBreakADatagram) {
+  std::mutex mutex;
   std::vector<std::string> sent;
-  Metrics metrics("ingester", std::make_unique<RecordingSink>(sent));
+  Metrics metrics("ingester", std::make_unique<test::RecordingSink>(mutex, sent));
   metrics.count(names::files_loaded("a:1|g\nb"));
   ASSERT_EQ(sent.size(), 1U);
   EXPECT_EQ(sent[0], "ingester.tsv_files.a_1_g_b.loaded:1|c");

@@ -15,6 +15,7 @@
 #include "support/forwarding_ingest_db.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
+#include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
 #include "telemetry/statsd.hpp"
 
@@ -24,19 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr int k_max_load_retry = 1;
-
-class RecordingSink final : public StatsdSink {
-public:
-  RecordingSink(std::mutex& mutex, std::vector<std::string>& out) : m_mutex(mutex), m_out(out) {}
-  void send(std::string_view datagram) override {
-    const std::lock_guard lock(m_mutex);
-    m_out.emplace_back(datagram);
-  }
-
-private:
-  std::mutex& m_mutex;
-  std::vector<std::string>& m_out;
-};
 
 class ReporterTest : public ::testing::Test {
 protected:
@@ -93,7 +81,7 @@ protected:
   test::FakeClock m_clock;
   std::mutex m_sent_mutex;
   std::vector<std::string> m_sent;
-  Metrics m_metrics{"ingester", std::make_unique<RecordingSink>(m_sent_mutex, m_sent)};
+  Metrics m_metrics{"ingester", std::make_unique<test::RecordingSink>(m_sent_mutex, m_sent)};
   std::unique_ptr<ingestdb::IngestDb> m_store;
   ingestdb::VersionMap m_versions{{"a", 0}, {"b", 0}, {"c", 0}};
   int m_next_file = 0;

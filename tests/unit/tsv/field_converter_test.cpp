@@ -52,7 +52,7 @@ const ColumnType k_boolean = ColumnType::of(TypeKind::boolean);
 const ColumnType k_timestamp = ColumnType::of(TypeKind::timestamp);
 const ColumnType k_date = ColumnType::of(TypeKind::date);
 
-const std::vector<ConvertCase> k_cases = {
+const std::vector<ConvertCase> k_convert_cases = {
     // EMPTYASNULL: empty CHAR/VARCHAR fields are NULL; empty fields of other types always are.
     null("EmptyVarcharIsNull", k_varchar, ""),
     null("EmptyCharIsNull", ColumnType::character(2), ""),
@@ -244,7 +244,7 @@ TEST_P(TsvConvertFieldTest, LoadsWhatCopyLoads) {
   EXPECT_EQ(counts.replaced_characters, convert_case.replaced);
 }
 
-INSTANTIATE_TEST_SUITE_P(CopyRules, TsvConvertFieldTest, ::testing::ValuesIn(k_cases),
+INSTANTIATE_TEST_SUITE_P(CopyRules, TsvConvertFieldTest, ::testing::ValuesIn(k_convert_cases),
                          [](const auto& param_info) { return param_info.param.name; });
 
 Field convert(ColumnType type, std::string input) {

@@ -29,7 +29,7 @@ std::ostream& operator<<(std::ostream& out, const SplitCase& split_case) {
 }
 
 // Record-level COPY rules: DELIMITER '\t', REMOVEQUOTES, ESCAPE, the default NULL AS '\N'.
-const std::vector<SplitCase> k_cases = {
+const std::vector<SplitCase> k_split_cases = {
     {"TabsSeparateFields", "a\tb\tc", {"a", "b", "c"}},
     {"EmptyLineIsOneEmptyField", "", {""}},
     {"TrailingTabEndsWithAnEmptyField", "a\t", {"a", ""}},
@@ -94,7 +94,7 @@ TEST_P(TsvSplitRecordTest, SplitsLikeCopy) {
   EXPECT_EQ(fields, split_case.fields);
 }
 
-INSTANTIATE_TEST_SUITE_P(CopyRules, TsvSplitRecordTest, ::testing::ValuesIn(k_cases),
+INSTANTIATE_TEST_SUITE_P(CopyRules, TsvSplitRecordTest, ::testing::ValuesIn(k_split_cases),
                          [](const auto& param_info) { return param_info.param.name; });
 
 } // namespace

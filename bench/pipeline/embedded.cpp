@@ -24,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr auto k_bucket = "spade"; // The bucket folder under objects/.
+constexpr auto k_inbox_bucket = "spade"; // The bucket folder under objects/.
 
 void remove_database(const fs::path& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
@@ -90,8 +90,9 @@ void check_rows(const fs::path& db_path, const std::string& table, std::uint64_t
 
 void announce(const fs::path& inbox, const std::string& key, const std::string& table) {
   value_or_die(queue::publish_local_message(
-      inbox, core::encode_file_pointer(
-                 {.key_name = fmt::format("{}/{}", k_bucket, key), .table = table, .version = 0})));
+      inbox,
+      core::encode_file_pointer(
+          {.key_name = fmt::format("{}/{}", k_inbox_bucket, key), .table = table, .version = 0})));
 }
 
 PipelineRun run_pipeline(const Options& options, const Workload& workload, const fs::path& root) {
@@ -129,7 +130,7 @@ PipelineRun run_pipeline(const Options& options, const Workload& workload, const
   return run;
 }
 
-core::ObjectLocation url_of(const std::string& key) { return {k_bucket, key}; }
+core::ObjectLocation url_of(const std::string& key) { return {k_inbox_bucket, key}; }
 
 // The floor: the SQLite warehouse backend in a process of its own loads the same files from the
 // same object store, one batch (one transaction) per table, one table after the other (SQLite
@@ -180,7 +181,7 @@ double run_floor(const Workload& workload, const fs::path& objects_root, const f
 void embedded_throughput(const Options& options, const Workload& workload) {
   const fs::path root = options.dir / "embedded";
   for (const auto& file : workload.files) {
-    place_file(file.path, root / "objects" / k_bucket / file.key);
+    place_file(file.path, root / "objects" / k_inbox_bucket / file.key);
   }
   std::printf("\n[embedded] throughput: rs_ingester run --until-idle --workers %d against the "
               "SQLite backend's direct load of the same files\n",
@@ -213,7 +214,8 @@ void embedded_latency(const Options& options, const Workload& workload) {
   const fs::path floor_root = options.dir / "sqlite-floor-latency";
   const std::string& table = workload.latency.table;
   for (int index = 0; index < options.latency_files; ++index) {
-    place_file(workload.latency.path, root / "objects" / k_bucket / latency_key(table, index));
+    place_file(workload.latency.path,
+               root / "objects" / k_inbox_bucket / latency_key(table, index));
   }
   reset_data_dir(root, workload);
   fs::create_directories(floor_root);

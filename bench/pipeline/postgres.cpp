@@ -32,7 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr auto k_bucket = "rsi-pipeline-bench";
+constexpr auto k_s3_bucket = "rsi-pipeline-bench";
 
 struct Services {
   std::string postgres; // Base conninfo (RSI_TEST_PG).
@@ -50,7 +50,7 @@ std::string env_or_die(const char* name) {
   return value;
 }
 
-std::string key_name(const std::string& key) { return fmt::format("{}/{}", k_bucket, key); }
+std::string key_name(const std::string& key) { return fmt::format("{}/{}", k_s3_bucket, key); }
 
 struct Daemon {
   std::unique_ptr<test::Process> process;
@@ -87,7 +87,7 @@ public:
     // The tables at version 0, as the migrator would leave them; timed in neither design.
     auto warehouse = value_or_die(warehouse::make_postgres_warehouse(
         {.conninfo = m_warehouse.conninfo(),
-         .files = warehouse::locate_in_bucket(*m_s3, k_bucket)}));
+         .files = warehouse::locate_in_bucket(*m_s3, k_s3_bucket)}));
     for (const auto& table : m_workload.tables) {
       value_or_die(warehouse->apply_migration(table, 0, table_operations(), 1min));
     }
@@ -134,10 +134,10 @@ private:
 };
 
 void PostgresBench::upload() {
-  m_s3 =
-      value_or_die(objectstore::make_s3_object_store({.bucket = k_bucket, .environment = m_aws}));
+  m_s3 = value_or_die(
+      objectstore::make_s3_object_store({.bucket = k_s3_bucket, .environment = m_aws}));
   httplib::Client client(m_services.s3.substr(m_services.s3.find("//") + 2));
-  if (auto created = client.Put(fmt::format("/{}", k_bucket), "", "application/octet-stream");
+  if (auto created = client.Put(fmt::format("/{}", k_s3_bucket), "", "application/octet-stream");
       !created) {
     die("cannot create the bucket on s3rver");
   }

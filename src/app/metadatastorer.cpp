@@ -32,14 +32,14 @@ using namespace std::chrono_literals;
 namespace {
 
 // Everything the configuration names, resolved before anything connects: a mistake here exits 2.
-struct Plan {
+struct StorerPlan {
   ingestdb::Config ingest_db;
   queue::Config queue;
   registry::MetadataFetcher event_metadata;
 };
 
-Result<Plan> make_plan(const config::MetadatastorerConfig& config,
-                       std::shared_ptr<http::CredentialsProvider> credentials) {
+Result<StorerPlan> make_plan(const config::MetadatastorerConfig& config,
+                             std::shared_ptr<http::CredentialsProvider> credentials) {
   RSI_TRY_ASSIGN(const auto database_url, with_tls_default(config.database_url, config.env));
   RSI_TRY_ASSIGN(auto ingest_db,
                  ingestdb::config_from_url(database_url, config.max_db_connections,
@@ -54,7 +54,7 @@ Result<Plan> make_plan(const config::MetadatastorerConfig& config,
     local->visibility_timeout = config.visibility_timeout.value_or(local->visibility_timeout);
     local->max_message_bytes = config.max_message_bytes;
   }
-  return Plan{std::move(ingest_db), std::move(queue), std::move(fetcher)};
+  return StorerPlan{std::move(ingest_db), std::move(queue), std::move(fetcher)};
 }
 
 // GET /health (every listener's problems and the database's) and GET /metrics.

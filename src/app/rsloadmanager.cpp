@@ -54,7 +54,7 @@ queue_depth_source(const std::optional<queue::Config>& config, const Clock& cloc
 
 // Everything the configuration names, resolved before anything connects: a mistake here exits 2
 // at once. The warehouse configuration refers to `local_objects` and to the bucket stores.
-struct Plan {
+struct LoadManagerPlan {
   std::unique_ptr<objectstore::ObjectStore> local_objects; // --objects-url: batch files on disk.
   ingestdb::Config ingest_db;
   warehouse::Config warehouse;
@@ -66,7 +66,7 @@ struct Plan {
 Result<warehouse::Config> plan_warehouse(const config::RsloadmanagerConfig& config,
                                          BucketStores& buckets,
                                          std::shared_ptr<http::CredentialsProvider> credentials,
-                                         Plan& plan) {
+                                         LoadManagerPlan& plan) {
   warehouse::FileLocator files = buckets.locator();
   if (!config.objects_url.empty()) {
     RSI_TRY_ASSIGN(const auto objects_config,
@@ -90,9 +90,9 @@ Result<warehouse::Config> plan_warehouse(const config::RsloadmanagerConfig& conf
                                      .system_tables = config.redshift_system_tables});
 }
 
-Result<Plan> make_plan(const config::RsloadmanagerConfig& config, BucketStores& buckets,
-                       std::shared_ptr<http::CredentialsProvider> credentials) {
-  Plan plan;
+Result<LoadManagerPlan> make_plan(const config::RsloadmanagerConfig& config, BucketStores& buckets,
+                                  std::shared_ptr<http::CredentialsProvider> credentials) {
+  LoadManagerPlan plan;
   RSI_TRY_ASSIGN(plan.warehouse, plan_warehouse(config, buckets, std::move(credentials), plan));
   RSI_TRY_ASSIGN(const auto database_url, with_tls_default(config.database_url, config.env));
   RSI_TRY_ASSIGN(plan.ingest_db,

@@ -42,7 +42,7 @@ fuzz_compiler_flags() {
     echo "$name: needs clang++ >= 16 (apt-get install clang-16 libclang-rt-16-dev)" >&2
     exit 2
   fi
-  fuzz_flags=(-std=c++2b -O1 -g -fno-omit-frame-pointer
+  fuzz_flags=(-std=c++2b -O1 -gline-tables-only -fno-omit-frame-pointer
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
   local concepts
   concepts="$("$fuzz_cxx" -std=c++2b -dM -E -x c++ /dev/null | awk '/__cpp_concepts/ {print $3}')"

@@ -42,7 +42,7 @@ endif()
 # Clang 16 can compile libstdc++ 12's <expected> (rsi::Result) but still reports the C++17-era
 # __cpp_concepts value, which hides it; the macro is raised to what clang 16 implements. (Clang 14,
 # Debian 12's default, lacks conditionally trivial special members and cannot.) scripts/test
-# builds the ASan+UBSan tree with clang 16: at -O0 it compiles this code in half g++'s time.
+# builds the ASan+UBSan tree with clang 16: at -O0 it needs 20 % less CPU than g++ for the tree.
 if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   if(CMAKE_CXX_COMPILER_VERSION VERSION_LESS 16)
     message(FATAL_ERROR "clang ${CMAKE_CXX_COMPILER_VERSION} cannot compile std::expected; use clang >= 16 or g++ >= 12")

@@ -176,8 +176,8 @@ void Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch,
   for (int attempt = 0;; ++attempt) {
     const auto started = std::chrono::steady_clock::now();
     // A key no object can have fails the batch as a load of it would.
-    auto loaded =
-        files ? warehouse.load_batch(request) : Result<warehouse::LoadResult>(fail(files.error()));
+    auto loaded = files ? warehouse.load_batch(request)
+                        : warehouse::LoadOutcome<warehouse::LoadResult>(fail(files.error()));
     if (loaded) {
       m_metrics.timing(names::load_duration(batch.table),
                        std::chrono::duration_cast<std::chrono::microseconds>(

@@ -21,24 +21,29 @@ constexpr std::size_t k_coalesce_bytes = 256U << 10U;
 
 // A bounded single-producer, single-consumer pipe between the download thread (the store's
 // sink) and the reader.
-class ObjectSource final : public ByteSource {
+class DownloadSource final : public ObjectSource {
 public:
-  ObjectSource(ObjectStore& store, std::string key, std::string name, std::size_t max_buffered)
+  DownloadSource(ObjectStore& store, std::string key, std::string name, std::size_t max_buffered)
       : m_store(store), m_key(std::move(key)), m_name(std::move(name)),
         m_max_buffered(std::max<std::size_t>(max_buffered, 1)) {
     m_thread = std::thread([this] { download(); });
   }
 
-  ObjectSource(const ObjectSource&) = delete;
-  ObjectSource& operator=(const ObjectSource&) = delete;
+  DownloadSource(const DownloadSource&) = delete;
+  DownloadSource& operator=(const DownloadSource&) = delete;
 
-  ~ObjectSource() override {
+  ~DownloadSource() override {
     {
       const std::lock_guard lock(m_mutex);
       m_cancelled = true;
     }
     m_changed.notify_all();
     m_thread.join();
+  }
+
+  bool object_missing() const override {
+    const std::lock_guard lock(m_mutex);
+    return m_missing;
   }
 
   Result<std::size_t> read(std::span<char> buffer) override {
@@ -88,6 +93,7 @@ private:
 
   void download() {
     std::optional<Error> error;
+    bool missing = false;
     // Exceptions (std::bad_alloc) must not leave the thread: they become the read error.
     try {
       auto got = m_store.get(m_key, [this](std::string_view chunk) { return accept(chunk); });
@@ -95,6 +101,7 @@ private:
         error = got.error().wrap(m_name);
       } else if (!*got) {
         error = Error{ErrorKind::permanent, fmt::format("{}: no such object", m_name)};
+        missing = true;
       }
     } catch (const std::exception& exception) {
       error = Error{ErrorKind::transient,
@@ -103,6 +110,7 @@ private:
     {
       const std::lock_guard lock(m_mutex);
       m_error = std::move(error);
+      m_missing = missing;
       m_done = true;
     }
     m_changed.notify_all();
@@ -113,22 +121,24 @@ private:
   std::string m_name;
   std::size_t m_max_buffered;
 
-  std::mutex m_mutex;
+  mutable std::mutex m_mutex;
   std::condition_variable m_changed;
   std::deque<std::string> m_chunks;
   std::size_t m_front_offset = 0;
   std::size_t m_buffered = 0;
   bool m_done = false;
   bool m_cancelled = false;
+  bool m_missing = false;
   std::optional<Error> m_error;
   std::thread m_thread; // Last: starts once everything above exists.
 };
 
 } // namespace
 
-std::unique_ptr<ByteSource> open_object_source(ObjectStore& store, std::string key,
-                                               std::string name, std::size_t max_buffered_bytes) {
-  return std::make_unique<ObjectSource>(store, std::move(key), std::move(name), max_buffered_bytes);
+std::unique_ptr<ObjectSource> open_object_source(ObjectStore& store, std::string key,
+                                                 std::string name,
+                                                 std::size_t max_buffered_bytes) {
+  return std::make_unique<DownloadSource>(store, std::move(key), std::move(name), max_buffered_bytes);
 }
 
 } // namespace rsi::objectstore

@@ -102,6 +102,7 @@ Result<Connection> Connection::detached() {
 }
 
 Result<Rows> Connection::check(ResultHandle result, std::string_view sql) {
+  m_last_sqlstate.clear();
   if (!result) {
     return fail(
         ErrorKind::transient,
@@ -114,6 +115,7 @@ Result<Rows> Connection::check(ResultHandle result, std::string_view sql) {
     return Rows(std::move(result));
   default: {
     const char* sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+    m_last_sqlstate = sqlstate != nullptr ? sqlstate : "";
     // No SQLSTATE: the failure happened client-side, e.g. the socket broke.
     const ErrorKind kind = sqlstate != nullptr ? classify_sqlstate(sqlstate) : ErrorKind::transient;
     return fail(kind, fmt::format("{}: {}", summarize(sql),

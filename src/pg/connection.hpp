@@ -80,6 +80,10 @@ public:
   [[nodiscard]] Result<std::string> quote_literal(std::string_view value) const;
 
   [[nodiscard]] bool healthy() const { return m_conn && PQstatus(m_conn.get()) == CONNECTION_OK; }
+
+  // The SQLSTATE of the last statement that failed on the server ("" when none has, or the last
+  // failure had none), e.g. "22P02" for a value COPY could not take.
+  [[nodiscard]] const std::string& last_sqlstate() const { return m_last_sqlstate; }
   [[nodiscard]] PGconn* raw() const { return m_conn.get(); }
 
 private:
@@ -92,6 +96,7 @@ private:
 
   ConnHandle m_conn;
   std::unordered_map<std::string, std::string> m_prepared; // SQL text → statement name.
+  std::string m_last_sqlstate;
 };
 
 // The first line of a statement, shortened, for error messages.

@@ -40,9 +40,9 @@ std::string_view describe(int rc) {
   }
 }
 
-class GzipSource final : public ByteSource {
+class IsalGzipSource final : public GzipSource {
 public:
-  GzipSource(ByteSource& compressed, std::string name)
+  IsalGzipSource(ByteSource& compressed, std::string name)
       : m_compressed(compressed), m_name(std::move(name)),
         m_state(std::make_unique<inflate_state>()), m_input(k_input_buffer_bytes) {
     isal_inflate_init(m_state.get());
@@ -59,9 +59,14 @@ public:
     auto produced = inflate_into(buffer);
     if (!produced) {
       m_error = produced.error();
+      if (m_fault == GzipFault::none) {
+        m_fault = GzipFault::source;
+      }
     }
     return produced;
   }
+
+  GzipFault fault() const override { return m_fault; }
 
 private:
   Result<std::size_t> inflate_into(std::span<char> buffer) {
@@ -74,6 +79,7 @@ private:
       if (m_state->avail_in == 0) {
         RSI_TRY(refill());
         if (m_state->avail_in == 0) {
+          m_fault = GzipFault::truncated;
           return fail(ErrorKind::permanent,
                       fmt::format("read {}: unexpected end of gzip stream", m_name));
         }
@@ -123,7 +129,8 @@ private:
     return {};
   }
 
-  std::unexpected<Error> corrupt(int rc) const {
+  std::unexpected<Error> corrupt(int rc) {
+    m_fault = GzipFault::corrupt;
     if (rc == ISAL_INVALID_WRAPPER && m_member > 1) {
       return fail(
           ErrorKind::permanent,
@@ -141,12 +148,13 @@ private:
   bool m_input_eof = false;
   bool m_finished = false;
   std::optional<Error> m_error; // Sticky: a failed stream stays failed.
+  GzipFault m_fault = GzipFault::none;
 };
 
 } // namespace
 
-std::unique_ptr<ByteSource> make_gzip_source(ByteSource& compressed, std::string name) {
-  return std::make_unique<GzipSource>(compressed, std::move(name));
+std::unique_ptr<GzipSource> make_gzip_source(ByteSource& compressed, std::string name) {
+  return std::make_unique<IsalGzipSource>(compressed, std::move(name));
 }
 
 } // namespace rsi::tsv

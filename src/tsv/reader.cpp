@@ -13,15 +13,38 @@
 
 #include <fmt/format.h>
 
-#include "tsv/gzip_source.hpp"
-
 namespace rsi::tsv {
 namespace {
 
 constexpr std::size_t k_initial_buffer_bytes = 1U << 20U;
 constexpr std::size_t k_min_read_bytes = 64U << 10U;
 
+bool has_non_ascii(std::span<const char> bytes) {
+  return std::any_of(bytes.begin(), bytes.end(),
+                     [](char ch) { return static_cast<unsigned char>(ch) > 0x7F; });
+}
+
 } // namespace
+
+std::string_view to_string(ReadFault fault) {
+  switch (fault) {
+  case ReadFault::source:
+    return "source";
+  case ReadFault::corrupt_gzip:
+    return "corrupt_gzip";
+  case ReadFault::truncated_gzip:
+    return "truncated_gzip";
+  case ReadFault::record_too_long:
+    return "record_too_long";
+  case ReadFault::bad_record:
+    return "bad_record";
+  case ReadFault::bad_value:
+    return "bad_value";
+  case ReadFault::invalid_characters:
+    return "invalid_characters";
+  }
+  return "unknown";
+}
 
 LoadCounts& LoadCounts::operator+=(const LoadCounts& other) {
   rows += other.rows;
@@ -98,9 +121,9 @@ Result<bool> Reader::find_record(Record& record) {
       return true;
     }
     if (m_end - m_begin > m_options.max_record_bytes) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("{} line {}: record longer than {} bytes", m_options.name,
-                              m_next_line, m_options.max_record_bytes));
+      return failed({.fault = ReadFault::record_too_long, .line = m_next_line},
+                    fmt::format("{} line {}: record longer than {} bytes", m_options.name,
+                                m_next_line, m_options.max_record_bytes));
     }
     if (m_eof) {
       if (m_begin == m_end) {
@@ -130,7 +153,18 @@ Result<bool> Reader::fill() {
     m_buffer.resize(std::max(m_buffer.size() * 2, m_end + k_min_read_bytes));
   }
   const std::span<char> room(m_buffer.data() + m_end, m_buffer.size() - m_end);
-  RSI_TRY_ASSIGN(const std::size_t got, m_source->read(room));
+  auto read = m_source->read(room);
+  if (!read) {
+    ReadFault fault = ReadFault::source;
+    if (m_gzip && m_gzip->fault() == GzipFault::corrupt) {
+      fault = ReadFault::corrupt_gzip;
+    } else if (m_gzip && m_gzip->fault() == GzipFault::truncated) {
+      fault = ReadFault::truncated_gzip;
+    }
+    m_failure = ReadFailure{.fault = fault};
+    return fail(std::move(read.error()));
+  }
+  const std::size_t got = *read;
   m_end += got;
   m_counts.bytes += got;
   m_eof = got == 0;
@@ -154,9 +188,13 @@ Result<void> Reader::convert(const Record& record) {
         m_scratch.data() + index * k_converted_text_bytes, k_converted_text_bytes);
     auto field = convert_field(m_columns[index].type, raw.bytes(), scratch, conversions);
     if (!field) {
-      return fail(ErrorKind::permanent,
-                  fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
-                              index + 1, m_columns[index].name, field.error().message));
+      const bool characters =
+          m_columns[index].type.kind == TypeKind::character && has_non_ascii(raw.bytes());
+      return failed({.fault = characters ? ReadFault::invalid_characters : ReadFault::bad_value,
+                     .line = m_row_line,
+                     .column = index + 1},
+                    fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
+                                index + 1, m_columns[index].name, field.error().message));
     }
     m_fields[index] = *field;
   }
@@ -166,11 +204,16 @@ Result<void> Reader::convert(const Record& record) {
   return {};
 }
 
-std::unexpected<Error> Reader::record_error(const SplitResult& split) const {
+std::unexpected<Error> Reader::failed(ReadFailure failure, std::string message) {
+  m_failure = failure;
+  return fail(ErrorKind::permanent, std::move(message));
+}
+
+std::unexpected<Error> Reader::record_error(const SplitResult& split) {
   if (split.error == RecordError::extra_columns) {
-    return fail(ErrorKind::permanent,
-                fmt::format("{} line {}: extra column(s) found: more than {} fields",
-                            m_options.name, m_row_line, m_columns.size()));
+    return failed({.fault = ReadFault::bad_record, .line = m_row_line},
+                  fmt::format("{} line {}: extra column(s) found: more than {} fields",
+                              m_options.name, m_row_line, m_columns.size()));
   }
   std::string_view cause;
   switch (split.error) {
@@ -187,9 +230,11 @@ std::unexpected<Error> Reader::record_error(const SplitResult& split) const {
     cause = "malformed record";
     break;
   }
-  return fail(ErrorKind::permanent,
-              fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
-                          split.error_field + 1, m_columns[split.error_field].name, cause));
+  return failed({.fault = ReadFault::bad_record,
+                 .line = m_row_line,
+                 .column = split.error_field + 1},
+                fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
+                            split.error_field + 1, m_columns[split.error_field].name, cause));
 }
 
 } // namespace rsi::tsv

@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "tsv/field.hpp"
 #include "tsv/field_converter.hpp"
 #include "tsv/field_parser.hpp"
+#include "tsv/gzip_source.hpp"
 
 namespace rsi::tsv {
 
@@ -27,6 +29,25 @@ struct ReaderOptions {
   std::size_t max_record_bytes = 4U << 20U; // "The maximum size of a single input row from any
                                             // source is 4 MB" (COPY data sources); also the
                                             // reader's memory bound.
+};
+
+// What a failed Reader::next() met.
+enum class ReadFault {
+  source,             // Reading the bytes failed (a download, a missing object): its error says.
+  corrupt_gzip,       // Not gzip, corrupt deflate data, a CRC-32 or length mismatch.
+  truncated_gzip,     // The gzip data ends early.
+  record_too_long,    // A record longer than max_record_bytes.
+  bad_record,         // A record COPY cannot split: unterminated quote, NUL byte, extra columns.
+  bad_value,          // A value its column's type cannot take.
+  invalid_characters, // Bytes a CHAR column cannot take (ACCEPTINVCHARS covers VARCHAR only).
+};
+
+std::string_view to_string(ReadFault fault);
+
+struct ReadFailure {
+  ReadFault fault = ReadFault::source;
+  std::uint64_t line = 0; // 1-based line the record starts on; 0 when not about a record.
+  std::size_t column = 0; // 1-based column; 0 when not about one value.
 };
 
 // What a file (or, summed, a load) produced, for the load report.
@@ -62,8 +83,11 @@ public:
   // data. A value or record COPY would reject fails the whole file with ErrorKind::permanent,
   // e.g. `x.gz line 17 column 4 ("time"): invalid timestamp "2016-13-01 00:00:00"`; errors of
   // the source (truncated gzip, a dropped download) pass through with their kind. After an
-  // error the reader must not be used again.
+  // error the reader must not be used again; failure() says what it met.
   [[nodiscard]] Result<bool> next();
+
+  // After next() failed: what kind of input it met, and where.
+  [[nodiscard]] const std::optional<ReadFailure>& failure() const { return m_failure; }
 
   // The current row: one field per column, valid until the next call to next().
   [[nodiscard]] std::span<const Field> row() const { return m_fields; }
@@ -84,9 +108,10 @@ private:
   [[nodiscard]] Result<bool> find_record(Record& record);
   [[nodiscard]] Result<bool> fill();
   [[nodiscard]] Result<void> convert(const Record& record);
-  [[nodiscard]] std::unexpected<Error> record_error(const SplitResult& split) const;
+  [[nodiscard]] std::unexpected<Error> record_error(const SplitResult& split);
+  [[nodiscard]] std::unexpected<Error> failed(ReadFailure failure, std::string message);
 
-  std::unique_ptr<ByteSource> m_gzip; // Set when the input is compressed.
+  std::unique_ptr<GzipSource> m_gzip; // Set when the input is compressed.
   ByteSource* m_source;               // m_gzip, or the caller's source.
   std::vector<Column> m_columns;
   ReaderOptions m_options;
@@ -102,6 +127,7 @@ private:
   LoadCounts m_counts;
   std::uint64_t m_next_line = 1;
   std::uint64_t m_row_line = 0;
+  std::optional<ReadFailure> m_failure;
 };
 
 } // namespace rsi::tsv

@@ -26,7 +26,47 @@ FileLocator locate_in_bucket(objectstore::ObjectStore& store, std::string bucket
   };
 }
 
-Result<tsv::LoadCounts>
+namespace {
+
+FileFaultKind fault_kind(tsv::ReadFault fault) {
+  switch (fault) {
+  case tsv::ReadFault::corrupt_gzip:
+    return FileFaultKind::corrupt_gzip;
+  case tsv::ReadFault::truncated_gzip:
+    return FileFaultKind::truncated_gzip;
+  case tsv::ReadFault::record_too_long:
+    return FileFaultKind::record_too_long;
+  case tsv::ReadFault::bad_record:
+    return FileFaultKind::bad_record;
+  case tsv::ReadFault::bad_value:
+    return FileFaultKind::bad_value;
+  case tsv::ReadFault::invalid_characters:
+    return FileFaultKind::invalid_characters;
+  case tsv::ReadFault::source:
+    break;
+  }
+  return FileFaultKind::rejected;
+}
+
+// The failure of reading file `index`: a data failure when the file itself is at fault.
+LoadError read_error(Error error, std::size_t index, const tsv::Reader* reader,
+                     const objectstore::ObjectSource& source) {
+  if (source.object_missing()) {
+    return {std::move(error), FileFault{.file = index, .kind = FileFaultKind::missing_object}};
+  }
+  if (reader == nullptr || !reader->failure() || reader->failure()->fault == tsv::ReadFault::source) {
+    return error; // The download failed: transient, or a store error about more than this file.
+  }
+  const tsv::ReadFailure& failure = *reader->failure();
+  return {std::move(error), FileFault{.file = index,
+                                      .kind = fault_kind(failure.fault),
+                                      .line = failure.line,
+                                      .column = static_cast<std::uint32_t>(failure.column)}};
+}
+
+} // namespace
+
+LoadOutcome<tsv::LoadCounts>
 read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locate,
            const std::vector<tsv::Column>& columns,
            const std::function<Result<void>(std::span<const tsv::Field>)>& on_row,
@@ -37,12 +77,21 @@ read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locat
   std::vector<std::string> urls;
   refs.reserve(files.size());
   urls.reserve(files.size());
-  for (const auto& location : files) {
-    RSI_TRY_ASSIGN(ObjectRef ref, locate(location));
-    refs.push_back(std::move(ref));
-    urls.push_back(core::s3_url(location));
+  for (std::size_t index = 0; index < files.size(); ++index) {
+    auto ref = locate(files[index]);
+    if (ref) {
+      if (auto valid = objectstore::validate_key(ref->key); !valid) {
+        ref = fail(valid.error().wrap(core::s3_url(files[index])));
+      }
+    }
+    if (!ref) {
+      return std::unexpected(LoadError(
+          std::move(ref.error()), FileFault{.file = index, .kind = FileFaultKind::refused_object}));
+    }
+    refs.push_back(std::move(*ref));
+    urls.push_back(core::s3_url(files[index]));
   }
-  const auto open = [&](std::size_t index) -> std::unique_ptr<ByteSource> {
+  const auto open = [&](std::size_t index) -> std::unique_ptr<objectstore::ObjectSource> {
     if (index >= refs.size()) {
       return nullptr;
     }
@@ -51,24 +100,56 @@ read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locat
   };
 
   tsv::LoadCounts counts;
-  std::unique_ptr<ByteSource> current = open(0);
-  std::unique_ptr<ByteSource> next = open(1);
+  std::unique_ptr<objectstore::ObjectSource> current = open(0);
+  std::unique_ptr<objectstore::ObjectSource> next = open(1);
   for (std::size_t index = 0; index < refs.size(); ++index) {
     {
-      RSI_TRY_ASSIGN(auto reader, tsv::Reader::open(*current, columns, {.name = urls[index]}));
+      auto reader = tsv::Reader::open(*current, columns, {.name = urls[index]});
+      if (!reader) {
+        return std::unexpected(LoadError(std::move(reader.error())));
+      }
       while (true) {
-        RSI_TRY_ASSIGN(const bool more, reader.next());
+        auto more = reader->next();
         if (!more) {
+          return std::unexpected(read_error(std::move(more.error()), index, &*reader, *current));
+        }
+        if (!*more) {
           break;
         }
-        RSI_TRY(on_row(reader.row()));
+        RSI_TRY(on_row(reader->row()));
       }
-      counts += reader.counts();
+      counts += reader->counts();
     }
     current = std::move(next);
     next = open(index + 2);
   }
   return counts;
+}
+
+std::string_view to_string(FileFaultKind kind) {
+  switch (kind) {
+  case FileFaultKind::missing_object:
+    return "missing_object";
+  case FileFaultKind::refused_object:
+    return "refused_object";
+  case FileFaultKind::corrupt_gzip:
+    return "corrupt_gzip";
+  case FileFaultKind::truncated_gzip:
+    return "truncated_gzip";
+  case FileFaultKind::record_too_long:
+    return "record_too_long";
+  case FileFaultKind::bad_record:
+    return "bad_record";
+  case FileFaultKind::bad_value:
+    return "bad_value";
+  case FileFaultKind::invalid_characters:
+    return "invalid_characters";
+  case FileFaultKind::too_many_bad_rows:
+    return "too_many_bad_rows";
+  case FileFaultKind::rejected:
+    return "rejected";
+  }
+  return "unknown";
 }
 
 } // namespace rsi::warehouse

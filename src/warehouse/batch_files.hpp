@@ -15,6 +15,7 @@
 #include "tsv/column.hpp"
 #include "tsv/field.hpp"
 #include "tsv/reader.hpp"
+#include "warehouse/warehouse.hpp"
 
 namespace rsi::warehouse {
 
@@ -41,8 +42,11 @@ struct BatchReadOptions {
 // Reads the files of a batch in order with the COPY rules (tsv::Reader) for a table of
 // `columns`, calling `on_row` with each row. The next file's download starts while the
 // current one is read. Stops at the first error, which names the file (and for bad data its
-// line and column): errors of `on_row` pass through unchanged. Returns the summed counts.
-[[nodiscard]] Result<tsv::LoadCounts>
+// line and column). A file that cannot load as it is (missing, a key the store refuses, bad
+// gzip, a record or value COPY rejects) is a data failure with its FileFault; a failing
+// download keeps its own kind; errors of `on_row` pass through unchanged. Returns the summed
+// counts.
+[[nodiscard]] LoadOutcome<tsv::LoadCounts>
 read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locate,
            const std::vector<tsv::Column>& columns,
            const std::function<Result<void>(std::span<const tsv::Field>)>& on_row,

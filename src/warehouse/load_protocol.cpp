@@ -5,7 +5,7 @@
 namespace rsi::warehouse::detail {
 namespace {
 
-Result<LoadResult>
+LoadOutcome<LoadResult>
 load_in_transaction(const LoadRequest& request,
                     const std::function<Result<std::unique_ptr<LoadTransaction>>()>& begin) {
   RSI_TRY_ASSIGN(const auto transaction, begin());
@@ -15,22 +15,26 @@ load_in_transaction(const LoadRequest& request,
   }
   RSI_TRY_ASSIGN(const auto version, transaction->table_version(request.table));
   RSI_TRY(expect_version("load into", request.table, version, request.version));
-  RSI_TRY_ASSIGN(const LoadResult loaded, transaction->load_rows(request));
-  RSI_TRY(transaction->complete_ledger(request, loaded));
+  auto loaded = transaction->load_rows(request);
+  if (!loaded) {
+    return loaded; // A data failure keeps its file.
+  }
+  RSI_TRY(transaction->complete_ledger(request, *loaded));
   RSI_TRY(transaction->commit());
   return loaded;
 }
 
 } // namespace
 
-Result<LoadResult>
+LoadOutcome<LoadResult>
 run_load(const LoadRequest& request, Dialect dialect,
          const std::function<Result<std::unique_ptr<LoadTransaction>>()>& begin) {
   RSI_TRY(check_load_request(request, dialect));
   auto loaded = load_in_transaction(request, begin);
   if (!loaded) {
-    return fail(
-        loaded.error().wrap(fmt::format("load {} into {}", request.manifest, request.table)));
+    LoadError& error = loaded.error();
+    error.message = fmt::format("load {} into {}: {}", request.manifest, request.table,
+                                error.message);
   }
   return loaded;
 }

@@ -26,8 +26,8 @@ public:
   [[nodiscard]] virtual Result<bool> enter_ledger(const LoadRequest& request) = 0;
   // The table's version (the largest in infra.table_version), or nullopt when it has none.
   [[nodiscard]] virtual Result<std::optional<int>> table_version(std::string_view table) = 0;
-  // Every row of every file of `request` into its table.
-  [[nodiscard]] virtual Result<LoadResult> load_rows(const LoadRequest& request) = 0;
+  // Every row of every file of `request` into its table (a data failure says which file).
+  [[nodiscard]] virtual LoadOutcome<LoadResult> load_rows(const LoadRequest& request) = 0;
   // The ledger row with what was loaded.
   [[nodiscard]] virtual Result<void> complete_ledger(const LoadRequest& request,
                                                      const LoadResult& loaded) = 0;
@@ -43,7 +43,7 @@ public:
 //   4. the rows, then the ledger row's counts, then one commit: rows and ledger row land
 //      together or not at all.
 // Errors read "load <uuid> into <table>: …". The caller (the loader) logs the outcome once.
-[[nodiscard]] Result<LoadResult>
+[[nodiscard]] LoadOutcome<LoadResult>
 run_load(const LoadRequest& request, Dialect dialect,
          const std::function<Result<std::unique_ptr<LoadTransaction>>()>& begin);
 

@@ -115,8 +115,8 @@ public:
     });
   }
 
-  Result<LoadResult> load_batch(const LoadRequest& request) override {
-    return with_connection([&](pg::Connection& conn) {
+  LoadOutcome<LoadResult> load_batch(const LoadRequest& request) override {
+    return with_connection([&](pg::Connection& conn) -> LoadOutcome<LoadResult> {
       return detail::run_load(request, dialect(),
                               [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
                                 RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
@@ -168,7 +168,7 @@ private:
       return read_version(m_conn, table);
     }
 
-    Result<LoadResult> load_rows(const LoadRequest& request) override {
+    LoadOutcome<LoadResult> load_rows(const LoadRequest& request) override {
       return m_warehouse.copy_rows(m_conn, request);
     }
 
@@ -185,7 +185,7 @@ private:
     pg::Transaction m_tx;
   };
 
-  Result<LoadResult> copy_rows(pg::Connection& conn, const LoadRequest& request) {
+  LoadOutcome<LoadResult> copy_rows(pg::Connection& conn, const LoadRequest& request) {
     RSI_TRY_ASSIGN(const std::string table, names().table(request.table));
     RSI_TRY_ASSIGN(const auto columns, typed_columns(conn, request.table));
     std::vector<std::string> quoted;
@@ -233,19 +233,34 @@ private:
       if (send_failed) {
         // The server stopped the COPY (or the connection broke): its own error says why.
         auto ended = conn.end_copy();
-        return fail(ended ? counts.error() : ended.error());
+        if (!ended) {
+          return server_copy_error(conn, std::move(ended.error()));
+        }
+        return std::unexpected(std::move(counts.error()));
       }
       // Ends the COPY with an error, so the server discards what it received. Should that fail
       // too, the connection is broken and the transaction dies with it: nothing is kept.
       (void)conn.abort_copy(counts.error().message);
-      return fail(counts.error());
+      return std::unexpected(std::move(counts.error()));
     }
-    RSI_TRY_ASSIGN(const std::int64_t rows, conn.end_copy());
-    return LoadResult{.rows = static_cast<std::uint64_t>(rows),
+    auto rows = conn.end_copy();
+    if (!rows) {
+      return server_copy_error(conn, std::move(rows.error()));
+    }
+    return LoadResult{.rows = static_cast<std::uint64_t>(*rows),
                       .files = request.files.size(),
                       .bytes = counts->bytes,
                       .truncated_values = counts->truncated_values,
                       .replaced_characters = counts->replaced_characters};
+  }
+
+  // The server refused the COPY. A data exception (SQLSTATE class 22: a value the column cannot
+  // hold that the reader let through) is a data failure of some file of the batch.
+  static std::unexpected<LoadError> server_copy_error(const pg::Connection& conn, Error error) {
+    if (conn.last_sqlstate().starts_with("22")) {
+      return std::unexpected(LoadError(std::move(error), std::nullopt));
+    }
+    return std::unexpected(LoadError(std::move(error)));
   }
 
   FileLocator m_files;

@@ -88,19 +88,18 @@ public:
     });
   }
 
-  Result<LoadResult> load_batch(const LoadRequest& request) override {
+  LoadOutcome<LoadResult> load_batch(const LoadRequest& request) override {
     RSI_TRY_ASSIGN(const redshift::CopyAuthorization authorization, copy_authorization());
-    auto loaded = with_connection([&](pg::Connection& conn) {
+    auto loaded = with_connection([&](pg::Connection& conn) -> LoadOutcome<LoadResult> {
       return detail::run_load(request, dialect(),
                               [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
                                 return std::make_unique<Load>(*this, conn, authorization);
                               });
     });
     if (!loaded) {
-      Error error = std::move(loaded.error());
+      LoadError& error = loaded.error();
       error.message =
           redshift::redact(error.message, authorization); // The COPY's text holds the keys.
-      return fail(std::move(error));
     }
     return loaded;
   }
@@ -141,7 +140,7 @@ private:
       return read_version(m_conn, table);
     }
 
-    Result<LoadResult> load_rows(const LoadRequest& request) override {
+    LoadOutcome<LoadResult> load_rows(const LoadRequest& request) override {
       const RedshiftConfig& config = m_warehouse.m_config;
       const std::string url = redshift::manifest_url(config.manifest_bucket, request.manifest);
       RSI_TRY_ASSIGN(const std::string copy,

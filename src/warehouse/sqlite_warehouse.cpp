@@ -134,7 +134,7 @@ public:
     return detail::increment_version(m_names, table, begin_schema());
   }
 
-  Result<LoadResult> load_batch(const LoadRequest& request) override {
+  LoadOutcome<LoadResult> load_batch(const LoadRequest& request) override {
     return detail::run_load(request, Dialect::sqlite,
                             [&]() -> Result<std::unique_ptr<detail::LoadTransaction>> {
                               RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
@@ -301,7 +301,7 @@ private:
       return m_warehouse.read_version(table);
     }
 
-    Result<LoadResult> load_rows(const LoadRequest& request) override {
+    LoadOutcome<LoadResult> load_rows(const LoadRequest& request) override {
       return m_warehouse.insert_rows(request);
     }
 
@@ -321,7 +321,7 @@ private:
     sqlite::Transaction m_tx;
   };
 
-  Result<LoadResult> insert_rows(const LoadRequest& request) {
+  LoadOutcome<LoadResult> insert_rows(const LoadRequest& request) {
     RSI_TRY_ASSIGN(const std::string table, m_names.table(request.table));
     RSI_TRY_ASSIGN(const bool table_there, exists(request.table));
     if (!table_there) {
@@ -340,25 +340,27 @@ private:
                                                          fmt::join(placeholders, ", "))));
     std::uint64_t rows = 0;
     std::string scratch;
-    RSI_TRY_ASSIGN(const tsv::LoadCounts counts,
-                   read_batch(
-                       request.files, m_files, columns,
-                       [&](std::span<const tsv::Field> row) -> Result<void> {
-                         for (std::size_t index = 0; index < row.size(); ++index) {
-                           bind_field(insert, static_cast<int>(index + 1), row[index],
-                                      columns[index].type, scratch);
-                         }
-                         RSI_TRY(insert.run());
-                         insert.reset();
-                         ++rows;
-                         return {};
-                       },
-                       m_read));
+    auto counts = read_batch(
+        request.files, m_files, columns,
+        [&](std::span<const tsv::Field> row) -> Result<void> {
+          for (std::size_t index = 0; index < row.size(); ++index) {
+            bind_field(insert, static_cast<int>(index + 1), row[index], columns[index].type,
+                       scratch);
+          }
+          RSI_TRY(insert.run());
+          insert.reset();
+          ++rows;
+          return {};
+        },
+        m_read);
+    if (!counts) {
+      return std::unexpected(std::move(counts.error()));
+    }
     return LoadResult{.rows = rows,
                       .files = request.files.size(),
-                      .bytes = counts.bytes,
-                      .truncated_values = counts.truncated_values,
-                      .replaced_characters = counts.replaced_characters};
+                      .bytes = counts->bytes,
+                      .truncated_values = counts->truncated_values,
+                      .replaced_characters = counts->replaced_characters};
   }
 
   sqlite::Database m_db;

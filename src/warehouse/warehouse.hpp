@@ -2,8 +2,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <expected>
 #include <functional>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,7 +45,50 @@ struct LoadRequest {
   std::string table;
   int version = 0; // The version the files were written for; must be the table's version.
   std::vector<core::ObjectLocation> files; // Loaded in this order.
+  // Rows COPY may reject before the load fails (Redshift's MAXERROR; 0: none, the original's
+  // behaviour). Rejected rows are kept in the warehouse with file, line, text and reason.
+  std::uint32_t max_bad_rows = 0;
 };
+
+// Why a file cannot be loaded as the table's format. Retrying cannot help; a new object can.
+enum class FileFaultKind {
+  missing_object,     // The store has no such object.
+  refused_object,     // The store cannot serve the key (not a valid key, a bucket it does not serve).
+  corrupt_gzip,       // Not gzip, corrupt deflate data, a CRC-32 or length mismatch.
+  truncated_gzip,     // The gzip data ends early.
+  record_too_long,    // A line longer than the 4 MB COPY allows.
+  bad_record,         // A line COPY cannot split: unterminated quote, NUL byte, extra columns.
+  bad_value,          // A value its column's type cannot take ("abc" for an int).
+  invalid_characters, // Bytes a CHAR column cannot take (ACCEPTINVCHARS covers VARCHAR only).
+  too_many_bad_rows,  // More rejected rows than LoadRequest::max_bad_rows.
+  rejected,           // The warehouse refused the file's data (its own message says why).
+};
+
+std::string_view to_string(FileFaultKind kind);
+
+// The file at fault in a load that failed for its data.
+struct FileFault {
+  std::size_t file = 0; // Index into LoadRequest::files.
+  FileFaultKind kind = FileFaultKind::rejected;
+  std::uint64_t line = 0;   // 1-based line in the file; 0: not known or not about a line.
+  std::uint32_t column = 0; // 1-based column; 0: not known or not about a value.
+};
+
+// Why a load failed. `data`: the batch's data cannot load as it is (nothing was loaded; retrying
+// the same files fails again), with the file at fault in `fault` where the warehouse can tell
+// (nullopt: somewhere in the batch). Otherwise the kind says what to do, as for any Error.
+struct LoadError : Error {
+  bool data = false;
+  std::optional<FileFault> fault;
+
+  LoadError() = default;
+  LoadError(Error error) : Error(std::move(error)) {} // NOLINT(google-explicit-constructor)
+  LoadError(Error error, std::optional<FileFault> at)
+      : Error(std::move(error)), data(true), fault(at) {}
+};
+
+// A value, or why a load (or a step of one) failed.
+template <class T> using LoadOutcome = std::expected<T, LoadError>;
 
 // What a committed load did.
 struct LoadResult {
@@ -53,6 +98,7 @@ struct LoadResult {
                                          // the files itself (Redshift).
   std::uint64_t truncated_values = 0;    // TRUNCATECOLUMNS cut a value (not known for Redshift).
   std::uint64_t replaced_characters = 0; // ACCEPTINVCHARS replaced a character (idem).
+  std::uint64_t rejected_rows = 0;       // Rows rejected under LoadRequest::max_bad_rows.
 };
 
 // The warehouse the batches go into (Redshift, PostgreSQL or SQLite): its tables and views,
@@ -112,9 +158,11 @@ public:
   // Load every file of `request` into its table in one transaction, together with the ledger
   // row of its manifest uuid, so the batch is loaded completely or not at all, and at most
   // once: a uuid already in the ledger fails with ErrorKind::conflict, as does a table whose
-  // version is not `request.version`. A bad file fails the whole batch permanent, naming the
-  // file (and for bad data its line and column).
-  [[nodiscard]] virtual Result<LoadResult> load_batch(const LoadRequest& request) = 0;
+  // version is not `request.version`. Data that cannot load (a missing or corrupt file, a bad
+  // value beyond `max_bad_rows`) fails the whole batch permanent with LoadError::data set and
+  // the file at fault (with its line and column) where the warehouse can tell; the message
+  // names the file too.
+  [[nodiscard]] virtual LoadOutcome<LoadResult> load_batch(const LoadRequest& request) = 0;
 
   // Did the load of manifest `uuid` commit? `complete` when the ledger has it; `in_progress`
   // while a load of it still runs (where the warehouse can tell); otherwise `not_found` (or,

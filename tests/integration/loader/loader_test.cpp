@@ -43,7 +43,8 @@ public:
     return m_real.increment_version(table);
   }
   Result<std::vector<std::string>> repair_views() override { return m_real.repair_views(); }
-  Result<warehouse::LoadResult> load_batch(const warehouse::LoadRequest& request) override {
+  warehouse::LoadOutcome<warehouse::LoadResult>
+  load_batch(const warehouse::LoadRequest& request) override {
     ++loads;
     if (transient_failures > 0) {
       --transient_failures;

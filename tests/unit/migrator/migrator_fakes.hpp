@@ -106,7 +106,8 @@ public:
     return m_real.increment_version(table);
   }
   Result<std::vector<std::string>> repair_views() override { return m_real.repair_views(); }
-  Result<warehouse::LoadResult> load_batch(const warehouse::LoadRequest& request) override {
+  warehouse::LoadOutcome<warehouse::LoadResult>
+  load_batch(const warehouse::LoadRequest& request) override {
     return m_real.load_batch(request);
   }
   Result<core::LoadStatus> check_load(std::string_view uuid) override {

@@ -17,6 +17,7 @@
 #include "app/storer_service.hpp"
 #include "common/log.hpp"
 #include "common/sleep.hpp"
+#include "config/cli.hpp"
 #include "config/control_api_config.hpp"
 #include "config/go_flags.hpp"
 #include "core/file_pointer.hpp"
@@ -43,6 +44,7 @@ struct RunOptions {
   int listeners = 2;
   int load_age_seconds = 30;
   int load_count_trigger = static_cast<int>(ingestdb::ClaimPolicy{}.count_trigger);
+  std::uint32_t max_bad_rows = 0;
   config::ControlApiConfig control{.address = "127.0.0.1:8080"};
   bool until_idle = false;
   std::size_t max_message_bytes = queue::LocalConfig{}.max_message_bytes;
@@ -177,6 +179,7 @@ loader::LoaderConfig embedded_loader_config(const RunOptions& options) {
   config.no_work_delay = 1s;
   config.error_retry_delay = 60s;
   config.failed_load_check_interval = 5s;
+  config.max_bad_rows = options.max_bad_rows;
   return config;
 }
 
@@ -470,6 +473,7 @@ void add_run_flags(CLI::App& command, RunOptions& options, config::ControlApiFla
                      "Seconds before a table's files load anyway");
   command.add_option("--load-count", options.load_count_trigger,
                      "A table loads when more files wait");
+  config::add_max_bad_rows_flag(command, options.max_bad_rows);
   command.add_option("--control-addr", options.control.address, "Control API address (\"\": none)");
   config::add_control_api_flags(command, control_flags, options.control);
   command

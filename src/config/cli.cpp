@@ -75,4 +75,11 @@ void resolve_reporting(const CLI::App& app, const http::Environment& env, log::C
   }
 }
 
+void add_max_bad_rows_flag(CLI::App& app, std::uint32_t& target) {
+  app.add_option("--max-bad-rows", target,
+                 "Rows a load may reject (kept in infra.rejected_row) before the file at fault is "
+                 "quarantined; 0 = none, the original's behaviour")
+      ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{100'000}));
+}
+
 } // namespace rsi::config

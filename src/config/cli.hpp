@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -45,6 +46,10 @@ CLI::Option* add_duration_flag(CLI::App& app, const std::string& name,
       format_go_duration(std::chrono::duration_cast<std::chrono::milliseconds>(target)));
   return option;
 }
+
+// --max-bad-rows: rows a load may reject (Redshift's MAXERROR) before it fails for its data;
+// rsloadmanager and rs_ingester run take it.
+void add_max_bad_rows_flag(CLI::App& app, std::uint32_t& target);
 
 // --log-level, --env, -rollbarToken, -rollbarEnvironment and --rollbar-endpoint, which both
 // daemons take. An unknown level is a ConfigError.

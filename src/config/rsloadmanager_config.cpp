@@ -124,6 +124,7 @@ void add_loader_flags(CLI::App& app, RsloadmanagerConfig& config) {
                     DurationRule::positive);
   app.add_option("--max-batch-files", policy.max_files,
                  "Files per batch; 0 = every waiting file of the table");
+  add_max_bad_rows_flag(app, config.loader.max_bad_rows);
 }
 
 void add_migrator_flags(CLI::App& app, RsloadmanagerConfig& config) {

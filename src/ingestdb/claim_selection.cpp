@@ -14,6 +14,22 @@ std::string_view to_string(PendingKind kind) {
     return "stale";
   case PendingKind::pending_migration:
     return "pending_migration";
+  case PendingKind::quarantined:
+    return "quarantined";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(QuarantineAction action) {
+  switch (action) {
+  case QuarantineAction::requeued:
+    return "requeued";
+  case QuarantineAction::already_pending:
+    return "already_pending";
+  case QuarantineAction::already_loaded:
+    return "already_loaded";
+  case QuarantineAction::dropped:
+    return "dropped";
   }
   return "unknown";
 }

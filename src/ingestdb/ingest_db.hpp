@@ -58,7 +58,9 @@ struct ClaimResult {
   std::vector<TableVersion> outdated;
 };
 
-enum class PendingKind { in_queue, stale, pending_migration };
+// quarantined: files whose data could not load, set aside until an operator retries or drops
+// them (not pending: they never load by themselves; `oldest` is when the first was set aside).
+enum class PendingKind { in_queue, stale, pending_migration, quarantined };
 
 // Pending files of one table in one category (the reporter's gauges).
 struct PendingStat {
@@ -88,6 +90,58 @@ struct AwaitingMetadata {
   std::string table;
   std::int64_t messages = 0;
   TimePoint first_seen; // The oldest message's.
+};
+
+// A file of a batch whose data cannot load as it is, as the loader found it.
+struct FileQuarantine {
+  std::string key;         // KeyName of a file of the batch.
+  std::string kind;        // What is wrong, e.g. "corrupt_gzip" (warehouse::FileFaultKind).
+  std::string error;       // The load's message.
+  std::int64_t line = 0;   // 1-based line in the file; 0: not known.
+  std::int32_t column = 0; // 1-based column; 0: not known.
+};
+
+// How a batch whose load failed for its data is split (IngestDb::split_batch). Every file of the
+// batch in neither list goes back to the pending files, due at once.
+struct BatchSplit {
+  std::vector<FileQuarantine> quarantine; // Leave the batch for the quarantine.
+  std::vector<std::string> load_now;      // Keys that form a new batch, in flight at once.
+};
+
+// A file set aside by the loader, as the operator sees it.
+struct QuarantinedFile {
+  std::int64_t id = 0;
+  std::string table;
+  int version = 0;
+  std::string key;
+  std::string kind;
+  std::string error;
+  std::int64_t line = 0;
+  std::int32_t column = 0;
+  TimePoint received_at; // When its pointer was recorded.
+  TimePoint first_seen;  // When it was first set aside.
+  TimePoint last_seen;   // When it was last set aside (after an operator's retry).
+  int attempts = 0;      // How many times it was set aside.
+};
+
+// What an operator's retry or drop did to one quarantined file.
+enum class QuarantineAction {
+  requeued,        // A new pending file: it loads with its table's next batch.
+  already_pending, // Its key is pending already: nothing to add.
+  already_loaded,  // Its key was loaded since: not queued again.
+  dropped,         // Removed from the quarantine (kept as dropped, with who and when).
+};
+
+struct QuarantineOutcome {
+  QuarantinedFile file;
+  QuarantineAction action = QuarantineAction::requeued;
+};
+
+// Which quarantined files an operator's retry or drop applies to: all of them, or those of a
+// table, or the ids listed (ANDed when several are given).
+struct QuarantineSelection {
+  std::optional<std::string> table;
+  std::vector<std::int64_t> ids;
 };
 
 struct StoreOptions {
@@ -126,6 +180,34 @@ public:
   // false: no such batch.
   [[nodiscard]] virtual Result<bool> fail_batch(const std::string& manifest,
                                                 const std::string& error, TimePoint retry_at) = 0;
+
+  // The load of in-flight batch `manifest` failed for the data of some of its files: in one
+  // transaction, the files of `split.quarantine` leave it for the quarantine (a file set aside
+  // before counts one more attempt), the files of `split.load_now` become a new batch (a new
+  // manifest uuid, in flight with a lease until `lease_until`, no retry spent), the others go
+  // back to the pending files with a force load of the table so they are claimed at once, and
+  // the old manifest is deleted. Returns the new batch (nullopt when `load_now` is empty).
+  // Fails with ErrorKind::conflict when the batch is no longer in flight.
+  [[nodiscard]] virtual Result<std::optional<Batch>> split_batch(const std::string& manifest,
+                                                                 const BatchSplit& split,
+                                                                 TimePoint now,
+                                                                 TimePoint lease_until) = 0;
+
+  // Quarantined files, oldest first; at most `limit`.
+  [[nodiscard]] virtual Result<std::vector<QuarantinedFile>>
+  quarantined_files(std::size_t limit) = 0;
+
+  // Give the selected quarantined files another chance (after the object was fixed): each
+  // becomes a new pending file, received at `now`, unless its key is pending already or was
+  // loaded within the history window. They leave the quarantine, remembered as retried by
+  // `by`.
+  [[nodiscard]] virtual Result<std::vector<QuarantineOutcome>>
+  retry_quarantined(const QuarantineSelection& selection, const std::string& by, TimePoint now) = 0;
+
+  // Drop the selected quarantined files for good: they leave the quarantine, remembered as
+  // dropped by `by`.
+  [[nodiscard]] virtual Result<std::vector<QuarantineOutcome>>
+  drop_quarantined(const QuarantineSelection& selection, const std::string& by, TimePoint now) = 0;
 
   // Put an in-flight batch back for a retry at `retry_at` without spending one of its retries
   // (its loader stops, or the warehouse had a transient fault). false: not in flight.
@@ -216,5 +298,6 @@ public:
 
 std::string_view to_string(PendingKind kind);
 std::string_view to_string(RecordOutcome outcome);
+std::string_view to_string(QuarantineAction action);
 
 } // namespace rsi::ingestdb

@@ -99,6 +99,48 @@ Batch batch_from_row(const pg::Rows& rows, int row) {
   return batch;
 }
 
+// Who asks for the force load that makes the files a split put back due at once.
+constexpr std::string_view k_split_requester = "rsloadmanager (bad file isolated)";
+
+// $1 manifest, $2 key, $3 kind, $4 error, $5 line, $6 column, $7 now. A key set aside before
+// (then retried) counts one more attempt.
+constexpr std::string_view k_quarantine_file = R"sql(
+  INSERT INTO quarantined_file (tablename, tableversion, keyname, kind, error, line, col,
+                                received_ts, first_seen, last_seen, attempts, state)
+  SELECT tablename, tableversion, keyname, $3, $4, $5, $6, ts, $7, $7, 1, 'quarantined'
+    FROM tsv WHERE manifest_uuid = $1 AND keyname = $2
+  ON CONFLICT (keyname) DO UPDATE
+    SET tablename = excluded.tablename, tableversion = excluded.tableversion,
+        kind = excluded.kind, error = excluded.error, line = excluded.line, col = excluded.col,
+        received_ts = excluded.received_ts, last_seen = excluded.last_seen,
+        attempts = quarantined_file.attempts + 1, state = 'quarantined', changed_by = NULL,
+        changed_at = NULL)sql";
+
+constexpr auto k_quarantine_columns =
+    "id, tablename, tableversion, keyname, kind, error, COALESCE(line, 0), COALESCE(col, "
+    "0), " RSI_MICROS("received_ts") ", " RSI_MICROS("first_seen") ", " RSI_MICROS(
+        "last_seen") ", attempts";
+
+QuarantinedFile quarantined_from_row(const pg::Rows& rows, int row) {
+  return {.id = rows.integer(row, 0),
+          .table = rows.text(row, 1),
+          .version = static_cast<int>(rows.integer(row, 2)),
+          .key = rows.text(row, 3),
+          .kind = rows.text(row, 4),
+          .error = rows.text(row, 5),
+          .line = rows.integer(row, 6),
+          .column = static_cast<std::int32_t>(rows.integer(row, 7)),
+          .received_at = from_epoch_micros(rows.integer(row, 8)),
+          .first_seen = from_epoch_micros(rows.integer(row, 9)),
+          .last_seen = from_epoch_micros(rows.integer(row, 10)),
+          .attempts = static_cast<int>(rows.integer(row, 11))};
+}
+
+// A positive number as a parameter, or NULL for 0 (not known).
+pg::Param optional_number(std::int64_t value) {
+  return value > 0 ? pg::Param(std::to_string(value)) : pg::Param();
+}
+
 Result<bool> try_table_lock(pg::Transaction& tx, const std::string& table) {
   RSI_TRY_ASSIGN(const auto locked,
                  tx.exec("SELECT pg_try_advisory_xact_lock($1, hashtext(COALESCE(current_schema(), "
@@ -313,6 +355,94 @@ public:
     });
   }
 
+  Result<std::optional<Batch>> split_batch(const std::string& manifest, const BatchSplit& split,
+                                           TimePoint now, TimePoint lease_until) override {
+    if (!is_uuid(manifest)) {
+      return fail(ErrorKind::conflict, fmt::format("split batch {}: no such batch", manifest));
+    }
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::optional<Batch>> {
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+      RSI_TRY_ASSIGN(
+          const auto found,
+          tx.exec(fmt::format("SELECT {} FROM manifest m WHERE m.uuid = $1 AND m.retry_ts IS NULL "
+                              "FOR UPDATE",
+                              k_pg_manifest_columns),
+                  {manifest}));
+      if (found.empty()) {
+        return fail(ErrorKind::conflict,
+                    fmt::format("split batch {}: no longer in flight", manifest));
+      }
+      const Batch old = batch_from_row(found, 0);
+      for (const auto& file : split.quarantine) {
+        RSI_TRY(tx.exec(k_quarantine_file,
+                        {manifest, file.key, file.kind, replace_invalid_utf8(file.error),
+                         optional_number(file.line), optional_number(file.column), ts(now)}));
+        RSI_TRY(tx.exec("DELETE FROM tsv WHERE manifest_uuid = $1 AND keyname = $2",
+                        {manifest, file.key}));
+      }
+      std::optional<Batch> next;
+      if (!split.load_now.empty()) {
+        Batch batch{.manifest = new_uuid(), .table = old.table, .version = old.version};
+        RSI_TRY(tx.exec("INSERT INTO manifest (uuid, tablename, tableversion, created_ts, "
+                        "lease_until, retry_count) VALUES ($1, $2, $3, $4, $5, 0)",
+                        {batch.manifest, batch.table, std::to_string(batch.version), ts(now),
+                         ts(lease_until)}));
+        for (const auto& key : split.load_now) {
+          RSI_TRY(tx.exec("UPDATE tsv SET manifest_uuid = $2 WHERE manifest_uuid = $1 AND "
+                          "keyname = $3",
+                          {manifest, batch.manifest, key}));
+        }
+        RSI_TRY_ASSIGN(batch.keys, batch_keys(conn, batch.manifest));
+        RSI_TRY_ASSIGN(const auto oldest,
+                       tx.exec("SELECT " RSI_MICROS("min(ts)") " FROM tsv WHERE manifest_uuid = $1",
+                               {batch.manifest}));
+        if (!oldest.empty() && !oldest.is_null(0, 0)) {
+          batch.oldest_file = from_epoch_micros(oldest.integer(0, 0));
+        }
+        next = std::move(batch);
+      }
+      RSI_TRY_ASSIGN(
+          const auto rest,
+          tx.exec("UPDATE tsv SET manifest_uuid = NULL WHERE manifest_uuid = $1", {manifest}));
+      if (rest.affected() > 0) {
+        RSI_TRY(tx.exec("INSERT INTO force_load (tablename, requester, ts) VALUES ($1, $2, $3) "
+                        "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING",
+                        {old.table, std::string(k_split_requester), ts(now)}));
+      }
+      RSI_TRY(tx.exec("DELETE FROM manifest WHERE uuid = $1", {manifest}));
+      RSI_TRY(tx.commit());
+      m_candidates.expire(); // The files put back are due at once.
+      return next;
+    });
+  }
+
+  Result<std::vector<QuarantinedFile>> quarantined_files(std::size_t limit) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<QuarantinedFile>> {
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
+                                           "'quarantined' ORDER BY first_seen, id LIMIT $1",
+                                           k_quarantine_columns),
+                               {std::to_string(limit)}));
+      std::vector<QuarantinedFile> files;
+      for (int row = 0; row < rows.size(); ++row) {
+        files.push_back(quarantined_from_row(rows, row));
+      }
+      return files;
+    });
+  }
+
+  Result<std::vector<QuarantineOutcome>> retry_quarantined(const QuarantineSelection& selection,
+                                                           const std::string& by,
+                                                           TimePoint now) override {
+    return change_quarantined(selection, by, now, true);
+  }
+
+  Result<std::vector<QuarantineOutcome>> drop_quarantined(const QuarantineSelection& selection,
+                                                          const std::string& by,
+                                                          TimePoint now) override {
+    return change_quarantined(selection, by, now, false);
+  }
+
   Result<std::optional<Batch>> claim_retryable_batch(int max_retries, std::chrono::seconds lease,
                                                      TimePoint now) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::optional<Batch>> {
@@ -435,7 +565,18 @@ public:
                           .count = rows.integer(row, 3),
                           .oldest = from_epoch_micros(rows.integer(row, 4))});
       }
-      return classify_pending(groups, versions);
+      auto stats = classify_pending(groups, versions);
+      RSI_TRY_ASSIGN(const auto quarantined,
+                     conn.exec("SELECT tablename, count(*), " RSI_MICROS(
+                         "min(first_seen)") " FROM quarantined_file WHERE state = 'quarantined' "
+                                            "GROUP BY tablename"));
+      for (int row = 0; row < quarantined.size(); ++row) {
+        stats.push_back({.kind = PendingKind::quarantined,
+                         .table = quarantined.text(row, 0),
+                         .count = quarantined.integer(row, 1),
+                         .oldest = from_epoch_micros(quarantined.integer(row, 2))});
+      }
+      return stats;
     });
   }
 
@@ -663,6 +804,57 @@ private:
                      ts(now + policy.lease), array_literal(ids), batch.forced ? "true" : "false"}));
     RSI_TRY(tx.commit());
     return std::optional<Batch>(std::move(batch));
+  }
+
+  // Retry (`requeue`) or drop the selected quarantined files, one transaction.
+  Result<std::vector<QuarantineOutcome>> change_quarantined(const QuarantineSelection& selection,
+                                                            const std::string& by, TimePoint now,
+                                                            bool requeue) {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<QuarantineOutcome>> {
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+      RSI_TRY_ASSIGN(
+          const auto rows,
+          tx.exec(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
+                              "'quarantined' AND ($1::varchar IS NULL OR tablename = "
+                              "$1) AND ($2::bigint[] = '{{}}' OR id = ANY($2::bigint[])) "
+                              "ORDER BY first_seen, id FOR UPDATE",
+                              k_quarantine_columns),
+                  {selection.table, array_literal(selection.ids)}));
+      std::vector<QuarantineOutcome> outcomes;
+      for (int row = 0; row < rows.size(); ++row) {
+        QuarantineOutcome outcome{.file = quarantined_from_row(rows, row),
+                                  .action = QuarantineAction::dropped};
+        if (requeue) {
+          RSI_TRY_ASSIGN(outcome.action, requeue_file(tx, outcome.file, now));
+        }
+        RSI_TRY(tx.exec(
+            "UPDATE quarantined_file SET state = $2, changed_by = $3, changed_at = $4 "
+            "WHERE id = $1",
+            {std::to_string(outcome.file.id), requeue ? "retried" : "dropped", by, ts(now)}));
+        outcomes.push_back(std::move(outcome));
+      }
+      RSI_TRY(tx.commit());
+      m_candidates.expire();
+      return outcomes;
+    });
+  }
+
+  // A quarantined file as a new pending file, unless its key is pending or loaded recently.
+  Result<QuarantineAction> requeue_file(pg::Transaction& tx, const QuarantinedFile& file,
+                                        TimePoint now) {
+    RSI_TRY_ASSIGN(
+        const auto loaded,
+        tx.exec("SELECT EXISTS (SELECT 1 FROM loaded_key WHERE keyname = $1 AND loaded_at >= $2)",
+                {file.key, ts(now - m_options.loaded_key_history)}));
+    if (loaded.boolean(0, 0)) {
+      return QuarantineAction::already_loaded;
+    }
+    RSI_TRY_ASSIGN(const auto inserted,
+                   tx.exec("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
+                           "VALUES ($1, $2, $3, $4) ON CONFLICT (keyname) DO NOTHING",
+                           {file.table, file.key, std::to_string(file.version), ts(now)}));
+    return inserted.affected() == 1 ? QuarantineAction::requeued
+                                    : QuarantineAction::already_pending;
   }
 
   Result<std::vector<Batch>> select_batches(const std::string& sql,

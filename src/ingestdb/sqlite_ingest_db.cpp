@@ -23,6 +23,18 @@ std::int64_t us(TimePoint time) { return to_epoch_micros(time); }
 constexpr auto k_sqlite_manifest_columns =
     "uuid, tablename, tableversion, retry_count, last_error, retry_ts";
 
+// Who asks for the force load that makes the files a split put back due at once.
+constexpr std::string_view k_split_requester = "rsloadmanager (bad file isolated)";
+
+constexpr auto k_quarantine_columns =
+    "id, tablename, tableversion, keyname, kind, error, COALESCE(line, 0), COALESCE(col, 0), "
+    "received_ts, first_seen, last_seen, attempts";
+
+// A positive number, or NULL for 0 (not known).
+std::optional<std::int64_t> positive(std::int64_t value) {
+  return value > 0 ? std::optional<std::int64_t>(value) : std::nullopt;
+}
+
 Batch batch_from_row(const sqlite::Statement& stmt) {
   Batch batch;
   batch.manifest = std::string(stmt.text(0));
@@ -277,6 +289,104 @@ public:
     return std::optional<Batch>(std::move(found.front()));
   }
 
+  Result<std::optional<Batch>> split_batch(const std::string& manifest, const BatchSplit& split,
+                                           TimePoint now, TimePoint lease_until) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(auto found,
+                   select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1 AND "
+                                              "retry_ts IS NULL",
+                                              k_sqlite_manifest_columns),
+                                  manifest));
+    if (found.empty()) {
+      return fail(ErrorKind::conflict,
+                  fmt::format("split batch {}: no longer in flight", manifest));
+    }
+    const Batch& old = found.front();
+    for (const auto& file : split.quarantine) {
+      RSI_TRY_ASSIGN(auto* quarantine, m_db.cached(R"sql(
+        INSERT INTO quarantined_file (tablename, tableversion, keyname, kind, error, line, col,
+                                      received_ts, first_seen, last_seen, attempts, state)
+        SELECT tablename, tableversion, keyname, ?3, ?4, ?5, ?6, ts, ?7, ?7, 1, 'quarantined'
+          FROM tsv WHERE manifest_uuid = ?1 AND keyname = ?2
+        ON CONFLICT (keyname) DO UPDATE
+          SET tablename = excluded.tablename, tableversion = excluded.tableversion,
+              kind = excluded.kind, error = excluded.error, line = excluded.line, col = excluded.col,
+              received_ts = excluded.received_ts, last_seen = excluded.last_seen,
+              attempts = quarantined_file.attempts + 1, state = 'quarantined', changed_by = NULL,
+              changed_at = NULL)sql"));
+      quarantine->bind(1, manifest).bind(2, file.key).bind(3, file.kind);
+      quarantine->bind(4, replace_invalid_utf8(file.error));
+      quarantine->bind(5, positive(file.line)).bind(6, positive(file.column)).bind(7, us(now));
+      RSI_TRY(quarantine->run());
+      RSI_TRY_ASSIGN(auto* drop,
+                     m_db.cached("DELETE FROM tsv WHERE manifest_uuid = ? AND keyname = ?"));
+      RSI_TRY(drop->bind(1, manifest).bind(2, file.key).run());
+    }
+    std::optional<Batch> next;
+    if (!split.load_now.empty()) {
+      Batch batch{.manifest = new_uuid(), .table = old.table, .version = old.version};
+      RSI_TRY_ASSIGN(auto* insert,
+                     m_db.cached("INSERT INTO manifest (uuid, tablename, tableversion, created_ts, "
+                                 "lease_until, retry_count) VALUES (?, ?, ?, ?, ?, 0)"));
+      RSI_TRY(insert->bind(1, batch.manifest)
+                  .bind(2, batch.table)
+                  .bind(3, batch.version)
+                  .bind(4, us(now))
+                  .bind(5, us(lease_until))
+                  .run());
+      RSI_TRY_ASSIGN(auto* move, m_db.cached("UPDATE tsv SET manifest_uuid = ?2 WHERE "
+                                             "manifest_uuid = ?1 AND keyname = ?3"));
+      for (const auto& key : split.load_now) {
+        RSI_TRY(move->bind(1, manifest).bind(2, batch.manifest).bind(3, key).run());
+      }
+      RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
+      RSI_TRY_ASSIGN(auto* oldest, m_db.cached("SELECT min(ts) FROM tsv WHERE manifest_uuid = ?"));
+      RSI_TRY_ASSIGN(const bool row, oldest->bind(1, batch.manifest).step());
+      if (row && !oldest->is_null(0)) {
+        batch.oldest_file = from_epoch_micros(oldest->integer(0));
+      }
+      oldest->reset();
+      next = std::move(batch);
+    }
+    RSI_TRY_ASSIGN(auto* rest,
+                   m_db.cached("UPDATE tsv SET manifest_uuid = NULL WHERE manifest_uuid = ?"));
+    RSI_TRY_ASSIGN(const auto put_back, rest->bind(1, manifest).run());
+    if (put_back > 0) {
+      RSI_TRY_ASSIGN(
+          auto* force,
+          m_db.cached("INSERT INTO force_load (tablename, requester, ts) VALUES (?, ?, ?) "
+                      "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING"));
+      RSI_TRY(force->bind(1, old.table).bind(2, k_split_requester).bind(3, us(now)).run());
+    }
+    RSI_TRY_ASSIGN(auto* drop_manifest, m_db.cached("DELETE FROM manifest WHERE uuid = ?"));
+    RSI_TRY(drop_manifest->bind(1, manifest).run());
+    RSI_TRY(tx.commit());
+    return next;
+  }
+
+  Result<std::vector<QuarantinedFile>> quarantined_files(std::size_t limit) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query,
+                   m_db.cached(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
+                                           "'quarantined' ORDER BY first_seen, id LIMIT ?",
+                                           k_quarantine_columns)));
+    query->bind(1, static_cast<std::int64_t>(limit));
+    return read_quarantined(*query);
+  }
+
+  Result<std::vector<QuarantineOutcome>> retry_quarantined(const QuarantineSelection& selection,
+                                                           const std::string& by,
+                                                           TimePoint now) override {
+    return change_quarantined(selection, by, now, true);
+  }
+
+  Result<std::vector<QuarantineOutcome>> drop_quarantined(const QuarantineSelection& selection,
+                                                          const std::string& by,
+                                                          TimePoint now) override {
+    return change_quarantined(selection, by, now, false);
+  }
+
   Result<std::optional<Batch>> claim_retryable_batch(int max_retries, std::chrono::seconds lease,
                                                      TimePoint now) override {
     const std::lock_guard lock(m_mutex);
@@ -394,7 +504,22 @@ public:
                         .oldest = from_epoch_micros(query->integer(4))});
     }
     query->reset();
-    return classify_pending(groups, versions);
+    auto stats = classify_pending(groups, versions);
+    RSI_TRY_ASSIGN(auto* quarantined,
+                   m_db.cached("SELECT tablename, count(*), min(first_seen) FROM quarantined_file "
+                               "WHERE state = 'quarantined' GROUP BY tablename"));
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, quarantined->step());
+      if (!row) {
+        break;
+      }
+      stats.push_back({.kind = PendingKind::quarantined,
+                       .table = std::string(quarantined->text(0)),
+                       .count = quarantined->integer(1),
+                       .oldest = from_epoch_micros(quarantined->integer(2))});
+    }
+    quarantined->reset();
+    return stats;
   }
 
   Result<std::map<std::string, TimePoint>> last_loads() override {
@@ -525,6 +650,87 @@ public:
   }
 
 private:
+  // Retry (`requeue`) or drop the selected quarantined files, one transaction.
+  Result<std::vector<QuarantineOutcome>> change_quarantined(const QuarantineSelection& selection,
+                                                            const std::string& by, TimePoint now,
+                                                            bool requeue) {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(auto* query,
+                   m_db.cached(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
+                                           "'quarantined' AND (?1 IS NULL OR tablename = ?1) "
+                                           "ORDER BY first_seen, id",
+                                           k_quarantine_columns)));
+    query->bind(1, selection.table);
+    RSI_TRY_ASSIGN(auto files, read_quarantined(*query));
+    std::vector<QuarantineOutcome> outcomes;
+    for (auto& file : files) {
+      if (!selection.ids.empty() &&
+          std::ranges::find(selection.ids, file.id) == selection.ids.end()) {
+        continue;
+      }
+      QuarantineOutcome outcome{.file = std::move(file), .action = QuarantineAction::dropped};
+      if (requeue) {
+        RSI_TRY_ASSIGN(outcome.action, requeue_file(outcome.file, now));
+      }
+      RSI_TRY_ASSIGN(auto* update,
+                     m_db.cached("UPDATE quarantined_file SET state = ?, changed_by = ?, "
+                                 "changed_at = ? WHERE id = ?"));
+      RSI_TRY(update->bind(1, requeue ? "retried" : "dropped")
+                  .bind(2, by)
+                  .bind(3, us(now))
+                  .bind(4, outcome.file.id)
+                  .run());
+      outcomes.push_back(std::move(outcome));
+    }
+    RSI_TRY(tx.commit());
+    return outcomes;
+  }
+
+  // A quarantined file as a new pending file, unless its key is pending or loaded recently.
+  Result<QuarantineAction> requeue_file(const QuarantinedFile& file, TimePoint now) {
+    RSI_TRY_ASSIGN(auto* recent,
+                   m_db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
+    RSI_TRY_ASSIGN(
+        const bool loaded,
+        recent->bind(1, file.key).bind(2, us(now - m_options.loaded_key_history)).step());
+    recent->reset();
+    if (loaded) {
+      return QuarantineAction::already_loaded;
+    }
+    RSI_TRY_ASSIGN(auto* insert,
+                   m_db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
+                               "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
+    RSI_TRY_ASSIGN(
+        const auto changed,
+        insert->bind(1, file.table).bind(2, file.key).bind(3, file.version).bind(4, us(now)).run());
+    return changed == 1 ? QuarantineAction::requeued : QuarantineAction::already_pending;
+  }
+
+  static Result<std::vector<QuarantinedFile>> read_quarantined(sqlite::Statement& query) {
+    std::vector<QuarantinedFile> files;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, query.step());
+      if (!row) {
+        break;
+      }
+      files.push_back({.id = query.integer(0),
+                       .table = std::string(query.text(1)),
+                       .version = static_cast<int>(query.integer(2)),
+                       .key = std::string(query.text(3)),
+                       .kind = std::string(query.text(4)),
+                       .error = std::string(query.text(5)),
+                       .line = query.integer(6),
+                       .column = static_cast<std::int32_t>(query.integer(7)),
+                       .received_at = from_epoch_micros(query.integer(8)),
+                       .first_seen = from_epoch_micros(query.integer(9)),
+                       .last_seen = from_epoch_micros(query.integer(10)),
+                       .attempts = static_cast<int>(query.integer(11))});
+    }
+    query.reset();
+    return files;
+  }
+
   // Callers hold m_mutex.
   Result<std::vector<std::string>> batch_keys(const std::string& manifest) {
     RSI_TRY_ASSIGN(auto* query,

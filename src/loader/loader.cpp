@@ -13,19 +13,35 @@ namespace {
 
 namespace names = telemetry::names;
 
-// Where the batch's files are. A key no object can have fails the batch (permanent).
-Result<std::vector<core::ObjectLocation>> file_locations(const ingestdb::Batch& batch) {
-  std::vector<core::ObjectLocation> locations;
-  locations.reserve(batch.keys.size());
-  for (const auto& key : batch.keys) {
-    auto location = core::locate_key_name(key);
-    if (!location) {
-      return fail(location.error().wrap(fmt::format("load {} into {}: KeyName {}", batch.manifest,
-                                                    batch.table, core::quote_for_message(key))));
+// How a batch whose load failed for its data is split (see Loader): the file at fault into the
+// quarantine and the others into a new batch; with no file named, the first half into a new
+// batch and the rest back to the pending files; a single file into the quarantine.
+ingestdb::BatchSplit plan_split(const ingestdb::Batch& batch, const warehouse::LoadError& error) {
+  ingestdb::BatchSplit split;
+  const auto quarantine = [&](std::size_t index, warehouse::FileFaultKind kind, std::int64_t line,
+                              std::int32_t column) {
+    split.quarantine.push_back({.key = batch.keys[index],
+                                .kind = std::string(warehouse::to_string(kind)),
+                                .error = error.message,
+                                .line = line,
+                                .column = column});
+  };
+  if (error.fault && error.fault->file < batch.keys.size()) {
+    const warehouse::FileFault& fault = *error.fault;
+    quarantine(fault.file, fault.kind, static_cast<std::int64_t>(fault.line),
+               static_cast<std::int32_t>(fault.column));
+    for (std::size_t index = 0; index < batch.keys.size(); ++index) {
+      if (index != fault.file) {
+        split.load_now.push_back(batch.keys[index]);
+      }
     }
-    locations.push_back(std::move(*location));
+  } else if (batch.keys.size() == 1) {
+    quarantine(0, warehouse::FileFaultKind::rejected, 0, 0);
+  } else {
+    split.load_now.assign(batch.keys.begin(),
+                          batch.keys.begin() + static_cast<std::ptrdiff_t>(batch.keys.size() / 2));
   }
-  return locations;
+  return split;
 }
 
 nlohmann::json describe(const ingestdb::Batch& batch) {
@@ -148,14 +164,13 @@ bool Loader::work_once(warehouse::Warehouse& warehouse, std::stop_token stop) {
   if (!batch) {
     return false;
   }
-  hold(batch->manifest);
-  load(warehouse, *batch, is_retry, stop);
-  unhold(batch->manifest);
+  load(warehouse, std::move(*batch), is_retry, stop);
   return true;
 }
 
-void Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry,
+void Loader::load(warehouse::Warehouse& warehouse, ingestdb::Batch batch, bool is_retry,
                   std::stop_token stop) {
+  hold(batch.manifest);
   if (is_retry) {
     m_metrics.count(names::load_retries(batch.table));
     // A batch that failed may have committed after all (the error came after COMMIT).
@@ -163,36 +178,32 @@ void Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch,
     if (status && *status == core::LoadStatus::complete) {
       log::warn("failed batch had committed; marked done", describe(batch));
       finish(batch, {}, stop);
+      unhold(batch.manifest);
       return;
     }
   }
-  log::debug("loading batch", describe(batch));
-  auto files = file_locations(batch);
-  const warehouse::LoadRequest request{.manifest = batch.manifest,
-                                       .table = batch.table,
-                                       .version = batch.version,
-                                       .files =
-                                           files.value_or(std::vector<core::ObjectLocation>{})};
   for (int attempt = 0;; ++attempt) {
+    log::debug("loading batch", describe(batch));
     const auto started = std::chrono::steady_clock::now();
-    // A key no object can have fails the batch as a load of it would.
-    auto loaded = files ? warehouse.load_batch(request)
-                        : warehouse::LoadOutcome<warehouse::LoadResult>(fail(files.error()));
+    auto request = load_request(batch);
+    auto loaded = request ? warehouse.load_batch(*request)
+                          : warehouse::LoadOutcome<warehouse::LoadResult>(
+                                std::unexpected(std::move(request.error())));
     if (loaded) {
       m_metrics.timing(names::load_duration(batch.table),
                        std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::steady_clock::now() - started));
       finish(batch, *loaded, stop);
-      return;
+      break;
     }
-    const Error& error = loaded.error();
+    const warehouse::LoadError& error = loaded.error();
     if (error.kind == ErrorKind::conflict) {
       // The ledger already has this uuid (a previous attempt committed), or the table's version
       // moved under the batch.
       auto status = warehouse.check_load(batch.manifest);
       if (status && *status == core::LoadStatus::complete) {
         finish(batch, {}, stop);
-        return;
+        break;
       }
     }
     // Every failed attempt counts, as the original counted every failed load.
@@ -213,27 +224,106 @@ void Loader::load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch,
         log::warn("cannot release batch; it becomes an orphan when its lease runs out",
                   {{"manifest", batch.manifest}, {"error", released.error().message}});
       }
-      return;
+      break;
     }
-    const TimePoint retry_at = m_clock.now() + m_config.error_retry_delay;
-    // `retry_count` counts the retries spent, this attempt's included. The store retries a failed
-    // batch while the count is below max_load_retry, so this failure leaves it stale once the
-    // count has reached it (the first attempt and max_load_retry retries have failed).
-    log::error("batch load failed", {{"manifest", batch.manifest},
-                                     {"table", batch.table},
-                                     {"retry_count", batch.retry_count},
-                                     {"error", error.message},
-                                     {"stale", batch.retry_count >= m_config.max_load_retry}});
-    for (int store_attempt = 0;; ++store_attempt) {
-      auto failed = m_store.fail_batch(batch.manifest, error.message, retry_at);
-      if (failed || stop.stop_requested()) {
+    if (error.data) {
+      auto next = isolate(batch, plan_split(batch, error), stop);
+      if (!next) {
         break;
       }
-      log::warn("cannot record the failure; retrying",
-                {{"manifest", batch.manifest}, {"error", failed.error().message}});
-      sleep_unless_stopped(stop, m_config.transient_backoff.delay(store_attempt, jitter_rng()));
+      hold(next->manifest);
+      unhold(batch.manifest);
+      batch = std::move(*next);
+      attempt = -1;
+      continue;
     }
-    return;
+    record_failure(batch, error, stop);
+    break;
+  }
+  unhold(batch.manifest);
+}
+
+warehouse::LoadOutcome<warehouse::LoadRequest>
+Loader::load_request(const ingestdb::Batch& batch) const {
+  warehouse::LoadRequest request{.manifest = batch.manifest,
+                                 .table = batch.table,
+                                 .version = batch.version,
+                                 .max_bad_rows = m_config.max_bad_rows};
+  request.files.reserve(batch.keys.size());
+  for (std::size_t index = 0; index < batch.keys.size(); ++index) {
+    auto location = core::locate_key_name(batch.keys[index]);
+    if (!location) {
+      // A key no object can have: a data failure of this file, isolated as any other.
+      return std::unexpected(warehouse::LoadError(
+          location.error().wrap(fmt::format("load {} into {}: KeyName {}", batch.manifest,
+                                            batch.table,
+                                            core::quote_for_message(batch.keys[index]))),
+          warehouse::FileFault{.file = index, .kind = warehouse::FileFaultKind::refused_object}));
+    }
+    request.files.push_back(std::move(*location));
+  }
+  return request;
+}
+
+std::optional<ingestdb::Batch> Loader::isolate(const ingestdb::Batch& batch,
+                                               const ingestdb::BatchSplit& split,
+                                               std::stop_token stop) {
+  const TimePoint now = m_clock.now();
+  for (int attempt = 0;; ++attempt) {
+    auto next = m_store.split_batch(batch.manifest, split, now, now + m_config.policy.lease);
+    if (next) {
+      for (const auto& file : split.quarantine) {
+        m_metrics.count(names::files_quarantined(batch.table, file.kind));
+        log::error("file quarantined: its data cannot load; the rest of its batch loads without it",
+                   {{"table", batch.table},
+                    {"version", batch.version},
+                    {"key", file.key},
+                    {"kind", file.kind},
+                    {"line", file.line},
+                    {"column", file.column},
+                    {"manifest", batch.manifest},
+                    {"error", file.error}});
+      }
+      if (split.quarantine.empty()) {
+        log::warn("batch load failed for its data and the warehouse cannot tell which file; "
+                  "loading the first half, the rest goes back to the queue",
+                  {{"manifest", batch.manifest},
+                   {"table", batch.table},
+                   {"files", batch.keys.size()},
+                   {"loading_now", split.load_now.size()}});
+      }
+      return std::move(*next);
+    }
+    if (next.error().kind != ErrorKind::transient || stop.stop_requested()) {
+      log::warn("cannot split the batch; it is resolved as an orphan when its lease runs out",
+                {{"manifest", batch.manifest}, {"error", next.error().message}});
+      return std::nullopt;
+    }
+    log::warn("cannot split the batch; retrying",
+              {{"manifest", batch.manifest}, {"error", next.error().message}});
+    sleep_unless_stopped(stop, m_config.transient_backoff.delay(attempt, jitter_rng()));
+  }
+}
+
+void Loader::record_failure(const ingestdb::Batch& batch, const Error& error,
+                            std::stop_token stop) {
+  const TimePoint retry_at = m_clock.now() + m_config.error_retry_delay;
+  // `retry_count` counts the retries spent, this attempt's included. The store retries a failed
+  // batch while the count is below max_load_retry, so this failure leaves it stale once the
+  // count has reached it (the first attempt and max_load_retry retries have failed).
+  log::error("batch load failed", {{"manifest", batch.manifest},
+                                   {"table", batch.table},
+                                   {"retry_count", batch.retry_count},
+                                   {"error", error.message},
+                                   {"stale", batch.retry_count >= m_config.max_load_retry}});
+  for (int store_attempt = 0;; ++store_attempt) {
+    auto failed = m_store.fail_batch(batch.manifest, error.message, retry_at);
+    if (failed || stop.stop_requested()) {
+      break;
+    }
+    log::warn("cannot record the failure; retrying",
+              {{"manifest", batch.manifest}, {"error", failed.error().message}});
+    sleep_unless_stopped(stop, m_config.transient_backoff.delay(store_attempt, jitter_rng()));
   }
 }
 
@@ -268,10 +358,15 @@ void Loader::finish(const ingestdb::Batch& batch, const warehouse::LoadResult& r
         names::commit_latency(batch.table),
         std::chrono::duration_cast<std::chrono::microseconds>(now - *batch.oldest_file));
   }
+  if (result.rejected_rows > 0) {
+    m_metrics.count(names::rows_rejected(batch.table),
+                    static_cast<std::int64_t>(result.rejected_rows));
+  }
   log::info("batch loaded", {{"manifest", batch.manifest},
                              {"table", batch.table},
                              {"files", files},
                              {"rows", result.rows},
+                             {"rejected_rows", result.rejected_rows},
                              {"truncated_values", result.truncated_values},
                              {"replaced_characters", result.replaced_characters}});
 }

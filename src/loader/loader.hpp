@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -26,7 +27,8 @@ struct LoaderConfig {
   int max_load_retry = 5;                                                // -max_load_retry
   std::chrono::milliseconds error_retry_delay{std::chrono::minutes(15)}; // -error_retry_delay
   std::chrono::milliseconds failed_load_check_interval{
-      std::chrono::minutes(1)}; // -failed_load_check_interval
+      std::chrono::minutes(1)};   // -failed_load_check_interval
+  std::uint32_t max_bad_rows = 0; // --max-bad-rows: rows a load may reject (kept, counted)
   // Between attempts after a transient fault (warehouse or store unreachable); no retry is spent.
   BackoffPolicy transient_backoff{.initial_delay = std::chrono::seconds(1),
                                   .max_delay = std::chrono::seconds(30),
@@ -41,10 +43,14 @@ using VersionSource = std::function<ingestdb::VersionMap()>;
 // worker threads; each worker brings its own Warehouse (connection). Thread-safe.
 //
 // Policy by error kind: a transient fault (warehouse or object store unreachable) keeps the
-// batch and retries the load after a back-off without spending a retry; bad data fails the
-// batch with the file and line in last_error, retried after error_retry_delay up to
-// max_load_retry times, then it is stale. Before a failed or orphaned batch is loaded again,
-// the warehouse's ledger is asked whether it committed after all.
+// batch and retries the load after a back-off without spending a retry. A load that fails for
+// its data (LoadError::data) splits the batch: the file at fault goes to the quarantine and the
+// others load at once as a new batch; when the warehouse cannot tell which file it was, the
+// first half loads as a new batch and the rest goes back to the pending files (a batch of one
+// file is quarantined), so a bad file is found in about log2(files) loads while the good files
+// load. Any other failure fails the batch with the error in last_error, retried after
+// error_retry_delay up to max_load_retry times, then it is stale. Before a failed or orphaned
+// batch is loaded again, the warehouse's ledger is asked whether it committed after all.
 class Loader {
 public:
   Loader(ingestdb::IngestDb& store, VersionSource versions, const Clock& clock,
@@ -70,8 +76,17 @@ public:
 
 private:
   std::optional<ingestdb::Batch> next_batch(bool& is_retry);
-  void load(warehouse::Warehouse& warehouse, const ingestdb::Batch& batch, bool is_retry,
+  void load(warehouse::Warehouse& warehouse, ingestdb::Batch batch, bool is_retry,
             std::stop_token stop);
+  // The warehouse request of `batch`; a key no object can have is a data failure of its file.
+  [[nodiscard]] warehouse::LoadOutcome<warehouse::LoadRequest>
+  load_request(const ingestdb::Batch& batch) const;
+  // Split `batch` as `split` says (retrying the store's transient faults); the new batch to load
+  // now, if any.
+  std::optional<ingestdb::Batch> isolate(const ingestdb::Batch& batch,
+                                         const ingestdb::BatchSplit& split, std::stop_token stop);
+  // Record a failure that retrying may fix: retried after error_retry_delay, stale at the end.
+  void record_failure(const ingestdb::Batch& batch, const Error& error, std::stop_token stop);
   void finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result,
               std::stop_token stop);
   void hold(const std::string& manifest);

@@ -136,9 +136,9 @@ private:
 } // namespace
 
 std::unique_ptr<ObjectSource> open_object_source(ObjectStore& store, std::string key,
-                                                 std::string name,
-                                                 std::size_t max_buffered_bytes) {
-  return std::make_unique<DownloadSource>(store, std::move(key), std::move(name), max_buffered_bytes);
+                                                 std::string name, std::size_t max_buffered_bytes) {
+  return std::make_unique<DownloadSource>(store, std::move(key), std::move(name),
+                                          max_buffered_bytes);
 }
 
 } // namespace rsi::objectstore

@@ -21,6 +21,7 @@ Result<void> read_details(ingestdb::IngestDb& store, int max_load_retry, TimePoi
   // A message waiting for metadata is due again within the storer's retry delay; one whose
   // retry is long overdue was deleted elsewhere (or its storer is down).
   RSI_TRY_ASSIGN(const auto awaiting, store.awaiting_metadata(now - k_awaiting_overdue));
+  RSI_TRY_ASSIGN(auto quarantined, store.quarantined_files(k_quarantine_detail_limit));
   for (const auto& [name, version] : pending_versions) {
     entry(name).pending_version = version;
   }
@@ -42,6 +43,9 @@ Result<void> read_details(ingestdb::IngestDb& store, int max_load_retry, TimePoi
     TableStatus& table = entry(waiting.table);
     table.awaiting_metadata = waiting.messages;
     table.awaiting_since = waiting.first_seen;
+  }
+  for (auto& file : quarantined) {
+    entry(file.table).quarantined.push_back(std::move(file));
   }
   return {};
 }
@@ -85,6 +89,14 @@ std::int64_t Snapshot::stale_files() const {
   std::int64_t count = 0;
   for (const auto& table : tables) {
     count += table.stale_files;
+  }
+  return count;
+}
+
+std::int64_t Snapshot::quarantined_files() const {
+  std::int64_t count = 0;
+  for (const auto& table : tables) {
+    count += table.quarantined_files;
   }
   return count;
 }
@@ -139,6 +151,10 @@ Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
     case ingestdb::PendingKind::pending_migration:
       table.migration_files += stat.count;
       break;
+    case ingestdb::PendingKind::quarantined:
+      table.quarantined_files += stat.count;
+      table.quarantined_since = stat.oldest;
+      continue;
     }
     table.oldest = table.oldest ? std::min(*table.oldest, stat.oldest) : stat.oldest;
   }

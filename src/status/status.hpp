@@ -25,7 +25,11 @@ struct TableStatus {
   std::int64_t migration_files = 0;   // Newer than the warehouse's version: wait for the migrator.
   std::int64_t stale_files = 0;       // In stale batches: an operator must retry or skip them.
   std::int64_t outdated_files = 0;    // Of waiting_files: older than the warehouse's version.
-  std::optional<TimePoint> oldest;    // The oldest file of any kind.
+  // Set aside because their data cannot load: an operator must retry (once the object is fixed)
+  // or drop them. Not counted in `oldest`.
+  std::int64_t quarantined_files = 0;
+  std::optional<TimePoint> quarantined_since; // When the first of them was set aside.
+  std::optional<TimePoint> oldest;            // The oldest file of any kind.
   // Messages in the queue that wait for the table to appear in the event metadata.
   std::int64_t awaiting_metadata = 0;
   std::optional<TimePoint> awaiting_since; // When the oldest of them was sent.
@@ -34,6 +38,7 @@ struct TableStatus {
   std::vector<ingestdb::Batch> orphaned;  // In flight, lease ran out: resolved by the next check.
   std::vector<ingestdb::Batch> retrying;  // Failed, retried when due.
   std::vector<ingestdb::Batch> stale;     // Failed max_load_retry times: not retried by itself.
+  std::vector<ingestdb::QuarantinedFile> quarantined; // The quarantined files (full detail).
 
   // The version the migrator still has to bring the table to (the newest of its files, when that
   // is newer than the warehouse's or the table does not exist yet); nullopt when none.
@@ -51,18 +56,23 @@ struct Snapshot {
   // Whether work remains that goes on by itself: messages in the queue (but those waiting for
   // their table's event metadata), files waiting for a load or a migration, batches loading or
   // due for a retry. Stale batches, outdated files and messages waiting for metadata do not
-  // count: nothing happens to them until an operator (or Blueprint) acts.
+  // count, nor do quarantined files: nothing happens to them until an operator (or Blueprint)
+  // acts.
   [[nodiscard]] bool busy() const;
   [[nodiscard]] std::int64_t awaiting_metadata() const;
   [[nodiscard]] std::int64_t stale_batches() const;
   [[nodiscard]] std::int64_t stale_files() const;
   [[nodiscard]] std::int64_t outdated_files() const;
+  [[nodiscard]] std::int64_t quarantined_files() const;
 };
 
 // How much a snapshot reads: `files` only the tallies of waiting files (Snapshot::files and the
 // tables' file counts; what periodic gauges need, cheap whatever the backlog), `full` also the
-// batches, last loads, messages awaiting metadata and the queue.
+// batches, quarantined files (at most k_quarantine_detail_limit), last loads, messages awaiting
+// metadata and the queue.
 enum class Detail { files, full };
+
+inline constexpr std::size_t k_quarantine_detail_limit = 1000;
 
 struct Sources {
   ingestdb::IngestDb* store = nullptr;

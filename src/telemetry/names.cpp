@@ -77,6 +77,15 @@ MetricId migrations(const std::string& table, std::string_view result) {
           {{"table", table}, {"result", std::string(result)}}};
 }
 
+MetricId files_quarantined(const std::string& table, std::string_view kind) {
+  return {fmt::format("tsv_files.{}.quarantined.{}", table, kind),
+          "files_quarantined_total",
+          {{"table", table}, {"kind", std::string(kind)}}};
+}
+MetricId rows_rejected(const std::string& table) {
+  return {fmt::format("rows_rejected.{}", table), "rows_rejected_total", table_label(table)};
+}
+
 MetricId pending_count(std::string_view kind, const std::string& table) {
   return {fmt::format("tsv_files.{}.{}_count", table, kind),
           "pending_files",
@@ -118,8 +127,15 @@ std::string_view help_text(std::string_view family) {
        "From a file's notification to the commit of its load, per table."},
       {"force_loads_total", "Force loads requested, per table."},
       {"migrations_total", "Schema migrations applied or failed (retried next poll), per table."},
-      {"pending_files", "Files waiting, per table and kind (in_queue, stale, pending_migration)."},
-      {"pending_oldest_age_seconds", "Age of the oldest waiting file, per table and kind."},
+      {"pending_files", "Files waiting, per table and kind (in_queue, stale, pending_migration, "
+                        "quarantined)."},
+      {"pending_oldest_age_seconds",
+       "Age of the oldest waiting file, per table and kind (quarantined: since it was set "
+       "aside)."},
+      {"files_quarantined_total", "Files set aside because their data cannot load, per table "
+                                  "and kind."},
+      {"rows_rejected_total", "Rows rejected under --max-bad-rows (kept in infra.rejected_row), "
+                              "per table."},
   };
   const auto found = k_help.find(family);
   return found == k_help.end() ? std::string_view("rs_ingester metric.") : found->second;

@@ -35,8 +35,11 @@ MetricId commit_latency(const std::string& table); // Notification to commit (Pr
 MetricId force_load(const std::string& table);     // force_load.<table>
 MetricId migrations(const std::string& table,
                     std::string_view result); // migration.<table>.<applied|failed>
+MetricId files_quarantined(const std::string& table,
+                           std::string_view kind); // tsv_files.<table>.quarantined.<kind>
+MetricId rows_rejected(const std::string& table);  // rows_rejected.<table>
 
-// Reporter gauges: kind is in_queue, stale or pending_migration.
+// Reporter gauges: kind is in_queue, stale, pending_migration or quarantined.
 MetricId pending_count(std::string_view kind,
                        const std::string& table); // tsv_files.<table>.<kind>_count
 MetricId pending_age_ms(std::string_view kind,

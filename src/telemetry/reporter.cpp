@@ -28,8 +28,9 @@ Result<void> Reporter::report_once() {
   m_metrics.clear_gauges("pending_files");
   m_metrics.clear_gauges("pending_oldest_age_seconds");
   std::set<std::pair<std::string, std::string>> reported; // (kind, table)
-  for (const auto kind : {ingestdb::PendingKind::in_queue, ingestdb::PendingKind::stale,
-                          ingestdb::PendingKind::pending_migration}) {
+  for (const auto kind :
+       {ingestdb::PendingKind::in_queue, ingestdb::PendingKind::stale,
+        ingestdb::PendingKind::pending_migration, ingestdb::PendingKind::quarantined}) {
     const std::string_view kind_name = ingestdb::to_string(kind);
     std::int64_t total = 0;
     std::int64_t max_age_ms = 0;

@@ -230,11 +230,10 @@ std::unexpected<Error> Reader::record_error(const SplitResult& split) {
     cause = "malformed record";
     break;
   }
-  return failed({.fault = ReadFault::bad_record,
-                 .line = m_row_line,
-                 .column = split.error_field + 1},
-                fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
-                            split.error_field + 1, m_columns[split.error_field].name, cause));
+  return failed(
+      {.fault = ReadFault::bad_record, .line = m_row_line, .column = split.error_field + 1},
+      fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
+                  split.error_field + 1, m_columns[split.error_field].name, cause));
 }
 
 } // namespace rsi::tsv

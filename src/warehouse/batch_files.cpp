@@ -54,7 +54,8 @@ LoadError read_error(Error error, std::size_t index, const tsv::Reader* reader,
   if (source.object_missing()) {
     return {std::move(error), FileFault{.file = index, .kind = FileFaultKind::missing_object}};
   }
-  if (reader == nullptr || !reader->failure() || reader->failure()->fault == tsv::ReadFault::source) {
+  if (reader == nullptr || !reader->failure() ||
+      reader->failure()->fault == tsv::ReadFault::source) {
     return error; // The download failed: transient, or a store error about more than this file.
   }
   const tsv::ReadFailure& failure = *reader->failure();

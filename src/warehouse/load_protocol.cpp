@@ -33,8 +33,8 @@ run_load(const LoadRequest& request, Dialect dialect,
   auto loaded = load_in_transaction(request, begin);
   if (!loaded) {
     LoadError& error = loaded.error();
-    error.message = fmt::format("load {} into {}: {}", request.manifest, request.table,
-                                error.message);
+    error.message =
+        fmt::format("load {} into {}: {}", request.manifest, request.table, error.message);
   }
   return loaded;
 }

@@ -52,13 +52,13 @@ struct LoadRequest {
 
 // Why a file cannot be loaded as the table's format. Retrying cannot help; a new object can.
 enum class FileFaultKind {
-  missing_object,     // The store has no such object.
-  refused_object,     // The store cannot serve the key (not a valid key, a bucket it does not serve).
-  corrupt_gzip,       // Not gzip, corrupt deflate data, a CRC-32 or length mismatch.
-  truncated_gzip,     // The gzip data ends early.
-  record_too_long,    // A line longer than the 4 MB COPY allows.
-  bad_record,         // A line COPY cannot split: unterminated quote, NUL byte, extra columns.
-  bad_value,          // A value its column's type cannot take ("abc" for an int).
+  missing_object,  // The store has no such object.
+  refused_object,  // The store cannot serve the key (not a valid key, a bucket it does not serve).
+  corrupt_gzip,    // Not gzip, corrupt deflate data, a CRC-32 or length mismatch.
+  truncated_gzip,  // The gzip data ends early.
+  record_too_long, // A line longer than the 4 MB COPY allows.
+  bad_record,      // A line COPY cannot split: unterminated quote, NUL byte, extra columns.
+  bad_value,       // A value its column's type cannot take ("abc" for an int).
   invalid_characters, // Bytes a CHAR column cannot take (ACCEPTINVCHARS covers VARCHAR only).
   too_many_bad_rows,  // More rejected rows than LoadRequest::max_bad_rows.
   rejected,           // The warehouse refused the file's data (its own message says why).

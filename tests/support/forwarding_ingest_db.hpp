@@ -51,6 +51,25 @@ public:
   Result<bool> retry_batch(const std::string& manifest, TimePoint now) override {
     return m_real.retry_batch(manifest, now);
   }
+  Result<std::optional<ingestdb::Batch>> split_batch(const std::string& manifest,
+                                                     const ingestdb::BatchSplit& split,
+                                                     TimePoint now,
+                                                     TimePoint lease_until) override {
+    return m_real.split_batch(manifest, split, now, lease_until);
+  }
+  Result<std::vector<ingestdb::QuarantinedFile>> quarantined_files(std::size_t limit) override {
+    return m_real.quarantined_files(limit);
+  }
+  Result<std::vector<ingestdb::QuarantineOutcome>>
+  retry_quarantined(const ingestdb::QuarantineSelection& selection, const std::string& by,
+                    TimePoint now) override {
+    return m_real.retry_quarantined(selection, by, now);
+  }
+  Result<std::vector<ingestdb::QuarantineOutcome>>
+  drop_quarantined(const ingestdb::QuarantineSelection& selection, const std::string& by,
+                   TimePoint now) override {
+    return m_real.drop_quarantined(selection, by, now);
+  }
   Result<std::optional<ingestdb::Batch>>
   skip_batch(const std::string& manifest, const std::string& skipped_by, TimePoint now) override {
     return m_real.skip_batch(manifest, skipped_by, now);

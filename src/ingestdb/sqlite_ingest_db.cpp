@@ -339,6 +339,7 @@ public:
                                              "manifest_uuid = ?1 AND keyname = ?3"));
       for (const auto& key : split.load_now) {
         RSI_TRY(move->bind(1, manifest).bind(2, batch.manifest).bind(3, key).run());
+        move->reset();
       }
       RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
       RSI_TRY_ASSIGN(auto* oldest, m_db.cached("SELECT min(ts) FROM tsv WHERE manifest_uuid = ?"));

@@ -154,7 +154,8 @@ TEST_F(StatsdCompat, RsloadmanagerCountsLoadsFailuresForceLoadsAndReportsGauges)
 
   for (const char* datagram :
        {"ingester.manifest_load.count:1|c", "ingester.tsv_files.video_play.loaded:2|c",
-        "ingester.tsv_files.total.loaded:2|c", "ingester.manifest_load.failures:1|c"}) {
+        "ingester.tsv_files.total.loaded:2|c", "ingester.manifest_load.failures:1|c",
+        "ingester.tsv_files.stuck.quarantined.corrupt_gzip:1|c"}) {
     EXPECT_TRUE(sent(datagram)) << datagram << " among\n" << all();
   }
   EXPECT_TRUE(sent_prefix("ingester.video_play:")) << "the load's timing, named by the bare table\n"
@@ -166,18 +167,20 @@ TEST_F(StatsdCompat, RsloadmanagerCountsLoadsFailuresForceLoadsAndReportsGauges)
                           }))
       << all();
 
-  // The failed batch is stale (no retries allowed): the reporter's gauges, per table and totals.
+  // The bad file is quarantined: the reporter's gauges, per table and totals.
   telemetry::Reporter reporter(*m_store, versions, ingester, m_clock, 0);
   ASSERT_TRUE(m_store->record_file(
       {.key_name = "spade/video_play/later.gz", .table = "video_play", .version = 1},
       m_clock.now()));
   ASSERT_TRUE(reporter.report_once());
   for (const char* prefix :
-       {"ingester.tsv_files.stuck.stale_count:1|g", "ingester.tsv_files.stuck.stale_age_in_ms:",
+       {"ingester.tsv_files.stuck.quarantined_count:1|g",
+        "ingester.tsv_files.stuck.quarantined_age_in_ms:",
         "ingester.tsv_files.video_play.pending_migration_count:1|g",
         "ingester.tsv_files.video_play.pending_migration_age_in_ms:",
-        "ingester.tsv_files.in_queue_total_count:0|g", "ingester.tsv_files.in_queue_max_age_in_ms:",
-        "ingester.tsv_files.stale_total_count:1|g", "ingester.tsv_files.stale_max_age_in_ms:",
+        "ingester.tsv_files.in_queue_total_count:0|g",
+        "ingester.tsv_files.in_queue_max_age_in_ms:", "ingester.tsv_files.stale_total_count:0|g",
+        "ingester.tsv_files.stale_max_age_in_ms:", "ingester.tsv_files.quarantined_total_count:1|g",
         "ingester.tsv_files.pending_migration_total_count:1|g",
         "ingester.tsv_files.pending_migration_max_age_in_ms:"}) {
     EXPECT_TRUE(sent_prefix(prefix)) << prefix << " among\n" << all();

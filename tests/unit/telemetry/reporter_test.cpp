@@ -122,6 +122,8 @@ TEST_F(ReporterTest, SendsGaugesPerTableAndKindAndTotalsWithTheOriginalNames) {
                              "ingester.tsv_files.stale_total_count:2|g",
                              "ingester.tsv_files.stale_max_age_in_ms:35000|g",
                              "ingester.tsv_files.pending_migration_total_count:1|g",
+                             "ingester.tsv_files.quarantined_total_count:0|g",
+                             "ingester.tsv_files.quarantined_max_age_in_ms:0|g",
                              "ingester.tsv_files.pending_migration_max_age_in_ms:5000|g",
                          }));
   const std::string text = m_metrics.prometheus_text();
@@ -146,6 +148,8 @@ TEST_F(ReporterTest, NothingWaitingSendsZeroTotalsOnly) {
                              "ingester.tsv_files.stale_total_count:0|g",
                              "ingester.tsv_files.stale_max_age_in_ms:0|g",
                              "ingester.tsv_files.pending_migration_total_count:0|g",
+                             "ingester.tsv_files.quarantined_total_count:0|g",
+                             "ingester.tsv_files.quarantined_max_age_in_ms:0|g",
                              "ingester.tsv_files.pending_migration_max_age_in_ms:0|g",
                          }));
   EXPECT_EQ(m_metrics.prometheus_text(), "");
@@ -182,6 +186,8 @@ TEST_F(ReporterTest, ATableThatDrainedLeavesThePrometheusTextAndIsZeroedOnceInSt
                              "ingester.tsv_files.stale_total_count:0|g",
                              "ingester.tsv_files.stale_max_age_in_ms:0|g",
                              "ingester.tsv_files.pending_migration_total_count:0|g",
+                             "ingester.tsv_files.quarantined_total_count:0|g",
+                             "ingester.tsv_files.quarantined_max_age_in_ms:0|g",
                              "ingester.tsv_files.pending_migration_max_age_in_ms:0|g",
                          }));
 

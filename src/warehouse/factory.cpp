@@ -59,16 +59,20 @@ Result<Config> config_from_url(std::string_view url, Layout layout, Dependencies
   constexpr std::string_view k_redshift = "redshift://";
   constexpr std::string_view k_sqlite = "sqlite://";
   if (url.starts_with(k_redshift)) {
-    const bool serverless =
+    const bool serverless_host =
         url.find(".redshift-serverless.amazonaws.com") != std::string_view::npos;
-    return Config{
-        RedshiftConfig{.conninfo = fmt::format("postgresql://{}", url.substr(k_redshift.size())),
-                       .layout = std::move(layout),
-                       .manifests = dependencies.manifests,
-                       .manifest_bucket = std::move(dependencies.manifest_bucket),
-                       .iam_role = std::move(dependencies.iam_role),
-                       .credentials = std::move(dependencies.credentials),
-                       .system_table_fallback = dependencies.system_tables.value_or(!serverless)}};
+    // Turning the system tables off is how an operator names Serverless behind another host.
+    const bool serverless =
+        serverless_host || (dependencies.system_tables.has_value() && !*dependencies.system_tables);
+    return Config{RedshiftConfig{
+        .conninfo = fmt::format("postgresql://{}", url.substr(k_redshift.size())),
+        .layout = std::move(layout),
+        .manifests = dependencies.manifests,
+        .manifest_bucket = std::move(dependencies.manifest_bucket),
+        .iam_role = std::move(dependencies.iam_role),
+        .credentials = std::move(dependencies.credentials),
+        .system_table_fallback = dependencies.system_tables.value_or(!serverless_host),
+        .serverless = serverless}};
   }
   if (url.starts_with(k_sqlite)) {
     const std::string_view path = url.substr(k_sqlite.size());

@@ -40,7 +40,8 @@ struct Dependencies {
   std::shared_ptr<http::CredentialsProvider> credentials;
   // Redshift: whether loads missing from the ledger are looked up in the system tables
   // (RedshiftConfig::system_table_fallback); nullopt decides by the host: off for Redshift
-  // Serverless (*.redshift-serverless.amazonaws.com), which has no STL/STV tables.
+  // Serverless (*.redshift-serverless.amazonaws.com), which has no STL/STV tables. Off also
+  // means Serverless (RedshiftConfig::serverless) behind another host name.
   std::optional<bool> system_tables;
 };
 

@@ -8,10 +8,17 @@
 namespace rsi::warehouse::redshift {
 namespace {
 
-// The original's manifestImportOptions, joined by spaces.
+// The original's manifestImportOptions, joined by spaces (the ';' ends the statement).
 constexpr std::string_view k_copy_options =
     "removequotes delimiter '\\t' gzip escape truncatecolumns roundec fillrecord compupdate on "
-    "emptyasnull acceptinvchars '?' manifest trimblanks;";
+    "emptyasnull acceptinvchars '?' manifest trimblanks";
+
+std::string copy_options(std::uint32_t max_bad_rows) {
+  if (max_bad_rows == 0) {
+    return fmt::format("{};", k_copy_options);
+  }
+  return fmt::format("{} maxerror {};", k_copy_options, std::min(max_bad_rows, k_max_copy_errors));
+}
 
 // A part of the credentials string: ';' separates its fields, and quotes, backslashes and
 // control characters have no business in an AWS key.
@@ -47,7 +54,8 @@ std::string manifest_url(std::string_view bucket, std::string_view uuid) {
 
 Result<std::string> copy_statement(const SqlNames& names, const QuoteFn& quote_literal,
                                    std::string_view table, std::string_view manifest_url,
-                                   const CopyAuthorization& authorization) {
+                                   const CopyAuthorization& authorization,
+                                   std::uint32_t max_bad_rows) {
   RSI_TRY(check_table_name(table, Dialect::redshift));
   RSI_TRY_ASSIGN(const std::string target, names.table(table));
   RSI_TRY_ASSIGN(const std::string source, quote_literal(manifest_url));
@@ -57,7 +65,8 @@ Result<std::string> copy_statement(const SqlNames& names, const QuoteFn& quote_l
                   "COPY authorization: the IAM role holds characters COPY cannot take");
     }
     RSI_TRY_ASSIGN(const std::string role, quote_literal(authorization.iam_role));
-    return fmt::format("COPY {} FROM {} IAM_ROLE {} {}", target, source, role, k_copy_options);
+    return fmt::format("COPY {} FROM {} IAM_ROLE {} {}", target, source, role,
+                       copy_options(max_bad_rows));
   }
   if (authorization.access_key_id.empty() || authorization.secret_access_key.empty()) {
     return fail(ErrorKind::permanent,
@@ -77,7 +86,7 @@ Result<std::string> copy_statement(const SqlNames& names, const QuoteFn& quote_l
   }
   RSI_TRY_ASSIGN(const std::string quoted_credentials, quote_literal(credentials));
   return fmt::format("COPY {} FROM {} WITH CREDENTIALS {} {}", target, source, quoted_credentials,
-                     k_copy_options);
+                     copy_options(max_bad_rows));
 }
 
 std::string redact(std::string_view message, const CopyAuthorization& authorization) {
@@ -86,6 +95,17 @@ std::string redact(std::string_view message, const CopyAuthorization& authorizat
   replace_all(out, authorization.session_token);
   replace_all(out, authorization.access_key_id);
   return out;
+}
+
+std::string rejected_row_insert(std::size_t rows) {
+  std::string sql = "INSERT INTO infra.rejected_row (manifest_uuid, table_name, file_url, "
+                    "line_number, column_name, raw_line, reason, rejected_at) VALUES ";
+  for (std::size_t row = 0; row < rows; ++row) {
+    const std::size_t first = 3 + row * k_rejected_row_params;
+    sql += fmt::format("{}($1, $2, ${}, ${}, ${}, ${}, ${}, GETDATE())", row == 0 ? "" : ", ",
+                       first, first + 1, first + 2, first + 3, first + 4);
+  }
+  return sql;
 }
 
 std::string copy_search_pattern(std::string_view manifest_url) {

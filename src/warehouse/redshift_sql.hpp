@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,13 +33,18 @@ std::string manifest_url(std::string_view bucket, std::string_view uuid);
 //   'aws_access_key_id=…;aws_secret_access_key=…[;token=…]' removequotes delimiter '\t' gzip
 //   escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?'
 //   manifest trimblanks;
-// or `IAM_ROLE '<arn>'` in place of `WITH CREDENTIALS '…'`. Literals are quoted by
-// `quote_literal` (PQescapeLiteral). Fails permanent when the authorization is missing or holds
-// characters the credentials string cannot carry (';', quotes, backslashes, controls); the
-// message never shows a secret.
+// or `IAM_ROLE '<arn>'` in place of `WITH CREDENTIALS '…'`. With `max_bad_rows` above 0,
+// ` maxerror <n>` goes before the ';' (Redshift takes at most k_max_copy_errors). Literals are
+// quoted by `quote_literal` (PQescapeLiteral). Fails permanent when the authorization is missing
+// or holds characters the credentials string cannot carry (';', quotes, backslashes, controls);
+// the message never shows a secret.
 [[nodiscard]] Result<std::string>
 copy_statement(const SqlNames& names, const QuoteFn& quote_literal, std::string_view table,
-               std::string_view manifest_url, const CopyAuthorization& authorization);
+               std::string_view manifest_url, const CopyAuthorization& authorization,
+               std::uint32_t max_bad_rows = 0);
+
+// COPY's MAXERROR limit: a larger count is sent as this.
+inline constexpr std::uint32_t k_max_copy_errors = 100000;
 
 // `message` with every secret of `authorization` replaced by "<redacted>".
 std::string redact(std::string_view message, const CopyAuthorization& authorization);
@@ -59,6 +66,33 @@ inline constexpr std::string_view k_ledger_insert =
     "loaded_at) "
     "VALUES ($1, $2, $3, $4, $5, GETDATE())";
 inline constexpr std::string_view k_last_copy_count = "SELECT pg_last_copy_count()";
+// The query id of the session's last COPY that began loading (-1: none). A COPY that fails before
+// it reads data (syntax, credentials, privileges) leaves it as it was.
+inline constexpr std::string_view k_last_copy_id = "SELECT pg_last_copy_id()";
+
+// The rows COPY rejected, $1 its query id (k_last_copy_id), as (file URL, line, column, error
+// code, reason, raw line): a provisioned cluster logs them in STL_LOAD_ERRORS, Serverless in
+// SYS_LOAD_ERROR_DETAIL (which has no raw line). Character columns are blank-padded.
+inline constexpr std::string_view k_stl_load_errors =
+    "SELECT trim(filename), line_number, trim(colname), err_code, trim(err_reason), "
+    "rtrim(raw_line) FROM stl_load_errors WHERE query = $1";
+inline constexpr std::string_view k_sys_load_error_detail =
+    "SELECT trim(file_name), line_number, trim(column_name), error_code, trim(error_message), "
+    "NULL FROM sys_load_error_detail WHERE query_id = $1";
+
+// Rows COPY rejected under MAXERROR, kept with the batch (PostgreSQL and SQLite have the same
+// table).
+inline constexpr std::string_view k_create_rejected_row =
+    "CREATE TABLE IF NOT EXISTS infra.rejected_row (manifest_uuid char(36) NOT NULL, "
+    "table_name varchar(127) NOT NULL, file_url varchar(1024) NOT NULL, line_number bigint, "
+    "column_name varchar(127), raw_line varchar(1024), reason varchar(1024) NOT NULL, "
+    "rejected_at timestamp NOT NULL)";
+// Parameters per row of rejected_row_insert after the shared $1 (uuid) and $2 (table).
+inline constexpr std::size_t k_rejected_row_params = 5;
+// "INSERT INTO infra.rejected_row (…) VALUES ($1, $2, $3, $4, $5, $6, $7, GETDATE()), ($1, $2,
+// $8, …)" for `rows` rows: $1 the manifest uuid and $2 the table for all of them, then file URL,
+// line, column, raw line and reason of each.
+std::string rejected_row_insert(std::size_t rows);
 
 // The ledger and version tables, created when missing (existing deployments have
 // infra.table_version from the original's ace_init.sql, whose definition this repeats).

@@ -10,7 +10,18 @@
 // conflict before anything runs. Two loads of one uuid at the same moment are kept apart by
 // the ingester database, which gives a batch to one loader at a time. The ledger INSERT comes
 // last, so the table lock it takes is held only until the COMMIT right after it.
+//
+// A COPY that fails for something other than a transient fault is pinned on a file of the batch
+// (redshift_load_errors.hpp): the aborted transaction is rolled back, then the rows Redshift
+// logged for that COPY are read from STL_LOAD_ERRORS (SYS_LOAD_ERROR_DETAIL on Serverless) by
+// its query id, pg_last_copy_id(). That id is read before the COPY too: a COPY that failed before
+// reading data leaves it unchanged, and the rows of an earlier COPY are not this one's. Without
+// rows, the error message is read. After a COPY that succeeded under MAXERROR, the rows it
+// rejected are read the same way and kept in infra.rejected_row, in the load's transaction.
 #include "warehouse/redshift_warehouse.hpp"
+
+#include <algorithm>
+#include <cstdint>
 
 #include <fmt/format.h>
 
@@ -19,6 +30,7 @@
 #include "warehouse/load_protocol.hpp"
 #include "warehouse/pg_sql.hpp"
 #include "warehouse/pg_warehouse_base.hpp"
+#include "warehouse/redshift_load_errors.hpp"
 #include "warehouse/redshift_sql.hpp"
 
 namespace rsi::warehouse {
@@ -26,6 +38,37 @@ namespace {
 
 constexpr std::string_view k_infra_exists =
     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'infra')";
+
+// Rows per INSERT into infra.rejected_row (5 parameters each: well below libpq's 65535).
+constexpr std::size_t k_rejected_rows_per_insert = 1000;
+
+// The rows of redshift::k_stl_load_errors or k_sys_load_error_detail.
+std::vector<redshift::LoadErrorRow> load_error_rows(const pg::Rows& rows) {
+  std::vector<redshift::LoadErrorRow> out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int row = 0; row < rows.size(); ++row) {
+    out.push_back(
+        {.file_url = rows.text(row, 0),
+         .line = static_cast<std::uint64_t>(std::max<std::int64_t>(rows.integer(row, 1), 0)),
+         .column = rows.text(row, 2),
+         .code = static_cast<int>(rows.integer(row, 3)),
+         .reason = rows.text(row, 4),
+         .raw_line =
+             rows.is_null(row, 5) ? std::nullopt : std::optional<std::string>(rows.text(row, 5))});
+  }
+  return out;
+}
+
+// The server's part of the error of a failed `statement`: pg::Connection puts the statement's
+// summary in front, and a COPY's summary names the manifest.
+std::string_view server_part(std::string_view message, std::string_view statement) {
+  const std::string prefix = pg::summarize(statement) + ": ";
+  return message.starts_with(prefix) ? message.substr(prefix.size()) : message;
+}
+
+pg::Param optional_param(std::string_view value) {
+  return value.empty() ? pg::Param() : pg::Param(std::string(value));
+}
 
 class RedshiftWarehouse final : public detail::PgWarehouseBase {
 public:
@@ -45,6 +88,7 @@ public:
       }
       RSI_TRY(conn.exec(redshift::k_create_table_version));
       RSI_TRY(conn.exec(redshift::k_create_load_manifest));
+      RSI_TRY(conn.exec(redshift::k_create_rejected_row));
       return {};
     });
   }
@@ -147,15 +191,23 @@ private:
                      redshift::copy_statement(
                          m_warehouse.names(),
                          [&](std::string_view text) { return m_conn.quote_literal(text); },
-                         request.table, url, m_authorization));
+                         request.table, url, m_authorization, request.max_bad_rows));
       RSI_TRY(config.manifests->put(fmt::format("{}.json", request.manifest),
                                     redshift::manifest_json(request.files)));
       RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(m_conn));
       m_tx.emplace(std::move(tx));
-      RSI_TRY(m_tx->exec(copy));
+      RSI_TRY_ASSIGN(const std::int64_t previous_copy, last_copy_id());
+      if (auto copied = run_copy(copy, url); !copied) {
+        return std::unexpected(
+            copy_failure(request, std::move(copied.error()), copy, previous_copy));
+      }
       RSI_TRY_ASSIGN(const auto count, m_tx->exec(redshift::k_last_copy_count));
-      return LoadResult{.rows = static_cast<std::uint64_t>(count.integer(0, 0)),
+      LoadResult loaded{.rows = static_cast<std::uint64_t>(count.integer(0, 0)),
                         .files = request.files.size()};
+      if (request.max_bad_rows > 0) {
+        RSI_TRY_ASSIGN(loaded.rejected_rows, keep_rejected_rows(request));
+      }
+      return loaded;
     }
 
     Result<void> complete_ledger(const LoadRequest& request, const LoadResult& loaded) override {
@@ -168,6 +220,92 @@ private:
     Result<void> commit() override { return m_tx->commit(); }
 
   private:
+    Result<void> run_copy(std::string_view copy, std::string_view manifest_url) {
+      if (const auto& run = m_warehouse.m_config.run_copy_for_test) {
+        return run(m_conn, CopyCall{.statement = copy, .manifest_url = manifest_url});
+      }
+      RSI_TRY(m_tx->exec(copy));
+      return {};
+    }
+
+    Result<std::int64_t> last_copy_id() {
+      RSI_TRY_ASSIGN(const auto id, m_conn.exec(redshift::k_last_copy_id));
+      return id.integer(0, 0);
+    }
+
+    // The rows COPY `copy_id` rejected, as Redshift logged them.
+    Result<std::vector<redshift::LoadErrorRow>> read_load_errors(std::int64_t copy_id) {
+      const std::string_view query = m_warehouse.m_config.serverless
+                                         ? redshift::k_sys_load_error_detail
+                                         : redshift::k_stl_load_errors;
+      RSI_TRY_ASSIGN(const auto rows, m_conn.exec(query, {std::to_string(copy_id)}));
+      return load_error_rows(rows);
+    }
+
+    // A failed COPY as a LoadError (see the top of the file). A transient failure stays as it is.
+    LoadError copy_failure(const LoadRequest& request, Error error, std::string_view copy,
+                           std::int64_t previous_copy) {
+      if (error.kind == ErrorKind::transient) {
+        return error;
+      }
+      m_tx.reset(); // Redshift aborted the transaction: nothing else runs in it.
+      auto rows = rows_of_failed_copy(previous_copy);
+      if (!rows) {
+        log::warn("cannot read the load errors of a failed COPY",
+                  {{"manifest", request.manifest}, {"error", rows.error().message}});
+      } else if (!rows->empty()) {
+        return redshift::load_error_from_rows(*rows, request, table_columns(request.table));
+      }
+      return redshift::load_error_from_message(error, server_part(error.message, copy),
+                                               request.files);
+    }
+
+    // The rows the failed COPY rejected; none when it failed before reading data (its id is
+    // still `previous_copy`).
+    Result<std::vector<redshift::LoadErrorRow>> rows_of_failed_copy(std::int64_t previous_copy) {
+      RSI_TRY_ASSIGN(const std::int64_t copy_id, last_copy_id());
+      if (copy_id < 0 || copy_id == previous_copy) {
+        return std::vector<redshift::LoadErrorRow>{};
+      }
+      return read_load_errors(copy_id);
+    }
+
+    // The table's columns in order; none when they cannot be read (a fault then has no column
+    // position, only the name).
+    std::vector<std::string> table_columns(std::string_view table) {
+      auto columns = m_warehouse.read_columns(m_conn, table);
+      return columns && *columns ? std::move(**columns) : std::vector<std::string>{};
+    }
+
+    // Keeps the rows the COPY that just succeeded rejected in infra.rejected_row; returns how many.
+    Result<std::uint64_t> keep_rejected_rows(const LoadRequest& request) {
+      RSI_TRY_ASSIGN(const std::int64_t copy_id, last_copy_id());
+      RSI_TRY_ASSIGN(const auto rows, read_load_errors(copy_id));
+      const std::span<const redshift::LoadErrorRow> all(rows);
+      for (std::size_t start = 0; start < all.size(); start += k_rejected_rows_per_insert) {
+        RSI_TRY(insert_rejected_rows(
+            request, all.subspan(start, std::min(k_rejected_rows_per_insert, all.size() - start))));
+      }
+      return rows.size();
+    }
+
+    Result<void> insert_rejected_rows(const LoadRequest& request,
+                                      std::span<const redshift::LoadErrorRow> rows) {
+      std::vector<pg::Param> params{request.manifest, request.table};
+      params.reserve(2 + rows.size() * redshift::k_rejected_row_params);
+      for (const redshift::LoadErrorRow& row : rows) {
+        // The batch's URL where it is one of the batch's files: Redshift logs 256 bytes at most.
+        const auto file = redshift::find_file(row.file_url, request.files);
+        params.emplace_back(file ? core::s3_url(request.files[*file]) : row.file_url);
+        params.push_back(row.line > 0 ? pg::Param(std::to_string(row.line)) : pg::Param());
+        params.push_back(optional_param(row.column));
+        params.push_back(row.raw_line);
+        params.emplace_back(row.reason);
+      }
+      RSI_TRY(m_tx->exec(redshift::rejected_row_insert(rows.size()), params));
+      return {};
+    }
+
     RedshiftWarehouse& m_warehouse;
     pg::Connection& m_conn;
     const redshift::CopyAuthorization& m_authorization;

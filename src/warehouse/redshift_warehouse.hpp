@@ -1,14 +1,26 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/error.hpp"
 #include "http/credentials.hpp"
 #include "objectstore/object_store.hpp"
 #include "warehouse/warehouse.hpp"
 
+namespace rsi::pg {
+class Connection;
+} // namespace rsi::pg
+
 namespace rsi::warehouse {
+
+// A COPY of a load, for RedshiftConfig::run_copy_for_test.
+struct CopyCall {
+  std::string_view statement;    // The COPY, credentials included.
+  std::string_view manifest_url; // s3://<manifest_bucket>/<uuid>.json, which it reads.
+};
 
 // Amazon Redshift: COPY reads the files from S3 itself, through a manifest object.
 struct RedshiftConfig {
@@ -26,10 +38,18 @@ struct RedshiftConfig {
   // the ledger: loads started by the original implementation. Off where they do not exist
   // (Redshift Serverless).
   bool system_table_fallback = true;
+  // Redshift Serverless, which has no STL tables: the rows a COPY rejected are read from
+  // SYS_LOAD_ERROR_DETAIL instead of STL_LOAD_ERRORS.
+  bool serverless = false;
+  // Runs a load's COPY `statement` on the load's connection, inside its transaction, in place of
+  // sending it (unset: it is sent). A test seam: PostgreSQL, which stands in for Redshift in tests,
+  // cannot run Redshift's COPY. Failures are those of the statement.
+  std::function<Result<void>(pg::Connection&, const CopyCall&)> run_copy_for_test;
 };
 
-// Connects and creates infra.load_manifest (and infra.table_version) when missing. Fails
-// transient when the cluster cannot be reached, permanent when the configuration is incomplete.
+// Connects and creates infra.load_manifest (and infra.table_version, infra.rejected_row) when
+// missing. Fails transient when the cluster cannot be reached, permanent when the configuration
+// is incomplete.
 [[nodiscard]] Result<std::unique_ptr<Warehouse>>
 make_redshift_warehouse(const RedshiftConfig& config);
 

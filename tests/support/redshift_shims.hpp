@@ -1,9 +1,12 @@
 #pragma once
 
 // PostgreSQL dressed as Redshift for the tests of the Redshift backend: the few Redshift names
-// it uses stood in for (GETDATE(), the datetime type, pg_last_copy_count(), SVV_TRANSACTIONS,
-// and the query-log tables STV_RECENTS, STL_QUERY, STL_UTILITYTEXT), and the schemas a Redshift
-// deployment has. Run once in a fresh database.
+// it uses stood in for (GETDATE(), the datetime type, pg_last_copy_count(), pg_last_copy_id(),
+// SVV_TRANSACTIONS, the query-log tables STV_RECENTS, STL_QUERY, STL_UTILITYTEXT, and the load
+// errors STL_LOAD_ERRORS and SYS_LOAD_ERROR_DETAIL), and the schemas a Redshift deployment has.
+// A test's stand-in for COPY records a session's last COPY in rsi_copy_session (keyed by the
+// backend pid, as Redshift keeps it per session) and fails like Redshift with rsi_fail_copy().
+// Run once in a fresh database.
 
 #include <string_view>
 
@@ -12,7 +15,21 @@ namespace rsi::test {
 inline constexpr std::string_view k_redshift_shims = R"sql(
   CREATE DOMAIN datetime AS timestamp;
   CREATE FUNCTION getdate() RETURNS timestamp LANGUAGE sql AS $$ SELECT now()::timestamp $$;
-  CREATE FUNCTION pg_last_copy_count() RETURNS bigint LANGUAGE sql AS $$ SELECT 0::bigint $$;
+  CREATE TABLE rsi_copy_session (pid int PRIMARY KEY, copy_id int NOT NULL, copy_count bigint NOT NULL);
+  CREATE FUNCTION pg_last_copy_count() RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce((SELECT copy_count FROM rsi_copy_session WHERE pid = pg_backend_pid()), 0) $$;
+  CREATE FUNCTION pg_last_copy_id() RETURNS int LANGUAGE sql AS $$
+    SELECT coalesce((SELECT copy_id FROM rsi_copy_session WHERE pid = pg_backend_pid()), -1) $$;
+  CREATE FUNCTION rsi_fail_copy(msg text, state text DEFAULT 'XX000') RETURNS void
+    LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = state; END $$;
+  CREATE TABLE stl_load_errors (userid int, slice int, tbl int, starttime timestamp, session int,
+    query int, filename char(256), line_number bigint, colname char(127), type char(10),
+    col_length char(10), position int, raw_line char(1024), raw_field_value char(1024),
+    err_code int, err_reason char(100));
+  CREATE TABLE sys_load_error_detail (user_id int, query_id bigint, transaction_id bigint,
+    session_id int, database_name char(64), table_id int, start_time timestamp,
+    file_name char(256), line_number bigint, column_name char(127), column_type char(10),
+    column_length char(10), position int, error_code int, error_message char(512));
   CREATE VIEW svv_transactions AS
     SELECT l.pid, CASE WHEN l.locktype = 'relation' THEN 'relation' ELSE 'transactionid' END AS lockable_object_type,
            l.relation, l.granted

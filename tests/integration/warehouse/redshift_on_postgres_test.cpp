@@ -1,11 +1,16 @@
 // The Redshift backend against PostgreSQL, with the few Redshift names it uses stood in for
-// (GETDATE(), the datetime type, pg_last_copy_count(), SVV_TRANSACTIONS, and the query-log
-// tables STV_RECENTS, STL_QUERY, STL_UTILITYTEXT). Everything but the COPY from S3 itself runs
-// for real: bootstrap, versions, migrations with views, lock check, the ledger pre-check, the
-// manifest object, transaction handling around a failing COPY, and the system-table fallback.
-// The COPY's exact text is golden-tested in tests/unit/warehouse/redshift_sql_test.cpp.
+// (tests/support/redshift_shims.hpp). Everything but the COPY from S3 itself runs for real:
+// bootstrap, versions, migrations with views, lock check, the ledger pre-check, the manifest
+// object, transaction handling around a failing COPY, the system-table fallback, and how a failed
+// COPY is pinned on a file and rejected rows are kept. COPY is played by FakeCopy below through
+// RedshiftConfig::run_copy_for_test. The COPY's exact text is golden-tested in
+// tests/unit/warehouse/redshift_sql_test.cpp.
 
 #include <chrono>
+#include <cstdint>
+#include <regex>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -25,6 +30,154 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::string_view k_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+constexpr std::string_view k_load_failed =
+    "Load into table 'pg_event' failed.  Check 'stl_load_errors' system table for details.";
+
+// A line Redshift's COPY rejects.
+struct BadLine {
+  std::string url;
+  std::uint64_t line = 0;
+  std::string column;
+  int code = 0;
+  std::string reason;
+};
+
+// A COPY failing before it reads any data (or, with `began_loading`, without logging a row).
+struct CopyFailure {
+  std::string message;
+  std::string sqlstate = "XX000";
+  bool began_loading = false;
+};
+
+// Redshift's COPY as these tests need it. It reads the manifest object, loads one row per file
+// and rejects the lines in `bad`, logging them where Redshift does (STL_LOAD_ERRORS, or
+// SYS_LOAD_ERROR_DETAIL with `serverless`) through a connection of its own (Redshift's system
+// tables keep what a rolled-back transaction logged), under a new query id that the session's
+// pg_last_copy_id() returns. With more rejected lines than the statement's maxerror it fails as
+// Redshift does. `failure` and `transient` make it fail instead.
+class FakeCopy {
+public:
+  FakeCopy(pg::Connection& admin, objectstore::ObjectStore& manifests)
+      : m_admin(admin), m_manifests(manifests) {}
+
+  Result<void> operator()(pg::Connection& conn, const CopyCall& call) {
+    statements.emplace_back(call.statement);
+    if (transient) {
+      return fail(ErrorKind::transient, "COPY: server closed the connection unexpectedly");
+    }
+    RSI_TRY_ASSIGN(const auto pid, conn.exec("SELECT pg_backend_pid()"));
+    const std::string session = pid.text(0, 0);
+    if (failure) {
+      if (failure->began_loading) {
+        RSI_TRY(record_copy(session, 0));
+      }
+      return fail_like_redshift(conn, failure->message, failure->sqlstate);
+    }
+    RSI_TRY_ASSIGN(const std::vector<std::string> urls, manifest_urls(call.manifest_url));
+    std::int64_t rejected = 0;
+    for (const std::string& url : urls) {
+      RSI_TRY(conn.exec("INSERT INTO logs.pg_event (n, s) VALUES (1, $1)", {url.substr(0, 10)}));
+      for (const BadLine& bad_line : bad) {
+        if (bad_line.url == url) {
+          RSI_TRY(log_rejected(session, bad_line));
+          ++rejected;
+        }
+      }
+    }
+    RSI_TRY(record_copy(session, static_cast<std::int64_t>(urls.size())));
+    if (rejected > max_errors(call.statement)) {
+      return fail_like_redshift(conn, serverless
+                                          ? "Load into table 'pg_event' failed.  Check "
+                                            "'sys_load_error_detail' system table for details."
+                                          : std::string(k_load_failed));
+    }
+    return {};
+  }
+
+  std::vector<BadLine> bad;
+  std::optional<CopyFailure> failure;
+  bool transient = false;
+  bool serverless = false;
+  std::vector<std::string> statements; // Every COPY run, in order.
+
+private:
+  static std::int64_t max_errors(std::string_view statement) {
+    static const std::regex k_maxerror(" maxerror ([0-9]+);$");
+    std::match_results<std::string_view::const_iterator> found;
+    return std::regex_search(statement.begin(), statement.end(), found, k_maxerror)
+               ? std::stoll(found[1].str())
+               : 0;
+  }
+
+  Result<std::vector<std::string>> manifest_urls(std::string_view manifest_url) {
+    constexpr std::string_view k_bucket = "s3://manifests/";
+    RSI_TRY_ASSIGN(const auto manifest,
+                   objectstore::get_string(m_manifests, manifest_url.substr(k_bucket.size())));
+    if (!manifest) {
+      return fail(ErrorKind::permanent, "COPY: no manifest object");
+    }
+    static const std::regex k_url(R"re("url":"([^"]+)")re");
+    std::vector<std::string> urls;
+    for (auto it = std::sregex_iterator(manifest->begin(), manifest->end(), k_url);
+         it != std::sregex_iterator(); ++it) {
+      urls.push_back((*it)[1].str());
+    }
+    return urls;
+  }
+
+  Result<void> record_copy(const std::string& session, std::int64_t rows) {
+    RSI_TRY(
+        m_admin.exec("INSERT INTO rsi_copy_session VALUES ($1, $2, $3) ON CONFLICT (pid) DO UPDATE "
+                     "SET copy_id = excluded.copy_id, copy_count = excluded.copy_count",
+                     {session, std::to_string(++m_copy_id), std::to_string(rows)}));
+    return {};
+  }
+
+  // Logs under the id the next record_copy() gives the COPY.
+  Result<void> log_rejected(const std::string& session, const BadLine& bad_line) {
+    const std::vector<pg::Param> params{std::to_string(m_copy_id + 1),
+                                        session,
+                                        bad_line.url,
+                                        std::to_string(bad_line.line),
+                                        bad_line.column,
+                                        std::to_string(bad_line.code),
+                                        bad_line.reason,
+                                        raw_line(bad_line)};
+    if (serverless) {
+      RSI_TRY(m_admin.exec("INSERT INTO sys_load_error_detail (query_id, session_id, start_time, "
+                           "file_name, line_number, column_name, error_code, error_message) "
+                           "VALUES ($1, $2, now(), $3, $4, $5, $6, $7)",
+                           std::vector<pg::Param>(params.begin(), params.begin() + 7)));
+      return {};
+    }
+    RSI_TRY(m_admin.exec("INSERT INTO stl_load_errors (query, session, starttime, filename, "
+                         "line_number, colname, err_code, err_reason, raw_line) "
+                         "VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8)",
+                         params));
+    return {};
+  }
+
+  static std::string raw_line(const BadLine& bad_line) {
+    return fmt::format("2016-01-01 00:00:00\tUS\tline {}\tx", bad_line.line);
+  }
+
+  static Result<void> fail_like_redshift(pg::Connection& conn, std::string_view message,
+                                         std::string_view sqlstate = "XX000") {
+    RSI_TRY(
+        conn.exec("SELECT rsi_fail_copy($1, $2)", {std::string(message), std::string(sqlstate)}));
+    return fail(ErrorKind::permanent, "COPY: rsi_fail_copy returned");
+  }
+
+  pg::Connection& m_admin;
+  objectstore::ObjectStore& m_manifests;
+  std::int64_t m_copy_id = 1000;
+};
+
+struct Open {
+  bool fallback = true;    // RedshiftConfig::system_table_fallback
+  bool serverless = false; // RedshiftConfig::serverless
+  bool fake_copy = true;   // COPY is played by FakeCopy; false: sent to PostgreSQL, which fails.
+};
 
 class RedshiftOnPostgresTest : public ::testing::Test {
 protected:
@@ -35,18 +188,27 @@ protected:
     m_admin.emplace(pg::Connection::connect(m_database->conninfo()).value());
     ASSERT_TRUE(m_admin->exec_script(test::k_redshift_shims));
     m_manifests = objectstore::make_local_object_store({.root = m_dir.path("manifests")}).value();
-    open(true);
+    m_copy.emplace(*m_admin, *m_manifests);
+    open();
   }
 
-  void open(bool fallback) {
-    auto warehouse = make_redshift_warehouse(
-        {.conninfo = m_database->conninfo(),
-         .layout = default_layout(),
-         .manifests = m_manifests.get(),
-         .manifest_bucket = "manifests",
-         .credentials = http::make_static_credentials_provider(
-             {.access_key_id = "AKIAIOSFODNN7EXAMPLE", .secret_access_key = std::string(k_secret)}),
-         .system_table_fallback = fallback});
+  void open(Open how = {}) {
+    m_copy->serverless = how.serverless;
+    RedshiftConfig config{
+        .conninfo = m_database->conninfo(),
+        .layout = default_layout(),
+        .manifests = m_manifests.get(),
+        .manifest_bucket = "manifests",
+        .credentials = http::make_static_credentials_provider(
+            {.access_key_id = "AKIAIOSFODNN7EXAMPLE", .secret_access_key = std::string(k_secret)}),
+        .system_table_fallback = how.fallback,
+        .serverless = how.serverless};
+    if (how.fake_copy) {
+      config.run_copy_for_test = [this](pg::Connection& conn, const CopyCall& call) {
+        return (*m_copy)(conn, call);
+      };
+    }
+    auto warehouse = make_redshift_warehouse(config);
     ASSERT_TRUE(warehouse) << warehouse.error().message;
     m_warehouse = std::move(*warehouse);
   }
@@ -61,6 +223,7 @@ protected:
   std::optional<test::PostgresDatabase> m_database;
   std::optional<pg::Connection> m_admin;
   std::unique_ptr<objectstore::ObjectStore> m_manifests;
+  std::optional<FakeCopy> m_copy;
   std::unique_ptr<Warehouse> m_warehouse;
 };
 
@@ -72,7 +235,7 @@ TEST_F(RedshiftOnPostgresTest, BootstrapKeepsAnExistingDeploymentsTables) {
   ASSERT_TRUE(
       m_admin->exec("INSERT INTO infra.table_version (name, version) VALUES ('old_table', 4)"));
 
-  open(true); // A restart runs the bootstrap again.
+  open(); // A restart runs the bootstrap again.
 
   EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"old_table", 4}}));
   EXPECT_NE(scalar("SELECT ts FROM infra.table_version WHERE name = 'old_table'"),
@@ -119,6 +282,7 @@ TEST_F(RedshiftOnPostgresTest, TableLockedSeesAnotherSessionsLock) {
 }
 
 TEST_F(RedshiftOnPostgresTest, LoadWritesTheManifestAndAFailedCopyLeavesNoLedgerRowNorSecret) {
+  open({.fake_copy = false});
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
   const LoadRequest batch{
       .manifest = new_uuid(),
@@ -128,9 +292,11 @@ TEST_F(RedshiftOnPostgresTest, LoadWritesTheManifestAndAFailedCopyLeavesNoLedger
 
   const auto loaded = m_warehouse->load_batch(batch);
 
-  // PostgreSQL cannot run Redshift's COPY FROM S3: the statement fails, permanently.
+  // PostgreSQL cannot run Redshift's COPY FROM S3: the statement fails, permanently, and a syntax
+  // error is not about the data.
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().kind, ErrorKind::permanent);
+  EXPECT_FALSE(loaded.error().data);
   EXPECT_NE(loaded.error().message.find("load " + batch.manifest + " into pg_event"),
             std::string::npos)
       << loaded.error().message;
@@ -189,8 +355,203 @@ TEST_F(RedshiftOnPostgresTest, LoadsOfTheOriginalAreFoundInTheQueryLogs) {
   EXPECT_EQ(m_warehouse->check_load(committed).value(), core::LoadStatus::complete);
   EXPECT_EQ(m_warehouse->check_load(aborted).value(), core::LoadStatus::failed);
   EXPECT_EQ(m_warehouse->check_load(never).value(), core::LoadStatus::not_found);
-  open(false);
+  open({.fallback = false});
   EXPECT_EQ(m_warehouse->check_load(committed).value(), core::LoadStatus::not_found);
+}
+
+// Three files of pg_event, version 0.
+LoadRequest batch(std::uint32_t max_bad_rows = 0) {
+  return {.manifest = new_uuid(),
+          .table = "pg_event",
+          .version = 0,
+          .files = {core::ObjectLocation{"spade", "a/1.gz"},
+                    core::ObjectLocation{"spade", "a/2.gz"},
+                    core::ObjectLocation{"spade", "a/3.gz"}},
+          .max_bad_rows = max_bad_rows};
+}
+
+const BadLine k_invalid_digit{.url = "s3://spade/a/2.gz",
+                              .line = 17,
+                              .column = "n",
+                              .code = 1207,
+                              .reason = "Invalid digit, Value 'x', Pos 0, Type: Long"};
+
+TEST_F(RedshiftOnPostgresTest, AFailedCopyIsPinnedOnTheFileStlLoadErrorsNames) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  m_copy->bad = {k_invalid_digit};
+  const LoadRequest request = batch();
+
+  const auto loaded = m_warehouse->load_batch(request);
+
+  ASSERT_FALSE(loaded);
+  const LoadError& error = loaded.error();
+  EXPECT_EQ(error.kind, ErrorKind::permanent);
+  EXPECT_TRUE(error.data);
+  ASSERT_TRUE(error.fault);
+  EXPECT_EQ(error.fault->file, 1U);
+  EXPECT_EQ(error.fault->kind, FileFaultKind::bad_value);
+  EXPECT_EQ(error.fault->line, 17U);
+  EXPECT_EQ(error.fault->column, 3U);
+  EXPECT_EQ(error.message,
+            fmt::format("load {} into pg_event: s3://spade/a/2.gz line 17 column 3 (\"n\"): "
+                        "Invalid digit, Value 'x', Pos 0, Type: Long (Redshift load error 1207)",
+                        request.manifest));
+  EXPECT_EQ(m_copy->statements.back().find("maxerror"), std::string::npos);
+  EXPECT_EQ(scalar("SELECT count(*) FROM infra.load_manifest"), "0");
+  EXPECT_EQ(scalar("SELECT count(*) FROM logs.pg_event"), "0");
+  EXPECT_EQ(scalar("SELECT count(*) FROM infra.rejected_row"), "0");
+}
+
+TEST_F(RedshiftOnPostgresTest, ServerlessReadsSysLoadErrorDetail) {
+  open({.fallback = false, .serverless = true});
+  ASSERT_TRUE(m_admin->exec("DROP TABLE stl_load_errors")); // Serverless has no STL tables.
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  m_copy->bad = {{.url = "s3://spade/a/1.gz",
+                  .line = 5,
+                  .column = "s",
+                  .code = 1220,
+                  .reason = "String contains invalid or unsupported UTF8 codepoints. Bad UTF8 "
+                            "hex sequence: a4 (error 3)"}};
+
+  const auto loaded = m_warehouse->load_batch(batch());
+
+  ASSERT_FALSE(loaded);
+  EXPECT_TRUE(loaded.error().data);
+  ASSERT_TRUE(loaded.error().fault) << loaded.error().message;
+  EXPECT_EQ(loaded.error().fault->file, 0U);
+  EXPECT_EQ(loaded.error().fault->kind, FileFaultKind::invalid_characters);
+  EXPECT_EQ(loaded.error().fault->line, 5U);
+  EXPECT_EQ(loaded.error().fault->column, 4U);
+}
+
+TEST_F(RedshiftOnPostgresTest, WithoutLoggedRowsRedshiftsWordsForBadDataLeaveTheFileToBisection) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  m_copy->failure = CopyFailure{.message = std::string(k_load_failed), .began_loading = true};
+
+  const auto nothing_logged = m_warehouse->load_batch(batch());
+  ASSERT_TRUE(m_admin->exec("DROP TABLE stl_load_errors"));
+  const auto unreadable = m_warehouse->load_batch(batch());
+
+  for (const auto& loaded : {nothing_logged, unreadable}) {
+    ASSERT_FALSE(loaded);
+    EXPECT_EQ(loaded.error().kind, ErrorKind::permanent);
+    EXPECT_TRUE(loaded.error().data) << loaded.error().message;
+    EXPECT_FALSE(loaded.error().fault);
+    EXPECT_NE(loaded.error().message.find(k_load_failed), std::string::npos);
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM infra.load_manifest"), "0");
+}
+
+TEST_F(RedshiftOnPostgresTest, AFileNamedInTheMessageIsAtFault) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  m_copy->failure = CopyFailure{
+      .message = "S3ServiceException:The specified key does not exist.,Status 404,Error "
+                 "NoSuchKey,Rid 4442587FB7D0A2F9\n  context: s3://spade/a/3.gz"};
+
+  const auto loaded = m_warehouse->load_batch(batch());
+
+  ASSERT_FALSE(loaded);
+  EXPECT_TRUE(loaded.error().data);
+  ASSERT_TRUE(loaded.error().fault) << loaded.error().message;
+  EXPECT_EQ(loaded.error().fault->file, 2U);
+  EXPECT_EQ(loaded.error().fault->kind, FileFaultKind::missing_object);
+}
+
+TEST_F(RedshiftOnPostgresTest, APermissionFailureIsNotAboutTheDataNorBlamedOnAnEarlierCopy) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  m_copy->bad = {k_invalid_digit};
+  const auto earlier = m_warehouse->load_batch(batch()); // Logs a row for a/2.gz.
+  ASSERT_FALSE(earlier);
+  ASSERT_TRUE(earlier.error().fault);
+  // Fails before reading data, so pg_last_copy_id() is still the earlier COPY's.
+  m_copy->failure =
+      CopyFailure{.message = "permission denied for relation pg_event", .sqlstate = "42501"};
+
+  const auto loaded = m_warehouse->load_batch(batch());
+
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().kind, ErrorKind::permanent);
+  EXPECT_FALSE(loaded.error().data) << loaded.error().message;
+  EXPECT_FALSE(loaded.error().fault);
+  EXPECT_NE(loaded.error().message.find("permission denied"), std::string::npos);
+}
+
+TEST_F(RedshiftOnPostgresTest, ATransientCopyFailureStaysTransient) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  m_copy->transient = true;
+
+  const auto loaded = m_warehouse->load_batch(batch());
+
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().kind, ErrorKind::transient);
+  EXPECT_FALSE(loaded.error().data);
+  m_copy->transient = false;
+  EXPECT_TRUE(m_warehouse->load_batch(batch())) << "the next load reconnects";
+}
+
+TEST_F(RedshiftOnPostgresTest, RowsRejectedUnderMaxBadRowsAreKeptWithTheBatch) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  m_copy->bad = {k_invalid_digit};
+  const LoadRequest request = batch(2);
+
+  const auto loaded = m_warehouse->load_batch(request);
+
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_TRUE(m_copy->statements.back().ends_with(" trimblanks maxerror 2;"));
+  EXPECT_EQ(loaded->rows, 3U);
+  EXPECT_EQ(loaded->rejected_rows, 1U);
+  EXPECT_EQ(scalar("SELECT count(*) FROM logs.pg_event"), "3");
+  EXPECT_EQ(scalar(fmt::format("SELECT row_count FROM infra.load_manifest WHERE uuid = '{}'",
+                               request.manifest)),
+            "3");
+  const auto kept = m_admin->exec(
+      "SELECT manifest_uuid, table_name, file_url, line_number, column_name, raw_line, reason, "
+      "rejected_at IS NOT NULL FROM infra.rejected_row");
+  ASSERT_TRUE(kept) << kept.error().message;
+  ASSERT_EQ(kept->size(), 1);
+  EXPECT_EQ(kept->text(0, 0), request.manifest);
+  EXPECT_EQ(kept->text(0, 1), "pg_event");
+  EXPECT_EQ(kept->text(0, 2), "s3://spade/a/2.gz");
+  EXPECT_EQ(kept->text(0, 3), "17");
+  EXPECT_EQ(kept->text(0, 4), "n");
+  EXPECT_EQ(kept->text(0, 5), "2016-01-01 00:00:00\tUS\tline 17\tx");
+  EXPECT_EQ(kept->text(0, 6), "Invalid digit, Value 'x', Pos 0, Type: Long");
+  EXPECT_EQ(kept->text(0, 7), "t");
+}
+
+TEST_F(RedshiftOnPostgresTest, ServerlessKeepsRejectedRowsWithoutTheirText) {
+  open({.fallback = false, .serverless = true});
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  m_copy->bad = {
+      k_invalid_digit,
+      {.url = "s3://spade/a/3.gz", .line = 2, .code = 1214, .reason = "Delimiter not found"}};
+
+  const auto loaded = m_warehouse->load_batch(batch(5));
+
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->rejected_rows, 2U);
+  EXPECT_EQ(scalar("SELECT string_agg(file_url || ':' || line_number || ':' || "
+                   "coalesce(column_name, '-') || ':' || coalesce(raw_line, 'NULL'), ',' "
+                   "ORDER BY file_url) FROM infra.rejected_row"),
+            "s3://spade/a/2.gz:17:n:NULL,s3://spade/a/3.gz:2:-:NULL");
+}
+
+TEST_F(RedshiftOnPostgresTest, MoreRejectedRowsThanAllowedBlameTheFileWithTheMost) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  m_copy->bad = {{.url = "s3://spade/a/1.gz", .line = 2, .column = "n", .code = 1207},
+                 {.url = "s3://spade/a/3.gz", .line = 9, .column = "n", .code = 1207},
+                 {.url = "s3://spade/a/3.gz", .line = 4, .column = "n", .code = 1207}};
+
+  const auto loaded = m_warehouse->load_batch(batch(1));
+
+  ASSERT_FALSE(loaded);
+  EXPECT_TRUE(loaded.error().data);
+  ASSERT_TRUE(loaded.error().fault) << loaded.error().message;
+  EXPECT_EQ(loaded.error().fault->file, 2U);
+  EXPECT_EQ(loaded.error().fault->kind, FileFaultKind::too_many_bad_rows);
+  EXPECT_EQ(loaded.error().fault->line, 4U);
+  EXPECT_EQ(scalar("SELECT count(*) FROM infra.rejected_row"), "0");
+  EXPECT_EQ(scalar("SELECT count(*) FROM infra.load_manifest"), "0");
 }
 
 } // namespace

@@ -21,6 +21,7 @@ TEST(WarehouseFactoryTest, RedshiftUrlsSpeakThePostgresProtocol) {
   EXPECT_EQ(redshift(config).conninfo,
             "postgresql://loader@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev");
   EXPECT_TRUE(redshift(config).system_table_fallback) << "a provisioned cluster has STL/STV tables";
+  EXPECT_FALSE(redshift(config).serverless);
 }
 
 TEST(WarehouseFactoryTest, ServerlessHostsHaveNoSystemTablesToAsk) {
@@ -29,6 +30,7 @@ TEST(WarehouseFactoryTest, ServerlessHostsHaveNoSystemTablesToAsk) {
       {});
 
   EXPECT_FALSE(redshift(config).system_table_fallback);
+  EXPECT_TRUE(redshift(config).serverless) << "load errors come from SYS_LOAD_ERROR_DETAIL";
 }
 
 TEST(WarehouseFactoryTest, AnExplicitSettingWinsOverTheHost) {
@@ -40,6 +42,8 @@ TEST(WarehouseFactoryTest, AnExplicitSettingWinsOverTheHost) {
 
   EXPECT_TRUE(redshift(on).system_table_fallback);
   EXPECT_FALSE(redshift(off).system_table_fallback) << "Serverless behind a proxy or a custom name";
+  EXPECT_TRUE(redshift(off).serverless);
+  EXPECT_TRUE(redshift(on).serverless) << "the host still says Serverless";
 }
 
 TEST(WarehouseFactoryTest, OtherSchemesAreNamedWithoutTheUrl) {

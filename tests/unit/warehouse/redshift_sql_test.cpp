@@ -1,6 +1,7 @@
 // The SQL and objects the Redshift backend sends, as golden text: the COPY of ARCHITECTURE §3
-// with key credentials (with and without a session token) or an IAM role, the manifest, and the
-// original's system-table search pattern.
+// with key credentials (with and without a session token) or an IAM role, with MAXERROR, the
+// manifest, the original's system-table search pattern, and the load-error and rejected-row
+// statements.
 
 #include "warehouse/redshift_sql.hpp"
 
@@ -55,6 +56,39 @@ TEST(RedshiftCopyTest, IamRole) {
   EXPECT_EQ(
       *copy,
       R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' IAM_ROLE 'arn:aws:iam::123456789012:role/ingester' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks;)");
+}
+
+TEST(RedshiftCopyTest, MaxBadRowsAddsMaxerrorAtTheEnd) {
+  const CopyAuthorization keys{.access_key_id = "AKIAEXAMPLE", .secret_access_key = "s3cr3t/KEY+x"};
+  const CopyAuthorization role{.iam_role = "arn:aws:iam::123456789012:role/ingester"};
+
+  const auto with_keys =
+      copy_statement(names(), test::libpq_literal_quoter(), "pg_event", k_url, keys, 25);
+  const auto with_role =
+      copy_statement(names(), test::libpq_literal_quoter(), "pg_event", k_url, role, 1);
+  const auto none =
+      copy_statement(names(), test::libpq_literal_quoter(), "pg_event", k_url, role, 0);
+
+  ASSERT_TRUE(with_keys && with_role && none);
+  EXPECT_EQ(
+      *with_keys,
+      R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' WITH CREDENTIALS 'aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=s3cr3t/KEY+x' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks maxerror 25;)");
+  EXPECT_EQ(
+      *with_role,
+      R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' IAM_ROLE 'arn:aws:iam::123456789012:role/ingester' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks maxerror 1;)");
+  EXPECT_EQ(
+      *none,
+      R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' IAM_ROLE 'arn:aws:iam::123456789012:role/ingester' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks;)");
+}
+
+TEST(RedshiftCopyTest, MaxBadRowsAboveRedshiftsLimitIsSentAsTheLimit) {
+  const CopyAuthorization role{.iam_role = "arn:aws:iam::123456789012:role/ingester"};
+
+  const auto copy =
+      copy_statement(names(), test::libpq_literal_quoter(), "t", k_url, role, 4000000000U);
+
+  ASSERT_TRUE(copy) << copy.error().message;
+  EXPECT_TRUE(copy->ends_with(" manifest trimblanks maxerror 100000;")) << *copy;
 }
 
 TEST(RedshiftCopyTest, RefusesCredentialsThatWouldBreakTheStringWithoutShowingThem) {
@@ -114,6 +148,32 @@ TEST(RedshiftLoadCheckTest, SearchesTheQueryLogsForTheOriginalsCopy) {
             "SELECT count(*) FROM stl_query q JOIN stl_utilitytext u ON u.xid = q.xid "
             "WHERE q.querytxt ILIKE $1 AND u.text = 'COMMIT'");
   EXPECT_EQ(k_copy_attempted, "SELECT count(*) FROM stl_query WHERE querytxt ILIKE $1");
+}
+
+TEST(RedshiftLoadErrorsTest, RejectedRowsAreReadByTheCopysQueryId) {
+  EXPECT_EQ(k_last_copy_id, "SELECT pg_last_copy_id()");
+  EXPECT_EQ(k_stl_load_errors,
+            "SELECT trim(filename), line_number, trim(colname), err_code, trim(err_reason), "
+            "rtrim(raw_line) FROM stl_load_errors WHERE query = $1");
+  EXPECT_EQ(k_sys_load_error_detail,
+            "SELECT trim(file_name), line_number, trim(column_name), error_code, "
+            "trim(error_message), NULL FROM sys_load_error_detail WHERE query_id = $1");
+}
+
+TEST(RedshiftLoadErrorsTest, RejectedRowsAreKeptInInfraRejectedRow) {
+  EXPECT_EQ(k_create_rejected_row,
+            "CREATE TABLE IF NOT EXISTS infra.rejected_row (manifest_uuid char(36) NOT NULL, "
+            "table_name varchar(127) NOT NULL, file_url varchar(1024) NOT NULL, line_number "
+            "bigint, column_name varchar(127), raw_line varchar(1024), reason varchar(1024) NOT "
+            "NULL, rejected_at timestamp NOT NULL)");
+  EXPECT_EQ(rejected_row_insert(1),
+            "INSERT INTO infra.rejected_row (manifest_uuid, table_name, file_url, line_number, "
+            "column_name, raw_line, reason, rejected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+            "GETDATE())");
+  EXPECT_EQ(rejected_row_insert(2),
+            "INSERT INTO infra.rejected_row (manifest_uuid, table_name, file_url, line_number, "
+            "column_name, raw_line, reason, rejected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+            "GETDATE()), ($1, $2, $8, $9, $10, $11, $12, GETDATE())");
 }
 
 TEST(RedshiftBookkeepingTest, VersionStatementsAreTheOriginals) {

@@ -95,9 +95,9 @@ std::string progress_line(const Result<status::Snapshot>& snapshot) {
     }
   }
   return fmt::format("inbox {} | files waiting {} | loading {} batches | awaiting migration {} | "
-                     "stale {} | lag {:.0f}s",
+                     "stale {} | quarantined {} | lag {:.0f}s",
                      snapshot->queue ? snapshot->queue->total() : 0, waiting, loading, migrating,
-                     snapshot->stale_files(), lag);
+                     snapshot->stale_files(), snapshot->quarantined_files(), lag);
 }
 
 // The --until-idle rule: idle once snapshots show no work that goes on by itself (status.hpp's
@@ -143,6 +143,16 @@ int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected,
       lines.push_back(
           fmt::format("{} files of {} were written for a version older than the table's v{}",
                       table.outdated_files, table.table, table.current_version.value_or(0)));
+    }
+    for (const auto& file : table.quarantined) {
+      lines.push_back(fmt::format("quarantined file {} (id {}, {}): {}", file.key, file.id,
+                                  file.kind, file.error));
+    }
+    if (table.quarantined_files > static_cast<std::int64_t>(table.quarantined.size())) {
+      lines.push_back(fmt::format("{} more quarantined files of {}",
+                                  table.quarantined_files -
+                                      static_cast<std::int64_t>(table.quarantined.size()),
+                                  table.table));
     }
   }
   for (const auto& table : snapshot.tables) {
@@ -375,21 +385,23 @@ int status(const DataDir& dir) {
   } else {
     std::printf("inbox: cannot be read: %s\n\n", snapshot->queue_error.value_or("").c_str());
   }
-  std::printf("%-32s %7s %7s %8s %8s %8s %6s %9s %9s  %s\n", "table", "version", "target",
-              "waiting", "loading", "migrate", "stale", "outdated", "oldest(s)", "last load");
+  std::printf("%-32s %7s %7s %8s %8s %8s %6s %9s %11s %9s  %s\n", "table", "version", "target",
+              "waiting", "loading", "migrate", "stale", "outdated", "quarantined", "oldest(s)",
+              "last load");
   for (const auto& table : snapshot->tables) {
     const std::string oldest =
         table.oldest
             ? fmt::format("{:.0f}",
                           std::chrono::duration<double>(snapshot->taken_at - *table.oldest).count())
             : "-";
-    std::printf("%-32s %7s %7s %8lld %8zu %8lld %6lld %9lld %9s  %s\n", table.table.c_str(),
-                optional_text(table.current_version).c_str(),
+    std::printf("%-32s %7s %7s %8lld %8zu %8lld %6lld %9lld %11lld %9s  %s\n",
+                table.table.c_str(), optional_text(table.current_version).c_str(),
                 optional_text(table.migration_target()).c_str(),
                 static_cast<long long>(table.waiting_files), table.in_flight.size(),
                 static_cast<long long>(table.migration_files),
                 static_cast<long long>(table.stale_files),
-                static_cast<long long>(table.outdated_files), oldest.c_str(),
+                static_cast<long long>(table.outdated_files),
+                static_cast<long long>(table.quarantined_files), oldest.c_str(),
                 table.last_load ? to_iso8601(*table.last_load).c_str() : "-");
   }
   for (const auto& table : snapshot->tables) {
@@ -397,6 +409,13 @@ int status(const DataDir& dir) {
       std::printf("stale batch %s (%s, %zu files, %d retries): %s\n", batch.manifest.c_str(),
                   batch.table.c_str(), batch.keys.size(), batch.retry_count,
                   batch.last_error.value_or("").c_str());
+    }
+    for (const auto& file : table.quarantined) {
+      std::printf("quarantined file %lld of %s v%d: %s (%s%s), %d attempt(s), since %s: %s\n",
+                  static_cast<long long>(file.id), file.table.c_str(), file.version,
+                  file.key.c_str(), file.kind.c_str(),
+                  file.line > 0 ? fmt::format(" line {}", file.line).c_str() : "",
+                  file.attempts, to_iso8601(file.first_seen).c_str(), file.error.c_str());
     }
     if (table.awaiting_metadata > 0) {
       std::printf("%lld messages of %s wait for its event metadata (since %s)\n",

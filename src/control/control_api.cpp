@@ -27,6 +27,8 @@ using nlohmann::json;
 
 // Force load requests are kept: their requester is bounded.
 constexpr std::size_t k_max_requester_bytes = 256;
+// Files one quarantine request may name.
+constexpr std::size_t k_max_quarantine_ids = 10'000;
 
 ServerResponse error(int status, std::string_view message) {
   return {.status = status, .body = http::error_body(message)};
@@ -94,12 +96,31 @@ json batches_json(const std::vector<ingestdb::Batch>& batches) {
   return list;
 }
 
+json quarantined_json(const ingestdb::QuarantinedFile& file) {
+  return {{"Id", file.id},
+          {"Table", file.table},
+          {"Version", file.version},
+          {"Key", file.key},
+          {"Kind", file.kind},
+          {"Error", file.error},
+          {"Line", file.line > 0 ? json(file.line) : json(nullptr)},
+          {"Column", file.column > 0 ? json(file.column) : json(nullptr)},
+          {"ReceivedAt", to_iso8601(file.received_at)},
+          {"FirstSeen", to_iso8601(file.first_seen)},
+          {"LastSeen", to_iso8601(file.last_seen)},
+          {"Attempts", file.attempts}};
+}
+
 json status_json(const status::Snapshot& snapshot) {
   const auto age = [&](std::optional<TimePoint> time) {
     return time ? json(epoch_seconds(snapshot.taken_at) - epoch_seconds(*time)) : json(nullptr);
   };
   json tables = json::array();
   for (const auto& table : snapshot.tables) {
+    json quarantined = json::array();
+    for (const auto& file : table.quarantined) {
+      quarantined.push_back(quarantined_json(file));
+    }
     tables.push_back(
         {{"Table", table.table},
          {"CurrentVersion", optional_json(table.current_version)},
@@ -118,7 +139,11 @@ json status_json(const status::Snapshot& snapshot) {
          {"InFlight", batches_json(table.in_flight)},
          {"Orphaned", batches_json(table.orphaned)},
          {"Retrying", batches_json(table.retrying)},
-         {"Stale", batches_json(table.stale)}});
+         {"Stale", batches_json(table.stale)},
+         {"QuarantinedFiles", table.quarantined_files},
+         {"QuarantinedSince",
+          table.quarantined_since ? json(to_iso8601(*table.quarantined_since)) : json(nullptr)},
+         {"Quarantined", quarantined}});
   }
   json queue = nullptr;
   if (snapshot.queue) {
@@ -133,6 +158,7 @@ json status_json(const status::Snapshot& snapshot) {
   return {{"Tables", std::move(tables)},
           {"Queue", std::move(queue)},
           {"Busy", snapshot.busy()},
+          {"QuarantinedFiles", snapshot.quarantined_files()},
           {"MaxLoadRetry", snapshot.max_load_retry}};
 }
 
@@ -319,12 +345,106 @@ public:
     return json_response(body);
   }
 
+  // POST /control/quarantine/retry and /drop: {"Requester": "...", "Table": "t", "Ids": [1, 2]}
+  // or {"All": true}; Table and Ids together select the listed files of that table. A retry
+  // makes each file pending again (after its object was fixed); a drop gives it up for good.
+  ServerResponse quarantine_retry(const ServerRequest& request) const {
+    return change_quarantine(request, true);
+  }
+  ServerResponse quarantine_drop(const ServerRequest& request) const {
+    return change_quarantine(request, false);
+  }
+
   ServerResponse metrics(const ServerRequest&) const {
     return {.content_type = "text/plain; version=0.0.4",
             .body = m_backend.metrics->prometheus_text()};
   }
 
 private:
+  ServerResponse change_quarantine(const ServerRequest& request, bool retry) const {
+    auto selection = parse_quarantine_selection(request.body);
+    if (auto* response = std::get_if<ServerResponse>(&selection)) {
+      return *response;
+    }
+    auto& [chosen, requester] = std::get<std::pair<ingestdb::QuarantineSelection, std::string>>(
+        selection);
+    const TimePoint now = m_backend.clock->now();
+    auto changed = retry ? m_backend.store->retry_quarantined(chosen, requester, now)
+                         : m_backend.store->drop_quarantined(chosen, requester, now);
+    if (!changed) {
+      return backend_error(retry ? "retry quarantined files" : "drop quarantined files",
+                           changed.error());
+    }
+    if (changed->empty()) {
+      return error(404, "no quarantined file matches (see /control/status)");
+    }
+    json files = json::array();
+    for (const auto& outcome : *changed) {
+      json file{{"Id", outcome.file.id},
+                {"Table", outcome.file.table},
+                {"Key", outcome.file.key},
+                {"Kind", outcome.file.kind},
+                {"Action", ingestdb::to_string(outcome.action)}};
+      // The audit line: one per file, with who decided.
+      log::warn(retry ? "quarantined file retried by operator"
+                      : "quarantined file dropped by operator; it is not loaded",
+                {{"id", outcome.file.id},
+                 {"table", outcome.file.table},
+                 {"key", outcome.file.key},
+                 {"kind", outcome.file.kind},
+                 {"action", ingestdb::to_string(outcome.action)},
+                 {"requester", requester}});
+      files.push_back(std::move(file));
+    }
+    if (retry) {
+      m_backend.wake_loaders();
+    }
+    return json_response({{"Files", std::move(files)}, {"Requester", requester}});
+  }
+
+  // The selection and requester of a quarantine request's body, or the 400 that says why not.
+  static std::variant<std::pair<ingestdb::QuarantineSelection, std::string>, ServerResponse>
+  parse_quarantine_selection(const std::string& text) {
+    ingestdb::QuarantineSelection selection;
+    std::string requester = "control-api";
+    const json body = json::parse(text, nullptr, false);
+    if (!body.is_object()) {
+      return error(400, "Problem decoding JSON POST data.");
+    }
+    const auto given = go_string_field(body, "Requester");
+    const auto table = go_string_field(body, "Table");
+    if (!given || !table) {
+      return error(400, "Problem decoding JSON POST data.");
+    }
+    if (given->size() > k_max_requester_bytes) {
+      return error(400, fmt::format("Requester longer than {} bytes.", k_max_requester_bytes));
+    }
+    if (!given->empty()) {
+      requester = *given;
+    }
+    if (!table->empty()) {
+      selection.table = *table;
+    }
+    if (const auto ids = body.find("Ids"); ids != body.end() && !ids->is_null()) {
+      if (!ids->is_array() || ids->size() > k_max_quarantine_ids) {
+        return error(400, fmt::format("Ids must be an array of at most {} file ids.",
+                                      k_max_quarantine_ids));
+      }
+      for (const auto& id : *ids) {
+        if (!id.is_number_integer()) {
+          return error(400, "Ids must be an array of file ids (integers).");
+        }
+        selection.ids.push_back(id.get<std::int64_t>());
+      }
+    }
+    const auto all = body.find("All");
+    const bool everything = all != body.end() && all->is_boolean() && all->get<bool>();
+    if (!selection.table && selection.ids.empty() && !everything) {
+      return error(400, "Name the files: \"Ids\": [...], \"Table\": \"...\", or \"All\": true.");
+    }
+    return std::pair(std::move(selection), std::move(requester));
+  }
+
   ControlBackend m_backend;
 };
 
@@ -345,6 +465,8 @@ void install(http::Server& server, ControlBackend backend) {
   server.route("GET", "/control/status", bind(&Api::status), token);
   server.route("POST", "/control/retry/([^/]+)", bind(&Api::retry), token);
   server.route("POST", "/control/skip/([^/]+)", bind(&Api::skip), token);
+  server.route("POST", "/control/quarantine/retry", bind(&Api::quarantine_retry), token);
+  server.route("POST", "/control/quarantine/drop", bind(&Api::quarantine_drop), token);
   server.route("GET", "/metrics", bind(&Api::metrics), token);
 }
 

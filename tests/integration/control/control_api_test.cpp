@@ -192,6 +192,33 @@ protected:
     ASSERT_TRUE(failed && *failed);
   }
 
+  // Records `files` files of `table`, claims them and sets the first `bad` aside as the loader
+  // does when their data cannot load; the others form the new in-flight batch.
+  std::vector<std::string> quarantine(const std::string& table, int files, int bad) {
+    record(table, 0, files);
+    const ingestdb::Batch batch = claim(table);
+    ingestdb::BatchSplit split;
+    for (int index = 0; index < files; ++index) {
+      const std::string& key = batch.keys.at(static_cast<std::size_t>(index));
+      if (index < bad) {
+        split.quarantine.push_back({.key = key,
+                                    .kind = "bad_value",
+                                    .error = fmt::format("{} line 7 column 2: invalid bigint", key),
+                                    .line = 7,
+                                    .column = 2});
+      } else {
+        split.load_now.push_back(key);
+      }
+    }
+    auto next = m_real->split_batch(batch.manifest, split, m_clock.now(), m_clock.now() + 2min);
+    EXPECT_TRUE(next) << next.error().message;
+    std::vector<std::string> keys;
+    for (const auto& file : split.quarantine) {
+      keys.push_back(file.key);
+    }
+    return keys;
+  }
+
   // Fails a fresh batch of `table` and every retry of it, until it is stale.
   ingestdb::Batch stale_batch(const std::string& table, int files, const std::string& error) {
     record(table, 0, files);
@@ -796,6 +823,123 @@ TEST_F(ControlApiTest, RetryAnswers503WhenTheStoreFailsTransiently) {
 
 // GET /metrics
 
+// Quarantined files: GET /control/status, POST /control/quarantine/retry and /drop
+
+TEST_F(ControlApiTest, StatusListsQuarantinedFilesWithKindLineAndAttempts) {
+  set_versions({{"events", 0}});
+  const auto bad = quarantine("events", 3, 2);
+  m_clock.advance(30s);
+
+  const json status = expect_json(get("/control/status"));
+  EXPECT_EQ(status["QuarantinedFiles"], 2) << status.dump(2);
+  ASSERT_EQ(status["Tables"].size(), 1U) << status.dump(2);
+  const json& table = status["Tables"][0];
+  EXPECT_EQ(table["QuarantinedFiles"], 2);
+  EXPECT_EQ(table["QuarantinedSince"], to_iso8601(m_clock.now() - 30s));
+  EXPECT_EQ(table["InFlight"].size(), 1U) << "the good file loads as a new batch";
+  ASSERT_EQ(table["Quarantined"].size(), 2U);
+  const json& file = table["Quarantined"][0];
+  EXPECT_EQ(file["Key"], bad[0]);
+  EXPECT_EQ(file["Table"], "events");
+  EXPECT_EQ(file["Version"], 0);
+  EXPECT_EQ(file["Kind"], "bad_value");
+  EXPECT_EQ(file["Line"], 7);
+  EXPECT_EQ(file["Column"], 2);
+  EXPECT_EQ(file["Attempts"], 1);
+  EXPECT_NE(file["Error"].get<std::string>().find("invalid bigint"), std::string::npos);
+  EXPECT_TRUE(file["Id"].is_number_integer());
+  EXPECT_FALSE(status["Busy"]) << "quarantined files wait for an operator, not for the loader:\n"
+                               << status.dump(2);
+}
+
+TEST_F(ControlApiTest, QuarantineRetryRequeuesTheChosenFilesOnceAndWakesTheLoaders) {
+  set_versions({{"events", 0}});
+  const auto bad = quarantine("events", 3, 2);
+  const json listed = expect_json(get("/control/status"));
+  const auto first_id = listed["Tables"][0]["Quarantined"][0]["Id"].get<std::int64_t>();
+
+  const json retried = expect_json(post("/control/quarantine/retry",
+                                        fmt::format(R"({{"Requester":"alice","Ids":[{}]}})",
+                                                    first_id)));
+  ASSERT_EQ(retried["Files"].size(), 1U) << retried.dump(2);
+  EXPECT_EQ(retried["Files"][0]["Key"], bad[0]);
+  EXPECT_EQ(retried["Files"][0]["Action"], "requeued");
+  EXPECT_EQ(retried["Requester"], "alice");
+  EXPECT_EQ(wakes(), 1);
+
+  // Pending again: a redelivered pointer of it is not recorded twice.
+  auto again = m_real->record_file({.key_name = bad[0], .table = "events"}, m_clock.now());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, ingestdb::RecordOutcome::already_pending);
+  const json status = expect_json(get("/control/status"));
+  EXPECT_EQ(status["QuarantinedFiles"], 1);
+  // Retrying it again finds nothing to retry.
+  expect_error(post("/control/quarantine/retry", fmt::format(R"({{"Ids":[{}]}})", first_id)), 404);
+}
+
+TEST_F(ControlApiTest, QuarantineRetryOfAKeyLoadedSinceDoesNotQueueItAgain) {
+  set_versions({{"events", 0}});
+  const auto bad = quarantine("events", 2, 1);
+  // The same key arrives again, loads (its object was replaced) and is remembered as loaded.
+  record("other", 0, 0);
+  ASSERT_TRUE(m_real->record_file({.key_name = bad[0], .table = "events"}, m_clock.now()));
+  const auto in_flight = m_real->in_flight_batches(m_clock.now()).value();
+  ASSERT_EQ(in_flight.size(), 1U);
+  ASSERT_TRUE(m_real->complete_batch(in_flight[0].manifest, m_clock.now()).value());
+  const ingestdb::Batch batch = claim("events");
+  ASSERT_TRUE(m_real->complete_batch(batch.manifest, m_clock.now()).value());
+
+  const json retried = expect_json(post("/control/quarantine/retry", R"({"Table":"events"})"));
+  ASSERT_EQ(retried["Files"].size(), 1U) << retried.dump(2);
+  EXPECT_EQ(retried["Files"][0]["Action"], "already_loaded");
+  EXPECT_EQ(retried["Requester"], "control-api");
+  EXPECT_EQ(expect_json(get("/control/status"))["QuarantinedFiles"], 0);
+}
+
+TEST_F(ControlApiTest, QuarantineDropGivesTheFilesUpAndKeepsWhoDecided) {
+  set_versions({{"events", 0}, {"other", 0}});
+  const auto bad = quarantine("events", 3, 2);
+  quarantine("other", 2, 1);
+
+  const json dropped =
+      expect_json(post("/control/quarantine/drop", R"({"Requester":"bob","Table":"events"})"));
+  ASSERT_EQ(dropped["Files"].size(), 2U) << dropped.dump(2);
+  EXPECT_EQ(dropped["Files"][0]["Action"], "dropped");
+  EXPECT_EQ(wakes(), 0);
+  const json status = expect_json(get("/control/status"));
+  EXPECT_EQ(status["QuarantinedFiles"], 1) << "the other table's file stays";
+
+  auto db = sqlite::Database::open(m_dir.path("ingester.db"));
+  ASSERT_TRUE(db);
+  auto rows = db->prepare("SELECT state, changed_by FROM quarantined_file WHERE keyname = ?");
+  ASSERT_TRUE(rows);
+  rows->bind(1, bad[0]);
+  ASSERT_TRUE(rows->step().value_or(false));
+  EXPECT_EQ(rows->text(0), "dropped");
+  EXPECT_EQ(rows->text(1), "bob");
+  rows->reset();
+  expect_error(post("/control/quarantine/retry", R"({"Table":"events"})"), 404);
+  auto again = m_real->record_file({.key_name = bad[0], .table = "events"}, m_clock.now());
+  ASSERT_TRUE(again) << "a dropped key may be announced again (a new object)";
+}
+
+TEST_F(ControlApiTest, QuarantineRequestsMustNameTheFilesAndBeWellFormed) {
+  set_versions({{"events", 0}});
+  quarantine("events", 2, 1);
+  for (const std::string path : {"/control/quarantine/retry", "/control/quarantine/drop"}) {
+    for (const char* body :
+         {"", "{}", R"({"Ids":[]})", "[1]", "{", R"({"Ids":"1"})", R"({"Ids":[1.5]})",
+          R"({"Table":7})", R"({"Requester":["x"],"All":true})", R"({"All":"yes"})"}) {
+      expect_error(post(path, body), 400);
+    }
+    expect_error(post(path, R"({"Ids":[987654]})"), 404);
+    expect_error(post(path, R"({"Table":"nope"})"), 404);
+  }
+  EXPECT_EQ(expect_json(get("/control/status"))["QuarantinedFiles"], 1) << "nothing changed";
+  const json all = expect_json(post("/control/quarantine/drop", R"({"All":true})"));
+  EXPECT_EQ(all["Files"].size(), 1U);
+}
+
 TEST_F(ControlApiTest, MetricsAnswersPrometheusText) {
   expect_no_content(post("/control/force_load", R"({"Table":"minute_watched"})"));
 
@@ -822,6 +966,8 @@ TEST_F(ControlApiTest, WrongMethodsAre405WithAllow) {
       {"PUT", "/control/status", "GET"},
       {"GET", "/control/retry/m", "POST"},
       {"GET", "/control/skip/m", "POST"},
+      {"GET", "/control/quarantine/retry", "POST"},
+      {"GET", "/control/quarantine/drop", "POST"},
       {"POST", "/metrics", "GET"},
   };
   for (const auto& [method, path, allowed] : cases) {
@@ -896,6 +1042,7 @@ TEST_F(ControlApiTokenTest, EveryEndpointButHealthNeedsIt) {
       {"GET", "/control/table_exists/t"}, {"GET", "/control/last_load"},
       {"GET", "/control/status"},         {"POST", "/control/retry/m"},
       {"POST", "/control/skip/m"},        {"GET", "/metrics"},
+      {"POST", "/control/quarantine/retry"}, {"POST", "/control/quarantine/drop"},
   };
   const std::vector<httplib::Headers> refused{
       {},

@@ -100,7 +100,8 @@ public:
   // fault every further call fails permanent.
   [[nodiscard]] Result<bool> next();
 
-  // After next() failed: what kind of input it met, and where. Cleared by the next call.
+  // After next() failed: what kind of input it met, and where. A row fault is cleared by the
+  // next call.
   [[nodiscard]] const std::optional<ReadFailure>& failure() const { return m_failure; }
 
   // After next() failed with a row fault and ReaderOptions::keep_failed_record_text: the

@@ -46,6 +46,11 @@ std::string_view to_string(ReadFault fault) {
   return "unknown";
 }
 
+bool is_row_fault(ReadFault fault) {
+  return fault == ReadFault::bad_record || fault == ReadFault::bad_value ||
+         fault == ReadFault::invalid_characters;
+}
+
 LoadCounts& LoadCounts::operator+=(const LoadCounts& other) {
   rows += other.rows;
   truncated_values += other.truncated_values;
@@ -78,6 +83,9 @@ Reader::Reader(ByteSource& source, std::vector<Column> columns, ReaderOptions op
     m_gzip = make_gzip_source(source, m_options.name);
     m_source = m_gzip.get();
   }
+  if (m_options.keep_failed_record_text) {
+    m_record_text.reserve(k_failed_record_text_bytes);
+  }
 }
 
 // Moving keeps every heap block (buffer, decompressor), so m_source stays valid.
@@ -86,6 +94,13 @@ Reader& Reader::operator=(Reader&&) noexcept = default;
 Reader::~Reader() = default;
 
 Result<bool> Reader::next() {
+  if (m_failure) {
+    if (!is_row_fault(m_failure->fault)) {
+      return fail(ErrorKind::permanent, fmt::format("read {}: cannot go on after a {} failure",
+                                                    m_options.name, to_string(m_failure->fault)));
+    }
+    m_failure.reset(); // The failed record was consumed: go on with the next.
+  }
   Record record;
   RSI_TRY_ASSIGN(const bool found, find_record(record));
   if (!found) {
@@ -93,9 +108,21 @@ Result<bool> Reader::next() {
   }
   m_row_line = m_next_line;
   m_next_line += record.lines;
+  if (m_options.keep_failed_record_text) {
+    // split_record() rewrites the record in place: keep its start as it was.
+    m_record_text.assign(m_buffer.data() + record.begin,
+                         std::min(record.end - record.begin, k_failed_record_text_bytes));
+  }
   RSI_TRY(convert(record));
   ++m_counts.rows;
   return true;
+}
+
+std::string_view Reader::failed_record_text() const {
+  if (!m_options.keep_failed_record_text || !m_failure || !is_row_fault(m_failure->fault)) {
+    return {};
+  }
+  return m_record_text;
 }
 
 Result<bool> Reader::find_record(Record& record) {

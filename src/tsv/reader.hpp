@@ -6,6 +6,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/byte_source.hpp"
@@ -29,7 +30,13 @@ struct ReaderOptions {
   std::size_t max_record_bytes = 4U << 20U; // "The maximum size of a single input row from any
                                             // source is 4 MB" (COPY data sources); also the
                                             // reader's memory bound.
+  // Keep the first k_failed_record_text_bytes of every record as it is in the file, so that
+  // failed_record_text() can show a rejected one. Off: reading costs nothing extra.
+  bool keep_failed_record_text = false;
 };
+
+// How much of a failed record failed_record_text() keeps.
+inline constexpr std::size_t k_failed_record_text_bytes = 1024;
 
 // What a failed Reader::next() met.
 enum class ReadFault {
@@ -43,6 +50,11 @@ enum class ReadFault {
 };
 
 std::string_view to_string(ReadFault fault);
+
+// Whether `fault` is about one record that the reader consumed (bad_record, bad_value,
+// invalid_characters): the next call of Reader::next() goes on with the following record. Any
+// other fault ends the file.
+bool is_row_fault(ReadFault fault);
 
 struct ReadFailure {
   ReadFault fault = ReadFault::source;
@@ -80,14 +92,22 @@ public:
   ~Reader();
 
   // Advances to the next row: true when there is one (see row()), false at the end of the
-  // data. A value or record COPY would reject fails the whole file with ErrorKind::permanent,
-  // e.g. `x.gz line 17 column 4 ("time"): invalid timestamp "2016-13-01 00:00:00"`; errors of
-  // the source (truncated gzip, a dropped download) pass through with their kind. After an
-  // error the reader must not be used again; failure() says what it met.
+  // data. A value or record COPY would reject fails with ErrorKind::permanent, e.g.
+  // `x.gz line 17 column 4 ("time"): invalid timestamp "2016-13-01 00:00:00"`; errors of the
+  // source (truncated gzip, a dropped download) pass through with their kind. failure() says
+  // what it met. After a row fault (is_row_fault) the record is consumed and the next call goes
+  // on with the following record, as COPY's MAXERROR skips a rejected row; after any other
+  // fault every further call fails permanent.
   [[nodiscard]] Result<bool> next();
 
-  // After next() failed: what kind of input it met, and where.
+  // After next() failed: what kind of input it met, and where. A row fault is cleared by the
+  // next call.
   [[nodiscard]] const std::optional<ReadFailure>& failure() const { return m_failure; }
+
+  // After next() failed with a row fault and ReaderOptions::keep_failed_record_text: the
+  // record as it is in the file (quotes and escapes included, without its newline), cut to
+  // k_failed_record_text_bytes. Empty otherwise. Valid until the next call of next().
+  [[nodiscard]] std::string_view failed_record_text() const;
 
   // The current row: one field per column, valid until the next call to next().
   [[nodiscard]] std::span<const Field> row() const { return m_fields; }
@@ -128,6 +148,7 @@ private:
   std::uint64_t m_next_line = 1;
   std::uint64_t m_row_line = 0;
   std::optional<ReadFailure> m_failure;
+  std::string m_record_text; // With keep_failed_record_text: the current record, as read.
 };
 
 } // namespace rsi::tsv

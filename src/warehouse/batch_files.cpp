@@ -1,9 +1,11 @@
 #include "warehouse/batch_files.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "common/utf8.hpp"
 #include "objectstore/object_source.hpp"
 
 namespace rsi::warehouse {
@@ -48,6 +50,14 @@ FileFaultKind fault_kind(tsv::ReadFault fault) {
   return FileFaultKind::rejected;
 }
 
+// File `index` at fault where `failure` was met.
+FileFault fault_at(std::size_t index, FileFaultKind kind, const tsv::ReadFailure& failure) {
+  return {.file = index,
+          .kind = kind,
+          .line = failure.line,
+          .column = static_cast<std::uint32_t>(failure.column)};
+}
+
 // The failure of reading file `index`: a data failure when the file itself is at fault.
 LoadError read_error(Error error, std::size_t index, const tsv::Reader* reader,
                      const objectstore::ObjectSource& source) {
@@ -59,10 +69,27 @@ LoadError read_error(Error error, std::size_t index, const tsv::Reader* reader,
     return error; // The download failed: transient, or a store error about more than this file.
   }
   const tsv::ReadFailure& failure = *reader->failure();
-  return {std::move(error), FileFault{.file = index,
-                                      .kind = fault_kind(failure.fault),
-                                      .line = failure.line,
-                                      .column = static_cast<std::uint32_t>(failure.column)}};
+  return {std::move(error), fault_at(index, fault_kind(failure.fault), failure)};
+}
+
+// `text` as a warehouse can keep it: cut to k_rejected_text_bytes, invalid UTF-8 and NUL
+// bytes replaced by '?'.
+std::string storable(std::string_view text) {
+  std::string out = replace_invalid_utf8(text.substr(0, k_rejected_text_bytes));
+  std::ranges::replace(out, '\0', '?');
+  return out;
+}
+
+// The row the reader just rejected in file `index`.
+RejectedRow rejected_row(std::size_t index, std::string_view url, const tsv::Reader& reader,
+                         const Error& error) {
+  const tsv::ReadFailure& failure = *reader.failure();
+  return {.file = index,
+          .file_url = storable(url),
+          .line = failure.line,
+          .column = failure.column > 0 ? reader.columns()[failure.column - 1].name : "",
+          .raw_text = storable(reader.failed_record_text()),
+          .reason = storable(error.message)};
 }
 
 } // namespace
@@ -71,7 +98,7 @@ LoadOutcome<tsv::LoadCounts>
 read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locate,
            const std::vector<tsv::Column>& columns,
            const std::function<Result<void>(std::span<const tsv::Field>)>& on_row,
-           BatchReadOptions options) {
+           BatchReadOptions options, const BadRowLimit& bad_rows) {
   // Every file is located before the first byte is read, so a file no store serves costs no
   // download. Errors name a file by its URL.
   std::vector<ObjectRef> refs;
@@ -101,18 +128,36 @@ read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locat
   };
 
   tsv::LoadCounts counts;
+  std::uint32_t rejected = 0;
   std::unique_ptr<objectstore::ObjectSource> current = open(0);
   std::unique_ptr<objectstore::ObjectSource> next = open(1);
   for (std::size_t index = 0; index < refs.size(); ++index) {
     {
-      auto reader = tsv::Reader::open(*current, columns, {.name = urls[index]});
+      auto reader = tsv::Reader::open(
+          *current, columns,
+          {.name = urls[index], .keep_failed_record_text = bad_rows.max_bad_rows > 0});
       if (!reader) {
         return std::unexpected(LoadError(std::move(reader.error())));
       }
       while (true) {
         auto more = reader->next();
         if (!more) {
-          return std::unexpected(read_error(std::move(more.error()), index, &*reader, *current));
+          const auto& failure = reader->failure();
+          if (bad_rows.max_bad_rows == 0 || !failure || !tsv::is_row_fault(failure->fault)) {
+            return std::unexpected(read_error(std::move(more.error()), index, &*reader, *current));
+          }
+          if (rejected == bad_rows.max_bad_rows) {
+            return std::unexpected(LoadError(
+                Error{ErrorKind::permanent,
+                      fmt::format("too many bad rows: {} rejected (max_bad_rows {}), then {}",
+                                  rejected, bad_rows.max_bad_rows, more.error().message)},
+                fault_at(index, FileFaultKind::too_many_bad_rows, *failure)));
+          }
+          ++rejected;
+          if (bad_rows.on_rejected) {
+            RSI_TRY(bad_rows.on_rejected(rejected_row(index, urls[index], *reader, more.error())));
+          }
+          continue;
         }
         if (!*more) {
           break;

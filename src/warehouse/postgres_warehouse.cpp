@@ -1,8 +1,10 @@
 // PostgreSQL warehouse.
 //
 // Tables: the event tables in the physical schema (views beside them), infra.table_version
-// (versions, as in Redshift) and infra.load_manifest (the ledger: one row per committed
-// batch, primary key uuid). A load follows detail::run_load; its steps here are in `Load`.
+// (versions, as in Redshift), infra.load_manifest (the ledger: one row per committed
+// batch, primary key uuid) and infra.rejected_row (the rows loads skipped under their
+// max_bad_rows, committed with their load). A load follows detail::run_load; its steps here are
+// in `Load`.
 #include "warehouse/postgres_warehouse.hpp"
 
 #include <fmt/format.h>
@@ -33,13 +35,23 @@ constexpr std::string_view k_create_infra = R"sql(
     name character varying(256), version integer, ts timestamp without time zone DEFAULT now());
   CREATE TABLE IF NOT EXISTS infra.load_manifest (
     uuid char(36) PRIMARY KEY, table_name varchar(127) NOT NULL, table_version integer NOT NULL,
-    file_count integer NOT NULL, row_count bigint NOT NULL, loaded_at timestamp NOT NULL))sql";
+    file_count integer NOT NULL, row_count bigint NOT NULL, loaded_at timestamp NOT NULL);
+  CREATE TABLE IF NOT EXISTS infra.rejected_row (
+    manifest_uuid char(36) NOT NULL, table_name varchar(127) NOT NULL,
+    file_url varchar(1024) NOT NULL, line_number bigint, column_name varchar(127),
+    raw_line varchar(1024), reason varchar(1024) NOT NULL, rejected_at timestamp NOT NULL))sql";
 constexpr std::string_view k_ledger_lock_sql = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
 constexpr std::string_view k_ledger_try_lock_sql =
     "SELECT pg_try_advisory_xact_lock($1, hashtext($2))";
 constexpr std::string_view k_ledger_insert = "INSERT INTO infra.load_manifest (uuid, table_name, "
                                              "table_version, file_count, row_count, loaded_at) "
                                              "VALUES ($1, $2, $3, $4, 0, now())";
+// Followed by up to k_rejected_rows_per_insert rows "($1, $2, $n, …, now())": $1 the manifest
+// uuid, $2 the table, then five parameters per row.
+constexpr std::string_view k_insert_rejected_rows =
+    "INSERT INTO infra.rejected_row (manifest_uuid, table_name, file_url, line_number, "
+    "column_name, raw_line, reason, rejected_at) VALUES ";
+constexpr std::size_t k_rejected_rows_per_insert = 500;
 constexpr std::string_view k_ledger_set_rows =
     "UPDATE infra.load_manifest SET row_count = $2 WHERE uuid = $1";
 constexpr std::string_view k_table_columns_typed =
@@ -168,8 +180,17 @@ private:
       return read_version(m_conn, table);
     }
 
+    // The rows, then the rejected rows (the connection is busy during the COPY, so they wait
+    // in memory: at most max_bad_rows of them).
     LoadOutcome<LoadResult> load_rows(const LoadRequest& request) override {
-      return m_warehouse.copy_rows(m_conn, request);
+      std::vector<RejectedRow> rejected;
+      auto loaded = m_warehouse.copy_rows(m_conn, request, rejected);
+      if (!loaded) {
+        return loaded;
+      }
+      RSI_TRY(insert_rejected(request, rejected));
+      loaded->rejected_rows = rejected.size();
+      return loaded;
     }
 
     Result<void> complete_ledger(const LoadRequest& request, const LoadResult& loaded) override {
@@ -180,12 +201,35 @@ private:
     Result<void> commit() override { return m_tx.commit(); }
 
   private:
+    // A few statements of many rows each, so that a large max_bad_rows costs few round trips.
+    Result<void> insert_rejected(const LoadRequest& request, std::span<const RejectedRow> rows) {
+      for (std::size_t first = 0; first < rows.size(); first += k_rejected_rows_per_insert) {
+        const auto chunk =
+            rows.subspan(first, std::min(k_rejected_rows_per_insert, rows.size() - first));
+        std::vector<pg::Param> params{request.manifest, request.table};
+        params.reserve(2 + chunk.size() * 5);
+        std::string sql(k_insert_rejected_rows);
+        for (const RejectedRow& row : chunk) {
+          const std::size_t next = params.size() + 1;
+          sql += fmt::format("{}($1, $2, ${}, ${}, ${}, ${}, ${}, now())", next == 3 ? "" : ", ",
+                             next, next + 1, next + 2, next + 3, next + 4);
+          params.insert(params.end(), {row.file_url, std::to_string(row.line),
+                                       row.column.empty() ? pg::Param() : pg::Param(row.column),
+                                       row.raw_text, row.reason});
+        }
+        RSI_TRY(m_tx.exec(sql, params));
+      }
+      return {};
+    }
+
     PostgresWarehouse& m_warehouse;
     pg::Connection& m_conn;
     pg::Transaction m_tx;
   };
 
-  LoadOutcome<LoadResult> copy_rows(pg::Connection& conn, const LoadRequest& request) {
+  // COPY of every file of `request`; the rows skipped under its max_bad_rows go to `rejected`.
+  LoadOutcome<LoadResult> copy_rows(pg::Connection& conn, const LoadRequest& request,
+                                    std::vector<RejectedRow>& rejected) {
     RSI_TRY_ASSIGN(const std::string table, names().table(request.table));
     RSI_TRY_ASSIGN(const auto columns, typed_columns(conn, request.table));
     std::vector<std::string> quoted;
@@ -220,7 +264,11 @@ private:
           }
           return {};
         },
-        m_read);
+        m_read,
+        {.max_bad_rows = request.max_bad_rows, .on_rejected = [&](RejectedRow row) -> Result<void> {
+           rejected.push_back(std::move(row));
+           return {};
+         }});
     if (counts && m_binary) {
       buffer.append(k_pg_binary_trailer);
     }

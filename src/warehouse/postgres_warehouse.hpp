@@ -26,9 +26,9 @@ struct PostgresConfig {
 };
 
 // Connects, creates what is missing (the schemas of `layout`, infra.table_version,
-// infra.load_manifest; serialised across processes) and returns the warehouse. Fails
-// transient when the server cannot be reached, permanent for a layout PostgreSQL cannot hold
-// (such as a schema name over 63 bytes).
+// infra.load_manifest, infra.rejected_row; serialised across processes) and returns the
+// warehouse. Fails transient when the server cannot be reached, permanent for a layout
+// PostgreSQL cannot hold (such as a schema name over 63 bytes).
 [[nodiscard]] Result<std::unique_ptr<Warehouse>>
 make_postgres_warehouse(const PostgresConfig& config);
 

@@ -3,9 +3,10 @@
 // Tables: event tables under their own names, with their declared types kept as the loaders
 // read them back ("varchar(32)", "timestamp", "decimal(10,2)": SQLite stores the declared
 // type verbatim, so TRUNCATECOLUMNS still knows each width); views "<schema>.<table>";
-// "infra.table_version" and "infra.load_manifest" (uuid PRIMARY KEY) as in the other
-// warehouses. Every write runs in a BEGIN IMMEDIATE transaction, so the version check and
-// the ledger row cannot race another process.
+// "infra.table_version", "infra.load_manifest" (uuid PRIMARY KEY) and "infra.rejected_row"
+// (the rows loads skipped under their max_bad_rows) as in the other warehouses. Every write
+// runs in a BEGIN IMMEDIATE transaction, so the version check and the ledger row cannot race
+// another process.
 #include "warehouse/sqlite_warehouse.hpp"
 
 #include <charconv>
@@ -29,7 +30,11 @@ constexpr std::string_view k_schema = R"sql(
     name TEXT NOT NULL, version INTEGER NOT NULL, ts TEXT NOT NULL);
   CREATE TABLE IF NOT EXISTS "infra.load_manifest" (
     uuid TEXT PRIMARY KEY, table_name TEXT NOT NULL, table_version INTEGER NOT NULL,
-    file_count INTEGER NOT NULL, row_count INTEGER NOT NULL, loaded_at TEXT NOT NULL);)sql";
+    file_count INTEGER NOT NULL, row_count INTEGER NOT NULL, loaded_at TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS "infra.rejected_row" (
+    manifest_uuid TEXT NOT NULL, table_name TEXT NOT NULL, file_url TEXT NOT NULL,
+    line_number INTEGER, column_name TEXT, raw_line TEXT, reason TEXT NOT NULL,
+    rejected_at TEXT NOT NULL);)sql";
 constexpr std::string_view k_now = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 
 Result<std::string> quote(std::string_view name) {
@@ -339,20 +344,25 @@ private:
                                                          fmt::join(quoted, ", "),
                                                          fmt::join(placeholders, ", "))));
     std::uint64_t rows = 0;
+    std::uint64_t rejected = 0;
     std::string scratch;
-    auto counts = read_batch(
-        request.files, m_files, columns,
-        [&](std::span<const tsv::Field> row) -> Result<void> {
-          for (std::size_t index = 0; index < row.size(); ++index) {
-            bind_field(insert, static_cast<int>(index + 1), row[index], columns[index].type,
-                       scratch);
-          }
-          RSI_TRY(insert.run());
-          insert.reset();
-          ++rows;
-          return {};
-        },
-        m_read);
+    auto counts = read_batch(request.files, m_files, columns,
+                             [&](std::span<const tsv::Field> row) -> Result<void> {
+                               for (std::size_t index = 0; index < row.size(); ++index) {
+                                 bind_field(insert, static_cast<int>(index + 1), row[index],
+                                            columns[index].type, scratch);
+                               }
+                               RSI_TRY(insert.run());
+                               insert.reset();
+                               ++rows;
+                               return {};
+                             },
+                             m_read,
+                             {.max_bad_rows = request.max_bad_rows,
+                              .on_rejected = [&](const RejectedRow& row) -> Result<void> {
+                                ++rejected;
+                                return insert_rejected(request, row);
+                              }});
     if (!counts) {
       return std::unexpected(std::move(counts.error()));
     }
@@ -360,7 +370,28 @@ private:
                       .files = request.files.size(),
                       .bytes = counts->bytes,
                       .truncated_values = counts->truncated_values,
-                      .replaced_characters = counts->replaced_characters};
+                      .replaced_characters = counts->replaced_characters,
+                      .rejected_rows = rejected};
+  }
+
+  // One row a load skipped, in the load's transaction.
+  Result<void> insert_rejected(const LoadRequest& request, const RejectedRow& row) {
+    RSI_TRY_ASSIGN(auto* insert,
+                   m_db.cached(fmt::format(
+                       R"(INSERT INTO "infra.rejected_row" (manifest_uuid, table_name, file_url, )"
+                       R"(line_number, column_name, raw_line, reason, rejected_at) )"
+                       R"(VALUES (?, ?, ?, ?, ?, ?, ?, {}))",
+                       k_now)));
+    insert->bind(1, request.manifest).bind(2, request.table).bind(3, row.file_url);
+    insert->bind(4, static_cast<std::int64_t>(row.line));
+    if (row.column.empty()) {
+      insert->bind_null(5);
+    } else {
+      insert->bind(5, row.column);
+    }
+    insert->bind(6, row.raw_text).bind(7, row.reason);
+    RSI_TRY(insert->run());
+    return {};
   }
 
   sqlite::Database m_db;

@@ -11,8 +11,8 @@ namespace rsi::warehouse {
 
 // SQLite as the warehouse (the embedded default). One database file holds everything: event
 // tables under their own names, views as "<viewSchema>.<table>", and the bookkeeping tables
-// "infra.table_version" and "infra.load_manifest" (docs/warehouse.md). `layout.physical_schema`
-// is not used.
+// "infra.table_version", "infra.load_manifest" and "infra.rejected_row" (docs/warehouse.md).
+// `layout.physical_schema` is not used.
 struct SqliteConfig {
   std::filesystem::path path; // Created with its bookkeeping tables when missing.
   Layout layout;

@@ -20,12 +20,15 @@ if [ "$fuzz_mode" != run ]; then
     "$root/tests/fuzz/tsv_reader_fuzz.cpp" "$root"/src/tsv/*.cpp "$root/src/warehouse/pg_copy_text.cpp" "$root/src/common/utf8.cpp" "$root/src/common/byte_source.cpp" \
     -lisal -lfmt
 
-  # Seeds: the first byte selects plain (even) or gzip (odd) input and the schema.
+  # Seeds: the first byte selects plain (even) or gzip (odd) input, the schema and (top bit)
+  # whether to go on past rejected rows.
   seed_row=$'"2017-01-30 16:26:23"\t"ab\\"c"\t"t"\t"+12"\t"-3"\t"1.5e3"\t"20.259"\t"2017-01-30"\t"US"\t"0.1"\t"\\N"\t"1.5"\n'
   printf '\x00%s%s' "$seed_row" $'x\\\ny\t\t\n' > "$out/seeds/plain"
   { printf '\x01'; printf '%s' "$seed_row" | gzip -c; printf 'a\tb\n' | gzip -c; } > "$out/seeds/gzip"
   printf '\x02%s' $'"abcd"\t"\xc3\xa9\xff"\t"x\\\ty"\n' > "$out/seeds/narrow"
   printf '\x04%s' $'9223372036854775807\n-1.5\n' > "$out/seeds/decimal"
+  # The top bit: go on past rejected rows (extra columns, an unterminated quote).
+  printf '\x80%s' $'a\tb\tc\td\n"open\nx\t\xff\ty\n' > "$out/seeds/skip"
 fi
 
 [ "$fuzz_mode" = build ] || fuzz_run "$out" tsv_reader_fuzz "$fuzz_seconds" 65536 corpus seeds

@@ -1,7 +1,8 @@
 // libFuzzer target for the Spade TSV reader: any input must end in rows or a clean
 // ErrorKind::permanent error, never a crash, a sanitizer report or a hang, and every row must
-// hold what a warehouse can take. The first byte picks plain or gzip input and the table
-// schema; the rest is the file. Build and run: tests/fuzz/run_tsv_reader_fuzz.sh.
+// hold what a warehouse can take. The first byte picks plain or gzip input, the table schema
+// and (its top bit) whether to go on past rejected rows, as a load with a bad-row limit does;
+// the rest is the file. Build and run: tests/fuzz/run_tsv_reader_fuzz.sh.
 
 #include <cstddef>
 #include <cstdint>
@@ -76,11 +77,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto compression =
       (selector & 1U) != 0 ? rsi::tsv::Compression::gzip : rsi::tsv::Compression::none;
   const std::vector<Column>& columns = schemas()[(selector >> 1U) % schemas().size()];
+  const bool skip_bad_rows = (selector & 0x80U) != 0;
   auto source =
       rsi::make_memory_source(std::string(reinterpret_cast<const char*>(data + 1), size - 1));
 
-  auto reader = rsi::tsv::Reader::open(
-      *source, columns, {.name = "fuzz", .compression = compression, .max_record_bytes = 4096});
+  auto reader = rsi::tsv::Reader::open(*source, columns,
+                                       {.name = "fuzz",
+                                        .compression = compression,
+                                        .max_record_bytes = 4096,
+                                        .keep_failed_record_text = skip_bad_rows});
   check(reader.has_value());
   std::string copy_text;
   std::uint64_t rows = 0;
@@ -89,6 +94,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!more) {
       check(more.error().kind == rsi::ErrorKind::permanent);
       check(!more.error().message.empty());
+      check(reader->failure().has_value());
+      const rsi::tsv::ReadFault fault = reader->failure()->fault;
+      check(reader->failed_record_text().size() <= rsi::tsv::k_failed_record_text_bytes);
+      if (skip_bad_rows && rsi::tsv::is_row_fault(fault)) {
+        check(reader->failure()->line > 0);
+        continue;
+      }
+      if (!rsi::tsv::is_row_fault(fault)) {
+        check(!reader->next().has_value()); // The reader stays failed.
+      }
       break;
     }
     if (!*more) {

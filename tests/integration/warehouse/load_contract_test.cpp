@@ -39,11 +39,42 @@ protected:
     }
   }
 
-  LoadRequest request(std::vector<core::ObjectLocation> files, int version = 0) {
-    return {
-        .manifest = new_uuid(), .table = "events", .version = version, .files = std::move(files)};
+  LoadRequest request(std::vector<core::ObjectLocation> files, int version = 0,
+                      std::uint32_t max_bad_rows = 0) {
+    return {.manifest = new_uuid(),
+            .table = "events",
+            .version = version,
+            .files = std::move(files),
+            .max_bad_rows = max_bad_rows};
+  }
+
+  // How the test refers to a bookkeeping table in SQL.
+  [[nodiscard]] std::string infra_ref(const std::string& table) const {
+    return is_postgres() ? "infra." + table : "\"infra." + table + "\"";
+  }
+
+  std::vector<Row> rejected_rows() {
+    return query("SELECT manifest_uuid, table_name, file_url, line_number, column_name, raw_line, "
+                 "reason FROM " +
+                     infra_ref("rejected_row") + " ORDER BY file_url, line_number",
+                 7);
   }
 };
+
+// A record whose "n" is not a bigint, and one with a field too many.
+const std::string k_bad_number =
+    "\"2016-07-29 22:00:00\"\t\"bad\"\t\"abc\"\t\"true\"\t\"0.5\"\t\"U\"";
+const std::string k_extra_field =
+    "\"2016-07-29 22:00:00\"\t\"more\"\t\"1\"\t\"true\"\t\"0.5\"\t\"U\"\t\"extra\"";
+
+void expect_fault(const LoadError& error, FileFault expected) {
+  EXPECT_TRUE(error.data) << error.message;
+  ASSERT_TRUE(error.fault) << error.message;
+  EXPECT_EQ(error.fault->file, expected.file) << error.message;
+  EXPECT_EQ(to_string(error.fault->kind), to_string(expected.kind)) << error.message;
+  EXPECT_EQ(error.fault->line, expected.line) << error.message;
+  EXPECT_EQ(error.fault->column, expected.column) << error.message;
+}
 
 TEST_P(LoadContract, LoadsEveryFileAndRecordsTheLedger) {
   const auto batch = request(
@@ -203,6 +234,157 @@ TEST_P(LoadContract, LoadsAfterAMigrationUseTheNewColumns) {
   EXPECT_EQ(query("SELECT city FROM " + table_ref("events") + " WHERE n = 9", 1),
             (std::vector<Row>{{Value("Berlin")}}));
   EXPECT_EQ(count(table_ref("events")), 3);
+}
+
+TEST_P(LoadContract, BadRowsUpToTheLimitAreRejectedAndKeptWithTheLoad) {
+  const auto batch =
+      request({put_file("good.gz", rows_text(0, 3)),
+               put_file("mixed.gz", rows_text(3, 2) + k_bad_number + "\n" + rows_text(5, 1) +
+                                        k_extra_field + "\n" + rows_text(6, 2))},
+              0, 3);
+
+  const auto loaded = m_warehouse->load_batch(batch);
+  const auto again = m_warehouse->load_batch(batch);
+
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->rows, 8U);
+  EXPECT_EQ(loaded->rejected_rows, 2U);
+  EXPECT_EQ(count(table_ref("events")), 8);
+  EXPECT_EQ(query("SELECT row_count FROM " + infra_ref("load_manifest"), 1),
+            (std::vector<Row>{{Value("8")}}));
+  EXPECT_EQ(rejected_rows(),
+            (std::vector<Row>{
+                {Value(batch.manifest), Value("events"), Value("s3://spade/mixed.gz"), Value("3"),
+                 Value("n"), Value(k_bad_number),
+                 Value("s3://spade/mixed.gz line 3 column 3 (\"n\"): invalid bigint \"abc\"")},
+                {Value(batch.manifest), Value("events"), Value("s3://spade/mixed.gz"), Value("5"),
+                 Value(), Value(k_extra_field),
+                 Value("s3://spade/mixed.gz line 5: extra column(s) found: more than 6 fields")},
+            }));
+  EXPECT_EQ(count(infra_ref("rejected_row") + " WHERE rejected_at IS NOT NULL"), 2);
+  // A second load of the manifest is refused by the ledger and keeps no second copy.
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind, ErrorKind::conflict);
+  EXPECT_EQ(count(infra_ref("rejected_row")), 2);
+}
+
+TEST_P(LoadContract, OneBadRowMoreThanTheLimitFailsTheLoadAsDataAndKeepsNothing) {
+  const auto batch =
+      request({put_file("a.gz", rows_text(0, 1) + k_bad_number + "\n" + rows_text(1, 1) +
+                                    k_extra_field + "\n"),
+               put_file("b.gz", rows_text(2, 2) + k_extra_field + "\n" + rows_text(4, 1) +
+                                    k_bad_number + "\n" + rows_text(5, 1))},
+              0, 3);
+
+  const auto loaded = m_warehouse->load_batch(batch);
+
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().kind, ErrorKind::permanent);
+  expect_fault(loaded.error(),
+               {.file = 1, .kind = FileFaultKind::too_many_bad_rows, .line = 5, .column = 3});
+  EXPECT_NE(loaded.error().message.find(
+                "too many bad rows: 3 rejected (max_bad_rows 3), then s3://spade/b.gz line 5"),
+            std::string::npos)
+      << loaded.error().message;
+  EXPECT_EQ(count(table_ref("events")), 0);
+  EXPECT_EQ(count(infra_ref("load_manifest")), 0);
+  EXPECT_EQ(count(infra_ref("rejected_row")), 0);
+  EXPECT_EQ(m_warehouse->check_load(batch.manifest).value(), core::LoadStatus::not_found);
+}
+
+TEST_P(LoadContract, WithoutABadRowLimitTheFirstBadRowFailsTheLoad) {
+  const auto bad_value = request({put_file("ok.gz", rows_text(0, 2)),
+                                  put_file("value.gz", rows_text(2, 2) + k_bad_number + "\n")});
+  const auto bad_record =
+      request({put_file("record.gz", rows_text(0, 1) + k_extra_field + "\n" + rows_text(1, 1))});
+
+  const auto value_loaded = m_warehouse->load_batch(bad_value);
+  const auto record_loaded = m_warehouse->load_batch(bad_record);
+
+  ASSERT_FALSE(value_loaded);
+  EXPECT_EQ(value_loaded.error().kind, ErrorKind::permanent);
+  expect_fault(value_loaded.error(),
+               {.file = 1, .kind = FileFaultKind::bad_value, .line = 3, .column = 3});
+  EXPECT_NE(value_loaded.error().message.find(
+                "s3://spade/value.gz line 3 column 3 (\"n\"): invalid bigint \"abc\""),
+            std::string::npos)
+      << value_loaded.error().message;
+  ASSERT_FALSE(record_loaded);
+  expect_fault(record_loaded.error(), {.file = 0, .kind = FileFaultKind::bad_record, .line = 2});
+  EXPECT_EQ(count(table_ref("events")), 0);
+  EXPECT_EQ(count(infra_ref("rejected_row")), 0);
+}
+
+TEST_P(LoadContract, ACorruptGzipIsNeverSkipped) {
+  std::string corrupt = gzip(rows_text(10, 50)).value();
+  corrupt.resize(corrupt.size() / 2); // Cut mid-stream: the gzip member never ends.
+  const auto batch = request({put_file("one.gz", rows_text(0, 5) + k_bad_number + "\n"),
+                              put_raw("two.gz", corrupt), put_file("three.gz", rows_text(60, 5))},
+                             0, 1000);
+
+  const auto loaded = m_warehouse->load_batch(batch);
+
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().kind, ErrorKind::permanent);
+  expect_fault(loaded.error(), {.file = 1, .kind = FileFaultKind::truncated_gzip});
+  EXPECT_NE(loaded.error().message.find("s3://spade/two.gz"), std::string::npos)
+      << loaded.error().message;
+  EXPECT_EQ(count(table_ref("events")), 0);
+  EXPECT_EQ(count(infra_ref("rejected_row")), 0);
+}
+
+TEST_P(LoadContract, RejectedTextIsKeptAsValidUtf8WithoutNulAndCut) {
+  const std::string bad_bytes = "\"2016-07-29 22:00:00\"\t\"a\xff\"\t\"1\xfe\"";
+  const std::string nul_byte = std::string("\"2016-07-29 22:00:00\"\t\"a") + '\0' + "b\"";
+  const std::string long_bad = "\"2016-07-29 22:00:00\"\t\"" + std::string(3000, 'w') + "\"\tx";
+  const auto batch = request(
+      {put_file("odd.gz", bad_bytes + "\n" + nul_byte + "\n" + long_bad + "\n" + rows_text(0, 1))},
+      0, 3);
+
+  const auto loaded = m_warehouse->load_batch(batch);
+
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->rows, 1U);
+  EXPECT_EQ(loaded->rejected_rows, 3U);
+  const auto kept = query("SELECT line_number, column_name, raw_line FROM " +
+                              infra_ref("rejected_row") + " ORDER BY line_number",
+                          3);
+  EXPECT_EQ(kept, (std::vector<Row>{
+                      {Value("1"), Value("n"), Value("\"2016-07-29 22:00:00\"\t\"a?\"\t\"1?\"")},
+                      {Value("2"), Value("name"), Value("\"2016-07-29 22:00:00\"\t\"a?b\"")},
+                      {Value("3"), Value("n"), Value(long_bad.substr(0, 1024))},
+                  }));
+}
+
+TEST_P(LoadContract, ThousandsOfRejectedRowsAreAllKept) {
+  std::string text;
+  for (int row = 0; row < 1201; ++row) {
+    text += rows_text(row, 1) + k_bad_number + "\n";
+  }
+  const auto batch = request({put_file("many.gz", text)}, 0, 5000);
+
+  const auto loaded = m_warehouse->load_batch(batch);
+
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->rows, 1201U);
+  EXPECT_EQ(loaded->rejected_rows, 1201U);
+  EXPECT_EQ(count(infra_ref("rejected_row")), 1201);
+  EXPECT_EQ(query("SELECT min(line_number), max(line_number), count(DISTINCT line_number) FROM " +
+                      infra_ref("rejected_row"),
+                  3),
+            (std::vector<Row>{{Value("2"), Value("2402"), Value("1201")}}));
+}
+
+TEST_P(LoadContract, AWarehouseWithoutTheRejectedRowTableGetsItAtStart) {
+  query("DROP TABLE " + infra_ref("rejected_row"), 0);
+  ASSERT_FALSE(relation_exists(infra_ref("rejected_row")));
+
+  reopen(default_layout());
+  const auto loaded = m_warehouse->load_batch(
+      request({put_file("a.gz", rows_text(0, 2) + k_bad_number + "\n")}, 0, 1));
+
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(count(infra_ref("rejected_row")), 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, LoadContract, ::testing::Values(k_sqlite, k_postgres),

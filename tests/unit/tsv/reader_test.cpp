@@ -166,6 +166,168 @@ TEST(TsvReaderTest, RecordsSplitAcrossReadsAreReassembled) {
   EXPECT_EQ(whole.rows[499], (Values{"n499\tx", "499", "2017-01-30 16:26:23.5"}));
 }
 
+// What a reader that goes on after row faults met, record by record.
+struct Attempt {
+  std::uint64_t line = 0;
+  std::optional<Values> row;          // Read.
+  std::optional<ReadFailure> failure; // Or failed.
+  std::string message;
+  std::string text; // failed_record_text().
+
+  friend bool operator==(const Attempt& left, const Attempt& right) {
+    return left.line == right.line && left.row == right.row &&
+           left.failure.has_value() == right.failure.has_value() &&
+           (!left.failure || (left.failure->fault == right.failure->fault &&
+                              left.failure->line == right.failure->line &&
+                              left.failure->column == right.failure->column)) &&
+           left.message == right.message && left.text == right.text;
+  }
+  friend void PrintTo(const Attempt& attempt, std::ostream* out) {
+    *out << "{line " << attempt.line;
+    if (attempt.failure) {
+      *out << " " << to_string(attempt.failure->fault) << " at " << attempt.failure->line << ":"
+           << attempt.failure->column << " \"" << attempt.message << "\" text \"" << attempt.text
+           << "\"";
+    } else {
+      *out << " row";
+      for (const auto& value : *attempt.row) {
+        *out << " " << (value ? "\"" + *value + "\"" : "NULL");
+      }
+    }
+    *out << "}";
+  }
+};
+
+// Reads to the end, going on after every row fault; stops at any other fault.
+std::vector<Attempt> read_past_row_faults(Reader& reader) {
+  std::vector<Attempt> attempts;
+  while (true) {
+    const auto more = reader.next();
+    if (more && !*more) {
+      break;
+    }
+    Attempt attempt{.line = reader.line()};
+    if (more) {
+      attempt.row = values_of(reader.row());
+    } else {
+      attempt.failure = reader.failure();
+      attempt.message = more.error().message;
+      attempt.text = std::string(reader.failed_record_text());
+    }
+    attempts.push_back(attempt);
+    if (!more && !(reader.failure() && is_row_fault(reader.failure()->fault))) {
+      break;
+    }
+  }
+  return attempts;
+}
+
+Attempt row_at(std::uint64_t line, Values values) {
+  return {.line = line, .row = std::move(values)};
+}
+
+Attempt failure_at(std::uint64_t line, ReadFault fault, std::size_t column, std::string message,
+                   std::string text) {
+  return {.line = line,
+          .failure = ReadFailure{.fault = fault, .line = line, .column = column},
+          .message = std::move(message),
+          .text = std::move(text)};
+}
+
+TEST(TsvReaderTest, ARowFaultConsumesTheRecordAndTheNextCallGoesOn) {
+  test::TrickleSource source("a\t1\n"
+                             "\"b\\\"\"\tx\n"    // "b\"" then a bad bigint.
+                             "c\t3\t\t\textra\n" // Too many fields.
+                             "\"d\\\ne\"\t4\n"   // An escaped newline: lines 4 and 5.
+                             "\"e\t5\n"          // An unterminated quote.
+                             "f\t6\n",
+                             3);
+  auto reader = Reader::open(
+      source, k_event_columns,
+      {.name = "t.tsv", .compression = Compression::none, .keep_failed_record_text = true});
+  ASSERT_TRUE(reader);
+
+  const auto attempts = read_past_row_faults(*reader);
+
+  EXPECT_EQ(
+      attempts,
+      (std::vector<Attempt>{
+          row_at(1, {"a", "1", std::nullopt}),
+          failure_at(2, ReadFault::bad_value, 2,
+                     "t.tsv line 2 column 2 (\"count\"): invalid bigint \"x\"", "\"b\\\"\"\tx"),
+          failure_at(3, ReadFault::bad_record, 0,
+                     "t.tsv line 3: extra column(s) found: more than 3 fields", "c\t3\t\t\textra"),
+          row_at(4, {"d\ne", "4", std::nullopt}),
+          failure_at(6, ReadFault::bad_record, 1,
+                     "t.tsv line 6 column 1 (\"name\"): quoted value has no closing "
+                     "quotation mark",
+                     "\"e\t5"),
+          row_at(7, {"f", "6", std::nullopt}),
+      }));
+  EXPECT_EQ(reader->counts().rows, 3U);
+  EXPECT_FALSE(reader->failure()); // The end of the data clears the last fault.
+}
+
+TEST(TsvReaderTest, FailedRecordTextIsCutAndOnlyKeptWhenAsked) {
+  const std::string long_record = "\"" + std::string(2000, 'y') + "\"\t\"not a number\"";
+  const std::string text = "a\t1\n" + long_record + "\nb\t\"nan?\"\n";
+  for (const bool keep : {false, true}) {
+    test::TrickleSource source(text, 100);
+    auto reader = Reader::open(
+        source, k_event_columns,
+        {.name = "t.tsv", .compression = Compression::none, .keep_failed_record_text = keep});
+    ASSERT_TRUE(reader);
+
+    ASSERT_TRUE(reader->next().value());
+    EXPECT_EQ(reader->failed_record_text(), ""); // No failure.
+    ASSERT_FALSE(reader->next());
+    const std::string first(reader->failed_record_text());
+    ASSERT_FALSE(reader->next());
+    const std::string second(reader->failed_record_text());
+
+    if (keep) {
+      EXPECT_EQ(first, long_record.substr(0, k_failed_record_text_bytes));
+      EXPECT_EQ(second, "b\t\"nan?\"");
+    } else {
+      EXPECT_EQ(first, "");
+      EXPECT_EQ(second, "");
+    }
+    EXPECT_FALSE(reader->next().value());
+  }
+}
+
+TEST(TsvReaderTest, AfterAFaultThatIsNotAboutARowTheReaderStaysFailed) {
+  test::TrickleSource source("short\t1\n" + std::string(300, 'x') + "\t2\nnext\t3\n", 16);
+  auto reader = Reader::open(source, k_event_columns,
+                             {.name = "t.tsv",
+                              .compression = Compression::none,
+                              .max_record_bytes = 100,
+                              .keep_failed_record_text = true});
+  ASSERT_TRUE(reader);
+  ASSERT_TRUE(reader->next().value());
+
+  const auto too_long = reader->next();
+  const auto again = reader->next();
+
+  ASSERT_FALSE(too_long);
+  EXPECT_FALSE(is_row_fault(reader->failure()->fault));
+  EXPECT_EQ(reader->failed_record_text(), "");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().kind, ErrorKind::permanent);
+  EXPECT_EQ(again.error().message, "read t.tsv: cannot go on after a record_too_long failure");
+  EXPECT_EQ(reader->failure()->fault, ReadFault::record_too_long);
+}
+
+TEST(TsvReaderTest, OnlyRecordFaultsAreRowFaults) {
+  EXPECT_TRUE(is_row_fault(ReadFault::bad_record));
+  EXPECT_TRUE(is_row_fault(ReadFault::bad_value));
+  EXPECT_TRUE(is_row_fault(ReadFault::invalid_characters));
+  EXPECT_FALSE(is_row_fault(ReadFault::source));
+  EXPECT_FALSE(is_row_fault(ReadFault::corrupt_gzip));
+  EXPECT_FALSE(is_row_fault(ReadFault::truncated_gzip));
+  EXPECT_FALSE(is_row_fault(ReadFault::record_too_long));
+}
+
 TEST(TsvReaderTest, RecordLongerThanTheLimitFails) {
   const std::string text = "short\t1\n" + std::string(300, 'x') + "\t2\n";
 

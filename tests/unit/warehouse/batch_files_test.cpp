@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "common/gzip.hpp"
+#include "common/utf8.hpp"
 
 namespace rsi::warehouse {
 namespace {
@@ -83,9 +84,40 @@ protected:
         options);
   }
 
+  // read() with a bad-row limit, collecting the rejected rows in m_rejected.
+  LoadOutcome<tsv::LoadCounts> read_skipping(const std::vector<std::string>& urls,
+                                             std::uint32_t max_bad_rows) {
+    m_rows.clear();
+    m_rejected.clear();
+    std::vector<core::ObjectLocation> files;
+    for (const auto& url : urls) {
+      files.push_back(core::parse_s3_url(url).value());
+    }
+    return read_batch(
+        files, locate_in_bucket_folders(m_store), k_columns,
+        [&](std::span<const tsv::Field> row) -> Result<void> {
+          m_rows.push_back(std::string(row[0].text.value_or("NULL")));
+          return {};
+        },
+        {}, {.max_bad_rows = max_bad_rows, .on_rejected = [&](RejectedRow row) -> Result<void> {
+               m_rejected.push_back(std::move(row));
+               return {};
+             }});
+  }
+
   FakeStore m_store;
   std::vector<std::string> m_rows;
+  std::vector<RejectedRow> m_rejected;
 };
+
+void expect_fault(const LoadError& error, FileFault expected) {
+  EXPECT_TRUE(error.data) << error.message;
+  ASSERT_TRUE(error.fault) << error.message;
+  EXPECT_EQ(error.fault->file, expected.file);
+  EXPECT_EQ(error.fault->kind, expected.kind) << to_string(error.fault->kind);
+  EXPECT_EQ(error.fault->line, expected.line);
+  EXPECT_EQ(error.fault->column, expected.column);
+}
 
 TEST_F(BatchFilesTest, ReadsEveryFileInOrder) {
   m_store.objects["b/one.gz"] = gz("1\t\"abcdef\"\n2\t\n");
@@ -190,6 +222,102 @@ TEST_F(BatchFilesTest, AnErrorOfTheConsumerStopsTheDownloads) {
 
   ASSERT_FALSE(counts);
   EXPECT_EQ(counts.error().message, "COPY data: server closed the connection");
+}
+
+TEST_F(BatchFilesTest, BadRowsUpToTheLimitAreSkippedAcrossFilesAndReported) {
+  m_store.objects["b/one.gz"] = gz("1\ta\n\"x\"\tb\n2\tc\n");
+  m_store.objects["b/two.gz"] = gz("3\td\textra\n4\te\n");
+
+  const auto counts = read_skipping({"s3://b/one.gz", "s3://b/two.gz"}, 2);
+
+  ASSERT_TRUE(counts) << counts.error().message;
+  EXPECT_EQ(m_rows, (std::vector<std::string>{"1", "2", "4"}));
+  EXPECT_EQ(counts->rows, 3U);
+  ASSERT_EQ(m_rejected.size(), 2U);
+  EXPECT_EQ(m_rejected[0].file, 0U);
+  EXPECT_EQ(m_rejected[0].file_url, "s3://b/one.gz");
+  EXPECT_EQ(m_rejected[0].line, 2U);
+  EXPECT_EQ(m_rejected[0].column, "n");
+  EXPECT_EQ(m_rejected[0].raw_text, "\"x\"\tb"); // As in the file: quotes kept.
+  EXPECT_EQ(m_rejected[0].reason, "s3://b/one.gz line 2 column 1 (\"n\"): invalid bigint \"x\"");
+  EXPECT_EQ(m_rejected[1].file, 1U);
+  EXPECT_EQ(m_rejected[1].file_url, "s3://b/two.gz");
+  EXPECT_EQ(m_rejected[1].line, 1U);
+  EXPECT_EQ(m_rejected[1].column, "");
+  EXPECT_EQ(m_rejected[1].raw_text, "3\td\textra");
+  EXPECT_EQ(m_rejected[1].reason,
+            "s3://b/two.gz line 1: extra column(s) found: more than 2 fields");
+}
+
+TEST_F(BatchFilesTest, TheBadRowPastTheLimitFailsTheBatchAsTooManyBadRows) {
+  m_store.objects["b/one.gz"] = gz("1\ta\nx\tb\n2\tc\n");
+  m_store.objects["b/two.gz"] = gz("3\td\n\n4\tlong value\ny\te\n");
+
+  const auto counts = read_skipping({"s3://b/one.gz", "s3://b/two.gz"}, 1);
+
+  ASSERT_FALSE(counts);
+  EXPECT_EQ(counts.error().kind, ErrorKind::permanent);
+  expect_fault(counts.error(),
+               {.file = 1, .kind = FileFaultKind::too_many_bad_rows, .line = 4, .column = 1});
+  EXPECT_EQ(counts.error().message, "too many bad rows: 1 rejected (max_bad_rows 1), then "
+                                    "s3://b/two.gz line 4 column 1 (\"n\"): invalid bigint \"y\"");
+  EXPECT_EQ(m_rejected.size(), 1U);
+}
+
+TEST_F(BatchFilesTest, WithoutALimitTheFirstBadRowFailsTheBatchWithItsKind) {
+  m_store.objects["b/one.gz"] = gz("1\ta\n2\tb\tc\n");
+
+  const auto counts = read_skipping({"s3://b/one.gz"}, 0);
+
+  ASSERT_FALSE(counts);
+  expect_fault(counts.error(), {.file = 0, .kind = FileFaultKind::bad_record, .line = 2});
+  EXPECT_EQ(counts.error().message,
+            "s3://b/one.gz line 2: extra column(s) found: more than 2 fields");
+  EXPECT_TRUE(m_rejected.empty());
+}
+
+TEST_F(BatchFilesTest, FaultsThatAreNotAboutOneRowAreNeverSkipped) {
+  std::string broken = gz("x\ta\n2\tb\n");
+  broken[broken.size() - 6] ^= 0x55; // The CRC-32 no longer matches.
+  m_store.objects["b/broken.gz"] = broken;
+  // Longer than the 4 MiB COPY allows even where the reader's buffer doubles past it.
+  m_store.objects["b/long.gz"] = gz("x\ta\n" + std::string(12U << 20U, '7') + "\n");
+
+  const auto corrupt = read_skipping({"s3://b/broken.gz"}, 1000);
+  const auto too_long = read_skipping({"s3://b/long.gz"}, 1000);
+  m_store.objects["b/ok.gz"] = gz("x\ta\n1\tb\n");
+  const auto missing = read_skipping({"s3://b/ok.gz", "s3://b/missing.gz"}, 1000);
+
+  ASSERT_FALSE(corrupt);
+  expect_fault(corrupt.error(), {.file = 0, .kind = FileFaultKind::corrupt_gzip});
+  ASSERT_FALSE(too_long);
+  expect_fault(too_long.error(), {.file = 0, .kind = FileFaultKind::record_too_long, .line = 2});
+  ASSERT_FALSE(missing);
+  expect_fault(missing.error(), {.file = 1, .kind = FileFaultKind::missing_object});
+}
+
+TEST_F(BatchFilesTest, RejectedRowTextIsValidUtf8WithoutNulAndCut) {
+  m_store.objects["b/odd.gz"] = gz(std::string("\xff\xfe\tb\n"
+                                               "1\ta\x00"
+                                               "b\n",
+                                               11) +
+                                   std::string(3000, '9') + "x\tc\n");
+
+  const auto counts = read_skipping({"s3://b/odd.gz"}, 10);
+
+  ASSERT_TRUE(counts) << counts.error().message;
+  ASSERT_EQ(m_rejected.size(), 3U);
+  EXPECT_EQ(m_rejected[0].raw_text, "??\tb");
+  EXPECT_EQ(m_rejected[1].raw_text, "1\ta?b");
+  EXPECT_EQ(m_rejected[1].column, "s");
+  EXPECT_EQ(m_rejected[2].raw_text, std::string(k_rejected_text_bytes, '9'));
+  for (const RejectedRow& row : m_rejected) {
+    for (const std::string* text : {&row.raw_text, &row.reason, &row.file_url}) {
+      EXPECT_TRUE(is_valid_utf8(*text)) << *text;
+      EXPECT_EQ(text->find('\0'), std::string::npos) << *text;
+      EXPECT_LE(text->size(), k_rejected_text_bytes);
+    }
+  }
 }
 
 TEST_F(BatchFilesTest, LocatorsMapBucketsToKeys) {

@@ -142,15 +142,16 @@ Result<bool> Reader::find_record(Record& record) {
         scan = newline + 1;
         continue;
       }
+      if (newline - m_begin > m_options.max_record_bytes) {
+        return record_too_long();
+      }
       record.begin = m_begin;
       record.end = newline;
       m_begin = newline + 1;
       return true;
     }
     if (m_end - m_begin > m_options.max_record_bytes) {
-      return failed({.fault = ReadFault::record_too_long, .line = m_next_line},
-                    fmt::format("{} line {}: record longer than {} bytes", m_options.name,
-                                m_next_line, m_options.max_record_bytes));
+      return record_too_long();
     }
     if (m_eof) {
       if (m_begin == m_end) {
@@ -229,6 +230,13 @@ Result<void> Reader::convert(const Record& record) {
   m_counts.replaced_characters += conversions.replaced_characters;
   m_counts.rows_with_replacements += conversions.replaced_characters > 0 ? 1 : 0;
   return {};
+}
+
+// A record is at most max_record_bytes long, however the data arrived (COPY's 4 MB row limit).
+std::unexpected<Error> Reader::record_too_long() {
+  return failed({.fault = ReadFault::record_too_long, .line = m_next_line},
+                fmt::format("{} line {}: record longer than {} bytes", m_options.name, m_next_line,
+                            m_options.max_record_bytes));
 }
 
 std::unexpected<Error> Reader::failed(ReadFailure failure, std::string message) {

@@ -130,6 +130,7 @@ private:
   [[nodiscard]] Result<void> convert(const Record& record);
   [[nodiscard]] std::unexpected<Error> record_error(const SplitResult& split);
   [[nodiscard]] std::unexpected<Error> failed(ReadFailure failure, std::string message);
+  [[nodiscard]] std::unexpected<Error> record_too_long();
 
   std::unique_ptr<GzipSource> m_gzip; // Set when the input is compressed.
   ByteSource* m_source;               // m_gzip, or the caller's source.

@@ -848,8 +848,14 @@ TEST_F(ControlApiTest, StatusListsQuarantinedFilesWithKindLineAndAttempts) {
   EXPECT_EQ(file["Attempts"], 1);
   EXPECT_NE(file["Error"].get<std::string>().find("invalid bigint"), std::string::npos);
   EXPECT_TRUE(file["Id"].is_number_integer());
-  EXPECT_FALSE(status["Busy"]) << "quarantined files wait for an operator, not for the loader:\n"
-                               << status.dump(2);
+
+  // Once the good file loaded, nothing goes on by itself.
+  const std::string manifest = table["InFlight"][0]["Manifest"];
+  ASSERT_TRUE(m_real->complete_batch(manifest, m_clock.now()).value());
+  const json after = expect_json(get("/control/status"));
+  EXPECT_FALSE(after["Busy"]) << "quarantined files wait for an operator, not for the loader:\n"
+                              << after.dump(2);
+  EXPECT_EQ(after["QuarantinedFiles"], 2);
 }
 
 TEST_F(ControlApiTest, QuarantineRetryRequeuesTheChosenFilesOnceAndWakesTheLoaders) {

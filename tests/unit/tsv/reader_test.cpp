@@ -338,6 +338,19 @@ TEST(TsvReaderTest, RecordLongerThanTheLimitFails) {
   EXPECT_EQ(outcome.rows.size(), 1U);
 }
 
+TEST(TsvReaderTest, RecordLongerThanTheLimitFailsHoweverTheDataArrives) {
+  // In one read, the newline is already in the buffer: the length is what counts.
+  const std::string text = "short\t1\n" + std::string(300, 'x') + "\t2\nnext\t3\n";
+
+  const auto whole = read_text(text, k_event_columns, 1U << 20U, 100);
+  const auto at_limit = read_text(std::string(98, 'y') + "\t4\n", k_event_columns, 1U << 20U, 100);
+
+  ASSERT_TRUE(whole.error);
+  EXPECT_EQ(whole.error->message, "t.tsv line 2: record longer than 100 bytes");
+  EXPECT_EQ(whole.rows.size(), 1U);
+  EXPECT_FALSE(at_limit.error) << "100 bytes is within the limit";
+}
+
 TEST(TsvReaderTest, CountsTruncationsAndReplacements) {
   const auto outcome = read_text("\"abcdefghij\"\t1\n"
                                  "\"a\xff\xfe\"\t2\n"

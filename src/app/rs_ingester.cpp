@@ -149,10 +149,10 @@ int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected,
                                   file.kind, file.error));
     }
     if (table.quarantined_files > static_cast<std::int64_t>(table.quarantined.size())) {
-      lines.push_back(fmt::format("{} more quarantined files of {}",
-                                  table.quarantined_files -
-                                      static_cast<std::int64_t>(table.quarantined.size()),
-                                  table.table));
+      lines.push_back(
+          fmt::format("{} more quarantined files of {}",
+                      table.quarantined_files - static_cast<std::int64_t>(table.quarantined.size()),
+                      table.table));
     }
   }
   for (const auto& table : snapshot.tables) {
@@ -394,8 +394,8 @@ int status(const DataDir& dir) {
             ? fmt::format("{:.0f}",
                           std::chrono::duration<double>(snapshot->taken_at - *table.oldest).count())
             : "-";
-    std::printf("%-32s %7s %7s %8lld %8zu %8lld %6lld %9lld %11lld %9s  %s\n",
-                table.table.c_str(), optional_text(table.current_version).c_str(),
+    std::printf("%-32s %7s %7s %8lld %8zu %8lld %6lld %9lld %11lld %9s  %s\n", table.table.c_str(),
+                optional_text(table.current_version).c_str(),
                 optional_text(table.migration_target()).c_str(),
                 static_cast<long long>(table.waiting_files), table.in_flight.size(),
                 static_cast<long long>(table.migration_files),
@@ -414,8 +414,8 @@ int status(const DataDir& dir) {
       std::printf("quarantined file %lld of %s v%d: %s (%s%s), %d attempt(s), since %s: %s\n",
                   static_cast<long long>(file.id), file.table.c_str(), file.version,
                   file.key.c_str(), file.kind.c_str(),
-                  file.line > 0 ? fmt::format(" line {}", file.line).c_str() : "",
-                  file.attempts, to_iso8601(file.first_seen).c_str(), file.error.c_str());
+                  file.line > 0 ? fmt::format(" line {}", file.line).c_str() : "", file.attempts,
+                  to_iso8601(file.first_seen).c_str(), file.error.c_str());
     }
     if (table.awaiting_metadata > 0) {
       std::printf("%lld messages of %s wait for its event metadata (since %s)\n",

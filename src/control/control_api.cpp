@@ -366,8 +366,8 @@ private:
     if (auto* response = std::get_if<ServerResponse>(&selection)) {
       return *response;
     }
-    auto& [chosen, requester] = std::get<std::pair<ingestdb::QuarantineSelection, std::string>>(
-        selection);
+    auto& [chosen, requester] =
+        std::get<std::pair<ingestdb::QuarantineSelection, std::string>>(selection);
     const TimePoint now = m_backend.clock->now();
     auto changed = retry ? m_backend.store->retry_quarantined(chosen, requester, now)
                          : m_backend.store->drop_quarantined(chosen, requester, now);
@@ -427,8 +427,8 @@ private:
     }
     if (const auto ids = body.find("Ids"); ids != body.end() && !ids->is_null()) {
       if (!ids->is_array() || ids->size() > k_max_quarantine_ids) {
-        return error(400, fmt::format("Ids must be an array of at most {} file ids.",
-                                      k_max_quarantine_ids));
+        return error(
+            400, fmt::format("Ids must be an array of at most {} file ids.", k_max_quarantine_ids));
       }
       for (const auto& id : *ids) {
         if (!id.is_number_integer()) {

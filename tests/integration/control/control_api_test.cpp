@@ -864,9 +864,8 @@ TEST_F(ControlApiTest, QuarantineRetryRequeuesTheChosenFilesOnceAndWakesTheLoade
   const json listed = expect_json(get("/control/status"));
   const auto first_id = listed["Tables"][0]["Quarantined"][0]["Id"].get<std::int64_t>();
 
-  const json retried = expect_json(post("/control/quarantine/retry",
-                                        fmt::format(R"({{"Requester":"alice","Ids":[{}]}})",
-                                                    first_id)));
+  const json retried = expect_json(post(
+      "/control/quarantine/retry", fmt::format(R"({{"Requester":"alice","Ids":[{}]}})", first_id)));
   ASSERT_EQ(retried["Files"].size(), 1U) << retried.dump(2);
   EXPECT_EQ(retried["Files"][0]["Key"], bad[0]);
   EXPECT_EQ(retried["Files"][0]["Action"], "requeued");
@@ -1044,11 +1043,16 @@ protected:
 TEST_F(ControlApiTokenTest, EveryEndpointButHealthNeedsIt) {
   set_versions({{"broken", 0}});
   const std::vector<std::pair<std::string, std::string>> endpoints{
-      {"POST", "/control/force_load"},    {"POST", "/control/increment_version/t"},
-      {"GET", "/control/table_exists/t"}, {"GET", "/control/last_load"},
-      {"GET", "/control/status"},         {"POST", "/control/retry/m"},
-      {"POST", "/control/skip/m"},        {"GET", "/metrics"},
-      {"POST", "/control/quarantine/retry"}, {"POST", "/control/quarantine/drop"},
+      {"POST", "/control/force_load"},
+      {"POST", "/control/increment_version/t"},
+      {"GET", "/control/table_exists/t"},
+      {"GET", "/control/last_load"},
+      {"GET", "/control/status"},
+      {"POST", "/control/retry/m"},
+      {"POST", "/control/skip/m"},
+      {"GET", "/metrics"},
+      {"POST", "/control/quarantine/retry"},
+      {"POST", "/control/quarantine/drop"},
   };
   const std::vector<httplib::Headers> refused{
       {},

@@ -406,6 +406,140 @@ TEST_P(IngestDbContract, StaleBatchesCanBeRetriedOrSkippedWithAnAuditRecord) {
       << "gone";
 }
 
+TEST_P(IngestDbContract, SplittingABatchQuarantinesLoadsNowAndPutsTheRestBackDueAtOnce) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  ASSERT_EQ(batch->keys.size(), 6U);
+  const BatchSplit split{
+      .quarantine =
+          {{.key = batch->keys[1],
+            .kind = "corrupt_gzip",
+            .error = "read s3://b/k: gzip member 1: invalid gzip header"},
+           {.key = batch->keys[4], .kind = "bad_value", .error = "bad", .line = 9, .column = 2}},
+      .load_now = {batch->keys[0], batch->keys[2]}};
+  m_clock.advance(1s);
+
+  const auto next =
+      m_store->split_batch(batch->manifest, split, m_clock.now(), m_clock.now() + 60s);
+
+  ASSERT_TRUE(next) << next.error().message;
+  ASSERT_TRUE(*next);
+  EXPECT_NE((*next)->manifest, batch->manifest);
+  EXPECT_EQ((*next)->keys, (std::vector<std::string>{batch->keys[0], batch->keys[2]}));
+  EXPECT_EQ((*next)->retry_count, 0);
+  EXPECT_EQ((*next)->oldest_file, m_clock.now() - 7s) << "the first file's time";
+  EXPECT_FALSE(m_store->find_batch(batch->manifest).value()) << "the old manifest is gone";
+  const auto in_flight = m_store->in_flight_batches(m_clock.now()).value();
+  ASSERT_EQ(in_flight.size(), 1U);
+  EXPECT_EQ(in_flight[0].manifest, (*next)->manifest);
+
+  const auto quarantined = m_store->quarantined_files(10).value();
+  ASSERT_EQ(quarantined.size(), 2U);
+  EXPECT_EQ(quarantined[0].key, batch->keys[1]);
+  EXPECT_EQ(quarantined[0].kind, "corrupt_gzip");
+  EXPECT_EQ(quarantined[0].line, 0);
+  EXPECT_EQ(quarantined[0].attempts, 1);
+  EXPECT_EQ(quarantined[0].received_at, m_clock.now() - 6s);
+  EXPECT_EQ(quarantined[0].first_seen, m_clock.now());
+  EXPECT_EQ(quarantined[1].key, batch->keys[4]);
+  EXPECT_EQ(quarantined[1].line, 9);
+  EXPECT_EQ(quarantined[1].column, 2);
+  EXPECT_EQ(m_store->record_file(file("t", 1), m_clock.now()).value(), RecordOutcome::recorded)
+      << "a quarantined key is not pending: a new announcement records it";
+
+  // The two files put back are due at once (a force load), though below the count trigger.
+  ASSERT_TRUE(m_store->complete_batch((*next)->manifest, m_clock.now()).value());
+  EXPECT_TRUE(m_store->force_load_requested("t").value());
+  const auto rest = claim({{"t", 0}});
+  ASSERT_TRUE(rest);
+  EXPECT_EQ(rest->keys.size(), 3U) << "keys 3, 5 and the new announcement of key 1";
+
+  const auto stats = m_store->pending_stats({{"t", 0}}, 5).value();
+  const auto quarantined_stat = std::find_if(stats.begin(), stats.end(), [](const auto& stat) {
+    return stat.kind == PendingKind::quarantined;
+  });
+  ASSERT_NE(quarantined_stat, stats.end());
+  EXPECT_EQ(quarantined_stat->table, "t");
+  EXPECT_EQ(quarantined_stat->count, 2);
+  EXPECT_EQ(quarantined_stat->oldest, m_clock.now());
+}
+
+TEST_P(IngestDbContract, SplittingABatchNoLongerInFlightIsAConflictAndChangesNothing) {
+  record("t", 6);
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(m_store->release_batch(batch->manifest, m_clock.now()).value());
+  const auto split = m_store->split_batch(
+      batch->manifest, {.quarantine = {{.key = batch->keys[0], .kind = "bad_value", .error = "x"}}},
+      m_clock.now(), m_clock.now() + 60s);
+  ASSERT_FALSE(split);
+  EXPECT_EQ(split.error().kind, ErrorKind::conflict);
+  EXPECT_TRUE(m_store->quarantined_files(10).value().empty());
+  EXPECT_EQ(m_store->find_batch(batch->manifest).value()->keys.size(), 6U);
+}
+
+TEST_P(IngestDbContract, QuarantinedFilesAreRetriedOrDroppedBySelectionAndCountAgain) {
+  record("t", 6);
+  record("u", 6);
+  for (const std::string table : {"t", "u"}) {
+    const auto batch = claim({{table, 0}});
+    ASSERT_TRUE(batch);
+    ASSERT_TRUE(m_store->split_batch(
+        batch->manifest,
+        {.quarantine = {{.key = batch->keys[0], .kind = "bad_value", .error = "x"},
+                        {.key = batch->keys[1], .kind = "truncated_gzip", .error = "y"}}},
+        m_clock.now(), m_clock.now() + 60s));
+  }
+  ASSERT_EQ(m_store->quarantined_files(10).value().size(), 4U);
+  EXPECT_EQ(m_store->quarantined_files(3).value().size(), 3U) << "the limit";
+  const auto files = m_store->quarantined_files(10).value();
+
+  // Ids and table together: only the listed files of that table.
+  const auto none =
+      m_store->retry_quarantined({.table = "u", .ids = {files[0].id}}, "ops", m_clock.now());
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  const auto retried = m_store->retry_quarantined({.ids = {files[0].id}}, "ops", m_clock.now());
+  ASSERT_TRUE(retried);
+  ASSERT_EQ(retried->size(), 1U);
+  EXPECT_EQ(retried->at(0).file.key, files[0].key);
+  EXPECT_EQ(retried->at(0).action, QuarantineAction::requeued);
+  EXPECT_EQ(m_store->record_file(file(files[0].table, 0), m_clock.now()).value(),
+            RecordOutcome::already_pending);
+
+  // Quarantined again later: one more attempt, first seen kept.
+  m_clock.advance(10s);
+  ASSERT_TRUE(m_store->request_force_load(files[0].table, "test", m_clock.now()));
+  const auto again = claim({{files[0].table, 0}});
+  ASSERT_TRUE(again);
+  ASSERT_NE(std::find(again->keys.begin(), again->keys.end(), files[0].key), again->keys.end());
+  ASSERT_TRUE(m_store->split_batch(
+      again->manifest, {.quarantine = {{.key = files[0].key, .kind = "bad_value", .error = "z"}}},
+      m_clock.now(), m_clock.now() + 60s));
+  const auto after = m_store->quarantined_files(10).value();
+  const auto requarantined = std::find_if(
+      after.begin(), after.end(), [&](const auto& found) { return found.key == files[0].key; });
+  ASSERT_NE(requarantined, after.end());
+  EXPECT_EQ(requarantined->attempts, 2);
+  EXPECT_EQ(requarantined->error, "z");
+  EXPECT_EQ(requarantined->first_seen, files[0].first_seen);
+  EXPECT_EQ(requarantined->last_seen, m_clock.now());
+
+  const auto dropped = m_store->drop_quarantined({.table = "u"}, "ops", m_clock.now());
+  ASSERT_TRUE(dropped);
+  EXPECT_EQ(dropped->size(), 2U);
+  for (const auto& outcome : *dropped) {
+    EXPECT_EQ(outcome.action, QuarantineAction::dropped);
+    EXPECT_EQ(outcome.file.table, "u");
+  }
+  EXPECT_EQ(m_store->quarantined_files(10).value().size(), 2U);
+  const auto all = m_store->drop_quarantined({}, "ops", m_clock.now());
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2U);
+  EXPECT_TRUE(m_store->quarantined_files(10).value().empty());
+}
+
 TEST_P(IngestDbContract, InFlightBatchesAreListedUntilTheirLeaseRunsOut) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});

@@ -27,6 +27,8 @@ namespace rsi::objectstore {
 namespace {
 
 constexpr std::string_view k_partial_prefix = ".rsi-partial-";
+// The longest file name the file systems we run on accept (NAME_MAX).
+constexpr std::size_t k_max_name_bytes = 255;
 constexpr std::size_t k_chunk_bytes = 256 * 1024;
 
 std::string etag_of(const struct stat& status) {
@@ -207,12 +209,7 @@ public:
 
   std::string describe() const override { return fmt::format("file://{}", m_root.string()); }
 
-private:
-  std::string describe_key(std::string_view key) const {
-    return fmt::format("file://{}", (m_root / key).string());
-  }
-
-  Result<void> check_key(std::string_view key) const {
+  Result<void> check_key(std::string_view key) const override {
     RSI_TRY(validate_key(key));
     const auto name = key.substr(key.rfind('/') + 1);
     if (name.starts_with(k_partial_prefix)) {
@@ -220,7 +217,23 @@ private:
                   fmt::format("object key {:?}: names starting with {} are reserved", key,
                               k_partial_prefix));
     }
+    // Each segment becomes a directory or file name, which the file system bounds.
+    for (std::size_t start = 0; start < key.size();) {
+      const auto end = std::min(key.find('/', start), key.size());
+      if (end - start > k_max_name_bytes) {
+        return fail(ErrorKind::permanent,
+                    fmt::format("object key {:?}: a path segment of {} bytes (a local store "
+                                "allows {})",
+                                key.substr(0, 100), end - start, k_max_name_bytes));
+      }
+      start = end + 1;
+    }
     return {};
+  }
+
+private:
+  std::string describe_key(std::string_view key) const {
+    return fmt::format("file://{}", (m_root / key).string());
   }
 
   Result<void> check_root(std::string_view operation) const {

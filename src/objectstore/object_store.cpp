@@ -60,4 +60,6 @@ Result<void> validate_key(std::string_view key) {
   }
 }
 
+Result<void> ObjectStore::check_key(std::string_view key) const { return validate_key(key); }
+
 } // namespace rsi::objectstore

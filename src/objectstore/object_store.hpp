@@ -89,6 +89,11 @@ public:
 
   // A short description for logs: "s3://bucket/prefix", "file:///dir".
   [[nodiscard]] virtual std::string describe() const = 0;
+
+  // Whether this store can hold an object under `key` at all: validate_key, and whatever the
+  // backend adds (a local directory: no path segment longer than a file name may be). A
+  // permanent error naming the key otherwise; every other call refuses such a key alike.
+  [[nodiscard]] virtual Result<void> check_key(std::string_view key) const;
 };
 
 // Every object under `prefix`, following pages.

@@ -108,7 +108,7 @@ read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locat
   for (std::size_t index = 0; index < files.size(); ++index) {
     auto ref = locate(files[index]);
     if (ref) {
-      if (auto valid = objectstore::validate_key(ref->key); !valid) {
+      if (auto valid = ref->store->check_key(ref->key); !valid) {
         ref = fail(valid.error().wrap(core::s3_url(files[index])));
       }
     }

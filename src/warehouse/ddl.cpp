@@ -265,7 +265,7 @@ Result<void> check_table_name(std::string_view table, Dialect dialect) {
   return {};
 }
 
-Result<void> check_load_request(const LoadRequest& request, Dialect dialect) {
+LoadOutcome<void> check_load_request(const LoadRequest& request, Dialect dialect) {
   const auto context = [&] {
     return fmt::format("load {}", core::quote_for_message(request.manifest));
   };
@@ -282,9 +282,12 @@ Result<void> check_load_request(const LoadRequest& request, Dialect dialect) {
   if (request.files.empty()) {
     return fail(ErrorKind::permanent, fmt::format("{}: no files", context()));
   }
-  for (const auto& file : request.files) {
-    if (auto checked = core::check_location(file); !checked) {
-      return fail(checked.error().wrap(context()));
+  for (std::size_t index = 0; index < request.files.size(); ++index) {
+    if (auto checked = core::check_location(request.files[index]); !checked) {
+      return std::unexpected(
+          LoadError(checked.error().wrap(
+                        fmt::format("{}: {}", context(), core::s3_url(request.files[index]))),
+                    FileFault{.file = index, .kind = FileFaultKind::refused_object}));
     }
   }
   return {};

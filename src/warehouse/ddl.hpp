@@ -34,8 +34,9 @@ std::size_t max_identifier_bytes(Dialect dialect);
 [[nodiscard]] Result<void> check_table_name(std::string_view table, Dialect dialect);
 
 // Checks the uuid, table, version and file locations of a load request before anything is
-// sent. Fails permanent.
-[[nodiscard]] Result<void> check_load_request(const LoadRequest& request, Dialect dialect);
+// sent. Fails permanent; a location no object can have is a data failure of that file
+// (FileFaultKind::refused_object), so the rest of the batch can load without it.
+[[nodiscard]] LoadOutcome<void> check_load_request(const LoadRequest& request, Dialect dialect);
 
 // A column of an `add` step, checked. The type comes from Blueprint's `column_type` through the
 // transformer map (ipCity → varchar(64), ipCountry → varchar(2), ipRegion → varchar(64),

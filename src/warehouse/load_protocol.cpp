@@ -29,7 +29,9 @@ load_in_transaction(const LoadRequest& request,
 LoadOutcome<LoadResult>
 run_load(const LoadRequest& request, Dialect dialect,
          const std::function<Result<std::unique_ptr<LoadTransaction>>()>& begin) {
-  RSI_TRY(check_load_request(request, dialect));
+  if (auto checked = check_load_request(request, dialect); !checked) {
+    return std::unexpected(std::move(checked.error()));
+  }
   auto loaded = load_in_transaction(request, begin);
   if (!loaded) {
     LoadError& error = loaded.error();

@@ -2,6 +2,7 @@
 // all when one file is bad (and the error names it), for every backend that loads files itself.
 
 #include <chrono>
+#include <functional>
 
 #include "common/gzip.hpp"
 #include "common/uuid.hpp"
@@ -175,6 +176,90 @@ TEST_P(LoadContract, AMissingFileLoadsNothing) {
   EXPECT_EQ(count(table_ref("events")), 0);
 }
 
+TEST_P(LoadContract, EveryKindOfBadFileIsADataFailureNamingFileKindLineAndColumn) {
+  std::string truncated = gzip(rows_text(0, 50)).value();
+  truncated.resize(truncated.size() / 2);
+  const std::string long_line =
+      "\"2016-07-29 22:00:00\"\t\"" + std::string(5U << 20U, 'x') + "\"\t1\n";
+  struct Case {
+    std::string name;
+    std::function<core::ObjectLocation()> bad;
+    FileFaultKind kind;
+    std::uint64_t line = 0;
+    std::uint32_t column = 0;
+  };
+  const std::vector<Case> cases{
+      {"missing",
+       [] {
+         return core::ObjectLocation{"spade", "never-written.gz"};
+       },
+       FileFaultKind::missing_object},
+      {"climbing key",
+       [] {
+         return core::ObjectLocation{"spade", "a/../b.gz"};
+       },
+       FileFaultKind::refused_object},
+      {"segment too long for a file name",
+       [] {
+         return core::ObjectLocation{"spade", std::string(300, 'k') + ".gz"};
+       },
+       FileFaultKind::refused_object},
+      {"not gzip", [&] { return put_raw("notgzip.gz", "not gzip at all"); },
+       FileFaultKind::corrupt_gzip},
+      {"truncated gzip", [&] { return put_raw("truncated.gz", truncated); },
+       FileFaultKind::truncated_gzip},
+      {"line over 4 MB", [&] { return put_file("long.gz", rows_text(0, 2) + long_line); },
+       FileFaultKind::record_too_long, 3},
+      {"unterminated quote",
+       [&] { return put_file("quote.gz", rows_text(0, 1) + "\"2016-07-29 22:00:00\"\t\"ab\n"); },
+       FileFaultKind::bad_record, 2, 2},
+      {"too many fields",
+       [&] { return put_file("fields.gz", rows_text(0, 3) + "a\tb\t1\ttrue\t1\tUS\textra\n"); },
+       FileFaultKind::bad_record, 4},
+      {"not a number",
+       [&] { return put_file("number.gz", rows_text(0, 4) + "\"2016-07-29 22:00:00\"\tx\tabc\n"); },
+       FileFaultKind::bad_value, 5, 3},
+      {"non-ASCII in CHAR",
+       [&] {
+         return put_file("char.gz",
+                         rows_text(0, 1) + "\"2016-07-29 22:00:00\"\tx\t1\ttrue\t1\t\xc3\xa9\n");
+       },
+       FileFaultKind::invalid_characters, 2, 6},
+  };
+  for (const auto& each : cases) {
+    SCOPED_TRACE(each.name);
+    const auto bad = each.bad();
+    const auto batch =
+        request({put_file("good1.gz", rows_text(0, 5)), bad, put_file("good2.gz", rows_text(5, 5))},
+                0, 1000); // Bad rows are skipped, but none of these is a row that can be.
+    if (each.kind == FileFaultKind::bad_value || each.kind == FileFaultKind::bad_record ||
+        each.kind == FileFaultKind::invalid_characters) {
+      const auto skipped = m_warehouse->load_batch(batch);
+      ASSERT_TRUE(skipped) << skipped.error().message;
+      EXPECT_EQ(skipped->rejected_rows, 1U);
+      ASSERT_TRUE(m_warehouse->load_batch(request({bad})).error().data) << "without the limit";
+      continue;
+    }
+
+    const auto loaded = m_warehouse->load_batch(batch);
+
+    ASSERT_FALSE(loaded);
+    EXPECT_EQ(loaded.error().kind, ErrorKind::permanent);
+    EXPECT_TRUE(loaded.error().data) << loaded.error().message;
+    ASSERT_TRUE(loaded.error().fault) << loaded.error().message;
+    EXPECT_EQ(loaded.error().fault->file, 1U);
+    EXPECT_EQ(loaded.error().fault->kind, each.kind) << to_string(loaded.error().fault->kind);
+    EXPECT_EQ(loaded.error().fault->line, each.line);
+    EXPECT_EQ(loaded.error().fault->column, each.column);
+    EXPECT_NE(loaded.error().message.find(bad.key.substr(0, 20)), std::string::npos)
+        << loaded.error().message;
+    EXPECT_EQ(m_warehouse->check_load(batch.manifest).value(), core::LoadStatus::not_found);
+  }
+  // Only the four batches whose bad row was skipped loaded: 10 good rows each, and the bad
+  // files' other rows (1 + 3 + 4 + 1).
+  EXPECT_EQ(count(table_ref("events")), 49);
+}
+
 TEST_P(LoadContract, AVersionOtherThanTheTablesIsAConflict) {
   const auto batch = request({put_file("a.gz", rows_text(0, 5))}, 1);
 
@@ -194,6 +279,7 @@ TEST_P(LoadContract, AMissingTableLoadsNothing) {
 
   ASSERT_FALSE(loaded);
   EXPECT_NE(loaded.error().kind, ErrorKind::transient);
+  EXPECT_FALSE(loaded.error().data) << "no file is at fault: " << loaded.error().message;
   EXPECT_EQ(m_warehouse->check_load(batch.manifest).value(), core::LoadStatus::not_found);
 }
 

@@ -14,6 +14,7 @@
 
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "core/json_fields.hpp"
 #include "core/table_name.hpp"
 #include "status/status.hpp"
 #include "telemetry/names.hpp"
@@ -71,6 +72,13 @@ std::optional<std::string> go_string_field(const json& object, std::string_view 
     return std::nullopt;
   }
   return field->get<std::string>();
+}
+
+// A request body as JSON (core::parse_json: nesting bounded); a value that is not an object (a
+// discarded one) when it is not a JSON document, so callers answer 400.
+json parse_body(std::string_view body) {
+  auto parsed = core::parse_json(body);
+  return parsed ? std::move(*parsed) : json(json::value_t::discarded);
 }
 
 json batch_json(const ingestdb::Batch& batch) {
@@ -181,7 +189,7 @@ public:
   }
 
   ServerResponse force_load(const ServerRequest& request) const {
-    const json body = json::parse(request.body, nullptr, false);
+    const json body = parse_body(request.body);
     const auto table_field = body.is_object() ? go_string_field(body, "Table") : std::nullopt;
     const auto requester_field =
         body.is_object() ? go_string_field(body, "Requester") : std::nullopt;
@@ -318,7 +326,7 @@ public:
   ServerResponse skip(const ServerRequest& request) const {
     std::string requester = "control-api";
     if (!request.body.empty()) {
-      const json body = json::parse(request.body, nullptr, false);
+      const json body = parse_body(request.body);
       const auto given = body.is_object() ? go_string_field(body, "Requester") : std::nullopt;
       if (!given) {
         return error(400, "Problem decoding JSON POST data.");
@@ -407,7 +415,7 @@ private:
   parse_quarantine_selection(const std::string& text) {
     ingestdb::QuarantineSelection selection;
     std::string requester = "control-api";
-    const json body = json::parse(text, nullptr, false);
+    const json body = parse_body(text);
     if (!body.is_object()) {
       return error(400, "Problem decoding JSON POST data.");
     }

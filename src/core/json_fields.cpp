@@ -80,8 +80,20 @@ Result<std::int64_t> integer_value(const nlohmann::json& value, std::string_view
 } // namespace
 
 Result<nlohmann::json> parse_json(std::string_view body) {
+  struct TooDeep {};
+  const auto limit_depth = [](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+    // `depth` counts the containers around this one: 0 for the outermost.
+    if (depth >= k_max_json_depth && (event == nlohmann::json::parse_event_t::object_start ||
+                                      event == nlohmann::json::parse_event_t::array_start)) {
+      throw TooDeep{}; // Stops the parser at once: nothing deeper is read or built.
+    }
+    return true;
+  };
   try {
-    return nlohmann::json::parse(body);
+    return nlohmann::json::parse(body, limit_depth);
+  } catch (const TooDeep&) {
+    return fail(ErrorKind::permanent,
+                fmt::format("malformed JSON: nested deeper than {} levels", k_max_json_depth));
   } catch (const nlohmann::json::exception& error) {
     // Syntax errors (parse_error) already say where: "parse error at line 1, column 5: ...".
     // A number too large for a double (1e999) is an out_of_range (406): refused the same way.

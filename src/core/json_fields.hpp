@@ -19,8 +19,14 @@ namespace rsi::core {
 // Field names match exactly (Go's encoding/json also accepted case variants such as
 // "keyname"; no producer writes those, so here they count as unknown fields).
 
+// How deep objects and arrays may nest in a document parse_json accepts. Nothing this project
+// reads comes near it; a hostile body of brackets would otherwise cost far more memory than its
+// size (every level is a container of its own).
+inline constexpr int k_max_json_depth = 64;
+
 // Parse `body` as one JSON document; anything but whitespace after it is an error, as with
-// Go's json.Unmarshal. Strings must be valid UTF-8.
+// Go's json.Unmarshal. Strings must be valid UTF-8. Nesting deeper than k_max_json_depth is
+// refused as soon as it is met.
 [[nodiscard]] Result<nlohmann::json> parse_json(std::string_view body);
 
 // `value` as it should appear in an error message: strings via quote_for_message, numbers and

@@ -358,6 +358,33 @@ TEST_P(HostileE2E, ADeclaredLengthOverTheLimitIs413AtOnce) {
   expect_unharmed();
 }
 
+TEST_P(HostileE2E, QuarantineRequestsJustUnderTheBodyLimitAreRefusedQuickly) {
+  HealthProbe probe(m_port);
+  // Just under 1 MiB each: half a million ids (the limit is 10,000), and arrays nested as deep
+  // as the body allows.
+  std::string ids = R"({"Requester":"hostile","Ids":[)";
+  while (ids.size() < (1U << 20U) - 16) {
+    ids += "1,";
+  }
+  ids += "1]}";
+  const std::string nested = R"({"Ids":)" + std::string((1U << 20U) / 2 - 16, '[') +
+                             std::string((1U << 20U) / 2 - 16, ']') + "}";
+  for (const std::string* body : std::vector<const std::string*>{&ids, &nested}) {
+    for (const char* path : {"/control/quarantine/retry", "/control/quarantine/drop"}) {
+      RawConnection connection(m_port);
+      connection.send(fmt::format("POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: "
+                                  "application/json\r\nContent-Length: {}\r\n{}\r\n",
+                                  path, m_port, body->size(), auth()) +
+                      *body);
+      const auto response = connection.read_response(5s);
+      ASSERT_TRUE(response) << path;
+      EXPECT_EQ(response->status, 400) << path << ": " << response->body;
+    }
+  }
+  probe.expect_all_fast();
+  expect_unharmed();
+}
+
 // The deployments with a token.
 class HostileTokenE2E : public HostileE2E {};
 

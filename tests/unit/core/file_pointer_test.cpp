@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/json_fields.hpp"
 #include "param_name.hpp"
 
 namespace rsi::core {
@@ -293,6 +294,23 @@ INSTANTIATE_TEST_SUITE_P(
         PointerReject{"NestedEnvelope", sns_envelope(sns_envelope(k_spec_message)),
                       "parse queue message: SNS envelope: an SNS envelope inside an SNS envelope"}),
     param_name<PointerReject>);
+
+TEST(FilePointerParseTest, NestingBeyondTheLimitIsRefusedBeforeItIsBuilt) {
+  // 256 KiB of brackets (an SQS message's size) would be a quarter of a million containers.
+  const std::string deep = std::string(128 * 1024, '[') + std::string(128 * 1024, ']');
+  const std::string at_limit =
+      std::string(k_max_json_depth, '[') + std::string(k_max_json_depth, ']');
+
+  const auto refused = parse_file_pointer(deep);
+  const auto parsed = parse_json(at_limit);
+
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::permanent);
+  EXPECT_NE(refused.error().message.find("nested deeper than 64 levels"), std::string::npos)
+      << refused.error().message;
+  EXPECT_TRUE(parsed) << "64 levels are fine";
+  EXPECT_FALSE(parse_json("[" + at_limit + "]")) << "65 are not";
+}
 
 TEST(FilePointerEncodeTest, WritesThePipelineMessageByteForByte) {
   const FilePointer pointer{

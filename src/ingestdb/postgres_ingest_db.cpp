@@ -248,6 +248,11 @@ public:
                ON CONFLICT (keyname) DO UPDATE
                  SET tablename = excluded.tablename, manifest_uuid = excluded.manifest_uuid,
                      loaded_at = excluded.loaded_at),
+             -- A quarantined key announced again and loaded (its object was fixed) is resolved.
+             resolved AS (
+               UPDATE quarantined_file q
+                  SET state = 'loaded', changed_by = 'loaded in ' || $1, changed_at = $2
+                 FROM files WHERE q.keyname = files.keyname AND q.state = 'quarantined'),
              loaded AS (
                INSERT INTO last_load (tablename, last_loaded)
                SELECT DISTINCT COALESCE(batch.tablename, files.tablename), $2::timestamp

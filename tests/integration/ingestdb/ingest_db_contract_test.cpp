@@ -463,6 +463,12 @@ TEST_P(IngestDbContract, SplittingABatchQuarantinesLoadsNowAndPutsTheRestBackDue
   EXPECT_EQ(quarantined_stat->table, "t");
   EXPECT_EQ(quarantined_stat->count, 2);
   EXPECT_EQ(quarantined_stat->oldest, m_clock.now());
+
+  // The quarantined key announced again loads (its object was fixed): it leaves the quarantine.
+  ASSERT_TRUE(m_store->complete_batch(rest->manifest, m_clock.now()).value());
+  const auto left = m_store->quarantined_files(10).value();
+  ASSERT_EQ(left.size(), 1U);
+  EXPECT_EQ(left[0].key, batch->keys[4]);
 }
 
 TEST_P(IngestDbContract, SplittingABatchNoLongerInFlightIsAConflictAndChangesNothing) {

@@ -15,8 +15,10 @@ CREATE TABLE IF NOT EXISTS quarantined_file (
     first_seen   TIMESTAMP NOT NULL, -- When the file was first set aside.
     last_seen    TIMESTAMP NOT NULL, -- When it was last set aside.
     attempts     INT NOT NULL,       -- How many times it was set aside.
-    state        VARCHAR NOT NULL,   -- quarantined, retried or dropped.
-    changed_by   VARCHAR,            -- Who retried or dropped it, and when.
+    state        VARCHAR NOT NULL,   -- quarantined, retried, dropped, or loaded (announced
+                                     -- again and loaded after all).
+    changed_by   VARCHAR,            -- Who retried or dropped it (or the batch that loaded
+                                     -- it), and when.
     changed_at   TIMESTAMP
 );
 CREATE INDEX IF NOT EXISTS quarantined_file_state_idx ON quarantined_file (state, tablename);

@@ -882,11 +882,10 @@ TEST_F(ControlApiTest, QuarantineRetryRequeuesTheChosenFilesOnceAndWakesTheLoade
   expect_error(post("/control/quarantine/retry", fmt::format(R"({{"Ids":[{}]}})", first_id)), 404);
 }
 
-TEST_F(ControlApiTest, QuarantineRetryOfAKeyLoadedSinceDoesNotQueueItAgain) {
+TEST_F(ControlApiTest, AQuarantinedKeyAnnouncedAgainAndLoadedLeavesTheQuarantine) {
   set_versions({{"events", 0}});
   const auto bad = quarantine("events", 2, 1);
-  // The same key arrives again, loads (its object was replaced) and is remembered as loaded.
-  record("other", 0, 0);
+  // The same key arrives again and loads (its object was replaced).
   ASSERT_TRUE(m_real->record_file({.key_name = bad[0], .table = "events"}, m_clock.now()));
   const auto in_flight = m_real->in_flight_batches(m_clock.now()).value();
   ASSERT_EQ(in_flight.size(), 1U);
@@ -894,11 +893,31 @@ TEST_F(ControlApiTest, QuarantineRetryOfAKeyLoadedSinceDoesNotQueueItAgain) {
   const ingestdb::Batch batch = claim("events");
   ASSERT_TRUE(m_real->complete_batch(batch.manifest, m_clock.now()).value());
 
+  EXPECT_EQ(expect_json(get("/control/status"))["QuarantinedFiles"], 0);
+  expect_error(post("/control/quarantine/retry", R"({"Table":"events"})"), 404);
+}
+
+TEST_F(ControlApiTest, QuarantineRetryOfAKeyLoadedMeanwhileDoesNotQueueItAgain) {
+  set_versions({{"events", 0}});
+  const auto bad = quarantine("events", 2, 1);
+  // Loaded by another way (an instance of another release, say): remembered as loaded only.
+  {
+    auto db = sqlite::Database::open(m_dir.path("ingester.db"));
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->exec_script(fmt::format(
+        "INSERT INTO loaded_key (keyname, tablename, manifest_uuid, loaded_at) VALUES ('{}', "
+        "'events', '00000000-0000-4000-8000-000000000001', {})",
+        bad[0], to_epoch_micros(m_clock.now()))));
+  }
+
   const json retried = expect_json(post("/control/quarantine/retry", R"({"Table":"events"})"));
   ASSERT_EQ(retried["Files"].size(), 1U) << retried.dump(2);
   EXPECT_EQ(retried["Files"][0]["Action"], "already_loaded");
   EXPECT_EQ(retried["Requester"], "control-api");
   EXPECT_EQ(expect_json(get("/control/status"))["QuarantinedFiles"], 0);
+  EXPECT_EQ(m_real->record_file({.key_name = bad[0], .table = "events"}, m_clock.now()).value(),
+            ingestdb::RecordOutcome::recently_loaded)
+      << "not queued again";
 }
 
 TEST_F(ControlApiTest, QuarantineDropGivesTheFilesUpAndKeepsWhoDecided) {

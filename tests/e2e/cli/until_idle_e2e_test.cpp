@@ -89,6 +89,38 @@ TEST_F(UntilIdleE2E, ARejectedMessageIsLeftBehindAndSaysSo) {
   EXPECT_NE(output.find("1 messages rejected"), std::string::npos) << output;
 }
 
+TEST_F(UntilIdleE2E, ABadFileIsQuarantinedTheRestLoadsAndItIsLeftBehindByName) {
+  announce("a.tsv", 10);
+  announce("bad.tsv", 3);
+  announce("b.tsv", 20);
+  // Break the stored object after it was announced: its gzip stream ends early.
+  const fs::path object = m_data / "objects" / "local" / "events" / "v0" / "bad.tsv.gz";
+  ASSERT_TRUE(fs::exists(object)) << "where `rs_ingester load` stores files moved?";
+  fs::resize_file(object, fs::file_size(object) / 2);
+
+  const auto started = std::chrono::steady_clock::now();
+  auto [status, output] = run_cli(run_until_idle());
+  const auto took = std::chrono::steady_clock::now() - started;
+
+  EXPECT_EQ(status, k_left_behind) << output;
+  EXPECT_NE(output.find("quarantined file local/events/v0/bad.tsv.gz (id 1, truncated_gzip)"),
+            std::string::npos)
+      << output;
+  EXPECT_LT(took, 60s) << "a bad file does not hold --until-idle up for retries";
+  auto warehouse = sqlite::Database::open(m_data / "warehouse.db");
+  ASSERT_TRUE(warehouse) << warehouse.error().message;
+  auto count = warehouse->prepare("SELECT count(*) FROM events");
+  ASSERT_TRUE(count && count->step().value_or(false));
+  EXPECT_EQ(count->integer(0), 30) << "the good files loaded";
+
+  auto [status_status, status_output] = run_cli({"status", "--data-dir", m_data.string()});
+  EXPECT_EQ(status_status, 0) << status_output;
+  EXPECT_NE(status_output.find("quarantined file 1 of events v0: local/events/v0/bad.tsv.gz "
+                               "(truncated_gzip), 1 attempt(s)"),
+            std::string::npos)
+      << status_output;
+}
+
 TEST_F(UntilIdleE2E, FilesOfAnOlderVersionThanTheTablesAreLeftBehind) {
   fs::copy_file(m_data / "schemas" / "events" / "v0.json",
                 m_data / "schemas" / "events" / "v1.json");

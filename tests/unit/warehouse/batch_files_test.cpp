@@ -67,8 +67,8 @@ const std::vector<tsv::Column> k_columns = {{"n", tsv::ColumnType::of(tsv::TypeK
 
 class BatchFilesTest : public ::testing::Test {
 protected:
-  Result<tsv::LoadCounts> read(const std::vector<std::string>& urls,
-                               BatchReadOptions options = {}) {
+  LoadOutcome<tsv::LoadCounts> read(const std::vector<std::string>& urls,
+                                    BatchReadOptions options = {}) {
     m_rows.clear();
     std::vector<core::ObjectLocation> files;
     for (const auto& url : urls) {
@@ -155,6 +155,10 @@ TEST_F(BatchFilesTest, MissingFileIsPermanentAndNamed) {
   ASSERT_FALSE(counts);
   EXPECT_EQ(counts.error().kind, ErrorKind::permanent);
   EXPECT_EQ(counts.error().message, "s3://b/missing.gz: no such object");
+  EXPECT_TRUE(counts.error().data);
+  ASSERT_TRUE(counts.error().fault);
+  EXPECT_EQ(counts.error().fault->file, 1U);
+  EXPECT_EQ(counts.error().fault->kind, FileFaultKind::missing_object);
 }
 
 TEST_F(BatchFilesTest, BadDataNamesFileLineAndColumn) {
@@ -180,6 +184,8 @@ TEST_F(BatchFilesTest, CorruptGzipIsNamed) {
   EXPECT_EQ(counts.error().kind, ErrorKind::permanent);
   EXPECT_NE(counts.error().message.find("s3://b/broken.gz"), std::string::npos)
       << counts.error().message;
+  ASSERT_TRUE(counts.error().fault);
+  EXPECT_EQ(counts.error().fault->kind, FileFaultKind::corrupt_gzip);
 }
 
 TEST_F(BatchFilesTest, DownloadErrorsKeepTheirKind) {
@@ -197,6 +203,7 @@ TEST_F(BatchFilesTest, DownloadErrorsKeepTheirKind) {
   EXPECT_EQ(counts.error().kind, ErrorKind::transient);
   EXPECT_NE(counts.error().message.find("s3://b/flaky.gz: connection reset"), std::string::npos)
       << counts.error().message;
+  EXPECT_FALSE(counts.error().data) << "a download that broke is not the file's fault";
 }
 
 TEST_F(BatchFilesTest, AnErrorOfTheConsumerStopsTheDownloads) {

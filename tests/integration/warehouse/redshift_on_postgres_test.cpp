@@ -2,13 +2,12 @@
 // (tests/support/redshift_shims.hpp). Everything but the COPY from S3 itself runs for real:
 // bootstrap, versions, migrations with views, lock check, the ledger pre-check, the manifest
 // object, transaction handling around a failing COPY, the system-table fallback, and how a failed
-// COPY is pinned on a file and rejected rows are kept. COPY is played by FakeCopy below through
-// RedshiftConfig::run_copy_for_test. The COPY's exact text is golden-tested in
-// tests/unit/warehouse/redshift_sql_test.cpp.
+// COPY is pinned on a file and rejected rows are kept. COPY is played by test::FakeRedshiftCopy
+// (tests/support/fake_redshift_copy.hpp) through RedshiftConfig::run_copy_for_test. The COPY's
+// exact text is golden-tested in tests/unit/warehouse/redshift_sql_test.cpp.
 
 #include <chrono>
 #include <cstdint>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "http/credentials.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
+#include "support/fake_redshift_copy.hpp"
 #include "support/redshift_shims.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
@@ -33,150 +33,13 @@ constexpr std::string_view k_secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 constexpr std::string_view k_load_failed =
     "Load into table 'pg_event' failed.  Check 'stl_load_errors' system table for details.";
 
-// A line Redshift's COPY rejects.
-struct BadLine {
-  std::string url;
-  std::uint64_t line = 0;
-  std::string column;
-  int code = 0;
-  std::string reason;
-};
-
-// A COPY failing before it reads any data (or, with `began_loading`, without logging a row).
-struct CopyFailure {
-  std::string message;
-  std::string sqlstate = "XX000";
-  bool began_loading = false;
-};
-
-// Redshift's COPY as these tests need it. It reads the manifest object, loads one row per file
-// and rejects the lines in `bad`, logging them where Redshift does (STL_LOAD_ERRORS, or
-// SYS_LOAD_ERROR_DETAIL with `serverless`) through a connection of its own (Redshift's system
-// tables keep what a rolled-back transaction logged), under a new query id that the session's
-// pg_last_copy_id() returns. With more rejected lines than the statement's maxerror it fails as
-// Redshift does. `failure` and `transient` make it fail instead.
-class FakeCopy {
-public:
-  FakeCopy(pg::Connection& admin, objectstore::ObjectStore& manifests)
-      : m_admin(admin), m_manifests(manifests) {}
-
-  Result<void> operator()(pg::Connection& conn, const CopyCall& call) {
-    statements.emplace_back(call.statement);
-    if (transient) {
-      return fail(ErrorKind::transient, "COPY: server closed the connection unexpectedly");
-    }
-    RSI_TRY_ASSIGN(const auto pid, conn.exec("SELECT pg_backend_pid()"));
-    const std::string session = pid.text(0, 0);
-    if (failure) {
-      if (failure->began_loading) {
-        RSI_TRY(record_copy(session, 0));
-      }
-      return fail_like_redshift(conn, failure->message, failure->sqlstate);
-    }
-    RSI_TRY_ASSIGN(const std::vector<std::string> urls, manifest_urls(call.manifest_url));
-    std::int64_t rejected = 0;
-    for (const std::string& url : urls) {
-      RSI_TRY(conn.exec("INSERT INTO logs.pg_event (n, s) VALUES (1, $1)", {url.substr(0, 10)}));
-      for (const BadLine& bad_line : bad) {
-        if (bad_line.url == url) {
-          RSI_TRY(log_rejected(session, bad_line));
-          ++rejected;
-        }
-      }
-    }
-    RSI_TRY(record_copy(session, static_cast<std::int64_t>(urls.size())));
-    if (rejected > max_errors(call.statement)) {
-      return fail_like_redshift(conn, serverless
-                                          ? "Load into table 'pg_event' failed.  Check "
-                                            "'sys_load_error_detail' system table for details."
-                                          : std::string(k_load_failed));
-    }
-    return {};
-  }
-
-  std::vector<BadLine> bad;
-  std::optional<CopyFailure> failure;
-  bool transient = false;
-  bool serverless = false;
-  std::vector<std::string> statements; // Every COPY run, in order.
-
-private:
-  static std::int64_t max_errors(std::string_view statement) {
-    static const std::regex k_maxerror(" maxerror ([0-9]+);$");
-    std::match_results<std::string_view::const_iterator> found;
-    return std::regex_search(statement.begin(), statement.end(), found, k_maxerror)
-               ? std::stoll(found[1].str())
-               : 0;
-  }
-
-  Result<std::vector<std::string>> manifest_urls(std::string_view manifest_url) {
-    constexpr std::string_view k_bucket = "s3://manifests/";
-    RSI_TRY_ASSIGN(const auto manifest,
-                   objectstore::get_string(m_manifests, manifest_url.substr(k_bucket.size())));
-    if (!manifest) {
-      return fail(ErrorKind::permanent, "COPY: no manifest object");
-    }
-    static const std::regex k_url(R"re("url":"([^"]+)")re");
-    std::vector<std::string> urls;
-    for (auto it = std::sregex_iterator(manifest->begin(), manifest->end(), k_url);
-         it != std::sregex_iterator(); ++it) {
-      urls.push_back((*it)[1].str());
-    }
-    return urls;
-  }
-
-  Result<void> record_copy(const std::string& session, std::int64_t rows) {
-    RSI_TRY(
-        m_admin.exec("INSERT INTO rsi_copy_session VALUES ($1, $2, $3) ON CONFLICT (pid) DO UPDATE "
-                     "SET copy_id = excluded.copy_id, copy_count = excluded.copy_count",
-                     {session, std::to_string(++m_copy_id), std::to_string(rows)}));
-    return {};
-  }
-
-  // Logs under the id the next record_copy() gives the COPY.
-  Result<void> log_rejected(const std::string& session, const BadLine& bad_line) {
-    const std::vector<pg::Param> params{std::to_string(m_copy_id + 1),
-                                        session,
-                                        bad_line.url,
-                                        std::to_string(bad_line.line),
-                                        bad_line.column,
-                                        std::to_string(bad_line.code),
-                                        bad_line.reason,
-                                        raw_line(bad_line)};
-    if (serverless) {
-      RSI_TRY(m_admin.exec("INSERT INTO sys_load_error_detail (query_id, session_id, start_time, "
-                           "file_name, line_number, column_name, error_code, error_message) "
-                           "VALUES ($1, $2, now(), $3, $4, $5, $6, $7)",
-                           std::vector<pg::Param>(params.begin(), params.begin() + 7)));
-      return {};
-    }
-    RSI_TRY(m_admin.exec("INSERT INTO stl_load_errors (query, session, starttime, filename, "
-                         "line_number, colname, err_code, err_reason, raw_line) "
-                         "VALUES ($1, $2, now(), $3, $4, $5, $6, $7, $8)",
-                         params));
-    return {};
-  }
-
-  static std::string raw_line(const BadLine& bad_line) {
-    return fmt::format("2016-01-01 00:00:00\tUS\tline {}\tx", bad_line.line);
-  }
-
-  static Result<void> fail_like_redshift(pg::Connection& conn, std::string_view message,
-                                         std::string_view sqlstate = "XX000") {
-    RSI_TRY(
-        conn.exec("SELECT rsi_fail_copy($1, $2)", {std::string(message), std::string(sqlstate)}));
-    return fail(ErrorKind::permanent, "COPY: rsi_fail_copy returned");
-  }
-
-  pg::Connection& m_admin;
-  objectstore::ObjectStore& m_manifests;
-  std::int64_t m_copy_id = 1000;
-};
+using test::BadLine;
+using test::CopyFailure;
 
 struct Open {
   bool fallback = true;    // RedshiftConfig::system_table_fallback
   bool serverless = false; // RedshiftConfig::serverless
-  bool fake_copy = true;   // COPY is played by FakeCopy; false: sent to PostgreSQL, which fails.
+  bool fake_copy = true;   // COPY is played by the fake; false: sent to PostgreSQL, which fails.
 };
 
 class RedshiftOnPostgresTest : public ::testing::Test {
@@ -189,6 +52,7 @@ protected:
     ASSERT_TRUE(m_admin->exec_script(test::k_redshift_shims));
     m_manifests = objectstore::make_local_object_store({.root = m_dir.path("manifests")}).value();
     m_copy.emplace(*m_admin, *m_manifests);
+    m_copy->insert_row = "INSERT INTO logs.pg_event (n, s) VALUES (1, left($1, 10))";
     open();
   }
 
@@ -223,7 +87,7 @@ protected:
   std::optional<test::PostgresDatabase> m_database;
   std::optional<pg::Connection> m_admin;
   std::unique_ptr<objectstore::ObjectStore> m_manifests;
-  std::optional<FakeCopy> m_copy;
+  std::optional<test::FakeRedshiftCopy> m_copy;
   std::unique_ptr<Warehouse> m_warehouse;
 };
 
@@ -396,7 +260,7 @@ TEST_F(RedshiftOnPostgresTest, AFailedCopyIsPinnedOnTheFileStlLoadErrorsNames) {
             fmt::format("load {} into pg_event: s3://spade/a/2.gz line 17 column 3 (\"n\"): "
                         "Invalid digit, Value 'x', Pos 0, Type: Long (Redshift load error 1207)",
                         request.manifest));
-  EXPECT_EQ(m_copy->statements.back().find("maxerror"), std::string::npos);
+  EXPECT_EQ(m_copy->copies.back().statement.find("maxerror"), std::string::npos);
   EXPECT_EQ(scalar("SELECT count(*) FROM infra.load_manifest"), "0");
   EXPECT_EQ(scalar("SELECT count(*) FROM logs.pg_event"), "0");
   EXPECT_EQ(scalar("SELECT count(*) FROM infra.rejected_row"), "0");
@@ -497,7 +361,7 @@ TEST_F(RedshiftOnPostgresTest, RowsRejectedUnderMaxBadRowsAreKeptWithTheBatch) {
   const auto loaded = m_warehouse->load_batch(request);
 
   ASSERT_TRUE(loaded) << loaded.error().message;
-  EXPECT_TRUE(m_copy->statements.back().ends_with(" trimblanks maxerror 2;"));
+  EXPECT_TRUE(m_copy->copies.back().statement.ends_with(" trimblanks maxerror 2;"));
   EXPECT_EQ(loaded->rows, 3U);
   EXPECT_EQ(loaded->rejected_rows, 1U);
   EXPECT_EQ(scalar("SELECT count(*) FROM logs.pg_event"), "3");

@@ -101,8 +101,8 @@ struct FileQuarantine {
   std::int32_t column = 0; // 1-based column; 0: not known.
 };
 
-// How a batch whose load failed for its data is split (IngestDb::split_batch). Every file of the
-// batch in neither list goes back to the pending files, due at once.
+// How a batch whose load failed for its data is split (IngestDb::split_batch). The files of the
+// batch in neither list stay together as a batch of their own, due for a retry at once.
 struct BatchSplit {
   std::vector<FileQuarantine> quarantine; // Leave the batch for the quarantine.
   std::vector<std::string> load_now;      // Keys that form a new batch, in flight at once.
@@ -184,10 +184,11 @@ public:
   // The load of in-flight batch `manifest` failed for the data of some of its files: in one
   // transaction, the files of `split.quarantine` leave it for the quarantine (a file set aside
   // before counts one more attempt), the files of `split.load_now` become a new batch (a new
-  // manifest uuid, in flight with a lease until `lease_until`, no retry spent), the others go
-  // back to the pending files with a force load of the table so they are claimed at once, and
-  // the old manifest is deleted. Returns the new batch (nullopt when `load_now` is empty).
-  // Fails with ErrorKind::conflict when the batch is no longer in flight.
+  // manifest uuid, in flight with a lease until `lease_until`, no retry spent), the others
+  // become another new batch, released and due at `now` (so they are not merged with other
+  // files: halving a batch whose bad file is unknown stays a bisection), and the old manifest is
+  // deleted. Returns the in-flight batch (nullopt when `load_now` is empty). Fails with
+  // ErrorKind::conflict when the batch is no longer in flight.
   [[nodiscard]] virtual Result<std::optional<Batch>> split_batch(const std::string& manifest,
                                                                  const BatchSplit& split,
                                                                  TimePoint now,

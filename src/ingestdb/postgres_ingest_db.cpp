@@ -99,9 +99,6 @@ Batch batch_from_row(const pg::Rows& rows, int row) {
   return batch;
 }
 
-// Who asks for the force load that makes the files a split put back due at once.
-constexpr std::string_view k_split_requester = "rsloadmanager (bad file isolated)";
-
 // $1 manifest, $2 key, $3 kind, $4 error, $5 line, $6 column, $7 now. A key set aside before
 // (then retried) counts one more attempt.
 constexpr std::string_view k_quarantine_file = R"sql(
@@ -406,17 +403,18 @@ public:
         }
         next = std::move(batch);
       }
-      RSI_TRY_ASSIGN(
-          const auto rest,
-          tx.exec("UPDATE tsv SET manifest_uuid = NULL WHERE manifest_uuid = $1", {manifest}));
-      if (rest.affected() > 0) {
-        RSI_TRY(tx.exec("INSERT INTO force_load (tablename, requester, ts) VALUES ($1, $2, $3) "
-                        "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING",
-                        {old.table, std::string(k_split_requester), ts(now)}));
+      RSI_TRY_ASSIGN(const auto rest,
+                     tx.exec("SELECT 1 FROM tsv WHERE manifest_uuid = $1 LIMIT 1", {manifest}));
+      if (!rest.empty()) {
+        const std::string put_back = new_uuid();
+        RSI_TRY(tx.exec("INSERT INTO manifest (uuid, tablename, tableversion, created_ts, "
+                        "retry_ts, retry_count, released) VALUES ($1, $2, $3, $4, $4, 0, true)",
+                        {put_back, old.table, std::to_string(old.version), ts(now)}));
+        RSI_TRY(tx.exec("UPDATE tsv SET manifest_uuid = $2 WHERE manifest_uuid = $1",
+                        {manifest, put_back}));
       }
       RSI_TRY(tx.exec("DELETE FROM manifest WHERE uuid = $1", {manifest}));
       RSI_TRY(tx.commit());
-      m_candidates.expire(); // The files put back are due at once.
       return next;
     });
   }
@@ -454,7 +452,7 @@ public:
       RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
       RSI_TRY_ASSIGN(const auto due, tx.exec(fmt::format(R"sql(
         SELECT {} FROM manifest m
-         WHERE m.retry_ts IS NOT NULL AND m.retry_ts < $1 AND (COALESCE(m.retry_count, 0) < $2 OR m.released)
+         WHERE m.retry_ts IS NOT NULL AND m.retry_ts <= $1 AND (COALESCE(m.retry_count, 0) < $2 OR m.released)
          ORDER BY m.retry_ts
          LIMIT 20
          FOR UPDATE SKIP LOCKED)sql",

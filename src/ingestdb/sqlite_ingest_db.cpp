@@ -23,9 +23,6 @@ std::int64_t us(TimePoint time) { return to_epoch_micros(time); }
 constexpr auto k_sqlite_manifest_columns =
     "uuid, tablename, tableversion, retry_count, last_error, retry_ts";
 
-// Who asks for the force load that makes the files a split put back due at once.
-constexpr std::string_view k_split_requester = "rsloadmanager (bad file isolated)";
-
 constexpr auto k_quarantine_columns =
     "id, tablename, tableversion, keyname, kind, error, COALESCE(line, 0), COALESCE(col, 0), "
     "received_ts, first_seen, last_seen, attempts";
@@ -355,15 +352,20 @@ public:
       oldest->reset();
       next = std::move(batch);
     }
-    RSI_TRY_ASSIGN(auto* rest,
-                   m_db.cached("UPDATE tsv SET manifest_uuid = NULL WHERE manifest_uuid = ?"));
-    RSI_TRY_ASSIGN(const auto put_back, rest->bind(1, manifest).run());
-    if (put_back > 0) {
+    RSI_TRY_ASSIGN(auto* rest, m_db.cached("SELECT 1 FROM tsv WHERE manifest_uuid = ? LIMIT 1"));
+    RSI_TRY_ASSIGN(const bool any_rest, rest->bind(1, manifest).step());
+    rest->reset();
+    if (any_rest) {
+      const std::string put_back = new_uuid();
       RSI_TRY_ASSIGN(
-          auto* force,
-          m_db.cached("INSERT INTO force_load (tablename, requester, ts) VALUES (?, ?, ?) "
-                      "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING"));
-      RSI_TRY(force->bind(1, old.table).bind(2, k_split_requester).bind(3, us(now)).run());
+          auto* insert,
+          m_db.cached("INSERT INTO manifest (uuid, tablename, tableversion, created_ts, "
+                      "retry_ts, retry_count, released) VALUES (?1, ?2, ?3, ?4, ?4, 0, 1)"));
+      RSI_TRY(
+          insert->bind(1, put_back).bind(2, old.table).bind(3, old.version).bind(4, us(now)).run());
+      RSI_TRY_ASSIGN(auto* move_rest,
+                     m_db.cached("UPDATE tsv SET manifest_uuid = ?2 WHERE manifest_uuid = ?1"));
+      RSI_TRY(move_rest->bind(1, manifest).bind(2, put_back).run());
     }
     RSI_TRY_ASSIGN(auto* drop_manifest, m_db.cached("DELETE FROM manifest WHERE uuid = ?"));
     RSI_TRY(drop_manifest->bind(1, manifest).run());
@@ -399,7 +401,7 @@ public:
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
     RSI_TRY_ASSIGN(auto* due, m_db.cached(fmt::format(R"sql(
       SELECT {} FROM manifest m
-       WHERE retry_ts IS NOT NULL AND retry_ts < ? AND (retry_count < ? OR released)
+       WHERE retry_ts IS NOT NULL AND retry_ts <= ? AND (retry_count < ? OR released)
          AND NOT EXISTS (SELECT 1 FROM manifest o WHERE o.tablename = m.tablename AND o.retry_ts IS NULL)
        ORDER BY retry_ts LIMIT 1)sql",
                                                       k_sqlite_manifest_columns)));

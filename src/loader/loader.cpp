@@ -15,7 +15,8 @@ namespace names = telemetry::names;
 
 // How a batch whose load failed for its data is split (see Loader): the file at fault into the
 // quarantine and the others into a new batch; with no file named, the first half into a new
-// batch and the rest back to the pending files; a single file into the quarantine.
+// batch loaded now and the other half into one loaded after it; a single file into the
+// quarantine.
 ingestdb::BatchSplit plan_split(const ingestdb::Batch& batch, const warehouse::LoadError& error) {
   ingestdb::BatchSplit split;
   const auto quarantine = [&](std::size_t index, warehouse::FileFaultKind kind, std::int64_t line,
@@ -284,9 +285,14 @@ std::optional<ingestdb::Batch> Loader::isolate(const ingestdb::Batch& batch,
                     {"manifest", batch.manifest},
                     {"error", file.error}});
       }
+      if (split.quarantine.size() + split.load_now.size() < batch.keys.size()) {
+        // The rest is a batch due at once: look for it at the next step, not the next check.
+        const std::lock_guard lock(m_mutex);
+        m_last_failed_check.reset();
+      }
       if (split.quarantine.empty()) {
         log::warn("batch load failed for its data and the warehouse cannot tell which file; "
-                  "loading the first half, the rest goes back to the queue",
+                  "loading the first half now and the other half after it",
                   {{"manifest", batch.manifest},
                    {"table", batch.table},
                    {"files", batch.keys.size()},

@@ -46,11 +46,12 @@ using VersionSource = std::function<ingestdb::VersionMap()>;
 // batch and retries the load after a back-off without spending a retry. A load that fails for
 // its data (LoadError::data) splits the batch: the file at fault goes to the quarantine and the
 // others load at once as a new batch; when the warehouse cannot tell which file it was, the
-// first half loads as a new batch and the rest goes back to the pending files (a batch of one
-// file is quarantined), so a bad file is found in about log2(files) loads while the good files
-// load. Any other failure fails the batch with the error in last_error, retried after
-// error_retry_delay up to max_load_retry times, then it is stale. Before a failed or orphaned
-// batch is loaded again, the warehouse's ledger is asked whether it committed after all.
+// first half loads as a new batch and the second half becomes a batch of its own, loaded after
+// it (a batch of one file is quarantined): a bisection, which finds the bad file in at most
+// 2·⌈log2 n⌉ + 2 loads while the good files load. Any other failure fails the batch with the error
+// in last_error, retried after error_retry_delay up to max_load_retry times, then it is stale.
+// Before a failed or orphaned batch is loaded again, the warehouse's ledger is asked whether it
+// committed after all.
 class Loader {
 public:
   Loader(ingestdb::IngestDb& store, VersionSource versions, const Clock& clock,

@@ -406,7 +406,7 @@ TEST_P(IngestDbContract, StaleBatchesCanBeRetriedOrSkippedWithAnAuditRecord) {
       << "gone";
 }
 
-TEST_P(IngestDbContract, SplittingABatchQuarantinesLoadsNowAndPutsTheRestBackDueAtOnce) {
+TEST_P(IngestDbContract, SplittingABatchQuarantinesLoadsNowAndKeepsTheRestABatchDueAtOnce) {
   record("t", 6);
   const auto batch = claim({{"t", 0}});
   ASSERT_TRUE(batch);
@@ -448,12 +448,21 @@ TEST_P(IngestDbContract, SplittingABatchQuarantinesLoadsNowAndPutsTheRestBackDue
   EXPECT_EQ(m_store->record_file(file("t", 1), m_clock.now()).value(), RecordOutcome::recorded)
       << "a quarantined key is not pending: a new announcement records it";
 
-  // The two files put back are due at once (a force load), though below the count trigger.
+  // The two files of neither list stay a batch of their own, due at once once the table has no
+  // batch in flight; the new announcement of key 1 is not merged into it.
+  EXPECT_FALSE(m_store->claim_retryable_batch(5, 60s, m_clock.now()).value())
+      << "the table has a batch in flight";
   ASSERT_TRUE(m_store->complete_batch((*next)->manifest, m_clock.now()).value());
-  EXPECT_TRUE(m_store->force_load_requested("t").value());
-  const auto rest = claim({{"t", 0}});
+  const auto rest = m_store->claim_retryable_batch(5, 60s, m_clock.now()).value();
   ASSERT_TRUE(rest);
-  EXPECT_EQ(rest->keys.size(), 3U) << "keys 3, 5 and the new announcement of key 1";
+  EXPECT_EQ(rest->keys, (std::vector<std::string>{batch->keys[3], batch->keys[5]}));
+  EXPECT_EQ(rest->retry_count, 0) << "no retry spent";
+  EXPECT_FALSE(m_store->force_load_requested("t").value());
+  ASSERT_TRUE(m_store->complete_batch(rest->manifest, m_clock.now()).value());
+  m_policy.count_trigger = 0;
+  const auto again = claim({{"t", 0}});
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->keys, std::vector<std::string>{batch->keys[1]});
 
   const auto stats = m_store->pending_stats({{"t", 0}}, 5).value();
   const auto quarantined_stat = std::find_if(stats.begin(), stats.end(), [](const auto& stat) {
@@ -465,7 +474,7 @@ TEST_P(IngestDbContract, SplittingABatchQuarantinesLoadsNowAndPutsTheRestBackDue
   EXPECT_EQ(quarantined_stat->oldest, m_clock.now());
 
   // The quarantined key announced again loads (its object was fixed): it leaves the quarantine.
-  ASSERT_TRUE(m_store->complete_batch(rest->manifest, m_clock.now()).value());
+  ASSERT_TRUE(m_store->complete_batch(again->manifest, m_clock.now()).value());
   const auto left = m_store->quarantined_files(10).value();
   ASSERT_EQ(left.size(), 1U);
   EXPECT_EQ(left[0].key, batch->keys[4]);

@@ -271,14 +271,11 @@ TEST_P(LoaderOnRedshiftBisectTest, AFileNothingNamesIsQuarantinedAloneAndTheRest
   expect_settled(keys, m_bad);
 }
 
-// Disabled: the loader does not meet this bound for every position. The half of a split batch
-// that is not loaded at once goes back to the pending files, where it merges with the halves put
-// back before it, so the next claim bisects a larger batch again: with the bad file 4th of 8 it
-// takes 10 COPYs (the failed 8 and 4, [f0 f1], the failed 6 and 3, [f2], the failed 5 and 2, f3
-// alone, then [f4 .. f7]), and the worst case grows faster than the bound (28 COPYs for 64 files,
-// where it allows 14). Keeping each half that is put back as a batch of its own meets it. Run
-// with --gtest_also_run_disabled_tests.
-TEST_P(LoaderOnRedshiftBisectTest, DISABLED_FindsTheFileInAtMostTwiceLog2NPlusTwoCopies) {
+// The bisection's bound, for the bad file at every position: the half of a split batch that is
+// not loaded at once stays a batch of its own (it is not merged with other pending files, which
+// would make the next claim bisect a larger batch again: 10 COPYs for the bad file 4th of 8, 28
+// for 64 files, before the halves were kept apart).
+TEST_P(LoaderOnRedshiftBisectTest, FindsTheFileInAtMostTwiceLog2NPlusTwoCopies) {
   bisect();
 
   ASSERT_EQ(m_store->quarantined_files(10).value().size(), 1U);

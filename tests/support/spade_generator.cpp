@@ -1,5 +1,5 @@
 // The oracle follows the rules as documented, step by step, in their own words:
-//  - Spade writes each value with Go's %q (../shared/testdata: `"\x00\x00"`). Other producers
+//  - Spade writes each value with Go's %q (two NUL bytes as `"\x00\x00"`). Other producers
 //    write it bare with COPY's ESCAPE (a backslash before \, tab, newline and an opening quote),
 //    or in single or double quotes with ESCAPE before \, newline and that quote, tabs left as
 //    they are ("All characters within the quotation marks, including delimiters, are
@@ -10,6 +10,9 @@
 //    the noncharacters U+FDD0..U+FDEF, U+xFFFE, U+xFFFF) into '?'; TRIMBLANKS drops trailing
 //    ASCII white space; TRUNCATECOLUMNS keeps the longest run of whole characters that fits the
 //    width in bytes.
+//  - CHAR: only bytes up to 127 (any other fails the file: ACCEPTINVCHARS is for VARCHAR
+//    only); EMPTYASNULL; TRUNCATECOLUMNS to the width in bytes; no TRIMBLANKS; stored
+//    blank-padded to the width.
 //  - Other types: empty or blank is NULL, white space around the value is ignored; integers
 //    take a sign and leading zeros; floats fixed or exponent notation, NaN and Infinity;
 //    booleans t/true/y/yes/1 and f/false/n/no/0 in any case; timestamps `YYYY-MM-DD
@@ -187,12 +190,16 @@ std::string blueprint_type(const ColumnSpec& column) {
     return "f@timestamp@unix";
   case ColumnKind::date:
     return "date";
+  case ColumnKind::character:
+    return "char";
   }
   return "varchar";
 }
 
 std::string blueprint_options(const ColumnSpec& column) {
-  return column.kind == ColumnKind::varchar ? fmt::format("({})", column.width) : "";
+  return column.kind == ColumnKind::varchar || column.kind == ColumnKind::character
+             ? fmt::format("({})", column.width)
+             : "";
 }
 
 std::string go_quote_body(const std::string& bytes) {
@@ -304,6 +311,15 @@ ExpectedValue expected_varchar(const std::string& loaded, std::uint32_t width) {
   return repaired.substr(0, kept);
 }
 
+ExpectedValue expected_char(const std::string& loaded, std::uint32_t width) {
+  if (loaded.empty()) {
+    return std::nullopt; // EMPTYASNULL
+  }
+  std::string stored = loaded.substr(0, width); // TRUNCATECOLUMNS: bytes, all ASCII here.
+  stored.resize(width, ' ');
+  return stored;
+}
+
 SpadeFile SpadeGenerator::make_file(std::span<const ColumnSpec> columns, std::int64_t first_id,
                                     int row_count) {
   if (columns.empty() || columns.front().kind != ColumnKind::bigint) {
@@ -376,6 +392,8 @@ SpadeGenerator::Cell SpadeGenerator::make_cell(const ColumnSpec& column) {
   switch (column.kind) {
   case ColumnKind::varchar:
     return make_string_cell(column);
+  case ColumnKind::character:
+    return make_char_cell(column);
   case ColumnKind::bigint:
   case ColumnKind::integer:
     return make_integer_cell(column.kind);
@@ -460,22 +478,43 @@ std::string SpadeGenerator::make_logical_string(std::uint32_t width) {
   return out;
 }
 
-SpadeGenerator::Cell SpadeGenerator::make_string_cell(const ColumnSpec& column) {
-  const std::string logical = chance(3) ? "\\N" : make_logical_string(column.width);
-  std::string unquoted;
-  std::string written;
+std::string SpadeGenerator::make_ascii_string(std::uint32_t width) {
+  static constexpr std::array<std::string_view, 17> k_pieces{
+      "a", "b",  "spade", "x",  "Q",  "7",  " ",    "   ", "\"",
+      "'", "\\", "\t",    "\n", "\r", "\v", "\x7F", "\x01"};
+  std::size_t target = static_cast<std::size_t>(pick(static_cast<int>(width) + 1));
+  if (chance(15)) { // TRUNCATECOLUMNS: longer than the column.
+    target = width + 1 + static_cast<std::size_t>(pick(static_cast<int>(width) + 4));
+  }
+  std::string out;
+  while (out.size() < target) {
+    out += chance(50) ? k_pieces[static_cast<std::size_t>(pick(6))]
+                      : k_pieces[static_cast<std::size_t>(pick(k_pieces.size()))];
+  }
+  if (chance(5)) { // Only Spade's quoting can carry a NUL byte (as \x00).
+    out.insert(static_cast<std::size_t>(pick(static_cast<int>(out.size()) + 1)), 1, '\0');
+  }
+  return out;
+}
+
+std::pair<std::string, std::string> SpadeGenerator::write_string(const std::string& logical) {
   const int roll = pick(100);
   if (roll < 45 || logical.find('\0') != std::string::npos) { // Only Spade's quoting carries NUL.
-    unquoted = go_quote_body(logical);
-    written = in_quotes(unquoted);
-  } else if (roll < 75) {
-    unquoted = bare_escape(logical, chance(50));
-    written = unquoted;
-  } else {
-    const char quote = roll < 90 ? '"' : '\'';
-    unquoted = quoted_escape(logical, quote);
-    written = in_quotes(unquoted, quote);
+    const std::string unquoted = go_quote_body(logical);
+    return {in_quotes(unquoted), unquoted};
   }
+  if (roll < 75) {
+    std::string unquoted = bare_escape(logical, chance(50));
+    return {unquoted, unquoted};
+  }
+  const char quote = roll < 90 ? '"' : '\'';
+  const std::string unquoted = quoted_escape(logical, quote);
+  return {in_quotes(unquoted, quote), unquoted};
+}
+
+SpadeGenerator::Cell SpadeGenerator::make_string_cell(const ColumnSpec& column) {
+  const std::string logical = chance(3) ? "\\N" : make_logical_string(column.width);
+  auto [written, unquoted] = write_string(logical);
   // REMOVEQUOTES has taken the quotes off `unquoted`; then the NULL marker, then ESCAPE.
   if (is_null_marker(unquoted)) {
     return {written, std::nullopt, std::nullopt};
@@ -483,6 +522,22 @@ SpadeGenerator::Cell SpadeGenerator::make_string_cell(const ColumnSpec& column) 
   ExpectedValue expected = expected_varchar(copy_unescape(unquoted), column.width);
   ExpectedValue stored = expected ? ExpectedValue(sqlite_value("text", *expected)) : std::nullopt;
   return {written, std::move(expected), std::move(stored)};
+}
+
+SpadeGenerator::Cell SpadeGenerator::make_char_cell(const ColumnSpec& column) {
+  const std::string logical = chance(3) ? "\\N" : make_ascii_string(column.width);
+  auto [written, unquoted] = write_string(logical);
+  if (is_null_marker(unquoted)) {
+    return {written, std::nullopt, std::nullopt};
+  }
+  const ExpectedValue stored = expected_char(copy_unescape(unquoted), column.width);
+  if (!stored) {
+    return {written, std::nullopt, std::nullopt};
+  }
+  // PostgreSQL's text form of a CHAR(n) value drops its trailing blanks (spaces only).
+  const auto kept = stored->find_last_not_of(' ');
+  std::string text = kept == std::string::npos ? "" : stored->substr(0, kept + 1);
+  return {written, std::move(text), sqlite_value("text", *stored)};
 }
 
 SpadeGenerator::Cell SpadeGenerator::make_integer_cell(ColumnKind kind) {

@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rsi::test::spade {
@@ -29,12 +30,13 @@ enum class ColumnKind {
   boolean,          // "bool".
   timestamp,        // "f@timestamp@unix": Spade writes the formatted time.
   date,             // "date".
+  character,        // Blueprint "char" with options "(width)": CHAR(width).
 };
 
 struct ColumnSpec {
   std::string name;
   ColumnKind kind = ColumnKind::varchar;
-  std::uint32_t width = 0; // varchar only: the width in bytes.
+  std::uint32_t width = 0; // varchar and character: the width in bytes.
 };
 
 // Blueprint's column_type and column_options for `column` (an `add` step).
@@ -49,7 +51,8 @@ std::string blueprint_options(const ColumnSpec& column);
 //    as INTEGER 1/0 ("integer:1"), floats as REAL printed by SQLite ("real:12.5", "real:3.0",
 //    "real:Inf") except NaN, kept as the TEXT "NaN" ("text:NaN"); strings, timestamps and dates
 //    as TEXT, a timestamp with its fraction digits as written ("text:2016-02-29
-//    01:02:03.120000"), a date without the time that may follow it ("text:2016-02-29").
+//    01:02:03.120000"), a date without the time that may follow it ("text:2016-02-29"), a
+//    CHAR(n) value blank-padded to n ("text:ab  "), which PostgreSQL's text form trims ("ab").
 using ExpectedValue = std::optional<std::string>;
 using ExpectedRow = std::vector<ExpectedValue>;
 
@@ -78,11 +81,18 @@ private:
 
   Cell make_cell(const ColumnSpec& column);
   Cell make_string_cell(const ColumnSpec& column);
+  Cell make_char_cell(const ColumnSpec& column);
+  // `logical` as a producer writes a string (Spade's quoting, bare, or in quotes with ESCAPE)
+  // and the field REMOVEQUOTES leaves of it.
+  std::pair<std::string, std::string> write_string(const std::string& logical);
   Cell make_integer_cell(ColumnKind kind);
   Cell make_double_cell();
   Cell make_boolean_cell();
   Cell make_time_cell(ColumnKind kind);
   std::string make_logical_string(std::uint32_t width);
+  // ASCII only (a CHAR column refuses any other byte): letters, blanks, quotes, backslashes,
+  // control characters, DEL, now and then a NUL byte.
+  std::string make_ascii_string(std::uint32_t width);
   // Wraps a typed value's text in the producer's quotes (or not), with blanks around it
   // sometimes (the profile ignores white space around a non-character value).
   std::string spell(std::string text);
@@ -108,6 +118,11 @@ std::string copy_unescape(const std::string& text);
 // REMOVEQUOTES and ESCAPE, not a NULL marker): EMPTYASNULL, ACCEPTINVCHARS '?', TRIMBLANKS,
 // TRUNCATECOLUMNS, in that order.
 ExpectedValue expected_varchar(const std::string& loaded, std::uint32_t width);
+
+// The CHAR(`width`) value COPY with the profile stores from `loaded` (ASCII, after REMOVEQUOTES
+// and ESCAPE, not a NULL marker): EMPTYASNULL, TRUNCATECOLUMNS, then blank-padded to `width`.
+// No ACCEPTINVCHARS and no TRIMBLANKS: both are for VARCHAR only.
+ExpectedValue expected_char(const std::string& loaded, std::uint32_t width);
 
 // The SQLite rendering of a value of `storage_class` ("integer", "real" or "text") that SQLite
 // prints as `text`.

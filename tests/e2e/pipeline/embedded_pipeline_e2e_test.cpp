@@ -8,22 +8,24 @@
 // 1. Meanwhile the process is killed (-9) at random moments more than twenty times, every fifth
 // time while it waits behind write transactions the test holds on its databases (so that a
 // load and a message are caught in flight); messages arrive twice (at once or much later),
-// malformed messages and hostile table names arrive, and one file is a truncated gzip: its
-// batch goes stale, and the test acts as the operator of docs/runbook.md (skip the batch,
-// announce its good files again). The test forces loads through the control API, as the
-// PostgreSQL pipeline test does.
+// malformed messages and hostile table names arrive, and seven files are bad, each in another
+// way (corrupt or truncated gzip, a value its column refuses, a missing object, a key no store
+// serves, a line over 4 MB, a non-ASCII CHAR value).
 //
-// Time: `rs_ingester run` has no flags for its 60 s visibility timeout, batch lease and retry
-// delay, nor for its 5 retries, so each start of the process runs with its wall clock set
-// k_restart_gap further ahead (tests/support/clock_shift.cpp, by LD_PRELOAD): every restart
-// finds the deliveries, leases and retry times of the process before it expired, as if it had
-// been down a minute. Messages in flight at a kill are delivered again, orphaned batches are
-// resolved through the ledger, and a failed batch is retried at each start, without the test
-// sleeping through those minutes.
+// Time: `rs_ingester run` has no flags for its 60 s visibility timeout and batch lease, so each
+// start of the process runs with its wall clock set k_restart_gap further ahead
+// (tests/support/clock_shift.cpp, by LD_PRELOAD): every restart finds the deliveries and leases
+// of the process before it expired, as if it had been down a minute. Messages in flight at a
+// kill are delivered again and orphaned batches are resolved through the ledger, without the
+// test sleeping through those minutes.
 //
-// In the end every warehouse table must hold exactly the expected rows, every column compared
-// with its storage class, the ingester tables and the inbox must be drained, and every rejected
-// input must be on record with its reason.
+// With nobody acting (the last files of each table load by the age trigger), every warehouse
+// table must come to hold exactly the rows of its good files, every column compared with its
+// storage class, each bad file must be quarantined once with its kind and place (and logged
+// once at error level), no batch may fail, the ingester tables and the inbox must be drained,
+// and every rejected input must be on record with its reason. Then the test acts as the
+// operator of docs/runbook.md: it lists the quarantined files, fixes the truncated one and
+// retries it (it loads, once), and drops the others.
 //
 // The scenario, the operator's steps and the end-state checks are shared with
 // pipeline_e2e_test.cpp (pipeline_scenario.hpp); this file holds the deployment: the data
@@ -72,7 +74,7 @@ constexpr std::chrono::seconds k_restart_gap{65};
 // The bucket folder of DIR/objects that `rs_ingester load` stores into (app::DataDir); the
 // producer's own files go there too, under the key scheme `rs_ingester load` uses.
 const std::string k_bucket = "local";
-const std::string k_operator = "embedded-pipeline-e2e: OPS-1 truncated gzip";
+const std::string k_operator = "embedded-pipeline-e2e: OPS-1 bad files";
 
 // `sends` in order, now and then a message twice: again at once, or 20 to 80 sends later (the
 // local inbox has no per-message delay, so a late duplicate is one the producer sends late).
@@ -198,7 +200,7 @@ protected:
                        .rendering = Rendering::sqlite,
                        .through_cli_one_in = 10,
                        .requester = "embedded-pipeline-e2e",
-                       .skipped_by = k_operator,
+                       .operator_name = k_operator,
                        .shuffled = [this](std::vector<Announcement>& list, std::mt19937& rng) {
                          list = with_duplicates(list, rng, m_duplicates);
                        }});
@@ -209,7 +211,7 @@ protected:
     auto store = objectstore::make_local_object_store({.root = m_data / "objects"});
     ASSERT_TRUE(store) << store.error().message;
     for (const PlannedFile& file : m_scenario.files) {
-      if (!file.through_cli) {
+      if (!file.through_cli && (!file.bad || file.bad->stored)) {
         const auto put = (*store)->put(file.key_name, file.object);
         ASSERT_TRUE(put) << put.error().message;
       }
@@ -383,42 +385,10 @@ protected:
     }
   }
 
-  // Convergence: the test as the operator -----------------------------------------------------
+  // Convergence: nobody acts -----------------------------------------------------------------
 
-  struct EmbeddedOperatorState : OperatorState {
-    int retry_count_seen = -1; // Of the failing batch, when the process was last restarted.
-    int time_restarts = 0;     // Restarts that only let time pass.
-  };
-
-  // A batch waiting for its retry waits a minute: the process starts again, a minute later.
-  // A stale batch is skipped, as docs/runbook.md says.
-  void handle_failed_batches(EmbeddedOperatorState& state) {
-    const auto status = control_status(*this, state);
-    if (!status) {
-      return;
-    }
-    m_max_load_retry = status->value("MaxLoadRetry", -1);
-    for (const auto& table : (*status)["Tables"]) {
-      for (const auto& batch : table["Retrying"]) {
-        const int retry_count = batch.value("RetryCount", 0);
-        if (retry_count > state.retry_count_seen) {
-          state.retry_count_seen = retry_count;
-          ++state.time_restarts;
-          if (!restart_gracefully()) {
-            state.unexpected = "rs_ingester did not stop gracefully";
-          }
-          return;
-        }
-      }
-      skip_stale_batches(m_scenario, *this, state, table);
-      if (!state.unexpected.empty()) {
-        return;
-      }
-    }
-  }
-
-  // One look, twice a second: force loads for waiting tables, failed batches, the end state.
-  bool operator_step(EmbeddedOperatorState& state) {
+  // One look, twice a second: the process alive, no failed batch, everything where it belongs.
+  bool settle_step(WatchState& state) {
     if (!time_to_look(state)) {
       return false;
     }
@@ -426,23 +396,13 @@ protected:
       state.unexpected = "rs_ingester exited by itself";
       return true;
     }
-    force_load_waiting_tables(m_scenario, *this);
-    handle_failed_batches(state);
-    return !state.unexpected.empty() || (state.skipped && drained(m_scenario, *this));
+    watch_for_failed_batches(*this, state);
+    return !state.unexpected.empty() || settled(m_scenario, *this);
   }
 
   void stop_ingester() {
     stop_gracefully(*m_ingester, "rs_ingester",
                     [&] { return http_status(m_port, "/health") == 200; });
-  }
-
-  bool restart_gracefully() {
-    stop_ingester();
-    if (HasFailure() || m_ingester->running()) {
-      return false;
-    }
-    start_ingester();
-    return true;
   }
 
   // Deployment ---------------------------------------------------------------------------------
@@ -481,35 +441,10 @@ protected:
     return {keys.begin(), keys.end()};
   }
 
-  std::optional<SkippedFiles> skipped_files(const std::string& manifest,
-                                            const std::string& corrupt_key) override {
-    // The runbook's query for the messages, in its SQLite form (keynames is a JSON array).
-    const auto lines = query(ingester_db(),
-                             "SELECT json_object('KeyName', value, 'TableName', tablename, "
-                             "'TableVersion', tableversion), value = ?2 "
-                             "FROM skipped_batch, json_each(keynames) WHERE manifest_uuid = ?1",
-                             {manifest, corrupt_key});
-    if (!lines) {
-      return std::nullopt;
-    }
-    SkippedFiles files;
-    for (const auto& row : *lines) {
-      if (row[1] == "1") {
-        files.has_corrupt = true;
-      } else {
-        files.announcements.push_back(row[0].value_or(""));
-      }
-    }
-    return files;
-  }
-
-  std::optional<std::vector<SkippedBatch>> skipped_batches(const std::string& key) override {
-    return skipped_batches_from(query(ingester_db(),
-                                      "SELECT tablename, tableversion, retry_count, last_error, "
-                                      "skipped_by, EXISTS (SELECT 1 FROM json_each(keynames) "
-                                      "WHERE value = ?) FROM skipped_batch",
-                                      {key}),
-                                "1");
+  std::optional<Table> quarantined_rows() override {
+    return query(ingester_db(),
+                 "SELECT id, keyname, tablename, tableversion, kind, error, line, "
+                 "col, attempts, state, changed_by FROM quarantined_file ORDER BY id");
   }
 
   std::int64_t warehouse_rows(const std::string& table) override {
@@ -547,13 +482,12 @@ protected:
 
   std::optional<long> messages_left() override { return static_cast<long>(inbox_messages()); }
 
-  Result<void> announce_again(std::span<const std::string> bodies) override {
-    for (const std::string& body : bodies) {
-      if (auto published = queue::publish_local_message(inbox(), body); !published) {
-        return fail(published.error());
-      }
+  Result<void> put_object(const PlannedFile& file, const std::string& object) override {
+    auto store = objectstore::make_local_object_store({.root = m_data / "objects"});
+    if (!store) {
+      return fail(store.error());
     }
-    return {};
+    return (*store)->put(file.key_name, object);
   }
 
   int control_port() override { return m_port; }
@@ -564,28 +498,32 @@ protected:
 
   // End state ---------------------------------------------------------------------------------
 
-  // docs/runbook.md, "A stale batch": each failure of the batch is logged at error level, and
-  // `"stale":true` marks the one after which nothing retries it (its retries spent).
-  void expect_failures_logged(const std::string& manifest) {
-    int failures = 0;
-    int stale = 0;
+  std::vector<fs::path> all_logs() const {
+    std::vector<fs::path> paths;
     for (int start = 0; start < m_starts; ++start) {
-      std::ifstream log(log_path(start));
-      for (std::string line; std::getline(log, line);) {
-        const json entry = json::parse(line, nullptr, false); // A kill may cut the last line.
-        if (!entry.is_object() || entry.value("msg", "") != "batch load failed" ||
-            entry.value("manifest", "") != manifest) {
-          continue;
-        }
-        ++failures;
-        const bool marked_stale = entry.value("stale", false);
-        stale += marked_stale ? 1 : 0;
-        EXPECT_EQ(marked_stale, entry.value("retry_count", -1) >= m_max_load_retry)
-            << "in " << log_path(start).filename().string() << ": " << line;
+      paths.push_back(log_path(start));
+    }
+    return paths;
+  }
+
+  // `rs_ingester run --until-idle` on the data directory with the bad files quarantined: there
+  // is nothing left to do, but not everything loaded, so it exits 3 naming each of them.
+  void expect_until_idle_names_quarantined() {
+    test::Process run(RSI_RS_INGESTER_BIN,
+                      {"--log-level", "warn", "run", "--data-dir", m_data.string(), "--until-idle",
+                       "--control-addr", ""},
+                      m_dir.path("until-idle.log"));
+    const auto status = run.wait(60s);
+    const std::string output = run.log_text();
+    EXPECT_EQ(status, 3) << output;
+    for (const PlannedFile& file : m_scenario.files) {
+      if (file.bad) {
+        EXPECT_NE(output.find(fmt::format("quarantined file {} (id ", file.key_name)),
+                  std::string::npos)
+            << file.key_name << " not named in:\n"
+            << output;
       }
     }
-    EXPECT_GE(failures, m_max_load_retry + 1) << "the first attempt and every retry fail";
-    EXPECT_GE(stale, 1);
   }
 
   // `rs_ingester status` on the stopped data directory: every table at its version, nothing
@@ -627,7 +565,6 @@ protected:
   int m_port = 0;
   int m_starts = 0;
   int m_kills = 0;
-  int m_max_load_retry = -1;
   std::size_t m_stranded_messages = 0;
   std::int64_t m_orphaned_batches = 0;
   int m_lock_faults = 0;
@@ -643,18 +580,33 @@ TEST_F(EmbeddedPipelineE2E, LoadsExactlyTheExpectedRowsThroughKillsAndBadInput) 
   Timeline timeline;
   start_ingester();
   m_producer_thread = std::jthread([this](std::stop_token stop) { produce(stop); });
-  EmbeddedOperatorState state;
-  const bool settled = converge(
-      timeline, m_producer_thread, [&] { run_faults(); }, [&] { return operator_step(state); },
-      90s);
+  WatchState state;
+  const bool done = converge(
+      timeline, m_producer_thread, [&] { run_faults(); }, [&] { return settle_step(state); }, 90s);
   m_errors.report(); // The producer's.
-  ASSERT_TRUE(settled && state.unexpected.empty())
+  ASSERT_TRUE(done && state.unexpected.empty())
       << not_converged(timeline, state, progress(m_scenario, *this, "inbox"), logs());
-  stop_ingester();
-  expect_end_state(m_scenario, *this, state, m_max_load_retry);
+  expect_settled_state(m_scenario, *this);
   EXPECT_EQ(inbox_messages(), 0U);
-  EXPECT_EQ(m_max_load_retry, 5); // The embedded default's.
-  expect_failures_logged(json::parse(state.skip_response).value("Manifest", ""));
+  expect_quarantine_logged(m_scenario, all_logs());
+  stop_ingester();
+  expect_until_idle_names_quarantined();
+  start_ingester();
+  ASSERT_TRUE(test::eventually(30s, [&] { return http_status(m_port, "/health") == 200; }))
+      << logs();
+
+  // The operator.
+  const Repair repair = repair_quarantine(m_scenario, *this);
+  ASSERT_TRUE(repair.unexpected.empty()) << repair.unexpected << "\n" << logs();
+  ASSERT_TRUE(test::eventually(60s, [&] { return repaired(m_scenario, *this); }))
+      << "the retried file did not load\n"
+      << progress(m_scenario, *this, "inbox") << "\n"
+      << logs();
+  timeline.repaired_at = std::chrono::steady_clock::now();
+  expect_status_after_repair(m_scenario, *this);
+  stop_ingester();
+  expect_audit_logged(m_scenario, m_ingester->log_text());
+  expect_end_state(m_scenario, *this);
   expect_status_output();
   // Kills hit work in progress: messages held (delivered again: the inbox is empty) and
   // batches claimed (resolved: the manifest table is empty).
@@ -663,11 +615,9 @@ TEST_F(EmbeddedPipelineE2E, LoadsExactlyTheExpectedRowsThroughKillsAndBadInput) 
   RecordProperty("kills", m_kills);
   std::cout << fmt::format(
       "embedded pipeline: {} kills ({} behind locks, which held {} loads and {} messages), {} "
-      "starts ({} to let a retry come due), {} messages and {} batches in flight at a kill, {} "
-      "duplicate messages, {} files announced again after the skip; {}\n",
+      "starts, {} messages and {} batches in flight at a kill, {} duplicate messages; {}\n",
       m_kills, m_lock_faults, m_lock_faults_with_batch, m_lock_faults_with_message, m_starts,
-      state.time_restarts, m_stranded_messages, m_orphaned_batches, m_duplicates, state.reannounced,
-      timeline.summary());
+      m_stranded_messages, m_orphaned_batches, m_duplicates, timeline.summary());
 }
 
 } // namespace

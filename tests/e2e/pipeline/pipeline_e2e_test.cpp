@@ -6,11 +6,14 @@
 // schemas from a fake Blueprint. Meanwhile both daemons are killed (-9) at random moments more
 // than twenty times, the ingester database restarts, S3 (behind a fault proxy) answers 503 and
 // drops connections in bursts, messages arrive twice and late, malformed messages and hostile
-// table names arrive, and one file is a truncated gzip: its batch goes stale, and the test acts
-// as the operator of docs/runbook.md (skip the batch, announce its good files again). In the
-// end every warehouse table must hold exactly the expected rows, every column compared as
-// text, the ingester tables must be drained, and every rejected input must be on record with
-// its reason.
+// table names arrive, and seven files are bad, each in another way (corrupt or truncated gzip,
+// a value its column refuses, a missing object, a key no store serves, a line over 4 MB, a
+// non-ASCII CHAR value). With nobody acting, every warehouse table must come to hold exactly
+// the rows of its good files, every column compared as text, each bad file must be quarantined
+// once with its kind and place (and logged once at error level), no batch may fail, the ingester
+// tables must be drained, and every rejected input must be on record with its reason. Then the test
+// acts as the operator of docs/runbook.md: it lists the quarantined files, fixes the truncated one
+// and retries it (it loads, once), and drops the others.
 //
 // The scenario, the operator's steps and the end-state checks are shared with
 // embedded_pipeline_e2e_test.cpp (pipeline_scenario.hpp); this file holds the deployment: the
@@ -56,9 +59,8 @@ using namespace test::pipeline;
 constexpr std::uint32_t k_seed = 20'240'611;
 constexpr int k_min_kills = 22;
 constexpr int k_max_kills = 80;
-constexpr int k_max_load_retry = 2;
 const std::string k_metadata_key = "ingestdb/allmetadata.json.gz";
-const std::string k_operator = "pipeline-e2e: OPS-1 truncated gzip";
+const std::string k_operator = "pipeline-e2e: OPS-1 bad files";
 
 // SQS delays and duplicates: one announcement in twelve delayed by 1 to 6 s; one in ten sent
 // again at once, and six in a hundred again 2 to 8 s later.
@@ -163,7 +165,7 @@ protected:
                                 .key_prefix = "spade/",
                                 .rendering = Rendering::postgres,
                                 .requester = "pipeline-e2e",
-                                .skipped_by = k_operator,
+                                .operator_name = k_operator,
                                 .add = add_with_delays});
     m_ingester = std::make_unique<test::PrivatePostgres>();
     m_warehouse = std::make_unique<test::PrivatePostgres>();
@@ -178,8 +180,10 @@ protected:
         objectstore::make_s3_object_store({.bucket = m_bucket, .environment = aws_env(*m_s3)});
     ASSERT_TRUE(store) << store.error().message;
     for (const PlannedFile& file : m_scenario.files) {
-      const auto put = (*store)->put(file.key, file.object);
-      ASSERT_TRUE(put) << put.error().message;
+      if (!file.bad || file.bad->stored) {
+        const auto put = (*store)->put(file.key, file.object);
+        ASSERT_TRUE(put) << put.error().message;
+      }
     }
     json metadata = json::object();
     for (const TableDef& table : m_scenario.tables) {
@@ -268,6 +272,8 @@ protected:
                                  "3",
                                  "-loadCountTrigger",
                                  "5",
+                                 "-loadAgeSeconds", // The last files of a table load by themselves.
+                                 "5",
                                  "-no_work_delay",
                                  "1s",
                                  "-migratorPollPeriod",
@@ -280,8 +286,6 @@ protected:
                                  "1s",
                                  "-error_retry_delay",
                                  "1s",
-                                 "-max_load_retry",
-                                 std::to_string(k_max_load_retry),
                                  "-reporterPollPeriod",
                                  "1s",
                                  "--batch-lease",
@@ -376,34 +380,12 @@ protected:
     return {keys.begin(), keys.end()};
   }
 
-  std::optional<SkippedFiles> skipped_files(const std::string& manifest,
-                                            const std::string& corrupt_key) override {
-    const auto keys = first_column(
-        query(m_ingester->conninfo(),
-              "SELECT k FROM skipped_batch, unnest(keynames) AS k WHERE manifest_uuid = $1::uuid",
-              1, {manifest}));
-    // The runbook's query for the messages.
-    const auto lines = first_column(
-        query(m_ingester->conninfo(),
-              "SELECT json_build_object('KeyName', k, 'TableName', tablename, "
-              "'TableVersion', tableversion)::text FROM skipped_batch, unnest(keynames) "
-              "AS k WHERE manifest_uuid = $1::uuid AND k <> $2",
-              1, {manifest, corrupt_key}));
-    if (!keys || !lines) {
-      return std::nullopt;
-    }
-    return SkippedFiles{.has_corrupt =
-                            std::find(keys->begin(), keys->end(), corrupt_key) != keys->end(),
-                        .announcements = *lines};
-  }
-
-  std::optional<std::vector<SkippedBatch>> skipped_batches(const std::string& key) override {
-    return skipped_batches_from(
-        query(m_ingester->conninfo(),
-              "SELECT tablename, tableversion::text, retry_count::text, last_error, skipped_by, "
-              "$1 = ANY(keynames) FROM skipped_batch",
-              6, {key}),
-        "t");
+  std::optional<Table> quarantined_rows() override {
+    return query(m_ingester->conninfo(),
+                 "SELECT id::text, keyname, tablename, tableversion::text, kind, error, "
+                 "line::text, col::text, attempts::text, state, changed_by FROM quarantined_file "
+                 "ORDER BY id",
+                 k_quarantine_columns);
   }
 
   std::int64_t warehouse_rows(const std::string& table) override {
@@ -445,21 +427,14 @@ protected:
 
   std::optional<long> messages_left() override { return m_operator_queue->messages_left(); }
 
-  // In chunks of 10, SendMessageBatch's most.
-  Result<void> announce_again(std::span<const std::string> bodies) override {
-    std::vector<Announcement> announcements;
-    for (const std::string& body : bodies) {
-      announcements.push_back({body, 0});
+  // Straight into s3rver, as the producer stores its files.
+  Result<void> put_object(const PlannedFile& file, const std::string& object) override {
+    auto store =
+        objectstore::make_s3_object_store({.bucket = m_bucket, .environment = aws_env(*m_s3)});
+    if (!store) {
+      return fail(store.error());
     }
-    for (std::size_t start = 0; start < announcements.size(); start += 10) {
-      const auto chunk =
-          std::span(announcements)
-              .subspan(start, std::min<std::size_t>(10, announcements.size() - start));
-      if (auto sent = m_operator_queue->send(chunk); !sent) {
-        return sent;
-      }
-    }
-    return {};
+    return (*store)->put(file.key, object);
   }
 
   int control_port() override { return m_loader_port; }
@@ -530,10 +505,10 @@ protected:
     m_proxy->set_policy({});
   }
 
-  // Convergence: the test as the operator -----------------------------------------------------
+  // Convergence: nobody acts -----------------------------------------------------------------
 
-  // One look, twice a second: force loads for waiting tables, the stale batch, the end state.
-  bool operator_step(OperatorState& state) {
+  // One look, twice a second: the daemons alive, no failed batch, everything where it belongs.
+  bool settle_step(WatchState& state) {
     if (!time_to_look(state)) {
       return false;
     }
@@ -541,16 +516,8 @@ protected:
       state.unexpected = "a daemon exited by itself";
       return true;
     }
-    force_load_waiting_tables(m_scenario, *this);
-    if (const auto status = control_status(*this, state)) {
-      for (const auto& table : (*status)["Tables"]) {
-        skip_stale_batches(m_scenario, *this, state, table);
-        if (!state.unexpected.empty()) {
-          break;
-        }
-      }
-    }
-    return !state.unexpected.empty() || (state.skipped && drained(m_scenario, *this));
+    watch_for_failed_batches(*this, state);
+    return !state.unexpected.empty() || settled(m_scenario, *this);
   }
 
   bool sent_datagram(const std::string& prefix) {
@@ -571,7 +538,7 @@ protected:
   std::unique_ptr<test::PrivatePostgres> m_warehouse;
   std::unique_ptr<test::FaultProxy> m_proxy;
   std::unique_ptr<test::SqsTestQueue> m_queue;
-  std::optional<Producer> m_operator_queue; // The operator's: re-announcing, counting.
+  std::optional<Producer> m_operator_queue; // The test's own, for counting.
   std::unique_ptr<test::Process> m_storer;
   std::unique_ptr<test::Process> m_loader;
   std::filesystem::path m_storer_log;
@@ -591,23 +558,48 @@ TEST_F(PipelineE2E, LoadsExactlyTheExpectedRowsThroughKillsOutagesAndBadInput) {
   start_storer();
   start_loader();
   m_producer_thread = std::jthread([this](std::stop_token stop) { produce(stop); });
-  OperatorState state;
-  const bool settled = converge(
-      timeline, m_producer_thread, [&] { run_faults(); }, [&] { return operator_step(state); },
-      150s);
+  WatchState state;
+  const bool done = converge(
+      timeline, m_producer_thread, [&] { run_faults(); }, [&] { return settle_step(state); }, 150s);
   m_errors.report(); // The producer's.
-  ASSERT_TRUE(settled && state.unexpected.empty())
+  ASSERT_TRUE(done && state.unexpected.empty())
       << not_converged(timeline, state, progress(m_scenario, *this, "queue"), logs());
+  expect_settled_state(m_scenario, *this);
+  std::vector<std::filesystem::path> loader_logs;
+  for (int start = 0; start < m_loader_starts; ++start) {
+    loader_logs.push_back(m_dir.path(fmt::format("rsloadmanager-{:02}.log", start)));
+  }
+  expect_quarantine_logged(m_scenario, loader_logs);
+
+  // The operator.
+  const Repair repair = repair_quarantine(m_scenario, *this);
+  ASSERT_TRUE(repair.unexpected.empty()) << repair.unexpected << "\n" << logs();
+  ASSERT_TRUE(test::eventually(60s, [&] { return repaired(m_scenario, *this); }))
+      << "the retried file did not load\n"
+      << progress(m_scenario, *this, "queue") << "\n"
+      << logs();
+  timeline.repaired_at = std::chrono::steady_clock::now();
+  expect_status_after_repair(m_scenario, *this);
+  expect_audit_logged(m_scenario, m_loader->log_text());
   stop_gracefully(*m_storer, "metadatastorer",
                   [&] { return http_status(m_storer_port, "/health") != 0; });
   stop_gracefully(*m_loader, "rsloadmanager",
                   [&] { return http_status(m_loader_port, "/health") == 200; });
-  expect_end_state(m_scenario, *this, state, k_max_load_retry);
+  expect_end_state(m_scenario, *this);
+
   // Counted where operators look.
   for (const char* prefix :
        {"ingester.manifest_load.failures", "metadatastorer.messages.rejected.malformed:",
         "metadatastorer.messages.rejected.unknown_table:"}) {
     EXPECT_TRUE(sent_datagram(prefix)) << prefix;
+  }
+  for (const PlannedFile& file : m_scenario.files) {
+    if (file.bad) {
+      const std::string prefix =
+          fmt::format("ingester.tsv_files.{}.quarantined.{}:", m_scenario.tables[file.table].name,
+                      file.bad->kind);
+      EXPECT_TRUE(sent_datagram(prefix)) << prefix;
+    }
   }
   // The faults happened: kills (counted by the loop), and each kind of S3 failure.
   for (const auto fault : {test::ConnectionFault::service_unavailable, test::ConnectionFault::drop,
@@ -617,13 +609,12 @@ TEST_F(PipelineE2E, LoadsExactlyTheExpectedRowsThroughKillsOutagesAndBadInput) {
   }
   RecordProperty("kills", m_kills);
   std::cout << fmt::format(
-      "pipeline: {} kills ({} metadatastorer, {} rsloadmanager starts), {} S3 faults, {} files "
-      "announced again after the skip; {}\n",
+      "pipeline: {} kills ({} metadatastorer, {} rsloadmanager starts), {} S3 faults; {}\n",
       m_kills, m_storer_starts, m_loader_starts,
       m_proxy->connections(test::ConnectionFault::service_unavailable) +
           m_proxy->connections(test::ConnectionFault::drop) +
           m_proxy->connections(test::ConnectionFault::cut_response),
-      state.reannounced, timeline.summary());
+      timeline.summary());
 }
 
 } // namespace

@@ -1,11 +1,17 @@
 #include "pipeline_scenario.hpp"
 
+#include <array>
 #include <csignal>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <variant>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+
+#include "common/gzip.hpp"
 
 namespace rsi::test::pipeline {
 namespace {
@@ -28,15 +34,15 @@ std::vector<TableDef> table_defs() {
         {"time", ColumnKind::timestamp},
         {"day", ColumnKind::date}},
        ColumnSpec{"note", ColumnKind::varchar, 24},
-       70,
-       30},
+       50,
+       20},
       {"pipe_texts",
        {id,
         {"a", ColumnKind::varchar, 8},
         {"b", ColumnKind::varchar, 64},
         {"c", ColumnKind::varchar, 65535}},
        std::nullopt,
-       60,
+       40,
        0},
       {"pipe_numbers",
        {id,
@@ -45,7 +51,7 @@ std::vector<TableDef> table_defs() {
         {"x", ColumnKind::double_precision},
         {"flag", ColumnKind::boolean}},
        std::nullopt,
-       60,
+       40,
        0},
       {"pipe-times",
        {id,
@@ -53,18 +59,140 @@ std::vector<TableDef> table_defs() {
         {"day", ColumnKind::date},
         {"label", ColumnKind::varchar, 12}},
        std::nullopt,
-       50,
+       30,
        0},
       {"pipe_mixed",
        {id,
         {"label", ColumnKind::varchar, 32},
         {"n", ColumnKind::bigint},
         {"at", ColumnKind::timestamp},
-        {"flag", ColumnKind::boolean}},
+        {"flag", ColumnKind::boolean},
+        {"code", ColumnKind::character, 6}},
        std::nullopt,
-       60,
+       40,
        0},
   };
+}
+
+// What is wrong with a bad file, one fault of each kind the quarantine knows from the data.
+enum class Fault {
+  corrupt_gzip,       // The CRC-32 of its last gzip member is wrong.
+  truncated_gzip,     // Cut off two thirds in; the operator stores the whole file and retries.
+  bad_value,          // "abc" in an int column.
+  missing_object,     // Announced, never stored.
+  refused_object,     // Its key ends in '/': the storer takes it, no object store serves it.
+  record_too_long,    // A line over the 4 MB COPY allows.
+  invalid_characters, // A non-ASCII value in a CHAR column.
+};
+
+struct BadFilePlan {
+  std::size_t table = 0;
+  int index = 0; // In the first 60% of its table's files: announced before later ones.
+  Fault fault = Fault::corrupt_gzip;
+};
+
+constexpr std::array<BadFilePlan, 7> k_bad_files{{
+    {1, 3, Fault::corrupt_gzip},
+    {1, 10, Fault::record_too_long},
+    {2, 4, Fault::bad_value},
+    {2, 12, Fault::refused_object},
+    {3, 5, Fault::missing_object},
+    {4, 2, Fault::truncated_gzip},
+    {4, 9, Fault::invalid_characters},
+}};
+
+// COPY's limit on one record (src/tsv's max_record_bytes): "4 MB".
+constexpr std::size_t k_max_record_bytes = 4U << 20U;
+
+std::optional<Fault> planned_fault(std::size_t table, int index) {
+  for (const BadFilePlan& plan : k_bad_files) {
+    if (plan.table == table && plan.index == index) {
+      return plan.fault;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string compressed(std::string_view text) {
+  auto member = gzip(text);
+  if (!member) {
+    throw std::runtime_error(member.error().message);
+  }
+  return std::move(*member);
+}
+
+// Appends `record` to `text` as a line of its own; the (1-based) line it starts on.
+std::int64_t append_line(std::string& text, const std::string& record) {
+  if (!text.empty() && text.back() != '\n') {
+    text += '\n';
+  }
+  const auto line = static_cast<std::int64_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  text += record;
+  text += '\n';
+  return line;
+}
+
+// Makes `file` (generated as `contents`, with a row id free after its rows) bad by `fault`.
+void plant(Fault fault, const TableDef& table, spade::SpadeFile contents, std::int64_t free_id,
+           PlannedFile& file) {
+  BadFile bad;
+  std::string text = std::move(contents.text);
+  switch (fault) {
+  case Fault::corrupt_gzip:
+    bad.kind = "corrupt_gzip";
+    file.object[file.object.size() - 8] ^= 0x5A; // The first byte of the last member's CRC-32.
+    break;
+  case Fault::truncated_gzip:
+    bad.kind = "truncated_gzip";
+    // One member, so that no cut falls between members (which would leave good gzip).
+    bad.fixed_object = compressed(text);
+    file.object = bad.fixed_object.substr(0, bad.fixed_object.size() * 2 / 3);
+    break;
+  case Fault::bad_value: {
+    bad.kind = "bad_value";
+    const auto integer = std::find_if(table.columns.begin(), table.columns.end(),
+                                      [](const auto& c) { return c.kind == ColumnKind::integer; });
+    bad.column = static_cast<std::int32_t>(integer - table.columns.begin()) + 1;
+    // The fields before it are empty (NULL); FILLRECORD makes the ones after it NULL.
+    bad.line =
+        append_line(text, fmt::format("{}{}abc", free_id, std::string(bad.column - 1, '\t')));
+    file.object = compressed(text);
+    break;
+  }
+  case Fault::missing_object:
+    bad.kind = "missing_object";
+    bad.stored = false;
+    break;
+  case Fault::refused_object:
+    bad.kind = "refused_object";
+    bad.stored = false;
+    file.key += '/';
+    file.key_name += '/';
+    break;
+  case Fault::record_too_long:
+    bad.kind = "record_too_long";
+    bad.line = append_line(
+        text, fmt::format("{}\t\t\t{}", free_id, std::string(k_max_record_bytes + 1024, 'x')));
+    file.object = compressed(text); // A few kB.
+    break;
+  case Fault::invalid_characters: {
+    bad.kind = "invalid_characters";
+    const auto character =
+        std::find_if(table.columns.begin(), table.columns.end(),
+                     [](const auto& c) { return c.kind == ColumnKind::character; });
+    bad.column = static_cast<std::int32_t>(character - table.columns.begin()) + 1;
+    // "é" (valid UTF-8, not ASCII) and 0xE0 (invalid): ACCEPTINVCHARS covers neither in CHAR.
+    bad.line = append_line(
+        text, fmt::format("{}{}d\xC3\xA9j\xE0", free_id, std::string(bad.column - 1, '\t')));
+    file.object = compressed(text);
+    break;
+  }
+  }
+  if (fault != Fault::truncated_gzip) {
+    file.rows.clear(); // Dropped by the operator: never loaded.
+  }
+  file.through_cli = false;
+  file.bad = std::move(bad);
 }
 
 // Messages no file pointer can be read from, and what the rejection's reason must say.
@@ -114,27 +242,33 @@ void plan_files(const ScenarioOptions& options, std::mt19937& rng, Scenario& sce
       }
       const auto& columns = planned.version == 1 ? v1_columns : table.columns;
       const auto first_id = static_cast<std::int64_t>(table_index) * 1'000'000 + file * 100;
+      const auto fault = planned_fault(table_index, file);
       // Mostly a few rows; now and then an empty file; one file of pipe_texts of about 1.5 MB
-      // uncompressed, more than the reader's first buffer.
+      // uncompressed, more than the reader's first buffer. A bad file has rows, so that the
+      // fixed one loads some.
       int rows = static_cast<int>(rng() % 9);
       if (table.name == "pipe_texts" && file == 7) {
         rows = 50;
+      } else if (fault) {
+        rows = 3 + static_cast<int>(rng() % 6);
       }
       auto contents = generator.make_file(columns, first_id, rows);
-      planned.object = std::move(contents.gzip);
-      planned.rows = std::move(options.rendering == Rendering::postgres ? contents.rows
-                                                                        : contents.sqlite_rows);
+      planned.object = contents.gzip;
+      planned.rows =
+          options.rendering == Rendering::postgres ? contents.rows : contents.sqlite_rows;
       // Rows of version 0 get NULL in the column version 1 adds.
       for (auto& row : planned.rows) {
         row.resize(v1_columns.size());
+      }
+      if (fault) {
+        plant(*fault, table, std::move(contents), first_id + rows, planned);
       }
       scenario.files.push_back(std::move(planned));
     }
   }
 }
 
-void plan_announcements(const ScenarioOptions& options, std::mt19937& rng, Scenario& scenario,
-                        const PlannedFile& corrupt) {
+void plan_announcements(const ScenarioOptions& options, std::mt19937& rng, Scenario& scenario) {
   const auto add = [&](std::vector<Announcement>& list, Announcement announcement) {
     if (options.add) {
       options.add(list, std::move(announcement), rng);
@@ -144,10 +278,12 @@ void plan_announcements(const ScenarioOptions& options, std::mt19937& rng, Scena
   };
   std::vector<Announcement> before;
   std::vector<Announcement> after;
+  std::vector<Announcement> bad_files;
   for (std::size_t index = 0; index < scenario.files.size(); ++index) {
     const PlannedFile& file = scenario.files[index];
     const TableDef& table = scenario.tables[file.table];
-    if (file.corrupt) {
+    if (file.bad) {
+      bad_files.push_back({.body = pointer_body(file.key_name, table.name, file.version)});
       continue;
     }
     const bool early =
@@ -176,9 +312,12 @@ void plan_announcements(const ScenarioOptions& options, std::mt19937& rng, Scena
     options.shuffled(before, rng);
     options.shuffled(after, rng);
   }
-  const auto corrupt_at = static_cast<long>(rng() % (before.size() / 5));
-  before.insert(before.begin() + corrupt_at,
-                {.body = pointer_body(corrupt.key_name, scenario.tables[k_corrupt_table].name, 0)});
+  // Exactly once each: the quarantine must hold each bad file once because it was set aside
+  // once, not because a duplicate happened to find it there.
+  for (Announcement& bad : bad_files) {
+    const auto at = static_cast<long>(rng() % (before.size() / 2));
+    before.insert(before.begin() + at, std::move(bad));
+  }
   scenario.before_migration = std::move(before);
   scenario.after_migration = std::move(after);
 }
@@ -190,10 +329,19 @@ std::int64_t row_id(Rendering rendering, const ExpectedRow& row) {
   return std::stoll(row.front().value_or("integer:-1").substr(std::string("integer:").size()));
 }
 
-std::map<std::string, std::int64_t> expected_row_counts(const Scenario& scenario) {
+// Whether the warehouse holds `file`'s rows: a good file's always, the fixed one's once
+// `repaired`.
+bool loads(const Scenario& scenario, const PlannedFile& file, bool repaired) {
+  return !file.bad || (repaired && &file == &scenario.files[scenario.fixed_file]);
+}
+
+std::map<std::string, std::int64_t> expected_row_counts(const Scenario& scenario, bool repaired) {
   std::map<std::string, std::int64_t> counts;
   for (const PlannedFile& file : scenario.files) {
-    counts[scenario.tables[file.table].name] += static_cast<std::int64_t>(file.rows.size());
+    auto& count = counts[scenario.tables[file.table].name];
+    if (loads(scenario, file, repaired)) {
+      count += static_cast<std::int64_t>(file.rows.size());
+    }
   }
   return counts;
 }
@@ -206,42 +354,48 @@ std::set<std::string> rejected_bodies(Deployment& deployment) {
   return bodies;
 }
 
-void skip_and_reannounce(const Scenario& scenario, Deployment& deployment, OperatorState& state,
-                         const json& batch) {
-  const std::string manifest = batch.value("Manifest", "");
-  if (state.skipped) {
-    state.unexpected = "a second batch went stale: " + batch.dump();
-    return;
-  }
-  httplib::Client control("127.0.0.1", deployment.control_port());
-  control.set_connection_timeout(1);
-  const auto skipped =
-      control.Post("/control/skip/" + manifest, json{{"Requester", scenario.skipped_by}}.dump(),
-                   "application/json");
-  if (!skipped || skipped->status != 200) {
-    state.unexpected = "skip " + manifest + " failed: " + (skipped ? skipped->body : "no answer");
-    return;
-  }
-  const auto files = deployment.skipped_files(manifest, scenario.corrupt_key_name);
-  if (!files) {
-    state.unexpected = "cannot read skipped_batch";
-    return;
-  }
-  if (!files->has_corrupt) {
-    state.unexpected = "a batch without the corrupt file went stale: " + batch.dump();
-    return;
-  }
-  if (auto sent = deployment.announce_again(files->announcements); !sent) {
-    state.unexpected = "re-announce: " + sent.error().message;
-    return;
-  }
-  state.skipped = true;
-  state.skip_response = skipped->body;
-  state.reannounced = files->announcements.size();
+std::optional<std::string> number_or_null(std::int64_t value) {
+  return value == 0 ? std::nullopt : std::optional(std::to_string(value));
 }
 
-void expect_table_contents(const Scenario& scenario, Deployment& deployment,
-                           const TableDef& table) {
+// The quarantine holds exactly the bad files, one row each (so each was set aside once), each
+// with the table, kind, place and message of its fault, in `state` (changed by `changed_by`).
+void expect_quarantine(const Scenario& scenario, Deployment& deployment,
+                       const std::function<std::string(const PlannedFile&)>& state,
+                       const std::optional<std::string>& changed_by) {
+  const auto rows = deployment.quarantined_rows();
+  ASSERT_TRUE(rows);
+  std::size_t bad_files = 0;
+  for (const PlannedFile& file : scenario.files) {
+    if (!file.bad) {
+      continue;
+    }
+    ++bad_files;
+    const auto found = std::find_if(rows->begin(), rows->end(),
+                                    [&](const auto& row) { return row[q_key] == file.key_name; });
+    if (found == rows->end()) {
+      ADD_FAILURE() << "not quarantined: " << file.key_name << " (" << file.bad->kind << ")";
+      continue;
+    }
+    const auto& row = *found;
+    const std::string& key = file.key_name;
+    EXPECT_EQ(row[q_table], scenario.tables[file.table].name) << key;
+    EXPECT_EQ(row[q_version], std::to_string(file.version)) << key;
+    EXPECT_EQ(row[q_kind], file.bad->kind) << key << ": " << shown(row[q_error]);
+    EXPECT_EQ(row[q_line], number_or_null(file.bad->line)) << key << ": " << shown(row[q_error]);
+    EXPECT_EQ(row[q_column], number_or_null(file.bad->column))
+        << key << ": " << shown(row[q_error]);
+    EXPECT_NE(row[q_error].value_or("").find(file.key), std::string::npos)
+        << key << ": " << shown(row[q_error]);
+    EXPECT_EQ(row[q_attempts], "1") << key << " was set aside more than once";
+    EXPECT_EQ(row[q_state], state(file)) << key;
+    EXPECT_EQ(row[q_changed_by], changed_by) << key;
+  }
+  EXPECT_EQ(rows->size(), bad_files) << "one row per bad file, and no good file quarantined";
+}
+
+void expect_table_contents(const Scenario& scenario, Deployment& deployment, const TableDef& table,
+                           bool repaired) {
   std::vector<std::string> names;
   for (const auto& column : table.columns) {
     names.push_back(column.name);
@@ -257,7 +411,7 @@ void expect_table_contents(const Scenario& scenario, Deployment& deployment,
   ASSERT_TRUE(actual) << table.name;
   std::vector<ExpectedRow> expected;
   for (const PlannedFile& file : scenario.files) {
-    if (scenario.tables[file.table].name == table.name) {
+    if (scenario.tables[file.table].name == table.name && loads(scenario, file, repaired)) {
       expected.insert(expected.end(), file.rows.begin(), file.rows.end());
     }
   }
@@ -278,6 +432,21 @@ void expect_table_contents(const Scenario& scenario, Deployment& deployment,
       }
     }
   }
+}
+
+// Every file that loads by then loaded exactly once: the ledger and the loaded-key history agree.
+void expect_loaded_once(const Scenario& scenario, Deployment& deployment, bool repaired) {
+  std::set<std::string> keys;
+  std::int64_t rows = 0;
+  for (const PlannedFile& file : scenario.files) {
+    if (loads(scenario, file, repaired)) {
+      keys.insert(file.key_name);
+      rows += static_cast<std::int64_t>(file.rows.size());
+    }
+  }
+  EXPECT_EQ(deployment.ledger_total("file_count"), static_cast<std::int64_t>(keys.size()));
+  EXPECT_EQ(deployment.ledger_total("row_count"), rows);
+  EXPECT_EQ(deployment.loaded_keys(), keys);
 }
 
 void expect_rejections(const Scenario& scenario, Deployment& deployment) {
@@ -301,23 +470,96 @@ void expect_rejections(const Scenario& scenario, Deployment& deployment) {
   }
 }
 
-void expect_skipped_batch(const Scenario& scenario, Deployment& deployment,
-                          const OperatorState& state, int max_load_retry) {
-  const auto skipped = deployment.skipped_batches(scenario.corrupt_key_name);
-  ASSERT_TRUE(skipped);
-  ASSERT_EQ(skipped->size(), 1U);
-  const SkippedBatch& batch = skipped->front();
-  EXPECT_EQ(batch.table, scenario.tables[k_corrupt_table].name);
-  EXPECT_EQ(batch.version, "0");
-  EXPECT_EQ(batch.retry_count, std::to_string(max_load_retry));
-  EXPECT_NE(batch.last_error.value_or("").find(scenario.corrupt_key_name), std::string::npos)
-      << shown(batch.last_error);
-  EXPECT_NE(batch.last_error.value_or("").find("gzip"), std::string::npos)
-      << shown(batch.last_error);
-  EXPECT_EQ(batch.skipped_by, scenario.skipped_by);
-  EXPECT_TRUE(batch.holds_key);
-  EXPECT_EQ(json::parse(state.skip_response).value("SkippedBy", ""), scenario.skipped_by)
-      << state.skip_response;
+// POST `path` with `body`: the answer's JSON, or why there is none.
+std::variant<json, std::string> post_json(Deployment& deployment, const std::string& path,
+                                          const json& body) {
+  httplib::Client control("127.0.0.1", deployment.control_port());
+  control.set_connection_timeout(1);
+  control.set_read_timeout(30);
+  const auto answer = control.Post(path, body.dump(), "application/json");
+  if (!answer) {
+    return fmt::format("POST {}: no answer: {}", path, httplib::to_string(answer.error()));
+  }
+  json parsed = json::parse(answer->body, nullptr, false);
+  if (answer->status != 200 || !parsed.is_object()) {
+    return fmt::format("POST {} {}: {} {}", path, body.dump(), answer->status, answer->body);
+  }
+  return parsed;
+}
+
+// The operator's request for the quarantined files `ids`: each must come back once, of `file`'s
+// table and key, with `action`.
+void expect_actions(const json& answer,
+                    const std::vector<std::pair<std::int64_t, const PlannedFile*>>& ids,
+                    const Scenario& scenario, const std::string& action) {
+  const json files = answer.value("Files", json::array());
+  EXPECT_EQ(files.size(), ids.size()) << answer.dump();
+  for (const auto& [id, file] : ids) {
+    const auto found = std::find_if(files.begin(), files.end(), [&](const json& entry) {
+      return entry.value("Id", std::int64_t{-1}) == id;
+    });
+    if (found == files.end()) {
+      ADD_FAILURE() << "Id " << id << " (" << file->key_name << ") missing from " << answer.dump();
+      continue;
+    }
+    EXPECT_EQ(found->value("Table", ""), scenario.tables[file->table].name) << found->dump();
+    EXPECT_EQ(found->value("Key", ""), file->key_name) << found->dump();
+    EXPECT_EQ(found->value("Action", ""), action) << found->dump();
+  }
+}
+
+// GET /control/status's quarantine of each table checked against the bad files: the counts,
+// since when, and every detail of each file. Returns the entries of every table.
+json expect_quarantine_listed(const Scenario& scenario, const json& status) {
+  json listed = json::array();
+  for (const TableDef& table : scenario.tables) {
+    const auto entry =
+        std::find_if(status["Tables"].begin(), status["Tables"].end(),
+                     [&](const json& t) { return t.value("Table", "") == table.name; });
+    if (entry == status["Tables"].end()) {
+      ADD_FAILURE() << table.name << " missing from the status";
+      continue;
+    }
+    std::vector<const PlannedFile*> bad;
+    for (const PlannedFile& file : scenario.files) {
+      if (file.bad && scenario.tables[file.table].name == table.name) {
+        bad.push_back(&file);
+      }
+    }
+    EXPECT_EQ(entry->value("QuarantinedFiles", -1), static_cast<int>(bad.size())) << entry->dump();
+    EXPECT_EQ(entry->contains("QuarantinedSince") && (*entry)["QuarantinedSince"].is_string(),
+              !bad.empty())
+        << entry->dump();
+    const json quarantined = entry->value("Quarantined", json::array());
+    EXPECT_EQ(quarantined.size(), bad.size()) << entry->dump();
+    for (const PlannedFile* file : bad) {
+      const auto found = std::find_if(quarantined.begin(), quarantined.end(), [&](const json& q) {
+        return q.value("Key", "") == file->key_name;
+      });
+      if (found == quarantined.end()) {
+        ADD_FAILURE() << file->key_name << " not listed in " << entry->dump();
+        continue;
+      }
+      const json& q = *found;
+      EXPECT_TRUE(q.contains("Id") && q["Id"].is_number_integer()) << q.dump();
+      EXPECT_EQ(q.value("Version", -1), file->version) << q.dump();
+      EXPECT_EQ(q.value("Kind", ""), file->bad->kind) << q.dump();
+      // null where the kind has no place.
+      const auto place = [](std::int64_t value) {
+        return value == 0 ? json(nullptr) : json(value);
+      };
+      EXPECT_EQ(q.value("Line", json()), place(file->bad->line)) << q.dump();
+      EXPECT_EQ(q.value("Column", json()), place(file->bad->column)) << q.dump();
+      EXPECT_EQ(q.value("Table", ""), table.name) << q.dump();
+      EXPECT_NE(q.value("Error", "").find(file->key), std::string::npos) << q.dump();
+      EXPECT_EQ(q.value("Attempts", -1), 1) << q.dump();
+      for (const char* time : {"ReceivedAt", "FirstSeen", "LastSeen"}) {
+        EXPECT_TRUE(q.contains(time) && q[time].is_string()) << time << ": " << q.dump();
+      }
+      listed.push_back(q);
+    }
+  }
+  return listed;
 }
 
 } // namespace
@@ -341,20 +583,17 @@ Scenario make_scenario(const ScenarioOptions& options) {
   Scenario scenario;
   scenario.rendering = options.rendering;
   scenario.requester = options.requester;
-  scenario.skipped_by = options.skipped_by;
+  scenario.operator_name = options.operator_name;
   scenario.tables = table_defs();
+  scenario.bad_messages = bad_messages(options.bucket);
   std::mt19937 rng(options.seed);
   plan_files(options, rng, scenario);
-  PlannedFile& corrupt =
-      *std::find_if(scenario.files.begin(), scenario.files.end(),
-                    [](const PlannedFile& file) { return file.table == k_corrupt_table; });
-  corrupt.corrupt = true;
-  corrupt.through_cli = false;
-  corrupt.object.resize(corrupt.object.size() * 2 / 3);
-  corrupt.rows.clear();
-  scenario.corrupt_key_name = corrupt.key_name;
-  scenario.bad_messages = bad_messages(options.bucket);
-  plan_announcements(options, rng, scenario, corrupt);
+  for (std::size_t index = 0; index < scenario.files.size(); ++index) {
+    if (scenario.files[index].bad && !scenario.files[index].bad->fixed_object.empty()) {
+      scenario.fixed_file = index;
+    }
+  }
+  plan_announcements(options, rng, scenario);
   return scenario;
 }
 
@@ -382,8 +621,9 @@ std::string Timeline::summary() const {
   const auto seconds = [](auto from, auto to) {
     return std::chrono::duration_cast<std::chrono::duration<double>>(to - from).count();
   };
-  return fmt::format("faults {:.1f} s, convergence {:.1f} s, total {:.1f} s",
+  return fmt::format("faults {:.1f} s, convergence {:.1f} s, repair {:.1f} s, total {:.1f} s",
                      seconds(started, faults_done), seconds(faults_done, settled_at),
+                     seconds(settled_at, repaired_at),
                      seconds(started, std::chrono::steady_clock::now()));
 }
 
@@ -412,18 +652,6 @@ std::optional<std::string> wait_for_version_0_files(const Scenario& scenario,
   }
   return fmt::format("producer: the {} version 0 files of {} were not recorded in time", v0_files,
                      migrating.name);
-}
-
-std::optional<std::vector<SkippedBatch>> skipped_batches_from(const std::optional<Table>& rows,
-                                                              std::string_view sql_true) {
-  if (!rows) {
-    return std::nullopt;
-  }
-  std::vector<SkippedBatch> out;
-  for (const auto& row : *rows) {
-    out.push_back({row[0], row[1], row[2], row[3], row[4], row[5] == sql_true});
-  }
-  return out;
 }
 
 void kill_hard(test::Process& process, const std::string& name) {
@@ -456,17 +684,17 @@ int http_status(int port, const std::string& path) {
 }
 
 bool converge(Timeline& timeline, std::jthread& producer_thread,
-              const std::function<void()>& run_faults, const std::function<bool()>& operator_step,
+              const std::function<void()>& run_faults, const std::function<bool()>& settle_step,
               std::chrono::seconds timeout) {
   run_faults();
   producer_thread.join();
   timeline.faults_done = std::chrono::steady_clock::now();
-  const bool settled = test::eventually(timeout, operator_step);
+  const bool done = test::eventually(timeout, settle_step);
   timeline.settled_at = std::chrono::steady_clock::now();
-  return settled;
+  return done;
 }
 
-std::string not_converged(const Timeline& timeline, const OperatorState& state,
+std::string not_converged(const Timeline& timeline, const WatchState& state,
                           const std::string& progress, const std::string& logs) {
   return fmt::format(
       "{} after {} s of faults\n{}\nlast status: {}\n{}",
@@ -476,7 +704,7 @@ std::string not_converged(const Timeline& timeline, const OperatorState& state,
       progress, state.last_status, logs);
 }
 
-bool time_to_look(OperatorState& state) {
+bool time_to_look(WatchState& state) {
   const auto now = std::chrono::steady_clock::now();
   if (now - state.last_look < 500ms) {
     return false;
@@ -499,7 +727,7 @@ void force_load_waiting_tables(const Scenario& scenario, Deployment& deployment)
   }
 }
 
-std::optional<json> control_status(Deployment& deployment, OperatorState& state) {
+std::optional<json> control_status(Deployment& deployment, WatchState& state) {
   httplib::Client control("127.0.0.1", deployment.control_port());
   control.set_connection_timeout(1);
   const auto status = control.Get("/control/status");
@@ -515,23 +743,42 @@ std::optional<json> control_status(Deployment& deployment, OperatorState& state)
   return body;
 }
 
-void skip_stale_batches(const Scenario& scenario, Deployment& deployment, OperatorState& state,
-                        const json& table) {
-  for (const auto& batch : table["Stale"]) {
-    skip_and_reannounce(scenario, deployment, state, batch);
-    if (!state.unexpected.empty()) {
-      return;
+void watch_for_failed_batches(Deployment& deployment, WatchState& state) {
+  const auto status = control_status(deployment, state);
+  if (!status) {
+    return;
+  }
+  for (const auto& table : (*status)["Tables"]) {
+    for (const char* failed : {"Retrying", "Stale"}) {
+      if (!table.value(failed, json::array()).empty()) {
+        state.unexpected = fmt::format("a batch of {} failed ({}): {}", table.value("Table", ""),
+                                       failed, table[failed].dump());
+        return;
+      }
     }
   }
 }
 
-bool drained(const Scenario& scenario, Deployment& deployment) {
+bool settled(const Scenario& scenario, Deployment& deployment) {
   if (deployment.ingester_rows("tsv") != 0 || deployment.ingester_rows("manifest") != 0 ||
       deployment.messages_left() != 0) {
     return false;
   }
-  for (const auto& [table, count] : expected_row_counts(scenario)) {
+  for (const auto& [table, count] : expected_row_counts(scenario, false)) {
     if (deployment.warehouse_rows(table) != count) {
+      return false;
+    }
+  }
+  const auto quarantined = deployment.quarantined_rows();
+  if (!quarantined) {
+    return false;
+  }
+  std::set<std::string> keys;
+  for (const auto& row : *quarantined) {
+    keys.insert(row[q_key].value_or(""));
+  }
+  for (const PlannedFile& file : scenario.files) {
+    if (file.bad && !keys.contains(file.key_name)) {
       return false;
     }
   }
@@ -541,11 +788,13 @@ bool drained(const Scenario& scenario, Deployment& deployment) {
 }
 
 std::string progress(const Scenario& scenario, Deployment& deployment, std::string_view queue) {
+  const auto quarantined = deployment.quarantined_rows();
   std::string text = fmt::format(
-      "tsv {}, manifest {}, {} {}, rejected {} of {} bodies;", deployment.ingester_rows("tsv"),
-      deployment.ingester_rows("manifest"), queue, deployment.messages_left().value_or(-1),
-      rejected_bodies(deployment).size(), scenario.bad_messages.size());
-  for (const auto& [table, count] : expected_row_counts(scenario)) {
+      "tsv {}, manifest {}, {} {}, rejected {} of {} bodies, quarantined {};",
+      deployment.ingester_rows("tsv"), deployment.ingester_rows("manifest"), queue,
+      deployment.messages_left().value_or(-1), rejected_bodies(deployment).size(),
+      scenario.bad_messages.size(), quarantined ? static_cast<long>(quarantined->size()) : -1L);
+  for (const auto& [table, count] : expected_row_counts(scenario, false)) {
     text += fmt::format(" {} {}/{}", table, deployment.warehouse_rows(table), count);
   }
   for (const auto& batch : deployment.batches().value_or(Table{})) {
@@ -554,27 +803,18 @@ std::string progress(const Scenario& scenario, Deployment& deployment, std::stri
       text += " " + shown(value);
     }
   }
+  for (const auto& row : quarantined.value_or(Table{})) {
+    text += fmt::format("\nquarantined {} {} {}", shown(row[q_key]), shown(row[q_kind]),
+                        shown(row[q_state]));
+  }
   return text;
 }
 
-void expect_end_state(const Scenario& scenario, Deployment& deployment, const OperatorState& state,
-                      int max_load_retry) {
+void expect_settled_state(const Scenario& scenario, Deployment& deployment) {
   for (const TableDef& table : scenario.tables) {
-    expect_table_contents(scenario, deployment, table);
+    expect_table_contents(scenario, deployment, table, false);
   }
-
-  // Every good file loaded exactly once: the ledger and the loaded-key history agree.
-  std::set<std::string> good_keys;
-  std::int64_t rows = 0;
-  for (const PlannedFile& file : scenario.files) {
-    if (!file.corrupt) {
-      good_keys.insert(file.key_name);
-      rows += static_cast<std::int64_t>(file.rows.size());
-    }
-  }
-  EXPECT_EQ(deployment.ledger_total("file_count"), static_cast<std::int64_t>(good_keys.size()));
-  EXPECT_EQ(deployment.ledger_total("row_count"), rows);
-  EXPECT_EQ(deployment.loaded_keys(), good_keys);
+  expect_loaded_once(scenario, deployment, false);
 
   // Drained, and the migration happened.
   EXPECT_EQ(deployment.ingester_rows("tsv"), 0);
@@ -586,8 +826,162 @@ void expect_end_state(const Scenario& scenario, Deployment& deployment, const Op
   // Every bad message on record with its reason, and nothing else rejected.
   expect_rejections(scenario, deployment);
 
-  // The corrupt file's batch, skipped by the operator, on record.
-  expect_skipped_batch(scenario, deployment, state, max_load_retry);
+  // Each bad file set aside once, by the loader alone: no batch skipped, nothing changed yet.
+  expect_quarantine(
+      scenario, deployment, [](const PlannedFile&) { return "quarantined"; }, std::nullopt);
+  EXPECT_EQ(deployment.ingester_rows("skipped_batch"), 0);
+}
+
+void expect_quarantine_logged(const Scenario& scenario,
+                              const std::vector<std::filesystem::path>& logs) {
+  std::map<std::string, int> logged;
+  for (const auto& path : logs) {
+    std::ifstream log(path);
+    for (std::string line; std::getline(log, line);) {
+      const json entry = json::parse(line, nullptr, false); // A kill may cut the last line.
+      if (!entry.is_object() || !entry.value("msg", "").starts_with("file quarantined")) {
+        continue;
+      }
+      const std::string key = entry.value("key", "");
+      ++logged[key];
+      EXPECT_EQ(entry.value("level", ""), "error") << line;
+      const auto file =
+          std::find_if(scenario.files.begin(), scenario.files.end(),
+                       [&](const PlannedFile& planned) { return planned.key_name == key; });
+      if (file == scenario.files.end() || !file->bad) {
+        ADD_FAILURE() << "a good file quarantined, in " << path.filename().string() << ": " << line;
+        continue;
+      }
+      EXPECT_EQ(entry.value("kind", ""), file->bad->kind) << line;
+    }
+  }
+  for (const PlannedFile& file : scenario.files) {
+    if (file.bad) {
+      EXPECT_EQ(logged[file.key_name], 1) << file.key_name;
+    }
+  }
+}
+
+Repair repair_quarantine(const Scenario& scenario, Deployment& deployment) {
+  Repair repair;
+  WatchState look;
+  const auto status = control_status(deployment, look);
+  if (!status) {
+    repair.unexpected = "GET /control/status: " + look.last_status;
+    return repair;
+  }
+  repair.listed = expect_quarantine_listed(scenario, *status);
+  std::vector<std::pair<std::int64_t, const PlannedFile*>> fixed_ids;
+  std::vector<std::pair<std::int64_t, const PlannedFile*>> dropped_ids;
+  for (const json& entry : repair.listed) {
+    for (const PlannedFile& file : scenario.files) {
+      if (file.bad && file.key_name == entry.value("Key", "")) {
+        (&file == &scenario.files[scenario.fixed_file] ? fixed_ids : dropped_ids)
+            .emplace_back(entry.value("Id", std::int64_t{-1}), &file);
+      }
+    }
+  }
+  if (fixed_ids.size() != 1) {
+    repair.unexpected = "the file to fix is not listed once: " + repair.listed.dump();
+    return repair;
+  }
+
+  // The cause fixed first (the producer writes the whole file again), then the retry.
+  const PlannedFile& file = *fixed_ids.front().second;
+  if (auto put = deployment.put_object(file, file.bad->fixed_object); !put) {
+    repair.unexpected = "store the fixed object: " + put.error().message;
+    return repair;
+  }
+  auto retried = post_json(
+      deployment, "/control/quarantine/retry",
+      {{"Requester", scenario.operator_name}, {"Ids", json::array({fixed_ids.front().first})}});
+  if (const auto* error = std::get_if<std::string>(&retried)) {
+    repair.unexpected = *error;
+    return repair;
+  }
+  repair.retried = std::get<json>(retried);
+  expect_actions(repair.retried, fixed_ids, scenario, "requeued");
+  EXPECT_EQ(repair.retried.value("Requester", ""), scenario.operator_name);
+
+  json drop_ids = json::array();
+  for (const auto& [id, bad] : dropped_ids) {
+    drop_ids.push_back(id);
+  }
+  auto dropped = post_json(deployment, "/control/quarantine/drop",
+                           {{"Requester", scenario.operator_name}, {"Ids", drop_ids}});
+  if (const auto* error = std::get_if<std::string>(&dropped)) {
+    repair.unexpected = *error;
+    return repair;
+  }
+  repair.dropped = std::get<json>(dropped);
+  expect_actions(repair.dropped, dropped_ids, scenario, "dropped");
+  EXPECT_EQ(repair.dropped.value("Requester", ""), scenario.operator_name);
+
+  // A dropped file is out of the quarantine for good: no retry finds it.
+  const auto again = post_json(
+      deployment, "/control/quarantine/retry",
+      {{"Requester", scenario.operator_name}, {"Ids", json::array({dropped_ids.front().first})}});
+  const auto* refused = std::get_if<std::string>(&again);
+  EXPECT_TRUE(refused != nullptr && refused->find(": 404 ") != std::string::npos)
+      << "retry of a dropped file: "
+      << (refused != nullptr ? *refused : std::get<json>(again).dump());
+  return repair;
+}
+
+bool repaired(const Scenario& scenario, Deployment& deployment) {
+  if (deployment.ingester_rows("tsv") != 0 || deployment.ingester_rows("manifest") != 0) {
+    return false;
+  }
+  const std::string& table = scenario.tables[scenario.files[scenario.fixed_file].table].name;
+  return deployment.warehouse_rows(table) == expected_row_counts(scenario, true).at(table);
+}
+
+void expect_status_after_repair(const Scenario& scenario, Deployment& deployment) {
+  WatchState look;
+  const auto status = control_status(deployment, look);
+  ASSERT_TRUE(status) << look.last_status;
+  for (const auto& table : (*status)["Tables"]) {
+    EXPECT_EQ(table.value("QuarantinedFiles", -1), 0) << table.dump();
+    EXPECT_TRUE(table.value("Quarantined", json::array()).empty()) << table.dump();
+  }
+  EXPECT_GE((*status)["Tables"].size(), scenario.tables.size()) << status->dump();
+}
+
+void expect_audit_logged(const Scenario& scenario, const std::string& log) {
+  std::map<std::string, std::vector<std::string>> actions; // Per key, in order.
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    const json entry = json::parse(line, nullptr, false);
+    if (!entry.is_object() || !entry.value("msg", "").starts_with("quarantined file ")) {
+      continue;
+    }
+    EXPECT_EQ(entry.value("requester", ""), scenario.operator_name) << line;
+    actions[entry.value("key", "")].push_back(entry.value("action", ""));
+  }
+  for (const PlannedFile& file : scenario.files) {
+    if (file.bad) {
+      const bool fixed = &file == &scenario.files[scenario.fixed_file];
+      EXPECT_EQ(actions[file.key_name], std::vector<std::string>{fixed ? "requeued" : "dropped"})
+          << file.key_name;
+    }
+  }
+}
+
+void expect_end_state(const Scenario& scenario, Deployment& deployment) {
+  for (const TableDef& table : scenario.tables) {
+    expect_table_contents(scenario, deployment, table, true);
+  }
+  expect_loaded_once(scenario, deployment, true);
+  EXPECT_EQ(deployment.ingester_rows("tsv"), 0);
+  EXPECT_EQ(deployment.ingester_rows("manifest"), 0);
+  EXPECT_EQ(deployment.ingester_rows("skipped_batch"), 0);
+  // The record of what the operator did, and who.
+  expect_quarantine(
+      scenario, deployment,
+      [&](const PlannedFile& file) {
+        return &file == &scenario.files[scenario.fixed_file] ? "retried" : "dropped";
+      },
+      scenario.operator_name);
 }
 
 } // namespace rsi::test::pipeline

@@ -2,16 +2,20 @@
 // once: pipeline_e2e_test.cpp runs it on the production deployment (metadatastorer and
 // rsloadmanager against PostgreSQL, s3rver and fauxqs), embedded_pipeline_e2e_test.cpp on
 // `rs_ingester run`. Here: the tables and the files planned for them, with the rows an
-// independent oracle expects (tests/support/spade_generator.hpp, never src/tsv); the malformed
-// messages and hostile table names, with the reason each rejection must give; the plan of
-// announcements; the operator's steps from docs/runbook.md (force loads, skip the stale batch,
-// announce its good files again); and the end-state checks. Each test implements `Deployment`
-// on its own databases, queue and control API, and keeps its faults and its start-up.
+// independent oracle expects (tests/support/spade_generator.hpp, never src/tsv); the bad files
+// mixed into them, one of each kind of data fault, with what the quarantine must say of each;
+// the malformed messages and hostile table names, with the reason each rejection must give; the
+// plan of announcements; the checks once the faults are over (every good file loaded, every bad
+// file quarantined, no operator action); the operator's steps from docs/runbook.md (list the
+// quarantined files, fix one object and retry it, drop the others); and the end-state checks.
+// Each test implements `Deployment` on its own databases, queue and control API, and keeps its
+// faults and its start-up.
 #pragma once
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -46,9 +50,8 @@ struct TableDef {
   int v1_files = 0; // The last `v1_files` files are written for version 1.
 };
 
-// The table that migrates while files flow, and the one that gets the corrupt file.
+// The table that migrates while files flow (it gets no bad file).
 constexpr std::size_t k_migrating_table = 0;
-constexpr std::size_t k_corrupt_table = 4;
 
 // Which of the oracle's renderings the warehouse is compared with.
 enum class Rendering {
@@ -56,15 +59,28 @@ enum class Rendering {
   sqlite,   // "<storage class>:<value>", as the SQLite warehouse holds it.
 };
 
+// A planned file whose data cannot load, and what the quarantine must say of it.
+struct BadFile {
+  std::string kind;        // warehouse::FileFaultKind's name: "corrupt_gzip", "bad_value", ...
+  std::int64_t line = 0;   // The line of the fault (1-based), for kinds that have one; else 0.
+  std::int32_t column = 0; // The column of the fault (1-based), for kinds that have one; else 0.
+  bool stored = true;      // false: announced, but never in the object store.
+  // The good object the operator stores under the same key before retrying it; empty for the
+  // files the operator drops.
+  std::string fixed_object;
+};
+
 struct PlannedFile {
   std::size_t table = 0;
   int index = 0; // Within its table.
   int version = 0;
-  std::string key;                      // In the bucket: "<key_prefix><table>/v<N>/<NNN>.gz".
-  std::string key_name;                 // "<bucket>/<key>", as announced.
-  std::string object;                   // The bytes in the object store.
-  std::vector<spade::ExpectedRow> rows; // In the scenario's rendering.
-  bool corrupt = false;
+  std::string key;      // In the bucket: "<key_prefix><table>/v<N>/<NNN>.gz".
+  std::string key_name; // "<bucket>/<key>", as announced.
+  std::string object;   // The bytes in the object store.
+  // The rows the warehouse holds of it in the end (in the scenario's rendering): a bad file's
+  // only once the operator fixed it.
+  std::vector<spade::ExpectedRow> rows;
+  std::optional<BadFile> bad;
   bool through_cli = false; // Stored and announced by `rs_ingester load`, not by the producer.
 };
 
@@ -88,7 +104,7 @@ struct ScenarioOptions {
   Rendering rendering = Rendering::postgres;
   std::uint32_t through_cli_one_in = 0; // One file in N goes through `rs_ingester load`; 0: none.
   std::string requester;                // Who the test is in control API requests.
-  std::string skipped_by;               // The operator's requester on the skip.
+  std::string operator_name;            // The operator's requester on retries and drops.
   // How the announcement of a good file joins its list: where a test adds delays and
   // duplicates. Unset: appended.
   std::function<void(std::vector<Announcement>& list, Announcement, std::mt19937& rng)> add;
@@ -99,23 +115,26 @@ struct ScenarioOptions {
 struct Scenario {
   Rendering rendering = Rendering::postgres;
   std::string requester;
-  std::string skipped_by;
+  std::string operator_name;
   std::vector<TableDef> tables;
   std::vector<PlannedFile> files;
   std::vector<Announcement> before_migration; // Up to the migrating table's last version 0 file.
   std::vector<Announcement> after_migration;
   std::vector<BadMessage> bad_messages;
-  std::string corrupt_key_name;
+  std::size_t fixed_file = 0; // The bad file the operator fixes and retries (truncated_gzip).
 };
 
-// The files of every table (mostly a few rows, now and then none, one of pipe_texts about
-// 1.5 MB uncompressed) with their expected rows; the corrupt file (a gzip cut off two thirds
-// in, no rows); the bad messages. The announcements: the migrating table's version 0 files and
-// 60% of every other table's before the migration, the rest after, one time in ten wrapped in
-// an SNS notification, each through `options.add`; the bad messages alternately; each list
-// shuffled (then given to `options.shuffled`). The corrupt file is announced early (so that
-// nothing of it is still in flight when its batch is skipped) and exactly once. Everything
-// random comes from `options.seed`.
+// 200 files over 5 tables (mostly a few rows, now and then none, one of pipe_texts about 1.5 MB
+// uncompressed) with their expected rows; seven of them bad, each with another fault (a CRC
+// mismatch, a gzip cut off, "abc" in an int column, an object never stored, a key with an empty
+// last segment that the storer takes and no object store serves, a line over 4 MB, a
+// non-ASCII value in a CHAR column), in every table but the migrating one; the bad messages.
+// The announcements: the migrating table's version 0 files and 60% of every other table's
+// before the migration, the rest after, one time in ten wrapped in an SNS notification, each
+// through `options.add`; the bad messages alternately; each list shuffled (then given to
+// `options.shuffled`); the bad files exactly once each, in the first half of the list before
+// the migration, so that later files of their tables follow them. Everything random comes from
+// `options.seed`.
 Scenario make_scenario(const ScenarioOptions& options);
 
 std::string pointer_body(const std::string& key_name, const std::string& table, int version);
@@ -141,13 +160,15 @@ std::string shown(const std::optional<std::string>& value);
 // The last 3000 bytes of a log.
 std::string tail(const std::string& text);
 
-// When a run's phases ended: the faults (while the producer announces), then convergence.
+// When a run's phases ended: the faults (while the producer announces), convergence without an
+// operator, then the operator's repair.
 struct Timeline {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point faults_done{};
   std::chrono::steady_clock::time_point settled_at{};
+  std::chrono::steady_clock::time_point repaired_at{};
 
-  // "faults 1.0 s, convergence 2.0 s, total 3.0 s".
+  // "faults 1.0 s, convergence 2.0 s, repair 0.5 s, total 3.6 s".
   [[nodiscard]] std::string summary() const;
 };
 
@@ -162,29 +183,13 @@ private:
   std::vector<std::string> m_errors;
 };
 
-// The rows of the skipped batch that holds a given key.
-struct SkippedBatch {
-  std::optional<std::string> table;
-  std::optional<std::string> version;
-  std::optional<std::string> retry_count;
-  std::optional<std::string> last_error;
-  std::optional<std::string> skipped_by;
-  bool holds_key = false;
-};
-
-// What the runbook's query gives for a skipped batch.
-struct SkippedFiles {
-  bool has_corrupt = false;               // The corrupt file is one of the batch's.
-  std::vector<std::string> announcements; // One message per other file, to announce again.
-};
-
 // One deployment of the pipeline, as the shared steps and checks see it. Reads give nullopt
 // (-1 for a count) when the state cannot be read now: a database restarting, or not there yet.
 class Deployment {
 public:
   virtual ~Deployment() = default;
 
-  // Rows in the ingester table `table` ("tsv" or "manifest").
+  // Rows in the ingester table `table` ("tsv", "manifest", "skipped_batch").
   virtual std::int64_t ingester_rows(std::string_view table) = 0;
   // Tables with files recorded and in no batch yet.
   virtual std::optional<std::vector<std::string>> waiting_tables() = 0;
@@ -196,13 +201,9 @@ public:
   // Every rejected message: body, reason, in the order of rejection.
   virtual std::optional<Table> rejected_messages() = 0;
   virtual std::set<std::string> loaded_keys() = 0;
-  // The batch `manifest` after the skip, through the runbook's query; `corrupt_key` names the
-  // file not to announce again.
-  virtual std::optional<SkippedFiles> skipped_files(const std::string& manifest,
-                                                    const std::string& corrupt_key) = 0;
-  // Every skipped batch: tablename, tableversion, retry_count, last_error, skipped_by, and
-  // whether keynames holds `key` (see skipped_batches_from).
-  virtual std::optional<std::vector<SkippedBatch>> skipped_batches(const std::string& key) = 0;
+  // Every row of the quarantined_file table, ordered by id: id, keyname, tablename,
+  // tableversion, kind, error, line, col, attempts, state, changed_by (k_quarantine_columns).
+  virtual std::optional<Table> quarantined_rows() = 0;
 
   virtual std::int64_t warehouse_rows(const std::string& table) = 0;
   virtual std::optional<std::vector<std::string>> warehouse_columns(const std::string& table) = 0;
@@ -216,15 +217,28 @@ public:
 
   // Messages waiting in the queue, in flight or delayed.
   virtual std::optional<long> messages_left() = 0;
-  [[nodiscard]] virtual Result<void> announce_again(std::span<const std::string> bodies) = 0;
+  // Stores `object` as `file`'s object, replacing what is there: the operator's fix.
+  [[nodiscard]] virtual Result<void> put_object(const PlannedFile& file,
+                                                const std::string& object) = 0;
   // The port of the current control API.
   virtual int control_port() = 0;
 };
 
-// `rows` of the six columns Deployment::skipped_batches names; `sql_true` is how the database
-// writes true ("t", "1").
-std::optional<std::vector<SkippedBatch>> skipped_batches_from(const std::optional<Table>& rows,
-                                                              std::string_view sql_true);
+// The columns Deployment::quarantined_rows selects, in order.
+enum QuarantineColumn : std::size_t {
+  q_id,
+  q_key,
+  q_table,
+  q_version,
+  q_kind,
+  q_error,
+  q_line,
+  q_column,
+  q_attempts,
+  q_state,
+  q_changed_by,
+  k_quarantine_columns,
+};
 
 // Waits until `deployment` has recorded (or loaded) all version 0 files of the migrating table,
 // so that none of them arrives after the migration (it would wait for an operator,
@@ -244,58 +258,88 @@ void stop_gracefully(test::Process& process, const std::string& name,
 // GET `path` on 127.0.0.1:`port`: the status, or 0 without an answer.
 int http_status(int port, const std::string& path);
 
-// Convergence: the test as the operator -----------------------------------------------------
+// Convergence: nobody acts ------------------------------------------------------------------
 
-struct OperatorState {
+struct WatchState {
   std::chrono::steady_clock::time_point last_look{};
-  bool skipped = false;
-  std::string skip_response;
-  std::size_t reannounced = 0;
-  std::string unexpected;  // Set when something happened that no operator step can fix.
+  std::string unexpected;  // Set when something happened that the pipeline must never need.
   std::string last_status; // GET /control/status, for the log of a test that fails.
 };
 
 // Runs `run_faults` while the producer announces (on `producer_thread`), waits for the
-// producer, then runs `operator_step` (true: done) until it is done or `timeout` passes;
-// whether it was done in time. Notes the phases' ends in `timeline`.
+// producer, then runs `settle_step` (true: done) until it is done or `timeout` passes; whether
+// it was done in time. Notes the phases' ends in `timeline`.
 bool converge(Timeline& timeline, std::jthread& producer_thread,
-              const std::function<void()>& run_faults, const std::function<bool()>& operator_step,
+              const std::function<void()>& run_faults, const std::function<bool()>& settle_step,
               std::chrono::seconds timeout);
 
 // Why a run did not converge, for the failure: what was unexpected, after how many seconds of
 // faults, what is missing (`progress`), the status last seen, and `logs`.
-std::string not_converged(const Timeline& timeline, const OperatorState& state,
+std::string not_converged(const Timeline& timeline, const WatchState& state,
                           const std::string& progress, const std::string& logs);
 
 // Whether it is time for the next look: twice a second.
-bool time_to_look(OperatorState& state);
+bool time_to_look(WatchState& state);
 
 // Forces a load of every table with files waiting.
 void force_load_waiting_tables(const Scenario& scenario, Deployment& deployment);
 
 // GET /control/status (noted in `state.last_status`): its body when it lists the tables.
-std::optional<nlohmann::json> control_status(Deployment& deployment, OperatorState& state);
+std::optional<nlohmann::json> control_status(Deployment& deployment, WatchState& state);
 
-// docs/runbook.md, "A stale batch": skips each stale batch of `table` (an entry of the status'
-// "Tables"), then announces its good files again. Only the corrupt file's batch may go stale,
-// once; anything else sets `state.unexpected`.
-void skip_stale_batches(const Scenario& scenario, Deployment& deployment, OperatorState& state,
-                        const nlohmann::json& table);
+// A look at the status as the pipeline settles by itself: a batch that failed (retrying or
+// stale) sets `state.unexpected`, since a bad file must cost only itself.
+void watch_for_failed_batches(Deployment& deployment, WatchState& state);
 
-// Nothing waiting or in flight, every table at its expected row count, every bad message
-// rejected.
-bool drained(const Scenario& scenario, Deployment& deployment);
+// Settled without an operator: nothing waiting or in flight, every table at the rows of its
+// good files, every bad file quarantined, every bad message rejected.
+bool settled(const Scenario& scenario, Deployment& deployment);
 
 // What is still missing, for the log of a test that did not converge; `queue` names the queue.
 std::string progress(const Scenario& scenario, Deployment& deployment, std::string_view queue);
 
+// Once settled: every table holds exactly the rows of its good files; every good file is loaded
+// exactly once; the ingester tables are drained and the migration happened; every bad message
+// is on record with its reason, and nothing else rejected; each bad file is quarantined exactly
+// once (one row, one attempt) with its kind, line and column, and no batch was skipped.
+void expect_settled_state(const Scenario& scenario, Deployment& deployment);
+
+// Each bad file logged once at error level as quarantined ("file quarantined: …"), with its
+// key and kind, in the logs of every start of the loading process (`logs`); no good file.
+void expect_quarantine_logged(const Scenario& scenario,
+                              const std::vector<std::filesystem::path>& logs);
+
+// The operator: docs/runbook.md, "A quarantined file" ----------------------------------------
+
+struct Repair {
+  nlohmann::json listed;  // GET /control/status's "Quarantined" entries of every table.
+  nlohmann::json retried; // POST /control/quarantine/retry's answer.
+  nlohmann::json dropped; // POST /control/quarantine/drop's answer.
+  std::string unexpected; // Set when a step failed.
+};
+
+// Lists the quarantined files through GET /control/status (checked against the bad files:
+// their counts per table and every detail of each), stores the good object of the fixed file
+// and retries it by its Id, drops the others by theirs; each answer checked, and that a
+// dropped file cannot be retried (404).
+Repair repair_quarantine(const Scenario& scenario, Deployment& deployment);
+
+// The retried file loaded, nothing waiting or in flight.
+bool repaired(const Scenario& scenario, Deployment& deployment);
+
+// GET /control/status after the repair: no table has a quarantined file.
+void expect_status_after_repair(const Scenario& scenario, Deployment& deployment);
+
+// The control API's audit lines in `log` (the log of the process that served the requests):
+// one per bad file, with the operator as requester and what was done to it.
+void expect_audit_logged(const Scenario& scenario, const std::string& log);
+
 // End state ---------------------------------------------------------------------------------
 
-// Every table holds exactly the expected rows (and columns); every good file is loaded exactly
-// once; the ingester tables are drained and the migration happened; every bad message is on
-// record with its reason, and nothing else rejected; the corrupt file's batch is on record as
-// skipped by the operator after `max_load_retry` retries.
-void expect_end_state(const Scenario& scenario, Deployment& deployment, const OperatorState& state,
-                      int max_load_retry);
+// Every table holds exactly the expected rows (and columns), the fixed file's included; every
+// good file and the fixed one loaded exactly once; nothing waiting; the quarantine keeps each
+// bad file once, the fixed one as retried and the others as dropped, by the operator; the
+// status lists no quarantined file.
+void expect_end_state(const Scenario& scenario, Deployment& deployment);
 
 } // namespace rsi::test::pipeline

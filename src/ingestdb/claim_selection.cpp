@@ -42,6 +42,8 @@ std::string_view to_string(RecordOutcome outcome) {
     return "already_pending";
   case RecordOutcome::recently_loaded:
     return "recently_loaded";
+  case RecordOutcome::quarantined:
+    return "quarantined";
   }
   return "unknown";
 }

@@ -22,6 +22,7 @@ enum class RecordOutcome {
   recorded,        // New pending file.
   already_pending, // The key is pending or in a batch being loaded: not recorded again.
   recently_loaded, // The key was loaded within the history window: not recorded again.
+  quarantined,     // The key is quarantined: an operator retries it once its object is fixed.
 };
 
 // When a (table, version) group of pending files becomes a batch (--load-count, --load-age).
@@ -157,8 +158,9 @@ class IngestDb {
 public:
   virtual ~IngestDb() = default;
 
-  // Record `file`, received at `received_at`. A key that is pending, in a batch, or was loaded
-  // within the history window is not recorded again; the outcome says which. Idempotent.
+  // Record `file`, received at `received_at`. A key that is pending, in a batch, quarantined, or
+  // was loaded within the history window is not recorded again; the outcome says which.
+  // Idempotent.
   [[nodiscard]] virtual Result<RecordOutcome> record_file(const core::FilePointer& file,
                                                           TimePoint received_at) = 0;
 

@@ -175,22 +175,30 @@ public:
   Result<RecordOutcome> record_file(const core::FilePointer& file, TimePoint received_at) override {
     const TimePoint history_start = received_at - m_options.loaded_key_history;
     return m_pool.run([&](pg::Connection& conn) -> Result<RecordOutcome> {
-      // One statement: insert unless loaded recently; a pending duplicate hits the unique key.
+      // One statement: insert unless loaded recently or quarantined; a pending duplicate hits the
+      // unique key.
       RSI_TRY_ASSIGN(const auto rows,
                      conn.exec(R"sql(
         WITH recent AS (SELECT 1 FROM loaded_key WHERE keyname = $2 AND loaded_at >= $5),
+             quarantined AS (
+               SELECT 1 FROM quarantined_file WHERE keyname = $2 AND state = 'quarantined'),
              inserted AS (
                INSERT INTO tsv (tablename, keyname, tableversion, ts)
-               SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM recent)
+               SELECT $1, $2, $3, $4
+                WHERE NOT EXISTS (SELECT 1 FROM recent) AND NOT EXISTS (SELECT 1 FROM quarantined)
                ON CONFLICT (keyname) DO NOTHING
                RETURNING 1)
-        SELECT EXISTS (SELECT 1 FROM inserted), EXISTS (SELECT 1 FROM recent))sql",
+        SELECT EXISTS (SELECT 1 FROM inserted), EXISTS (SELECT 1 FROM recent),
+               EXISTS (SELECT 1 FROM quarantined))sql",
                                {file.table, file.key_name, std::to_string(file.version),
                                 ts(received_at), ts(history_start)}));
       if (rows.boolean(0, 0)) {
         return RecordOutcome::recorded;
       }
-      return rows.boolean(0, 1) ? RecordOutcome::recently_loaded : RecordOutcome::already_pending;
+      if (rows.boolean(0, 1)) {
+        return RecordOutcome::recently_loaded;
+      }
+      return rows.boolean(0, 2) ? RecordOutcome::quarantined : RecordOutcome::already_pending;
     });
   }
 
@@ -245,11 +253,6 @@ public:
                ON CONFLICT (keyname) DO UPDATE
                  SET tablename = excluded.tablename, manifest_uuid = excluded.manifest_uuid,
                      loaded_at = excluded.loaded_at),
-             -- A quarantined key announced again and loaded (its object was fixed) is resolved.
-             resolved AS (
-               UPDATE quarantined_file q
-                  SET state = 'loaded', changed_by = 'loaded in ' || $1, changed_at = $2
-                 FROM files WHERE q.keyname = files.keyname AND q.state = 'quarantined'),
              loaded AS (
                INSERT INTO last_load (tablename, last_loaded)
                SELECT DISTINCT COALESCE(batch.tablename, files.tablename), $2::timestamp

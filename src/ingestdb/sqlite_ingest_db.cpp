@@ -94,6 +94,13 @@ public:
     if (loaded) {
       return RecordOutcome::recently_loaded;
     }
+    RSI_TRY_ASSIGN(auto* set_aside, m_db.cached("SELECT 1 FROM quarantined_file WHERE keyname = ? "
+                                                "AND state = 'quarantined'"));
+    RSI_TRY_ASSIGN(const bool quarantined, set_aside->bind(1, file.key_name).step());
+    set_aside->reset();
+    if (quarantined) {
+      return RecordOutcome::quarantined;
+    }
     RSI_TRY_ASSIGN(auto* insert,
                    m_db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
                                "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
@@ -195,11 +202,6 @@ public:
       ON CONFLICT (keyname) DO UPDATE SET tablename = excluded.tablename,
         manifest_uuid = excluded.manifest_uuid, loaded_at = excluded.loaded_at)sql"));
     RSI_TRY(remember->bind(1, us(now)).bind(2, manifest).run());
-    // A quarantined key announced again and loaded (its object was fixed) is resolved.
-    RSI_TRY_ASSIGN(auto* resolve, m_db.cached(R"sql(
-      UPDATE quarantined_file SET state = 'loaded', changed_by = 'loaded in ' || ?1, changed_at = ?2
-       WHERE state = 'quarantined' AND keyname IN (SELECT keyname FROM tsv WHERE manifest_uuid = ?1))sql"));
-    RSI_TRY(resolve->bind(1, manifest).bind(2, us(now)).run());
     RSI_TRY_ASSIGN(auto* drop_files, m_db.cached("DELETE FROM tsv WHERE manifest_uuid = ?"));
     RSI_TRY_ASSIGN(const auto deleted, drop_files->bind(1, manifest).run());
     RSI_TRY_ASSIGN(auto* drop_manifest, m_db.cached("DELETE FROM manifest WHERE uuid = ?"));

@@ -164,8 +164,14 @@ Disposition Storer::handle(const queue::Message& message) {
   }
   if (*outcome != ingestdb::RecordOutcome::recorded) {
     m_metrics.count(names::files_duplicate(pointer->table));
-    log::debug("duplicate file pointer",
-               {{"key", pointer->key_name}, {"outcome", ingestdb::to_string(*outcome)}});
+    if (*outcome == ingestdb::RecordOutcome::quarantined) {
+      log::warn("pointer of a quarantined file: not recorded again; retry it through "
+                "/control/quarantine/retry once its object is fixed",
+                {{"key", pointer->key_name}, {"table", pointer->table}});
+    } else {
+      log::debug("duplicate file pointer",
+                 {{"key", pointer->key_name}, {"outcome", ingestdb::to_string(*outcome)}});
+    }
     return Disposition::duplicate;
   }
   m_metrics.count(names::files_queued(pointer->table));

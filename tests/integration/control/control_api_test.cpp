@@ -882,19 +882,19 @@ TEST_F(ControlApiTest, QuarantineRetryRequeuesTheChosenFilesOnceAndWakesTheLoade
   expect_error(post("/control/quarantine/retry", fmt::format(R"({{"Ids":[{}]}})", first_id)), 404);
 }
 
-TEST_F(ControlApiTest, AQuarantinedKeyAnnouncedAgainAndLoadedLeavesTheQuarantine) {
+TEST_F(ControlApiTest, AQuarantinedKeyAnnouncedAgainWaitsForTheOperatorsRetry) {
   set_versions({{"events", 0}});
   const auto bad = quarantine("events", 2, 1);
-  // The same key arrives again and loads (its object was replaced).
-  ASSERT_TRUE(m_real->record_file({.key_name = bad[0], .table = "events"}, m_clock.now()));
-  const auto in_flight = m_real->in_flight_batches(m_clock.now()).value();
-  ASSERT_EQ(in_flight.size(), 1U);
-  ASSERT_TRUE(m_real->complete_batch(in_flight[0].manifest, m_clock.now()).value());
-  const ingestdb::Batch batch = claim("events");
-  ASSERT_TRUE(m_real->complete_batch(batch.manifest, m_clock.now()).value());
 
-  EXPECT_EQ(expect_json(get("/control/status"))["QuarantinedFiles"], 0);
-  expect_error(post("/control/quarantine/retry", R"({"Table":"events"})"), 404);
+  EXPECT_EQ(m_real->record_file({.key_name = bad[0], .table = "events"}, m_clock.now()).value(),
+            ingestdb::RecordOutcome::quarantined);
+
+  EXPECT_EQ(expect_json(get("/control/status"))["QuarantinedFiles"], 1);
+  const json retried = expect_json(post("/control/quarantine/retry", R"({"Table":"events"})"));
+  ASSERT_EQ(retried["Files"].size(), 1U) << retried.dump(2);
+  EXPECT_EQ(retried["Files"][0]["Action"], "requeued");
+  EXPECT_EQ(m_real->record_file({.key_name = bad[0], .table = "events"}, m_clock.now()).value(),
+            ingestdb::RecordOutcome::already_pending);
 }
 
 TEST_F(ControlApiTest, QuarantineRetryOfAKeyLoadedMeanwhileDoesNotQueueItAgain) {

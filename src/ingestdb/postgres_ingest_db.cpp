@@ -113,7 +113,7 @@ constexpr std::string_view k_quarantine_file = R"sql(
         attempts = quarantined_file.attempts + 1, state = 'quarantined', changed_by = NULL,
         changed_at = NULL)sql";
 
-constexpr auto k_quarantine_columns =
+constexpr auto k_pg_quarantine_columns =
     "id, tablename, tableversion, keyname, kind, error, COALESCE(line, 0), COALESCE(col, "
     "0), " RSI_MICROS("received_ts") ", " RSI_MICROS("first_seen") ", " RSI_MICROS(
         "last_seen") ", attempts";
@@ -427,7 +427,7 @@ public:
       RSI_TRY_ASSIGN(const auto rows,
                      conn.exec(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
                                            "'quarantined' ORDER BY first_seen, id LIMIT $1",
-                                           k_quarantine_columns),
+                                           k_pg_quarantine_columns),
                                {std::to_string(limit)}));
       std::vector<QuarantinedFile> files;
       for (int row = 0; row < rows.size(); ++row) {
@@ -824,7 +824,7 @@ private:
                               "'quarantined' AND ($1::varchar IS NULL OR tablename = "
                               "$1) AND ($2::bigint[] = '{{}}' OR id = ANY($2::bigint[])) "
                               "ORDER BY first_seen, id FOR UPDATE",
-                              k_quarantine_columns),
+                              k_pg_quarantine_columns),
                   {selection.table, array_literal(selection.ids)}));
       std::vector<QuarantineOutcome> outcomes;
       for (int row = 0; row < rows.size(); ++row) {

@@ -23,7 +23,7 @@ std::int64_t us(TimePoint time) { return to_epoch_micros(time); }
 constexpr auto k_sqlite_manifest_columns =
     "uuid, tablename, tableversion, retry_count, last_error, retry_ts";
 
-constexpr auto k_quarantine_columns =
+constexpr auto k_sqlite_quarantine_columns =
     "id, tablename, tableversion, keyname, kind, error, COALESCE(line, 0), COALESCE(col, 0), "
     "received_ts, first_seen, last_seen, attempts";
 
@@ -380,7 +380,7 @@ public:
     RSI_TRY_ASSIGN(auto* query,
                    m_db.cached(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
                                            "'quarantined' ORDER BY first_seen, id LIMIT ?",
-                                           k_quarantine_columns)));
+                                           k_sqlite_quarantine_columns)));
     query->bind(1, static_cast<std::int64_t>(limit));
     return read_quarantined(*query);
   }
@@ -670,7 +670,7 @@ private:
                    m_db.cached(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
                                            "'quarantined' AND (?1 IS NULL OR tablename = ?1) "
                                            "ORDER BY first_seen, id",
-                                           k_quarantine_columns)));
+                                           k_sqlite_quarantine_columns)));
     query->bind(1, selection.table);
     RSI_TRY_ASSIGN(auto files, read_quarantined(*query));
     std::vector<QuarantineOutcome> outcomes;

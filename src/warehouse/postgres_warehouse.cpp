@@ -46,12 +46,12 @@ constexpr std::string_view k_ledger_try_lock_sql =
 constexpr std::string_view k_ledger_insert = "INSERT INTO infra.load_manifest (uuid, table_name, "
                                              "table_version, file_count, row_count, loaded_at) "
                                              "VALUES ($1, $2, $3, $4, 0, now())";
-// Followed by up to k_rejected_rows_per_insert rows "($1, $2, $n, …, now())": $1 the manifest
+// Followed by up to k_pg_rejected_rows_per_insert rows "($1, $2, $n, …, now())": $1 the manifest
 // uuid, $2 the table, then five parameters per row.
 constexpr std::string_view k_insert_rejected_rows =
     "INSERT INTO infra.rejected_row (manifest_uuid, table_name, file_url, line_number, "
     "column_name, raw_line, reason, rejected_at) VALUES ";
-constexpr std::size_t k_rejected_rows_per_insert = 500;
+constexpr std::size_t k_pg_rejected_rows_per_insert = 500;
 constexpr std::string_view k_ledger_set_rows =
     "UPDATE infra.load_manifest SET row_count = $2 WHERE uuid = $1";
 constexpr std::string_view k_table_columns_typed =
@@ -203,9 +203,9 @@ private:
   private:
     // A few statements of many rows each, so that a large max_bad_rows costs few round trips.
     Result<void> insert_rejected(const LoadRequest& request, std::span<const RejectedRow> rows) {
-      for (std::size_t first = 0; first < rows.size(); first += k_rejected_rows_per_insert) {
+      for (std::size_t first = 0; first < rows.size(); first += k_pg_rejected_rows_per_insert) {
         const auto chunk =
-            rows.subspan(first, std::min(k_rejected_rows_per_insert, rows.size() - first));
+            rows.subspan(first, std::min(k_pg_rejected_rows_per_insert, rows.size() - first));
         std::vector<pg::Param> params{request.manifest, request.table};
         params.reserve(2 + chunk.size() * 5);
         std::string sql(k_insert_rejected_rows);

@@ -40,7 +40,7 @@ constexpr std::string_view k_infra_exists =
     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'infra')";
 
 // Rows per INSERT into infra.rejected_row (5 parameters each: well below libpq's 65535).
-constexpr std::size_t k_rejected_rows_per_insert = 1000;
+constexpr std::size_t k_redshift_rejected_rows_per_insert = 1000;
 
 // The rows of redshift::k_stl_load_errors or k_sys_load_error_detail.
 std::vector<redshift::LoadErrorRow> load_error_rows(const pg::Rows& rows) {
@@ -282,9 +282,11 @@ private:
       RSI_TRY_ASSIGN(const std::int64_t copy_id, last_copy_id());
       RSI_TRY_ASSIGN(const auto rows, read_load_errors(copy_id));
       const std::span<const redshift::LoadErrorRow> all(rows);
-      for (std::size_t start = 0; start < all.size(); start += k_rejected_rows_per_insert) {
+      for (std::size_t start = 0; start < all.size();
+           start += k_redshift_rejected_rows_per_insert) {
         RSI_TRY(insert_rejected_rows(
-            request, all.subspan(start, std::min(k_rejected_rows_per_insert, all.size() - start))));
+            request,
+            all.subspan(start, std::min(k_redshift_rejected_rows_per_insert, all.size() - start))));
       }
       return rows.size();
     }

@@ -245,6 +245,31 @@ TEST_F(LoaderTest, AFileTheWarehouseCannotNameIsFoundByLoadingHalvesWhileTheGood
   EXPECT_TRUE(m_store->stale_batches(0).value().empty());
 }
 
+TEST_F(LoaderTest, MaxBadRowsLoadsAFileWithFewerBadRowsAndQuarantinesOneWithMore) {
+  m_config.max_bad_rows = 3;
+  m_loader = make_loader();
+  const std::string bad_row = "2016-07-29 22:52:00\tname\tnot-a-number\n";
+  add_file("events", "two_bad", 4, bad_row + bad_row);
+  ASSERT_TRUE(m_store->request_force_load("events", "test", m_clock.now()));
+  EXPECT_TRUE(work());
+  EXPECT_EQ(rows("events"), 4);
+  EXPECT_TRUE(m_store->quarantined_files(10).value().empty());
+  EXPECT_NE(m_metrics.prometheus_text().find(R"(rsi_rows_rejected_total{table="events"} 2)"),
+            std::string::npos)
+      << m_metrics.prometheus_text();
+
+  add_file("events", "four_bad", 4, bad_row + bad_row + bad_row + bad_row);
+  add_file("events", "good", 3);
+  ASSERT_TRUE(m_store->request_force_load("events", "test", m_clock.now()));
+  EXPECT_TRUE(work());
+  EXPECT_EQ(rows("events"), 7) << "the good file loads without the one past the limit";
+  const auto quarantined = m_store->quarantined_files(10).value();
+  ASSERT_EQ(quarantined.size(), 1U);
+  EXPECT_EQ(quarantined.front().key, "bucket/events/four_bad.gz");
+  EXPECT_EQ(quarantined.front().kind, "too_many_bad_rows");
+  EXPECT_EQ(quarantined.front().line, 8) << "the fourth bad row";
+}
+
 TEST_F(LoaderTest, AFailureThatIsNotTheDatasIsRetriedThenStale) {
   m_config.max_load_retry = 2;
   m_config.error_retry_delay = 600s;

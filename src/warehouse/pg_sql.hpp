@@ -5,6 +5,8 @@
 // statements are in redshift_sql.hpp. Kept as constants so that tests can hold them to golden
 // text; $1 is the table name unless noted.
 
+#include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace rsi::warehouse::pg_sql {
@@ -36,5 +38,18 @@ inline constexpr std::string_view k_table_columns =
 // $1 manifest uuid.
 inline constexpr std::string_view k_ledger_has =
     "SELECT count(*) FROM infra.load_manifest WHERE uuid = $1";
+
+// Rows a load rejected under max_bad_rows, kept with the batch (SQLite has the same table).
+inline constexpr std::string_view k_create_rejected_row =
+    "CREATE TABLE IF NOT EXISTS infra.rejected_row (manifest_uuid char(36) NOT NULL, "
+    "table_name varchar(127) NOT NULL, file_url varchar(1024) NOT NULL, line_number bigint, "
+    "column_name varchar(127), raw_line varchar(1024), reason varchar(1024) NOT NULL, "
+    "rejected_at timestamp NOT NULL)";
+// Parameters per row of rejected_row_insert after the shared $1 (uuid) and $2 (table).
+inline constexpr std::size_t k_rejected_row_params = 5;
+// "INSERT INTO infra.rejected_row (…) VALUES ($1, $2, $3, $4, $5, $6, $7, <now>), ($1, $2, $8,
+// …)" for `rows` rows: $1 the manifest uuid and $2 the table for all of them, then file URL,
+// line, column, raw line and reason of each. `now` is the dialect's clock: now() or GETDATE().
+std::string rejected_row_insert(std::size_t rows, std::string_view now);
 
 } // namespace rsi::warehouse::pg_sql

@@ -71,6 +71,27 @@ Result<std::optional<int>> PgWarehouseBase::read_version(pg::Connection& conn,
   return std::optional<int>(static_cast<int>(rows.integer(0, 0)));
 }
 
+Result<void> PgWarehouseBase::insert_rejected_rows(pg::Transaction& tx, const LoadRequest& request,
+                                                   std::span<const RejectedRow> rows,
+                                                   std::string_view now) {
+  constexpr std::size_t k_rows_per_statement = 500;
+  const auto text = [](const std::string& value) {
+    return value.empty() ? pg::Param() : pg::Param(value);
+  };
+  for (std::size_t first = 0; first < rows.size(); first += k_rows_per_statement) {
+    const auto chunk = rows.subspan(first, std::min(k_rows_per_statement, rows.size() - first));
+    std::vector<pg::Param> params{request.manifest, request.table};
+    params.reserve(2 + chunk.size() * pg_sql::k_rejected_row_params);
+    for (const RejectedRow& row : chunk) {
+      params.insert(params.end(),
+                    {row.file_url, row.line > 0 ? pg::Param(std::to_string(row.line)) : pg::Param(),
+                     text(row.column), text(row.raw_text), row.reason});
+    }
+    RSI_TRY(tx.exec(pg_sql::rejected_row_insert(chunk.size(), now), params));
+  }
+  return {};
+}
+
 Result<std::optional<std::vector<std::string>>>
 PgWarehouseBase::read_columns(pg::Connection& conn, std::string_view table) const {
   const std::vector<pg::Param> params{m_names.layout().physical_schema, std::string(table)};

@@ -11,6 +11,7 @@
 
 #include "pg/connection.hpp"
 #include "pg/transaction.hpp"
+#include "warehouse/batch_files.hpp"
 #include "warehouse/ddl.hpp"
 #include "warehouse/schema_protocol.hpp"
 #include "warehouse/warehouse.hpp"
@@ -68,6 +69,14 @@ protected:
   // The table's version, or nullopt when infra.table_version has none.
   [[nodiscard]] static Result<std::optional<int>> read_version(pg::Connection& conn,
                                                                std::string_view table);
+  // Keeps `rows`, which the load of `request` rejected, in infra.rejected_row within `tx`: a few
+  // statements of many rows each, so that a large max_bad_rows costs few round trips. Empty
+  // texts and line 0 are stored as NULL (not known). `now` is the dialect's clock.
+  [[nodiscard]] static Result<void> insert_rejected_rows(pg::Transaction& tx,
+                                                         const LoadRequest& request,
+                                                         std::span<const RejectedRow> rows,
+                                                         std::string_view now);
+
   // The table's columns in order, or nullopt when it does not exist.
   [[nodiscard]] Result<std::optional<std::vector<std::string>>>
   read_columns(pg::Connection& conn, std::string_view table) const;

@@ -35,23 +35,13 @@ constexpr std::string_view k_create_infra = R"sql(
     name character varying(256), version integer, ts timestamp without time zone DEFAULT now());
   CREATE TABLE IF NOT EXISTS infra.load_manifest (
     uuid char(36) PRIMARY KEY, table_name varchar(127) NOT NULL, table_version integer NOT NULL,
-    file_count integer NOT NULL, row_count bigint NOT NULL, loaded_at timestamp NOT NULL);
-  CREATE TABLE IF NOT EXISTS infra.rejected_row (
-    manifest_uuid char(36) NOT NULL, table_name varchar(127) NOT NULL,
-    file_url varchar(1024) NOT NULL, line_number bigint, column_name varchar(127),
-    raw_line varchar(1024), reason varchar(1024) NOT NULL, rejected_at timestamp NOT NULL))sql";
+    file_count integer NOT NULL, row_count bigint NOT NULL, loaded_at timestamp NOT NULL))sql";
 constexpr std::string_view k_ledger_lock_sql = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
 constexpr std::string_view k_ledger_try_lock_sql =
     "SELECT pg_try_advisory_xact_lock($1, hashtext($2))";
 constexpr std::string_view k_ledger_insert = "INSERT INTO infra.load_manifest (uuid, table_name, "
                                              "table_version, file_count, row_count, loaded_at) "
                                              "VALUES ($1, $2, $3, $4, 0, now())";
-// Followed by up to k_pg_rejected_rows_per_insert rows "($1, $2, $n, …, now())": $1 the manifest
-// uuid, $2 the table, then five parameters per row.
-constexpr std::string_view k_insert_rejected_rows =
-    "INSERT INTO infra.rejected_row (manifest_uuid, table_name, file_url, line_number, "
-    "column_name, raw_line, reason, rejected_at) VALUES ";
-constexpr std::size_t k_pg_rejected_rows_per_insert = 500;
 constexpr std::string_view k_ledger_set_rows =
     "UPDATE infra.load_manifest SET row_count = $2 WHERE uuid = $1";
 constexpr std::string_view k_table_columns_typed =
@@ -87,6 +77,7 @@ public:
       RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
       RSI_TRY(tx.exec("SELECT pg_advisory_xact_lock($1)", {std::to_string(k_bootstrap_lock)}));
       RSI_TRY(conn.exec_script(k_create_infra));
+      RSI_TRY(conn.exec(pg_sql::k_create_rejected_row));
       const Layout& layout = names().layout();
       for (const std::string* schema :
            {&layout.physical_schema, &layout.view_schema, &layout.full_view_schema}) {
@@ -188,7 +179,7 @@ private:
       if (!loaded) {
         return loaded;
       }
-      RSI_TRY(insert_rejected(request, rejected));
+      RSI_TRY(insert_rejected_rows(m_tx, request, rejected, "now()"));
       loaded->rejected_rows = rejected.size();
       return loaded;
     }
@@ -201,27 +192,6 @@ private:
     Result<void> commit() override { return m_tx.commit(); }
 
   private:
-    // A few statements of many rows each, so that a large max_bad_rows costs few round trips.
-    Result<void> insert_rejected(const LoadRequest& request, std::span<const RejectedRow> rows) {
-      for (std::size_t first = 0; first < rows.size(); first += k_pg_rejected_rows_per_insert) {
-        const auto chunk =
-            rows.subspan(first, std::min(k_pg_rejected_rows_per_insert, rows.size() - first));
-        std::vector<pg::Param> params{request.manifest, request.table};
-        params.reserve(2 + chunk.size() * 5);
-        std::string sql(k_insert_rejected_rows);
-        for (const RejectedRow& row : chunk) {
-          const std::size_t next = params.size() + 1;
-          sql += fmt::format("{}($1, $2, ${}, ${}, ${}, ${}, ${}, now())", next == 3 ? "" : ", ",
-                             next, next + 1, next + 2, next + 3, next + 4);
-          params.insert(params.end(), {row.file_url, std::to_string(row.line),
-                                       row.column.empty() ? pg::Param() : pg::Param(row.column),
-                                       row.raw_text, row.reason});
-        }
-        RSI_TRY(m_tx.exec(sql, params));
-      }
-      return {};
-    }
-
     PostgresWarehouse& m_warehouse;
     pg::Connection& m_conn;
     pg::Transaction m_tx;

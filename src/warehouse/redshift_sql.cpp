@@ -97,17 +97,6 @@ std::string redact(std::string_view message, const CopyAuthorization& authorizat
   return out;
 }
 
-std::string rejected_row_insert(std::size_t rows) {
-  std::string sql = "INSERT INTO infra.rejected_row (manifest_uuid, table_name, file_url, "
-                    "line_number, column_name, raw_line, reason, rejected_at) VALUES ";
-  for (std::size_t row = 0; row < rows; ++row) {
-    const std::size_t first = 3 + row * k_rejected_row_params;
-    sql += fmt::format("{}($1, $2, ${}, ${}, ${}, ${}, ${}, GETDATE())", row == 0 ? "" : ", ",
-                       first, first + 1, first + 2, first + 3, first + 4);
-  }
-  return sql;
-}
-
 std::string copy_search_pattern(std::string_view manifest_url) {
   return fmt::format("COPY % FROM '{}' %", manifest_url);
 }

@@ -80,20 +80,6 @@ inline constexpr std::string_view k_sys_load_error_detail =
     "SELECT trim(file_name), line_number, trim(column_name), error_code, trim(error_message), "
     "NULL FROM sys_load_error_detail WHERE query_id = $1";
 
-// Rows COPY rejected under MAXERROR, kept with the batch (PostgreSQL and SQLite have the same
-// table).
-inline constexpr std::string_view k_create_rejected_row =
-    "CREATE TABLE IF NOT EXISTS infra.rejected_row (manifest_uuid char(36) NOT NULL, "
-    "table_name varchar(127) NOT NULL, file_url varchar(1024) NOT NULL, line_number bigint, "
-    "column_name varchar(127), raw_line varchar(1024), reason varchar(1024) NOT NULL, "
-    "rejected_at timestamp NOT NULL)";
-// Parameters per row of rejected_row_insert after the shared $1 (uuid) and $2 (table).
-inline constexpr std::size_t k_rejected_row_params = 5;
-// "INSERT INTO infra.rejected_row (…) VALUES ($1, $2, $3, $4, $5, $6, $7, GETDATE()), ($1, $2,
-// $8, …)" for `rows` rows: $1 the manifest uuid and $2 the table for all of them, then file URL,
-// line, column, raw line and reason of each.
-std::string rejected_row_insert(std::size_t rows);
-
 // The ledger and version tables, created when missing (existing deployments have
 // infra.table_version from the original's ace_init.sql, whose definition this repeats).
 inline constexpr std::string_view k_create_infra_schema = "CREATE SCHEMA infra";

@@ -39,9 +39,6 @@ namespace {
 constexpr std::string_view k_infra_exists =
     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'infra')";
 
-// Rows per INSERT into infra.rejected_row (5 parameters each: well below libpq's 65535).
-constexpr std::size_t k_redshift_rejected_rows_per_insert = 1000;
-
 // The rows of redshift::k_stl_load_errors or k_sys_load_error_detail.
 std::vector<redshift::LoadErrorRow> load_error_rows(const pg::Rows& rows) {
   std::vector<redshift::LoadErrorRow> out;
@@ -66,10 +63,6 @@ std::string_view server_part(std::string_view message, std::string_view statemen
   return message.starts_with(prefix) ? message.substr(prefix.size()) : message;
 }
 
-pg::Param optional_param(std::string_view value) {
-  return value.empty() ? pg::Param() : pg::Param(std::string(value));
-}
-
 class RedshiftWarehouse final : public detail::PgWarehouseBase {
 public:
   RedshiftWarehouse(const RedshiftConfig& config, pg::Connection quoter)
@@ -88,7 +81,7 @@ public:
       }
       RSI_TRY(conn.exec(redshift::k_create_table_version));
       RSI_TRY(conn.exec(redshift::k_create_load_manifest));
-      RSI_TRY(conn.exec(redshift::k_create_rejected_row));
+      RSI_TRY(conn.exec(pg_sql::k_create_rejected_row));
       return {};
     });
   }
@@ -281,31 +274,20 @@ private:
     Result<std::uint64_t> keep_rejected_rows(const LoadRequest& request) {
       RSI_TRY_ASSIGN(const std::int64_t copy_id, last_copy_id());
       RSI_TRY_ASSIGN(const auto rows, read_load_errors(copy_id));
-      const std::span<const redshift::LoadErrorRow> all(rows);
-      for (std::size_t start = 0; start < all.size();
-           start += k_redshift_rejected_rows_per_insert) {
-        RSI_TRY(insert_rejected_rows(
-            request,
-            all.subspan(start, std::min(k_redshift_rejected_rows_per_insert, all.size() - start))));
-      }
-      return rows.size();
-    }
-
-    Result<void> insert_rejected_rows(const LoadRequest& request,
-                                      std::span<const redshift::LoadErrorRow> rows) {
-      std::vector<pg::Param> params{request.manifest, request.table};
-      params.reserve(2 + rows.size() * redshift::k_rejected_row_params);
+      std::vector<RejectedRow> rejected;
+      rejected.reserve(rows.size());
       for (const redshift::LoadErrorRow& row : rows) {
         // The batch's URL where it is one of the batch's files: Redshift logs 256 bytes at most.
         const auto file = redshift::find_file(row.file_url, request.files);
-        params.emplace_back(file ? core::s3_url(request.files[*file]) : row.file_url);
-        params.push_back(row.line > 0 ? pg::Param(std::to_string(row.line)) : pg::Param());
-        params.push_back(optional_param(row.column));
-        params.push_back(row.raw_line);
-        params.emplace_back(row.reason);
+        rejected.push_back({.file = file.value_or(0),
+                            .file_url = file ? core::s3_url(request.files[*file]) : row.file_url,
+                            .line = row.line,
+                            .column = row.column,
+                            .raw_text = row.raw_line.value_or(""),
+                            .reason = row.reason});
       }
-      RSI_TRY(m_tx->exec(redshift::rejected_row_insert(rows.size()), params));
-      return {};
+      RSI_TRY(insert_rejected_rows(*m_tx, request, rejected, "GETDATE()"));
+      return rows.size();
     }
 
     RedshiftWarehouse& m_warehouse;

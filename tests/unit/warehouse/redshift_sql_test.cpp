@@ -161,16 +161,16 @@ TEST(RedshiftLoadErrorsTest, RejectedRowsAreReadByTheCopysQueryId) {
 }
 
 TEST(RedshiftLoadErrorsTest, RejectedRowsAreKeptInInfraRejectedRow) {
-  EXPECT_EQ(k_create_rejected_row,
+  EXPECT_EQ(pg_sql::k_create_rejected_row,
             "CREATE TABLE IF NOT EXISTS infra.rejected_row (manifest_uuid char(36) NOT NULL, "
             "table_name varchar(127) NOT NULL, file_url varchar(1024) NOT NULL, line_number "
             "bigint, column_name varchar(127), raw_line varchar(1024), reason varchar(1024) NOT "
             "NULL, rejected_at timestamp NOT NULL)");
-  EXPECT_EQ(rejected_row_insert(1),
+  EXPECT_EQ(pg_sql::rejected_row_insert(1, "GETDATE()"),
             "INSERT INTO infra.rejected_row (manifest_uuid, table_name, file_url, line_number, "
             "column_name, raw_line, reason, rejected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
             "GETDATE())");
-  EXPECT_EQ(rejected_row_insert(2),
+  EXPECT_EQ(pg_sql::rejected_row_insert(2, "GETDATE()"),
             "INSERT INTO infra.rejected_row (manifest_uuid, table_name, file_url, line_number, "
             "column_name, raw_line, reason, rejected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
             "GETDATE()), ($1, $2, $8, $9, $10, $11, $12, GETDATE())");

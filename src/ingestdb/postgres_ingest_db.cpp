@@ -3,7 +3,8 @@
 // Tables (sql/postgres/*.sql): the original's tsv (pending files; manifest_uuid set once
 // claimed), manifest (a claimed batch: retry_ts NULL while in flight, set when it failed),
 // force_load (started NULL until a claim honours it) and last_load; plus loaded_key (keys
-// loaded recently) and rejected_message.
+// loaded recently), rejected_message and quarantined_file (its statements in
+// postgres_quarantine.cpp).
 //
 // Claims take no table locks: a transaction-level advisory lock per table name serialises
 // claimers of one table (so a table never has two batches in flight), and the files are
@@ -21,6 +22,7 @@
 #include "common/uuid.hpp"
 #include "ingestdb/claim_selection.hpp"
 #include "ingestdb/migrations.hpp"
+#include "ingestdb/postgres_quarantine.hpp"
 #include "pg/advisory_locks.hpp"
 #include "pg/pool.hpp"
 #include "pg/transaction.hpp"
@@ -97,45 +99,6 @@ Batch batch_from_row(const pg::Rows& rows, int row) {
     batch.retry_at = from_epoch_micros(rows.integer(row, 5));
   }
   return batch;
-}
-
-// $1 manifest, $2 key, $3 kind, $4 error, $5 line, $6 column, $7 now. A key set aside before
-// (then retried) counts one more attempt.
-constexpr std::string_view k_quarantine_file = R"sql(
-  INSERT INTO quarantined_file (tablename, tableversion, keyname, kind, error, line, col,
-                                received_ts, first_seen, last_seen, attempts, state)
-  SELECT tablename, tableversion, keyname, $3, $4, $5, $6, ts, $7, $7, 1, 'quarantined'
-    FROM tsv WHERE manifest_uuid = $1 AND keyname = $2
-  ON CONFLICT (keyname) DO UPDATE
-    SET tablename = excluded.tablename, tableversion = excluded.tableversion,
-        kind = excluded.kind, error = excluded.error, line = excluded.line, col = excluded.col,
-        received_ts = excluded.received_ts, last_seen = excluded.last_seen,
-        attempts = quarantined_file.attempts + 1, state = 'quarantined', changed_by = NULL,
-        changed_at = NULL)sql";
-
-constexpr auto k_pg_quarantine_columns =
-    "id, tablename, tableversion, keyname, kind, error, COALESCE(line, 0), COALESCE(col, "
-    "0), " RSI_MICROS("received_ts") ", " RSI_MICROS("first_seen") ", " RSI_MICROS(
-        "last_seen") ", attempts";
-
-QuarantinedFile quarantined_from_row(const pg::Rows& rows, int row) {
-  return {.id = rows.integer(row, 0),
-          .table = rows.text(row, 1),
-          .version = static_cast<int>(rows.integer(row, 2)),
-          .key = rows.text(row, 3),
-          .kind = rows.text(row, 4),
-          .error = rows.text(row, 5),
-          .line = rows.integer(row, 6),
-          .column = static_cast<std::int32_t>(rows.integer(row, 7)),
-          .received_at = from_epoch_micros(rows.integer(row, 8)),
-          .first_seen = from_epoch_micros(rows.integer(row, 9)),
-          .last_seen = from_epoch_micros(rows.integer(row, 10)),
-          .attempts = static_cast<int>(rows.integer(row, 11))};
-}
-
-// A positive number as a parameter, or NULL for 0 (not known).
-pg::Param optional_number(std::int64_t value) {
-  return value > 0 ? pg::Param(std::to_string(value)) : pg::Param();
 }
 
 Result<bool> try_table_lock(pg::Transaction& tx, const std::string& table) {
@@ -379,11 +342,7 @@ public:
       }
       const Batch old = batch_from_row(found, 0);
       for (const auto& file : split.quarantine) {
-        RSI_TRY(tx.exec(k_quarantine_file,
-                        {manifest, file.key, file.kind, replace_invalid_utf8(file.error),
-                         optional_number(file.line), optional_number(file.column), ts(now)}));
-        RSI_TRY(tx.exec("DELETE FROM tsv WHERE manifest_uuid = $1 AND keyname = $2",
-                        {manifest, file.key}));
+        RSI_TRY(pg_quarantine::set_aside(tx, manifest, file, now));
       }
       std::optional<Batch> next;
       if (!split.load_now.empty()) {
@@ -423,18 +382,7 @@ public:
   }
 
   Result<std::vector<QuarantinedFile>> quarantined_files(std::size_t limit) override {
-    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<QuarantinedFile>> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
-                                           "'quarantined' ORDER BY first_seen, id LIMIT $1",
-                                           k_pg_quarantine_columns),
-                               {std::to_string(limit)}));
-      std::vector<QuarantinedFile> files;
-      for (int row = 0; row < rows.size(); ++row) {
-        files.push_back(quarantined_from_row(rows, row));
-      }
-      return files;
-    });
+    return m_pool.run([&](pg::Connection& conn) { return pg_quarantine::list(conn, limit); });
   }
 
   Result<std::vector<QuarantineOutcome>> retry_quarantined(const QuarantineSelection& selection,
@@ -572,16 +520,8 @@ public:
                           .oldest = from_epoch_micros(rows.integer(row, 4))});
       }
       auto stats = classify_pending(groups, versions);
-      RSI_TRY_ASSIGN(const auto quarantined,
-                     conn.exec("SELECT tablename, count(*), " RSI_MICROS(
-                         "min(first_seen)") " FROM quarantined_file WHERE state = 'quarantined' "
-                                            "GROUP BY tablename"));
-      for (int row = 0; row < quarantined.size(); ++row) {
-        stats.push_back({.kind = PendingKind::quarantined,
-                         .table = quarantined.text(row, 0),
-                         .count = quarantined.integer(row, 1),
-                         .oldest = from_epoch_micros(quarantined.integer(row, 2))});
-      }
+      RSI_TRY_ASSIGN(const auto quarantined, pg_quarantine::stats(conn));
+      stats.insert(stats.end(), quarantined.begin(), quarantined.end());
       return stats;
     });
   }
@@ -817,50 +757,12 @@ private:
                                                             const std::string& by, TimePoint now,
                                                             bool requeue) {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<QuarantineOutcome>> {
-      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-      RSI_TRY_ASSIGN(
-          const auto rows,
-          tx.exec(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
-                              "'quarantined' AND ($1::varchar IS NULL OR tablename = "
-                              "$1) AND ($2::bigint[] = '{{}}' OR id = ANY($2::bigint[])) "
-                              "ORDER BY first_seen, id FOR UPDATE",
-                              k_pg_quarantine_columns),
-                  {selection.table, array_literal(selection.ids)}));
-      std::vector<QuarantineOutcome> outcomes;
-      for (int row = 0; row < rows.size(); ++row) {
-        QuarantineOutcome outcome{.file = quarantined_from_row(rows, row),
-                                  .action = QuarantineAction::dropped};
-        if (requeue) {
-          RSI_TRY_ASSIGN(outcome.action, requeue_file(tx, outcome.file, now));
-        }
-        RSI_TRY(tx.exec(
-            "UPDATE quarantined_file SET state = $2, changed_by = $3, changed_at = $4 "
-            "WHERE id = $1",
-            {std::to_string(outcome.file.id), requeue ? "retried" : "dropped", by, ts(now)}));
-        outcomes.push_back(std::move(outcome));
-      }
-      RSI_TRY(tx.commit());
+      RSI_TRY_ASSIGN(auto outcomes,
+                     pg_quarantine::change(conn, selection, by, now,
+                                           now - m_options.loaded_key_history, requeue));
       m_candidates.expire();
       return outcomes;
     });
-  }
-
-  // A quarantined file as a new pending file, unless its key is pending or loaded recently.
-  Result<QuarantineAction> requeue_file(pg::Transaction& tx, const QuarantinedFile& file,
-                                        TimePoint now) {
-    RSI_TRY_ASSIGN(
-        const auto loaded,
-        tx.exec("SELECT EXISTS (SELECT 1 FROM loaded_key WHERE keyname = $1 AND loaded_at >= $2)",
-                {file.key, ts(now - m_options.loaded_key_history)}));
-    if (loaded.boolean(0, 0)) {
-      return QuarantineAction::already_loaded;
-    }
-    RSI_TRY_ASSIGN(const auto inserted,
-                   tx.exec("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
-                           "VALUES ($1, $2, $3, $4) ON CONFLICT (keyname) DO NOTHING",
-                           {file.table, file.key, std::to_string(file.version), ts(now)}));
-    return inserted.affected() == 1 ? QuarantineAction::requeued
-                                    : QuarantineAction::already_pending;
   }
 
   Result<std::vector<Batch>> select_batches(const std::string& sql,

@@ -1,7 +1,8 @@
 // SQLite ingester database for the embedded default: one process, one connection guarded by
 // a mutex (SQLite serialises writers anyway). The tables mirror PostgreSQL's
 // (sql/sqlite/*.sql) with times as microseconds since the epoch. Claims run in one
-// BEGIN IMMEDIATE transaction, so no other writer can interleave.
+// BEGIN IMMEDIATE transaction, so no other writer can interleave. The quarantine's statements
+// are in sqlite_quarantine.cpp.
 #include "ingestdb/sqlite_ingest_db.hpp"
 
 #include <mutex>
@@ -13,6 +14,7 @@
 #include "common/uuid.hpp"
 #include "ingestdb/claim_selection.hpp"
 #include "ingestdb/migrations.hpp"
+#include "ingestdb/sqlite_quarantine.hpp"
 #include "sqlite/database.hpp"
 
 namespace rsi::ingestdb {
@@ -22,15 +24,6 @@ std::int64_t us(TimePoint time) { return to_epoch_micros(time); }
 
 constexpr auto k_sqlite_manifest_columns =
     "uuid, tablename, tableversion, retry_count, last_error, retry_ts";
-
-constexpr auto k_sqlite_quarantine_columns =
-    "id, tablename, tableversion, keyname, kind, error, COALESCE(line, 0), COALESCE(col, 0), "
-    "received_ts, first_seen, last_seen, attempts";
-
-// A positive number, or NULL for 0 (not known).
-std::optional<std::int64_t> positive(std::int64_t value) {
-  return value > 0 ? std::optional<std::int64_t>(value) : std::nullopt;
-}
 
 Batch batch_from_row(const sqlite::Statement& stmt) {
   Batch batch;
@@ -308,24 +301,7 @@ public:
     }
     const Batch& old = found.front();
     for (const auto& file : split.quarantine) {
-      RSI_TRY_ASSIGN(auto* quarantine, m_db.cached(R"sql(
-        INSERT INTO quarantined_file (tablename, tableversion, keyname, kind, error, line, col,
-                                      received_ts, first_seen, last_seen, attempts, state)
-        SELECT tablename, tableversion, keyname, ?3, ?4, ?5, ?6, ts, ?7, ?7, 1, 'quarantined'
-          FROM tsv WHERE manifest_uuid = ?1 AND keyname = ?2
-        ON CONFLICT (keyname) DO UPDATE
-          SET tablename = excluded.tablename, tableversion = excluded.tableversion,
-              kind = excluded.kind, error = excluded.error, line = excluded.line, col = excluded.col,
-              received_ts = excluded.received_ts, last_seen = excluded.last_seen,
-              attempts = quarantined_file.attempts + 1, state = 'quarantined', changed_by = NULL,
-              changed_at = NULL)sql"));
-      quarantine->bind(1, manifest).bind(2, file.key).bind(3, file.kind);
-      quarantine->bind(4, replace_invalid_utf8(file.error));
-      quarantine->bind(5, positive(file.line)).bind(6, positive(file.column)).bind(7, us(now));
-      RSI_TRY(quarantine->run());
-      RSI_TRY_ASSIGN(auto* drop,
-                     m_db.cached("DELETE FROM tsv WHERE manifest_uuid = ? AND keyname = ?"));
-      RSI_TRY(drop->bind(1, manifest).bind(2, file.key).run());
+      RSI_TRY(sqlite_quarantine::set_aside(m_db, manifest, file, now));
     }
     std::optional<Batch> next;
     if (!split.load_now.empty()) {
@@ -377,12 +353,7 @@ public:
 
   Result<std::vector<QuarantinedFile>> quarantined_files(std::size_t limit) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query,
-                   m_db.cached(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
-                                           "'quarantined' ORDER BY first_seen, id LIMIT ?",
-                                           k_sqlite_quarantine_columns)));
-    query->bind(1, static_cast<std::int64_t>(limit));
-    return read_quarantined(*query);
+    return sqlite_quarantine::list(m_db, limit);
   }
 
   Result<std::vector<QuarantineOutcome>> retry_quarantined(const QuarantineSelection& selection,
@@ -515,20 +486,8 @@ public:
     }
     query->reset();
     auto stats = classify_pending(groups, versions);
-    RSI_TRY_ASSIGN(auto* quarantined,
-                   m_db.cached("SELECT tablename, count(*), min(first_seen) FROM quarantined_file "
-                               "WHERE state = 'quarantined' GROUP BY tablename"));
-    while (true) {
-      RSI_TRY_ASSIGN(const bool row, quarantined->step());
-      if (!row) {
-        break;
-      }
-      stats.push_back({.kind = PendingKind::quarantined,
-                       .table = std::string(quarantined->text(0)),
-                       .count = quarantined->integer(1),
-                       .oldest = from_epoch_micros(quarantined->integer(2))});
-    }
-    quarantined->reset();
+    RSI_TRY_ASSIGN(const auto quarantined, sqlite_quarantine::stats(m_db));
+    stats.insert(stats.end(), quarantined.begin(), quarantined.end());
     return stats;
   }
 
@@ -665,80 +624,8 @@ private:
                                                             const std::string& by, TimePoint now,
                                                             bool requeue) {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
-    RSI_TRY_ASSIGN(auto* query,
-                   m_db.cached(fmt::format("SELECT {} FROM quarantined_file WHERE state = "
-                                           "'quarantined' AND (?1 IS NULL OR tablename = ?1) "
-                                           "ORDER BY first_seen, id",
-                                           k_sqlite_quarantine_columns)));
-    query->bind(1, selection.table);
-    RSI_TRY_ASSIGN(auto files, read_quarantined(*query));
-    std::vector<QuarantineOutcome> outcomes;
-    for (auto& file : files) {
-      if (!selection.ids.empty() &&
-          std::ranges::find(selection.ids, file.id) == selection.ids.end()) {
-        continue;
-      }
-      QuarantineOutcome outcome{.file = std::move(file), .action = QuarantineAction::dropped};
-      if (requeue) {
-        RSI_TRY_ASSIGN(outcome.action, requeue_file(outcome.file, now));
-      }
-      RSI_TRY_ASSIGN(auto* update,
-                     m_db.cached("UPDATE quarantined_file SET state = ?, changed_by = ?, "
-                                 "changed_at = ? WHERE id = ?"));
-      RSI_TRY(update->bind(1, requeue ? "retried" : "dropped")
-                  .bind(2, by)
-                  .bind(3, us(now))
-                  .bind(4, outcome.file.id)
-                  .run());
-      outcomes.push_back(std::move(outcome));
-    }
-    RSI_TRY(tx.commit());
-    return outcomes;
-  }
-
-  // A quarantined file as a new pending file, unless its key is pending or loaded recently.
-  Result<QuarantineAction> requeue_file(const QuarantinedFile& file, TimePoint now) {
-    RSI_TRY_ASSIGN(auto* recent,
-                   m_db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
-    RSI_TRY_ASSIGN(
-        const bool loaded,
-        recent->bind(1, file.key).bind(2, us(now - m_options.loaded_key_history)).step());
-    recent->reset();
-    if (loaded) {
-      return QuarantineAction::already_loaded;
-    }
-    RSI_TRY_ASSIGN(auto* insert,
-                   m_db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
-                               "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
-    RSI_TRY_ASSIGN(
-        const auto changed,
-        insert->bind(1, file.table).bind(2, file.key).bind(3, file.version).bind(4, us(now)).run());
-    return changed == 1 ? QuarantineAction::requeued : QuarantineAction::already_pending;
-  }
-
-  static Result<std::vector<QuarantinedFile>> read_quarantined(sqlite::Statement& query) {
-    std::vector<QuarantinedFile> files;
-    while (true) {
-      RSI_TRY_ASSIGN(const bool row, query.step());
-      if (!row) {
-        break;
-      }
-      files.push_back({.id = query.integer(0),
-                       .table = std::string(query.text(1)),
-                       .version = static_cast<int>(query.integer(2)),
-                       .key = std::string(query.text(3)),
-                       .kind = std::string(query.text(4)),
-                       .error = std::string(query.text(5)),
-                       .line = query.integer(6),
-                       .column = static_cast<std::int32_t>(query.integer(7)),
-                       .received_at = from_epoch_micros(query.integer(8)),
-                       .first_seen = from_epoch_micros(query.integer(9)),
-                       .last_seen = from_epoch_micros(query.integer(10)),
-                       .attempts = static_cast<int>(query.integer(11))});
-    }
-    query.reset();
-    return files;
+    return sqlite_quarantine::change(m_db, selection, by, now, now - m_options.loaded_key_history,
+                                     requeue);
   }
 
   // Callers hold m_mutex.

@@ -18,8 +18,10 @@
 #include <benchmark/benchmark.h>
 #include <zlib.h>
 
+#include "spade_generator.hpp"
 #include "tsv/gzip_source.hpp"
 #include "tsv/reader.hpp"
+#include "warehouse/pg_copy_binary.hpp"
 #include "warehouse/pg_copy_text.hpp"
 
 namespace rsi::tsv {
@@ -46,33 +48,12 @@ private:
   std::string_view m_bytes;
 };
 
-std::vector<Column> bench_columns() {
-  return {
-      {"time", ColumnType::of(TypeKind::timestamp)},
-      {"time_utc", ColumnType::of(TypeKind::timestamp)},
-      {"adblock", ColumnType::of(TypeKind::boolean)},
-      {"browser", ColumnType::varchar(128)},
-      {"buffer_empty_count", ColumnType::of(TypeKind::bigint)},
-      {"channel", ColumnType::varchar(25)},
-      {"channel_id", ColumnType::of(TypeKind::bigint)},
-      {"content_mode", ColumnType::varchar(16)},
-      {"current_bitrate", ColumnType::of(TypeKind::double_precision)},
-      {"device_id", ColumnType::varchar(32)},
-      {"game", ColumnType::varchar(64)},
-      {"live", ColumnType::of(TypeKind::boolean)},
-      {"logged_in", ColumnType::of(TypeKind::boolean)},
-      {"ip", ColumnType::varchar(15)},
-      {"platform", ColumnType::varchar(16)},
-      {"buffer_seconds", ColumnType::decimal(10, 2)},
-      {"vod_id", ColumnType::varchar(8)},
-      {"country", ColumnType::character(2)},
-      {"minutes_logged", ColumnType::of(TypeKind::integer)},
-      {"session_date", ColumnType::of(TypeKind::date)},
-      {"volume", ColumnType::of(TypeKind::real)},
-      {"retries", ColumnType::of(TypeKind::smallint)},
-      {"url", ColumnType::varchar(256)},
-      {"subscriber", ColumnType::of(TypeKind::boolean)},
-  };
+std::vector<Column> columns_or_die() {
+  auto columns = bench::bench_columns();
+  if (!columns) {
+    throw std::runtime_error(columns.error().message);
+  }
+  return std::move(*columns);
 }
 
 struct Corpus {
@@ -81,9 +62,10 @@ struct Corpus {
   std::uint64_t rows = 0;
 };
 
+// gzip level 1, as bench/warehouse's files.
 std::string gzip(const std::string& data) {
   z_stream stream{};
-  if (deflateInit2(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+  if (deflateInit2(&stream, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
     throw std::runtime_error("deflateInit2 failed");
   }
   std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
@@ -101,72 +83,9 @@ std::string gzip(const std::string& data) {
 
 const Corpus& corpus() {
   static const Corpus built = [] {
-    const std::vector<std::string> browsers = {
-        "5.0 (Windows NT 6.3; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/50.0.2661.102 Safari/537.36",
-        "Mozilla/5.0 (Linux; Android 4.2.2; SGH-T399 Build/JDQ39) AppleWebKit/537.36 (KHTML, "
-        "like Gecko) Chrome/34.0.1847.114 Mobile Safari/537.36",
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 9_3_2 like Mac OS X) AppleWebKit/601.1.46 (KHTML, "
-        "like Gecko) Mobile/13F69 Twitter for iPhone",
-        "", "curl/7.50.1"};
-    const std::vector<std::string> games = {"Who Wants To Be A Millionaire?",
-                                            "Indiana Jones and the Emperor's Tomb",
-                                            "Chronicle: RuneScape Legends",
-                                            "Caf\xc3\xa9 \\\"Noir\\\"",
-                                            "Bad \xff byte",
-                                            ""};
-    std::mt19937_64 random(42);
     Corpus result;
-    std::string& text = result.text;
-    text.reserve(k_target_bytes + 4096);
-    while (text.size() < k_target_bytes) {
-      const auto pick = [&](std::uint64_t count) { return random() % count; };
-      const std::uint64_t second = pick(60);
-      const std::string time =
-          "2017-01-30 16:26:" + std::string(second < 10 ? "0" : "") + std::to_string(second);
-      std::string device_id;
-      if (pick(10) == 0) {
-        device_id = "\\x00\\x00\\x00\\x00\\x00";
-      } else {
-        for (int digit = 0; digit < 32; ++digit) {
-          device_id.push_back("0123456789abcdef"[pick(16)]);
-        }
-      }
-      const std::vector<std::string> fields = {
-          time,
-          time + "." + std::to_string(pick(1000000)),
-          pick(8) == 0 ? "" : (pick(2) == 0 ? "true" : "false"),
-          browsers[pick(browsers.size())],
-          std::to_string(pick(600)),
-          "channel_" + std::to_string(pick(100000)),
-          std::to_string(20000000 + pick(80000000)),
-          pick(3) == 0 ? "vod" : "live",
-          std::to_string(pick(5000)) + "." + std::to_string(pick(100000)),
-          device_id,
-          games[pick(games.size())],
-          pick(2) == 0 ? "true" : "false",
-          pick(2) == 0 ? "t" : "",
-          "10.192." + std::to_string(pick(256)) + "." + std::to_string(pick(256)),
-          pick(2) == 0 ? "xboxone" : "web",
-          std::to_string(pick(40)) + "." + std::to_string(pick(1000)),
-          pick(9) == 0 ? "v1234" : "",
-          pick(2) == 0 ? "US" : "",
-          std::to_string(pick(100000)),
-          "2017-01-" + std::to_string(10 + pick(19)),
-          "0." + std::to_string(pick(1000)),
-          std::to_string(pick(10)),
-          "https://www.twitch.tv/videos/" + std::to_string(pick(100000000)) + "?t=1h2m\\\t3s",
-          pick(2) == 0 ? "1" : "0",
-      };
-      for (std::size_t index = 0; index < fields.size(); ++index) {
-        text += index == 0 ? "\"" : "\t\"";
-        text += fields[index];
-        text += '"';
-      }
-      text += '\n';
-      ++result.rows;
-    }
-    result.gzip = gzip(text);
+    result.text = bench::spade_text(k_target_bytes, 0x5eed, result.rows);
+    result.gzip = gzip(result.text);
     return result;
   }();
   return built;
@@ -237,10 +156,14 @@ void BM_InflateZlib(benchmark::State& state) {
   report(state, rows, bytes);
 }
 
-// Reads every row with `compression` and writes it as PostgreSQL COPY text.
-void read_to_pg_text(benchmark::State& state, std::string_view bytes_in, Compression compression) {
+enum class Output { none, pg_text, pg_binary };
+
+// Reads every row with `compression` and writes it as `output` into a buffer handed on (and
+// emptied) every k_copy_batch_bytes, as a COPY writer does.
+void read_rows(benchmark::State& state, std::string_view bytes_in, Compression compression,
+               Output output) {
   const Corpus& input = corpus();
-  const std::vector<Column> columns = bench_columns();
+  const std::vector<Column> columns = columns_or_die();
   std::string copy_data;
   copy_data.reserve(k_copy_batch_bytes + (64U << 10U));
   std::uint64_t rows = 0;
@@ -260,7 +183,17 @@ void read_to_pg_text(benchmark::State& state, std::string_view bytes_in, Compres
       if (!*more) {
         break;
       }
-      warehouse::append_pg_copy_row(copy_data, reader->row());
+      switch (output) {
+      case Output::none:
+        benchmark::DoNotOptimize(reader->row().data());
+        break;
+      case Output::pg_text:
+        warehouse::append_pg_copy_row(copy_data, reader->row(), columns);
+        break;
+      case Output::pg_binary:
+        warehouse::append_pg_binary_row(copy_data, reader->row(), columns);
+        break;
+      }
       if (copy_data.size() >= k_copy_batch_bytes) {
         benchmark::DoNotOptimize(copy_data.data());
         copy_data.clear();
@@ -272,17 +205,32 @@ void read_to_pg_text(benchmark::State& state, std::string_view bytes_in, Compres
 }
 
 void BM_InflateParsePgText(benchmark::State& state) {
-  read_to_pg_text(state, corpus().gzip, Compression::gzip);
+  read_rows(state, corpus().gzip, Compression::gzip, Output::pg_text);
 }
 
 void BM_ParsePgTextUncompressed(benchmark::State& state) {
-  read_to_pg_text(state, corpus().text, Compression::none);
+  read_rows(state, corpus().text, Compression::none, Output::pg_text);
+}
+
+void BM_InflateParsePgBinary(benchmark::State& state) {
+  read_rows(state, corpus().gzip, Compression::gzip, Output::pg_binary);
+}
+
+void BM_ParsePgBinaryUncompressed(benchmark::State& state) {
+  read_rows(state, corpus().text, Compression::none, Output::pg_binary);
+}
+
+void BM_ParseUncompressed(benchmark::State& state) {
+  read_rows(state, corpus().text, Compression::none, Output::none);
 }
 
 BENCHMARK(BM_InflateIsal)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_InflateZlib)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_InflateParsePgText)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ParsePgTextUncompressed)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_InflateParsePgBinary)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParsePgBinaryUncompressed)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseUncompressed)->Unit(benchmark::kMillisecond);
 
 } // namespace
 } // namespace rsi::tsv

@@ -196,6 +196,17 @@ std::vector<GeneratedFile> generate_spade_files(const std::filesystem::path& dir
   return files;
 }
 
+std::string spade_text(std::uint64_t bytes, std::uint64_t seed, std::uint64_t& rows) {
+  std::mt19937_64 rng(seed);
+  std::string text;
+  text.reserve(bytes + 4096);
+  rows = 0;
+  while (text.size() < bytes) {
+    append_row(text, rng, rows++);
+  }
+  return text;
+}
+
 Result<std::vector<tsv::Column>> bench_columns() {
   std::vector<tsv::Column> columns;
   for (const auto& op : bench_table_operations()) {
@@ -226,7 +237,7 @@ Result<std::filesystem::path> convert_to_copy_text(const std::filesystem::path& 
     if (!more) {
       break;
     }
-    warehouse::append_pg_copy_row(buffer, reader.row());
+    warehouse::append_pg_copy_row(buffer, reader.row(), reader.columns());
     if (buffer.size() >= (1U << 20U)) {
       out.write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
       buffer.clear();

@@ -30,6 +30,10 @@ struct GeneratedFile {
 std::vector<GeneratedFile> generate_spade_files(const std::filesystem::path& dir, int count,
                                                 std::uint64_t bytes_per_file);
 
+// About `bytes` of the same Spade TSV in memory, uncompressed (whole rows, seeded by `seed`);
+// `rows` is set to how many.
+std::string spade_text(std::uint64_t bytes, std::uint64_t seed, std::uint64_t& rows);
+
 // The reader's columns for the table of bench_table_operations().
 Result<std::vector<tsv::Column>> bench_columns();
 

@@ -61,7 +61,6 @@
 
 #include <fmt/format.h>
 
-#include "common/strings.hpp"
 #include "tsv/utf8_repair.hpp"
 
 namespace rsi::tsv {
@@ -70,12 +69,14 @@ namespace {
 constexpr char k_replacement_char = '?';
 constexpr std::size_t k_max_quoted_bytes = 100;
 constexpr std::string_view k_max_decimal19_unscaled = "9223372036854775807";
+constexpr std::int64_t k_micros_per_second = 1'000'000;
+constexpr std::int64_t k_seconds_per_day = 86'400;
 
 bool is_white_space(char ch) {
   return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
 }
 
-bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+bool is_digit(char ch) { return static_cast<unsigned char>(ch - '0') < 10; }
 
 std::string_view trim_end(std::string_view text) {
   while (!text.empty() && is_white_space(text.back())) {
@@ -92,11 +93,22 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-std::unexpected<Error> rejected(std::string_view reason, std::string_view value) {
-  return fail(ErrorKind::permanent, fmt::format("{} {}", reason, quote_for_message(value)));
+bool has_non_ascii(std::string_view text) {
+  return std::any_of(text.begin(), text.end(),
+                     [](char ch) { return static_cast<unsigned char>(ch) > 0x7F; });
 }
 
-Field text_field(std::string_view text) { return Field{.text = text}; }
+// The first position at or after `from` in `text` that is not a digit.
+std::size_t skip_digits(std::string_view text, std::size_t from) {
+  while (from < text.size() && is_digit(text[from])) {
+    ++from;
+  }
+  return from;
+}
+
+Field value_field(std::string_view text, std::int64_t integer = 0) {
+  return Field{.null = false, .text = text, .integer = integer};
+}
 
 // Character types --------------------------------------------------------------------------
 
@@ -109,27 +121,32 @@ std::string_view truncate_utf8(std::string_view text, std::size_t width) {
   return text.substr(0, cut);
 }
 
-Result<Field> convert_varchar(std::span<char> raw, std::uint32_t width, ConversionCounts& counts) {
-  counts.replaced_characters += replace_invalid_characters(raw, k_replacement_char);
+Rejection convert_varchar(std::span<char> raw, bool maybe_non_ascii, std::uint32_t width,
+                          ConversionCounts& counts, Field& out) {
+  if (maybe_non_ascii) {
+    counts.replaced_characters += replace_invalid_characters(raw, k_replacement_char);
+  }
   std::string_view text = trim_end(std::string_view(raw.data(), raw.size()));
   if (text.size() > width) {
     text = truncate_utf8(text, width);
     ++counts.truncated_values;
   }
-  return text_field(text);
+  out = value_field(text);
+  return Rejection::none;
 }
 
-Result<Field> convert_char(std::span<char> raw, std::uint32_t width, ConversionCounts& counts) {
+Rejection convert_char(std::span<char> raw, bool maybe_non_ascii, std::uint32_t width,
+                       ConversionCounts& counts, Field& out) {
   std::string_view text(raw.data(), raw.size());
-  if (std::any_of(text.begin(), text.end(),
-                  [](char ch) { return static_cast<unsigned char>(ch) > 0x7F; })) {
-    return rejected("multibyte character not supported for CHAR", text);
+  if (maybe_non_ascii && has_non_ascii(text)) {
+    return Rejection::multibyte;
   }
   if (text.size() > width) {
     text = text.substr(0, width);
     ++counts.truncated_values;
   }
-  return text_field(text);
+  out = value_field(text);
+  return Rejection::none;
 }
 
 // Numbers ----------------------------------------------------------------------------------
@@ -145,53 +162,52 @@ std::uint64_t max_magnitude(TypeKind kind) {
   }
 }
 
-Result<Field> convert_integer(std::string_view text, TypeKind kind, std::span<char> scratch) {
-  std::string_view digits = text;
-  const bool negative = !digits.empty() && digits.front() == '-';
-  if (!digits.empty() && (digits.front() == '-' || digits.front() == '+')) {
-    digits.remove_prefix(1);
+// [+-]digits, any number of leading zeros, within the type's range.
+Rejection convert_integer(std::string_view text, TypeKind kind, Field& out) {
+  std::size_t pos = 0;
+  const bool negative = text.front() == '-';
+  if (negative || text.front() == '+') {
+    pos = 1;
   }
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), is_digit)) {
-    return rejected(fmt::format("invalid {}", type_name(kind)), text);
+  if (pos == text.size() || skip_digits(text, pos) != text.size()) {
+    return Rejection::invalid;
+  }
+  while (pos + 1 < text.size() && text[pos] == '0') {
+    ++pos;
+  }
+  // 19 digits always fit 64 unsigned bits; a longer number is out of every type's range.
+  if (text.size() - pos > 19) {
+    return Rejection::out_of_range;
   }
   std::uint64_t magnitude = 0;
-  const auto parsed = std::from_chars(digits.data(), digits.data() + digits.size(), magnitude);
-  // Negative numbers reach one further than positive ones (two's complement).
-  const std::uint64_t limit = max_magnitude(kind) + (negative ? 1U : 0U);
-  if (parsed.ec == std::errc::result_out_of_range || magnitude > limit) {
-    return rejected(fmt::format("{} out of range", type_name(kind)), text);
+  for (; pos < text.size(); ++pos) {
+    magnitude = magnitude * 10 + static_cast<std::uint64_t>(text[pos] - '0');
   }
-  const std::int64_t value =
-      negative ? static_cast<std::int64_t>(0U - magnitude) : static_cast<std::int64_t>(magnitude);
-  const auto written = std::to_chars(scratch.data(), scratch.data() + scratch.size(), value);
-  return Field{.text = std::string_view(scratch.data(), written.ptr), .integer = value};
+  // Negative numbers reach one further than positive ones (two's complement).
+  if (magnitude > max_magnitude(kind) + (negative ? 1U : 0U)) {
+    return Rejection::out_of_range;
+  }
+  out = Field{.null = false,
+              .integer = negative ? static_cast<std::int64_t>(0U - magnitude)
+                                  : static_cast<std::int64_t>(magnitude)};
+  return Rejection::none;
 }
 
-template <class Float>
-Result<Field> convert_float(std::string_view text, TypeKind kind, std::span<char> scratch) {
-  std::string_view number = text;
+template <class Float> Rejection convert_float(std::string_view text, Field& out) {
   // std::from_chars takes a leading '-' but no '+'.
-  if (number.size() > 1 && number.front() == '+' && number[1] != '-' && number[1] != '+') {
-    number.remove_prefix(1);
+  if (text.size() > 1 && text.front() == '+' && text[1] != '-' && text[1] != '+') {
+    text.remove_prefix(1);
   }
   Float value = 0;
-  const auto parsed = std::from_chars(number.data(), number.data() + number.size(), value);
-  if (parsed.ec == std::errc::invalid_argument || parsed.ptr != number.data() + number.size()) {
-    return rejected(fmt::format("invalid {}", type_name(kind)), text);
+  const auto parsed = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (parsed.ec == std::errc::invalid_argument || parsed.ptr != text.data() + text.size()) {
+    return Rejection::invalid;
   }
   if (parsed.ec == std::errc::result_out_of_range) {
-    return rejected(fmt::format("{} out of range", type_name(kind)), text);
+    return Rejection::out_of_range;
   }
-  std::string_view canonical;
-  if (std::isnan(value)) {
-    canonical = "NaN";
-  } else if (std::isinf(value)) {
-    canonical = value > 0 ? "Infinity" : "-Infinity";
-  } else {
-    const auto written = std::to_chars(scratch.data(), scratch.data() + scratch.size(), value);
-    canonical = std::string_view(scratch.data(), written.ptr);
-  }
-  return Field{.text = canonical, .real = static_cast<double>(value)};
+  out = Field{.null = false, .real = static_cast<double>(value)};
+  return Rejection::none;
 }
 
 // Adds one unit in the last place to the decimal digits in `digits`; returns false on a carry
@@ -207,51 +223,49 @@ bool increment(std::span<char> digits) {
   return false;
 }
 
-Result<Field> convert_decimal(std::string_view text, const ColumnType& type,
-                              std::span<char> scratch) {
-  std::string_view rest = text;
-  bool negative = false;
-  if (!rest.empty() && (rest.front() == '-' || rest.front() == '+')) {
-    negative = rest.front() == '-';
-    rest.remove_prefix(1);
+Rejection convert_decimal(std::string_view text, const ColumnType& type, std::span<char> scratch,
+                          Field& out) {
+  std::size_t pos = 0;
+  const bool negative = text.front() == '-';
+  if (negative || text.front() == '+') {
+    pos = 1;
   }
-  const auto int_end = std::find_if_not(rest.begin(), rest.end(), is_digit);
-  std::string_view int_digits(rest.begin(), int_end);
+  const std::size_t int_end = skip_digits(text, pos);
+  std::string_view int_digits = text.substr(pos, int_end - pos);
   std::string_view frac_digits;
-  rest.remove_prefix(int_digits.size());
-  if (!rest.empty() && rest.front() == '.') {
-    rest.remove_prefix(1);
-    frac_digits =
-        std::string_view(rest.begin(), std::find_if_not(rest.begin(), rest.end(), is_digit));
-    rest.remove_prefix(frac_digits.size());
+  pos = int_end;
+  if (pos < text.size() && text[pos] == '.') {
+    const std::size_t frac_end = skip_digits(text, pos + 1);
+    frac_digits = text.substr(pos + 1, frac_end - pos - 1);
+    pos = frac_end;
   }
-  if (!rest.empty() || (int_digits.empty() && frac_digits.empty())) {
-    return rejected("invalid decimal", text);
+  if (pos != text.size() || (int_digits.empty() && frac_digits.empty())) {
+    return Rejection::invalid;
   }
   while (!int_digits.empty() && int_digits.front() == '0') {
     int_digits.remove_prefix(1);
   }
   const std::size_t max_int_digits = type.precision - type.scale;
   if (int_digits.size() > max_int_digits) {
-    return rejected(fmt::format("decimal out of range for {}", to_string(type)), text);
+    return Rejection::out_of_range;
   }
 
   // Unscaled digits: integer part, then the fraction cut or padded to the scale (<= 38 in all,
   // plus one for a carry out of the integer part).
   std::array<char, 40> unscaled{};
-  char* out = std::copy(int_digits.begin(), int_digits.end(), unscaled.data() + 1);
+  char* digits_end = std::copy(int_digits.begin(), int_digits.end(), unscaled.data() + 1);
   const std::size_t kept_frac = std::min<std::size_t>(frac_digits.size(), type.scale);
-  out = std::copy_n(frac_digits.begin(), kept_frac, out);
-  out = std::fill_n(out, type.scale - kept_frac, '0');
-  std::span<char> digits(unscaled.data() + 1, out);
+  digits_end = std::copy_n(frac_digits.begin(), kept_frac, digits_end);
+  digits_end = std::fill_n(digits_end, type.scale - kept_frac, '0');
+  std::span<char> digits(unscaled.data() + 1, digits_end);
   // ROUNDEC: round half away from zero on the first dropped digit.
   if (frac_digits.size() > type.scale && frac_digits[type.scale] >= '5' && !increment(digits)) {
     unscaled[0] = '1';
-    digits = std::span<char>(unscaled.data(), out);
+    digits = std::span<char>(unscaled.data(), digits_end);
   }
   const std::size_t int_count = digits.size() - type.scale;
   if (int_count > max_int_digits) {
-    return rejected(fmt::format("decimal out of range for {}", to_string(type)), text);
+    return Rejection::out_of_range;
   }
   // DECIMAL(p<=19) is a 64-bit integer: its unscaled magnitude stops at 2^63-1.
   std::string_view significant(digits.data(), digits.size());
@@ -259,7 +273,7 @@ Result<Field> convert_decimal(std::string_view text, const ColumnType& type,
   if (type.precision <= 19 && (significant.size() > k_max_decimal19_unscaled.size() ||
                                (significant.size() == k_max_decimal19_unscaled.size() &&
                                 significant > k_max_decimal19_unscaled))) {
-    return rejected(fmt::format("decimal out of range for {}", to_string(type)), text);
+    return Rejection::out_of_range;
   }
 
   char* write = scratch.data();
@@ -274,30 +288,53 @@ Result<Field> convert_decimal(std::string_view text, const ColumnType& type,
     *write++ = '.';
     write = std::copy(digits.begin() + static_cast<std::ptrdiff_t>(int_count), digits.end(), write);
   }
-  return text_field(std::string_view(scratch.data(), write));
+  out = value_field(std::string_view(scratch.data(), write));
+  return Rejection::none;
 }
 
 // Booleans and times -----------------------------------------------------------------------
 
-Result<Field> convert_boolean(std::string_view text) {
-  for (const std::string_view literal : {"t", "true", "y", "yes", "1"}) {
-    if (iequals_ascii(text, literal)) {
-      return Field{.text = std::string_view("t"), .integer = 1};
-    }
-  }
-  for (const std::string_view literal : {"f", "false", "n", "no", "0"}) {
-    if (iequals_ascii(text, literal)) {
-      return Field{.text = std::string_view("f"), .integer = 0};
-    }
-  }
-  return rejected("invalid boolean", text);
-}
+char lower_ascii(char ch) { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch; }
 
-// Reads `count` digits at `text[pos]` into `value`.
-bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int& value) {
-  if (pos + count > text.size()) {
+// True when `text` is `literal` (lower case) in any case.
+bool is_literal(std::string_view text, std::string_view literal) {
+  if (text.size() != literal.size()) {
     return false;
   }
+  for (std::size_t index = 0; index < text.size(); ++index) {
+    if (lower_ascii(text[index]) != literal[index]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Rejection convert_boolean(std::string_view text, Field& out) {
+  switch (lower_ascii(text.front())) {
+  case 't':
+  case 'y':
+  case '1':
+    if (text.size() == 1 || is_literal(text, "true") || is_literal(text, "yes")) {
+      out = value_field("t", 1);
+      return Rejection::none;
+    }
+    break;
+  case 'f':
+  case 'n':
+  case '0':
+    if (text.size() == 1 || is_literal(text, "false") || is_literal(text, "no")) {
+      out = value_field("f", 0);
+      return Rejection::none;
+    }
+    break;
+  default:
+    break;
+  }
+  return Rejection::invalid;
+}
+
+// Reads the `count` digits at `text[pos]` (the caller checked the size).
+bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int& value) {
   value = 0;
   for (std::size_t index = pos; index < pos + count; ++index) {
     if (!is_digit(text[index])) {
@@ -314,18 +351,33 @@ int days_in_month(int year, int month) {
   return month == 2 && leap ? 29 : k_days[static_cast<std::size_t>(month - 1)];
 }
 
-// YYYY-MM-DD at the start of `text`.
-bool valid_date(std::string_view text) {
+// Days from 1970-01-01 to a valid civil date (Howard Hinnant's days_from_civil).
+std::int64_t days_from_civil(int year, int month, int day) {
+  year -= month <= 2 ? 1 : 0;
+  const int era = (year >= 0 ? year : year - 399) / 400;
+  const auto year_of_era = static_cast<unsigned>(year - era * 400);
+  const auto shifted_month = static_cast<unsigned>(month > 2 ? month - 3 : month + 9);
+  const unsigned day_of_year = (153 * shifted_month + 2) / 5 + static_cast<unsigned>(day) - 1;
+  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(day_of_era) - 719468;
+}
+
+// YYYY-MM-DD at the start of `text`: its days since 1970-01-01.
+bool read_date(std::string_view text, std::int64_t& days) {
   int year = 0;
   int month = 0;
   int day = 0;
-  return read_digits(text, 0, 4, year) && text.size() >= 10 && text[4] == '-' &&
-         read_digits(text, 5, 2, month) && text[7] == '-' && read_digits(text, 8, 2, day) &&
-         year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month);
+  if (!(text.size() >= 10 && read_digits(text, 0, 4, year) && text[4] == '-' &&
+        read_digits(text, 5, 2, month) && text[7] == '-' && read_digits(text, 8, 2, day) &&
+        year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month))) {
+    return false;
+  }
+  days = days_from_civil(year, month, day);
+  return true;
 }
 
-// HH:MI:SS[.f{1,6}] filling all of `text`.
-bool valid_time(std::string_view text) {
+// HH:MI:SS[.f{1,6}] filling all of `text`: its microseconds since midnight.
+bool read_time(std::string_view text, std::int64_t& micros) {
   int hour = 0;
   int minute = 0;
   int second = 0;
@@ -334,70 +386,171 @@ bool valid_time(std::string_view text) {
         hour <= 23 && minute <= 59 && second <= 59)) {
     return false;
   }
+  micros = ((hour * 60 + minute) * 60 + second) * k_micros_per_second;
   if (text.size() == 8) {
     return true;
   }
-  const std::string_view fraction = text.substr(9);
-  return text[8] == '.' && !fraction.empty() && fraction.size() <= 6 &&
-         std::all_of(fraction.begin(), fraction.end(), is_digit);
+  const std::size_t digits = text.size() - 9;
+  int fraction = 0;
+  if (text[8] != '.' || digits == 0 || digits > 6 || !read_digits(text, 9, digits, fraction)) {
+    return false;
+  }
+  for (std::size_t pad = digits; pad < 6; ++pad) {
+    fraction *= 10;
+  }
+  micros += fraction;
+  return true;
 }
 
-Result<Field> convert_timestamp(std::string_view text) {
-  if (!(valid_date(text) && text.size() > 11 && text[10] == ' ' && valid_time(text.substr(11)))) {
-    return rejected("invalid timestamp", text);
+Rejection convert_timestamp(std::string_view text, Field& out) {
+  std::int64_t days = 0;
+  std::int64_t micros = 0;
+  if (!(read_date(text, days) && text.size() > 11 && text[10] == ' ' &&
+        read_time(text.substr(11), micros))) {
+    return Rejection::invalid;
   }
-  return text_field(text);
+  out = value_field(text, days * k_seconds_per_day * k_micros_per_second + micros);
+  return Rejection::none;
 }
 
-Result<Field> convert_date(std::string_view text) {
-  const bool valid =
-      valid_date(text) && (text.size() == 10 || (text[10] == ' ' && valid_time(text.substr(11))));
-  if (!valid) {
-    return rejected("invalid date", text);
+Rejection convert_date(std::string_view text, Field& out) {
+  std::int64_t days = 0;
+  std::int64_t ignored = 0;
+  if (!(read_date(text, days) &&
+        (text.size() == 10 || (text[10] == ' ' && read_time(text.substr(11), ignored))))) {
+    return Rejection::invalid;
   }
-  return text_field(text.substr(0, 10));
+  out = value_field(text.substr(0, 10), days);
+  return Rejection::none;
 }
 
 } // namespace
 
-Result<Field> convert_field(const ColumnType& type, std::span<char> raw,
-                            std::span<char, k_converted_text_bytes> scratch,
-                            ConversionCounts& counts) {
+Rejection convert_value(const ColumnType& type, std::span<char> raw, bool maybe_non_ascii,
+                        std::span<char, k_converted_text_bytes> scratch, ConversionCounts& counts,
+                        Field& out) {
   if (raw.empty()) {
-    return Field{}; // EMPTYASNULL for character types; always NULL for the others.
+    out = Field{}; // EMPTYASNULL for character types; always NULL for the others.
+    return Rejection::none;
   }
   if (type.kind == TypeKind::varchar) {
-    return convert_varchar(raw, type.width, counts);
+    return convert_varchar(raw, maybe_non_ascii, type.width, counts, out);
   }
   if (type.kind == TypeKind::character) {
-    return convert_char(raw, type.width, counts);
+    return convert_char(raw, maybe_non_ascii, type.width, counts, out);
   }
   const std::string_view text = trim(std::string_view(raw.data(), raw.size()));
   if (text.empty()) {
-    return Field{}; // A blank non-character field is NULL.
+    out = Field{}; // A blank non-character field is NULL.
+    return Rejection::none;
   }
   switch (type.kind) {
   case TypeKind::smallint:
   case TypeKind::integer:
   case TypeKind::bigint:
-    return convert_integer(text, type.kind, scratch);
+    return convert_integer(text, type.kind, out);
   case TypeKind::real:
-    return convert_float<float>(text, type.kind, scratch);
+    return convert_float<float>(text, out);
   case TypeKind::double_precision:
-    return convert_float<double>(text, type.kind, scratch);
+    return convert_float<double>(text, out);
   case TypeKind::decimal:
-    return convert_decimal(text, type, scratch);
+    return convert_decimal(text, type, scratch, out);
   case TypeKind::boolean:
-    return convert_boolean(text);
+    return convert_boolean(text, out);
   case TypeKind::timestamp:
-    return convert_timestamp(text);
+    return convert_timestamp(text, out);
   case TypeKind::date:
-    return convert_date(text);
+    return convert_date(text, out);
   case TypeKind::varchar:
   case TypeKind::character:
     break;
   }
-  return rejected("unsupported column type for", text);
+  return Rejection::invalid;
+}
+
+RowRejection convert_row(std::span<const Column> columns, std::span<RawField> raw,
+                         std::size_t field_count, std::span<char> scratch, ConversionCounts& counts,
+                         std::span<Field> out) {
+  for (std::size_t index = 0; index < columns.size(); ++index) {
+    const RawField& field = raw[index];
+    if (index >= field_count || field.null_marker) {
+      out[index] = Field{}; // FILLRECORD, or the NULL AS string.
+      continue;
+    }
+    const std::span<char, k_converted_text_bytes> column_scratch(
+        scratch.data() + index * k_converted_text_bytes, k_converted_text_bytes);
+    const Rejection rejection =
+        convert_value(columns[index].type, field.bytes(), field.maybe_non_ascii, column_scratch,
+                      counts, out[index]);
+    if (rejection != Rejection::none) {
+      return {.column = index, .rejection = rejection};
+    }
+  }
+  return {};
+}
+
+std::string rejection_message(Rejection rejection, const ColumnType& type, std::string_view raw) {
+  const std::string_view text = type.kind == TypeKind::character ? raw : trim(raw);
+  switch (rejection) {
+  case Rejection::multibyte:
+    return fmt::format("multibyte character not supported for CHAR {}", quote_for_message(text));
+  case Rejection::out_of_range:
+    if (type.kind == TypeKind::decimal) {
+      return fmt::format("decimal out of range for {} {}", to_string(type),
+                         quote_for_message(text));
+    }
+    return fmt::format("{} out of range {}", type_name(type.kind), quote_for_message(text));
+  case Rejection::invalid:
+  case Rejection::none:
+    break;
+  }
+  return fmt::format("invalid {} {}", type_name(type.kind), quote_for_message(text));
+}
+
+Result<Field> convert_field(const ColumnType& type, std::span<char> raw,
+                            std::span<char, k_converted_text_bytes> scratch,
+                            ConversionCounts& counts) {
+  const std::string given(raw.data(), raw.size()); // The message quotes the value as given.
+  Field field;
+  const Rejection rejection = convert_value(type, raw, true, scratch, counts, field);
+  if (rejection != Rejection::none) {
+    return fail(ErrorKind::permanent, rejection_message(rejection, type, given));
+  }
+  if (!field.null) {
+    field.text = field_text(field, type.kind, scratch);
+  }
+  return field;
+}
+
+std::string_view field_text(const Field& field, TypeKind type,
+                            std::span<char, k_converted_text_bytes> scratch) {
+  switch (type) {
+  case TypeKind::smallint:
+  case TypeKind::integer:
+  case TypeKind::bigint: {
+    const auto written =
+        std::to_chars(scratch.data(), scratch.data() + scratch.size(), field.integer);
+    return {scratch.data(), written.ptr};
+  }
+  case TypeKind::real:
+  case TypeKind::double_precision: {
+    if (std::isnan(field.real)) {
+      return "NaN";
+    }
+    if (std::isinf(field.real)) {
+      return field.real > 0 ? "Infinity" : "-Infinity";
+    }
+    // A real's shortest text is the float's, not the double's that holds it.
+    const auto written =
+        type == TypeKind::real
+            ? std::to_chars(scratch.data(), scratch.data() + scratch.size(),
+                            static_cast<float>(field.real))
+            : std::to_chars(scratch.data(), scratch.data() + scratch.size(), field.real);
+    return {scratch.data(), written.ptr};
+  }
+  default:
+    return field.text;
+  }
 }
 
 std::string quote_for_message(std::string_view value) {

@@ -9,11 +9,9 @@
 #include "common/error.hpp"
 #include "tsv/column.hpp"
 #include "tsv/field.hpp"
+#include "tsv/field_parser.hpp"
 
 namespace rsi::tsv {
-
-// Room each column needs for text the converter writes itself (numbers it reformats).
-inline constexpr std::size_t k_converted_text_bytes = 64;
 
 // What the conversions did that a load reports.
 struct ConversionCounts {
@@ -21,11 +19,41 @@ struct ConversionCounts {
   std::uint64_t replaced_characters = 0; // ACCEPTINVCHARS replaced an invalid UTF-8 character.
 };
 
+// Why COPY rejects a value.
+enum class Rejection : std::uint8_t {
+  none,
+  invalid,      // Not a value of the column's type: "invalid timestamp ...".
+  out_of_range, // A number the type cannot hold: "smallint out of range ...".
+  multibyte,    // A byte above 127 in a CHAR value.
+};
+
 // Converts one field for a column of `type` with the COPY rules described at the top of
 // field_converter.cpp. `raw` is the field after quote removal and unescaping (never the NULL
-// marker); it may be rewritten in place, and the returned text points into `raw` or into
-// `scratch`. A value COPY would reject fails with ErrorKind::permanent and a message such as
+// marker); it may be rewritten in place, and `out` points into `raw` or into `scratch`.
+// `maybe_non_ascii` false promises that `raw` has no byte above 127 (the splitter knows), which
+// spares a character field its UTF-8 check. Returns why COPY would reject the value, or
+// Rejection::none; rejection_message() says it in words.
+Rejection convert_value(const ColumnType& type, std::span<char> raw, bool maybe_non_ascii,
+                        std::span<char, k_converted_text_bytes> scratch, ConversionCounts& counts,
+                        Field& out);
+
+// The message for a value convert_value() rejected, from the field as it was given to it:
 // `invalid timestamp "2016-13-01 00:00:00"` (the caller adds file, line and column).
+std::string rejection_message(Rejection rejection, const ColumnType& type, std::string_view raw);
+
+// One record's fields converted for `columns`: `raw` holds `field_count` fields (fewer than the
+// columns means FILLRECORD: the rest are NULL); `scratch` has k_converted_text_bytes per column.
+// Stops at the first rejected value.
+struct RowRejection {
+  std::size_t column = 0; // 0-based.
+  Rejection rejection = Rejection::none;
+};
+[[nodiscard]] RowRejection convert_row(std::span<const Column> columns, std::span<RawField> raw,
+                                       std::size_t field_count, std::span<char> scratch,
+                                       ConversionCounts& counts, std::span<Field> out);
+
+// convert_value() for one field of unknown bytes, with the message of a rejection as an
+// ErrorKind::permanent error, and `text` filled in for every type (field_text()).
 [[nodiscard]] Result<Field> convert_field(const ColumnType& type, std::span<char> raw,
                                           std::span<char, k_converted_text_bytes> scratch,
                                           ConversionCounts& counts);

@@ -62,13 +62,16 @@ namespace {
 constexpr char k_escape = '\\';
 constexpr char k_delimiter = '\t';
 
-// Scans [p, end) for the bytes that end an unquoted field or need a look in a quoted one.
-char* scan_unquoted_stop(char* p, char* end) {
-  return find_first_of4(p, end, k_delimiter, k_escape, '\0', '\0');
+// Scans [p, end) for the bytes that end an unquoted field or need a look in a quoted one, and
+// notes in `high` whether a byte above 127 may be in the field.
+char* scan_unquoted_stop(char* p, char* end, bool& high) {
+  return p + (scan_first_of4<true>(p, end, k_delimiter, k_escape, '\0', '\0', high) - p);
 }
-char* scan_quoted_stop(char* p, char* end) {
-  return find_first_of4(p, end, '"', '\'', k_escape, '\0');
+char* scan_quoted_stop(char* p, char* end, bool& high) {
+  return p + (scan_first_of4<true>(p, end, '"', '\'', k_escape, '\0', high) - p);
 }
+
+bool is_high(char ch) { return static_cast<unsigned char>(ch) > 0x7F; }
 
 // Copies [from, to) down to `write` when escapes already shifted the field; returns the new
 // write position.
@@ -98,9 +101,10 @@ FieldScan scan_unquoted(char* p, char* end, RawField& field) {
   char* const start = p;
   char* write = p;
   bool escaped = false;
+  bool high = false;
   FieldScan result;
   while (true) {
-    char* stop = scan_unquoted_stop(p, end);
+    char* stop = scan_unquoted_stop(p, end, high);
     write = keep(write, p, stop);
     p = stop;
     if (p == end) {
@@ -126,6 +130,7 @@ FieldScan scan_unquoted(char* p, char* end, RawField& field) {
       result.error = RecordError::nul_byte;
       return result;
     }
+    high = high || is_high(p[1]);
     *write++ = p[1];
     p += 2;
     escaped = true;
@@ -135,6 +140,7 @@ FieldScan scan_unquoted(char* p, char* end, RawField& field) {
   field.size = static_cast<std::size_t>(write - start);
   field.null_marker =
       is_null_marker(static_cast<std::size_t>(raw_end - start), field.view(), escaped);
+  field.maybe_non_ascii = high;
   result.next = p;
   return result;
 }
@@ -144,9 +150,10 @@ FieldScan scan_quoted(char* p, char* end, RawField& field) {
   char* const start = p;
   char* write = p;
   bool escaped = false;
+  bool high = false;
   FieldScan result;
   while (true) {
-    char* stop = scan_quoted_stop(p, end);
+    char* stop = scan_quoted_stop(p, end, high);
     write = keep(write, p, stop);
     p = stop;
     if (p == end) {
@@ -162,6 +169,7 @@ FieldScan scan_quoted(char* p, char* end, RawField& field) {
         result.error = RecordError::unterminated_quote;
         return result;
       }
+      high = high || is_high(p[1]);
       *write++ = p[1];
       p += 2;
       escaped = true;
@@ -185,6 +193,7 @@ FieldScan scan_quoted(char* p, char* end, RawField& field) {
     field.size = static_cast<std::size_t>(write - start);
     field.null_marker =
         is_null_marker(static_cast<std::size_t>(raw_end - start), field.view(), escaped);
+    field.maybe_non_ascii = high;
     result.next = p;
     return result;
   }

@@ -10,7 +10,8 @@ namespace rsi::tsv {
 struct RawField {
   char* data = nullptr;
   std::size_t size = 0;
-  bool null_marker = false; // The field was COPY's default NULL AS string, `\N` (or `\\N`).
+  bool null_marker = false;    // The field was COPY's default NULL AS string, `\N` (or `\\N`).
+  bool maybe_non_ascii = true; // False only when no byte of the field is above 127.
 
   [[nodiscard]] std::span<char> bytes() const { return {data, size}; }
   [[nodiscard]] std::string_view view() const { return {data, size}; }

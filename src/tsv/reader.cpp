@@ -19,11 +19,6 @@ namespace {
 constexpr std::size_t k_initial_buffer_bytes = 1U << 20U;
 constexpr std::size_t k_min_read_bytes = 64U << 10U;
 
-bool has_non_ascii(std::span<const char> bytes) {
-  return std::any_of(bytes.begin(), bytes.end(),
-                     [](char ch) { return static_cast<unsigned char>(ch) > 0x7F; });
-}
-
 } // namespace
 
 std::string_view to_string(ReadFault fault) {
@@ -206,25 +201,19 @@ Result<void> Reader::convert(const Record& record) {
     return record_error(split);
   }
   ConversionCounts conversions;
-  for (std::size_t index = 0; index < m_columns.size(); ++index) {
-    const RawField& raw = m_raw[index];
-    if (index >= split.field_count || raw.null_marker) {
-      m_fields[index] = Field{}; // FILLRECORD, or the NULL AS string.
-      continue;
-    }
-    const std::span<char, k_converted_text_bytes> scratch(
-        m_scratch.data() + index * k_converted_text_bytes, k_converted_text_bytes);
-    auto field = convert_field(m_columns[index].type, raw.bytes(), scratch, conversions);
-    if (!field) {
-      const bool characters =
-          m_columns[index].type.kind == TypeKind::character && has_non_ascii(raw.bytes());
-      return failed({.fault = characters ? ReadFault::invalid_characters : ReadFault::bad_value,
-                     .line = m_row_line,
-                     .column = index + 1},
-                    fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
-                                index + 1, m_columns[index].name, field.error().message));
-    }
-    m_fields[index] = *field;
+  const RowRejection rejected =
+      convert_row(m_columns, m_raw, split.field_count, m_scratch, conversions, m_fields);
+  if (rejected.rejection != Rejection::none) {
+    const Column& column = m_columns[rejected.column];
+    return failed({.fault = rejected.rejection == Rejection::multibyte
+                                ? ReadFault::invalid_characters
+                                : ReadFault::bad_value,
+                   .line = m_row_line,
+                   .column = rejected.column + 1},
+                  fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
+                              rejected.column + 1, column.name,
+                              rejection_message(rejected.rejection, column.type,
+                                                m_raw[rejected.column].view())));
   }
   m_counts.truncated_values += conversions.truncated_values;
   m_counts.replaced_characters += conversions.replaced_characters;

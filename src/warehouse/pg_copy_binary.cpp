@@ -2,25 +2,28 @@
 
 #include <array>
 #include <bit>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 
 namespace rsi::warehouse {
 namespace {
 
-constexpr std::int64_t k_micros_per_day = 86'400'000'000;
+// PostgreSQL's epoch, 2000-01-01, from the reader's (1970-01-01).
+constexpr std::int64_t k_pg_epoch_days = 10'957;
+constexpr std::int64_t k_pg_epoch_micros = k_pg_epoch_days * 86'400'000'000;
 constexpr std::uint16_t k_numeric_negative = 0x4000;
+// A numeric of 38 digits: 8 bytes of header and at most 11 groups of 2 bytes, with room to spare.
+constexpr std::size_t k_max_numeric_bytes = 8 + 2 * 16;
 
-template <class Integer> void put(std::string& out, Integer value) {
+// Writes `value` big-endian at `out`; returns the position after it.
+template <class Integer> char* put(char* out, Integer value) {
   using Unsigned = std::make_unsigned_t<Integer>;
   auto bits = static_cast<Unsigned>(value);
-  std::array<char, sizeof(Integer)> bytes{};
-  for (std::size_t index = sizeof(Integer); index-- > 0;) {
-    bytes[index] = static_cast<char>(bits & 0xFFU);
-    bits = static_cast<Unsigned>(bits >> 8U);
+  if constexpr (std::endian::native == std::endian::little) {
+    bits = std::byteswap(bits);
   }
-  out.append(bytes.data(), bytes.size());
+  std::memcpy(out, &bits, sizeof(bits));
+  return out + sizeof(bits);
 }
 
 int digits_value(std::string_view text, std::size_t pos, std::size_t count) {
@@ -31,43 +34,9 @@ int digits_value(std::string_view text, std::size_t pos, std::size_t count) {
   return value;
 }
 
-// Days from 1970-01-01 to the civil date (Howard Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
-  year -= month <= 2 ? 1 : 0;
-  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const auto year_of_era = static_cast<unsigned>(year - era * 400);
-  const unsigned day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-  return era * 146097 + static_cast<std::int64_t>(day_of_era) - 719468;
-}
-
-// "YYYY-MM-DD" at the start of `text` as days since 2000-01-01, PostgreSQL's epoch.
-std::int64_t pg_days(std::string_view text) {
-  static const std::int64_t k_pg_epoch = days_from_civil(2000, 1, 1);
-  return days_from_civil(digits_value(text, 0, 4), static_cast<unsigned>(digits_value(text, 5, 2)),
-                         static_cast<unsigned>(digits_value(text, 8, 2))) -
-         k_pg_epoch;
-}
-
-// "YYYY-MM-DD HH:MI:SS[.f{1,6}]" as microseconds since 2000-01-01 00:00:00.
-std::int64_t pg_micros(std::string_view text) {
-  const std::int64_t seconds =
-      (static_cast<std::int64_t>(digits_value(text, 11, 2)) * 60 + digits_value(text, 14, 2)) * 60 +
-      digits_value(text, 17, 2);
-  std::int64_t fraction = 0;
-  if (text.size() > 20) {
-    const std::size_t length = text.size() - 20;
-    fraction = digits_value(text, 20, length);
-    for (std::size_t pad = length; pad < 6; ++pad) {
-      fraction *= 10;
-    }
-  }
-  return pg_days(text) * k_micros_per_day + seconds * 1'000'000 + fraction;
-}
-
 // Canonical decimal text ("-123.45", exactly `scale` fraction digits) as a numeric value:
 // ndigits, weight, sign, dscale, then base-10000 digits, most significant first.
-void put_numeric(std::string& out, std::string_view text, std::uint32_t scale) {
+char* put_numeric(char* out, std::string_view text, std::uint32_t scale) {
   const bool negative = !text.empty() && text.front() == '-';
   if (negative) {
     text.remove_prefix(1);
@@ -94,24 +63,30 @@ void put_numeric(std::string& out, std::string_view text, std::uint32_t scale) {
     }
     groups[count++] = static_cast<std::int16_t>(value);
   }
-  put(out, static_cast<std::int16_t>(count));
-  put(out, weight);
-  put(out, static_cast<std::uint16_t>(negative ? k_numeric_negative : 0));
-  put(out, static_cast<std::uint16_t>(scale));
+  out = put(out, static_cast<std::int16_t>(count));
+  out = put(out, weight);
+  out = put(out, static_cast<std::uint16_t>(negative ? k_numeric_negative : 0));
+  out = put(out, static_cast<std::uint16_t>(scale));
   for (std::size_t index = 0; index < count; ++index) {
-    put(out, groups[index]);
+    out = put(out, groups[index]);
   }
+  return out;
 }
 
-void put_sized_field(std::string& out, std::size_t length_at) {
-  const auto length = static_cast<std::int32_t>(out.size() - length_at - sizeof(std::int32_t));
-  std::array<char, 4> bytes{};
-  auto bits = static_cast<std::uint32_t>(length);
-  for (std::size_t index = 4; index-- > 0;) {
-    bytes[index] = static_cast<char>(bits & 0xFFU);
-    bits >>= 8U;
+// The most bytes `field` takes in a row, its length word included.
+std::size_t max_field_bytes(const tsv::Field& field, tsv::TypeKind kind) {
+  if (field.null) {
+    return 4;
   }
-  std::memcpy(out.data() + length_at, bytes.data(), bytes.size());
+  switch (kind) {
+  case tsv::TypeKind::varchar:
+  case tsv::TypeKind::character:
+    return 4 + field.text.size();
+  case tsv::TypeKind::decimal:
+    return 4 + k_max_numeric_bytes;
+  default:
+    return 4 + 8;
+  }
 }
 
 } // namespace
@@ -124,66 +99,64 @@ std::string_view pg_binary_header() {
 
 void append_pg_binary_row(std::string& out, std::span<const tsv::Field> row,
                           std::span<const tsv::Column> columns) {
-  put(out, static_cast<std::int16_t>(row.size()));
+  std::size_t worst = 2;
   for (std::size_t index = 0; index < row.size(); ++index) {
-    const tsv::Field& field = row[index];
-    if (!field.text) {
-      put(out, std::int32_t{-1});
-      continue;
-    }
-    const std::string_view text = *field.text;
-    const tsv::ColumnType& type = columns[index].type;
-    switch (type.kind) {
-    case tsv::TypeKind::smallint:
-      put(out, std::int32_t{2});
-      put(out, static_cast<std::int16_t>(field.integer));
-      break;
-    case tsv::TypeKind::integer:
-      put(out, std::int32_t{4});
-      put(out, static_cast<std::int32_t>(field.integer));
-      break;
-    case tsv::TypeKind::bigint:
-      put(out, std::int32_t{8});
-      put(out, field.integer);
-      break;
-    case tsv::TypeKind::boolean:
-      put(out, std::int32_t{1});
-      out.push_back(field.integer != 0 ? '\1' : '\0');
-      break;
-    case tsv::TypeKind::real: {
-      // float4in reads the shortest text; a double narrowed to float could round differently.
-      float value = 0;
-      std::from_chars(text.data(), text.data() + text.size(), value);
-      put(out, std::int32_t{4});
-      put(out, std::bit_cast<std::uint32_t>(value));
-      break;
-    }
-    case tsv::TypeKind::double_precision:
-      put(out, std::int32_t{8});
-      put(out, std::bit_cast<std::uint64_t>(field.real));
-      break;
-    case tsv::TypeKind::timestamp:
-      put(out, std::int32_t{8});
-      put(out, pg_micros(text));
-      break;
-    case tsv::TypeKind::date:
-      put(out, std::int32_t{4});
-      put(out, static_cast<std::int32_t>(pg_days(text)));
-      break;
-    case tsv::TypeKind::decimal: {
-      const std::size_t length_at = out.size();
-      put(out, std::int32_t{0});
-      put_numeric(out, text, type.scale);
-      put_sized_field(out, length_at);
-      break;
-    }
-    case tsv::TypeKind::varchar:
-    case tsv::TypeKind::character:
-      put(out, static_cast<std::int32_t>(text.size()));
-      out.append(text);
-      break;
-    }
+    worst += max_field_bytes(row[index], columns[index].type.kind);
   }
+  const std::size_t start = out.size();
+  out.resize_and_overwrite(start + worst, [&](char* data, std::size_t) {
+    char* write = put(data + start, static_cast<std::int16_t>(row.size()));
+    for (std::size_t index = 0; index < row.size(); ++index) {
+      const tsv::Field& field = row[index];
+      if (field.null) {
+        write = put(write, std::int32_t{-1});
+        continue;
+      }
+      const tsv::ColumnType& type = columns[index].type;
+      switch (type.kind) {
+      case tsv::TypeKind::smallint:
+        write = put(put(write, std::int32_t{2}), static_cast<std::int16_t>(field.integer));
+        break;
+      case tsv::TypeKind::integer:
+        write = put(put(write, std::int32_t{4}), static_cast<std::int32_t>(field.integer));
+        break;
+      case tsv::TypeKind::bigint:
+        write = put(put(write, std::int32_t{8}), field.integer);
+        break;
+      case tsv::TypeKind::boolean:
+        write = put(write, std::int32_t{1});
+        *write++ = field.integer != 0 ? '\1' : '\0';
+        break;
+      case tsv::TypeKind::real:
+        write = put(put(write, std::int32_t{4}),
+                    std::bit_cast<std::uint32_t>(static_cast<float>(field.real)));
+        break;
+      case tsv::TypeKind::double_precision:
+        write = put(put(write, std::int32_t{8}), std::bit_cast<std::uint64_t>(field.real));
+        break;
+      case tsv::TypeKind::timestamp:
+        write = put(put(write, std::int32_t{8}), field.integer - k_pg_epoch_micros);
+        break;
+      case tsv::TypeKind::date:
+        write = put(put(write, std::int32_t{4}),
+                    static_cast<std::int32_t>(field.integer - k_pg_epoch_days));
+        break;
+      case tsv::TypeKind::decimal: {
+        char* const value = put_numeric(write + 4, field.text, type.scale);
+        put(write, static_cast<std::int32_t>(value - write - 4));
+        write = value;
+        break;
+      }
+      case tsv::TypeKind::varchar:
+      case tsv::TypeKind::character:
+        write = put(write, static_cast<std::int32_t>(field.text.size()));
+        std::memcpy(write, field.text.data(), field.text.size());
+        write += field.text.size();
+        break;
+      }
+    }
+    return static_cast<std::size_t>(write - data);
+  });
 }
 
 } // namespace rsi::warehouse

@@ -13,11 +13,12 @@ namespace rsi::warehouse {
 // the COPY reference): the server stores binary values without parsing text, which is most of
 // its work in a text COPY, so the same rows load with less server CPU (bench/warehouse).
 //
-// The values are those the text format would carry: integers, booleans and double precision
-// from the reader's parsed values, real from its shortest text (read as a float, as float4in
-// does), timestamps as microseconds and dates as days since 2000-01-01, decimals as base-10000
-// digit groups with the column's scale, character types as their UTF-8 bytes (the server still
-// checks widths and encoding as for text).
+// The values are those the text format would carry, from the reader's parsed values (nothing
+// is parsed twice): integers, booleans, real (the float the reader read, as float4in would) and
+// double precision as they are, timestamps as microseconds and dates as days since 2000-01-01,
+// decimals as base-10000 digit groups with the column's scale, character types as their UTF-8
+// bytes (the server still checks widths and encoding as for text). Each row is sized once and
+// written through a pointer.
 
 // The 19-byte file header: signature, flags, header extension length.
 std::string_view pg_binary_header();
@@ -26,7 +27,7 @@ std::string_view pg_binary_header();
 inline constexpr std::string_view k_pg_binary_trailer{"\xff\xff", 2};
 
 // Appends `row`, one field per column of `columns`, to `out`. `row` must be what tsv::Reader
-// produced for `columns` (canonical text); the types map to PostgreSQL's as parse_column_type
+// produced for `columns`; the types map to PostgreSQL's as parse_column_type
 // reads them (smallint int2, integer int4, bigint int8, real float4, double precision float8,
 // decimal numeric, boolean bool, timestamp timestamp, date date, varchar/char text bytes).
 void append_pg_binary_row(std::string& out, std::span<const tsv::Field> row,

@@ -1,5 +1,6 @@
 #include "warehouse/pg_copy_text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <string_view>
@@ -40,12 +41,15 @@ char* write_escaped(char* out, std::string_view value) {
 
 } // namespace
 
-void append_pg_copy_row(std::string& out, std::span<const tsv::Field> row) {
-  // Size the output once for the worst case (every byte escaped) and write through a pointer:
-  // much cheaper than appending piece by piece.
+void append_pg_copy_row(std::string& out, std::span<const tsv::Field> row,
+                        std::span<const tsv::Column> columns) {
+  // Numbers get their text here; the rest have it already.
+  std::array<char, tsv::k_converted_text_bytes> scratch{};
+  // Size the output once for the worst case (every byte escaped, a number's text as long as
+  // the scratch) and write through a pointer: much cheaper than appending piece by piece.
   std::size_t worst = row.size() * 3 + 1;
   for (const tsv::Field& field : row) {
-    worst += field.text ? field.text->size() * 2 : 0;
+    worst += field.null ? 0 : std::max(field.text.size() * 2, scratch.size());
   }
   const std::size_t start = out.size();
   out.resize_and_overwrite(start + worst, [&](char* data, std::size_t) {
@@ -55,11 +59,11 @@ void append_pg_copy_row(std::string& out, std::span<const tsv::Field> row) {
         *write++ = '\t';
       }
       const tsv::Field& field = row[index];
-      if (field.text) {
-        write = write_escaped(write, *field.text);
-      } else {
+      if (field.null) {
         *write++ = '\\';
         *write++ = 'N';
+      } else {
+        write = write_escaped(write, tsv::field_text(field, columns[index].type.kind, scratch));
       }
     }
     *write++ = '\n';

@@ -227,7 +227,7 @@ private:
           if (m_binary) {
             append_pg_binary_row(buffer, row, columns);
           } else {
-            warehouse::append_pg_copy_row(buffer, row);
+            warehouse::append_pg_copy_row(buffer, row, columns);
           }
           if (buffer.size() >= m_copy_chunk_bytes) {
             RSI_TRY(send());

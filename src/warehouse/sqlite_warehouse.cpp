@@ -9,7 +9,9 @@
 // another process.
 #include "warehouse/sqlite_warehouse.hpp"
 
+#include <array>
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -44,11 +46,10 @@ Result<std::string> quote(std::string_view name) {
 // Binds one converted value the way its column type stores it best in SQLite.
 void bind_field(sqlite::Statement& insert, int index, const tsv::Field& field,
                 const tsv::ColumnType& type, std::string& scratch) {
-  if (!field.text) {
+  if (field.null) {
     insert.bind_null(index);
     return;
   }
-  const std::string_view text = *field.text;
   switch (type.kind) {
   case tsv::TypeKind::smallint:
   case tsv::TypeKind::integer:
@@ -58,14 +59,16 @@ void bind_field(sqlite::Statement& insert, int index, const tsv::Field& field,
     return;
   case tsv::TypeKind::double_precision:
   case tsv::TypeKind::real: {
-    if (text == "NaN") {
+    std::array<char, tsv::k_converted_text_bytes> number{};
+    const std::string_view text = tsv::field_text(field, type.kind, number);
+    if (std::isnan(field.real)) {
       insert.bind(index, text); // SQLite would store a NaN double as NULL.
       return;
     }
     // A real's shortest text read as a double is what SQLite would make of the text; a double
     // precision value is exact as is.
     double value = field.real;
-    if (type.kind == tsv::TypeKind::real && text.find("Infinity") == std::string_view::npos) {
+    if (type.kind == tsv::TypeKind::real && !std::isinf(value)) {
       std::from_chars(text.data(), text.data() + text.size(), value);
     }
     insert.bind(index, value);
@@ -73,14 +76,14 @@ void bind_field(sqlite::Statement& insert, int index, const tsv::Field& field,
   }
   case tsv::TypeKind::character:
     // CHAR(n) keeps trailing blanks up to its width, as Redshift and PostgreSQL store it.
-    scratch.assign(text);
+    scratch.assign(field.text);
     if (scratch.size() < type.width) {
       scratch.append(type.width - scratch.size(), ' ');
     }
     insert.bind(index, scratch);
     return;
   default:
-    insert.bind(index, text);
+    insert.bind(index, field.text);
     return;
   }
 }

@@ -4,6 +4,7 @@
 // and (its top bit) whether to go on past rejected rows, as a load with a bad-row limit does;
 // the rest is the file. Build and run: tests/fuzz/run_tsv_reader_fuzz.sh.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -54,10 +55,12 @@ void check(bool condition) {
 void check_row(std::span<const rsi::tsv::Field> row, const std::vector<Column>& columns) {
   check(row.size() == columns.size());
   for (std::size_t index = 0; index < row.size(); ++index) {
-    if (!row[index].text) {
+    if (row[index].null) {
       continue;
     }
-    const std::string_view text = *row[index].text;
+    std::array<char, rsi::tsv::k_converted_text_bytes> scratch{};
+    const std::string_view text =
+        rsi::tsv::field_text(row[index], columns[index].type.kind, scratch);
     check(text.find('\0') == std::string_view::npos);
     check(rsi::is_valid_utf8(text));
     const ColumnType& type = columns[index].type;
@@ -112,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ++rows;
     check_row(reader->row(), columns);
     copy_text.clear();
-    rsi::warehouse::append_pg_copy_row(copy_text, reader->row());
+    rsi::warehouse::append_pg_copy_row(copy_text, reader->row(), columns);
     check(!copy_text.empty() && copy_text.back() == '\n');
     // One row is one line of COPY text: every newline in a value is escaped.
     check(copy_text.find('\n') == copy_text.size() - 1);

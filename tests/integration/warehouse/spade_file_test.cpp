@@ -17,6 +17,7 @@
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
 #include "support/testdata.hpp"
+#include "support/tsv_text.hpp"
 #include "tsv/reader.hpp"
 #include "warehouse/postgres_warehouse.hpp"
 #include "warehouse/sqlite_warehouse.hpp"
@@ -144,8 +145,8 @@ TEST_P(SpadeFileLoadTest, LoadsWhatTheCopyRulesSayValueByValue) {
   std::vector<Row> expected_rows;
   while (reader.next().value()) {
     Row row;
-    for (const auto& field : reader.row()) {
-      row.push_back(field.text ? Value(std::string(*field.text)) : Value());
+    for (const auto& text : test::texts_of(reader.row(), reader.columns())) {
+      row.push_back(text ? Value(*text) : Value());
     }
     expected_rows.push_back(std::move(row));
   }

@@ -238,7 +238,7 @@ TEST_P(TsvConvertFieldTest, LoadsWhatCopyLoads) {
     return;
   }
   ASSERT_TRUE(field) << field.error().message;
-  const auto text = field->text ? std::optional<std::string>(*field->text) : std::nullopt;
+  const auto text = field->null ? std::nullopt : std::optional<std::string>(field->text);
   EXPECT_EQ(text, convert_case.expected);
   EXPECT_EQ(counts.truncated_values, convert_case.truncated);
   EXPECT_EQ(counts.replaced_characters, convert_case.replaced);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/tsv_text.hpp"
 #include "tsv_test_util.hpp"
 
 namespace rsi::tsv {
@@ -19,12 +20,8 @@ const std::vector<Column> k_event_columns = {
     {"time", ColumnType::of(TypeKind::timestamp)},
 };
 
-Values values_of(std::span<const Field> row) {
-  Values values;
-  for (const Field& field : row) {
-    values.push_back(field.text ? std::optional<std::string>(*field.text) : std::nullopt);
-  }
-  return values;
+Values values_of(const Reader& reader) {
+  return rsi::test::texts_of(reader.row(), reader.columns());
 }
 
 struct ReadOutcome {
@@ -51,7 +48,7 @@ ReadOutcome read_all(ByteSource& source, const std::vector<Column>& columns,
     if (!*more) {
       break;
     }
-    outcome.rows.push_back(values_of(reader->row()));
+    outcome.rows.push_back(values_of(*reader));
     outcome.lines.push_back(reader->line());
   }
   outcome.counts = reader->counts();
@@ -208,7 +205,7 @@ std::vector<Attempt> read_past_row_faults(Reader& reader) {
     }
     Attempt attempt{.line = reader.line()};
     if (more) {
-      attempt.row = values_of(reader.row());
+      attempt.row = values_of(reader);
     } else {
       attempt.failure = reader.failure();
       attempt.message = more.error().message;
@@ -413,7 +410,7 @@ TEST(TsvReaderTest, RowViewsSurviveMovingTheReader) {
   const auto more = reader.next();
 
   ASSERT_TRUE(more && *more);
-  EXPECT_EQ(values_of(reader.row()), (Values{"abc", "1", std::nullopt}));
+  EXPECT_EQ(values_of(reader), (Values{"abc", "1", std::nullopt}));
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "support/testdata.hpp"
+#include "support/tsv_text.hpp"
 #include "tsv/reader.hpp"
 #include "tsv_test_util.hpp"
 #include "warehouse/pg_copy_text.hpp"
@@ -51,8 +52,9 @@ std::vector<Column> minute_watched_columns() {
   };
 }
 
-std::string text_or_null(const Field& field) {
-  return field.text ? std::string(*field.text) : "NULL";
+// The text of the current row's value in `column`, "NULL" for NULL.
+std::string text_or_null(const Reader& reader, std::size_t column) {
+  return rsi::test::text_of(reader.row()[column], reader.columns()[column].type).value_or("NULL");
 }
 
 class TsvSpadeFileTest : public ::testing::Test {
@@ -110,17 +112,17 @@ TEST_F(TsvSpadeFileTest, LoadsEveryRowWithCopySemantics) {
     const auto row = m_reader->row();
     ASSERT_EQ(row.size(), 23U);
     if (rows == 1) {
-      warehouse::append_pg_copy_row(first_row_pg, row);
+      warehouse::append_pg_copy_row(first_row_pg, row, m_reader->columns());
     }
     if (rows == 6) { // The first `\x00\x00\x00\x00\x00` device id.
-      EXPECT_EQ(text_or_null(row[9]), "x00x00x00x00x00");
-      EXPECT_EQ(text_or_null(row[4]), "38");
-      EXPECT_EQ(text_or_null(row[15]), "7.03");
+      EXPECT_EQ(text_or_null(*m_reader, 9), "x00x00x00x00x00");
+      EXPECT_EQ(text_or_null(*m_reader, 4), "38");
+      EXPECT_EQ(text_or_null(*m_reader, 15), "7.03");
     }
-    const std::string device_id = text_or_null(row[9]);
+    const std::string device_id = text_or_null(*m_reader, 9);
     escaped_nul_device_ids += device_id == "x00x00x00x00x00" ? 1 : 0;
     for (const Field& field : row) {
-      backslashes += field.text ? std::count(field.text->begin(), field.text->end(), '\\') : 0;
+      backslashes += std::count(field.text.begin(), field.text.end(), '\\');
     }
     null_adblock += row[2].is_null() ? 1 : 0;
     live += !row[11].is_null() && row[11].integer == 1 ? 1 : 0;
@@ -131,7 +133,7 @@ TEST_F(TsvSpadeFileTest, LoadsEveryRowWithCopySemantics) {
     }
     buffer_empty_count_sum += row[4].integer;
     if (!row[15].is_null()) {
-      std::string cents(*row[15].text);
+      std::string cents(row[15].text);
       cents.erase(cents.find('.'), 1);
       buffer_cents_sum += std::stoll(cents);
     }
@@ -178,7 +180,7 @@ TEST_F(TsvSpadeFileTest, SmallReadsGiveTheSameRows) {
       break;
     }
     ++rows;
-    last_time = text_or_null(m_reader->row()[0]);
+    last_time = text_or_null(*m_reader, 0);
   }
 
   EXPECT_EQ(rows, k_rows);

@@ -4,10 +4,14 @@
 
 #include "warehouse/pg_copy_binary.hpp"
 
+#include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "tsv/field_converter.hpp"
 
 namespace rsi::warehouse {
 namespace {
@@ -23,11 +27,17 @@ std::string hex(std::string_view bytes) {
   return out;
 }
 
-// One field of `type` holding `text` (and `integer`, `real` as the reader would set them),
-// without the row's field count, in hexadecimal.
-std::string encode(tsv::ColumnType type, std::optional<std::string_view> text,
-                   std::int64_t integer = 0, double real = 0) {
-  const std::vector<tsv::Field> row{{.text = text, .integer = integer, .real = real}};
+// One field of `type` read from `text` as the reader converts it (nullopt: NULL), without the
+// row's field count, in hexadecimal.
+std::string encode(tsv::ColumnType type, std::optional<std::string> text) {
+  std::vector<tsv::Field> row(1);
+  std::array<char, tsv::k_converted_text_bytes> scratch{};
+  if (text) {
+    tsv::ConversionCounts counts;
+    auto field = tsv::convert_field(type, *text, scratch, counts);
+    EXPECT_TRUE(field) << field.error().message;
+    row[0] = field.value_or(tsv::Field{});
+  }
   const std::vector<tsv::Column> columns{{"c", type}};
   std::string out;
   append_pg_binary_row(out, row, columns);
@@ -58,12 +68,12 @@ TEST(PgCopyBinaryTest, NullIsLengthMinusOne) {
 TEST(PgCopyBinaryTest, IntegersBooleansAndFloats) {
   using tsv::ColumnType;
   using tsv::TypeKind;
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::smallint), "-2", -2), bytes("00000002 fffe"));
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::integer), "258", 258), bytes("00000004 00000102"));
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::bigint), "-1", -1), bytes("00000008 ffffffffffffffff"));
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::boolean), "t", 1), bytes("00000001 01"));
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::boolean), "f", 0), bytes("00000001 00"));
-  EXPECT_EQ(encode(ColumnType::of(TypeKind::double_precision), "1.5", 0, 1.5),
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::smallint), "-2"), bytes("00000002 fffe"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::integer), "258"), bytes("00000004 00000102"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::bigint), "-1"), bytes("00000008 ffffffffffffffff"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::boolean), "t"), bytes("00000001 01"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::boolean), "f"), bytes("00000001 00"));
+  EXPECT_EQ(encode(ColumnType::of(TypeKind::double_precision), "1.5"),
             bytes("00000008 3ff8000000000000"));
   EXPECT_EQ(encode(ColumnType::of(TypeKind::real), "0.1"), bytes("00000004 3dcccccd"));
   EXPECT_EQ(encode(ColumnType::of(TypeKind::real), "-Infinity"), bytes("00000004 ff800000"));

@@ -8,11 +8,8 @@ namespace rsi::tsv {
 
 // The first byte in [`p`, `end`) equal to `a`, `b`, `c` or `d`, or `end` when there is none.
 // Compares 16 bytes at a time where SSE2 is available (every x86-64 CPU): most fields are
-// scanned in one or two steps. With `TrackHigh`, also sets `high` when a byte above 127 was
-// among those it looked at (which may reach up to 15 bytes past the one it returns).
-template <bool TrackHigh>
-inline const char* scan_first_of4(const char* p, const char* end, char a, char b, char c, char d,
-                                  bool& high) {
+// scanned in one or two steps.
+inline const char* find_first_of4(const char* p, const char* end, char a, char b, char c, char d) {
 #if defined(__SSE2__)
   const __m128i want_a = _mm_set1_epi8(a);
   const __m128i want_b = _mm_set1_epi8(b);
@@ -20,9 +17,6 @@ inline const char* scan_first_of4(const char* p, const char* end, char a, char b
   const __m128i want_d = _mm_set1_epi8(d);
   while (end - p >= 16) {
     const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    if constexpr (TrackHigh) {
-      high = high || _mm_movemask_epi8(chunk) != 0;
-    }
     const __m128i hits =
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, want_a), _mm_cmpeq_epi8(chunk, want_b)),
                      _mm_or_si128(_mm_cmpeq_epi8(chunk, want_c), _mm_cmpeq_epi8(chunk, want_d)));
@@ -38,16 +32,8 @@ inline const char* scan_first_of4(const char* p, const char* end, char a, char b
     if (ch == a || ch == b || ch == c || ch == d) {
       return p;
     }
-    if constexpr (TrackHigh) {
-      high = high || static_cast<unsigned char>(ch) > 0x7F;
-    }
   }
   return end;
-}
-
-inline const char* find_first_of4(const char* p, const char* end, char a, char b, char c, char d) {
-  bool unused = false;
-  return scan_first_of4<false>(p, end, a, b, c, d, unused);
 }
 
 inline char* find_first_of4(char* p, char* end, char a, char b, char c, char d) {

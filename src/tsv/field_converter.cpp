@@ -55,8 +55,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include <fmt/format.h>
@@ -72,20 +74,28 @@ constexpr std::string_view k_max_decimal19_unscaled = "9223372036854775807";
 constexpr std::int64_t k_micros_per_second = 1'000'000;
 constexpr std::int64_t k_seconds_per_day = 86'400;
 
-bool is_white_space(char ch) {
-  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\v' || ch == '\f' || ch == '\r';
+constexpr std::array<bool, 256> make_white_space() {
+  std::array<bool, 256> table{};
+  for (const char ch : {' ', '\t', '\n', '\v', '\f', '\r'}) {
+    table[static_cast<unsigned char>(ch)] = true;
+  }
+  return table;
 }
+constexpr auto k_white_space = make_white_space();
+
+bool is_white_space(char ch) { return k_white_space[static_cast<unsigned char>(ch)]; }
 
 bool is_digit(char ch) { return static_cast<unsigned char>(ch - '0') < 10; }
 
-std::string_view trim_end(std::string_view text) {
+// Both trims look at one byte when there is nothing to take off, which is nearly always.
+[[gnu::always_inline]] inline std::string_view trim_end(std::string_view text) {
   while (!text.empty() && is_white_space(text.back())) {
     text.remove_suffix(1);
   }
   return text;
 }
 
-std::string_view trim(std::string_view text) {
+[[gnu::always_inline]] inline std::string_view trim(std::string_view text) {
   text = trim_end(text);
   while (!text.empty() && is_white_space(text.front())) {
     text.remove_prefix(1);
@@ -193,12 +203,68 @@ Rejection convert_integer(std::string_view text, TypeKind kind, Field& out) {
   return Rejection::none;
 }
 
+// Powers of ten every float (up to 1e10) and double (up to 1e22) holds exactly.
+template <class Float>
+constexpr auto k_powers_of_ten = [] {
+  std::array<Float, sizeof(Float) == 4 ? 11 : 23> powers{};
+  Float power = 1;
+  for (auto& entry : powers) {
+    entry = power;
+    power *= 10;
+  }
+  return powers;
+}();
+
+// `[-]digits[.digits]` with few enough significant digits that the integer of all of them and
+// the power of ten of the fraction are exact in `Float`: then one division, which IEEE 754
+// rounds correctly, gives the nearest value (Clinger's fast path), as std::from_chars would.
+// False for any other text, which std::from_chars then reads.
+template <class Float> bool read_simple_float(std::string_view text, Float& value) {
+  constexpr int k_max_digits = sizeof(Float) == 4 ? 7 : 15;
+  const bool negative = text.front() == '-';
+  std::size_t pos = negative ? 1 : 0;
+  std::uint64_t mantissa = 0;
+  int digits = 0;
+  const auto read_run = [&] {
+    const std::size_t from = pos;
+    for (; pos < text.size() && is_digit(text[pos]); ++pos) {
+      mantissa = mantissa * 10 + static_cast<std::uint64_t>(text[pos] - '0');
+      digits += mantissa != 0 ? 1 : 0;
+      if (digits > k_max_digits) {
+        return std::size_t{0};
+      }
+    }
+    return pos - from;
+  };
+  if (read_run() == 0) {
+    return false;
+  }
+  std::size_t scale = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    scale = read_run();
+    if (scale == 0 || scale >= k_powers_of_ten<Float>.size()) {
+      return false;
+    }
+  }
+  if (pos != text.size()) {
+    return false;
+  }
+  value = static_cast<Float>(mantissa) / k_powers_of_ten<Float>[scale];
+  value = negative ? -value : value;
+  return true;
+}
+
 template <class Float> Rejection convert_float(std::string_view text, Field& out) {
+  Float value = 0;
+  if (read_simple_float(text, value)) {
+    out = Field{.null = false, .real = static_cast<double>(value)};
+    return Rejection::none;
+  }
   // std::from_chars takes a leading '-' but no '+'.
   if (text.size() > 1 && text.front() == '+' && text[1] != '-' && text[1] != '+') {
     text.remove_prefix(1);
   }
-  Float value = 0;
   const auto parsed = std::from_chars(text.data(), text.data() + text.size(), value);
   if (parsed.ec == std::errc::invalid_argument || parsed.ptr != text.data() + text.size()) {
     return Rejection::invalid;
@@ -362,14 +428,65 @@ std::int64_t days_from_civil(int year, int month, int day) {
   return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(day_of_era) - 719468;
 }
 
-// YYYY-MM-DD at the start of `text`: its days since 1970-01-01.
-bool read_date(std::string_view text, std::int64_t& days) {
-  int year = 0;
-  int month = 0;
-  int day = 0;
-  if (!(text.size() >= 10 && read_digits(text, 0, 4, year) && text[4] == '-' &&
-        read_digits(text, 5, 2, month) && text[7] == '-' && read_digits(text, 8, 2, day) &&
-        year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month))) {
+// Eight bytes of text checked at once: a pattern has a digit mask (0xFF at each byte that must
+// be '0'..'9') and the literal bytes elsewhere, byte i of the text in bits 8i..8i+7.
+struct Pattern8 {
+  std::uint64_t digits = 0;
+  std::uint64_t literal = 0;
+};
+
+// "YYYY-MM-" and the like: a letter stands for a digit, anything else for itself.
+constexpr Pattern8 pattern8(const char (&text)[9]) {
+  Pattern8 pattern;
+  for (std::size_t index = 0; index < 8; ++index) {
+    const auto byte = static_cast<unsigned char>(text[index]);
+    if (byte >= 'A' && byte <= 'Z') {
+      pattern.digits |= std::uint64_t{0xFF} << (8 * index);
+      pattern.literal |= std::uint64_t{'0'} << (8 * index);
+    } else {
+      pattern.literal |= std::uint64_t{byte} << (8 * index);
+    }
+  }
+  return pattern;
+}
+
+// `text[pos, pos + 8)` (the caller checked the size) against `pattern`: true when it matches,
+// with each digit's value in its byte of `values`.
+bool match8(std::string_view text, std::size_t pos, Pattern8 pattern, std::uint64_t& values) {
+  std::uint64_t bytes = 0;
+  std::memcpy(&bytes, text.data() + pos, sizeof(bytes));
+  if constexpr (std::endian::native == std::endian::big) {
+    bytes = std::byteswap(bytes);
+  }
+  const std::uint64_t x = bytes ^ pattern.literal; // Digits now 0..9, the literals 0.
+  constexpr std::uint64_t k_high_bits = 0x8080808080808080;
+  constexpr std::uint64_t k_over_nine = 0x7676767676767676; // Adding it sets the top bit of >= 10.
+  if ((x & ~pattern.digits) != 0 || (((x + k_over_nine) | x) & k_high_bits & pattern.digits) != 0) {
+    return false;
+  }
+  values = x;
+  return true;
+}
+
+int digit_at(std::uint64_t values, std::size_t index) {
+  return static_cast<int>((values >> (8 * index)) & 0xFFU);
+}
+
+// YYYY-MM-DD at the start of `text`: its days since 1970-01-01. Two overlapping 8-byte checks,
+// "YYYY-MM-" and "YY-MM-DD".
+[[gnu::always_inline]] inline bool read_date(std::string_view text, std::int64_t& days) {
+  static constexpr Pattern8 k_head = pattern8("YYYY-MM-");
+  static constexpr Pattern8 k_tail = pattern8("YY-MM-DD");
+  std::uint64_t head = 0;
+  std::uint64_t tail = 0;
+  if (text.size() < 10 || !match8(text, 0, k_head, head) || !match8(text, 2, k_tail, tail)) {
+    return false;
+  }
+  const int year = digit_at(head, 0) * 1000 + digit_at(head, 1) * 100 + digit_at(head, 2) * 10 +
+                   digit_at(head, 3);
+  const int month = digit_at(head, 5) * 10 + digit_at(head, 6);
+  const int day = digit_at(tail, 6) * 10 + digit_at(tail, 7);
+  if (!(year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month))) {
     return false;
   }
   days = days_from_civil(year, month, day);
@@ -378,12 +495,15 @@ bool read_date(std::string_view text, std::int64_t& days) {
 
 // HH:MI:SS[.f{1,6}] filling all of `text`: its microseconds since midnight.
 bool read_time(std::string_view text, std::int64_t& micros) {
-  int hour = 0;
-  int minute = 0;
-  int second = 0;
-  if (!(text.size() >= 8 && read_digits(text, 0, 2, hour) && text[2] == ':' &&
-        read_digits(text, 3, 2, minute) && text[5] == ':' && read_digits(text, 6, 2, second) &&
-        hour <= 23 && minute <= 59 && second <= 59)) {
+  static constexpr Pattern8 k_time = pattern8("HH:MM:SS");
+  std::uint64_t time = 0;
+  if (text.size() < 8 || !match8(text, 0, k_time, time)) {
+    return false;
+  }
+  const int hour = digit_at(time, 0) * 10 + digit_at(time, 1);
+  const int minute = digit_at(time, 3) * 10 + digit_at(time, 4);
+  const int second = digit_at(time, 6) * 10 + digit_at(time, 7);
+  if (hour > 23 || minute > 59 || second > 59) {
     return false;
   }
   micros = ((hour * 60 + minute) * 60 + second) * k_micros_per_second;

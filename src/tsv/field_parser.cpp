@@ -54,7 +54,9 @@
 
 #include <cstring>
 
-#include "tsv/byte_scan.hpp"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace rsi::tsv {
 namespace {
@@ -62,13 +64,41 @@ namespace {
 constexpr char k_escape = '\\';
 constexpr char k_delimiter = '\t';
 
-// Scans [p, end) for the bytes that end an unquoted field or need a look in a quoted one, and
-// notes in `high` whether a byte above 127 may be in the field.
-char* scan_unquoted_stop(char* p, char* end, bool& high) {
-  return p + (scan_first_of4<true>(p, end, k_delimiter, k_escape, '\0', '\0', high) - p);
-}
-char* scan_quoted_stop(char* p, char* end, bool& high) {
-  return p + (scan_first_of4<true>(p, end, '"', '\'', k_escape, '\0', high) - p);
+// The first byte in [p, end) that is `A`, `B` or `C`, or `end`; sets `high` when a byte above
+// 127 may be before it (16 bytes at a time where SSE2 is available, so a byte or two past it may
+// count too, which only costs a UTF-8 check). The bytes are template arguments so that the
+// compares use constants rather than broadcasting them on every field.
+template <char A, char B, char C> char* scan_to(char* p, char* end, bool& high) {
+#if defined(__SSE2__)
+  const __m128i want_a = _mm_set1_epi8(A);
+  const __m128i want_b = _mm_set1_epi8(B);
+  const __m128i want_c = _mm_set1_epi8(C);
+  __m128i seen = _mm_setzero_si128(); // Every chunk looked at, OR-ed: its top bits say "high".
+  while (end - p >= 16) {
+    const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    seen = _mm_or_si128(seen, chunk);
+    const __m128i hits =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(chunk, want_a), _mm_cmpeq_epi8(chunk, want_b)),
+                     _mm_cmpeq_epi8(chunk, want_c));
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(hits));
+    if (mask != 0) {
+      high |= _mm_movemask_epi8(seen) != 0;
+      return p + __builtin_ctz(mask);
+    }
+    p += 16;
+  }
+  high |= _mm_movemask_epi8(seen) != 0;
+#endif
+  unsigned char bytes = 0;
+  for (; p < end; ++p) {
+    const char ch = *p;
+    if (ch == A || ch == B || ch == C) {
+      break;
+    }
+    bytes |= static_cast<unsigned char>(ch);
+  }
+  high |= bytes > 0x7F;
+  return p;
 }
 
 bool is_high(char ch) { return static_cast<unsigned char>(ch) > 0x7F; }
@@ -85,117 +115,84 @@ char* keep(char* write, const char* from, const char* to) {
 
 // The default NULL AS string `\N`, also accepted escaped as `\\N`: recognised from the raw
 // length and the unescaped text, since unescaping overwrote the raw bytes.
-bool is_null_marker(std::size_t raw_size, std::string_view unescaped, bool escaped) {
-  return escaped && ((raw_size == 2 && unescaped == "N") || (raw_size == 3 && unescaped == "\\N"));
+bool is_null_marker(std::size_t raw_size, std::string_view unescaped) {
+  return (raw_size == 2 && unescaped == "N") || (raw_size == 3 && unescaped == "\\N");
 }
 
-enum class FieldEnd { delimiter, record };
-
 struct FieldScan {
-  FieldEnd end = FieldEnd::record;
   RecordError error = RecordError::none;
   char* next = nullptr; // Where the next field starts.
+  bool last = false;    // The record ended with this field.
 };
+
+// Sets `field` to [start, write), read from the raw bytes [start, raw_end).
+[[gnu::always_inline]] inline void set_field(RawField& field, char* start, char* write,
+                                             const char* raw_end, bool escaped, bool high) {
+  field.data = start;
+  field.size = static_cast<std::size_t>(write - start);
+  field.null_marker =
+      escaped && is_null_marker(static_cast<std::size_t>(raw_end - start), field.view());
+  field.maybe_non_ascii = high;
+}
 
 FieldScan scan_unquoted(char* p, char* end, RawField& field) {
   char* const start = p;
   char* write = p;
   bool escaped = false;
   bool high = false;
-  FieldScan result;
   while (true) {
-    char* stop = scan_unquoted_stop(p, end, high);
+    char* const stop = scan_to<k_delimiter, k_escape, '\0'>(p, end, high);
     write = keep(write, p, stop);
-    p = stop;
-    if (p == end) {
-      result.end = FieldEnd::record;
-      break;
-    }
-    if (*p == '\0') {
-      result.error = RecordError::nul_byte;
-      return result;
-    }
-    if (*p == k_delimiter) {
-      result.end = FieldEnd::delimiter;
-      ++p;
-      break;
+    if (stop == end || *stop == k_delimiter) {
+      set_field(field, start, write, stop, escaped, high);
+      return {.next = stop == end ? end : stop + 1, .last = stop == end};
     }
     // An escape: the next byte is data, unless there is none or it is a NUL (which "cannot be
-    // escaped").
-    if (p + 1 == end) {
-      result.error = RecordError::escape_at_end;
-      return result;
+    // escaped"); or a NUL.
+    if (*stop == '\0' || (stop + 1 < end && stop[1] == '\0')) {
+      return {.error = RecordError::nul_byte};
     }
-    if (p[1] == '\0') {
-      result.error = RecordError::nul_byte;
-      return result;
+    if (stop + 1 == end) {
+      return {.error = RecordError::escape_at_end};
     }
-    high = high || is_high(p[1]);
-    *write++ = p[1];
-    p += 2;
+    high = high || is_high(stop[1]);
+    *write++ = stop[1];
+    p = stop + 2;
     escaped = true;
   }
-  const char* const raw_end = result.end == FieldEnd::delimiter ? p - 1 : p;
-  field.data = start;
-  field.size = static_cast<std::size_t>(write - start);
-  field.null_marker =
-      is_null_marker(static_cast<std::size_t>(raw_end - start), field.view(), escaped);
-  field.maybe_non_ascii = high;
-  result.next = p;
-  return result;
 }
 
-FieldScan scan_quoted(char* p, char* end, RawField& field) {
-  const char quote = *p++;
-  char* const start = p;
+template <char Quote> FieldScan scan_quoted(char* p, char* end, RawField& field) {
+  char* const start = ++p;
   char* write = p;
   bool escaped = false;
   bool high = false;
-  FieldScan result;
   while (true) {
-    char* stop = scan_quoted_stop(p, end, high);
+    char* const stop = scan_to<Quote, k_escape, '\0'>(p, end, high);
     write = keep(write, p, stop);
-    p = stop;
-    if (p == end) {
-      result.error = RecordError::unterminated_quote;
-      return result;
+    if (stop == end) {
+      return {.error = RecordError::unterminated_quote};
     }
-    if (*p == '\0' || (*p == k_escape && p + 1 < end && p[1] == '\0')) {
-      result.error = RecordError::nul_byte;
-      return result;
+    // The quotation mark closes the field only when the field ends right after it.
+    if (*stop == Quote && (stop + 1 == end || stop[1] == k_delimiter)) {
+      set_field(field, start, write, stop, escaped, high);
+      return {.next = stop + 1 == end ? end : stop + 2, .last = stop + 1 == end};
     }
-    if (*p == k_escape) {
-      if (p + 1 == end) {
-        result.error = RecordError::unterminated_quote;
-        return result;
-      }
-      high = high || is_high(p[1]);
-      *write++ = p[1];
-      p += 2;
-      escaped = true;
+    if (*stop == Quote) {
+      *write++ = Quote;
+      p = stop + 1;
       continue;
     }
-    // A quotation mark: it closes the field only when the field ends right after it.
-    const bool closes = *p == quote && (p + 1 == end || p[1] == k_delimiter);
-    if (!closes) {
-      *write++ = *p++;
-      continue;
+    if (*stop == '\0' || (stop + 1 < end && stop[1] == '\0')) {
+      return {.error = RecordError::nul_byte};
     }
-    const char* const raw_end = p;
-    ++p;
-    if (p < end && *p == k_delimiter) {
-      result.end = FieldEnd::delimiter;
-      ++p;
-    } else {
-      result.end = FieldEnd::record;
+    if (stop + 1 == end) {
+      return {.error = RecordError::unterminated_quote};
     }
-    field.data = start;
-    field.size = static_cast<std::size_t>(write - start);
-    field.null_marker =
-        is_null_marker(static_cast<std::size_t>(raw_end - start), field.view(), escaped);
-    field.maybe_non_ascii = high;
-    result.next = p;
-    return result;
+    high = high || is_high(stop[1]);
+    *write++ = stop[1];
+    p = stop + 2;
+    escaped = true;
   }
 }
 
@@ -213,15 +210,17 @@ SplitResult split_record(std::span<char> record, std::span<RawField> fields) {
       return result;
     }
     RawField& field = fields[result.field_count];
-    const bool quoted = p < end && (*p == '"' || *p == '\'');
-    const FieldScan scanned = quoted ? scan_quoted(p, end, field) : scan_unquoted(p, end, field);
+    const char first = p < end ? *p : '\0';
+    const FieldScan scanned = first == '"'    ? scan_quoted<'"'>(p, end, field)
+                              : first == '\'' ? scan_quoted<'\''>(p, end, field)
+                                              : scan_unquoted(p, end, field);
     if (scanned.error != RecordError::none) {
       result.error = scanned.error;
       result.error_field = result.field_count;
       return result;
     }
     ++result.field_count;
-    if (scanned.end == FieldEnd::record) {
+    if (scanned.last) {
       return result;
     }
     p = scanned.next;

@@ -73,21 +73,9 @@ char* put_numeric(char* out, std::string_view text, std::uint32_t scale) {
   return out;
 }
 
-// The most bytes `field` takes in a row, its length word included.
-std::size_t max_field_bytes(const tsv::Field& field, tsv::TypeKind kind) {
-  if (field.null) {
-    return 4;
-  }
-  switch (kind) {
-  case tsv::TypeKind::varchar:
-  case tsv::TypeKind::character:
-    return 4 + field.text.size();
-  case tsv::TypeKind::decimal:
-    return 4 + k_max_numeric_bytes;
-  default:
-    return 4 + 8;
-  }
-}
+// The most bytes a field takes besides its text: its length word and a fixed-size value, or a
+// numeric.
+constexpr std::size_t k_max_field_bytes = 4 + k_max_numeric_bytes;
 
 } // namespace
 
@@ -99,9 +87,11 @@ std::string_view pg_binary_header() {
 
 void append_pg_binary_row(std::string& out, std::span<const tsv::Field> row,
                           std::span<const tsv::Column> columns) {
-  std::size_t worst = 2;
-  for (std::size_t index = 0; index < row.size(); ++index) {
-    worst += max_field_bytes(row[index], columns[index].type.kind);
+  // At most: the field count, then each field's length word and fixed-size value or numeric,
+  // or its text (a NULL's is empty). No branch on the type: a cheap bound.
+  std::size_t worst = 2 + row.size() * k_max_field_bytes;
+  for (const tsv::Field& field : row) {
+    worst += field.text.size();
   }
   const std::size_t start = out.size();
   out.resize_and_overwrite(start + worst, [&](char* data, std::size_t) {

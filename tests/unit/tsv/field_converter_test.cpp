@@ -4,9 +4,12 @@
 #include "tsv/field_converter.hpp"
 
 #include <array>
+#include <bit>
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <ostream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -266,6 +269,45 @@ TEST(TsvConvertFieldValuesTest, FloatsCarryTheirValue) {
   EXPECT_DOUBLE_EQ(convert(k_double, "2678.179").real, 2678.179);
   EXPECT_FLOAT_EQ(static_cast<float>(convert(k_real, "0.1").real), 0.1F);
   EXPECT_TRUE(std::isnan(convert(k_double, "nan").real));
+}
+
+// The converter reads short decimals with one division (Clinger's fast path) and everything
+// else with std::from_chars: both must give the same value, bit for bit, and the timestamps and
+// dates the same microseconds and days as the calendar.
+TEST(TsvConvertFieldValuesTest, FastDecimalsReadAsFromCharsDoes) {
+  std::mt19937_64 random(7);
+  const auto digits = [&](std::size_t count) {
+    std::string out;
+    for (std::size_t index = 0; index < count; ++index) {
+      out.push_back(static_cast<char>('0' + random() % 10));
+    }
+    return out;
+  };
+  for (int sample = 0; sample < 200000; ++sample) {
+    std::string text = (random() % 4 == 0 ? "-" : "") + digits(1 + random() % 9);
+    if (random() % 5 != 0) {
+      text += "." + digits(1 + random() % 12);
+    }
+    double expected_double = 0;
+    float expected_float = 0;
+    std::from_chars(text.data(), text.data() + text.size(), expected_double);
+    std::from_chars(text.data(), text.data() + text.size(), expected_float);
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(convert(k_double, text).real),
+              std::bit_cast<std::uint64_t>(expected_double))
+        << text;
+    EXPECT_EQ(std::bit_cast<std::uint32_t>(static_cast<float>(convert(k_real, text).real)),
+              std::bit_cast<std::uint32_t>(expected_float))
+        << text;
+  }
+}
+
+TEST(TsvConvertFieldValuesTest, TimestampsAndDatesCarryMicrosecondsAndDays) {
+  EXPECT_EQ(convert(k_timestamp, "1970-01-01 00:00:00").integer, 0);
+  EXPECT_EQ(convert(k_timestamp, "2017-01-30 16:26:23.5").integer, 1485793583500000);
+  EXPECT_EQ(convert(k_timestamp, "1969-12-31 23:59:59.999999").integer, -1);
+  EXPECT_EQ(convert(k_timestamp, "0001-01-01 00:00:00").integer, -62135596800000000);
+  EXPECT_EQ(convert(k_date, "2017-01-30").integer, 17196);
+  EXPECT_EQ(convert(k_date, "2000-02-29 12:00:00").integer, 11016);
 }
 
 TEST(TsvQuoteForMessageTest, EscapesAndShortensValues) {

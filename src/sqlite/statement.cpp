@@ -44,6 +44,15 @@ Statement& Statement::bind(int index, std::string_view text) {
   return *this;
 }
 
+Statement& Statement::bind_unowned(int index, std::string_view text) {
+  const int rc = sqlite3_bind_text64(m_stmt.get(), index, text.data(), text.size(), SQLITE_STATIC,
+                                     SQLITE_UTF8);
+  if (m_bind_rc == SQLITE_OK) {
+    m_bind_rc = rc;
+  }
+  return *this;
+}
+
 Statement& Statement::bind_blob(int index, std::string_view bytes) {
   const int rc =
       sqlite3_bind_blob64(m_stmt.get(), index, bytes.data(), bytes.size(), SQLITE_TRANSIENT);

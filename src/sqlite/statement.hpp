@@ -26,6 +26,9 @@ public:
   Statement& bind(int index, const std::string& text) {
     return bind(index, std::string_view(text));
   }
+  // `text` without a copy: it must stay valid and unchanged until the statement is reset or
+  // bound again (a row's values bound, stepped, reset). Spares a copy per value in bulk inserts.
+  Statement& bind_unowned(int index, std::string_view text);
   Statement& bind_blob(int index, std::string_view bytes);
   Statement& bind_null(int index);
   template <class T> Statement& bind(int index, const std::optional<T>& value) {

@@ -83,7 +83,7 @@ void bind_field(sqlite::Statement& insert, int index, const tsv::Field& field,
     insert.bind(index, scratch);
     return;
   default:
-    insert.bind(index, field.text);
+    insert.bind_unowned(index, field.text); // The row's text stays put until its step.
     return;
   }
 }

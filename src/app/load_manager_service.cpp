@@ -90,6 +90,10 @@ void LoadManagerService::start(std::stop_token stop) {
       }
     });
   }
+  if (m_options.watch_work && m_options.workers > 0) {
+    m_threads.emplace_back(
+        [this, stop](std::stop_token) { m_options.watch_work(stop, [this] { wake_loaders(); }); });
+  }
 }
 
 } // namespace rsi::app

@@ -24,18 +24,24 @@
 
 namespace rsi::app {
 
+// Runs until `stop`, calling `wake` whenever another process may have made work due (the
+// ingester database's notifications: ingestdb::watch_for_work).
+using WorkWatcher = std::function<void(std::stop_token stop, const std::function<void()>& wake)>;
+
 struct LoadManagerOptions {
   int workers = 5;
   loader::LoaderConfig loader;
   migrator::MigratorConfig migrator;
   std::chrono::milliseconds reporter_period{std::chrono::minutes(1)};
+  // Empty: the workers learn of other processes' work at their next poll (-no_work_delay).
+  WorkWatcher watch_work;
 };
 
 using WarehouseFactory = std::function<Result<std::unique_ptr<warehouse::Warehouse>>()>;
 
 // rsloadmanager's activities: the migrator, the load workers (one warehouse connection each),
-// the lease keeper, the reporter, and the control API's backend. Used by the rsloadmanager
-// daemon and the all-in-one rs_ingester.
+// the lease keeper, the reporter, the work watcher (when there is one), and the control API's
+// backend. Used by the rsloadmanager daemon and the all-in-one rs_ingester.
 class LoadManagerService {
 public:
   LoadManagerService(ingestdb::IngestDb& store, registry::SchemaRegistry& registry,
@@ -53,7 +59,7 @@ public:
   // `queue_depth` counts the messages not yet recorded, where this process can see the queue.
   void install_control(http::Server& server,
                        std::function<Result<queue::QueueDepth>()> queue_depth = {});
-  // Start the migrator, reporter, lease keeper and workers.
+  // Start the migrator, reporter, lease keeper, workers and work watcher.
   void start(std::stop_token stop);
   void join();
 

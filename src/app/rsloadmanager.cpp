@@ -1,5 +1,7 @@
 // rsloadmanager: wires the ingester database, the warehouse (one connection per worker, one
-// for the migrator, one for the control API), the schema registry and the object stores.
+// for the migrator, one for the control API), the schema registry and the object stores. With a
+// PostgreSQL ingester database, one more connection listens for the work other processes make
+// due (recorded files, force loads, released batches) and wakes the idle workers.
 // Start-up retries unreachable backends (logged) instead of crashing; orphaned batches are
 // resolved before the first claim.
 #include "app/rsloadmanager.hpp"
@@ -127,13 +129,17 @@ int serve(const config::RsloadmanagerConfig& config, Daemon& daemon) {
   if (!lock) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }
-  LoadManagerService service(**store, *plan->registry, **lock,
-                             [&] { return warehouse::make_warehouse(plan->warehouse); },
-                             daemon.metrics, daemon.clock,
-                             {.workers = config.workers,
-                              .loader = config.loader,
-                              .migrator = config.migrator,
-                              .reporter_period = config.reporter_period});
+  LoadManagerService service(
+      **store, *plan->registry, **lock, [&] { return warehouse::make_warehouse(plan->warehouse); },
+      daemon.metrics, daemon.clock,
+      {.workers = config.workers,
+       .loader = config.loader,
+       .migrator = config.migrator,
+       .reporter_period = config.reporter_period,
+       .watch_work = [&ingest_db = plan->ingest_db](std::stop_token until,
+                                                    const std::function<void()>& wake) {
+         ingestdb::watch_for_work(ingest_db, wake, std::move(until));
+       }});
   if (!service.prepare(stop)) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }

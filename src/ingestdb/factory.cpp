@@ -33,6 +33,13 @@ Result<std::unique_ptr<IngestDb>> make_ingest_db(const Config& config) {
   return make_sqlite_ingest_db(std::get<SqliteConfig>(config.backend));
 }
 
+void watch_for_work(const Config& config, const std::function<void()>& on_work,
+                    std::stop_token stop) {
+  if (const auto* postgres = std::get_if<PostgresConfig>(&config.backend)) {
+    listen_for_work(*postgres, on_work, std::move(stop));
+  }
+}
+
 Result<std::unique_ptr<MigratorLock>> make_migrator_lock(const Config& config) {
   if (const auto* postgres = std::get_if<PostgresConfig>(&config.backend)) {
     return make_postgres_migrator_lock(*postgres);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <variant>
 
@@ -23,6 +25,12 @@ Result<Config> config_from_url(const std::string& url,
                                StoreOptions options = {});
 
 Result<std::unique_ptr<IngestDb>> make_ingest_db(const Config& config);
+
+// Until `stop`: calls `on_work` when other processes make work due (PostgreSQL: its notifications,
+// listen_for_work in postgres_ingest_db.hpp). SQLite returns at once: its database serves one
+// process, whose storer wakes the loaders itself.
+void watch_for_work(const Config& config, const std::function<void()>& on_work,
+                    std::stop_token stop);
 
 // The lock that keeps one migrator per ingester database (migrator_lock.hpp).
 Result<std::unique_ptr<MigratorLock>> make_migrator_lock(const Config& config);

@@ -11,6 +11,13 @@
 // locked with FOR UPDATE SKIP LOCKED, so claimers of other tables never wait. Advisory locks
 // belong to the whole database, so the key includes the schema: ingester databases in two
 // schemas of one database never hold each other's claims back.
+//
+// Work made due now is announced to other processes' loaders in the transaction that makes it
+// (NOTIFY on k_work_channel, delivered on commit; postgres_work.cpp listens): recording pointers,
+// a force load, releasing or retrying a batch, the part of a split batch put back, requeued
+// quarantined files. One statement carries its pg_notify in a CTE; one NOTIFY per transaction,
+// not per file. Completing a batch announces nothing, although it frees its table for the next
+// batch: the worker that completed it looks again at once.
 #include "ingestdb/postgres_ingest_db.hpp"
 
 #include <mutex>
@@ -23,6 +30,7 @@
 #include "ingestdb/claim_selection.hpp"
 #include "ingestdb/migrations.hpp"
 #include "ingestdb/postgres_quarantine.hpp"
+#include "ingestdb/postgres_work.hpp"
 #include "pg/advisory_locks.hpp"
 #include "pg/pool.hpp"
 #include "pg/transaction.hpp"
@@ -139,7 +147,7 @@ public:
     const TimePoint history_start = received_at - m_options.loaded_key_history;
     return m_pool.run([&](pg::Connection& conn) -> Result<RecordOutcome> {
       // One statement: insert unless loaded recently or quarantined; a pending duplicate hits the
-      // unique key.
+      // unique key. A recorded file is announced (the CTE runs only for an inserted row).
       RSI_TRY_ASSIGN(const auto rows,
                      conn.exec(R"sql(
         WITH recent AS (SELECT 1 FROM loaded_key WHERE keyname = $2 AND loaded_at >= $5),
@@ -150,11 +158,12 @@ public:
                SELECT $1, $2, $3, $4
                 WHERE NOT EXISTS (SELECT 1 FROM recent) AND NOT EXISTS (SELECT 1 FROM quarantined)
                ON CONFLICT (keyname) DO NOTHING
-               RETURNING 1)
+               RETURNING 1),
+             announced AS (SELECT pg_notify($6, left($1, 127)) FROM inserted)
         SELECT EXISTS (SELECT 1 FROM inserted), EXISTS (SELECT 1 FROM recent),
-               EXISTS (SELECT 1 FROM quarantined))sql",
+               EXISTS (SELECT 1 FROM quarantined), EXISTS (SELECT 1 FROM announced))sql",
                                {file.table, file.key_name, std::to_string(file.version),
-                                ts(received_at), ts(history_start)}));
+                                ts(received_at), ts(history_start), std::string(k_work_channel)}));
       if (rows.boolean(0, 0)) {
         return RecordOutcome::recorded;
       }
@@ -249,12 +258,18 @@ public:
       return false;
     }
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(
-          const auto rows,
-          conn.exec("UPDATE manifest SET retry_ts = $2, lease_until = NULL, released = true "
-                    "WHERE uuid = $1 AND retry_ts IS NULL",
-                    {manifest, ts(retry_at)}));
-      return rows.affected() == 1;
+      // Announced whatever `retry_at` is: the loaders release batches due at once (stopping, or
+      // an orphan that did not commit).
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec(R"sql(
+        WITH released AS (
+               UPDATE manifest SET retry_ts = $2, lease_until = NULL, released = true
+                WHERE uuid = $1 AND retry_ts IS NULL
+               RETURNING tablename),
+             announced AS (SELECT pg_notify($3, left(COALESCE(tablename, ''), 127)) FROM released)
+        SELECT EXISTS (SELECT 1 FROM released), EXISTS (SELECT 1 FROM announced))sql",
+                               {manifest, ts(retry_at), std::string(k_work_channel)}));
+      return rows.boolean(0, 0);
     });
   }
 
@@ -281,12 +296,15 @@ public:
       return false;
     }
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(
-          const auto rows,
-          conn.exec("UPDATE manifest SET retry_count = 0, released = true, retry_ts = $2 "
-                    "WHERE uuid = $1 AND retry_ts IS NOT NULL",
-                    {manifest, ts(now)}));
-      return rows.affected() == 1;
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
+        WITH retried AS (
+               UPDATE manifest SET retry_count = 0, released = true, retry_ts = $2
+                WHERE uuid = $1 AND retry_ts IS NOT NULL
+               RETURNING tablename),
+             announced AS (SELECT pg_notify($3, left(COALESCE(tablename, ''), 127)) FROM retried)
+        SELECT EXISTS (SELECT 1 FROM retried), EXISTS (SELECT 1 FROM announced))sql",
+                                                {manifest, ts(now), std::string(k_work_channel)}));
+      return rows.boolean(0, 0);
     });
   }
 
@@ -374,6 +392,8 @@ public:
                         {put_back, old.table, std::to_string(old.version), ts(now)}));
         RSI_TRY(tx.exec("UPDATE tsv SET manifest_uuid = $2 WHERE manifest_uuid = $1",
                         {manifest, put_back}));
+        // Due now; claimable once the batch loading now (if any) is done.
+        RSI_TRY(pg_work::announce(tx, old.table));
       }
       RSI_TRY(tx.exec("DELETE FROM manifest WHERE uuid = $1", {manifest}));
       RSI_TRY(tx.commit());
@@ -478,13 +498,18 @@ public:
   Result<bool> request_force_load(const std::string& table, const std::string& requester,
                                   TimePoint now) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(
-          const auto rows,
-          conn.exec("INSERT INTO force_load (tablename, requester, ts) VALUES ($1, $2, $3) "
-                    "ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING",
-                    {table, requester, ts(now)}));
+      // Only a new request is announced: one already waiting was announced when it was made.
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec(R"sql(
+        WITH requested AS (
+               INSERT INTO force_load (tablename, requester, ts) VALUES ($1, $2, $3)
+               ON CONFLICT (tablename) WHERE started IS NULL DO NOTHING
+               RETURNING 1),
+             announced AS (SELECT pg_notify($4, left($1, 127)) FROM requested)
+        SELECT EXISTS (SELECT 1 FROM requested), EXISTS (SELECT 1 FROM announced))sql",
+                               {table, requester, ts(now), std::string(k_work_channel)}));
       m_candidates.expire(); // Let the force load jump the queue at once in this process.
-      return rows.affected() == 1;
+      return rows.boolean(0, 0);
     });
   }
 

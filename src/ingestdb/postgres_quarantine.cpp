@@ -1,8 +1,11 @@
 #include "ingestdb/postgres_quarantine.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "common/utf8.hpp"
+#include "ingestdb/postgres_work.hpp"
 
 namespace rsi::ingestdb::pg_quarantine {
 namespace {
@@ -103,16 +106,24 @@ Result<std::vector<QuarantineOutcome>> change(pg::Connection& conn,
                                      k_columns),
                          {selection.table, fmt::format("{{{}}}", fmt::join(selection.ids, ","))}));
   std::vector<QuarantineOutcome> outcomes;
+  std::optional<std::string> requeued_table; // The table named by the one announcement.
   for (int row = 0; row < rows.size(); ++row) {
     QuarantineOutcome outcome{.file = from_row(rows, row), .action = QuarantineAction::dropped};
     if (requeue_files) {
       RSI_TRY_ASSIGN(outcome.action, requeue(tx, outcome.file, now, loaded_since));
+      if (outcome.action == QuarantineAction::requeued && !requeued_table) {
+        requeued_table = outcome.file.table;
+      }
     }
     RSI_TRY(tx.exec("UPDATE quarantined_file SET state = $2, changed_by = $3, changed_at = $4 "
                     "WHERE id = $1",
                     {std::to_string(outcome.file.id), requeue_files ? "retried" : "dropped", by,
                      to_sql_timestamp(now)}));
     outcomes.push_back(std::move(outcome));
+  }
+  if (requeued_table) {
+    // One announcement for the transaction, however many files and tables it requeued.
+    RSI_TRY(pg_work::announce(tx, *requeued_table));
   }
   RSI_TRY(tx.commit());
   return outcomes;

@@ -3,7 +3,8 @@
 // Every file must be loaded exactly once (row counts and a checksum per table), the ingester
 // tables left empty and last_load set, with the original's statsd names at a statsd listener —
 // also across kill -9 at random moments, a 15 s warehouse outage, and two processes sharing
-// the ingester database.
+// the ingester database; and an idle process told of a file recorded by another process at once
+// (the ingester database's notifications), long before its next poll.
 #include <csignal>
 #include <fstream>
 #include <random>
@@ -143,7 +144,7 @@ protected:
                                   "-n_workers",
                                   std::to_string(workers),
                                   "-no_work_delay",
-                                  "1s",
+                                  m_no_work_delay,
                                   "-migratorPollPeriod",
                                   "1s",
                                   "-waitProcessorPeriod",
@@ -231,8 +232,9 @@ protected:
   test::UdpListener m_statsd;
   std::optional<test::PostgresSchema> m_ingester;
   std::unique_ptr<test::PrivatePostgres> m_warehouse;
-  int m_control_port = 0;      // The last started daemon's.
-  bool m_record_later = false; // A test records the files itself, once its daemons are up.
+  int m_control_port = 0;             // The last started daemon's.
+  bool m_record_later = false;        // A test records the files itself, once its daemons are up.
+  std::string m_no_work_delay = "1s"; // How long an idle worker waits before it looks again.
 };
 
 TEST_F(RsloadmanagerE2E, LoadsEveryFileExactlyOnce) {
@@ -350,6 +352,54 @@ TEST_F(RsloadmanagerE2ETwoProcesses, TwoProcessesShareTheWork) {
       << "the first loaded some";
   EXPECT_NE(second->log_text().find("\"msg\":\"batch loaded\""), std::string::npos)
       << "the second loaded some";
+}
+
+// Files recorded by another process (here the test, as metadatastorer would) wake an idle
+// rsloadmanager through the ingester database's notifications: with -no_work_delay 60s its
+// workers would otherwise look again only a minute after their last look.
+class RsloadmanagerE2EWake : public RsloadmanagerE2E {
+protected:
+  RsloadmanagerE2EWake() {
+    m_record_later = true;
+    m_no_work_delay = "60s";
+  }
+
+  void record(int table, int first_file, int files) {
+    auto store = ingestdb::make_postgres_ingest_db({.conninfo = m_ingester->conninfo()});
+    ASSERT_TRUE(store) << store.error().message;
+    for (int file = first_file; file < first_file + files; ++file) {
+      ASSERT_TRUE(
+          (*store)->record_file({.key_name = key_of(table, file), .table = table_name(table)},
+                                std::chrono::system_clock::now()));
+    }
+  }
+
+  std::int64_t rows_of(int table) {
+    return scalar(m_warehouse->conninfo(),
+                  fmt::format("SELECT count(*) FROM logs.\"{}\"", table_name(table)));
+  }
+};
+
+TEST_F(RsloadmanagerE2EWake, AnIdleLoaderLoadsAFileRecordedByAnotherProcessAtOnce) {
+  // The table exists and its first files are loaded; then every worker is idle for a minute.
+  record(0, 0, 3);
+  auto daemon = start("wake", 2, "info", {"-loadCountTrigger", "0"});
+  ASSERT_TRUE(test::eventually(60s, [&] { return rows_of(0) == 3 * k_rows && all_loaded(); }))
+      << tail(daemon->log_text());
+  std::this_thread::sleep_for(2s); // Every worker has looked since, found nothing, and waits.
+
+  for (int round = 0; round < 3; ++round) {
+    const auto recorded = std::chrono::steady_clock::now();
+    record(0, 3 + round, 1);
+    const bool loaded =
+        test::eventually(20s, [&] { return rows_of(0) == (4 + round) * k_rows && all_loaded(); });
+    const auto took = std::chrono::steady_clock::now() - recorded;
+
+    ASSERT_TRUE(loaded) << tail(daemon->log_text());
+    EXPECT_LT(took, 5s) << "round " << round << ": the file waited for a poll, not a wake";
+  }
+  stop(*daemon);
+  EXPECT_EQ(daemon->log_text().find("lost the connection that listens"), std::string::npos);
 }
 
 } // namespace

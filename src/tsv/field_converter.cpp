@@ -1,4 +1,4 @@
-// Value conversion with Redshift COPY semantics (profile: see field_parser.cpp). The rules and
+// Value conversion with Redshift COPY semantics (profile: see field_scan.hpp). The rules and
 // what the Redshift Database Developer Guide says about them:
 //
 //  EMPTYASNULL      "load empty CHAR and VARCHAR fields as NULL. Empty fields for other data

@@ -19,6 +19,7 @@ report() {
         step = "other (libpq, download thread, bookkeeping)";
         if (dso ~ /isal/) step = "inflate (ISA-L)";
         else if (sym ~ /memchr|find_record|Reader::fill/) step = "record framing (memchr, find_record)";
+        else if (sym ~ /read_row/) step = "field splitting and inlined conversion (read_row, one pass)";
         else if (sym ~ /split_record|scan_|set_field|is_null_marker/) step = "field splitting and unescaping";
         else if (sym ~ /convert|read_date|read_time|days_from_civil|trim|replace_invalid|from_chars|valid_date|valid_time|is_digit|find_if|Reader::next|to_chars|strlen|iequals/) step = "value conversion (COPY rules)";
         else if (sym ~ /append_pg_binary_row|put<|pg_days|pg_micros|put_numeric|_Function_handler|put_sized/) step = "binary COPY encoding";

@@ -1,4 +1,4 @@
-// Value conversion with Redshift COPY semantics (profile: see field_parser.cpp). The rules and
+// Value conversion with Redshift COPY semantics (profile: see field_scan.hpp). The rules and
 // what the Redshift Database Developer Guide says about them:
 //
 //  EMPTYASNULL      "load empty CHAR and VARCHAR fields as NULL. Empty fields for other data
@@ -63,6 +63,7 @@
 
 #include <fmt/format.h>
 
+#include "tsv/field_scan.hpp"
 #include "tsv/utf8_repair.hpp"
 
 namespace rsi::tsv {
@@ -544,11 +545,11 @@ Rejection convert_date(std::string_view text, Field& out) {
   return Rejection::none;
 }
 
-} // namespace
-
-Rejection convert_value(const ColumnType& type, std::span<char> raw, bool maybe_non_ascii,
-                        std::span<char, k_converted_text_bytes> scratch, ConversionCounts& counts,
-                        Field& out) {
+// convert_value(), inlined into read_row().
+[[gnu::always_inline]] inline Rejection convert_any(const ColumnType& type, std::span<char> raw,
+                                                    bool maybe_non_ascii,
+                                                    std::span<char, k_converted_text_bytes> scratch,
+                                                    ConversionCounts& counts, Field& out) {
   if (raw.empty()) {
     out = Field{}; // EMPTYASNULL for character types; always NULL for the others.
     return Rejection::none;
@@ -588,25 +589,59 @@ Rejection convert_value(const ColumnType& type, std::span<char> raw, bool maybe_
   return Rejection::invalid;
 }
 
-RowRejection convert_row(std::span<const Column> columns, std::span<RawField> raw,
-                         std::size_t field_count, std::span<char> scratch, ConversionCounts& counts,
-                         std::span<Field> out) {
-  for (std::size_t index = 0; index < columns.size(); ++index) {
-    const RawField& field = raw[index];
-    if (index >= field_count || field.null_marker) {
-      out[index] = Field{}; // FILLRECORD, or the NULL AS string.
-      continue;
+} // namespace
+
+Rejection convert_value(const ColumnType& type, std::span<char> raw, bool maybe_non_ascii,
+                        std::span<char, k_converted_text_bytes> scratch, ConversionCounts& counts,
+                        Field& out) {
+  return convert_any(type, raw, maybe_non_ascii, scratch, counts, out);
+}
+
+RowResult read_row(std::span<char> record, std::span<const Column> columns, std::span<char> scratch,
+                   ConversionCounts& counts, std::span<Field> out) {
+  RowResult result;
+  char* p = record.data();
+  char* const end = record.data() + record.size();
+  std::size_t index = 0;
+  // A record always has a first field, even an empty line.
+  while (true) {
+    if (index == columns.size()) {
+      result.split.error = RecordError::extra_columns;
+      result.split.error_field = index;
+      return result;
     }
-    const std::span<char, k_converted_text_bytes> column_scratch(
-        scratch.data() + index * k_converted_text_bytes, k_converted_text_bytes);
-    const Rejection rejection =
-        convert_value(columns[index].type, field.bytes(), field.maybe_non_ascii, column_scratch,
-                      counts, out[index]);
-    if (rejection != Rejection::none) {
-      return {.column = index, .rejection = rejection};
+    RawField field;
+    const scan::FieldScan scanned = scan::scan_field(p, end, field);
+    if (scanned.error != RecordError::none) {
+      result.split.error = scanned.error;
+      result.split.error_field = index;
+      return result;
     }
+    if (result.rejected.rejection == Rejection::none) {
+      if (field.null_marker) {
+        out[index] = Field{}; // The NULL AS string.
+      } else {
+        const std::span<char, k_converted_text_bytes> column_scratch(
+            scratch.data() + index * k_converted_text_bytes, k_converted_text_bytes);
+        const Rejection rejection =
+            convert_any(columns[index].type, field.bytes(), field.maybe_non_ascii, column_scratch,
+                        counts, out[index]);
+        if (rejection != Rejection::none) {
+          result.rejected = {.column = index, .rejection = rejection};
+          result.raw = field.view();
+        }
+      }
+    }
+    ++index;
+    if (scanned.last) {
+      break;
+    }
+    p = scanned.next;
   }
-  return {};
+  for (; index < columns.size(); ++index) {
+    out[index] = Field{}; // FILLRECORD.
+  }
+  return result;
 }
 
 std::string rejection_message(Rejection rejection, const ColumnType& type, std::string_view raw) {

@@ -41,16 +41,23 @@ Rejection convert_value(const ColumnType& type, std::span<char> raw, bool maybe_
 // `invalid timestamp "2016-13-01 00:00:00"` (the caller adds file, line and column).
 std::string rejection_message(Rejection rejection, const ColumnType& type, std::string_view raw);
 
-// One record's fields converted for `columns`: `raw` holds `field_count` fields (fewer than the
-// columns means FILLRECORD: the rest are NULL); `scratch` has k_converted_text_bytes per column.
-// Stops at the first rejected value.
+// One record split (split_record()'s rules, field_scan.hpp) and its fields converted for
+// `columns` in one pass, the reader's way of reading a row: fields missing at the end are NULL
+// (FILLRECORD); `scratch` has k_converted_text_bytes per column. A record-level error (extra
+// columns, unterminated quote, NUL byte, escape at the end) wins over a value rejected earlier
+// in the same record, so after a rejection the rest of the record is still split.
 struct RowRejection {
   std::size_t column = 0; // 0-based.
   Rejection rejection = Rejection::none;
 };
-[[nodiscard]] RowRejection convert_row(std::span<const Column> columns, std::span<RawField> raw,
-                                       std::size_t field_count, std::span<char> scratch,
-                                       ConversionCounts& counts, std::span<Field> out);
+struct RowResult {
+  SplitResult split;     // Its field_count is not set.
+  RowRejection rejected; // The first rejected value, when the record splits.
+  std::string_view raw;  // That value as convert_value() was given it, for its message.
+};
+[[nodiscard]] RowResult read_row(std::span<char> record, std::span<const Column> columns,
+                                 std::span<char> scratch, ConversionCounts& counts,
+                                 std::span<Field> out);
 
 // convert_value() for one field of unknown bytes, with the message of a rejection as an
 // ErrorKind::permanent error, and `text` filled in for every type (field_text()).

@@ -33,7 +33,7 @@ struct SplitResult {
 
 // Splits `record` (one line of a Spade TSV file without its terminating newline, possibly
 // spanning escaped newlines) into at most `fields.size()` fields, applying the COPY rules
-// described at the top of field_parser.cpp. Rewrites `record` in place where escapes are
+// described at the top of field_scan.hpp. Rewrites `record` in place where escapes are
 // removed; the fields point into it.
 SplitResult split_record(std::span<char> record, std::span<RawField> fields);
 

@@ -72,8 +72,7 @@ Result<Reader> Reader::open(ByteSource& source, std::vector<Column> columns,
 Reader::Reader(ByteSource& source, std::vector<Column> columns, ReaderOptions options)
     : m_source(&source), m_columns(std::move(columns)), m_options(std::move(options)),
       m_buffer(std::min(k_initial_buffer_bytes, m_options.max_record_bytes + k_min_read_bytes)),
-      m_raw(m_columns.size()), m_fields(m_columns.size()),
-      m_scratch(m_columns.size() * k_converted_text_bytes) {
+      m_fields(m_columns.size()), m_scratch(m_columns.size() * k_converted_text_bytes) {
   if (m_options.compression == Compression::gzip) {
     m_gzip = make_gzip_source(source, m_options.name);
     m_source = m_gzip.get();
@@ -104,7 +103,7 @@ Result<bool> Reader::next() {
   m_row_line = m_next_line;
   m_next_line += record.lines;
   if (m_options.keep_failed_record_text) {
-    // split_record() rewrites the record in place: keep its start as it was.
+    // read_row() rewrites the record in place: keep its start as it was.
     m_record_text.assign(m_buffer.data() + record.begin,
                          std::min(record.end - record.begin, k_failed_record_text_bytes));
   }
@@ -196,13 +195,12 @@ Result<bool> Reader::fill() {
 
 Result<void> Reader::convert(const Record& record) {
   const std::span<char> text(m_buffer.data() + record.begin, record.end - record.begin);
-  const SplitResult split = split_record(text, m_raw);
-  if (split.error != RecordError::none) {
-    return record_error(split);
-  }
   ConversionCounts conversions;
-  const RowRejection rejected =
-      convert_row(m_columns, m_raw, split.field_count, m_scratch, conversions, m_fields);
+  const RowResult read = read_row(text, m_columns, m_scratch, conversions, m_fields);
+  if (read.split.error != RecordError::none) {
+    return record_error(read.split);
+  }
+  const RowRejection& rejected = read.rejected;
   if (rejected.rejection != Rejection::none) {
     const Column& column = m_columns[rejected.column];
     return failed({.fault = rejected.rejection == Rejection::multibyte
@@ -212,8 +210,7 @@ Result<void> Reader::convert(const Record& record) {
                    .column = rejected.column + 1},
                   fmt::format("{} line {} column {} (\"{}\"): {}", m_options.name, m_row_line,
                               rejected.column + 1, column.name,
-                              rejection_message(rejected.rejection, column.type,
-                                                m_raw[rejected.column].view())));
+                              rejection_message(rejected.rejection, column.type, read.raw)));
   }
   m_counts.truncated_values += conversions.truncated_values;
   m_counts.replaced_characters += conversions.replaced_characters;

@@ -75,7 +75,7 @@ struct LoadCounts {
 };
 
 // Reads a Spade TSV file as the rows Redshift's COPY with rs_ingester's options would load into
-// a table of `columns` (rules: field_parser.cpp and field_converter.cpp). Streams with bounded
+// a table of `columns` (rules: field_scan.hpp and field_converter.cpp). Streams with bounded
 // memory (a buffer of at most about `max_record_bytes` plus the decompressor's fixed state).
 // Not thread-safe; one reader per file.
 class Reader {
@@ -142,7 +142,6 @@ private:
   std::size_t m_end = 0;   // End of the data in m_buffer.
   bool m_eof = false;
 
-  std::vector<RawField> m_raw;
   std::vector<Field> m_fields;
   std::vector<char> m_scratch; // k_converted_text_bytes per column.
   LoadCounts m_counts;

@@ -265,6 +265,47 @@ TEST(TsvReaderTest, ARowFaultConsumesTheRecordAndTheNextCallGoesOn) {
   EXPECT_FALSE(reader->failure()); // The end of the data clears the last fault.
 }
 
+// The reader splits and converts a record in one pass: a value rejected early in a record
+// still loses to a record-level error later in it, and its message quotes the value as it was
+// unescaped, whatever later fields did to the record.
+TEST(TsvReaderTest, ARecordErrorLaterInTheRecordWinsOverAnEarlierBadValue) {
+  test::TrickleSource source(std::string("a\tx\t\t\textra\n"          // Bad bigint, extra fields.
+                                         "b\tx\t\"2017\n"             // Bad bigint, open quote.
+                                         "c\t\"x\\\\y\"\t\"\\\\N\"\n" // Bad bigint, NULL marker.
+                                         "d\tx\t\x00\n"               // Bad bigint, NUL byte.
+                                         "\"e\\\"\"\t\\4\t\"\\\\\\\"\"\n" // Escapes, a bad time.
+                                         "f\t6\n",
+                                         63),
+                             5);
+  auto reader = Reader::open(
+      source, k_event_columns,
+      {.name = "t.tsv", .compression = Compression::none, .keep_failed_record_text = true});
+  ASSERT_TRUE(reader);
+
+  const auto attempts = read_past_row_faults(*reader);
+
+  EXPECT_EQ(
+      attempts,
+      (std::vector<Attempt>{
+          failure_at(1, ReadFault::bad_record, 0,
+                     "t.tsv line 1: extra column(s) found: more than 3 fields", "a\tx\t\t\textra"),
+          failure_at(2, ReadFault::bad_record, 3,
+                     "t.tsv line 2 column 3 (\"time\"): quoted value has no closing "
+                     "quotation mark",
+                     "b\tx\t\"2017"),
+          failure_at(3, ReadFault::bad_value, 2,
+                     "t.tsv line 3 column 2 (\"count\"): invalid bigint \"x\\\\y\"",
+                     "c\t\"x\\\\y\"\t\"\\\\N\""),
+          failure_at(4, ReadFault::bad_record, 3,
+                     "t.tsv line 4 column 3 (\"time\"): NUL byte (0x00) in the data",
+                     std::string("d\tx\t\x00", 5)),
+          failure_at(5, ReadFault::bad_value, 3,
+                     "t.tsv line 5 column 3 (\"time\"): invalid timestamp \"\\\\\\\"\"",
+                     "\"e\\\"\"\t\\4\t\"\\\\\\\"\""),
+          row_at(6, {"f", "6", std::nullopt}),
+      }));
+}
+
 TEST(TsvReaderTest, FailedRecordTextIsCutAndOnlyKeptWhenAsked) {
   const std::string long_record = "\"" + std::string(2000, 'y') + "\"\t\"not a number\"";
   const std::string text = "a\t1\n" + long_record + "\nb\t\"nan?\"\n";

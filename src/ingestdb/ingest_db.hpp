@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -158,11 +159,20 @@ class IngestDb {
 public:
   virtual ~IngestDb() = default;
 
-  // Record `file`, received at `received_at`. A key that is pending, in a batch, quarantined, or
-  // was loaded within the history window is not recorded again; the outcome says which.
-  // Idempotent.
-  [[nodiscard]] virtual Result<RecordOutcome> record_file(const core::FilePointer& file,
-                                                          TimePoint received_at) = 0;
+  // Record `files`, all received at `received_at`, in one transaction (all or none of them). A
+  // key that is pending, in a batch, quarantined, or was loaded within the history window is not
+  // recorded again; the outcome of each file, in order, says which (a key that appears again
+  // later in `files` is already_pending there). One commit for all, and on PostgreSQL one
+  // announcement of the work (postgres_ingest_db.hpp). Idempotent.
+  [[nodiscard]] virtual Result<std::vector<RecordOutcome>>
+  record_files(std::span<const core::FilePointer> files, TimePoint received_at) = 0;
+
+  // record_files of one file.
+  [[nodiscard]] Result<RecordOutcome> record_file(const core::FilePointer& file,
+                                                  TimePoint received_at) {
+    RSI_TRY_ASSIGN(const auto outcomes, record_files(std::span(&file, 1), received_at));
+    return outcomes.front();
+  }
 
   // Claim the next eligible batch: force loads first, then the oldest group; only groups whose
   // version equals `versions[table]`; never a table that has a batch in flight. Atomically

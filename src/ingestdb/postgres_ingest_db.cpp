@@ -15,12 +15,17 @@
 // Work made due now is announced to other processes' loaders in the transaction that makes it
 // (NOTIFY on k_work_channel, delivered on commit; postgres_work.cpp listens): recording pointers,
 // a force load, releasing or retrying a batch, the part of a split batch put back, requeued
-// quarantined files. One statement carries its pg_notify in a CTE; one NOTIFY per transaction,
-// not per file. Completing a batch announces nothing, although it frees its table for the next
+// quarantined files. One NOTIFY per transaction, never one per file: PostgreSQL serialises the
+// commits of notifying transactions (a lock held until the commit is flushed), so the storer
+// records a receive's pointers in one transaction. A single statement carries its pg_notify in a
+// CTE. Completing a batch announces nothing, although it frees its table for the next
 // batch: the worker that completed it looks again at once.
 #include "ingestdb/postgres_ingest_db.hpp"
 
+#include <map>
 #include <mutex>
+#include <span>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -89,6 +94,21 @@ Result<std::vector<std::string>> batch_keys(pg::Connection& conn, const std::str
   return keys;
 }
 
+// One file pointer: inserted unless loaded recently or quarantined; a pending duplicate hits the
+// unique key. $1 table, $2 key, $3 version, $4 received at, $5 start of the loaded-key history.
+constexpr std::string_view k_pg_record_sql = R"sql(
+  WITH recent AS (SELECT 1 FROM loaded_key WHERE keyname = $2 AND loaded_at >= $5),
+       quarantined AS (
+         SELECT 1 FROM quarantined_file WHERE keyname = $2 AND state = 'quarantined'),
+       inserted AS (
+         INSERT INTO tsv (tablename, keyname, tableversion, ts)
+         SELECT $1, $2, $3, $4
+          WHERE NOT EXISTS (SELECT 1 FROM recent) AND NOT EXISTS (SELECT 1 FROM quarantined)
+         ON CONFLICT (keyname) DO NOTHING
+         RETURNING 1)
+  SELECT EXISTS (SELECT 1 FROM inserted), EXISTS (SELECT 1 FROM recent),
+         EXISTS (SELECT 1 FROM quarantined))sql";
+
 // Manifest columns read by every query that returns batches, in this order.
 constexpr auto k_pg_manifest_columns =
     "m.uuid, COALESCE(m.tablename, ''), COALESCE(m.tableversion, 0), COALESCE(m.retry_count, 0), "
@@ -143,34 +163,40 @@ public:
   }
 
   // IngestDb
-  Result<RecordOutcome> record_file(const core::FilePointer& file, TimePoint received_at) override {
+  Result<std::vector<RecordOutcome>> record_files(std::span<const core::FilePointer> files,
+                                                  TimePoint received_at) override {
+    // Each key once, in key order: callers recording overlapping keys lock them in one order, so
+    // they wait for each other instead of deadlocking. A key's later copies stay already_pending.
+    std::map<std::string_view, std::size_t> first_of_key;
+    for (std::size_t index = 0; index < files.size(); ++index) {
+      first_of_key.try_emplace(files[index].key_name, index);
+    }
     const TimePoint history_start = received_at - m_options.loaded_key_history;
-    return m_pool.run([&](pg::Connection& conn) -> Result<RecordOutcome> {
-      // One statement: insert unless loaded recently or quarantined; a pending duplicate hits the
-      // unique key. A recorded file is announced (the CTE runs only for an inserted row).
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec(R"sql(
-        WITH recent AS (SELECT 1 FROM loaded_key WHERE keyname = $2 AND loaded_at >= $5),
-             quarantined AS (
-               SELECT 1 FROM quarantined_file WHERE keyname = $2 AND state = 'quarantined'),
-             inserted AS (
-               INSERT INTO tsv (tablename, keyname, tableversion, ts)
-               SELECT $1, $2, $3, $4
-                WHERE NOT EXISTS (SELECT 1 FROM recent) AND NOT EXISTS (SELECT 1 FROM quarantined)
-               ON CONFLICT (keyname) DO NOTHING
-               RETURNING 1),
-             announced AS (SELECT pg_notify($6, left($1, 127)) FROM inserted)
-        SELECT EXISTS (SELECT 1 FROM inserted), EXISTS (SELECT 1 FROM recent),
-               EXISTS (SELECT 1 FROM quarantined), EXISTS (SELECT 1 FROM announced))sql",
-                               {file.table, file.key_name, std::to_string(file.version),
-                                ts(received_at), ts(history_start), std::string(k_work_channel)}));
-      if (rows.boolean(0, 0)) {
-        return RecordOutcome::recorded;
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<RecordOutcome>> {
+      std::vector<RecordOutcome> outcomes(files.size(), RecordOutcome::already_pending);
+      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
+      const core::FilePointer* announced = nullptr;
+      for (const auto& [key, index] : first_of_key) {
+        const core::FilePointer& file = files[index];
+        RSI_TRY_ASSIGN(
+            const auto rows,
+            tx.exec(k_pg_record_sql, {file.table, file.key_name, std::to_string(file.version),
+                                      ts(received_at), ts(history_start)}));
+        if (rows.boolean(0, 0)) {
+          outcomes[index] = RecordOutcome::recorded;
+          announced = announced != nullptr ? announced : &file;
+        } else if (rows.boolean(0, 1)) {
+          outcomes[index] = RecordOutcome::recently_loaded;
+        } else if (rows.boolean(0, 2)) {
+          outcomes[index] = RecordOutcome::quarantined;
+        }
       }
-      if (rows.boolean(0, 1)) {
-        return RecordOutcome::recently_loaded;
+      if (announced != nullptr) {
+        // One notification for the transaction, naming the first table it recorded a file of.
+        RSI_TRY(pg_work::announce(tx, announced->table));
       }
-      return rows.boolean(0, 2) ? RecordOutcome::quarantined : RecordOutcome::already_pending;
+      RSI_TRY(tx.commit());
+      return outcomes;
     });
   }
 

@@ -6,6 +6,7 @@
 #include "ingestdb/sqlite_ingest_db.hpp"
 
 #include <mutex>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -76,33 +77,18 @@ public:
   }
 
   // IngestDb
-  Result<RecordOutcome> record_file(const core::FilePointer& file, TimePoint received_at) override {
+  Result<std::vector<RecordOutcome>> record_files(std::span<const core::FilePointer> files,
+                                                  TimePoint received_at) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* recent,
-                   m_db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
-    RSI_TRY_ASSIGN(const bool loaded, recent->bind(1, file.key_name)
-                                          .bind(2, us(received_at - m_options.loaded_key_history))
-                                          .step());
-    recent->reset();
-    if (loaded) {
-      return RecordOutcome::recently_loaded;
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    std::vector<RecordOutcome> outcomes;
+    outcomes.reserve(files.size());
+    for (const auto& file : files) {
+      RSI_TRY_ASSIGN(const RecordOutcome outcome, record_one(file, received_at));
+      outcomes.push_back(outcome);
     }
-    RSI_TRY_ASSIGN(auto* set_aside, m_db.cached("SELECT 1 FROM quarantined_file WHERE keyname = ? "
-                                                "AND state = 'quarantined'"));
-    RSI_TRY_ASSIGN(const bool quarantined, set_aside->bind(1, file.key_name).step());
-    set_aside->reset();
-    if (quarantined) {
-      return RecordOutcome::quarantined;
-    }
-    RSI_TRY_ASSIGN(auto* insert,
-                   m_db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
-                               "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
-    RSI_TRY_ASSIGN(const auto changed, insert->bind(1, file.table)
-                                           .bind(2, file.key_name)
-                                           .bind(3, file.version)
-                                           .bind(4, us(received_at))
-                                           .run());
-    return changed == 1 ? RecordOutcome::recorded : RecordOutcome::already_pending;
+    RSI_TRY(tx.commit());
+    return outcomes;
   }
 
   Result<ClaimResult> claim_batch(const VersionMap& versions, const ClaimPolicy& policy,
@@ -619,6 +605,35 @@ public:
   }
 
 private:
+  // One file of record_files, under m_mutex and in its transaction.
+  Result<RecordOutcome> record_one(const core::FilePointer& file, TimePoint received_at) {
+    RSI_TRY_ASSIGN(auto* recent,
+                   m_db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
+    RSI_TRY_ASSIGN(const bool loaded, recent->bind(1, file.key_name)
+                                          .bind(2, us(received_at - m_options.loaded_key_history))
+                                          .step());
+    recent->reset();
+    if (loaded) {
+      return RecordOutcome::recently_loaded;
+    }
+    RSI_TRY_ASSIGN(auto* set_aside, m_db.cached("SELECT 1 FROM quarantined_file WHERE keyname = ? "
+                                                "AND state = 'quarantined'"));
+    RSI_TRY_ASSIGN(const bool quarantined, set_aside->bind(1, file.key_name).step());
+    set_aside->reset();
+    if (quarantined) {
+      return RecordOutcome::quarantined;
+    }
+    RSI_TRY_ASSIGN(auto* insert,
+                   m_db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
+                               "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
+    RSI_TRY_ASSIGN(const auto changed, insert->bind(1, file.table)
+                                           .bind(2, file.key_name)
+                                           .bind(3, file.version)
+                                           .bind(4, us(received_at))
+                                           .run());
+    return changed == 1 ? RecordOutcome::recorded : RecordOutcome::already_pending;
+  }
+
   // Retry (`requeue`) or drop the selected quarantined files, one transaction.
   Result<std::vector<QuarantineOutcome>> change_quarantined(const QuarantineSelection& selection,
                                                             const std::string& by, TimePoint now,

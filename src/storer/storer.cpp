@@ -128,7 +128,7 @@ Disposition Storer::await_metadata(const queue::Message& message, const std::str
   return Disposition::awaiting_metadata;
 }
 
-Disposition Storer::handle(const queue::Message& message) {
+std::variant<Disposition, core::FilePointer> Storer::check(const queue::Message& message) {
   auto pointer = core::parse_file_pointer(message.body);
   if (!pointer) {
     return reject(message, pointer.error().message, "malformed");
@@ -150,33 +150,71 @@ Disposition Storer::handle(const queue::Message& message) {
   // Counted where the original counted it: known, loadable, not yet recorded.
   m_metrics.count(names::files_received(pointer->table));
   m_metrics.count(names::files_received_total());
+  return std::move(*pointer);
+}
 
-  auto outcome = m_store.record_file(*pointer, m_clock.now());
+Disposition Storer::recorded(const queue::Message& message, const core::FilePointer& pointer,
+                             const Result<ingestdb::RecordOutcome>& outcome) {
   if (!outcome) {
     if (outcome.error().kind == ErrorKind::permanent) {
       return reject(message, outcome.error().wrap("record file pointer").message, "unrecordable");
     }
-    log::warn("cannot record file pointer; message stays in the queue",
-              {{"message_id", message.id},
-               {"table", pointer->table},
-               {"error", outcome.error().message}});
+    log::warn(
+        "cannot record file pointer; message stays in the queue",
+        {{"message_id", message.id}, {"table", pointer.table}, {"error", outcome.error().message}});
     return Disposition::deferred;
   }
   if (*outcome != ingestdb::RecordOutcome::recorded) {
-    m_metrics.count(names::files_duplicate(pointer->table));
+    m_metrics.count(names::files_duplicate(pointer.table));
     if (*outcome == ingestdb::RecordOutcome::quarantined) {
       log::warn("pointer of a quarantined file: not recorded again; retry it through "
                 "/control/quarantine/retry once its object is fixed",
-                {{"key", pointer->key_name}, {"table", pointer->table}});
+                {{"key", pointer.key_name}, {"table", pointer.table}});
     } else {
       log::debug("duplicate file pointer",
-                 {{"key", pointer->key_name}, {"outcome", ingestdb::to_string(*outcome)}});
+                 {{"key", pointer.key_name}, {"outcome", ingestdb::to_string(*outcome)}});
     }
     return Disposition::duplicate;
   }
-  m_metrics.count(names::files_queued(pointer->table));
+  m_metrics.count(names::files_queued(pointer.table));
   m_metrics.count(names::files_queued_total());
   return Disposition::recorded;
+}
+
+std::vector<Disposition> Storer::handle(const std::vector<queue::Message>& messages) {
+  std::vector<Disposition> dispositions(messages.size(), Disposition::deferred);
+  std::vector<core::FilePointer> pointers;
+  std::vector<std::size_t> pointer_of; // Index in `messages` of each of `pointers`.
+  for (std::size_t index = 0; index < messages.size(); ++index) {
+    auto checked = check(messages[index]);
+    if (auto* pointer = std::get_if<core::FilePointer>(&checked)) {
+      pointers.push_back(std::move(*pointer));
+      pointer_of.push_back(index);
+    } else {
+      dispositions[index] = std::get<Disposition>(checked);
+    }
+  }
+  if (pointers.empty()) {
+    return dispositions;
+  }
+  // One transaction for the receive's pointers: one commit, and one announcement of the work
+  // to the loaders of other processes, instead of one per file.
+  auto outcomes = m_store.record_files(pointers, m_clock.now());
+  if (!outcomes && outcomes.error().kind == ErrorKind::permanent) {
+    // Some pointer the database refuses: one at a time, so that only its message is rejected.
+    for (std::size_t at = 0; at < pointers.size(); ++at) {
+      dispositions[pointer_of[at]] = recorded(messages[pointer_of[at]], pointers[at],
+                                              m_store.record_file(pointers[at], m_clock.now()));
+    }
+    return dispositions;
+  }
+  for (std::size_t at = 0; at < pointers.size(); ++at) {
+    dispositions[pointer_of[at]] =
+        recorded(messages[pointer_of[at]], pointers[at],
+                 outcomes ? Result<ingestdb::RecordOutcome>((*outcomes)[at])
+                          : Result<ingestdb::RecordOutcome>(std::unexpected(outcomes.error())));
+  }
+  return dispositions;
 }
 
 void Storer::postpone(const std::vector<queue::Message>& messages, std::chrono::seconds delay) {
@@ -221,8 +259,10 @@ Result<PollSummary> Storer::poll_once(std::chrono::seconds wait, std::stop_token
   std::vector<queue::Message> done;
   std::vector<queue::Message> deferred;
   std::vector<queue::Message> awaiting;
-  for (const auto& message : messages) {
-    const Disposition disposition = handle(message);
+  const std::vector<Disposition> dispositions = handle(messages);
+  for (std::size_t index = 0; index < messages.size(); ++index) {
+    const queue::Message& message = messages[index];
+    const Disposition disposition = dispositions[index];
     if (message.receive_count > 1 && disposition != Disposition::deferred &&
         disposition != Disposition::awaiting_metadata) {
       // It may have waited for its table's metadata on an earlier delivery.

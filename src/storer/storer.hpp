@@ -7,10 +7,13 @@
 #include <map>
 #include <stop_token>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/retry.hpp"
+#include "core/file_pointer.hpp"
 #include "ingestdb/ingest_db.hpp"
 #include "queue/queue.hpp"
 #include "registry/event_metadata.hpp"
@@ -70,8 +73,8 @@ struct PollSummary {
 // One metadatastorer listener: queue messages become file pointers in the ingester database.
 // Per message: unwrap/parse → event metadata check → record → delete, the delete only after
 // the record committed, so a crash at any point loses nothing (the message comes back and is
-// recognised as a duplicate). Uses its own Queue (not thread-safe); the store, the directory
-// and the metrics are shared.
+// recognised as a duplicate). The pointers of one receive are recorded in one transaction. Uses its
+// own Queue (not thread-safe); the store, the directory and the metrics are shared.
 class Storer {
 public:
   Storer(queue::Queue& queue, ingestdb::IngestDb& store, registry::TableDirectory& tables,
@@ -89,7 +92,13 @@ public:
   [[nodiscard]] bool queue_reachable() const { return m_queue_reachable.load(); }
 
 private:
-  Disposition handle(const queue::Message& message);
+  // What becomes of `messages` (one receive): their pointers are recorded together.
+  std::vector<Disposition> handle(const std::vector<queue::Message>& messages);
+  // A message's pointer to record, or what became of it instead (rejected, skipped, ...).
+  std::variant<Disposition, core::FilePointer> check(const queue::Message& message);
+  // What becomes of `message`, whose `pointer` was recorded with `outcome`.
+  Disposition recorded(const queue::Message& message, const core::FilePointer& pointer,
+                       const Result<ingestdb::RecordOutcome>& outcome);
   Disposition reject(const queue::Message& message, const std::string& reason,
                      std::string_view kind);
   Disposition await_metadata(const queue::Message& message, const std::string& table);

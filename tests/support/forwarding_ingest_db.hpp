@@ -10,9 +10,9 @@ class ForwardingIngestDb : public ingestdb::IngestDb {
 public:
   explicit ForwardingIngestDb(ingestdb::IngestDb& real) : m_real(real) {}
 
-  Result<ingestdb::RecordOutcome> record_file(const core::FilePointer& file,
-                                              TimePoint at) override {
-    return m_real.record_file(file, at);
+  Result<std::vector<ingestdb::RecordOutcome>>
+  record_files(std::span<const core::FilePointer> files, TimePoint at) override {
+    return m_real.record_files(files, at);
   }
   Result<ingestdb::ClaimResult> claim_batch(const ingestdb::VersionMap& versions,
                                             const ingestdb::ClaimPolicy& policy,

@@ -52,6 +52,32 @@ TEST_P(IngestDbContract, RecordsAKeyOnceAndSaysWhy) {
   EXPECT_EQ(m_store->record_file(other, m_clock.now()).value(), RecordOutcome::already_pending);
 }
 
+TEST_P(IngestDbContract, RecordsSeveralFilesInOneCallWithTheOutcomeOfEach) {
+  ASSERT_EQ(m_store->record_file(file("t", 1), m_clock.now()).value(), RecordOutcome::recorded);
+  record("q", 6);
+  const auto batch = claim({{"q", 0}});
+  ASSERT_TRUE(batch);
+  ASSERT_TRUE(m_store->split_batch(
+      batch->manifest, {.quarantine = {{.key = batch->keys[0], .kind = "bad_value", .error = "x"}}},
+      m_clock.now(), m_clock.now() + 60s));
+  record("l", 1);
+  const auto loaded = m_store->claim_batch({{"l", 0}}, {.count_trigger = 0}, m_clock.now());
+  ASSERT_TRUE(loaded && loaded->batch);
+  ASSERT_TRUE(m_store->complete_batch(loaded->batch->manifest, m_clock.now()).value());
+  const std::vector<core::FilePointer> files{file("t", 2), file("t", 1), file("q", 0),
+                                             file("l", 0), file("u", 7), file("t", 2)};
+
+  const auto outcomes = m_store->record_files(files, m_clock.now());
+
+  ASSERT_TRUE(outcomes) << outcomes.error().message;
+  EXPECT_EQ(*outcomes,
+            (std::vector<RecordOutcome>{RecordOutcome::recorded, RecordOutcome::already_pending,
+                                        RecordOutcome::quarantined, RecordOutcome::recently_loaded,
+                                        RecordOutcome::recorded, RecordOutcome::already_pending}));
+  EXPECT_TRUE(m_store->has_files("u", 0).value());
+  EXPECT_EQ(m_store->record_files({}, m_clock.now()).value(), std::vector<RecordOutcome>{});
+}
+
 TEST_P(IngestDbContract, CountTriggerNeedsMoreFilesThanTheTrigger) {
   record("t", 5);
   EXPECT_FALSE(claim({{"t", 0}}));

@@ -84,6 +84,21 @@ TEST_F(WorkNotificationsTest, ARecordedPointerIsAnnouncedAndADuplicateIsNot) {
   EXPECT_EQ(announcements(m_table), 0);
 }
 
+TEST_F(WorkNotificationsTest, PointersRecordedTogetherAreAnnouncedOnce) {
+  const std::string other = m_table + "_other";
+  std::vector<core::FilePointer> files;
+  for (int index = 0; index < 10; ++index) {
+    files.push_back(file(index, index % 2 == 0 ? m_table : other));
+  }
+
+  ASSERT_TRUE(m_store->record_files(files, m_clock.now()));
+
+  EXPECT_EQ(announcements(m_table), 1) << "one notification, naming the first table";
+  ASSERT_EQ(m_store->record_files(files, m_clock.now()).value().front(),
+            RecordOutcome::already_pending);
+  EXPECT_EQ(announcements(m_table), 0) << "nothing recorded, nothing announced";
+}
+
 TEST_F(WorkNotificationsTest, ALongTableNameIsCutInThePayload) {
   const std::string table(300, 'x');
 

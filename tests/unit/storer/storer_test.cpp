@@ -2,6 +2,7 @@
 // database and a scripted table directory.
 #include "storer/storer.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <set>
@@ -88,18 +89,25 @@ public:
   bool published = false; // unknown_event's metadata arrived.
 };
 
-// Delegates to a real store, failing record_file on demand.
+// Delegates to a real store, failing the record of pointers on demand (of every call, or of
+// those holding the key `failing_key`), and counting the calls.
 class FlakyStore final : public test::ForwardingIngestDb {
 public:
   using ForwardingIngestDb::ForwardingIngestDb;
   std::optional<Error> record_error;
+  std::string failing_key; // Empty: every record fails while record_error is set.
+  int record_calls = 0;
 
-  Result<ingestdb::RecordOutcome> record_file(const core::FilePointer& file,
-                                              TimePoint at) override {
-    if (record_error) {
+  Result<std::vector<ingestdb::RecordOutcome>>
+  record_files(std::span<const core::FilePointer> files, TimePoint at) override {
+    ++record_calls;
+    const bool fails = std::any_of(files.begin(), files.end(), [&](const auto& file) {
+      return failing_key.empty() || file.key_name == failing_key;
+    });
+    if (record_error && fails) {
       return fail(*record_error);
     }
-    return m_real.record_file(file, at);
+    return m_real.record_files(files, at);
   }
 };
 
@@ -345,6 +353,52 @@ TEST_F(StorerTest, APermanentRecordErrorRejectsTheMessage) {
   m_queue.push(pointer("t", "a.gz"));
   EXPECT_EQ(poll().rejected, 1U);
   EXPECT_EQ(m_queue.removed.size(), 1U);
+}
+
+TEST_F(StorerTest, TheReceivesPointersAreRecordedTogetherInOneCall) {
+  m_queue.push(pointer("t", "a.gz"));
+  m_queue.push("not json");
+  m_queue.push(pointer("u", "b.gz"));
+  m_queue.push(pointer("t", "a.gz"));
+
+  const auto summary = poll();
+
+  EXPECT_EQ(m_store->record_calls, 1);
+  EXPECT_EQ(summary.recorded, 2U);
+  EXPECT_EQ(summary.duplicate, 1U) << "the same key twice in one receive";
+  EXPECT_EQ(summary.rejected, 1U);
+  EXPECT_EQ(m_queue.removed.size(), 4U);
+  EXPECT_EQ(pending_files(), 2U);
+}
+
+TEST_F(StorerTest, ATransientRecordErrorDefersEveryPointerOfTheReceive) {
+  m_store->record_error = Error{ErrorKind::transient, "connect to postgres: connection refused"};
+  m_queue.push(pointer("t", "a.gz"));
+  m_queue.push(pointer("t", "b.gz"));
+
+  EXPECT_EQ(poll().deferred, 2U);
+
+  EXPECT_TRUE(m_queue.removed.empty());
+  EXPECT_EQ(pending_files(), 0U);
+}
+
+TEST_F(StorerTest, APermanentRecordErrorRejectsOnlyTheMessageItBelongsTo) {
+  m_store->record_error =
+      Error{ErrorKind::permanent, "value too long for type character varying(512)"};
+  m_store->failing_key = "bucket/b.gz";
+  m_queue.push(pointer("t", "a.gz"));
+  m_queue.push(pointer("t", "b.gz"));
+  m_queue.push(pointer("t", "c.gz"));
+
+  const auto summary = poll();
+
+  EXPECT_EQ(summary.recorded, 2U);
+  EXPECT_EQ(summary.rejected, 1U);
+  EXPECT_EQ(m_queue.removed.size(), 3U);
+  EXPECT_EQ(pending_files(), 2U);
+  const auto rejected = m_real->rejected_messages(10).value();
+  ASSERT_EQ(rejected.size(), 1U);
+  EXPECT_NE(rejected[0].message.body.find("b.gz"), std::string::npos);
 }
 
 TEST_F(StorerTest, ReceiveFailuresSurfaceAsErrors) {

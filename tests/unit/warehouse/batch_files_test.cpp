@@ -78,8 +78,8 @@ protected:
     return read_batch(
         files, locate_in_bucket_folders(m_store), k_columns,
         [&](std::span<const tsv::Field> row) -> Result<void> {
-          m_rows.push_back(test::text_of(row[0], k_columns[0].type).value_or("NULL") + "|" +
-                           test::text_of(row[1], k_columns[1].type).value_or("NULL"));
+          m_rows.push_back(rsi::test::text_of(row[0], k_columns[0].type).value_or("NULL") + "|" +
+                           rsi::test::text_of(row[1], k_columns[1].type).value_or("NULL"));
           return {};
         },
         options);
@@ -97,7 +97,7 @@ protected:
     return read_batch(
         files, locate_in_bucket_folders(m_store), k_columns,
         [&](std::span<const tsv::Field> row) -> Result<void> {
-          m_rows.push_back(test::text_of(row[0], k_columns[0].type).value_or("NULL"));
+          m_rows.push_back(rsi::test::text_of(row[0], k_columns[0].type).value_or("NULL"));
           return {};
         },
         {}, {.max_bad_rows = max_bad_rows, .on_rejected = [&](RejectedRow row) -> Result<void> {

@@ -151,7 +151,8 @@ void print_latency(const char* what, const std::vector<double>& committed,
 struct PipelineRun {
   double commit_seconds = 0;
   double first_batch_seconds = 0;
-  double exit_seconds = 0; // rs_ingester --until-idle only: to the process's exit.
+  double exit_seconds = 0;  // rs_ingester --until-idle only: to the process's exit.
+  std::int64_t batches = 0; // Loads committed (ledger rows): how the files were batched.
 };
 
 // The medians of the pipeline's runs against the floor's, and the ratios.

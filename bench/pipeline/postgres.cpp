@@ -254,6 +254,7 @@ PipelineRun PostgresBench::pipeline_run() {
           scalar("SELECT (extract(epoch FROM localtimestamp - min(loaded_at)) * 1000)::bigint "
                  "FROM infra.load_manifest")) /
           1000;
+  run.batches = scalar("SELECT count(*) FROM infra.load_manifest");
   stop(loader, "rsloadmanager");
   stop(storer, "metadatastorer");
   check_all_rows("metadatastorer + rsloadmanager");
@@ -293,7 +294,8 @@ void PostgresBench::throughput() {
         pipeline.push_back(pipeline_run());
         print_rates(fmt::format("run {} metadatastorer+rsloadmanager", run).c_str(), m_workload,
                     pipeline.back().commit_seconds,
-                    fmt::format("  (first batch {:.2f} s)", pipeline.back().first_batch_seconds));
+                    fmt::format("  (first batch {:.2f} s, {} batches)",
+                                pipeline.back().first_batch_seconds, pipeline.back().batches));
       } else {
         psql.push_back(psql_run());
         print_rates(fmt::format("run {} psql \\copy", run).c_str(), m_workload, psql.back());

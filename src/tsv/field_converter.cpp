@@ -63,16 +63,21 @@
 
 #include <fmt/format.h>
 
+#include "tsv/date_time_text.hpp"
 #include "tsv/field_scan.hpp"
 #include "tsv/utf8_repair.hpp"
 
 namespace rsi::tsv {
 namespace {
 
+using date_time::is_digit;
+using date_time::k_micros_per_second;
+using date_time::read_date;
+using date_time::read_time;
+
 constexpr char k_replacement_char = '?';
 constexpr std::size_t k_max_quoted_bytes = 100;
 constexpr std::string_view k_max_decimal19_unscaled = "9223372036854775807";
-constexpr std::int64_t k_micros_per_second = 1'000'000;
 constexpr std::int64_t k_seconds_per_day = 86'400;
 
 constexpr std::array<bool, 256> make_white_space() {
@@ -85,8 +90,6 @@ constexpr std::array<bool, 256> make_white_space() {
 constexpr auto k_white_space = make_white_space();
 
 bool is_white_space(char ch) { return k_white_space[static_cast<unsigned char>(ch)]; }
-
-bool is_digit(char ch) { return static_cast<unsigned char>(ch - '0') < 10; }
 
 // Both trims look at one byte when there is nothing to take off, which is nearly always.
 [[gnu::always_inline]] inline std::string_view trim_end(std::string_view text) {
@@ -400,129 +403,6 @@ Rejection convert_boolean(std::string_view text, Field& out) {
   return Rejection::invalid;
 }
 
-// Reads the `count` digits at `text[pos]` (the caller checked the size).
-bool read_digits(std::string_view text, std::size_t pos, std::size_t count, int& value) {
-  value = 0;
-  for (std::size_t index = pos; index < pos + count; ++index) {
-    if (!is_digit(text[index])) {
-      return false;
-    }
-    value = value * 10 + (text[index] - '0');
-  }
-  return true;
-}
-
-int days_in_month(int year, int month) {
-  static constexpr std::array<int, 12> k_days{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : k_days[static_cast<std::size_t>(month - 1)];
-}
-
-// Days from 1970-01-01 to a valid civil date (Howard Hinnant's days_from_civil).
-std::int64_t days_from_civil(int year, int month, int day) {
-  year -= month <= 2 ? 1 : 0;
-  const int era = (year >= 0 ? year : year - 399) / 400;
-  const auto year_of_era = static_cast<unsigned>(year - era * 400);
-  const auto shifted_month = static_cast<unsigned>(month > 2 ? month - 3 : month + 9);
-  const unsigned day_of_year = (153 * shifted_month + 2) / 5 + static_cast<unsigned>(day) - 1;
-  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-  return static_cast<std::int64_t>(era) * 146097 + static_cast<std::int64_t>(day_of_era) - 719468;
-}
-
-// Eight bytes of text checked at once: a pattern has a digit mask (0xFF at each byte that must
-// be '0'..'9') and the literal bytes elsewhere, byte i of the text in bits 8i..8i+7.
-struct Pattern8 {
-  std::uint64_t digits = 0;
-  std::uint64_t literal = 0;
-};
-
-// "YYYY-MM-" and the like: a letter stands for a digit, anything else for itself.
-constexpr Pattern8 pattern8(const char (&text)[9]) {
-  Pattern8 pattern;
-  for (std::size_t index = 0; index < 8; ++index) {
-    const auto byte = static_cast<unsigned char>(text[index]);
-    if (byte >= 'A' && byte <= 'Z') {
-      pattern.digits |= std::uint64_t{0xFF} << (8 * index);
-      pattern.literal |= std::uint64_t{'0'} << (8 * index);
-    } else {
-      pattern.literal |= std::uint64_t{byte} << (8 * index);
-    }
-  }
-  return pattern;
-}
-
-// `text[pos, pos + 8)` (the caller checked the size) against `pattern`: true when it matches,
-// with each digit's value in its byte of `values`.
-bool match8(std::string_view text, std::size_t pos, Pattern8 pattern, std::uint64_t& values) {
-  std::uint64_t bytes = 0;
-  std::memcpy(&bytes, text.data() + pos, sizeof(bytes));
-  if constexpr (std::endian::native == std::endian::big) {
-    bytes = std::byteswap(bytes);
-  }
-  const std::uint64_t x = bytes ^ pattern.literal; // Digits now 0..9, the literals 0.
-  constexpr std::uint64_t k_high_bits = 0x8080808080808080;
-  constexpr std::uint64_t k_over_nine = 0x7676767676767676; // Adding it sets the top bit of >= 10.
-  if ((x & ~pattern.digits) != 0 || (((x + k_over_nine) | x) & k_high_bits & pattern.digits) != 0) {
-    return false;
-  }
-  values = x;
-  return true;
-}
-
-int digit_at(std::uint64_t values, std::size_t index) {
-  return static_cast<int>((values >> (8 * index)) & 0xFFU);
-}
-
-// YYYY-MM-DD at the start of `text`: its days since 1970-01-01. Two overlapping 8-byte checks,
-// "YYYY-MM-" and "YY-MM-DD".
-[[gnu::always_inline]] inline bool read_date(std::string_view text, std::int64_t& days) {
-  static constexpr Pattern8 k_head = pattern8("YYYY-MM-");
-  static constexpr Pattern8 k_tail = pattern8("YY-MM-DD");
-  std::uint64_t head = 0;
-  std::uint64_t tail = 0;
-  if (text.size() < 10 || !match8(text, 0, k_head, head) || !match8(text, 2, k_tail, tail)) {
-    return false;
-  }
-  const int year = digit_at(head, 0) * 1000 + digit_at(head, 1) * 100 + digit_at(head, 2) * 10 +
-                   digit_at(head, 3);
-  const int month = digit_at(head, 5) * 10 + digit_at(head, 6);
-  const int day = digit_at(tail, 6) * 10 + digit_at(tail, 7);
-  if (!(year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month))) {
-    return false;
-  }
-  days = days_from_civil(year, month, day);
-  return true;
-}
-
-// HH:MI:SS[.f{1,6}] filling all of `text`: its microseconds since midnight.
-bool read_time(std::string_view text, std::int64_t& micros) {
-  static constexpr Pattern8 k_time = pattern8("HH:MM:SS");
-  std::uint64_t time = 0;
-  if (text.size() < 8 || !match8(text, 0, k_time, time)) {
-    return false;
-  }
-  const int hour = digit_at(time, 0) * 10 + digit_at(time, 1);
-  const int minute = digit_at(time, 3) * 10 + digit_at(time, 4);
-  const int second = digit_at(time, 6) * 10 + digit_at(time, 7);
-  if (hour > 23 || minute > 59 || second > 59) {
-    return false;
-  }
-  micros = ((hour * 60 + minute) * 60 + second) * k_micros_per_second;
-  if (text.size() == 8) {
-    return true;
-  }
-  const std::size_t digits = text.size() - 9;
-  int fraction = 0;
-  if (text[8] != '.' || digits == 0 || digits > 6 || !read_digits(text, 9, digits, fraction)) {
-    return false;
-  }
-  for (std::size_t pad = digits; pad < 6; ++pad) {
-    fraction *= 10;
-  }
-  micros += fraction;
-  return true;
-}
-
 Rejection convert_timestamp(std::string_view text, Field& out) {
   std::int64_t days = 0;
   std::int64_t micros = 0;
@@ -675,37 +555,6 @@ Result<Field> convert_field(const ColumnType& type, std::span<char> raw,
     field.text = field_text(field, type.kind, scratch);
   }
   return field;
-}
-
-std::string_view field_text(const Field& field, TypeKind type,
-                            std::span<char, k_converted_text_bytes> scratch) {
-  switch (type) {
-  case TypeKind::smallint:
-  case TypeKind::integer:
-  case TypeKind::bigint: {
-    const auto written =
-        std::to_chars(scratch.data(), scratch.data() + scratch.size(), field.integer);
-    return {scratch.data(), written.ptr};
-  }
-  case TypeKind::real:
-  case TypeKind::double_precision: {
-    if (std::isnan(field.real)) {
-      return "NaN";
-    }
-    if (std::isinf(field.real)) {
-      return field.real > 0 ? "Infinity" : "-Infinity";
-    }
-    // A real's shortest text is the float's, not the double's that holds it.
-    const auto written =
-        type == TypeKind::real
-            ? std::to_chars(scratch.data(), scratch.data() + scratch.size(),
-                            static_cast<float>(field.real))
-            : std::to_chars(scratch.data(), scratch.data() + scratch.size(), field.real);
-    return {scratch.data(), written.ptr};
-  }
-  default:
-    return field.text;
-  }
 }
 
 std::string quote_for_message(std::string_view value) {

@@ -607,12 +607,9 @@ public:
 private:
   // One file of record_files, under m_mutex and in its transaction.
   Result<RecordOutcome> record_one(const core::FilePointer& file, TimePoint received_at) {
-    RSI_TRY_ASSIGN(auto* recent,
-                   m_db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
-    RSI_TRY_ASSIGN(const bool loaded, recent->bind(1, file.key_name)
-                                          .bind(2, us(received_at - m_options.loaded_key_history))
-                                          .step());
-    recent->reset();
+    RSI_TRY_ASSIGN(const bool loaded,
+                   sqlite_quarantine::loaded_since(m_db, file.key_name,
+                                                   received_at - m_options.loaded_key_history));
     if (loaded) {
       return RecordOutcome::recently_loaded;
     }
@@ -623,15 +620,10 @@ private:
     if (quarantined) {
       return RecordOutcome::quarantined;
     }
-    RSI_TRY_ASSIGN(auto* insert,
-                   m_db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
-                               "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
-    RSI_TRY_ASSIGN(const auto changed, insert->bind(1, file.table)
-                                           .bind(2, file.key_name)
-                                           .bind(3, file.version)
-                                           .bind(4, us(received_at))
-                                           .run());
-    return changed == 1 ? RecordOutcome::recorded : RecordOutcome::already_pending;
+    RSI_TRY_ASSIGN(const bool inserted,
+                   sqlite_quarantine::insert_pending(m_db, file.table, file.key_name, file.version,
+                                                     received_at));
+    return inserted ? RecordOutcome::recorded : RecordOutcome::already_pending;
   }
 
   // Retry (`requeue`) or drop the selected quarantined files, one transaction.

@@ -47,22 +47,12 @@ Result<std::vector<QuarantinedFile>> from_rows(sqlite::Statement& query) {
 // A quarantined file as a new pending file, unless its key is pending or loaded recently.
 Result<QuarantineAction> requeue(sqlite::Database& db, const QuarantinedFile& file, TimePoint now,
                                  TimePoint loaded_since) {
-  RSI_TRY_ASSIGN(auto* recent,
-                 db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
-  RSI_TRY_ASSIGN(const bool loaded,
-                 recent->bind(1, file.key).bind(2, to_epoch_micros(loaded_since)).step());
-  recent->reset();
+  RSI_TRY_ASSIGN(const bool loaded, sqlite_quarantine::loaded_since(db, file.key, loaded_since));
   if (loaded) {
     return QuarantineAction::already_loaded;
   }
-  RSI_TRY_ASSIGN(auto* insert, db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
-                                         "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
-  RSI_TRY_ASSIGN(const auto changed, insert->bind(1, file.table)
-                                         .bind(2, file.key)
-                                         .bind(3, file.version)
-                                         .bind(4, to_epoch_micros(now))
-                                         .run());
-  return changed == 1 ? QuarantineAction::requeued : QuarantineAction::already_pending;
+  RSI_TRY_ASSIGN(const bool inserted, insert_pending(db, file.table, file.key, file.version, now));
+  return inserted ? QuarantineAction::requeued : QuarantineAction::already_pending;
 }
 
 } // namespace
@@ -150,6 +140,26 @@ Result<std::vector<PendingStat>> stats(sqlite::Database& db) {
   }
   query->reset();
   return stats;
+}
+
+Result<bool> loaded_since(sqlite::Database& db, const std::string& key, TimePoint since) {
+  RSI_TRY_ASSIGN(auto* recent,
+                 db.cached("SELECT 1 FROM loaded_key WHERE keyname = ? AND loaded_at >= ?"));
+  RSI_TRY_ASSIGN(const bool loaded, recent->bind(1, key).bind(2, to_epoch_micros(since)).step());
+  recent->reset();
+  return loaded;
+}
+
+Result<bool> insert_pending(sqlite::Database& db, const std::string& table, const std::string& key,
+                            int version, TimePoint received) {
+  RSI_TRY_ASSIGN(auto* insert, db.cached("INSERT INTO tsv (tablename, keyname, tableversion, ts) "
+                                         "VALUES (?, ?, ?, ?) ON CONFLICT (keyname) DO NOTHING"));
+  RSI_TRY_ASSIGN(const auto changed, insert->bind(1, table)
+                                         .bind(2, key)
+                                         .bind(3, version)
+                                         .bind(4, to_epoch_micros(received))
+                                         .run());
+  return changed == 1;
 }
 
 } // namespace rsi::ingestdb::sqlite_quarantine

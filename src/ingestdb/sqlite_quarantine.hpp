@@ -32,6 +32,14 @@ namespace rsi::ingestdb::sqlite_quarantine {
                                                             const std::string& by, TimePoint now,
                                                             TimePoint loaded_since, bool requeue);
 
+// Pending pointers, written the same way by recording and by a retry of the quarantine:
+// whether `key` was loaded at or after `since`, and a new tsv row (false when the key is pending
+// already).
+[[nodiscard]] Result<bool> loaded_since(sqlite::Database& db, const std::string& key,
+                                        TimePoint since);
+[[nodiscard]] Result<bool> insert_pending(sqlite::Database& db, const std::string& table,
+                                          const std::string& key, int version, TimePoint received);
+
 // Per table, how many files are quarantined and when the first was set aside.
 [[nodiscard]] Result<std::vector<PendingStat>> stats(sqlite::Database& db);
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -68,8 +69,14 @@ const std::string& gzip_bomb() {
   return bomb;
 }
 
-// GET /health on a fresh connection every 50 ms until destroyed: the slowest answer and the
+// GET /health on a fresh connection every 50 ms until destroyed: the slowest answers and the
 // probes that got none (or not a 200) in time.
+//
+// Every probe must be answered with a 200, all but one within k_probe_budget, and that one within
+// k_outlier_budget. The one exception is for the machine, not the daemon: these tests share two
+// cores with the other end-to-end tests and with a sanitizer build at the lowest priority, and
+// one probe in about two hundred can wait on the scheduler; a daemon that stalls its server
+// does so on many probes, or for longer.
 class HealthProbe {
 public:
   explicit HealthProbe(int port)
@@ -81,7 +88,11 @@ public:
             {
               const std::lock_guard lock(m_mutex);
               ++m_probes;
-              m_slowest = std::max(m_slowest, took);
+              if (took > m_slowest) {
+                m_second_slowest = std::exchange(m_slowest, took);
+              } else {
+                m_second_slowest = std::max(m_second_slowest, took);
+              }
               if (!response || response->status != 200) {
                 ++m_failures;
               }
@@ -99,20 +110,25 @@ public:
     m_thread.request_stop();
     m_thread.join();
     const std::lock_guard lock(m_mutex);
-    const auto slowest_us =
-        std::chrono::duration_cast<std::chrono::microseconds>(m_slowest).count();
-    ::testing::Test::RecordProperty("slowest_health_us", static_cast<int>(slowest_us));
+    const auto ms = [](auto duration) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+    };
+    ::testing::Test::RecordProperty(
+        "slowest_health_us",
+        static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(m_slowest).count()));
     ::testing::Test::RecordProperty("health_probes", m_probes);
     EXPECT_GT(m_probes, 0);
     EXPECT_EQ(m_failures, 0) << "of " << m_probes << " probes";
-    EXPECT_LT(m_slowest, k_probe_budget)
-        << "slowest /health: "
-        << std::chrono::duration_cast<std::chrono::milliseconds>(m_slowest).count() << " ms of "
-        << m_probes << " probes";
+    EXPECT_LT(m_second_slowest, k_probe_budget)
+        << "two /health answers took " << ms(m_slowest) << " and " << ms(m_second_slowest)
+        << " ms, of " << m_probes << " probes";
+    EXPECT_LT(m_slowest, k_outlier_budget)
+        << "slowest /health: " << ms(m_slowest) << " ms of " << m_probes << " probes";
   }
 
 private:
   static constexpr int k_min_probes = 5;
+  static constexpr auto k_outlier_budget = 1s;
 
   int probes() {
     const std::lock_guard lock(m_mutex);
@@ -123,6 +139,7 @@ private:
   int m_probes = 0;
   int m_failures = 0;
   std::chrono::steady_clock::duration m_slowest{};
+  std::chrono::steady_clock::duration m_second_slowest{};
   std::jthread m_thread;
 };
 

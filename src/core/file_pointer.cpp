@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/intake_message.hpp"
 #include "core/json_fields.hpp"
 #include "core/table_name.hpp"
 #include "core/text.hpp"
@@ -11,7 +12,6 @@ namespace rsi::core {
 namespace {
 
 constexpr std::string_view k_s3_scheme = "s3://";
-constexpr std::string_view k_sns_notification = "Notification";
 
 bool is_bucket_character(char character) {
   return (character >= 'a' && character <= 'z') || (character >= 'A' && character <= 'Z') ||
@@ -80,7 +80,9 @@ Result<void> check_key(std::string_view key) {
   return {};
 }
 
-Result<FilePointer> decode_pointer(const nlohmann::json& message) {
+} // namespace
+
+Result<FilePointer> decode_file_pointer(const nlohmann::json& message) {
   RSI_TRY(require_object(message));
   FilePointer pointer;
   RSI_TRY_ASSIGN(pointer.key_name, require_string(message, "KeyName"));
@@ -102,47 +104,14 @@ Result<FilePointer> decode_pointer(const nlohmann::json& message) {
   return pointer;
 }
 
-// SNS without raw message delivery: the pipeline message is the string "Message" of a
-// notification. Other types (SubscriptionConfirmation, UnsubscribeConfirmation) carry no file
-// and need an operator, so they are rejected rather than acted on.
-Result<FilePointer> decode_sns_envelope(const nlohmann::json& envelope) {
-  RSI_TRY_ASSIGN(const auto type, require_string(envelope, "Type"));
-  if (type != k_sns_notification) {
-    return fail(ErrorKind::permanent, fmt::format("field \"Type\": expected \"{}\", got {}",
-                                                  k_sns_notification, quote_for_message(type)));
-  }
-  RSI_TRY_ASSIGN(const auto body, require_string(envelope, "Message"));
-  auto message = parse_json(body);
-  if (!message) {
-    return fail(message.error());
-  }
-  if (message->is_object() && !message->contains("KeyName") && message->contains("Type")) {
-    return fail(ErrorKind::permanent, "an SNS envelope inside an SNS envelope");
-  }
-  return decode_pointer(*message);
-}
-
-Result<FilePointer> decode_queue_message(std::string_view body) {
-  RSI_TRY_ASSIGN(const auto message, parse_json(body));
-  RSI_TRY(require_object(message));
-  if (!message.contains("KeyName") && (message.contains("Type") || message.contains("Message"))) {
-    auto pointer = decode_sns_envelope(message);
-    if (!pointer) {
-      return fail(pointer.error().wrap("SNS envelope"));
-    }
-    return pointer;
-  }
-  return decode_pointer(message);
-}
-
-} // namespace
-
 Result<FilePointer> parse_file_pointer(std::string_view body) {
-  auto pointer = decode_queue_message(body);
-  if (!pointer) {
-    return fail(pointer.error().wrap("parse queue message"));
+  RSI_TRY_ASSIGN(auto message, parse_intake_message(body));
+  if (!message.pointer) {
+    return fail(ErrorKind::permanent,
+                fmt::format("parse queue message: {}{} message, not the pipeline's",
+                            message.sns ? "an SNS-wrapped " : "an ", to_string(message.form)));
   }
-  return pointer;
+  return std::move(*message.pointer);
 }
 
 std::string encode_file_pointer(const FilePointer& pointer) {

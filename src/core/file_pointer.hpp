@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "common/error.hpp"
 
 namespace rsi::core {
@@ -47,7 +49,13 @@ struct ObjectLocation {
 // must have Type "Notification" and a string Message holding a pipeline message.
 // Fails with ErrorKind::permanent: `parse queue message: field "TableVersion": expected a
 // non-negative integer, got "abc"`.
+// A message in another form (an S3 event notification, intake_message.hpp) fails here too.
 [[nodiscard]] Result<FilePointer> parse_file_pointer(std::string_view body);
+
+// A pipeline message already parsed as JSON (no envelope): parse_file_pointer's field rules, errors
+// unwrapped. parse_intake_message (intake_message.hpp) uses it for every form a Spade message
+// comes in.
+[[nodiscard]] Result<FilePointer> decode_file_pointer(const nlohmann::json& message);
 
 // The pipeline message for `pointer`: {"KeyName":…,"TableName":…,"TableVersion":…}.
 std::string encode_file_pointer(const FilePointer& pointer);

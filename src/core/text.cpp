@@ -28,6 +28,19 @@ std::string escape_bytes(std::string_view text) {
   return escaped;
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
 } // namespace
 
 std::optional<DecodedCodePoint> decode_utf8(std::string_view text, std::size_t offset) {
@@ -108,6 +121,31 @@ std::string quote_for_message(std::string_view text, std::size_t max_bytes) {
 
 std::string format_code_point(char32_t code_point) {
   return fmt::format("U+{:04X}", static_cast<std::uint32_t>(code_point));
+}
+
+std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t index = 0; index < text.size(); ++index) {
+    const char c = text[index];
+    if (c == '%') {
+      if (index + 2 >= text.size()) {
+        return std::nullopt;
+      }
+      const int high = hex_digit(text[index + 1]);
+      const int low = hex_digit(text[index + 2]);
+      if (high < 0 || low < 0) {
+        return std::nullopt;
+      }
+      out.push_back(static_cast<char>(high * 16 + low));
+      index += 2;
+    } else if (c == '+' && plus_is_space) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 } // namespace rsi::core

@@ -42,6 +42,7 @@
 
 #include "common/log.hpp"
 #include "common/strings.hpp"
+#include "core/text.hpp"
 
 namespace rsi::http {
 namespace {
@@ -70,45 +71,6 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// `text` with %XX escapes (and '+' in a query) decoded; nullopt for a broken escape.
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t index = 0; index < text.size(); ++index) {
-    const char c = text[index];
-    if (c == '%') {
-      if (index + 2 >= text.size()) {
-        return std::nullopt;
-      }
-      const int high = hex_digit(text[index + 1]);
-      const int low = hex_digit(text[index + 2]);
-      if (high < 0 || low < 0) {
-        return std::nullopt;
-      }
-      out.push_back(static_cast<char>(high * 16 + low));
-      index += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::optional<std::map<std::string, std::string>> parse_query(std::string_view query) {
   std::map<std::string, std::string> params;
   while (!query.empty()) {
@@ -119,8 +81,8 @@ std::optional<std::map<std::string, std::string>> parse_query(std::string_view q
       continue;
     }
     const auto equals = pair.find('=');
-    auto name = percent_decode(pair.substr(0, equals), true);
-    auto value = percent_decode(
+    auto name = core::percent_decode(pair.substr(0, equals), true);
+    auto value = core::percent_decode(
         equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1), true);
     if (!name || !value) {
       return std::nullopt;
@@ -571,7 +533,7 @@ private:
       return std::nullopt;
     }
     const auto question = head.target.find('?');
-    auto path = percent_decode(std::string_view(head.target).substr(0, question), false);
+    auto path = core::percent_decode(std::string_view(head.target).substr(0, question), false);
     auto query = question == std::string::npos
                      ? std::optional<std::map<std::string, std::string>>(std::in_place)
                      : parse_query(std::string_view(head.target).substr(question + 1));

@@ -1,10 +1,11 @@
 // Blueprint over HTTP.
 //
 // Routes: GET /migration/<table>?to_version=N (200: the steps; 400 {"Error":…} when there is no
-// such migration) and GET /schema/<table>?version=N (200: a one-element array; 404 "Not Found"
-// when the version is dropped or unknown). Every request asks for gzip and the body is inflated
-// here when Blueprint compressed it. One http::Client (not thread-safe) behind a mutex; it
-// retries connection failures, timeouts and 5xx before giving up with ErrorKind::transient.
+// such migration), GET /schema/<table>?version=N (200: a one-element array; 404 "Not Found"
+// when the version is dropped or unknown) and GET /schema/<table> (the newest version). Every
+// request asks for gzip and the body is inflated here when Blueprint compressed it. One
+// http::Client (not thread-safe) behind a mutex; it retries connection failures, timeouts and 5xx
+// before giving up with ErrorKind::transient.
 #include "registry/blueprint_registry.hpp"
 
 #include <algorithm>
@@ -81,7 +82,33 @@ public:
     return schema;
   }
 
+  Result<std::optional<int>> current_version(std::string_view table) override {
+    auto version = fetch_current_version(table);
+    if (!version) {
+      return fail(version.error().wrap(fmt::format("fetch current schema of {}", table)));
+    }
+    return version;
+  }
+
 private:
+  Result<std::optional<int>> fetch_current_version(std::string_view table) {
+    RSI_TRY(check_request(table, 0));
+    RSI_TRY_ASSIGN(const http::Response response, get(fmt::format("/schema/{}", table)));
+    if (response.status == k_not_found) {
+      return std::optional<int>();
+    }
+    RSI_TRY_ASSIGN(const std::string body, decoded_body(response));
+    if (response.status == k_bad_request) {
+      return fail(bad_request(body));
+    }
+    RSI_TRY_ASSIGN(core::TableSchema schema, core::parse_schema(body));
+    if (schema.event_name != table) {
+      return fail(ErrorKind::permanent,
+                  fmt::format("blueprint answered with {} v{}", schema.event_name, schema.version));
+    }
+    return schema.dropped ? std::optional<int>() : std::optional<int>(schema.version);
+  }
+
   Result<std::vector<core::Operation>> fetch_migration(std::string_view table, int to_version) {
     RSI_TRY(check_request(table, to_version));
     RSI_TRY_ASSIGN(const http::Response response,

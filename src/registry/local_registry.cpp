@@ -4,12 +4,15 @@
 // no mutable state (thread-safe).
 #include "registry/local_registry.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <system_error>
 
 #include <fmt/format.h>
 
+#include "core/file_pointer.hpp"
 #include "core/table_name.hpp"
 #include "registry/local_schema.hpp"
 
@@ -91,6 +94,33 @@ public:
       return std::optional<core::TableSchema>();
     }
     return std::optional<core::TableSchema>(std::move(local->schema));
+  }
+
+  // The highest N of schemas/<table>/v<N>.json.
+  Result<std::optional<int>> current_version(std::string_view table) override {
+    RSI_TRY(check_request("current schema", table, 0));
+    std::error_code error;
+    std::optional<int> newest;
+    for (std::filesystem::directory_iterator entry(m_root / std::string(table), error), end;
+         !error && entry != end; entry.increment(error)) {
+      const std::string name = entry->path().filename().string();
+      int version = -1;
+      if (name.size() > 6 && name.starts_with('v') && name.ends_with(".json") &&
+          std::from_chars(name.data() + 1, name.data() + name.size() - 5, version).ptr ==
+              name.data() + name.size() - 5 &&
+          version >= 0 && version <= core::k_max_table_version) {
+        newest = std::max(newest.value_or(version), version);
+      }
+    }
+    if (error && error != std::errc::no_such_file_or_directory) {
+      return fail(ErrorKind::transient,
+                  fmt::format("list schemas of {}: {}", table, error.message()));
+    }
+    if (!newest) {
+      return std::optional<int>();
+    }
+    RSI_TRY_ASSIGN(const auto local, load(table, *newest));
+    return local && !local->schema.dropped ? newest : std::optional<int>();
   }
 
 private:

@@ -32,6 +32,11 @@ public:
   // or version is unknown (Blueprint's 404). Blueprint's GET /schema/<table>?version=N.
   [[nodiscard]] virtual Result<std::optional<core::TableSchema>> schema(std::string_view table,
                                                                         int version) = 0;
+
+  // The newest version of `table`, or nullopt when the table is unknown or its newest version
+  // dropped it. Blueprint's GET /schema/<table> (no version). What a --route without a version
+  // records a key with (core/route.hpp).
+  [[nodiscard]] virtual Result<std::optional<int>> current_version(std::string_view table) = 0;
 };
 
 } // namespace rsi::registry

@@ -50,6 +50,17 @@ public:
   Result<std::optional<core::TableSchema>> schema(std::string_view, int) override {
     return std::optional<core::TableSchema>();
   }
+  // The highest version set for `table`.
+  Result<std::optional<int>> current_version(std::string_view table) override {
+    const std::lock_guard lock(m_mutex);
+    std::optional<int> newest;
+    for (const auto& [key, operations] : m_migrations) {
+      if (key.first == table) {
+        newest = std::max(newest.value_or(key.second), key.second);
+      }
+    }
+    return newest;
+  }
 
 private:
   std::mutex m_mutex;

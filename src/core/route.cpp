@@ -278,6 +278,10 @@ Result<Route> Route::parse(std::string_view spec) {
   return route;
 }
 
+bool Route::takes_current_version() const {
+  return !m_version && count(m_tokens, TokenKind::version) == 0;
+}
+
 std::optional<Route::Match> Route::match(std::string_view bucket, std::string_view key) const {
   if (m_bucket && *m_bucket != bucket) {
     return std::nullopt;

@@ -55,6 +55,9 @@ public:
   // not match.
   [[nodiscard]] std::optional<Match> match(std::string_view bucket, std::string_view key) const;
 
+  // Whether a match takes the registry's current version (no {version}, no version=N).
+  [[nodiscard]] bool takes_current_version() const;
+
   // The rule as given (trimmed), for logs and /control/status.
   [[nodiscard]] const std::string& text() const { return m_text; }
 

@@ -70,8 +70,8 @@ std::string_view to_string(Disposition disposition) {
 
 Storer::Storer(queue::Queue& queue, ingestdb::IngestDb& store, registry::TableDirectory& tables,
                const Clock& clock, telemetry::Metrics& metrics, StorerConfig config)
-    : m_queue(queue), m_store(store), m_tables(tables), m_clock(clock), m_metrics(metrics),
-      m_config(config) {}
+    : m_queue(queue), m_store(store), m_clock(clock), m_metrics(metrics),
+      m_config(std::move(config)), m_check(tables, clock, metrics, m_config.routing) {}
 
 Disposition Storer::reject(const queue::Message& message, const std::string& reason,
                            std::string_view kind) {
@@ -92,19 +92,19 @@ Disposition Storer::reject(const queue::Message& message, const std::string& rea
   return Disposition::rejected;
 }
 
-Disposition Storer::await_metadata(const queue::Message& message, const std::string& table) {
+Disposition Storer::await_metadata(const queue::Message& message, const std::string& table,
+                                   const std::string& reason) {
   const TimePoint now = m_clock.now();
   const auto retry = std::max(std::chrono::seconds(1), m_config.unknown_table_retry);
   const bool too_old = message.sent_at
                            ? now - *message.sent_at >= m_config.unknown_table_wait
                            : message.receive_count > m_config.unknown_table_wait / retry + 1;
   if (too_old) {
-    return reject(
-        message,
-        fmt::format("table \"{}\" is not in the event metadata (still unknown {} after the message "
-                    "was sent; {} attempts)",
-                    table, format_duration(m_config.unknown_table_wait), message.receive_count),
-        "unknown_table");
+    return reject(message,
+                  fmt::format("{} (still unknown {} after the message was sent; {} attempts)",
+                              reason, format_duration(m_config.unknown_table_wait),
+                              message.receive_count),
+                  "unknown_table");
   }
   if (auto noted = m_store.note_awaiting_metadata(message.id, table, message.sent_at.value_or(now),
                                                   now + retry, message.receive_count);
@@ -115,81 +115,92 @@ Disposition Storer::await_metadata(const queue::Message& message, const std::str
   m_metrics.count(names::messages_awaiting_metadata());
   auto& last_logged = m_awaiting_logged[table];
   const nlohmann::json fields{{"table", table},
+                              {"reason", reason},
                               {"message_id", message.id},
                               {"receive_count", message.receive_count},
                               {"retry_in_s", retry.count()},
                               {"rejected_after", format_duration(m_config.unknown_table_wait)}};
   if (last_logged == TimePoint{} || now - last_logged >= k_awaiting_log_interval) {
     last_logged = now;
-    log::warn("table not in the event metadata yet; its messages wait in the queue", fields);
+    log::warn("table not known yet; its messages wait in the queue", fields);
   } else {
-    log::debug("table not in the event metadata yet; the message waits", fields);
+    log::debug("table not known yet; the message waits", fields);
   }
   return Disposition::awaiting_metadata;
 }
 
-std::variant<Disposition, core::FilePointer> Storer::check(const queue::Message& message) {
-  auto pointer = core::parse_file_pointer(message.body);
-  if (!pointer) {
-    return reject(message, pointer.error().message, "malformed");
-  }
-  auto membership = m_tables.membership(pointer->table);
-  if (!membership) {
-    log::warn("event metadata unavailable; message stays in the queue",
-              {{"message_id", message.id}, {"error", membership.error().message}});
-    return Disposition::deferred;
-  }
-  if (*membership == core::AceMembership::unknown_table) {
-    return await_metadata(message, pointer->table);
-  }
-  if (*membership == core::AceMembership::not_in_ace) {
-    m_metrics.count(names::files_skipped_ace(pointer->table));
-    m_metrics.count(names::files_skipped_ace_total());
+std::variant<Disposition, std::vector<core::FilePointer>>
+Storer::check(const queue::Message& message) {
+  Checked checked = m_check.check_message(message.body);
+  switch (checked.verdict) {
+  case Checked::Verdict::record:
+    return std::move(checked.pointers);
+  case Checked::Verdict::nothing:
     return Disposition::skipped;
+  case Checked::Verdict::reject:
+    return reject(message, checked.reason, checked.reject_kind);
+  case Checked::Verdict::unknown_table:
+    return await_metadata(message, checked.table, checked.reason);
+  case Checked::Verdict::unavailable:
+    break;
   }
-  // Counted where the original counted it: known, loadable, not yet recorded.
-  m_metrics.count(names::files_received(pointer->table));
-  m_metrics.count(names::files_received_total());
-  return std::move(*pointer);
+  log::warn("cannot check the message now; it stays in the queue",
+            {{"message_id", message.id}, {"error", checked.reason}});
+  return Disposition::deferred;
 }
 
-Disposition Storer::recorded(const queue::Message& message, const core::FilePointer& pointer,
-                             const Result<ingestdb::RecordOutcome>& outcome) {
-  if (!outcome) {
-    if (outcome.error().kind == ErrorKind::permanent) {
-      return reject(message, outcome.error().wrap("record file pointer").message, "unrecordable");
+Disposition Storer::recorded(const queue::Message& message,
+                             std::span<const core::FilePointer> pointers,
+                             const Result<std::vector<ingestdb::RecordOutcome>>& outcomes) {
+  if (!outcomes) {
+    if (outcomes.error().kind == ErrorKind::permanent) {
+      return reject(message, outcomes.error().wrap("record file pointer").message, "unrecordable");
     }
-    log::warn(
-        "cannot record file pointer; message stays in the queue",
-        {{"message_id", message.id}, {"table", pointer.table}, {"error", outcome.error().message}});
+    log::warn("cannot record file pointers; the message stays in the queue",
+              {{"message_id", message.id},
+               {"table", pointers.front().table},
+               {"files", pointers.size()},
+               {"error", outcomes.error().message}});
     return Disposition::deferred;
   }
-  if (*outcome != ingestdb::RecordOutcome::recorded) {
+  Disposition disposition = Disposition::duplicate;
+  for (std::size_t at = 0; at < pointers.size(); ++at) {
+    const core::FilePointer& pointer = pointers[at];
+    const ingestdb::RecordOutcome outcome = (*outcomes)[at];
+    if (outcome == ingestdb::RecordOutcome::recorded) {
+      m_metrics.count(names::files_queued(pointer.table));
+      m_metrics.count(names::files_queued_total());
+      disposition = Disposition::recorded;
+      continue;
+    }
     m_metrics.count(names::files_duplicate(pointer.table));
-    if (*outcome == ingestdb::RecordOutcome::quarantined) {
+    if (outcome == ingestdb::RecordOutcome::quarantined) {
       log::warn("pointer of a quarantined file: not recorded again; retry it through "
                 "/control/quarantine/retry once its object is fixed",
                 {{"key", pointer.key_name}, {"table", pointer.table}});
     } else {
       log::debug("duplicate file pointer",
-                 {{"key", pointer.key_name}, {"outcome", ingestdb::to_string(*outcome)}});
+                 {{"key", pointer.key_name}, {"outcome", ingestdb::to_string(outcome)}});
     }
-    return Disposition::duplicate;
   }
-  m_metrics.count(names::files_queued(pointer.table));
-  m_metrics.count(names::files_queued_total());
-  return Disposition::recorded;
+  return disposition;
 }
 
 std::vector<Disposition> Storer::handle(const std::vector<queue::Message>& messages) {
   std::vector<Disposition> dispositions(messages.size(), Disposition::deferred);
   std::vector<core::FilePointer> pointers;
-  std::vector<std::size_t> pointer_of; // Index in `messages` of each of `pointers`.
+  // Each message with pointers: its index in `messages` and its pointers' range in `pointers`.
+  struct Span {
+    std::size_t message;
+    std::size_t first;
+    std::size_t count;
+  };
+  std::vector<Span> spans;
   for (std::size_t index = 0; index < messages.size(); ++index) {
     auto checked = check(messages[index]);
-    if (auto* pointer = std::get_if<core::FilePointer>(&checked)) {
-      pointers.push_back(std::move(*pointer));
-      pointer_of.push_back(index);
+    if (auto* found = std::get_if<std::vector<core::FilePointer>>(&checked)) {
+      spans.push_back({index, pointers.size(), found->size()});
+      std::move(found->begin(), found->end(), std::back_inserter(pointers));
     } else {
       dispositions[index] = std::get<Disposition>(checked);
     }
@@ -198,21 +209,27 @@ std::vector<Disposition> Storer::handle(const std::vector<queue::Message>& messa
     return dispositions;
   }
   // One transaction for the receive's pointers: one commit, and one announcement of the work
-  // to the loaders of other processes, instead of one per file.
+  // to the loaders of other processes, instead of one per file. A message's pointers are
+  // recorded together or not at all.
   auto outcomes = m_store.record_files(pointers, m_clock.now());
-  if (!outcomes && outcomes.error().kind == ErrorKind::permanent) {
-    // Some pointer the database refuses: one at a time, so that only its message is rejected.
-    for (std::size_t at = 0; at < pointers.size(); ++at) {
-      dispositions[pointer_of[at]] = recorded(messages[pointer_of[at]], pointers[at],
-                                              m_store.record_file(pointers[at], m_clock.now()));
+  const bool one_by_one = !outcomes && outcomes.error().kind == ErrorKind::permanent;
+  for (const Span& span : spans) {
+    const auto own = std::span(pointers).subspan(span.first, span.count);
+    if (one_by_one) {
+      // Some pointer the database refuses: message by message, so that only its message is
+      // rejected.
+      dispositions[span.message] =
+          recorded(messages[span.message], own, m_store.record_files(own, m_clock.now()));
+    } else if (outcomes) {
+      dispositions[span.message] =
+          recorded(messages[span.message], own,
+                   std::vector<ingestdb::RecordOutcome>(
+                       outcomes->begin() + static_cast<std::ptrdiff_t>(span.first),
+                       outcomes->begin() + static_cast<std::ptrdiff_t>(span.first + span.count)));
+    } else {
+      dispositions[span.message] =
+          recorded(messages[span.message], own, std::unexpected(outcomes.error()));
     }
-    return dispositions;
-  }
-  for (std::size_t at = 0; at < pointers.size(); ++at) {
-    dispositions[pointer_of[at]] =
-        recorded(messages[pointer_of[at]], pointers[at],
-                 outcomes ? Result<ingestdb::RecordOutcome>((*outcomes)[at])
-                          : Result<ingestdb::RecordOutcome>(std::unexpected(outcomes.error())));
   }
   return dispositions;
 }

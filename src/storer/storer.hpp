@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <variant>
@@ -17,6 +18,7 @@
 #include "ingestdb/ingest_db.hpp"
 #include "queue/queue.hpp"
 #include "registry/event_metadata.hpp"
+#include "storer/message_check.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace rsi::storer {
@@ -40,6 +42,8 @@ struct StorerConfig {
   // rejected.
   std::chrono::seconds unknown_table_retry{60};
   std::chrono::seconds unknown_table_wait{std::chrono::hours(24)};
+  // How S3's notifications (and EventBridge's) become pointers: --route.
+  RoutingConfig routing;
 };
 
 // The unknown-table timing, checked: the retry 1 s to 12 h (SQS's longest visibility timeout),
@@ -52,7 +56,8 @@ struct StorerConfig {
 enum class Disposition {
   recorded,          // New file pointer recorded.
   duplicate,         // Already pending or recently loaded: nothing recorded, message deleted.
-  skipped,           // Its table does not load into the warehouse ("ace"): counted, deleted.
+  skipped,           // Nothing to load: its table does not load into the warehouse ("ace"), an
+                     // S3 test event, removals: counted, deleted.
   rejected,          // Bad input: kept in rejected_message with its reason, deleted (or left).
   deferred,          // A transient failure: left in the queue to come back.
   awaiting_metadata, // Its table is not in the event metadata yet: left in the queue to come back.
@@ -71,7 +76,7 @@ struct PollSummary {
 };
 
 // One metadatastorer listener: queue messages become file pointers in the ingester database.
-// Per message: unwrap/parse → event metadata check → record → delete, the delete only after
+// Per message: unwrap/parse/route (MessageCheck) → record → delete, the delete only after
 // the record committed, so a crash at any point loses nothing (the message comes back and is
 // recognised as a duplicate). The pointers of one receive are recorded in one transaction. Uses its
 // own Queue (not thread-safe); the store, the directory and the metrics are shared.
@@ -94,24 +99,25 @@ public:
 private:
   // What becomes of `messages` (one receive): their pointers are recorded together.
   std::vector<Disposition> handle(const std::vector<queue::Message>& messages);
-  // A message's pointer to record, or what became of it instead (rejected, skipped, ...).
-  std::variant<Disposition, core::FilePointer> check(const queue::Message& message);
-  // What becomes of `message`, whose `pointer` was recorded with `outcome`.
-  Disposition recorded(const queue::Message& message, const core::FilePointer& pointer,
-                       const Result<ingestdb::RecordOutcome>& outcome);
+  // A message's pointers to record, or what became of it instead (rejected, skipped, ...).
+  std::variant<Disposition, std::vector<core::FilePointer>> check(const queue::Message& message);
+  // What becomes of `message`, whose `pointers` were recorded with `outcomes`.
+  Disposition recorded(const queue::Message& message, std::span<const core::FilePointer> pointers,
+                       const Result<std::vector<ingestdb::RecordOutcome>>& outcomes);
   Disposition reject(const queue::Message& message, const std::string& reason,
                      std::string_view kind);
-  Disposition await_metadata(const queue::Message& message, const std::string& table);
+  Disposition await_metadata(const queue::Message& message, const std::string& table,
+                             const std::string& reason);
   void settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred,
               const std::vector<queue::Message>& awaiting, bool stopping);
   void postpone(const std::vector<queue::Message>& messages, std::chrono::seconds delay);
 
   queue::Queue& m_queue;
   ingestdb::IngestDb& m_store;
-  registry::TableDirectory& m_tables;
   const Clock& m_clock;
   telemetry::Metrics& m_metrics;
   StorerConfig m_config;
+  MessageCheck m_check;
   int m_failures = 0; // Consecutive polls with a transient failure.
   std::map<std::string, TimePoint, std::less<>>
       m_awaiting_logged; // Table → when last logged at warn.

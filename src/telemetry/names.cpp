@@ -38,6 +38,11 @@ MetricId messages_rejected(std::string_view reason) {
           "messages_rejected_total",
           {{"reason", std::string(reason)}}};
 }
+MetricId s3_events_ignored(std::string_view kind) {
+  return {fmt::format("s3_events.ignored.{}", kind),
+          "s3_events_ignored_total",
+          {{"kind", std::string(kind)}}};
+}
 MetricId metadata_reload(bool success) {
   return {success ? "config.success" : "config.error",
           "event_metadata_reloads_total",
@@ -113,6 +118,8 @@ std::string_view help_text(std::string_view family) {
       {"tsv_files_skipped_total", "File pointers skipped, per table and reason."},
       {"messages_rejected_total",
        "Queue messages rejected, per reason (see the rejected_message table)."},
+      {"s3_events_ignored_total",
+       "S3 event records with nothing to load, per kind: test_event, object_removed, other."},
       {"messages_awaiting_metadata_total", "Deliveries of messages whose table is not in the event "
                                            "metadata yet (left in the queue, tried again)."},
       {"event_metadata_reloads_total", "Event metadata reloads, per result."},

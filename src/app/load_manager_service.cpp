@@ -55,7 +55,8 @@ bool LoadManagerService::prepare(std::stop_token stop) {
 }
 
 void LoadManagerService::install_control(http::Server& server,
-                                         std::function<Result<queue::QueueDepth>()> queue_depth) {
+                                         std::function<Result<queue::QueueDepth>()> queue_depth,
+                                         std::vector<std::string> routes) {
   control::install(
       server, {.store = &m_store,
                .metrics = &m_metrics,
@@ -74,6 +75,7 @@ void LoadManagerService::install_control(http::Server& server,
                  return schema.has_value();
                },
                .queue_depth = std::move(queue_depth),
+               .routes = std::move(routes),
                .max_load_retry = m_options.loader.max_load_retry});
 }
 

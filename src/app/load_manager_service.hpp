@@ -58,7 +58,8 @@ public:
   // The control API on `server` (before the server starts; its options hold the token).
   // `queue_depth` counts the messages not yet recorded, where this process can see the queue.
   void install_control(http::Server& server,
-                       std::function<Result<queue::QueueDepth>()> queue_depth = {});
+                       std::function<Result<queue::QueueDepth>()> queue_depth = {},
+                       std::vector<std::string> routes = {});
   // Start the migrator, reporter, lease keeper, workers and work watcher.
   void start(std::stop_token stop);
   void join();

@@ -23,6 +23,7 @@
 #include "http/server.hpp"
 #include "ingestdb/factory.hpp"
 #include "queue/factory.hpp"
+#include "registry/factory.hpp"
 #include "telemetry/names.hpp"
 
 namespace rsi::app {
@@ -36,6 +37,7 @@ struct StorerPlan {
   ingestdb::Config ingest_db;
   queue::Config queue;
   registry::MetadataFetcher event_metadata;
+  std::shared_ptr<registry::SchemaRegistry> registry; // With --registry-url only.
 };
 
 Result<StorerPlan> make_plan(const config::MetadatastorerConfig& config,
@@ -54,19 +56,36 @@ Result<StorerPlan> make_plan(const config::MetadatastorerConfig& config,
     local->visibility_timeout = config.visibility_timeout.value_or(local->visibility_timeout);
     local->max_message_bytes = config.max_message_bytes;
   }
-  return StorerPlan{std::move(ingest_db), std::move(queue), std::move(fetcher)};
+  std::shared_ptr<registry::SchemaRegistry> schemas;
+  if (!config.registry_url.empty()) {
+    RSI_TRY_ASSIGN(const auto registry_config, registry::config_from_url(config.registry_url));
+    RSI_TRY_ASSIGN(schemas, registry::make_schema_registry(registry_config));
+  }
+  return StorerPlan{std::move(ingest_db), std::move(queue), std::move(fetcher), std::move(schemas)};
+}
+
+// What a route without a version records: the registry's current version (nullptr: no registry,
+// and then no such route passed the configuration's checks).
+storer::CurrentVersion current_version_of(std::shared_ptr<registry::SchemaRegistry> registry) {
+  if (!registry) {
+    return {};
+  }
+  return [registry = std::move(registry)](std::string_view table) {
+    return registry->current_version(table);
+  };
 }
 
 // GET /health (every listener's problems and the database's) and GET /metrics.
 void install_health(http::Server& health, StorerService& service, ingestdb::IngestDb& store,
-                    telemetry::Metrics& metrics) {
+                    telemetry::Metrics& metrics, const std::vector<core::Route>& routes) {
   health.route("GET", "/health", [&](const http::ServerRequest&) {
     std::vector<std::string> problems = service.problems();
     if (auto ping = store.ping(); !ping) {
       problems.push_back("ingester database: " + ping.error().message);
     }
     if (problems.empty()) {
-      return http::ServerResponse{.body = R"({"Status":"ok"})"};
+      return http::ServerResponse{
+          .body = nlohmann::json{{"Status", "ok"}, {"Routes", core::route_texts(routes)}}.dump()};
     }
     return http::ServerResponse{
         .status = 503, .body = http::error_body(fmt::format("{}", fmt::join(problems, "; ")))};
@@ -91,21 +110,24 @@ int serve(const config::MetadatastorerConfig& config, Daemon& daemon) {
   }
   registry::EventMetadataCache tables(plan->event_metadata, daemon.clock,
                                       {.reload_every = config.metadata_reload});
-  StorerService service(**store, tables, daemon.metrics, daemon.clock,
-                        {.queue = plan->queue,
-                         .listeners = config.listener_count,
-                         .storer = {.wait = std::chrono::duration_cast<std::chrono::seconds>(
-                                        std::clamp<std::chrono::milliseconds>(config.poll_wait, 0ms,
-                                                                              queue::k_max_wait)),
-                                    .keep_rejected_in_queue = config.keep_rejected_in_queue,
-                                    .unknown_table_retry = config.unknown_table_retry,
-                                    .unknown_table_wait = config.unknown_table_wait},
-                         .metadata_retry_delay = config.metadata_retry_delay,
-                         .env = config.env,
-                         .credentials = credentials});
+  StorerService service(
+      **store, tables, daemon.metrics, daemon.clock,
+      {.queue = plan->queue,
+       .listeners = config.listener_count,
+       .storer = {.wait = std::chrono::duration_cast<std::chrono::seconds>(
+                      std::clamp<std::chrono::milliseconds>(config.poll_wait, 0ms,
+                                                            queue::k_max_wait)),
+                  .keep_rejected_in_queue = config.keep_rejected_in_queue,
+                  .unknown_table_retry = config.unknown_table_retry,
+                  .unknown_table_wait = config.unknown_table_wait,
+                  .routing = {.routes = config.routes,
+                              .current_version = current_version_of(plan->registry)}},
+       .metadata_retry_delay = config.metadata_retry_delay,
+       .env = config.env,
+       .credentials = credentials});
   http::Server health;
   if (!config.health_addr.empty()) {
-    install_health(health, service, **store, daemon.metrics);
+    install_health(health, service, **store, daemon.metrics, config.routes);
     if (auto started = start_server(health, config.health_addr); !started) {
       log::error("cannot serve /health",
                  {{"address", config.health_addr}, {"error", started.error().message}});
@@ -117,7 +139,8 @@ int serve(const config::MetadatastorerConfig& config, Daemon& daemon) {
   }
   log::info("metadatastorer started", {{"listeners", config.listener_count},
                                        {"queue", config.queue_url},
-                                       {"event_metadata", config.event_metadata_url}});
+                                       {"event_metadata", config.event_metadata_url},
+                                       {"routes", core::route_texts(config.routes)}});
   while (sleep_unless_stopped(daemon.stop, 1s)) {
   }
   service.join(); // Each listener finishes its batch first.

@@ -52,6 +52,8 @@ struct RunOptions {
       static_cast<int>(storer::StorerConfig{}.unknown_table_retry.count());
   int unknown_table_wait_seconds =
       static_cast<int>(storer::StorerConfig{}.unknown_table_wait.count());
+  std::vector<std::string> route_specs; // --route
+  std::vector<core::Route> routes;      // The same, parsed.
 };
 
 // The embedded default's retry limit: rsloadmanager's default.
@@ -283,12 +285,18 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
        .storer = {.wait = k_inbox_wait,
                   .on_recorded = [&manager] { manager.wake_loaders(); },
                   .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
-                  .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds)},
+                  .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds),
+                  .routing = {.routes = options.routes,
+                              .current_version =
+                                  [&registry = *backends.registry](std::string_view table) {
+                                    return registry.current_version(table);
+                                  }}},
        .metadata_retry_delay = 1s});
   http::Server control(control_server_options(options.control));
   if (!options.control.address.empty()) {
-    manager.install_control(control,
-                            [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); });
+    manager.install_control(
+        control, [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); },
+        core::route_texts(options.routes));
     if (auto started = start_server(control, options.control.address); !started) {
       report_error("cannot serve the control API on " + options.control.address, started.error());
       return k_exit_startup_error;
@@ -302,6 +310,9 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
                dir.root.c_str(),
                options.control.address.empty() ? "off" : options.control.address.c_str(),
                options.control.address.empty() || !options.control.token ? "" : ", with a token");
+  for (const auto& route : options.routes) {
+    std::fprintf(stderr, "rs_ingester: S3 keys routed by --route '%s'\n", route.text().c_str());
+  }
   const auto last = watch(
       options,
       [&] {
@@ -503,6 +514,7 @@ void add_run_flags(CLI::App& command, RunOptions& options, config::ControlApiFla
                      "Seconds before a message of a table without a schema is tried again");
   command.add_option("--unknown-table-wait", options.unknown_table_wait_seconds,
                      "Seconds such a message waits for its schema before it is rejected");
+  config::add_route_flag(command, options.route_specs);
   command.add_flag("--until-idle", options.until_idle,
                    "Load what waits at once and exit when nothing is left (docs/configuration.md)");
 }
@@ -575,6 +587,7 @@ int run_rs_ingester(int argc, char** argv) {
   if (*run_command) {
     try {
       config::finish_control_api(control_flags, http::process_environment(), run_options.control);
+      run_options.routes = config::resolve_routes(run_options.route_specs);
     } catch (const config::ConfigError& error) {
       std::fprintf(stderr, "rs_ingester: %s\n", error.what());
       return k_exit_config_error;

@@ -82,4 +82,33 @@ void add_max_bad_rows_flag(CLI::App& app, std::uint32_t& target) {
       ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{100'000}));
 }
 
+void add_route_flag(CLI::App& app, std::vector<std::string>& specs) {
+  app.add_option("--route", specs,
+                 "Table and version of an S3 key: 'PATTERN [table=NAME] [version=N|current] "
+                 "[bucket=NAME]', e.g. 'logs/{table}/v{version}/**' (repeatable, first match "
+                 "wins; docs/configuration.md)")
+      ->take_all()
+      ->allow_extra_args(false);
+}
+
+std::vector<core::Route> resolve_routes(const std::vector<std::string>& specs) {
+  auto routes = core::parse_routes(specs);
+  if (!routes) {
+    throw ConfigError("--route: " + routes.error().message);
+  }
+  return std::move(*routes);
+}
+
+void require_registry_for_routes(const std::vector<core::Route>& routes, bool have_registry) {
+  for (const auto& route : routes) {
+    if (route.takes_current_version() && !have_registry) {
+      throw ConfigError(fmt::format(
+          "--route '{}' takes the table's current version from the schema registry: give "
+          "--registry-url (Blueprint http(s)://… or file:///dir), or put {{version}} or "
+          "version=N in the route",
+          route.text()));
+    }
+  }
+}
+
 } // namespace rsi::config

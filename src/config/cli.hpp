@@ -3,11 +3,13 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "common/log.hpp"
 #include "config/go_flags.hpp"
+#include "core/route.hpp"
 #include "http/aws_settings.hpp"
 #include "telemetry/rollbar.hpp"
 
@@ -50,6 +52,15 @@ CLI::Option* add_duration_flag(CLI::App& app, const std::string& name,
 // --max-bad-rows: rows a load may reject (Redshift's MAXERROR) before it fails for its data;
 // rsloadmanager and rs_ingester run take it.
 void add_max_bad_rows_flag(CLI::App& app, std::uint32_t& target);
+
+// --route (repeatable, first match wins): how S3's event notifications, and keys a backfill
+// lists, map to a table and version (core/route.hpp). After parsing, resolve_routes turns the
+// values into rules; a bad one is a ConfigError naming it.
+void add_route_flag(CLI::App& app, std::vector<std::string>& specs);
+std::vector<core::Route> resolve_routes(const std::vector<std::string>& specs);
+
+// The ConfigError for routes that take the registry's current version without a registry.
+void require_registry_for_routes(const std::vector<core::Route>& routes, bool have_registry);
 
 // --log-level, --env, -rollbarToken, -rollbarEnvironment and --rollbar-endpoint, which both
 // daemons take. An unknown level is a ConfigError.

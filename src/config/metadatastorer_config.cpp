@@ -12,6 +12,7 @@ namespace {
 
 // Flags that name one setting between them, resolved after parsing.
 struct StorerSources {
+  std::vector<std::string> routes;
   std::string sqs_queue_name;
   std::string bp_bucket;
   std::string bp_key;
@@ -75,6 +76,10 @@ void add_flags(CLI::App& app, MetadatastorerConfig& config, StorerSources& sourc
       ->check(CLI::Range(std::size_t{1}, std::size_t{64} * 1024 * 1024));
   app.add_option("--health-addr", config.health_addr,
                  "host:port of the /health endpoint (empty: none)");
+  add_route_flag(app, sources.routes);
+  app.add_option("--registry-url", config.registry_url,
+                 "Schema registry for --route rules without a version: Blueprint http(s)://… or "
+                 "file:///dir");
   add_reporting_options(app, config.log, config.rollbar);
   app.add_option("--aws-region", config.aws.region,
                  "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, profile)");
@@ -131,6 +136,8 @@ MetadatastorerConfig load_metadatastorer(int argc, const char* const* argv, http
     throw ConfigError("-databaseURL is required (postgres://… or sqlite:///path/file.db)");
   }
   resolve_sources(sources, config);
+  config.routes = resolve_routes(sources.routes);
+  require_registry_for_routes(config.routes, !config.registry_url.empty());
   if (config.metadata_retry_delay.count() < 0) {
     throw ConfigError("-bpMetadataRetryDelay must not be negative");
   }

@@ -4,8 +4,10 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/log.hpp"
+#include "core/route.hpp"
 #include "http/aws_settings.hpp"
 #include "ingestdb/postgres_ingest_db.hpp"
 #include "queue/local_queue.hpp"
@@ -37,7 +39,9 @@ struct MetadatastorerConfig {
   // --max-message-bytes (a dir:// inbox; SQS has its own)
   std::size_t max_message_bytes = queue::LocalConfig{}.max_message_bytes;
   std::string health_addr = "127.0.0.1:7767"; // --health-addr host:port ("" disables)
-  log::Config log;                            // --log-level, --env (else CLOUD_ENVIRONMENT)
+  std::vector<core::Route> routes;            // --route, for S3's event notifications
+  std::string registry_url;         // --registry-url: the current version for routes without one
+  log::Config log;                  // --log-level, --env (else CLOUD_ENVIRONMENT)
   telemetry::RollbarConfig rollbar; // -rollbarToken, -rollbarEnvironment, --rollbar-endpoint
   http::AwsConfig aws;              // --aws-region, --aws-endpoint
   http::Environment env;            // The process environment at startup.

@@ -286,7 +286,11 @@ public:
     if (!snapshot) {
       return backend_error("status", snapshot.error());
     }
-    return json_response(status_json(*snapshot));
+    json body = status_json(*snapshot);
+    if (m_backend.queue_depth) {
+      body["Routes"] = m_backend.routes;
+    }
+    return json_response(body);
   }
 
   // The stale batch `manifest`, or the response that explains why there is none.

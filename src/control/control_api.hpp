@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
@@ -31,6 +32,8 @@ struct ControlBackend {
   std::function<Result<bool>(std::string_view table)> registry_knows;
   // Messages in the queue not yet recorded; empty where this process does not read the queue.
   std::function<Result<queue::QueueDepth>()> queue_depth;
+  // The --route rules this process's queue listeners apply (with queue_depth: rs_ingester).
+  std::vector<std::string> routes;
   int max_load_retry = 0; // The loaders' -max_load_retry.
 };
 
@@ -46,7 +49,8 @@ struct ControlBackend {
 //   GET  /control/last_load              → {"<table>":epoch_seconds,…}
 //   GET  /control/status                 → per table: pending files, oldest age, versions, batches
 //                                          (in flight, orphaned, awaiting a retry, stale); the
-//                                          queue's depth where this process reads the queue
+//                                          queue's depth and the --route rules where this
+//                                          process reads the queue
 //   POST /control/retry/<manifest>       stale batch → retried now (204)
 //   POST /control/skip/<manifest>        stale batch → dropped, kept in skipped_batch (200)
 //   GET  /metrics                        Prometheus text

@@ -314,6 +314,15 @@ std::optional<Route::Match> route_key(std::span<const Route> routes, std::string
   return std::nullopt;
 }
 
+std::vector<std::string> route_texts(std::span<const Route> routes) {
+  std::vector<std::string> texts;
+  texts.reserve(routes.size());
+  for (const Route& route : routes) {
+    texts.push_back(route.text());
+  }
+  return texts;
+}
+
 Result<std::vector<Route>> parse_routes(std::span<const std::string> specs) {
   std::vector<Route> routes;
   routes.reserve(specs.size());

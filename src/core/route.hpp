@@ -79,6 +79,9 @@ private:
 [[nodiscard]] std::optional<Route::Match> route_key(std::span<const Route> routes,
                                                     std::string_view bucket, std::string_view key);
 
+// Each rule's text(), in order: for logs and status pages.
+[[nodiscard]] std::vector<std::string> route_texts(std::span<const Route> routes);
+
 // Every --route value parsed, in order; the first error names the rule.
 [[nodiscard]] Result<std::vector<Route>> parse_routes(std::span<const std::string> specs);
 

@@ -53,6 +53,21 @@ TEST(MetadatastorerConfigTest, NewFlagsSelectTheEmbeddedBackends) {
   EXPECT_EQ(config.unknown_table_retry, 30s);
 }
 
+TEST(MetadatastorerConfigTest, RoutesAreRepeatableAndKeepTheirOrder) {
+  const auto config = load_storer_config(
+      {"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "--route",
+       "logs/{table}/v{version}/**", "--route=exports/{table}/** bucket=partner", "--registry-url",
+       "http://blueprint:8080"});
+  ASSERT_EQ(config.routes.size(), 2U);
+  EXPECT_EQ(config.routes[0].text(), "logs/{table}/v{version}/**");
+  EXPECT_EQ(config.routes[1].text(), "exports/{table}/** bucket=partner");
+  EXPECT_EQ(config.registry_url, "http://blueprint:8080");
+  EXPECT_TRUE(load_storer_config(
+                  {"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m"})
+                  .routes.empty())
+      << "without --route only Spade's messages are taken";
+}
+
 TEST(MetadatastorerConfigTest, TheOriginalRunScriptArgumentsParse) {
   const auto config = load_storer_config(
       {"-statsPrefix=science.rs-ingester-metadatastorer.prod.us-west-2.7",
@@ -120,6 +135,12 @@ TEST(MetadatastorerConfigTest, BadSettingsAreNamed) {
       {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m",
         "--unknown-table-wait", "400h"},
        "--unknown-table-wait: must be at least --unknown-table-retry and at most 14 days"},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "--route",
+        "logs/{tabel}/**"},
+       "--route: route \"logs/{tabel}/**\": unknown placeholder \"{tabel}\""},
+      {{"-databaseURL", "x", "-sqsQueueName", "q", "--event-metadata-url", "file:///m", "--route",
+        "exports/{table}/**"},
+       "takes the table's current version from the schema registry: give --registry-url"},
   };
   for (const auto& [args, expected] : cases) {
     try {

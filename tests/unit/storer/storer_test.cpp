@@ -12,14 +12,17 @@
 
 #include "core/file_pointer.hpp"
 #include "ingestdb/sqlite_ingest_db.hpp"
+#include "sqlite/database.hpp"
 #include "support/fake_clock.hpp"
 #include "support/forwarding_ingest_db.hpp"
+#include "support/s3_notifications.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rsi::storer {
 namespace {
 
 using namespace std::chrono_literals;
+namespace n = test::notifications;
 
 class ScriptedQueue final : public queue::Queue {
 public:
@@ -418,6 +421,150 @@ TEST_F(StorerTest, RunStopsWhenAsked) {
   stop.request_stop();
   runner.join();
   EXPECT_EQ(m_queue.removed.size(), 1U);
+}
+
+// S3's own notifications: routed by --route, each message recorded whole or not at all.
+class S3IntakeTest : public StorerTest {
+protected:
+  void SetUp() override {
+    StorerTest::SetUp();
+    m_config.routing.routes =
+        core::parse_routes(
+            std::vector<std::string>{"logs/{table}/v{version}/**", "exports/{table}/**"})
+            .value();
+    m_config.routing.current_version =
+        [this](std::string_view table) -> Result<std::optional<int>> {
+      ++m_version_calls;
+      if (m_registry_down) {
+        return fail(ErrorKind::transient, "fetch current schema: HTTP 503");
+      }
+      return table == "unpublished" ? std::optional<int>() : std::optional<int>(4);
+    };
+    m_storer = std::make_unique<Storer>(m_queue, *m_store, m_tables, m_clock, m_metrics, m_config);
+  }
+
+  // "table vN bucket/key" of every pending file, read from the database file.
+  std::set<std::string> pending_keys() {
+    auto db = sqlite::Database::open(m_dir.path("ingester.db")).value();
+    auto rows = db.prepare("SELECT tablename, tableversion, keyname FROM tsv").value();
+    std::set<std::string> keys;
+    while (rows.step().value()) {
+      keys.insert(fmt::format("{} v{} {}", rows.text(0), rows.integer(1), rows.text(2)));
+    }
+    return keys;
+  }
+
+  int m_version_calls = 0;
+  bool m_registry_down = false;
+};
+
+TEST_F(S3IntakeTest, EveryCreatedObjectOfAMessageIsRecordedWithItsRoutedTableAndVersion) {
+  m_queue.push(n::s3_event({{.bucket = "ev", .encoded_key = "logs/clicks/v2/a+b.gz"},
+                            {.event_name = "ObjectRemoved:Delete",
+                             .bucket = "ev",
+                             .encoded_key = "logs/clicks/v2/old.gz"},
+                            {.bucket = "ev", .encoded_key = "exports/orders/2026/x.gz"}}));
+
+  const auto summary = poll();
+
+  EXPECT_EQ(summary.recorded, 1U);
+  EXPECT_EQ(m_queue.removed, std::set<std::string>{"m1"});
+  EXPECT_EQ(pending_keys(), (std::set<std::string>{"clicks v2 ev/logs/clicks/v2/a b.gz",
+                                                   "orders v4 ev/exports/orders/2026/x.gz"}));
+  EXPECT_NE(
+      m_metrics.prometheus_text().find("rsi_s3_events_ignored_total{kind=\"object_removed\"} 1"),
+      std::string::npos)
+      << m_metrics.prometheus_text();
+}
+
+TEST_F(S3IntakeTest, AKeyNoRouteMatchesRejectsTheWholeMessageAndRecordsNoneOfIt) {
+  m_queue.push(n::s3_event({{.bucket = "ev", .encoded_key = "logs/clicks/v2/a.gz"},
+                            {.bucket = "ev", .encoded_key = "elsewhere/b.gz"}}));
+  m_queue.push(n::eventbridge_event("ev", "logs/views/v1/c.gz"));
+
+  const auto summary = poll();
+
+  EXPECT_EQ(summary.rejected, 1U);
+  EXPECT_EQ(summary.recorded, 1U) << "the other message is not held back";
+  EXPECT_EQ(pending_keys(), (std::set<std::string>{"views v1 ev/logs/views/v1/c.gz"}));
+  const auto rejected = m_real->rejected_messages(10).value();
+  ASSERT_EQ(rejected.size(), 1U);
+  EXPECT_NE(rejected[0].message.reason.find("no --route matches \"s3://ev/elsewhere/b.gz\""),
+            std::string::npos)
+      << rejected[0].message.reason;
+  EXPECT_EQ(m_queue.removed.size(), 2U);
+}
+
+TEST_F(S3IntakeTest, TestEventsAndRemovalsAreDeletedAndRecordNothing) {
+  m_queue.push(n::s3_test_event("ev"));
+  m_queue.push(n::sns_envelope(n::s3_test_event("ev")));
+  m_queue.push(n::eventbridge_event("ev", "logs/clicks/v2/a.gz", "Object Deleted"));
+
+  const auto summary = poll();
+
+  EXPECT_EQ(summary.skipped, 3U);
+  EXPECT_EQ(m_queue.removed.size(), 3U);
+  EXPECT_TRUE(pending_keys().empty());
+  EXPECT_TRUE(m_real->rejected_messages(10).value().empty());
+  EXPECT_NE(m_metrics.prometheus_text().find("rsi_s3_events_ignored_total{kind=\"test_event\"} 2"),
+            std::string::npos);
+}
+
+TEST_F(S3IntakeTest, AnUnknownTableHoldsTheWholeMessageInTheQueue) {
+  m_queue.push(n::s3_event({{.bucket = "ev", .encoded_key = "logs/clicks/v2/a.gz"},
+                            {.bucket = "ev", .encoded_key = "logs/unknown_event/v0/b.gz"}}));
+  EXPECT_EQ(poll().awaiting_metadata, 1U);
+  EXPECT_TRUE(pending_keys().empty()) << "not one record of the message before all can be";
+  EXPECT_TRUE(m_queue.removed.empty());
+
+  m_tables.published = true;
+  m_queue.push(queue::Message{
+      .id = "m1",
+      .receipt = "r2",
+      .body = n::s3_event({{.bucket = "ev", .encoded_key = "logs/clicks/v2/a.gz"},
+                           {.bucket = "ev", .encoded_key = "logs/unknown_event/v0/b.gz"}}),
+      .receive_count = 2});
+  EXPECT_EQ(poll().recorded, 1U);
+  EXPECT_EQ(pending_keys().size(), 2U);
+}
+
+TEST_F(S3IntakeTest, TheRegistrysCurrentVersionIsAskedOnceAWhileAndItsAbsenceWaits) {
+  for (const char* key : {"exports/orders/1.gz", "exports/orders/2.gz"}) {
+    m_queue.push(n::eventbridge_event("ev", key));
+  }
+  m_queue.push(n::eventbridge_event("ev", "exports/unpublished/3.gz"));
+
+  const auto summary = poll();
+
+  EXPECT_EQ(summary.recorded, 2U);
+  EXPECT_EQ(summary.awaiting_metadata, 1U) << "a table the registry does not know yet waits";
+  EXPECT_EQ(m_version_calls, 2) << "orders once (then cached), unpublished once";
+  EXPECT_EQ(pending_keys(), (std::set<std::string>{"orders v4 ev/exports/orders/1.gz",
+                                                   "orders v4 ev/exports/orders/2.gz"}));
+}
+
+TEST_F(S3IntakeTest, ARegistryOutageDefersTheMessage) {
+  m_registry_down = true;
+  m_queue.push(n::eventbridge_event("ev", "exports/orders/1.gz"));
+
+  EXPECT_EQ(poll().deferred, 1U);
+  EXPECT_TRUE(m_queue.removed.empty());
+  EXPECT_TRUE(m_real->rejected_messages(10).value().empty());
+}
+
+TEST_F(S3IntakeTest, ARecordTheDatabaseRefusesRejectsItsMessageOnlyAndWhole) {
+  m_store->record_error = Error{ErrorKind::permanent, "value too long for type character varying"};
+  m_store->failing_key = "ev/logs/clicks/v2/bad.gz";
+  m_queue.push(n::s3_event({{.bucket = "ev", .encoded_key = "logs/clicks/v2/ok1.gz"},
+                            {.bucket = "ev", .encoded_key = "logs/clicks/v2/bad.gz"}}));
+  m_queue.push(n::s3_event({{.bucket = "ev", .encoded_key = "logs/clicks/v2/ok2.gz"}}));
+
+  const auto summary = poll();
+
+  EXPECT_EQ(summary.rejected, 1U);
+  EXPECT_EQ(summary.recorded, 1U);
+  EXPECT_EQ(pending_keys(), (std::set<std::string>{"clicks v2 ev/logs/clicks/v2/ok2.gz"}))
+      << "ok1 shares its message with the refused record";
 }
 
 } // namespace

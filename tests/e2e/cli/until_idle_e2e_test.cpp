@@ -11,6 +11,7 @@
 #include "queue/local_queue.hpp"
 #include "sqlite/database.hpp"
 #include "support/process.hpp"
+#include "support/s3_notifications.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rsi {
@@ -18,6 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+namespace n = test::notifications;
 
 constexpr int k_left_behind = 3;
 constexpr int k_timeout = 4;
@@ -210,6 +212,66 @@ TEST_F(UntilIdleE2E, HostileInboxFilesAreSetAsideUnreadInBoundedMemory) {
   auto count = warehouse->prepare("SELECT count(*) FROM events");
   ASSERT_TRUE(count && count->step().value_or(false));
   EXPECT_EQ(count->integer(0), 3) << "the good file loads all the same";
+}
+
+TEST_F(UntilIdleE2E, S3NotificationsInTheInboxLoadThroughTheRoutesAndAHostileOneCostsLittle) {
+  // Objects of bucket "acme" as S3 would hold them; a key with a space.
+  for (const auto& [key, rows] :
+       std::vector<std::pair<std::string, int>>{{"logs/events/v0/a.tsv", 4},
+                                                {"logs/events/v0/b c.tsv", 5},
+                                                {"exports/events/x.tsv", 6}}) {
+    const fs::path plain = m_data / "objects" / "acme" / key;
+    fs::create_directories(plain.parent_path());
+    {
+      std::ofstream out(plain);
+      for (int row = 0; row < rows; ++row) {
+        out << row << "\n";
+      }
+    }
+    ASSERT_EQ(std::system(fmt::format("gzip -f '{}'", plain.string()).c_str()), 0);
+  }
+  const fs::path inbox = m_data / "inbox";
+  fs::create_directories(inbox);
+  ASSERT_TRUE(queue::publish_local_message(
+      inbox, n::s3_event({{.bucket = "acme", .encoded_key = "logs/events/v0/a.tsv.gz"},
+                          {.bucket = "acme", .encoded_key = "logs/events/v0/b+c.tsv.gz"}})));
+  ASSERT_TRUE(queue::publish_local_message(
+      inbox, n::sns_envelope(n::eventbridge_event("acme", "exports/events/x.tsv.gz"))));
+  ASSERT_TRUE(queue::publish_local_message(inbox, n::s3_test_event("acme")));
+  // Just under the inbox's 256 KiB: thousands of records whose keys no rule matches, each made
+  // to make a backtracking matcher try every split.
+  const n::S3Record record{.bucket = "acme", .encoded_key = "logs/" + std::string(60, 'v') + "/v"};
+  const std::vector<n::S3Record> hostile(240 * 1024 / (n::s3_event({record}).size() + 1), record);
+  ASSERT_TRUE(queue::publish_local_message(inbox, n::s3_event(hostile)));
+
+  // GNU time reports the peak resident set of the whole run.
+  std::vector<std::string> args{"-f", "peak_rss_kib=%M", RSI_RS_INGESTER_BIN};
+  auto until_idle = run_until_idle();
+  until_idle.insert(until_idle.end(),
+                    {"--route", "logs/{table}/v{version}/**", "--route", "exports/{table}/**"});
+  args.insert(args.end(), until_idle.begin(), until_idle.end());
+  test::Process process("/usr/bin/time", args, m_dir.path("s3.log"));
+  const auto status = process.wait(120s);
+  const std::string output = process.log_text();
+
+  ASSERT_TRUE(status.has_value()) << output;
+  EXPECT_EQ(*status, k_left_behind) << output;
+  EXPECT_NE(output.find("1 messages rejected"), std::string::npos) << output;
+  EXPECT_NE(output.find("S3 keys routed by --route 'exports/{table}/**'"), std::string::npos)
+      << output;
+  const auto peak = output.find("peak_rss_kib=");
+  ASSERT_NE(peak, std::string::npos) << output;
+  EXPECT_LT(std::stoll(output.substr(peak + 13)), 64 * 1024);
+  auto warehouse = sqlite::Database::open(m_data / "warehouse.db");
+  ASSERT_TRUE(warehouse) << warehouse.error().message;
+  auto count = warehouse->prepare("SELECT count(*) FROM events");
+  ASSERT_TRUE(count && count->step().value_or(false));
+  EXPECT_EQ(count->integer(0), 4 + 5 + 6) << "every routed object, the current version for x";
+  auto ingester = sqlite::Database::open(m_data / "ingester.db");
+  ASSERT_TRUE(ingester) << ingester.error().message;
+  auto reason = ingester->prepare("SELECT reason FROM rejected_message");
+  ASSERT_TRUE(reason && reason->step().value_or(false));
+  EXPECT_NE(std::string(reason->text(0)).find("no --route matches"), std::string::npos);
 }
 
 TEST_F(UntilIdleE2E, StatusCountsMessagesWaitingInTheInbox) {

@@ -28,19 +28,6 @@ std::string escape_bytes(std::string_view text) {
   return escaped;
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 } // namespace
 
 std::optional<DecodedCodePoint> decode_utf8(std::string_view text, std::size_t offset) {
@@ -121,6 +108,19 @@ std::string quote_for_message(std::string_view text, std::size_t max_bytes) {
 
 std::string format_code_point(char32_t code_point) {
   return fmt::format("U+{:04X}", static_cast<std::uint32_t>(code_point));
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
 }
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {

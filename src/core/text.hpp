@@ -36,6 +36,9 @@ std::string quote_for_message(std::string_view text, std::size_t max_bytes = 64)
 // "U+00E9" for `code_point`.
 std::string format_code_point(char32_t code_point);
 
+// The value of a hexadecimal digit (either case), or -1.
+int hex_digit(char c);
+
 // `text` with its %XX escapes decoded (and '+' as a space when `plus_is_space`: URL queries, S3's
 // event notification keys); nullopt for a broken escape ('%' not followed by two hex digits).
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space);

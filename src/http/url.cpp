@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "common/strings.hpp"
+#include "core/text.hpp"
 
 namespace rsi::http {
 namespace {
@@ -14,19 +15,6 @@ namespace {
 bool is_unreserved(unsigned char byte) {
   return (byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
          (byte >= '0' && byte <= '9') || byte == '-' || byte == '.' || byte == '_' || byte == '~';
-}
-
-int hex_value(char digit) {
-  if (digit >= '0' && digit <= '9') {
-    return digit - '0';
-  }
-  if (digit >= 'a' && digit <= 'f') {
-    return digit - 'a' + 10;
-  }
-  if (digit >= 'A' && digit <= 'F') {
-    return digit - 'A' + 10;
-  }
-  return -1;
 }
 
 } // namespace
@@ -53,8 +41,8 @@ std::string uri_decode(std::string_view text) {
   out.reserve(text.size());
   for (std::size_t idx = 0; idx < text.size(); ++idx) {
     if (text[idx] == '%' && idx + 2 < text.size()) {
-      const int high = hex_value(text[idx + 1]);
-      const int low = hex_value(text[idx + 2]);
+      const int high = core::hex_digit(text[idx + 1]);
+      const int low = core::hex_digit(text[idx + 2]);
       if (high >= 0 && low >= 0) {
         out.push_back(static_cast<char>(high * 16 + low));
         idx += 2;

@@ -18,7 +18,7 @@ if [ "$fuzz_mode" != run ]; then
   mkdir -p "$out/operation-corpus" "$out/operation-seeds"
   "$fuzz_cxx" "${flags[@]}" -o "$out/operation_decoder_fuzz" \
     "$root/tests/fuzz/operation_decoder_fuzz.cpp" \
-    "$root"/src/core/{operation,json_fields,table_name,text,file_pointer}.cpp \
+    "$root"/src/core/{operation,json_fields,table_name,text,file_pointer,intake_message}.cpp \
     "$root"/src/common/{log,clock,utf8,uuid}.cpp \
     "$root/src/pg/connection.cpp" \
     "$root"/src/warehouse/{ddl,migration_plan}.cpp \

@@ -9,56 +9,57 @@
 namespace rsi::core {
 namespace {
 
-Route parsed(std::string_view spec) {
+Route parsed_route(std::string_view spec) {
   auto route = Route::parse(spec);
   EXPECT_TRUE(route) << spec << ": " << route.error().message;
   return route ? *route : Route{};
 }
 
-std::optional<Route::Match> match(std::string_view spec, std::string_view key,
-                                  std::string_view bucket = "events") {
-  return parsed(spec).match(bucket, key);
+std::optional<Route::Match> route_match(std::string_view spec, std::string_view key,
+                                        std::string_view bucket = "events") {
+  return parsed_route(spec).match(bucket, key);
 }
 
 TEST(RouteTest, TableAndVersionComeFromTheKey) {
-  EXPECT_EQ(match("logs/{table}/v{version}/**", "logs/clicks/v3/2026/12/07/part-0001.tsv.gz"),
+  EXPECT_EQ(route_match("logs/{table}/v{version}/**", "logs/clicks/v3/2026/12/07/part-0001.tsv.gz"),
             (Route::Match{"clicks", 3}));
-  EXPECT_EQ(match("logs/{table}/v{version}/**", "logs/page-views_2/v0/a.gz"),
+  EXPECT_EQ(route_match("logs/{table}/v{version}/**", "logs/page-views_2/v0/a.gz"),
             (Route::Match{"page-views_2", 0}));
 }
 
 TEST(RouteTest, WithoutAVersionTheRegistrysCurrentOneIsAsked) {
-  const Route route = parsed("exports/{table}/**");
+  const Route route = parsed_route("exports/{table}/**");
 
   EXPECT_TRUE(route.takes_current_version());
   EXPECT_EQ(route.match("events", "exports/orders/2026/file.gz"),
             (Route::Match{"orders", std::nullopt}));
-  EXPECT_FALSE(parsed("exports/{table}/** version=current").match("b", "x").has_value());
-  EXPECT_TRUE(parsed("exports/{table}/** version=current").takes_current_version());
+  EXPECT_FALSE(
+      parsed_route("exports/{table}/** version=current").match("b", "x").has_value());
+  EXPECT_TRUE(parsed_route("exports/{table}/** version=current").takes_current_version());
 }
 
 TEST(RouteTest, AFixedTableOrVersionIsTakenAsGiven) {
-  EXPECT_EQ(match("exports/{table}/** version=7", "exports/orders/f.gz"),
+  EXPECT_EQ(route_match("exports/{table}/** version=7", "exports/orders/f.gz"),
             (Route::Match{"orders", 7}));
-  EXPECT_EQ(match("drop/*.tsv.gz table=clicks", "drop/batch 1.tsv.gz"),
+  EXPECT_EQ(route_match("drop/*.tsv.gz table=clicks", "drop/batch 1.tsv.gz"),
             (Route::Match{"clicks", std::nullopt}));
-  EXPECT_FALSE(parsed("exports/{table}/** version=7").takes_current_version());
+  EXPECT_FALSE(parsed_route("exports/{table}/** version=7").takes_current_version());
 }
 
 TEST(RouteTest, StarsStayWithinASegmentAndGlobstarsCrossThem) {
-  EXPECT_TRUE(match("a/*/{table}/**", "a/x/t/f"));
-  EXPECT_FALSE(match("a/*/{table}/f", "a/x/y/t/f"));
-  EXPECT_TRUE(match("a/**/{table}/f", "a/t/f"));
-  EXPECT_TRUE(match("a/**/{table}/f", "a/x/y/z/t/f"));
-  EXPECT_FALSE(match("a/**/{table}/f", "a/x/y/z/t/g"));
+  EXPECT_TRUE(route_match("a/*/{table}/**", "a/x/t/f"));
+  EXPECT_FALSE(route_match("a/*/{table}/f", "a/x/y/t/f"));
+  EXPECT_TRUE(route_match("a/**/{table}/f", "a/t/f"));
+  EXPECT_TRUE(route_match("a/**/{table}/f", "a/x/y/z/t/f"));
+  EXPECT_FALSE(route_match("a/**/{table}/f", "a/x/y/z/t/g"));
   // A trailing ** needs something below: the prefix itself is no file.
-  EXPECT_FALSE(match("exports/{table}/**", "exports/orders"));
-  EXPECT_TRUE(match("{table}.tsv.gz", "clicks.tsv.gz"));
-  EXPECT_FALSE(match("{table}.tsv.gz", "dir/clicks.tsv.gz"));
+  EXPECT_FALSE(route_match("exports/{table}/**", "exports/orders"));
+  EXPECT_TRUE(route_match("{table}.tsv.gz", "clicks.tsv.gz"));
+  EXPECT_FALSE(route_match("{table}.tsv.gz", "dir/clicks.tsv.gz"));
 }
 
 TEST(RouteTest, ABucketSettingLimitsTheRuleToThatBucket) {
-  const Route route = parsed("{table}/** bucket=partner-drop version=1");
+  const Route route = parsed_route("{table}/** bucket=partner-drop version=1");
 
   EXPECT_TRUE(route.match("partner-drop", "clicks/f.gz"));
   EXPECT_FALSE(route.match("other-bucket", "clicks/f.gz"));
@@ -66,13 +67,13 @@ TEST(RouteTest, ABucketSettingLimitsTheRuleToThatBucket) {
 
 TEST(RouteTest, TextThatIsNoTableOrVersionDoesNotMatch) {
   // A table name starts with a letter or '_'.
-  EXPECT_FALSE(match("logs/{table}/**", "logs/9lives/f.gz"));
-  EXPECT_FALSE(match("logs/{table}/**", "logs/sp ace/f.gz"));
-  EXPECT_FALSE(match("logs/{table}/**", "logs/caf\xc3\xa9/f.gz"));
+  EXPECT_FALSE(route_match("logs/{table}/**", "logs/9lives/f.gz"));
+  EXPECT_FALSE(route_match("logs/{table}/**", "logs/sp ace/f.gz"));
+  EXPECT_FALSE(route_match("logs/{table}/**", "logs/caf\xc3\xa9/f.gz"));
   // Above k_max_table_version, or more digits than it has.
-  EXPECT_FALSE(match("{table}/v{version}/**", "t/v100001/f"));
-  EXPECT_FALSE(match("{table}/v{version}/**", "t/v0000001/f"));
-  EXPECT_TRUE(match("{table}/v{version}/**", "t/v100000/f"));
+  EXPECT_FALSE(route_match("{table}/v{version}/**", "t/v100001/f"));
+  EXPECT_FALSE(route_match("{table}/v{version}/**", "t/v0000001/f"));
+  EXPECT_TRUE(route_match("{table}/v{version}/**", "t/v100000/f"));
 }
 
 TEST(RouteTest, TheFirstMatchingRuleWins) {
@@ -86,7 +87,7 @@ TEST(RouteTest, TheFirstMatchingRuleWins) {
 }
 
 TEST(RouteTest, TheTextIsKeptForLogsAndStatus) {
-  EXPECT_EQ(parsed("  logs/{table}/**   version=2 ").text(), "logs/{table}/** version=2");
+  EXPECT_EQ(parsed_route("  logs/{table}/**   version=2 ").text(), "logs/{table}/** version=2");
 }
 
 struct BadRoute {
@@ -128,7 +129,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(RouteTest, AHostileKeyCostsBoundedTime) {
   // Every star and globstar could try every position: without the memory of failed states this
   // key would take longer than the universe has existed; with it, tokens × positions² at most.
-  const Route route = parsed("*a*a*a*a*a*a*a*a/**/{table}/**/*b*b*b*b*b*b*b*b");
+  const Route route = parsed_route("*a*a*a*a*a*a*a*a/**/{table}/**/*b*b*b*b*b*b*b*b");
   const std::string key = std::string(400, 'a') + "/" + std::string(23, 'a');
   const auto started = std::chrono::steady_clock::now();
 

@@ -55,7 +55,8 @@ bool LoadManagerService::prepare(std::stop_token stop) {
 }
 
 void LoadManagerService::install_control(http::Server& server,
-                                         std::function<Result<queue::QueueDepth>()> queue_depth) {
+                                         std::function<Result<queue::QueueDepth>()> queue_depth,
+                                         storer::ReplayFunction replay_rejected) {
   control::install(
       server, {.store = &m_store,
                .metrics = &m_metrics,
@@ -74,7 +75,8 @@ void LoadManagerService::install_control(http::Server& server,
                  return schema.has_value();
                },
                .queue_depth = std::move(queue_depth),
-               .max_load_retry = m_options.loader.max_load_retry});
+               .max_load_retry = m_options.loader.max_load_retry,
+               .replay_rejected = std::move(replay_rejected)});
 }
 
 void LoadManagerService::start(std::stop_token stop) {

@@ -12,6 +12,8 @@
 
 #include "app/embedded.hpp"
 #include "app/load_manager_service.hpp"
+#include "app/rejected_command.hpp"
+#include "app/replay_setup.hpp"
 #include "app/signals.hpp"
 #include "app/startup.hpp"
 #include "app/storer_service.hpp"
@@ -285,10 +287,13 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
                   .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
                   .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds)},
        .metadata_retry_delay = 1s});
+  const auto replayer =
+      make_replayer(*backends.store, tables, backends.registry.get(), {}, clock, metrics);
   http::Server control(control_server_options(options.control));
   if (!options.control.address.empty()) {
-    manager.install_control(control,
-                            [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); });
+    manager.install_control(
+        control, [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); },
+        replay_function(*replayer));
     if (auto started = start_server(control, options.control.address); !started) {
       report_error("cannot serve the control API on " + options.control.address, started.error());
       return k_exit_startup_error;
@@ -553,6 +558,8 @@ int run_rs_ingester(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   load_command->add_option("--data-dir", data_dir, "Data directory")->required();
 
+  RejectedCommand rejected(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -587,6 +594,9 @@ int run_rs_ingester(int argc, char** argv) {
   }
   if (*wait_command) {
     return wait_idle(dir, std::chrono::seconds(wait_seconds), signals.source().get_token());
+  }
+  if (rejected.chosen()) {
+    return rejected.run();
   }
   return load(dir, file, table, version);
 }

@@ -217,7 +217,9 @@ int RejectedCommand::replay(ingestdb::IngestDb& store) {
   if (!routes) {
     return usage_error("--route: " + routes.error().message);
   }
-  const DataDir dir{std::filesystem::absolute(m_options.data_dir)};
+  // Only with --data-dir: its event metadata and schemas.
+  const DataDir dir{m_options.data_dir.empty() ? std::filesystem::path()
+                                               : std::filesystem::absolute(m_options.data_dir)};
   const auto env = http::process_environment();
   SystemClock clock;
   registry::MetadataFetcher fetcher;

@@ -571,6 +571,9 @@ int run_rs_ingester(int argc, char** argv) {
     return k_exit_config_error;
   }
   log::init(log_config);
+  if (rejected.chosen()) {
+    return rejected.run();
+  }
   const DataDir dir{std::filesystem::absolute(data_dir)};
   if (auto timing = storer::check_unknown_table_timing(
           std::chrono::seconds(run_options.unknown_table_wait_seconds),
@@ -594,9 +597,6 @@ int run_rs_ingester(int argc, char** argv) {
   }
   if (*wait_command) {
     return wait_idle(dir, std::chrono::seconds(wait_seconds), signals.source().get_token());
-  }
-  if (rejected.chosen()) {
-    return rejected.run();
   }
   return load(dir, file, table, version);
 }

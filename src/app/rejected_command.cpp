@@ -126,8 +126,8 @@ RejectedCommand::RejectedCommand(CLI::App& app) {
                        "Blueprint's http(s)://host (default with --data-dir: its schemas/)");
   m_replay
       ->add_option("--route", m_options.routes,
-                   "S3 key → table and version rule, as metadatastorer's (repeatable; first "
-                   "match wins)")
+                   "S3 key → table and version: PATTERN [table=NAME] [version=N|current] "
+                   "[bucket=NAME] (repeatable; the first match wins)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }

@@ -217,8 +217,9 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
                  "POST /control/rejected/replay check messages");
   std::vector<std::string> routes;
   app.add_option("--route", routes,
-                 "S3 key → table and version rule for the replay of rejected messages, as "
-                 "metadatastorer's (repeatable; first match wins)")
+                 "For the replay of rejected messages: S3 key → table and version, PATTERN "
+                 "[table=NAME] [version=N|current] [bucket=NAME] (repeatable; the first match "
+                 "wins)")
       ->expected(1)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   add_reporting_options(app, config.log, config.rollbar);

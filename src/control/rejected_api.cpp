@@ -3,12 +3,14 @@
 // quarantine's rules (handler_support.hpp): Ids, Table or "All": true, a bounded Requester.
 #include "control/rejected_api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <memory>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.hpp"
 #include "control/handler_support.hpp"
 #include "core/table_name.hpp"
 

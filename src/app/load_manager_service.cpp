@@ -56,7 +56,8 @@ bool LoadManagerService::prepare(std::stop_token stop) {
 
 void LoadManagerService::install_control(http::Server& server,
                                          std::function<Result<queue::QueueDepth>()> queue_depth,
-                                         std::vector<std::string> routes) {
+                                         std::vector<std::string> routes,
+                                         storer::ReplayFunction replay_rejected) {
   control::install(
       server, {.store = &m_store,
                .metrics = &m_metrics,
@@ -76,7 +77,8 @@ void LoadManagerService::install_control(http::Server& server,
                },
                .queue_depth = std::move(queue_depth),
                .routes = std::move(routes),
-               .max_load_retry = m_options.loader.max_load_retry});
+               .max_load_retry = m_options.loader.max_load_retry,
+               .replay_rejected = std::move(replay_rejected)});
 }
 
 void LoadManagerService::start(std::stop_token stop) {

@@ -18,6 +18,7 @@
 #include "migrator/version_cache.hpp"
 #include "queue/queue.hpp"
 #include "registry/schema_registry.hpp"
+#include "storer/replay.hpp"
 #include "telemetry/metrics.hpp"
 #include "telemetry/reporter.hpp"
 #include "warehouse/warehouse.hpp"
@@ -56,10 +57,13 @@ public:
   // before any claim. false: stopped first, or a permanent failure (logged).
   bool prepare(std::stop_token stop);
   // The control API on `server` (before the server starts; its options hold the token).
-  // `queue_depth` counts the messages not yet recorded, where this process can see the queue.
+  // `queue_depth` counts the messages not yet recorded and `routes` are the --route rules, where
+  // this process reads the queue; `replay_rejected` replays rejected messages, where this
+  // process can check messages.
   void install_control(http::Server& server,
                        std::function<Result<queue::QueueDepth>()> queue_depth = {},
-                       std::vector<std::string> routes = {});
+                       std::vector<std::string> routes = {},
+                       storer::ReplayFunction replay_rejected = {});
   // Start the migrator, reporter, lease keeper, workers and work watcher.
   void start(std::stop_token stop);
   void join();

@@ -12,6 +12,8 @@
 
 #include "app/embedded.hpp"
 #include "app/load_manager_service.hpp"
+#include "app/rejected_command.hpp"
+#include "app/replay_setup.hpp"
 #include "app/signals.hpp"
 #include "app/startup.hpp"
 #include "app/storer_service.hpp"
@@ -292,11 +294,13 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
                                     return registry.current_version(table);
                                   }}},
        .metadata_retry_delay = 1s});
+  const auto replayer = make_replayer(*backends.store, tables, backends.registry.get(),
+                                      options.routes, clock, metrics);
   http::Server control(control_server_options(options.control));
   if (!options.control.address.empty()) {
     manager.install_control(
         control, [&] { return queue::local_inbox_depth(dir.inbox(), clock.now()); },
-        core::route_texts(options.routes));
+        core::route_texts(options.routes), replay_function(*replayer));
     if (auto started = start_server(control, options.control.address); !started) {
       report_error("cannot serve the control API on " + options.control.address, started.error());
       return k_exit_startup_error;
@@ -565,6 +569,8 @@ int run_rs_ingester(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   load_command->add_option("--data-dir", data_dir, "Data directory")->required();
 
+  RejectedCommand rejected(app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -576,6 +582,9 @@ int run_rs_ingester(int argc, char** argv) {
     return k_exit_config_error;
   }
   log::init(log_config);
+  if (rejected.chosen()) {
+    return rejected.run();
+  }
   const DataDir dir{std::filesystem::absolute(data_dir)};
   if (auto timing = storer::check_unknown_table_timing(
           std::chrono::seconds(run_options.unknown_table_wait_seconds),

@@ -12,8 +12,10 @@
 #include <mutex>
 #include <vector>
 
+#include "app/event_metadata_source.hpp"
 #include "app/load_manager_service.hpp"
 #include "app/object_stores.hpp"
+#include "app/replay_setup.hpp"
 #include "app/signals.hpp"
 #include "app/startup.hpp"
 #include "common/log.hpp"
@@ -62,6 +64,8 @@ struct LoadManagerPlan {
   warehouse::Config warehouse;
   std::unique_ptr<registry::SchemaRegistry> registry;
   std::optional<queue::Config> queue; // --queue-url: the queue whose depth the status shows.
+  // --event-metadata-url: the replay of rejected messages checks them with it.
+  std::optional<registry::MetadataFetcher> event_metadata;
 };
 
 // Where batch files are read from, and where Redshift manifests go.
@@ -95,6 +99,12 @@ Result<warehouse::Config> plan_warehouse(const config::RsloadmanagerConfig& conf
 Result<LoadManagerPlan> make_plan(const config::RsloadmanagerConfig& config, BucketStores& buckets,
                                   std::shared_ptr<http::CredentialsProvider> credentials) {
   LoadManagerPlan plan;
+  if (!config.event_metadata_url.empty()) {
+    RSI_TRY_ASSIGN(plan.event_metadata,
+                   with_context(make_metadata_fetcher(config.event_metadata_url, config.aws,
+                                                      config.env, credentials),
+                                "--event-metadata-url"));
+  }
   RSI_TRY_ASSIGN(plan.warehouse, plan_warehouse(config, buckets, std::move(credentials), plan));
   RSI_TRY_ASSIGN(const auto database_url, with_tls_default(config.database_url, config.env));
   RSI_TRY_ASSIGN(plan.ingest_db,
@@ -143,10 +153,21 @@ int serve(const config::RsloadmanagerConfig& config, Daemon& daemon) {
   if (!service.prepare(stop)) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }
+  // POST /control/rejected/replay checks messages as metadatastorer does, when this process has
+  // the event metadata; the metadata is loaded by the first replay.
+  std::optional<registry::EventMetadataCache> tables;
+  std::unique_ptr<storer::Replayer> replayer;
+  if (plan->event_metadata) {
+    tables.emplace(*plan->event_metadata, daemon.clock, registry::EventMetadataOptions{});
+    replayer = make_replayer(**store, *tables, plan->registry.get(), config.routes, daemon.clock,
+                             daemon.metrics);
+  }
   http::Server control(control_server_options(config.control));
   if (!config.control.address.empty()) {
     service.install_control(control,
-                            queue_depth_source(plan->queue, daemon.clock, config.env, credentials));
+                            queue_depth_source(plan->queue, daemon.clock, config.env, credentials),
+                            core::route_texts(config.routes),
+                            replayer ? replay_function(*replayer) : storer::ReplayFunction());
     if (auto started = start_server(control, config.control.address); !started) {
       log::error("cannot serve the control API",
                  {{"address", config.control.address}, {"error", started.error().message}});

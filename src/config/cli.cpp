@@ -84,11 +84,11 @@ void add_max_bad_rows_flag(CLI::App& app, std::uint32_t& target) {
 
 void add_route_flag(CLI::App& app, std::vector<std::string>& specs) {
   app.add_option("--route", specs,
-                 "Table and version of an S3 key: 'PATTERN [table=NAME] [version=N|current] "
-                 "[bucket=NAME]', e.g. 'logs/{table}/v{version}/**' (repeatable, first match "
-                 "wins; docs/configuration.md)")
-      ->take_all()
-      ->allow_extra_args(false);
+                 "S3 key → table and version: 'PATTERN [table=NAME] [version=N|current] "
+                 "[bucket=NAME]', e.g. 'logs/{table}/v{version}/**' (repeatable; the first match "
+                 "wins)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 std::vector<core::Route> resolve_routes(const std::vector<std::string>& specs) {

@@ -212,6 +212,11 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
       "--queue-url", config.queue_url,
       "The metadatastorer's queue (sqs://NAME, an SQS queue URL or dir:///inbox), only to show "
       "its depth in /control/status");
+  app.add_option("--event-metadata-url", config.event_metadata_url,
+                 "Event metadata (s3://bucket/key or file:///path, as metadatastorer's): lets "
+                 "POST /control/rejected/replay check messages");
+  std::vector<std::string> routes; // For the replay of rejected messages.
+  add_route_flag(app, routes);
   add_reporting_options(app, config.log, config.rollbar);
   app.add_option("--aws-region", config.aws.region, "AWS region");
   app.add_option("--aws-endpoint", config.aws.endpoint, "Endpoint override for S3");
@@ -223,6 +228,11 @@ RsloadmanagerConfig load_rsloadmanager(int argc, const char* const* argv, http::
     throw ConfigError("--batch-lease must be at least 2s");
   }
   finish_control_api(control_flags, env, config.control);
+  config.routes = resolve_routes(routes);
+  if (!config.routes.empty() && config.event_metadata_url.empty()) {
+    throw ConfigError("--route is for the replay of rejected messages, which needs "
+                      "--event-metadata-url");
+  }
   config.statsd_address = http::env_value(env, "STATSD_HOSTPORT");
   config.env = std::move(env);
   return config;

@@ -4,9 +4,11 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/log.hpp"
 #include "config/control_api_config.hpp"
+#include "core/route.hpp"
 #include "http/aws_settings.hpp"
 #include "ingestdb/postgres_ingest_db.hpp"
 #include "loader/loader.hpp"
@@ -39,7 +41,12 @@ struct RsloadmanagerConfig {
   ControlApiConfig control{
       .address = "localhost:8080"}; // --control-addr ("" disables), --control-token, …
   std::string queue_url; // --queue-url: the queue whose depth /control/status shows ("": none)
-  log::Config log;       // --log-level, --env (else CLOUD_ENVIRONMENT)
+  // What POST /control/rejected/replay checks messages with, as metadatastorer does: the event
+  // metadata (--event-metadata-url s3://bucket/key or file:///path; "": the endpoint answers
+  // 501) and the --route rules.
+  std::string event_metadata_url;
+  std::vector<core::Route> routes;
+  log::Config log;                  // --log-level, --env (else CLOUD_ENVIRONMENT)
   telemetry::RollbarConfig rollbar; // -rollbarToken, -rollbarEnvironment, --rollbar-endpoint
   http::AwsConfig aws;
   http::Environment env;

@@ -13,7 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
-#include "common/strings.hpp"
+#include "control/handler_support.hpp"
+#include "control/rejected_api.hpp"
 #include "core/json_fields.hpp"
 #include "core/table_name.hpp"
 #include "status/status.hpp"
@@ -26,60 +27,16 @@ using http::ServerRequest;
 using http::ServerResponse;
 using nlohmann::json;
 
-// Force load requests are kept: their requester is bounded.
-constexpr std::size_t k_max_requester_bytes = 256;
-// Files one quarantine request may name.
-constexpr std::size_t k_max_quarantine_ids = 10'000;
-
-ServerResponse error(int status, std::string_view message) {
-  return {.status = status, .body = http::error_body(message)};
-}
-
-ServerResponse json_response(const json& body, int status = 200) {
-  return {.status = status, .body = body.dump(-1, ' ', false, json::error_handler_t::replace)};
-}
+using detail::backend_error;
+using detail::error;
+using detail::go_string_field;
+using detail::json_response;
+using detail::k_max_requester_bytes;
+using detail::parse_body;
 
 ServerResponse no_content() { return {.status = 204, .content_type = "", .body = ""}; }
 
-// A backend failure: 503 when retrying may help, 500 otherwise; logged here, once.
-ServerResponse backend_error(std::string_view what, const Error& failure) {
-  log::error("control API request failed",
-             {{"request", std::string(what)}, {"error", failure.message}});
-  return error(failure.kind == ErrorKind::transient ? 503 : 500, failure.message);
-}
-
 double epoch_seconds(TimePoint time) { return static_cast<double>(to_epoch_micros(time)) / 1e6; }
-
-// A string field of a request body as the original's Go decoding read it: the name matches
-// exactly or, failing that, case-insensitively; a missing field or null is empty. nullopt
-// when the field holds another type (the original's "Problem decoding JSON POST data.").
-std::optional<std::string> go_string_field(const json& object, std::string_view name) {
-  const json* field = nullptr;
-  if (const auto exact = object.find(name); exact != object.end()) {
-    field = &*exact;
-  } else {
-    for (const auto& [key, value] : object.items()) {
-      if (iequals_ascii(key, name)) {
-        field = &value;
-        break;
-      }
-    }
-  }
-  if (field == nullptr || field->is_null()) {
-    return std::string();
-  }
-  if (!field->is_string()) {
-    return std::nullopt;
-  }
-  return field->get<std::string>();
-}
-
-// A request body as JSON (core::parse_json: nesting bounded); a value that is not an object (a
-// discarded one) when it is not a JSON document, so callers answer 400.
-json parse_body(std::string_view body) {
-  auto parsed = core::parse_json(body);
-  return parsed ? std::move(*parsed) : json(json::value_t::discarded);
-}
 
 json batch_json(const ingestdb::Batch& batch) {
   json out{{"Manifest", batch.manifest},
@@ -417,44 +374,17 @@ private:
   // The selection and requester of a quarantine request's body, or the 400 that says why not.
   static std::variant<std::pair<ingestdb::QuarantineSelection, std::string>, ServerResponse>
   parse_quarantine_selection(const std::string& text) {
-    ingestdb::QuarantineSelection selection;
-    std::string requester = "control-api";
-    const json body = parse_body(text);
-    if (!body.is_object()) {
-      return error(400, "Problem decoding JSON POST data.");
+    auto parsed = detail::parse_named_rows(text, "file");
+    if (auto* response = std::get_if<ServerResponse>(&parsed)) {
+      return *response;
     }
-    const auto given = go_string_field(body, "Requester");
-    const auto table = go_string_field(body, "Table");
-    if (!given || !table) {
-      return error(400, "Problem decoding JSON POST data.");
-    }
-    if (given->size() > k_max_requester_bytes) {
-      return error(400, fmt::format("Requester longer than {} bytes.", k_max_requester_bytes));
-    }
-    if (!given->empty()) {
-      requester = *given;
-    }
-    if (!table->empty()) {
-      selection.table = *table;
-    }
-    if (const auto ids = body.find("Ids"); ids != body.end() && !ids->is_null()) {
-      if (!ids->is_array() || ids->size() > k_max_quarantine_ids) {
-        return error(
-            400, fmt::format("Ids must be an array of at most {} file ids.", k_max_quarantine_ids));
-      }
-      for (const auto& id : *ids) {
-        if (!id.is_number_integer()) {
-          return error(400, "Ids must be an array of file ids (integers).");
-        }
-        selection.ids.push_back(id.get<std::int64_t>());
-      }
-    }
-    const auto all = body.find("All");
-    const bool everything = all != body.end() && all->is_boolean() && all->get<bool>();
-    if (!selection.table && selection.ids.empty() && !everything) {
+    auto& named = std::get<detail::NamedRows>(parsed);
+    if (!named.table && named.ids.empty() && !named.all) {
       return error(400, "Name the files: \"Ids\": [...], \"Table\": \"...\", or \"All\": true.");
     }
-    return std::pair(std::move(selection), std::move(requester));
+    return std::pair(
+        ingestdb::QuarantineSelection{.table = std::move(named.table), .ids = std::move(named.ids)},
+        std::move(named.requester));
   }
 
   ControlBackend m_backend;
@@ -463,6 +393,7 @@ private:
 } // namespace
 
 void install(http::Server& server, ControlBackend backend) {
+  detail::install_rejected(server, backend);
   // The server keeps the handlers, and the handlers keep the API alive.
   auto api = std::make_shared<const Api>(std::move(backend));
   auto bind = [api](ServerResponse (Api::*method)(const ServerRequest&) const) {

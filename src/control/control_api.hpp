@@ -11,6 +11,7 @@
 #include "http/server.hpp"
 #include "ingestdb/ingest_db.hpp"
 #include "queue/queue.hpp"
+#include "storer/replay.hpp"
 #include "telemetry/metrics.hpp"
 
 namespace rsi::control {
@@ -35,6 +36,9 @@ struct ControlBackend {
   // The --route rules this process's queue listeners apply (with queue_depth: rs_ingester).
   std::vector<std::string> routes;
   int max_load_retry = 0; // The loaders' -max_load_retry.
+  // Replays rejected messages through the intake rules (storer::Replayer::replay); empty where
+  // this process cannot check messages (rsloadmanager without --event-metadata-url).
+  storer::ReplayFunction replay_rejected;
 };
 
 // The original's endpoints with their exact shapes, plus status, retry/skip of stale batches
@@ -53,6 +57,9 @@ struct ControlBackend {
 //                                          process reads the queue
 //   POST /control/retry/<manifest>       stale batch → retried now (204)
 //   POST /control/skip/<manifest>        stale batch → dropped, kept in skipped_batch (200)
+//   POST /control/quarantine/retry|drop  quarantined files → pending again, or given up (200)
+//   GET  /control/rejected               rejected messages, by reason (kind) and table
+//   POST /control/rejected/replay        rejected messages → through the intake again (200)
 //   GET  /metrics                        Prometheus text
 // Errors answer {"Error":"…"} with 400 (bad input), 404 (unknown), 405 (method), 409 (state does
 // not allow it), 500/503 (backend failure). Every endpoint but /health declares that it needs the

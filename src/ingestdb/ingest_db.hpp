@@ -80,11 +80,30 @@ struct RejectedMessage {
   std::string reason;
   std::string body; // Raw bytes as received.
   TimePoint received_at;
+  // malformed, unknown_table, unrouted or unrecordable (the messages.rejected.<kind> metric);
+  // empty: not known (a row written by a version without the column).
+  std::string kind;
+  // The table the message names (Spade's TableName, or what a routed key maps to); empty: not
+  // known.
+  std::string table;
 };
 
 struct StoredRejection {
   std::int64_t id = 0;
   RejectedMessage message;
+  // The whole body's size: `message.body` is cut to RejectedSelection::max_body_bytes.
+  std::int64_t body_bytes = 0;
+};
+
+// Which rejected messages a listing or a replay covers: the filters given are ANDed.
+struct RejectedSelection {
+  std::vector<std::int64_t> ids;   // Empty: any id.
+  std::optional<std::string> kind; // RejectedMessage::kind
+  std::optional<std::string> table;
+  std::int64_t after_id = 0; // Only rows with a greater id (a replay's pages).
+  bool oldest_first = false; // By id: ascending, else descending (newest first).
+  std::size_t limit = 100;
+  std::size_t max_body_bytes = 0; // Bodies are cut to this many bytes; 0: whole.
 };
 
 // Messages of one table that wait in the queue for the table to appear in the event metadata.
@@ -276,12 +295,28 @@ public:
   // When each table was last loaded.
   [[nodiscard]] virtual Result<std::map<std::string, TimePoint>> last_loads() = 0;
 
-  // Keep a message that cannot be processed, with its reason and raw body.
+  // Keep a message that cannot be processed, with its reason, kind, table and raw body.
   [[nodiscard]] virtual Result<void> reject_message(const RejectedMessage& message) = 0;
 
-  // The most recent rejected messages, newest first.
+  // The rejected messages `selection` covers, in its order; at most `selection.limit`.
   [[nodiscard]] virtual Result<std::vector<StoredRejection>>
-  rejected_messages(std::size_t limit) = 0;
+  list_rejected(const RejectedSelection& selection) = 0;
+
+  // The most recent rejected messages, newest first.
+  [[nodiscard]] Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) {
+    return list_rejected({.limit = limit});
+  }
+
+  // A replayed rejected message was accepted (recorded, a duplicate, or nothing to load): its
+  // row is deleted. false: no such row (another replay resolved it first).
+  [[nodiscard]] virtual Result<bool> delete_rejected(std::int64_t id) = 0;
+
+  // A replayed rejected message was rejected again: its reason, kind and table become these
+  // (empty `kind` or `table`: not known); its body, message id and time stay. false: no such
+  // row.
+  [[nodiscard]] virtual Result<bool> update_rejected(std::int64_t id, const std::string& reason,
+                                                     const std::string& kind,
+                                                     const std::string& table) = 0;
 
   // How many messages were rejected at or after `since`.
   [[nodiscard]] virtual Result<std::int64_t> count_rejected(TimePoint since) = 0;

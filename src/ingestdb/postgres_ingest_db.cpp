@@ -3,8 +3,8 @@
 // Tables (sql/postgres/*.sql): the original's tsv (pending files; manifest_uuid set once
 // claimed), manifest (a claimed batch: retry_ts NULL while in flight, set when it failed),
 // force_load (started NULL until a claim honours it) and last_load; plus loaded_key (keys
-// loaded recently), rejected_message and quarantined_file (its statements in
-// postgres_quarantine.cpp).
+// loaded recently), rejected_message (its statements in postgres_rejected.cpp) and
+// quarantined_file (in postgres_quarantine.cpp).
 //
 // Claims take no table locks: a transaction-level advisory lock per table name serialises
 // claimers of one table (so a table never has two batches in flight), and the files are
@@ -35,6 +35,7 @@
 #include "ingestdb/claim_selection.hpp"
 #include "ingestdb/migrations.hpp"
 #include "ingestdb/postgres_quarantine.hpp"
+#include "ingestdb/postgres_rejected.hpp"
 #include "ingestdb/postgres_work.hpp"
 #include "pg/advisory_locks.hpp"
 #include "pg/pool.hpp"
@@ -51,32 +52,6 @@ constexpr int k_candidate_batch = 100; // Groups fetched by one search.
 #define RSI_MICROS(column) "(EXTRACT(EPOCH FROM " column ") * 1000000)::bigint"
 
 std::string ts(TimePoint time) { return to_sql_timestamp(time); }
-
-std::string bytea_hex(std::string_view bytes) {
-  static constexpr char k_digits[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (const char byte : bytes) {
-    const auto value = static_cast<unsigned char>(byte);
-    out.push_back(k_digits[value >> 4U]);
-    out.push_back(k_digits[value & 0x0FU]);
-  }
-  return out;
-}
-
-std::string from_bytea_hex(std::string_view text) {
-  std::string out;
-  if (!text.starts_with("\\x")) {
-    return std::string(text);
-  }
-  text.remove_prefix(2);
-  out.reserve(text.size() / 2);
-  auto nibble = [](char digit) { return digit <= '9' ? digit - '0' : (digit | 0x20) - 'a' + 10; };
-  for (std::size_t index = 0; index + 1 < text.size(); index += 2) {
-    out.push_back(static_cast<char>((nibble(text[index]) << 4) | nibble(text[index + 1])));
-  }
-  return out;
-}
 
 std::string array_literal(const std::vector<std::int64_t>& ids) {
   return fmt::format("{{{}}}", fmt::join(ids, ","));
@@ -592,42 +567,25 @@ public:
   }
 
   Result<void> reject_message(const RejectedMessage& message) override {
-    return m_pool.run([&](pg::Connection& conn) -> Result<void> {
-      RSI_TRY(
-          conn.exec("INSERT INTO rejected_message (message_id, reason, body, received_at) "
-                    "VALUES ($1, $2, $3::bytea, $4)",
-                    {replace_invalid_utf8(message.message_id), replace_invalid_utf8(message.reason),
-                     bytea_hex(message.body), ts(message.received_at)}));
-      return {};
-    });
+    return m_pool.run([&](pg::Connection& conn) { return pg_rejected::insert(conn, message); });
   }
 
-  Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) override {
-    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<StoredRejection>> {
-      RSI_TRY_ASSIGN(
-          const auto rows,
-          conn.exec("SELECT id, message_id, reason, body, " RSI_MICROS(
-                        "received_at") " FROM rejected_message ORDER BY id DESC LIMIT $1",
-                    {std::to_string(limit)}));
-      std::vector<StoredRejection> rejections;
-      for (int row = 0; row < rows.size(); ++row) {
-        rejections.push_back({.id = rows.integer(row, 0),
-                              .message = {.message_id = rows.text(row, 1),
-                                          .reason = rows.text(row, 2),
-                                          .body = from_bytea_hex(rows.get(row, 3)),
-                                          .received_at = from_epoch_micros(rows.integer(row, 4))}});
-      }
-      return rejections;
-    });
+  Result<std::vector<StoredRejection>> list_rejected(const RejectedSelection& selection) override {
+    return m_pool.run([&](pg::Connection& conn) { return pg_rejected::list(conn, selection); });
+  }
+
+  Result<bool> delete_rejected(std::int64_t id) override {
+    return m_pool.run([&](pg::Connection& conn) { return pg_rejected::remove(conn, id); });
+  }
+
+  Result<bool> update_rejected(std::int64_t id, const std::string& reason, const std::string& kind,
+                               const std::string& table) override {
+    return m_pool.run(
+        [&](pg::Connection& conn) { return pg_rejected::update(conn, id, reason, kind, table); });
   }
 
   Result<std::int64_t> count_rejected(TimePoint since) override {
-    return m_pool.run([&](pg::Connection& conn) -> Result<std::int64_t> {
-      RSI_TRY_ASSIGN(
-          const auto rows,
-          conn.exec("SELECT count(*) FROM rejected_message WHERE received_at >= $1", {ts(since)}));
-      return rows.integer(0, 0);
-    });
+    return m_pool.run([&](pg::Connection& conn) { return pg_rejected::count_since(conn, since); });
   }
 
   Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table,

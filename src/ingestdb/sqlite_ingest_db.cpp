@@ -2,7 +2,7 @@
 // a mutex (SQLite serialises writers anyway). The tables mirror PostgreSQL's
 // (sql/sqlite/*.sql) with times as microseconds since the epoch. Claims run in one
 // BEGIN IMMEDIATE transaction, so no other writer can interleave. The quarantine's statements
-// are in sqlite_quarantine.cpp.
+// are in sqlite_quarantine.cpp, the rejected messages' in sqlite_rejected.cpp.
 #include "ingestdb/sqlite_ingest_db.hpp"
 
 #include <mutex>
@@ -16,6 +16,7 @@
 #include "ingestdb/claim_selection.hpp"
 #include "ingestdb/migrations.hpp"
 #include "ingestdb/sqlite_quarantine.hpp"
+#include "ingestdb/sqlite_rejected.hpp"
 #include "sqlite/database.hpp"
 
 namespace rsi::ingestdb {
@@ -494,51 +495,28 @@ public:
 
   Result<void> reject_message(const RejectedMessage& message) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(
-        auto* insert,
-        m_db.cached("INSERT INTO rejected_message (message_id, reason, body, received_at) "
-                    "VALUES (?, ?, ?, ?)"));
-    insert->bind(1, replace_invalid_utf8(message.message_id))
-        .bind(2, replace_invalid_utf8(message.reason));
-    insert->bind_blob(3, message.body).bind(4, us(message.received_at));
-    RSI_TRY(insert->run());
-    return {};
+    return sqlite_rejected::insert(m_db, message);
   }
 
-  Result<std::vector<StoredRejection>> rejected_messages(std::size_t limit) override {
+  Result<std::vector<StoredRejection>> list_rejected(const RejectedSelection& selection) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(
-        auto* query,
-        m_db.cached("SELECT id, message_id, reason, body, received_at FROM rejected_message "
-                    "ORDER BY id DESC LIMIT ?"));
-    query->bind(1, static_cast<std::int64_t>(limit));
-    std::vector<StoredRejection> rejections;
-    while (true) {
-      RSI_TRY_ASSIGN(const bool row, query->step());
-      if (!row) {
-        break;
-      }
-      const auto* blob = static_cast<const char*>(sqlite3_column_blob(query->raw(), 3));
-      const auto blob_size = static_cast<std::size_t>(sqlite3_column_bytes(query->raw(), 3));
-      rejections.push_back(
-          {.id = query->integer(0),
-           .message = {.message_id = std::string(query->text(1)),
-                       .reason = std::string(query->text(2)),
-                       .body = blob == nullptr ? std::string() : std::string(blob, blob_size),
-                       .received_at = from_epoch_micros(query->integer(4))}});
-    }
-    query->reset();
-    return rejections;
+    return sqlite_rejected::list(m_db, selection);
+  }
+
+  Result<bool> delete_rejected(std::int64_t id) override {
+    const std::lock_guard lock(m_mutex);
+    return sqlite_rejected::remove(m_db, id);
+  }
+
+  Result<bool> update_rejected(std::int64_t id, const std::string& reason, const std::string& kind,
+                               const std::string& table) override {
+    const std::lock_guard lock(m_mutex);
+    return sqlite_rejected::update(m_db, id, reason, kind, table);
   }
 
   Result<std::int64_t> count_rejected(TimePoint since) override {
     const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query,
-                   m_db.cached("SELECT count(*) FROM rejected_message WHERE received_at >= ?"));
-    RSI_TRY(query->bind(1, us(since)).step());
-    const std::int64_t count = query->integer(0);
-    query->reset();
-    return count;
+    return sqlite_rejected::count_since(m_db, since);
   }
 
   Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table,

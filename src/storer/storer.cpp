@@ -74,11 +74,13 @@ Storer::Storer(queue::Queue& queue, ingestdb::IngestDb& store, registry::TableDi
       m_config(std::move(config)), m_check(tables, clock, metrics, m_config.routing) {}
 
 Disposition Storer::reject(const queue::Message& message, const std::string& reason,
-                           std::string_view kind) {
+                           std::string_view kind, std::string_view table) {
   auto kept = m_store.reject_message({.message_id = message.id,
                                       .reason = reason,
                                       .body = message.body,
-                                      .received_at = m_clock.now()});
+                                      .received_at = m_clock.now(),
+                                      .kind = std::string(kind),
+                                      .table = std::string(table)});
   if (!kept) {
     log::warn("cannot record rejected message; it stays in the queue",
               {{"message_id", message.id}, {"error", kept.error().message}});
@@ -104,7 +106,7 @@ Disposition Storer::await_metadata(const queue::Message& message, const std::str
                   fmt::format("{} (still unknown {} after the message was sent; {} attempts)",
                               reason, format_duration(m_config.unknown_table_wait),
                               message.receive_count),
-                  "unknown_table");
+                  "unknown_table", table);
   }
   if (auto noted = m_store.note_awaiting_metadata(message.id, table, message.sent_at.value_or(now),
                                                   now + retry, message.receive_count);
@@ -138,7 +140,7 @@ Storer::check(const queue::Message& message) {
   case Checked::Verdict::nothing:
     return Disposition::skipped;
   case Checked::Verdict::reject:
-    return reject(message, checked.reason, checked.reject_kind);
+    return reject(message, checked.reason, checked.reject_kind, checked.table);
   case Checked::Verdict::unknown_table:
     return await_metadata(message, checked.table, checked.reason);
   case Checked::Verdict::unavailable:
@@ -154,7 +156,8 @@ Disposition Storer::recorded(const queue::Message& message,
                              const Result<std::vector<ingestdb::RecordOutcome>>& outcomes) {
   if (!outcomes) {
     if (outcomes.error().kind == ErrorKind::permanent) {
-      return reject(message, outcomes.error().wrap("record file pointer").message, "unrecordable");
+      return reject(message, outcomes.error().wrap("record file pointer").message, "unrecordable",
+                    pointers.front().table);
     }
     log::warn("cannot record file pointers; the message stays in the queue",
               {{"message_id", message.id},

@@ -104,8 +104,9 @@ private:
   // What becomes of `message`, whose `pointers` were recorded with `outcomes`.
   Disposition recorded(const queue::Message& message, std::span<const core::FilePointer> pointers,
                        const Result<std::vector<ingestdb::RecordOutcome>>& outcomes);
+  // Keeps `message` in rejected_message with its reason, kind and table (empty: not known).
   Disposition reject(const queue::Message& message, const std::string& reason,
-                     std::string_view kind);
+                     std::string_view kind, std::string_view table);
   Disposition await_metadata(const queue::Message& message, const std::string& table,
                              const std::string& reason);
   void settle(const std::vector<queue::Message>& done, const std::vector<queue::Message>& deferred,

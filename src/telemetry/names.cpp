@@ -38,6 +38,11 @@ MetricId messages_rejected(std::string_view reason) {
           "messages_rejected_total",
           {{"reason", std::string(reason)}}};
 }
+MetricId messages_replayed(std::string_view outcome) {
+  return {fmt::format("messages.replayed.{}", outcome),
+          "messages_replayed_total",
+          {{"outcome", std::string(outcome)}}};
+}
 MetricId s3_events_ignored(std::string_view kind) {
   return {fmt::format("s3_events.ignored.{}", kind),
           "s3_events_ignored_total",
@@ -118,6 +123,9 @@ std::string_view help_text(std::string_view family) {
       {"tsv_files_skipped_total", "File pointers skipped, per table and reason."},
       {"messages_rejected_total",
        "Queue messages rejected, per reason (see the rejected_message table)."},
+      {"messages_replayed_total",
+       "Rejected messages replayed by an operator, per outcome: recorded, duplicate, skipped, "
+       "rejected, unavailable."},
       {"s3_events_ignored_total",
        "S3 event records with nothing to load, per kind: test_event, object_removed, other."},
       {"messages_awaiting_metadata_total", "Deliveries of messages whose table is not in the event "

@@ -20,6 +20,7 @@ MetricId files_skipped_ace(const std::string& table); // tsv_files.<table>.skipp
 MetricId files_skipped_ace_total();                   // tsv_files.total.skipped.ace
 MetricId messages_awaiting_metadata();                // messages.awaiting_metadata
 MetricId messages_rejected(std::string_view reason);  // messages.rejected.<reason>
+MetricId messages_replayed(std::string_view outcome); // messages.replayed.<outcome>
 MetricId s3_events_ignored(std::string_view kind);    // s3_events.ignored.<kind>
 MetricId metadata_reload(bool success);               // config.success / config.error
 

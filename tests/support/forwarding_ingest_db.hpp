@@ -93,8 +93,14 @@ public:
   Result<void> reject_message(const ingestdb::RejectedMessage& message) override {
     return m_real.reject_message(message);
   }
-  Result<std::vector<ingestdb::StoredRejection>> rejected_messages(std::size_t limit) override {
-    return m_real.rejected_messages(limit);
+  Result<std::vector<ingestdb::StoredRejection>>
+  list_rejected(const ingestdb::RejectedSelection& selection) override {
+    return m_real.list_rejected(selection);
+  }
+  Result<bool> delete_rejected(std::int64_t id) override { return m_real.delete_rejected(id); }
+  Result<bool> update_rejected(std::int64_t id, const std::string& reason, const std::string& kind,
+                               const std::string& table) override {
+    return m_real.update_rejected(id, reason, kind, table);
   }
   Result<std::int64_t> count_rejected(TimePoint since) override {
     return m_real.count_rejected(since);

@@ -375,10 +375,10 @@ TEST_P(HostileE2E, ADeclaredLengthOverTheLimitIs413AtOnce) {
   expect_unharmed();
 }
 
-TEST_P(HostileE2E, QuarantineRequestsJustUnderTheBodyLimitAreRefusedQuickly) {
+TEST_P(HostileE2E, QuarantineAndReplayRequestsJustUnderTheBodyLimitAreRefusedQuickly) {
   HealthProbe probe(m_port);
-  // Just under 1 MiB each: half a million ids (the limit is 10,000), and arrays nested as deep
-  // as the body allows.
+  // Just under 1 MiB each: half a million ids (the limit is 10,000), arrays nested as deep as
+  // the body allows, and a requester of a megabyte (the limit is 256 bytes).
   std::string ids = R"({"Requester":"hostile","Ids":[)";
   while (ids.size() < (1U << 20U) - 16) {
     ids += "1,";
@@ -386,8 +386,11 @@ TEST_P(HostileE2E, QuarantineRequestsJustUnderTheBodyLimitAreRefusedQuickly) {
   ids += "1]}";
   const std::string nested = R"({"Ids":)" + std::string((1U << 20U) / 2 - 16, '[') +
                              std::string((1U << 20U) / 2 - 16, ']') + "}";
-  for (const std::string* body : std::vector<const std::string*>{&ids, &nested}) {
-    for (const char* path : {"/control/quarantine/retry", "/control/quarantine/drop"}) {
+  const std::string requester =
+      R"({"All":true,"Requester":")" + std::string((1U << 20U) - 64, 'r') + R"("})";
+  for (const std::string* body : std::vector<const std::string*>{&ids, &nested, &requester}) {
+    for (const char* path :
+         {"/control/quarantine/retry", "/control/quarantine/drop", "/control/rejected/replay"}) {
       RawConnection connection(m_port);
       connection.send(fmt::format("POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: "
                                   "application/json\r\nContent-Length: {}\r\n{}\r\n",

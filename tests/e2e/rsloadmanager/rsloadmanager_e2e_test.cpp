@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/gzip.hpp"
+#include "core/file_pointer.hpp"
 #include "ingestdb/postgres_ingest_db.hpp"
 #include "objectstore/s3_object_store.hpp"
 #include "pg/connection.hpp"
@@ -400,6 +401,66 @@ TEST_F(RsloadmanagerE2EWake, AnIdleLoaderLoadsAFileRecordedByAnotherProcessAtOnc
   }
   stop(*daemon);
   EXPECT_EQ(daemon->log_text().find("lost the connection that listens"), std::string::npos);
+}
+
+// Rejected messages in the shared ingester database, replayed through rsloadmanager's control
+// API once it has the event metadata (--event-metadata-url): a message of a table now known is
+// recorded and loads; a malformed one stays rejected. (The replay makes the table's first files
+// pending, so the migrator creates the table after the replay's wake: the workers find them at
+// their next poll.)
+class RsloadmanagerE2EReplay : public RsloadmanagerE2EWake {
+protected:
+  RsloadmanagerE2EReplay() { m_no_work_delay = "1s"; }
+};
+
+TEST_F(RsloadmanagerE2EReplay, RejectedMessagesAreReplayedThroughTheControlApi) {
+  {
+    auto store = ingestdb::make_postgres_ingest_db({.conninfo = m_ingester->conninfo()});
+    ASSERT_TRUE(store) << store.error().message;
+    for (int file = 0; file < 2; ++file) {
+      ASSERT_TRUE((*store)->reject_message(
+          {.message_id = fmt::format("late-{}", file),
+           .reason = "table \"t00\" is not in the event metadata (still unknown 24h after the "
+                     "message was sent; 1441 attempts)",
+           .body = core::encode_file_pointer({.key_name = key_of(0, file), .table = "t00"}),
+           .received_at = std::chrono::system_clock::now(),
+           .kind = "unknown_table",
+           .table = "t00"}));
+    }
+    ASSERT_TRUE((*store)->reject_message({.message_id = "broken",
+                                          .reason = "parse queue message: not JSON",
+                                          .body = "{",
+                                          .received_at = std::chrono::system_clock::now(),
+                                          .kind = "malformed"}));
+  }
+  const auto metadata = m_dir.path("event-metadata.json");
+  std::ofstream(metadata) << R"({"t00":{"datastores":{"MetadataValue":"ace"}}})";
+  auto daemon =
+      start("replay", 2, "warn",
+            {"-loadCountTrigger", "0", "--event-metadata-url", "file://" + metadata.string()});
+  ASSERT_TRUE(test::eventually(60s, [&] { return ready(); })) << tail(daemon->log_text());
+
+  httplib::Client control("127.0.0.1", m_control_port);
+  control.set_read_timeout(30s);
+  const auto replayed = control.Post("/control/rejected/replay",
+                                     R"({"All":true,"Requester":"e2e"})", "application/json");
+
+  ASSERT_TRUE(replayed);
+  ASSERT_EQ(replayed->status, 200) << replayed->body;
+  const auto answer = nlohmann::json::parse(replayed->body);
+  ASSERT_EQ(answer["Messages"].size(), 3U) << answer.dump();
+  EXPECT_EQ(answer["Messages"][0]["Outcome"], "recorded");
+  EXPECT_EQ(answer["Messages"][1]["Outcome"], "recorded");
+  EXPECT_EQ(answer["Messages"][2]["Outcome"], "rejected");
+  EXPECT_EQ(answer["Messages"][2]["Kind"], "malformed");
+  ASSERT_TRUE(test::eventually(20s, [&] { return rows_of(0) == 2 * k_rows && all_loaded(); }))
+      << tail(daemon->log_text());
+  const auto left = control.Get("/control/rejected");
+  ASSERT_TRUE(left);
+  const auto listed = nlohmann::json::parse(left->body);
+  ASSERT_EQ(listed["Messages"].size(), 1U) << left->body;
+  EXPECT_EQ(listed["Messages"][0]["MessageId"], "broken");
+  stop(*daemon);
 }
 
 } // namespace

@@ -14,6 +14,7 @@
 
 #include "http/server.hpp"
 #include "ingestdb/sqlite_ingest_db.hpp"
+#include "integration/control/http_expect.hpp"
 #include "sqlite/database.hpp"
 #include "support/fake_clock.hpp"
 #include "support/forwarding_ingest_db.hpp"
@@ -250,34 +251,8 @@ protected:
   int m_next_file = 0;
 };
 
-// The response is `status` with the original's error body {"Error":"…"}; returns the message.
-std::string expect_error(const httplib::Result& response, int status) {
-  EXPECT_TRUE(response) << "no response";
-  if (!response) {
-    return {};
-  }
-  EXPECT_EQ(response->status, status) << response->body;
-  EXPECT_EQ(response->get_header_value("Content-Type"), "application/json");
-  const json body = json::parse(response->body, nullptr, false);
-  EXPECT_TRUE(body.is_object() && body.size() == 1 && body.contains("Error") &&
-              body["Error"].is_string())
-      << response->body;
-  return body.is_object() && body.contains("Error") && body["Error"].is_string()
-             ? body["Error"].get<std::string>()
-             : std::string();
-}
-
-json expect_json(const httplib::Result& response, int status = 200) {
-  EXPECT_TRUE(response) << "no response";
-  if (!response) {
-    return {};
-  }
-  EXPECT_EQ(response->status, status) << response->body;
-  EXPECT_EQ(response->get_header_value("Content-Type"), "application/json");
-  json body = json::parse(response->body, nullptr, false);
-  EXPECT_FALSE(body.is_discarded()) << response->body;
-  return body;
-}
+using testing::expect_error;
+using testing::expect_json;
 
 void expect_no_content(const httplib::Result& response) {
   ASSERT_TRUE(response) << "no response";
@@ -992,6 +967,8 @@ TEST_F(ControlApiTest, WrongMethodsAre405WithAllow) {
       {"GET", "/control/skip/m", "POST"},
       {"GET", "/control/quarantine/retry", "POST"},
       {"GET", "/control/quarantine/drop", "POST"},
+      {"POST", "/control/rejected", "GET"},
+      {"GET", "/control/rejected/replay", "POST"},
       {"POST", "/metrics", "GET"},
   };
   for (const auto& [method, path, allowed] : cases) {
@@ -1072,6 +1049,8 @@ TEST_F(ControlApiTokenTest, EveryEndpointButHealthNeedsIt) {
       {"GET", "/metrics"},
       {"POST", "/control/quarantine/retry"},
       {"POST", "/control/quarantine/drop"},
+      {"GET", "/control/rejected"},
+      {"POST", "/control/rejected/replay"},
   };
   const std::vector<httplib::Headers> refused{
       {},

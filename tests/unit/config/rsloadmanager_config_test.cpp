@@ -469,6 +469,26 @@ TEST_F(RsloadmanagerConfigTest, ConfigErrorsNeverShowTheWarehousePassword) {
   EXPECT_EQ(message.find("hunter2"), std::string::npos) << message;
 }
 
+TEST_F(RsloadmanagerConfigTest, TheReplayOfRejectedMessagesTakesEventMetadataAndRoutes) {
+  const auto without = load_loader_config(minimal());
+  const auto with = load_loader_config(
+      minimal({"--event-metadata-url", "s3://bp-configs/metadata.json.gz", "--route",
+               "logs/{table}/v{version}/**", "-route", "exports/{table}/** version=3"}));
+
+  EXPECT_EQ(without.event_metadata_url, "");
+  EXPECT_TRUE(without.routes.empty());
+  EXPECT_EQ(with.event_metadata_url, "s3://bp-configs/metadata.json.gz");
+  ASSERT_EQ(with.routes.size(), 2U);
+  EXPECT_EQ(with.routes[0].text(), "logs/{table}/v{version}/**");
+  EXPECT_EQ(with.routes[1].text(), "exports/{table}/** version=3");
+  EXPECT_NE(refusal(minimal({"--route", "logs/{table}/**"})).find("needs --event-metadata-url"),
+            std::string::npos);
+  EXPECT_NE(
+      refusal(minimal({"--event-metadata-url", "file:///m.json", "--route", "logs/{tabel}/**"}))
+          .find("--route: route \"logs/{tabel}/**\": unknown placeholder"),
+      std::string::npos);
+}
+
 TEST_F(RsloadmanagerConfigTest, HelpIsNotAnError) {
   EXPECT_THROW((void)load_loader_config({"--help"}), HelpRequested);
   EXPECT_THROW((void)load_loader_config({"-help"}), HelpRequested);

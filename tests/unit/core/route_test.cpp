@@ -33,8 +33,7 @@ TEST(RouteTest, WithoutAVersionTheRegistrysCurrentOneIsAsked) {
   EXPECT_TRUE(route.takes_current_version());
   EXPECT_EQ(route.match("events", "exports/orders/2026/file.gz"),
             (Route::Match{"orders", std::nullopt}));
-  EXPECT_FALSE(
-      parsed_route("exports/{table}/** version=current").match("b", "x").has_value());
+  EXPECT_FALSE(parsed_route("exports/{table}/** version=current").match("b", "x").has_value());
   EXPECT_TRUE(parsed_route("exports/{table}/** version=current").takes_current_version());
 }
 

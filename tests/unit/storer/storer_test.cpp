@@ -216,6 +216,8 @@ TEST_F(StorerTest, BadInputIsRejectedWithItsReasonAndDeleted) {
   ASSERT_EQ(rejected.size(), bodies.size());
   for (const auto& rejection : rejected) {
     EXPECT_FALSE(rejection.message.reason.empty());
+    EXPECT_EQ(rejection.message.kind, "malformed");
+    EXPECT_EQ(rejection.message.table, "");
     EXPECT_NE(std::find(bodies.begin(), bodies.end(), rejection.message.body), bodies.end());
   }
   EXPECT_NE(rejected.back().message.reason.find("parse queue message"), std::string::npos);
@@ -285,6 +287,8 @@ TEST_F(StorerTest, AMessageOfAnUnknownTableIsRejectedOnceItWaitedLongEnough) {
             std::string::npos)
       << rejected[0].message.reason;
   EXPECT_EQ(rejected[0].message.body, pointer("unknown_event", "u.gz"));
+  EXPECT_EQ(rejected[0].message.kind, "unknown_table");
+  EXPECT_EQ(rejected[0].message.table, "unknown_event");
 }
 
 TEST_F(StorerTest, WithoutASendTimeTheReceiveCountBoundsTheWaitForMetadata) {
@@ -402,6 +406,8 @@ TEST_F(StorerTest, APermanentRecordErrorRejectsOnlyTheMessageItBelongsTo) {
   const auto rejected = m_real->rejected_messages(10).value();
   ASSERT_EQ(rejected.size(), 1U);
   EXPECT_NE(rejected[0].message.body.find("b.gz"), std::string::npos);
+  EXPECT_EQ(rejected[0].message.kind, "unrecordable");
+  EXPECT_EQ(rejected[0].message.table, "t");
 }
 
 TEST_F(StorerTest, ReceiveFailuresSurfaceAsErrors) {

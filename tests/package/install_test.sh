@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Debian package from install to purge, on this machine, as root:
 #
-#   tests/package/install_test.sh BUILD_DIR
+#   tests/package/install_test.sh BUILD_DIR | PACKAGE.deb
 #
-# 1. `cpack` in BUILD_DIR (a built release tree) makes rs-ingester_<version>_<arch>.deb;
+# 1. `cpack` in BUILD_DIR (a built release tree) makes rs-ingester_<version>_<arch>.deb (or the
+#    package is given, e.g. on a machine that has systemd but no build tree);
 # 2. `dpkg -i`: the service user and group, /var/lib/rs-ingester, the settings readable by the
 #    service's group only, a control token, no service enabled or started; the installed units
 #    pass `systemd-analyze verify`;
@@ -18,7 +19,7 @@
 # It refuses to run where rs-ingester is installed or its user exists (it would purge them).
 set -euo pipefail
 
-build_dir="$(realpath "${1:?usage: $0 BUILD_DIR}")"
+target="$(realpath "${1:?usage: $0 BUILD_DIR | PACKAGE.deb}")"
 unit=rs-ingester.service
 table=package_check
 rows=250
@@ -63,10 +64,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say "cpack in $build_dir"
-(cd "$build_dir" && rm -f rs-ingester_*.deb && cpack -G DEB >"$work/cpack.log" 2>&1) ||
-  { cat "$work/cpack.log" >&2; fail "cpack"; }
-deb="$(ls "$build_dir"/rs-ingester_*.deb)"
+if [ -d "$target" ]; then
+  say "cpack in $target"
+  (cd "$target" && rm -f rs-ingester_*.deb && cpack -G DEB >"$work/cpack.log" 2>&1) ||
+    { cat "$work/cpack.log" >&2; fail "cpack"; }
+  deb="$(ls "$target"/rs-ingester_*.deb)"
+else
+  deb="$target"
+fi
 mapfile -t package_paths < <(dpkg-deb -c "$deb" | awk '{ print substr($6, 2) }' | grep -v '/$')
 
 say "dpkg -i $(basename "$deb")"
@@ -154,6 +159,10 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$health" ] || fail "the control API on 127.0.0.1:$port never answered"
+if [ "$with_systemd" -eq 1 ]; then
+  main_pid="$(systemctl show -p MainPID --value "$unit")"
+  [ "$(ps -o user= -p "$main_pid")" = rs-ingester ] || fail "$unit does not run as rs-ingester"
+fi
 
 say "rs_ingester load of one file ($rows rows), as rs-ingester"
 as_service_user rs_ingester load "$work/$table.tsv.gz" --table "$table" --version 0 --data-dir "$data" >/dev/null

@@ -17,8 +17,13 @@ LoadManagerService::LoadManagerService(ingestdb::IngestDb& store,
   auto versions = [this] { return m_versions.snapshot(); };
   m_loader =
       std::make_unique<loader::Loader>(m_store, versions, m_clock, m_metrics, m_options.loader);
-  m_reporter = std::make_unique<telemetry::Reporter>(m_store, versions, m_metrics, m_clock,
-                                                     m_options.loader.max_load_retry);
+  // The reporter pings the control API's warehouse connection (opened by prepare(), before
+  // start() runs the reporter).
+  m_reporter = std::make_unique<telemetry::Reporter>(
+      m_store, versions, m_metrics, m_clock, m_options.loader.max_load_retry, [this] {
+        return with_control_warehouse(
+            [](warehouse::Warehouse& warehouse) { return warehouse.ping(); });
+      });
 }
 
 LoadManagerService::~LoadManagerService() { join(); }

@@ -114,6 +114,10 @@ MetricId pending_max_age_ms(std::string_view kind) {
   return {fmt::format("tsv_files.{}_max_age_in_ms", kind), "", {}};
 }
 
+MetricId database_up(std::string_view database) {
+  return {"", "database_up", {{"database", std::string(database)}}};
+}
+
 std::string_view help_text(std::string_view family) {
   static const std::map<std::string_view, std::string_view, std::less<>> k_help{
       {"tsv_files_received_total", "File pointers received from the queue, per table."},
@@ -149,6 +153,8 @@ std::string_view help_text(std::string_view family) {
        "aside)."},
       {"files_quarantined_total", "Files set aside because their data cannot load, per table "
                                   "and kind."},
+      {"database_up", "1 when the database (ingester, warehouse) answered the reporter's last "
+                      "check, every -reporterPollPeriod; 0 when it did not."},
       {"rows_rejected_total", "Rows rejected under --max-bad-rows (kept in infra.rejected_row), "
                               "per table."},
   };

@@ -49,6 +49,8 @@ MetricId pending_age_ms(std::string_view kind,
 MetricId pending_age_seconds(std::string_view kind, const std::string& table); // Prometheus only
 MetricId pending_total_count(std::string_view kind); // tsv_files.<kind>_total_count
 MetricId pending_max_age_ms(std::string_view kind);  // tsv_files.<kind>_max_age_in_ms
+// Reporter gauge: database is `ingester` or `warehouse`; 1 when it answered (Prometheus only).
+MetricId database_up(std::string_view database);
 
 // The Prometheus HELP text of a family.
 std::string_view help_text(std::string_view family);

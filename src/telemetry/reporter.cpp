@@ -13,16 +13,26 @@
 namespace rsi::telemetry {
 
 Reporter::Reporter(ingestdb::IngestDb& store, std::function<ingestdb::VersionMap()> versions,
-                   Metrics& metrics, const Clock& clock, int max_load_retry)
+                   Metrics& metrics, const Clock& clock, int max_load_retry, Ping warehouse_ping)
     : m_store(store), m_versions(std::move(versions)), m_metrics(metrics), m_clock(clock),
-      m_max_load_retry(max_load_retry) {}
+      m_max_load_retry(max_load_retry), m_warehouse_ping(std::move(warehouse_ping)) {}
 
 Result<void> Reporter::report_once() {
-  RSI_TRY_ASSIGN(const auto snapshot, status::take_snapshot({.store = &m_store,
-                                                             .versions = m_versions(),
-                                                             .max_load_retry = m_max_load_retry,
-                                                             .detail = status::Detail::files},
-                                                            m_clock.now()));
+  Result<void> warehouse = {};
+  if (m_warehouse_ping) {
+    warehouse = m_warehouse_ping();
+    m_metrics.gauge(names::database_up("warehouse"), warehouse ? 1 : 0);
+  }
+  auto taken = status::take_snapshot({.store = &m_store,
+                                      .versions = m_versions(),
+                                      .max_load_retry = m_max_load_retry,
+                                      .detail = status::Detail::files},
+                                     m_clock.now());
+  m_metrics.gauge(names::database_up("ingester"), taken ? 1 : 0);
+  if (!taken) {
+    return fail(taken.error().wrap("read the waiting files"));
+  }
+  const auto& snapshot = *taken;
   const auto& stats = snapshot.files;
   const TimePoint now = snapshot.taken_at;
   m_metrics.clear_gauges("pending_files");
@@ -64,13 +74,16 @@ Result<void> Reporter::report_once() {
     m_metrics.gauge(names::pending_age_ms(kind_name, table), 0);
   }
   m_reported = std::move(reported);
+  if (!warehouse) {
+    return fail(warehouse.error().wrap("ping the warehouse"));
+  }
   return {};
 }
 
 void Reporter::run(std::stop_token stop, std::chrono::milliseconds period) {
   do {
     if (auto reported = report_once(); !reported) {
-      log::warn("reporter cannot read pending files", {{"error", reported.error().message}});
+      log::warn("reporter cannot report", {{"error", reported.error().message}});
     }
   } while (sleep_unless_stopped(stop, period));
 }

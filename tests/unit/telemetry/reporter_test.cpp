@@ -17,6 +17,7 @@
 #include "support/process.hpp"
 #include "support/recording_sink.hpp"
 #include "support/temp_dir.hpp"
+#include "telemetry/names.hpp"
 #include "telemetry/statsd.hpp"
 
 namespace rsi::telemetry {
@@ -152,7 +153,9 @@ TEST_F(ReporterTest, NothingWaitingSendsZeroTotalsOnly) {
                              "ingester.tsv_files.quarantined_max_age_in_ms:0|g",
                              "ingester.tsv_files.pending_migration_max_age_in_ms:0|g",
                          }));
-  EXPECT_EQ(m_metrics.prometheus_text(), "");
+  EXPECT_EQ(m_metrics.prometheus_text(),
+            "# HELP rsi_database_up " + std::string(help_text("database_up")) +
+                "\n# TYPE rsi_database_up gauge\nrsi_database_up{database=\"ingester\"} 1\n");
 }
 
 TEST_F(ReporterTest, ATableThatDrainedLeavesThePrometheusTextAndIsZeroedOnceInStatsd) {
@@ -239,6 +242,46 @@ TEST_F(ReporterTest, AStoreFailureIsReturnedAndKeepsTheLastGauges) {
   EXPECT_TRUE(take_sent().empty());
   EXPECT_TRUE(contains(m_metrics.prometheus_text(),
                        "rsi_pending_files{table=\"a\",kind=\"in_queue\"} 1\n"));
+}
+
+TEST_F(ReporterTest, TellsWhetherEachDatabaseAnsweredInPrometheusOnly) {
+  Result<void> warehouse = {};
+  Reporter reporter(
+      *m_store, [this] { return m_versions; }, m_metrics, m_clock, k_max_load_retry,
+      [&] { return warehouse; });
+  ASSERT_TRUE(reporter.report_once());
+  std::string text = m_metrics.prometheus_text();
+  EXPECT_TRUE(contains(text, "rsi_database_up{database=\"ingester\"} 1\n")) << text;
+  EXPECT_TRUE(contains(text, "rsi_database_up{database=\"warehouse\"} 1\n")) << text;
+  warehouse = fail(ErrorKind::transient, "connect to postgres: Connection refused");
+  take_sent();
+
+  auto reported = reporter.report_once();
+
+  ASSERT_FALSE(reported);
+  EXPECT_EQ(reported.error().message,
+            "ping the warehouse: connect to postgres: Connection refused");
+  text = m_metrics.prometheus_text();
+  EXPECT_TRUE(contains(text, "rsi_database_up{database=\"ingester\"} 1\n")) << text;
+  EXPECT_TRUE(contains(text, "rsi_database_up{database=\"warehouse\"} 0\n")) << text;
+  for (const auto& datagram : take_sent()) {
+    EXPECT_FALSE(contains(datagram, "database")) << "statsd has no such name: " << datagram;
+  }
+}
+
+TEST_F(ReporterTest, AnIngesterDatabaseFailureSetsItsGaugeToZero) {
+  FailingStatsStore failing(*m_store);
+  Reporter reporter(
+      failing, [this] { return m_versions; }, m_metrics, m_clock, k_max_load_retry,
+      [] { return Result<void>{}; });
+
+  auto reported = reporter.report_once();
+
+  ASSERT_FALSE(reported);
+  EXPECT_EQ(reported.error().message, "read the waiting files: pending stats: database is locked");
+  const std::string text = m_metrics.prometheus_text();
+  EXPECT_TRUE(contains(text, "rsi_database_up{database=\"ingester\"} 0\n")) << text;
+  EXPECT_TRUE(contains(text, "rsi_database_up{database=\"warehouse\"} 1\n")) << text;
 }
 
 TEST_F(ReporterTest, RunReportsBeforeItWaitsAndStopsWhenAsked) {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "app/backfill_command.hpp"
 #include "app/embedded.hpp"
 #include "app/load_manager_service.hpp"
 #include "app/signals.hpp"
@@ -553,6 +554,9 @@ int run_rs_ingester(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   load_command->add_option("--data-dir", data_dir, "Data directory")->required();
 
+  BackfillFlags backfill_flags;
+  auto* backfill_command = add_backfill_command(app, backfill_flags);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -564,6 +568,9 @@ int run_rs_ingester(int argc, char** argv) {
     return k_exit_config_error;
   }
   log::init(log_config);
+  if (*backfill_command) {
+    return run_backfill_command(backfill_flags, signals.token());
+  }
   const DataDir dir{std::filesystem::absolute(data_dir)};
   if (auto timing = storer::check_unknown_table_timing(
           std::chrono::seconds(run_options.unknown_table_wait_seconds),

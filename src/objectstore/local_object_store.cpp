@@ -16,15 +16,19 @@
 #include <system_error>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/c_handle.hpp"
 #include "common/file_descriptor.hpp"
 
 namespace rsi::objectstore {
 namespace {
+
+using DirHandle = CHandle<DIR, &::closedir>;
 
 constexpr std::string_view k_partial_prefix = ".rsi-partial-";
 // The longest file name the file systems we run on accept (NAME_MAX).
@@ -215,47 +219,66 @@ private:
   Result<void> list_below(const std::filesystem::path& dir, const std::string& dir_key,
                           ListWalk& walk) const {
     struct Entry {
-      std::string name; // With a trailing '/' for a directory.
+      std::string key; // With a trailing '/' for a directory: every key below starts with it.
       bool directory = false;
     };
-    std::vector<Entry> entries;
-    std::error_code error;
-    std::filesystem::directory_iterator iterator(
-        dir, std::filesystem::directory_options::skip_permission_denied, error);
-    if (error) {
-      if (error == std::errc::no_such_file_or_directory || error == std::errc::not_a_directory) {
-        return {}; // Removed while listing.
+    std::vector<Entry> entries; // Those that are or hold keys of the listing.
+    DirHandle handle(::opendir(dir.c_str()));
+    if (!handle) {
+      if (errno == ENOENT || errno == ENOTDIR || errno == EACCES) {
+        return {}; // Removed while listing, or not ours to read.
       }
-      return fail(ErrorKind::transient, fmt::format("list {}: {}", describe(), error.message()));
+      return fail(ErrorKind::transient,
+                  fmt::format("list {}: {}", describe(), errno_message(errno)));
     }
-    for (const auto end = std::filesystem::directory_iterator(); iterator != end;
-         iterator.increment(error)) {
-      if (error) {
-        return fail(ErrorKind::transient, fmt::format("list {}: {}", describe(), error.message()));
+    while (true) {
+      errno = 0; // readdir's end and its failure differ only in errno.
+      const dirent* item = ::readdir(handle.get());
+      if (item == nullptr) {
+        if (errno != 0) {
+          return fail(ErrorKind::transient,
+                      fmt::format("list {}: {}", describe(), errno_message(errno)));
+        }
+        break;
       }
-      std::string name = iterator->path().filename().string();
-      // Symbolic links to directories are not followed; those to files are objects.
-      if (std::filesystem::is_directory(iterator->symlink_status(error))) {
-        entries.push_back({.name = name + '/', .directory = true});
-      } else if (!name.starts_with(k_partial_prefix) && iterator->is_regular_file(error)) {
-        entries.push_back({.name = std::move(name), .directory = false});
+      const std::string_view name = item->d_name;
+      if (name == "." || name == ".." || name.starts_with(k_partial_prefix)) {
+        continue;
       }
-    }
-    std::sort(entries.begin(), entries.end(),
-              [](const Entry& left, const Entry& right) { return left.name < right.name; });
-    for (const auto& entry : entries) {
-      const std::string key = dir_key + entry.name;
-      if (entry.directory) {
-        // Every key below starts with `key`: read it only if such keys can be listed.
+      // The type comes from the directory read; only links and file systems that do not say
+      // cost a stat. Links to directories are not followed; links to files are objects.
+      bool directory = item->d_type == DT_DIR;
+      if (item->d_type == DT_UNKNOWN) {
+        struct stat status {};
+        directory =
+            ::fstatat(::dirfd(handle.get()), item->d_name, &status, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISDIR(status.st_mode);
+      }
+      std::string key = dir_key;
+      key.append(name);
+      if (directory) {
+        key += '/';
         const bool matches_prefix = key.starts_with(walk.prefix) || walk.prefix.starts_with(key);
         const bool all_passed = walk.after && *walk.after > key && !walk.after->starts_with(key);
         if (matches_prefix && !all_passed) {
-          RSI_TRY(list_below(dir / entry.name.substr(0, entry.name.size() - 1), key, walk));
+          entries.push_back({.key = std::move(key), .directory = true});
         }
       } else if (key.starts_with(walk.prefix) && (!walk.after || key > *walk.after)) {
+        entries.push_back({.key = std::move(key), .directory = false});
+      }
+    }
+    handle.reset();
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& left, const Entry& right) { return left.key < right.key; });
+    for (const auto& entry : entries) {
+      const auto name = std::string_view(entry.key).substr(dir_key.size());
+      if (entry.directory) {
+        RSI_TRY(list_below(dir / name.substr(0, name.size() - 1), entry.key, walk));
+      } else {
         struct stat status {};
-        if (::stat((dir / entry.name).c_str(), &status) == 0) { // Else deleted while listing.
-          walk.found.push_back(info_of(key, status));
+        // Deleted while listing, or not a regular file (a pipe, a link to a folder): no object.
+        if (::stat((dir / name).c_str(), &status) == 0 && S_ISREG(status.st_mode)) {
+          walk.found.push_back(info_of(entry.key, status));
         }
       }
       if (walk.found.size() > walk.limit) {

@@ -5,6 +5,7 @@
 // committed already recorded.
 #include "app/backfill.hpp"
 
+#include <future>
 #include <span>
 
 #include <fmt/format.h>
@@ -141,6 +142,32 @@ void count_outcomes(PagePlan& plan, std::span<const ingestdb::RecordOutcome> out
   }
 }
 
+// Checks `page` and records its pointers (a dry run counts them): its counts, or the error that
+// ends the backfill (transient ones are retried first).
+Result<PagePlan> settle_page(const objectstore::ListPage& page, const BackfillSource& source,
+                             storer::MessageCheck& check, ingestdb::IngestDb* store,
+                             const Clock& clock, const BackfillOptions& options,
+                             std::stop_token stop) {
+  RSI_TRY_ASSIGN(auto plan, with_retries<PagePlan>(options.retry, stop, "check", [&] {
+                   return plan_page(page, source, check, options);
+                 }));
+  if (options.dry_run || store == nullptr) {
+    for (const auto& pointer : plan.pointers) {
+      ++plan.counts.tables[pointer.table].recorded;
+    }
+    return plan;
+  }
+  if (!plan.pointers.empty()) {
+    RSI_TRY_ASSIGN(
+        const auto outcomes,
+        with_retries<std::vector<ingestdb::RecordOutcome>>(options.retry, stop, "record", [&] {
+          return store->record_files(plan.pointers, clock.now());
+        }));
+    count_outcomes(plan, outcomes);
+  }
+  return plan;
+}
+
 } // namespace
 
 BackfillTableCounts BackfillSummary::totals() const {
@@ -160,53 +187,57 @@ BackfillSummary backfill(const BackfillSource& source, storer::MessageCheck& che
                          const BackfillOptions& options, std::stop_token stop,
                          const std::function<void(const BackfillSummary&)>& on_page) {
   BackfillSummary summary;
-  std::optional<std::string> token;
-  do {
-    if (stop.stop_requested()) {
-      summary.interrupted = true;
-      break;
-    }
-    auto page = with_retries<objectstore::ListPage>(options.retry, stop, "list", [&] {
-      return source.store->list(source.prefix, token, options.page_size);
+  if (stop.stop_requested()) {
+    summary.interrupted = true;
+    return summary;
+  }
+  // The next page is listed while this one is checked and recorded: a backfill goes at the pace
+  // of the slower of the two, not of their sum. A pending listing is waited for on every way
+  // out (std::async's future), so the references it holds stay valid.
+  const auto list_after = [&source, &options, stop](std::optional<std::string> token) {
+    return std::async(std::launch::async, [&source, &options, stop, token = std::move(token)] {
+      return with_retries<objectstore::ListPage>(options.retry, stop, "list", [&] {
+        return source.store->list(source.prefix, token, options.page_size);
+      });
     });
+  };
+  auto next = list_after(std::nullopt);
+  while (true) {
+    auto page = next.get();
     if (!page) {
       summary.error = page.error();
       break;
     }
-    auto plan = with_retries<PagePlan>(options.retry, stop, "check",
-                                       [&] { return plan_page(*page, source, check, options); });
-    if (!plan) {
-      summary.error = plan.error();
+    const bool more = page->next_token.has_value();
+    if (more) {
+      next = list_after(page->next_token);
+    }
+    auto settled = settle_page(*page, source, check, store, clock, options, stop);
+    if (!settled) {
+      summary.error = settled.error();
       break;
     }
-    if (options.dry_run || store == nullptr) {
-      for (const auto& pointer : plan->pointers) {
-        ++plan->counts.tables[pointer.table].recorded;
-      }
-    } else if (!plan->pointers.empty()) {
-      auto outcomes =
-          with_retries<std::vector<ingestdb::RecordOutcome>>(options.retry, stop, "record", [&] {
-            return store->record_files(plan->pointers, clock.now());
-          });
-      if (!outcomes) {
-        summary.error = outcomes.error();
-        break;
-      }
-      count_outcomes(*plan, *outcomes);
-    }
     ++summary.pages;
-    add(summary, plan->counts, options.max_examples);
+    add(summary, settled->counts, options.max_examples);
     if (log::enabled(log::Level::debug)) {
       log::debug("backfill page", {{"page", summary.pages},
                                    {"objects", page->objects.size()},
-                                   {"pointers", plan->pointers.size()}});
+                                   {"pointers", settled->pointers.size()}});
     }
     if (on_page) {
       on_page(summary);
     }
-    token = std::move(page->next_token);
-  } while (token);
-  summary.interrupted = summary.interrupted || (stop.stop_requested() && token.has_value());
+    if (!more) {
+      break;
+    }
+    if (stop.stop_requested()) {
+      summary.interrupted = true;
+      break;
+    }
+  }
+  if (summary.error) {
+    summary.interrupted = stop.stop_requested(); // A stop during a retry's wait ends it too.
+  }
   return summary;
 }
 

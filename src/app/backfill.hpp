@@ -83,7 +83,8 @@ struct BackfillSummary {
 // transaction. Each object is checked on its own, so an unrouted key or an unknown table holds
 // up nothing else. Idempotent: a key pending or loaded within the loaded-key history is not
 // recorded again, so a backfill stopped at any moment (a signal between pages, a crash) is
-// simply run again. Never holds more than one page. `store` may be null for a dry run.
+// simply run again. The next page is listed while one is recorded: never more than two pages
+// are held. `store` may be null for a dry run.
 // `on_page` (optional) sees the summary so far after each page. Stops after the current page when
 // `stop` is requested.
 [[nodiscard]] BackfillSummary

@@ -50,6 +50,10 @@ struct BackfillPlan {
   BackfillOptions options;
 };
 
+ingestdb::StoreOptions store_options(const BackfillFlags& flags) {
+  return {.loaded_key_history = std::chrono::hours(flags.loaded_key_history_hours)};
+}
+
 std::unexpected<Error> invalid(std::string message) {
   return fail(ErrorKind::permanent, std::move(message));
 }
@@ -99,7 +103,8 @@ Result<void> plan_embedded(const BackfillFlags& flags, const http::Environment& 
   }
   RSI_TRY(plan_source(flags, env, dir.objects(), "", plan));
   if (!flags.dry_run) {
-    plan.ingest_db = ingestdb::Config{ingestdb::SqliteConfig{.path = dir.ingester_db()}};
+    plan.ingest_db = ingestdb::Config{
+        ingestdb::SqliteConfig{.path = dir.ingester_db(), .options = store_options(flags)}};
   }
   plan.event_metadata = embedded_metadata_fetcher(dir);
   plan.registry = registry::Config{registry::LocalConfig{.root = dir.schemas()}};
@@ -127,11 +132,10 @@ Result<void> plan_daemons(const BackfillFlags& flags, const http::Environment& e
                       plan));
   if (!flags.dry_run) {
     RSI_TRY_ASSIGN(const auto url, with_tls_default(flags.database_url, env));
-    RSI_TRY_ASSIGN(plan.ingest_db,
-                   with_context(ingestdb::config_from_url(url, k_database_connections,
-                                                          {.loaded_key_history = std::chrono::hours(
-                                                               flags.loaded_key_history_hours)}),
-                                "--database-url"));
+    RSI_TRY_ASSIGN(
+        plan.ingest_db,
+        with_context(ingestdb::config_from_url(url, k_database_connections, store_options(flags)),
+                     "--database-url"));
   }
   if (!flags.registry_url.empty()) {
     RSI_TRY_ASSIGN(plan.registry,
@@ -338,14 +342,14 @@ CLI::App* add_backfill_command(CLI::App& app, BackfillFlags& flags) {
                             "With --database-url: schema registry, http(s)://… or file:///dir"),
         command->add_option("--objects-url", flags.objects_url,
                             "With --database-url and a local SOURCE: file:///ROOT, the folder of "
-                            "bucket folders rsloadmanager reads"),
-        command
-            ->add_option("--loaded-key-history", flags.loaded_key_history_hours,
-                         "With --database-url: hours a loaded key is remembered (as "
-                         "metadatastorer's)")
-            ->check(CLI::Range(1, 24 * 365))}) {
+                            "bucket folders rsloadmanager reads")}) {
     option->excludes(data_dir);
   }
+  command
+      ->add_option("--loaded-key-history", flags.loaded_key_history_hours,
+                   "Hours back a loaded key counts as already recorded (metadatastorer's flag)")
+      ->check(CLI::Range(1, 24 * 365 * 10))
+      ->capture_default_str();
   command
       ->add_option("--route", flags.routes,
                    "'PATTERN [table=NAME] [version=N|current] [bucket=NAME]', repeatable, first "

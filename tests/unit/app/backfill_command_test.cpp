@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "app/startup.hpp"
+#include "ingestdb/sqlite_ingest_db.hpp"
 #include "objectstore/local_object_store.hpp"
+#include "sqlite/database.hpp"
 #include "support/temp_dir.hpp"
 
 namespace rsi::app {
@@ -132,6 +134,14 @@ protected:
 
   int run() { return run_backfill_command(m_flags, std::stop_token()); }
 
+  std::int64_t pending() {
+    auto db = sqlite::Database::open(m_dir.path("data/ingester.db"));
+    EXPECT_TRUE(db) << db.error().message;
+    auto statement = db->prepare("SELECT count(*) FROM tsv");
+    EXPECT_TRUE(statement && statement->step().value_or(false));
+    return statement->integer(0);
+  }
+
   test::TempDir m_dir;
   std::unique_ptr<objectstore::ObjectStore> m_objects;
   BackfillFlags m_flags;
@@ -150,6 +160,26 @@ TEST_F(BackfillCommandTest, UnroutedKeysAndUnknownTablesAreLeftBehind) {
   ASSERT_TRUE(m_objects->remove("local/notes.txt"));
   ASSERT_TRUE(m_objects->put("local/ghost/v0/c.gz", "x")); // No schemas/ghost folder.
   EXPECT_EQ(run(), k_exit_left_behind);
+}
+
+TEST_F(BackfillCommandTest, KeysLoadedLongerAgoThanTheHistoryAreRecordedAgain) {
+  ASSERT_EQ(run(), 0);
+  {
+    auto store = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("data/ingester.db")});
+    ASSERT_TRUE(store) << store.error().message;
+    const TimePoint now = std::chrono::system_clock::now();
+    auto claimed = (*store)->claim_batch({{"clicks", 0}}, {.count_trigger = 0}, now);
+    ASSERT_TRUE(claimed && claimed->batch && claimed->batch->keys.size() == 2);
+    ASSERT_TRUE((*store)->complete_batch(claimed->batch->manifest, now - std::chrono::days(30)));
+  }
+
+  m_flags.loaded_key_history_hours = 24 * 60;
+  ASSERT_EQ(run(), 0);
+  EXPECT_EQ(pending(), 0);
+
+  m_flags.loaded_key_history_hours = 24 * 7;
+  ASSERT_EQ(run(), 0);
+  EXPECT_EQ(pending(), 2);
 }
 
 TEST_F(BackfillCommandTest, ADryRunOpensNoDatabase) {

@@ -32,7 +32,6 @@ struct BackfillSource {
   // bucket (a local objects root, as the embedded default's loader reads it), so a key's first
   // segment is its bucket and the rest its key.
   std::string bucket;
-  std::string description; // For the summary: "s3://bucket/prefix", "/data/objects/bucket".
 };
 
 struct BackfillOptions {

@@ -298,11 +298,8 @@ int execute(BackfillPlan& plan, const http::Environment& env,
   storer::MessageCheck check(*tables, clock, metrics, std::move(routing));
   ProgressLine progress(plan.options.dry_run);
   const BackfillSummary summary =
-      backfill({.store = objects->get(),
-                .prefix = plan.prefix,
-                .bucket = plan.bucket,
-                .description = plan.source},
-               check, store.get(), clock, plan.options, stop,
+      backfill({.store = objects->get(), .prefix = plan.prefix, .bucket = plan.bucket}, check,
+               store.get(), clock, plan.options, stop,
                [&progress](const BackfillSummary& so_far) { progress.update(so_far); });
   progress.finish();
   std::fputs(format_backfill_summary(summary, plan.source, plan.options.dry_run).c_str(), stdout);

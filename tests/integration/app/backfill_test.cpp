@@ -144,9 +144,8 @@ protected:
     options.retry = {.initial_delay = 1ms, .max_delay = 1ms, .max_attempts = 3};
     storer::MessageCheck check(m_tables, m_clock, m_metrics,
                                {.routes = routes(), .current_version = m_current_version});
-    return backfill(
-        {.store = m_listing.get(), .prefix = m_key_base, .bucket = m_bucket, .description = "test"},
-        check, m_store.get(), m_clock, options, m_stop.get_token(), on_page);
+    return backfill({.store = m_listing.get(), .prefix = m_key_base, .bucket = m_bucket}, check,
+                    m_store.get(), m_clock, options, m_stop.get_token(), on_page);
   }
 
   static std::vector<core::Route> routes() {

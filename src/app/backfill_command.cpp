@@ -395,13 +395,14 @@ Result<TimePoint> parse_backfill_time(std::string_view text) {
 
 Result<std::string> local_source_prefix(const std::filesystem::path& objects_root,
                                         const std::filesystem::path& source) {
+  std::error_code root_error;
   std::error_code error;
   const auto root =
-      std::filesystem::weakly_canonical(std::filesystem::absolute(objects_root), error);
-  auto path = std::filesystem::weakly_canonical(std::filesystem::absolute(source), error);
-  if (error) {
-    return fail(ErrorKind::permanent,
-                fmt::format("SOURCE {}: {}", source.string(), error.message()));
+      std::filesystem::weakly_canonical(std::filesystem::absolute(objects_root), root_error);
+  const auto path = std::filesystem::weakly_canonical(std::filesystem::absolute(source), error);
+  if (root_error || error) {
+    return fail(ErrorKind::permanent, fmt::format("SOURCE {}: {}", source.string(),
+                                                  (error ? error : root_error).message()));
   }
   const auto relative = path.lexically_relative(root).lexically_normal();
   const std::string text = relative.generic_string();

@@ -85,7 +85,7 @@ Result<PagePlan> plan_page(const objectstore::ListPage& page, const BackfillSour
     case storer::Checked::Verdict::nothing: {
       // The route named a table whose files are not loaded into the warehouse.
       const auto match = core::route_key(check.routing().routes, location->bucket, location->key);
-      ++counts.tables[match ? match->table : std::string()].not_loaded;
+      ++counts.tables[match ? match->table : std::string()].skipped;
       break;
     }
     case storer::Checked::Verdict::reject:
@@ -105,7 +105,7 @@ void add(BackfillTableCounts& into, const BackfillTableCounts& counts) {
   into.recorded += counts.recorded;
   into.already_recorded += counts.already_recorded;
   into.quarantined += counts.quarantined;
-  into.not_loaded += counts.not_loaded;
+  into.skipped += counts.skipped;
   into.unknown += counts.unknown;
 }
 

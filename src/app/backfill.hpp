@@ -52,7 +52,7 @@ struct BackfillTableCounts {
   std::int64_t recorded = 0;         // New pointers (a dry run: pointers it would record).
   std::int64_t already_recorded = 0; // Pending, or loaded within the loaded-key history.
   std::int64_t quarantined = 0;      // Set aside by a loader earlier: retried by an operator.
-  std::int64_t not_loaded = 0;       // The event metadata says the table is not loaded ("ace").
+  std::int64_t skipped = 0;          // The event metadata says the table is not loaded ("ace").
   std::int64_t unknown = 0;          // The table is not in the event metadata or the registry.
 
   bool operator==(const BackfillTableCounts&) const = default;

@@ -443,7 +443,7 @@ std::string format_backfill_summary(const BackfillSummary& summary, const std::s
          "(pending, or loaded within the loaded-key history)");
     line("quarantined", totals.quarantined, "(set aside earlier: /control/quarantine)");
   }
-  line("not loaded", totals.not_loaded, "(tables the warehouse does not load: no \"ace\")");
+  line("skipped", totals.skipped, "(tables the warehouse does not load: no \"ace\")");
   line("unknown tables", totals.unknown, "(not in the event metadata or the registry)");
   line("unrouted", summary.unrouted, summary.unrouted > 0 ? "(no --route matches), e.g.:" : "");
   for (const auto& example : summary.unrouted_examples) {
@@ -455,20 +455,19 @@ std::string format_backfill_summary(const BackfillSummary& summary, const std::s
     return out;
   }
   if (dry_run) {
-    out += fmt::format("  {:<32}{:>13}{:>12}{:>9}\n", "table", "would record", "not loaded",
-                       "unknown");
+    out +=
+        fmt::format("  {:<32}{:>13}{:>12}{:>9}\n", "table", "would record", "skipped", "unknown");
     for (const auto& [table, counts] : summary.tables) {
-      out += fmt::format("  {:<32}{:>13}{:>12}{:>9}\n", table, counts.recorded, counts.not_loaded,
+      out += fmt::format("  {:<32}{:>13}{:>12}{:>9}\n", table, counts.recorded, counts.skipped,
                          counts.unknown);
     }
     return out;
   }
   out += fmt::format("  {:<32}{:>10}{:>10}{:>13}{:>12}{:>9}\n", "table", "recorded", "already",
-                     "quarantined", "not loaded", "unknown");
+                     "quarantined", "skipped", "unknown");
   for (const auto& [table, counts] : summary.tables) {
-    out +=
-        fmt::format("  {:<32}{:>10}{:>10}{:>13}{:>12}{:>9}\n", table, counts.recorded,
-                    counts.already_recorded, counts.quarantined, counts.not_loaded, counts.unknown);
+    out += fmt::format("  {:<32}{:>10}{:>10}{:>13}{:>12}{:>9}\n", table, counts.recorded,
+                       counts.already_recorded, counts.quarantined, counts.skipped, counts.unknown);
   }
   return out;
 }

@@ -217,7 +217,7 @@ TEST_P(BackfillTest, RecordsEveryRoutedObjectAndCountsEveryOutcome) {
   EXPECT_FALSE(summary.interrupted);
   EXPECT_EQ(summary.tables.at("clicks"), (BackfillTableCounts{.recorded = 3}));
   EXPECT_EQ(summary.tables.at("views"), (BackfillTableCounts{.recorded = 1}));
-  EXPECT_EQ(summary.tables.at("audit"), (BackfillTableCounts{.not_loaded = 1}));
+  EXPECT_EQ(summary.tables.at("audit"), (BackfillTableCounts{.skipped = 1}));
   EXPECT_EQ(summary.tables.at("mystery"), (BackfillTableCounts{.unknown = 1}));
   EXPECT_EQ(summary.tables.at("ghost"), (BackfillTableCounts{.unknown = 1}));
   EXPECT_EQ(summary.unrouted, 2);
@@ -250,7 +250,7 @@ TEST_P(BackfillTest, DryRunCountsPerTableAndRecordsNothing) {
 
   EXPECT_EQ(summary.tables.at("clicks").recorded, 2);
   EXPECT_EQ(summary.tables.at("views").recorded, 1);
-  EXPECT_EQ(summary.tables.at("audit").not_loaded, 1);
+  EXPECT_EQ(summary.tables.at("audit").skipped, 1);
   EXPECT_TRUE(summary.complete());
   EXPECT_TRUE(recorded().empty());
 }

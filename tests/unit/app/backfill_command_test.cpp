@@ -87,7 +87,7 @@ TEST(BackfillSummaryTest, NamesEveryOutcomeAndEachTable) {
                           .unrouted = 2,
                           .unrouted_examples = {"s3://b/README", "s3://b/x"}};
   summary.tables["clicks"] = {.recorded = 3, .already_recorded = 1};
-  summary.tables["audit"] = {.not_loaded = 1};
+  summary.tables["audit"] = {.skipped = 1};
   summary.tables["ghost"] = {.unknown = 1};
 
   const auto text = format_backfill_summary(summary, "s3://b/", false);
@@ -96,7 +96,7 @@ TEST(BackfillSummaryTest, NamesEveryOutcomeAndEachTable) {
   EXPECT_NE(text.find("  recorded                     3\n"), std::string::npos);
   EXPECT_NE(text.find("  already recorded             1  "), std::string::npos);
   EXPECT_NE(text.find("  unknown tables               1  "), std::string::npos);
-  EXPECT_NE(text.find("  not loaded                   1  "), std::string::npos);
+  EXPECT_NE(text.find("  skipped                      1  "), std::string::npos);
   EXPECT_NE(text.find("  outside the window           1  "), std::string::npos);
   EXPECT_NE(text.find("  unrouted                     2  (no --route matches), e.g.:\n"
                       "    s3://b/README\n    s3://b/x\n"),

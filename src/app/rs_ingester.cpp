@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "app/backfill_command.hpp"
 #include "app/embedded.hpp"
 #include "app/load_manager_service.hpp"
 #include "app/rejected_command.hpp"
@@ -570,6 +571,8 @@ int run_rs_ingester(int argc, char** argv) {
   load_command->add_option("--data-dir", data_dir, "Data directory")->required();
 
   RejectedCommand rejected(app);
+  BackfillFlags backfill_flags;
+  auto* backfill_command = add_backfill_command(app, backfill_flags);
 
   try {
     app.parse(argc, argv);
@@ -584,6 +587,9 @@ int run_rs_ingester(int argc, char** argv) {
   log::init(log_config);
   if (rejected.chosen()) {
     return rejected.run();
+  }
+  if (*backfill_command) {
+    return run_backfill_command(backfill_flags, signals.token());
   }
   const DataDir dir{std::filesystem::absolute(data_dir)};
   if (auto timing = storer::check_unknown_table_timing(

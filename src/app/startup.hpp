@@ -30,6 +30,8 @@ inline constexpr int k_exit_config_error = 2;
 inline constexpr int k_exit_left_behind = 3;
 // `rs_ingester wait`: still busy when the timeout passed.
 inline constexpr int k_exit_timeout = 4;
+// `rs_ingester backfill`: stopped by a signal before the listing ended (run it again to finish).
+inline constexpr int k_exit_interrupted = 5;
 
 // Open a backend, retrying transient failures with backoff (logged) until it opens or a stop
 // is requested; a permanent failure ends the wait at once. nullopt when it did not open.

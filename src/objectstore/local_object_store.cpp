@@ -16,15 +16,19 @@
 #include <system_error>
 #include <vector>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/c_handle.hpp"
 #include "common/file_descriptor.hpp"
 
 namespace rsi::objectstore {
 namespace {
+
+using DirHandle = CHandle<DIR, &::closedir>;
 
 constexpr std::string_view k_partial_prefix = ".rsi-partial-";
 // The longest file name the file systems we run on accept (NAME_MAX).
@@ -162,48 +166,15 @@ public:
   Result<ListPage> list(std::string_view prefix, const std::optional<std::string>& token,
                         std::size_t max_keys) override {
     RSI_TRY(check_root("list"));
-    // Walk only the deepest directory the prefix names.
-    const auto slash = prefix.rfind('/');
-    const std::filesystem::path start =
-        slash == std::string_view::npos ? m_root : m_root / prefix.substr(0, slash);
-    std::vector<ObjectInfo> matches;
-    std::error_code error;
-    auto walker = std::filesystem::recursive_directory_iterator(
-        start, std::filesystem::directory_options::skip_permission_denied, error);
-    if (error) {
-      if (error == std::errc::no_such_file_or_directory || error == std::errc::not_a_directory) {
-        return ListPage{};
-      }
-      return fail(ErrorKind::transient, fmt::format("list {}: {}", describe(), error.message()));
-    }
-    for (auto entry = std::filesystem::begin(walker); entry != std::filesystem::end(walker);
-         entry.increment(error)) {
-      if (error) {
-        return fail(ErrorKind::transient, fmt::format("list {}: {}", describe(), error.message()));
-      }
-      if (!entry->is_regular_file(error) ||
-          entry->path().filename().string().starts_with(k_partial_prefix)) {
-        continue;
-      }
-      std::string key = entry->path().lexically_relative(m_root).generic_string();
-      if (!key.starts_with(prefix) || (token && key <= *token)) {
-        continue;
-      }
-      struct stat status {};
-      if (::stat(entry->path().c_str(), &status) != 0) {
-        continue; // Deleted while listing.
-      }
-      matches.push_back(info_of(key, status));
-    }
-    std::sort(matches.begin(), matches.end(),
-              [](const ObjectInfo& left, const ObjectInfo& right) { return left.key < right.key; });
-    ListPage page;
     const std::size_t limit = std::max<std::size_t>(max_keys, 1);
-    if (matches.size() > limit) {
-      matches.resize(limit);
-      page.next_token = matches.back().key;
+    ListWalk walk{.prefix = prefix, .after = token, .limit = limit};
+    RSI_TRY(list_below(m_root, "", walk));
+    ListPage page;
+    if (walk.found.size() > limit) {
+      walk.found.resize(limit);
+      page.next_token = walk.found.back().key;
     }
-    page.objects = std::move(matches);
+    page.objects = std::move(walk.found);
     return page;
   }
 
@@ -232,6 +203,91 @@ public:
   }
 
 private:
+  // One listing call: the objects found so far, in key order, and when to stop.
+  struct ListWalk {
+    std::string_view prefix;
+    const std::optional<std::string>& after; // Keys up to this one are not listed.
+    std::size_t limit = 0;                   // One more is looked for, to know if a page follows.
+    std::vector<ObjectInfo> found;
+  };
+
+  // Appends to `walk.found` the objects under `dir` (whose keys start with `dir_key`) that belong
+  // to the listing, in key order, until it holds one more than a page. A directory's entries are
+  // visited sorted by name, a subdirectory's name with its '/' (so "a-b" < "a/b" < "a0", as the
+  // keys compare); subtrees that cannot hold a listed key are not read. So a page costs the
+  // directories on the way to it, never the whole tree, and holds at most a page in memory.
+  Result<void> list_below(const std::filesystem::path& dir, const std::string& dir_key,
+                          ListWalk& walk) const {
+    struct Entry {
+      std::string key; // With a trailing '/' for a directory: every key below starts with it.
+      bool directory = false;
+    };
+    std::vector<Entry> entries; // Those that are or hold keys of the listing.
+    DirHandle handle(::opendir(dir.c_str()));
+    if (!handle) {
+      if (errno == ENOENT || errno == ENOTDIR || errno == EACCES) {
+        return {}; // Removed while listing, or not ours to read.
+      }
+      return fail(ErrorKind::transient,
+                  fmt::format("list {}: {}", describe(), errno_message(errno)));
+    }
+    while (true) {
+      errno = 0; // readdir's end and its failure differ only in errno.
+      const dirent* item = ::readdir(handle.get());
+      if (item == nullptr) {
+        if (errno != 0) {
+          return fail(ErrorKind::transient,
+                      fmt::format("list {}: {}", describe(), errno_message(errno)));
+        }
+        break;
+      }
+      const std::string_view name = item->d_name;
+      if (name == "." || name == ".." || name.starts_with(k_partial_prefix)) {
+        continue;
+      }
+      // The type comes from the directory read; only links and file systems that do not say
+      // cost a stat. Links to directories are not followed; links to files are objects.
+      bool directory = item->d_type == DT_DIR;
+      if (item->d_type == DT_UNKNOWN) {
+        struct stat status {};
+        directory =
+            ::fstatat(::dirfd(handle.get()), item->d_name, &status, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISDIR(status.st_mode);
+      }
+      std::string key = dir_key;
+      key.append(name);
+      if (directory) {
+        key += '/';
+        const bool matches_prefix = key.starts_with(walk.prefix) || walk.prefix.starts_with(key);
+        const bool all_passed = walk.after && *walk.after > key && !walk.after->starts_with(key);
+        if (matches_prefix && !all_passed) {
+          entries.push_back({.key = std::move(key), .directory = true});
+        }
+      } else if (key.starts_with(walk.prefix) && (!walk.after || key > *walk.after)) {
+        entries.push_back({.key = std::move(key), .directory = false});
+      }
+    }
+    handle.reset();
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& left, const Entry& right) { return left.key < right.key; });
+    for (const auto& entry : entries) {
+      const auto name = std::string_view(entry.key).substr(dir_key.size());
+      if (entry.directory) {
+        RSI_TRY(list_below(dir / name.substr(0, name.size() - 1), entry.key, walk));
+      } else {
+        struct stat status {};
+        // Deleted while listing, or not a regular file (a pipe, a link to a folder): no object.
+        if (::stat((dir / name).c_str(), &status) == 0 && S_ISREG(status.st_mode)) {
+          walk.found.push_back(info_of(entry.key, status));
+        }
+      }
+      if (walk.found.size() > walk.limit) {
+        return {};
+      }
+    }
+    return {};
+  }
+
   std::string describe_key(std::string_view key) const {
     return fmt::format("file://{}", (m_root / key).string());
   }

@@ -1,8 +1,12 @@
 #include "s3_test_support.hpp"
 
+#include <atomic>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -69,6 +73,30 @@ objectstore::S3Config s3_test_config(const std::string& bucket, std::uint64_t pa
   config.retry.initial_delay = std::chrono::milliseconds(10);
   config.retry.max_delay = std::chrono::milliseconds(200);
   return config;
+}
+
+Result<void> put_objects(objectstore::ObjectStore& store, std::span<const std::string> keys,
+                         std::string_view body, int threads) {
+  std::atomic<std::size_t> next{0};
+  std::mutex mutex;
+  std::optional<Error> first_error;
+  {
+    std::vector<std::jthread> uploaders;
+    for (int thread = 0; thread < threads; ++thread) {
+      uploaders.emplace_back([&] {
+        for (auto index = next++; index < keys.size(); index = next++) {
+          if (auto put = store.put(keys[index], body); !put) {
+            const std::lock_guard lock(mutex);
+            first_error = first_error.value_or(put.error());
+          }
+        }
+      });
+    }
+  }
+  if (first_error) {
+    return fail(*first_error);
+  }
+  return {};
 }
 
 } // namespace rsi::test

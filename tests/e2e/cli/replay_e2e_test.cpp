@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-constexpr int k_left_behind = 3;
+constexpr int k_exit_left_behind_replay = 3; // rs_ingester: idle, something left behind.
 constexpr auto k_schema =
     R"({"Columns":[{"OutboundName":"id","Transformer":"bigint","ColumnCreationOptions":""}]})";
 
@@ -180,7 +180,8 @@ TEST_F(ReplayE2E, TheCommandLineReplaysBesideTheRunningProcessAndSaysWhatIsLeft)
   EXPECT_NE(listed.find("unknown_table new_event"), std::string::npos) << listed;
   auto [early_status, early] =
       run_cli({"rejected", "replay", "--data-dir", m_data.string(), "--table", "new_event"});
-  EXPECT_EQ(early_status, k_left_behind) << "not published yet: still rejected\n" << early;
+  EXPECT_EQ(early_status, k_exit_left_behind_replay) << "not published yet: still rejected\n"
+                                                     << early;
   EXPECT_NE(early.find("3 rejected again"), std::string::npos) << early;
 
   publish_new_event();

@@ -26,7 +26,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 
 // A real store whose listing and recording can be made to fail.
-class FaultyStore final : public test::ForwardingIngestDb {
+class FaultyRejectedStore final : public test::ForwardingIngestDb {
 public:
   using ForwardingIngestDb::ForwardingIngestDb;
 
@@ -62,7 +62,7 @@ protected:
     auto real = ingestdb::make_sqlite_ingest_db({.path = m_dir.path("ingester.db")});
     ASSERT_TRUE(real) << real.error().message;
     m_real = std::move(*real);
-    m_store = std::make_unique<FaultyStore>(*m_real);
+    m_store = std::make_unique<FaultyRejectedStore>(*m_real);
     m_replayer = std::make_unique<storer::Replayer>(*m_store, m_tables, m_clock, m_metrics,
                                                     storer::ReplayConfig{});
     m_server = std::make_unique<http::Server>(http::ServerOptions{.bearer_token = token});
@@ -124,7 +124,7 @@ protected:
   telemetry::Metrics m_metrics{"ingester"};
   test::ScriptedTables m_tables;
   std::unique_ptr<ingestdb::IngestDb> m_real;
-  std::unique_ptr<FaultyStore> m_store;
+  std::unique_ptr<FaultyRejectedStore> m_store;
   std::unique_ptr<storer::Replayer> m_replayer;
   std::unique_ptr<http::Server> m_server;
   std::unique_ptr<httplib::Client> m_client;

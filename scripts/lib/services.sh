@@ -95,15 +95,15 @@ wait_for_line() {
   die "$what did not start within 15 s"
 }
 
-# S3: s3rver on a port of its choosing; the access key must be S3RVER (any secret).
+# S3: s3rver on a port of its choosing; the access key must be S3RVER (any secret). Started
+# through tests/emulators/s3rver.mjs, which makes a PUT answer only once its object is written.
 RSI_S3RVER_PID=""
 start_s3rver() {
   local base port
   base="$(services_dir)/s3"
   mkdir -p "$base/data"
   [ -f "$RSI_EMULATORS/node_modules/s3rver/bin/s3rver.js" ] || die "s3rver missing: run scripts/setup"
-  node --openssl-legacy-provider "$RSI_EMULATORS/node_modules/s3rver/bin/s3rver.js" \
-    -d "$base/data" -a 127.0.0.1 -p 0 --silent >"$base/log" 2>&1 &
+  node --openssl-legacy-provider "$RSI_EMULATORS/s3rver.mjs" "$base/data" >"$base/log" 2>&1 &
   RSI_S3RVER_PID=$!
   port="$(wait_for_line "$base/log" 'listening on' s3rver "$RSI_S3RVER_PID")"
   export RSI_TEST_S3_ENDPOINT="http://127.0.0.1:$port"

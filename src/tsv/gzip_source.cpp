@@ -10,7 +10,6 @@
 #include <limits>
 #include <optional>
 #include <utility>
-#include <vector>
 
 #include <fmt/format.h>
 #include <isa-l/igzip_lib.h>
@@ -43,12 +42,23 @@ std::string_view describe(int rc) {
 class IsalGzipSource final : public GzipSource {
 public:
   IsalGzipSource(ByteSource& compressed, std::string name)
-      : m_compressed(compressed), m_name(std::move(name)),
-        m_state(std::make_unique<inflate_state>()), m_input(k_input_buffer_bytes) {
+      : m_compressed(&compressed), m_name(std::move(name)),
+        m_state(std::make_unique<inflate_state>()),
+        m_input(std::make_unique_for_overwrite<std::uint8_t[]>(k_input_buffer_bytes)) {
     isal_inflate_init(m_state.get());
-    m_state->crc_flag = ISAL_GZIP;
-    m_state->next_in = m_input.data();
-    m_state->avail_in = 0;
+    start();
+  }
+
+  void restart(ByteSource& compressed, std::string name) override {
+    m_compressed = &compressed;
+    m_name = std::move(name);
+    m_member = 1;
+    m_input_eof = false;
+    m_finished = false;
+    m_error.reset();
+    m_fault = GzipFault::none;
+    isal_inflate_reset(m_state.get()); // ISA-L's call for reusing a state on a new stream.
+    start();
   }
 
   // ByteSource
@@ -121,12 +131,18 @@ private:
     if (m_input_eof) {
       return {};
     }
-    const std::span<char> room(reinterpret_cast<char*>(m_input.data()), m_input.size());
-    RSI_TRY_ASSIGN(const std::size_t got, m_compressed.read(room));
+    const std::span<char> room(reinterpret_cast<char*>(m_input.get()), k_input_buffer_bytes);
+    RSI_TRY_ASSIGN(const std::size_t got, m_compressed->read(room));
     m_input_eof = got == 0;
-    m_state->next_in = m_input.data();
+    m_state->next_in = m_input.get();
     m_state->avail_in = static_cast<std::uint32_t>(got);
     return {};
+  }
+
+  void start() {
+    m_state->crc_flag = ISAL_GZIP;
+    m_state->next_in = m_input.get();
+    m_state->avail_in = 0;
   }
 
   std::unexpected<Error> corrupt(int rc) {
@@ -140,11 +156,11 @@ private:
                 fmt::format("read {}: gzip member {}: {}", m_name, m_member, describe(rc)));
   }
 
-  ByteSource& m_compressed;
+  ByteSource* m_compressed;
   std::string m_name;
-  std::unique_ptr<inflate_state> m_state; // Large (tens of KiB): keep it off the stack.
-  std::vector<std::uint8_t> m_input;
-  std::size_t m_member = 1; // 1-based number of the member being inflated.
+  std::unique_ptr<inflate_state> m_state;  // Large (tens of KiB): keep it off the stack.
+  std::unique_ptr<std::uint8_t[]> m_input; // k_input_buffer_bytes, not zeroed.
+  std::size_t m_member = 1;                // 1-based number of the member being inflated.
   bool m_input_eof = false;
   bool m_finished = false;
   std::optional<Error> m_error; // Sticky: a failed stream stays failed.

@@ -18,6 +18,9 @@ enum class GzipFault {
 class GzipSource : public ByteSource {
 public:
   [[nodiscard]] virtual GzipFault fault() const = 0;
+  // Starts over on another stream, keeping the decompressor's state and input buffer (a batch
+  // of files read one after another allocates them once). `compressed` must outlive this.
+  virtual void restart(ByteSource& compressed, std::string name) = 0;
 };
 
 // The decompressed bytes of the gzip stream read from `compressed`, member after member (a

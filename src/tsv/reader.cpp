@@ -71,8 +71,9 @@ Result<Reader> Reader::open(ByteSource& source, std::vector<Column> columns,
 
 Reader::Reader(ByteSource& source, std::vector<Column> columns, ReaderOptions options)
     : m_source(&source), m_columns(std::move(columns)), m_options(std::move(options)),
-      m_buffer(std::min(k_initial_buffer_bytes, m_options.max_record_bytes + k_min_read_bytes)),
-      m_fields(m_columns.size()), m_scratch(m_columns.size() * k_converted_text_bytes) {
+      m_capacity(std::min(k_initial_buffer_bytes, m_options.max_record_bytes + k_min_read_bytes)),
+      m_buffer(std::make_unique_for_overwrite<char[]>(m_capacity)), m_fields(m_columns.size()),
+      m_scratch(m_columns.size() * k_converted_text_bytes) {
   if (m_options.compression == Compression::gzip) {
     m_gzip = make_gzip_source(source, m_options.name);
     m_source = m_gzip.get();
@@ -80,6 +81,23 @@ Reader::Reader(ByteSource& source, std::vector<Column> columns, ReaderOptions op
   if (m_options.keep_failed_record_text) {
     m_record_text.reserve(k_failed_record_text_bytes);
   }
+}
+
+void Reader::reopen(ByteSource& source, std::string name) {
+  m_options.name = std::move(name);
+  if (m_gzip) {
+    m_gzip->restart(source, m_options.name);
+  } else {
+    m_source = &source;
+  }
+  m_begin = 0;
+  m_end = 0;
+  m_eof = false;
+  m_counts = {};
+  m_next_line = 1;
+  m_row_line = 0;
+  m_failure.reset();
+  m_record_text.clear();
 }
 
 // Moving keeps every heap block (buffer, decompressor), so m_source stays valid.
@@ -104,7 +122,7 @@ Result<bool> Reader::next() {
   m_next_line += record.lines;
   if (m_options.keep_failed_record_text) {
     // read_row() rewrites the record in place: keep its start as it was.
-    m_record_text.assign(m_buffer.data() + record.begin,
+    m_record_text.assign(m_buffer.get() + record.begin,
                          std::min(record.end - record.begin, k_failed_record_text_bytes));
   }
   RSI_TRY(convert(record));
@@ -124,9 +142,9 @@ Result<bool> Reader::find_record(Record& record) {
   record.lines = 1;
   while (true) {
     const auto* found =
-        static_cast<const char*>(std::memchr(m_buffer.data() + scan, '\n', m_end - scan));
+        static_cast<const char*>(std::memchr(m_buffer.get() + scan, '\n', m_end - scan));
     if (found != nullptr) {
-      const auto newline = static_cast<std::size_t>(found - m_buffer.data());
+      const auto newline = static_cast<std::size_t>(found - m_buffer.get());
       std::size_t backslashes = 0;
       while (newline - backslashes > m_begin && m_buffer[newline - backslashes - 1] == '\\') {
         ++backslashes;
@@ -167,14 +185,17 @@ Result<bool> Reader::find_record(Record& record) {
 // more data behind it.
 Result<bool> Reader::fill() {
   if (m_begin > 0) {
-    std::memmove(m_buffer.data(), m_buffer.data() + m_begin, m_end - m_begin);
+    std::memmove(m_buffer.get(), m_buffer.get() + m_begin, m_end - m_begin);
     m_end -= m_begin;
     m_begin = 0;
   }
-  if (m_buffer.size() - m_end < k_min_read_bytes) {
-    m_buffer.resize(std::max(m_buffer.size() * 2, m_end + k_min_read_bytes));
+  if (m_capacity - m_end < k_min_read_bytes) {
+    m_capacity = std::max(m_capacity * 2, m_end + k_min_read_bytes);
+    auto grown = std::make_unique_for_overwrite<char[]>(m_capacity);
+    std::memcpy(grown.get(), m_buffer.get(), m_end);
+    m_buffer = std::move(grown);
   }
-  const std::span<char> room(m_buffer.data() + m_end, m_buffer.size() - m_end);
+  const std::span<char> room(m_buffer.get() + m_end, m_capacity - m_end);
   auto read = m_source->read(room);
   if (!read) {
     ReadFault fault = ReadFault::source;
@@ -194,7 +215,7 @@ Result<bool> Reader::fill() {
 }
 
 Result<void> Reader::convert(const Record& record) {
-  const std::span<char> text(m_buffer.data() + record.begin, record.end - record.begin);
+  const std::span<char> text(m_buffer.get() + record.begin, record.end - record.begin);
   ConversionCounts conversions;
   const RowResult read = read_row(text, m_columns, m_scratch, conversions, m_fields);
   if (read.split.error != RecordError::none) {

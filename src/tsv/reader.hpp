@@ -91,6 +91,12 @@ public:
   Reader& operator=(const Reader&) = delete;
   ~Reader();
 
+  // Starts on another file (`source`, named `name` in messages) with the same columns and
+  // options, keeping the buffers and the decompressor: a batch of files read one after another
+  // allocates them once. Counts, lines and a failure start over. `source` must outlive the
+  // reader.
+  void reopen(ByteSource& source, std::string name);
+
   // Advances to the next row: true when there is one (see row()), false at the end of the
   // data. A value or record COPY would reject fails with ErrorKind::permanent, e.g.
   // `x.gz line 17 column 4 ("time"): invalid timestamp "2016-13-01 00:00:00"`; errors of the
@@ -137,7 +143,8 @@ private:
   std::vector<Column> m_columns;
   ReaderOptions m_options;
 
-  std::vector<char> m_buffer;
+  std::size_t m_capacity; // Of m_buffer, which is not zeroed: only [m_begin, m_end) is read.
+  std::unique_ptr<char[]> m_buffer;
   std::size_t m_begin = 0; // Start of the unread data in m_buffer.
   std::size_t m_end = 0;   // End of the data in m_buffer.
   bool m_eof = false;

@@ -1,6 +1,7 @@
 #include "warehouse/batch_files.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include <fmt/format.h>
@@ -131,41 +132,46 @@ read_batch(std::span<const core::ObjectLocation> files, const FileLocator& locat
   std::uint32_t rejected = 0;
   std::unique_ptr<objectstore::ObjectSource> current = open(0);
   std::unique_ptr<objectstore::ObjectSource> next = open(1);
+  // One reader for the batch: each next file reuses its buffers and decompressor.
+  std::optional<tsv::Reader> reader;
   for (std::size_t index = 0; index < refs.size(); ++index) {
-    {
-      auto reader = tsv::Reader::open(
+    if (reader) {
+      reader->reopen(*current, urls[index]);
+    } else {
+      auto opened = tsv::Reader::open(
           *current, columns,
           {.name = urls[index], .keep_failed_record_text = bad_rows.max_bad_rows > 0});
-      if (!reader) {
-        return std::unexpected(LoadError(std::move(reader.error())));
+      if (!opened) {
+        return std::unexpected(LoadError(std::move(opened.error())));
       }
-      while (true) {
-        auto more = reader->next();
-        if (!more) {
-          const auto& failure = reader->failure();
-          if (bad_rows.max_bad_rows == 0 || !failure || !tsv::is_row_fault(failure->fault)) {
-            return std::unexpected(read_error(std::move(more.error()), index, &*reader, *current));
-          }
-          if (rejected == bad_rows.max_bad_rows) {
-            return std::unexpected(LoadError(
-                Error{ErrorKind::permanent,
-                      fmt::format("too many bad rows: {} rejected (max_bad_rows {}), then {}",
-                                  rejected, bad_rows.max_bad_rows, more.error().message)},
-                fault_at(index, FileFaultKind::too_many_bad_rows, *failure)));
-          }
-          ++rejected;
-          if (bad_rows.on_rejected) {
-            RSI_TRY(bad_rows.on_rejected(rejected_row(index, urls[index], *reader, more.error())));
-          }
-          continue;
-        }
-        if (!*more) {
-          break;
-        }
-        RSI_TRY(on_row(reader->row()));
-      }
-      counts += reader->counts();
+      reader.emplace(std::move(*opened));
     }
+    while (true) {
+      auto more = reader->next();
+      if (!more) {
+        const auto& failure = reader->failure();
+        if (bad_rows.max_bad_rows == 0 || !failure || !tsv::is_row_fault(failure->fault)) {
+          return std::unexpected(read_error(std::move(more.error()), index, &*reader, *current));
+        }
+        if (rejected == bad_rows.max_bad_rows) {
+          return std::unexpected(LoadError(
+              Error{ErrorKind::permanent,
+                    fmt::format("too many bad rows: {} rejected (max_bad_rows {}), then {}",
+                                rejected, bad_rows.max_bad_rows, more.error().message)},
+              fault_at(index, FileFaultKind::too_many_bad_rows, *failure)));
+        }
+        ++rejected;
+        if (bad_rows.on_rejected) {
+          RSI_TRY(bad_rows.on_rejected(rejected_row(index, urls[index], *reader, more.error())));
+        }
+        continue;
+      }
+      if (!*more) {
+        break;
+      }
+      RSI_TRY(on_row(reader->row()));
+    }
+    counts += reader->counts();
     current = std::move(next);
     next = open(index + 2);
   }

@@ -454,5 +454,78 @@ TEST(TsvReaderTest, RowViewsSurviveMovingTheReader) {
   EXPECT_EQ(values_of(reader), (Values{"abc", "1", std::nullopt}));
 }
 
+// Every row of the current file, then the counts (or the error that ended it).
+ReadOutcome read_rest(Reader& reader) {
+  ReadOutcome outcome;
+  while (true) {
+    const auto more = reader.next();
+    if (!more) {
+      outcome.error = more.error();
+      break;
+    }
+    if (!*more) {
+      break;
+    }
+    outcome.rows.push_back(values_of(reader));
+    outcome.lines.push_back(reader.line());
+  }
+  outcome.counts = reader.counts();
+  return outcome;
+}
+
+TEST(TsvReaderTest, ReopenReadsTheNextFileFromItsStartWithItsOwnCountsAndLines) {
+  // A long first record grows the buffer; the second file reads through the same buffer and
+  // decompressor, by short reads and from two gzip members.
+  const std::string long_name(200, 'n');
+  test::TrickleSource first(test::gzip("\"" + long_name + "\"\t1\nb\t2\npartial\t3"), 7);
+  test::TrickleSource second(test::gzip("c\t4\n") + test::gzip("d\t5\n"), 3);
+  auto reader = Reader::open(first, {{"name", ColumnType::varchar(300)}, k_event_columns[1]},
+                             {.name = "a.gz"});
+  ASSERT_TRUE(reader);
+  const ReadOutcome a = read_rest(*reader);
+
+  reader->reopen(second, "b.gz");
+  const ReadOutcome b = read_rest(*reader);
+
+  ASSERT_FALSE(a.error) << a.error->message;
+  ASSERT_FALSE(b.error) << b.error->message;
+  EXPECT_EQ(a.rows, (std::vector<Values>{{long_name, "1"}, {"b", "2"}, {"partial", "3"}}));
+  EXPECT_EQ(b.rows, (std::vector<Values>{{"c", "4"}, {"d", "5"}}));
+  EXPECT_EQ(b.lines, (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(b.counts, (LoadCounts{.rows = 2, .bytes = 8}));
+}
+
+TEST(TsvReaderTest, ReopenAfterAFailedFileStartsClean) {
+  test::TrickleSource corrupt("not gzip at all", 100);
+  test::TrickleSource good(test::gzip("a\t1\n"), 100);
+  auto reader = Reader::open(corrupt, k_event_columns, {.name = "bad.gz"});
+  ASSERT_TRUE(reader);
+  const ReadOutcome failed = read_rest(*reader);
+
+  reader->reopen(good, "good.gz");
+  const ReadOutcome after = read_rest(*reader);
+
+  ASSERT_TRUE(failed.error);
+  EXPECT_EQ(failed.error->message, "read bad.gz: gzip member 1: invalid gzip header");
+  ASSERT_FALSE(after.error) << after.error->message;
+  EXPECT_FALSE(reader->failure());
+  EXPECT_EQ(after.rows, (std::vector<Values>{{"a", "1", std::nullopt}}));
+}
+
+TEST(TsvReaderTest, ReopenOfUncompressedInputReadsTheNewSource) {
+  test::TrickleSource first("a\t1\nleft over", 4);
+  test::TrickleSource second("b\t2\n", 4);
+  auto reader =
+      Reader::open(first, k_event_columns, {.name = "a", .compression = Compression::none});
+  ASSERT_TRUE(reader);
+  ASSERT_TRUE(reader->next().value()); // "left over" stays unread in the buffer.
+
+  reader->reopen(second, "b");
+  const ReadOutcome b = read_rest(*reader);
+
+  ASSERT_FALSE(b.error) << b.error->message;
+  EXPECT_EQ(b.rows, (std::vector<Values>{{"b", "2", std::nullopt}}));
+}
+
 } // namespace
 } // namespace rsi::tsv

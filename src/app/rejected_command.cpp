@@ -92,6 +92,107 @@ std::string default_requester() {
                                                    : "rs_ingester-cli:" + user->second;
 }
 
+// The messages a replay names: --reason and --table, --ids, or --all (one of them is required).
+std::variant<ingestdb::RejectedSelection, UsageError>
+replay_selection(const RejectedCommand::Options& options) {
+  auto filtered = filters(options);
+  auto* selection = std::get_if<ingestdb::RejectedSelection>(&filtered);
+  if (selection == nullptr) {
+    return filtered;
+  }
+  if (!options.ids.empty()) {
+    auto ids = parse_ids(options.ids);
+    if (!ids || ids->size() > 10'000) {
+      return UsageError{"--ids: a comma-separated list of at most 10000 message ids"};
+    }
+    selection->ids = std::move(*ids);
+  }
+  if (selection->ids.empty() && !selection->kind && !selection->table && !options.all) {
+    return UsageError{"name the messages: --ids, --reason, --table, or --all"};
+  }
+  return filtered;
+}
+
+// Where a replay reads the tables' event metadata and, for routes without a version, the
+// registry: the flags, or the data directory's own.
+struct ReplaySources {
+  registry::MetadataFetcher fetcher;
+  std::unique_ptr<registry::SchemaRegistry> registry; // Null when no route needs it.
+};
+
+std::variant<ReplaySources, UsageError> replay_sources(const RejectedCommand::Options& options,
+                                                       const std::vector<core::Route>& routes,
+                                                       Clock& clock) {
+  const DataDir dir{options.data_dir.empty() ? std::filesystem::path()
+                                             : std::filesystem::absolute(options.data_dir)};
+  const auto env = http::process_environment();
+  ReplaySources sources;
+  if (!options.event_metadata_url.empty()) {
+    auto made = make_metadata_fetcher(options.event_metadata_url, {}, env,
+                                      http::make_default_credentials_provider(env, clock));
+    if (!made) {
+      return UsageError{"--event-metadata-url: " + made.error().message};
+    }
+    sources.fetcher = std::move(*made);
+  } else if (!options.data_dir.empty()) {
+    sources.fetcher = embedded_metadata_fetcher(dir);
+  } else {
+    return UsageError{"a replay with --database-url needs --event-metadata-url (the daemons' "
+                      "event metadata: s3://bucket/key or file:///path)"};
+  }
+  if (!options.registry_url.empty() || !options.data_dir.empty()) {
+    auto config =
+        options.registry_url.empty()
+            ? Result<registry::Config>(registry::Config{registry::LocalConfig{dir.schemas()}})
+            : registry::config_from_url(options.registry_url);
+    auto made = config ? registry::make_schema_registry(*config) : std::unexpected(config.error());
+    if (!made) {
+      return UsageError{"--registry-url: " + made.error().message};
+    }
+    sources.registry = std::move(*made);
+  } else if (storer::needs_current_version(routes)) {
+    return UsageError{"a --route without a version needs --registry-url (where the tables' "
+                      "current versions are)"};
+  }
+  return sources;
+}
+
+// One line per replayed message: its id, message id, table and what became of it.
+void print_replayed(const storer::ReplayedMessage& message) {
+  std::printf("%lld (message %s, table %s): %s", static_cast<long long>(message.id),
+              message.message_id.c_str(), or_dash(message.table).c_str(),
+              std::string(storer::to_string(message.outcome)).c_str());
+  if (message.outcome == storer::ReplayOutcome::recorded) {
+    std::printf(", %zu file(s)", message.files);
+  } else if (message.outcome == storer::ReplayOutcome::rejected) {
+    std::printf(" again (%s): %s", message.kind.c_str(), message.reason.c_str());
+  } else if (message.outcome == storer::ReplayOutcome::unavailable) {
+    std::printf(", unchanged: %s", message.reason.c_str());
+  }
+  std::printf("\n");
+}
+
+// The totals by outcome; the exit status: k_exit_left_behind when some are still rejected or
+// could not be checked.
+int print_replay_summary(std::map<storer::ReplayOutcome, std::size_t>& counts) {
+  std::size_t total = 0;
+  for (const auto& [outcome, count] : counts) {
+    total += count;
+  }
+  if (total == 0) {
+    std::printf("no rejected message matches\n");
+    return 0;
+  }
+  const std::size_t left =
+      counts[storer::ReplayOutcome::rejected] + counts[storer::ReplayOutcome::unavailable];
+  std::printf("replayed %zu: %zu recorded, %zu duplicate, %zu skipped, %zu rejected again, %zu "
+              "unavailable\n",
+              total, counts[storer::ReplayOutcome::recorded],
+              counts[storer::ReplayOutcome::duplicate], counts[storer::ReplayOutcome::skipped],
+              counts[storer::ReplayOutcome::rejected], counts[storer::ReplayOutcome::unavailable]);
+  return left > 0 ? k_exit_left_behind : 0;
+}
+
 } // namespace
 
 RejectedCommand::RejectedCommand(CLI::App& app) {
@@ -194,63 +295,25 @@ int RejectedCommand::list(ingestdb::IngestDb& store) {
 }
 
 int RejectedCommand::replay(ingestdb::IngestDb& store) {
-  auto filtered = filters(m_options);
-  if (auto* wrong = std::get_if<UsageError>(&filtered)) {
+  auto selected = replay_selection(m_options);
+  if (auto* wrong = std::get_if<UsageError>(&selected)) {
     return usage_error(wrong->message);
   }
-  auto selection = std::get<ingestdb::RejectedSelection>(std::move(filtered));
-  if (!m_options.ids.empty()) {
-    auto ids = parse_ids(m_options.ids);
-    if (!ids || ids->size() > 10'000) {
-      return usage_error("--ids: a comma-separated list of at most 10000 message ids");
-    }
-    selection.ids = std::move(*ids);
-  }
-  if (selection.ids.empty() && !selection.kind && !selection.table && !m_options.all) {
-    return usage_error("name the messages: --ids, --reason, --table, or --all");
-  }
+  auto selection = std::get<ingestdb::RejectedSelection>(std::move(selected));
   auto routes = core::parse_routes(m_options.routes);
   if (!routes) {
     return usage_error("--route: " + routes.error().message);
   }
-  // Only with --data-dir: its event metadata and schemas.
-  const DataDir dir{m_options.data_dir.empty() ? std::filesystem::path()
-                                               : std::filesystem::absolute(m_options.data_dir)};
-  const auto env = http::process_environment();
   SystemClock clock;
-  registry::MetadataFetcher fetcher;
-  if (!m_options.event_metadata_url.empty()) {
-    auto made = make_metadata_fetcher(m_options.event_metadata_url, {}, env,
-                                      http::make_default_credentials_provider(env, clock));
-    if (!made) {
-      return usage_error("--event-metadata-url: " + made.error().message);
-    }
-    fetcher = std::move(*made);
-  } else if (!m_options.data_dir.empty()) {
-    fetcher = embedded_metadata_fetcher(dir);
-  } else {
-    return usage_error("a replay with --database-url needs --event-metadata-url (the daemons' "
-                       "event metadata: s3://bucket/key or file:///path)");
+  auto made = replay_sources(m_options, *routes, clock);
+  if (auto* wrong = std::get_if<UsageError>(&made)) {
+    return usage_error(wrong->message);
   }
-  std::unique_ptr<registry::SchemaRegistry> registry;
-  if (!m_options.registry_url.empty() || !m_options.data_dir.empty()) {
-    auto config =
-        m_options.registry_url.empty()
-            ? Result<registry::Config>(registry::Config{registry::LocalConfig{dir.schemas()}})
-            : registry::config_from_url(m_options.registry_url);
-    auto made = config ? registry::make_schema_registry(*config) : std::unexpected(config.error());
-    if (!made) {
-      return usage_error("--registry-url: " + made.error().message);
-    }
-    registry = std::move(*made);
-  } else if (storer::needs_current_version(*routes)) {
-    return usage_error("a --route without a version needs --registry-url (where the tables' "
-                       "current versions are)");
-  }
-  registry::EventMetadataCache tables(std::move(fetcher), clock, {});
+  auto sources = std::get<ReplaySources>(std::move(made));
+  registry::EventMetadataCache tables(std::move(sources.fetcher), clock, {});
   telemetry::Metrics metrics("rs_ingester");
   const auto replayer =
-      make_replayer(store, tables, registry.get(), std::move(*routes), clock, metrics);
+      make_replayer(store, tables, sources.registry.get(), std::move(*routes), clock, metrics);
   const std::string requester =
       m_options.requester.empty() ? default_requester() : m_options.requester;
 
@@ -265,39 +328,14 @@ int RejectedCommand::replay(ingestdb::IngestDb& store) {
     }
     for (const auto& message : report->messages) {
       ++counts[message.outcome];
-      std::printf("%lld (message %s, table %s): %s", static_cast<long long>(message.id),
-                  message.message_id.c_str(), or_dash(message.table).c_str(),
-                  std::string(storer::to_string(message.outcome)).c_str());
-      if (message.outcome == storer::ReplayOutcome::recorded) {
-        std::printf(", %zu file(s)", message.files);
-      } else if (message.outcome == storer::ReplayOutcome::rejected) {
-        std::printf(" again (%s): %s", message.kind.c_str(), message.reason.c_str());
-      } else if (message.outcome == storer::ReplayOutcome::unavailable) {
-        std::printf(", unchanged: %s", message.reason.c_str());
-      }
-      std::printf("\n");
+      print_replayed(message);
     }
     if (!report->next_after_id) {
       break;
     }
     selection.after_id = *report->next_after_id;
   }
-  std::size_t total = 0;
-  for (const auto& [outcome, count] : counts) {
-    total += count;
-  }
-  if (total == 0) {
-    std::printf("no rejected message matches\n");
-    return 0;
-  }
-  const std::size_t left =
-      counts[storer::ReplayOutcome::rejected] + counts[storer::ReplayOutcome::unavailable];
-  std::printf("replayed %zu: %zu recorded, %zu duplicate, %zu skipped, %zu rejected again, %zu "
-              "unavailable\n",
-              total, counts[storer::ReplayOutcome::recorded],
-              counts[storer::ReplayOutcome::duplicate], counts[storer::ReplayOutcome::skipped],
-              counts[storer::ReplayOutcome::rejected], counts[storer::ReplayOutcome::unavailable]);
-  return left > 0 ? k_exit_left_behind : 0;
+  return print_replay_summary(counts);
 }
 
 } // namespace rsi::app

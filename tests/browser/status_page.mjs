@@ -51,6 +51,8 @@ async function card(page, table) {
 const browser = await puppeteer.launch({
   executablePath: options.chromium,
   headless: true,
+  // Over a pipe, Chromium ends with this script even if the test kills it.
+  pipe: true,
   // Root in CI: Chromium's sandbox needs user namespaces it may not get there.
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
          '--disable-extensions', '--lang=en-US'],
@@ -84,12 +86,12 @@ try {
 
   // The API wants the token: the page says so.
   await page.waitForFunction(
-    () => /needs its token/.test(document.getElementById('banner').textContent), { timeout: 5000 });
+    () => /needs its token/.test(document.getElementById('banner').textContent), { timeout: 10000 });
   log('asked for the token');
   await page.type('#token', options.token);
   await page.type('#requester', 'browser e2e');
   await page.click('#token-save');
-  await page.waitForSelector(`article[data-table="${options.force}"]`, { timeout: 5000 });
+  await page.waitForSelector(`article[data-table="${options.force}"]`, { timeout: 10000 });
   check(await page.$eval('#banner', (node) => node.hidden), 'the banner stays after the token');
   check(await page.evaluate(() => sessionStorage.getItem('rsi.token')) === options.token,
         'the token is not in sessionStorage');
@@ -162,19 +164,19 @@ try {
   await page.waitForFunction((table) => {
     const notice = document.getElementById('notice');
     return !notice.hidden && notice.textContent.includes(`force load of ${table}: done (204)`);
-  }, { timeout: 5000 }, options.force);
+  }, { timeout: 10000 }, options.force);
   log('force load answered 204');
   await page.waitForFunction((table) => {
     const card = document.querySelector(`article[data-table="${table}"]`);
     const value = (field) => card && card.querySelector(`[data-field="${field}"]`).getAttribute('data-value');
     return value('InQueueFiles') === '0' && Number(value('LoadedFiles')) > 0 && value('LastLoad') !== '';
-  }, { timeout: 15000 }, options.force);
+  }, { timeout: 20000 }, options.force);
   log(`${options.force}: the waiting file loaded, shown by the page`);
 
   // On a phone: one column, nothing wider than the screen.
   await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
   await page.reload({ waitUntil: 'load' });
-  await page.waitForSelector(`article[data-table="${options.force}"]`, { timeout: 5000 });
+  await page.waitForSelector(`article[data-table="${options.force}"]`, { timeout: 10000 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `the page is ${overflow} px wider than a phone`);
   await page.screenshot({ path: options['phone-screenshot'], fullPage: true });
@@ -183,8 +185,9 @@ try {
   // The API unreachable: a banner says so.
   await page.setRequestInterception(true);
   page.on('request', (request) => (request.url().includes('/control/') ? request.abort() : request.continue()));
+  await page.click('#token-save'); // Refreshes now rather than within 5 s.
   await page.waitForFunction(
-    () => /Cannot reach the control API/.test(document.getElementById('banner').textContent), { timeout: 8000 });
+    () => /Cannot reach the control API/.test(document.getElementById('banner').textContent), { timeout: 12000 });
   log('unreachable API: banner shown');
 
   check(problems.length === 0, `the page had errors: ${problems.join('; ')}`);

@@ -58,10 +58,10 @@ const browser = await puppeteer.launch({
          '--disable-extensions', '--lang=en-US'],
 });
 let failed = false;
+const problems = [];
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 900 });
-  const problems = [];
   page.on('pageerror', (error) => problems.push(`script error: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) {
@@ -196,6 +196,7 @@ try {
 } catch (error) {
   failed = true;
   console.error(error instanceof CheckFailed ? `FAILED: ${error.message}` : error.stack || String(error));
+  if (problems.length) console.error(`the page had errors: ${problems.join('; ')}`);
 } finally {
   await browser.close();
 }

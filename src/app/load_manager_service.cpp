@@ -5,6 +5,15 @@
 #include "control/control_api.hpp"
 
 namespace rsi::app {
+namespace {
+
+// The table the status's registry health asks about: any valid name will do.
+constexpr std::string_view k_registry_probe_table = "rsi_status_probe";
+// How long a probe's answer stands: a status page polls every few seconds, and a registry that
+// does not answer costs the HTTP client's retries each time.
+constexpr std::chrono::seconds k_registry_probe_ttl{15};
+
+} // namespace
 
 LoadManagerService::LoadManagerService(ingestdb::IngestDb& store,
                                        registry::SchemaRegistry& registry,
@@ -80,10 +89,31 @@ void LoadManagerService::install_control(http::Server& server,
                  RSI_TRY_ASSIGN(const auto schema, m_registry.schema(table, 0));
                  return schema.has_value();
                },
+               .registry_ping = [this] { return probe_registry(); },
                .queue_depth = std::move(queue_depth),
                .routes = std::move(routes),
                .max_load_retry = m_options.loader.max_load_retry,
                .replay_rejected = std::move(replay_rejected)});
+}
+
+Result<void> LoadManagerService::probe_registry() {
+  {
+    const std::lock_guard lock(m_probe_mutex);
+    const bool fresh =
+        m_probe_at && m_clock.now() - *m_probe_at < k_registry_probe_ttl && m_probe_result;
+    if (fresh || (m_probe_running && m_probe_result)) {
+      return *m_probe_result;
+    }
+    m_probe_running = true;
+  }
+  // Any answer, a table it does not know included, means the registry is up.
+  auto answered = m_registry.current_version(k_registry_probe_table);
+  Result<void> result = answered ? Result<void>() : Result<void>(std::unexpected(answered.error()));
+  const std::lock_guard lock(m_probe_mutex);
+  m_probe_running = false;
+  m_probe_at = m_clock.now();
+  m_probe_result = result;
+  return result;
 }
 
 void LoadManagerService::start(std::stop_token stop) {

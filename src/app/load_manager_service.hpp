@@ -80,6 +80,10 @@ private:
     return std::forward<Work>(work)(*m_control_warehouse);
   }
 
+  // One round trip to the schema registry for the status's dependency health; an answer is
+  // reused for a few seconds, and while a probe runs the others take the last answer.
+  Result<void> probe_registry();
+
   ingestdb::IngestDb& m_store;
   registry::SchemaRegistry& m_registry;
   ingestdb::MigratorLock& m_lock;
@@ -95,6 +99,10 @@ private:
   std::unique_ptr<loader::Loader> m_loader;
   std::unique_ptr<telemetry::Reporter> m_reporter;
   std::vector<std::jthread> m_threads;
+  std::mutex m_probe_mutex; // Guards the three below.
+  std::optional<TimePoint> m_probe_at;
+  std::optional<Result<void>> m_probe_result;
+  bool m_probe_running = false;
 };
 
 } // namespace rsi::app

@@ -56,7 +56,7 @@ bool ControlApiConfig::exposed_without_token() const {
 void add_control_api_flags(CLI::App& app, ControlApiFlags& flags, ControlApiConfig& config) {
   app.add_option(
       "--control-token", flags.token,
-      "Bearer token for every control endpoint but /health (better: --control-token-file or "
+      "Bearer token for every control endpoint but / and /health (better: --control-token-file or "
       "RSI_CONTROL_TOKEN, which stay out of ps)");
   app.add_option("--control-token-file", flags.token_file,
                  "File holding the bearer token (a trailing newline is ignored)");

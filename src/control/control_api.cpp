@@ -15,6 +15,7 @@
 #include "common/log.hpp"
 #include "control/handler_support.hpp"
 #include "control/rejected_api.hpp"
+#include "control/status_page.hpp"
 #include "core/json_fields.hpp"
 #include "core/table_name.hpp"
 #include "status/status.hpp"
@@ -38,7 +39,10 @@ ServerResponse no_content() { return {.status = 204, .content_type = "", .body =
 
 double epoch_seconds(TimePoint time) { return static_cast<double>(to_epoch_micros(time)) / 1e6; }
 
-json batch_json(const ingestdb::Batch& batch) {
+json optional_json(const auto& value) { return value ? json(*value) : json(nullptr); }
+
+// A batch; with `taken_at` (a snapshot's), also its age then.
+json batch_json(const ingestdb::Batch& batch, std::optional<TimePoint> taken_at = std::nullopt) {
   json out{{"Manifest", batch.manifest},
            {"Table", batch.table},
            {"Version", batch.version},
@@ -48,17 +52,48 @@ json batch_json(const ingestdb::Batch& batch) {
   if (batch.retry_at) {
     out["RetryAt"] = to_iso8601(*batch.retry_at);
   }
+  out["CreatedAt"] = batch.created_at ? json(to_iso8601(*batch.created_at)) : json(nullptr);
+  if (taken_at) {
+    out["AgeSeconds"] = batch.created_at
+                            ? json(epoch_seconds(*taken_at) - epoch_seconds(*batch.created_at))
+                            : json(nullptr);
+  }
   return out;
 }
 
-json optional_json(const auto& value) { return value ? json(*value) : json(nullptr); }
-
-json batches_json(const std::vector<ingestdb::Batch>& batches) {
+json batches_json(const std::vector<ingestdb::Batch>& batches, TimePoint taken_at) {
   json list = json::array();
   for (const auto& batch : batches) {
-    list.push_back(batch_json(batch));
+    list.push_back(batch_json(batch, taken_at));
   }
   return list;
+}
+
+json health_json(const status::Health& health) {
+  if (!health.checked) {
+    return nullptr;
+  }
+  return {{"Ok", !health.error}, {"Error", optional_json(health.error)}};
+}
+
+// The table's loads per minute since the snapshot's history_since (minutes with a load only),
+// and their sums.
+void add_history(json& table_json, const status::TableStatus& table) {
+  json minutes = json::array();
+  std::int64_t batches = 0;
+  std::int64_t files = 0;
+  std::int64_t rows = 0;
+  for (const auto& minute : table.history) {
+    minutes.push_back({{"Minute", to_iso8601(minute.minute)},
+                       {"Batches", minute.batches},
+                       {"Files", minute.files},
+                       {"Rows", minute.rows}});
+    batches += minute.batches;
+    files += minute.files;
+    rows += minute.rows;
+  }
+  table_json["LoadHistory"] = std::move(minutes);
+  table_json["LoadedLastHour"] = {{"Batches", batches}, {"Files", files}, {"Rows", rows}};
 }
 
 json quarantined_json(const ingestdb::QuarantinedFile& file) {
@@ -101,14 +136,16 @@ json status_json(const status::Snapshot& snapshot) {
          {"AwaitingMetadataMessages", table.awaiting_metadata},
          {"AwaitingMetadataSince",
           table.awaiting_since ? json(to_iso8601(*table.awaiting_since)) : json(nullptr)},
-         {"InFlight", batches_json(table.in_flight)},
-         {"Orphaned", batches_json(table.orphaned)},
-         {"Retrying", batches_json(table.retrying)},
-         {"Stale", batches_json(table.stale)},
+         {"InFlight", batches_json(table.in_flight, snapshot.taken_at)},
+         {"Orphaned", batches_json(table.orphaned, snapshot.taken_at)},
+         {"Retrying", batches_json(table.retrying, snapshot.taken_at)},
+         {"Stale", batches_json(table.stale, snapshot.taken_at)},
          {"QuarantinedFiles", table.quarantined_files},
          {"QuarantinedSince",
           table.quarantined_since ? json(to_iso8601(*table.quarantined_since)) : json(nullptr)},
-         {"Quarantined", quarantined}});
+         {"Quarantined", quarantined},
+         {"RejectedMessages", table.rejected}});
+    add_history(tables.back(), table);
   }
   json queue = nullptr;
   if (snapshot.queue) {
@@ -124,7 +161,17 @@ json status_json(const status::Snapshot& snapshot) {
           {"Queue", std::move(queue)},
           {"Busy", snapshot.busy()},
           {"QuarantinedFiles", snapshot.quarantined_files()},
-          {"MaxLoadRetry", snapshot.max_load_retry}};
+          {"MaxLoadRetry", snapshot.max_load_retry},
+          {"TakenAt", to_iso8601(snapshot.taken_at)},
+          {"HistorySince", to_iso8601(snapshot.history_since)},
+          {"Dependencies",
+           {{"IngesterDb", health_json(snapshot.ingester_db)},
+            {"Warehouse", health_json(snapshot.warehouse)},
+            {"Queue", health_json(snapshot.queue_health)},
+            {"Registry", health_json(snapshot.registry)}}},
+          {"RejectedMessages", snapshot.rejected},
+          {"RejectedTotal", snapshot.rejected_messages()},
+          {"RejectedPartial", snapshot.rejected_partial}};
 }
 
 class Api {
@@ -238,6 +285,8 @@ public:
     auto snapshot = status::take_snapshot({.store = m_backend.store,
                                            .versions = m_backend.versions(),
                                            .queue_depth = m_backend.queue_depth,
+                                           .warehouse_ping = m_backend.warehouse_ping,
+                                           .registry_ping = m_backend.registry_ping,
                                            .max_load_retry = m_backend.max_load_retry},
                                           m_backend.clock->now());
     if (!snapshot) {
@@ -400,6 +449,7 @@ void install(http::Server& server, ControlBackend backend) {
     return [api, method](const ServerRequest& request) { return ((*api).*method)(request); };
   };
   const http::RouteOptions token{.needs_token = true};
+  detail::install_status_page(server);
   server.route("GET", "/health", bind(&Api::health));
   server.route("POST", "/control/force_load", bind(&Api::force_load), token);
   server.route("POST", "/control/increment_version/([^/]+)", bind(&Api::increment_version), token);

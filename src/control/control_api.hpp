@@ -31,6 +31,9 @@ struct ControlBackend {
   // Whether the schema registry has `table` (a force load is refused for a table no one knows).
   // Empty: only the warehouse's versions and the pending files count.
   std::function<Result<bool>(std::string_view table)> registry_knows;
+  // One round trip to the schema registry, for the status's dependency health; empty: not
+  // checked.
+  std::function<Result<void>()> registry_ping;
   // Messages in the queue not yet recorded; empty where this process does not read the queue.
   std::function<Result<queue::QueueDepth>()> queue_depth;
   // The --route rules this process's queue listeners apply (with queue_depth: rs_ingester).
@@ -43,6 +46,7 @@ struct ControlBackend {
 
 // The original's endpoints with their exact shapes, plus status, retry/skip of stale batches
 // and metrics (docs/control-api.md):
+//   GET  /                               the status page (HTML over /control/status), no token
 //   GET  /health                         200 / 503 {"IngesterDBConnError":…,"WarehouseConnError":…}
 //   POST /control/force_load             {"Table":"t","Requester":"who"} → 204 (404 for a table
 //                                          neither the warehouse, the files nor the registry
@@ -62,8 +66,8 @@ struct ControlBackend {
 //   POST /control/rejected/replay        rejected messages → through the intake again (200)
 //   GET  /metrics                        Prometheus text
 // Errors answer {"Error":"…"} with 400 (bad input), 404 (unknown), 405 (method), 409 (state does
-// not allow it), 500/503 (backend failure). Every endpoint but /health declares that it needs the
-// server's bearer token (http::ServerOptions), which the server checks from the request head
+// not allow it), 500/503 (backend failure). Every endpoint but / and /health declares that it needs
+// the server's bearer token (http::ServerOptions), which the server checks from the request head
 // (401), as it does the limits and the Host, Origin and Content-Type rules.
 void install(http::Server& server, ControlBackend backend);
 

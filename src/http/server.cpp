@@ -818,8 +818,12 @@ std::optional<ServerResponse> Engine::refuse_from_head(const Head& head, const R
     if (head.count("origin") > 1) {
       return refusal(403, "more than one Origin field");
     }
+    // The server's own pages (the status page) send their Origin: http:// and the Host, which
+    // passed the check above (a rebinding page's Host did not).
+    const std::string* host = head.find("host");
     if (const std::string* origin = head.find("origin");
-        origin != nullptr && !origin_allowed(*origin)) {
+        origin != nullptr && !origin_allowed(*origin) &&
+        !(host != nullptr && origin_key(*origin) == "http://" + to_ascii_lower(trim(*host)))) {
       return refusal(
           403,
           fmt::format("requests from Origin {} are not allowed (see --control-allowed-origins)",

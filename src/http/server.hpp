@@ -57,7 +57,8 @@ struct ServerOptions {
   std::optional<std::string> bearer_token;
   // Requests that change state (every method but GET and HEAD) must name in Host "localhost",
   // an IP address, the bound host or one of `allowed_hosts` (403 otherwise), and may come
-  // from a browser page only when its Origin is one of `allowed_origins` (403 otherwise).
+  // from a browser page only when its Origin is one of `allowed_origins` or the server's own
+  // (`http://` and the Host field: a page this server served) (403 otherwise).
   std::vector<std::string> allowed_hosts;   // "ingester.internal" (a port, if given, is ignored).
   std::vector<std::string> allowed_origins; // "https://blueprint.internal" (scheme, host, port).
 };

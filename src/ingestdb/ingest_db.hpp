@@ -46,6 +46,9 @@ struct Batch {
   std::optional<TimePoint> retry_at;
   std::optional<TimePoint> oldest_file; // When the oldest file of the batch was received.
   bool forced = false;                  // Claimed because of a force load request.
+  // When the batch was first claimed (its manifest row's created_ts); kept across retries. Set
+  // by the queries that list batches (in flight, orphaned, failed, find_batch).
+  std::optional<TimePoint> created_at;
 };
 
 struct TableVersion {
@@ -111,6 +114,22 @@ struct AwaitingMetadata {
   std::string table;
   std::int64_t messages = 0;
   TimePoint first_seen; // The oldest message's.
+};
+
+// What the loads of one table committed in one minute (the status page's chart).
+struct LoadMinute {
+  std::string table;
+  TimePoint minute; // The minute's start (UTC).
+  std::int64_t batches = 0;
+  std::int64_t files = 0;
+  std::int64_t rows = 0; // As the loads reported them (see complete_batch).
+};
+
+// How many rejected messages are kept, per kind and table (empty: not known).
+struct RejectedCount {
+  std::string kind;
+  std::string table;
+  std::int64_t messages = 0;
 };
 
 // A file of a batch whose data cannot load as it is, as the loader found it.
@@ -203,9 +222,22 @@ public:
   // Extend the lease of an in-flight batch. false: the batch is no longer in flight.
   [[nodiscard]] virtual Result<bool> renew_lease(const std::string& manifest, TimePoint until) = 0;
 
-  // The batch was loaded: its files and manifest are deleted, its keys remembered and
-  // `last_load` of its table set to `now`. false: no such batch (already completed).
-  [[nodiscard]] virtual Result<bool> complete_batch(const std::string& manifest, TimePoint now) = 0;
+  // The batch was loaded: its files and manifest are deleted, its keys remembered,
+  // `last_load` of its table set to `now`, and the batch, its files and `rows` added to its
+  // table's load history for `now`'s minute (load_history). false: no such batch (already
+  // completed).
+  [[nodiscard]] virtual Result<bool> complete_batch(const std::string& manifest, TimePoint now,
+                                                    std::int64_t rows) = 0;
+
+  // complete_batch when the rows are not known (a batch the warehouse's ledger says committed):
+  // its files count in the history, its rows do not.
+  [[nodiscard]] Result<bool> complete_batch(const std::string& manifest, TimePoint now) {
+    return complete_batch(manifest, now, 0);
+  }
+
+  // The load history from `since` on: one entry per table and minute that had a load, by table
+  // and minute. Kept as long as loaded keys are (prune_loaded_keys).
+  [[nodiscard]] virtual Result<std::vector<LoadMinute>> load_history(TimePoint since) = 0;
 
   // The load failed: retry it at `retry_at`, keep `error` as its last error.
   // false: no such batch.
@@ -318,6 +350,10 @@ public:
                                                      const std::string& kind,
                                                      const std::string& table) = 0;
 
+  // The rejected messages kept, counted per kind and table; at most `limit` groups, the
+  // largest first.
+  [[nodiscard]] virtual Result<std::vector<RejectedCount>> rejected_counts(std::size_t limit) = 0;
+
   // How many messages were rejected at or after `since`.
   [[nodiscard]] virtual Result<std::int64_t> count_rejected(TimePoint since) = 0;
 
@@ -337,7 +373,7 @@ public:
   [[nodiscard]] virtual Result<std::vector<AwaitingMetadata>>
   awaiting_metadata(TimePoint retry_after) = 0;
 
-  // Forget loaded keys older than `cutoff`; returns how many.
+  // Forget loaded keys, and the load history, older than `cutoff`; returns how many keys.
   [[nodiscard]] virtual Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) = 0;
 
   // Whether the database answers.

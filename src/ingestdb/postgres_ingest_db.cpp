@@ -87,7 +87,7 @@ constexpr std::string_view k_pg_record_sql = R"sql(
 // Manifest columns read by every query that returns batches, in this order.
 constexpr auto k_pg_manifest_columns =
     "m.uuid, COALESCE(m.tablename, ''), COALESCE(m.tableversion, 0), COALESCE(m.retry_count, 0), "
-    "m.last_error, " RSI_MICROS("m.retry_ts");
+    "m.last_error, " RSI_MICROS("m.retry_ts") ", " RSI_MICROS("m.created_ts");
 
 Batch batch_from_row(const pg::Rows& rows, int row) {
   Batch batch;
@@ -100,6 +100,9 @@ Batch batch_from_row(const pg::Rows& rows, int row) {
   }
   if (!rows.is_null(row, 5)) {
     batch.retry_at = from_epoch_micros(rows.integer(row, 5));
+  }
+  if (!rows.is_null(row, 6)) { // NULL in a manifest the original wrote.
+    batch.created_at = from_epoch_micros(rows.integer(row, 6));
   }
   return batch;
 }
@@ -210,7 +213,8 @@ public:
     });
   }
 
-  Result<bool> complete_batch(const std::string& manifest, TimePoint now) override {
+  Result<bool> complete_batch(const std::string& manifest, TimePoint now,
+                              std::int64_t rows) override {
     if (!is_uuid(manifest)) {
       return false;
     }
@@ -232,9 +236,20 @@ public:
                  FROM batch, files
                 WHERE COALESCE(batch.tablename, files.tablename) IS NOT NULL
                ON CONFLICT (tablename) DO UPDATE
-                 SET last_loaded = GREATEST(last_load.last_loaded, excluded.last_loaded))
+                 SET last_loaded = GREATEST(last_load.last_loaded, excluded.last_loaded)),
+             history AS (
+               INSERT INTO load_minute (tablename, minute, batches, files_loaded, rows_loaded)
+               SELECT COALESCE(batch.tablename, min(files.tablename)),
+                      date_trunc('minute', $2::timestamp), 1, count(*), $3::bigint
+                 FROM batch, files
+                GROUP BY batch.tablename
+               HAVING COALESCE(batch.tablename, min(files.tablename)) IS NOT NULL
+               ON CONFLICT (tablename, minute) DO UPDATE
+                 SET batches = load_minute.batches + 1,
+                     files_loaded = load_minute.files_loaded + excluded.files_loaded,
+                     rows_loaded = load_minute.rows_loaded + excluded.rows_loaded)
         SELECT EXISTS (SELECT 1 FROM batch))sql",
-                                                {manifest, ts(now)}));
+                                                {manifest, ts(now), std::to_string(rows)}));
       return done.boolean(0, 0);
     });
   }
@@ -584,6 +599,31 @@ public:
         [&](pg::Connection& conn) { return pg_rejected::update(conn, id, reason, kind, table); });
   }
 
+  Result<std::vector<LoadMinute>> load_history(TimePoint since) override {
+    return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<LoadMinute>> {
+      RSI_TRY_ASSIGN(
+          const auto found,
+          conn.exec("SELECT tablename, " RSI_MICROS(
+                        "minute") ", batches, files_loaded, rows_loaded FROM load_minute "
+                                  "WHERE minute >= date_trunc('minute', $1::timestamp) "
+                                  "ORDER BY tablename, minute",
+                    {ts(since)}));
+      std::vector<LoadMinute> minutes;
+      for (int row = 0; row < found.size(); ++row) {
+        minutes.push_back({.table = found.text(row, 0),
+                           .minute = from_epoch_micros(found.integer(row, 1)),
+                           .batches = found.integer(row, 2),
+                           .files = found.integer(row, 3),
+                           .rows = found.integer(row, 4)});
+      }
+      return minutes;
+    });
+  }
+
+  Result<std::vector<RejectedCount>> rejected_counts(std::size_t limit) override {
+    return m_pool.run([&](pg::Connection& conn) { return pg_rejected::counts(conn, limit); });
+  }
+
   Result<std::int64_t> count_rejected(TimePoint since) override {
     return m_pool.run([&](pg::Connection& conn) { return pg_rejected::count_since(conn, since); });
   }
@@ -632,6 +672,7 @@ public:
 
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::int64_t> {
+      RSI_TRY(conn.exec("DELETE FROM load_minute WHERE minute < $1", {ts(cutoff)}));
       RSI_TRY_ASSIGN(const auto rows,
                      conn.exec("DELETE FROM loaded_key WHERE loaded_at < $1", {ts(cutoff)}));
       return rows.affected();

@@ -87,6 +87,19 @@ Result<std::vector<StoredRejection>> list(pg::Connection& conn,
   return rejections;
 }
 
+Result<std::vector<RejectedCount>> counts(pg::Connection& conn, std::size_t limit) {
+  RSI_TRY_ASSIGN(const auto rows,
+                 conn.exec("SELECT COALESCE(kind, ''), COALESCE(tablename, ''), count(*) "
+                           "FROM rejected_message GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT $1",
+                           {std::to_string(limit)}));
+  std::vector<RejectedCount> groups;
+  for (int row = 0; row < rows.size(); ++row) {
+    groups.push_back(
+        {.kind = rows.text(row, 0), .table = rows.text(row, 1), .messages = rows.integer(row, 2)});
+  }
+  return groups;
+}
+
 Result<std::int64_t> count_since(pg::Connection& conn, TimePoint since) {
   RSI_TRY_ASSIGN(const auto rows,
                  conn.exec("SELECT count(*) FROM rejected_message WHERE received_at >= $1",

@@ -21,6 +21,9 @@ namespace rsi::ingestdb::pg_rejected {
 [[nodiscard]] Result<std::vector<StoredRejection>> list(pg::Connection& conn,
                                                         const RejectedSelection& selection);
 
+// Rows per kind and table, the largest groups first; at most `limit` groups.
+[[nodiscard]] Result<std::vector<RejectedCount>> counts(pg::Connection& conn, std::size_t limit);
+
 [[nodiscard]] Result<std::int64_t> count_since(pg::Connection& conn, TimePoint since);
 
 // Deletes row `id`; false when there is none.

@@ -25,7 +25,9 @@ namespace {
 std::int64_t us(TimePoint time) { return to_epoch_micros(time); }
 
 constexpr auto k_sqlite_manifest_columns =
-    "uuid, tablename, tableversion, retry_count, last_error, retry_ts";
+    "uuid, tablename, tableversion, retry_count, last_error, retry_ts, created_ts";
+
+constexpr std::int64_t k_minute_us = 60'000'000;
 
 Batch batch_from_row(const sqlite::Statement& stmt) {
   Batch batch;
@@ -39,6 +41,7 @@ Batch batch_from_row(const sqlite::Statement& stmt) {
   if (!stmt.is_null(5)) {
     batch.retry_at = from_epoch_micros(stmt.integer(5));
   }
+  batch.created_at = from_epoch_micros(stmt.integer(6));
   return batch;
 }
 
@@ -166,7 +169,8 @@ public:
     return changed == 1;
   }
 
-  Result<bool> complete_batch(const std::string& manifest, TimePoint now) override {
+  Result<bool> complete_batch(const std::string& manifest, TimePoint now,
+                              std::int64_t rows) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
     RSI_TRY_ASSIGN(auto* find, m_db.cached("SELECT tablename FROM manifest WHERE uuid = ?"));
@@ -192,9 +196,39 @@ public:
                                  "ON CONFLICT (tablename) DO UPDATE SET "
                                  "last_loaded = max(last_loaded, excluded.last_loaded)"));
       RSI_TRY(last->bind(1, table).bind(2, us(now)).run());
+      RSI_TRY_ASSIGN(auto* history, m_db.cached(R"sql(
+        INSERT INTO load_minute (tablename, minute, batches, files_loaded, rows_loaded)
+        VALUES (?, ?, 1, ?, ?)
+        ON CONFLICT (tablename, minute) DO UPDATE SET batches = batches + 1,
+          files_loaded = files_loaded + excluded.files_loaded,
+          rows_loaded = rows_loaded + excluded.rows_loaded)sql"));
+      history->bind(1, table).bind(2, us(now) / k_minute_us * k_minute_us).bind(3, deleted);
+      RSI_TRY(history->bind(4, rows).run());
     }
     RSI_TRY(tx.commit());
     return true;
+  }
+
+  Result<std::vector<LoadMinute>> load_history(TimePoint since) override {
+    const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto* query,
+                   m_db.cached("SELECT tablename, minute, batches, files_loaded, rows_loaded "
+                               "FROM load_minute WHERE minute >= ? ORDER BY tablename, minute"));
+    query->bind(1, us(since) / k_minute_us * k_minute_us);
+    std::vector<LoadMinute> minutes;
+    while (true) {
+      RSI_TRY_ASSIGN(const bool row, query->step());
+      if (!row) {
+        break;
+      }
+      minutes.push_back({.table = std::string(query->text(0)),
+                         .minute = from_epoch_micros(query->integer(1)),
+                         .batches = query->integer(2),
+                         .files = query->integer(3),
+                         .rows = query->integer(4)});
+    }
+    query->reset();
+    return minutes;
   }
 
   Result<bool> fail_batch(const std::string& manifest, const std::string& error,
@@ -514,6 +548,11 @@ public:
     return sqlite_rejected::update(m_db, id, reason, kind, table);
   }
 
+  Result<std::vector<RejectedCount>> rejected_counts(std::size_t limit) override {
+    const std::lock_guard lock(m_mutex);
+    return sqlite_rejected::counts(m_db, limit);
+  }
+
   Result<std::int64_t> count_rejected(TimePoint since) override {
     const std::lock_guard lock(m_mutex);
     return sqlite_rejected::count_since(m_db, since);
@@ -570,8 +609,13 @@ public:
 
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
     const std::lock_guard lock(m_mutex);
+    RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
+    RSI_TRY_ASSIGN(auto* history, m_db.cached("DELETE FROM load_minute WHERE minute < ?"));
+    RSI_TRY(history->bind(1, us(cutoff)).run());
     RSI_TRY_ASSIGN(auto* remove, m_db.cached("DELETE FROM loaded_key WHERE loaded_at < ?"));
-    return remove->bind(1, us(cutoff)).run();
+    RSI_TRY_ASSIGN(const auto removed, remove->bind(1, us(cutoff)).run());
+    RSI_TRY(tx.commit());
+    return removed;
   }
 
   Result<void> ping() override {

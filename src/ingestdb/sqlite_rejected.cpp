@@ -70,6 +70,25 @@ Result<std::vector<StoredRejection>> list(sqlite::Database& db,
   return rejections;
 }
 
+Result<std::vector<RejectedCount>> counts(sqlite::Database& db, std::size_t limit) {
+  RSI_TRY_ASSIGN(auto* query, db.cached("SELECT COALESCE(kind, ''), COALESCE(tablename, ''), "
+                                        "count(*) FROM rejected_message GROUP BY 1, 2 "
+                                        "ORDER BY 3 DESC, 1, 2 LIMIT ?"));
+  query->bind(1, static_cast<std::int64_t>(limit));
+  std::vector<RejectedCount> groups;
+  while (true) {
+    RSI_TRY_ASSIGN(const bool row, query->step());
+    if (!row) {
+      break;
+    }
+    groups.push_back({.kind = std::string(query->text(0)),
+                      .table = std::string(query->text(1)),
+                      .messages = query->integer(2)});
+  }
+  query->reset();
+  return groups;
+}
+
 Result<std::int64_t> count_since(sqlite::Database& db, TimePoint since) {
   RSI_TRY_ASSIGN(auto* query,
                  db.cached("SELECT count(*) FROM rejected_message WHERE received_at >= ?"));

@@ -21,6 +21,9 @@ namespace rsi::ingestdb::sqlite_rejected {
 [[nodiscard]] Result<std::vector<StoredRejection>> list(sqlite::Database& db,
                                                         const RejectedSelection& selection);
 
+// Rows per kind and table, the largest groups first; at most `limit` groups.
+[[nodiscard]] Result<std::vector<RejectedCount>> counts(sqlite::Database& db, std::size_t limit);
+
 [[nodiscard]] Result<std::int64_t> count_since(sqlite::Database& db, TimePoint since);
 
 // Deletes row `id`; false when there is none.

@@ -339,7 +339,7 @@ void Loader::finish(const ingestdb::Batch& batch, const warehouse::LoadResult& r
   // The load committed: mark it done until the store takes it. Should the process die first,
   // the ledger tells the orphan check it committed.
   for (int attempt = 0;; ++attempt) {
-    auto done = m_store.complete_batch(batch.manifest, now);
+    auto done = m_store.complete_batch(batch.manifest, now, static_cast<std::int64_t>(result.rows));
     if (done) {
       break;
     }

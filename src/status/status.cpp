@@ -8,7 +8,40 @@ namespace {
 
 constexpr std::chrono::hours k_awaiting_overdue{1};
 
-// The batches, last loads and messages awaiting metadata of each table (`entry` finds or adds it).
+// The first minute of the load history a snapshot at `now` shows.
+TimePoint history_since(TimePoint now) {
+  const auto minute = std::chrono::floor<std::chrono::minutes>(now);
+  return minute - (k_history_window - std::chrono::minutes(1));
+}
+
+// A dependency's answer to `ping` (not checked when there is none).
+Health check(const std::function<Result<void>()>& ping) {
+  if (!ping) {
+    return {};
+  }
+  auto answered = ping();
+  return {.checked = true,
+          .error = answered ? std::nullopt : std::optional<std::string>(answered.error().message)};
+}
+
+// The rejected messages' counts: by kind for the snapshot, by kind for each table listed (a
+// table named only by rejected messages is not listed: its name came from a stranger).
+Result<void> read_rejected(ingestdb::IngestDb& store, Snapshot& snapshot,
+                           std::map<std::string, TableStatus, std::less<>>& tables) {
+  RSI_TRY_ASSIGN(const auto groups, store.rejected_counts(k_rejected_groups_limit));
+  snapshot.rejected_partial = groups.size() >= k_rejected_groups_limit;
+  for (const auto& group : groups) {
+    const std::string kind = group.kind.empty() ? std::string("unknown") : group.kind;
+    snapshot.rejected[kind] += group.messages;
+    if (const auto table = tables.find(group.table); table != tables.end()) {
+      table->second.rejected[kind] += group.messages;
+    }
+  }
+  return {};
+}
+
+// The batches, last loads, messages awaiting metadata and load history of each table (`entry`
+// finds or adds it).
 template <typename Entry>
 Result<void> read_details(ingestdb::IngestDb& store, int max_load_retry, TimePoint now,
                           Entry& entry) {
@@ -22,6 +55,7 @@ Result<void> read_details(ingestdb::IngestDb& store, int max_load_retry, TimePoi
   // retry is long overdue was deleted elsewhere (or its storer is down).
   RSI_TRY_ASSIGN(const auto awaiting, store.awaiting_metadata(now - k_awaiting_overdue));
   RSI_TRY_ASSIGN(auto quarantined, store.quarantined_files(k_quarantine_detail_limit));
+  RSI_TRY_ASSIGN(auto history, store.load_history(history_since(now)));
   for (const auto& [name, version] : pending_versions) {
     entry(name).pending_version = version;
   }
@@ -46,6 +80,9 @@ Result<void> read_details(ingestdb::IngestDb& store, int max_load_retry, TimePoi
   }
   for (auto& file : quarantined) {
     entry(file.table).quarantined.push_back(std::move(file));
+  }
+  for (auto& minute : history) {
+    entry(minute.table).history.push_back(std::move(minute));
   }
   return {};
 }
@@ -101,6 +138,14 @@ std::int64_t Snapshot::quarantined_files() const {
   return count;
 }
 
+std::int64_t Snapshot::rejected_messages() const {
+  std::int64_t count = 0;
+  for (const auto& [kind, messages] : rejected) {
+    count += messages;
+  }
+  return count;
+}
+
 std::int64_t Snapshot::outdated_files() const {
   std::int64_t count = 0;
   for (const auto& table : tables) {
@@ -114,12 +159,16 @@ Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
   const bool full = sources.detail == Detail::full;
   // The queue first: a message recorded between the two reads then shows as a file, never as
   // nothing at all.
-  Snapshot snapshot{.taken_at = now, .max_load_retry = sources.max_load_retry};
+  Snapshot snapshot{.taken_at = now,
+                    .history_since = history_since(now),
+                    .max_load_retry = sources.max_load_retry};
   if (full && sources.queue_depth) {
+    snapshot.queue_health.checked = true;
     if (auto depth = sources.queue_depth(); depth) {
       snapshot.queue = *depth;
     } else {
       snapshot.queue_error = depth.error().message;
+      snapshot.queue_health.error = snapshot.queue_error;
     }
   }
   RSI_TRY_ASSIGN(snapshot.files, store.pending_stats(sources.versions, sources.max_load_retry));
@@ -160,6 +209,9 @@ Result<Snapshot> take_snapshot(const Sources& sources, TimePoint now) {
   }
   if (full) {
     RSI_TRY(read_details(store, sources.max_load_retry, now, entry));
+    RSI_TRY(read_rejected(store, snapshot, tables));
+    snapshot.warehouse = check(sources.warehouse_ping);
+    snapshot.registry = check(sources.registry_ping);
   }
   snapshot.tables.reserve(tables.size());
   for (auto& [name, table] : tables) {

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,19 +41,46 @@ struct TableStatus {
   std::vector<ingestdb::Batch> retrying;  // Failed, retried when due.
   std::vector<ingestdb::Batch> stale;     // Failed max_load_retry times: not retried by itself.
   std::vector<ingestdb::QuarantinedFile> quarantined; // The quarantined files (full detail).
+  // What its loads committed per minute since Snapshot::history_since (minutes without a load
+  // left out), oldest first.
+  std::vector<ingestdb::LoadMinute> history;
+  // Rejected messages that name this table, by kind ("unknown" for rows without one).
+  std::map<std::string, std::int64_t, std::less<>> rejected;
 
   // The version the migrator still has to bring the table to (the newest of its files, when that
   // is newer than the warehouse's or the table does not exist yet); nullopt when none.
   [[nodiscard]] std::optional<int> migration_target() const;
 };
 
+// Whether a dependency answered when the snapshot was taken.
+struct Health {
+  bool checked = false;             // false: this process does not use it, or was not asked.
+  std::optional<std::string> error; // Set when it did not answer.
+};
+
+// The load history a snapshot reads: the minute of `now` and the 59 before it.
+inline constexpr std::chrono::minutes k_history_window{60};
+// Groups of rejected messages (kind, table) a snapshot counts, the largest first.
+inline constexpr std::size_t k_rejected_groups_limit = 1000;
+
 struct Snapshot {
   TimePoint taken_at;
+  TimePoint history_since; // The first minute of TableStatus::history.
   int max_load_retry = 0;
   std::vector<TableStatus> tables;          // By name.
   std::vector<ingestdb::PendingStat> files; // The waiting files by kind and table, as tallied.
   std::optional<queue::QueueDepth> queue;   // Messages not yet recorded; nullopt: not known here.
   std::optional<std::string> queue_error; // Why the queue could not be counted, when it could not.
+  // The ingester database answered (else there is no snapshot); the others as Sources says.
+  Health ingester_db{.checked = true};
+  Health warehouse;
+  Health queue_health; // Checked where the queue is visible; the error is queue_error.
+  Health registry;
+  // Rejected messages by kind ("unknown" for rows without one), all tables; `rejected_partial`
+  // when there were more than k_rejected_groups_limit (kind, table) groups and the smallest
+  // were not counted.
+  std::map<std::string, std::int64_t, std::less<>> rejected;
+  bool rejected_partial = false;
 
   // Whether work remains that goes on by itself: messages in the queue (but those waiting for
   // their table's event metadata), files waiting for a load or a migration, batches loading or
@@ -64,12 +93,14 @@ struct Snapshot {
   [[nodiscard]] std::int64_t stale_files() const;
   [[nodiscard]] std::int64_t outdated_files() const;
   [[nodiscard]] std::int64_t quarantined_files() const;
+  [[nodiscard]] std::int64_t rejected_messages() const;
 };
 
 // How much a snapshot reads: `files` only the tallies of waiting files (Snapshot::files and the
 // tables' file counts; what periodic gauges need, cheap whatever the backlog), `full` also the
 // batches, quarantined files (at most k_quarantine_detail_limit), last loads, messages awaiting
-// metadata and the queue.
+// metadata, the load history, the rejected messages' counts, the queue and the dependencies'
+// health.
 enum class Detail { files, full };
 
 inline constexpr std::size_t k_quarantine_detail_limit = 1000;
@@ -78,6 +109,10 @@ struct Sources {
   ingestdb::IngestDb* store = nullptr;
   ingestdb::VersionMap versions;                          // The warehouse's table versions.
   std::function<Result<queue::QueueDepth>()> queue_depth; // Empty: the queue is not visible here.
+  // Round trips to the warehouse and the schema registry (Detail::full only); empty: not
+  // checked here.
+  std::function<Result<void>()> warehouse_ping;
+  std::function<Result<void>()> registry_ping;
   int max_load_retry = 0;
   Detail detail = Detail::full;
 };

@@ -22,8 +22,13 @@ public:
   Result<bool> renew_lease(const std::string& manifest, TimePoint until) override {
     return m_real.renew_lease(manifest, until);
   }
-  Result<bool> complete_batch(const std::string& manifest, TimePoint now) override {
-    return m_real.complete_batch(manifest, now);
+  using ingestdb::IngestDb::complete_batch;
+  Result<bool> complete_batch(const std::string& manifest, TimePoint now,
+                              std::int64_t rows) override {
+    return m_real.complete_batch(manifest, now, rows);
+  }
+  Result<std::vector<ingestdb::LoadMinute>> load_history(TimePoint since) override {
+    return m_real.load_history(since);
   }
   Result<bool> fail_batch(const std::string& manifest, const std::string& error,
                           TimePoint retry_at) override {
@@ -101,6 +106,9 @@ public:
   Result<bool> update_rejected(std::int64_t id, const std::string& reason, const std::string& kind,
                                const std::string& table) override {
     return m_real.update_rejected(id, reason, kind, table);
+  }
+  Result<std::vector<ingestdb::RejectedCount>> rejected_counts(std::size_t limit) override {
+    return m_real.rejected_counts(limit);
   }
   Result<std::int64_t> count_rejected(TimePoint since) override {
     return m_real.count_rejected(since);

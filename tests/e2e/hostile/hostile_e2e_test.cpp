@@ -539,6 +539,36 @@ TEST_P(HostileE2E, ACrossSiteTextPlainForceLoadIsRefused) {
   expect_unharmed();
 }
 
+TEST_P(HostileE2E, TheStatusPageLoadsWithoutTheTokenAndItsOwnOriginMayAct) {
+  // Every process with the control API serves the status page at /, confined by its headers.
+  const auto page = test::raw_get(m_port, "/", k_at_once);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200) << page->body;
+  EXPECT_EQ(page->header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("<title>rs_ingester status</title>"), std::string::npos);
+  EXPECT_TRUE(page->header("content-security-policy")
+                  .starts_with("default-src 'none'; script-src 'sha256-"))
+      << page->header("content-security-policy");
+  EXPECT_EQ(page->header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(page->header("cache-control"), "no-store");
+
+  // The page's force load: its own origin, JSON, the token the operator typed in.
+  const std::string body = R"({"Table":"hostile_check","Requester":"status page"})";
+  const auto post = [&](const std::string& origin) {
+    RawConnection connection(m_port);
+    connection.send(
+        fmt::format("POST /control/force_load HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nOrigin: {}\r\n"
+                    "Content-Type: application/json\r\nContent-Length: {}\r\n{}\r\n{}",
+                    m_port, origin, body.size(), auth(), body));
+    return connection.read_response(k_at_once);
+  };
+  const auto own = post(fmt::format("http://127.0.0.1:{}", m_port));
+  const auto other_port = post(fmt::format("http://127.0.0.1:{}", m_port + 1));
+  ASSERT_TRUE(own && other_port);
+  EXPECT_EQ(own->status, 204) << own->body;
+  EXPECT_EQ(other_port->status, 403) << other_port->body;
+}
+
 // metadatastorer's /health server (--health-addr) is the same server with the same limits.
 TEST(HostileHealthE2E, MetadatastorerHealthServerHoldsTheSameLimits) {
   test::TempDir dir;

@@ -12,6 +12,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "control/status_page.hpp"
 #include "http/server.hpp"
 #include "ingestdb/sqlite_ingest_db.hpp"
 #include "integration/control/http_expect.hpp"
@@ -91,6 +92,7 @@ struct FakeHooks {
   std::optional<Result<queue::QueueDepth>> queue_depth; // nullopt: no queue visible.
   // The schema registry's tables; nullopt: it knows every table.
   std::optional<std::set<std::string, std::less<>>> registry_tables;
+  std::optional<Error> registry_error; // What a registry ping answers.
 };
 
 class ControlApiTest : public ::testing::Test {
@@ -135,6 +137,13 @@ protected:
                         .registry_knows = [&hooks](std::string_view table) -> Result<bool> {
                           const std::lock_guard lock(hooks.mutex);
                           return !hooks.registry_tables || hooks.registry_tables->contains(table);
+                        },
+                        .registry_ping = [&hooks]() -> Result<void> {
+                          const std::lock_guard lock(hooks.mutex);
+                          if (hooks.registry_error) {
+                            return std::unexpected(*hooks.registry_error);
+                          }
+                          return {};
                         },
                         .queue_depth = [&hooks]() -> Result<queue::QueueDepth> {
                           const std::lock_guard lock(hooks.mutex);
@@ -654,6 +663,168 @@ TEST_F(ControlApiTest, StatusAnswers503WhenTheStoreFailsTransiently) {
   EXPECT_EQ(expect_error(get("/control/status"), 503), "pending stats: connection lost");
 }
 
+TEST_F(ControlApiTest, StatusShowsWhatTheLoadsCommittedPerMinuteOverTheLastHour) {
+  set_versions({{"clicks", 0}, {"idle", 0}});
+  // 2023-11-14T22:13:20Z: a batch 70 minutes ago (outside the hour), then two in one minute
+  // and one two minutes later.
+  const auto load = [&](int files, std::int64_t rows) {
+    record("clicks", 0, files);
+    const ingestdb::Batch batch = claim("clicks");
+    auto done = m_real->complete_batch(batch.manifest, m_clock.now(), rows);
+    ASSERT_TRUE(done && *done);
+  };
+  const TimePoint start = m_clock.now();
+  load(5, 500);
+  m_clock.advance(70min);
+  load(2, 120);
+  m_clock.advance(10s);
+  load(1, 30);
+  m_clock.advance(2min);
+  load(3, 0); // Rows not known (a batch the ledger said had committed) count 0.
+  m_clock.advance(20s);
+
+  const json body = expect_json(get("/control/status"));
+
+  // The minute of now (23:25) and the 59 before it.
+  const TimePoint now = start + 70min + 2min + 30s;
+  EXPECT_EQ(body["TakenAt"], to_iso8601(now));
+  EXPECT_EQ(body["HistorySince"],
+            to_iso8601(std::chrono::floor<std::chrono::minutes>(now) - 59min));
+  ASSERT_EQ(body["Tables"].size(), 2U) << body.dump(2);
+  const json& clicks = body["Tables"][0];
+  EXPECT_EQ(
+      clicks["LoadHistory"],
+      (json::array(
+          {{{"Minute", to_iso8601(std::chrono::floor<std::chrono::minutes>(start + 70min))},
+            {"Batches", 2},
+            {"Files", 3},
+            {"Rows", 150}},
+           {{"Minute", to_iso8601(std::chrono::floor<std::chrono::minutes>(start + 72min + 10s))},
+            {"Batches", 1},
+            {"Files", 3},
+            {"Rows", 0}}})))
+      << clicks.dump(2);
+  EXPECT_EQ(clicks["LoadedLastHour"], (json{{"Batches", 3}, {"Files", 6}, {"Rows", 150}}));
+  const json& idle = body["Tables"][1];
+  EXPECT_EQ(idle["LoadHistory"], json::array());
+  EXPECT_EQ(idle["LoadedLastHour"], (json{{"Batches", 0}, {"Files", 0}, {"Rows", 0}}));
+}
+
+TEST_F(ControlApiTest, StatusShowsEachDependencysHealth) {
+  {
+    const std::lock_guard lock(m_hooks.mutex);
+    m_hooks.queue_depth = queue::QueueDepth{};
+  }
+  const json healthy = expect_json(get("/control/status"));
+  EXPECT_EQ(healthy["Dependencies"], (json{{"IngesterDb", {{"Ok", true}, {"Error", nullptr}}},
+                                           {"Warehouse", {{"Ok", true}, {"Error", nullptr}}},
+                                           {"Queue", {{"Ok", true}, {"Error", nullptr}}},
+                                           {"Registry", {{"Ok", true}, {"Error", nullptr}}}}))
+      << healthy.dump(2);
+
+  {
+    const std::lock_guard lock(m_hooks.mutex);
+    m_hooks.ping_error = Error{ErrorKind::transient, "ping: connection refused"};
+    m_hooks.registry_error = Error{ErrorKind::transient, "GET /schema/x: timed out"};
+    m_hooks.queue_depth = rsi::fail(ErrorKind::transient, "SQS: throttled");
+  }
+  const json failing = expect_json(get("/control/status"));
+  EXPECT_EQ(failing["Dependencies"],
+            (json{{"IngesterDb", {{"Ok", true}, {"Error", nullptr}}},
+                  {"Warehouse", {{"Ok", false}, {"Error", "ping: connection refused"}}},
+                  {"Queue", {{"Ok", false}, {"Error", "SQS: throttled"}}},
+                  {"Registry", {{"Ok", false}, {"Error", "GET /schema/x: timed out"}}}}))
+      << failing.dump(2);
+}
+
+TEST_F(ControlApiTest, StatusCountsRejectedMessagesByKindAndByListedTable) {
+  set_versions({{"clicks", 0}});
+  const auto reject = [&](const std::string& kind, const std::string& table) {
+    ASSERT_TRUE(m_real->reject_message({.message_id = fmt::format("m{}", m_next_file++),
+                                        .reason = "why",
+                                        .body = "{}",
+                                        .received_at = m_clock.now(),
+                                        .kind = kind,
+                                        .table = table}));
+  };
+  reject("unknown_table", "clicks");
+  reject("unknown_table", "clicks");
+  reject("unknown_table", "<b>stranger</b>"); // Names no listed table: counted, not listed.
+  reject("malformed", "");
+  reject("", ""); // Written by an older version: no kind.
+
+  const json body = expect_json(get("/control/status"));
+
+  EXPECT_EQ(body["RejectedMessages"],
+            (json{{"malformed", 1}, {"unknown", 1}, {"unknown_table", 3}}));
+  EXPECT_EQ(body["RejectedTotal"], 5);
+  EXPECT_EQ(body["RejectedPartial"], false);
+  ASSERT_EQ(body["Tables"].size(), 1U) << body.dump(2);
+  EXPECT_EQ(body["Tables"][0]["RejectedMessages"], (json{{"unknown_table", 2}}));
+}
+
+TEST_F(ControlApiTest, StatusGivesEachBatchItsCreationAndAge) {
+  set_versions({{"ready", 0}});
+  record("ready", 0, 2);
+  const TimePoint claimed = m_clock.now();
+  const ingestdb::Batch batch = claim("ready");
+  m_clock.advance(42s);
+
+  const json body = expect_json(get("/control/status"));
+
+  const json& in_flight = body["Tables"][0]["InFlight"];
+  ASSERT_EQ(in_flight.size(), 1U) << body.dump(2);
+  EXPECT_EQ(in_flight[0]["Manifest"], batch.manifest);
+  EXPECT_EQ(in_flight[0]["CreatedAt"], to_iso8601(claimed));
+  EXPECT_DOUBLE_EQ(in_flight[0]["AgeSeconds"].get<double>(), 42);
+}
+
+// GET /: the status page
+
+TEST_F(ControlApiTest, TheStatusPageIsServedWithoutATokenWithHeadersThatConfineIt) {
+  start("s3cret"); // The API's other endpoints need the token; the page does not.
+  EXPECT_EQ(get("/control/status")->status, 401);
+
+  const auto page = get("/");
+
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(page->body, detail::k_status_page_html);
+  EXPECT_NE(page->body.find("<title>rs_ingester status</title>"), std::string::npos);
+  const std::string policy = page->get_header_value("Content-Security-Policy");
+  EXPECT_EQ(policy, detail::content_security_policy(detail::k_status_page_html));
+  EXPECT_TRUE(policy.starts_with("default-src 'none'; script-src 'sha256-")) << policy;
+  EXPECT_NE(policy.find("; style-src 'sha256-"), std::string::npos) << policy;
+  EXPECT_NE(policy.find("connect-src 'self'"), std::string::npos) << policy;
+  EXPECT_NE(policy.find("frame-ancestors 'none'"), std::string::npos) << policy;
+  EXPECT_EQ(policy.find("unsafe"), std::string::npos) << policy;
+  EXPECT_EQ(page->get_header_value("X-Content-Type-Options"), "nosniff");
+  EXPECT_EQ(page->get_header_value("Cache-Control"), "no-store");
+  EXPECT_EQ(page->get_header_value("X-Frame-Options"), "DENY");
+  EXPECT_EQ(page->get_header_value("Referrer-Policy"), "no-referrer");
+
+  const auto head = m_client->Head("/");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->body, "");
+  EXPECT_EQ(head->get_header_value("Content-Security-Policy"), policy);
+  EXPECT_EQ(post("/")->status, 405);
+}
+
+TEST_F(ControlApiTest, ThePagesPolicyAllowsExactlyItsInlineStyleAndScriptByTheirHashes) {
+  // sha256("a") and sha256("b"), base64: what a browser computes over the elements' text.
+  EXPECT_EQ(detail::content_security_policy("<p><style>a</style>x<script>b</script>"),
+            "default-src 'none'; script-src 'sha256-PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0='; "
+            "style-src 'sha256-ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs='; connect-src 'self'; "
+            "img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+  EXPECT_THROW((void)detail::content_security_policy("<style>a</style>"), std::logic_error);
+  EXPECT_THROW(
+      (void)detail::content_security_policy("<style>a</style><script>b</script><script>c</script>"),
+      std::logic_error)
+      << "a second script would run unhashed: refused";
+}
+
 // POST /control/retry/<manifest> and /control/skip/<manifest>
 
 TEST_F(ControlApiTest, RetryAndSkipOfAnUnknownManifestAre404) {
@@ -985,7 +1156,7 @@ TEST_F(ControlApiTest, WrongMethodsAre405WithAllow) {
 
 TEST_F(ControlApiTest, UnknownPathsAre404) {
   for (const std::string path :
-       {"/", "/nope", "/control", "/control/retry/", "/control/table_exists/a/b",
+       {"/nope", "/index.html", "/control", "/control/retry/", "/control/table_exists/a/b",
         "/control/status/extra", "/health/"}) {
     EXPECT_NE(expect_error(get(path), 404).find("no such endpoint"), std::string::npos) << path;
   }

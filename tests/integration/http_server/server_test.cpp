@@ -698,6 +698,26 @@ TEST_F(ServerTest, StateChangingRequestsFromForeignOriginsAreRefused) {
   EXPECT_EQ(exchange(head("GET", "/health", "Origin: https://evil.example\r\n")).status, 200);
 }
 
+TEST_F(ServerTest, StateChangingRequestsFromTheServersOwnPagesAreAllowed) {
+  // The status page at http://<Host>/ posts to the API with its own Origin.
+  const auto post = [&](const std::string& host, const std::string& origin) {
+    return exchange(fmt::format("POST /open HTTP/1.1\r\nHost: {}\r\nOrigin: {}\r\n"
+                                "Content-Length: 0\r\n\r\n",
+                                host, origin))
+        .status;
+  };
+
+  EXPECT_EQ(post("127.0.0.1:8080", "http://127.0.0.1:8080"), 204);
+  EXPECT_EQ(post("localhost:8080", "http://LOCALHOST:8080/"), 204);
+  EXPECT_EQ(post("[::1]:8080", "http://[::1]:8080"), 204);
+  EXPECT_EQ(post("127.0.0.1:8080", "http://127.0.0.1:9090"), 403) << "another port's page";
+  EXPECT_EQ(post("127.0.0.1:8080", "https://127.0.0.1:8080"), 403) << "another scheme";
+  EXPECT_EQ(post("127.0.0.1:8080", "http://127.0.0.1"), 403);
+  EXPECT_EQ(post("evil.example:8080", "http://evil.example:8080"), 403)
+      << "a rebinding page's Host is refused first";
+  EXPECT_EQ(calls(), 3);
+}
+
 TEST_F(ServerTest, BodiesOfStateChangingRequestsMustBeJson) {
   const auto post_typed = [&](const std::string& type_field) {
     return exchange(head("POST", "/open", "Content-Length: 2\r\n" + type_field) + "{}").status;

@@ -2,6 +2,7 @@
 // always and against PostgreSQL when scripts/test started one (CI requires it).
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -206,6 +207,88 @@ TEST_P(IngestDbContract, PruningForgetsOldLoadedKeys) {
   EXPECT_EQ(m_store->prune_loaded_keys(m_clock.now() - 1s).value(), 0);
   EXPECT_EQ(m_store->prune_loaded_keys(m_clock.now() + 1s).value(), 6);
   EXPECT_EQ(m_store->record_file(file("t", 0), m_clock.now()).value(), RecordOutcome::recorded);
+}
+
+TEST_P(IngestDbContract, CompletedBatchesAddToTheirTablesLoadHistoryPerMinute) {
+  const TimePoint minute = std::chrono::floor<std::chrono::minutes>(m_clock.now());
+  const auto load = [&](const std::string& table, int files, std::int64_t rows, int first) {
+    record(table, files, 0, first);
+    const auto batch = claim({{table, 0}});
+    ASSERT_TRUE(batch);
+    ASSERT_EQ(batch->keys.size(), static_cast<std::size_t>(files));
+    ASSERT_TRUE(m_store->complete_batch(batch->manifest, m_clock.now(), rows).value());
+  };
+  m_policy.count_trigger = 0;
+  load("a", 2, 100, 0);
+  load("a", 3, 50, 2); // The same minute: added up.
+  load("b", 1, 7, 0);
+  m_clock.advance(2min);
+  load("a", 1, 0, 5);
+  const TimePoint later = std::chrono::floor<std::chrono::minutes>(m_clock.now());
+
+  const auto history = m_store->load_history(minute).value();
+
+  ASSERT_EQ(history.size(), 3U);
+  EXPECT_EQ(history[0].table, "a");
+  EXPECT_EQ(history[0].minute, minute);
+  EXPECT_EQ(history[0].batches, 2);
+  EXPECT_EQ(history[0].files, 5);
+  EXPECT_EQ(history[0].rows, 150);
+  EXPECT_EQ(history[1].table, "a");
+  EXPECT_EQ(history[1].minute, later);
+  EXPECT_EQ(history[1].files, 1);
+  EXPECT_EQ(history[2].table, "b");
+  EXPECT_EQ(history[2].rows, 7);
+  EXPECT_EQ(m_store->load_history(later).value().size(), 1U) << "from `since`'s minute on";
+  EXPECT_EQ(m_store->load_history(minute + 59s).value().size(), 3U)
+      << "the minute `since` falls in counts";
+
+  ASSERT_TRUE(m_store->prune_loaded_keys(later));
+  EXPECT_EQ(m_store->load_history(minute).value().size(), 1U) << "pruned with the loaded keys";
+}
+
+TEST_P(IngestDbContract, BatchesSayWhenTheyWereCreated) {
+  record("t", 6);
+  const TimePoint claimed_at = m_clock.now();
+  const auto batch = claim({{"t", 0}});
+  ASSERT_TRUE(batch);
+  m_clock.advance(5s);
+  const auto in_flight = m_store->in_flight_batches(m_clock.now()).value();
+  ASSERT_EQ(in_flight.size(), 1U);
+  EXPECT_EQ(in_flight[0].created_at, claimed_at);
+  ASSERT_TRUE(m_store->fail_batch(batch->manifest, "boom", m_clock.now()).value());
+  EXPECT_EQ(m_store->find_batch(batch->manifest).value()->created_at, claimed_at);
+}
+
+TEST_P(IngestDbContract, RejectedMessagesAreCountedPerKindAndTable) {
+  const auto reject = [&](const std::string& id, const std::string& kind,
+                          const std::string& table) {
+    ASSERT_TRUE(m_store->reject_message({.message_id = id,
+                                         .reason = "why",
+                                         .body = "{}",
+                                         .received_at = m_clock.now(),
+                                         .kind = kind,
+                                         .table = table}));
+  };
+  reject("1", "unknown_table", "x");
+  reject("2", "unknown_table", "x");
+  reject("3", "unknown_table", "y");
+  reject("4", "malformed", "");
+  reject("5", "", "");
+
+  const auto counts = m_store->rejected_counts(10).value();
+
+  ASSERT_EQ(counts.size(), 4U);
+  EXPECT_EQ(counts[0].kind, "unknown_table");
+  EXPECT_EQ(counts[0].table, "x");
+  EXPECT_EQ(counts[0].messages, 2);
+  std::set<std::tuple<std::string, std::string, std::int64_t>> rest;
+  for (std::size_t index = 1; index < counts.size(); ++index) {
+    rest.emplace(counts[index].kind, counts[index].table, counts[index].messages);
+  }
+  EXPECT_EQ(rest, (std::set<std::tuple<std::string, std::string, std::int64_t>>{
+                      {"", "", 1}, {"malformed", "", 1}, {"unknown_table", "y", 1}}));
+  EXPECT_EQ(m_store->rejected_counts(1).value().size(), 1U) << "the largest group first";
 }
 
 TEST_P(IngestDbContract, FailedBatchesAreRetriedWhenTheirTimeComesUpToMaxRetries) {

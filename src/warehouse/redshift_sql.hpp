@@ -33,7 +33,8 @@ std::string manifest_url(std::string_view bucket, std::string_view uuid);
 //   'aws_access_key_id=…;aws_secret_access_key=…[;token=…]' removequotes delimiter '\t' gzip
 //   escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?'
 //   manifest trimblanks;
-// or `IAM_ROLE '<arn>'` in place of `WITH CREDENTIALS '…'`. With `max_bad_rows` above 0,
+// or `IAM_ROLE '<arn>'` in place of `WITH CREDENTIALS '…'` (`IAM_ROLE default`, unquoted, when the
+// role is "default": the IAM role set as the cluster's default). With `max_bad_rows` above 0,
 // ` maxerror <n>` goes before the ';' (Redshift takes at most k_max_copy_errors). Literals are
 // quoted by `quote_literal` (PQescapeLiteral). Fails permanent when the authorization is missing
 // or holds characters the credentials string cannot carry (';', quotes, backslashes, controls);
@@ -42,6 +43,11 @@ std::string manifest_url(std::string_view bucket, std::string_view uuid);
 copy_statement(const SqlNames& names, const QuoteFn& quote_literal, std::string_view table,
                std::string_view manifest_url, const CopyAuthorization& authorization,
                std::uint32_t max_bad_rows = 0);
+
+// The IAM role that COPY names by the keyword `default`: the one set as the cluster's (or
+// Serverless namespace's) default. Matched without regard to ASCII case.
+inline constexpr std::string_view k_default_iam_role = "default";
+[[nodiscard]] bool is_default_iam_role(std::string_view iam_role);
 
 // COPY's MAXERROR limit: a larger count is sent as this.
 inline constexpr std::uint32_t k_max_copy_errors = 100000;

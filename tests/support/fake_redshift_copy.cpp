@@ -46,7 +46,7 @@ Result<void> FakeRedshiftCopy::operator()(pg::Connection& conn, const warehouse:
     if (failure->began_loading) {
       RSI_TRY(record_copy(session, 0));
     }
-    return fail_like_redshift(conn, failure->message, failure->sqlstate);
+    return fail_like_redshift(conn, failure->message, failure->sqlstate, failure->detail);
   }
   RSI_TRY_ASSIGN(const std::vector<std::string> urls, manifest_urls(call.manifest_url));
   copies.back().urls = urls;
@@ -126,8 +126,11 @@ Result<void> FakeRedshiftCopy::log_rejected(const std::string& session, const Ba
 }
 
 Result<void> FakeRedshiftCopy::fail_like_redshift(pg::Connection& conn, std::string_view message,
-                                                  std::string_view sqlstate) {
-  RSI_TRY(conn.exec("SELECT rsi_fail_copy($1, $2)", {std::string(message), std::string(sqlstate)}));
+                                                  std::string_view sqlstate,
+                                                  std::string_view detail) {
+  RSI_TRY(conn.exec("SELECT rsi_fail_copy($1, $2, $3)",
+                    {std::string(message), std::string(sqlstate),
+                     detail.empty() ? pg::Param() : pg::Param(std::string(detail))}));
   return fail(ErrorKind::permanent, "COPY: rsi_fail_copy returned");
 }
 

@@ -35,6 +35,7 @@ struct BadLine {
 struct CopyFailure {
   std::string message;
   std::string sqlstate = "XX000";
+  std::string detail; // The error's DETAIL ("": none).
   bool began_loading = false;
 };
 
@@ -76,7 +77,8 @@ private:
   Result<void> record_copy(const std::string& session, std::int64_t rows);
   Result<void> log_rejected(const std::string& session, const BadLine& bad_line);
   static Result<void> fail_like_redshift(pg::Connection& conn, std::string_view message,
-                                         std::string_view sqlstate = "XX000");
+                                         std::string_view sqlstate = "XX000",
+                                         std::string_view detail = {});
 
   pg::Connection& m_admin;
   objectstore::ObjectStore& m_manifests;

@@ -5,7 +5,8 @@
 // SVV_TRANSACTIONS, the query-log tables STV_RECENTS, STL_QUERY, STL_UTILITYTEXT, and the load
 // errors STL_LOAD_ERRORS and SYS_LOAD_ERROR_DETAIL), and the schemas a Redshift deployment has.
 // A test's stand-in for COPY records a session's last COPY in rsi_copy_session (keyed by the
-// backend pid, as Redshift keeps it per session) and fails like Redshift with rsi_fail_copy().
+// backend pid, as Redshift keeps it per session) and fails like Redshift with rsi_fail_copy()
+// (message, SQLSTATE, DETAIL).
 // Run once in a fresh database.
 
 #include <string_view>
@@ -20,8 +21,11 @@ inline constexpr std::string_view k_redshift_shims = R"sql(
     SELECT coalesce((SELECT copy_count FROM rsi_copy_session WHERE pid = pg_backend_pid()), 0) $$;
   CREATE FUNCTION pg_last_copy_id() RETURNS int LANGUAGE sql AS $$
     SELECT coalesce((SELECT copy_id FROM rsi_copy_session WHERE pid = pg_backend_pid()), -1) $$;
-  CREATE FUNCTION rsi_fail_copy(msg text, state text DEFAULT 'XX000') RETURNS void
-    LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = state; END $$;
+  CREATE FUNCTION rsi_fail_copy(msg text, state text DEFAULT 'XX000', detail text DEFAULT NULL)
+    RETURNS void LANGUAGE plpgsql AS $$ BEGIN
+      IF detail IS NULL THEN RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = state;
+      ELSE RAISE EXCEPTION USING MESSAGE = msg, ERRCODE = state, DETAIL = detail; END IF;
+    END $$;
   CREATE TABLE stl_load_errors (userid int, slice int, tbl int, starttime timestamp, session int,
     query int, filename char(256), line_number bigint, colname char(127), type char(10),
     col_length char(10), position int, raw_line char(1024), raw_field_value char(1024),

@@ -353,6 +353,34 @@ TEST_F(RedshiftOnPostgresTest, ATransientCopyFailureStaysTransient) {
   EXPECT_TRUE(m_warehouse->load_batch(batch())) << "the next load reconnects";
 }
 
+TEST_F(RedshiftOnPostgresTest, RedshiftsPassingFailuresUnderXx000AreTransientNotTheData) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  // Error 1023 as Redshift reports it (SQLSTATE XX000, the code as the message), and S3
+  // throttling the COPY: a retry gets past both, and neither is the files' fault.
+  const std::vector<CopyFailure> passing = {
+      {.message = "1023",
+       .detail = "Serializable isolation violation on table - 156014, transactions forming the "
+                 "cycle are: 1196, 1193 (pid:28045)"},
+      {.message = "S3ServiceException:Please reduce your request rate.,Status 503,Error "
+                  "SlowDown,Rid 5B2C8A2F0C1D3E4F,ExtRid Zm9vYmFy,CanRetry 1",
+       .detail = "error:  S3ServiceException:Please reduce your request rate.,Status 503,Error "
+                 "SlowDown\n  code:      8001\n  context:   s3://spade/a/2.gz",
+       .began_loading = true}};
+  for (const CopyFailure& failure : passing) {
+    m_copy->failure = failure;
+
+    const auto loaded = m_warehouse->load_batch(batch());
+
+    ASSERT_FALSE(loaded);
+    EXPECT_EQ(loaded.error().kind, ErrorKind::transient) << loaded.error().message;
+    EXPECT_FALSE(loaded.error().data);
+    EXPECT_FALSE(loaded.error().fault);
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM infra.load_manifest"), "0");
+  m_copy->failure.reset();
+  EXPECT_TRUE(m_warehouse->load_batch(batch())) << "the retry loads";
+}
+
 TEST_F(RedshiftOnPostgresTest, RowsRejectedUnderMaxBadRowsAreKeptWithTheBatch) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
   m_copy->bad = {k_invalid_digit};

@@ -66,6 +66,10 @@ inline constexpr std::string_view k_table_locked =
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.lockable_object_type = "
     "'relation' "
     "AND t.pid <> pg_backend_pid() AND n.nspname = $1 AND c.relname = $2)";
+// A name other than $2 with versions in infra.table_version that folds to $1 (the folded $2):
+// another event that would be the same Redshift table. Names are ASCII (validate_table_name).
+inline constexpr std::string_view k_versions_folded_alike =
+    "SELECT name FROM infra.table_version WHERE lower(name) = $1 AND name <> $2 LIMIT 1";
 // $1 uuid, $2 table, $3 version, $4 files, $5 rows.
 inline constexpr std::string_view k_ledger_insert =
     "INSERT INTO infra.load_manifest (uuid, table_name, table_version, file_count, row_count, "

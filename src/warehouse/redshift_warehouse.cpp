@@ -90,9 +90,7 @@ public:
   Result<bool> table_locked(std::string_view table) override {
     RSI_TRY(check_table_name(table, dialect()));
     return with_connection([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec(redshift::k_table_locked,
-                               {names().layout().physical_schema, std::string(table)}));
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(redshift::k_table_locked, catalog_params(table)));
       return rows.boolean(0, 0);
     });
   }

@@ -104,6 +104,7 @@ Result<int> increment_version(const SqlNames& names, std::string_view table,
                               const BeginSchemaTransaction& begin) {
   RSI_TRY(check_table_name(table, names.dialect()));
   RSI_TRY_ASSIGN(auto tx, begin({.lock_versions = true}));
+  RSI_TRY_ASSIGN(const auto current, tx->table_version(table));
   RSI_TRY_ASSIGN(const auto columns, tx->table_columns(table));
   if (columns) {
     return fail(ErrorKind::conflict,
@@ -111,7 +112,6 @@ Result<int> increment_version(const SqlNames& names, std::string_view table,
                             "can change version without DDL",
                             table));
   }
-  RSI_TRY_ASSIGN(const auto current, tx->table_version(table));
   const int next = current ? *current + 1 : 0;
   if (next > core::k_max_table_version) {
     return fail(ErrorKind::permanent,

@@ -131,6 +131,104 @@ TEST_F(RedshiftOnPostgresTest, MigrationsRunWithViewsAndVersions) {
   EXPECT_EQ(m_warehouse->increment_version("gone").value(), 0);
 }
 
+// Redshift folds identifiers to lowercase (the shims rename what DDL creates in upper case, as
+// Redshift would have named it): an event named in mixed case lives as one lowercase table, and
+// every catalog lookup must find it under that name.
+TEST_F(RedshiftOnPostgresTest, AMixedCaseTableLivesAsItsLowercaseName) {
+  const auto columns = [&] {
+    return scalar("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE "
+                  "attrelid = 'logs.myevent'::regclass AND attnum > 0 AND NOT attisdropped");
+  };
+  const std::vector<core::Operation> v0 = {add_column("time", "f@timestamp@unix", "", 0),
+                                           add_column("userID", "bigint", "", 0)};
+  ASSERT_TRUE(m_admin->exec("CREATE TEMP TABLE probe (x int)")); // Folding leaves others alone.
+
+  const auto created = m_warehouse->apply_migration("MyEvent", 0, v0, 60000ms);
+
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(columns(), "time,userid");
+  // The table, its view and its full view.
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_class WHERE relname = 'myevent'"), "3");
+  EXPECT_TRUE(m_warehouse->table_exists("MyEvent").value());
+  EXPECT_TRUE(m_warehouse->table_exists("myevent").value()) << "the same table in Redshift";
+  EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"MyEvent", 0}}))
+      << "the bookkeeping keeps the event's name, as the original did";
+
+  // Add, rename, drop: each step finds the table (the bug: v1 issued CREATE TABLE again).
+  const auto added =
+      m_warehouse->apply_migration("MyEvent", 1, {{add_column("newCol", "int", "", 1)}}, 60000ms);
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_EQ(columns(), "time,userid,newcol");
+  const auto renamed =
+      m_warehouse->apply_migration("MyEvent", 2, {{rename_column("newCol", "Label", 2)}}, 60000ms);
+  ASSERT_TRUE(renamed) << renamed.error().message;
+  EXPECT_EQ(columns(), "time,userid,label");
+  const auto dropped =
+      m_warehouse->apply_migration("MyEvent", 3, {{delete_column("userID", 3)}}, 60000ms);
+  ASSERT_TRUE(dropped) << dropped.error().message;
+  EXPECT_EQ(columns(), "time,label");
+  EXPECT_EQ(scalar("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                   "information_schema.columns WHERE table_schema = 'views' AND table_name = "
+                   "'myevent'"),
+            "time,label");
+  EXPECT_EQ(m_warehouse->migration_statements("MyEvent", 4, {{add_column("x", "int", "", 4)}})
+                .value()
+                .at(2),
+            R"(ALTER TABLE "logs"."myevent" ADD COLUMN "x" int)");
+
+  // A lock on the table is seen under either spelling.
+  auto other = pg::Connection::connect(m_database->conninfo());
+  ASSERT_TRUE(other) << other.error().message;
+  ASSERT_TRUE(other->exec("BEGIN"));
+  ASSERT_TRUE(other->exec("LOCK TABLE logs.MyEvent IN ACCESS SHARE MODE")); // Unquoted: folded.
+  EXPECT_TRUE(m_warehouse->table_locked("MyEvent").value());
+  ASSERT_TRUE(other->exec("COMMIT"));
+
+  // Loads go into the folded table; the ledger keeps the event's name.
+  m_copy->insert_row = "INSERT INTO logs.myevent (label) VALUES (length($1))";
+  const LoadRequest request{.manifest = new_uuid(),
+                            .table = "MyEvent",
+                            .version = 3,
+                            .files = {core::ObjectLocation{"spade", "m/1.gz"}}};
+  const auto loaded = m_warehouse->load_batch(request);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_NE(m_copy->copies.back().statement.find(R"(COPY "logs"."myevent" FROM )"),
+            std::string::npos);
+  EXPECT_EQ(scalar("SELECT table_name FROM infra.load_manifest"), "MyEvent");
+  EXPECT_EQ(m_warehouse->check_load(request.manifest).value(), core::LoadStatus::complete);
+
+  // Retiring the event needs the table gone; once an operator dropped it, the event can be
+  // retired, and later created again from its add steps.
+  EXPECT_EQ(m_warehouse->increment_version("MyEvent").error().kind, ErrorKind::conflict);
+  ASSERT_TRUE(m_admin->exec("DROP TABLE logs.MyEvent CASCADE"));
+  EXPECT_FALSE(m_warehouse->table_exists("MyEvent").value());
+  EXPECT_EQ(m_warehouse->increment_version("MyEvent").value(), 4);
+  const auto recreated = m_warehouse->apply_migration(
+      "MyEvent", 5,
+      {{add_column("time", "f@timestamp@unix", "", 5), add_column("Ok", "int", "", 5)}}, 60000ms);
+  ASSERT_TRUE(recreated) << recreated.error().message;
+  EXPECT_EQ(columns(), "time,ok");
+  EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"MyEvent", 5}}));
+}
+
+TEST_F(RedshiftOnPostgresTest, TwoEventsThatFoldAlikeAreRefusedBeforeAnyDdl) {
+  ASSERT_TRUE(m_warehouse->apply_migration("MyEvent", 0, k_pg_event, 60000ms));
+  const std::vector<core::Operation> v0 = {add_column("other", "int", "", 0)};
+
+  const auto clash = m_warehouse->apply_migration("myevent", 0, v0, 60000ms);
+  const auto retire = m_warehouse->increment_version("MYEVENT");
+
+  for (const auto* error : {&clash.error(), &retire.error()}) {
+    EXPECT_EQ(error->kind, ErrorKind::permanent);
+    EXPECT_NE(error->message.find("\"MyEvent\""), std::string::npos) << error->message;
+    EXPECT_NE(error->message.find("logs.myevent"), std::string::npos) << error->message;
+  }
+  EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"MyEvent", 0}}));
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = 'logs.myevent'::regclass "
+                   "AND attname = 'other'"),
+            "0");
+}
+
 TEST_F(RedshiftOnPostgresTest, TableLockedSeesAnotherSessionsLock) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
   EXPECT_FALSE(m_warehouse->table_locked("pg_event").value());

@@ -97,6 +97,34 @@ TEST(RedshiftPlanTest, CreateIsTheOriginalsStatement) {
   EXPECT_EQ(plan->columns, (Statements{"time", "country", "n", "s"}));
 }
 
+TEST(RedshiftPlanTest, EveryIdentifierIsFoldedAsRedshiftFoldsIt) {
+  Layout layout = spec_layout();
+  layout.physical_schema = "Logs";
+  layout.view_schema = "Views";
+  const std::vector<core::Operation> create = {add("Time", "f@timestamp@unix"),
+                                               add("userÉtat", "int")};
+
+  const auto created = plan_migration(redshift_names(layout), "MyEvent", 0, create, std::nullopt);
+  const auto altered =
+      plan_migration(redshift_names(layout), "MyEvent", 1,
+                     {{add("NewCol", "int", "", 1), rename("Time", "WhenSeen", 1)}},
+                     std::vector<std::string>{"time", "userÉtat"});
+  const auto kept = plan_migration(postgres_names(layout), "MyEvent", 0, create, std::nullopt);
+
+  ASSERT_TRUE(created && altered && kept);
+  // ASCII letters only: "É" is not an ASCII letter, and Redshift keeps it.
+  EXPECT_EQ(created->statements.front(),
+            R"(CREATE TABLE "logs"."myevent"("time" datetime,"userÉtat" int);)");
+  EXPECT_EQ(altered->statements.at(0), R"(DROP VIEW IF EXISTS "views"."myevent" CASCADE)");
+  EXPECT_EQ(altered->statements.at(2), R"(ALTER TABLE "logs"."myevent" ADD COLUMN "newcol" int)");
+  EXPECT_EQ(altered->statements.at(3),
+            R"(ALTER TABLE "logs"."myevent" RENAME COLUMN "time" TO "whenseen")");
+  EXPECT_EQ(kept->statements.front(),
+            R"(CREATE TABLE "Logs"."MyEvent"("Time" timestamp,"userÉtat" integer);)");
+  EXPECT_EQ(catalog_name("MyEvent", Dialect::redshift), "myevent");
+  EXPECT_EQ(catalog_name("MyEvent", Dialect::postgres), "MyEvent");
+}
+
 TEST(RedshiftPlanTest, AddDropsAndRecreatesTheViews) {
   const std::vector<core::Operation> ops = {add("city", "ipCity", "", 1)};
 

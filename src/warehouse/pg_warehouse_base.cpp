@@ -144,6 +144,27 @@ public:
   Result<std::optional<std::vector<std::string>>> table_columns(std::string_view table) override {
     return m_base.read_columns(m_conn, table);
   }
+  Result<TableKeys> table_keys(std::string_view table) override {
+    TableKeys keys;
+    const SqlNames& names = m_base.m_names;
+    if (names.dialect() != Dialect::redshift) {
+      return keys;
+    }
+    // PG_TABLE_DEF lists only the tables of schemas on the search path; for this transaction.
+    RSI_TRY_ASSIGN(const std::string schema, names.quote(names.layout().physical_schema));
+    RSI_TRY(m_tx.exec(fmt::format("SET LOCAL search_path TO {}, public", schema)));
+    RSI_TRY_ASSIGN(const auto rows,
+                   m_tx.exec(redshift::k_table_keys, m_base.catalog_params(table)));
+    for (int row = 0; row < rows.size(); ++row) {
+      if (rows.boolean(row, 1)) {
+        keys.distkey.push_back(rows.text(row, 0));
+      }
+      if (rows.integer(row, 2) != 0) {
+        keys.sortkey.push_back(rows.text(row, 0));
+      }
+    }
+    return keys;
+  }
   Result<bool> view_exists(std::string_view table) override {
     RSI_TRY_ASSIGN(const auto rows,
                    m_conn.exec(pg_sql::k_view_exists,

@@ -70,6 +70,12 @@ inline constexpr std::string_view k_table_locked =
 // another event that would be the same Redshift table. Names are ASCII (validate_table_name).
 inline constexpr std::string_view k_versions_folded_alike =
     "SELECT name FROM infra.table_version WHERE lower(name) = $1 AND name <> $2 LIMIT 1";
+// $1 schema, $2 table: the table's distribution key and sort key columns as (column, distkey,
+// sortkey position; 0: none). PG_TABLE_DEF shows only tables of schemas on the search path: the
+// caller puts the physical schema there first.
+inline constexpr std::string_view k_table_keys =
+    "SELECT \"column\", distkey, sortkey FROM pg_table_def WHERE schemaname = $1 AND tablename = "
+    "$2 AND (distkey OR sortkey <> 0)";
 // $1 uuid, $2 table, $3 version, $4 files, $5 rows.
 inline constexpr std::string_view k_ledger_insert =
     "INSERT INTO infra.load_manifest (uuid, table_name, table_version, file_count, row_count, "

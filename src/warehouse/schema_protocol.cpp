@@ -30,7 +30,11 @@ Result<MigrationPlan> plan_step(SchemaTransaction& tx, const SqlNames& names,
   RSI_TRY_ASSIGN(const auto current, tx.table_version(table));
   RSI_TRY(expect_version("migration of", table, current, target_version - 1));
   RSI_TRY_ASSIGN(const auto columns, tx.table_columns(table));
-  return plan_migration(names, table, target_version, operations, columns);
+  TableKeys keys;
+  if (columns) {
+    RSI_TRY_ASSIGN(keys, tx.table_keys(table));
+  }
+  return plan_migration(names, table, target_version, operations, columns, keys);
 }
 
 } // namespace

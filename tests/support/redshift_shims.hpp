@@ -2,11 +2,11 @@
 
 // PostgreSQL dressed as Redshift for the tests of the Redshift backend: identifiers folded to
 // lowercase as Redshift folds them (an event trigger renames what DDL created in upper case), the
-// few Redshift names it uses stood in for (GETDATE(), the datetime type, pg_last_copy_count(),
-// pg_last_copy_id(), SVV_TRANSACTIONS, the query-log tables STV_RECENTS, STL_QUERY,
-// STL_UTILITYTEXT, and the load errors STL_LOAD_ERRORS and SYS_LOAD_ERROR_DETAIL), and the schemas
-// a Redshift deployment has. A test's stand-in for COPY records a session's last COPY in
-// rsi_copy_session (keyed by the backend pid, as Redshift keeps it per session) and fails like
+// few Redshift names it uses stood in for (PG_TABLE_DEF, GETDATE(), the datetime type,
+// pg_last_copy_count(), pg_last_copy_id(), SVV_TRANSACTIONS, the query-log tables STV_RECENTS,
+// STL_QUERY, STL_UTILITYTEXT, and the load errors STL_LOAD_ERRORS and SYS_LOAD_ERROR_DETAIL), and
+// the schemas a Redshift deployment has. A test's stand-in for COPY records a session's last COPY
+// in rsi_copy_session (keyed by the backend pid, as Redshift keeps it per session) and fails like
 // Redshift with rsi_fail_copy() (message, SQLSTATE, DETAIL). Run once in a fresh database.
 
 #include <string_view>
@@ -74,6 +74,11 @@ inline constexpr std::string_view k_redshift_shims = R"sql(
   CREATE EVENT TRIGGER rsi_fold_identifiers ON ddl_command_end
     WHEN TAG IN ('CREATE SCHEMA', 'CREATE TABLE', 'CREATE VIEW', 'ALTER TABLE', 'ALTER VIEW')
     EXECUTE FUNCTION rsi_fold_identifiers();
+  -- Redshift's PG_TABLE_DEF (PostgreSQL has no distribution or sort keys): the tests enter the
+  -- key columns of a table themselves.
+  CREATE TABLE pg_table_def (schemaname name, tablename name, "column" name, type text,
+    encoding char(32), distkey boolean NOT NULL DEFAULT false, sortkey int NOT NULL DEFAULT 0,
+    "notnull" boolean);
   -- A Redshift deployment has its schemas; the backend creates only infra's tables.
   CREATE SCHEMA logs;
   CREATE SCHEMA views;

@@ -229,6 +229,51 @@ TEST_F(RedshiftOnPostgresTest, TwoEventsThatFoldAlikeAreRefusedBeforeAnyDdl) {
             "0");
 }
 
+// The key columns come from PG_TABLE_DEF (entered here: PostgreSQL has no such keys), read in the
+// migration's transaction with the physical schema on the search path; a step that breaks a
+// key rule fails permanent before any DDL, and the table and its version stay as they were.
+TEST_F(RedshiftOnPostgresTest, KeyColumnRulesRefuseTheStepBeforeAnyDdl) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  ASSERT_TRUE(m_admin->exec("INSERT INTO pg_table_def (schemaname, tablename, \"column\", "
+                            "distkey, sortkey) VALUES ('logs', 'pg_event', 'n', true, 0), "
+                            "('logs', 'pg_event', 'time', false, 1), "
+                            "('logs', 'other', 'country', true, 0)"));
+  const auto columns = [&] {
+    return scalar("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE "
+                  "attrelid = 'logs.pg_event'::regclass AND attnum > 0 AND NOT attisdropped");
+  };
+
+  const auto drop_distkey = m_warehouse->apply_migration(
+      "pg_event", 1, {{add_column("x", "int", "", 1), delete_column("n", 1)}}, 60000ms);
+  const auto drop_sortkey =
+      m_warehouse->migration_statements("pg_event", 1, {{delete_column("time", 1)}});
+  const auto add_sortkey = m_warehouse->apply_migration(
+      "pg_event", 1, {{add_column("y", "int", " sortkey", 1)}}, 60000ms);
+
+  ASSERT_FALSE(drop_distkey);
+  EXPECT_EQ(drop_distkey.error().kind, ErrorKind::permanent);
+  EXPECT_NE(drop_distkey.error().message.find(
+                "delete \"n\": the column is the table's distribution key (distkey)"),
+            std::string::npos)
+      << drop_distkey.error().message;
+  ASSERT_FALSE(drop_sortkey);
+  EXPECT_NE(drop_sortkey.error().message.find("delete \"time\": the column is one of the "
+                                              "table's sort key columns (sortkey)"),
+            std::string::npos)
+      << drop_sortkey.error().message;
+  ASSERT_FALSE(add_sortkey);
+  EXPECT_NE(add_sortkey.error().message.find("add \"y\": sortkey: ADD COLUMN cannot add"),
+            std::string::npos)
+      << add_sortkey.error().message;
+  EXPECT_EQ(columns(), "time,country,n,s");
+  EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"pg_event", 0}}));
+  // Another table's keys are not this one's.
+  const auto dropped =
+      m_warehouse->apply_migration("pg_event", 1, {{delete_column("country", 1)}}, 60000ms);
+  ASSERT_TRUE(dropped) << dropped.error().message;
+  EXPECT_EQ(columns(), "time,n,s");
+}
+
 TEST_F(RedshiftOnPostgresTest, TableLockedSeesAnotherSessionsLock) {
   ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
   EXPECT_FALSE(m_warehouse->table_locked("pg_event").value());

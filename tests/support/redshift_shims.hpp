@@ -2,12 +2,13 @@
 
 // PostgreSQL dressed as Redshift for the tests of the Redshift backend: identifiers folded to
 // lowercase as Redshift folds them (an event trigger renames what DDL created in upper case), the
-// few Redshift names it uses stood in for (PG_TABLE_DEF, GETDATE(), the datetime type,
-// pg_last_copy_count(), pg_last_copy_id(), SVV_TRANSACTIONS, the query-log tables STV_RECENTS,
-// STL_QUERY, STL_UTILITYTEXT, and the load errors STL_LOAD_ERRORS and SYS_LOAD_ERROR_DETAIL), and
-// the schemas a Redshift deployment has. A test's stand-in for COPY records a session's last COPY
-// in rsi_copy_session (keyed by the backend pid, as Redshift keeps it per session) and fails like
-// Redshift with rsi_fail_copy() (message, SQLSTATE, DETAIL). Run once in a fresh database.
+// few Redshift names it uses stood in for (PG_TABLE_DEF, SVV_USER_INFO, GETDATE(), the datetime
+// type, pg_last_copy_count(), pg_last_copy_id(), SVV_TRANSACTIONS, the query-log tables
+// STV_RECENTS, STL_QUERY, STL_UTILITYTEXT, and the load errors STL_LOAD_ERRORS and
+// SYS_LOAD_ERROR_DETAIL), and the schemas a Redshift deployment has. A test's stand-in for COPY
+// records a session's last COPY in rsi_copy_session (keyed by the backend pid, as Redshift keeps it
+// per session) and fails like Redshift with rsi_fail_copy() (message, SQLSTATE, DETAIL). Run once
+// in a fresh database.
 
 #include <string_view>
 
@@ -79,6 +80,16 @@ inline constexpr std::string_view k_redshift_shims = R"sql(
   CREATE TABLE pg_table_def (schemaname name, tablename name, "column" name, type text,
     encoding char(32), distkey boolean NOT NULL DEFAULT false, sortkey int NOT NULL DEFAULT 0,
     "notnull" boolean);
+  -- SVV_USER_INFO as a user sees it: superuser, and syslog_access UNRESTRICTED for the users a
+  -- test lists in rsi_syslog_unrestricted (ALTER USER … SYSLOG ACCESS UNRESTRICTED).
+  CREATE TABLE rsi_syslog_unrestricted (user_name name PRIMARY KEY);
+  CREATE VIEW svv_user_info AS
+    SELECT u.usename::text AS user_name, u.usesuper AS superuser,
+           CASE WHEN u.usesuper OR u.usename IN (SELECT user_name FROM rsi_syslog_unrestricted)
+                THEN 'UNRESTRICTED' ELSE 'RESTRICTED' END AS syslog_access
+    FROM pg_user u;
+  -- Redshift's system tables and views are readable by every user.
+  GRANT SELECT ON ALL TABLES IN SCHEMA public TO PUBLIC;
   -- A Redshift deployment has its schemas; the backend creates only infra's tables.
   CREATE SCHEMA logs;
   CREATE SCHEMA views;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/uuid.hpp"
 #include "http/credentials.hpp"
@@ -21,6 +22,7 @@
 #include "support/redshift_shims.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
+#include "warehouse/redshift_privileges.hpp"
 #include "warehouse/redshift_warehouse.hpp"
 #include "warehouse_fixture.hpp"
 
@@ -104,6 +106,97 @@ TEST_F(RedshiftOnPostgresTest, BootstrapKeepsAnExistingDeploymentsTables) {
   EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"old_table", 4}}));
   EXPECT_NE(scalar("SELECT ts FROM infra.table_version WHERE name = 'old_table'"),
             "NULL"); // GETDATE() default.
+}
+
+// A user without the privileges the backend needs: start-up reads the catalog and the privilege
+// functions before any DDL and fails once, listing the statements to run; once they have run,
+// the backend starts without running DDL in infra (whose tables exist).
+TEST_F(RedshiftOnPostgresTest, MissingPrivilegesAreReportedAtStartWithTheGrantsToRun) {
+  const std::string role = test::unique_name("rsi_limited");
+  const std::string grantee = fmt::format("\"{}\"", role); // As libpq quotes it.
+  ASSERT_TRUE(m_admin->exec_script(fmt::format("CREATE ROLE {} LOGIN", role)));
+  const std::string conninfo = m_database->conninfo() + " user=" + role;
+  const auto open_as_role = [&] {
+    return make_redshift_warehouse({.conninfo = conninfo,
+                                    .layout = default_layout(),
+                                    .manifests = m_manifests.get(),
+                                    .manifest_bucket = "manifests",
+                                    .iam_role = "default"});
+  };
+  const auto reports = [&] {
+    auto conn = pg::Connection::connect(conninfo).value();
+    return redshift::check_privileges(
+               conn, SqlNames(
+                         Dialect::redshift,
+                         [&](std::string_view name) { return conn.quote_identifier(name); },
+                         default_layout()))
+        .value();
+  };
+
+  const auto refused = open_as_role();
+
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::permanent);
+  const std::vector<std::string> grants = {
+      fmt::format("GRANT USAGE ON SCHEMA infra TO {};", grantee),
+      fmt::format("GRANT SELECT, INSERT ON infra.table_version TO {};", grantee),
+      fmt::format("GRANT SELECT, INSERT ON infra.load_manifest TO {};", grantee),
+      fmt::format("GRANT SELECT, INSERT ON infra.rejected_row TO {};", grantee),
+      fmt::format("GRANT USAGE, CREATE ON SCHEMA \"logs\" TO {};", grantee),
+      fmt::format("GRANT USAGE, CREATE ON SCHEMA \"views\" TO {};", grantee),
+      fmt::format("GRANT USAGE, CREATE ON SCHEMA \"fullviews\" TO {};", grantee)};
+  EXPECT_EQ(refused.error().message,
+            fmt::format("redshift warehouse: the user {} lacks what it needs; as an "
+                        "administrator, run:\n  {}",
+                        role, fmt::join(grants, "\n  ")));
+  EXPECT_EQ(reports().advice, std::vector<std::string>{fmt::format(
+                                  "ALTER USER {} SYSLOG ACCESS UNRESTRICTED;", grantee)});
+
+  for (const std::string& grant : grants) { // As the operator would: the statements as printed.
+    ASSERT_TRUE(m_admin->exec_script(grant)) << grant;
+  }
+  ASSERT_TRUE(m_admin->exec("INSERT INTO rsi_syslog_unrestricted VALUES ($1)", {role}));
+  const auto started = open_as_role();
+
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_TRUE(reports().grants.empty());
+  EXPECT_TRUE(reports().advice.empty());
+  const auto created = (*started)->apply_migration("by_role", 0, k_pg_event, 60000ms);
+  EXPECT_TRUE(created) << created.error().message;
+  EXPECT_EQ((*started)->table_versions().value().count("by_role"), 1U);
+  ASSERT_TRUE(
+      m_admin->exec_script(fmt::format("DROP OWNED BY {} CASCADE; DROP ROLE {}", role, role)));
+}
+
+TEST_F(RedshiftOnPostgresTest, MissingInfraTablesNeedCreateThereAndAreCreatedOnce) {
+  const std::string role = test::unique_name("rsi_creator");
+  ASSERT_TRUE(m_admin->exec_script(fmt::format(
+      "DROP TABLE infra.rejected_row; CREATE ROLE {0} LOGIN; GRANT USAGE ON SCHEMA infra, logs, "
+      "views, fullviews TO {0}; GRANT CREATE ON SCHEMA logs, views, fullviews TO {0}; GRANT "
+      "SELECT, INSERT ON infra.table_version, infra.load_manifest TO {0}",
+      role)));
+  const std::string conninfo = m_database->conninfo() + " user=" + role;
+  const RedshiftConfig config{.conninfo = conninfo,
+                              .layout = default_layout(),
+                              .manifests = m_manifests.get(),
+                              .manifest_bucket = "manifests",
+                              .iam_role = "default"};
+
+  const auto refused = make_redshift_warehouse(config);
+
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find(
+                fmt::format("run:\n  GRANT CREATE ON SCHEMA infra TO \"{}\";", role)),
+            std::string::npos)
+      << refused.error().message;
+  ASSERT_TRUE(m_admin->exec_script(fmt::format("GRANT CREATE ON SCHEMA infra TO {}", role)));
+  const auto started = make_redshift_warehouse(config);
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_EQ(scalar("SELECT tableowner FROM pg_tables WHERE schemaname = 'infra' AND tablename = "
+                   "'rejected_row'"),
+            role);
+  ASSERT_TRUE(
+      m_admin->exec_script(fmt::format("DROP OWNED BY {} CASCADE; DROP ROLE {}", role, role)));
 }
 
 TEST_F(RedshiftOnPostgresTest, MigrationsRunWithViewsAndVersions) {

@@ -64,7 +64,7 @@ Result<void> FakeRedshiftCopy::operator()(pg::Connection& conn, const warehouse:
       }
     }
   }
-  RSI_TRY(record_copy(session, static_cast<std::int64_t>(urls.size())));
+  RSI_TRY(record_copy(session, static_cast<std::int64_t>(urls.size()) * rows_per_file));
   if (rejected > max_errors(call.statement)) {
     return fail_like_redshift(conn, load_failed_message(copy_table(call.statement), serverless));
   }

@@ -66,6 +66,8 @@ public:
 
   // Run once per file of the manifest with the file's URL as $1; empty: nothing is inserted.
   std::string insert_row;
+  // The rows pg_last_copy_count() reports for each file.
+  std::int64_t rows_per_file = 1;
   std::vector<BadLine> bad;
   std::optional<CopyFailure> failure;
   bool transient = false;

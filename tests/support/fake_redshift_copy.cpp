@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "support/redshift_shims.hpp"
+
 namespace rsi::test {
 namespace {
 
@@ -29,6 +31,12 @@ std::string raw_line(const BadLine& bad_line) {
 }
 
 } // namespace
+
+Result<pg::Connection> dress_as_redshift(const std::string& conninfo) {
+  RSI_TRY_ASSIGN(auto conn, pg::Connection::connect(conninfo));
+  RSI_TRY(conn.exec_script(k_redshift_shims));
+  return conn;
+}
 
 std::string load_failed_message(std::string_view table, bool serverless) {
   return fmt::format("Load into table '{}' failed.  Check '{}' system table for details.", table,

@@ -46,6 +46,10 @@ struct CopyRun {
   bool succeeded = false;        // The COPY returned; its transaction may still roll back.
 };
 
+// A connection to the fresh database `conninfo` once it is dressed as Redshift
+// (redshift_shims.hpp run in it), for the tests' own statements and the fake's logging.
+Result<pg::Connection> dress_as_redshift(const std::string& conninfo);
+
 // The message Redshift fails a COPY with when it rejected more lines than MAXERROR allows.
 std::string load_failed_message(std::string_view table, bool serverless);
 

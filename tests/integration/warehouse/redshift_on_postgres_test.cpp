@@ -6,6 +6,8 @@
 // (tests/support/fake_redshift_copy.hpp) through RedshiftConfig::run_copy_for_test. The COPY's
 // exact text is golden-tested in tests/unit/warehouse/redshift_sql_test.cpp.
 
+#include "support/redshift_on_postgres.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -19,7 +21,6 @@
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
 #include "support/fake_redshift_copy.hpp"
-#include "support/redshift_shims.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
 #include "warehouse/redshift_privileges.hpp"
@@ -44,16 +45,13 @@ struct Open {
   bool fake_copy = true;   // COPY is played by the fake; false: sent to PostgreSQL, which fails.
 };
 
-class RedshiftOnPostgresTest : public ::testing::Test {
+class RedshiftOnPostgresTest : public test::RedshiftOnPostgresFixture {
 protected:
   void SetUp() override {
-    const auto base = test::postgres_conninfo();
-    RSI_REQUIRE_SERVICE(base.has_value(), "PostgreSQL (RSI_TEST_PG)");
-    m_database.emplace(*base);
-    m_admin.emplace(pg::Connection::connect(m_database->conninfo()).value());
-    ASSERT_TRUE(m_admin->exec_script(test::k_redshift_shims));
-    m_manifests = objectstore::make_local_object_store({.root = m_dir.path("manifests")}).value();
-    m_copy.emplace(*m_admin, *m_manifests);
+    RedshiftOnPostgresFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+      return;
+    }
     m_copy->insert_row = "INSERT INTO logs.pg_event (n, s) VALUES (1, left($1, 10))";
     open();
   }
@@ -70,26 +68,13 @@ protected:
         .system_table_fallback = how.fallback,
         .serverless = how.serverless};
     if (how.fake_copy) {
-      config.run_copy_for_test = [this](pg::Connection& conn, const CopyCall& call) {
-        return (*m_copy)(conn, call);
-      };
+      config.run_copy_for_test = fake_copy();
     }
     auto warehouse = make_redshift_warehouse(config);
     ASSERT_TRUE(warehouse) << warehouse.error().message;
     m_warehouse = std::move(*warehouse);
   }
 
-  std::string scalar(const std::string& sql) {
-    const auto rows = m_admin->exec(sql);
-    EXPECT_TRUE(rows) << rows.error().message;
-    return rows && !rows->empty() && !rows->is_null(0, 0) ? rows->text(0, 0) : "NULL";
-  }
-
-  test::TempDir m_dir;
-  std::optional<test::PostgresDatabase> m_database;
-  std::optional<pg::Connection> m_admin;
-  std::unique_ptr<objectstore::ObjectStore> m_manifests;
-  std::optional<test::FakeRedshiftCopy> m_copy;
   std::unique_ptr<Warehouse> m_warehouse;
 };
 

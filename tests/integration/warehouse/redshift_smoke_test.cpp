@@ -18,9 +18,8 @@
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
 #include "s3_test_support.hpp"
-#include "support/fake_redshift_copy.hpp"
 #include "support/process.hpp"
-#include "support/redshift_shims.hpp"
+#include "support/redshift_on_postgres.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
 
@@ -36,17 +35,14 @@ std::vector<std::string> lines(const std::string& text) {
   return out;
 }
 
-class RedshiftSmokeTest : public ::testing::Test {
+class RedshiftSmokeTest : public test::RedshiftOnPostgresFixture {
 protected:
   void SetUp() override {
-    const auto base = test::postgres_conninfo();
-    RSI_REQUIRE_SERVICE(base.has_value(), "PostgreSQL (RSI_TEST_PG)");
-    m_database.emplace(*base);
-    m_admin.emplace(pg::Connection::connect(m_database->conninfo()).value());
-    ASSERT_TRUE(m_admin->exec_script(test::k_redshift_shims));
-    m_manifests = objectstore::make_local_object_store({.root = m_dir.path("manifests")}).value();
+    RedshiftOnPostgresFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+      return;
+    }
     m_data = objectstore::make_local_object_store({.root = m_dir.path("spade")}).value();
-    m_copy.emplace(*m_admin, *m_manifests);
     m_copy->insert_row =
         "INSERT INTO rsi_smoke_test.rsi_smoke_test_event (note, label) VALUES ($1, 'smoke')";
     m_copy->rows_per_file = 2; // Each file has two lines.
@@ -57,31 +53,17 @@ protected:
                          .manifests = m_manifests.get(),
                          .manifest_bucket = "manifests",
                          .iam_role = "default",
-                         .run_copy_for_test =
-                             [this](pg::Connection& conn, const warehouse::CopyCall& call) {
-                               return (*m_copy)(conn, call);
-                             }},
+                         .run_copy_for_test = fake_copy()},
             .data = m_data.get(),
             .data_bucket = "spade",
             .scratch = "rsi_smoke_test"};
   }
 
-  std::string scalar(const std::string& sql) {
-    const auto rows = m_admin->exec(sql);
-    EXPECT_TRUE(rows) << rows.error().message;
-    return rows && !rows->empty() && !rows->is_null(0, 0) ? rows->text(0, 0) : "NULL";
-  }
-
-  std::size_t objects(objectstore::ObjectStore& store) {
+  static std::size_t objects(objectstore::ObjectStore& store) {
     return store.list("", std::nullopt).value().objects.size();
   }
 
-  test::TempDir m_dir;
-  std::optional<test::PostgresDatabase> m_database;
-  std::optional<pg::Connection> m_admin;
-  std::unique_ptr<objectstore::ObjectStore> m_manifests;
   std::unique_ptr<objectstore::ObjectStore> m_data;
-  std::optional<test::FakeRedshiftCopy> m_copy;
 };
 
 TEST_F(RedshiftSmokeTest, EveryStepPassesAndNothingIsLeftBehind) {

@@ -96,6 +96,44 @@ TEST_F(RedshiftSmokeTest, EveryStepPassesAndNothingIsLeftBehind) {
   EXPECT_EQ(objects(*m_manifests), 0U);
 }
 
+// As the service's user (infra made by an administrator; no DELETE there, no SYSLOG ACCESS
+// UNRESTRICTED): every step passes, and NOTE lines say what only an administrator can do.
+TEST_F(RedshiftSmokeTest, AsTheServicesUserItPassesAndNotesWhatOnlyAnAdministratorCanDo) {
+  ASSERT_TRUE(warehouse::make_redshift_warehouse({.conninfo = m_database->conninfo(),
+                                                  .manifests = m_manifests.get(),
+                                                  .manifest_bucket = "manifests",
+                                                  .iam_role = "default"}));
+  const std::string role = test::unique_name("rsi_service");
+  ASSERT_TRUE(m_admin->exec_script(fmt::format(
+      "CREATE ROLE {0} LOGIN; GRANT CREATE ON DATABASE {1} TO {0}; GRANT USAGE ON SCHEMA infra "
+      "TO {0}; GRANT SELECT, INSERT ON infra.table_version, infra.load_manifest, "
+      "infra.rejected_row TO {0}",
+      role, m_database->name())));
+  std::ostringstream out;
+
+  const bool passed = run_redshift_smoke(settings(m_database->conninfo() + " user=" + role), out);
+
+  EXPECT_TRUE(passed) << out.str();
+  const auto printed = lines(out.str());
+  ASSERT_EQ(printed.size(), 12U) << out.str();
+  EXPECT_EQ(printed[1], "PASS  start-up checks (privileges, infra tables)");
+  EXPECT_TRUE(printed[2].starts_with(
+      fmt::format("NOTE  run ALTER USER \"{}\" SYSLOG ACCESS UNRESTRICTED; (without it", role)))
+      << printed[2];
+  EXPECT_EQ(printed[7], "PASS  drop the scratch schemas and the smoke's bookkeeping rows");
+  EXPECT_EQ(printed[8], "NOTE  no DELETE on infra: as an administrator, run DELETE FROM "
+                        "infra.table_version WHERE name = 'rsi_smoke_test_event';");
+  for (std::size_t note = 9; note < 11; ++note) {
+    EXPECT_TRUE(printed[note].starts_with("NOTE  no DELETE on infra: as an administrator, run "
+                                          "DELETE FROM infra.load_manifest WHERE uuid = '"))
+        << printed[note];
+  }
+  EXPECT_EQ(printed[11], "PASS  redshift smoke: every step passed");
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rsi_smoke_test%'"), "0");
+  EXPECT_EQ(scalar("SELECT count(*) FROM infra.load_manifest"), "2") << "what the notes name";
+  ASSERT_TRUE(m_admin->exec_script(fmt::format("DROP OWNED BY {0} CASCADE; DROP ROLE {0}", role)));
+}
+
 TEST_F(RedshiftSmokeTest, AUserWhoMayNotCreateTheSchemaGetsOneFailureAndTheRestSkipped) {
   const std::string role = test::unique_name("rsi_smoker");
   ASSERT_TRUE(m_admin->exec_script(fmt::format("CREATE ROLE {} LOGIN", role)));

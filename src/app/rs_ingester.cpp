@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <optional>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +14,7 @@
 #include "app/backfill_command.hpp"
 #include "app/embedded.hpp"
 #include "app/load_manager_service.hpp"
+#include "app/redshift_smoke.hpp"
 #include "app/rejected_command.hpp"
 #include "app/replay_setup.hpp"
 #include "app/signals.hpp"
@@ -571,6 +573,7 @@ int run_rs_ingester(int argc, char** argv) {
   load_command->add_option("--data-dir", data_dir, "Data directory")->required();
 
   RejectedCommand rejected(app);
+  RedshiftSmokeCommand redshift_smoke(app);
   BackfillFlags backfill_flags;
   auto* backfill_command = add_backfill_command(app, backfill_flags);
 
@@ -587,6 +590,9 @@ int run_rs_ingester(int argc, char** argv) {
   log::init(log_config);
   if (rejected.chosen()) {
     return rejected.run();
+  }
+  if (redshift_smoke.chosen()) {
+    return redshift_smoke.run(std::cout);
   }
   if (*backfill_command) {
     return run_backfill_command(backfill_flags, signals.token());

@@ -80,7 +80,8 @@ void add_source_flags(CLI::App& app, RsloadmanagerConfig& config, LoadManagerSou
   app.add_option("--manifestBucket", config.manifest_bucket,
                  "S3 bucket for Redshift COPY manifests");
   app.add_option("--iam-role", config.iam_role,
-                 "IAM role ARN for COPY instead of the process's keys");
+                 "IAM role ARN for COPY instead of the process's keys; \"default\": the cluster's "
+                 "default role");
   app.add_option(
          "--redshift-system-tables", sources.system_tables,
          "auto, on or off: look up loads the ledger lacks (started by the original) in Redshift's "

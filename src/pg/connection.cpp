@@ -1,5 +1,8 @@
 #include "pg/connection.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 
@@ -54,6 +57,76 @@ ErrorKind classify_sqlstate(std::string_view sqlstate) {
     return ErrorKind::transient; // connection, resources, operator intervention, system error
   }
   return ErrorKind::permanent;
+}
+
+namespace {
+
+// Amazon S3's and Redshift's words for a COPY failure that a retry can get past, lowercase:
+// S3's InternalError ("We encountered an internal error. Please try again.", HTTP 500: "retry
+// the request") and SlowDown ("Please reduce your request rate.", HTTP 503), as Redshift's
+// S3ServiceException quotes them ("…,Status 503,Error SlowDown,…"), and the network failures
+// STL_S3CLIENT_ERROR records ("Connection timed out", "transfer closed with N bytes remaining").
+constexpr std::array<std::string_view, 9> k_transient_copy_markers = {
+    "error internalerror",
+    "we encountered an internal error",
+    "status 500,",
+    "error slowdown",
+    "please reduce your request rate",
+    "status 503,",
+    "error serviceunavailable",
+    "connection timed out",
+    "transfer closed with"};
+
+// Whether a line of `lowered` is Redshift's error 1023 ("ERROR:  1023", "ERROR:1023 DETAIL: …",
+// "1023", "code: 1023"), or the message says what 1023 is.
+bool is_serializable_isolation_violation(std::string_view lowered) {
+  if (lowered.find("serializable isolation violation") != std::string_view::npos) {
+    return true;
+  }
+  std::size_t start = 0;
+  while (start <= lowered.size()) {
+    const std::size_t end = std::min(lowered.find('\n', start), lowered.size());
+    std::string_view line = lowered.substr(start, end - start);
+    const auto skip_blanks = [&line] {
+      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+        line.remove_prefix(1);
+      }
+    };
+    skip_blanks();
+    // "ERROR:  1023" as libpq renders it, or "code:  1023" in the error block Redshift puts in
+    // DETAIL.
+    for (const std::string_view label : {"error:", "code:"}) {
+      if (line.starts_with(label)) {
+        line.remove_prefix(label.size());
+        skip_blanks();
+      }
+    }
+    if (line.starts_with("1023") &&
+        (line.size() == 4 || std::isdigit(static_cast<unsigned char>(line[4])) == 0)) {
+      return true;
+    }
+    start = end + 1;
+  }
+  return false;
+}
+
+} // namespace
+
+ErrorKind classify_server_error(std::string_view sqlstate, std::string_view message) {
+  if (sqlstate != "XX000") {
+    return classify_sqlstate(sqlstate);
+  }
+  std::string lowered(message);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(), [](char ch) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  });
+  if (is_serializable_isolation_violation(lowered)) {
+    return ErrorKind::transient;
+  }
+  const bool passing = std::any_of(
+      k_transient_copy_markers.begin(), k_transient_copy_markers.end(),
+      [&](std::string_view marker) { return lowered.find(marker) != std::string::npos; });
+  return passing ? ErrorKind::transient : ErrorKind::permanent;
 }
 
 std::string summarize(std::string_view sql) {
@@ -117,9 +190,10 @@ Result<Rows> Connection::check(ResultHandle result, std::string_view sql) {
     const char* sqlstate = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
     m_last_sqlstate = sqlstate != nullptr ? sqlstate : "";
     // No SQLSTATE: the failure happened client-side, e.g. the socket broke.
-    const ErrorKind kind = sqlstate != nullptr ? classify_sqlstate(sqlstate) : ErrorKind::transient;
-    return fail(kind, fmt::format("{}: {}", summarize(sql),
-                                  trim_trailing_newline(PQresultErrorMessage(result.get()))));
+    const std::string message = trim_trailing_newline(PQresultErrorMessage(result.get()));
+    const ErrorKind kind =
+        sqlstate != nullptr ? classify_server_error(sqlstate, message) : ErrorKind::transient;
+    return fail(kind, fmt::format("{}: {}", summarize(sql), message));
   }
   }
 }

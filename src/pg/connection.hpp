@@ -44,6 +44,15 @@ private:
 // SQLSTATE → what the caller should do (docs/architecture.md, "Errors").
 ErrorKind classify_sqlstate(std::string_view sqlstate);
 
+// A server error → what the caller should do: classify_sqlstate, except that SQLSTATE XX000,
+// under which Redshift reports most of its own errors, is split by `message` (the error as libpq
+// renders it, "ERROR:  …\nDETAIL:  …", or any part of it): Redshift's error 1023 (serializable
+// isolation violation: a concurrent transaction won, retry) and the COPY failures Amazon S3 and
+// Redshift document as passing (S3 InternalError and SlowDown, HTTP 500 and 503, a connection
+// to S3 that timed out or closed mid-transfer) are transient; every other XX000 stays permanent.
+// docs/warehouse.md, "Errors", lists the texts.
+ErrorKind classify_server_error(std::string_view sqlstate, std::string_view message);
+
 // One libpq connection. Move-only; not thread-safe (one per thread). After a transient
 // error the owner should drop it and connect again (`healthy()` tells whether it broke).
 class Connection {

@@ -348,6 +348,21 @@ Result<std::string> column_definition(const ColumnSpec& column, Dialect dialect,
   return out;
 }
 
+std::string catalog_name(std::string_view identifier, Dialect dialect) {
+  return dialect == Dialect::redshift ? to_ascii_lower(identifier) : std::string(identifier);
+}
+
+SqlNames::SqlNames(Dialect dialect, QuoteFn quote, Layout layout)
+    : m_dialect(dialect), m_layout(std::move(layout)) {
+  if (dialect == Dialect::redshift) {
+    m_quote = [quote = std::move(quote)](std::string_view identifier) {
+      return quote(to_ascii_lower(identifier));
+    };
+  } else {
+    m_quote = std::move(quote);
+  }
+}
+
 Result<std::string> SqlNames::qualified(std::string_view schema, std::string_view name) const {
   if (m_dialect == Dialect::sqlite) {
     return m_quote(schema.empty() ? std::string(name) : fmt::format("{}.{}", schema, name));

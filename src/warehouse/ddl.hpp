@@ -72,16 +72,29 @@ struct ColumnSpec {
 [[nodiscard]] Result<std::string> column_definition(const ColumnSpec& column, Dialect dialect,
                                                     const QuoteFn& quote);
 
+// `identifier` as `dialect` stores it in its catalog: Redshift folds the ASCII letters of every
+// identifier, quoted or not, to lowercase ("ASCII letters in standard and delimited identifiers
+// are case-insensitive and are folded to lowercase in the database"; enable_case_sensitive_
+// identifier is not assumed: docs/warehouse.md, "Names"); PostgreSQL and SQLite keep a quoted
+// identifier as written.
+[[nodiscard]] std::string catalog_name(std::string_view identifier, Dialect dialect);
+
 // How one warehouse names its objects, with identifiers quoted by `quote`. PostgreSQL and
 // Redshift: "schema"."name" and infra.<name>. SQLite has no schemas: tables are "name" and
-// views "<schema>.<name>" (a '.' no table name can contain, so they never collide).
+// views "<schema>.<name>" (a '.' no table name can contain, so they never collide). For
+// Redshift every identifier is folded (catalog_name) before it is quoted, so the DDL names the
+// objects as the catalog will hold them whatever enable_case_sensitive_identifier says.
 class SqlNames {
 public:
-  SqlNames(Dialect dialect, QuoteFn quote, Layout layout)
-      : m_dialect(dialect), m_quote(std::move(quote)), m_layout(std::move(layout)) {}
+  SqlNames(Dialect dialect, QuoteFn quote, Layout layout);
 
   [[nodiscard]] Dialect dialect() const { return m_dialect; }
   [[nodiscard]] const Layout& layout() const { return m_layout; }
+  // `identifier` as the catalog holds it (catalog_name in this dialect): what relname,
+  // nspname and attname are compared with.
+  [[nodiscard]] std::string catalog(std::string_view identifier) const {
+    return catalog_name(identifier, m_dialect);
+  }
   [[nodiscard]] Result<std::string> quote(std::string_view identifier) const {
     return m_quote(identifier);
   }

@@ -22,8 +22,8 @@ bool same_column(std::string_view left, std::string_view right, Dialect dialect)
 
 class Planner {
 public:
-  Planner(const SqlNames& names, std::string_view table, int version)
-      : m_names(names), m_table(table), m_version(version) {}
+  Planner(const SqlNames& names, std::string_view table, int version, TableKeys keys = {})
+      : m_names(names), m_table(table), m_version(version), m_keys(std::move(keys)) {}
 
   Result<MigrationPlan> create(std::span<const core::Operation> operations) {
     MigrationPlan plan;
@@ -34,6 +34,7 @@ public:
       return plan; // The event is gone: no table, only the version row.
     }
     std::vector<std::string> definitions;
+    std::optional<std::string> distkey;
     for (const auto& op : operations) {
       RSI_TRY(check_version(op));
       if (op.action == core::Action::request_drop_event ||
@@ -46,6 +47,15 @@ public:
       RSI_TRY_ASSIGN(const ColumnSpec spec, checked_spec(op));
       if (find(plan.columns, op.name) != plan.columns.end()) {
         return fail(error(op, "the column is added twice"));
+      }
+      if (spec.distkey && redshift()) {
+        if (distkey) {
+          return fail(error(
+              op, fmt::format("distkey: only one column of a table can be the distribution key "
+                              "(Redshift, CREATE TABLE), and {} is already",
+                              core::quote_for_message(*distkey))));
+        }
+        distkey = op.name;
       }
       RSI_TRY_ASSIGN(std::string definition,
                      column_definition(spec, m_names.dialect(), m_names.quote_fn()));
@@ -80,6 +90,14 @@ public:
         if (find(columns, op.name) != columns.end()) {
           return fail(error(op, "the column exists already"));
         }
+        if ((spec.sortkey || spec.distkey) && redshift()) {
+          return fail(
+              error(op, fmt::format("{}: ADD COLUMN cannot add a {} column to an existing table "
+                                    "(Redshift, ALTER TABLE); a key is declared when the table is "
+                                    "created",
+                                    spec.distkey ? "distkey" : "sortkey",
+                                    spec.distkey ? "distribution key" : "sort key")));
+        }
         RSI_TRY_ASSIGN(const std::string definition,
                        column_definition(spec, m_names.dialect(), m_names.quote_fn()));
         ddl.push_back(fmt::format("ALTER TABLE {} ADD COLUMN {}", table, definition));
@@ -92,6 +110,14 @@ public:
         const auto found = find(columns, op.name);
         if (found == columns.end()) {
           return fail(error(op, "no such column"));
+        }
+        if (find(m_keys.distkey, op.name) != m_keys.distkey.end()) {
+          return fail(error(op, "the column is the table's distribution key (distkey): DROP "
+                                "COLUMN cannot drop it (Redshift, ALTER TABLE)"));
+        }
+        if (find(m_keys.sortkey, op.name) != m_keys.sortkey.end()) {
+          return fail(error(op, "the column is one of the table's sort key columns (sortkey): "
+                                "DROP COLUMN cannot drop it (Redshift, ALTER TABLE)"));
         }
         RSI_TRY_ASSIGN(const std::string column, m_names.quote(op.name));
         ddl.push_back(fmt::format("ALTER TABLE {} DROP COLUMN {}{}", table, column,
@@ -114,6 +140,11 @@ public:
         RSI_TRY_ASSIGN(const std::string from, m_names.quote(op.name));
         RSI_TRY_ASSIGN(const std::string to, m_names.quote(op.new_outbound));
         ddl.push_back(fmt::format("ALTER TABLE {} RENAME COLUMN {} TO {}", table, from, to));
+        for (auto* keys : {&m_keys.distkey, &m_keys.sortkey}) { // A key keeps its role.
+          if (const auto key = find(*keys, op.name); key != keys->end()) {
+            *key = op.new_outbound;
+          }
+        }
         *found = op.new_outbound;
         break;
       }
@@ -185,6 +216,8 @@ private:
     return Error{ErrorKind::permanent, fmt::format("{}: {}: {}", context(), subject, message)};
   }
 
+  [[nodiscard]] bool redshift() const { return m_names.dialect() == Dialect::redshift; }
+
   Result<void> check_version(const core::Operation& op) const {
     if (op.version != m_version) {
       return fail(error(op, fmt::format("the step belongs to version {}", op.version)));
@@ -255,18 +288,20 @@ private:
   const SqlNames& m_names;
   std::string_view m_table;
   int m_version = 0;
+  TableKeys m_keys;
   std::vector<std::string> m_index_statements;
 };
 
 } // namespace
 
-Result<MigrationPlan>
-plan_migration(const SqlNames& names, std::string_view table, int target_version,
-               std::span<const core::Operation> operations,
-               const std::optional<std::vector<std::string>>& current_columns) {
+Result<MigrationPlan> plan_migration(const SqlNames& names, std::string_view table,
+                                     int target_version,
+                                     std::span<const core::Operation> operations,
+                                     const std::optional<std::vector<std::string>>& current_columns,
+                                     const TableKeys& keys) {
   RSI_TRY(check_table_name(table, names.dialect()));
   RSI_TRY(names.check_layout());
-  Planner planner(names, table, target_version);
+  Planner planner(names, table, target_version, keys);
   if (!current_columns) {
     return planner.create(operations);
   }

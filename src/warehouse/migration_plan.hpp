@@ -20,6 +20,13 @@ struct MigrationPlan {
   std::vector<std::string> columns; // The table's columns afterwards, in order.
 };
 
+// The key columns of an existing table, as Redshift's catalog (PG_TABLE_DEF) lists them: its
+// distribution key and its sort key columns. Empty for the other warehouses.
+struct TableKeys {
+  std::vector<std::string> distkey;
+  std::vector<std::string> sortkey;
+};
+
 // Plans the DDL of `operations` (Blueprint's steps to `target_version`) for `table`, whose
 // columns are `current_columns` (nullopt: the table does not exist).
 //
@@ -34,11 +41,15 @@ struct MigrationPlan {
 // Checks everything before any SQL runs and fails permanent, naming table, version and
 // column: names (check_identifier for the dialect), column types and options (column_spec),
 // an added column that exists, a deleted or renamed column that does not, a table without
-// columns.
+// columns. Redshift's key-column rules too (SQL reference, CREATE TABLE and ALTER TABLE), each
+// failure naming the column and the rule: only one column of a table can be the distribution
+// key; ADD COLUMN cannot add a distribution or sort key column; DROP COLUMN cannot drop one
+// (`keys`: the existing table's, read from the catalog).
 [[nodiscard]] Result<MigrationPlan>
 plan_migration(const SqlNames& names, std::string_view table, int target_version,
                std::span<const core::Operation> operations,
-               const std::optional<std::vector<std::string>>& current_columns);
+               const std::optional<std::vector<std::string>>& current_columns,
+               const TableKeys& keys = {});
 
 // The CREATE VIEW statements of `table` with `columns`, by the original's rule (names.layout()
 // holds the original's configuration):

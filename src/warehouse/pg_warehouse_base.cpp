@@ -48,9 +48,7 @@ Result<TableVersions> PgWarehouseBase::table_versions() {
 Result<bool> PgWarehouseBase::table_exists(std::string_view table) {
   RSI_TRY(check_table_name(table, dialect()));
   return with_connection([&](pg::Connection& conn) -> Result<bool> {
-    RSI_TRY_ASSIGN(
-        const auto rows,
-        conn.exec(pg_sql::k_table_exists, {m_names.layout().physical_schema, std::string(table)}));
+    RSI_TRY_ASSIGN(const auto rows, conn.exec(pg_sql::k_table_exists, catalog_params(table)));
     return rows.boolean(0, 0);
   });
 }
@@ -92,9 +90,32 @@ Result<void> PgWarehouseBase::insert_rejected_rows(pg::Transaction& tx, const Lo
   return {};
 }
 
+std::vector<pg::Param> PgWarehouseBase::catalog_params(std::string_view table) const {
+  return {m_names.catalog(m_names.layout().physical_schema), m_names.catalog(table)};
+}
+
+Result<void> PgWarehouseBase::check_folded_name(pg::Connection& conn,
+                                                std::string_view table) const {
+  if (dialect() != Dialect::redshift) {
+    return {};
+  }
+  RSI_TRY_ASSIGN(const auto rows, conn.exec(redshift::k_versions_folded_alike,
+                                            {m_names.catalog(table), std::string(table)}));
+  if (rows.empty()) {
+    return {};
+  }
+  return fail(ErrorKind::permanent,
+              fmt::format("table {}: infra.table_version has versions of {}, and Redshift folds "
+                          "identifiers to lowercase: both would be the table {}.{}; rename one of "
+                          "the events",
+                          core::quote_for_message(table), core::quote_for_message(rows.text(0, 0)),
+                          m_names.catalog(m_names.layout().physical_schema),
+                          m_names.catalog(table)));
+}
+
 Result<std::optional<std::vector<std::string>>>
 PgWarehouseBase::read_columns(pg::Connection& conn, std::string_view table) const {
-  const std::vector<pg::Param> params{m_names.layout().physical_schema, std::string(table)};
+  const std::vector<pg::Param> params = catalog_params(table);
   RSI_TRY_ASSIGN(const auto exists, conn.exec(pg_sql::k_table_exists, params));
   if (!exists.boolean(0, 0)) {
     return std::optional<std::vector<std::string>>();
@@ -115,15 +136,40 @@ public:
       : m_base(base), m_conn(conn), m_tx(std::move(tx)) {}
 
   Result<std::optional<int>> table_version(std::string_view table) override {
+    // Every schema change reads the version first: the place to refuse a name that is another
+    // table's once folded.
+    RSI_TRY(m_base.check_folded_name(m_conn, table));
     return read_version(m_conn, table);
   }
   Result<std::optional<std::vector<std::string>>> table_columns(std::string_view table) override {
     return m_base.read_columns(m_conn, table);
   }
+  Result<TableKeys> table_keys(std::string_view table) override {
+    TableKeys keys;
+    const SqlNames& names = m_base.m_names;
+    if (names.dialect() != Dialect::redshift) {
+      return keys;
+    }
+    // PG_TABLE_DEF lists only the tables of schemas on the search path; for this transaction.
+    RSI_TRY_ASSIGN(const std::string schema, names.quote(names.layout().physical_schema));
+    RSI_TRY(m_tx.exec(fmt::format("SET LOCAL search_path TO {}, public", schema)));
+    RSI_TRY_ASSIGN(const auto rows,
+                   m_tx.exec(redshift::k_table_keys, m_base.catalog_params(table)));
+    for (int row = 0; row < rows.size(); ++row) {
+      if (rows.boolean(row, 1)) {
+        keys.distkey.push_back(rows.text(row, 0));
+      }
+      if (rows.integer(row, 2) != 0) {
+        keys.sortkey.push_back(rows.text(row, 0));
+      }
+    }
+    return keys;
+  }
   Result<bool> view_exists(std::string_view table) override {
     RSI_TRY_ASSIGN(const auto rows,
                    m_conn.exec(pg_sql::k_view_exists,
-                               {m_base.m_names.layout().view_schema, std::string(table)}));
+                               {m_base.m_names.catalog(m_base.m_names.layout().view_schema),
+                                m_base.m_names.catalog(table)}));
     return rows.boolean(0, 0);
   }
   Result<void> exec(const std::string& statement) override {

@@ -77,6 +77,15 @@ protected:
                                                          std::span<const RejectedRow> rows,
                                                          std::string_view now);
 
+  // ($1 schema, $2 table) of the catalog lookups of `table` in the physical schema, both as the
+  // catalog holds them (SqlNames::catalog).
+  [[nodiscard]] std::vector<pg::Param> catalog_params(std::string_view table) const;
+
+  // Redshift: permanent when infra.table_version has versions of another name that folds to the
+  // same table as `table` ("MyEvent" and "myevent"), which would change one table under two
+  // histories. Nothing for PostgreSQL, which keeps quoted case.
+  [[nodiscard]] Result<void> check_folded_name(pg::Connection& conn, std::string_view table) const;
+
   // The table's columns in order, or nullopt when it does not exist.
   [[nodiscard]] Result<std::optional<std::vector<std::string>>>
   read_columns(pg::Connection& conn, std::string_view table) const;

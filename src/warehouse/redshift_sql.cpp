@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/strings.hpp"
+
 namespace rsi::warehouse::redshift {
 namespace {
 
@@ -64,7 +66,12 @@ Result<std::string> copy_statement(const SqlNames& names, const QuoteFn& quote_l
       return fail(ErrorKind::permanent,
                   "COPY authorization: the IAM role holds characters COPY cannot take");
     }
-    RSI_TRY_ASSIGN(const std::string role, quote_literal(authorization.iam_role));
+    // `default` is a keyword of COPY (the role set as the cluster's default), not a string:
+    // quoted, Redshift would read it as an ARN and refuse it.
+    std::string role = std::string(k_default_iam_role);
+    if (!is_default_iam_role(authorization.iam_role)) {
+      RSI_TRY_ASSIGN(role, quote_literal(authorization.iam_role));
+    }
     return fmt::format("COPY {} FROM {} IAM_ROLE {} {}", target, source, role,
                        copy_options(max_bad_rows));
   }
@@ -87,6 +94,10 @@ Result<std::string> copy_statement(const SqlNames& names, const QuoteFn& quote_l
   RSI_TRY_ASSIGN(const std::string quoted_credentials, quote_literal(credentials));
   return fmt::format("COPY {} FROM {} WITH CREDENTIALS {} {}", target, source, quoted_credentials,
                      copy_options(max_bad_rows));
+}
+
+bool is_default_iam_role(std::string_view iam_role) {
+  return iequals_ascii(iam_role, k_default_iam_role);
 }
 
 std::string redact(std::string_view message, const CopyAuthorization& authorization) {

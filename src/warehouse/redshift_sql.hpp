@@ -33,7 +33,8 @@ std::string manifest_url(std::string_view bucket, std::string_view uuid);
 //   'aws_access_key_id=…;aws_secret_access_key=…[;token=…]' removequotes delimiter '\t' gzip
 //   escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?'
 //   manifest trimblanks;
-// or `IAM_ROLE '<arn>'` in place of `WITH CREDENTIALS '…'`. With `max_bad_rows` above 0,
+// or `IAM_ROLE '<arn>'` in place of `WITH CREDENTIALS '…'` (`IAM_ROLE default`, unquoted, when the
+// role is "default": the IAM role set as the cluster's default). With `max_bad_rows` above 0,
 // ` maxerror <n>` goes before the ';' (Redshift takes at most k_max_copy_errors). Literals are
 // quoted by `quote_literal` (PQescapeLiteral). Fails permanent when the authorization is missing
 // or holds characters the credentials string cannot carry (';', quotes, backslashes, controls);
@@ -42,6 +43,11 @@ std::string manifest_url(std::string_view bucket, std::string_view uuid);
 copy_statement(const SqlNames& names, const QuoteFn& quote_literal, std::string_view table,
                std::string_view manifest_url, const CopyAuthorization& authorization,
                std::uint32_t max_bad_rows = 0);
+
+// The IAM role that COPY names by the keyword `default`: the one set as the cluster's (or
+// Serverless namespace's) default. Matched without regard to ASCII case.
+inline constexpr std::string_view k_default_iam_role = "default";
+[[nodiscard]] bool is_default_iam_role(std::string_view iam_role);
 
 // COPY's MAXERROR limit: a larger count is sent as this.
 inline constexpr std::uint32_t k_max_copy_errors = 100000;
@@ -60,6 +66,16 @@ inline constexpr std::string_view k_table_locked =
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.lockable_object_type = "
     "'relation' "
     "AND t.pid <> pg_backend_pid() AND n.nspname = $1 AND c.relname = $2)";
+// A name other than $2 with versions in infra.table_version that folds to $1 (the folded $2):
+// another event that would be the same Redshift table. Names are ASCII (validate_table_name).
+inline constexpr std::string_view k_versions_folded_alike =
+    "SELECT name FROM infra.table_version WHERE lower(name) = $1 AND name <> $2 LIMIT 1";
+// $1 schema, $2 table: the table's distribution key and sort key columns as (column, distkey,
+// sortkey position; 0: none). PG_TABLE_DEF shows only tables of schemas on the search path: the
+// caller puts the physical schema there first.
+inline constexpr std::string_view k_table_keys =
+    "SELECT \"column\", distkey, sortkey FROM pg_table_def WHERE schemaname = $1 AND tablename = "
+    "$2 AND (distkey OR sortkey <> 0)";
 // $1 uuid, $2 table, $3 version, $4 files, $5 rows.
 inline constexpr std::string_view k_ledger_insert =
     "INSERT INTO infra.load_manifest (uuid, table_name, table_version, file_count, row_count, "

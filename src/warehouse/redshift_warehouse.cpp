@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/log.hpp"
 #include "common/uuid.hpp"
@@ -31,13 +32,22 @@
 #include "warehouse/pg_sql.hpp"
 #include "warehouse/pg_warehouse_base.hpp"
 #include "warehouse/redshift_load_errors.hpp"
+#include "warehouse/redshift_privileges.hpp"
 #include "warehouse/redshift_sql.hpp"
 
 namespace rsi::warehouse {
 namespace {
 
-constexpr std::string_view k_infra_exists =
-    "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'infra')";
+// The CREATE TABLE of a bookkeeping table of redshift::k_infra_tables.
+std::string_view create_statement(std::string_view infra_table) {
+  if (infra_table == "table_version") {
+    return redshift::k_create_table_version;
+  }
+  if (infra_table == "load_manifest") {
+    return redshift::k_create_load_manifest;
+  }
+  return pg_sql::k_create_rejected_row;
+}
 
 // The rows of redshift::k_stl_load_errors or k_sys_load_error_detail.
 std::vector<redshift::LoadErrorRow> load_error_rows(const pg::Rows& rows) {
@@ -72,16 +82,35 @@ public:
             config.layout, std::move(quoter)),
         m_config(config) {}
 
+  // The privileges first (redshift_privileges.hpp), reported once, with the statements to run;
+  // then only the infra schema and tables that are missing are created: once they exist, no
+  // DDL runs in infra (which would need CREATE there on every start of every worker).
   Result<void> bootstrap() {
     RSI_TRY(names().check_layout());
     return with_connection([&](pg::Connection& conn) -> Result<void> {
-      RSI_TRY_ASSIGN(const auto infra, conn.exec(k_infra_exists));
-      if (!infra.boolean(0, 0)) {
+      RSI_TRY_ASSIGN(const redshift::PrivilegeReport report,
+                     redshift::check_privileges(conn, names()));
+      if (!report.grants.empty()) {
+        return fail(ErrorKind::permanent,
+                    fmt::format("redshift warehouse: the user {} lacks what it needs; as an "
+                                "administrator, run:\n  {}",
+                                report.user, fmt::join(report.grants, "\n  ")));
+      }
+      if (!report.advice.empty()) {
+        log::warn("redshift: grant the user what its checks need",
+                  {{"user", report.user},
+                   {"run", fmt::format("{}", fmt::join(report.advice, " "))},
+                   {"why", report.advice_reason}});
+      } else if (!report.advice_reason.empty()) {
+        log::warn("redshift: cannot check the user's system-log access",
+                  {{"user", report.user}, {"why", report.advice_reason}});
+      }
+      if (!report.infra_schema) {
         RSI_TRY(conn.exec(redshift::k_create_infra_schema));
       }
-      RSI_TRY(conn.exec(redshift::k_create_table_version));
-      RSI_TRY(conn.exec(redshift::k_create_load_manifest));
-      RSI_TRY(conn.exec(pg_sql::k_create_rejected_row));
+      for (const std::string& table : report.missing_tables) {
+        RSI_TRY(conn.exec(create_statement(table)));
+      }
       return {};
     });
   }
@@ -90,9 +119,7 @@ public:
   Result<bool> table_locked(std::string_view table) override {
     RSI_TRY(check_table_name(table, dialect()));
     return with_connection([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(const auto rows,
-                     conn.exec(redshift::k_table_locked,
-                               {names().layout().physical_schema, std::string(table)}));
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(redshift::k_table_locked, catalog_params(table)));
       return rows.boolean(0, 0);
     });
   }

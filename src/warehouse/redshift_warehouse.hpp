@@ -47,9 +47,11 @@ struct RedshiftConfig {
   std::function<Result<void>(pg::Connection&, const CopyCall&)> run_copy_for_test;
 };
 
-// Connects and creates infra.load_manifest (and infra.table_version, infra.rejected_row) when
-// missing. Fails transient when the cluster cannot be reached, permanent when the configuration
-// is incomplete.
+// Connects, checks the user's privileges (redshift_privileges.hpp) and creates the infra schema
+// and infra.load_manifest, infra.table_version, infra.rejected_row where missing (no DDL when
+// they exist). Fails transient when the cluster cannot be reached, permanent when the
+// configuration is incomplete or the user lacks a privilege (the message lists the GRANTs to
+// run); a user who cannot see other sessions in the system tables is warned about once.
 [[nodiscard]] Result<std::unique_ptr<Warehouse>>
 make_redshift_warehouse(const RedshiftConfig& config);
 

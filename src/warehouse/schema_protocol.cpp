@@ -30,7 +30,11 @@ Result<MigrationPlan> plan_step(SchemaTransaction& tx, const SqlNames& names,
   RSI_TRY_ASSIGN(const auto current, tx.table_version(table));
   RSI_TRY(expect_version("migration of", table, current, target_version - 1));
   RSI_TRY_ASSIGN(const auto columns, tx.table_columns(table));
-  return plan_migration(names, table, target_version, operations, columns);
+  TableKeys keys;
+  if (columns) {
+    RSI_TRY_ASSIGN(keys, tx.table_keys(table));
+  }
+  return plan_migration(names, table, target_version, operations, columns, keys);
 }
 
 } // namespace
@@ -104,6 +108,7 @@ Result<int> increment_version(const SqlNames& names, std::string_view table,
                               const BeginSchemaTransaction& begin) {
   RSI_TRY(check_table_name(table, names.dialect()));
   RSI_TRY_ASSIGN(auto tx, begin({.lock_versions = true}));
+  RSI_TRY_ASSIGN(const auto current, tx->table_version(table));
   RSI_TRY_ASSIGN(const auto columns, tx->table_columns(table));
   if (columns) {
     return fail(ErrorKind::conflict,
@@ -111,7 +116,6 @@ Result<int> increment_version(const SqlNames& names, std::string_view table,
                             "can change version without DDL",
                             table));
   }
-  RSI_TRY_ASSIGN(const auto current, tx->table_version(table));
   const int next = current ? *current + 1 : 0;
   if (next > core::k_max_table_version) {
     return fail(ErrorKind::permanent,

@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "core/operation.hpp"
 #include "warehouse/ddl.hpp"
+#include "warehouse/migration_plan.hpp"
 #include "warehouse/warehouse.hpp"
 
 namespace rsi::warehouse::detail {
@@ -33,6 +34,11 @@ public:
   // The table's columns in order, or nullopt when there is no table.
   [[nodiscard]] virtual Result<std::optional<std::vector<std::string>>>
   table_columns(std::string_view table) = 0;
+  // The table's key columns (Redshift's distribution and sort keys); none where the warehouse
+  // has no such keys.
+  [[nodiscard]] virtual Result<TableKeys> table_keys(std::string_view /*table*/) {
+    return TableKeys{};
+  }
   // Whether the table's plain view exists.
   [[nodiscard]] virtual Result<bool> view_exists(std::string_view table) = 0;
   // One DDL statement.

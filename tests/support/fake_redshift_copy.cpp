@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "support/redshift_shims.hpp"
+
 namespace rsi::test {
 namespace {
 
@@ -30,6 +32,12 @@ std::string raw_line(const BadLine& bad_line) {
 
 } // namespace
 
+Result<pg::Connection> dress_as_redshift(const std::string& conninfo) {
+  RSI_TRY_ASSIGN(auto conn, pg::Connection::connect(conninfo));
+  RSI_TRY(conn.exec_script(k_redshift_shims));
+  return conn;
+}
+
 std::string load_failed_message(std::string_view table, bool serverless) {
   return fmt::format("Load into table '{}' failed.  Check '{}' system table for details.", table,
                      serverless ? "sys_load_error_detail" : "stl_load_errors");
@@ -46,7 +54,7 @@ Result<void> FakeRedshiftCopy::operator()(pg::Connection& conn, const warehouse:
     if (failure->began_loading) {
       RSI_TRY(record_copy(session, 0));
     }
-    return fail_like_redshift(conn, failure->message, failure->sqlstate);
+    return fail_like_redshift(conn, failure->message, failure->sqlstate, failure->detail);
   }
   RSI_TRY_ASSIGN(const std::vector<std::string> urls, manifest_urls(call.manifest_url));
   copies.back().urls = urls;
@@ -64,7 +72,7 @@ Result<void> FakeRedshiftCopy::operator()(pg::Connection& conn, const warehouse:
       }
     }
   }
-  RSI_TRY(record_copy(session, static_cast<std::int64_t>(urls.size())));
+  RSI_TRY(record_copy(session, static_cast<std::int64_t>(urls.size()) * rows_per_file));
   if (rejected > max_errors(call.statement)) {
     return fail_like_redshift(conn, load_failed_message(copy_table(call.statement), serverless));
   }
@@ -126,8 +134,11 @@ Result<void> FakeRedshiftCopy::log_rejected(const std::string& session, const Ba
 }
 
 Result<void> FakeRedshiftCopy::fail_like_redshift(pg::Connection& conn, std::string_view message,
-                                                  std::string_view sqlstate) {
-  RSI_TRY(conn.exec("SELECT rsi_fail_copy($1, $2)", {std::string(message), std::string(sqlstate)}));
+                                                  std::string_view sqlstate,
+                                                  std::string_view detail) {
+  RSI_TRY(conn.exec("SELECT rsi_fail_copy($1, $2, $3)",
+                    {std::string(message), std::string(sqlstate),
+                     detail.empty() ? pg::Param() : pg::Param(std::string(detail))}));
   return fail(ErrorKind::permanent, "COPY: rsi_fail_copy returned");
 }
 

@@ -35,6 +35,7 @@ struct BadLine {
 struct CopyFailure {
   std::string message;
   std::string sqlstate = "XX000";
+  std::string detail; // The error's DETAIL ("": none).
   bool began_loading = false;
 };
 
@@ -44,6 +45,10 @@ struct CopyRun {
   std::vector<std::string> urls; // The files its manifest lists, in order.
   bool succeeded = false;        // The COPY returned; its transaction may still roll back.
 };
+
+// A connection to the fresh database `conninfo` once it is dressed as Redshift
+// (redshift_shims.hpp run in it), for the tests' own statements and the fake's logging.
+Result<pg::Connection> dress_as_redshift(const std::string& conninfo);
 
 // The message Redshift fails a COPY with when it rejected more lines than MAXERROR allows.
 std::string load_failed_message(std::string_view table, bool serverless);
@@ -65,6 +70,8 @@ public:
 
   // Run once per file of the manifest with the file's URL as $1; empty: nothing is inserted.
   std::string insert_row;
+  // The rows pg_last_copy_count() reports for each file.
+  std::int64_t rows_per_file = 1;
   std::vector<BadLine> bad;
   std::optional<CopyFailure> failure;
   bool transient = false;
@@ -76,7 +83,8 @@ private:
   Result<void> record_copy(const std::string& session, std::int64_t rows);
   Result<void> log_rejected(const std::string& session, const BadLine& bad_line);
   static Result<void> fail_like_redshift(pg::Connection& conn, std::string_view message,
-                                         std::string_view sqlstate = "XX000");
+                                         std::string_view sqlstate = "XX000",
+                                         std::string_view detail = {});
 
   pg::Connection& m_admin;
   objectstore::ObjectStore& m_manifests;

@@ -6,21 +6,24 @@
 // (tests/support/fake_redshift_copy.hpp) through RedshiftConfig::run_copy_for_test. The COPY's
 // exact text is golden-tested in tests/unit/warehouse/redshift_sql_test.cpp.
 
+#include "support/redshift_on_postgres.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/uuid.hpp"
 #include "http/credentials.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
 #include "support/fake_redshift_copy.hpp"
-#include "support/redshift_shims.hpp"
 #include "support/services.hpp"
 #include "support/temp_dir.hpp"
+#include "warehouse/redshift_privileges.hpp"
 #include "warehouse/redshift_warehouse.hpp"
 #include "warehouse_fixture.hpp"
 
@@ -42,16 +45,13 @@ struct Open {
   bool fake_copy = true;   // COPY is played by the fake; false: sent to PostgreSQL, which fails.
 };
 
-class RedshiftOnPostgresTest : public ::testing::Test {
+class RedshiftOnPostgresTest : public test::RedshiftOnPostgresFixture {
 protected:
   void SetUp() override {
-    const auto base = test::postgres_conninfo();
-    RSI_REQUIRE_SERVICE(base.has_value(), "PostgreSQL (RSI_TEST_PG)");
-    m_database.emplace(*base);
-    m_admin.emplace(pg::Connection::connect(m_database->conninfo()).value());
-    ASSERT_TRUE(m_admin->exec_script(test::k_redshift_shims));
-    m_manifests = objectstore::make_local_object_store({.root = m_dir.path("manifests")}).value();
-    m_copy.emplace(*m_admin, *m_manifests);
+    RedshiftOnPostgresFixture::SetUp();
+    if (IsSkipped() || HasFatalFailure()) {
+      return;
+    }
     m_copy->insert_row = "INSERT INTO logs.pg_event (n, s) VALUES (1, left($1, 10))";
     open();
   }
@@ -68,26 +68,13 @@ protected:
         .system_table_fallback = how.fallback,
         .serverless = how.serverless};
     if (how.fake_copy) {
-      config.run_copy_for_test = [this](pg::Connection& conn, const CopyCall& call) {
-        return (*m_copy)(conn, call);
-      };
+      config.run_copy_for_test = fake_copy();
     }
     auto warehouse = make_redshift_warehouse(config);
     ASSERT_TRUE(warehouse) << warehouse.error().message;
     m_warehouse = std::move(*warehouse);
   }
 
-  std::string scalar(const std::string& sql) {
-    const auto rows = m_admin->exec(sql);
-    EXPECT_TRUE(rows) << rows.error().message;
-    return rows && !rows->empty() && !rows->is_null(0, 0) ? rows->text(0, 0) : "NULL";
-  }
-
-  test::TempDir m_dir;
-  std::optional<test::PostgresDatabase> m_database;
-  std::optional<pg::Connection> m_admin;
-  std::unique_ptr<objectstore::ObjectStore> m_manifests;
-  std::optional<test::FakeRedshiftCopy> m_copy;
   std::unique_ptr<Warehouse> m_warehouse;
 };
 
@@ -104,6 +91,97 @@ TEST_F(RedshiftOnPostgresTest, BootstrapKeepsAnExistingDeploymentsTables) {
   EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"old_table", 4}}));
   EXPECT_NE(scalar("SELECT ts FROM infra.table_version WHERE name = 'old_table'"),
             "NULL"); // GETDATE() default.
+}
+
+// A user without the privileges the backend needs: start-up reads the catalog and the privilege
+// functions before any DDL and fails once, listing the statements to run; once they have run,
+// the backend starts without running DDL in infra (whose tables exist).
+TEST_F(RedshiftOnPostgresTest, MissingPrivilegesAreReportedAtStartWithTheGrantsToRun) {
+  const std::string role = test::unique_name("rsi_limited");
+  const std::string grantee = fmt::format("\"{}\"", role); // As libpq quotes it.
+  ASSERT_TRUE(m_admin->exec_script(fmt::format("CREATE ROLE {} LOGIN", role)));
+  const std::string conninfo = m_database->conninfo() + " user=" + role;
+  const auto open_as_role = [&] {
+    return make_redshift_warehouse({.conninfo = conninfo,
+                                    .layout = default_layout(),
+                                    .manifests = m_manifests.get(),
+                                    .manifest_bucket = "manifests",
+                                    .iam_role = "default"});
+  };
+  const auto reports = [&] {
+    auto conn = pg::Connection::connect(conninfo).value();
+    return redshift::check_privileges(
+               conn, SqlNames(
+                         Dialect::redshift,
+                         [&](std::string_view name) { return conn.quote_identifier(name); },
+                         default_layout()))
+        .value();
+  };
+
+  const auto refused = open_as_role();
+
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::permanent);
+  const std::vector<std::string> grants = {
+      fmt::format("GRANT USAGE ON SCHEMA infra TO {};", grantee),
+      fmt::format("GRANT SELECT, INSERT ON infra.table_version TO {};", grantee),
+      fmt::format("GRANT SELECT, INSERT ON infra.load_manifest TO {};", grantee),
+      fmt::format("GRANT SELECT, INSERT ON infra.rejected_row TO {};", grantee),
+      fmt::format("GRANT USAGE, CREATE ON SCHEMA \"logs\" TO {};", grantee),
+      fmt::format("GRANT USAGE, CREATE ON SCHEMA \"views\" TO {};", grantee),
+      fmt::format("GRANT USAGE, CREATE ON SCHEMA \"fullviews\" TO {};", grantee)};
+  EXPECT_EQ(refused.error().message,
+            fmt::format("redshift warehouse: the user {} lacks what it needs; as an "
+                        "administrator, run:\n  {}",
+                        role, fmt::join(grants, "\n  ")));
+  EXPECT_EQ(reports().advice, std::vector<std::string>{fmt::format(
+                                  "ALTER USER {} SYSLOG ACCESS UNRESTRICTED;", grantee)});
+
+  for (const std::string& grant : grants) { // As the operator would: the statements as printed.
+    ASSERT_TRUE(m_admin->exec_script(grant)) << grant;
+  }
+  ASSERT_TRUE(m_admin->exec("INSERT INTO rsi_syslog_unrestricted VALUES ($1)", {role}));
+  const auto started = open_as_role();
+
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_TRUE(reports().grants.empty());
+  EXPECT_TRUE(reports().advice.empty());
+  const auto created = (*started)->apply_migration("by_role", 0, k_pg_event, 60000ms);
+  EXPECT_TRUE(created) << created.error().message;
+  EXPECT_EQ((*started)->table_versions().value().count("by_role"), 1U);
+  ASSERT_TRUE(
+      m_admin->exec_script(fmt::format("DROP OWNED BY {} CASCADE; DROP ROLE {}", role, role)));
+}
+
+TEST_F(RedshiftOnPostgresTest, MissingInfraTablesNeedCreateThereAndAreCreatedOnce) {
+  const std::string role = test::unique_name("rsi_creator");
+  ASSERT_TRUE(m_admin->exec_script(fmt::format(
+      "DROP TABLE infra.rejected_row; CREATE ROLE {0} LOGIN; GRANT USAGE ON SCHEMA infra, logs, "
+      "views, fullviews TO {0}; GRANT CREATE ON SCHEMA logs, views, fullviews TO {0}; GRANT "
+      "SELECT, INSERT ON infra.table_version, infra.load_manifest TO {0}",
+      role)));
+  const std::string conninfo = m_database->conninfo() + " user=" + role;
+  const RedshiftConfig config{.conninfo = conninfo,
+                              .layout = default_layout(),
+                              .manifests = m_manifests.get(),
+                              .manifest_bucket = "manifests",
+                              .iam_role = "default"};
+
+  const auto refused = make_redshift_warehouse(config);
+
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find(
+                fmt::format("run:\n  GRANT CREATE ON SCHEMA infra TO \"{}\";", role)),
+            std::string::npos)
+      << refused.error().message;
+  ASSERT_TRUE(m_admin->exec_script(fmt::format("GRANT CREATE ON SCHEMA infra TO {}", role)));
+  const auto started = make_redshift_warehouse(config);
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_EQ(scalar("SELECT tableowner FROM pg_tables WHERE schemaname = 'infra' AND tablename = "
+                   "'rejected_row'"),
+            role);
+  ASSERT_TRUE(
+      m_admin->exec_script(fmt::format("DROP OWNED BY {} CASCADE; DROP ROLE {}", role, role)));
 }
 
 TEST_F(RedshiftOnPostgresTest, MigrationsRunWithViewsAndVersions) {
@@ -129,6 +207,149 @@ TEST_F(RedshiftOnPostgresTest, MigrationsRunWithViewsAndVersions) {
       "2");
   EXPECT_EQ(m_warehouse->increment_version("pg_event").error().kind, ErrorKind::conflict);
   EXPECT_EQ(m_warehouse->increment_version("gone").value(), 0);
+}
+
+// Redshift folds identifiers to lowercase (the shims rename what DDL creates in upper case, as
+// Redshift would have named it): an event named in mixed case lives as one lowercase table, and
+// every catalog lookup must find it under that name.
+TEST_F(RedshiftOnPostgresTest, AMixedCaseTableLivesAsItsLowercaseName) {
+  const auto columns = [&] {
+    return scalar("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE "
+                  "attrelid = 'logs.myevent'::regclass AND attnum > 0 AND NOT attisdropped");
+  };
+  const std::vector<core::Operation> v0 = {add_column("time", "f@timestamp@unix", "", 0),
+                                           add_column("userID", "bigint", "", 0)};
+  ASSERT_TRUE(m_admin->exec("CREATE TEMP TABLE probe (x int)")); // Folding leaves others alone.
+
+  const auto created = m_warehouse->apply_migration("MyEvent", 0, v0, 60000ms);
+
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(columns(), "time,userid");
+  // The table, its view and its full view.
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_class WHERE relname = 'myevent'"), "3");
+  EXPECT_TRUE(m_warehouse->table_exists("MyEvent").value());
+  EXPECT_TRUE(m_warehouse->table_exists("myevent").value()) << "the same table in Redshift";
+  EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"MyEvent", 0}}))
+      << "the bookkeeping keeps the event's name, as the original did";
+
+  // Add, rename, drop: each step finds the table (the bug: v1 issued CREATE TABLE again).
+  const auto added =
+      m_warehouse->apply_migration("MyEvent", 1, {{add_column("newCol", "int", "", 1)}}, 60000ms);
+  ASSERT_TRUE(added) << added.error().message;
+  EXPECT_EQ(columns(), "time,userid,newcol");
+  const auto renamed =
+      m_warehouse->apply_migration("MyEvent", 2, {{rename_column("newCol", "Label", 2)}}, 60000ms);
+  ASSERT_TRUE(renamed) << renamed.error().message;
+  EXPECT_EQ(columns(), "time,userid,label");
+  const auto dropped =
+      m_warehouse->apply_migration("MyEvent", 3, {{delete_column("userID", 3)}}, 60000ms);
+  ASSERT_TRUE(dropped) << dropped.error().message;
+  EXPECT_EQ(columns(), "time,label");
+  EXPECT_EQ(scalar("SELECT string_agg(column_name, ',' ORDER BY ordinal_position) FROM "
+                   "information_schema.columns WHERE table_schema = 'views' AND table_name = "
+                   "'myevent'"),
+            "time,label");
+  EXPECT_EQ(m_warehouse->migration_statements("MyEvent", 4, {{add_column("x", "int", "", 4)}})
+                .value()
+                .at(2),
+            R"(ALTER TABLE "logs"."myevent" ADD COLUMN "x" int)");
+
+  // A lock on the table is seen under either spelling.
+  auto other = pg::Connection::connect(m_database->conninfo());
+  ASSERT_TRUE(other) << other.error().message;
+  ASSERT_TRUE(other->exec("BEGIN"));
+  ASSERT_TRUE(other->exec("LOCK TABLE logs.MyEvent IN ACCESS SHARE MODE")); // Unquoted: folded.
+  EXPECT_TRUE(m_warehouse->table_locked("MyEvent").value());
+  ASSERT_TRUE(other->exec("COMMIT"));
+
+  // Loads go into the folded table; the ledger keeps the event's name.
+  m_copy->insert_row = "INSERT INTO logs.myevent (label) VALUES (length($1))";
+  const LoadRequest request{.manifest = new_uuid(),
+                            .table = "MyEvent",
+                            .version = 3,
+                            .files = {core::ObjectLocation{"spade", "m/1.gz"}}};
+  const auto loaded = m_warehouse->load_batch(request);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_NE(m_copy->copies.back().statement.find(R"(COPY "logs"."myevent" FROM )"),
+            std::string::npos);
+  EXPECT_EQ(scalar("SELECT table_name FROM infra.load_manifest"), "MyEvent");
+  EXPECT_EQ(m_warehouse->check_load(request.manifest).value(), core::LoadStatus::complete);
+
+  // Retiring the event needs the table gone; once an operator dropped it, the event can be
+  // retired, and later created again from its add steps.
+  EXPECT_EQ(m_warehouse->increment_version("MyEvent").error().kind, ErrorKind::conflict);
+  ASSERT_TRUE(m_admin->exec("DROP TABLE logs.MyEvent CASCADE"));
+  EXPECT_FALSE(m_warehouse->table_exists("MyEvent").value());
+  EXPECT_EQ(m_warehouse->increment_version("MyEvent").value(), 4);
+  const auto recreated = m_warehouse->apply_migration(
+      "MyEvent", 5,
+      {{add_column("time", "f@timestamp@unix", "", 5), add_column("Ok", "int", "", 5)}}, 60000ms);
+  ASSERT_TRUE(recreated) << recreated.error().message;
+  EXPECT_EQ(columns(), "time,ok");
+  EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"MyEvent", 5}}));
+}
+
+TEST_F(RedshiftOnPostgresTest, TwoEventsThatFoldAlikeAreRefusedBeforeAnyDdl) {
+  ASSERT_TRUE(m_warehouse->apply_migration("MyEvent", 0, k_pg_event, 60000ms));
+  const std::vector<core::Operation> v0 = {add_column("other", "int", "", 0)};
+
+  const auto clash = m_warehouse->apply_migration("myevent", 0, v0, 60000ms);
+  const auto retire = m_warehouse->increment_version("MYEVENT");
+
+  for (const auto* error : {&clash.error(), &retire.error()}) {
+    EXPECT_EQ(error->kind, ErrorKind::permanent);
+    EXPECT_NE(error->message.find("\"MyEvent\""), std::string::npos) << error->message;
+    EXPECT_NE(error->message.find("logs.myevent"), std::string::npos) << error->message;
+  }
+  EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"MyEvent", 0}}));
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_attribute WHERE attrelid = 'logs.myevent'::regclass "
+                   "AND attname = 'other'"),
+            "0");
+}
+
+// The key columns come from PG_TABLE_DEF (entered here: PostgreSQL has no such keys), read in the
+// migration's transaction with the physical schema on the search path; a step that breaks a
+// key rule fails permanent before any DDL, and the table and its version stay as they were.
+TEST_F(RedshiftOnPostgresTest, KeyColumnRulesRefuseTheStepBeforeAnyDdl) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  ASSERT_TRUE(m_admin->exec("INSERT INTO pg_table_def (schemaname, tablename, \"column\", "
+                            "distkey, sortkey) VALUES ('logs', 'pg_event', 'n', true, 0), "
+                            "('logs', 'pg_event', 'time', false, 1), "
+                            "('logs', 'other', 'country', true, 0)"));
+  const auto columns = [&] {
+    return scalar("SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE "
+                  "attrelid = 'logs.pg_event'::regclass AND attnum > 0 AND NOT attisdropped");
+  };
+
+  const auto drop_distkey = m_warehouse->apply_migration(
+      "pg_event", 1, {{add_column("x", "int", "", 1), delete_column("n", 1)}}, 60000ms);
+  const auto drop_sortkey =
+      m_warehouse->migration_statements("pg_event", 1, {{delete_column("time", 1)}});
+  const auto add_sortkey = m_warehouse->apply_migration(
+      "pg_event", 1, {{add_column("y", "int", " sortkey", 1)}}, 60000ms);
+
+  ASSERT_FALSE(drop_distkey);
+  EXPECT_EQ(drop_distkey.error().kind, ErrorKind::permanent);
+  EXPECT_NE(drop_distkey.error().message.find(
+                "delete \"n\": the column is the table's distribution key (distkey)"),
+            std::string::npos)
+      << drop_distkey.error().message;
+  ASSERT_FALSE(drop_sortkey);
+  EXPECT_NE(drop_sortkey.error().message.find("delete \"time\": the column is one of the "
+                                              "table's sort key columns (sortkey)"),
+            std::string::npos)
+      << drop_sortkey.error().message;
+  ASSERT_FALSE(add_sortkey);
+  EXPECT_NE(add_sortkey.error().message.find("add \"y\": sortkey: ADD COLUMN cannot add"),
+            std::string::npos)
+      << add_sortkey.error().message;
+  EXPECT_EQ(columns(), "time,country,n,s");
+  EXPECT_EQ(m_warehouse->table_versions().value(), (TableVersions{{"pg_event", 0}}));
+  // Another table's keys are not this one's.
+  const auto dropped =
+      m_warehouse->apply_migration("pg_event", 1, {{delete_column("country", 1)}}, 60000ms);
+  ASSERT_TRUE(dropped) << dropped.error().message;
+  EXPECT_EQ(columns(), "time,n,s");
 }
 
 TEST_F(RedshiftOnPostgresTest, TableLockedSeesAnotherSessionsLock) {
@@ -351,6 +572,34 @@ TEST_F(RedshiftOnPostgresTest, ATransientCopyFailureStaysTransient) {
   EXPECT_FALSE(loaded.error().data);
   m_copy->transient = false;
   EXPECT_TRUE(m_warehouse->load_batch(batch())) << "the next load reconnects";
+}
+
+TEST_F(RedshiftOnPostgresTest, RedshiftsPassingFailuresUnderXx000AreTransientNotTheData) {
+  ASSERT_TRUE(m_warehouse->apply_migration("pg_event", 0, k_pg_event, 60000ms));
+  // Error 1023 as Redshift reports it (SQLSTATE XX000, the code as the message), and S3
+  // throttling the COPY: a retry gets past both, and neither is the files' fault.
+  const std::vector<CopyFailure> passing = {
+      {.message = "1023",
+       .detail = "Serializable isolation violation on table - 156014, transactions forming the "
+                 "cycle are: 1196, 1193 (pid:28045)"},
+      {.message = "S3ServiceException:Please reduce your request rate.,Status 503,Error "
+                  "SlowDown,Rid 5B2C8A2F0C1D3E4F,ExtRid Zm9vYmFy,CanRetry 1",
+       .detail = "error:  S3ServiceException:Please reduce your request rate.,Status 503,Error "
+                 "SlowDown\n  code:      8001\n  context:   s3://spade/a/2.gz",
+       .began_loading = true}};
+  for (const CopyFailure& failure : passing) {
+    m_copy->failure = failure;
+
+    const auto loaded = m_warehouse->load_batch(batch());
+
+    ASSERT_FALSE(loaded);
+    EXPECT_EQ(loaded.error().kind, ErrorKind::transient) << loaded.error().message;
+    EXPECT_FALSE(loaded.error().data);
+    EXPECT_FALSE(loaded.error().fault);
+  }
+  EXPECT_EQ(scalar("SELECT count(*) FROM infra.load_manifest"), "0");
+  m_copy->failure.reset();
+  EXPECT_TRUE(m_warehouse->load_batch(batch())) << "the retry loads";
 }
 
 TEST_F(RedshiftOnPostgresTest, RowsRejectedUnderMaxBadRowsAreKeptWithTheBatch) {

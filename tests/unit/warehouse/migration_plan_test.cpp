@@ -97,6 +97,83 @@ TEST(RedshiftPlanTest, CreateIsTheOriginalsStatement) {
   EXPECT_EQ(plan->columns, (Statements{"time", "country", "n", "s"}));
 }
 
+TEST(RedshiftPlanTest, EveryIdentifierIsFoldedAsRedshiftFoldsIt) {
+  Layout layout = spec_layout();
+  layout.physical_schema = "Logs";
+  layout.view_schema = "Views";
+  const std::vector<core::Operation> create = {add("Time", "f@timestamp@unix"),
+                                               add("userÉtat", "int")};
+
+  const auto created = plan_migration(redshift_names(layout), "MyEvent", 0, create, std::nullopt);
+  const auto altered =
+      plan_migration(redshift_names(layout), "MyEvent", 1,
+                     {{add("NewCol", "int", "", 1), rename("Time", "WhenSeen", 1)}},
+                     std::vector<std::string>{"time", "userÉtat"});
+  const auto kept = plan_migration(postgres_names(layout), "MyEvent", 0, create, std::nullopt);
+
+  ASSERT_TRUE(created && altered && kept);
+  // ASCII letters only: "É" is not an ASCII letter, and Redshift keeps it.
+  EXPECT_EQ(created->statements.front(),
+            R"(CREATE TABLE "logs"."myevent"("time" datetime,"userÉtat" int);)");
+  EXPECT_EQ(altered->statements.at(0), R"(DROP VIEW IF EXISTS "views"."myevent" CASCADE)");
+  EXPECT_EQ(altered->statements.at(2), R"(ALTER TABLE "logs"."myevent" ADD COLUMN "newcol" int)");
+  EXPECT_EQ(altered->statements.at(3),
+            R"(ALTER TABLE "logs"."myevent" RENAME COLUMN "time" TO "whenseen")");
+  EXPECT_EQ(kept->statements.front(),
+            R"(CREATE TABLE "Logs"."MyEvent"("Time" timestamp,"userÉtat" integer);)");
+  EXPECT_EQ(catalog_name("MyEvent", Dialect::redshift), "myevent");
+  EXPECT_EQ(catalog_name("MyEvent", Dialect::postgres), "MyEvent");
+}
+
+TEST(RedshiftPlanTest, KeyColumnRulesAreCheckedBeforeAnyDdlNamingColumnAndRule) {
+  const auto two_distkeys = plan_migration(
+      redshift_names(), "pg_event", 0,
+      {{add("a", "int", " distkey"), add("b", "int", " sortkey"), add("c", "int", " distkey")}},
+      std::nullopt);
+  const auto add_sortkey =
+      plan_migration(redshift_names(), "pg_event", 1, {{add("d", "int", " sortkey", 1)}},
+                     std::vector<std::string>{"a", "b"});
+  const auto add_distkey =
+      plan_migration(redshift_names(), "pg_event", 1, {{add("d", "varchar", "(10) DISTKEY", 1)}},
+                     std::vector<std::string>{"a", "b"});
+  const TableKeys keys{.distkey = {"a"}, .sortkey = {"b"}};
+  const auto drop_distkey = plan_migration(redshift_names(), "pg_event", 1, {{remove("A", 1)}},
+                                           std::vector<std::string>{"a", "b"}, keys);
+  const auto drop_renamed_sortkey =
+      plan_migration(redshift_names(), "pg_event", 1, {{rename("b", "when", 1), remove("when", 1)}},
+                     std::vector<std::string>{"a", "b"}, keys);
+
+  ASSERT_FALSE(two_distkeys || add_sortkey || add_distkey || drop_distkey || drop_renamed_sortkey);
+  EXPECT_EQ(two_distkeys.error().message,
+            "migration pg_event v0: add \"c\": distkey: only one column of a table can be the "
+            "distribution key (Redshift, CREATE TABLE), and \"a\" is already");
+  EXPECT_EQ(add_sortkey.error().message,
+            "migration pg_event v1: add \"d\": sortkey: ADD COLUMN cannot add a sort key column "
+            "to an existing table (Redshift, ALTER TABLE); a key is declared when the table is "
+            "created");
+  EXPECT_NE(add_distkey.error().message.find(
+                "add \"d\": distkey: ADD COLUMN cannot add a distribution key column"),
+            std::string::npos)
+      << add_distkey.error().message;
+  EXPECT_EQ(drop_distkey.error().message,
+            "migration pg_event v1: delete \"A\": the column is the table's distribution key "
+            "(distkey): DROP COLUMN cannot drop it (Redshift, ALTER TABLE)");
+  EXPECT_EQ(drop_renamed_sortkey.error().message,
+            "migration pg_event v1: delete \"when\": the column is one of the table's sort key "
+            "columns (sortkey): DROP COLUMN cannot drop it (Redshift, ALTER TABLE)");
+  for (const auto* error : {&two_distkeys.error(), &add_sortkey.error(), &drop_distkey.error()}) {
+    EXPECT_EQ(error->kind, ErrorKind::permanent);
+  }
+  // The rules are Redshift's: PostgreSQL makes a sortkey a BRIN index, and has no distkey.
+  EXPECT_TRUE(plan_migration(postgres_names(), "pg_event", 1, {{add("d", "int", " sortkey", 1)}},
+                             std::vector<std::string>{"a", "b"}));
+  // One distkey and other columns' sortkeys are fine in a CREATE TABLE.
+  EXPECT_TRUE(plan_migration(
+      redshift_names(), "pg_event", 0,
+      {{add("a", "int", " distkey"), add("b", "int", " sortkey"), add("c", "int", " sortkey")}},
+      std::nullopt));
+}
+
 TEST(RedshiftPlanTest, AddDropsAndRecreatesTheViews) {
   const std::vector<core::Operation> ops = {add("city", "ipCity", "", 1)};
 

@@ -58,6 +58,28 @@ TEST(RedshiftCopyTest, IamRole) {
       R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' IAM_ROLE 'arn:aws:iam::123456789012:role/ingester' removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks;)");
 }
 
+TEST(RedshiftCopyTest, TheDefaultIamRoleIsTheKeywordUnquoted) {
+  // COPY's authorization syntax is IAM_ROLE { default | 'arn:aws:iam::<account>:role/<name>' }:
+  // `default` is a keyword; quoted, it would be read as an ARN.
+  for (const std::string_view spelling : {"default", "DEFAULT", "Default"}) {
+    const CopyAuthorization role{.iam_role = std::string(spelling)};
+
+    const auto copy =
+        copy_statement(names(), test::libpq_literal_quoter(), "pg_event", k_url, role, 3);
+
+    ASSERT_TRUE(copy) << copy.error().message;
+    EXPECT_EQ(
+        *copy,
+        R"(COPY "logs"."pg_event" FROM 's3://manifests/5f0c8a8e-6a3e-4d1b-9a55-7d2f3b1c9e01.json' IAM_ROLE default removequotes delimiter '\t' gzip escape truncatecolumns roundec fillrecord compupdate on emptyasnull acceptinvchars '?' manifest trimblanks maxerror 3;)");
+  }
+  // Only the whole word: a role named like it is an ARN, quoted as any other.
+  const auto arn = copy_statement(names(), test::libpq_literal_quoter(), "pg_event", k_url,
+                                  {.iam_role = "arn:aws:iam::123456789012:role/default"});
+  ASSERT_TRUE(arn) << arn.error().message;
+  EXPECT_NE(arn->find(" IAM_ROLE 'arn:aws:iam::123456789012:role/default' "), std::string::npos)
+      << *arn;
+}
+
 TEST(RedshiftCopyTest, MaxBadRowsAddsMaxerrorAtTheEnd) {
   const CopyAuthorization keys{.access_key_id = "AKIAEXAMPLE", .secret_access_key = "s3cr3t/KEY+x"};
   const CopyAuthorization role{.iam_role = "arn:aws:iam::123456789012:role/ingester"};

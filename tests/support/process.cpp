@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -102,6 +103,28 @@ std::string Process::log_text() const {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::pair<int, std::string> run_to_end(const std::filesystem::path& program,
+                                       std::vector<std::string> args,
+                                       const std::filesystem::path& log,
+                                       std::chrono::milliseconds timeout) {
+  Process process(program, std::move(args), log);
+  const auto status = process.wait(timeout);
+  EXPECT_TRUE(status.has_value()) << program.filename().string() << " still running after "
+                                  << timeout.count() << " ms:\n"
+                                  << process.log_text();
+  return {status.value_or(-1), process.log_text()};
+}
+
+void stop_and_expect_clean_exit(Process& daemon) {
+  if (!daemon.running()) {
+    return;
+  }
+  daemon.signal(SIGTERM);
+  const auto status = daemon.wait(std::chrono::seconds(30));
+  EXPECT_TRUE(status.has_value()) << "did not stop within 30 s after SIGTERM";
+  EXPECT_EQ(status.value_or(-1), 0) << daemon.log_text();
 }
 
 } // namespace rsi::test

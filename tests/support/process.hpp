@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -37,6 +38,17 @@ private:
   std::optional<int> m_status;
   std::filesystem::path m_log;
 };
+
+// Runs `program` with `args` to its end, its output in `log`: the exit status and the output. A
+// run still going after `timeout` fails the test (and is killed); its status is then -1.
+std::pair<int, std::string> run_to_end(const std::filesystem::path& program,
+                                       std::vector<std::string> args,
+                                       const std::filesystem::path& log,
+                                       std::chrono::milliseconds timeout);
+
+// Stops a daemon a test left running with SIGTERM and expects it to exit 0 within 30 s, as a
+// service manager would. Nothing when it already ended.
+void stop_and_expect_clean_exit(Process& daemon);
 
 // Poll `condition` every 50 ms until it holds or `timeout` passes; returns whether it held.
 template <class Condition> bool eventually(std::chrono::milliseconds timeout, Condition condition) {

@@ -35,12 +35,8 @@ protected:
   // `rs_ingester ARGS...` to its end; its exit status and output.
   std::pair<int, std::string> run_cli(std::vector<std::string> args,
                                       std::chrono::seconds timeout = 120s) {
-    const fs::path log = m_dir.path(fmt::format("cli-{}.log", ++m_runs));
-    test::Process process(RSI_RS_INGESTER_BIN, std::move(args), log);
-    const auto status = process.wait(timeout);
-    EXPECT_TRUE(status.has_value()) << "still running after " << timeout.count() << " s:\n"
-                                    << process.log_text();
-    return {status.value_or(-1), process.log_text()};
+    return test::run_to_end(RSI_RS_INGESTER_BIN, std::move(args),
+                            m_dir.path(fmt::format("cli-{}.log", ++m_runs)), timeout);
   }
 
   // Store a gzip file of `rows` ids and announce it, as `rs_ingester load` does.

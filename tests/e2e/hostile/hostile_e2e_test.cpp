@@ -193,13 +193,9 @@ protected:
   }
 
   void TearDown() override {
-    if (!m_daemon || !m_daemon->running()) {
-      return;
+    if (m_daemon) {
+      test::stop_and_expect_clean_exit(*m_daemon);
     }
-    m_daemon->signal(SIGTERM);
-    const auto status = m_daemon->wait(30s);
-    EXPECT_TRUE(status.has_value()) << "did not stop";
-    EXPECT_EQ(status.value_or(-1), 0) << m_daemon->log_text();
   }
 
   [[nodiscard]] std::string auth() const {

@@ -55,18 +55,14 @@ std::string node_path() {
 class StatusPageE2E : public ::testing::Test {
 protected:
   void TearDown() override {
-    if (m_daemon && m_daemon->running()) {
-      m_daemon->signal(SIGTERM);
-      EXPECT_EQ(m_daemon->wait(30s).value_or(-1), 0) << m_daemon->log_text();
+    if (m_daemon) {
+      test::stop_and_expect_clean_exit(*m_daemon);
     }
   }
 
   std::pair<int, std::string> run_cli(std::vector<std::string> args) {
-    const fs::path log = m_dir.path(fmt::format("cli-{}.log", ++m_runs));
-    test::Process process(RSI_RS_INGESTER_BIN, std::move(args), log);
-    const auto status = process.wait(60s);
-    EXPECT_TRUE(status.has_value()) << process.log_text();
-    return {status.value_or(-1), process.log_text()};
+    return test::run_to_end(RSI_RS_INGESTER_BIN, std::move(args),
+                            m_dir.path(fmt::format("cli-{}.log", ++m_runs)), 60s);
   }
 
   void add_table(const std::string& table) {

@@ -2,6 +2,8 @@
 // filters (newest first, or oldest first in pages for a replay), bodies cut for a listing, the
 // rows a replay resolves, and the kind and table read from the reason of rows kept before those
 // columns existed. SQLite always, PostgreSQL when scripts/test started one.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "ingestdb/migrations.hpp"
@@ -143,16 +145,19 @@ TEST_P(RejectedMessages, AResolvedRowIsDeletedOrUpdatedOnce) {
 }
 
 TEST_P(RejectedMessages, RowsKeptBeforeTheKindColumnGetOneFromTheirReason) {
-  // The database as the previous version left it: without the columns, its last migration not
-  // applied, rows with the reasons that version wrote.
-  const int version =
-      is_postgres() ? k_postgres_migrations.back().version : k_sqlite_migrations.back().version;
+  // The database as the version before the columns left it: without them, the migration that
+  // adds them (and any after it) not applied, rows with the reasons that version wrote.
+  const auto& migrations = is_postgres() ? k_postgres_migrations : k_sqlite_migrations;
+  const auto adds_kind = std::find_if(migrations.begin(), migrations.end(),
+                                      [](const Migration& m) { return m.name == "rejected_kind"; });
+  ASSERT_NE(adds_kind, migrations.end());
+  const int version = adds_kind->version;
   const auto time = is_postgres() ? std::string("'2024-01-01 00:00:00'") : std::string("0");
   exec(fmt::format(R"sql(
     DROP INDEX rejected_message_tablename_idx;
     ALTER TABLE rejected_message DROP COLUMN kind;
     ALTER TABLE rejected_message DROP COLUMN tablename;
-    DELETE FROM rsi_schema_migrations WHERE version = {0};
+    DELETE FROM rsi_schema_migrations WHERE version >= {0};
     INSERT INTO rejected_message (message_id, reason, body, received_at) VALUES
       ('m-1', 'table "clicks" is not in the event metadata (still unknown 24h after the message was sent; 9 attempts)', 'x', {1}),
       ('m-2', 'table "views" has no schema in the registry (still unknown 1h after the message was sent; 2 attempts)', 'x', {1}),

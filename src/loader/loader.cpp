@@ -139,7 +139,8 @@ std::optional<ingestdb::Batch> Loader::next_batch(bool& is_retry) {
       m_last_failed_check = now;
     }
   }
-  auto claimed = m_store.claim_batch(m_versions(), m_config.policy, now);
+  const auto versions = m_versions();
+  auto claimed = m_store.claim_batch(*versions, m_config.policy, now);
   if (!claimed) {
     log::warn("cannot claim a batch", {{"error", claimed.error().message}});
     return std::nullopt;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -35,8 +36,9 @@ struct LoaderConfig {
                                   .max_attempts = 0};
 };
 
-// The warehouse versions the migrator has committed (its cache).
-using VersionSource = std::function<ingestdb::VersionMap()>;
+// The warehouse versions the migrator has committed (its cache, migrator::VersionCache::shared():
+// the same map until a version changes, so that a claim copies nothing).
+using VersionSource = std::function<std::shared_ptr<const ingestdb::VersionMap>()>;
 
 // rsloadmanager's load workers: claim a batch, load it (files + ledger row in one warehouse
 // transaction), mark it done; on failure record the error and the retry time. Shared by the

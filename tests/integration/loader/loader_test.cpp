@@ -110,7 +110,10 @@ protected:
   std::unique_ptr<Loader> make_loader() {
     return std::make_unique<Loader>(
         *m_store,
-        [this] { return m_real_warehouse->table_versions().value_or(warehouse::TableVersions{}); },
+        [this] {
+          return std::make_shared<const ingestdb::VersionMap>(
+              m_real_warehouse->table_versions().value_or(warehouse::TableVersions{}));
+        },
         m_clock, m_metrics, m_config);
   }
 

@@ -113,6 +113,9 @@ Result<int> Loader::resolve_orphans(warehouse::Warehouse& warehouse) {
     }
     ++resolved;
   }
+  if (resolved > 0 && m_config.on_progress) {
+    m_config.on_progress();
+  }
   return resolved;
 }
 
@@ -181,6 +184,9 @@ void Loader::load(warehouse::Warehouse& warehouse, ingestdb::Batch batch, bool i
       log::warn("failed batch had committed; marked done", describe(batch));
       finish(batch, {}, stop);
       unhold(batch.manifest);
+      if (m_config.on_progress) {
+        m_config.on_progress();
+      }
       return;
     }
   }
@@ -243,6 +249,9 @@ void Loader::load(warehouse::Warehouse& warehouse, ingestdb::Batch batch, bool i
     break;
   }
   unhold(batch.manifest);
+  if (m_config.on_progress) {
+    m_config.on_progress();
+  }
 }
 
 warehouse::LoadOutcome<warehouse::LoadRequest>

@@ -34,6 +34,9 @@ struct LoaderConfig {
   BackoffPolicy transient_backoff{.initial_delay = std::chrono::seconds(1),
                                   .max_delay = std::chrono::seconds(30),
                                   .max_attempts = 0};
+  // Called (on the worker's thread) once a batch's outcome was recorded (loaded, failed,
+  // released, split) and after orphans were resolved: work moved. Empty: nobody watches.
+  std::function<void()> on_progress;
 };
 
 // The warehouse versions the migrator has committed (its cache, migrator::VersionCache::shared():

@@ -95,7 +95,11 @@ private:
   void record_failure(const ingestdb::Batch& batch, const Error& error, std::stop_token stop);
   void finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result,
               std::stop_token stop);
+  // The lease keeper renews the leases of held batches. A worker settles its batch right before
+  // the record that takes it out of flight (completion, failure, release, split), so that a
+  // renewal finding it gone then is no alarm.
   void hold(const std::string& manifest);
+  void settle(const std::string& manifest);
   void unhold(const std::string& manifest);
   void report_outdated(const std::vector<ingestdb::TableVersion>& outdated);
 
@@ -109,7 +113,7 @@ private:
   std::condition_variable_any m_wake;
   std::uint64_t m_wake_generation = 0;
   std::optional<TimePoint> m_last_failed_check; // Guarded by m_mutex.
-  std::set<std::string> m_held;                 // Manifests being loaded here.
+  std::map<std::string, bool> m_held; // Manifests being loaded here → settling (see settle()).
   std::set<std::pair<std::string, int>> m_reported_outdated;
 };
 

@@ -24,8 +24,8 @@ LoadManagerService::LoadManagerService(ingestdb::IngestDb& store,
       m_open_warehouse(std::move(open_warehouse)), m_metrics(metrics), m_clock(clock),
       m_options(std::move(options)) {
   auto versions = [this] { return m_versions.snapshot(); };
-  m_loader =
-      std::make_unique<loader::Loader>(m_store, versions, m_clock, m_metrics, m_options.loader);
+  m_loader = std::make_unique<loader::Loader>(
+      m_store, [this] { return m_versions.shared(); }, m_clock, m_metrics, m_options.loader);
   // The reporter pings the control API's warehouse connection (opened by prepare(), before
   // start() runs the reporter).
   m_reporter = std::make_unique<telemetry::Reporter>(

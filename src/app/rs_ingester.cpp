@@ -2,10 +2,15 @@
 // (StorerService, LoadManagerService) over embedded backends in one data directory.
 #include "app/rs_ingester.hpp"
 
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <optional>
+#include <stop_token>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -63,10 +68,14 @@ struct RunOptions {
 
 // The embedded default's retry limit: rsloadmanager's default.
 const int k_max_load_retry = loader::LoaderConfig{}.max_load_retry;
-// --until-idle and `wait`: how often to look, and how long "idle" must hold before it counts.
-// One inbox poll (the listeners' receive wait) lies between the first and the last look, so a
-// message that arrives at the last moment is seen.
+// `wait`: how often it looks. --until-idle looks when work stops moving (Activity): once nothing
+// moved for k_idle_quiet, and at least every k_idle_fallback while busy (what moves without
+// telling, such as a lease running out or a migration). Both: how long "idle" must hold before it
+// counts. One inbox poll (the listeners' receive wait) lies between the first and the last look,
+// so a message that arrives at the last moment is seen.
 constexpr auto k_idle_check_period = 250ms;
+constexpr auto k_idle_quiet = 250ms;
+constexpr auto k_idle_fallback = 2s;
 constexpr auto k_idle_settle = 1s;
 constexpr auto k_inbox_wait = 1s;
 
@@ -107,13 +116,18 @@ std::string progress_line(const Result<status::Snapshot>& snapshot) {
                      snapshot->stale_files(), snapshot->quarantined_files(), lag);
 }
 
-// The --until-idle rule: idle once snapshots show no work that goes on by itself (status.hpp's
-// Snapshot::busy) for k_idle_settle, looked at every k_idle_check_period.
+// A snapshot that shows no work that goes on by itself (status.hpp's Snapshot::busy).
+bool shows_idle(const Result<status::Snapshot>& snapshot) {
+  return snapshot && !snapshot->busy() && !snapshot->queue_error;
+}
+
+// The --until-idle rule as `wait` applies it: idle once snapshots show no work that goes on by
+// itself for k_idle_settle, looked at every k_idle_check_period.
 class IdleWatch {
 public:
   bool settled(const Result<status::Snapshot>& snapshot) {
     const auto now = std::chrono::steady_clock::now();
-    if (!snapshot || snapshot->busy() || snapshot->queue_error) {
+    if (!shows_idle(snapshot)) {
       m_idle = false;
       return false;
     }
@@ -127,6 +141,57 @@ public:
 private:
   bool m_idle = false;
   std::chrono::steady_clock::time_point m_idle_since;
+};
+
+// Work moving in this process: files recorded, batches' outcomes recorded, orphans resolved.
+// --until-idle waits on it instead of reading the database on a timer. Thread-safe.
+class Activity {
+public:
+  void note() {
+    {
+      const std::lock_guard lock(m_mutex);
+      ++m_generation;
+      m_last = std::chrono::steady_clock::now();
+    }
+    m_changed.notify_all();
+  }
+
+  [[nodiscard]] std::uint64_t generation() {
+    const std::lock_guard lock(m_mutex);
+    return m_generation;
+  }
+
+  // Until something is noted after `seen` (a generation()), `timeout` passes or a stop. false:
+  // stopped.
+  bool wait_change(std::stop_token stop, std::uint64_t seen, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(m_mutex);
+    m_changed.wait_for(lock, stop, timeout, [&] { return m_generation != seen; });
+    return !stop.stop_requested();
+  }
+
+  // Until nothing was noted for `quiet`, or `limit` passed. false: stopped.
+  bool wait_quiet(std::stop_token stop, std::chrono::milliseconds quiet,
+                  std::chrono::milliseconds limit) {
+    const auto give_up = std::chrono::steady_clock::now() + limit;
+    std::unique_lock lock(m_mutex);
+    while (!stop.stop_requested()) {
+      const auto now = std::chrono::steady_clock::now();
+      const auto quiet_at = m_last + quiet;
+      if (now >= quiet_at || now >= give_up) {
+        return true;
+      }
+      const std::uint64_t seen = m_generation;
+      m_changed.wait_until(lock, stop, std::min(quiet_at, give_up),
+                           [&] { return m_generation != seen; });
+    }
+    return false;
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable_any m_changed;
+  std::uint64_t m_generation = 0;
+  std::chrono::steady_clock::time_point m_last;
 };
 
 // After the work ran out: what was not loaded. 0 when nothing, else k_exit_left_behind with a
@@ -185,8 +250,9 @@ int report_left_behind(const status::Snapshot& snapshot, std::int64_t rejected,
 }
 
 // The embedded default's load policy: the daemons' defaults at a laptop's pace.
-loader::LoaderConfig embedded_loader_config(const RunOptions& options) {
+loader::LoaderConfig embedded_loader_config(const RunOptions& options, Activity& activity) {
   loader::LoaderConfig config;
+  config.on_progress = [&activity] { activity.note(); };
   config.policy.count_trigger = options.load_count_trigger;
   // --until-idle: nothing more is coming that a batch could wait for, so whatever waits loads now.
   config.policy.age_trigger =
@@ -222,26 +288,56 @@ Result<EmbeddedBackends> open_backends(const DataDir& dir) {
 
 // Until a stop (Ctrl-C, or --until-idle's own once idle): a progress line on a terminal, and
 // the --until-idle watch. Returns the snapshot that found the work done (nullopt: a signal).
+//
+// --until-idle reads a snapshot when work stops moving (nothing noted for k_idle_quiet), at least
+// every k_idle_fallback (every second on a terminal); idle counts once a snapshot shows it, nothing
+// moves for k_idle_settle, and a second snapshot still shows it.
 std::optional<status::Snapshot> watch(const RunOptions& options,
                                       const std::function<Result<status::Snapshot>()>& take,
-                                      std::stop_source& stop_source) {
+                                      Activity& activity, std::stop_source& stop_source) {
   const std::stop_token stop = stop_source.get_token();
   const bool terminal = isatty(STDOUT_FILENO) != 0;
-  IdleWatch idle;
-  std::optional<status::Snapshot> last;
-  while (sleep_unless_stopped(
-      stop, options.until_idle ? std::chrono::milliseconds(k_idle_check_period) : 1000ms)) {
-    if (!terminal && !options.until_idle) {
-      continue;
-    }
-    auto snapshot = take();
+  const auto show = [&](const Result<status::Snapshot>& snapshot) {
     if (terminal) {
       std::printf("\r\033[K%s", progress_line(snapshot).c_str());
       std::fflush(stdout);
     }
-    if (options.until_idle && idle.settled(snapshot)) {
-      last = std::move(*snapshot);
-      stop_source.request_stop(); // Everything that could load did: stop like Ctrl-C would.
+  };
+  std::optional<status::Snapshot> last;
+  if (!options.until_idle) {
+    while (sleep_unless_stopped(stop, 1000ms)) {
+      if (terminal) {
+        show(take());
+      }
+    }
+  } else {
+    const std::chrono::milliseconds cap = terminal ? 1000ms : k_idle_fallback;
+    bool look_now = true;
+    std::uint64_t seen = 0;
+    while (!stop.stop_requested()) {
+      if (!look_now && (!activity.wait_change(stop, seen, cap) ||
+                        !activity.wait_quiet(stop, k_idle_quiet, cap))) {
+        break;
+      }
+      look_now = false;
+      seen = activity.generation();
+      auto snapshot = take();
+      show(snapshot);
+      if (!shows_idle(snapshot)) {
+        continue;
+      }
+      if (!activity.wait_change(stop, seen, k_idle_settle)) {
+        break;
+      }
+      if (activity.generation() != seen) {
+        continue; // Work moved meanwhile: look again once it settles.
+      }
+      snapshot = take();
+      show(snapshot);
+      if (shows_idle(snapshot)) {
+        last = std::move(*snapshot);
+        stop_source.request_stop(); // Everything that could load did: stop like Ctrl-C would.
+      }
     }
   }
   if (terminal) {
@@ -257,6 +353,7 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   const std::int64_t set_aside_before =
       queue::local_inbox_depth(dir.inbox(), run_started).value_or(queue::QueueDepth{}).set_aside;
   telemetry::Metrics metrics("rs_ingester");
+  Activity activity;
   auto opened = open_backends(dir);
   if (!opened) {
     report_error("cannot open the data directory", opened.error());
@@ -271,7 +368,7 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
                              [&] { return warehouse::make_sqlite_warehouse(warehouse_config); },
                              metrics, clock,
                              {.workers = options.workers,
-                              .loader = embedded_loader_config(options),
+                              .loader = embedded_loader_config(options, activity),
                               // A laptop has no peak hours: migrate whenever a new version is seen.
                               .migrator = {.poll_period = 1s,
                                            .wait_processor_period = 1s,
@@ -288,7 +385,11 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
                                    .max_message_bytes = options.max_message_bytes},
        .listeners = options.listeners,
        .storer = {.wait = k_inbox_wait,
-                  .on_recorded = [&manager] { manager.wake_loaders(); },
+                  .on_recorded =
+                      [&manager, &activity] {
+                        manager.wake_loaders();
+                        activity.note();
+                      },
                   .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
                   .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds),
                   .routing = {.routes = options.routes,
@@ -327,7 +428,7 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
             snapshot_sources(dir, *backends.store, manager.versions().snapshot(), clock),
             clock.now());
       },
-      stop_source);
+      activity, stop_source);
   storer.join();
   manager.join();
   control.stop();

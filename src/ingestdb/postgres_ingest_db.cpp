@@ -6,6 +6,13 @@
 // loaded recently), rejected_message (its statements in postgres_rejected.cpp) and
 // quarantined_file (in postgres_quarantine.cpp).
 //
+// What waits is summarised per (table, version) in pending_group (count of unclaimed files,
+// oldest), kept by statement triggers on tsv through an insert-only pending_delta that each
+// search folds first (sql/postgres/007_pending_summary.sql): a search reads a page of groups
+// through an index, never the files, so its cost does not grow with the backlog; so do
+// pending_versions, has_files and pending_stats. A claim still locks and re-reads its group's
+// files, so a summary a moment old costs a wasted attempt, never a wrong batch.
+//
 // Claims take no table locks: a transaction-level advisory lock per table name serialises
 // claimers of one table (so a table never has two batches in flight), and the files are
 // locked with FOR UPDATE SKIP LOCKED, so claimers of other tables never wait. Advisory locks
@@ -17,9 +24,9 @@
 // a force load, releasing or retrying a batch, the part of a split batch put back, requeued
 // quarantined files. One NOTIFY per transaction, never one per file: PostgreSQL serialises the
 // commits of notifying transactions (a lock held until the commit is flushed), so the storer
-// records a receive's pointers in one transaction. A single statement carries its pg_notify in a
-// CTE. Completing a batch announces nothing, although it frees its table for the next
-// batch: the worker that completed it looks again at once.
+// records a receive's pointers in one statement (the arrays of its files unnested). A single
+// statement carries its pg_notify in a CTE. Completing a batch announces nothing, although it frees
+// its table for the next batch: the worker that completed it looks again at once.
 #include "ingestdb/postgres_ingest_db.hpp"
 
 #include <map>
@@ -46,7 +53,8 @@ namespace {
 
 // Advisory lock namespaces (first key of the two-key form).
 constexpr int k_migration_lock = pg::advisory::k_ingester_migrations;
-constexpr int k_candidate_batch = 100; // Groups fetched by one search.
+constexpr int k_candidate_batch = 100; // Groups fetched by one search (a page).
+constexpr int k_further_pages = 10;    // Pages read by a claim beyond the first, at most.
 
 // SQL TIMESTAMP → microseconds since the epoch (the column holds UTC).
 #define RSI_MICROS(column) "(EXTRACT(EPOCH FROM " column ") * 1000000)::bigint"
@@ -69,20 +77,69 @@ Result<std::vector<std::string>> batch_keys(pg::Connection& conn, const std::str
   return keys;
 }
 
-// One file pointer: inserted unless loaded recently or quarantined; a pending duplicate hits the
-// unique key. $1 table, $2 key, $3 version, $4 received at, $5 start of the loaded-key history.
+// The pointers of one record_files call, in one statement: each inserted unless loaded recently
+// or quarantined (a pending duplicate hits the unique key), in the order given (key order: two
+// calls recording overlapping keys lock them in one order), and one NOTIFY naming the table of
+// the first file recorded. $1 tables, $2 keys, $3 versions (arrays, one element per file), $4
+// received at, $5 start of the loaded-key history, $6 the work channel. One row per file, in
+// order: recorded, recently loaded, quarantined. The lookups are LATERAL with LIMIT 1, so that
+// they stay index probes per file however large loaded_key grows.
 constexpr std::string_view k_pg_record_sql = R"sql(
-  WITH recent AS (SELECT 1 FROM loaded_key WHERE keyname = $2 AND loaded_at >= $5),
+  WITH input AS (
+         SELECT i.tablename, i.keyname, i.tableversion, i.ord
+           FROM unnest($1::varchar[], $2::varchar[], $3::int[]) WITH ORDINALITY
+                AS i (tablename, keyname, tableversion, ord)),
+       recent AS (
+         SELECT i.keyname FROM input i,
+                LATERAL (SELECT 1 FROM loaded_key l
+                          WHERE l.keyname = i.keyname AND l.loaded_at >= $5::timestamp
+                          LIMIT 1) l),
        quarantined AS (
-         SELECT 1 FROM quarantined_file WHERE keyname = $2 AND state = 'quarantined'),
+         SELECT i.keyname FROM input i,
+                LATERAL (SELECT 1 FROM quarantined_file q
+                          WHERE q.keyname = i.keyname AND q.state = 'quarantined' LIMIT 1) q),
        inserted AS (
          INSERT INTO tsv (tablename, keyname, tableversion, ts)
-         SELECT $1, $2, $3, $4
-          WHERE NOT EXISTS (SELECT 1 FROM recent) AND NOT EXISTS (SELECT 1 FROM quarantined)
+         SELECT i.tablename, i.keyname, i.tableversion, $4::timestamp FROM input i
+          WHERE NOT EXISTS (SELECT 1 FROM recent r WHERE r.keyname = i.keyname)
+            AND NOT EXISTS (SELECT 1 FROM quarantined q WHERE q.keyname = i.keyname)
+          ORDER BY i.ord
          ON CONFLICT (keyname) DO NOTHING
-         RETURNING 1)
-  SELECT EXISTS (SELECT 1 FROM inserted), EXISTS (SELECT 1 FROM recent),
-         EXISTS (SELECT 1 FROM quarantined))sql";
+         RETURNING keyname),
+       announced AS (
+         SELECT pg_notify($6, left(i.tablename, 127)) FROM input i
+          WHERE i.keyname IN (SELECT keyname FROM inserted)
+          ORDER BY i.ord LIMIT 1)
+  SELECT i.keyname IN (SELECT keyname FROM inserted), i.keyname IN (SELECT keyname FROM recent),
+         i.keyname IN (SELECT keyname FROM quarantined), (SELECT count(*) FROM announced)
+    FROM input i ORDER BY i.ord)sql";
+
+// A PostgreSQL array literal of `values`, every element quoted.
+template <class Range> std::string text_array(const Range& values) {
+  std::string literal = "{";
+  for (const std::string_view value : values) {
+    if (literal.size() > 1) {
+      literal += ',';
+    }
+    literal += '"';
+    for (const char character : value) {
+      if (character == '"' || character == '\\') {
+        literal += '\\';
+      }
+      literal += character;
+    }
+    literal += '"';
+  }
+  literal += '}';
+  return literal;
+}
+
+// Folds the deltas the tsv triggers wrote into pending_group (007_pending_summary.sql): before
+// anything reads the summary, so that it holds every committed change.
+Result<void> fold_pending(pg::Connection& conn) {
+  RSI_TRY(conn.exec("SELECT rsi_fold_pending()"));
+  return {};
+}
 
 // Manifest columns read by every query that returns batches, in this order.
 constexpr auto k_pg_manifest_columns =
@@ -149,31 +206,42 @@ public:
     for (std::size_t index = 0; index < files.size(); ++index) {
       first_of_key.try_emplace(files[index].key_name, index);
     }
-    const TimePoint history_start = received_at - m_options.loaded_key_history;
+    std::vector<RecordOutcome> outcomes(files.size(), RecordOutcome::already_pending);
+    if (first_of_key.empty()) {
+      return outcomes;
+    }
+    std::vector<std::string_view> tables;
+    std::vector<std::string_view> keys;
+    std::vector<std::string> versions;
+    std::vector<std::size_t> order; // Row of the statement → index in `files`.
+    for (const auto& [key, index] : first_of_key) {
+      tables.push_back(files[index].table);
+      keys.push_back(key);
+      versions.push_back(std::to_string(files[index].version));
+      order.push_back(index);
+    }
+    const std::vector<pg::Param> params{text_array(tables),
+                                        text_array(keys),
+                                        fmt::format("{{{}}}", fmt::join(versions, ",")),
+                                        ts(received_at),
+                                        ts(received_at - m_options.loaded_key_history),
+                                        std::string(k_work_channel)};
     return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<RecordOutcome>> {
-      std::vector<RecordOutcome> outcomes(files.size(), RecordOutcome::already_pending);
-      RSI_TRY_ASSIGN(auto tx, pg::Transaction::begin(conn));
-      const core::FilePointer* announced = nullptr;
-      for (const auto& [key, index] : first_of_key) {
-        const core::FilePointer& file = files[index];
-        RSI_TRY_ASSIGN(
-            const auto rows,
-            tx.exec(k_pg_record_sql, {file.table, file.key_name, std::to_string(file.version),
-                                      ts(received_at), ts(history_start)}));
-        if (rows.boolean(0, 0)) {
-          outcomes[index] = RecordOutcome::recorded;
-          announced = announced != nullptr ? announced : &file;
-        } else if (rows.boolean(0, 1)) {
-          outcomes[index] = RecordOutcome::recently_loaded;
-        } else if (rows.boolean(0, 2)) {
-          outcomes[index] = RecordOutcome::quarantined;
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(k_pg_record_sql, params));
+      if (static_cast<std::size_t>(rows.size()) != order.size()) {
+        return fail(ErrorKind::permanent,
+                    fmt::format("record {} file pointers: {} outcomes", order.size(), rows.size()));
+      }
+      for (int row = 0; row < rows.size(); ++row) {
+        RecordOutcome& outcome = outcomes[order[static_cast<std::size_t>(row)]];
+        if (rows.boolean(row, 0)) {
+          outcome = RecordOutcome::recorded;
+        } else if (rows.boolean(row, 1)) {
+          outcome = RecordOutcome::recently_loaded;
+        } else if (rows.boolean(row, 2)) {
+          outcome = RecordOutcome::quarantined;
         }
       }
-      if (announced != nullptr) {
-        // One notification for the transaction, naming the first table it recorded a file of.
-        RSI_TRY(pg_work::announce(tx, announced->table));
-      }
-      RSI_TRY(tx.commit());
       return outcomes;
     });
   }
@@ -183,10 +251,13 @@ public:
     return m_pool.run([&](pg::Connection& conn) -> Result<ClaimResult> {
       ClaimResult result;
       bool fetched = false;
+      std::optional<GroupKey> more; // The first page was full: groups wait after this one.
       while (true) {
         if (!fetched && m_candidates.stale(policy, now)) {
-          RSI_TRY_ASSIGN(auto groups, find_candidates(conn, policy, now));
-          m_candidates.replace(std::move(groups), policy, now);
+          RSI_TRY(fold_pending(conn));
+          RSI_TRY_ASSIGN(auto page, find_candidates(conn, policy, now, nullptr));
+          m_candidates.replace(std::move(page.groups), policy, now);
+          more = std::move(page.next);
           fetched = true;
         }
         while (auto group = m_candidates.next(versions, policy, now, result.outdated)) {
@@ -196,7 +267,13 @@ public:
           }
         }
         if (fetched) {
-          return result; // A fresh search found nothing claimable.
+          // Nothing on the first page could load (its tables wait for the migrator, or are
+          // outdated): look further, a few pages per call.
+          if (more) {
+            RSI_TRY_ASSIGN(result.batch,
+                           search_further(conn, versions, policy, now, *more, result.outdated));
+          }
+          return result;
         }
         m_candidates.expire(); // The cached groups are used up: search again once.
       }
@@ -489,10 +566,21 @@ public:
 
   Result<VersionMap> pending_versions() override {
     return m_pool.run([&](pg::Connection& conn) -> Result<VersionMap> {
-      RSI_TRY_ASSIGN(
-          const auto rows,
-          conn.exec("SELECT tablename, MAX(tableversion) FROM tsv WHERE tablename IS NOT NULL "
-                    "GROUP BY tablename"));
+      // Unclaimed files from the summary; claimed ones through their batches (as many as the
+      // batches in flight or failed, whatever the backlog).
+      RSI_TRY(fold_pending(conn));
+      // Per batch, a lateral lookup of its files through tsv_manifest_idx (a join would let the
+      // planner guess a million claimed files from tsv's statistics and start parallel workers).
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
+        SELECT tablename, MAX(tableversion)
+          FROM (SELECT tablename, tableversion FROM pending_group
+                UNION ALL
+                SELECT f.tablename, f.tableversion
+                  FROM manifest m,
+                       LATERAL (SELECT t.tablename, t.tableversion FROM tsv t
+                                 WHERE t.manifest_uuid = m.uuid AND t.tablename IS NOT NULL
+                                 ORDER BY t.tableversion DESC LIMIT 1) f) files
+         GROUP BY tablename)sql"));
       VersionMap versions;
       for (int row = 0; row < rows.size(); ++row) {
         versions[rows.text(row, 0)] = static_cast<int>(rows.integer(row, 1));
@@ -503,10 +591,13 @@ public:
 
   Result<bool> has_files(const std::string& table, int version) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<bool> {
-      RSI_TRY_ASSIGN(
-          const auto rows,
-          conn.exec("SELECT EXISTS (SELECT 1 FROM tsv WHERE tablename = $1 AND tableversion = $2)",
-                    {table, std::to_string(version)}));
+      // Through tsv_unclaimed_idx, then the files of the batches: never a scan of the backlog.
+      RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
+        SELECT EXISTS (SELECT 1 FROM tsv
+                        WHERE tablename = $1 AND tableversion = $2 AND manifest_uuid IS NULL)
+            OR EXISTS (SELECT 1 FROM manifest m JOIN tsv t ON t.manifest_uuid = m.uuid
+                        WHERE t.tablename = $1 AND t.tableversion = $2))sql",
+                                                {table, std::to_string(version)}));
       return rows.boolean(0, 0);
     });
   }
@@ -543,14 +634,22 @@ public:
   Result<std::vector<PendingStat>> pending_stats(const VersionMap& versions,
                                                  int max_retries) override {
     return m_pool.run([&](pg::Connection& conn) -> Result<std::vector<PendingStat>> {
-      RSI_TRY_ASSIGN(const auto rows, conn.exec(R"sql(
-        SELECT t.tablename, t.tableversion,
-               COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= $1 AND NOT m.released, false) AS stale,
-               count(*), )sql" RSI_MICROS("min(t.ts)") R"sql(
-          FROM tsv t LEFT JOIN manifest m ON t.manifest_uuid = m.uuid
-         WHERE t.tablename IS NOT NULL
-         GROUP BY 1, 2, 3)sql",
-                                                {std::to_string(max_retries)}));
+      // Unclaimed files from the summary; claimed ones through their batches.
+      RSI_TRY(fold_pending(conn));
+      RSI_TRY_ASSIGN(const auto rows,
+                     conn.exec(R"sql(
+        SELECT tablename, tableversion, false, files, )sql" RSI_MICROS(
+                                   "COALESCE(oldest, now() AT TIME ZONE 'UTC')") R"sql(
+          FROM pending_group WHERE files > 0
+        UNION ALL
+        SELECT f.tablename, f.tableversion,
+               COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= $1 AND NOT m.released, false),
+               f.files, )sql" RSI_MICROS("f.oldest") R"sql(
+          FROM manifest m,
+               LATERAL (SELECT t.tablename, t.tableversion, count(*) AS files, min(t.ts) AS oldest
+                          FROM tsv t WHERE t.manifest_uuid = m.uuid AND t.tablename IS NOT NULL
+                         GROUP BY 1, 2) f)sql",
+                               {std::to_string(max_retries)}));
       std::vector<PendingGroup> groups;
       groups.reserve(static_cast<std::size_t>(rows.size()));
       for (int row = 0; row < rows.size(); ++row) {
@@ -712,35 +811,120 @@ private:
     return {};
   }
 
-  static Result<std::vector<GroupCandidate>>
-  find_candidates(pg::Connection& conn, const ClaimPolicy& policy, TimePoint now) {
-    // Eligible groups of tables with no batch in flight, best first (the original's search,
-    // with the per-table filters applied to groups rather than to files).
-    RSI_TRY_ASSIGN(const auto rows,
-                   conn.exec(R"sql(
-      SELECT g.tablename, g.tableversion, g.files, )sql" RSI_MICROS(
-                                 "g.oldest") R"sql(, f.tablename IS NOT NULL
-        FROM (SELECT tablename, tableversion, count(*) AS files, min(ts) AS oldest
-                FROM tsv WHERE manifest_uuid IS NULL AND tablename IS NOT NULL
-               GROUP BY tablename, tableversion) g
-        LEFT JOIN (SELECT DISTINCT tablename FROM force_load WHERE started IS NULL) f
-               ON f.tablename = g.tablename
-       WHERE (g.files > $1 OR g.oldest < $2 OR f.tablename IS NOT NULL)
-         AND NOT EXISTS (SELECT 1 FROM manifest m WHERE m.tablename = g.tablename AND m.retry_ts IS NULL)
-       ORDER BY f.tablename IS NULL, g.oldest
-       LIMIT $3)sql",
-                             {std::to_string(policy.count_trigger), ts(now - policy.age_trigger),
-                              std::to_string(k_candidate_batch)}));
-    std::vector<GroupCandidate> groups;
-    groups.reserve(static_cast<std::size_t>(rows.size()));
-    for (int row = 0; row < rows.size(); ++row) {
-      groups.push_back({.table = rows.text(row, 0),
-                        .version = static_cast<int>(rows.integer(row, 1)),
-                        .count = rows.integer(row, 2),
-                        .oldest = from_epoch_micros(rows.integer(row, 3)),
-                        .forced = rows.boolean(row, 4)});
+  // Where a page of the search ends: groups are read by (oldest, table, version).
+  struct GroupKey {
+    std::string oldest; // As PostgreSQL prints the timestamp (read back exactly).
+    TimePoint oldest_time;
+    std::string table;
+    int version = 0;
+
+    [[nodiscard]] bool after(const GroupKey& other) const {
+      return std::tie(oldest_time, table, version) >
+             std::tie(other.oldest_time, other.table, other.version);
     }
-    return groups;
+  };
+
+  struct CandidatePage {
+    std::vector<GroupCandidate> groups;
+    std::optional<GroupKey> next; // Set when the page is full: more groups may follow.
+  };
+
+  // Eligible groups of tables with no batch in flight, from the summary (pending_group, folded
+  // by the caller): the forced ones (first page only) and a page of the others, oldest first,
+  // after `after` when given. Reads at most a page of groups (through pending_group_oldest_idx),
+  // not the files.
+  static Result<CandidatePage> find_candidates(pg::Connection& conn, const ClaimPolicy& policy,
+                                               TimePoint now, const GroupKey* after) {
+    static constexpr std::string_view k_due = R"sql(
+      SELECT g.tablename, g.tableversion, g.files, g.oldest
+        FROM pending_group g
+       WHERE (g.files > $1 OR g.oldest < $2) {}
+         AND NOT EXISTS (SELECT 1 FROM force_load f
+                          WHERE f.tablename = g.tablename AND f.started IS NULL)
+         AND NOT EXISTS (SELECT 1 FROM manifest m
+                          WHERE m.tablename = g.tablename AND m.retry_ts IS NULL)
+       ORDER BY g.oldest, g.tablename, g.tableversion
+       LIMIT $3)sql";
+    static constexpr std::string_view k_columns = "tablename, tableversion, files, " RSI_MICROS(
+        "COALESCE(oldest, now() AT TIME ZONE 'UTC')") ", {}, oldest::text";
+    std::vector<pg::Param> params{std::to_string(policy.count_trigger),
+                                  ts(now - policy.age_trigger), std::to_string(k_candidate_batch)};
+    std::string sql;
+    if (after == nullptr) {
+      sql = fmt::format(R"sql(
+        WITH forced AS (
+               SELECT g.tablename, g.tableversion, g.files, g.oldest
+                 FROM force_load f JOIN pending_group g ON g.tablename = f.tablename
+                WHERE f.started IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM manifest m
+                                   WHERE m.tablename = g.tablename AND m.retry_ts IS NULL)),
+             due AS ({})
+        SELECT {} FROM forced UNION ALL SELECT {} FROM due)sql",
+                        fmt::format(fmt::runtime(k_due), ""),
+                        fmt::format(fmt::runtime(k_columns), "true"),
+                        fmt::format(fmt::runtime(k_columns), "false"));
+    } else {
+      sql = fmt::format(
+          "SELECT {} FROM ({}) due", fmt::format(fmt::runtime(k_columns), "false"),
+          fmt::format(fmt::runtime(k_due),
+                      "AND (g.oldest, g.tablename, g.tableversion) > ($4::timestamp, $5, $6)"));
+      params.insert(params.end(), {after->oldest, after->table, std::to_string(after->version)});
+    }
+    RSI_TRY_ASSIGN(const auto rows, conn.exec(sql, params));
+    CandidatePage page;
+    page.groups.reserve(static_cast<std::size_t>(rows.size()));
+    int due = 0;
+    for (int row = 0; row < rows.size(); ++row) {
+      page.groups.push_back({.table = rows.text(row, 0),
+                             .version = static_cast<int>(rows.integer(row, 1)),
+                             .count = rows.integer(row, 2),
+                             .oldest = from_epoch_micros(rows.integer(row, 3)),
+                             .forced = rows.boolean(row, 4)});
+      if (!page.groups.back().forced && ++due == k_candidate_batch && !rows.is_null(row, 5)) {
+        page.next = GroupKey{.oldest = rows.text(row, 5),
+                             .oldest_time = page.groups.back().oldest,
+                             .table = page.groups.back().table,
+                             .version = page.groups.back().version};
+      }
+    }
+    return page;
+  }
+
+  // The pages after the first, when nothing on it could load: up to k_further_pages per call,
+  // from `first_next` or from where the previous call stopped (whichever is further), so that a
+  // group behind many that cannot load is found within a few calls, at a bounded cost each.
+  Result<std::optional<Batch>> search_further(pg::Connection& conn, const VersionMap& versions,
+                                              const ClaimPolicy& policy, TimePoint now,
+                                              const GroupKey& first_next,
+                                              std::vector<TableVersion>& outdated) {
+    std::optional<GroupKey> cursor = first_next;
+    {
+      const std::lock_guard lock(m_resume_mutex);
+      if (m_resume && m_resume->after(*cursor)) {
+        cursor = m_resume;
+      }
+    }
+    for (int page_index = 0; cursor && page_index < k_further_pages; ++page_index) {
+      RSI_TRY_ASSIGN(auto page, find_candidates(conn, policy, now, &*cursor));
+      ClaimOrder order = order_candidates(std::move(page.groups), versions, policy, now);
+      for (const auto& old : order.outdated) {
+        if (std::find(outdated.begin(), outdated.end(), old) == outdated.end()) {
+          outdated.push_back(old);
+        }
+      }
+      for (const auto& group : order.loadable) {
+        RSI_TRY_ASSIGN(auto batch, try_claim(conn, group, policy, now));
+        if (batch) {
+          const std::lock_guard lock(m_resume_mutex);
+          m_resume = cursor; // This page may hold more.
+          return batch;
+        }
+      }
+      cursor = std::move(page.next);
+    }
+    const std::lock_guard lock(m_resume_mutex);
+    m_resume = cursor; // nullopt at the end: the next call starts after the first page again.
+    return std::optional<Batch>();
   }
 
   static Result<std::optional<Batch>> try_claim(pg::Connection& conn, const GroupCandidate& group,
@@ -832,6 +1016,8 @@ private:
   pg::Pool m_pool;
   StoreOptions m_options;
   CandidateCache m_candidates;
+  std::mutex m_resume_mutex;
+  std::optional<GroupKey> m_resume; // Where search_further looks next.
 };
 
 #undef RSI_MICROS

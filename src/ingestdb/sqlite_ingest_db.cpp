@@ -1,12 +1,21 @@
-// SQLite ingester database for the embedded default: one process, one connection guarded by
-// a mutex (SQLite serialises writers anyway). The tables mirror PostgreSQL's
-// (sql/sqlite/*.sql) with times as microseconds since the epoch. Claims run in one
-// BEGIN IMMEDIATE transaction, so no other writer can interleave. The quarantine's statements
-// are in sqlite_quarantine.cpp, the rejected messages' in sqlite_rejected.cpp.
+// SQLite ingester database for the embedded default: one process, two connections. Every write
+// goes through the writer connection, guarded by a mutex (SQLite serialises writers anyway);
+// claims run in one BEGIN IMMEDIATE transaction, so no other writer can interleave. Reads that
+// change nothing (status, reporter, migrator, control API) go through a reader connection of
+// their own, each in one read transaction: in WAL mode they see the last commit and neither wait
+// for the writer nor hold it up. The tables mirror PostgreSQL's (sql/sqlite/*.sql) with times as
+// microseconds since the epoch; pending_group summarises the unclaimed files per (table,
+// version), kept by triggers (006_pending_summary.sql), so that a claim reads the groups in
+// claim order through an index and stops at the first it can load, never grouping every
+// waiting file. The quarantine's statements are in sqlite_quarantine.cpp, the rejected
+// messages' in sqlite_rejected.cpp.
 #include "ingestdb/sqlite_ingest_db.hpp"
 
+#include <algorithm>
 #include <mutex>
+#include <optional>
 #include <span>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -49,6 +58,14 @@ class SqliteIngestDb final : public IngestDb {
 public:
   SqliteIngestDb(sqlite::Database db, StoreOptions options)
       : m_db(std::move(db)), m_options(options) {}
+
+  // After migrate(): the reader connection, which never writes.
+  Result<void> open_reader(const std::filesystem::path& path) {
+    RSI_TRY_ASSIGN(auto reader, sqlite::Database::open(path));
+    RSI_TRY(reader.exec_script("PRAGMA query_only = 1"));
+    m_reader.emplace(std::move(reader));
+    return {};
+  }
 
   Result<void> migrate() {
     const std::lock_guard lock(m_mutex);
@@ -99,33 +116,12 @@ public:
                                   TimePoint now) override {
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
-    RSI_TRY_ASSIGN(auto* search, m_db.cached(R"sql(
-      SELECT t.tablename, t.tableversion, count(*), min(t.ts),
-             EXISTS (SELECT 1 FROM force_load f WHERE f.tablename = t.tablename AND f.started IS NULL)
-        FROM tsv t
-       WHERE t.manifest_uuid IS NULL
-         AND NOT EXISTS (SELECT 1 FROM manifest m WHERE m.tablename = t.tablename AND m.retry_ts IS NULL)
-       GROUP BY t.tablename, t.tableversion)sql"));
-    std::vector<GroupCandidate> groups;
-    while (true) {
-      RSI_TRY_ASSIGN(const bool row, search->step());
-      if (!row) {
-        break;
-      }
-      groups.push_back({.table = std::string(search->text(0)),
-                        .version = static_cast<int>(search->integer(1)),
-                        .count = search->integer(2),
-                        .oldest = from_epoch_micros(search->integer(3)),
-                        .forced = search->integer(4) != 0});
-    }
-    search->reset();
-    ClaimOrder order = order_candidates(std::move(groups), versions, policy, now);
     ClaimResult result;
-    result.outdated = std::move(order.outdated);
-    if (order.loadable.empty()) {
+    RSI_TRY_ASSIGN(const auto found, find_group(versions, policy, now, result.outdated));
+    if (!found) {
       return result;
     }
-    const GroupCandidate& group = order.loadable.front();
+    const GroupCandidate& group = *found;
     Batch batch{.manifest = new_uuid(),
                 .table = group.table,
                 .version = group.version,
@@ -154,7 +150,7 @@ public:
           m_db.cached("UPDATE force_load SET started = ? WHERE tablename = ? AND started IS NULL"));
       RSI_TRY(start->bind(1, us(now)).bind(2, batch.table).run());
     }
-    RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
+    RSI_TRY_ASSIGN(batch.keys, batch_keys(m_db, batch.manifest));
     RSI_TRY(tx.commit());
     result.batch = std::move(batch);
     return result;
@@ -254,19 +250,23 @@ public:
   }
 
   Result<std::vector<Batch>> in_flight_batches(TimePoint now) override {
-    const std::lock_guard lock(m_mutex);
-    return select_batches(
-        fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND lease_until >= ?1 "
-                    "ORDER BY created_ts",
-                    k_sqlite_manifest_columns),
-        us(now));
+    return reading([&](sqlite::Database& db) {
+      return select_batches(
+          db,
+          fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND lease_until >= ?1 "
+                      "ORDER BY created_ts",
+                      k_sqlite_manifest_columns),
+          us(now));
+    });
   }
 
   Result<std::optional<Batch>> find_batch(const std::string& manifest) override {
-    const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto found, select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1",
-                                                          k_sqlite_manifest_columns),
-                                              manifest));
+    RSI_TRY_ASSIGN(auto found, reading([&](sqlite::Database& db) {
+                     return select_batches(db,
+                                           fmt::format("SELECT {} FROM manifest WHERE uuid = ?1",
+                                                       k_sqlite_manifest_columns),
+                                           manifest);
+                   }));
     return found.empty() ? std::optional<Batch>() : std::optional<Batch>(std::move(found.front()));
   }
 
@@ -284,7 +284,8 @@ public:
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
     RSI_TRY_ASSIGN(auto found,
-                   select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1 AND "
+                   select_batches(m_db,
+                                  fmt::format("SELECT {} FROM manifest WHERE uuid = ?1 AND "
                                               "retry_ts IS NOT NULL",
                                               k_sqlite_manifest_columns),
                                   manifest));
@@ -312,7 +313,8 @@ public:
     const std::lock_guard lock(m_mutex);
     RSI_TRY_ASSIGN(auto tx, sqlite::Transaction::begin(m_db));
     RSI_TRY_ASSIGN(auto found,
-                   select_batches(fmt::format("SELECT {} FROM manifest WHERE uuid = ?1 AND "
+                   select_batches(m_db,
+                                  fmt::format("SELECT {} FROM manifest WHERE uuid = ?1 AND "
                                               "retry_ts IS NULL",
                                               k_sqlite_manifest_columns),
                                   manifest));
@@ -342,7 +344,7 @@ public:
         RSI_TRY(move->bind(1, manifest).bind(2, batch.manifest).bind(3, key).run());
         move->reset();
       }
-      RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
+      RSI_TRY_ASSIGN(batch.keys, batch_keys(m_db, batch.manifest));
       RSI_TRY_ASSIGN(auto* oldest, m_db.cached("SELECT min(ts) FROM tsv WHERE manifest_uuid = ?"));
       RSI_TRY_ASSIGN(const bool row, oldest->bind(1, batch.manifest).step());
       if (row && !oldest->is_null(0)) {
@@ -373,8 +375,7 @@ public:
   }
 
   Result<std::vector<QuarantinedFile>> quarantined_files(std::size_t limit) override {
-    const std::lock_guard lock(m_mutex);
-    return sqlite_quarantine::list(m_db, limit);
+    return reading([&](sqlite::Database& db) { return sqlite_quarantine::list(db, limit); });
   }
 
   Result<std::vector<QuarantineOutcome>> retry_quarantined(const QuarantineSelection& selection,
@@ -414,54 +415,69 @@ public:
     RSI_TRY(update->bind(1, us(now + lease)).bind(2, batch.manifest).step());
     batch.retry_count = static_cast<int>(update->integer(0));
     update->reset();
-    RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
+    RSI_TRY_ASSIGN(batch.keys, batch_keys(m_db, batch.manifest));
     RSI_TRY(tx.commit());
     batch.retry_at.reset();
     return std::optional<Batch>(std::move(batch));
   }
 
   Result<std::vector<Batch>> orphaned_batches(TimePoint now) override {
-    const std::lock_guard lock(m_mutex);
-    return select_batches(
-        fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND "
-                    "(lease_until IS NULL OR lease_until < ?1) ORDER BY created_ts",
-                    k_sqlite_manifest_columns),
-        us(now));
+    return reading([&](sqlite::Database& db) {
+      return select_batches(
+          db,
+          fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NULL AND "
+                      "(lease_until IS NULL OR lease_until < ?1) ORDER BY created_ts",
+                      k_sqlite_manifest_columns),
+          us(now));
+    });
   }
 
   Result<std::vector<Batch>> stale_batches(int max_retries) override {
-    const std::lock_guard lock(m_mutex);
-    return select_batches(fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NOT NULL AND "
-                                      "retry_count >= ?1 AND NOT released "
-                                      "ORDER BY retry_ts",
-                                      k_sqlite_manifest_columns),
-                          max_retries);
+    return reading([&](sqlite::Database& db) {
+      return select_batches(db,
+                            fmt::format("SELECT {} FROM manifest WHERE retry_ts IS NOT NULL AND "
+                                        "retry_count >= ?1 AND NOT released "
+                                        "ORDER BY retry_ts",
+                                        k_sqlite_manifest_columns),
+                            max_retries);
+    });
   }
 
   Result<VersionMap> pending_versions() override {
-    const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query,
-                   m_db.cached("SELECT tablename, MAX(tableversion) FROM tsv GROUP BY tablename"));
-    VersionMap versions;
-    while (true) {
-      RSI_TRY_ASSIGN(const bool row, query->step());
-      if (!row) {
-        break;
+    // Unclaimed files from the summary; claimed ones through their batches (as many as the
+    // batches in flight or failed, whatever the backlog).
+    return reading([&](sqlite::Database& db) -> Result<VersionMap> {
+      RSI_TRY_ASSIGN(auto* query, db.cached(R"sql(
+        SELECT tablename, MAX(tableversion)
+          FROM (SELECT tablename, tableversion FROM pending_group
+                UNION ALL
+                SELECT t.tablename, t.tableversion
+                  FROM manifest m JOIN tsv t ON t.manifest_uuid = m.uuid)
+         GROUP BY tablename)sql"));
+      VersionMap versions;
+      while (true) {
+        RSI_TRY_ASSIGN(const bool row, query->step());
+        if (!row) {
+          break;
+        }
+        versions[std::string(query->text(0))] = static_cast<int>(query->integer(1));
       }
-      versions[std::string(query->text(0))] = static_cast<int>(query->integer(1));
-    }
-    query->reset();
-    return versions;
+      query->reset();
+      return versions;
+    });
   }
 
   Result<bool> has_files(const std::string& table, int version) override {
-    const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(
-        auto* query,
-        m_db.cached("SELECT 1 FROM tsv WHERE tablename = ? AND tableversion = ? LIMIT 1"));
-    RSI_TRY_ASSIGN(const bool found, query->bind(1, table).bind(2, version).step());
-    query->reset();
-    return found;
+    return reading([&](sqlite::Database& db) -> Result<bool> {
+      RSI_TRY_ASSIGN(auto* query, db.cached(R"sql(
+        SELECT EXISTS (SELECT 1 FROM pending_group WHERE tablename = ?1 AND tableversion = ?2)
+            OR EXISTS (SELECT 1 FROM manifest m JOIN tsv t ON t.manifest_uuid = m.uuid
+                        WHERE t.tablename = ?1 AND t.tableversion = ?2))sql"));
+      RSI_TRY_ASSIGN(const bool row, query->bind(1, table).bind(2, version).step());
+      const bool found = row && query->integer(0) != 0;
+      query->reset();
+      return found;
+    });
   }
 
   Result<bool> request_force_load(const std::string& table, const std::string& requester,
@@ -476,55 +492,62 @@ public:
   }
 
   Result<bool> force_load_requested(const std::string& table) override {
-    const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query,
-                   m_db.cached("SELECT 1 FROM force_load WHERE tablename = ? AND started IS NULL"));
-    RSI_TRY_ASSIGN(const bool found, query->bind(1, table).step());
-    query->reset();
-    return found;
+    return reading([&](sqlite::Database& db) -> Result<bool> {
+      RSI_TRY_ASSIGN(auto* query,
+                     db.cached("SELECT 1 FROM force_load WHERE tablename = ? AND started IS NULL"));
+      RSI_TRY_ASSIGN(const bool found, query->bind(1, table).step());
+      query->reset();
+      return found;
+    });
   }
 
   Result<std::vector<PendingStat>> pending_stats(const VersionMap& versions,
                                                  int max_retries) override {
-    const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query, m_db.cached(R"sql(
-      SELECT t.tablename, t.tableversion,
-             COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= ? AND NOT m.released, 0), count(*), min(t.ts)
-        FROM tsv t LEFT JOIN manifest m ON t.manifest_uuid = m.uuid
-       GROUP BY 1, 2, 3)sql"));
-    query->bind(1, max_retries);
-    std::vector<PendingGroup> groups;
-    while (true) {
-      RSI_TRY_ASSIGN(const bool row, query->step());
-      if (!row) {
-        break;
+    // Unclaimed files from the summary; claimed ones through their batches.
+    return reading([&](sqlite::Database& db) -> Result<std::vector<PendingStat>> {
+      RSI_TRY_ASSIGN(auto* query, db.cached(R"sql(
+        SELECT tablename, tableversion, 0, files, oldest FROM pending_group
+        UNION ALL
+        SELECT t.tablename, t.tableversion,
+               COALESCE(m.retry_ts IS NOT NULL AND m.retry_count >= ?1 AND NOT m.released, 0),
+               count(*), min(t.ts)
+          FROM manifest m JOIN tsv t ON t.manifest_uuid = m.uuid
+         GROUP BY 1, 2, 3)sql"));
+      query->bind(1, max_retries);
+      std::vector<PendingGroup> groups;
+      while (true) {
+        RSI_TRY_ASSIGN(const bool row, query->step());
+        if (!row) {
+          break;
+        }
+        groups.push_back({.table = std::string(query->text(0)),
+                          .version = static_cast<int>(query->integer(1)),
+                          .stale = query->integer(2) != 0,
+                          .count = query->integer(3),
+                          .oldest = from_epoch_micros(query->integer(4))});
       }
-      groups.push_back({.table = std::string(query->text(0)),
-                        .version = static_cast<int>(query->integer(1)),
-                        .stale = query->integer(2) != 0,
-                        .count = query->integer(3),
-                        .oldest = from_epoch_micros(query->integer(4))});
-    }
-    query->reset();
-    auto stats = classify_pending(groups, versions);
-    RSI_TRY_ASSIGN(const auto quarantined, sqlite_quarantine::stats(m_db));
-    stats.insert(stats.end(), quarantined.begin(), quarantined.end());
-    return stats;
+      query->reset();
+      auto stats = classify_pending(groups, versions);
+      RSI_TRY_ASSIGN(const auto quarantined, sqlite_quarantine::stats(db));
+      stats.insert(stats.end(), quarantined.begin(), quarantined.end());
+      return stats;
+    });
   }
 
   Result<std::map<std::string, TimePoint>> last_loads() override {
-    const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT tablename, last_loaded FROM last_load"));
-    std::map<std::string, TimePoint> loads;
-    while (true) {
-      RSI_TRY_ASSIGN(const bool row, query->step());
-      if (!row) {
-        break;
+    return reading([&](sqlite::Database& db) -> Result<std::map<std::string, TimePoint>> {
+      RSI_TRY_ASSIGN(auto* query, db.cached("SELECT tablename, last_loaded FROM last_load"));
+      std::map<std::string, TimePoint> loads;
+      while (true) {
+        RSI_TRY_ASSIGN(const bool row, query->step());
+        if (!row) {
+          break;
+        }
+        loads[std::string(query->text(0))] = from_epoch_micros(query->integer(1));
       }
-      loads[std::string(query->text(0))] = from_epoch_micros(query->integer(1));
-    }
-    query->reset();
-    return loads;
+      query->reset();
+      return loads;
+    });
   }
 
   Result<void> reject_message(const RejectedMessage& message) override {
@@ -533,8 +556,7 @@ public:
   }
 
   Result<std::vector<StoredRejection>> list_rejected(const RejectedSelection& selection) override {
-    const std::lock_guard lock(m_mutex);
-    return sqlite_rejected::list(m_db, selection);
+    return reading([&](sqlite::Database& db) { return sqlite_rejected::list(db, selection); });
   }
 
   Result<bool> delete_rejected(std::int64_t id) override {
@@ -554,8 +576,7 @@ public:
   }
 
   Result<std::int64_t> count_rejected(TimePoint since) override {
-    const std::lock_guard lock(m_mutex);
-    return sqlite_rejected::count_since(m_db, since);
+    return reading([&](sqlite::Database& db) { return sqlite_rejected::count_since(db, since); });
   }
 
   Result<void> note_awaiting_metadata(const std::string& message_id, const std::string& table,
@@ -588,23 +609,24 @@ public:
   }
 
   Result<std::vector<AwaitingMetadata>> awaiting_metadata(TimePoint retry_after) override {
-    const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query,
-                   m_db.cached("SELECT tablename, count(*), min(first_seen) FROM awaiting_metadata "
+    return reading([&](sqlite::Database& db) -> Result<std::vector<AwaitingMetadata>> {
+      RSI_TRY_ASSIGN(auto* query,
+                     db.cached("SELECT tablename, count(*), min(first_seen) FROM awaiting_metadata "
                                "WHERE retry_ts >= ? GROUP BY tablename ORDER BY tablename"));
-    query->bind(1, us(retry_after));
-    std::vector<AwaitingMetadata> waiting;
-    while (true) {
-      RSI_TRY_ASSIGN(const bool row, query->step());
-      if (!row) {
-        break;
+      query->bind(1, us(retry_after));
+      std::vector<AwaitingMetadata> waiting;
+      while (true) {
+        RSI_TRY_ASSIGN(const bool row, query->step());
+        if (!row) {
+          break;
+        }
+        waiting.push_back({.table = std::string(query->text(0)),
+                           .messages = query->integer(1),
+                           .first_seen = from_epoch_micros(query->integer(2))});
       }
-      waiting.push_back({.table = std::string(query->text(0)),
-                         .messages = query->integer(1),
-                         .first_seen = from_epoch_micros(query->integer(2))});
-    }
-    query->reset();
-    return waiting;
+      query->reset();
+      return waiting;
+    });
   }
 
   Result<std::int64_t> prune_loaded_keys(TimePoint cutoff) override {
@@ -619,11 +641,12 @@ public:
   }
 
   Result<void> ping() override {
-    const std::lock_guard lock(m_mutex);
-    RSI_TRY_ASSIGN(auto* query, m_db.cached("SELECT 1"));
-    RSI_TRY(query->step());
-    query->reset();
-    return {};
+    return reading([&](sqlite::Database& db) -> Result<void> {
+      RSI_TRY_ASSIGN(auto* query, db.cached("SELECT 1"));
+      RSI_TRY(query->step());
+      query->reset();
+      return {};
+    });
   }
 
 private:
@@ -657,10 +680,90 @@ private:
                                      requeue);
   }
 
-  // Callers hold m_mutex.
-  Result<std::vector<std::string>> batch_keys(const std::string& manifest) {
+  // `read` on the reader connection, in one read transaction: its statements see one snapshot.
+  template <class Read> auto reading(Read&& read) -> std::invoke_result_t<Read, sqlite::Database&> {
+    const std::lock_guard lock(m_read_mutex);
+    sqlite::Database& db = *m_reader;
+    RSI_TRY(db.exec_script("BEGIN"));
+    auto result = std::forward<Read>(read)(db);
+    if (auto ended = db.exec_script("COMMIT"); !ended) {
+      (void)db.exec_script("ROLLBACK");
+      if (result) {
+        return std::unexpected(std::move(ended.error()));
+      }
+    }
+    return result;
+  }
+
+  // The first group a claim may take now: force loads first, then the oldest; only groups whose
+  // version is the warehouse's (eligible groups of an older version are added to `outdated`),
+  // never a table with a batch in flight. Reads pending_group in claim order through its index
+  // and stops at the first such group. Callers hold m_mutex, in the claim's transaction.
+  Result<std::optional<GroupCandidate>> find_group(const VersionMap& versions,
+                                                   const ClaimPolicy& policy, TimePoint now,
+                                                   std::vector<TableVersion>& outdated) {
+    const auto loadable = [&](const GroupCandidate& group) {
+      if (!is_eligible(group, policy, now)) {
+        return false;
+      }
+      const auto current = versions.find(group.table);
+      if (current == versions.end() || group.version > current->second) {
+        return false; // No table yet, or a newer version: waits for the migrator.
+      }
+      if (group.version < current->second) {
+        const TableVersion old{group.table, group.version};
+        if (std::find(outdated.begin(), outdated.end(), old) == outdated.end()) {
+          outdated.push_back(old);
+        }
+        return false;
+      }
+      return true;
+    };
+    RSI_TRY_ASSIGN(auto* forced, m_db.cached(R"sql(
+      SELECT g.tablename, g.tableversion, g.files, g.oldest
+        FROM force_load f JOIN pending_group g ON g.tablename = f.tablename
+       WHERE f.started IS NULL
+         AND NOT EXISTS (SELECT 1 FROM manifest m
+                          WHERE m.tablename = g.tablename AND m.retry_ts IS NULL)
+       ORDER BY g.oldest, g.tablename, g.tableversion)sql"));
+    RSI_TRY_ASSIGN(auto* due, m_db.cached(R"sql(
+      SELECT g.tablename, g.tableversion, g.files, g.oldest
+        FROM pending_group g INDEXED BY pending_group_oldest_idx
+       WHERE (g.files > ?1 OR g.oldest < ?2)
+         AND NOT EXISTS (SELECT 1 FROM force_load f
+                          WHERE f.tablename = g.tablename AND f.started IS NULL)
+         AND NOT EXISTS (SELECT 1 FROM manifest m
+                          WHERE m.tablename = g.tablename AND m.retry_ts IS NULL)
+       ORDER BY g.oldest, g.tablename, g.tableversion)sql"));
+    due->bind(1, policy.count_trigger).bind(2, us(now - policy.age_trigger));
+    for (auto* query : {forced, due}) {
+      while (true) {
+        RSI_TRY_ASSIGN(const bool row, query->step());
+        if (!row) {
+          break;
+        }
+        GroupCandidate group{.table = std::string(query->text(0)),
+                             .version = static_cast<int>(query->integer(1)),
+                             .count = query->integer(2),
+                             .oldest = from_epoch_micros(query->integer(3)),
+                             .forced = query == forced};
+        if (loadable(group)) {
+          forced->reset();
+          due->reset();
+          return std::optional<GroupCandidate>(std::move(group));
+        }
+      }
+    }
+    forced->reset();
+    due->reset();
+    return std::optional<GroupCandidate>();
+  }
+
+  // Callers hold the mutex of `db`.
+  static Result<std::vector<std::string>> batch_keys(sqlite::Database& db,
+                                                     const std::string& manifest) {
     RSI_TRY_ASSIGN(auto* query,
-                   m_db.cached("SELECT keyname FROM tsv WHERE manifest_uuid = ? ORDER BY id"));
+                   db.cached("SELECT keyname FROM tsv WHERE manifest_uuid = ? ORDER BY id"));
     query->bind(1, manifest);
     std::vector<std::string> keys;
     while (true) {
@@ -675,8 +778,9 @@ private:
   }
 
   template <class Value>
-  Result<std::vector<Batch>> select_batches(const std::string& sql, Value parameter) {
-    RSI_TRY_ASSIGN(auto* query, m_db.cached(sql));
+  static Result<std::vector<Batch>> select_batches(sqlite::Database& db, const std::string& sql,
+                                                   Value parameter) {
+    RSI_TRY_ASSIGN(auto* query, db.cached(sql));
     query->bind(1, parameter);
     std::vector<Batch> batches;
     while (true) {
@@ -688,13 +792,15 @@ private:
     }
     query->reset();
     for (auto& batch : batches) {
-      RSI_TRY_ASSIGN(batch.keys, batch_keys(batch.manifest));
+      RSI_TRY_ASSIGN(batch.keys, batch_keys(db, batch.manifest));
     }
     return batches;
   }
 
-  std::mutex m_mutex;
+  std::mutex m_mutex; // The writer connection.
   sqlite::Database m_db;
+  std::mutex m_read_mutex; // The reader connection.
+  std::optional<sqlite::Database> m_reader;
   StoreOptions m_options;
 };
 
@@ -706,6 +812,7 @@ Result<std::unique_ptr<IngestDb>> make_sqlite_ingest_db(const SqliteConfig& conf
   if (auto migrated = store->migrate(); !migrated) {
     return fail(migrated.error().wrap("prepare ingester database"));
   }
+  RSI_TRY(store->open_reader(config.path));
   return std::unique_ptr<IngestDb>(std::move(store));
 }
 

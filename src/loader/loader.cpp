@@ -71,7 +71,14 @@ void Loader::wake() {
 
 void Loader::hold(const std::string& manifest) {
   const std::lock_guard lock(m_mutex);
-  m_held.insert(manifest);
+  m_held.insert_or_assign(manifest, false);
+}
+
+void Loader::settle(const std::string& manifest) {
+  const std::lock_guard lock(m_mutex);
+  if (auto held = m_held.find(manifest); held != m_held.end()) {
+    held->second = true;
+  }
 }
 
 void Loader::unhold(const std::string& manifest) {
@@ -113,6 +120,9 @@ Result<int> Loader::resolve_orphans(warehouse::Warehouse& warehouse) {
     }
     ++resolved;
   }
+  if (resolved > 0 && m_config.on_progress) {
+    m_config.on_progress();
+  }
   return resolved;
 }
 
@@ -139,7 +149,8 @@ std::optional<ingestdb::Batch> Loader::next_batch(bool& is_retry) {
       m_last_failed_check = now;
     }
   }
-  auto claimed = m_store.claim_batch(m_versions(), m_config.policy, now);
+  const auto versions = m_versions();
+  auto claimed = m_store.claim_batch(*versions, m_config.policy, now);
   if (!claimed) {
     log::warn("cannot claim a batch", {{"error", claimed.error().message}});
     return std::nullopt;
@@ -180,6 +191,9 @@ void Loader::load(warehouse::Warehouse& warehouse, ingestdb::Batch batch, bool i
       log::warn("failed batch had committed; marked done", describe(batch));
       finish(batch, {}, stop);
       unhold(batch.manifest);
+      if (m_config.on_progress) {
+        m_config.on_progress();
+      }
       return;
     }
   }
@@ -221,6 +235,7 @@ void Loader::load(warehouse::Warehouse& warehouse, ingestdb::Batch batch, bool i
         continue;
       }
       // Stopping: hand the batch back at once for whoever runs next.
+      settle(batch.manifest);
       if (auto released = m_store.release_batch(batch.manifest, m_clock.now()); !released) {
         log::warn("cannot release batch; it becomes an orphan when its lease runs out",
                   {{"manifest", batch.manifest}, {"error", released.error().message}});
@@ -242,6 +257,9 @@ void Loader::load(warehouse::Warehouse& warehouse, ingestdb::Batch batch, bool i
     break;
   }
   unhold(batch.manifest);
+  if (m_config.on_progress) {
+    m_config.on_progress();
+  }
 }
 
 warehouse::LoadOutcome<warehouse::LoadRequest>
@@ -270,6 +288,7 @@ std::optional<ingestdb::Batch> Loader::isolate(const ingestdb::Batch& batch,
                                                const ingestdb::BatchSplit& split,
                                                std::stop_token stop) {
   const TimePoint now = m_clock.now();
+  settle(batch.manifest); // A split ends this batch (its lease is still renewed until then).
   for (int attempt = 0;; ++attempt) {
     auto next = m_store.split_batch(batch.manifest, split, now, now + m_config.policy.lease);
     if (next) {
@@ -322,6 +341,7 @@ void Loader::record_failure(const ingestdb::Batch& batch, const Error& error,
                                    {"retry_count", batch.retry_count},
                                    {"error", error.message},
                                    {"stale", batch.retry_count >= m_config.max_load_retry}});
+  settle(batch.manifest);
   for (int store_attempt = 0;; ++store_attempt) {
     auto failed = m_store.fail_batch(batch.manifest, error.message, retry_at);
     if (failed || stop.stop_requested()) {
@@ -338,6 +358,7 @@ void Loader::finish(const ingestdb::Batch& batch, const warehouse::LoadResult& r
   const TimePoint now = m_clock.now();
   // The load committed: mark it done until the store takes it. Should the process die first,
   // the ledger tells the orphan check it committed.
+  settle(batch.manifest);
   for (int attempt = 0;; ++attempt) {
     auto done = m_store.complete_batch(batch.manifest, now, static_cast<std::int64_t>(result.rows));
     if (done) {
@@ -398,17 +419,34 @@ void Loader::run_lease_keeper(std::stop_token stop) {
       std::chrono::duration_cast<std::chrono::milliseconds>(m_config.policy.lease) / 4,
       std::chrono::milliseconds(100));
   while (sleep_unless_stopped(stop, period)) {
-    std::set<std::string> held;
+    std::vector<std::string> held;
     {
       const std::lock_guard lock(m_mutex);
-      held = m_held;
+      for (const auto& [manifest, settling] : m_held) {
+        held.push_back(manifest);
+      }
     }
     for (const auto& manifest : held) {
       auto renewed = m_store.renew_lease(manifest, m_clock.now() + m_config.policy.lease);
+      if (renewed && *renewed) {
+        continue;
+      }
+      // A batch whose outcome was being recorded when the renewal ran left the flight by that
+      // record (completed, failed, released or split): no lease to keep, nothing wrong. Read
+      // after the renewal: a worker marks its batch before the record that ends the flight.
+      bool settling = true;
+      {
+        const std::lock_guard lock(m_mutex);
+        const auto found = m_held.find(manifest);
+        settling = found == m_held.end() || found->second;
+      }
       if (!renewed) {
         log::warn("cannot renew a batch lease",
                   {{"manifest", manifest}, {"error", renewed.error().message}});
-      } else if (!*renewed) {
+      } else if (settling) {
+        log::debug("batch left the flight as its outcome was recorded; lease not renewed",
+                   {{"manifest", manifest}});
+      } else {
         log::warn("batch no longer in flight while loading (its lease ran out?)",
                   {{"manifest", manifest}});
       }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -33,10 +34,14 @@ struct LoaderConfig {
   BackoffPolicy transient_backoff{.initial_delay = std::chrono::seconds(1),
                                   .max_delay = std::chrono::seconds(30),
                                   .max_attempts = 0};
+  // Called (on the worker's thread) once a batch's outcome was recorded (loaded, failed,
+  // released, split) and after orphans were resolved: work moved. Empty: nobody watches.
+  std::function<void()> on_progress;
 };
 
-// The warehouse versions the migrator has committed (its cache).
-using VersionSource = std::function<ingestdb::VersionMap()>;
+// The warehouse versions the migrator has committed (its cache, migrator::VersionCache::shared():
+// the same map until a version changes, so that a claim copies nothing).
+using VersionSource = std::function<std::shared_ptr<const ingestdb::VersionMap>()>;
 
 // rsloadmanager's load workers: claim a batch, load it (files + ledger row in one warehouse
 // transaction), mark it done; on failure record the error and the retry time. Shared by the
@@ -90,7 +95,11 @@ private:
   void record_failure(const ingestdb::Batch& batch, const Error& error, std::stop_token stop);
   void finish(const ingestdb::Batch& batch, const warehouse::LoadResult& result,
               std::stop_token stop);
+  // The lease keeper renews the leases of held batches. A worker settles its batch right before
+  // the record that takes it out of flight (completion, failure, release, split), so that a
+  // renewal finding it gone then is no alarm.
   void hold(const std::string& manifest);
+  void settle(const std::string& manifest);
   void unhold(const std::string& manifest);
   void report_outdated(const std::vector<ingestdb::TableVersion>& outdated);
 
@@ -104,7 +113,7 @@ private:
   std::condition_variable_any m_wake;
   std::uint64_t m_wake_generation = 0;
   std::optional<TimePoint> m_last_failed_check; // Guarded by m_mutex.
-  std::set<std::string> m_held;                 // Manifests being loaded here.
+  std::map<std::string, bool> m_held; // Manifests being loaded here → settling (see settle()).
   std::set<std::pair<std::string, int>> m_reported_outdated;
 };
 

@@ -23,15 +23,31 @@ ingestdb::VersionMap VersionCache::snapshot() const {
   return m_versions;
 }
 
+std::shared_ptr<const ingestdb::VersionMap> VersionCache::shared() const {
+  const std::shared_lock lock(m_mutex);
+  const std::lock_guard shared_lock(m_shared_mutex);
+  if (!m_shared) {
+    m_shared = std::make_shared<const ingestdb::VersionMap>(m_versions);
+  }
+  return m_shared;
+}
+
 void VersionCache::merge(const ingestdb::VersionMap& versions) {
   const std::unique_lock lock(m_mutex);
+  bool changed = false;
   for (const auto& [table, version] : versions) {
     auto [entry, inserted] = m_versions.try_emplace(table, version);
     if (!inserted && entry->second < version) {
       entry->second = version;
+      changed = true;
     }
+    changed = changed || inserted;
   }
   m_loaded = true;
+  if (changed) {
+    const std::lock_guard shared_lock(m_shared_mutex);
+    m_shared.reset();
+  }
 }
 
 void VersionCache::raise(std::string_view table, int version) {
@@ -41,7 +57,11 @@ void VersionCache::raise(std::string_view table, int version) {
     m_versions.emplace(std::string(table), version);
   } else if (found->second < version) {
     found->second = version;
+  } else {
+    return;
   }
+  const std::lock_guard shared_lock(m_shared_mutex);
+  m_shared.reset();
 }
 
 } // namespace rsi::migrator

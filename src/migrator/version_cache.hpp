@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <shared_mutex>
 #include <string>
@@ -23,8 +24,12 @@ public:
   // The cached version of `table`, or nullopt when it has none (no warehouse table yet).
   [[nodiscard]] std::optional<int> get(std::string_view table) const;
 
-  // Every table's version, for claim_batch.
+  // Every table's version, a copy.
   [[nodiscard]] ingestdb::VersionMap snapshot() const;
+
+  // Every table's version, for claim_batch: the same immutable map until a version changes, so
+  // that a claim does not copy ten thousand entries.
+  [[nodiscard]] std::shared_ptr<const ingestdb::VersionMap> shared() const;
 
   // Take in the warehouse's versions (table_versions()); marks the cache loaded. A table's
   // cached version never goes down.
@@ -37,6 +42,9 @@ private:
   mutable std::shared_mutex m_mutex;
   ingestdb::VersionMap m_versions;
   bool m_loaded = false;
+  // The last map shared(); reset by a change. Guarded by m_shared_mutex (taken after m_mutex).
+  mutable std::mutex m_shared_mutex;
+  mutable std::shared_ptr<const ingestdb::VersionMap> m_shared;
 };
 
 } // namespace rsi::migrator

@@ -36,6 +36,8 @@ constexpr std::string_view k_create_infra = R"sql(
   CREATE TABLE IF NOT EXISTS infra.load_manifest (
     uuid char(36) PRIMARY KEY, table_name varchar(127) NOT NULL, table_version integer NOT NULL,
     file_count integer NOT NULL, row_count bigint NOT NULL, loaded_at timestamp NOT NULL))sql";
+constexpr std::string_view k_index_versions =
+    "CREATE INDEX IF NOT EXISTS table_version_name_idx ON infra.table_version (name, version)";
 constexpr std::string_view k_ledger_lock_sql = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
 constexpr std::string_view k_ledger_try_lock_sql =
     "SELECT pg_try_advisory_xact_lock($1, hashtext($2))";
@@ -85,6 +87,16 @@ public:
           RSI_TRY_ASSIGN(const std::string quoted, names().quote(*schema));
           RSI_TRY(tx.exec(fmt::format("CREATE SCHEMA IF NOT EXISTS {}", quoted)));
         }
+      }
+      // A table's version (MAX(version) of its name, read by every load and migration step)
+      // from an index, not a scan: creating N tables stays linear in N. A table_version made by
+      // someone else (the original's) may not let this user index it: then lookups scan, as
+      // before, and the rest of the bootstrap stands.
+      RSI_TRY(tx.exec("SAVEPOINT index_versions"));
+      if (auto indexed = tx.exec(k_index_versions); !indexed) {
+        RSI_TRY(tx.exec("ROLLBACK TO SAVEPOINT index_versions"));
+        log::warn("cannot index infra.table_version; version lookups read the whole table",
+                  {{"error", indexed.error().message}});
       }
       return tx.commit();
     });

@@ -30,6 +30,9 @@ namespace {
 constexpr std::string_view k_schema = R"sql(
   CREATE TABLE IF NOT EXISTS "infra.table_version" (
     name TEXT NOT NULL, version INTEGER NOT NULL, ts TEXT NOT NULL);
+  -- A table's version (MAX(version) of its name, read by every load and migration step) from
+  -- the index, not a scan: creating N tables stays linear in N.
+  CREATE INDEX IF NOT EXISTS "infra.table_version_name_idx" ON "infra.table_version" (name, version);
   CREATE TABLE IF NOT EXISTS "infra.load_manifest" (
     uuid TEXT PRIMARY KEY, table_name TEXT NOT NULL, table_version INTEGER NOT NULL,
     file_count INTEGER NOT NULL, row_count INTEGER NOT NULL, loaded_at TEXT NOT NULL);

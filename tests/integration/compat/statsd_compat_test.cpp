@@ -136,7 +136,8 @@ TEST_F(StatsdCompat, RsloadmanagerCountsLoadsFailuresForceLoadsAndReportsGauges)
   telemetry::Metrics& ingester = metrics("ingester");
   const auto versions = [] { return ingestdb::VersionMap{{"video_play", 0}, {"stuck", 0}}; };
   loader::Loader loader(
-      *m_store, versions, m_clock, ingester,
+      *m_store, [&] { return std::make_shared<const ingestdb::VersionMap>(versions()); }, m_clock,
+      ingester,
       {.policy = {.count_trigger = 0, .age_trigger = 0s, .lease = 60s}, .max_load_retry = 0});
   put("spade/video_play/a.gz", gzip("2016-07-29 22:00:00\t1\n").value());
   put("spade/video_play/b.gz", gzip("2016-07-29 22:00:01\t2\n").value());

@@ -156,6 +156,58 @@ TEST_P(IngestDbContract, OnlyTheWarehouseVersionLoadsAndOlderVersionsAreReported
   EXPECT_EQ(batch->version, 1);
 }
 
+TEST_P(IngestDbContract, AfterAPartialClaimTheRestOfAGroupQueuesByItsOwnOldestFile) {
+  // "a" has files at 0..9 s, "b" at 10..16 s; batches of 4 files. Each claim comes a few seconds
+  // after the previous one (PostgreSQL's candidates of one search serve the claims of a second).
+  record("a", 10);
+  record("b", 7);
+  m_policy.max_files = 4;
+  const auto first = claim({{"a", 0}, {"b", 0}});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->table, "a");
+  ASSERT_TRUE(m_store->complete_batch(first->manifest, m_clock.now()).value());
+  m_clock.advance(3s);
+  const auto second = claim({{"a", 0}, {"b", 0}});
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->table, "a") << "a's oldest waiting file (4 s) is older than b's (10 s)";
+  EXPECT_EQ(second->keys.front(), file("a", 4).key_name);
+  EXPECT_EQ(second->oldest_file, m_clock.now() - 16s);
+  ASSERT_TRUE(m_store->complete_batch(second->manifest, m_clock.now()).value());
+  m_clock.advance(3s);
+  m_policy.max_files = 0;
+  const auto third = claim({{"a", 0}, {"b", 0}});
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->table, "b") << "a has 2 files left, not more than the count trigger";
+  EXPECT_EQ(third->keys.size(), 7U);
+
+  const auto stats = m_store->pending_stats({{"a", 0}, {"b", 0}}, 5).value();
+  ASSERT_EQ(stats.size(), 2U);
+  EXPECT_EQ(stats[0].table, "a");
+  EXPECT_EQ(stats[0].count, 2);
+  EXPECT_EQ(stats[0].oldest, m_clock.now() - 15s);
+  EXPECT_EQ(stats[1].table, "b");
+  EXPECT_EQ(stats[1].count, 7) << "in flight still counts as waiting";
+  EXPECT_EQ(m_store->pending_versions().value(), (VersionMap{{"a", 0}, {"b", 0}}));
+}
+
+TEST_P(IngestDbContract, AGroupBehindManyThatCannotLoadYetIsClaimed) {
+  // 250 older groups whose tables the warehouse does not have yet, then one it has: the search
+  // must look past them (PostgreSQL reads them in pages of 100).
+  std::vector<core::FilePointer> files;
+  for (int table = 0; table < 250; ++table) {
+    for (int index = 0; index < 6; ++index) {
+      files.push_back(file(fmt::format("new-{:03}", table), index));
+    }
+  }
+  ASSERT_TRUE(m_store->record_files(files, m_clock.now()));
+  m_clock.advance(1s);
+  record("known", 6);
+  const auto batch = claim({{"known", 0}});
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->table, "known");
+  EXPECT_FALSE(claim({{"known", 0}}));
+}
+
 TEST_P(IngestDbContract, ATableNeverHasTwoBatchesInFlight) {
   record("t", 6);
   const auto first = claim({{"t", 0}});

@@ -112,6 +112,30 @@ TEST_F(UpgradeTest, KeepsEveryRowAndClaim) {
   EXPECT_EQ(count("SELECT count(*) FROM tsv"), 4);
 }
 
+TEST_F(UpgradeTest, FilesTheOriginalRecordsAfterTheUpgradeAreClaimed) {
+  auto store = make_postgres_ingest_db({.conninfo = m_schema->conninfo()});
+  ASSERT_TRUE(store) << store.error().message;
+  // The original metadatastorer, still running during a rolling upgrade, writes its rows itself,
+  // one statement each.
+  for (int index = 0; index < 6; ++index) {
+    ASSERT_TRUE(m_conn->exec(
+        "INSERT INTO tsv (tablename, keyname, tableversion, ts) VALUES ('clicks', $1, 0, $2)",
+        {fmt::format("b/clicks/{}.gz", index), "2016-07-30 00:00:00"}));
+  }
+  const TimePoint now = std::chrono::system_clock::now();
+  const ClaimPolicy policy{.count_trigger = 5, .age_trigger = 1800s};
+  EXPECT_EQ((*store)->pending_versions().value(),
+            (VersionMap{
+                {"clicks", 0}, {"minute-watched", 0}, {"oauth_authorize", 2}, {"video_play", 3}}));
+  const auto claimed = (*store)->claim_batch({{"clicks", 0}}, policy, now).value();
+  ASSERT_TRUE(claimed.batch);
+  EXPECT_EQ(claimed.batch->table, "clicks");
+  EXPECT_EQ(claimed.batch->keys.size(), 6U);
+  // Claimed: not waiting any more, once the claim's change is folded into the summary.
+  EXPECT_EQ(count("SELECT rsi_fold_pending()"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM pending_group WHERE tablename = 'clicks'"), 0);
+}
+
 TEST_F(UpgradeTest, DuplicateKeysOfTheOriginalAreSetAsideNotLost) {
   ASSERT_TRUE(m_conn->exec_script(fmt::format(R"sql(
     INSERT INTO tsv (tablename, keyname, tableversion, ts, manifest_uuid) VALUES

@@ -86,7 +86,10 @@ protected:
   std::unique_ptr<Loader> make_loader() {
     return std::make_unique<Loader>(
         *m_store,
-        [this] { return m_warehouse->table_versions().value_or(warehouse::TableVersions{}); },
+        [this] {
+          return std::make_shared<const ingestdb::VersionMap>(
+              m_warehouse->table_versions().value_or(warehouse::TableVersions{}));
+        },
         m_clock, m_metrics, m_config);
   }
 

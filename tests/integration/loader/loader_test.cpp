@@ -3,6 +3,11 @@
 // resolved through the ledger, and retries that never load a batch twice.
 #include "loader/loader.hpp"
 
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "common/gzip.hpp"
@@ -10,6 +15,7 @@
 #include "objectstore/local_object_store.hpp"
 #include "sqlite/database.hpp"
 #include "support/fake_clock.hpp"
+#include "support/forwarding_ingest_db.hpp"
 #include "support/temp_dir.hpp"
 #include "telemetry/names.hpp"
 #include "warehouse/sqlite_warehouse.hpp"
@@ -29,6 +35,7 @@ public:
   // Redshift when its load-error tables say nothing), before anything is loaded.
   std::string unnamed_bad_key;
   int loads = 0;
+  std::function<void(const warehouse::LoadRequest&)> during_load; // Runs before each load.
 
   Result<warehouse::TableVersions> table_versions() override { return m_real.table_versions(); }
   Result<bool> table_exists(std::string_view table) override { return m_real.table_exists(table); }
@@ -50,6 +57,9 @@ public:
   warehouse::LoadOutcome<warehouse::LoadResult>
   load_batch(const warehouse::LoadRequest& request) override {
     ++loads;
+    if (during_load) {
+      during_load(request);
+    }
     if (transient_failures > 0) {
       --transient_failures;
       return fail(ErrorKind::transient, "connect to warehouse: connection refused");
@@ -110,7 +120,10 @@ protected:
   std::unique_ptr<Loader> make_loader() {
     return std::make_unique<Loader>(
         *m_store,
-        [this] { return m_real_warehouse->table_versions().value_or(warehouse::TableVersions{}); },
+        [this] {
+          return std::make_shared<const ingestdb::VersionMap>(
+              m_real_warehouse->table_versions().value_or(warehouse::TableVersions{}));
+        },
         m_clock, m_metrics, m_config);
   }
 
@@ -387,6 +400,102 @@ TEST_F(LoaderTest, AFailedBatchThatCommittedAfterAllIsMarkedDoneNotReloaded) {
   EXPECT_EQ(m_warehouse->loads, loads_before) << "not loaded again";
   EXPECT_EQ(rows("events"), 3);
   EXPECT_FALSE(m_store->find_batch(batch.manifest).value());
+}
+
+// Forwards to the real store and lets a test wait, inside a store call, for the lease keeper's next
+// renewal of a batch to have been answered "no longer in flight".
+class RenewalWatchingStore final : public test::ForwardingIngestDb {
+public:
+  using ForwardingIngestDb::ForwardingIngestDb;
+
+  // In complete_batch, after the completion committed: wait for such a renewal of the batch (the
+  // moment between the record and the worker letting go of the batch, issue 20).
+  bool wait_in_complete = false;
+
+  Result<bool> renew_lease(const std::string& manifest, TimePoint until) override {
+    auto renewed = ForwardingIngestDb::renew_lease(manifest, until);
+    if (renewed && !*renewed) {
+      const std::lock_guard lock(m_mutex);
+      m_refused.push_back(manifest);
+      m_changed.notify_all();
+    }
+    return renewed;
+  }
+  Result<bool> complete_batch(const std::string& manifest, TimePoint now) override {
+    auto done = ForwardingIngestDb::complete_batch(manifest, now);
+    if (wait_in_complete) {
+      EXPECT_TRUE(wait_for_refusal(manifest));
+    }
+    return done;
+  }
+
+  // Whether a renewal of `manifest` was refused within 5 s.
+  bool wait_for_refusal(const std::string& manifest) {
+    std::unique_lock lock(m_mutex);
+    return m_changed.wait_for(lock, std::chrono::seconds(5), [&] {
+      return std::find(m_refused.begin(), m_refused.end(), manifest) != m_refused.end();
+    });
+  }
+
+private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::vector<std::string> m_refused;
+};
+
+// The lease keeper, renewing every 250 ms, runs beside one work step.
+class LeaseKeeperTest : public LoaderTest {
+protected:
+  void SetUp() override {
+    LoaderTest::SetUp();
+    m_config.policy.lease = 1s; // The keeper renews every lease / 4: every 250 ms.
+    m_watching = std::make_unique<RenewalWatchingStore>(*m_store);
+    m_keeper_loader = std::make_unique<Loader>(
+        *m_watching,
+        [this] {
+          return std::make_shared<const ingestdb::VersionMap>(
+              m_real_warehouse->table_versions().value_or(warehouse::TableVersions{}));
+        },
+        m_clock, m_metrics, m_config);
+  }
+
+  // One work step with the keeper running; what the process wrote to stderr meanwhile.
+  std::string work_with_keeper() {
+    std::jthread keeper([this](std::stop_token stop) { m_keeper_loader->run_lease_keeper(stop); });
+    testing::internal::CaptureStderr();
+    EXPECT_TRUE(m_keeper_loader->work_once(*m_warehouse, {}));
+    keeper.request_stop();
+    keeper.join();
+    return testing::internal::GetCapturedStderr();
+  }
+
+  std::unique_ptr<RenewalWatchingStore> m_watching;
+  std::unique_ptr<Loader> m_keeper_loader;
+};
+
+TEST_F(LeaseKeeperTest, ARenewalJustAfterTheBatchWasMarkedDoneIsNoAlarm) {
+  for (int file = 0; file < 6; ++file) {
+    add_file("events", fmt::format("f{}", file), 2);
+  }
+  m_watching->wait_in_complete = true;
+  const std::string log = work_with_keeper();
+  EXPECT_EQ(rows("events"), 12);
+  EXPECT_EQ(log.find("no longer in flight"), std::string::npos) << log;
+}
+
+TEST_F(LeaseKeeperTest, ABatchTakenAwayWhileItLoadsIsStillReported) {
+  for (int file = 0; file < 6; ++file) {
+    add_file("events", fmt::format("f{}", file), 2);
+  }
+  // While the load runs, the batch leaves the flight behind the loader's back (as when its lease
+  // ran out and another process resolved it), and the keeper's next renewal finds it gone.
+  m_warehouse->during_load = [this](const warehouse::LoadRequest& request) {
+    m_warehouse->during_load = nullptr;
+    ASSERT_TRUE(m_store->release_batch(request.manifest, m_clock.now()).value());
+    EXPECT_TRUE(m_watching->wait_for_refusal(request.manifest));
+  };
+  const std::string log = work_with_keeper();
+  EXPECT_NE(log.find("no longer in flight while loading"), std::string::npos) << log;
 }
 
 } // namespace

@@ -136,8 +136,7 @@ void MigratorHistoryTest::SetUp() {
   m_migrator = std::make_unique<Migrator>(*m_warehouse, *m_store, *m_registry, *m_lock, m_versions,
                                           m_clock, m_metrics, MigratorConfig{});
   m_loader = std::make_unique<loader::Loader>(
-      *m_store, [this] { return m_versions.snapshot(); }, m_clock, m_metrics,
-      loader::LoaderConfig{});
+      *m_store, [this] { return m_versions.shared(); }, m_clock, m_metrics, loader::LoaderConfig{});
 }
 
 void MigratorHistoryTest::make_registry() {

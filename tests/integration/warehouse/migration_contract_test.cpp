@@ -32,6 +32,21 @@ TEST_P(MigrationContract, AnEmptyWarehouseHasNoVersions) {
   EXPECT_TRUE(m_warehouse->ping());
 }
 
+TEST_P(MigrationContract, TableVersionsAreIndexedByName) {
+  // A table's version is read by every load and migration step: from an index, so that creating
+  // N tables stays linear in N (issue 20).
+  const auto indexes = is_postgres()
+                           ? query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'infra' AND "
+                                   "tablename = 'table_version'",
+                                   1)
+                           : query("SELECT sql FROM sqlite_master WHERE type = 'index' AND "
+                                   "tbl_name = 'infra.table_version'",
+                                   1);
+  ASSERT_EQ(indexes.size(), 1U);
+  EXPECT_NE(indexes[0][0].value_or("").find("(name, version)"), std::string::npos)
+      << indexes[0][0].value_or("");
+}
+
 TEST_P(MigrationContract, CreateMakesTableViewsAndVersion) {
   create("minute_watched", k_v0);
 

@@ -421,8 +421,10 @@ public:
     }
     return renewed;
   }
-  Result<bool> complete_batch(const std::string& manifest, TimePoint now) override {
-    auto done = ForwardingIngestDb::complete_batch(manifest, now);
+  using ForwardingIngestDb::complete_batch;
+  Result<bool> complete_batch(const std::string& manifest, TimePoint now,
+                              std::int64_t rows) override {
+    auto done = ForwardingIngestDb::complete_batch(manifest, now, rows);
     if (wait_in_complete) {
       EXPECT_TRUE(wait_for_refusal(manifest));
     }

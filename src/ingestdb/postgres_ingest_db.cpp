@@ -8,7 +8,7 @@
 //
 // What waits is summarised per (table, version) in pending_group (count of unclaimed files,
 // oldest), kept by statement triggers on tsv through an insert-only pending_delta that each
-// search folds first (sql/postgres/007_pending_summary.sql): a search reads a page of groups
+// search folds first (sql/postgres/008_pending_summary.sql): a search reads a page of groups
 // through an index, never the files, so its cost does not grow with the backlog; so do
 // pending_versions, has_files and pending_stats. A claim still locks and re-reads its group's
 // files, so a summary a moment old costs a wasted attempt, never a wrong batch.
@@ -134,7 +134,7 @@ template <class Range> std::string text_array(const Range& values) {
   return literal;
 }
 
-// Folds the deltas the tsv triggers wrote into pending_group (007_pending_summary.sql): before
+// Folds the deltas the tsv triggers wrote into pending_group (008_pending_summary.sql): before
 // anything reads the summary, so that it holds every committed change.
 Result<void> fold_pending(pg::Connection& conn) {
   RSI_TRY(conn.exec("SELECT rsi_fold_pending()"));

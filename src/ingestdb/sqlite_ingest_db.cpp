@@ -5,7 +5,7 @@
 // their own, each in one read transaction: in WAL mode they see the last commit and neither wait
 // for the writer nor hold it up. The tables mirror PostgreSQL's (sql/sqlite/*.sql) with times as
 // microseconds since the epoch; pending_group summarises the unclaimed files per (table,
-// version), kept by triggers (006_pending_summary.sql), so that a claim reads the groups in
+// version), kept by triggers (007_pending_summary.sql), so that a claim reads the groups in
 // claim order through an index and stops at the first it can load, never grouping every
 // waiting file. The quarantine's statements are in sqlite_quarantine.cpp, the rejected
 // messages' in sqlite_rejected.cpp.

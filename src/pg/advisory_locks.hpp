@@ -20,7 +20,7 @@ inline constexpr int k_warehouse_bootstrap = 0x52534933; // "RSI3"
 inline constexpr int k_load = 0x52534934; // "RSI4"
 // Two-key, second key hashtext(current_schema()), transaction-level: folding the ingester
 // database's pending_delta into pending_group (rsi_fold_pending(), written in SQL by
-// src/ingestdb/sql/postgres/007_pending_summary.sql as 1381189941).
+// src/ingestdb/sql/postgres/008_pending_summary.sql as 1381189941).
 inline constexpr int k_fold_pending = 0x52534935; // "RSI5"
 
 } // namespace rsi::pg::advisory

@@ -1,4 +1,4 @@
--- As PostgreSQL's 007_pending_summary.sql: per (table, version), how many unclaimed files wait
+-- As PostgreSQL's 008_pending_summary.sql: per (table, version), how many unclaimed files wait
 -- and the oldest one's time, so that a claim finds the groups due for a load without grouping
 -- every waiting file (issue 20). One process writes this database, in transactions that hold
 -- the write lock, so triggers keep the summary in place: no deltas to fold.

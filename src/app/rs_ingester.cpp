@@ -54,6 +54,7 @@ struct RunOptions {
   int listeners = 2;
   int load_age_seconds = 30;
   int load_count_trigger = static_cast<int>(ingestdb::ClaimPolicy{}.count_trigger);
+  std::size_t max_batch_files = 0; // rsloadmanager's --max-batch-files.
   std::uint32_t max_bad_rows = 0;
   config::ControlApiConfig control{.address = "127.0.0.1:8080"};
   bool until_idle = false;
@@ -254,6 +255,7 @@ loader::LoaderConfig embedded_loader_config(const RunOptions& options, Activity&
   loader::LoaderConfig config;
   config.on_progress = [&activity] { activity.note(); };
   config.policy.count_trigger = options.load_count_trigger;
+  config.policy.max_files = options.max_batch_files;
   // --until-idle: nothing more is coming that a batch could wait for, so whatever waits loads now.
   config.policy.age_trigger =
       options.until_idle ? 0s : std::chrono::seconds(options.load_age_seconds);
@@ -611,6 +613,7 @@ void add_run_flags(CLI::App& command, RunOptions& options, config::ControlApiFla
                      "Seconds before a table's files load anyway");
   command.add_option("--load-count", options.load_count_trigger,
                      "A table loads when more files wait");
+  config::add_max_batch_files_flag(command, options.max_batch_files);
   config::add_max_bad_rows_flag(command, options.max_bad_rows);
   command.add_option("--control-addr", options.control.address, "Control API address (\"\": none)");
   config::add_control_api_flags(command, control_flags, options.control);

@@ -82,6 +82,11 @@ void add_max_bad_rows_flag(CLI::App& app, std::uint32_t& target) {
       ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{100'000}));
 }
 
+void add_max_batch_files_flag(CLI::App& app, std::size_t& target) {
+  app.add_option("--max-batch-files", target,
+                 "Files per batch; 0 = every waiting file of the table");
+}
+
 void add_route_flag(CLI::App& app, std::vector<std::string>& specs) {
   app.add_option("--route", specs,
                  "S3 key → table and version: 'PATTERN [table=NAME] [version=N|current] "

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -52,6 +53,10 @@ CLI::Option* add_duration_flag(CLI::App& app, const std::string& name,
 // --max-bad-rows: rows a load may reject (Redshift's MAXERROR) before it fails for its data;
 // rsloadmanager and rs_ingester run take it.
 void add_max_bad_rows_flag(CLI::App& app, std::uint32_t& target);
+
+// --max-batch-files: the most files one batch claims (ingestdb::ClaimPolicy::max_files); 0, the
+// default, claims every waiting file of the table. rsloadmanager and rs_ingester run take it.
+void add_max_batch_files_flag(CLI::App& app, std::size_t& target);
 
 // --route (repeatable, first match wins): how S3's event notifications, and keys a backfill
 // lists, map to a table and version (core/route.hpp). After parsing, resolve_routes turns the

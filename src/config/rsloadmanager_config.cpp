@@ -123,8 +123,7 @@ void add_loader_flags(CLI::App& app, RsloadmanagerConfig& config) {
   add_duration_flag(app, "--batch-lease", policy.lease,
                     "A batch whose loader stopped renewing it this long is an orphan",
                     DurationRule::positive);
-  app.add_option("--max-batch-files", policy.max_files,
-                 "Files per batch; 0 = every waiting file of the table");
+  add_max_batch_files_flag(app, policy.max_files);
   add_max_bad_rows_flag(app, config.loader.max_bad_rows);
 }
 

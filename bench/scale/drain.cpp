@@ -58,7 +58,7 @@ constexpr auto k_physical_schema = "scale";
 struct DrainRun {
   double seconds = 0;     // The drain alone (postgres), or first to last load (sqlite).
   double cpu_seconds = 0; // The process's, start to exit.
-  double server_cpu_seconds = 0;
+  ServerCpu server;       // PostgreSQL's, over the drain.
   long max_rss_kib = 0;
 };
 
@@ -147,6 +147,7 @@ public:
   PostgresWarehouseDb& operator=(const PostgresWarehouseDb&) = delete;
 
   [[nodiscard]] const std::string& conninfo() const { return m_conninfo; }
+  [[nodiscard]] const std::string& name() const { return m_name; }
 
   warehouse::PostgresConfig config(warehouse::FileLocator files) const {
     return {.conninfo = m_conninfo,
@@ -171,6 +172,18 @@ public:
     }
     m_tables = tables;
     return seconds;
+  }
+
+  // The benchmark's tables are left out of autovacuum: vacuuming and analysing the loaded rows
+  // is PostgreSQL's work for any loader of them, not a cost of the ingester's (which the
+  // drain's figures are about), and its timing (a minute's naptime) would land inside a long
+  // drain but after a short one.
+  void without_autovacuum(int tables) {
+    auto conn = value_or_die(pg::Connection::connect(m_conninfo));
+    for (int table = 0; table < tables; ++table) {
+      value_or_die(conn.exec_script(fmt::format("ALTER TABLE {}.{} SET (autovacuum_enabled = off)",
+                                                k_physical_schema, table_name(table))));
+    }
   }
 
   void empty(int tables) {
@@ -204,10 +217,12 @@ loader::LoaderConfig drain_loader_config(const Options& options) {
   return config;
 }
 
-// In the child: W workers drain the ingester schema; true when every file loaded.
+// In the child: W workers drain the ingester schema; true when every file loaded. `drained` is
+// called with the drain's seconds while the connections are still open (their backends' CPU is
+// then read by database).
 bool drain_postgres(const Options& options, const std::string& ingest_conninfo,
                     const PostgresWarehouseDb& warehouse_db, const fs::path& objects_root,
-                    int tables, double& seconds) {
+                    int tables, const std::function<void(double)>& drained) {
   auto store = value_or_die(ingestdb::make_postgres_ingest_db(
       {.conninfo = ingest_conninfo,
        .max_connections = static_cast<std::size_t>(options.workers) + 1}));
@@ -253,8 +268,9 @@ bool drain_postgres(const Options& options, const std::string& ingest_conninfo,
   for (auto& worker : workers) {
     worker.join();
   }
-  seconds = ms_since(started) / 1000;
   keeper.request_stop();
+  keeper.join();
+  drained(ms_since(started) / 1000);
   return !failed;
 }
 
@@ -264,26 +280,49 @@ DrainRun run_postgres(const Options& options, PostgresWarehouseDb& warehouse_db,
   const std::string ingest = fresh_schema("drain");
   value_or_die(ingestdb::make_postgres_ingest_db({.conninfo = ingest}));
   fill_postgres(ingest, waiting, tables);
-  const fs::path timing = options.dir / "drain-seconds";
+  // The child reports the drain's seconds on `report`, then waits for `resume` to close before
+  // it disconnects: the server's CPU is read while the drain's backends are still there.
+  int report[2];
+  int resume[2];
+  if (pipe(report) != 0 || pipe(resume) != 0) {
+    die(fmt::format("pipe: {}", std::strerror(errno)));
+  }
   std::fflush(nullptr);
-  const double server_before = postgres_server_cpu_seconds();
+  const ServerSnapshot server_before = postgres_server_snapshot(warehouse_db.name());
   const pid_t child = fork();
   if (child == 0) {
+    close(report[0]);
+    close(resume[1]);
     bool ok = false;
-    double seconds = 0;
     try {
-      ok = drain_postgres(options, ingest, warehouse_db, objects_root, tables, seconds);
-      std::ofstream(timing) << seconds;
+      ok = drain_postgres(options, ingest, warehouse_db, objects_root, tables, [&](double seconds) {
+        (void)!write(report[1], &seconds, sizeof seconds);
+        char ignored = 0;
+        (void)!read(resume[0], &ignored, 1);
+      });
     } catch (const BenchFailure& failure) {
       std::fprintf(stderr, "scale_bench: %s\n", failure.message.c_str());
     }
     _exit(ok ? 0 : 1);
   }
+  close(report[1]);
+  close(resume[0]);
+  DrainRun run;
+  const bool reported = read(report[0], &run.seconds, sizeof run.seconds) == sizeof run.seconds;
+  const ServerSnapshot server_after = postgres_server_snapshot(warehouse_db.name());
+  // What the drain left for autovacuum to clean in the ingester's tables is part of its cost:
+  // done now, so that a drain shorter than autovacuum's naptime pays it too.
+  const double vacuum_after = vacuum_schema(ingest);
+  close(resume[1]);
+  close(report[0]);
   const rusage usage = wait_for(child, "the PostgreSQL drain");
-  DrainRun run{.cpu_seconds = cpu_seconds(usage),
-               .server_cpu_seconds = postgres_server_cpu_seconds() - server_before,
-               .max_rss_kib = usage.ru_maxrss};
-  std::ifstream(timing) >> run.seconds;
+  if (!reported) {
+    die("the PostgreSQL drain did not report its time");
+  }
+  run.cpu_seconds = cpu_seconds(usage);
+  run.server = server_cpu_between(server_before, server_after);
+  run.server.autovacuum += vacuum_after;
+  run.max_rss_kib = usage.ru_maxrss;
   auto conn = value_or_die(pg::Connection::connect(warehouse_db.conninfo()));
   const auto loaded =
       value_or_die(conn.exec("SELECT COALESCE(sum(file_count), 0) FROM infra.load_manifest"));
@@ -410,22 +449,26 @@ DrainRun run_embedded(const Options& options, const fs::path& source, int tables
   return run;
 }
 
+// Medians over the runs, per file: the client process's CPU, the server's by kind (the ingester
+// database's backends, the warehouse's, autovacuum and the background processes) and in all.
 void print_drain(const std::string& backend, int tables, std::int64_t waiting,
                  const std::vector<DrainRun>& runs) {
-  std::vector<double> rates;
-  std::vector<double> cpu;
-  std::vector<double> server;
-  std::vector<double> rss;
+  std::vector<double> rates, client, ingest, warehouse, maintenance, total, rss;
+  const auto per_file = [&](double seconds) {
+    return seconds / static_cast<double>(waiting) * 1e6;
+  };
   for (const auto& run : runs) {
-    const auto files = static_cast<double>(waiting);
-    rates.push_back(files / run.seconds);
-    cpu.push_back(run.cpu_seconds / files * 1e6);
-    server.push_back(run.server_cpu_seconds / files * 1e6);
+    rates.push_back(static_cast<double>(waiting) / run.seconds);
+    client.push_back(per_file(run.cpu_seconds));
+    ingest.push_back(per_file(run.server.ingest));
+    warehouse.push_back(per_file(run.server.warehouse));
+    maintenance.push_back(per_file(run.server.autovacuum + run.server.background));
+    total.push_back(per_file(run.cpu_seconds + run.server.total()));
     rss.push_back(static_cast<double>(run.max_rss_kib) / 1024);
   }
-  std::printf("%-9s %7d %9lld %10.0f %12.0f %12.0f %12.0f %9.1f\n", backend.c_str(), tables,
-              static_cast<long long>(waiting), median(rates), median(cpu), median(server),
-              median(cpu) + median(server), median(rss));
+  std::printf("%-9s %7d %9lld %9.0f %9.0f %9.0f %9.0f %9.0f %9.0f %8.1f\n", backend.c_str(), tables,
+              static_cast<long long>(waiting), median(rates), median(client), median(ingest),
+              median(warehouse), median(maintenance), median(total), median(rss));
   std::fflush(stdout);
 }
 
@@ -438,8 +481,11 @@ void drain_section(const Options& options) {
   std::printf("drain: %d workers, files of %llu rows (%llu bytes gzip); medians of %d runs\n",
               options.workers, static_cast<unsigned long long>(rows),
               static_cast<unsigned long long>(fs::file_size(source)), options.runs);
-  std::printf("%-9s %7s %9s %10s %12s %12s %12s %9s\n", "backend", "tables", "waiting", "files/s",
-              "cpu_us/file", "server_us/f", "total_us/f", "rss_mib");
+  std::printf("µs of CPU per file: the client process, PostgreSQL's backends of the ingester\n"
+              "database and of the warehouse, its autovacuum and background processes (every\n"
+              "one's, over the drain), and the total\n");
+  std::printf("%-9s %7s %9s %9s %9s %9s %9s %9s %9s %8s\n", "backend", "tables", "waiting",
+              "files/s", "client", "ingestdb", "wh_db", "maint", "total", "rss_mib");
   for (const auto& backend : options.backends) {
     std::unique_ptr<PostgresWarehouseDb> warehouse_db;
     if (backend == "postgres") {
@@ -452,6 +498,7 @@ void drain_section(const Options& options) {
     for (const int tables : options.tables) {
       if (warehouse_db) {
         warehouse_db->ensure_tables(tables);
+        warehouse_db->without_autovacuum(tables);
       }
       for (const std::int64_t waiting : options.waiting) {
         std::vector<DrainRun> runs;

@@ -77,6 +77,29 @@ TEST_F(UntilIdleE2E, LoadsEverythingAnnouncedAndExitsZero) {
   EXPECT_EQ(count->integer(0), 30);
 }
 
+TEST_F(UntilIdleE2E, MaxBatchFilesLoadsATablesFilesInBatchesOfAtMostThatMany) {
+  for (int file = 0; file < 5; ++file) {
+    announce(fmt::format("f{}.tsv", file), file + 1);
+  }
+  auto until_idle = run_until_idle();
+  until_idle.insert(until_idle.end(), {"--max-batch-files", "2"});
+
+  auto [status, output] = run_cli(until_idle);
+
+  EXPECT_EQ(status, 0) << output;
+  auto warehouse = sqlite::Database::open(m_data / "warehouse.db");
+  ASSERT_TRUE(warehouse) << warehouse.error().message;
+  auto batches = warehouse->prepare(
+      R"(SELECT count(*), sum(file_count), max(file_count) FROM "infra.load_manifest")");
+  ASSERT_TRUE(batches && batches->step().value_or(false));
+  EXPECT_EQ(batches->integer(0), 3) << "5 files in batches of at most 2";
+  EXPECT_EQ(batches->integer(1), 5);
+  EXPECT_EQ(batches->integer(2), 2);
+  auto count = warehouse->prepare("SELECT count(*) FROM events");
+  ASSERT_TRUE(count && count->step().value_or(false));
+  EXPECT_EQ(count->integer(0), 1 + 2 + 3 + 4 + 5);
+}
+
 TEST_F(UntilIdleE2E, ARejectedMessageIsLeftBehindAndSaysSo) {
   announce("a.tsv", 5);
   ASSERT_TRUE(queue::publish_local_message(m_data / "inbox", "not a file pointer"));

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include "app/backfill.hpp"
+#include "bench_support.hpp"
 #include "common/log.hpp"
 #include "core/event_metadata.hpp"
 #include "ingestdb/postgres_ingest_db.hpp"
@@ -26,6 +27,8 @@
 #include "support/services.hpp"
 
 namespace {
+
+using rsi::bench::median;
 
 using namespace std::chrono_literals;
 
@@ -67,11 +70,6 @@ private:
   std::chrono::steady_clock::time_point m_wall = std::chrono::steady_clock::now();
   double m_cpu = cpu_seconds();
 };
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 struct Setup {
   rsi::objectstore::ObjectStore& objects;

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "bench_support.hpp"
 #include "common/log.hpp"
 #include "core/file_pointer.hpp"
 #include "pg/connection.hpp"
@@ -23,6 +24,8 @@
 #include "support/temp_dir.hpp"
 
 namespace {
+
+using rsi::bench::median;
 
 using namespace std::chrono_literals;
 
@@ -88,11 +91,6 @@ double run(int listeners, int messages, const std::string& sqs, const std::strin
   daemon.signal(SIGTERM);
   daemon.wait(10s);
   return messages / seconds;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 } // namespace

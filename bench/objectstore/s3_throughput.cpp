@@ -22,11 +22,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "bench_support.hpp"
 #include "http/client.hpp"
 #include "http/curl_global.hpp"
 #include "objectstore/s3_object_store.hpp"
 
 namespace {
+
+using rsi::bench::median;
 
 using rsi::Result;
 using Clock = std::chrono::steady_clock;
@@ -36,12 +39,6 @@ constexpr std::uint64_t k_mib = 1024 * 1024;
 [[noreturn]] void die(const std::string& message) {
   std::fprintf(stderr, "s3_throughput: %s\n", message.c_str());
   std::exit(1);
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t mid = values.size() / 2;
-  return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
 struct CurlRun {

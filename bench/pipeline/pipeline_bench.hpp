@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include "bench_support.hpp"
 #include "common/error.hpp"
 #include "core/operation.hpp"
 
@@ -74,27 +75,10 @@ std::string latency_key(const std::string& table, int index);
 // Hard links (or copies) `file` to `destination` unless it is there already.
 void place_file(const std::filesystem::path& file, const std::filesystem::path& destination);
 
-// Thrown by die(): main() catches it, so that the destructors stop every daemon still running.
-struct BenchFailure {
-  std::string message;
-};
-
-[[noreturn]] void die(const std::string& message);
-
-template <class T> T value_or_die(Result<T> result) {
-  if (!result) {
-    die(result.error().message);
-  }
-  if constexpr (!std::is_void_v<T>) {
-    return std::move(*result);
-  }
-}
-
 inline double seconds_since(SteadyClock::time_point start) {
   return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
-double median(std::vector<double> values);
 // Nearest-rank percentile, `fraction` in (0, 1].
 double percentile(std::vector<double> values, double fraction);
 

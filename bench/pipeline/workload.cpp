@@ -100,17 +100,6 @@ Workload prepare_workload(const Options& options) {
   return workload;
 }
 
-void die(const std::string& message) { throw BenchFailure{message}; }
-
-double median(std::vector<double> values) {
-  if (values.empty()) {
-    return 0;
-  }
-  std::sort(values.begin(), values.end());
-  const std::size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
-}
-
 double percentile(std::vector<double> values, double fraction) {
   if (values.empty()) {
     return 0;

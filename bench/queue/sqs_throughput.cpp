@@ -19,12 +19,15 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "bench_support.hpp"
 #include "http/curl_global.hpp"
 #include "queue/queue.hpp"
 #include "sqs_test_queue.hpp"
 
 namespace rsi::queue {
 namespace {
+
+using rsi::bench::median;
 
 using namespace std::chrono_literals;
 
@@ -78,12 +81,6 @@ Result<double> drain(rsi::test::SqsTestQueue& queue, const Mode& mode, int messa
   }
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
   return messages / elapsed.count();
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
 }
 
 int run(const Options& options) {

@@ -101,17 +101,6 @@ Options parse(int argc, char** argv) {
 
 } // namespace
 
-void die(const std::string& message) { throw BenchFailure{message}; }
-
-double median(std::vector<double> values) {
-  if (values.empty()) {
-    return 0;
-  }
-  std::sort(values.begin(), values.end());
-  const std::size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
-}
-
 std::string table_name(std::int64_t index) { return fmt::format("t{:05}", index); }
 
 std::string key_name(std::int64_t table, std::int64_t index) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "common/error.hpp"
 
 namespace rsi::bench {
@@ -33,24 +34,6 @@ struct Options {
   int workers = 2;                                    // drain: load workers.
   std::filesystem::path dir = "/tmp/rsi-scale-bench"; // drain, startup: data directories.
 };
-
-// Thrown by die(): main() catches it.
-struct BenchFailure {
-  std::string message;
-};
-
-[[noreturn]] void die(const std::string& message);
-
-template <class T> T value_or_die(Result<T> result) {
-  if (!result) {
-    die(result.error().message);
-  }
-  if constexpr (!std::is_void_v<T>) {
-    return std::move(*result);
-  }
-}
-
-double median(std::vector<double> values);
 
 inline double ms_since(SteadyClock::time_point start) {
   return std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count();

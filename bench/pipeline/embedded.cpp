@@ -15,6 +15,7 @@
 #include "objectstore/local_object_store.hpp"
 #include "pipeline_bench.hpp"
 #include "queue/local_queue.hpp"
+#include "spade_generator.hpp"
 #include "sqlite/database.hpp"
 #include "support/process.hpp"
 #include "warehouse/batch_files.hpp"
@@ -51,7 +52,7 @@ void create_tables(const fs::path& objects_root, const fs::path& db_path,
 void reset_data_dir(const fs::path& root, const Workload& workload) {
   for (const auto& table : workload.tables) {
     fs::create_directories(root / "schemas" / table);
-    std::ofstream(root / "schemas" / table / "v0.json") << schema_json();
+    std::ofstream(root / "schemas" / table / "v0.json") << bench_schema_json();
   }
   fs::remove(root / "run.log");
   remove_database(root / "ingester.db");

@@ -65,9 +65,8 @@ struct Workload {
 // Generates (or reuses) the files under options.dir and converts them to COPY text.
 Workload prepare_workload(const Options& options);
 
-// The Blueprint steps every table is created with, and its schema file for a registry.
+// The Blueprint steps every table is created with (its schema file: bench_schema_json()).
 std::vector<core::Operation> table_operations();
-std::string schema_json();
 
 // Key of the `index`-th announcement of the latency file in `table`.
 std::string latency_key(const std::string& table, int index);

@@ -19,6 +19,7 @@
 #include "objectstore/s3_object_store.hpp"
 #include "pg/connection.hpp"
 #include "pipeline_bench.hpp"
+#include "spade_generator.hpp"
 #include "sqs_test_queue.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
@@ -76,7 +77,7 @@ public:
     }
     for (const auto& table : m_workload.tables) {
       fs::create_directories(m_root / "schemas" / table);
-      std::ofstream(m_root / "schemas" / table / "v0.json") << schema_json();
+      std::ofstream(m_root / "schemas" / table / "v0.json") << bench_schema_json();
     }
     std::string metadata;
     for (const auto& table : m_workload.tables) {

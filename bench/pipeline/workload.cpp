@@ -52,17 +52,6 @@ std::vector<std::string> Workload::keys_of(const std::string& table) const {
 
 std::vector<core::Operation> table_operations() { return bench_table_operations(); }
 
-std::string schema_json() {
-  // The steps' names, types and options are plain ASCII without quotes or backslashes.
-  std::string columns;
-  for (const auto& op : table_operations()) {
-    columns +=
-        fmt::format(R"({}{{"OutboundName":"{}","Transformer":"{}","ColumnCreationOptions":"{}"}})",
-                    columns.empty() ? "" : ",", op.name, op.column_type, op.column_options);
-  }
-  return fmt::format(R"({{"Columns":[{}]}})", columns);
-}
-
 std::string latency_key(const std::string& table, int index) {
   return fmt::format("{}/latency-{:03}.gz", table, index);
 }

@@ -345,19 +345,9 @@ void remove_database(const fs::path& path) {
   }
 }
 
-std::string schema_json() {
-  std::string columns;
-  for (const auto& op : bench_table_operations()) {
-    columns +=
-        fmt::format(R"({}{{"OutboundName":"{}","Transformer":"{}","ColumnCreationOptions":"{}"}})",
-                    columns.empty() ? "" : ",", op.name, op.column_type, op.column_options);
-  }
-  return fmt::format(R"({{"Columns":[{}]}})", columns);
-}
-
 // DIR/schemas/<table>/v0.json for every table (kept).
 void write_schemas(const fs::path& root, int tables) {
-  const std::string json = schema_json();
+  const std::string json = bench_schema_json();
   for (int table = 0; table < tables; ++table) {
     const fs::path path = root / "schemas" / table_name(table) / "v0.json";
     if (!fs::exists(path)) {
@@ -365,6 +355,18 @@ void write_schemas(const fs::path& root, int tables) {
       std::ofstream(path) << json;
     }
   }
+}
+
+// A data directory of `rs_ingester run` at `root`: `files` objects over `tables` tables linked to
+// `source`, a schema file per table, an empty inbox, no database yet.
+void prepare_data_dir(const fs::path& root, const fs::path& source, int tables,
+                      std::int64_t files) {
+  link_objects(root / "objects", source, tables, files);
+  write_schemas(root, tables);
+  fs::remove_all(root / "inbox");
+  fs::create_directories(root / "inbox");
+  remove_database(root / "ingester.db");
+  remove_database(root / "warehouse.db");
 }
 
 // A warehouse.db with `tables` tables at version 0, made once and copied for each run.
@@ -428,12 +430,7 @@ pid_t start_rs_ingester(const fs::path& root, int workers, int max_batch_files) 
 DrainRun run_embedded(const Options& options, const fs::path& source, int tables,
                       std::int64_t waiting) {
   const fs::path root = options.dir / "embedded";
-  link_objects(root / "objects", source, tables, waiting);
-  write_schemas(root, tables);
-  fs::remove_all(root / "inbox");
-  fs::create_directories(root / "inbox");
-  remove_database(root / "ingester.db");
-  remove_database(root / "warehouse.db");
+  prepare_data_dir(root, source, tables, waiting);
   fs::copy_file(warehouse_template(options, root / "objects", tables), root / "warehouse.db");
   value_or_die(ingestdb::make_sqlite_ingest_db({.path = root / "ingester.db"}));
   fill_sqlite(root / "ingester.db", waiting, tables);
@@ -569,12 +566,7 @@ std::vector<double> embedded_startup(const Options& options, int tables, double&
   std::uint64_t rows = 0;
   const fs::path source = source_file(options, rows);
   const fs::path root = options.dir / "startup";
-  link_objects(root / "objects", source, tables, tables);
-  write_schemas(root, tables);
-  fs::remove_all(root / "inbox");
-  fs::create_directories(root / "inbox");
-  remove_database(root / "ingester.db");
-  remove_database(root / "warehouse.db");
+  prepare_data_dir(root, source, tables, tables);
   value_or_die(ingestdb::make_sqlite_ingest_db({.path = root / "ingester.db"}));
   fill_sqlite(root / "ingester.db", tables, tables);
   const auto started = SteadyClock::now();

@@ -162,6 +162,17 @@ std::vector<core::Operation> bench_table_operations() {
   };
 }
 
+std::string bench_schema_json() {
+  // The steps' names, types and options are plain ASCII without quotes or backslashes.
+  std::string columns;
+  for (const auto& op : bench_table_operations()) {
+    columns +=
+        fmt::format(R"({}{{"OutboundName":"{}","Transformer":"{}","ColumnCreationOptions":"{}"}})",
+                    columns.empty() ? "" : ",", op.name, op.column_type, op.column_options);
+  }
+  return fmt::format(R"({{"Columns":[{}]}})", columns);
+}
+
 std::vector<GeneratedFile> generate_spade_files(const std::filesystem::path& dir, int count,
                                                 std::uint64_t bytes_per_file) {
   std::filesystem::create_directories(dir);

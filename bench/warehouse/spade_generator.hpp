@@ -16,6 +16,9 @@ namespace rsi::bench {
 // widths, the ip transformers).
 std::vector<core::Operation> bench_table_operations();
 
+// The same table as a local registry's schema file (`schemas/<table>/v<N>.json`).
+std::string bench_schema_json();
+
 struct GeneratedFile {
   std::filesystem::path path;
   std::uint64_t uncompressed_bytes = 0;

@@ -348,6 +348,51 @@ std::optional<status::Snapshot> watch(const RunOptions& options,
   return last;
 }
 
+LoadManagerOptions embedded_manager_options(const RunOptions& options, Activity& activity) {
+  return {.workers = options.workers,
+          .loader = embedded_loader_config(options, activity),
+          // A laptop has no peak hours: migrate whenever a new version is seen.
+          .migrator = {.poll_period = 1s,
+                       .wait_processor_period = 1s,
+                       .offpeak = {.start_hour = 0, .duration_hours = 24}},
+          .reporter_period = 10s};
+}
+
+// The storer of `dir`'s inbox. One process: a recorded file wakes the load workers at once.
+StorerServiceOptions embedded_storer_options(const DataDir& dir, const RunOptions& options,
+                                             registry::SchemaRegistry& registry,
+                                             LoadManagerService& manager, Activity& activity) {
+  return {
+      .queue = queue::LocalConfig{.inbox = dir.inbox(),
+                                  .visibility_timeout = 60s,
+                                  .max_message_bytes = options.max_message_bytes},
+      .listeners = options.listeners,
+      .storer = {.wait = k_inbox_wait,
+                 .on_recorded =
+                     [&manager, &activity] {
+                       manager.wake_loaders();
+                       activity.note();
+                     },
+                 .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
+                 .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds),
+                 .routing = {.routes = options.routes,
+                             .current_version =
+                                 [&registry](std::string_view table) {
+                                   return registry.current_version(table);
+                                 }}},
+      .metadata_retry_delay = 1s};
+}
+
+void announce_running(const DataDir& dir, const RunOptions& options) {
+  std::fprintf(stderr, "rs_ingester: running on %s (control API %s%s); Ctrl-C stops\n",
+               dir.root.c_str(),
+               options.control.address.empty() ? "off" : options.control.address.c_str(),
+               options.control.address.empty() || !options.control.token ? "" : ", with a token");
+  for (const auto& route : options.routes) {
+    std::fprintf(stderr, "rs_ingester: S3 keys routed by --route '%s'\n", route.text().c_str());
+  }
+}
+
 int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_source) {
   const std::stop_token stop = stop_source.get_token();
   SystemClock clock;
@@ -366,40 +411,16 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
                                       {.reload_every = 10s, .min_forced_interval = 2s});
   const warehouse::SqliteConfig warehouse_config{
       .path = dir.warehouse_db(), .files = warehouse::locate_in_bucket_folders(*backends.objects)};
-  LoadManagerService manager(*backends.store, *backends.registry, *backends.lock,
-                             [&] { return warehouse::make_sqlite_warehouse(warehouse_config); },
-                             metrics, clock,
-                             {.workers = options.workers,
-                              .loader = embedded_loader_config(options, activity),
-                              // A laptop has no peak hours: migrate whenever a new version is seen.
-                              .migrator = {.poll_period = 1s,
-                                           .wait_processor_period = 1s,
-                                           .offpeak = {.start_hour = 0, .duration_hours = 24}},
-                              .reporter_period = 10s});
+  LoadManagerService manager(
+      *backends.store, *backends.registry, *backends.lock,
+      [&] { return warehouse::make_sqlite_warehouse(warehouse_config); }, metrics, clock,
+      embedded_manager_options(options, activity));
   if (!manager.prepare(stop)) {
     return stop.stop_requested() ? 0 : k_exit_startup_error;
   }
-  // One process: a recorded file wakes the load workers at once.
   StorerService storer(
       *backends.store, tables, metrics, clock,
-      {.queue = queue::LocalConfig{.inbox = dir.inbox(),
-                                   .visibility_timeout = 60s,
-                                   .max_message_bytes = options.max_message_bytes},
-       .listeners = options.listeners,
-       .storer = {.wait = k_inbox_wait,
-                  .on_recorded =
-                      [&manager, &activity] {
-                        manager.wake_loaders();
-                        activity.note();
-                      },
-                  .unknown_table_retry = std::chrono::seconds(options.unknown_table_retry_seconds),
-                  .unknown_table_wait = std::chrono::seconds(options.unknown_table_wait_seconds),
-                  .routing = {.routes = options.routes,
-                              .current_version =
-                                  [&registry = *backends.registry](std::string_view table) {
-                                    return registry.current_version(table);
-                                  }}},
-       .metadata_retry_delay = 1s});
+      embedded_storer_options(dir, options, *backends.registry, manager, activity));
   const auto replayer = make_replayer(*backends.store, tables, backends.registry.get(),
                                       options.routes, clock, metrics);
   http::Server control(control_server_options(options.control));
@@ -416,13 +437,7 @@ int run(const DataDir& dir, const RunOptions& options, std::stop_source& stop_so
   if (!storer.start(stop)) {
     return 0;
   }
-  std::fprintf(stderr, "rs_ingester: running on %s (control API %s%s); Ctrl-C stops\n",
-               dir.root.c_str(),
-               options.control.address.empty() ? "off" : options.control.address.c_str(),
-               options.control.address.empty() || !options.control.token ? "" : ", with a token");
-  for (const auto& route : options.routes) {
-    std::fprintf(stderr, "rs_ingester: S3 keys routed by --route '%s'\n", route.text().c_str());
-  }
+  announce_running(dir, options);
   const auto last = watch(
       options,
       [&] {
@@ -630,6 +645,81 @@ void add_run_flags(CLI::App& command, RunOptions& options, config::ControlApiFla
                    "Load what waits at once and exit when nothing is left (docs/configuration.md)");
 }
 
+// The subcommands that work on a data directory (run, status, wait, load) and what their flags
+// set.
+struct DataDirCommands {
+  std::string data_dir;
+  RunOptions run_options;
+  config::ControlApiFlags control_flags;
+  int wait_seconds = 600;
+  std::string file; // load's
+  std::string table;
+  int version = 0;
+  CLI::App* run = nullptr;
+  CLI::App* status = nullptr;
+  CLI::App* wait = nullptr;
+  CLI::App* load = nullptr;
+};
+
+void add_data_dir_commands(CLI::App& app, DataDirCommands& commands) {
+  commands.run = app.add_subcommand("run", "Record announced files and load them, until Ctrl-C");
+  commands.run->add_option("--data-dir", commands.data_dir, "Data directory")->required();
+  add_run_flags(*commands.run, commands.run_options, commands.control_flags);
+
+  commands.status =
+      app.add_subcommand("status", "Inbox, pending files, batches and versions per table");
+  commands.status->add_option("--data-dir", commands.data_dir, "Data directory")->required();
+
+  commands.wait = app.add_subcommand(
+      "wait", "Wait until a running `run` has loaded everything announced (the --until-idle rule)");
+  commands.wait->add_option("--data-dir", commands.data_dir, "Data directory")->required();
+  commands.wait->add_option("--timeout", commands.wait_seconds, "Give up after this many seconds")
+      ->check(CLI::PositiveNumber);
+
+  commands.load =
+      app.add_subcommand("load", "Copy a local gzip TSV into the object store and announce it");
+  commands.load->add_option("file", commands.file, "A gzip TSV file (Spade format)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  commands.load->add_option("--table", commands.table, "Table it feeds")->required();
+  commands.load->add_option("--version", commands.version, "Schema version it was written for")
+      ->check(CLI::NonNegativeNumber);
+  commands.load->add_option("--data-dir", commands.data_dir, "Data directory")->required();
+}
+
+// The chosen one of the data directory's subcommands, to its exit status.
+int run_data_dir_command(DataDirCommands& commands, StopOnSignals& signals) {
+  RunOptions& run_options = commands.run_options;
+  const DataDir dir{std::filesystem::absolute(commands.data_dir)};
+  if (auto timing = storer::check_unknown_table_timing(
+          std::chrono::seconds(run_options.unknown_table_wait_seconds),
+          std::chrono::seconds(run_options.unknown_table_retry_seconds));
+      !timing) {
+    std::fprintf(stderr, "rs_ingester: %s\n", timing.error().message.c_str());
+    return k_exit_config_error;
+  }
+  if (*commands.run) {
+    try {
+      config::finish_control_api(commands.control_flags, http::process_environment(),
+                                 run_options.control);
+      run_options.routes = config::resolve_routes(run_options.route_specs);
+    } catch (const config::ConfigError& error) {
+      std::fprintf(stderr, "rs_ingester: %s\n", error.what());
+      return k_exit_config_error;
+    }
+    warn_if_exposed("rs_ingester", run_options.control);
+    return run(dir, run_options, signals.source());
+  }
+  if (*commands.status) {
+    return status(dir);
+  }
+  if (*commands.wait) {
+    return wait_idle(dir, std::chrono::seconds(commands.wait_seconds),
+                     signals.source().get_token());
+  }
+  return load(dir, commands.file, commands.table, commands.version);
+}
+
 } // namespace
 
 int run_rs_ingester(int argc, char** argv) {
@@ -641,41 +731,10 @@ int run_rs_ingester(int argc, char** argv) {
                "DIR holds ingester.db, warehouse.db (SQLite), objects/, inbox/ and "
                "schemas/<table>/v<N>.json."};
   app.require_subcommand(1);
-  std::string data_dir;
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "debug, info, warn or error (JSON lines on stderr)");
-
-  RunOptions run_options;
-  config::ControlApiFlags control_flags;
-  auto* run_command =
-      app.add_subcommand("run", "Record announced files and load them, until Ctrl-C");
-  run_command->add_option("--data-dir", data_dir, "Data directory")->required();
-  add_run_flags(*run_command, run_options, control_flags);
-
-  auto* status_command =
-      app.add_subcommand("status", "Inbox, pending files, batches and versions per table");
-  status_command->add_option("--data-dir", data_dir, "Data directory")->required();
-
-  int wait_seconds = 600;
-  auto* wait_command = app.add_subcommand(
-      "wait", "Wait until a running `run` has loaded everything announced (the --until-idle rule)");
-  wait_command->add_option("--data-dir", data_dir, "Data directory")->required();
-  wait_command->add_option("--timeout", wait_seconds, "Give up after this many seconds")
-      ->check(CLI::PositiveNumber);
-
-  std::string file;
-  std::string table;
-  int version = 0;
-  auto* load_command =
-      app.add_subcommand("load", "Copy a local gzip TSV into the object store and announce it");
-  load_command->add_option("file", file, "A gzip TSV file (Spade format)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  load_command->add_option("--table", table, "Table it feeds")->required();
-  load_command->add_option("--version", version, "Schema version it was written for")
-      ->check(CLI::NonNegativeNumber);
-  load_command->add_option("--data-dir", data_dir, "Data directory")->required();
-
+  DataDirCommands data_dir_commands;
+  add_data_dir_commands(app, data_dir_commands);
   RejectedCommand rejected(app);
   RedshiftSmokeCommand redshift_smoke(app);
   BackfillFlags backfill_flags;
@@ -701,32 +760,7 @@ int run_rs_ingester(int argc, char** argv) {
   if (*backfill_command) {
     return run_backfill_command(backfill_flags, signals.token());
   }
-  const DataDir dir{std::filesystem::absolute(data_dir)};
-  if (auto timing = storer::check_unknown_table_timing(
-          std::chrono::seconds(run_options.unknown_table_wait_seconds),
-          std::chrono::seconds(run_options.unknown_table_retry_seconds));
-      !timing) {
-    std::fprintf(stderr, "rs_ingester: %s\n", timing.error().message.c_str());
-    return k_exit_config_error;
-  }
-  if (*run_command) {
-    try {
-      config::finish_control_api(control_flags, http::process_environment(), run_options.control);
-      run_options.routes = config::resolve_routes(run_options.route_specs);
-    } catch (const config::ConfigError& error) {
-      std::fprintf(stderr, "rs_ingester: %s\n", error.what());
-      return k_exit_config_error;
-    }
-    warn_if_exposed("rs_ingester", run_options.control);
-    return run(dir, run_options, signals.source());
-  }
-  if (*status_command) {
-    return status(dir);
-  }
-  if (*wait_command) {
-    return wait_idle(dir, std::chrono::seconds(wait_seconds), signals.source().get_token());
-  }
-  return load(dir, file, table, version);
+  return run_data_dir_command(data_dir_commands, signals);
 }
 
 } // namespace rsi::app

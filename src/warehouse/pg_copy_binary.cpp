@@ -73,6 +73,36 @@ char* put_numeric(char* out, std::string_view text, std::uint32_t scale) {
   return out;
 }
 
+// Copies `count` bytes as std::memcpy does, inline: a row's text values are mostly short, where
+// a call into libc's memcpy (which picks its variant at run time) costs more than the copy.
+// Reads and writes only inside the two ranges: overlapping loads of 16, 8 or 4 bytes.
+[[gnu::always_inline]] inline char* copy_text(char* out, const char* from, std::size_t count) {
+  const auto copy = [](char* to, const char* source, auto word) {
+    std::memcpy(&word, source, sizeof(word));
+    std::memcpy(to, &word, sizeof(word));
+  };
+  struct Chunk {
+    std::uint64_t low, high;
+  };
+  if (count >= 16) {
+    for (std::size_t at = 0; at + 16 < count; at += 16) {
+      copy(out + at, from + at, Chunk{});
+    }
+    copy(out + count - 16, from + count - 16, Chunk{});
+  } else if (count >= 8) {
+    copy(out, from, std::uint64_t{});
+    copy(out + count - 8, from + count - 8, std::uint64_t{});
+  } else if (count >= 4) {
+    copy(out, from, std::uint32_t{});
+    copy(out + count - 4, from + count - 4, std::uint32_t{});
+  } else {
+    for (std::size_t at = 0; at < count; ++at) {
+      out[at] = from[at];
+    }
+  }
+  return out + count;
+}
+
 // The most bytes a field takes besides its text: its length word and a fixed-size value, or a
 // numeric.
 constexpr std::size_t k_max_field_bytes = 4 + k_max_numeric_bytes;
@@ -139,9 +169,8 @@ void append_pg_binary_row(std::string& out, std::span<const tsv::Field> row,
       }
       case tsv::TypeKind::varchar:
       case tsv::TypeKind::character:
-        write = put(write, static_cast<std::int32_t>(field.text.size()));
-        std::memcpy(write, field.text.data(), field.text.size());
-        write += field.text.size();
+        write = copy_text(put(write, static_cast<std::int32_t>(field.text.size())),
+                          field.text.data(), field.text.size());
         break;
       }
     }

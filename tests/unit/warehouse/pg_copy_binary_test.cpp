@@ -113,5 +113,26 @@ TEST(PgCopyBinaryTest, CharacterTypesAreTheirBytes) {
   EXPECT_EQ(encode(tsv::ColumnType::character(2), "US"), bytes("00000002 5553"));
 }
 
+// Text is copied in pieces of 16, 8, 4 or single bytes by its length: every length up to 70
+// (the short ones, each piece size, the overlapping last piece) comes out whole, in a row with
+// a value after it that the copy must not overwrite.
+TEST(PgCopyBinaryTest, TextOfEveryLengthIsCopiedWhole) {
+  const std::vector<tsv::Column> columns{{"text", tsv::ColumnType::varchar(100)},
+                                         {"after", tsv::ColumnType::of(tsv::TypeKind::smallint)}};
+  for (std::size_t length = 0; length <= 70; ++length) {
+    std::string text;
+    for (std::size_t index = 0; index < length; ++index) {
+      text.push_back(static_cast<char>('A' + index % 26));
+    }
+    const std::vector<tsv::Field> row{{.null = false, .text = text},
+                                      {.null = false, .integer = 0x1234}};
+    std::string out;
+    append_pg_binary_row(out, row, columns);
+    const std::string length_word{'\0', '\0', '\0', static_cast<char>(length)};
+    EXPECT_EQ(out, std::string("\0\2", 2) + length_word + text + std::string("\0\0\0\2\x12\x34", 6))
+        << "length " << length;
+  }
+}
+
 } // namespace
 } // namespace rsi::warehouse

@@ -88,6 +88,16 @@ if(RSI_SANITIZE)
   add_compile_definitions(RSI_ADDRESS_SANITIZER=1)
   add_link_options(-fsanitize=address,undefined)
 endif()
+# The libFuzzer targets link the same libraries as the tests: every object carries the coverage
+# instrumentation libFuzzer steers by (the sanitizer runtimes answer its hooks with no-ops in the
+# other executables), so a tree that builds the ASan+UBSan suites builds the fuzz targets for the
+# cost of linking them (scripts/test).
+if(RSI_FUZZ)
+  if(NOT RSI_SANITIZE OR NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "RSI_FUZZ needs clang (>= 16) and RSI_SANITIZE=ON")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
 if(RSI_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_compile_definitions(RSI_THREAD_SANITIZER=1)

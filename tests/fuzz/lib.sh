@@ -1,16 +1,16 @@
-# Shared by the fuzz scripts: finding a clang that can build the project, and running a target
-# with a bounded time and a short report.
+# Shared by the fuzz scripts: building a target in a CMake tree and running it with a bounded
+# time and a short report.
 # shellcheck shell=bash
 #
-# Needs clang >= 16 with its compiler-rt (Debian: clang-16 libclang-rt-16-dev). Debian 12's clang
-# 14 cannot compile libstdc++ 12's std::expected (rsi::Result): it reports __cpp_concepts 201907,
-# which hides <expected>, and raising that macro only moves the failure to "attempt to use a
-# deleted function" (clang 14 lacks conditionally trivial special members, P0848); libc++ 14 has
-# no <expected> at all. Clang 16 has P0848 but still reports the old __cpp_concepts, so the
-# flags raise the macro for it. Set RSI_FUZZ_CXX to pick another clang++.
+# The targets build with clang >= 16 and its compiler-rt (Debian: clang-16 libclang-rt-16-dev),
+# in a tree configured as scripts/test configures its ASan+UBSan tree plus RSI_FUZZ (libFuzzer's
+# coverage instrumentation on every source; CMakeLists.txt): scripts/test passes that tree, so a
+# target costs a link there. Debian 12's clang 14 cannot compile libstdc++ 12's std::expected
+# (cmake/rsi_settings.cmake). Set RSI_FUZZ_CXX to pick another clang++.
 
 # fuzz_args "$@": reads the options every fuzz script takes and sets the globals fuzz_mode (all,
-# build or run), fuzz_seconds and fuzz_out:
+# build or run), fuzz_seconds, fuzz_tree (the CMake tree) and fuzz_dir (where the targets,
+# their corpora and seeds are):
 #   run_<name>_fuzz.sh [--build-only|--run-only] [seconds=60] [build_dir=<root>/build-fuzz]
 # --build-only builds the target and stops; --run-only runs what an earlier build left (scripts/test
 # builds while other suites run, then runs every target at once).
@@ -21,34 +21,36 @@ fuzz_args() {
     --run-only) fuzz_mode=run; shift ;;
   esac
   fuzz_seconds="${1:-60}"
-  fuzz_out="${2:-$root/build-fuzz}"
-  mkdir -p "$fuzz_out"
+  fuzz_tree="${2:-$root/build-fuzz}"
+  fuzz_dir="$fuzz_tree/tests/fuzz"
 }
 
-# fuzz_compiler_flags NAME: sets the globals fuzz_cxx and fuzz_flags (an array) or exits 2.
-fuzz_compiler_flags() {
-  local name="$1"
-  fuzz_cxx="${RSI_FUZZ_CXX:-}"
-  if [ -z "$fuzz_cxx" ]; then
-    local candidate
-    for candidate in clang++-19 clang++-18 clang++-17 clang++-16; do
-      if command -v "$candidate" >/dev/null; then
-        fuzz_cxx="$candidate"
-        break
-      fi
-    done
+# fuzz_build NAME TARGET: builds TARGET in fuzz_tree, configuring the tree on first use, or exits 2
+# without a suitable clang.
+fuzz_build() {
+  local name="$1" target="$2" cxx="${RSI_FUZZ_CXX:-}" candidate
+  if [ ! -f "$fuzz_tree/build.ninja" ]; then
+    if [ -z "$cxx" ]; then
+      for candidate in clang++-19 clang++-18 clang++-17 clang++-16; do
+        if command -v "$candidate" >/dev/null; then
+          cxx="$candidate"
+          break
+        fi
+      done
+    fi
+    if [ -z "$cxx" ]; then
+      echo "$name: needs clang++ >= 16 (apt-get install clang-16 libclang-rt-16-dev)" >&2
+      exit 2
+    fi
   fi
-  if [ -z "$fuzz_cxx" ]; then
-    echo "$name: needs clang++ >= 16 (apt-get install clang-16 libclang-rt-16-dev)" >&2
-    exit 2
+  source "$root/scripts/lib/common.sh"
+  # A tree configured before without RSI_FUZZ (an ASan+UBSan tree of scripts/test) gets it now.
+  if [ -f "$fuzz_tree/CMakeCache.txt" ] && ! grep -q '^RSI_FUZZ:BOOL=ON' "$fuzz_tree/CMakeCache.txt"; then
+    cmake "$fuzz_tree" -DRSI_FUZZ=ON >&2
   fi
-  fuzz_flags=(-std=c++2b -O1 -gline-tables-only -fno-omit-frame-pointer
-              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-  local concepts
-  concepts="$("$fuzz_cxx" -std=c++2b -dM -E -x c++ /dev/null | awk '/__cpp_concepts/ {print $3}')"
-  if [ "${concepts%L}" -lt 202002 ]; then
-    fuzz_flags+=(-D__cpp_concepts=202002L -Wno-builtin-macro-redefined -Wno-macro-redefined)
-  fi
+  RSI_BUILD_TARGETS="$target" rsi_build "$fuzz_tree" -DRSI_SANITIZE=ON -DRSI_FUZZ=ON \
+    -DRSI_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
+    -DCMAKE_C_COMPILER="${cxx/clang++/clang}"
 }
 
 # fuzz_run DIR BINARY SECONDS MAX_LEN CORPUS SEEDS: runs the target in DIR for SECONDS. libFuzzer's

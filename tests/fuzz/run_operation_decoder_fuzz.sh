@@ -9,21 +9,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$root/tests/fuzz/lib.sh"
 fuzz_args "$@"
-out="$fuzz_out"
+out="$fuzz_dir"
 
 if [ "$fuzz_mode" != run ]; then
-  fuzz_compiler_flags run_operation_decoder_fuzz
-  flags=("${fuzz_flags[@]}" -I"$root/src" -I/usr/include/postgresql)
-
+  fuzz_build run_operation_decoder_fuzz operation_decoder_fuzz
   mkdir -p "$out/operation-corpus" "$out/operation-seeds"
-  "$fuzz_cxx" "${flags[@]}" -o "$out/operation_decoder_fuzz" \
-    "$root/tests/fuzz/operation_decoder_fuzz.cpp" \
-    "$root"/src/core/{operation,json_fields,table_name,text,file_pointer,intake_message}.cpp \
-    "$root"/src/common/{log,clock,utf8,uuid}.cpp \
-    "$root/src/pg/connection.cpp" \
-    "$root"/src/warehouse/{ddl,migration_plan}.cpp \
-    "$root/src/tsv/column.cpp" \
-    -lpq -lspdlog -lfmt -luuid
 
   # Seeds: the migration bodies Blueprint really sent (../shared/spec), with selector bytes for a
   # create and an alter, and a few hand-made steps with options and hostile names.

@@ -9,16 +9,11 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 source "$root/tests/fuzz/lib.sh"
 fuzz_args "$@"
-out="$fuzz_out"
+out="$fuzz_dir"
 
 if [ "$fuzz_mode" != run ]; then
-  fuzz_compiler_flags run_tsv_reader_fuzz
-  flags=("${fuzz_flags[@]}" -I"$root/src")
-
+  fuzz_build run_tsv_reader_fuzz tsv_reader_fuzz
   mkdir -p "$out/corpus" "$out/seeds"
-  "$fuzz_cxx" "${flags[@]}" -o "$out/tsv_reader_fuzz" \
-    "$root/tests/fuzz/tsv_reader_fuzz.cpp" "$root"/src/tsv/*.cpp "$root/src/warehouse/pg_copy_text.cpp" "$root/src/common/utf8.cpp" "$root/src/common/byte_source.cpp" \
-    -lisal -lfmt
 
   # Seeds: the first byte selects plain (even) or gzip (odd) input, the schema and (top bit)
   # whether to go on past rejected rows.

@@ -60,6 +60,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -176,14 +177,14 @@ std::uint64_t max_magnitude(TypeKind kind) {
   }
 }
 
-// [+-]digits, any number of leading zeros, within the type's range.
+// [+-]digits, any number of leading zeros, within the type's range. One pass over the digits.
 Rejection convert_integer(std::string_view text, TypeKind kind, Field& out) {
   std::size_t pos = 0;
   const bool negative = text.front() == '-';
   if (negative || text.front() == '+') {
     pos = 1;
   }
-  if (pos == text.size() || skip_digits(text, pos) != text.size()) {
+  if (pos == text.size()) {
     return Rejection::invalid;
   }
   while (pos + 1 < text.size() && text[pos] == '0') {
@@ -191,11 +192,15 @@ Rejection convert_integer(std::string_view text, TypeKind kind, Field& out) {
   }
   // 19 digits always fit 64 unsigned bits; a longer number is out of every type's range.
   if (text.size() - pos > 19) {
-    return Rejection::out_of_range;
+    return skip_digits(text, pos) == text.size() ? Rejection::out_of_range : Rejection::invalid;
   }
   std::uint64_t magnitude = 0;
   for (; pos < text.size(); ++pos) {
-    magnitude = magnitude * 10 + static_cast<std::uint64_t>(text[pos] - '0');
+    const auto digit = static_cast<unsigned char>(text[pos] - '0');
+    if (digit > 9) {
+      return Rejection::invalid;
+    }
+    magnitude = magnitude * 10 + digit;
   }
   // Negative numbers reach one further than positive ones (two's complement).
   if (magnitude > max_magnitude(kind) + (negative ? 1U : 0U)) {
@@ -207,14 +212,17 @@ Rejection convert_integer(std::string_view text, TypeKind kind, Field& out) {
   return Rejection::none;
 }
 
-// Powers of ten every float (up to 1e10) and double (up to 1e22) holds exactly.
-template <class Float>
+// Powers of ten every float (up to 1e10), double (up to 1e22) and 64-bit integer (up to 1e18)
+// holds exactly.
+template <class Number>
 constexpr auto k_powers_of_ten = [] {
-  std::array<Float, sizeof(Float) == 4 ? 11 : 23> powers{};
-  Float power = 1;
-  for (auto& entry : powers) {
-    entry = power;
-    power *= 10;
+  std::array<Number, std::is_same_v<Number, float>    ? 11
+                     : std::is_same_v<Number, double> ? 23
+                                                      : 19>
+      powers{};
+  powers[0] = 1;
+  for (std::size_t index = 1; index < powers.size(); ++index) {
+    powers[index] = powers[index - 1] * 10;
   }
   return powers;
 }();
@@ -293,6 +301,27 @@ bool increment(std::span<char> digits) {
   return false;
 }
 
+// A DECIMAL(p <= 18) value as its unscaled integer (see Field): the digits checked by
+// convert_decimal(), at most p - s of them before the point, rounded (ROUNDEC) to the scale.
+Rejection integer_decimal(bool negative, std::string_view int_digits, std::string_view frac_digits,
+                          const ColumnType& type, Field& out) {
+  std::int64_t unscaled = 0;
+  for (const char digit : int_digits) {
+    unscaled = unscaled * 10 + (digit - '0');
+  }
+  for (std::size_t index = 0; index < type.scale; ++index) {
+    unscaled = unscaled * 10 + (index < frac_digits.size() ? frac_digits[index] - '0' : 0);
+  }
+  if (frac_digits.size() > type.scale && frac_digits[type.scale] >= '5') {
+    ++unscaled; // Half away from zero, on the first dropped digit.
+  }
+  if (unscaled >= k_powers_of_ten<std::int64_t>[type.precision]) {
+    return Rejection::out_of_range; // Rounding carried into one more integer digit.
+  }
+  out = Field{.null = false, .integer = negative ? -unscaled : unscaled};
+  return Rejection::none;
+}
+
 Rejection convert_decimal(std::string_view text, const ColumnType& type, std::span<char> scratch,
                           Field& out) {
   std::size_t pos = 0;
@@ -318,6 +347,9 @@ Rejection convert_decimal(std::string_view text, const ColumnType& type, std::sp
   const std::size_t max_int_digits = type.precision - type.scale;
   if (int_digits.size() > max_int_digits) {
     return Rejection::out_of_range;
+  }
+  if (type.precision <= k_max_integer_decimal_precision) {
+    return integer_decimal(negative, int_digits, frac_digits, type, out);
   }
 
   // Unscaled digits: integer part, then the fraction cut or padded to the scale (<= 38 in all,
@@ -552,7 +584,7 @@ Result<Field> convert_field(const ColumnType& type, std::span<char> raw,
     return fail(ErrorKind::permanent, rejection_message(rejection, type, given));
   }
   if (!field.null) {
-    field.text = field_text(field, type.kind, scratch);
+    field.text = field_text(field, type, scratch);
   }
   return field;
 }

@@ -1,9 +1,11 @@
 #include "warehouse/pg_copy_binary.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <span>
 
 namespace rsi::warehouse {
 namespace {
@@ -32,6 +34,20 @@ int digits_value(std::string_view text, std::size_t pos, std::size_t count) {
     value = value * 10 + (text[index] - '0');
   }
   return value;
+}
+
+// A numeric value: ndigits, weight, sign, dscale, then the base-10000 digits, most significant
+// first.
+char* put_numeric_groups(char* out, std::span<const std::int16_t> groups, std::int16_t weight,
+                         bool negative, std::uint32_t scale) {
+  out = put(out, static_cast<std::int16_t>(groups.size()));
+  out = put(out, weight);
+  out = put(out, static_cast<std::uint16_t>(negative ? k_numeric_negative : 0));
+  out = put(out, static_cast<std::uint16_t>(scale));
+  for (const std::int16_t group : groups) {
+    out = put(out, group);
+  }
+  return out;
 }
 
 // Canonical decimal text ("-123.45", exactly `scale` fraction digits) as a numeric value:
@@ -63,14 +79,36 @@ char* put_numeric(char* out, std::string_view text, std::uint32_t scale) {
     }
     groups[count++] = static_cast<std::int16_t>(value);
   }
-  out = put(out, static_cast<std::int16_t>(count));
-  out = put(out, weight);
-  out = put(out, static_cast<std::uint16_t>(negative ? k_numeric_negative : 0));
-  out = put(out, static_cast<std::uint16_t>(scale));
-  for (std::size_t index = 0; index < count; ++index) {
-    out = put(out, groups[index]);
+  return put_numeric_groups(out, std::span(groups.data(), count), weight, negative, scale);
+}
+
+// An unscaled decimal (the reader's integer form, DECIMAL(p <= 18)) as a numeric value, the same
+// as its text would give: shifted left by up to three digits so that the fraction fills whole
+// groups of four, then cut into groups from the least significant end (divisions by a constant).
+// A magnitude of 10^15 or more, where the shift could overflow, goes through its text.
+char* put_numeric(char* out, const tsv::Field& field, const tsv::ColumnType& type) {
+  const std::int64_t unscaled = field.integer;
+  const bool negative = unscaled < 0;
+  const std::uint64_t magnitude =
+      negative ? 0U - static_cast<std::uint64_t>(unscaled) : static_cast<std::uint64_t>(unscaled);
+  if (magnitude >= 1'000'000'000'000'000U) {
+    std::array<char, tsv::k_converted_text_bytes> scratch{};
+    return put_numeric(out, tsv::field_text(field, type, scratch), type.scale);
   }
-  return out;
+  static constexpr std::array<std::uint64_t, 4> k_shift{1, 10, 100, 1000};
+  const std::size_t fraction_groups = (type.scale + 3) / 4;
+  std::uint64_t value = magnitude * k_shift[4 * fraction_groups - type.scale];
+  std::array<std::int16_t, 8> reversed{}; // Least significant first: 18 digits + 3 make 6.
+  std::size_t count = 0;
+  while (count < fraction_groups || value > 0) {
+    reversed[count++] = static_cast<std::int16_t>(value % 10'000);
+    value /= 10'000;
+  }
+  std::array<std::int16_t, 8> groups{};
+  std::reverse_copy(reversed.begin(), reversed.begin() + static_cast<std::ptrdiff_t>(count),
+                    groups.begin());
+  const auto weight = static_cast<std::int16_t>(static_cast<int>(count - fraction_groups) - 1);
+  return put_numeric_groups(out, std::span(groups.data(), count), weight, negative, type.scale);
 }
 
 // Copies `count` bytes as std::memcpy does, inline: a row's text values are mostly short, where
@@ -162,7 +200,8 @@ void append_pg_binary_row(std::string& out, std::span<const tsv::Field> row,
                     static_cast<std::int32_t>(field.integer - k_pg_epoch_days));
         break;
       case tsv::TypeKind::decimal: {
-        char* const value = put_numeric(write + 4, field.text, type.scale);
+        char* const value = field.text.empty() ? put_numeric(write + 4, field, type)
+                                               : put_numeric(write + 4, field.text, type.scale);
         put(write, static_cast<std::int32_t>(value - write - 4));
         write = value;
         break;

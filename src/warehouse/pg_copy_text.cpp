@@ -63,7 +63,7 @@ void append_pg_copy_row(std::string& out, std::span<const tsv::Field> row,
         *write++ = '\\';
         *write++ = 'N';
       } else {
-        write = write_escaped(write, tsv::field_text(field, columns[index].type.kind, scratch));
+        write = write_escaped(write, tsv::field_text(field, columns[index].type, scratch));
       }
     }
     *write++ = '\n';

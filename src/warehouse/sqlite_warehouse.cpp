@@ -63,7 +63,7 @@ void bind_field(sqlite::Statement& insert, int index, const tsv::Field& field,
   case tsv::TypeKind::double_precision:
   case tsv::TypeKind::real: {
     std::array<char, tsv::k_converted_text_bytes> number{};
-    const std::string_view text = tsv::field_text(field, type.kind, number);
+    const std::string_view text = tsv::field_text(field, type, number);
     if (std::isnan(field.real)) {
       insert.bind(index, text); // SQLite would store a NaN double as NULL.
       return;
@@ -75,6 +75,12 @@ void bind_field(sqlite::Statement& insert, int index, const tsv::Field& field,
       std::from_chars(text.data(), text.data() + text.size(), value);
     }
     insert.bind(index, value);
+    return;
+  }
+  case tsv::TypeKind::decimal: {
+    // As text with the column's scale, which SQLite's NUMERIC affinity stores as a number.
+    std::array<char, tsv::k_converted_text_bytes> number{};
+    insert.bind(index, tsv::field_text(field, type, number));
     return;
   }
   case tsv::TypeKind::character:

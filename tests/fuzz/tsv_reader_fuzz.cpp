@@ -59,8 +59,7 @@ void check_row(std::span<const rsi::tsv::Field> row, const std::vector<Column>& 
       continue;
     }
     std::array<char, rsi::tsv::k_converted_text_bytes> scratch{};
-    const std::string_view text =
-        rsi::tsv::field_text(row[index], columns[index].type.kind, scratch);
+    const std::string_view text = rsi::tsv::field_text(row[index], columns[index].type, scratch);
     check(text.find('\0') == std::string_view::npos);
     check(rsi::is_valid_utf8(text));
     const ColumnType& type = columns[index].type;

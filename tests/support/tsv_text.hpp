@@ -16,7 +16,7 @@ inline std::optional<std::string> text_of(const tsv::Field& field, const tsv::Co
     return std::nullopt;
   }
   std::array<char, tsv::k_converted_text_bytes> scratch{};
-  return std::string(tsv::field_text(field, type.kind, scratch));
+  return std::string(tsv::field_text(field, type, scratch));
 }
 
 // Every value of `row` (read for `columns`) as text.

@@ -133,9 +133,10 @@ TEST_F(TsvSpadeFileTest, LoadsEveryRowWithCopySemantics) {
     }
     buffer_empty_count_sum += row[4].integer;
     if (!row[15].is_null()) {
-      std::string cents(row[15].text);
+      std::string cents = text_or_null(*m_reader, 15);
       cents.erase(cents.find('.'), 1);
       buffer_cents_sum += std::stoll(cents);
+      EXPECT_EQ(row[15].integer, std::stoll(cents)); // DECIMAL(10,2): the unscaled integer.
     }
     for (std::size_t index = 18; index < 23; ++index) {
       null_tail_fields += row[index].is_null() ? 1 : 0;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,62 @@ TEST(PgCopyBinaryTest, DecimalsAsBase10000Groups) {
   EXPECT_EQ(encode(ColumnType::decimal(10, 2), "0.00"), bytes("0000000a 0001 ffff 0000 0002 0000"));
   EXPECT_EQ(encode(ColumnType::decimal(18, 0), "10000"),
             bytes("0000000c 0002 0001 0000 0000 0001 0000"));
+}
+
+// A DECIMAL(p <= 18) value travels as its unscaled integer; a wider one as text. Random values
+// read both ways (the same text for DECIMAL(p, s) and DECIMAL(p + 20, s)) encode to the same
+// bytes and have the same text, for every scale.
+TEST(PgCopyBinaryTest, IntegerDecimalsEncodeAsTheirText) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 20'000; ++round) {
+    const auto precision = static_cast<std::uint32_t>(1 + rng() % 18);
+    const auto scale = static_cast<std::uint32_t>(rng() % (precision + 1));
+    std::string text = rng() % 3 == 0 ? "-" : "";
+    const std::size_t int_digits = rng() % (precision - scale + 2);
+    for (std::size_t index = 0; index < int_digits; ++index) {
+      text.push_back(static_cast<char>('0' + (index == 0 && rng() % 4 == 0 ? 9 : rng() % 10)));
+    }
+    if (rng() % 2 == 0 || int_digits == 0) {
+      text.push_back('.');
+      const std::size_t frac_digits = 1 + rng() % (scale + 3);
+      for (std::size_t index = 0; index < frac_digits; ++index) {
+        text.push_back(static_cast<char>('0' + rng() % 10));
+      }
+    }
+    const auto narrow = tsv::ColumnType::decimal(precision, scale);
+    const auto wide = tsv::ColumnType::decimal(precision + 20, scale);
+    std::array<char, tsv::k_converted_text_bytes> narrow_scratch{};
+    std::array<char, tsv::k_converted_text_bytes> wide_scratch{};
+    tsv::ConversionCounts counts;
+    tsv::Field as_integer;
+    tsv::Field as_text;
+    std::string raw = text;
+    const tsv::Rejection narrow_result =
+        tsv::convert_value(narrow, raw, false, narrow_scratch, counts, as_integer);
+    raw = text;
+    ASSERT_EQ(tsv::convert_value(wide, raw, false, wide_scratch, counts, as_text),
+              tsv::Rejection::none)
+        << text;
+    if (narrow_result != tsv::Rejection::none) {
+      // Out of range for p: the value (rounded) has more than p - s integer digits.
+      ASSERT_EQ(narrow_result, tsv::Rejection::out_of_range) << text;
+      std::string_view integer_part = as_text.text;
+      integer_part.remove_prefix(integer_part.starts_with('-') ? 1 : 0);
+      integer_part = integer_part.substr(0, integer_part.find('.'));
+      EXPECT_GT(integer_part.size(), precision - scale) << text;
+      continue;
+    }
+    ASSERT_TRUE(as_integer.text.empty()) << text;
+    std::array<char, tsv::k_converted_text_bytes> shown{};
+    EXPECT_EQ(tsv::field_text(as_integer, narrow, shown), as_text.text) << text;
+    std::string from_integer;
+    std::string from_text;
+    append_pg_binary_row(from_integer, std::span(&as_integer, 1),
+                         std::vector<tsv::Column>{{"n", narrow}});
+    append_pg_binary_row(from_text, std::span(&as_text, 1), std::vector<tsv::Column>{{"n", wide}});
+    EXPECT_EQ(hex(from_integer), hex(from_text))
+        << text << " decimal(" << precision << "," << scale << ")";
+  }
 }
 
 TEST(PgCopyBinaryTest, CharacterTypesAreTheirBytes) {

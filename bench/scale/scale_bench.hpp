@@ -15,6 +15,7 @@
 
 #include "bench_support.hpp"
 #include "common/error.hpp"
+#include "server_cpu.hpp"
 
 namespace rsi::bench {
 
@@ -49,33 +50,9 @@ std::string key_name(std::int64_t table, std::int64_t index);
 std::string fresh_schema(const std::string& tag);
 void drop_schemas();
 
-// CPU seconds (user + system) the PostgreSQL server whose data directory is RSI_TEST_PG_DATA
-// spent, by kind of process. Backends are told apart by the database they serve; processes that
-// ended between two snapshots (an autovacuum worker that finished, a backend that disconnected)
-// count through the postmaster's reaped children.
-struct ServerCpu {
-  double ingest = 0;     // Backends of the ingester database (any database but the warehouse).
-  double warehouse = 0;  // Backends of the warehouse database.
-  double autovacuum = 0; // Autovacuum workers, children that ended, vacuum_schema().
-  double background = 0; // The postmaster, checkpointer, writers, launchers.
-
-  [[nodiscard]] double total() const { return ingest + warehouse + autovacuum + background; }
-};
-
-// Every process of the server now: pid -> (kind, CPU seconds), and its reaped children's CPU.
-// Empty when RSI_TEST_PG_DATA is not set or not readable.
-struct ServerSnapshot {
-  enum Kind { ingest, warehouse, autovacuum, background };
-  std::map<long, std::pair<Kind, double>> processes;
-  double reaped = 0;
-};
 // VACUUM ANALYZE of every table of the schema `conninfo` selects; returns the CPU seconds its
 // backend spent.
 double vacuum_schema(const std::string& conninfo);
-// `warehouse_db`: the name of the warehouse database.
-ServerSnapshot postgres_server_snapshot(const std::string& warehouse_db);
-// What the server spent from `before` to `after`; a process that is new counts from zero.
-ServerCpu server_cpu_between(const ServerSnapshot& before, const ServerSnapshot& after);
 
 // `waiting` unclaimed files over `tables` tables (file i belongs to table i % tables, key
 // key_name(table, i)), one millisecond apart, the last one now; then VACUUM ANALYZE (PostgreSQL)

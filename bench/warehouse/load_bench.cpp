@@ -27,6 +27,7 @@
 #include "common/uuid.hpp"
 #include "objectstore/local_object_store.hpp"
 #include "pg/connection.hpp"
+#include "server_cpu.hpp"
 #include "spade_generator.hpp"
 #include "warehouse/postgres_warehouse.hpp"
 
@@ -90,10 +91,12 @@ struct Measurement {
   double seconds = 0;
   double cpu_seconds = 0; // User + system time of the client process(es), not the server's.
   long max_rss_kib = 0;
+  double server_cpu_seconds = 0; // The server's processes over the run (RSI_TEST_PG_DATA).
 };
 
 // Runs `body` in a child process (so its peak RSS is its own) and measures its wall time.
 template <class Body> Measurement in_child(Body body) {
+  const ServerSnapshot server_before = postgres_server_snapshot("");
   const auto started = SteadyClock::now();
   const pid_t child = fork();
   if (child == 0) {
@@ -107,8 +110,14 @@ template <class Body> Measurement in_child(Body body) {
   const auto seconds = [](const timeval& time) {
     return static_cast<double>(time.tv_sec) + time.tv_usec / 1e6;
   };
-  return {std::chrono::duration<double>(SteadyClock::now() - started).count(),
-          seconds(usage.ru_utime) + seconds(usage.ru_stime), usage.ru_maxrss};
+  const double wall = std::chrono::duration<double>(SteadyClock::now() - started).count();
+  // The loader's backends ended with its connections: their CPU counts through the postmaster's
+  // reaped children.
+  return {.seconds = wall,
+          .cpu_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime),
+          .max_rss_kib = usage.ru_maxrss,
+          .server_cpu_seconds =
+              server_cpu_between(server_before, postgres_server_snapshot("")).total()};
 }
 
 // Our loader: `workers` threads, each with its own warehouse (connection) loading its share of
@@ -273,8 +282,8 @@ int main(int argc, char** argv) {
   };
 
   const double mib = static_cast<double>(total_bytes) / (1 << 20);
-  std::printf("\n%-8s %-4s %-9s %10s %12s %12s %10s\n", "workers", "run", "loader", "seconds",
-              "MiB/s (TSV)", "client CPU s", "peak RSS");
+  std::printf("\n%-8s %-4s %-9s %10s %12s %12s %12s %10s\n", "workers", "run", "loader", "seconds",
+              "MiB/s (TSV)", "client CPU s", "server CPU s", "peak RSS");
   const std::vector<std::string> loaders =
       options.text ? std::vector<std::string>{"ours", "psql", "ours-text"}
                    : std::vector<std::string>{"ours", "psql"};
@@ -295,8 +304,9 @@ int main(int argc, char** argv) {
         rates[loader].push_back(mib / measured.seconds);
         const std::string rss =
             loader != "psql" ? fmt::format("{} MiB", measured.max_rss_kib / 1024) : "-";
-        std::printf("%-8d %-4d %-9s %10.2f %12.1f %12.2f %10s\n", workers, run, loader.c_str(),
-                    measured.seconds, mib / measured.seconds, measured.cpu_seconds, rss.c_str());
+        std::printf("%-8d %-4d %-9s %10.2f %12.1f %12.2f %12.2f %10s\n", workers, run,
+                    loader.c_str(), measured.seconds, mib / measured.seconds, measured.cpu_seconds,
+                    measured.server_cpu_seconds, rss.c_str());
         std::fflush(stdout);
       }
     }

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_support.hpp"
 #include "common/log.hpp"
 #include "common/uuid.hpp"
 #include "objectstore/local_object_store.hpp"
@@ -45,18 +46,6 @@ struct Options {
   std::vector<int> workers{1, 2};
   bool text = false; // Also measure our loader sending COPY text instead of binary.
 };
-
-[[noreturn]] void die(const std::string& message) {
-  std::fprintf(stderr, "load_bench: %s\n", message.c_str());
-  std::exit(1);
-}
-
-template <class T> T value_or_die(Result<T> result) {
-  if (!result) {
-    die(result.error().message);
-  }
-  return std::move(*result);
-}
 
 Options parse_options(int argc, char** argv) {
   Options options;
@@ -100,7 +89,13 @@ template <class Body> Measurement in_child(Body body) {
   const auto started = SteadyClock::now();
   const pid_t child = fork();
   if (child == 0) {
-    _exit(body() ? 0 : 1);
+    int code = 1;
+    try {
+      code = body() ? 0 : 1;
+    } catch (const BenchFailure& failure) { // The parent's objects stay untouched: _exit.
+      std::fprintf(stderr, "load_bench: %s\n", failure.message.c_str());
+    }
+    _exit(code);
   }
   int status = 0;
   rusage usage{};
@@ -195,17 +190,7 @@ Measurement load_psql(const std::string& conninfo, const std::vector<fs::path>& 
   });
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
-} // namespace
-} // namespace rsi::bench
-
-int main(int argc, char** argv) {
-  using namespace rsi;
-  using namespace rsi::bench;
+int run(int argc, char** argv) {
   log::init({.level = log::Level::warn});
   const Options options = parse_options(argc, argv);
   const char* base = std::getenv("RSI_TEST_PG");
@@ -339,4 +324,16 @@ int main(int argc, char** argv) {
   reset();
   (void)admin.exec(fmt::format("DROP DATABASE IF EXISTS {} WITH (FORCE)", database));
   return 0;
+}
+
+} // namespace
+} // namespace rsi::bench
+
+int main(int argc, char** argv) {
+  try {
+    return rsi::bench::run(argc, argv);
+  } catch (const rsi::bench::BenchFailure& failure) {
+    std::fprintf(stderr, "load_bench: %s\n", failure.message.c_str());
+    return 1;
+  }
 }

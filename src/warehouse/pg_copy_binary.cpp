@@ -85,7 +85,7 @@ char* put_numeric(char* out, std::string_view text, std::uint32_t scale) {
 // An unscaled decimal (the reader's integer form, DECIMAL(p <= 18)) as a numeric value, the same
 // as its text would give: shifted left by up to three digits so that the fraction fills whole
 // groups of four, then cut into groups from the least significant end (divisions by a constant).
-// A magnitude of 10^15 or more, where the shift could overflow, goes through its text.
+// A magnitude of 10^15 or more goes through its text, which keeps the shifted value below 10^18.
 char* put_numeric(char* out, const tsv::Field& field, const tsv::ColumnType& type) {
   const std::int64_t unscaled = field.integer;
   const bool negative = unscaled < 0;

@@ -4,6 +4,8 @@
 // value_or_die()) that main() turns into a message and exit status 1.
 
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -29,6 +31,19 @@ struct BenchFailure {
 };
 
 [[noreturn]] inline void die(const std::string& message) { throw BenchFailure{message}; }
+
+// main() of a benchmark: what `body` returns, or 1 after a failure (die()) or another exception,
+// whose message goes to stderr after `name`.
+template <class Body> int run_main(const char* name, Body&& body) {
+  try {
+    return body();
+  } catch (const BenchFailure& failure) {
+    std::fprintf(stderr, "%s: %s\n", name, failure.message.c_str());
+  } catch (const std::exception& error) { // The test helpers' PostgresSchema and the like.
+    std::fprintf(stderr, "%s: %s\n", name, error.what());
+  }
+  return 1;
+}
 
 template <class T> T value_or_die(Result<T> result) {
   if (!result) {

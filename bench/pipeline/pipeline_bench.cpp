@@ -14,7 +14,6 @@
 #include "pipeline_bench.hpp"
 
 #include <cstdio>
-#include <exception>
 
 #include <fmt/format.h>
 
@@ -109,13 +108,5 @@ int run(int argc, char** argv) {
 } // namespace rsi::bench
 
 int main(int argc, char** argv) {
-  try {
-    return rsi::bench::run(argc, argv);
-  } catch (const rsi::bench::BenchFailure& failure) {
-    std::fprintf(stderr, "pipeline_bench: %s\n", failure.message.c_str());
-    return 1;
-  } catch (const std::exception& error) { // The test helpers' PostgresSchema and the like.
-    std::fprintf(stderr, "pipeline_bench: %s\n", error.what());
-    return 1;
-  }
+  return rsi::bench::run_main("pipeline_bench", [&] { return rsi::bench::run(argc, argv); });
 }

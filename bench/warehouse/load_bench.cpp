@@ -330,10 +330,5 @@ int run(int argc, char** argv) {
 } // namespace rsi::bench
 
 int main(int argc, char** argv) {
-  try {
-    return rsi::bench::run(argc, argv);
-  } catch (const rsi::bench::BenchFailure& failure) {
-    std::fprintf(stderr, "load_bench: %s\n", failure.message.c_str());
-    return 1;
-  }
+  return rsi::bench::run_main("load_bench", [&] { return rsi::bench::run(argc, argv); });
 }

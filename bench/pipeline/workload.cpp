@@ -58,7 +58,10 @@ std::string latency_key(const std::string& table, int index) {
 
 void place_file(const fs::path& file, const fs::path& destination) {
   if (fs::exists(destination)) {
-    return;
+    if (fs::equivalent(file, destination)) {
+      return;
+    }
+    fs::remove(destination); // A copy, or a link to a file generated again since.
   }
   fs::create_directories(destination.parent_path());
   std::error_code error;

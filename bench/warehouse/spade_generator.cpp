@@ -121,7 +121,11 @@ public:
       m_stream.next_out = reinterpret_cast<Bytef*>(m_out.data());
       m_stream.avail_out = static_cast<uInt>(m_out.size());
       rc = deflate(&m_stream, finish ? Z_FINISH : Z_NO_FLUSH);
-      std::fwrite(m_out.data(), 1, m_out.size() - m_stream.avail_out, m_file);
+      const std::size_t produced = m_out.size() - m_stream.avail_out;
+      if (std::fwrite(m_out.data(), 1, produced, m_file) != produced ||
+          (finish && rc == Z_STREAM_END && std::fflush(m_file) != 0)) {
+        throw std::runtime_error("cannot write a generated file (disk full?)");
+      }
     } while (m_stream.avail_out == 0 || (finish && rc != Z_STREAM_END));
   }
 
@@ -186,20 +190,28 @@ std::vector<GeneratedFile> generate_spade_files(const std::filesystem::path& dir
       files.push_back(file);
       continue;
     }
+    // Written under a temporary name and renamed, the description last: an interrupted run
+    // leaves no file whose description promises more than it holds, and a new file is a new
+    // inode, never written through a hard link an earlier run made to the old one.
+    const auto partial = std::filesystem::path(file.path.string() + ".partial");
     std::mt19937_64 rng(0x5eedULL + static_cast<std::uint64_t>(index));
-    GzipWriter writer(file.path);
-    std::string chunk;
-    chunk.reserve((1U << 20U) + 4096);
-    while (file.uncompressed_bytes < bytes_per_file) {
-      append_row(chunk, rng, file.rows++);
-      if (chunk.size() >= (1U << 20U)) {
-        file.uncompressed_bytes += chunk.size();
-        writer.write(chunk, false);
-        chunk.clear();
+    {
+      GzipWriter writer(partial);
+      std::string chunk;
+      chunk.reserve((1U << 20U) + 4096);
+      while (file.uncompressed_bytes < bytes_per_file) {
+        append_row(chunk, rng, file.rows++);
+        if (chunk.size() >= (1U << 20U)) {
+          file.uncompressed_bytes += chunk.size();
+          writer.write(chunk, false);
+          chunk.clear();
+        }
       }
+      file.uncompressed_bytes += chunk.size();
+      writer.write(chunk, true);
     }
-    file.uncompressed_bytes += chunk.size();
-    writer.write(chunk, true);
+    std::filesystem::remove(meta);
+    std::filesystem::rename(partial, file.path);
     std::ofstream(meta) << bytes_per_file << ' ' << file.uncompressed_bytes << ' ' << file.rows
                         << '\n';
     files.push_back(file);

@@ -6,7 +6,9 @@
 // the method and figures.
 //
 //   load_bench [--dir DIR] [--files N] [--file-mib M] [--runs R] [--workers 1,2] [--text 1]
-//   (RSI_TEST_PG = server; --text 1 adds our loader with COPY's text format to the rotation)
+//              [--socket tcp|unix]
+//   (RSI_TEST_PG = server; --text 1 adds our loader with COPY's text format to the rotation;
+//   --socket unix: every loader reaches the server through its Unix-domain socket instead)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -44,7 +46,8 @@ struct Options {
   std::uint64_t file_mib = 64;
   int runs = 3;
   std::vector<int> workers{1, 2};
-  bool text = false; // Also measure our loader sending COPY text instead of binary.
+  bool text = false;        // Also measure our loader sending COPY text instead of binary.
+  bool unix_socket = false; // Reach the server through its Unix-domain socket, not RSI_TEST_PG's.
 };
 
 Options parse_options(int argc, char** argv) {
@@ -60,6 +63,11 @@ Options parse_options(int argc, char** argv) {
       options.file_mib = std::stoull(value);
     } else if (flag == "--runs") {
       options.runs = std::stoi(value);
+    } else if (flag == "--socket") {
+      if (value != "tcp" && value != "unix") {
+        die("--socket takes tcp or unix");
+      }
+      options.unix_socket = value == "unix";
     } else if (flag == "--text") {
       options.text = value == "1";
     } else if (flag == "--workers") {
@@ -240,7 +248,21 @@ int run(int argc, char** argv) {
   const std::string database = fmt::format("load_bench_{}", getpid());
   auto admin = value_or_die(pg::Connection::connect(base));
   value_or_die(admin.exec(fmt::format("CREATE DATABASE {}", database)));
-  const std::string conninfo = fmt::format("{} dbname={}", base, database);
+  std::string server = base;
+  if (options.unix_socket) {
+    const auto socket = value_or_die(
+        admin.exec("SELECT split_part(current_setting('unix_socket_directories'), ',', 1), "
+                   "current_setting('port')"));
+    if (socket.get(0, 0).empty()) {
+      die("the server listens on no Unix-domain socket");
+    }
+    server = fmt::format("{} host='{}' port={}", base, socket.get(0, 0), socket.get(0, 1));
+    std::printf("connection: the server's Unix-domain socket in %s\n",
+                std::string(socket.get(0, 0)).c_str());
+  } else {
+    std::printf("connection: as RSI_TEST_PG says\n");
+  }
+  const std::string conninfo = fmt::format("{} dbname={}", server, database);
   auto store = value_or_die(objectstore::make_local_object_store({.root = objects}));
   {
     auto setup = value_or_die(

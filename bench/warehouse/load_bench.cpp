@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -91,6 +92,11 @@ struct Measurement {
   double server_cpu_seconds = 0; // The server's processes over the run (RSI_TEST_PG_DATA).
 };
 
+// The table worker `worker` loads: each connection loads a table of its own, as in production,
+// where a table never has two batches in flight (two COPYs into one table wait for each other
+// on extending it, the faster the more).
+std::string bench_table(int worker) { return fmt::format("bench_events_{}", worker); }
+
 // Runs `body` in a child process (so its peak RSS is its own) and measures its wall time.
 template <class Body> Measurement in_child(Body body) {
   const ServerSnapshot server_before = postgres_server_snapshot("");
@@ -147,7 +153,7 @@ Measurement load_ours(const std::string& conninfo, objectstore::ObjectStore& sto
       threads.emplace_back([&, worker] {
         const auto loaded = warehouses[static_cast<std::size_t>(worker)]->load_batch(
             {.manifest = new_uuid(),
-             .table = "bench_events",
+             .table = bench_table(worker),
              .version = 0,
              .files = shares[static_cast<std::size_t>(worker)]});
         if (!loaded) {
@@ -173,7 +179,8 @@ Measurement load_psql(const std::string& conninfo, const std::vector<fs::path>& 
     std::ofstream out(script);
     for (std::size_t index = static_cast<std::size_t>(worker); index < texts.size();
          index += workers) {
-      out << "\\copy logs.bench_events FROM '" << fs::absolute(texts[index]).string() << "'\n";
+      out << "\\copy logs." << bench_table(worker) << " FROM '"
+          << fs::absolute(texts[index]).string() << "'\n";
     }
     scripts.push_back(script);
   }
@@ -264,25 +271,33 @@ int run(int argc, char** argv) {
   }
   const std::string conninfo = fmt::format("{} dbname={}", server, database);
   auto store = value_or_die(objectstore::make_local_object_store({.root = objects}));
+  std::vector<std::string> tables; // One per worker.
   {
     auto setup = value_or_die(
         warehouse::make_postgres_warehouse({.conninfo = conninfo,
                                             .layout = {},
                                             .files = warehouse::locate_in_bucket_folders(*store)}));
-    if (auto created = setup->apply_migration("bench_events", 0, bench_table_operations(),
-                                              std::chrono::minutes(1));
-        !created) {
-      die(created.error().message);
+    for (int worker = 0; worker < std::ranges::max(options.workers); ++worker) {
+      if (auto created = setup->apply_migration(bench_table(worker), 0, bench_table_operations(),
+                                                std::chrono::minutes(1));
+          !created) {
+        die(created.error().message);
+      }
+      tables.push_back("logs." + bench_table(worker));
     }
   }
   auto conn = value_or_die(pg::Connection::connect(conninfo));
   const auto reset = [&] {
-    value_or_die(conn.exec("TRUNCATE logs.bench_events"));
+    value_or_die(conn.exec(fmt::format("TRUNCATE {}", fmt::join(tables, ", "))));
     value_or_die(conn.exec("CHECKPOINT"));
   };
   const auto check_rows = [&](const char* who) {
+    std::vector<std::string> counts;
+    for (const auto& table : tables) {
+      counts.push_back(fmt::format("(SELECT count(*) FROM {})", table));
+    }
     const auto rows =
-        value_or_die(conn.exec("SELECT count(*) FROM logs.bench_events")).integer(0, 0);
+        value_or_die(conn.exec(fmt::format("SELECT {}", fmt::join(counts, " + ")))).integer(0, 0);
     if (rows != static_cast<std::int64_t>(total_rows)) {
       die(fmt::format("{} loaded {} rows, expected {}", who, rows, total_rows));
     }

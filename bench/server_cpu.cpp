@@ -72,17 +72,16 @@ double process_cpu_seconds(long pid) {
          static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-ServerSnapshot postgres_server_snapshot(const std::string& warehouse_db) {
+namespace {
+
+// The CPU the postmaster's reaped children spent (cutime + cstime), in seconds.
+double reaped_seconds(const std::vector<std::string>& postmaster_fields) {
+  return (std::stod(postmaster_fields[13]) + std::stod(postmaster_fields[14])) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+ServerSnapshot scan_server(long postmaster, const std::string& warehouse_db) {
   ServerSnapshot snapshot;
-  const char* data = std::getenv("RSI_TEST_PG_DATA");
-  if (data == nullptr) {
-    return snapshot;
-  }
-  std::ifstream pid_file(std::filesystem::path(data) / "postmaster.pid");
-  long postmaster = 0;
-  if (!(pid_file >> postmaster)) {
-    return snapshot;
-  }
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename().string();
@@ -99,13 +98,40 @@ ServerSnapshot postgres_server_snapshot(const std::string& warehouse_db) {
     }
     const double cpu = (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
     if (pid == postmaster) {
-      snapshot.reaped = (std::stod(fields[13]) + std::stod(fields[14])) / ticks;
+      snapshot.reaped = reaped_seconds(fields);
       snapshot.processes[pid] = {ServerSnapshot::background, cpu};
     } else {
       snapshot.processes[pid] = {process_kind(entry.path(), warehouse_db), cpu};
     }
   }
   return snapshot;
+}
+
+} // namespace
+
+ServerSnapshot postgres_server_snapshot(const std::string& warehouse_db) {
+  const char* data = std::getenv("RSI_TEST_PG_DATA");
+  if (data == nullptr) {
+    return {};
+  }
+  std::ifstream pid_file(std::filesystem::path(data) / "postmaster.pid");
+  long postmaster = 0;
+  if (!(pid_file >> postmaster)) {
+    return {};
+  }
+  // A backend the postmaster reaps while /proc is read (its connection just closed) would be
+  // counted in neither the postmaster's reaped time nor among the children, or in both,
+  // depending on which entry came first: read again until no child was reaped meanwhile.
+  const auto postmaster_dir = std::filesystem::path("/proc") / std::to_string(postmaster);
+  for (int attempt = 0;; ++attempt) {
+    const auto before = stat_fields(postmaster_dir);
+    ServerSnapshot snapshot = scan_server(postmaster, warehouse_db);
+    const auto after = stat_fields(postmaster_dir);
+    if (before.size() < 15 || after.size() < 15 ||
+        reaped_seconds(before) == reaped_seconds(after) || attempt == 100) {
+      return snapshot;
+    }
+  }
 }
 
 ServerCpu server_cpu_between(const ServerSnapshot& before, const ServerSnapshot& after) {

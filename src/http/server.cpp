@@ -20,7 +20,6 @@
 #include <array>
 #include <cctype>
 #include <future>
-#include <limits>
 #include <regex>
 #include <thread>
 #include <unordered_set>
@@ -33,7 +32,6 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
@@ -43,6 +41,7 @@
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "core/text.hpp"
+#include "http/server_wire.hpp"
 
 namespace rsi::http {
 namespace {
@@ -63,175 +62,19 @@ constexpr auto k_accept_retry = std::chrono::milliseconds(100);
 // Refusals for the connection cap are logged at most this often.
 constexpr auto k_refusal_log_period = std::chrono::seconds(10);
 
-std::string_view trim(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) {
-    return {};
-  }
-  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
-std::optional<std::map<std::string, std::string>> parse_query(std::string_view query) {
-  std::map<std::string, std::string> params;
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) {
-      continue;
-    }
-    const auto equals = pair.find('=');
-    auto name = core::percent_decode(pair.substr(0, equals), true);
-    auto value = core::percent_decode(
-        equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1), true);
-    if (!name || !value) {
-      return std::nullopt;
-    }
-    params.emplace(std::move(*name), std::move(*value));
-  }
-  return params;
-}
-
-bool same_secret(std::string_view given, std::string_view expected) {
-  if (expected.empty()) {
-    return false; // No token can match an empty one (and expected[0] below needs a byte).
-  }
-  // Compare in time independent of where they differ.
-  unsigned char difference = given.size() == expected.size() ? 0 : 1;
-  for (std::size_t index = 0; index < given.size(); ++index) {
-    difference |= static_cast<unsigned char>(given[index] ^ expected[index % expected.size()]);
-  }
-  return difference == 0;
-}
-
-// The token of an "Authorization: Bearer <token>" field; the scheme is case-insensitive
-// (RFC 7235), so "bearer" works too.
-std::optional<std::string_view> bearer_token(std::string_view authorization) {
-  constexpr std::string_view k_scheme = "bearer ";
-  if (authorization.size() < k_scheme.size() ||
-      !iequals_ascii(authorization.substr(0, k_scheme.size()), k_scheme)) {
-    return std::nullopt;
-  }
-  return authorization.substr(k_scheme.size());
-}
-
-// The host of a Host field or an allowed-hosts entry, lower case, without port or final dot:
-// "[::1]:8080" → "[::1]", "Ingester.Internal.:80" → "ingester.internal".
-std::string host_of(std::string_view value) {
-  value = trim(value);
-  std::string_view host = value;
-  if (value.starts_with('[')) {
-    const auto close = value.find(']');
-    host = close == std::string_view::npos ? std::string_view() : value.substr(0, close + 1);
-  } else if (const auto colon = value.find(':'); colon != std::string_view::npos) {
-    host = value.substr(0, colon);
-  }
-  if (host.ends_with('.')) {
-    host.remove_suffix(1);
-  }
-  return to_ascii_lower(host);
-}
-
-bool is_ip_address(std::string_view host) {
-  if (host.starts_with('[') && host.ends_with(']')) {
-    host = host.substr(1, host.size() - 2);
-  }
-  error_code ec;
-  (void)asio::ip::make_address(std::string(host), ec);
-  return !ec;
-}
-
-std::string origin_key(std::string_view origin) {
-  origin = trim(origin);
-  if (origin.ends_with('/')) {
-    origin.remove_suffix(1);
-  }
-  return to_ascii_lower(origin);
-}
-
-// An error of Beast's HTTP parser (the peer sent something that is not HTTP), as opposed to
-// one of the socket's.
-bool is_parse_error(const error_code& ec) {
-  return ec.category() == beast_http::make_error_code(beast_http::error::bad_method).category();
-}
-
-bool changes_state(std::string_view method) { return method != "GET" && method != "HEAD"; }
-
-// The request head as the parser saw it. Field names are lower case, in arrival order.
-struct Head {
-  std::string method;
-  std::string target;
-  int version = 11;
-  std::vector<std::pair<std::string, std::string>> fields;
-
-  [[nodiscard]] const std::string* find(std::string_view name) const {
-    for (const auto& [field, value] : fields) {
-      if (field == name) {
-        return &value;
-      }
-    }
-    return nullptr;
-  }
-  [[nodiscard]] std::size_t count(std::string_view name) const {
-    return static_cast<std::size_t>(
-        std::ranges::count_if(fields, [&](const auto& field) { return field.first == name; }));
-  }
-};
-
-// Beast's parser feeding a Head and a string body. A field past max_header_fields is refused
-// before it is stored, so many small fields cost no more than one large one.
-class RequestParser final : public beast_http::basic_parser<true> {
-public:
-  explicit RequestParser(const ServerLimits& limits) : m_max_fields(limits.max_header_fields) {
-    header_limit(
-        static_cast<std::uint32_t>(std::min<std::size_t>(limits.max_header_bytes, UINT32_MAX)));
-    // The declared length is judged by us after the head (a 401 must come before a 413), so
-    // the parser must not refuse it first; read_body() sets the real limit.
-    body_limit(std::numeric_limits<std::uint64_t>::max());
-  }
-
-  Head head;
-  std::string body;
-  bool too_many_fields = false;
-
-private:
-  void on_request_impl(beast_http::verb, beast::string_view method, beast::string_view target,
-                       int version, error_code&) override {
-    head.method = std::string(method);
-    head.target = std::string(target);
-    head.version = version;
-  }
-  void on_response_impl(int, beast::string_view, int, error_code&) override {}
-  void on_field_impl(beast_http::field, beast::string_view name, beast::string_view value,
-                     error_code& ec) override {
-    if (head.fields.size() >= m_max_fields) {
-      too_many_fields = true;
-      ec = beast_http::error::header_limit;
-      return;
-    }
-    head.fields.emplace_back(to_ascii_lower(std::string_view(name.data(), name.size())),
-                             std::string(value));
-  }
-  void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-    if (length) {
-      body.reserve(
-          static_cast<std::size_t>(*length)); // At most the body limit: checked from the head.
-    }
-  }
-  std::size_t on_body_impl(beast::string_view data, error_code&) override {
-    body.append(data.data(), data.size());
-    return data.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view data, error_code&) override {
-    body.append(data.data(), data.size());
-    return data.size();
-  }
-  void on_finish_impl(error_code&) override {}
-
-  std::size_t m_max_fields;
-};
+using wire::bearer_token;
+using wire::changes_state;
+using wire::Head;
+using wire::host_of;
+using wire::is_ip_address;
+using wire::is_parse_error;
+using wire::origin_key;
+using wire::parse_query;
+using wire::refusal;
+using wire::RequestParser;
+using wire::same_secret;
+using wire::serialize;
+using wire::trim;
 
 struct Route {
   std::string method;
@@ -246,52 +89,6 @@ struct RouteMatch {
   std::vector<std::string>
       allowed; // Methods of the routes whose pattern matched, when none took the method.
 };
-
-ServerResponse refusal(int status, std::string_view message) {
-  return {.status = status, .body = error_body(message)};
-}
-
-std::string reason_phrase(int status) {
-  const auto known = beast_http::int_to_status(static_cast<unsigned>(status));
-  return known == beast_http::status::unknown ? std::string()
-                                              : std::string(beast_http::obsolete_reason(known));
-}
-
-bool safe_header_text(std::string_view text) {
-  return text.find_first_of("\r\n") == std::string_view::npos;
-}
-
-std::string serialize(const ServerResponse& response, bool head_only, bool close,
-                      bool http10_keep_alive) {
-  std::string out =
-      fmt::format("HTTP/1.1 {} {}\r\n", response.status, reason_phrase(response.status));
-  // RFC 9110: no content, and no length, in a 1xx, 204 or 304.
-  const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
-  if (!bodiless) {
-    if (!response.content_type.empty() && safe_header_text(response.content_type)) {
-      out += fmt::format("Content-Type: {}\r\n", response.content_type);
-    }
-    out += fmt::format("Content-Length: {}\r\n", response.body.size());
-  }
-  for (const auto& [name, value] : response.headers) {
-    const std::string key = to_ascii_lower(name);
-    if (key == "content-length" || key == "content-type" || key == "connection" ||
-        key == "transfer-encoding" || !safe_header_text(name) || !safe_header_text(value)) {
-      continue; // Framing is ours to write.
-    }
-    out += fmt::format("{}: {}\r\n", name, value);
-  }
-  if (close) {
-    out += "Connection: close\r\n";
-  } else if (http10_keep_alive) {
-    out += "Connection: keep-alive\r\n";
-  }
-  out += "\r\n";
-  if (!bodiless && !head_only) {
-    out += response.body;
-  }
-  return out;
-}
 
 class Connection;
 

@@ -77,7 +77,8 @@ public:
 
   // COPY ... FROM STDIN: start with `copy_in`, feed `put_copy_data`, finish with `end_copy`
   // (or `abort_copy` to make the statement fail). Over a Unix-domain socket, `copy_in` first
-  // widens the send buffer (up to 4 MiB, as the kernel allows) so the server never waits.
+  // widens the send buffer (up to 4 MiB, as the kernel allows), so that the server is not left
+  // waiting while the next rows are converted.
   [[nodiscard]] Result<void> copy_in(std::string_view sql);
   [[nodiscard]] Result<void> put_copy_data(std::string_view data);
   [[nodiscard]] Result<std::int64_t> end_copy();

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -231,13 +232,17 @@ int run(int argc, char** argv) {
     urls.push_back("s3://spade/bench/" + file.path.filename().string());
     texts.push_back(value_or_die(convert_to_copy_text(file.path, texts_dir)));
   }
-  // One big file for the RSS check: the gzip members of four files, concatenated.
+  // One big file for the RSS check: the gzip members of four files, concatenated (again when
+  // one of them was generated since).
   const fs::path big = objects / "spade" / "bench-big" / "four-in-one.gz";
-  if (!fs::exists(big)) {
+  const auto parts = std::span(files).first(std::min<std::size_t>(4, files.size()));
+  if (!fs::exists(big) || std::ranges::any_of(parts, [&](const GeneratedFile& part) {
+        return fs::last_write_time(part.path) > fs::last_write_time(big);
+      })) {
     fs::create_directories(big.parent_path());
-    std::ofstream out(big, std::ios::binary);
-    for (int index = 0; index < std::min(4, options.files); ++index) {
-      out << std::ifstream(files[static_cast<std::size_t>(index)].path, std::ios::binary).rdbuf();
+    std::ofstream out(big, std::ios::binary | std::ios::trunc);
+    for (const GeneratedFile& part : parts) {
+      out << std::ifstream(part.path, std::ios::binary).rdbuf();
     }
   }
   std::uint64_t text_bytes = 0;

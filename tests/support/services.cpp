@@ -61,6 +61,24 @@ PostgresSchema::~PostgresSchema() {
   }
 }
 
+std::optional<std::string> through_unix_socket(const std::string& conninfo) {
+  if (conninfo.starts_with("postgres")) {
+    return std::nullopt;
+  }
+  auto conn = connect_or_throw(conninfo);
+  auto rows = conn.exec("SELECT split_part(current_setting('unix_socket_directories'), ',', 1), "
+                        "current_setting('port')");
+  if (!rows) {
+    throw std::runtime_error("unix_socket_directories: " + rows.error().message);
+  }
+  const std::string directory(rows->get(0, 0));
+  if (directory.empty()) {
+    return std::nullopt;
+  }
+  // A later keyword overrides an earlier one.
+  return fmt::format("{} host='{}' port={}", conninfo, directory, rows->get(0, 1));
+}
+
 PostgresDatabase::PostgresDatabase(const std::string& base_conninfo)
     : m_base(base_conninfo), m_name(unique_name("db")) {
   auto conn = connect_or_throw(m_base);

@@ -14,6 +14,11 @@ bool services_required();
 // (RSI_TEST_PG), or nullopt when there is none.
 std::optional<std::string> postgres_conninfo();
 
+// `conninfo` (libpq key=value pairs) reaching the same server through its Unix-domain socket
+// (the first of its unix_socket_directories), or nullopt when it listens on none or `conninfo`
+// is a URI.
+std::optional<std::string> through_unix_socket(const std::string& conninfo);
+
 // A schema of its own on the test server, dropped on destruction; `conninfo()` connects
 // with that schema first on the search_path, so each test sees only its own tables.
 class PostgresSchema {

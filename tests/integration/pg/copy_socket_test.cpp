@@ -21,19 +21,10 @@ int send_buffer(const Connection& conn) {
 
 TEST(CopySocketTest, ACopyOverAUnixSocketWidensItsSendBufferAndLoadsTheRows) {
   const auto base = test::postgres_conninfo();
-  RSI_REQUIRE_SERVICE(base.has_value() && !base->starts_with("postgres"),
-                      "PostgreSQL (RSI_TEST_PG, as key=value pairs)");
-  // The shared server's socket, found through a TCP connection; the later host= wins.
-  auto tcp = Connection::connect(*base);
-  ASSERT_TRUE(tcp) << tcp.error().message;
-  auto directories = tcp->exec("SELECT split_part(current_setting('unix_socket_directories'), "
-                               "',', 1)");
-  ASSERT_TRUE(directories) << directories.error().message;
-  const std::string directory(directories->get(0, 0));
-  if (directory.empty()) {
-    GTEST_SKIP() << "the test server listens on no Unix-domain socket";
-  }
-  auto conn = Connection::connect(*base + " host='" + directory + "'");
+  RSI_REQUIRE_SERVICE(base.has_value(), "PostgreSQL (RSI_TEST_PG)");
+  const auto socket = test::through_unix_socket(*base);
+  RSI_REQUIRE_SERVICE(socket.has_value(), "the test server's Unix-domain socket");
+  auto conn = Connection::connect(*socket);
   ASSERT_TRUE(conn) << conn.error().message;
 
   int wmem_max = 0;

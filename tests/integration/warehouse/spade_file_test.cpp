@@ -264,8 +264,9 @@ TEST(SpadeFileBothWarehousesTest, PostgresAndSqliteHoldIdenticalRows) {
 namespace rsi::warehouse::testing {
 namespace {
 
-// The two COPY formats of the PostgreSQL backend store exactly the same values.
-TEST(SpadeFileCopyFormatsTest, BinaryAndTextCopyStoreTheSameRows) {
+// The two COPY formats of the PostgreSQL backend store exactly the same values, and so does a
+// binary COPY through the server's Unix-domain socket (its wider send buffer, 64 KiB pieces).
+TEST(SpadeFileCopyFormatsTest, BinaryTextAndSocketCopiesStoreTheSameRows) {
   RSI_REQUIRE_TESTDATA(path, rsi::test::testdata_file("spade-minute-watched.v0.tsv.gz"));
   const auto base = test::postgres_conninfo();
   RSI_REQUIRE_SERVICE(base.has_value(), "PostgreSQL (RSI_TEST_PG)");
@@ -276,9 +277,18 @@ TEST(SpadeFileCopyFormatsTest, BinaryAndTextCopyStoreTheSameRows) {
   std::stringstream bytes;
   bytes << file.rdbuf();
   ASSERT_TRUE(store->put("spade/mw/v0/file.gz", bytes.str()));
-  for (const auto& [table, format] :
-       {std::pair{"by_binary", CopyFormat::binary}, std::pair{"by_text", CopyFormat::text}}) {
-    auto warehouse = make_postgres_warehouse({.conninfo = database.conninfo(),
+  const auto socket = test::through_unix_socket(database.conninfo());
+  RSI_REQUIRE_SERVICE(socket.has_value(), "the test server's Unix-domain socket");
+  struct Load {
+    const char* table;
+    CopyFormat format;
+    std::string conninfo;
+  };
+  for (const auto& [table, format, conninfo] :
+       {Load{"by_binary", CopyFormat::binary, database.conninfo()},
+        Load{"by_text", CopyFormat::text, database.conninfo()},
+        Load{"by_socket", CopyFormat::binary, *socket}}) {
+    auto warehouse = make_postgres_warehouse({.conninfo = conninfo,
                                               .layout = {},
                                               .files = locate_in_bucket_folders(*store),
                                               .copy_format = format})
@@ -295,12 +305,15 @@ TEST(SpadeFileCopyFormatsTest, BinaryAndTextCopyStoreTheSameRows) {
   }
 
   auto conn = pg::Connection::connect(database.conninfo()).value();
-  const auto differences =
-      conn.exec("SELECT (SELECT count(*) FROM (SELECT * FROM logs.by_binary EXCEPT ALL "
-                "SELECT * FROM logs.by_text) d) + (SELECT count(*) FROM (SELECT * FROM "
-                "logs.by_text EXCEPT ALL SELECT * FROM logs.by_binary) d)")
-          .value();
-  EXPECT_EQ(differences.integer(0, 0), 0);
+  for (const std::string other : {"by_text", "by_socket"}) {
+    const auto differences =
+        conn.exec(fmt::format("SELECT (SELECT count(*) FROM (SELECT * FROM logs.by_binary EXCEPT "
+                              "ALL SELECT * FROM logs.{0}) d) + (SELECT count(*) FROM (SELECT * "
+                              "FROM logs.{0} EXCEPT ALL SELECT * FROM logs.by_binary) d)",
+                              other))
+            .value();
+    EXPECT_EQ(differences.integer(0, 0), 0) << other;
+  }
 }
 
 } // namespace

@@ -34,6 +34,7 @@
 #include "pg/connection.hpp"
 #include "server_cpu.hpp"
 #include "spade_generator.hpp"
+#include "support/services.hpp"
 #include "warehouse/postgres_warehouse.hpp"
 
 namespace rsi::bench {
@@ -262,15 +263,12 @@ int run(int argc, char** argv) {
   value_or_die(admin.exec(fmt::format("CREATE DATABASE {}", database)));
   std::string server = base;
   if (options.unix_socket) {
-    const auto socket = value_or_die(
-        admin.exec("SELECT split_part(current_setting('unix_socket_directories'), ',', 1), "
-                   "current_setting('port')"));
-    if (socket.get(0, 0).empty()) {
-      die("the server listens on no Unix-domain socket");
+    const auto socket = test::through_unix_socket(base);
+    if (!socket) {
+      die("the server listens on no Unix-domain socket (or RSI_TEST_PG is a URI)");
     }
-    server = fmt::format("{} host='{}' port={}", base, socket.get(0, 0), socket.get(0, 1));
-    std::printf("connection: the server's Unix-domain socket in %s\n",
-                std::string(socket.get(0, 0)).c_str());
+    server = *socket;
+    std::printf("connection: the server's Unix-domain socket\n");
   } else {
     std::printf("connection: as RSI_TEST_PG says\n");
   }
